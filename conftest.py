@@ -1,0 +1,69 @@
+"""Test configuration: two CPU devices, x64 on, and the implementation under test.
+
+`pytest` checks the shipped `handwritten` formulas. `pytest --submission PATH` runs
+the same catalog-driven matrix against a student's file or package instead, inside
+the grader's sandboxed worker: the submission never runs in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+
+# Before JAX is imported anywhere: two host devices, so the multi-device and sharded
+# paths of the matrix run on any machine (a GPU machine keeps its GPUs as well).
+if "xla_force_host_platform_device_count" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2").strip()
+
+import numpy as np
+import pytest
+
+import handgrad  # enables x64 for the whole run
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("handgrad")
+    group.addoption(
+        "--submission",
+        metavar="PATH",
+        default=None,
+        help="grade this submission (a .py file or a package directory) instead of handwritten/",
+    )
+    group.addoption(
+        "--strict-kinks",
+        action="store_true",
+        default=False,
+        help="at kinks accept only the contract's convention, not any valid subgradient",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    handgrad.configure_for_checking()
+    config.addinivalue_line("markers", "matrix: a cell of the catalog-driven agreement matrix")
+
+
+@pytest.fixture(scope="session")
+def strict_kinks(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--strict-kinks"))
+
+
+@pytest.fixture(scope="session")
+def evaluator(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """What the matrix checks: handwritten in-process, or a submission in a worker."""
+    path = request.config.getoption("--submission")
+    if path is None:
+        import handwritten
+        from handgrad.check import InProcess
+
+        yield InProcess(handwritten)
+        return
+    from handgrad.grading.pool import submission_evaluator
+
+    with submission_evaluator(path) as ev:
+        yield ev
+
+
+@pytest.fixture
+def rng(request: pytest.FixtureRequest) -> np.random.Generator:
+    """A generator seeded from the test's own id: reproducible, independent per test."""
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

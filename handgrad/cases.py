@@ -1,0 +1,135 @@
+"""The agreement matrix: every catalog entry x dtype x transform x device x input family.
+
+A Case names one cell. Its inputs and its expected value (the reference, in float64, on
+the inputs as rounded to the case's dtype) are computed once and cached. Everything
+here is the grader's side: nothing in this module calls a formula under test.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from handgrad.evaluate import SHARDED, TRANSFORMS, available_devices, shard_count
+from reference.catalog import CATALOG, Entry
+from reference.families import Family, Inputs
+
+STACK = 4
+"""Examples stacked along a new leading axis for vmap and for sharded inputs."""
+
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Case:
+    entry: Entry
+    dtype: str
+    transform: str
+    device: str
+    family: Family
+
+    @property
+    def id(self) -> str:
+        return f"{self.entry.name}-{self.dtype}-{self.transform}-{self.device}-{self.family.name}"
+
+    @property
+    def stacked(self) -> bool:
+        """vmap and sharded cases get STACK examples along a new leading axis."""
+        return self.transform == "vmap" or self.device == SHARDED
+
+
+def applicable(entry: Entry, transform: str, device: str) -> bool:
+    # The network takes one example; only vmap gives it a batch to shard.
+    return not (device == SHARDED and not entry.batch_polymorphic and transform != "vmap")
+
+
+def build_cases(
+    entries: Iterable[Entry] = CATALOG,
+    *,
+    dtypes: Sequence[str] | None = None,
+    transforms: Sequence[str] = TRANSFORMS,
+    devices: Sequence[str] | None = None,
+    families: Sequence[str] | None = None,
+) -> list[Case]:
+    """Every applicable cell, in catalog order; None means all."""
+    devices = available_devices() if devices is None else devices
+    return [
+        Case(entry, dtype, transform, device, family)
+        for entry in entries
+        for dtype in entry.dtypes
+        if dtypes is None or dtype in dtypes
+        for transform in transforms
+        for device in devices
+        if applicable(entry, transform, device)
+        for family in entry.families
+        if families is None or family.name in families
+    ]
+
+
+def _rng(entry: Entry, family: Family, draw: int, seed: int) -> np.random.Generator:
+    return np.random.default_rng([zlib.crc32(f"{entry.name}/{family.name}".encode()), draw, seed])
+
+
+def _cast(tree: Any, dtype: str) -> Any:
+    return jax.tree.map(lambda a: np.asarray(a, dtype=jnp.dtype(dtype)), tree)
+
+
+def _args(entry: Entry, inputs: Inputs) -> tuple[Any, ...]:
+    return inputs.args[: len(entry.args)]
+
+
+def _stack_size(case: Case) -> int:
+    if not case.stacked:
+        return 0
+    return math.lcm(STACK, shard_count()) if case.device == SHARDED else STACK
+
+
+def case_inputs(case: Case, seed: int = DEFAULT_SEED) -> Inputs:
+    """The case's arguments in its dtype (numpy); stacked along axis 0 where it is stacked."""
+    return _inputs(case.entry, case.family, case.dtype, _stack_size(case), seed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _inputs(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> Inputs:
+    if not stack:
+        drawn = family.draw(_rng(entry, family, 0, seed))
+        return Inputs(_cast(_args(entry, drawn), dtype), drawn.kwargs)
+    draws = [family.draw(_rng(entry, family, i, seed)) for i in range(stack)]
+    args = []
+    for pos, axis in enumerate(entry.vmap_axes):
+        if axis is None:
+            args.append(_args(entry, draws[0])[pos])
+        else:
+            args.append(np.stack([_args(entry, d)[pos] for d in draws]))
+    return Inputs(_cast(tuple(args), dtype), draws[0].kwargs)
+
+
+@functools.lru_cache(maxsize=256)
+def _reference(entry: Entry, kwargs: tuple[tuple[str, Any], ...], stacked: bool) -> Any:
+    f = functools.partial(entry.reference, **dict(kwargs))
+    return jax.jit(jax.vmap(f, in_axes=entry.vmap_axes) if stacked else f)
+
+
+def expected(case: Case, seed: int = DEFAULT_SEED) -> Any:
+    """The truth: the reference in float64 on the case's (rounded) inputs, as numpy."""
+    return _expected(case.entry, case.family, case.dtype, _stack_size(case), seed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expected(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> Any:
+    if not jax.config.read("jax_enable_x64"):
+        raise RuntimeError("handgrad needs jax_enable_x64 for its float64 references")
+    inputs = _inputs(entry, family, dtype, stack, seed)
+    args64 = _cast(inputs.args, "float64")
+    ref = _reference(entry, tuple(sorted(inputs.kwargs.items())), bool(stack))
+    with jax.default_device(jax.devices("cpu")[0]):
+        out = ref(*args64)
+    return jax.tree.map(np.asarray, out)

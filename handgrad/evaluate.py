@@ -1,0 +1,111 @@
+"""Run one formula on one input under one transform, on one device (or sharded).
+
+This is the only place a formula under test is called. It runs in the grader's
+worker process for submissions and in-process for the shipped `handwritten`
+formulas, so both take exactly the same path.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+TRANSFORMS: tuple[str, ...] = ("eager", "jit", "vmap")
+SHARDED = "sharded"
+
+
+class BadReturn(Exception):
+    """The formula returned something that is not what the contract promises."""
+
+
+@dataclass(frozen=True)
+class Output:
+    value: Any
+    """np.ndarray, or dict[str, np.ndarray] for the network's gradients."""
+    devices: frozenset[str]
+
+
+def device_name(d: jax.Device) -> str:
+    return f"{d.platform}:{d.id}"
+
+
+def available_devices() -> list[str]:
+    """CPU devices always, the default backend's devices (GPU) where present, and
+    "sharded" where the default backend has more than one device."""
+    found = [device_name(d) for d in jax.devices("cpu")]
+    default = jax.devices()
+    found += [device_name(d) for d in default if device_name(d) not in found]
+    if len(default) > 1:
+        found.append(SHARDED)
+    return found
+
+
+def shard_count() -> int:
+    return len(jax.devices())
+
+
+def _device(name: str) -> jax.Device:
+    for d in jax.devices("cpu") + jax.devices():
+        if device_name(d) == name:
+            return d
+    raise ValueError(f"no device {name!r} here; available: {available_devices()}")
+
+
+def place(args: tuple[Any, ...], device: str, vmap_axes: tuple[int | None, ...]) -> tuple[Any, ...]:
+    """Put the arguments on `device`; for "sharded", split axis 0 of the batched ones
+    across every device of the default backend and replicate the rest."""
+    if device != SHARDED:
+        return jax.device_put(args, _device(device))
+    mesh = Mesh(np.array(jax.devices()), ("batch",))
+    split, whole = NamedSharding(mesh, PartitionSpec("batch")), NamedSharding(mesh, PartitionSpec())
+    return tuple(jax.device_put(a, split if axis == 0 else whole) for a, axis in zip(args, vmap_axes, strict=True))
+
+
+def _to_numpy(out: Any) -> Output:
+    def leaf(x: Any, where: str) -> tuple[np.ndarray, set[str]]:
+        if not isinstance(x, jax.Array):
+            raise BadReturn(f"returned {type(x).__module__}.{type(x).__name__}{where}, expected a jax.Array")
+        return np.asarray(x), {device_name(d) for d in x.devices()}
+
+    if isinstance(out, Mapping):
+        value, devices = {}, set()
+        for k, v in out.items():
+            value[str(k)], devs = leaf(v, f" under key {k!r}")
+            devices |= devs
+        return Output(value, frozenset(devices))
+    value, devices = leaf(out, "")
+    return Output(value, frozenset(devices))
+
+
+def evaluate(
+    fn: Callable[..., Any],
+    *,
+    transform: str,
+    device: str,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    vmap_axes: tuple[int | None, ...],
+) -> Output:
+    """fn(*args, **kwargs) under `transform` with the arguments on `device`.
+
+    Keywords (Huber's delta) are static: closed over, never traced or mapped.
+    Exceptions from fn propagate to the caller, which reports them.
+    """
+    f = functools.partial(fn, **kwargs) if kwargs else fn
+    placed = place(args, device, vmap_axes)
+    if transform == "eager":
+        out = f(*placed)
+    elif transform == "jit":
+        out = jax.jit(f)(*placed)
+    elif transform == "vmap":
+        out = jax.vmap(f, in_axes=vmap_axes)(*placed)
+    else:
+        raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
+    out = jax.block_until_ready(out)
+    return _to_numpy(out)

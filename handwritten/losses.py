@@ -1,0 +1,159 @@
+"""Losses over the last axis and their gradients with respect to the prediction.
+
+`loss(pred, target)` reduces the last axis and keeps every leading (batch) axis:
+inputs of shape (..., n) give a loss of shape (...) and a gradient of shape (..., n),
+the gradient of each example's own loss. pred and target must have the same shape;
+anything else is a ValueError naming both shapes (no silent broadcasting).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from handwritten._util import pred_target
+from handwritten.softmax import softmax
+
+
+def _log_softmax(z: Array) -> Array:
+    """log softmax(z) = z - max - log sum e^{z - max}: finite for logits up to 1e4."""
+    shifted = z - jnp.max(z, axis=-1, keepdims=True)
+    return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=-1, keepdims=True))
+
+
+def cross_entropy(z: ArrayLike, y: ArrayLike) -> Array:
+    """Cross-entropy of logits z against target probabilities y: -sum_i y_i log softmax(z)_i.
+
+    y may be one-hot or any probability vector (or any non-negative weights).
+    Computed through a shifted log-softmax, never log(softmax), which is -inf once
+    a probability underflows.
+    """
+    z, y = pred_target(z, y, "cross_entropy")
+    return -jnp.sum(y * _log_softmax(z), axis=-1)
+
+
+def cross_entropy_grad(z: ArrayLike, y: ArrayLike) -> Array:
+    """d/dz of cross_entropy: softmax(z) * sum(y) - y (seed page 3).
+
+    For a target that sums to 1 this is the familiar p - y; the seed derived it for
+    one-hot y as p_j - 1 on the true label and p_j elsewhere.
+    """
+    z, y = pred_target(z, y, "cross_entropy_grad")
+    return softmax(z) * jnp.sum(y, axis=-1, keepdims=True) - y
+
+
+def l2(a: ArrayLike, y: ArrayLike) -> Array:
+    """Squared error with reduction 'sum': sum_i (a_i - y_i)^2."""
+    a, y = pred_target(a, y, "l2")
+    return jnp.sum(jnp.square(a - y), axis=-1)
+
+
+def l2_grad(a: ArrayLike, y: ArrayLike) -> Array:
+    """d/da of l2: 2 (a - y).
+
+    Erratum 1: the seed writes 2|a_i - y_i|, which loses the sign for a_i < y_i.
+    """
+    a, y = pred_target(a, y, "l2_grad")
+    return 2 * (a - y)
+
+
+def l1(a: ArrayLike, y: ArrayLike) -> Array:
+    """Absolute error with reduction 'sum': sum_i |a_i - y_i|."""
+    a, y = pred_target(a, y, "l1")
+    return jnp.sum(jnp.abs(a - y), axis=-1)
+
+
+def l1_grad(a: ArrayLike, y: ArrayLike) -> Array:
+    """d/da of l1: sign(a - y) (seed page 4).
+
+    Kink: where a_i = y_i any value in [-1, 1] is a subgradient; the convention is 0,
+    which is what sign gives.
+    """
+    a, y = pred_target(a, y, "l1_grad")
+    return jnp.sign(a - y)
+
+
+def hinge(a: ArrayLike, y: ArrayLike) -> Array:
+    """Hinge loss max(0, 1 - <y, a>) for targets y one-hot or in {-1, +1}^n."""
+    a, y = pred_target(a, y, "hinge")
+    return jnp.maximum(1 - jnp.sum(y * a, axis=-1), 0)
+
+
+def hinge_grad(a: ArrayLike, y: ArrayLike) -> Array:
+    """d/da of hinge: -y where the margin <y, a> < 1, else 0 (seed page 5).
+
+    Kink: at <y, a> = 1 exactly any convex mix t * (-y), t in [0, 1], is a
+    subgradient; the convention is 0 (the seed's ">= 1" branch).
+    """
+    a, y = pred_target(a, y, "hinge_grad")
+    margin = jnp.sum(y * a, axis=-1, keepdims=True)
+    return jnp.where(margin < 1, -y, jnp.zeros_like(y))
+
+
+def _check_delta(delta: float | Array, name: str) -> None:
+    if isinstance(delta, (int, float)) and not delta > 0:
+        raise ValueError(f"{name}: delta must be a positive number, got {delta!r}")
+
+
+def huber(a: ArrayLike, y: ArrayLike, delta: float = 1.0) -> Array:
+    """Huber loss, mean over the last axis of 0.5 r^2 (|r| <= delta) else delta (|r| - delta/2).
+
+    r = a - y; delta > 0. Written with q = min(|r|, delta) as 0.5 q^2 + delta (|r| - q),
+    which equals both branches and has no seam to select between.
+    """
+    _check_delta(delta, "huber")
+    a, y = pred_target(a, y, "huber")
+    abs_r = jnp.abs(a - y)
+    q = jnp.minimum(abs_r, delta)
+    return jnp.mean(0.5 * jnp.square(q) + delta * (abs_r - q), axis=-1)
+
+
+def huber_grad(a: ArrayLike, y: ArrayLike, delta: float = 1.0) -> Array:
+    """d/da of huber: clip(a - y, -delta, delta) / n.
+
+    Erratum 2: the seed's linear branch is -sign(y_i - a) without the factor delta;
+    correct is delta * sign(a - y), which clip gives. The two branches meet at
+    |r| = delta with the same value, so there is no kink.
+    """
+    _check_delta(delta, "huber_grad")
+    a, y = pred_target(a, y, "huber_grad")
+    return jnp.clip(a - y, -delta, delta) / a.shape[-1]
+
+
+def _unit(v: Array) -> tuple[Array, Array]:
+    """(v / |v|, |v|) over the last axis, scaled by max|v| first.
+
+    The scaling keeps sum(v^2) from overflowing (|v_i| > ~1e19 in float32) or
+    underflowing to 0 (|v_i| < ~1e-19). The zero vector gives NaN (0/0).
+    """
+    scale = jnp.max(jnp.abs(v), axis=-1, keepdims=True)
+    w = v / scale
+    norm_w = jnp.sqrt(jnp.sum(jnp.square(w), axis=-1, keepdims=True))
+    return w / norm_w, scale * norm_w
+
+
+def cosine_similarity(a: ArrayLike, y: ArrayLike) -> Array:
+    """cos(a, y) = <a, y> / (|a| |y|) over the last axis (|.| the Euclidean norm).
+
+    Undefined when a or y is the zero vector: the result there is NaN, on purpose,
+    so that the degenerate case is never mistaken for a similarity of 0.
+    """
+    a, y = pred_target(a, y, "cosine_similarity")
+    a_hat, _ = _unit(a)
+    y_hat, _ = _unit(y)
+    return jnp.sum(a_hat * y_hat, axis=-1)
+
+
+def cosine_similarity_grad(a: ArrayLike, y: ArrayLike) -> Array:
+    """d/da of cos(a, y): y/(|a||y|) - cos(a, y) a/|a|^2 (the seed's boxed result, page 7).
+
+    Computed as (y_hat - cos * a_hat) / |a| with unit vectors a_hat, y_hat. Erratum 6:
+    the seed's expansion doubles then halves the a.da/|a|^2 term; the box is right.
+    NaN where a or y is the zero vector, like cosine_similarity.
+    """
+    a, y = pred_target(a, y, "cosine_similarity_grad")
+    a_hat, norm_a = _unit(a)
+    y_hat, _ = _unit(y)
+    cos = jnp.sum(a_hat * y_hat, axis=-1, keepdims=True)
+    return (y_hat - cos * a_hat) / norm_a

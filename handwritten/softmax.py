@@ -1,0 +1,47 @@
+"""Softmax over the last axis, its Jacobian and its vector-Jacobian product.
+
+The seed's softmax page is garbled (erratum 5); these are the standard results.
+Leading axes are batch axes and are kept.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from jax import Array
+from jax.typing import ArrayLike
+
+from handwritten._util import as_float
+
+
+def softmax(x: ArrayLike) -> Array:
+    """s_i = e^{x_i} / sum_j e^{x_j} over the last axis, shape kept.
+
+    The row maximum is subtracted first (softmax is shift-invariant), so every
+    exponent is <= 0 and logits up to 1e4 in magnitude neither overflow nor give NaN.
+    """
+    x = as_float(x)
+    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    return e / jnp.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_jacobian(x: ArrayLike) -> Array:
+    """Jacobian of softmax, J[..., i, j] = ds_i/dx_j = s_i (delta_ij - s_j).
+
+    Shape (..., n) -> (..., n, n): diag(s) - s s^T for each row.
+    """
+    s = softmax(x)
+    n = s.shape[-1]
+    return s[..., :, None] * (jnp.eye(n, dtype=s.dtype) - s[..., None, :])
+
+
+def softmax_vjp(x: ArrayLike, g: ArrayLike) -> Array:
+    """Vector-Jacobian product g @ J = s * (g - <g, s>) without building J.
+
+    (g J)_j = sum_i g_i s_i (delta_ij - s_j) = s_j (g_j - sum_i g_i s_i).
+    x and g have the same shape (..., n); so does the result.
+    """
+    s = softmax(x)
+    g = as_float(g)
+    if g.shape != s.shape:
+        raise ValueError(f"softmax_vjp: x and g must have the same shape, got {s.shape} and {g.shape}")
+    return s * (g - jnp.sum(g * s, axis=-1, keepdims=True))

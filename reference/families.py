@@ -1,0 +1,261 @@
+"""Input families: named, reproducible ways to draw the inputs of a formula.
+
+A family draws float64 values from a numpy Generator; the case machinery casts them
+to the dtype under test. Values that must survive the cast exactly (kinks, ties,
+margins of exactly 1, Huber seams) are small dyadic rationals, exact in every dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+Shape = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Positional arguments (arrays, or a dict of arrays for params) and static keywords."""
+
+    args: tuple[Any, ...]
+    kwargs: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    draw: Callable[[np.random.Generator], Inputs]
+    about: str = ""
+
+
+def shape_name(shape: Shape) -> str:
+    return "x".join(map(str, shape)) if shape else "scalar"
+
+
+# Families beyond the plain normal ones reuse shapes the normal ones already have:
+# every new shape costs an XLA compilation per primitive, dtype and device.
+ELEMENTWISE_SHAPE: Shape = (3, 5, 4)
+ROWS: Shape = (7, 5)
+
+# ---- elementwise ---------------------------------------------------------------------
+
+EXTREMES = np.array([-1e4, -1e3, -100.0, -30.0, -17.0, -9.0, 9.0, 17.0, 30.0, 100.0, 1e3, 1e4])
+
+
+def normal(shape: Shape, scale: float = 1.0) -> Family:
+    return Family(
+        f"normal-{shape_name(shape)}",
+        lambda rng: Inputs((scale * rng.standard_normal(shape),)),
+        f"standard normal of shape {shape}",
+    )
+
+
+def wide() -> Family:
+    def draw(rng: np.random.Generator) -> Inputs:
+        shape = ELEMENTWISE_SHAPE
+        return Inputs((rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape),))
+
+    return Family("wide", draw, "magnitudes from 1e-3 to 1e4, both signs")
+
+
+def extreme() -> Family:
+    def draw(rng: np.random.Generator) -> Inputs:
+        return Inputs((rng.permutation(np.resize(EXTREMES, 60)).reshape(ELEMENTWISE_SHAPE),))
+
+    return Family("extreme", draw, "+-9 ... +-1e4")
+
+
+def relu_kink() -> Family:
+    values = np.array([0.0, -0.0, 0.0, 1.0, -1.0, 2.0**-10, -(2.0**-10)])
+    return Family("kink", lambda rng: Inputs((values.copy(),)), "x = 0 and -0.0, with neighbours")
+
+
+# ---- softmax -------------------------------------------------------------------------
+
+SOFTMAX_EXTREME = np.array(
+    [
+        [1e4, -1e4, 0.0, 5e3, -5e3],
+        [100.0, 100.0, -100.0, 30.0, -30.0],
+        [-1e4, -9999.0, -9998.0, -1e4, -1e4],
+        [30.0, -30.0, 17.0, 0.5, -17.0],
+        [1e3, 1e3, 999.0, -1e3, 0.0],
+        [-100.0, -100.0, -100.0, -100.0, 100.0],
+        [9.0, 17.0, 30.0, 100.0, 1e4],
+    ]
+)
+SOFTMAX_TIES = np.array(
+    [[0.0] * 5, [1e4] * 5, [-1e4] * 5, [-3.5] * 5, [5.0, 5.0, -5.0, -5.0, 5.0], [2.0**-10] * 5, [100.0] * 5]
+)
+
+
+def logits(name: str, make: Callable[[np.random.Generator], np.ndarray], with_g: bool) -> Family:
+    """A softmax family; softmax_vjp also gets a cotangent g of the same shape."""
+
+    def draw(rng: np.random.Generator) -> Inputs:
+        x = make(rng)
+        return Inputs((x, rng.standard_normal(x.shape)) if with_g else (x,))
+
+    return Family(name, draw)
+
+
+def softmax_families(with_g: bool) -> tuple[Family, ...]:
+    shapes: list[Shape] = [(5,), ROWS, (3, 5, 4)]
+    fams = [logits(f"normal-{shape_name(s)}", lambda r, s=s: r.standard_normal(s), with_g) for s in shapes]
+    fams += [
+        logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g),
+        logits("extreme", lambda r: SOFTMAX_EXTREME.copy(), with_g),
+        logits("ties", lambda r: SOFTMAX_TIES.copy(), with_g),
+    ]
+    return tuple(fams)
+
+
+# ---- losses --------------------------------------------------------------------------
+
+LOSS_SHAPES: tuple[Shape, ...] = ((5,), ROWS, (3, 5, 4))
+
+
+def one_hot(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    labels = rng.integers(0, shape[-1], shape[:-1])
+    return np.eye(shape[-1])[labels]
+
+
+def probabilities(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    return rng.dirichlet(np.ones(shape[-1]), shape[:-1])
+
+
+def pairs(
+    name: str, make: Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]], about: str = "", **kwargs: float
+) -> Family:
+    return Family(name, lambda rng: Inputs(make(rng), dict(kwargs)), about)
+
+
+def regression_families() -> tuple[Family, ...]:
+    """(a, y) both real: l2, l1 and cosine similarity share these."""
+    fams = [
+        pairs(f"normal-{shape_name(s)}", lambda r, s=s: (r.standard_normal(s), r.standard_normal(s)))
+        for s in LOSS_SHAPES
+    ]
+    fams += [
+        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), 1e-3 * r.standard_normal(ROWS)), "scales 1e3 vs 1e-3"),
+        pairs("extreme", lambda r: (r.choice(EXTREMES, ROWS), r.standard_normal(ROWS)), "predictions up to +-1e4"),
+    ]
+    return tuple(fams)
+
+
+def ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """a = y exactly at about half of the elements (the kink of l1)."""
+    y = np.round(4 * rng.standard_normal(ROWS)) / 4
+    a = np.where(rng.random(ROWS) < 0.5, y, y + rng.choice([-0.75, 0.5, 1.25], ROWS))
+    return a, y
+
+
+def cross_entropy_families() -> tuple[Family, ...]:
+    fams = [
+        pairs(f"onehot-{shape_name(s)}", lambda r, s=s: (2 * r.standard_normal(s), one_hot(r, s))) for s in LOSS_SHAPES
+    ]
+    fams += [
+        pairs("probs", lambda r: (2 * r.standard_normal(ROWS), probabilities(r, ROWS)), "soft targets"),
+        pairs("wide", lambda r: (30 * r.standard_normal(ROWS), one_hot(r, ROWS))),
+        pairs("extreme", lambda r: (SOFTMAX_EXTREME.copy(), one_hot(r, ROWS)), "logits up to +-1e4"),
+    ]
+    return tuple(fams)
+
+
+def hinge_margin_one(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose margin <y, a> is exactly 1, for +-1 and for one-hot targets, and one other."""
+    n = ROWS[1]
+    y_pm = rng.choice([-1.0, 1.0], (3, n))
+    a_pm = rng.integers(-16, 17, (3, n)) / 8
+    a_pm[:, -1] = y_pm[:, -1] * (1 - (y_pm[:, :-1] * a_pm[:, :-1]).sum(axis=1))
+    y_oh = one_hot(rng, (3, n))
+    a_oh = rng.integers(-16, 17, (3, n)) / 8
+    a_oh[y_oh == 1] = 1.0
+    y_other, a_other = one_hot(rng, (1, n)), rng.standard_normal((1, n))
+    return np.concatenate([a_pm, a_oh, a_other]), np.concatenate([y_pm, y_oh, y_other])
+
+
+def hinge_families() -> tuple[Family, ...]:
+    fams = [
+        pairs(f"onehot-{shape_name(s)}", lambda r, s=s: (1.5 * r.standard_normal(s), one_hot(r, s)))
+        for s in LOSS_SHAPES
+    ]
+    fams += [
+        pairs("pm1", lambda r: (r.standard_normal(ROWS), r.choice([-1.0, 1.0], ROWS)), "targets +-1"),
+        pairs("margin", hinge_margin_one, "margins of exactly 1 (the kink)"),
+        pairs("extreme", lambda r: (r.choice(EXTREMES, ROWS), one_hot(r, ROWS)), "predictions up to +-1e4"),
+    ]
+    return tuple(fams)
+
+
+def huber_families() -> tuple[Family, ...]:
+    def residuals(delta: float, shape: Shape) -> Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]:
+        return lambda r: ((y := r.standard_normal(shape)) + 2 * delta * r.standard_normal(shape), y)
+
+    def seam(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        y = np.round(4 * rng.standard_normal(ROWS)) / 4
+        return y + rng.choice([-0.5, 0.5, 0.25, -1.5], ROWS), y
+
+    fams = [pairs(f"normal-{shape_name(s)}", residuals(1.0, s), delta=1.0) for s in LOSS_SHAPES]
+    fams += [
+        pairs("delta0.5", residuals(0.5, ROWS), delta=0.5),
+        pairs("delta2.5", residuals(2.5, ROWS), delta=2.5),
+        pairs("seam", seam, "|a - y| = delta exactly", delta=0.5),
+        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), delta=1.0),
+    ]
+    return tuple(fams)
+
+
+def cosine_families() -> tuple[Family, ...]:
+    def parallel(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        y = rng.standard_normal(ROWS)
+        return y * np.array([[2.5], [-0.5], [1.0], [1e3], [-1e-3], [7.0], [-1.0]]), y
+
+    return (
+        *regression_families(),
+        pairs("onehot", lambda r: (r.standard_normal(ROWS), one_hot(r, ROWS)), "the seed's one-hot y"),
+        pairs("parallel", parallel, "a a multiple of y: the gradient is 0"),
+    )
+
+
+# ---- the network ---------------------------------------------------------------------
+
+SEED_EXAMPLE = Inputs(
+    (
+        {
+            "W1": np.array([[-0.06, 0.29], [-0.14, 0.0], [-0.43, -0.12]]),
+            "b1": np.array([0.05, -0.22]),
+            "W2": np.array([[-0.59], [-0.14]]),
+            "b2": np.array([-0.23]),
+        },
+        np.array([-0.06, -1.38, -0.32]),
+        np.array([-1.43]),
+    )
+)
+
+
+def network(d_in: int, h: int, d_out: int, weight_scale: float = 1.0) -> Family:
+    def draw(rng: np.random.Generator) -> Inputs:
+        params = {
+            "W1": weight_scale * rng.standard_normal((d_in, h)) / np.sqrt(d_in),
+            "b1": 0.1 * rng.standard_normal(h),
+            "W2": weight_scale * rng.standard_normal((h, d_out)) / np.sqrt(h),
+            "b2": 0.1 * rng.standard_normal(d_out),
+        }
+        return Inputs((params, rng.standard_normal(d_in), rng.standard_normal(d_out)))
+
+    name = f"net-{d_in}x{h}x{d_out}" + ("-saturated" if weight_scale != 1.0 else "")
+    return Family(name, draw, f"d_in={d_in}, h={h}, d_out={d_out}")
+
+
+def network_families() -> tuple[Family, ...]:
+    return (
+        Family("seed", lambda rng: SEED_EXAMPLE, "the seed's worked example"),
+        network(3, 2, 1),
+        network(5, 4, 3),
+        network(1, 1, 1),
+        network(16, 8, 4),
+        network(5, 4, 3, weight_scale=25.0),
+    )

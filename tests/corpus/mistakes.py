@@ -1,0 +1,495 @@
+"""Plausible wrong formulas, each as the source a student might write.
+
+Each Mistake replaces one function of the shipped formulas (everything else is
+`from handwritten import *`), so the same text serves as an in-process namespace for
+the oracle tests and as a submission file for the grader tests.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+HEADER = "import jax\nimport jax.numpy as jnp\nimport numpy as np\nfrom handwritten import *  # noqa: F403\n\n"
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str
+    function: str
+    about: str
+    source: str
+    hint: str = ""
+    """A word the grader's hint for it should contain ("" when no hint is promised)."""
+    strict_only: bool = False
+    """A valid subgradient at a kink that is not the convention: passes unless strict."""
+
+    @property
+    def module_text(self) -> str:
+        return HEADER + textwrap.dedent(self.source).strip() + "\n"
+
+    def namespace(self) -> dict[str, object]:
+        ns: dict[str, object] = {}
+        exec(compile(self.module_text, f"<mistake {self.id}>", "exec"), ns)
+        return ns
+
+
+def m(id: str, function: str, about: str, source: str, hint: str = "", strict_only: bool = False) -> Mistake:
+    return Mistake(id, function, about, source, hint, strict_only)
+
+
+MISTAKES: tuple[Mistake, ...] = (
+    # ---- activations ------------------------------------------------------------------
+    m(
+        "sigmoid-overflow",
+        "sigmoid",
+        "e^x/(1+e^x) overflows for large x",
+        """
+      def sigmoid(x):
+          e = jnp.exp(x)
+          return e / (1 + e)
+      """,
+        hint="extreme",
+    ),
+    m(
+        "sigmoid-grad-is-value",
+        "sigmoid_grad",
+        "returns s instead of s(1-s)",
+        """
+      def sigmoid_grad(x):
+          return sigmoid(x)
+      """,
+    ),
+    m(
+        "sigmoid-grad-sign",
+        "sigmoid_grad",
+        "s(1+s)",
+        """
+      def sigmoid_grad(x):
+          s = sigmoid(x)
+          return s * (1 + s)
+      """,
+    ),
+    m(
+        "sigmoid-grad-naive",
+        "sigmoid_grad",
+        "e^{-x}/(1+e^{-x})^2 overflows to inf/inf",
+        """
+      def sigmoid_grad(x):
+          e = jnp.exp(-x)
+          return e / (1 + e) ** 2
+      """,
+        hint="extreme",
+    ),
+    m(
+        "sigmoid-grad-float32-only",
+        "sigmoid_grad",
+        "casts to float32",
+        """
+      def sigmoid_grad(x):
+          s = sigmoid(x).astype(jnp.float32)
+          return s * (1 - s)
+      """,
+        hint="dtype",
+    ),
+    m(
+        "tanh-naive",
+        "tanh",
+        "(e^x - e^-x)/(e^x + e^-x) gives inf/inf",
+        """
+      def tanh(x):
+          return (jnp.exp(x) - jnp.exp(-x)) / (jnp.exp(x) + jnp.exp(-x))
+      """,
+        hint="extreme",
+    ),
+    m(
+        "tanh-grad-no-square",
+        "tanh_grad",
+        "1 - tanh(x)",
+        """
+      def tanh_grad(x):
+          return 1 - tanh(x)
+      """,
+    ),
+    m(
+        "tanh-grad-sign",
+        "tanh_grad",
+        "1 + tanh^2",
+        """
+      def tanh_grad(x):
+          return 1 + tanh(x) ** 2
+      """,
+    ),
+    m(
+        "relu-grad-bool",
+        "relu_grad",
+        "returns a boolean array",
+        """
+      def relu_grad(x):
+          return x > 0
+      """,
+        hint="dtype",
+    ),
+    m(
+        "relu-grad-python-if",
+        "relu_grad",
+        "Python control flow on array values",
+        """
+      def relu_grad(x):
+          if x > 0:
+              return jnp.ones_like(x)
+          return jnp.zeros_like(x)
+      """,
+    ),
+    m(
+        "relu-grad-one-at-zero",
+        "relu_grad",
+        "relu'(0) = 1: valid, not the convention",
+        """
+      def relu_grad(x):
+          return (x >= 0).astype(x.dtype)
+      """,
+        strict_only=True,
+    ),
+    m(
+        "relu-grad-half-at-zero",
+        "relu_grad",
+        "relu'(0) = 0.5: valid, not the convention",
+        """
+      def relu_grad(x):
+          return jnp.where(x == 0, 0.5, (x > 0)).astype(x.dtype)
+      """,
+        strict_only=True,
+    ),
+    # ---- softmax ----------------------------------------------------------------------
+    m(
+        "softmax-no-shift",
+        "softmax",
+        "exp without subtracting the max overflows",
+        """
+      def softmax(x):
+          e = jnp.exp(x)
+          return e / jnp.sum(e, axis=-1, keepdims=True)
+      """,
+        hint="extreme",
+    ),
+    m(
+        "softmax-global-max",
+        "softmax",
+        "subtracts the max of the whole batch, not of each row",
+        """
+      def softmax(x):
+          e = jnp.exp(x - jnp.max(x))
+          return e / jnp.sum(e, axis=-1, keepdims=True)
+      """,
+    ),
+    m(
+        "softmax-wrong-axis",
+        "softmax",
+        "normalises over the first axis",
+        """
+      def softmax(x):
+          e = jnp.exp(x - jnp.max(x, axis=0, keepdims=True))
+          return e / jnp.sum(e, axis=0, keepdims=True)
+      """,
+    ),
+    m(
+        "softmax-jacobian-diagonal",
+        "softmax_jacobian",
+        "elementwise s(1-s) on the diagonal only",
+        """
+      def softmax_jacobian(x):
+          s = softmax(x)
+          return s[..., :, None] * jnp.eye(s.shape[-1], dtype=s.dtype) * (1 - s[..., None, :])
+      """,
+    ),
+    m(
+        "softmax-jacobian-sign",
+        "softmax_jacobian",
+        "diag(s) + s s^T",
+        """
+      def softmax_jacobian(x):
+          s = softmax(x)
+          return s[..., :, None] * (jnp.eye(s.shape[-1], dtype=s.dtype) + s[..., None, :])
+      """,
+    ),
+    m(
+        "softmax-vjp-missing-term",
+        "softmax_vjp",
+        "s * g, forgetting <g, s>",
+        """
+      def softmax_vjp(x, g):
+          return softmax(x) * g
+      """,
+    ),
+    m(
+        "softmax-vjp-unbatched",
+        "softmax_vjp",
+        "jnp.dot for <g, s> only works on one row",
+        """
+      def softmax_vjp(x, g):
+          s = softmax(x)
+          return s * (g - jnp.dot(g, s))
+      """,
+    ),
+    # ---- losses -----------------------------------------------------------------------
+    m(
+        "ce-grad-missing-y",
+        "cross_entropy_grad",
+        "softmax(z), forgetting - y",
+        """
+      def cross_entropy_grad(z, y):
+          return softmax(z)
+      """,
+    ),
+    m(
+        "ce-grad-sign",
+        "cross_entropy_grad",
+        "y - p",
+        """
+      def cross_entropy_grad(z, y):
+          return y - softmax(z)
+      """,
+        hint="sign",
+    ),
+    m(
+        "ce-log-of-softmax",
+        "cross_entropy",
+        "log(softmax) is -inf once p underflows",
+        """
+      def cross_entropy(z, y):
+          return -jnp.sum(y * jnp.log(softmax(z)), axis=-1)
+      """,
+        hint="extreme",
+    ),
+    m(
+        "ce-sum-all",
+        "cross_entropy",
+        "sums over every axis: a scalar for a batch",
+        """
+      def cross_entropy(z, y):
+          return -jnp.sum(y * jax.nn.log_softmax(z))
+      """,
+        hint="shape",
+    ),
+    m(
+        "l2-grad-abs",
+        "l2_grad",
+        "erratum 1: 2|a - y|",
+        """
+      def l2_grad(a, y):
+          return 2 * jnp.abs(a - y)
+      """,
+    ),
+    m(
+        "l2-grad-no-2",
+        "l2_grad",
+        "a - y, forgetting the 2",
+        """
+      def l2_grad(a, y):
+          return a - y
+      """,
+        hint="factor",
+    ),
+    m(
+        "l2-mean",
+        "l2",
+        "mean instead of sum",
+        """
+      def l2(a, y):
+          return jnp.mean((a - y) ** 2, axis=-1)
+      """,
+        hint="factor",
+    ),
+    m(
+        "l1-grad-sign",
+        "l1_grad",
+        "sign(y - a)",
+        """
+      def l1_grad(a, y):
+          return jnp.sign(y - a)
+      """,
+        hint="sign",
+    ),
+    m(
+        "l1-grad-plus-one-at-tie",
+        "l1_grad",
+        "1 at a = y: valid, not the convention",
+        """
+      def l1_grad(a, y):
+          return jnp.where(a >= y, 1.0, -1.0).astype(a.dtype)
+      """,
+        strict_only=True,
+    ),
+    m(
+        "hinge-grad-always",
+        "hinge_grad",
+        "-y everywhere, ignoring the margin",
+        """
+      def hinge_grad(a, y):
+          return -y
+      """,
+    ),
+    m(
+        "hinge-grad-sign",
+        "hinge_grad",
+        "+y where the margin is below 1",
+        """
+      def hinge_grad(a, y):
+          m = jnp.sum(y * a, axis=-1, keepdims=True)
+          return jnp.where(m < 1, y, 0.0).astype(a.dtype)
+      """,
+        hint="sign",
+    ),
+    m(
+        "hinge-grad-at-margin",
+        "hinge_grad",
+        "-y at margin exactly 1: valid, not the convention",
+        """
+      def hinge_grad(a, y):
+          m = jnp.sum(y * a, axis=-1, keepdims=True)
+          return jnp.where(m <= 1, -y, 0.0).astype(a.dtype)
+      """,
+        strict_only=True,
+    ),
+    m(
+        "huber-grad-no-n",
+        "huber_grad",
+        "forgets the 1/n of the mean",
+        """
+      def huber_grad(a, y, delta=1.0):
+          return jnp.clip(a - y, -delta, delta)
+      """,
+        hint="factor",
+    ),
+    m(
+        "huber-grad-no-delta",
+        "huber_grad",
+        "erratum 2: sign(a - y) without delta",
+        """
+      def huber_grad(a, y, delta=1.0):
+          r = a - y
+          return jnp.where(jnp.abs(r) <= delta, r, jnp.sign(r)) / a.shape[-1]
+      """,
+    ),
+    m(
+        "huber-sum",
+        "huber",
+        "sum instead of mean",
+        """
+      def huber(a, y, delta=1.0):
+          r = jnp.abs(a - y)
+          return jnp.sum(jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)), axis=-1)
+      """,
+        hint="factor",
+    ),
+    m(
+        "cosine-grad-missing-term",
+        "cosine_similarity_grad",
+        "y/(|a||y|) only",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          return y / (na * ny)
+      """,
+    ),
+    m(
+        "cosine-grad-doubled",
+        "cosine_similarity_grad",
+        "erratum 6 carried through: 2 cos a/|a|^2",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          cos = jnp.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+          return y / (na * ny) - 2 * cos * a / na**2
+      """,
+    ),
+    m(
+        "cosine-unbatched-norm",
+        "cosine_similarity",
+        "one norm over the whole batch",
+        """
+      def cosine_similarity(a, y):
+          return jnp.sum(a * y, axis=-1) / (jnp.linalg.norm(a) * jnp.linalg.norm(y))
+      """,
+    ),
+    # ---- the network ------------------------------------------------------------------
+    m(
+        "net-transposed-dW1",
+        "two_layer_grads",
+        "dW1 as d1 x^T: transposed",
+        """
+      def two_layer_grads(params, x, y):
+          g = dict(handwritten_two_layer_grads(params, x, y))
+          g["W1"] = g["W1"].T
+          return g
+
+      from handwritten import two_layer_grads as handwritten_two_layer_grads
+      """,
+        hint="transpose",
+    ),
+    m(
+        "net-missing-hidden-derivative",
+        "two_layer_grads",
+        "forgets s'(z1) at the hidden layer",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = sigmoid(x @ W1 + b1)
+          a = sigmoid(a1 @ W2 + b2)
+          d2 = 2 * (a - y) * a * (1 - a)
+          d1 = W2 @ d2
+          return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
+    m(
+        "net-no-2",
+        "two_layer_grads",
+        "forgets the 2 of the squared error",
+        """
+      def two_layer_grads(params, x, y):
+          return {k: v / 2 for k, v in handwritten_two_layer_grads(params, x, y).items()}
+
+      from handwritten import two_layer_grads as handwritten_two_layer_grads
+      """,
+        hint="factor",
+    ),
+    m(
+        "net-erratum-w1ji",
+        "two_layer_grads",
+        "erratum 3: w^1_ji where w^2_j1 belongs",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = sigmoid(x @ W1 + b1)
+          a = sigmoid(a1 @ W2 + b2)
+          d2 = 2 * (a - y) * a * (1 - a)
+          d_in, h = W1.shape
+          rows = jnp.arange(h)[None, :] % d_in
+          cols = jnp.arange(d_in)[:, None] % h
+          w = W1[rows, cols]  # w[i, j] = W1[j, i], wrapped where out of range
+          dW1 = jnp.sum(d2) * w * (a1 * (1 - a1))[None, :] * x[:, None]
+          return {"W1": dW1, "b1": (W2 @ d2) * a1 * (1 - a1), "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
+    m(
+        "net-loss-mean",
+        "two_layer_loss",
+        "mean over outputs instead of sum",
+        """
+      def two_layer_loss(params, x, y):
+          return jnp.mean((two_layer_forward(params, x) - y) ** 2)
+      """,
+    ),
+    m(
+        "net-forward-no-output-sigmoid",
+        "two_layer_forward",
+        "a linear output layer",
+        """
+      def two_layer_forward(params, x):
+          return sigmoid(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+      """,
+    ),
+)

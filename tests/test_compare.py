@@ -1,0 +1,149 @@
+"""The comparison itself, in pairs: a case that must pass beside one that must fail."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from reference.compare import compare
+from reference.kinks import HINGE, L1, RELU
+from reference.tolerances import TOLERANCES
+
+F32 = TOLERANCES["float32"]
+
+
+def cmp(expected, got, dtype="float32", **kw):  # type: ignore[no-untyped-def]
+    return compare(expected, got, dtype=dtype, tolerance=TOLERANCES[dtype], **kw)
+
+
+@pytest.mark.parametrize("dtype", list(TOLERANCES))
+def test_tolerance_is_per_dtype_and_per_element(dtype: str) -> None:
+    tol = TOLERANCES[dtype]
+    np_dtype = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    exp = np.full(1000, 0.75)
+    inside = exp * (1 + 0.5 * tol.rtol)
+    outside = exp.copy()
+    outside[123] = 0.75 + 3 * tol.allowed(np.array(0.75))
+    assert cmp(exp, inside.astype(np_dtype), dtype).ok
+    bad = cmp(exp, outside.astype(np_dtype), dtype)
+    assert not bad.ok and bad.problem == "value"
+    assert bad.worst is not None and bad.worst.index == (123,)
+
+
+def test_tolerance_does_not_grow_with_size() -> None:
+    # One wrong element among a million is still wrong.
+    exp = np.ones(1_000_000)
+    got = exp.astype(np.float32)
+    got[-1] = 1.001
+    assert not cmp(exp, got).ok
+
+
+def test_worst_element_named_with_index_expected_got_and_errors() -> None:
+    exp = np.array([[1.0, 2.0], [3.0, 4.0]])
+    got = np.array([[1.0, 2.0], [3.0, 4.5]], np.float32)
+    res = cmp(exp, got)
+    assert not res.ok
+    w = res.worst
+    assert w is not None
+    assert (w.index, w.expected, w.got) == ((1, 1), 4.0, 4.5)
+    assert w.abs_err == pytest.approx(0.5) and w.rel_err == pytest.approx(0.125)
+    assert "[1, 1]" in res.detail and "expected 4" in res.detail and "got 4.5" in res.detail
+
+
+def test_shape_must_match_exactly_no_broadcasting() -> None:
+    assert cmp(np.zeros((3,)), np.zeros((3,), np.float32)).ok
+    res = cmp(np.zeros((3,)), np.zeros((3, 1), np.float32))
+    assert (res.ok, res.problem) == (False, "shape")
+    assert not cmp(np.zeros(()), np.zeros((1,), np.float32)).ok
+
+
+def test_dtype_must_match_exactly() -> None:
+    assert cmp(np.ones(3), np.ones(3, np.float64), "float64").ok
+    res = cmp(np.ones(3), np.ones(3, np.float32), "float64")
+    assert (res.ok, res.problem) == (False, "dtype")
+    assert "float64" in res.detail and "float32" in res.detail
+    assert cmp(np.ones(3), np.ones(3, np.int32), "float32").problem == "dtype"
+
+
+def test_non_array_return_is_a_structure_problem() -> None:
+    res = cmp(np.ones(3), [1.0, 1.0, 1.0])
+    assert (res.ok, res.problem) == (False, "structure")
+
+
+@pytest.mark.parametrize(
+    ("expected", "got", "ok"),
+    [
+        ([np.nan, 1.0], [np.nan, 1.0], True),
+        ([np.inf, -np.inf], [np.inf, -np.inf], True),
+        ([0.0, 1.0], [np.nan, 1.0], False),
+        ([np.nan, 1.0], [0.0, 1.0], False),
+        ([1e30, 1.0], [np.inf, 1.0], False),
+        ([np.inf, 1.0], [-np.inf, 1.0], False),
+    ],
+    ids=["nan-both", "inf-both", "nan-got", "nan-expected", "inf-got", "inf-sign"],
+)
+def test_nan_and_inf_patterns_must_match(expected, got, ok) -> None:  # type: ignore[no-untyped-def]
+    res = cmp(np.array(expected), np.array(got, np.float32))
+    assert res.ok is ok
+    if not ok:
+        assert res.problem == "nonfinite"
+
+
+def test_dicts_compare_leaf_by_leaf_and_name_the_leaf() -> None:
+    exp = {"W1": np.ones((2, 3)), "b1": np.zeros(3)}
+    good = {"W1": np.ones((2, 3), np.float32), "b1": np.zeros(3, np.float32)}
+    assert cmp(exp, good).ok
+    bad = {"W1": np.ones((2, 3), np.float32), "b1": np.array([0, 0.5, 0], np.float32)}
+    res = cmp(exp, bad)
+    assert not res.ok and res.worst is not None and res.worst.leaf == "b1"
+    assert res.detail.startswith("b1[1]")
+    assert cmp(exp, {"W1": good["W1"]}).problem == "structure"
+    assert cmp(exp, good["W1"]).problem == "structure"
+
+
+def test_term_scale_allows_rounding_of_cancelled_terms_only() -> None:
+    exp = np.array([0.0, 0.0])
+    got = np.array([1e-5, 0.0], np.float32)
+    assert not cmp(exp, got).ok
+    assert cmp(exp, got, scale=np.array([1e3, 1e3])).ok
+    assert not cmp(exp, np.array([0.1, 0.0], np.float32), scale=np.array([1e3, 1e3])).ok
+
+
+def test_relu_kink_accepts_any_value_in_0_1_unless_strict() -> None:
+    x = np.array([0.0, -0.0, 1.0])
+    for value, lenient_ok in [(0.0, True), (1.0, True), (0.5, True), (1.5, False), (-0.1, False), (np.nan, False)]:
+        got = np.array([value, value, 1.0])
+        mask, at = RELU.expected_at((x,), got, strict=False)
+        assert mask.tolist() == [True, True, False]
+        assert bool(np.all(np.abs(np.where(mask, at, 1.0) - got) < 1e-12)) is lenient_ok, value
+        _, strict_at = RELU.expected_at((x,), got, strict=True)
+        assert np.all(strict_at[mask] == 0.0)
+
+
+def test_l1_kink_interval_is_minus_one_to_one() -> None:
+    a, y = np.array([1.0, 2.0]), np.array([1.0, 3.0])
+    mask, at = L1.expected_at((a, y), np.array([-1.0, -1.0]), strict=False)
+    assert mask.tolist() == [True, False] and at[0] == -1.0
+    _, at = L1.expected_at((a, y), np.array([-2.0, -1.0]), strict=False)
+    assert at[0] == -1.0  # the nearest valid value, so -2 is 1 away: fails
+
+
+def test_hinge_kink_needs_one_mix_per_example() -> None:
+    y = np.array([[1.0, -1.0, 1.0]])
+    a = np.array([[0.5, 0.25, 0.75]])  # margin exactly 1
+    mask, at = HINGE.expected_at((a, y), -0.3 * y, strict=False)
+    assert mask.all() and np.allclose(at, -0.3 * y)
+    # Different mixing weights per element are not a subgradient.
+    got = np.array([[-1.0, 0.0, 0.0]])
+    _, at = HINGE.expected_at((a, y), got, strict=False)
+    assert np.abs(at - got).max() > 0.1
+    _, at = HINGE.expected_at((a, y), -y, strict=True)
+    assert np.all(at == 0)
+
+
+def test_hinge_kink_only_where_margin_is_one() -> None:
+    y = np.array([[0.0, 1.0], [0.0, 1.0]])
+    a = np.array([[3.0, 1.0], [3.0, 0.9]])
+    mask = HINGE.locate((a, y))
+    assert mask.tolist() == [[True, True], [False, False]]

@@ -1,0 +1,173 @@
+"""The shipped formulas at their edges: kinks by name, extremes, dtypes, bad input."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handwritten as hw
+from reference import losses as ref_losses
+
+ACTIVATIONS = ["sigmoid", "sigmoid_grad", "tanh", "tanh_grad", "relu", "relu_grad"]
+LOSSES = ["cross_entropy", "l2", "l1", "hinge", "huber", "cosine_similarity"]
+
+
+# ---- kink conventions, each pinned by name ------------------------------------------
+
+
+def test_relu_grad_at_zero_is_zero_including_negative_zero() -> None:
+    x = jnp.array([0.0, -0.0, 1e-30, -1e-30], jnp.float32)
+    assert hw.relu_grad(x).tolist() == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_l1_grad_at_tie_is_zero() -> None:
+    a = jnp.array([1.5, 2.0, -3.0])
+    y = jnp.array([1.5, 1.0, -2.0])
+    assert hw.l1_grad(a, y).tolist() == [0.0, 1.0, -1.0]
+
+
+def test_hinge_grad_at_margin_exactly_one_is_zero() -> None:
+    y = jnp.array([[1.0, -1.0, 1.0], [0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    a = jnp.array([[0.5, 0.25, 0.75], [7.0, 1.0, -3.0], [7.0, 0.5, -3.0]])
+    g = hw.hinge_grad(a, y)
+    assert g[0].tolist() == [0.0, 0.0, 0.0] and g[1].tolist() == [0.0, 0.0, 0.0]
+    assert g[2].tolist() == [0.0, -1.0, 0.0]
+
+
+def test_huber_grad_is_continuous_at_the_seam() -> None:
+    y = jnp.zeros(2)
+    for delta in (0.5, 1.0, 2.5):
+        at = hw.huber_grad(jnp.array([delta, -delta]), y, delta=delta)
+        assert at.tolist() == [delta / 2, -delta / 2]
+
+
+# ---- extremes -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32])
+def test_sigmoid_and_grad_finite_and_correct_to_1e4(dtype) -> None:  # type: ignore[no-untyped-def]
+    x = jnp.array([-1e4, -100.0, -30.0, 30.0, 100.0, 1e4], dtype)
+    s, ds = hw.sigmoid(x), hw.sigmoid_grad(x)
+    assert bool(jnp.all(jnp.isfinite(s))) and bool(jnp.all(jnp.isfinite(ds)))
+    assert s.tolist()[-1] == 1.0 and s.tolist()[0] == 0.0
+    exact = [0, 3.72e-44, 9.357e-14, 9.357e-14, 3.72e-44, 0]
+    # Values below the smallest normal number may flush to 0; nothing may be NaN or wrong.
+    tiny = float(jnp.finfo(dtype).tiny)
+    np.testing.assert_allclose(np.asarray(ds, np.float64), exact, rtol=1e-2, atol=tiny)
+
+
+def test_sigmoid_grad_keeps_relative_accuracy_in_the_tails_float32() -> None:
+    # The naive s(1-s) rounds to 0 at x = 20 in float32; the true value is 2.06e-9.
+    x = jnp.array([20.0, -20.0, 80.0], jnp.float32)
+    exact = np.exp(-np.abs(np.float64([20, -20, 80]))) / (1 + np.exp(-np.abs(np.float64([20, -20, 80])))) ** 2
+    np.testing.assert_allclose(np.asarray(hw.sigmoid_grad(x), np.float64), exact, rtol=1e-6)
+
+
+def test_tanh_small_x_keeps_relative_accuracy() -> None:
+    x = jnp.array([1e-8, -3e-20], jnp.float32)
+    np.testing.assert_allclose(np.asarray(hw.tanh(x)), [1e-8, -3e-20], rtol=1e-6)
+
+
+def test_softmax_and_cross_entropy_stable_for_logits_1e4() -> None:
+    z = jnp.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], jnp.float32)
+    y = jnp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], jnp.float32)
+    s = hw.softmax(z)
+    np.testing.assert_allclose(s, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    np.testing.assert_allclose(hw.cross_entropy(z, y), [2e4, np.log(3)], rtol=1e-6)
+    np.testing.assert_allclose(hw.cross_entropy_grad(z, y), [[1, -1, 0], [1 / 3 - 1, 1 / 3, 1 / 3]], atol=1e-6)
+
+
+def test_cosine_survives_norms_that_overflow_when_squared() -> None:
+    a = jnp.array([3e20, 4e20], jnp.float32)
+    y = jnp.array([4e-25, 3e-25], jnp.float32)
+    assert float(hw.cosine_similarity(a, y)) == pytest.approx(24 / 25, rel=1e-6)
+    g = hw.cosine_similarity_grad(a, y)
+    exact = np.array([4, 3]) / 5 / 5e20 - 24 / 25 * np.array([3, 4]) / 5 / 5e20
+    np.testing.assert_allclose(np.asarray(g, np.float64), exact, rtol=1e-5)
+
+
+def test_cosine_at_zero_vector_is_nan_by_design() -> None:
+    zero, y = jnp.zeros(3), jnp.array([1.0, 2.0, 3.0])
+    assert bool(jnp.isnan(hw.cosine_similarity(zero, y)))
+    assert bool(jnp.all(jnp.isnan(hw.cosine_similarity_grad(zero, y))))
+    assert bool(jnp.isnan(hw.cosine_similarity(y, zero)))
+
+
+def test_cross_entropy_grad_scales_softmax_by_target_mass() -> None:
+    # For targets that do not sum to 1 the gradient is softmax(z) * sum(y) - y.
+    z = jnp.array([0.3, -1.2, 2.0])
+    y = jnp.array([0.5, 0.0, 1.5])
+    expected = jax.grad(lambda z: ref_losses.cross_entropy(z, y))(z)
+    np.testing.assert_allclose(hw.cross_entropy_grad(z, y), expected, rtol=1e-12)
+    np.testing.assert_allclose(hw.cross_entropy_grad(z, y), hw.softmax(z) * 2.0 - y, rtol=1e-12)
+
+
+# ---- dtypes, shapes and bad input ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name", [*ACTIVATIONS, "softmax", "softmax_jacobian"])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
+def test_dtype_preserved(name: str, dtype: str) -> None:
+    x = jnp.linspace(-3, 3, 10).astype(dtype).reshape(2, 5)
+    assert getattr(hw, name)(x).dtype == jnp.dtype(dtype)
+
+
+def test_integer_input_promotes_to_float() -> None:
+    assert jnp.issubdtype(hw.sigmoid(jnp.arange(3)).dtype, jnp.floating)
+    assert hw.relu_grad(jnp.arange(-1, 2)).tolist() == [0.0, 0.0, 1.0]
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_rejects_mismatched_shapes_naming_both(name: str) -> None:
+    pred, target = jnp.zeros((4, 1)), jnp.zeros((4,))
+    for fn in (getattr(hw, name), getattr(hw, f"{name}_grad")):
+        with pytest.raises(ValueError, match=r"\(4, 1\).*\(4,\)"):
+            fn(pred, target)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_loss_keeps_batch_axes(name: str, rng: np.random.Generator) -> None:
+    a = jnp.asarray(rng.standard_normal((2, 3, 4)))
+    y = jnp.asarray(rng.dirichlet(np.ones(4), (2, 3)))
+    assert getattr(hw, name)(a, y).shape == (2, 3)
+    assert getattr(hw, f"{name}_grad")(a, y).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("delta", [0.0, -1.0])
+def test_huber_rejects_non_positive_delta(delta: float) -> None:
+    with pytest.raises(ValueError, match="delta must be a positive number"):
+        hw.huber(jnp.ones(3), jnp.zeros(3), delta=delta)
+
+
+def test_network_rejects_bad_shapes_and_keys() -> None:
+    params = {"W1": jnp.ones((3, 2)), "b1": jnp.ones(2), "W2": jnp.ones((2, 1)), "b2": jnp.ones(1)}
+    with pytest.raises(ValueError, match="x"):
+        hw.two_layer_forward(params, jnp.ones(4))
+    with pytest.raises(ValueError, match="missing"):
+        hw.two_layer_grads({"W1": params["W1"]}, jnp.ones(3), jnp.ones(1))
+    with pytest.raises(ValueError, match="y must have shape"):
+        hw.two_layer_loss(params, jnp.ones(3), jnp.ones(2))
+
+
+def test_softmax_jacobian_rows_sum_to_zero_and_vjp_matches_it(rng: np.random.Generator) -> None:
+    x = jnp.asarray(rng.standard_normal((3, 6)))
+    g = jnp.asarray(rng.standard_normal((3, 6)))
+    jac = hw.softmax_jacobian(x)
+    np.testing.assert_allclose(jnp.sum(jac, axis=-2), 0, atol=1e-14)  # columns of J sum to 0
+    np.testing.assert_allclose(hw.softmax_vjp(x, g), jnp.einsum("bi,bij->bj", g, jac), rtol=1e-12)
+
+
+def test_formulas_work_under_jit_and_vmap_of_the_network(rng: np.random.Generator) -> None:
+    params = {
+        "W1": jnp.asarray(rng.standard_normal((4, 3))),
+        "b1": jnp.zeros(3),
+        "W2": jnp.asarray(rng.standard_normal((3, 2))),
+        "b2": jnp.zeros(2),
+    }
+    xs, ys = jnp.asarray(rng.standard_normal((5, 4))), jnp.asarray(rng.standard_normal((5, 2)))
+    batched = jax.jit(jax.vmap(hw.two_layer_grads, in_axes=(None, 0, 0)))(params, xs, ys)
+    one = hw.two_layer_grads(params, xs[2], ys[2])
+    for k in params:
+        np.testing.assert_allclose(batched[k][2], one[k], rtol=1e-12)
