@@ -1,11 +1,209 @@
-"""Guess the likely mistake behind a failed case from the shape of the error."""
+"""Guess the likely mistake behind a failed case from the shape of its error.
+
+A hint is a short sentence for a student. It is only a guess, offered when the error
+has a recognisable form: a constant factor (2, 1/2, n, 1/n, -1), a lost sign, a
+transposed matrix, a reduction over the wrong axes, NaN/inf only at extreme inputs,
+a wrong dtype, Python control flow under jit, code that only handles one example.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from handgrad.check import CaseResult
 
+TRACER_ERRORS = (
+    "TracerBoolConversionError",
+    "ConcretizationTypeError",
+    "TracerArrayConversionError",
+    "TracerIntegerConversionError",
+    "UnexpectedTracerError",
+)
+EXTREME_FAMILIES = ("extreme", "wide", "saturated", "ties")
+
 
 def hint_for(result: CaseResult, want: Any, got: Any) -> str:
+    if result.error_kind:
+        return _error_hint(result)
+    comparison = result.comparison
+    if comparison is None or comparison.ok:
+        return ""
+    problem = comparison.problem
+    if problem == "dtype":
+        return (
+            "wrong dtype: the formula must return the dtype it was given; look for a hard-coded "
+            "dtype (astype, jnp.float32(...), np.float64 constants) or a boolean/integer result"
+        )
+    if problem == "structure":
+        return "returns the wrong kind of value: an array (a dict with keys W1, b1, W2, b2 for the network)"
+    leaf = comparison.leaf
+    want_leaf = _leaf(want, leaf)
+    got_leaf = _leaf(got, leaf)
+    if problem == "shape":
+        return _shape_hint(result, np.shape(want_leaf), np.shape(got_leaf))
+    if problem == "nonfinite":
+        if result.case.family.name.startswith(EXTREME_FAMILIES) or _has_large_input(result):
+            return (
+                "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
+                "inf/inf, log of an underflowed probability); rewrite it in a stable form"
+            )
+        return "NaN/inf at ordinary inputs: a division by zero or the log/sqrt of a non-positive number?"
+    return _value_hint(result, np.asarray(want_leaf, np.float64), np.asarray(got_leaf, np.float64), leaf)
+
+
+def _leaf(tree: Any, key: str) -> Any:
+    return tree[key] if isinstance(tree, Mapping) and key in tree else tree
+
+
+def _error_hint(result: CaseResult) -> str:
+    kind, text, transform = result.error_kind, result.error, result.case.transform
+    if kind == "missing":
+        return "the function is not defined at module level with the contract's name"
+    if kind == "autodiff":
+        return "the formula must be derived by hand: no jax.grad/vjp/jvp/jacrev/jacfwd or other autodiff"
+    if kind == "timeout":
+        return "slow: it did not finish in time (a Python loop over elements, or an endless loop?)"
+    if kind == "memory":
+        return "out of memory: it allocates far more than the inputs need"
+    if kind == "crash":
+        return "the process running the submission died (it exited, crashed or was killed)"
+    if kind == "device":
+        return "the result left the device: NumPy (np.*) or float() inside the formula? use jax.numpy"
+    if kind == "bad-return":
+        return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
+    if any(name in text for name in TRACER_ERRORS):
+        return (
+            "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); "
+            "use jnp.where and jax.numpy"
+        )
+    if "truth value of an array" in text:
+        return "a Python `if` on an array: use jnp.where to choose elementwise"
+    if transform == "vmap" or result.case.stacked:
+        return (
+            "fails on a batch: the code assumes one example "
+            "(reduce with axis=-1, keepdims=True; avoid .T, jnp.dot on rows)"
+        )
+    if "shape" in text.lower() or "dot_general" in text:
+        return "a shape error: the code assumes one example or one layout (reduce with axis=-1; check .T)"
+    return "the formula raised an exception"
+
+
+def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...]) -> str:
+    if len(want) == 2 and got == want[::-1] and want[0] != want[1]:
+        return "transposed: the result has the transposed shape (outer(x, d) vs outer(d, x), or W.T)"
+    if len(got) < len(want):
+        return "reduces too much: a loss keeps every leading batch axis (sum over axis=-1 only)"
+    if len(got) > len(want):
+        return "broadcasts where it should reduce, or keeps a reduced axis: use axis=-1 without keepdims for a loss"
+    if result.case.stacked:
+        return "fails on a batch: the code handles only one example or one shape"
+    return "wrong shape: the result must have the contract's shape"
+
+
+def _has_large_input(result: CaseResult) -> bool:
+    for value in result.inputs_at_worst.values():
+        if isinstance(value, Mapping):
+            continue
+        arr = np.asarray(value, np.float64)
+        if arr.size and np.nanmax(np.abs(arr)) >= 9:
+            return True
+    return False
+
+
+def _close(a: float, b: float, rel: float = 2e-3) -> bool:
+    return abs(a - b) <= rel * max(abs(a), abs(b))
+
+
+def _reduced_size(result: CaseResult) -> int:
+    """n of a mean over the last axis: the first array argument's (the target's for the network)."""
+    from handgrad.cases import case_inputs
+
+    args = [a for a in case_inputs(result.case).args if not isinstance(a, Mapping)]
+    return int(np.shape(args[-1])[-1]) if args and np.ndim(args[-1]) else 1
+
+
+def _input_term(result: CaseResult, diff: np.ndarray) -> str:
+    """Name an argument whose multiple the error equals: 'a missing -target term'."""
+    from handgrad.cases import case_inputs
+
+    entry = result.case.entry
+    for name, arg in zip(entry.args, case_inputs(result.case).args, strict=False):
+        if isinstance(arg, Mapping) or np.shape(arg) != diff.shape:
+            continue
+        a = np.asarray(arg, np.float64)
+        if not np.any(a):
+            continue
+        for c, words in (
+            (1.0, f"too large by exactly {name}: a missing -{name} term"),
+            (-1.0, f"too small by exactly {name}: a missing +{name} term"),
+            (2.0, f"too large by exactly 2*{name}: a sign error on a {name} term"),
+        ):
+            if np.allclose(diff, c * a, rtol=1e-3, atol=1e-6 * max(1.0, float(np.abs(a).max()))):
+                return f"the result is {words}?"
     return ""
+
+
+def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str) -> str:
+    comparison = result.comparison
+    worst = comparison.worst if comparison is not None else None
+    if worst is not None and worst.at_kink:
+        kink = result.case.entry.kink
+        return f"wrong at a kink: {kink.rule}" if kink is not None else "wrong at a kink"
+    if want.shape != got.shape:
+        return ""
+    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and np.allclose(got, want.T, rtol=1e-3):
+        return "transposed: the result is the transpose of the right one"
+    finite = np.isfinite(want) & np.isfinite(got)
+    scale = max(float(np.max(np.abs(want[finite]), initial=0.0)), 1e-30)
+    sig = finite & (np.abs(want) > 1e-3 * scale)
+    if not sig.any():
+        return ""
+    n = _reduced_size(result)
+    ratios = got[sig] / want[sig]
+    if np.allclose(ratios, ratios[0], rtol=2e-3):
+        # With one or two elements any ratio is "constant"; only name a telling one then.
+        factor = _factor_words(float(ratios[0]), n, named_only=sig.sum() < 3)
+        if factor:
+            return factor
+    if np.allclose(got[sig], np.abs(want[sig]), rtol=1e-3):
+        return "lost the sign: an absolute value where a signed difference belongs (2|a-y| instead of 2(a-y))"
+    if not leaf:
+        term = _input_term(result, got - want)
+        if term:
+            return term
+    wrong = finite & ~np.isclose(got, want, rtol=1e-3, atol=1e-6 * scale)
+    sub = sig & wrong
+    if sub.any() and sub.sum() < sig.sum():
+        sub_ratios = got[sub] / want[sub]
+        if np.allclose(sub_ratios, sub_ratios[0], rtol=2e-3, atol=1e-6):
+            factor = _factor_words(float(sub_ratios[0]), n, named_only=True)
+            if factor.startswith("zero"):
+                return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
+            if factor:
+                return f"{factor}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
+    if result.case.family.name.startswith(EXTREME_FAMILIES):
+        return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
+    return "not a constant factor or a sign: a term is missing, extra or wrong"
+
+
+def _factor_words(c: float, n: int, named_only: bool = False) -> str:
+    if _close(c, 1.0):
+        return ""
+    if abs(c) < 1e-6:
+        return "zero where the value is not: a missing term"
+    if _close(c, -1.0):
+        return "sign flipped: the result is the negative of the right one"
+    named = {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}
+    for value, text in named.items():
+        if _close(c, value):
+            return f"off by a constant factor of {text}"
+    if n > 1 and _close(c, float(n)):
+        return f"off by a factor of n = {n}: a missing 1/n (mean vs sum)"
+    if n > 1 and _close(c, 1.0 / n):
+        return f"off by a factor of 1/n = 1/{n}: an extra 1/n (mean where the contract sums)"
+    if _close(c, -2.0) or _close(c, -0.5):
+        return f"sign flipped and off by a factor of {abs(c):g}"
+    return "" if named_only else f"off by a constant factor of {c:.4g}"

@@ -46,6 +46,8 @@ class Comparison:
     """"" when ok; else one of: structure, shape, dtype, nonfinite, value."""
     detail: str
     worst: Worst | None = None
+    leaf: str = ""
+    """The dict key where a structure, shape or dtype problem was found ("" for arrays)."""
 
     def __bool__(self) -> bool:
         return self.ok
@@ -87,11 +89,13 @@ def compare(
         g = got_leaves[key]
         label = f"{key}: " if key else ""
         if not isinstance(g, np.ndarray):
-            return Comparison(False, "structure", f"{label}expected a {dtype} array, got {type(g).__name__}")
+            return Comparison(
+                False, "structure", f"{label}expected a {dtype} array, got {type(g).__name__}", leaf=key
+            )
         if g.shape != np.shape(exp):
-            return Comparison(False, "shape", f"{label}expected shape {np.shape(exp)}, got {g.shape}")
+            return Comparison(False, "shape", f"{label}expected shape {np.shape(exp)}, got {g.shape}", leaf=key)
         if g.dtype.name != dtype:
-            return Comparison(False, "dtype", f"{label}expected dtype {dtype}, got {g.dtype.name}")
+            return Comparison(False, "dtype", f"{label}expected dtype {dtype}, got {g.dtype.name}", leaf=key)
         e64 = np.asarray(exp, dtype=np.float64)
         g64 = g.astype(np.float64)
         mask = np.asarray(masks.get(key, np.zeros(e64.shape, bool)))
@@ -102,6 +106,7 @@ def compare(
                 "nonfinite",
                 f"{found.where}: expected {found.expected!r}, got {found.got!r}",
                 found,
+                leaf=key,
             )
         terms = np.zeros(e64.shape) if scale is None else np.broadcast_to(scale, e64.shape)
         ratio, candidate = _worst_finite(key, e64, g64, tolerance, mask, terms)
@@ -114,6 +119,7 @@ def compare(
             f"{worst.where}: expected {worst.expected:.8g}, got {worst.got:.8g} "
             f"(abs err {worst.abs_err:.3g} > allowed {worst.allowed:.3g})",
             worst,
+            leaf=worst.leaf,
         )
     return Comparison(True, "", "", worst)
 

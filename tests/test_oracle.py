@@ -33,6 +33,9 @@ def test_wrong_formula_is_caught_and_named(mistake: Mistake) -> None:
     assert failure is not None, f"{mistake.id} ({mistake.about}) passed the whole matrix"
     assert failure.case.entry.name == mistake.function
     assert mistake.function in failure.message()
+    if mistake.hint:
+        assert mistake.hint in failure.hint, failure.message()
+        assert f"likely mistake: {failure.hint}" in failure.message()
 
 
 @pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.strict_only], ids=lambda m: m.id)
@@ -40,4 +43,4 @@ def test_other_valid_subgradient_passes_unless_strict(mistake: Mistake) -> None:
     assert first_failure(mistake, strict=False) is None
     failure = first_failure(mistake, strict=True)
     assert failure is not None and failure.case.family.name in {"kink", "ties", "margin"}
-    assert "kink" in failure.message()
+    assert "at a kink" in failure.message() and mistake.hint in failure.hint

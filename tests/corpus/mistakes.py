@@ -140,6 +140,7 @@ MISTAKES: tuple[Mistake, ...] = (
               return jnp.ones_like(x)
           return jnp.zeros_like(x)
       """,
+        hint="jnp.where",
     ),
     m(
         "relu-grad-one-at-zero",
@@ -150,6 +151,7 @@ MISTAKES: tuple[Mistake, ...] = (
           return (x >= 0).astype(x.dtype)
       """,
         strict_only=True,
+        hint="kink",
     ),
     m(
         "relu-grad-half-at-zero",
@@ -202,6 +204,7 @@ MISTAKES: tuple[Mistake, ...] = (
           s = softmax(x)
           return s[..., :, None] * jnp.eye(s.shape[-1], dtype=s.dtype) * (1 - s[..., None, :])
       """,
+        hint="missing term",
     ),
     m(
         "softmax-jacobian-sign",
@@ -231,6 +234,7 @@ MISTAKES: tuple[Mistake, ...] = (
           s = softmax(x)
           return s * (g - jnp.dot(g, s))
       """,
+        hint="shape",
     ),
     # ---- losses -----------------------------------------------------------------------
     m(
@@ -241,6 +245,7 @@ MISTAKES: tuple[Mistake, ...] = (
       def cross_entropy_grad(z, y):
           return softmax(z)
       """,
+        hint="target",
     ),
     m(
         "ce-grad-sign",
@@ -270,7 +275,7 @@ MISTAKES: tuple[Mistake, ...] = (
       def cross_entropy(z, y):
           return -jnp.sum(y * jax.nn.log_softmax(z))
       """,
-        hint="shape",
+        hint="reduces",
     ),
     m(
         "l2-grad-abs",
@@ -280,6 +285,7 @@ MISTAKES: tuple[Mistake, ...] = (
       def l2_grad(a, y):
           return 2 * jnp.abs(a - y)
       """,
+        hint="sign",
     ),
     m(
         "l2-grad-no-2",
@@ -320,6 +326,7 @@ MISTAKES: tuple[Mistake, ...] = (
           return jnp.where(a >= y, 1.0, -1.0).astype(a.dtype)
       """,
         strict_only=True,
+        hint="kink",
     ),
     m(
         "hinge-grad-always",
@@ -351,6 +358,7 @@ MISTAKES: tuple[Mistake, ...] = (
           return jnp.where(m <= 1, -y, 0.0).astype(a.dtype)
       """,
         strict_only=True,
+        hint="kink",
     ),
     m(
         "huber-grad-no-n",
@@ -371,6 +379,7 @@ MISTAKES: tuple[Mistake, ...] = (
           r = a - y
           return jnp.where(jnp.abs(r) <= delta, r, jnp.sign(r)) / a.shape[-1]
       """,
+        hint="branch",
     ),
     m(
         "huber-sum",
@@ -381,7 +390,7 @@ MISTAKES: tuple[Mistake, ...] = (
           r = jnp.abs(a - y)
           return jnp.sum(jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)), axis=-1)
       """,
-        hint="factor",
+        hint="1/n",
     ),
     m(
         "cosine-grad-missing-term",
@@ -428,7 +437,7 @@ MISTAKES: tuple[Mistake, ...] = (
 
       from handwritten import two_layer_grads as handwritten_two_layer_grads
       """,
-        hint="transpose",
+        hint="transposed",
     ),
     m(
         "net-missing-hidden-derivative",
@@ -482,6 +491,7 @@ MISTAKES: tuple[Mistake, ...] = (
       def two_layer_loss(params, x, y):
           return jnp.mean((two_layer_forward(params, x) - y) ** 2)
       """,
+        hint="1/n",
     ),
     m(
         "net-forward-no-output-sigmoid",
