@@ -8,7 +8,6 @@ submission. The reference, the kink rule and the comparison always run here.
 from __future__ import annotations
 
 import dataclasses
-import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected
-from handgrad.evaluate import SHARDED, BadReturn, Output, evaluate
+from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, evaluate
 from reference.compare import Comparison, compare
 
 
@@ -42,18 +41,6 @@ class Evaluator(Protocol):
         kwargs: Mapping[str, Any],
         vmap_axes: tuple[int | None, ...],
     ) -> Output: ...
-
-
-def describe_exception(exc: BaseException, limit: int = 400) -> str:
-    """'TypeError: message' with the innermost frame, shortened for a report."""
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    # JAX appends a paragraph about its filtered traceback; it says nothing about the formula.
-    text = text.split("\n--------------------\n")[0].strip()
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        last = frames[-1]
-        text += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class InProcess:

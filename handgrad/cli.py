@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from reference.catalog import NAMES
 from reference.tolerances import DTYPES
@@ -62,6 +63,131 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if not failed and seed_ok else 1
 
 
+def _size(text: str) -> int:
+    """Bytes, with an optional K/M/G suffix: 4G, 512M, 1073741824."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    t = text.strip().upper().removesuffix("B").removesuffix("I")
+    try:
+        if t and t[-1] in units:
+            return int(float(t[:-1]) * units[t[-1]])
+        return int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 4G, 512M or bytes)") from None
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a shard: {text!r} (use K/N, e.g. 1/4)") from None
+    if not 1 <= k <= n:
+        raise argparse.ArgumentTypeError(f"shard {text}: need 1 <= K <= N")
+    return k, n
+
+
+def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from handgrad.grading.grader import Options
+    from handgrad.grading.pool import Limits
+    from handgrad.grading.rubric import Rubric, RubricError, load
+
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be positive")
+    if args.memory < 256 << 20:
+        raise UsageError("--memory must be at least 256M: JAX alone needs that much")
+    try:
+        rubric = load(args.rubric) if args.rubric else Rubric()
+    except RubricError as exc:
+        raise UsageError(str(exc)) from None
+    return Options(
+        strict=args.strict,
+        allow_autodiff=args.allow_autodiff,
+        limits=Limits(timeout=args.timeout, memory=args.memory),
+        seed=args.seed,
+        jobs=args.jobs,
+        rubric=rubric,
+        functions=tuple(args.function) if args.function else NAMES,
+    )
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from handgrad.grading import reports
+    from handgrad.grading.grader import grade_many
+    from handgrad.grading.submission import SubmissionError, resolve
+
+    options = _grade_options(args)
+    paths = [Path(p) for p in args.paths]
+    if args.shard:
+        k, n = args.shard
+        paths = [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
+        if not paths:
+            raise UsageError(f"shard {k}/{n} holds no submission")
+    if args.json and len(paths) > 1:
+        raise UsageError("--json writes one submission's results; use --out DIR for several")
+    for p in paths:
+        try:
+            resolve(p)
+        except SubmissionError as exc:
+            if args.json:
+                reports.write_atomic(Path(args.json), reports.json_text(reports.gradescope_error(str(exc))))
+            raise UsageError(str(exc)) from None
+    out_dir = Path(args.out) if args.out else None
+    taken: set[str] = set()
+
+    def save(path: Path, grade) -> None:  # type: ignore[no-untyped-def]
+        if out_dir is not None:
+            name = reports.unique_stem(path, taken)
+            reports.write_atomic(out_dir / f"{name}.json", reports.json_text(reports.gradescope(grade)))
+
+    if len(paths) > 1 or out_dir is not None:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(paths) * len(options.functions), desc="grade", unit="fn", file=sys.stderr, leave=False)
+        grades = grade_many(paths, options, on_done=save, on_progress=bar.update)
+        bar.close()
+    else:
+        grades = grade_many(paths, options)
+    if out_dir is not None:
+        reports.write_atomic(out_dir / "marks.csv", reports.marks_csv(grades))
+    if args.json:
+        reports.write_atomic(Path(args.json), reports.json_text(reports.gradescope(grades[0])))
+    for g in grades:
+        print(reports.text(g, verbose=not args.quiet and len(grades) == 1))
+        if len(grades) > 1:
+            print()
+    if out_dir is not None:
+        print(f"wrote {len(grades)} reports and marks.csv to {out_dir}")
+    return 0 if all(g.full_marks for g in grades) else 1
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from handgrad.grading.bundle import write_bundle
+    from handgrad.grading.rubric import RubricError, load
+
+    if args.rubric:
+        try:
+            load(args.rubric)
+        except RubricError as exc:
+            raise UsageError(str(exc)) from None
+    options = ["--strict"] if args.strict else []
+    options += ["--timeout", str(args.timeout), "--memory", str(args.memory), "--jobs", str(args.jobs)]
+    write_bundle(Path(args.out), options, args.rubric)
+    print(f"wrote {args.out}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
+    return 0
+
+
+def _add_limits(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
+    parser.add_argument("--memory", type=_size, default=4 << 30, help="memory cap of a worker (default 4G)")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes in parallel (default 2)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="handgrad", description="Check hand-written gradients against JAX's automatic differentiation."
@@ -74,6 +200,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="only this function")
     check.add_argument("--show", type=int, default=10, help="explain at most this many failed cases (default 10)")
     check.set_defaults(run=cmd_check)
+
+    grade = sub.add_parser("grade", help="grade submissions (a .py file or package each) in a sandbox")
+    grade.add_argument("paths", nargs="+", metavar="PATH", help="submission file, package or directory")
+    grade.add_argument("--json", metavar="OUT", help="write Gradescope results.json for one submission")
+    grade.add_argument("--out", metavar="DIR", help="write one JSON per submission and marks.csv")
+    _add_limits(grade)
+    grade.add_argument("--shard", type=_shard, help="grade only the K-th of N shares of the paths, e.g. 1/4")
+    grade.add_argument("--allow-autodiff", action="store_true", help="do not fail functions that use autodiff")
+    grade.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
+    grade.add_argument("--seed", type=int, help="seed for the random inputs (default: fresh each run)")
+    grade.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="grade only this function")
+    grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
+    grade.set_defaults(run=cmd_grade)
+
+    bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")
+    bundle.add_argument("out", metavar="OUT.zip")
+    bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
+    _add_limits(bundle)
+    bundle.set_defaults(run=cmd_bundle)
     return parser
 
 

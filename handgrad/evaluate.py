@@ -8,6 +8,7 @@ formulas, so both take exactly the same path.
 from __future__ import annotations
 
 import functools
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,18 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 TRANSFORMS: tuple[str, ...] = ("eager", "jit", "vmap")
 SHARDED = "sharded"
+
+
+def describe_exception(exc: BaseException, limit: int = 400) -> str:
+    """'TypeError: message (at file.py:12)', shortened for a report."""
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    # JAX appends a paragraph about its filtered traceback; it says nothing about the formula.
+    text = text.split("\n--------------------\n")[0].strip()
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        text += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class BadReturn(Exception):
@@ -104,7 +117,9 @@ def evaluate(
     elif transform == "jit":
         out = jax.jit(f)(*placed)
     elif transform == "vmap":
-        out = jax.vmap(f, in_axes=vmap_axes)(*placed)
+        # Batched as it is used in practice: jit of vmap. (Eager vmap would only add
+        # compile time; a failure under jit alone shows in the "jit" cells.)
+        out = jax.jit(jax.vmap(f, in_axes=vmap_axes))(*placed)
     else:
         raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
     out = jax.block_until_ready(out)

@@ -64,6 +64,10 @@ def _error_hint(result: CaseResult) -> str:
         return "the function is not defined at module level with the contract's name"
     if kind == "autodiff":
         return "the formula must be derived by hand: no jax.grad/vjp/jvp/jacrev/jacfwd or other autodiff"
+    if kind == "forbidden":
+        return "a formula file may use jax, jax.numpy, numpy and math; not os/sys/files or the grader's packages"
+    if kind == "import":
+        return "the file could not be imported: fix the error above (run `python yourfile.py` first)"
     if kind == "timeout":
         return "slow: it did not finish in time (a Python loop over elements, or an endless loop?)"
     if kind == "memory":

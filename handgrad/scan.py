@@ -1,11 +1,19 @@
-"""Static scan of a formula file for automatic differentiation, read as text by the grader.
+"""Static scan of a formula file, read as text by the grader: never imported, never run.
 
-One of two independent signals (the other is a trace-level hook inside the worker).
-The scan never imports or runs the file. It reports, per top-level function, whether
-it (or anything it refers to at module level) touches an autodiff entry point, or
-uses a dynamic construct (exec, eval, __import__, importlib, getattr with a computed
-name, sys.modules, private jax modules) that would let it reach one unseen: what
-cannot be verified is treated as autodiff.
+One of two independent signals for automatic differentiation (the other is a trace-level
+hook inside the worker). It reports, per top-level function, what taints it, directly
+or through anything at module level it refers to:
+
+- "autodiff": an autodiff entry point (jax.grad, vjp, jacrev, custom_vjp, ...,
+  torch.autograd, private jax modules);
+- "dynamic": a construct that could reach one unseen (exec, eval, __import__,
+  importlib, getattr with a computed name, dunder attributes): what cannot be verified
+  is treated as autodiff;
+- "system": a system module (os, sys, subprocess, socket, signal, ctypes, threading,
+  multiprocessing, shutil, pathlib, io) or open(): a formula has no need of them, and
+  they are how a submission would attack its sandbox;
+- "project": the grader's own packages (handwritten, reference, handgrad, ...), which
+  hold the answers.
 """
 
 from __future__ import annotations
@@ -51,14 +59,23 @@ AUTODIFF_MODULES = (
     "jax.experimental.jet",
     "jax.extend",
 )
-DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "vars", "setattr", "delattr"})
-DYNAMIC_MODULES = ("importlib", "sys", "builtins", "ctypes", "inspect", "gc", "marshal", "pickle", "types")
+DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "vars", "locals", "setattr", "delattr"})
+DYNAMIC_MODULES = frozenset({"importlib", "builtins", "inspect", "gc", "marshal", "pickle", "types", "runpy", "code"})
+SYSTEM_MODULES = frozenset({
+    "os", "sys", "subprocess", "socket", "signal", "ctypes", "cffi", "threading", "multiprocessing", "shutil",
+    "pathlib", "io", "resource", "atexit", "pty", "fcntl", "mmap", "tempfile", "urllib", "http", "asyncio",
+})  # fmt: skip
+SYSTEM_CALLS = frozenset({"open", "exit", "quit", "input", "breakpoint"})
+PROJECT_PACKAGES = frozenset({"handwritten", "reference", "handgrad", "benchmarks", "tests", "conftest"})
+HARMLESS_DUNDERS = frozenset({"__name__", "__doc__", "__init__", "__call__", "__future__"})
 
 
 @dataclass(frozen=True)
 class Finding:
     line: int
     what: str
+    kind: str = "autodiff"
+    """autodiff | dynamic | system | project"""
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.what}"
@@ -72,42 +89,54 @@ def _module_name(node: ast.AST) -> str | None:
     return None
 
 
+def _import_findings(node: ast.Import | ast.ImportFrom, line: int) -> list[Finding]:
+    found: list[Finding] = []
+    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+    for mod in modules:
+        top = mod.split(".")[0]
+        if mod.startswith(AUTODIFF_MODULES) or top in ("torch", "tensorflow", "autograd"):
+            found.append(Finding(line, f"imports {mod}", "autodiff"))
+        elif top in DYNAMIC_MODULES:
+            found.append(Finding(line, f"imports {mod}", "dynamic"))
+        elif top in SYSTEM_MODULES:
+            found.append(Finding(line, f"imports {mod}", "system"))
+        elif top in PROJECT_PACKAGES or (isinstance(node, ast.ImportFrom) and node.level > 0 and not mod):
+            found.append(Finding(line, f"imports {mod or 'from its own package'}", "project" if mod else "dynamic"))
+    if isinstance(node, ast.ImportFrom):
+        for alias in node.names:
+            if alias.name in AUTODIFF_NAMES or alias.name in ("_src", "interpreters"):
+                found.append(Finding(line, f"imports {alias.name} from {node.module}", "autodiff"))
+    return found
+
+
 def _direct_findings(node: ast.AST) -> list[Finding]:
-    """Autodiff and dynamic constructs anywhere inside `node`."""
+    """Autodiff, dynamic, system and project constructs anywhere inside `node`."""
     found: list[Finding] = []
     for sub in ast.walk(node):
         line = getattr(sub, "lineno", 0)
-        if isinstance(sub, ast.Attribute) and sub.attr in AUTODIFF_NAMES:
-            found.append(Finding(line, f"uses .{sub.attr}"))
-        elif isinstance(sub, ast.Attribute) and sub.attr in (
-            "_src",
-            "interpreters",
-            "__dict__",
-            "__globals__",
-            "__builtins__",
-            "modules",
-        ):
-            found.append(Finding(line, f"reaches into .{sub.attr}"))
-        elif isinstance(sub, ast.Name) and sub.id in AUTODIFF_NAMES | {"__builtins__"}:
-            found.append(Finding(line, f"uses {sub.id}"))
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id in DYNAMIC_CALLS:
-            found.append(Finding(line, f"calls {sub.func.id}()"))
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name) and sub.func.id == "getattr":
-            if len(sub.args) < 2 or not isinstance(sub.args[1], ast.Constant):
-                found.append(Finding(line, "calls getattr() with a computed name"))
-            elif str(sub.args[1].value) in AUTODIFF_NAMES:
-                found.append(Finding(line, f"uses getattr(..., {sub.args[1].value!r})"))
+        if isinstance(sub, ast.Attribute):
+            if sub.attr in AUTODIFF_NAMES or sub.attr in ("_src", "interpreters"):
+                found.append(Finding(line, f"uses .{sub.attr}", "autodiff"))
+            elif sub.attr.startswith("__") and sub.attr not in HARMLESS_DUNDERS:
+                found.append(Finding(line, f"reaches into .{sub.attr}", "dynamic"))
+        elif isinstance(sub, ast.Name):
+            if sub.id in AUTODIFF_NAMES:
+                found.append(Finding(line, f"uses {sub.id}", "autodiff"))
+            elif sub.id.startswith("__") and sub.id not in HARMLESS_DUNDERS:
+                found.append(Finding(line, f"uses {sub.id}", "dynamic"))
+        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
+            name = sub.func.id
+            if name in DYNAMIC_CALLS:
+                found.append(Finding(line, f"calls {name}()", "dynamic"))
+            elif name in SYSTEM_CALLS:
+                found.append(Finding(line, f"calls {name}()", "system"))
+            elif name == "getattr":
+                if len(sub.args) < 2 or not isinstance(sub.args[1], ast.Constant):
+                    found.append(Finding(line, "calls getattr() with a computed name", "dynamic"))
+                elif str(sub.args[1].value) in AUTODIFF_NAMES:
+                    found.append(Finding(line, f"uses getattr(..., {sub.args[1].value!r})", "autodiff"))
         elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-            module = _module_name(sub) or ""
-            names = [a.name for a in sub.names]
-            for mod in module.split(","):
-                if mod.startswith(AUTODIFF_MODULES) or mod.split(".")[0] in ("torch", "tensorflow", "autograd"):
-                    found.append(Finding(line, f"imports {mod}"))
-                elif mod.split(".")[0] in DYNAMIC_MODULES:
-                    found.append(Finding(line, f"imports {mod}"))
-            for name in names:
-                if name in AUTODIFF_NAMES or name in ("_src", "interpreters"):
-                    found.append(Finding(line, f"imports {name} from {module}"))
+            found += _import_findings(sub, line)
     return found
 
 
@@ -130,7 +159,10 @@ def scan_source(source: str, functions: Iterable[str]) -> dict[str, list[Finding
     module-level name it refers to that is tainted, transitively. Module-level code
     that defines nothing (a bare call) taints every function.
     """
-    tree = ast.parse(source)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {f: [] for f in functions}  # the worker's import reports the syntax error itself
     own: dict[str, list[Finding]] = {}
     refs: dict[str, set[str]] = {}
     global_findings: list[Finding] = []
@@ -168,5 +200,5 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     for file in files:
         text = file.read_text(encoding="utf-8", errors="replace")
         for name, findings in scan_source(text, functions).items():
-            merged[name] += [Finding(f.line, f"{f.what} ({file.name})") for f in findings]
+            merged[name] += [Finding(f.line, f"{f.what} ({file.name})", f.kind) for f in findings]
     return merged

@@ -144,9 +144,7 @@ CATALOG: tuple[Entry, ...] = (
     *_loss(
         "l2", (*families.regression_families(), families.pairs("ties", families.ties, "a = y at half the elements"))
     ),
-    *_loss(
-        "l1", (*families.regression_families(), families.pairs("ties", families.ties, "a = y (the kink)")), kink=L1
-    ),
+    *_loss("l1", (*families.regression_families(), families.pairs("ties", families.ties, "a = y (the kink)")), kink=L1),
     *_loss("hinge", families.hinge_families(), kink=HINGE),
     *_loss("huber", families.huber_families()),
     *_loss("cosine_similarity", families.cosine_families(), term_scale=_inverse_norm),

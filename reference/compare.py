@@ -89,9 +89,7 @@ def compare(
         g = got_leaves[key]
         label = f"{key}: " if key else ""
         if not isinstance(g, np.ndarray):
-            return Comparison(
-                False, "structure", f"{label}expected a {dtype} array, got {type(g).__name__}", leaf=key
-            )
+            return Comparison(False, "structure", f"{label}expected a {dtype} array, got {type(g).__name__}", leaf=key)
         if g.shape != np.shape(exp):
             return Comparison(False, "shape", f"{label}expected shape {np.shape(exp)}, got {g.shape}", leaf=key)
         if g.dtype.name != dtype:

@@ -24,7 +24,10 @@ def sigmoid_grad(x):
 
 def test_handwritten_package_has_no_autodiff_anywhere() -> None:
     findings = scan_path(Path(handwritten.__file__).parent, NAMES)
-    assert findings == {name: [] for name in NAMES}
+    # Its only finding is that it imports itself (handwritten._util): fine for the package,
+    # forbidden for a submission.
+    assert {f.kind for fs in findings.values() for f in fs} <= {"project"}
+    assert all("handwritten" in f.what for fs in findings.values() for f in fs)
 
 
 def test_clean_source_passes() -> None:
@@ -60,6 +63,26 @@ def test_clean_source_passes() -> None:
 )
 def test_autodiff_and_dynamic_access_are_found(source: str) -> None:
     assert scan_source(source, ["sigmoid_grad"])["sigmoid_grad"]
+
+
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("import os\ndef relu_grad(x):\n    os._exit(0)", "system"),
+        ("def relu_grad(x):\n    open('/etc/passwd').read()\n    return x", "system"),
+        ("from handwritten import relu_grad as r\ndef relu_grad(x):\n    return r(x)", "project"),
+        ("def relu_grad(x):\n    return ().__class__.__base__.__subclasses__()", "dynamic"),
+    ],
+    ids=["os", "open", "handwritten", "dunder"],
+)
+def test_system_project_and_dynamic_access_are_found_by_kind(source: str, kind: str) -> None:
+    assert kind in {f.kind for f in scan_source(source, ["relu_grad"])["relu_grad"]}
+
+
+def test_plain_numeric_code_with_math_and_functools_is_clean() -> None:
+    source = "import math\nimport functools\nimport jax.numpy as jnp\n\n@functools.partial(jnp.vectorize)\n"
+    source += "def relu_grad(x):\n    return jnp.where(x > 0, 1.0, 0.0) * math.pi / math.pi\n"
+    assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
 
 
 def test_taint_is_per_function() -> None:

@@ -1,16 +1,32 @@
 """Plausible wrong formulas, each as the source a student might write.
 
-Each Mistake replaces one function of the shipped formulas (everything else is
-`from handwritten import *`), so the same text serves as an in-process namespace for
-the oracle tests and as a submission file for the grader tests.
+Each Mistake replaces one function of an otherwise correct, self-contained submission
+(`correct_source()`: the shipped formulas pasted into one file, as a student would
+hand them in), so the same text serves as an in-process namespace for the oracle tests
+and as a submission file for the grader tests.
 """
 
 from __future__ import annotations
 
+import functools
+import re
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
-HEADER = "import jax\nimport jax.numpy as jnp\nimport numpy as np\nfrom handwritten import *  # noqa: F403\n\n"
+HANDWRITTEN = Path(__file__).resolve().parents[2] / "handwritten"
+MODULES = ("_util.py", "activations.py", "softmax.py", "losses.py", "network.py")
+
+
+@functools.lru_cache(maxsize=1)
+def correct_source() -> str:
+    """The shipped formulas as one self-contained file: no import of handwritten."""
+    parts = ["from __future__ import annotations\n\nimport jax\nimport jax.numpy as jnp\nimport numpy as np\n"]
+    for name in MODULES:
+        text = (HANDWRITTEN / name).read_text()
+        text = re.sub(r"^from (__future__|handwritten)[^\n]*\n", "", text, flags=re.M)
+        parts.append(f"# ---- {name} ----\n{text}")
+    return "\n".join(parts)
 
 
 @dataclass(frozen=True)
@@ -26,7 +42,7 @@ class Mistake:
 
     @property
     def module_text(self) -> str:
-        return HEADER + textwrap.dedent(self.source).strip() + "\n"
+        return correct_source() + "\n\n# ---- the mistake ----\n" + textwrap.dedent(self.source).strip() + "\n"
 
     def namespace(self) -> dict[str, object]:
         ns: dict[str, object] = {}
@@ -430,12 +446,12 @@ MISTAKES: tuple[Mistake, ...] = (
         "two_layer_grads",
         "dW1 as d1 x^T: transposed",
         """
+      _correct_two_layer_grads = two_layer_grads
+
       def two_layer_grads(params, x, y):
-          g = dict(handwritten_two_layer_grads(params, x, y))
+          g = dict(_correct_two_layer_grads(params, x, y))
           g["W1"] = g["W1"].T
           return g
-
-      from handwritten import two_layer_grads as handwritten_two_layer_grads
       """,
         hint="transposed",
     ),
@@ -458,10 +474,10 @@ MISTAKES: tuple[Mistake, ...] = (
         "two_layer_grads",
         "forgets the 2 of the squared error",
         """
-      def two_layer_grads(params, x, y):
-          return {k: v / 2 for k, v in handwritten_two_layer_grads(params, x, y).items()}
+      _correct_two_layer_grads = two_layer_grads
 
-      from handwritten import two_layer_grads as handwritten_two_layer_grads
+      def two_layer_grads(params, x, y):
+          return {k: v / 2 for k, v in _correct_two_layer_grads(params, x, y).items()}
       """,
         hint="factor",
     ),

@@ -1,0 +1,1 @@
+"""Grading submissions: a sandboxed worker evaluates, this process judges."""

@@ -1,0 +1,80 @@
+"""The rubric: a weight and a Gradescope visibility per contract function (TOML).
+
+    default_weight = 1.0            # optional
+    default_visibility = "visible"  # optional
+    [functions.two_layer_grads]
+    weight = 3
+    visibility = "after_published"  # visible | hidden | after_due_date | after_published
+
+Defaults: every function weighs 1 and is visible.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reference.catalog import NAMES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+class RubricError(Exception):
+    """The rubric file is unreadable or says something impossible; the message says what."""
+
+
+@dataclass(frozen=True)
+class Rubric:
+    weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(NAMES, 1.0))
+    visibility: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NAMES, "visible"))
+
+    @property
+    def max_score(self) -> float:
+        return sum(self.weights.values())
+
+
+def _weight(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise RubricError(f"{where}: weight must be a number >= 0, got {value!r}")
+    return float(value)
+
+
+def _visibility(value: object, where: str) -> str:
+    if value not in VISIBILITIES:
+        raise RubricError(f"{where}: visibility must be one of {', '.join(VISIBILITIES)}, got {value!r}")
+    return str(value)
+
+
+def load(path: Path) -> Rubric:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RubricError(f"{path}: cannot be read ({exc.strerror})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RubricError(f"{path}: not valid TOML ({exc})") from None
+    unknown = set(data) - {"default_weight", "default_visibility", "functions"}
+    if unknown:
+        raise RubricError(f"{path}: unknown keys {sorted(unknown)}")
+    weight = _weight(data.get("default_weight", 1.0), f"{path}: default_weight")
+    visible = _visibility(data.get("default_visibility", "visible"), f"{path}: default_visibility")
+    weights, visibility = dict.fromkeys(NAMES, weight), dict.fromkeys(NAMES, visible)
+    functions = data.get("functions", {})
+    if not isinstance(functions, dict):
+        raise RubricError(f"{path}: [functions] must be a table")
+    for name, spec in functions.items():
+        where = f"{path}: functions.{name}"
+        if name not in NAMES:
+            raise RubricError(f"{where}: not a contract function")
+        if not isinstance(spec, dict) or set(spec) - {"weight", "visibility"}:
+            raise RubricError(f"{where}: expected a table with weight and/or visibility")
+        if "weight" in spec:
+            weights[name] = _weight(spec["weight"], where)
+        if "visibility" in spec:
+            visibility[name] = _visibility(spec["visibility"], where)
+    return Rubric(weights, visibility)
