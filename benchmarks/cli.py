@@ -1,0 +1,258 @@
+"""`handgrad bench` and `python -m benchmarks`: arguments, validation, and the run.
+
+`add_arguments(parser)` declares the options on any argparse parser; `run(args)` checks them
+all before anything is measured (a bad one is a one-line error and exit status 2), measures,
+prints the table and the targets, and writes the JSON and the PNG when asked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+DEVICE_CHOICES = ("cpu", "gpu", "all")
+
+
+class UsageError(Exception):
+    """A bad argument, reported in one line with exit status 2."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the benchmark's options on `parser` (a top-level parser or a subcommand's)."""
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, float32 only, few repeats (under a minute on 2 cores)"
+    )
+    parser.add_argument("--json", metavar="OUT", type=Path, help="write every result row as JSON to OUT")
+    parser.add_argument("--plot", metavar="OUT.png", type=Path, help="write a PNG figure to OUT.png (needs matplotlib)")
+    parser.add_argument(
+        "--device",
+        default="all",
+        metavar="cpu|gpu|all",
+        help="where to measure (default all: every platform present, and the batch sharded over all "
+        "devices where there are several)",
+    )
+    parser.add_argument(
+        "--dtype",
+        action="extend",
+        nargs="+",
+        metavar="DTYPE",
+        help="float32, float64, float16, bfloat16 (default float32 and float64; float32 with --quick)",
+    )
+    parser.add_argument(
+        "--cases", action="extend", nargs="+", metavar="NAME", help="only these gradients (default: every one)"
+    )
+    parser.add_argument("--hlo", metavar="DIR", type=Path, help="also write the optimised HLO of every program to DIR")
+    parser.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="leave glibc's malloc as it is: large outputs then page-fault anew on every call (see allocator.py)",
+    )
+    parser.set_defaults(bench_prog=parser.prog)
+
+
+def _split(values: Sequence[str] | None) -> list[str]:
+    """["a,b", "c"] -> ["a", "b", "c"]: lists may be given with commas or spaces."""
+    return [v for item in values or () for v in item.split(",") if v]
+
+
+def _entries(names: Sequence[str]) -> tuple[Any, ...]:
+    from benchmarks.cases import gradient_entries
+
+    entries = gradient_entries()
+    known = [e.name for e in entries]
+    for name in names:
+        if name not in known:
+            hint = next((f" (did you mean {e.name}?)" for e in entries if e.of == name), "")
+            raise UsageError(f"unknown case {name!r}{hint}; known: {', '.join(known)}")
+    return tuple(e for e in entries if not names or e.name in names)
+
+
+def _dtypes(names: Sequence[str], quick: bool, entries: Sequence[Any]) -> tuple[str, ...]:
+    known = list(dict.fromkeys(d for e in entries for d in e.dtypes))
+    for name in names:
+        if name not in known:
+            raise UsageError(f"unknown dtype {name!r}; the chosen cases run in: {', '.join(known)}")
+    if names:
+        return tuple(dict.fromkeys(names))
+    return ("float32",) if quick else ("float32", "float64")
+
+
+def _gpus() -> list[Any]:
+    import jax
+
+    try:
+        return list(jax.devices("gpu"))
+    except RuntimeError:  # no GPU backend in this jaxlib, or no GPU
+        return []
+
+
+def _placements(choice: str) -> tuple[tuple[Any, ...], list[str]]:
+    """The placements for --device, and notes on what was left out."""
+    import jax
+
+    from benchmarks.cases import sharded, single
+
+    if choice not in DEVICE_CHOICES:
+        raise UsageError(f"unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    gpus = _gpus()
+    if choice == "gpu" and not gpus:
+        raise UsageError("--device gpu: this machine has no GPU that JAX can use (devices: cpu)")
+    notes = []
+    found = []
+    if choice in ("cpu", "all"):
+        found.append(single(jax.devices("cpu")[0]))
+    if choice in ("gpu", "all") and gpus:
+        found.append(single(gpus[0]))
+    if choice == "all":
+        local = jax.local_devices()
+        if len(local) > 1:
+            found.append(sharded(local))
+        else:
+            notes.append(
+                "sharding not measured: one device only (on CPU, XLA_FLAGS=--xla_force_host_platform_device_count=2 "
+                "gives two)"
+            )
+        if not gpus:
+            notes.append("GPU not measured: no GPU here")
+    return tuple(found), notes
+
+
+def _output(path: Path | None, what: str) -> Path | None:
+    if path is None:
+        return None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--{what} {path}: cannot create its folder ({e.strerror})") from None
+    if path.is_dir():
+        raise UsageError(f"--{what} {path}: is a folder, give a file name")
+    return path
+
+
+def _configure_jax() -> None:
+    import jax
+
+    # float64 cases need x64; float32 inputs stay float32 under it.
+    jax.config.update("jax_enable_x64", True)
+    # The checker turns XLA's optimisations off to compile faster (handgrad.configure_for_checking);
+    # benchmarks measure what users run, so make sure they are on.
+    jax.config.update("jax_disable_most_optimizations", False)
+
+
+def _options(args: argparse.Namespace) -> tuple[Any, list[str], str]:
+    """Every argument checked, before anything is measured; then the process set up."""
+    from benchmarks import allocator, cases, runner, timing
+
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError("--plot needs matplotlib: pip install 'handgrad[bench]'") from None
+    entries = _entries(_split(args.cases))
+    dtypes = _dtypes(_split(args.dtype), args.quick, entries)
+    _output(args.json, "json")
+    _output(args.plot, "plot")
+    if args.device not in DEVICE_CHOICES:  # checked again with the devices, but before any set-up
+        raise UsageError(f"unknown device {args.device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+    # Before JAX starts its backend and threads (see allocator.py).
+    memory = "system default" if args.default_allocator else allocator.reuse_freed_memory() or "system default"
+    _configure_jax()
+    placements, notes = _placements(args.device)
+    options = runner.Options(
+        entries=entries,
+        dtypes=dtypes,
+        placements=placements,
+        sizes=cases.QUICK if args.quick else cases.FULL,
+        settings=timing.QUICK if args.quick else timing.FULL,
+        hlo_dir=args.hlo,
+    )
+    if not runner.tasks(options):
+        raise UsageError(f"nothing to measure: no chosen case runs in {', '.join(dtypes)}")
+    return options, notes, memory
+
+
+def _progress(total: int) -> Any:
+    from tqdm import tqdm
+
+    # disable=None: a bar on a terminal, silence in logs and pipes.
+    return tqdm(total=total, desc="bench", unit="run", file=sys.stderr, disable=None, dynamic_ncols=True, leave=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate, measure, report. 0 on success, 2 on a bad argument (one line on stderr)."""
+    prog = getattr(args, "bench_prog", "bench")
+    try:
+        options, notes, memory = _options(args)
+    except UsageError as e:
+        print(f"{prog}: error: {e}", file=sys.stderr)
+        return 2
+
+    from benchmarks import machine, report, runner, targets
+
+    planned = runner.tasks(options)
+    where = ", ".join(p.name for p in options.placements)
+    print(
+        f"Measuring {len(options.entries)} gradients in {', '.join(options.dtypes)} on {where}"
+        f"{' (quick)' if args.quick else ''}: {runner.count(options, planned)} programs; allocator: {memory}",
+        file=sys.stderr,
+    )
+    bar = _progress(runner.count(options, planned))
+
+    def tick(label: str) -> None:
+        bar.set_postfix_str(label, refresh=False)
+        bar.update(1)
+
+    try:
+        outcome = runner.run(options, tick)
+    finally:
+        bar.close()
+    host = next((p.name for p in options.placements if p.platform == "cpu" and not p.sharded), "cpu")
+    checks = targets.check(outcome.results, "float32", host)
+    print(report.table(report.rows(outcome.results)))
+    print()
+    print(report.targets_text(checks))
+    skipped = report.skipped_text(outcome.skipped)
+    if skipped or notes:
+        print()
+    if skipped:
+        print(skipped)
+    for note in notes:
+        print(f"  {note}")
+    caps = sorted({f"{r.case} {r.size}: {r.note}" for r in outcome.results if r.note})
+    if caps:
+        print("Capped sizes:")
+        print("\n".join(f"  {c}" for c in caps))
+    if args.json is not None:
+        settings = {
+            "quick": args.quick,
+            "dtypes": list(options.dtypes),
+            "devices": [p.name for p in options.placements],
+            "timing": asdict(options.settings),
+            "allocator": memory,
+            "notes": notes,
+        }
+        doc = report.document(machine.describe(), outcome.results, outcome.skipped, checks, settings)
+        report.write_json(args.json, doc)
+        print(f"\nwrote {args.json}")
+    if args.plot is not None:
+        from benchmarks.plot import plot
+
+        plot(outcome.results, args.plot)
+        print(f"wrote {args.plot}")
+    return 0
+
+
+def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Time hand-written gradients against JAX autodiff, the forward and a copy, under jit."
+    )
+    add_arguments(parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run(build_parser().parse_args(argv))

@@ -1,0 +1,89 @@
+"""The figure: per case, throughput against size with the copy roofline, and hand/autodiff."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.runner import Result
+from reference.catalog import BY_NAME
+
+STYLE = {
+    "handwritten": {"color": "tab:blue", "marker": "o"},
+    "autodiff": {"color": "tab:orange", "marker": "s"},
+    "forward": {"color": "tab:green", "marker": "^"},
+    "numpy": {"color": "tab:purple", "marker": "x"},
+    "torch": {"color": "tab:red", "marker": "+"},
+}
+X_LABEL = {"elementwise": "elements", "last_axis": "width n (same total elements)", "network": "batch"}
+
+
+def _panels(results: Sequence[Result], dtype: str, device: str) -> dict[tuple[str, str], list[Result]]:
+    panels: dict[tuple[str, str], list[Result]] = {}
+    for r in results:
+        if r.dtype == dtype and r.device == device:
+            panels.setdefault((r.case, r.group), []).append(r)
+    return panels
+
+
+def _series(rows: Sequence[Result], impl: str) -> tuple[list[int], list[Any]]:
+    chosen = sorted((r for r in rows if r.impl == impl), key=lambda r: r.sweep)
+    return [r.sweep for r in chosen], chosen
+
+
+def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: str | None = None) -> None:
+    """Write a PNG: one column of two axes per case (and network size): GB/s of every
+    implementation against the swept size with the copy of the same bytes dashed (the memory
+    roofline); below it, autodiff time over hand-written time (above 1: hand-written wins)."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed, none opened
+    import matplotlib.pyplot as plt
+
+    if device is None:
+        device = next((r.device for r in results if not r.device.startswith("sharded")), "cpu")
+    panels = _panels(results, dtype, device)
+    if not panels:  # a run without this dtype/device: plot whatever was measured first
+        first = results[0]
+        dtype, device = first.dtype, first.device
+        panels = _panels(results, dtype, device)
+    cols = min(4, len(panels))
+    grid_rows = math.ceil(len(panels) / cols)
+    fig = plt.figure(figsize=(4.2 * cols, 4.6 * grid_rows), layout="constrained")
+    outer = fig.add_gridspec(grid_rows, cols)
+    for i, ((case, group), rows) in enumerate(panels.items()):
+        cell = outer[i // cols, i % cols].subgridspec(2, 1, height_ratios=(3, 1), hspace=0.05)
+        top = fig.add_subplot(cell[0])
+        bottom = fig.add_subplot(cell[1], sharex=top)
+        # Every program is drawn as the gradient's bytes over its time, so the lines compare
+        # times directly; the copy moves those same bytes (the roofline).
+        work = {r.sweep: r.bytes for r in rows if r.impl == "handwritten"}
+        for impl, style in (*STYLE.items(), ("copy", {"color": "k", "linestyle": "--"})):
+            xs, chosen = _series(rows, impl)
+            pts = [(x, work[x] / r.seconds / 1e9) for x, r in zip(xs, chosen, strict=True) if x in work]
+            if pts:
+                label = "copy (roofline)" if impl == "copy" else impl
+                top.plot(*zip(*pts, strict=True), label=label, linewidth=1.2, markersize=4, **style)
+        top.set_xscale("log", base=2)
+        top.set_yscale("log")
+        top.set_title(f"{case} {group}".strip(), fontsize=10)
+        top.set_ylabel("gradient GB/s (read + written)", fontsize=8)
+        top.tick_params(labelbottom=False, labelsize=7)
+        top.grid(True, which="major", alpha=0.3)
+        xs, hands = _series(rows, "handwritten")
+        autos = {r.sweep: r for r in rows if r.impl == "autodiff"}
+        pairs = [(x, autos[x].seconds / h.seconds) for x, h in zip(xs, hands, strict=True) if x in autos]
+        if pairs:
+            bottom.plot([p[0] for p in pairs], [p[1] for p in pairs], "o-", color="tab:blue", markersize=3)
+        bottom.axhline(1.0, color="k", linewidth=0.8)
+        bottom.set_ylabel("autodiff/hand", fontsize=8)
+        bottom.set_xlabel(X_LABEL[BY_NAME[case].layout], fontsize=8)
+        bottom.tick_params(labelsize=7)
+        bottom.grid(True, alpha=0.3)
+        if i == 0:
+            top.legend(fontsize=7)
+    fig.suptitle(f"handgrad bench: {dtype} on {device} (jit; median time per call)", fontsize=12)
+    fig.savefig(path, format="png", dpi=80)
+    plt.close(fig)

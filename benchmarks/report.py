@@ -1,0 +1,151 @@
+"""The results as a table for people and as JSON for tools."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.runner import Result, Skip
+from benchmarks.targets import ROOFLINE_TARGET, Check
+
+HEADER = (
+    "case",
+    "dtype",
+    "device",
+    "size",
+    "hand",
+    "autodiff",
+    "auto/hand",
+    "forward",
+    "copy",
+    "hand GB/s",
+    "% copy",
+    "numpy",
+    "sharded",
+)
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    if seconds < 1:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds:.2f} s"
+
+
+def size_label(r: Result) -> str:
+    if r.group:
+        return f"{r.group} B={r.sweep}"
+    return "x".join(map(str, r.size)) if isinstance(r.size, list) else str(r.size)
+
+
+def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
+    """One line per case, size, dtype and single device; the sharded column is the
+    hand-written gradient's speed-up from one device to all of them."""
+    lines: dict[tuple[Any, ...], dict[str, Result]] = {}
+    sharded: dict[tuple[Any, ...], Result] = {}
+    for r in results:
+        key = (r.case, r.group, r.sweep, r.dtype)
+        if r.device.startswith("sharded"):
+            if r.impl == "handwritten":
+                sharded[key] = r
+            continue
+        lines.setdefault((*key, r.device), {})[r.impl] = r
+    out = []
+    for (case, group, sweep, dtype, device), by in lines.items():
+        hand, auto, copy = by.get("handwritten"), by.get("autodiff"), by.get("copy")
+        any_row = next(iter(by.values()))
+        shard = sharded.get((case, group, sweep, dtype))
+        out.append(
+            (
+                case,
+                dtype,
+                device,
+                size_label(any_row),
+                duration(hand and hand.seconds),
+                duration(auto and auto.seconds),
+                f"{auto.seconds / hand.seconds:.2f}x" if hand and auto else "-",
+                duration(by["forward"].seconds if "forward" in by else None),
+                duration(copy and copy.seconds),
+                f"{hand.gbps:.2f}" if hand else "-",
+                f"{100 * copy.seconds / hand.seconds:.0f}%" if hand and copy else "-",
+                duration(by["numpy"].seconds if "numpy" in by else None),
+                f"{shard.scaling:.2f}x" if shard and shard.scaling else "-",
+            )
+        )
+    return out
+
+
+def table(lines: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
+    # Text columns left-aligned, numbers right-aligned.
+    left = {"case", "dtype", "device", "size"}
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(
+            str(c).ljust(w) if h in left else str(c).rjust(w) for c, w, h in zip(cells, widths, header, strict=True)
+        ).rstrip()
+
+    rule = "  ".join("-" * w for w in widths)
+    body, previous = [], None
+    for line in lines:
+        if previous is not None and line[0] != previous:
+            body.append("")
+        body.append(fmt(line))
+        previous = line[0]
+    return "\n".join([fmt(header), rule, *body])
+
+
+def targets_text(checks: Sequence[Check]) -> str:
+    if not checks:
+        return "Targets: not checked (they are defined on float32 on the CPU, which this run did not measure)."
+    lines = [f"Targets at the largest float32 size on {checks[0].device}:"]
+    lines.append(f"  hand-written >= 1.0x autodiff; elementwise >= {ROOFLINE_TARGET:.0%} of the copy roofline")
+    for c in checks:
+        roof = "" if c.roofline is None else f", copy roofline {c.roofline:.0%}"
+        verdict = c.speed if not c.roofline_verdict else f"{c.speed}; roofline {c.roofline_verdict}"
+        lines.append(
+            f"  {c.case:<24} {c.size:<22} autodiff/hand {c.speedup:5.2f}x (noise {c.noise:.0%}){roof}: {verdict}"
+        )
+    missed = [c for c in checks if not c.ok]
+    lines.append(f"  {len(checks) - len(missed)}/{len(checks)} met" + (" (see MISSED above)" if missed else ""))
+    return "\n".join(line.replace(": missed", ": MISSED") for line in lines)
+
+
+def skipped_text(skipped: Sequence[Skip]) -> str:
+    """Skips grouped by implementation, device and reason, so each reason is said once."""
+    if not skipped:
+        return ""
+    by_reason: dict[tuple[str, str, str], list[str]] = {}
+    for s in skipped:
+        by_reason.setdefault((s.impl, s.device, s.reason), []).append(f"{s.case} {s.size}".strip())
+    lines = ["Not measured:"]
+    for (impl, device, reason), names in by_reason.items():
+        what = f"{device} (every program)" if impl == "all" else impl
+        lines.append(f"  {what}: {reason}: {', '.join(dict.fromkeys(names))}")
+    return "\n".join(lines)
+
+
+def document(
+    machine: dict[str, Any],
+    results: Sequence[Result],
+    skipped: Sequence[Skip],
+    checks: Sequence[Check],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """The JSON output: machine, the settings of the run, every result row, skips, targets."""
+    return {
+        "machine": machine,
+        "settings": settings,
+        "results": [r.as_json() for r in results],
+        "skipped": [s.as_json() for s in skipped],
+        "targets": [c.as_json() for c in checks],
+    }
+
+
+def write_json(path: Path, doc: dict[str, Any]) -> None:
+    path.write_text(json.dumps(doc, indent=1) + "\n")

@@ -1,0 +1,102 @@
+"""The issue's targets, checked from the results of one run (never by timed unit tests).
+
+At the largest float32 size on the CPU, for every case:
+- the hand-written gradient is at least as fast as autodiff (within measurement noise);
+- an elementwise gradient reaches at least 60% of the copy roofline, i.e. it takes at most
+  1/0.6 of the time a copy of the same bytes takes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from benchmarks.runner import Result
+from reference.catalog import BY_NAME
+
+SPEED_TARGET = 1.0
+ROOFLINE_TARGET = 0.6
+NOISE_FLOOR = 0.02
+"""Run-to-run drift on a shared machine is a few percent even when the IQR is smaller."""
+
+
+@dataclass(frozen=True)
+class Check:
+    case: str
+    size: str
+    dtype: str
+    device: str
+    speedup: float
+    """Autodiff's time over the hand-written time: > 1 when hand-written is faster."""
+    noise: float
+    """Relative measurement noise of that ratio (the two relative IQRs in quadrature, at least 2%)."""
+    speed: str
+    """"met", "within noise" or "missed"."""
+    roofline: float | None
+    """Copy time over hand-written time (the fraction of the memory roofline reached)."""
+    roofline_verdict: str
+    """"met", "missed", or "" where the target does not apply (not elementwise)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def ok(self) -> bool:
+        return self.speed != "missed" and self.roofline_verdict != "missed"
+
+
+def _series(r: Result) -> tuple[Any, ...]:
+    """Rows of one series, whose largest size is checked: per case for elementwise sizes, per
+    width for softmax/losses (every width moves the same bytes), per network size."""
+    layout = BY_NAME[r.case].layout
+    if layout == "last_axis":
+        return (r.case, r.sweep)
+    return (r.case, r.group)
+
+
+def largest(results: Sequence[Result], dtype: str, device: str) -> dict[tuple[Any, ...], int]:
+    """For each series, the largest number of items measured for both implementations."""
+    found: dict[tuple[Any, ...], int] = {}
+    both = {(r.case, r.group, r.sweep) for r in results if r.impl == "handwritten"} & {
+        (r.case, r.group, r.sweep) for r in results if r.impl == "autodiff"
+    }
+    for r in results:
+        if r.dtype == dtype and r.device == device and (r.case, r.group, r.sweep) in both:
+            key = _series(r)
+            found[key] = max(found.get(key, 0), r.items)
+    return found
+
+
+def check(results: Sequence[Result], dtype: str = "float32", device: str = "cpu") -> list[Check]:
+    """One check per series at its largest size; empty when that dtype/device was not run."""
+    tops = largest(results, dtype, device)
+    by: dict[tuple[Any, ...], dict[str, Result]] = {}
+    for r in results:
+        if r.dtype == dtype and r.device == device and tops.get(_series(r)) == r.items:
+            by.setdefault(_series(r), {})[r.impl] = r
+    checks = []
+    for impls in by.values():
+        hand, auto, copy = impls.get("handwritten"), impls.get("autodiff"), impls.get("copy")
+        if hand is None or auto is None:
+            continue
+        speedup = auto.seconds / hand.seconds
+        noise = max(NOISE_FLOOR, math.hypot(hand.spread / hand.seconds, auto.spread / auto.seconds))
+        if speedup >= SPEED_TARGET:
+            speed = "met"
+        elif speedup >= SPEED_TARGET * (1 - noise):
+            speed = "within noise"
+        else:
+            speed = "missed"
+        roofline = None if copy is None else copy.seconds / hand.seconds
+        verdict = ""
+        if BY_NAME[hand.case].layout == "elementwise" and roofline is not None:
+            verdict = "met" if roofline >= ROOFLINE_TARGET else "missed"
+        label = f"{hand.group} B={hand.sweep}" if hand.group else _size_label(hand.size)
+        checks.append(Check(hand.case, label, dtype, device, speedup, noise, speed, roofline, verdict))
+    return checks
+
+
+def _size_label(size: int | list[int]) -> str:
+    return "x".join(map(str, size)) if isinstance(size, list) else str(size)

@@ -1,0 +1,113 @@
+"""The timing loop: compile and warm-up excluded, every call waited for, median and spread.
+
+A sample is `inner` back-to-back calls timed together, each one waited for with
+`block_until_ready` before the next starts, so a sample is `inner` complete calls (launch,
+compute, result ready) and never work still in flight. `inner` is chosen so a sample lasts
+long enough for perf_counter's resolution and the scheduler's jitter not to matter. The
+reported time is the median over samples of the time per call; the spread is the
+interquartile range of the same, so one preempted sample moves neither. The programs compared
+at one point (hand-written, autodiff, forward, copy, peers, each placement) are sampled in
+turn, round after round, so load from elsewhere slows them alike.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Settings:
+    sample_s: float
+    """Aim for samples at least this long (seconds): calls are repeated inside one sample."""
+    repeats: int
+    """Samples to take, at most."""
+    min_repeats: int
+    """Samples to take at least, however slow the call."""
+    budget_s: float
+    """Stop adding samples past min_repeats once this much time per program has been spent."""
+    warmup: int = 2
+    """Untimed calls first: the first run touches fresh memory and fills allocator pools."""
+
+
+FULL = Settings(sample_s=5e-3, repeats=15, min_repeats=3, budget_s=1.5)
+QUICK = Settings(sample_s=1e-3, repeats=5, min_repeats=3, budget_s=0.05, warmup=1)
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float
+    """Median time of one call."""
+    spread: float
+    """Interquartile range of the time of one call (seconds)."""
+    minimum: float
+    repeats: int
+    inner: int
+
+
+def wait(out: Any) -> Any:
+    """Block until every array in `out` is computed (host values pass through)."""
+    return jax.block_until_ready(out)
+
+
+def measure(call: Callable[[], Any], settings: Settings, block: Callable[[Any], Any] = wait) -> tuple[Timing, Any]:
+    """Time one `call()` (already compiled, inputs already in place); see `measure_all`."""
+    timings = measure_all({"call": (call, block)}, settings)
+    return timings["call"]
+
+
+Program = tuple[Callable[[], Any], Callable[[Any], Any]]
+"""A zero-argument call and how to wait for its result."""
+
+
+def _sample(call: Callable[[], Any], block: Callable[[Any], Any], inner: int) -> tuple[float, Any]:
+    start = time.perf_counter()
+    for _ in range(inner):
+        out = block(call())
+    return time.perf_counter() - start, out
+
+
+def measure_all(programs: Mapping[str, Program], settings: Settings) -> dict[str, tuple[Timing, Any]]:
+    """Time several programs against each other: their samples are interleaved round by round
+    (in a rotating order), so a burst of load from elsewhere on the machine slows every program
+    alike and leaves their ratios alone. Returns each program's timing and last result, which
+    stays referenced until here so no output can be treated as dead."""
+    last: dict[str, Any] = {}
+    inner: dict[str, int] = {}
+    for name, (call, block) in programs.items():
+        for _ in range(settings.warmup):
+            last[name] = block(call())
+        once, last[name] = _sample(call, block, 1)
+        inner[name] = max(1, math.ceil(settings.sample_s / max(once, 1e-9)))
+    per_call: dict[str, list[float]] = {name: [] for name in programs}
+    names = list(programs)
+    spent = 0.0
+    # A collection pass in the middle of a sample would be timed as part of the call.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for round_ in range(settings.repeats):
+            shift = round_ % len(names)
+            for name in names[shift:] + names[:shift]:
+                call, block = programs[name]
+                elapsed, last[name] = _sample(call, block, inner[name])
+                per_call[name].append(elapsed / inner[name])
+                spent += elapsed
+            if round_ + 1 >= settings.min_repeats and spent >= settings.budget_s * len(names):
+                break
+    finally:
+        if enabled:
+            gc.enable()
+    found = {}
+    for name, samples in per_call.items():
+        q1, median, q3 = np.percentile(samples, [25, 50, 75])
+        timing = Timing(float(median), float(q3 - q1), float(min(samples)), len(samples), inner[name])
+        found[name] = (timing, last[name])
+    return found

@@ -1,0 +1,285 @@
+"""The benchmarks: `--quick` end to end, argument errors, and that they time the right thing.
+
+Timings are never asserted: they depend on the machine and its load. What is checked is
+that a run measures every catalog gradient with every implementation on every device, that
+its outputs are well formed, and that the programs it times compute the gradient.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+
+from benchmarks import cases, cli, peers, report, targets
+from benchmarks.runner import Result
+from reference.catalog import CATALOG, Entry
+from reference.compare import compare
+
+GRADIENTS: tuple[Entry, ...] = tuple(e for e in CATALOG if e.of is not None)
+ROW_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "case": str,
+    "impl": str,
+    "size": (int, list),
+    "dtype": str,
+    "device": str,
+    "seconds": float,
+    "spread": float,
+    "bytes": int,
+    "gbps": float,
+    "items_per_s": float,
+}
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m benchmarks ARGS` in a fresh process: this process's JAX settings (x64, XLA
+    optimisations off for checking) must not leak into a benchmark, and it gets two devices."""
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("bench")
+    proc = _bench("--quick", "--json", str(out / "quick.json"), "--plot", str(out / "quick.png"), "--device", "all")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc, json.loads((out / "quick.json").read_text()), out / "quick.png"
+
+
+def test_quick_json_describes_the_machine(quick: Any) -> None:
+    _, doc, _ = quick
+    machine = doc["machine"]
+    for key in ("cpu", "cores", "memory", "jax", "devices"):
+        assert key in machine, key
+    assert machine["jax"] == jax.__version__
+    assert isinstance(machine["cores"], int) and machine["cores"] >= 1
+    assert any(d.startswith("cpu:1") for d in machine["devices"]), "the run was given two host devices"
+
+
+@pytest.mark.parametrize("entry", GRADIENTS, ids=lambda e: e.name)
+def test_quick_json_has_every_implementation_of_every_gradient(quick: Any, entry: Entry) -> None:
+    _, doc, _ = quick
+    rows = [r for r in doc["results"] if r["case"] == entry.name]
+    on_cpu = {r["impl"] for r in rows if r["device"] == "cpu"}
+    assert {"handwritten", "autodiff", "forward", "copy"} <= on_cpu
+    if entry.name in peers.NUMPY:
+        assert "numpy" in on_cpu
+    sharded = {r["impl"] for r in rows if r["device"] == "sharded-2"}
+    assert {"handwritten", "autodiff", "copy"} <= sharded
+    assert all(r["scaling"] > 0 for r in rows if r["device"] == "sharded-2")
+
+
+def test_quick_json_rows_are_well_formed(quick: Any) -> None:
+    _, doc, _ = quick
+    assert doc["results"]
+    for row in doc["results"]:
+        for name, kind in ROW_FIELDS.items():
+            assert isinstance(row[name], kind), (name, row)
+        assert row["dtype"] == "float32", "--quick measures float32 only"
+        assert row["seconds"] > 0 and row["spread"] >= 0 and row["bytes"] > 0
+        assert row["gbps"] > 0 and row["items_per_s"] > 0
+
+
+def test_quick_reports_what_it_did_not_measure(quick: Any) -> None:
+    proc, doc, _ = quick
+    skipped = {(s["case"], s["impl"]) for s in doc["skipped"]}
+    for entry in GRADIENTS:
+        if entry.name not in peers.NUMPY:
+            assert (entry.name, "numpy") in skipped
+    if importlib.util.find_spec("torch") is None:
+        assert "torch: torch is not installed" in proc.stdout
+    assert doc["targets"], "the targets are checked from the run's own results"
+
+
+def test_quick_prints_the_table_and_writes_the_plot(quick: Any) -> None:
+    proc, _, png = quick
+    assert "auto/hand" in proc.stdout and "Targets at the largest float32 size" in proc.stdout
+    for entry in GRADIENTS:
+        assert entry.name in proc.stdout
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---- arguments ---------------------------------------------------------------------------
+
+
+def _run_in_process(argv: list[str]) -> int:
+    """The contract `handgrad bench` is wired to: add_arguments on a subcommand, then run."""
+    parser = argparse.ArgumentParser(prog="handgrad")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cli.add_arguments(sub.add_parser("bench"))
+    return cli.run(parser.parse_args(["bench", *argv]))
+
+
+BAD_ARGUMENTS = {
+    "unknown-case": (["--cases", "sigmoid_grad,nope"], "unknown case 'nope'"),
+    "forward-not-gradient": (["--cases", "sigmoid"], "did you mean sigmoid_grad?"),
+    "unknown-dtype": (["--dtype", "float8"], "unknown dtype 'float8'"),
+    "dtype-of-no-case": (["--cases", "l2_grad", "--dtype", "float16"], "unknown dtype 'float16'"),
+    "unknown-device": (["--device", "tpu"], "unknown device 'tpu'"),
+}
+
+
+@pytest.mark.parametrize("argv, message", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_bad_argument_is_one_line_and_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run_in_process(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and captured.err.startswith("handgrad bench: error: ")
+    assert message in captured.err and "Traceback" not in captured.err
+    assert captured.out == "", "nothing is measured before the arguments are checked"
+
+
+def test_device_gpu_without_a_gpu_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    if any(d.platform == "gpu" for d in jax.devices()):
+        pytest.skip("this machine has a GPU")
+    assert _run_in_process(["--device", "gpu"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no GPU" in err
+
+
+def test_module_entry_point_reports_a_bad_case_in_one_line() -> None:
+    proc = _bench("--cases", "nope")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "unknown case 'nope'" in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+# ---- the programs timed are the gradients -------------------------------------------------
+
+
+def _smallest(entry: Entry) -> cases.Point:
+    return cases.points(entry, cases.QUICK)[0]
+
+
+def _evaluate(entry: Entry, impl: str, inputs: tuple[Any, ...]) -> Any:
+    return jax.tree.map(np.asarray, jax.jit(cases.jax_program(entry, impl))(*inputs))
+
+
+def _agreement(entry: Entry, impl: str, placement: cases.Placement | None = None, point: Any = None) -> Any:
+    """Compare `impl` with autodiff (the truth, in float64) on the benchmark's own inputs."""
+    point = point or _smallest(entry)
+    placement = placement or cases.single(jax.devices("cpu")[0])
+    inputs = cases.make_inputs(point.specs, "float64", placement)
+    expected = _evaluate(entry, "autodiff", inputs)
+    got = _evaluate(entry, impl, inputs)
+    host = tuple(jax.tree.map(np.asarray, inputs))
+    scale = entry.term_scale(host) if entry.term_scale is not None else None
+    return compare(expected, got, dtype="float64", tolerance=entry.tolerance["float64"], scale=scale)
+
+
+@pytest.mark.parametrize("entry", GRADIENTS, ids=lambda e: e.name)
+def test_timed_handwritten_program_agrees_with_autodiff_on_the_bench_inputs(entry: Entry) -> None:
+    result = _agreement(entry, "handwritten")
+    assert result.ok, result.detail
+
+
+@pytest.mark.parametrize("entry", GRADIENTS, ids=lambda e: e.name)
+def test_timed_forward_program_is_told_apart_from_the_gradient(entry: Entry) -> None:
+    # The pair of the test above: the same comparison fails on a program that is not the gradient.
+    assert not _agreement(entry, "forward").ok
+
+
+@pytest.mark.parametrize("name", ["sigmoid_grad", "softmax_vjp", "two_layer_grads"])
+def test_sharded_inputs_split_the_batch_and_give_the_same_gradient(name: str) -> None:
+    entry = next(e for e in GRADIENTS if e.name == name)
+    devices = jax.devices()
+    assert len(devices) >= 2, "conftest asks for two host devices"
+    placement = cases.sharded(devices)
+    point = next(p for p in cases.points(entry, cases.QUICK) if placement.fits(p.specs))
+    inputs = cases.make_inputs(point.specs, "float64", placement)
+    for spec, array in zip(
+        jax.tree.leaves(point.specs, is_leaf=lambda s: isinstance(s, cases.ArgSpec)),
+        jax.tree.leaves(inputs),
+        strict=True,
+    ):
+        assert len(array.sharding.device_set) == len(devices)
+        assert array.sharding.is_fully_replicated != spec.batched
+    one = cases.make_inputs(point.specs, "float64", cases.single(devices[0]))
+    np.testing.assert_array_equal(np.asarray(jax.tree.leaves(one)[0]), np.asarray(jax.tree.leaves(inputs)[0]))
+    assert _agreement(entry, "handwritten", placement, point).ok
+
+
+def test_copy_moves_the_gradients_bytes() -> None:
+    entry = GRADIENTS[0]
+    point = _smallest(entry)
+    grad = cases.gradient_bytes(point, "float32")
+    assert grad == 2 * point.items * 4  # one float32 read and one written per element
+    assert 0 <= cases.program_bytes(point, "copy", "float32") - grad < 2 * 4 * 2
+
+
+def test_oversized_outputs_are_capped_and_say_so() -> None:
+    jacobian = next(e for e in GRADIENTS if e.layout == "last_axis" and e.name == "softmax_jacobian")
+    widest = cases.points(jacobian, cases.FULL)[-1]
+    assert widest.items * widest.sweep**2 <= cases.MAX_OUTPUT_ELEMENTS
+    assert "capped" in widest.note
+
+
+# ---- targets and report, on made-up numbers -------------------------------------------------
+
+
+def _row(impl: str, seconds: float, items: int = 1024) -> Result:
+    """A float32 sigmoid_grad row on the CPU (8 bytes moved per element)."""
+    nbytes = 8 * items
+    return Result(
+        case="sigmoid_grad",
+        impl=impl,
+        size=items,
+        dtype="float32",
+        device="cpu",
+        seconds=seconds,
+        spread=0.0,
+        bytes=nbytes,
+        gbps=nbytes / seconds / 1e9,
+        items_per_s=items / seconds,
+        group="",
+        sweep=items,
+        items=items,
+        minimum=seconds,
+        repeats=5,
+        inner=1,
+    )
+
+
+@pytest.mark.parametrize(
+    "hand, auto, copy, speed, roofline",
+    [
+        (1.0, 1.2, 0.7, "met", "met"),
+        (1.0, 0.99, 0.7, "within noise", "met"),
+        (1.0, 0.5, 0.7, "missed", "met"),
+        (1.0, 1.2, 0.5, "met", "missed"),
+    ],
+)
+def test_targets_verdicts(hand: float, auto: float, copy: float, speed: str, roofline: str) -> None:
+    (check,) = targets.check([_row("handwritten", hand), _row("autodiff", auto), _row("copy", copy)])
+    assert (check.speed, check.roofline_verdict) == (speed, roofline)
+    assert check.ok == (speed != "missed" and roofline != "missed")
+
+
+def test_targets_use_the_largest_size_only() -> None:
+    small = [_row("handwritten", 1.0), _row("autodiff", 0.1)]  # hand-written loses at 1024 ...
+    big = [_row("handwritten", 1.0, 4096), _row("autodiff", 2.0, 4096)]  # ... and wins at 4096
+    (check,) = targets.check(small + big)
+    assert check.size == "4096" and check.speed == "met"
+
+
+def test_table_has_one_line_per_size_with_the_ratio() -> None:
+    lines = report.rows([_row("handwritten", 2e-6), _row("autodiff", 3e-6), _row("copy", 1e-6)])
+    assert len(lines) == 1
+    text = report.table(lines)
+    assert "1.50x" in text and "2.0 us" in text and "50%" in text
