@@ -56,7 +56,8 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
             continue
         lines.setdefault((*key, r.device), {})[r.impl] = r
     out = []
-    for (case, group, sweep, dtype, device), by in lines.items():
+    order = {case: i for i, case in enumerate(dict.fromkeys(k[0] for k in lines))}
+    for (case, group, sweep, dtype, device), by in sorted(lines.items(), key=lambda kv: _order(kv[0], order)):
         hand, auto, copy = by.get("handwritten"), by.get("autodiff"), by.get("copy")
         any_row = next(iter(by.values()))
         shard = sharded.get((case, group, sweep, dtype))
@@ -78,6 +79,12 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
             )
         )
     return out
+
+
+def _order(key: tuple[Any, ...], cases: dict[str, int]) -> tuple[Any, ...]:
+    """Catalog order, then network size, dtype, device and size."""
+    case, group, sweep, dtype, device = key
+    return (cases[case], group, dtype, device, sweep)
 
 
 def table(lines: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
