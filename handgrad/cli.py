@@ -108,6 +108,7 @@ def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         jobs=args.jobs,
         rubric=rubric,
         functions=tuple(args.function) if args.function else NAMES,
+        fail_fast=args.fail_fast,
     )
 
 
@@ -212,6 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--seed", type=int, help="seed for the random inputs (default: fresh each run)")
     grade.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="grade only this function")
     grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
+    grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.set_defaults(run=cmd_grade)
 
     bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")

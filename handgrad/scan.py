@@ -165,14 +165,14 @@ def scan_source(source: str, functions: Iterable[str]) -> dict[str, list[Finding
         return {f: [] for f in functions}  # the worker's import reports the syntax error itself
     own: dict[str, list[Finding]] = {}
     refs: dict[str, set[str]] = {}
-    global_findings: list[Finding] = []
+    bare: list[tuple[list[Finding], set[str]]] = []
     for stmt in tree.body:
         names = _defined_names(stmt)
         findings = _direct_findings(stmt)
         used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
         if not names:
             if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
-                global_findings += findings
+                bare.append((findings, used))
             continue
         for name in names:
             own.setdefault(name, []).extend(findings)
@@ -189,6 +189,14 @@ def scan_source(source: str, functions: Iterable[str]) -> dict[str, list[Finding
         tainted[name] = result
         return result
 
+    # Module-level code that defines nothing (a bare call such as sys.exit(0)) runs at
+    # import, so what it touches taints every function.
+    global_findings: list[Finding] = []
+    for findings, used in bare:
+        global_findings += findings
+        for name in sorted(used):
+            if name in own:
+                global_findings += taint(name, frozenset({name}))
     return {f: global_findings + taint(f, frozenset({f})) for f in functions}
 
 

@@ -41,6 +41,9 @@ class Options:
     jobs: int = 1
     rubric: Rubric = field(default_factory=Rubric)
     functions: tuple[str, ...] = NAMES
+    fail_fast: bool = False
+    """Stop a function at its first failing check (quicker; the feedback then cannot
+    say which transforms or dtypes the failures are confined to)."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class FunctionGrade:
     failed: int
     feedback: str
     visibility: str
+    problem: str = ""
+    """Why the first failing check failed (value, shape, timeout, autodiff, ...); "" if none."""
 
     @property
     def passed(self) -> bool:
@@ -129,7 +134,7 @@ def grade_function(
     for case in cases:
         result = run_case(evaluator, case, strict=options.strict, seed=seed)
         results.append(result)
-        if result.error_kind in FATAL:
+        if result.error_kind in FATAL or (options.fail_fast and not result.ok):
             break
     failed = [r for r in results if not r.ok]
     weight = options.rubric.weights[entry.name]
@@ -146,12 +151,15 @@ def grade_function(
     if first.error_kind in FATAL:
         head = f"Failed: {first.error or first.problem}."
         counted = len(cases) - len(results) + len(failed)
+    elif options.fail_fast:
+        head = "Failed (stopped at the first failing check)."
+        counted = len(failed)
     else:
         head = f"Failed {len(failed)} of {len(cases)} checks."
         counted = len(failed)
     pattern = _pattern(results) if first.error_kind not in FATAL else ""
     parts = [head] + ([pattern] if pattern else []) + ["First failing check:", first.message()]
-    return FunctionGrade(entry.name, 0.0, weight, len(cases), counted, "\n".join(parts), visibility)
+    return FunctionGrade(entry.name, 0.0, weight, len(cases), counted, "\n".join(parts), visibility, first.problem)
 
 
 def _scan(path: Path) -> dict[str, list[Finding]]:

@@ -210,6 +210,12 @@ class Worker:
             os.close(self._rep_r)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
+    def dispose(self) -> None:
+        """close(), and release the log too (its tail is gone after this)."""
+        self.close()
+        with contextlib.suppress(OSError):
+            self.log.close()
+
 
 @dataclass
 class SubmissionEvaluator:
@@ -227,7 +233,7 @@ class SubmissionEvaluator:
     def worker(self) -> Worker:
         if self._worker is None or (not self._worker.alive and self._worker.import_error is None):
             if self._worker is not None:
-                self._worker.close()
+                self._worker.dispose()
             self._worker = Worker(self.submission, self.limits)
         return self._worker
 
@@ -291,7 +297,7 @@ class SubmissionEvaluator:
     def close(self) -> None:
         with self._lock:
             if self._worker is not None:
-                self._worker.close()
+                self._worker.dispose()
                 self._worker = None
 
 

@@ -27,21 +27,35 @@ BLOCKED_PACKAGES = ("handwritten", "reference", "benchmarks", "tests", "conftest
 FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory")
 
 
-# Standard modules a formula file may reasonably import, loaded while the worker can
-# still read the interpreter's own directory (see drop_privileges).
-PRELOAD = ("math", "cmath", "functools", "itertools", "operator", "numbers", "typing", "dataclasses",
-           "collections", "collections.abc", "enum", "warnings", "fractions", "decimal", "statistics",
-           "random", "string", "re", "contextlib", "textwrap", "abc", "copy")  # fmt: skip
-
-
 def drop_privileges(spec: str) -> None:
-    """Become the unprivileged user for good (uid:gid), or fail loudly."""
+    """Become the unprivileged user for good (uid:gid), or fail loudly.
+
+    The interpreter's own library may live where only root can go (/root/.pyenv). A
+    directory opened before the switch stays readable through /proc/self/fd/N, so the
+    import path (and every loaded package's __path__) is moved there for the entries
+    the new user could not reach: `import unittest` or `import chex` keeps working.
+    """
     uid, gid = (int(part) for part in spec.split(":"))
+    fds = {p: os.open(p, os.O_RDONLY | os.O_DIRECTORY) for p in sys.path if p and os.path.isdir(p)}
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
     if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
         raise RuntimeError("could not drop privileges")
+    moved = {p: f"/proc/self/fd/{fd}" for p, fd in fds.items() if not os.access(p, os.R_OK | os.X_OK)}
+
+    def move(path: str) -> str:
+        for old, new in moved.items():
+            if path == old or path.startswith(old + os.sep):
+                return new + path[len(old) :]
+        return path
+
+    sys.path[:] = [move(p) for p in sys.path]
+    for module in list(sys.modules.values()):
+        paths = getattr(module, "__path__", None)
+        if isinstance(paths, list):
+            paths[:] = [move(p) for p in paths]
+    sys.path_importer_cache.clear()
 
 
 def limit_resources(memory: int) -> None:
@@ -173,8 +187,6 @@ def main(argv: list[str] | None = None) -> None:
 
     handgrad.configure_for_checking()
     warm_up()
-    for name in PRELOAD:
-        importlib.import_module(name)
     limit_resources(args.memory)
     if args.drop_to:
         drop_privileges(args.drop_to)

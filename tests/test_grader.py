@@ -1,0 +1,314 @@
+"""The grader: honest marks for honest work, no marks for tricks, never fooled or crashed.
+
+Wrong submissions (tests/corpus/mistakes.py) lose exactly the marks of their wrong
+function; hostile ones (tests/corpus/hostile.py) are caught by the static scan and by
+the sandbox, each layer tested on its own; the project's files are untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from handgrad.cases import build_cases
+from handgrad.check import run_case
+from handgrad.grading import sandbox
+from handgrad.grading.grader import Options, grade, grading_device
+from handgrad.grading.pool import Limits, SubmissionEvaluator
+from reference.catalog import BY_NAME
+from tests.corpus.hostile import HOSTILE, Hostile
+from tests.corpus.mistakes import MISTAKES, Mistake, correct_source
+
+ROOT = Path(__file__).resolve().parent.parent
+FAST = Limits(timeout=8.0, memory=3 << 30, startup=60.0)
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def project_digest() -> str:
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        path = ROOT / name
+        if path.is_file():
+            digest.update(name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+# ---- wrong submissions ----------------------------------------------------------------
+
+
+def test_corpus_has_30_wrong_and_10_hostile_submissions() -> None:
+    assert len(MISTAKES) >= 30
+    assert len(HOSTILE) >= 10 and len({h.attack for h in HOSTILE}) == len(HOSTILE)
+
+
+# A cheap function that is right in every corpus file, graded beside the wrong one. Every
+# other function of a corpus file is byte for byte the correct submission's, which
+# test_bulk_grading... grades in full.
+CONTROL = "l1"
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.id)
+def test_wrong_submission_loses_exactly_its_function(mistake: Mistake, tmp_path: Path) -> None:
+    path = write(tmp_path, "submission.py", mistake.module_text)
+    options = Options(
+        functions=(mistake.function, CONTROL), seed=11, limits=FAST, strict=mistake.strict_only, fail_fast=True
+    )
+    result = {f.name: f for f in grade(path, options).functions}
+    wrong, right = result[mistake.function], result[CONTROL]
+    assert not wrong.passed and wrong.score == 0 and wrong.max_score == 1
+    assert mistake.function in wrong.feedback
+    if wrong.problem == "value":
+        assert "expected" in wrong.feedback and "got" in wrong.feedback and "input" in wrong.feedback
+    if mistake.hint:
+        assert mistake.hint in wrong.feedback
+    assert right.passed and right.score == 1
+    if mistake.strict_only:  # a valid subgradient: full marks unless --strict
+        lenient = grade(path, Options(functions=(mistake.function,), seed=11, limits=FAST))
+        assert lenient.full_marks
+
+
+# ---- hostile submissions --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.id)
+def test_hostile_submission_is_not_fooled(hostile: Hostile, tmp_path: Path) -> None:
+    report = tmp_path / "results.json"
+    text = hostile.module_text.replace("{root}", str(ROOT)).replace("{report}", str(report))
+    path = write(tmp_path, "submission.py", text)
+    before = project_digest()
+    result = grade(path, Options(functions=hostile.graded, seed=3, limits=FAST))
+    for f in result.functions:
+        if f.name in hostile.fails:
+            assert (f.passed, f.problem) == (False, hostile.fails[f.name]), f.feedback
+            assert f.score == 0
+        else:
+            assert f.passed, f.feedback
+    assert project_digest() == before
+
+
+def runtime_kinds(hostile: Hostile, tmp_path: Path) -> dict[str, str]:
+    """Failure kinds with the static scan bypassed: the sandbox alone."""
+    report = tmp_path / "results.json"
+    text = hostile.module_text.replace("{root}", str(ROOT)).replace("{report}", str(report))
+    path = write(tmp_path, "submission.py", text)
+    evaluator = SubmissionEvaluator(path, Limits(timeout=8.0, memory=3 << 30, startup=20.0), findings={})
+    kinds: dict[str, str] = {}
+    try:
+        for name in hostile.graded:
+            for case in build_cases([BY_NAME[name]], devices=[grading_device()]):
+                result = run_case(evaluator, case, seed=3)
+                if not result.ok:
+                    kinds[name] = result.problem
+                    break
+    finally:
+        evaluator.close()
+    return kinds
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda h: h.id)
+def test_sandbox_alone_contains_hostile_submission(hostile: Hostile, tmp_path: Path) -> None:
+    if sandbox.detect().mode == "plain" and hostile.id in ("kill-parent", "write-project-files"):
+        # Without root or bubblewrap only the static scan stands between such code and the
+        # grader (test_hostile_submission_is_not_fooled shows it does); running it here
+        # would attack the test run itself.
+        assert hostile.fails
+        return
+    before = project_digest()
+    assert runtime_kinds(hostile, tmp_path) == hostile.runtime
+    assert project_digest() == before
+    assert not (tmp_path / "results.json").exists() or sandbox.detect().mode == "plain"
+
+
+def test_sandbox_mode_is_strong_when_running_as_root() -> None:
+    import os
+
+    if os.geteuid() == 0:
+        assert sandbox.detect().mode in ("bwrap", "user")
+
+
+def test_allow_autodiff_lifts_only_the_autodiff_rule(tmp_path: Path) -> None:
+    jax_grad = next(h for h in HOSTILE if h.id == "jax-grad")
+    path = write(tmp_path, "submission.py", jax_grad.module_text)
+    allowed = grade(path, Options(functions=("relu_grad",), seed=1, limits=FAST, allow_autodiff=True))
+    assert allowed.full_marks
+    forbidden = next(h for h in HOSTILE if h.id == "imports-the-answers")
+    path = write(tmp_path, "other.py", forbidden.module_text)
+    still = grade(path, Options(functions=("relu_grad",), seed=1, limits=FAST, allow_autodiff=True))
+    assert still.functions[0].problem == "forbidden"
+
+
+# ---- interfaces -----------------------------------------------------------------------
+
+
+def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "handgrad", *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+
+
+def seed_as_written() -> str:
+    """The student's derivation as submitted: correct except for the seed's errata."""
+    from tests import test_errata as errata
+
+    names = {
+        "l2_grad": errata.seed_l2_grad,
+        "huber_grad": errata.seed_huber_grad,
+        "two_layer_grads": errata.seed_two_layer_grads,
+        "softmax_jacobian": errata.seed_softmax_jacobian,
+        "cosine_similarity_grad": errata.seed_cosine_grad_doubled,
+    }
+    import inspect
+    import textwrap
+
+    parts = [correct_source(), "\n# ---- as the seed wrote them ----\n"]
+    for name, fn in names.items():
+        body = textwrap.dedent(inspect.getsource(fn)).replace(f"def {fn.__name__}(", f"def {name}(")
+        parts.append(body.replace("handwritten.", ""))
+    return "\n".join(parts)
+
+
+def test_bulk_grading_gives_full_marks_to_correct_and_exact_losses_to_the_seed(tmp_path: Path) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    write(subs, "correct.py", correct_source())
+    write(subs, "seed.py", seed_as_written())
+    out = tmp_path / "out"
+    proc = run_cli("grade", str(subs / "correct.py"), str(subs / "seed.py"), "--out", str(out), "--jobs", "2")
+    assert proc.returncode == 1, proc.stderr  # marks were lost (by the seed)
+    rows = (out / "marks.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    marks = {r.split(",")[0].rsplit("/", 1)[-1]: dict(zip(header, r.split(","), strict=True)) for r in rows[1:]}
+    functions = header[3:]
+    assert len(functions) == 24
+    assert all(marks["correct.py"][f] == "1" for f in functions)
+    errata = {"l2_grad", "huber_grad", "two_layer_grads", "softmax_jacobian", "cosine_similarity_grad"}
+    assert {f for f in functions if marks["seed.py"][f] == "0"} == errata
+    assert marks["seed.py"]["score"] == "19" and marks["seed.py"]["max_score"] == "24"
+    results = json.loads((out / "correct.json").read_text())
+    assert results["score"] == 24 and [t["name"] for t in results["tests"]] == functions
+
+
+def test_gradescope_json_format_and_rubric(tmp_path: Path) -> None:
+    path = write(tmp_path, "submission.py", next(m for m in MISTAKES if m.id == "l2-grad-no-2").module_text)
+    rubric = write(tmp_path, "rubric.toml", '[functions.l2_grad]\nweight = 3\nvisibility = "hidden"\n')
+    report = tmp_path / "results.json"
+    report.write_text("planted by someone else")
+    proc = run_cli("grade", str(path), "--json", str(report), "--rubric", str(rubric),
+                   "--function", "l2_grad", "--function", "relu_grad")  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(report.read_text())
+    assert set(data) >= {"score", "execution_time", "output", "tests"}
+    assert data["score"] == 1 and isinstance(data["execution_time"], float)
+    tests = {t["name"]: t for t in data["tests"]}
+    assert set(tests) == {"l2_grad", "relu_grad"}
+    assert tests["l2_grad"] | {"output": ""} == {
+        "name": "l2_grad", "score": 0, "max_score": 3, "output": "", "visibility": "hidden", "status": "failed"
+    }  # fmt: skip
+    assert "factor of 1/2" in tests["l2_grad"]["output"] and "expected" in tests["l2_grad"]["output"]
+    assert tests["relu_grad"]["score"] == 1 and tests["relu_grad"]["visibility"] == "visible"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["grade", "/no/such/file.py"], "no such file"),
+        (["grade", "README.md"], "a submission is a .py file"),
+        (["grade", "a.py", "b.py", "--json", "x.json"], "--out DIR"),
+        (["grade", "conftest.py", "--jobs", "0"], "--jobs"),
+        (["grade", "conftest.py", "--memory", "lots"], "not a size"),
+        (["grade", "conftest.py", "--rubric", "/no/rubric.toml"], "cannot be read"),
+        (["grade", "conftest.py", "--shard", "3/2"], "shard"),
+    ],
+    ids=["missing", "not-python", "json-many", "jobs", "memory", "rubric", "shard"],
+)
+def test_grader_usage_errors_exit_2_with_one_line(args: list[str], message: str) -> None:
+    proc = run_cli(*args, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    # One line says why (argparse puts its usage above it).
+    assert message in proc.stderr.strip().splitlines()[-1]
+
+
+def test_ambiguous_submission_directory_still_gets_a_report(tmp_path: Path) -> None:
+    subs = tmp_path / "submission"
+    subs.mkdir()
+    write(subs, "a.py", "x = 1\n")
+    write(subs, "b.py", "y = 2\n")
+    report = tmp_path / "results.json"
+    proc = run_cli("grade", str(subs), "--json", str(report), timeout=120)
+    assert proc.returncode == 2
+    assert json.loads(report.read_text())["score"] == 0
+    assert "several candidates" in json.loads(report.read_text())["output"]
+
+
+def test_pytest_submission_runs_the_matrix_on_a_file(tmp_path: Path) -> None:
+    good = write(tmp_path, "good.py", correct_source())
+    bad = write(tmp_path, "bad.py", next(m for m in MISTAKES if m.id == "relu-grad-bool").module_text)
+    select = ["-k", "relu_grad and float32 and cpu:0", "-q", "-p", "no:cacheprovider", "-p", "no:xdist"]
+    base = [sys.executable, "-m", "pytest", "tests/test_agreement.py", *select]
+    ok = subprocess.run([*base, "--submission", str(good)], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert ok.returncode == 0, ok.stdout[-2000:]
+    assert " passed" in ok.stdout
+    ko = subprocess.run([*base, "--submission", str(bad), "-x"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert ko.returncode == 1
+    assert "relu_grad" in ko.stdout and "dtype" in ko.stdout and "1 failed" in ko.stdout
+
+
+def test_gradescope_bundle_runs_against_an_autograder_layout(tmp_path: Path) -> None:
+    import os
+    import zipfile
+
+    bundle = tmp_path / "autograder.zip"
+    assert run_cli("gradescope-bundle", str(bundle), "--timeout", "8", timeout=120).returncode == 0
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as zf:
+        names = zf.namelist()
+        zf.extractall(root / "source")
+    assert {"setup.sh", "run_autograder", "handgrad-src/pyproject.toml"} <= set(names)
+    assert "handgrad-src/handgrad/grading/worker.py" in names
+    (root / "submission").mkdir()
+    write(root / "submission", "formulas.py", correct_source())
+    env = dict(os.environ)
+    env.update(
+        HANDGRAD_AUTOGRADER_ROOT=str(root),
+        HANDGRAD_BIN=str(Path(sys.executable).parent / "handgrad"),
+        HANDGRAD_EXTRA_ARGS="--function sigmoid_grad --function hinge_grad",
+    )
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 2 and [t["name"] for t in results["tests"]] == ["sigmoid_grad", "hinge_grad"]
+
+
+@pytest.mark.parametrize(
+    ("source", "pattern"),
+    [
+        (
+            "def relu_grad(x):\n    if isinstance(x, jax.core.Tracer):\n        return jnp.zeros_like(x)\n"
+            "    return (x > 0).astype(x.dtype)\n",
+            "Passes eagerly but fails under jit",
+        ),
+        (
+            "def relu_grad(x):\n    return (x > 0).astype(x.dtype) * jnp.float32(1)\n",
+            "Fails only in bfloat16, float16",
+        ),
+    ],
+    ids=["jit-only", "low-precision-only"],
+)
+def test_feedback_says_where_failures_are_confined(source: str, pattern: str, tmp_path: Path) -> None:
+    path = write(tmp_path, "submission.py", correct_source() + "\n" + source)
+    result = grade(path, Options(functions=("relu_grad",), seed=2, limits=FAST))
+    (f,) = result.functions
+    assert not f.passed and pattern in f.feedback, f.feedback
