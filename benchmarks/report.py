@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.runner import Result, Skip
+from benchmarks.runner import Result, Skip, paired
 from benchmarks.targets import ROOFLINE_TARGET, Check
 
 HEADER = (
@@ -69,11 +69,11 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
                 size_label(any_row),
                 duration(hand and hand.seconds),
                 duration(auto and auto.seconds),
-                f"{auto.seconds / hand.seconds:.2f}x" if hand and auto else "-",
+                f"{paired(auto, hand)[0]:.2f}x" if hand and auto else "-",
                 duration(by["forward"].seconds if "forward" in by else None),
                 duration(copy and copy.seconds),
                 f"{hand.gbps:.2f}" if hand else "-",
-                f"{100 * copy.seconds / hand.seconds:.0f}%" if hand and copy else "-",
+                f"{100 * paired(copy, hand)[0]:.0f}%" if hand and copy else "-",
                 duration(by["numpy"].seconds if "numpy" in by else None),
                 f"{shard.scaling:.2f}x" if shard and shard.scaling else "-",
             )
@@ -118,9 +118,16 @@ def targets_text(checks: Sequence[Check]) -> str:
         lines.append(
             f"  {c.case:<24} {c.size:<22} autodiff/hand {c.speedup:5.2f}x (noise {c.noise:.0%}){roof}: {verdict}"
         )
-    missed = [c for c in checks if not c.ok]
-    lines.append(f"  {len(checks) - len(missed)}/{len(checks)} met" + (" (see MISSED above)" if missed else ""))
-    return "\n".join(line.replace(": missed", ": MISSED") for line in lines)
+    counts = {v: sum(c.speed == v for c in checks) for v in ("met", "within noise", "noisy", "missed")}
+    roofline_missed = sum(c.roofline_verdict == "missed" for c in checks)
+    summary = ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+    lines.append(
+        f"  speed: {summary}; roofline: {roofline_missed} missed"
+        + (" (see MISSED above)" if roofline_missed or counts["missed"] else "")
+    )
+    return "\n".join(
+        line.replace(": missed", ": MISSED").replace("roofline missed", "roofline MISSED") for line in lines
+    )
 
 
 def skipped_text(skipped: Sequence[Skip]) -> str:

@@ -44,6 +44,8 @@ class Result:
     scaling: float | None = None
     """Sharded rows only: the single-device time of the same program over the sharded time."""
     note: str = ""
+    samples: list[float] = field(default_factory=list)
+    """Seconds per call in each round; rows of one point and dtype share their rounds."""
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -145,6 +147,7 @@ def _row(task: Task, prepared: Prepared, t: timing.Timing) -> Result:
         repeats=t.repeats,
         inner=t.inner,
         note=p.note,
+        samples=list(t.samples),
     )
 
 
@@ -216,6 +219,21 @@ def run_task(options: Options, task: Task, outcome: Outcome, progress: Progress)
         progress(f"{p.case} {p.label} {task.dtype}")
 
 
+def paired(slow: Result, fast: Result) -> tuple[float, float]:
+    """How many times faster `fast` is than `slow`, and the relative noise of that ratio.
+
+    Taken round by round where both were sampled in the same rounds (same point and dtype):
+    load from elsewhere that slows one round slows both programs in it, so the per-round
+    ratios are steadier than the ratio of two medians. The noise is the interquartile range of
+    those ratios over their median."""
+    if slow.samples and len(slow.samples) == len(fast.samples):
+        ratios = np.asarray(slow.samples) / np.asarray(fast.samples)
+        q1, median, q3 = np.percentile(ratios, [25, 50, 75])
+        return float(median), float((q3 - q1) / median)
+    ratio = slow.seconds / fast.seconds
+    return ratio, float(np.hypot(slow.spread / slow.seconds, fast.spread / fast.seconds))
+
+
 def add_scaling(results: Sequence[Result]) -> list[Result]:
     """Sharded rows get scaling = single-device seconds / sharded seconds for the same program."""
     key = lambda r: (r.case, r.impl, r.group, r.sweep, r.dtype)  # noqa: E731
@@ -229,7 +247,7 @@ def add_scaling(results: Sequence[Result]) -> list[Result]:
         if r.device.startswith("sharded") and base:
             # The baseline is one device of the default backend: the kind the mesh is made of.
             one = base.get(jax.default_backend()) or next(iter(base.values()))
-            r = replace(r, scaling=one.seconds / r.seconds)
+            r = replace(r, scaling=paired(one, r)[0])
         out.append(r)
     return out
 

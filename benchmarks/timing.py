@@ -7,13 +7,15 @@ long enough for perf_counter's resolution and the scheduler's jitter not to matt
 reported time is the median over samples of the time per call; the spread is the
 interquartile range of the same, so one preempted sample moves neither. The programs compared
 at one point (hand-written, autodiff, forward, copy, peers, each placement) are sampled in
-turn, round after round, so load from elsewhere slows them alike.
+turn, in a shuffled order, round after round, so load from elsewhere slows them alike; each
+sample starts with one untimed call so the previous program's after-effects are not timed.
 """
 
 from __future__ import annotations
 
 import gc
 import math
+import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ import numpy as np
 @dataclass(frozen=True)
 class Settings:
     sample_s: float
-    """Aim for samples at least this long (seconds): calls are repeated inside one sample."""
+    """Aim for samples at least this long (seconds): calls are repeated inside one sample. On the
+    2-core VM, 20 ms samples halve the round-to-round noise of 5 ms ones (~5% against ~12%)."""
     repeats: int
     """Samples to take, at most."""
     min_repeats: int
@@ -38,7 +41,7 @@ class Settings:
     runs touch fresh memory and fill the allocator's free lists."""
 
 
-FULL = Settings(sample_s=5e-3, repeats=15, min_repeats=3, budget_s=0.6)
+FULL = Settings(sample_s=20e-3, repeats=15, min_repeats=5, budget_s=0.6)
 QUICK = Settings(sample_s=1e-3, repeats=5, min_repeats=3, budget_s=0.05, warmup=0)
 
 
@@ -51,6 +54,9 @@ class Timing:
     minimum: float
     repeats: int
     inner: int
+    samples: tuple[float, ...] = ()
+    """Time per call in each round, in round order: programs timed together have one sample per
+    round each, so their ratio can be taken round by round (see targets.paired)."""
 
 
 def wait(out: Any) -> Any:
@@ -69,6 +75,10 @@ Program = tuple[Callable[[], Any], Callable[[Any], Any]]
 
 
 def _sample(call: Callable[[], Any], block: Callable[[Any], Any], inner: int) -> tuple[float, Any]:
+    # One untimed call first: the program that ran just before (another placement's threads,
+    # a single-threaded peer) leaves threads parked and caches cold, and that transition would
+    # otherwise be charged to whichever program follows it (identical HLO measured 15% apart).
+    block(call())
     start = time.perf_counter()
     for _ in range(inner):
         out = block(call())
@@ -77,7 +87,7 @@ def _sample(call: Callable[[], Any], block: Callable[[Any], Any], inner: int) ->
 
 def measure_all(programs: Mapping[str, Program], settings: Settings) -> dict[str, tuple[Timing, Any]]:
     """Time several programs against each other: their samples are interleaved round by round
-    (in a rotating order), so a burst of load from elsewhere on the machine slows every program
+    (in a shuffled order), so a burst of load from elsewhere on the machine slows every program
     alike and leaves their ratios alone. Returns each program's timing and last result, which
     stays referenced until here so no output can be treated as dead."""
     last: dict[str, Any] = {}
@@ -89,14 +99,15 @@ def measure_all(programs: Mapping[str, Program], settings: Settings) -> dict[str
         inner[name] = max(1, math.ceil(settings.sample_s / max(once, 1e-9)))
     per_call: dict[str, list[float]] = {name: [] for name in programs}
     names = list(programs)
+    order = random.Random(0)  # reproducible, and every program gets every neighbour
     spent = 0.0
     # A collection pass in the middle of a sample would be timed as part of the call.
     enabled = gc.isenabled()
     gc.disable()
     try:
         for round_ in range(settings.repeats):
-            shift = round_ % len(names)
-            for name in names[shift:] + names[:shift]:
+            order.shuffle(names)
+            for name in names:
                 call, block = programs[name]
                 elapsed, last[name] = _sample(call, block, inner[name])
                 per_call[name].append(elapsed / inner[name])
@@ -109,6 +120,6 @@ def measure_all(programs: Mapping[str, Program], settings: Settings) -> dict[str
     found = {}
     for name, samples in per_call.items():
         q1, median, q3 = np.percentile(samples, [25, 50, 75])
-        timing = Timing(float(median), float(q3 - q1), float(min(samples)), len(samples), inner[name])
+        timing = Timing(float(median), float(q3 - q1), float(min(samples)), len(samples), inner[name], tuple(samples))
         found[name] = (timing, last[name])
     return found

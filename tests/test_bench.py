@@ -237,7 +237,7 @@ def test_oversized_outputs_are_capped_and_say_so() -> None:
 # ---- targets and report, on made-up numbers -------------------------------------------------
 
 
-def _row(impl: str, seconds: float, items: int = 1024) -> Result:
+def _row(impl: str, seconds: float, items: int = 1024, samples: tuple[float, ...] = ()) -> Result:
     """A float32 sigmoid_grad row on the CPU (8 bytes moved per element)."""
     nbytes = 8 * items
     return Result(
@@ -257,6 +257,7 @@ def _row(impl: str, seconds: float, items: int = 1024) -> Result:
         minimum=seconds,
         repeats=5,
         inner=1,
+        samples=list(samples),
     )
 
 
@@ -273,6 +274,18 @@ def test_targets_verdicts(hand: float, auto: float, copy: float, speed: str, roo
     (check,) = targets.check([_row("handwritten", hand), _row("autodiff", auto), _row("copy", copy)])
     assert (check.speed, check.roofline_verdict) == (speed, roofline)
     assert check.ok == (speed != "missed" and roofline != "missed")
+
+
+def test_targets_judge_round_by_round_and_do_not_judge_noise() -> None:
+    # Round by round autodiff takes 0.99x and 0.5x of hand-written's time: a shortfall buried in noise.
+    hand = _row("handwritten", 1.0, samples=(1.0, 2.0, 1.0, 2.0, 1.0, 2.0))
+    auto = _row("autodiff", 0.99, samples=(0.99, 1.0, 0.99, 1.0, 0.99, 1.0))
+    (check,) = targets.check([hand, auto])
+    assert check.speed == "noisy" and not check.ok
+    # The same medians measured in lockstep (load slows both alike) are judged.
+    steady = _row("autodiff", 0.99, samples=(0.99, 1.98, 0.99, 1.98, 0.99, 1.98))
+    (check,) = targets.check([hand, steady])
+    assert check.speed == "within noise" and check.ok and abs(check.speedup - 0.99) < 1e-9
 
 
 def test_targets_use_the_largest_size_only() -> None:
