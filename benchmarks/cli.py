@@ -188,10 +188,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         options, notes, memory = _options(args)
     except UsageError as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
+        print(f"{prog}: {e}", file=sys.stderr)
         return 2
 
-    from benchmarks import machine, report, runner, targets
+    from benchmarks import runner
 
     planned = runner.tasks(options)
     where = ", ".join(p.name for p in options.placements)
@@ -210,22 +210,27 @@ def run(args: argparse.Namespace) -> int:
         outcome = runner.run(options, tick)
     finally:
         bar.close()
+    _report(args, options, outcome, notes, memory)
+    return 0
+
+
+def _report(args: argparse.Namespace, options: Any, outcome: Any, notes: list[str], memory: str) -> None:
+    """The table, the targets and what was not measured on stdout; then the JSON and the PNG."""
+    from benchmarks import machine, report, targets
+
     host = next((p.name for p in options.placements if p.platform == "cpu" and not p.sharded), "cpu")
     checks = targets.check(outcome.results, "float32", host)
     print(report.table(report.rows(outcome.results)))
     print()
     print(report.targets_text(checks))
     skipped = report.skipped_text(outcome.skipped)
-    if skipped or notes:
-        print()
     if skipped:
+        print()
         print(skipped)
-    for note in notes:
-        print(f"  {note}")
-    caps = sorted({f"{r.case} {r.size}: {r.note}" for r in outcome.results if r.note})
-    if caps:
-        print("Capped sizes:")
-        print("\n".join(f"  {c}" for c in caps))
+    caps = sorted({f"{r.case} {report.size_label(r)}: {r.note}" for r in outcome.results if r.note})
+    if caps or notes:
+        print("\nNotes:")
+        print("\n".join(f"  {line}" for line in [*caps, *notes]))
     if args.json is not None:
         settings = {
             "quick": args.quick,
@@ -243,7 +248,6 @@ def run(args: argparse.Namespace) -> int:
 
         plot(outcome.results, args.plot)
         print(f"wrote {args.plot}")
-    return 0
 
 
 def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:

@@ -162,4 +162,27 @@ def document(
 
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
-    path.write_text(json.dumps(doc, indent=1) + "\n")
+    """Pretty at the top, one line per result row: readable, diffable and small."""
+    parts = []
+    for key, value in doc.items():
+        if isinstance(value, list) and value:
+            rows = ",\n".join(f"  {json.dumps(_rounded(v))}" for v in value)
+            parts.append(f" {json.dumps(key)}: [\n{rows}\n ]")
+        else:
+            parts.append(f" {json.dumps(key)}: {json.dumps(value, indent=1).replace(chr(10), chr(10) + ' ')}")
+    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
+
+
+def _rounded(row: Any) -> Any:
+    """Floats of a row to 6 significant digits, per-round samples to 4: the timings are noisy
+    at the percent level, and the file stays small enough to commit."""
+    if not isinstance(row, dict):
+        return row
+
+    def short(x: Any, digits: int = 6) -> Any:
+        return float(f"{x:.{digits}g}") if isinstance(x, float) else x
+
+    out = {k: short(v) for k, v in row.items()}
+    if isinstance(row.get("samples"), list):
+        out["samples"] = [short(x, 4) for x in row["samples"]]
+    return out

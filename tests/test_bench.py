@@ -140,7 +140,7 @@ BAD_ARGUMENTS = {
 def test_bad_argument_is_one_line_and_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _run_in_process(argv) == 2
     captured = capsys.readouterr()
-    assert captured.err.count("\n") == 1 and captured.err.startswith("handgrad bench: error: ")
+    assert captured.err.count("\n") == 1 and captured.err.startswith("handgrad bench: ")
     assert message in captured.err and "Traceback" not in captured.err
     assert captured.out == "", "nothing is measured before the arguments are checked"
 
