@@ -182,6 +182,13 @@ def cmd_bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    # Benchmarks measure what users run: configure_for_checking (optimisations off) is never called here.
+    from benchmarks.cli import run
+
+    return run(args)
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
@@ -221,6 +228,12 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
     _add_limits(bundle)
     bundle.set_defaults(run=cmd_bundle)
+
+    from benchmarks.cli import add_arguments
+
+    bench = sub.add_parser("bench", help="time hand-written gradients against autodiff, the forward and a copy")
+    add_arguments(bench)
+    bench.set_defaults(run=cmd_bench)
     return parser
 
 

@@ -40,7 +40,8 @@ def cross_entropy_grad(z: ArrayLike, y: ArrayLike) -> Array:
     one-hot y as p_j - 1 on the true label and p_j elsewhere.
     """
     z, y = pred_target(z, y, "cross_entropy_grad")
-    return softmax(z) * jnp.sum(y, axis=-1, keepdims=True) - y
+    e = jnp.exp(z - jnp.max(z, axis=-1, keepdims=True))  # softmax(z) = e / sum e, scaled once by sum(y) / sum e
+    return e * (jnp.sum(y, axis=-1, keepdims=True) / jnp.sum(e, axis=-1, keepdims=True)) - y
 
 
 def l2(a: ArrayLike, y: ArrayLike) -> Array:

@@ -39,9 +39,14 @@ def softmax_vjp(x: ArrayLike, g: ArrayLike) -> Array:
 
     (g J)_j = sum_i g_i s_i (delta_ij - s_j) = s_j (g_j - sum_i g_i s_i).
     x and g have the same shape (..., n); so does the result.
+
+    Computed as s = e r with e = exp(x - max x) and r = 1 / sum e, and <g, s> = r <g, e>:
+    both row sums read e, so XLA fuses them into one pass over the row (measured faster
+    than normalising s first, see the README's benchmarks).
     """
-    s = softmax(x)
-    g = as_float(g)
-    if g.shape != s.shape:
-        raise ValueError(f"softmax_vjp: x and g must have the same shape, got {s.shape} and {g.shape}")
-    return s * (g - jnp.sum(g * s, axis=-1, keepdims=True))
+    x, g = as_float(x), as_float(g)
+    if g.shape != x.shape:
+        raise ValueError(f"softmax_vjp: x and g must have the same shape, got {x.shape} and {g.shape}")
+    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    r = 1 / jnp.sum(e, axis=-1, keepdims=True)
+    return (e * r) * (g - r * jnp.sum(g * e, axis=-1, keepdims=True))
