@@ -19,7 +19,7 @@ import jax
 import numpy as np
 import pytest
 
-from benchmarks import cases, cli, peers, report, targets
+from benchmarks import cases, cli, peers, report, targets, timing
 from benchmarks.runner import Result
 from reference.catalog import CATALOG, Entry
 from reference.compare import compare
@@ -302,3 +302,19 @@ def test_table_has_one_line_per_size_with_the_ratio() -> None:
     assert len(lines) == 1
     text = report.table(lines)
     assert "1.50x" in text and "2.0 us" in text and "50%" in text
+
+
+def test_wait_last_queues_every_call_of_a_sample_and_returns_the_last_result() -> None:
+    """The GPU timing path: calls are queued without a wait each, but every one of them runs
+    and the sample's result is the last call's (nothing skipped, nothing stale)."""
+    calls = []
+
+    def call() -> jax.Array:
+        calls.append(None)
+        return jax.numpy.asarray(len(calls))
+
+    found, last = timing.measure(call, timing.QUICK, block=timing.wait_last)
+    assert found.repeats >= timing.QUICK.min_repeats
+    # one sizing sample (1 + 1 call), then each sample: one untimed call + `inner` timed ones
+    assert len(calls) == 2 + found.repeats * (1 + found.inner)
+    assert int(last) == len(calls)
