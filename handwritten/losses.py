@@ -13,7 +13,6 @@ from jax import Array
 from jax.typing import ArrayLike
 
 from handwritten._util import pred_target
-from handwritten.softmax import softmax
 
 
 def _log_softmax(z: Array) -> Array:
