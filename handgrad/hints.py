@@ -172,8 +172,14 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         factor = _factor_words(float(ratios[0]), n, named_only=sig.sum() < 3)
         if factor:
             return factor
-    if np.allclose(got[sig], np.abs(want[sig]), rtol=1e-3):
+    negative = sig & (want < 0)
+    if negative.any() and np.allclose(got[sig], np.abs(want[sig]), rtol=1e-3):
         return "lost the sign: an absolute value where a signed difference belongs (2|a-y| instead of 2(a-y))"
+    if np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
+        return (
+            "close, but not within the tolerance: the derivation looks right and the arithmetic loses "
+            "precision (an added epsilon, a float32 constant or intermediate, a less accurate form)"
+        )
     if not leaf:
         term = _input_term(result, got - want)
         if term:

@@ -212,6 +212,18 @@ MISTAKES: tuple[Mistake, ...] = (
       """,
     ),
     m(
+        "softmax-vjp-epsilon",
+        "softmax_vjp",
+        "adds 1e-7 to the softmax denominator 'for stability': right derivation, float64 accuracy lost",
+        """
+      def softmax_vjp(x, g):
+          e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+          s = e / (jnp.sum(e, axis=-1, keepdims=True) + 1e-7)
+          return s * (g - jnp.sum(g * s, axis=-1, keepdims=True))
+      """,
+        hint="close, but not within the tolerance",
+    ),
+    m(
         "softmax-jacobian-diagonal",
         "softmax_jacobian",
         "elementwise s(1-s) on the diagonal only",
