@@ -119,6 +119,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from handgrad.grading.grader import grade_many
     from handgrad.grading.submission import SubmissionError, resolve
 
+    from handgrad import configure_for_checking
+
+    configure_for_checking()  # for the references computed here, and inherited by the workers
     options = _grade_options(args)
     paths = [Path(p) for p in args.paths]
     if args.shard:
