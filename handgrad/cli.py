@@ -115,11 +115,10 @@ def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def cmd_grade(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from handgrad import configure_for_checking
     from handgrad.grading import reports
     from handgrad.grading.grader import grade_many
     from handgrad.grading.submission import SubmissionError, resolve
-
-    from handgrad import configure_for_checking
 
     configure_for_checking()  # for the references computed here, and inherited by the workers
     options = _grade_options(args)
