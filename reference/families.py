@@ -213,10 +213,18 @@ def cosine_families() -> tuple[Family, ...]:
         y = rng.standard_normal(ROWS)
         return y * np.array([[2.5], [-0.5], [1.0], [1e3], [-1e-3], [7.0], [-1.0]]), y
 
+    def far_scales(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        # Rows whose squared norms overflow (1e25^2) or underflow (1e-25^2) float32: a formula
+        # without scaling gives inf, 0 or NaN there. Exact powers of ten are not needed.
+        a_scale = np.array([[1e25], [1e-25], [1.0], [1e20], [-1e-20], [1e30], [1e-30]])
+        y_scale = np.array([[1e-20], [1e20], [1e25], [1.0], [1e-25], [1e-30], [1e30]])
+        return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
+
     return (
         *regression_families(),
         pairs("onehot", lambda r: (r.standard_normal(ROWS), one_hot(r, ROWS)), "the seed's one-hot y"),
         pairs("parallel", parallel, "a a multiple of y: the gradient is 0"),
+        pairs("far-scales", far_scales, "norms whose squares overflow or underflow float32"),
     )
 
 

@@ -88,6 +88,32 @@ def test_cosine_survives_norms_that_overflow_when_squared() -> None:
     np.testing.assert_allclose(np.asarray(g, np.float64), exact, rtol=1e-5)
 
 
+@pytest.mark.parametrize("dtype, big", [("float32", 1e25), ("float64", 1e200)])
+def test_both_cosine_grad_forms_agree_with_autodiff_where_squares_overflow(
+    dtype: str, big: float, rng: np.random.Generator
+) -> None:
+    """The scaled form (every row on a GPU; rows out of range on the CPU) and the CPU's
+    unscaled-first form, each called directly, on rows whose |a|^2 overflows or
+    underflows the dtype and on ordinary rows: both must match autodiff in float64."""
+    from handwritten import losses
+
+    u, v = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    a_scale = np.array([[big], [1 / big], [1.0], [1.0]])
+    a, y = a_scale * u, np.array([[1 / big], [big], [1.0], [1.0]]) * v
+    # d/da cos(s a, t y) = (1/s) d/du cos(u, v): the truth from autodiff on the unscaled rows
+    # (autodiff's own plain norms overflow at these scales, even in float64).
+    truth = np.asarray(jax.vmap(jax.grad(ref_losses.cosine_similarity))(jnp.asarray(u), jnp.asarray(v))) / a_scale
+    rtol = 2e-4 if dtype == "float32" else 1e-10
+    for form in (losses._cosine_grad_scaled, losses._cosine_grad_unscaled_first):
+        got = np.asarray(form(jnp.asarray(a, dtype), jnp.asarray(y, dtype)), np.float64)
+        for row in range(4):  # per row: the gradients differ by 1e50 in size between rows
+            atol = 1e-6 * np.abs(truth[row]).max()
+            np.testing.assert_allclose(got[row], truth[row], rtol=rtol, atol=atol, err_msg=f"{form.__name__} {row}")
+    ordinary = (jnp.asarray(a[2:], dtype), jnp.asarray(y[2:], dtype))  # in range: the unscaled sums are used
+    got = np.asarray(losses._cosine_grad_unscaled_first(*ordinary), np.float64)
+    np.testing.assert_allclose(got, truth[2:], rtol=rtol)
+
+
 def test_cosine_at_zero_vector_is_nan_by_design() -> None:
     zero, y = jnp.zeros(3), jnp.array([1.0, 2.0, 3.0])
     assert bool(jnp.isnan(hw.cosine_similarity(zero, y)))
