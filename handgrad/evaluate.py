@@ -59,6 +59,13 @@ def available_devices() -> list[str]:
     return found
 
 
+def worker_devices() -> list[str]:
+    """The devices a grading worker evaluates on. Workers run with JAX_PLATFORMS=cpu (see
+    grading/pool.py): the CPU devices, and "sharded" over them where there are several."""
+    cpus = [device_name(d) for d in jax.devices("cpu")]
+    return cpus + ([SHARDED] if len(cpus) > 1 else [])
+
+
 def shard_count() -> int:
     return len(jax.devices())
 

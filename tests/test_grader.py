@@ -11,6 +11,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -312,3 +313,29 @@ def test_feedback_says_where_failures_are_confined(source: str, pattern: str, tm
     result = grade(path, Options(functions=("relu_grad",), seed=2, limits=FAST))
     (f,) = result.functions
     assert not f.passed and pattern in f.feedback, f.feedback
+
+
+def test_workers_are_cpu_only_whatever_the_grader_sees(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Workers never start a GPU backend (see grader.grading_device): their environment says
+    so even when the grader's own says otherwise, and grading happens on cpu:0."""
+    from handgrad.grading import pool
+
+    seen: dict[str, str] = {}
+
+    class Refused(Exception):
+        pass
+
+    def fake_popen(*args: object, env: dict[str, str], **kwargs: object) -> None:
+        seen.update(env)
+        raise Refused
+
+    monkeypatch.setenv("JAX_PLATFORMS", "cuda,cpu")
+    monkeypatch.setattr(subprocess, "Popen", fake_popen)
+    scratch = tmp_path / "scratch"  # the worker's folders go here, away from other tests'
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with pytest.raises(Refused):
+        pool.Worker(write(tmp_path, "s.py", "x = 1\n"), pool.Limits())
+    assert seen["JAX_PLATFORMS"] == "cpu"
+    assert list(scratch.iterdir()) == [], "a failed start left its folder behind"
+    assert grading_device() == "cpu:0"

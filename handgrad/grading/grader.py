@@ -16,11 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jax
-
 from handgrad.cases import Case, build_cases
 from handgrad.check import CaseResult, run_case
-from handgrad.evaluate import device_name
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Limits, SubmissionEvaluator
 from handgrad.grading.rubric import Rubric
@@ -96,8 +93,14 @@ class SubmissionGrade:
 
 
 def grading_device() -> str:
-    """The default backend's first device: the GPU where there is one."""
-    return device_name(jax.devices()[0])
+    """Submissions are graded on the CPU, on every machine.
+
+    Workers run with JAX_PLATFORMS=cpu: a GPU backend in each of `--jobs` sandboxed
+    workers would have to share one card (JAX preallocates 75% of its memory per process)
+    under an address-space cap that CUDA's reservations exceed, and a derivation is as
+    right or wrong on the CPU. The shipped formulas are checked on the GPU by
+    `handgrad check` and the matrix."""
+    return "cpu:0"
 
 
 def _pattern(results: Sequence[CaseResult]) -> str:

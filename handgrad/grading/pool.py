@@ -106,19 +106,26 @@ class Worker:
             "HOME": str(self.workdir),
             "TMPDIR": str(self.workdir),
             "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
-            "JAX_PLATFORMS": os.environ.get("JAX_PLATFORMS", ""),
+            "JAX_PLATFORMS": "cpu",  # see grader.grading_device
             "PYTHONDONTWRITEBYTECODE": "1",
         }
-        self.proc = subprocess.Popen(  # our own interpreter and module
-            self.box.command(args, self.workdir),
-            stdin=subprocess.DEVNULL,
-            stdout=self.log,
-            stderr=self.log,
-            pass_fds=(req_r, rep_w),
-            cwd=self.workdir,
-            env={k: v for k, v in env.items() if v},
-            **self.box.popen_options(),  # type: ignore[arg-type]
-        )
+        try:
+            self.proc = subprocess.Popen(  # our own interpreter and module
+                self.box.command(args, self.workdir),
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=self.log,
+                pass_fds=(req_r, rep_w),
+                cwd=self.workdir,
+                env={k: v for k, v in env.items() if v},
+                **self.box.popen_options(),  # type: ignore[arg-type]
+            )
+        except BaseException:  # could not start: leave no descriptor or folder behind
+            for fd in (req_r, rep_w, self._req_w, self._rep_r):
+                os.close(fd)
+            self.log.close()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         os.close(req_r)
         os.close(rep_w)
         self._out: IO[bytes] = os.fdopen(self._req_w, "wb")
