@@ -1,6 +1,12 @@
 """Every formula of the contract, derived and written by hand: no autodiff anywhere.
 
 from handwritten import softmax_vjp
+
+Every public formula is compiled with `jax.jit`: called eagerly it runs one compiled
+program per input shape and dtype (instead of one dispatch per operation); inside a
+caller's own `jit` or `vmap` it is inlined like any other function. Huber's `delta` is a
+static argument: pass a Python number. Input checks (shapes, delta > 0) run while tracing
+and raise the same ValueError as before.
 """
 
 from handwritten.activations import relu as relu

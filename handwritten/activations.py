@@ -8,6 +8,7 @@ float32, float16 and bfloat16.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -15,6 +16,7 @@ from jax.typing import ArrayLike
 from handwritten._util import as_float
 
 
+@jax.jit
 def sigmoid(x: ArrayLike) -> Array:
     """Logistic sigmoid, s(x) = 1 / (1 + e^{-x}).
 
@@ -26,6 +28,7 @@ def sigmoid(x: ArrayLike) -> Array:
     return jnp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+@jax.jit
 def sigmoid_grad(x: ArrayLike) -> Array:
     """Derivative of the sigmoid, s'(x) = s(x)(1 - s(x)) (seed (1a)).
 
@@ -38,6 +41,7 @@ def sigmoid_grad(x: ArrayLike) -> Array:
     return e / jnp.square(1 + e)
 
 
+@jax.jit
 def tanh(x: ArrayLike) -> Array:
     """Hyperbolic tangent, (e^x - e^{-x}) / (e^x + e^{-x}).
 
@@ -49,6 +53,7 @@ def tanh(x: ArrayLike) -> Array:
     return jnp.sign(x) * (-m) / (2 + m)
 
 
+@jax.jit
 def tanh_grad(x: ArrayLike) -> Array:
     """Derivative of tanh, 1 - tanh(x)^2 (seed (1b)).
 
@@ -60,12 +65,14 @@ def tanh_grad(x: ArrayLike) -> Array:
     return 4 * e / jnp.square(1 + e)
 
 
+@jax.jit
 def relu(x: ArrayLike) -> Array:
     """Rectified linear unit, max(x, 0). NaN in, NaN out."""
     x = as_float(x)
     return jnp.maximum(x, jnp.zeros_like(x))
 
 
+@jax.jit
 def relu_grad(x: ArrayLike) -> Array:
     """Derivative of relu: 1 for x > 0, 0 for x < 0 (seed (1c)).
 

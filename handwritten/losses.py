@@ -8,6 +8,9 @@ anything else is a ValueError naming both shapes (no silent broadcasting).
 
 from __future__ import annotations
 
+from functools import partial
+
+import jax
 import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
@@ -21,6 +24,7 @@ def _log_softmax(z: Array) -> Array:
     return shifted - jnp.log(jnp.sum(jnp.exp(shifted), axis=-1, keepdims=True))
 
 
+@jax.jit
 def cross_entropy(z: ArrayLike, y: ArrayLike) -> Array:
     """Cross-entropy of logits z against target probabilities y: -sum_i y_i log softmax(z)_i.
 
@@ -32,6 +36,7 @@ def cross_entropy(z: ArrayLike, y: ArrayLike) -> Array:
     return -jnp.sum(y * _log_softmax(z), axis=-1)
 
 
+@jax.jit
 def cross_entropy_grad(z: ArrayLike, y: ArrayLike) -> Array:
     """d/dz of cross_entropy: softmax(z) * sum(y) - y (seed page 3).
 
@@ -43,12 +48,14 @@ def cross_entropy_grad(z: ArrayLike, y: ArrayLike) -> Array:
     return e * (jnp.sum(y, axis=-1, keepdims=True) / jnp.sum(e, axis=-1, keepdims=True)) - y
 
 
+@jax.jit
 def l2(a: ArrayLike, y: ArrayLike) -> Array:
     """Squared error with reduction 'sum': sum_i (a_i - y_i)^2."""
     a, y = pred_target(a, y, "l2")
     return jnp.sum(jnp.square(a - y), axis=-1)
 
 
+@jax.jit
 def l2_grad(a: ArrayLike, y: ArrayLike) -> Array:
     """d/da of l2: 2 (a - y).
 
@@ -58,12 +65,14 @@ def l2_grad(a: ArrayLike, y: ArrayLike) -> Array:
     return 2 * (a - y)
 
 
+@jax.jit
 def l1(a: ArrayLike, y: ArrayLike) -> Array:
     """Absolute error with reduction 'sum': sum_i |a_i - y_i|."""
     a, y = pred_target(a, y, "l1")
     return jnp.sum(jnp.abs(a - y), axis=-1)
 
 
+@jax.jit
 def l1_grad(a: ArrayLike, y: ArrayLike) -> Array:
     """d/da of l1: sign(a - y) (seed page 4).
 
@@ -74,12 +83,14 @@ def l1_grad(a: ArrayLike, y: ArrayLike) -> Array:
     return jnp.sign(a - y)
 
 
+@jax.jit
 def hinge(a: ArrayLike, y: ArrayLike) -> Array:
     """Hinge loss max(0, 1 - <y, a>) for targets y one-hot or in {-1, +1}^n."""
     a, y = pred_target(a, y, "hinge")
     return jnp.maximum(1 - jnp.sum(y * a, axis=-1), 0)
 
 
+@jax.jit
 def hinge_grad(a: ArrayLike, y: ArrayLike) -> Array:
     """d/da of hinge: -y where the margin <y, a> < 1, else 0 (seed page 5).
 
@@ -96,6 +107,7 @@ def _check_delta(delta: float | Array, name: str) -> None:
         raise ValueError(f"{name}: delta must be a positive number, got {delta!r}")
 
 
+@partial(jax.jit, static_argnames=("delta",))
 def huber(a: ArrayLike, y: ArrayLike, delta: float = 1.0) -> Array:
     """Huber loss, mean over the last axis of 0.5 r^2 (|r| <= delta) else delta (|r| - delta/2).
 
@@ -109,6 +121,7 @@ def huber(a: ArrayLike, y: ArrayLike, delta: float = 1.0) -> Array:
     return jnp.mean(0.5 * jnp.square(q) + delta * (abs_r - q), axis=-1)
 
 
+@partial(jax.jit, static_argnames=("delta",))
 def huber_grad(a: ArrayLike, y: ArrayLike, delta: float = 1.0) -> Array:
     """d/da of huber: clip(a - y, -delta, delta) / n.
 
@@ -133,6 +146,7 @@ def _unit(v: Array) -> tuple[Array, Array]:
     return w / norm_w, scale * norm_w
 
 
+@jax.jit
 def cosine_similarity(a: ArrayLike, y: ArrayLike) -> Array:
     """cos(a, y) = <a, y> / (|a| |y|) over the last axis (|.| the Euclidean norm).
 
@@ -145,6 +159,7 @@ def cosine_similarity(a: ArrayLike, y: ArrayLike) -> Array:
     return jnp.sum(a_hat * y_hat, axis=-1)
 
 
+@jax.jit
 def cosine_similarity_grad(a: ArrayLike, y: ArrayLike) -> Array:
     """d/da of cos(a, y): y/(|a||y|) - cos(a, y) a/|a|^2 (the seed's boxed result, page 7).
 

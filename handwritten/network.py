@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -49,18 +50,21 @@ def _target(y: ArrayLike, d_out: int, name: str) -> Array:
     return y
 
 
+@jax.jit
 def two_layer_forward(params: Mapping[str, ArrayLike], x: ArrayLike) -> Array:
     """a = sigmoid(sigmoid(x @ W1 + b1) @ W2 + b2), shape (d_out,)."""
     w1, b1, w2, b2, x = _unpack(params, x, "two_layer_forward")
     return sigmoid(sigmoid(x @ w1 + b1) @ w2 + b2)
 
 
+@jax.jit
 def two_layer_loss(params: Mapping[str, ArrayLike], x: ArrayLike, y: ArrayLike) -> Array:
     """L = sum_k (a_k - y_k)^2, the seed's L2 with reduction 'sum'; a scalar."""
     a = two_layer_forward(params, x)
     return jnp.sum(jnp.square(a - _target(y, a.shape[0], "two_layer_loss")))
 
 
+@jax.jit
 def two_layer_grads(params: Mapping[str, ArrayLike], x: ArrayLike, y: ArrayLike) -> dict[str, Array]:
     """Gradient of two_layer_loss by backpropagation, a dict shaped like params.
 

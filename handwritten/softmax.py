@@ -6,6 +6,7 @@ Leading axes are batch axes and are kept.
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
@@ -13,6 +14,7 @@ from jax.typing import ArrayLike
 from handwritten._util import as_float
 
 
+@jax.jit
 def softmax(x: ArrayLike) -> Array:
     """s_i = e^{x_i} / sum_j e^{x_j} over the last axis, shape kept.
 
@@ -24,6 +26,7 @@ def softmax(x: ArrayLike) -> Array:
     return e / jnp.sum(e, axis=-1, keepdims=True)
 
 
+@jax.jit
 def softmax_jacobian(x: ArrayLike) -> Array:
     """Jacobian of softmax, J[..., i, j] = ds_i/dx_j = s_i (delta_ij - s_j).
 
@@ -34,6 +37,7 @@ def softmax_jacobian(x: ArrayLike) -> Array:
     return s[..., :, None] * (jnp.eye(n, dtype=s.dtype) - s[..., None, :])
 
 
+@jax.jit
 def softmax_vjp(x: ArrayLike, g: ArrayLike) -> Array:
     """Vector-Jacobian product g @ J = s * (g - <g, s>) without building J.
 
