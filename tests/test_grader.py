@@ -126,7 +126,8 @@ def test_sandbox_alone_contains_hostile_submission(hostile: Hostile, tmp_path: P
         assert hostile.fails
         return
     before = project_digest()
-    assert runtime_kinds(hostile, tmp_path) == hostile.runtime
+    in_bwrap = sandbox.detect().mode == "bwrap" and hostile.runtime_in_bwrap is not None
+    assert runtime_kinds(hostile, tmp_path) == (hostile.runtime_in_bwrap if in_bwrap else hostile.runtime)
     assert project_digest() == before
     assert not (tmp_path / "results.json").exists() or sandbox.detect().mode == "plain"
 

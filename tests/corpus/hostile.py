@@ -24,6 +24,8 @@ class Hostile:
     graded: tuple[str, ...] = ("relu_grad", "l2_grad")
     runtime: dict[str, str] = field(default_factory=dict)
     """Failure kind per function with the static scan bypassed (sandbox only)."""
+    runtime_in_bwrap: dict[str, str] | None = None
+    """The same inside bubblewrap, where it differs (None: as `runtime`)."""
     replace: bool = False
     """The source is the whole file, not an addition to the correct formulas."""
 
@@ -72,6 +74,9 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         {"relu_grad": "forbidden"},
         runtime={"relu_grad": "exception"},
+        # In its own PID namespace the worker's parent is the namespace's init, which ignores
+        # the signal: nothing outside is reached and the formula itself is right.
+        runtime_in_bwrap={},
     ),
     Hostile(
         "syntax-error",
