@@ -16,6 +16,7 @@ from jax import Array, lax
 from jax.typing import ArrayLike
 
 from handwritten._util import pred_target
+from handwritten.softmax import shifted_exp
 
 
 def _log_softmax(z: Array) -> Array:
@@ -44,7 +45,7 @@ def cross_entropy_grad(z: ArrayLike, y: ArrayLike) -> Array:
     one-hot y as p_j - 1 on the true label and p_j elsewhere.
     """
     z, y = pred_target(z, y, "cross_entropy_grad")
-    e = jnp.exp(z - jnp.max(z, axis=-1, keepdims=True))  # softmax(z) = e / sum e, scaled once by sum(y) / sum e
+    e = shifted_exp(z)  # softmax(z) = e / sum e, scaled once by sum(y) / sum e
     return e * (jnp.sum(y, axis=-1, keepdims=True) / jnp.sum(e, axis=-1, keepdims=True)) - y
 
 

@@ -14,6 +14,12 @@ from jax.typing import ArrayLike
 from handwritten._util import as_float
 
 
+def shifted_exp(x: Array) -> Array:
+    """e^{x - max x} over the last axis: every exponent is <= 0, so nothing overflows, and
+    softmax(x) = e / sum(e) (softmax is shift-invariant)."""
+    return jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+
+
 @jax.jit
 def softmax(x: ArrayLike) -> Array:
     """s_i = e^{x_i} / sum_j e^{x_j} over the last axis, shape kept.
@@ -22,7 +28,7 @@ def softmax(x: ArrayLike) -> Array:
     exponent is <= 0 and logits up to 1e4 in magnitude neither overflow nor give NaN.
     """
     x = as_float(x)
-    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    e = shifted_exp(x)
     return e / jnp.sum(e, axis=-1, keepdims=True)
 
 
@@ -51,6 +57,6 @@ def softmax_vjp(x: ArrayLike, g: ArrayLike) -> Array:
     x, g = as_float(x), as_float(g)
     if g.shape != x.shape:
         raise ValueError(f"softmax_vjp: x and g must have the same shape, got {x.shape} and {g.shape}")
-    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    e = shifted_exp(x)
     r = 1 / jnp.sum(e, axis=-1, keepdims=True)
     return (e * r) * (g - r * jnp.sum(g * e, axis=-1, keepdims=True))

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from handgrad.cases import Case, build_cases
 from handgrad.check import CaseResult, run_case
+from handgrad.evaluate import worker_devices
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Limits, SubmissionEvaluator
 from handgrad.grading.rubric import Rubric
@@ -100,7 +101,7 @@ def grading_device() -> str:
     under an address-space cap that CUDA's reservations exceed, and a derivation is as
     right or wrong on the CPU. The shipped formulas are checked on the GPU by
     `handgrad check` and the matrix."""
-    return "cpu:0"
+    return worker_devices()[0]
 
 
 def _pattern(results: Sequence[CaseResult]) -> str:
