@@ -1,4 +1,4 @@
-"""Test configuration: two CPU devices, x64 on, and the implementation under test.
+"""Test configuration: two CPU devices, checking settings (x64 on), and the implementation under test.
 
 `pytest` checks the shipped `handwritten` formulas. `pytest --submission PATH` runs
 the same catalog-driven matrix against a student's file or package instead, inside
@@ -22,7 +22,7 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import numpy as np
 import pytest
 
-import handgrad  # enables x64 for the whole run
+import handgrad  # configure_for_checking() in pytest_configure turns x64 on
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
