@@ -226,7 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--device", action="append", help="only this device, e.g. cpu:0, gpu:0, sharded (repeatable)")
     check.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="only this function")
     check.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # a file here gets a pointer to `grade`
-    check.add_argument("--show", type=_not_negative, default=10, help="explain at most this many failed cases (default 10)")
+    check.add_argument(
+        "--show", type=_not_negative, default=10, help="explain at most this many failed cases (default 10)"
+    )
     check.set_defaults(run=cmd_check)
 
     grade = sub.add_parser("grade", help="grade submissions (a .py file or package each) in a sandbox")

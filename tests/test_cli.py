@@ -35,7 +35,9 @@ def test_parsing_arguments_loads_no_jax() -> None:
 
 
 def test_importing_handgrad_changes_no_jax_setting() -> None:
-    code = "import jax, handgrad, handgrad.cli; print(jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)"
+    code = (
+        "import jax, handgrad, handgrad.cli; print(jax.config.jax_enable_x64, jax.config.jax_default_matmul_precision)"
+    )
     assert _python(code) == "False None"
 
 
