@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 import shlex
 import zipfile
-from importlib import metadata
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
