@@ -40,6 +40,8 @@ from handgrad.grading.submission import copy_submission
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
 
+UNSHARE_SIGKILL = "unshare: sigprocmask unblock failed: Invalid argument"
+"""What unshare says, exiting with status 1, when the namespace's init was SIGKILLed."""
 GiB = 1 << 30
 MiB = 1 << 20
 ROOT = Path(__file__).resolve().parents[2]
@@ -326,6 +328,9 @@ class Worker:
             return "memory", f"the process running the submission used more than {self.limits.memory >> 20} MiB", False
         if code is None:
             return "crash", "the process running the submission closed its channel" + said, False
+        if code == 1 and self.box.full and tail.endswith(UNSHARE_SIGKILL):
+            code = -signal.SIGKILL  # (unshare cannot re-raise SIGKILL on itself and says so instead)
+            said = ""
         if code == -signal.SIGKILL and not self.killed_by_us:
             # In a PID namespace the worker cannot SIGKILL itself (it is the namespace's
             # init): someone else did. Outside one it might have; it is retried once anyway.

@@ -137,19 +137,44 @@ def require(insecure: bool, bulk: bool = False) -> Sandbox:
 
 _slots: set[int] = set()
 _slots_lock = threading.Lock()
+LOCK_DIR = Path(os.environ.get("HANDGRAD_LOCK_DIR", "/run/handgrad"))
+"""Where a root grader locks the uids its workers hold, so that two graders running at
+once (two --shard runs, or a test suite in parallel) never give two workers one uid."""
+
+
+def _lock_uid(n: int) -> int | None:
+    """A lock on uid UID_BASE + n held by this grader (a descriptor), or None if taken."""
+    import fcntl
+
+    if os.geteuid() != 0:
+        return -1  # (uids are only switched by a root grader)
+    LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(LOCK_DIR / f"uid-{UID_BASE + n}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 @contextlib.contextmanager
 def slot() -> Iterator[int]:
-    """A number no other live worker of this grader holds (its uid is UID_BASE + slot)."""
+    """A number no other live worker holds, in this grader or another (its uid is UID_BASE + slot)."""
     with _slots_lock:
-        n = next(i for i in range(len(_slots) + 1) if i not in _slots)
+        n, fd = 0, None
+        while fd is None:
+            fd = _lock_uid(n) if n not in _slots else None
+            n += 1
+        n -= 1
         _slots.add(n)
     try:
         yield n
     finally:
         with _slots_lock:
             _slots.discard(n)
+            if fd >= 0:
+                os.close(fd)
 
 
 def cpu_share(n: int, jobs: int) -> list[int]:

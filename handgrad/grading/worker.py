@@ -33,14 +33,15 @@ from typing import Any
 
 BLOCKED_PACKAGES = ("handwritten", "reference", "benchmarks", "tests", "conftest", "handgrad")
 FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+NPROC = 512
+"""Processes and threads of a worker with a uid of its own (JAX starts a few dozen)."""
 SUBMISSION_ROOT = "/submission"
 """Where the submission's copy appears inside the sealed root."""
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-CLONE_NEWUSER = 0x10000000
-PR_SET_NO_NEW_PRIVS = 38
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache")
 CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")
@@ -133,10 +134,23 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
     _check(_libc.syscall(number, b".", b"."), "pivot_root")
     _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
     os.chdir("/tmp")
-    if userns:  # give up the capabilities of the namespace's root over what exists now
-        _check(_libc.unshare(CLONE_NEWUSER), "unshare(user)")
+    if userns:
+        drop_capabilities()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     return Path(SUBMISSION_ROOT) / submission.name
+
+
+def drop_capabilities() -> None:
+    """Give up this thread's capabilities in the user namespace (its root's only rights
+    left after the old root is detached are over its own mounts). The threads JAX has
+    started keep theirs: capset acts on one thread, and a multi-threaded process cannot
+    enter a new user namespace."""
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.capset(header, data), "capset")
 
 
 def drop_privileges(spec: str) -> None:
@@ -169,7 +183,9 @@ def drop_privileges(spec: str) -> None:
     sys.path_importer_cache.clear()
 
 
-def limit_resources(address_space: int) -> None:
+def limit_resources(address_space: int, own_uid: bool) -> None:
+    if own_uid:  # processes count per uid: with a uid of its own, this caps the worker alone
+        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
     if address_space > 0:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -293,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns)
     if args.drop_to:
         drop_privileges(args.drop_to)
-    limit_resources(args.address_space)
+    limit_resources(args.address_space, own_uid=bool(args.drop_to))
 
     used = [False]
 
