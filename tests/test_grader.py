@@ -220,6 +220,10 @@ def test_gradescope_json_format_and_rubric(tmp_path: Path) -> None:
     }  # fmt: skip
     assert "factor of 1/2" in tests["l2_grad"]["output"] and "expected" in tests["l2_grad"]["output"]
     assert tests["relu_grad"]["score"] == 1 and tests["relu_grad"]["visibility"] == "visible"
+    # Hidden means hidden: the failing hidden function is counted, never named, where students look.
+    assert "l2_grad" not in data["output"] and "1 hidden function" in data["output"]
+    assert "l2_grad" not in proc.stdout and "factor of 1/2" not in proc.stdout
+    assert data["extra_data"]["sandbox"] in ("namespaces", "userns", "none")
 
 
 @pytest.mark.parametrize(

@@ -427,6 +427,9 @@ class SubmissionEvaluator:
     """Static-scan findings per function; a function with findings is not run."""
     allow_autodiff: bool = False
     budget: Budget | None = None
+    per_function: bool = True
+    """A fresh worker for every function (grading); False keeps one worker for all
+    (`pytest --submission`, whose tests visit the functions in any order)."""
     _worker: Worker | None = None
     _function: str | None = None
     _retried: set[str] = field(default_factory=set)
@@ -443,7 +446,8 @@ class SubmissionEvaluator:
 
     def _worker_for(self, name: str) -> Worker:
         budget = self._budget()
-        if self._worker is not None and self._function == name and self._worker.alive:
+        same = self._function == name or not self.per_function
+        if self._worker is not None and same and self._worker.alive:
             return self._worker
         if self._worker is not None:
             self._worker.dispose()
@@ -570,13 +574,17 @@ def _checked_value(value: Any) -> Any:
 
 @contextlib.contextmanager
 def submission_evaluator(path: str | Path, **options: Any) -> Iterator[SubmissionEvaluator]:
-    """For `pytest --submission`: resolve the path, scan it, and yield an evaluator."""
+    """For `pytest --submission`: resolve the path, scan it, and yield an evaluator
+    (one worker for all functions, no time budget: the tests pick the order)."""
     from handgrad.grading.submission import resolve
     from handgrad.scan import scan_path
 
     resolved = resolve(Path(path))
     findings = scan_path(resolved, NAMES)
-    evaluator = SubmissionEvaluator(resolved, findings=findings, **options)
+    # A student's own test run of their own file: sandboxed where possible, run anyway where not.
+    sandbox.require(insecure=bool(options.pop("insecure", True)))
+    options.setdefault("limits", Limits(budget=float("inf"), restarts=1 << 30))  # (the student's own run)
+    evaluator = SubmissionEvaluator(resolved, findings=findings, per_function=False, **options)
     try:
         yield evaluator
     finally:
