@@ -133,6 +133,40 @@ def test_a_relu_kink_scales_with_the_cotangent(rng: np.random.Generator) -> None
     assert not handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, **opts).ok
 
 
+def _log1pexp_jvp_rule(dx_of: Any) -> Any:
+    @jax.custom_jvp
+    def log1pexp(x: jax.Array) -> jax.Array:
+        return jnp.logaddexp(x, 0.0)
+
+    log1pexp.defjvp(lambda primals, tangents: (log1pexp(primals[0]), dx_of(primals[0]) * tangents[0]))
+    return log1pexp
+
+
+def test_a_custom_jvp_rule_is_checked_against_its_primal(rng: np.random.Generator) -> None:
+    opts: dict[str, Any] = dict(devices=["cpu:0"], transforms=["jit"])
+    assert handgrad.verify(_log1pexp_jvp_rule(jax.nn.sigmoid), _x(rng), **opts).ok
+    wrong = handgrad.verify(_log1pexp_jvp_rule(lambda x: jax.nn.sigmoid(-x)), _x(rng), **opts)
+    _, worst = _worst(wrong)
+    assert worst.leaf == "x"
+
+
+def test_integer_arguments_are_passed_as_given_and_never_drawn(rng: np.random.Generator) -> None:
+    def nll(logits: jax.Array, labels: jax.Array) -> jax.Array:
+        logp = jax.nn.log_softmax(logits, axis=-1)
+        return -jnp.sum(jnp.take_along_axis(logp, labels[:, None], axis=-1))
+
+    def nll_grad(logits: jax.Array, labels: jax.Array) -> jax.Array:
+        return jax.nn.softmax(logits, axis=-1) - jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+
+    labels = np.array([0, 4, 2, 2, 1, 3])
+    opts: dict[str, Any] = dict(devices=["cpu:0"], families=("normal", "extreme"))
+    report = handgrad.verify(nll, _x(rng), labels, grad=nll_grad, **opts)
+    assert report.ok, str(report)
+    assert {r.case.entry.args for r in report.results} == {("logits",)}
+    off_by_one = lambda logits, labels: nll_grad(logits, (labels + 1) % 5)  # noqa: E731
+    assert not handgrad.verify(nll, _x(rng), labels, grad=off_by_one, **opts).ok
+
+
 # ---- wrong ones fail, the worst element named ----------------------------------------------
 
 
