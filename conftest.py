@@ -49,7 +49,7 @@ def evaluator(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     path = request.config.getoption("--submission")
     if path is None:
         import handwritten
-        from handgrad.check import InProcess
+        from handgrad.engine import InProcess
 
         yield InProcess(handwritten)
         return

@@ -44,9 +44,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     import handwritten
     from handgrad import configure_for_checking
     from handgrad.cases import build_cases
-    from handgrad.check import InProcess
-    from handgrad.checking import HEADER, rows, run_all, seed_lines, seed_table, table
+    from handgrad.engine import InProcess, run_all
     from handgrad.evaluate import available_devices
+    from handgrad.table import HEADER, rows, seed_lines, seed_table, table
     from reference.catalog import CATALOG
 
     configure_for_checking()
