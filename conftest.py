@@ -23,22 +23,14 @@ import numpy as np
 import pytest
 
 import handgrad  # configure_for_checking() in pytest_configure turns x64 on
+from handgrad.pytest_plugin import add_options
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("handgrad")
-    group.addoption(
-        "--submission",
-        metavar="PATH",
-        default=None,
-        help="grade this submission (a .py file or a package directory) instead of handwritten/",
-    )
-    group.addoption(
-        "--strict-kinks",
-        action="store_true",
-        default=False,
-        help="at kinks accept only the contract's convention, not any valid subgradient",
-    )
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # Installed handgrad registers these through its pytest11 entry point (handgrad/pytest_plugin.py);
+    # a checkout used without installing gets them here.
+    if not pluginmanager.has_plugin("handgrad"):
+        add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:

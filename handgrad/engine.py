@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected
+from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected, sensitivity
 from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, evaluate
 from reference.compare import Comparison, compare
 
@@ -202,7 +202,7 @@ def run_case(
         dtype=case.dtype,
         tolerance=case.entry.tolerance[case.dtype],
         kink_mask=kink_mask,
-        scale=case.entry.term_scale(inputs.args) if case.entry.term_scale else None,
+        sensitivity=lambda: sensitivity(case, seed),
     )
     at: dict[str, Any] = {}
     if not comparison.ok and comparison.worst is not None:
