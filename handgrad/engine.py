@@ -89,7 +89,7 @@ class CaseResult:
     @property
     def ratio(self) -> float:
         """Worst error over allowed error (<= 1 passes); inf for failures without one."""
-        worst = self.comparison.worst if self.comparison else None
+        worst = self.comparison.worst if self.comparison is not None else None
         if worst is None:
             return 0.0 if self.ok else float("inf")
         if worst.allowed == 0:
@@ -194,8 +194,8 @@ def run_case(
     if nan_truth_unchecked:
         want, unchecked = _undefined_as_returned(want, out.value)
     kink_mask, want_eff = _apply_kink(case, inputs.args, want, out.value, strict)
-    # The allowance is per dtype (entry.tolerance) plus `scale`; the truth's conditioning S
-    # (reference/conditioning.py) enters here, as compare's argument, for every caller alike.
+    # The allowance: per dtype (entry.tolerance) plus the truth's conditioning S
+    # (reference/conditioning.py), for every caller alike (the catalog and handgrad.verify).
     comparison = compare(
         want_eff,
         out.value,
