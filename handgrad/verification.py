@@ -510,7 +510,26 @@ def verify(
 ) -> Report:
     """Check a hand-written gradient (or f's own custom_vjp/custom_jvp rule, or a
     Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
-    device and input family. See docs/verify.md for the meaning of each argument."""
+    device and input family; docs/verify.md has the details and an example.
+
+    f: the function; `*args`: example arguments (arrays or numbers) fixing shapes and
+        dtypes; non-float ones are passed as given and never drawn or differentiated.
+    grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums` (a tuple
+        for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
+        own custom rule, against autodiff of its primal (`f.fun`).
+    hvp: `hvp(*args, v)` -> the Hessian of a scalar f (one argnum) times v, against
+        `jax.jvp(jax.grad(f), (x,), (v,))`.
+    kinks, kink_range: `kinks(*args)` -> mask of the input elements where the derivative
+        is set-valued (a tuple of masks for several argnums); `kink_range=(lo, hi)` (or a
+        function of the arguments returning it) -> the valid derivatives of an output
+        element with respect to that input element, times the cotangent for a non-scalar
+        (elementwise) f. `strict`: at kinks only autodiff's value passes.
+    dtypes, families, transforms, devices: what to check (default: the arguments' float
+        dtypes with float32 and float64; every family, transform and device present).
+    seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"handgrad.verify: seed must be an int, got {seed!r}")
     import jax
 
     from handgrad.cases import build_cases
