@@ -192,7 +192,7 @@ def _prepare(f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], use_ru
         raise TypeError("handgrad.verify: give example arguments after f: verify(f, x, ...)")
     arrays = []
     for i, a in enumerate(args):
-        if isinstance(a, (bool, int, float)) and not isinstance(a, bool):
+        if isinstance(a, (int, float)) and not isinstance(a, bool):
             a = np.asarray(a, np.float64 if isinstance(a, float) else np.int64)
         if not hasattr(a, "shape") or not hasattr(a, "dtype"):
             raise TypeError(
@@ -209,6 +209,8 @@ def _prepare(f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], use_ru
         if not -len(arrays) <= n < len(arrays):
             raise ValueError(f"handgrad.verify: argnums {n} is out of range for {len(arrays)} arguments")
     nums = tuple(n % len(arrays) for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"handgrad.verify: argnums {argnums!r} names an argument twice")
     for n in nums:
         if n not in float_pos:
             raise TypeError(

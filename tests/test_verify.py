@@ -280,6 +280,7 @@ def test_taylor_orders_on_a_pure_callback(rng: np.random.Generator) -> None:
         (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, argnums=3), ValueError, "argnums 3 is out of range"),
         (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, kinks=lambda x: x == 0), ValueError, "kink_range"),
         (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, seed="0"), TypeError, "seed must be an int"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, argnums=(0, -1)), ValueError, "twice"),
         (lambda x: handgrad.verify(abs_sum, x, hvp=lambda x, v: v[:1]), ValueError, r"hvp returns shape \(1,\)"),
         (lambda x: handgrad.verify(abs_sum, x.astype(int), grad=jnp.sign), TypeError, "only floating-point"),
         (lambda x: handgrad.taylor_test(abs_sum, x, grad=None), TypeError, "grad must be a function"),
