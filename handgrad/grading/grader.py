@@ -84,7 +84,8 @@ class TierVerdict:
         where = f" ({', '.join(self.families)})" if self.families else ""
         skipped = f"; {self.not_run} not run" if self.not_run else ""
         if not self.counted:
-            return f"{words}, not counted: not robust at{where or ' -'} ({self.failed} of {self.checks} failed{skipped})."
+            at = ", ".join(self.families) or "-"
+            return f"{words}, not counted: not robust at {at} ({self.failed} of {self.checks} failed{skipped})."
         return f"{words}: FAILED {self.failed} of {self.checks} checks{where}{skipped}."
 
 
