@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.check import InProcess, run_case
+from handgrad.engine import InProcess, run_case
 from handgrad.grading.grader import Options, grade_function
 from reference import tolerances
 from reference.catalog import BY_NAME

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.check import InProcess, run_case
 from handgrad.cli import main
+from handgrad.engine import InProcess, run_case
 from handgrad.grading.grader import Options, grade, grade_function
 from handgrad.starter import ALLOWED_IMPORTS, solution, template
 from reference.catalog import CATALOG

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.check import CaseResult, InProcess
+from handgrad.engine import CaseResult, InProcess
 from handgrad.grading.grader import Options, _order, _pattern, grade_function
 from handgrad.grading.rubric import Rubric, RubricError, load
 from reference import families

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.cases import Case, build_cases, case_inputs
-from handgrad.check import CaseResult, Evaluator, run_case
+from handgrad.engine import CaseResult, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Limits, SubmissionEvaluator
