@@ -207,8 +207,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_starter(args: argparse.Namespace) -> int:
+    from handgrad import starter
+
+    text = starter.template() if args.command == "template" else starter.solution()
+    if args.path is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        starter.write(text, args.path)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {args.path}")
+    return 0
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="require the contract's convention at kinks and count the checks beyond the contract",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
     parser.add_argument("--memory", type=_size, default=4 << 30, help="memory cap of a worker (default 4G)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes in parallel (default 2)")
@@ -250,6 +269,12 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
     _add_limits(bundle)
     bundle.set_defaults(run=cmd_bundle)
+
+    for name, what in (("template", "a starter file: every signature, bodies raising NotImplementedError"),
+                       ("solution", "a one-file reference solution built from handwritten/")):  # fmt: skip
+        starter = sub.add_parser(name, help=f"write {what}")
+        starter.add_argument("path", nargs="?", type=Path, metavar="PATH", help="new file to write (default: stdout)")
+        starter.set_defaults(run=cmd_starter)
 
     from benchmarks.cli import add_arguments
 
