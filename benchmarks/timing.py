@@ -95,6 +95,8 @@ def _sample(call: Callable[[], Any], mode: Wait, inner: int) -> tuple[float, Any
     # One untimed call first: the program that ran just before (another placement's threads,
     # a single-threaded peer) leaves threads parked and caches cold, and that transition would
     # otherwise be charged to whichever program follows it (identical HLO measured 15% apart).
+    if not isinstance(mode, Wait):  # anything else would time calls never waited for
+        raise TypeError(f"expected a timing.Wait, got {mode!r}")
     wait(call())
     start = time.perf_counter()
     if mode is Wait.EACH:

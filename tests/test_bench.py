@@ -361,3 +361,8 @@ def test_every_wait_mode_runs_every_call_and_returns_the_last_result(mode: timin
     assert len(calls) == 2 + found.repeats * (1 + found.inner)
     assert int(last) == len(calls)
 
+
+def test_a_program_without_a_wait_mode_is_refused() -> None:
+    # A bare function (the old `timing.wait`) in place of a mode would time calls never waited for.
+    with pytest.raises(TypeError, match=r"timing\.Wait"):
+        timing.measure(lambda: jax.numpy.zeros(3), timing.QUICK, timing.wait)  # type: ignore[arg-type]
