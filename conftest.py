@@ -1,4 +1,4 @@
-"""Test configuration: two CPU devices, x64 on, and the implementation under test.
+"""Test configuration: two CPU devices, checking settings (x64 on), and the implementation under test.
 
 `pytest` checks the shipped `handwritten` formulas. `pytest --submission PATH` runs
 the same catalog-driven matrix against a student's file or package instead, inside
@@ -22,23 +22,15 @@ os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
 import numpy as np
 import pytest
 
-import handgrad  # enables x64 for the whole run
+import handgrad  # configure_for_checking() in pytest_configure turns x64 on
+from handgrad.pytest_plugin import add_options
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("handgrad")
-    group.addoption(
-        "--submission",
-        metavar="PATH",
-        default=None,
-        help="grade this submission (a .py file or a package directory) instead of handwritten/",
-    )
-    group.addoption(
-        "--strict-kinks",
-        action="store_true",
-        default=False,
-        help="at kinks accept only the contract's convention, not any valid subgradient",
-    )
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    # Installed handgrad registers these through its pytest11 entry point (handgrad/pytest_plugin.py);
+    # a checkout used without installing gets them here.
+    if not pluginmanager.has_plugin("handgrad"):
+        add_options(parser)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,7 +49,7 @@ def evaluator(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
     path = request.config.getoption("--submission")
     if path is None:
         import handwritten
-        from handgrad.check import InProcess
+        from handgrad.engine import InProcess
 
         yield InProcess(handwritten)
         return

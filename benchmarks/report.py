@@ -9,6 +9,7 @@ from typing import Any
 
 from benchmarks.runner import Ratio, Result, Skip, ratio
 from benchmarks.targets import ROOFLINE_TARGET, SPEED_TARGET, Check
+from handgrad.table import table as text_table
 
 HEADER = (
     "case",
@@ -93,23 +94,8 @@ def _order(key: tuple[Any, ...], cases: dict[str, int]) -> tuple[Any, ...]:
 
 
 def table(lines: Sequence[Sequence[str]], header: Sequence[str] = HEADER) -> str:
-    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
-    # Text columns left-aligned, numbers right-aligned.
-    left = {"case", "dtype", "device", "size"}
-
-    def fmt(cells: Sequence[str]) -> str:
-        return "  ".join(
-            str(c).ljust(w) if h in left else str(c).rjust(w) for c, w, h in zip(cells, widths, header, strict=True)
-        ).rstrip()
-
-    rule = "  ".join("-" * w for w in widths)
-    body, previous = [], None
-    for line in lines:
-        if previous is not None and line[0] != previous:
-            body.append("")
-        body.append(fmt(line))
-        previous = line[0]
-    return "\n".join([fmt(header), rule, *body])
+    """Text columns left-aligned, numbers right-aligned, a blank line between cases."""
+    return text_table(lines, header, right=set(header) - {"case", "dtype", "device", "size"}, break_groups=True)
 
 
 def targets_text(checks: Sequence[Check], quick: bool = False) -> str:

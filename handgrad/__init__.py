@@ -1,37 +1,43 @@
-"""handgrad: check hand-written gradients against JAX's automatic differentiation."""
+"""handgrad: check hand-written gradients against JAX's automatic differentiation.
 
-__version__ = "0.1.0"
+Importing handgrad changes nothing in JAX's configuration: checking code calls
+`configure_for_checking()` (the command line, the grader's workers, the test suite do).
+"""
+
+from __future__ import annotations
 
 import os as _os
 
-import jax as _jax
-
-# The checker compares float64 formulas and computes every truth in float64.
-_jax.config.update("jax_enable_x64", True)
+__version__ = "0.1.0"
+"""The one version string (pyproject.toml reads it from here)."""
 
 
 def configure_for_checking() -> None:
-    """Settings for checking (not for benchmarking).
+    """Settings for checking (not for benchmarking), set explicitly by whoever checks.
 
+    - float64 on (`jax_enable_x64`): every truth is computed in float64 and the float64
+      formulas are checked as float64.
     - XLA spends far less time optimising the thousands of tiny programs a check
       compiles (about 2x faster overall). Results stay IEEE-correct; only fusion and
       scheduling change.
     - float32 matrix products at full float32 precision. On NVIDIA GPUs since Ampere,
       JAX's default runs them on TF32 tensor cores (10-bit mantissa, ~1e-4 relative
-      error): seen on an H200, where the batched network gradients then missed the
-      float32 tolerance by 10x. That is the hardware's rounding mode, not the
-      derivation, so a check must not depend on it. Formulas imported elsewhere keep
-      JAX's default, as the user's own matmuls do.
+      error), and the batched network gradients then miss the float32 tolerance by 10x.
+      That is the hardware's rounding mode, not the derivation, so a check must not
+      depend on it. Formulas imported elsewhere keep JAX's default, as the user's own
+      matmuls do.
     - XLA:CPU's loop emitters instead of its newer fusion emitters (`XLA_FLAGS`
       `--xla_cpu_use_fusion_emitters=false`): they compile the tiny programs of a check
-      ~1.8x faster (the 352 eager cells of `handgrad check`: 14.5 s -> 8.2 s; one graded
-      submission: 52 -> 30 CPU seconds). Set through the environment, so it takes effect
-      in this process only if its backend has not started yet, and always in the
-      grader's workers. Only where this jaxlib knows the flag: XLA aborts the whole
-      process on an unknown one (see _FAST_COMPILE_JAXLIB).
+      about 1.8x faster. Set through the environment, so it takes effect in this process
+      only if its backend has not started yet, and always in the grader's workers. Only
+      where this jaxlib knows the flag: XLA aborts the whole process on an unknown one
+      (see _FAST_COMPILE_JAXLIB).
     """
-    _jax.config.update("jax_disable_most_optimizations", True)
-    _jax.config.update("jax_default_matmul_precision", "highest")
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_disable_most_optimizations", True)
+    jax.config.update("jax_default_matmul_precision", "highest")
     flags = _os.environ.get("XLA_FLAGS", "")
     if _FAST_COMPILE_FLAG.split("=")[0] not in flags and _jaxlib_takes_fast_compile_flag():
         _os.environ["XLA_FLAGS"] = f"{flags} {_FAST_COMPILE_FLAG}".strip()

@@ -7,7 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reference.catalog import NAMES
+from handgrad import __version__
+from reference.names import NAMES
 from reference.tolerances import DTYPES
 
 
@@ -24,13 +25,28 @@ def _progress(total_desc: str):  # type: ignore[no-untyped-def]
     return wrap
 
 
+def _not_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.paths:
+        raise UsageError(
+            "check verifies the shipped handwritten/ formulas and takes no file; "
+            f"to check your own, run: handgrad grade {' '.join(args.paths)}"
+        )
     import handwritten
     from handgrad import configure_for_checking
     from handgrad.cases import build_cases
-    from handgrad.check import InProcess
-    from handgrad.checking import HEADER, rows, run_all, seed_lines, seed_table, table
+    from handgrad.engine import InProcess, run_all
     from handgrad.evaluate import available_devices
+    from handgrad.table import HEADER, rows, seed_lines, seed_table, table
     from reference.catalog import CATALOG
 
     configure_for_checking()
@@ -202,13 +218,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="handgrad", description="Check hand-written gradients against JAX's automatic differentiation."
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"handgrad {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = sub.add_parser("check", help="verify the shipped handwritten formulas on every device")
     check.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
     check.add_argument("--dtype", action="append", choices=DTYPES, help="only this dtype (repeatable)")
     check.add_argument("--device", action="append", help="only this device, e.g. cpu:0, gpu:0, sharded (repeatable)")
     check.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="only this function")
-    check.add_argument("--show", type=int, default=10, help="explain at most this many failed cases (default 10)")
+    check.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # a file here gets a pointer to `grade`
+    check.add_argument(
+        "--show", type=_not_negative, default=10, help="explain at most this many failed cases (default 10)"
+    )
     check.set_defaults(run=cmd_check)
 
     grade = sub.add_parser("grade", help="grade submissions (a .py file or package each) in a sandbox")
@@ -242,6 +262,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
         return int(args.run(args))
     except UsageError as exc:

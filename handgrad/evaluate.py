@@ -48,13 +48,20 @@ def device_name(d: jax.Device) -> str:
     return f"{d.platform}:{d.id}"
 
 
+def shard_devices() -> list[jax.Device]:
+    """The devices a "sharded" case splits its batch across: the default backend's where it
+    has several (several GPUs, or the forced host devices of a CPU machine), else the CPU's
+    (a one-GPU machine still runs the multi-device path on its forced host devices)."""
+    default = jax.devices()
+    return default if len(default) > 1 else jax.devices("cpu")
+
+
 def available_devices() -> list[str]:
     """CPU devices always, the default backend's devices (GPU) where present, and
-    "sharded" where the default backend has more than one device."""
+    "sharded" where shard_devices() has more than one device."""
     found = [device_name(d) for d in jax.devices("cpu")]
-    default = jax.devices()
-    found += [device_name(d) for d in default if device_name(d) not in found]
-    if len(default) > 1:
+    found += [device_name(d) for d in jax.devices() if device_name(d) not in found]
+    if len(shard_devices()) > 1:
         found.append(SHARDED)
     return found
 
@@ -67,7 +74,7 @@ def worker_devices() -> list[str]:
 
 
 def shard_count() -> int:
-    return len(jax.devices())
+    return len(shard_devices())
 
 
 def _device(name: str) -> jax.Device:
@@ -79,10 +86,10 @@ def _device(name: str) -> jax.Device:
 
 def place(args: tuple[Any, ...], device: str, vmap_axes: tuple[int | None, ...]) -> tuple[Any, ...]:
     """Put the arguments on `device`; for "sharded", split axis 0 of the batched ones
-    across every device of the default backend and replicate the rest."""
+    across shard_devices() and replicate the rest."""
     if device != SHARDED:
         return jax.device_put(args, _device(device))
-    mesh = Mesh(np.array(jax.devices()), ("batch",))
+    mesh = Mesh(np.array(shard_devices()), ("batch",))
     split, whole = NamedSharding(mesh, PartitionSpec("batch")), NamedSharding(mesh, PartitionSpec())
     return tuple(jax.device_put(a, split if axis == 0 else whole) for a, axis in zip(args, vmap_axes, strict=True))
 

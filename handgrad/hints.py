@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.check import CaseResult
+from handgrad.engine import CaseResult
 
 TRACER_ERRORS = (
     "TracerBoolConversionError",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from handgrad.cases import Case, build_cases
-from handgrad.check import run_case
+from handgrad.engine import run_case
 
 CASES = build_cases()
 

@@ -23,6 +23,7 @@ from benchmarks import cases, cli, peers, report, targets, timing
 from benchmarks.runner import Result
 from reference.catalog import CATALOG, Entry
 from reference.compare import compare
+from reference.conditioning import sensitivity
 
 GRADIENTS: tuple[Entry, ...] = tuple(e for e in CATALOG if e.of is not None)
 ROW_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -189,8 +190,13 @@ def _agreement(entry: Entry, impl: str, placement: cases.Placement | None = None
     expected = _evaluate(entry, "autodiff", inputs)
     got = _evaluate(entry, impl, inputs)
     host = tuple(jax.tree.map(np.asarray, inputs))
-    scale = entry.term_scale(host) if entry.term_scale is not None else None
-    return compare(expected, got, dtype="float64", tolerance=entry.tolerance["float64"], scale=scale)
+    return compare(
+        expected,
+        got,
+        dtype="float64",
+        tolerance=entry.tolerance["float64"],
+        sensitivity=lambda: sensitivity(entry.reference, host),
+    )
 
 
 @pytest.mark.parametrize("entry", GRADIENTS, ids=lambda e: e.name)

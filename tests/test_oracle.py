@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.check import InProcess, run_case
+from handgrad.engine import InProcess, run_case
 from reference.catalog import BY_NAME
 from tests.corpus.mistakes import MISTAKES, Mistake
 

@@ -1,20 +1,26 @@
 """`handgrad gradescope-bundle`: a ready Gradescope autograder as a zip.
 
 The zip holds setup.sh (installs this very handgrad, from the source inside the zip,
-into /autograder/venv), run_autograder (grades /autograder/submission into
-/autograder/results/results.json) and, when given, the rubric. Paths can be moved
-for testing with HANDGRAD_AUTOGRADER_ROOT and HANDGRAD_BIN.
+into /autograder/venv, with every dependency pinned to the version the bundle was made
+with: constraints.txt), run_autograder (grades /autograder/submission into
+/autograder/results/results.json) and, when given, the rubric. Benchmark results are left
+out. Environment variables (docs/grading.md): HANDGRAD_AUTOGRADER_ROOT and HANDGRAD_BIN
+move the paths (for testing), HANDGRAD_EXTRA_ARGS adds options to `handgrad grade`.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import zipfile
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ITEMS = ("pyproject.toml", "README.md", "handgrad", "handwritten", "reference", "benchmarks")
+LEFT_OUT = ("benchmarks/results",)
+"""Parts of SOURCE_ITEMS an autograder has no use for (measured results, megabytes)."""
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built.
@@ -23,7 +29,7 @@ ROOT="${HANDGRAD_AUTOGRADER_ROOT:-/autograder}"
 apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null || true
 python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/pip" install -q --upgrade pip
-"$ROOT/venv/bin/pip" install -q "$ROOT/source/handgrad-src"
+"$ROOT/venv/bin/pip" install -q -c "$ROOT/source/constraints.txt" "$ROOT/source/handgrad-src"
 """
 
 RUN = """#!/usr/bin/env bash
@@ -49,8 +55,41 @@ def _add_tree(zf: zipfile.ZipFile, path: Path, arcname: str) -> None:
         zf.write(path, arcname)
         return
     for item in sorted(path.rglob("*")):
+        relative = item.relative_to(ROOT).as_posix()
+        if any(relative == x or relative.startswith(f"{x}/") for x in LEFT_OUT):
+            continue
         if item.is_file() and "__pycache__" not in item.parts and item.suffix not in (".pyc", ".pyo"):
             zf.write(item, f"{arcname}/{item.relative_to(path).as_posix()}")
+
+
+def _requirement_name(requirement: str) -> str | None:
+    """The distribution a requirement names; None for an extra's requirement
+    (`foo>=1; extra == "test"`). One whose marker excludes this Python is not installed
+    here, so pinned_requirements skips it."""
+    name, _, marker = requirement.partition(";")
+    if "extra" in marker:
+        return None
+    return re.split(r"[\s<>=!~\[(]", name.strip(), maxsplit=1)[0]
+
+
+def pinned_requirements(root: str = "handgrad") -> list[str]:
+    """`name==version` for every distribution `root` needs at run time, transitively, as
+    installed here: the autograder then runs with the versions the bundle was made with."""
+    seen: dict[str, str] = {}
+    todo = [root]
+    while todo:
+        name = todo.pop()
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        key = re.sub(r"[-_.]+", "-", dist.metadata["Name"]).lower()
+        if key in seen:
+            continue
+        seen[key] = dist.version
+        todo += [n for r in dist.requires or () if (n := _requirement_name(r))]
+    seen.pop("handgrad", None)
+    return [f"{name}=={version}" for name, version in sorted(seen.items())]
 
 
 def write_bundle(out: Path, grade_options: Sequence[str], rubric: Path | None = None) -> None:
@@ -68,6 +107,7 @@ def write_bundle(out: Path, grade_options: Sequence[str], rubric: Path | None = 
             info.external_attr = 0o755 << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, text)
+        zf.writestr("constraints.txt", "".join(f"{line}\n" for line in pinned_requirements()))
         if rubric is not None:
             zf.write(rubric, "rubric.toml")
         for item in SOURCE_ITEMS:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from handgrad.cases import Case, build_cases
-from handgrad.check import CaseResult, run_case
+from handgrad.engine import CaseResult, run_case
 from handgrad.evaluate import worker_devices
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Limits, SubmissionEvaluator

@@ -1,6 +1,6 @@
 """Worker processes for one submission, and the evaluator the matrix talks to.
 
-`SubmissionEvaluator` looks like any other evaluator (handgrad.check.Evaluator): it
+`SubmissionEvaluator` looks like any other evaluator (handgrad.engine.Evaluator): it
 takes a function name and inputs and returns arrays. Behind it a sandboxed worker
 process holds the imported submission. A call that overruns its time, a worker that
 dies or hangs, a reply that is not a well-formed message: each fails that call alone,
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from handgrad.check import EvaluationError
+from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
 from handgrad.grading.protocol import ProtocolError, read_message, write_message

@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-import handgrad  # x64 on
+import handgrad  # configure_for_checking() below turns x64 on
 from handgrad.evaluate import BadReturn, describe_exception, evaluate
 from handgrad.grading.protocol import read_message, write_message
 

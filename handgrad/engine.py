@@ -1,5 +1,7 @@
-"""Check one case: call the formula (through an evaluator), compare, explain.
+"""The checking engine: run one case (call the formula through an evaluator), compare, explain.
 
+Everything that checks a gradient goes through `run_case`: `handgrad check`, the
+agreement matrix in the tests, the grader, and `handgrad.verify` for anyone's function.
 An evaluator is anything that runs a named formula on given inputs: `InProcess` for a
 module loaded here (the shipped `handwritten`), or the grader's sandboxed worker for a
 submission. The reference, the kink rule and the comparison always run here.
@@ -8,14 +10,14 @@ submission. The reference, the kink rule and the comparison always run here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
 
 import numpy as np
 
-from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected
+from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected, sensitivity
 from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, evaluate
 from reference.compare import Comparison, compare
 
@@ -178,7 +180,7 @@ def run_case(
         dtype=case.dtype,
         tolerance=case.entry.tolerance[case.dtype],
         kink_mask=kink_mask,
-        scale=case.entry.term_scale(inputs.args) if case.entry.term_scale else None,
+        sensitivity=lambda: sensitivity(case, seed),
     )
     at: dict[str, Any] = {}
     if not comparison.ok and comparison.worst is not None:
@@ -204,7 +206,13 @@ def _apply_kink(case: Case, args: tuple[Any, ...], want: Any, got: Any, strict: 
     return mask, np.where(mask, at_kink, want)
 
 
-def run_cases(
-    evaluator: Evaluator, cases: Iterable[Case], *, strict: bool = False, seed: int = DEFAULT_SEED
+def run_all(
+    evaluator: Evaluator,
+    cases: Sequence[Case],
+    *,
+    strict: bool = False,
+    seed: int = DEFAULT_SEED,
+    progress: Callable[[Iterable[Case]], Iterable[Case]] = lambda it: it,
 ) -> list[CaseResult]:
-    return [run_case(evaluator, c, strict=strict, seed=seed) for c in cases]
+    """run_case for every case, in order; `progress` wraps the iteration (a progress bar)."""
+    return [run_case(evaluator, c, strict=strict, seed=seed) for c in progress(cases)]

@@ -1,0 +1,1 @@
+"""The truth: autodiff references, the catalog, input families, kinks, tolerances."""

@@ -1,0 +1,54 @@
+"""`pytest --submission PATH` from any directory, with a space or an equals sign: the matrix
+runs against that file (and only the matrix)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.corpus.mistakes import correct_source
+
+SLICE = "relu_grad and float64 and eager and cpu:0"
+
+
+def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pytest", "-p", "no:xdist", "-p", "no:cacheprovider", "-q", *args]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def submissions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("outside")
+    source = correct_source()
+    (root / "good.py").write_text(source)
+    wrong = source.replace("def relu_grad(", "def _relu_grad_right(", 1)
+    wrong += "\n\ndef relu_grad(x):\n    return 2 * _relu_grad_right(x)\n"
+    (root / "wrong.py").write_text(wrong)
+    (root / "work").mkdir()
+    return root
+
+
+@pytest.mark.parametrize("form", ["space", "equals"])
+def test_a_wrong_submission_fails_from_outside_the_checkout(submissions: Path, form: str) -> None:
+    option = ["--submission", "../wrong.py"] if form == "space" else ["--submission=../wrong.py"]
+    proc = _pytest(submissions / "work", *option, "-k", SLICE)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "relu_grad-float64-eager-cpu:0" in proc.stdout
+    assert " passed" not in proc.stdout.splitlines()[-1]  # every relu_grad cell fails: 2x is wrong everywhere
+
+
+def test_a_correct_submission_passes_and_only_the_matrix_runs(submissions: Path) -> None:
+    proc = _pytest(submissions / "work", "--submission", "../good.py", "-k", SLICE)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    last = proc.stdout.strip().splitlines()[-1]
+    assert " passed" in last and "failed" not in last
+    assert "test_agreement" in _pytest(submissions / "work", "--submission", "../good.py", "-k", SLICE, "--co").stdout
+
+
+def test_a_missing_submission_is_a_usage_error(submissions: Path) -> None:
+    proc = _pytest(submissions / "work", "--submission", "../absent.py")
+    assert proc.returncode == 4
+    assert "no such file or directory" in proc.stderr
