@@ -17,6 +17,9 @@ STYLE = {
     "numpy": {"color": "tab:purple", "marker": "x"},
     "torch": {"color": "tab:red", "marker": "+"},
 }
+RATIO_LIMIT = (1 / 8, 8.0)
+"""The shared y-range of the ratio panels is clipped to this (an outlying round of a noisy run
+would otherwise flatten every panel)."""
 X_LABEL = {"elementwise": "elements", "last_axis": "width n (same total elements)", "network": "batch"}
 
 
@@ -93,10 +96,12 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
         bottom.grid(True, alpha=0.3)
         if i == 0:
             top.legend(fontsize=7)
-    # One y-scale for every ratio panel, so a 1% wobble never looks like a trend.
-    pad = 0.05 * (highest - lowest)
+    # One y-scale for every ratio panel, so a 1% wobble never looks like a trend: logarithmic
+    # (0.5x and 2x equally far from 1), wide enough for every range, at most 1/8 to 8.
+    low, high = max(RATIO_LIMIT[0], lowest / 1.1), min(RATIO_LIMIT[1], highest * 1.1)
     for ax in ratio_axes:
-        ax.set_ylim(lowest - pad, highest + pad)
+        ax.set_yscale("log", base=2)
+        ax.set_ylim(low, high)
     fig.suptitle(
         f"handgrad bench: {dtype} on {device}, under jit (ratios: median and interquartile range over rounds)",
         fontsize=12,
