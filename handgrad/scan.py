@@ -176,18 +176,25 @@ ALLOWED_DUNDER_NAMES = names("__name__ __doc__")
 """Double-underscore names a formula may read (as in `if __name__ == "__main__":`)."""
 ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
 ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__ __doc__")
+FRAME_ATTRIBUTES = names(
+    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_back f_builtins
+    f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
+)
 VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     **{a: ("autodiff", "is JAX's own differentiation rule") for a in ("jvp", "fwd", "bwd")},
     **{a: ("autodiff", "defines a differentiation rule") for a in ("defjvp", "defjvps", "defvjp")},
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
     **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
 }  # fmt: skip
 """Attributes refused on any value, where the value's type cannot be known statically."""
 
 COMPLEX_DTYPE_STRING = re.compile(
     r"[<>=|]?(c8|c16|c32|c64|complex(64|128|256|_)?|csingle|cdouble|clongdouble|cfloat|clongfloat|longcomplex|singlecomplex)"
 )
+COMPLEX_DTYPE_INSIDE = re.compile(r"complex(64|128|256)|\bc(8|16|32)\b")
+"""A complex dtype's name inside a longer string (one a program could slice out)."""
 COMPLEX_TYPE_CODE = re.compile(r"[<>=|]?[FDG]")
 """NumPy's one-letter codes for complex dtypes, refused where a dtype is expected."""
 DTYPE_TAKERS = names(
@@ -352,11 +359,31 @@ class _Module:
 
 
 class _Package:
-    """What a module may import of its own package: its module keys, and the package's name."""
+    """What a module may import of its own package: its module keys, the package's name, and
+    (once every module is bound) each module's top-level scope."""
 
     def __init__(self, keys: Iterable[str], name: str | None) -> None:
         self.keys = set(keys)
         self.name = name
+        self.scopes: dict[str, _Scope] = {}
+
+    def library(self, key: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> list[_Target]:
+        """What `name` in module `key` is when it is a library import there (`import jax`,
+        taken again by `from .impl import jax`, a star import or `helpers.jax`)."""
+        scope = self.scopes.get(key)
+        if scope is None or (key, name) in seen:
+            return []
+        seen = seen | {(key, name)}
+        found: list[_Target] = []
+        for target in scope.imports.get(name, []):
+            if target[0] == "lib":
+                found.append(target)
+            elif target[2] is not None:
+                found += self.library(target[1], target[2], seen)
+        if name not in scope.bound:
+            for star in scope.imports.get("*", []):
+                found += self.library(star[1], name, seen)
+        return found
 
 
 def _dotted(node: ast.expr) -> str:
@@ -413,19 +440,24 @@ class _ModuleScan:
     """Checks one parsed module and records its units, import-time code and references."""
 
     def __init__(self, mod: _Module, tree: ast.Module, package: _Package | None) -> None:
+        """Binds every name; `check` then runs once every module of the package is bound."""
         self.mod = mod
         self.package = package
         self.visits = _visits(tree)
         self.chain_inner: set[int] = set()
         self.attr_base: set[int] = set()
         self.approved: set[int] = set()
-        self.scopes: list[_Scope] = []
+        self.docstrings: set[int] = set()
         for v in self.visits:
             self._bind(v)
-        for v in self.visits:
-            self._check(v)
         module_scope = self.visits[0].scope
         mod.public = {n for n in module_scope.bound if not n.startswith("_")}
+        if package is not None:
+            package.scopes[mod.key] = module_scope
+
+    def check(self) -> None:
+        for v in self.visits:
+            self._check(v)
 
     # -- where a finding or a reference goes
 
@@ -524,8 +556,15 @@ class _ModuleScan:
 
     # -- pass 1: bindings
 
+    def _is_docstring(self, node: ast.Constant) -> bool:
+        return id(node) in self.docstrings
+
     def _bind(self, v: _Visit) -> None:
         node, scope = v.node, v.scope
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                self.docstrings.add(id(first.value))
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             scope.bound.add(node.id)
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
@@ -592,16 +631,26 @@ class _ModuleScan:
             text = value.decode("latin-1") if isinstance(value, bytes) else value
             if COMPLEX_DTYPE_STRING.fullmatch(text):
                 self._find(v, node, "autodiff", f"the complex dtype {text!r} is not allowed: " + COMPLEX_STEP)
+            elif COMPLEX_DTYPE_INSIDE.search(text) and not self._is_docstring(node):
+                self._find(v, node, "autodiff", f"the string {text[:40]!r} names a complex dtype: " + COMPLEX_STEP)
             elif DUNDER_STRING.fullmatch(text) and text != "__main__" and len(text) < 64:
                 self._find(
                     v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
                 )
 
-    def _lib_targets(self, v: _Visit, name: str) -> list[_Target]:
+    def _targets(self, v: _Visit, name: str) -> list[_Target]:
+        """What `name` is bound to by imports where it is used, with the submission's own
+        names that are library imports in their module resolved to those libraries."""
         scope = v.scope.resolve(name)
+        found = list(scope.imports.get(name, [])) if scope is not None else []
+        if self.package is None:
+            return found
+        for target in list(found):
+            if target[0] == "own" and target[2] is not None:
+                found += self.package.library(target[1], target[2])
         if scope is None:
-            return []
-        return scope.imports.get(name, [])
+            found += self.package.library(self.mod.key, name)
+        return found
 
     def _check_name(self, v: _Visit, node: ast.Name) -> None:
         name = node.id
@@ -613,7 +662,7 @@ class _ModuleScan:
         if not isinstance(node.ctx, ast.Load):
             return
         scope = v.scope.resolve(name)
-        targets = scope.imports.get(name, []) if scope is not None else []
+        targets = self._targets(v, name)
         own_module_base = (
             id(node) in self.attr_base and targets and all(t[0] == "own" and t[2] is None for t in targets)
         )
@@ -665,7 +714,7 @@ class _ModuleScan:
             if _is_dunder(a.attr) and a.attr not in ALLOWED_DUNDER_ATTRIBUTES:
                 self._find(v, a, "dynamic", f"`.{a.attr}` is a Python internal (double underscores): not allowed")
                 return
-        targets = self._lib_targets(v, inner.id) if isinstance(inner, ast.Name) else []
+        targets = self._targets(v, inner.id) if isinstance(inner, ast.Name) else []
         if not any(t[0] == "lib" for t in targets):
             for a in attrs:
                 if a.attr in VALUE_ATTRIBUTES_REFUSED:
@@ -675,37 +724,48 @@ class _ModuleScan:
         if not isinstance(inner, ast.Name):
             return
         for target in targets:
-            if target[0] == "own":
-                first = attrs[0].attr
-                sub = f"{target[1]}.{first}".strip(".")
-                if target[2] is None and self.package and sub in self.package.keys:
-                    self._unit(v.owner).refs.add((sub, attrs[1].attr if len(attrs) > 1 else None))
-                elif target[2] is None:
-                    self._unit(v.owner).refs.add((target[1], first))
-                else:
-                    self._unit(v.owner).refs.add((target[1], target[2]))
+            if target[0] == "lib":
+                self._walk_library(v, node, target[1], inner.id, attrs)
+            elif target[2] is None:
+                self._walk_own(v, node, target[1], inner.id, attrs)
+
+    def _walk_own(self, v: _Visit, node: ast.Attribute, key: str, shown: str, attrs: list[ast.Attribute]) -> None:
+        """An attribute chain on the submission's own module: to its submodules and names, and
+        on into a library where the name is a library import in that module."""
+        assert self.package is not None
+        for i, a in enumerate(attrs):
+            shown = f"{shown}.{a.attr}"
+            sub = f"{key}.{a.attr}".strip(".")
+            if sub in self.package.keys:
+                key = sub
                 continue
-            path = target[1]
-            shown = inner.id
-            for a in attrs:
-                shown = f"{shown}.{a.attr}"
-                if path in ALLOWED:
-                    full = f"{path}.{a.attr}"
-                    if full in ALLOWED or _allowed_in(path, a.attr):
-                        path = full
-                        continue
-                    self._find(v, a, *_refused_name(path, a.attr, shown))
-                    return
-                if a.attr in VALUE_ATTRIBUTES_REFUSED:
-                    kind, why = VALUE_ATTRIBUTES_REFUSED[a.attr]
-                    self._find(v, a, kind, f"`{shown}` {why}: not allowed")
-                else:
-                    self._find(v, a, "system", f"`{shown}`: attributes of `{path}` are not allowed")
+            self._unit(v.owner).refs.add((key, a.attr))
+            for target in self.package.library(key, a.attr):
+                self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
+            return
+        self._unit(v.owner).refs.add((key, None))
+
+    def _walk_library(self, v: _Visit, node: ast.Attribute, path: str, shown: str, attrs: list[ast.Attribute]) -> None:
+        """An attribute chain on an allowlisted module: each step must be listed."""
+        for a in attrs:
+            shown = f"{shown}.{a.attr}"
+            if path in ALLOWED:
+                full = f"{path}.{a.attr}"
+                if full in ALLOWED or _allowed_in(path, a.attr):
+                    path = full
+                    continue
+                self._find(v, a, *_refused_name(path, a.attr, shown))
                 return
-            if not isinstance(node.ctx, ast.Load):
-                self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
-            elif path in ALLOWED and path not in VALUE_NAMESPACES:
-                self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
+            if a.attr in VALUE_ATTRIBUTES_REFUSED:
+                kind, why = VALUE_ATTRIBUTES_REFUSED[a.attr]
+                self._find(v, a, kind, f"`{shown}` {why}: not allowed")
+            else:
+                self._find(v, a, "system", f"`{shown}`: attributes of `{path}` are not allowed")
+            return
+        if not isinstance(node.ctx, ast.Load):
+            self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
+        elif path in ALLOWED and path not in VALUE_NAMESPACES:
+            self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
 
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
@@ -723,7 +783,7 @@ class _ModuleScan:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and COMPLEX_TYPE_CODE.fullmatch(arg.value):
                 self._find(v, arg, "autodiff", f"the complex dtype {arg.value!r} is not allowed: {COMPLEX_STEP}")
         for arg in named:
-            computed = isinstance(arg, (ast.BinOp, ast.JoinedStr)) or (
+            computed = isinstance(arg, (ast.BinOp, ast.JoinedStr, ast.Subscript, ast.IfExp, ast.BoolOp)) or (
                 isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in STRING_BUILDERS
             )
             if computed:
@@ -900,18 +960,21 @@ def _scan_modules(modules: dict[str, _Module], functions: Iterable[str]) -> dict
     return result
 
 
-def _load(mod: _Module, data: bytes, package: _Package | None) -> None:
-    tree, problem = _parse(data, mod.file)
-    if problem is not None:
-        mod.import_time.findings.append(problem)
-        return
-    assert tree is not None
-    try:
-        _ModuleScan(mod, tree, package)
-    except RecursionError:
-        mod.import_time.findings.append(
-            Finding(0, "too deeply nested to check: simplify the code", "unreadable", mod.file)
-        )
+def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -> None:
+    """Bind every module first (a package's modules see each other's imports), then check."""
+    scans: list[tuple[_Module, _ModuleScan]] = []
+    for mod, data in sources:
+        tree, problem = _parse(data, mod.file)
+        if problem is not None:
+            mod.import_time.findings.append(problem)
+            continue
+        assert tree is not None
+        scans.append((mod, _ModuleScan(mod, tree, package)))
+    for mod, scan in scans:
+        try:
+            scan.check()
+        except RecursionError:
+            mod.import_time.findings.append(Finding(0, "too deeply nested to check", "unreadable", mod.file))
 
 
 def _own_name(path: Path) -> str | None:
@@ -935,7 +998,7 @@ def scan_source(source: str | bytes, functions: Iterable[str], file: str = "") -
     """For each requested top-level function of a one-file submission: the findings that
     refuse it (empty = allowed)."""
     mod = _Module("", file, is_package=False)
-    _load(mod, source.encode() if isinstance(source, str) else source, None)
+    _check_all([(mod, source.encode() if isinstance(source, str) else source)], None)
     return _scan_modules({"": mod}, functions)
 
 
@@ -952,12 +1015,14 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     keys = {_module_key(path, f)[0] for f in files}
     package = _Package(keys, _own_name(path))
     modules: dict[str, _Module] = {}
+    sources: list[tuple[_Module, bytes]] = []
     for file in files:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
         if not any(f.file == mod.file for f in content):
-            _load(mod, file.read_bytes(), package)
+            sources.append((mod, file.read_bytes()))
         modules[key] = mod
+    _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))
     modules[""].import_time.findings.extend(content)
     return _scan_modules(modules, functions)

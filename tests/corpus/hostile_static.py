@@ -237,6 +237,21 @@ HOSTILE: tuple[Hostile, ...] = (
         "dynamic",
         "defining `__getattr__` at module level",
     ),
+    h(
+        "generator-frame-builtins",
+        "takes eval from a generator frame's builtins",
+        """
+        def _gen():
+            yield
+
+        def relu_grad(x):
+            ev = _gen().gi_frame.f_builtins["eval"]  # <-
+            return ev("jax.vmap(jax.grad(relu))")(x)
+        """,
+        "dynamic",
+        "reaches the interpreter's frames",
+        ("relu_grad",),
+    ),
     # ---- string tricks ----------------------------------------------------------------------
     h(
         "base64-exec",
@@ -496,6 +511,28 @@ HOSTILE: tuple[Hostile, ...] = (
         ("l2_grad",),
     ),
     h(
+        "complex-dtype-sliced-out",
+        "slices a complex dtype's name out of a longer string",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y).astype("xcomplex128"[1:])  # <-
+        """,
+        "autodiff",
+        "names a complex dtype",
+        ("l2_grad",),
+    ),
+    h(
+        "complex-dtype-chosen-by-index",
+        "picks NumPy's code 'D' out of a string at run time",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y).astype("FD"[1])  # <-
+        """,
+        "dynamic",
+        "a dtype given by a computed string",
+        ("l2_grad",),
+    ),
+    h(
         "complex-type-code",
         "complex-step through NumPy's one-letter code 'D'",
         """
@@ -668,6 +705,42 @@ HOSTILE: tuple[Hostile, ...] = (
         },
         kind="autodiff",
         rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
+    Hostile(
+        "reexported-library-module",
+        "takes jax back out of its own package (`from . import jax` gets the module __init__ imported)",
+        {
+            "__init__.py": "import jax\nfrom .impl import relu_grad, l2_grad\n",
+            "impl.py": BASE.replace("import jax\n", "from . import jax\n").replace(
+                "(x > 0).astype(x.dtype)", "jax.vmap(jax.grad(relu))(x)  # <-"
+            ),
+        },
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
+    Hostile(
+        "star-reexport",
+        "a star import of its own module that imported jax, then jax.grad by that name",
+        {
+            "__init__.py": "from .impl import *\n\n\ndef relu_grad(x):\n    return jax.vmap(jax.grad(relu))(x)  # <-\n",
+            "impl.py": BASE,
+        },
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
+    Hostile(
+        "library-through-own-module",
+        "reaches jax through an attribute of its own helper module (`helpers.jax.grad`)",
+        {
+            "__init__.py": BASE.replace("(x > 0).astype(x.dtype)", "helpers.jax.vmap(helpers.jax.grad(relu))(x)  # <-")
+            + "\nfrom . import helpers\n",
+            "helpers.py": "import jax\n",
+        },
+        kind="autodiff",
+        rule="`helpers.jax.grad` (that is `jax.grad`)",
         refused=("relu_grad",),
     ),
     Hostile(
