@@ -680,6 +680,14 @@ class _ModuleScan:
             if target[0] == "own":
                 if id(node) not in self.attr_base:
                     self._unit(v.owner).refs.add((target[1], target[2]))
+                if id(node) not in self.attr_base and target[2] is None and isinstance(node.ctx, ast.Load):
+                    # A module object carries whatever it imported (jax among them): name what you use.
+                    self._find(
+                        v,
+                        node,
+                        "dynamic",
+                        f"the module `{name}` is used as a value: use its names directly (`{name}.f`)",
+                    )
             elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
                 self._find(
                     v,

@@ -744,6 +744,18 @@ HOSTILE: tuple[Hostile, ...] = (
         refused=("relu_grad",),
     ),
     Hostile(
+        "own-module-as-value",
+        "passes its own helper module around and takes the jax it imported with getattr",
+        {
+            "__init__.py": BASE.replace("(x > 0).astype(x.dtype)", "_take(helpers, x)  # <-")
+            + "\nfrom . import helpers\n\n\ndef _take(m, x):\n    return getattr(m, 'jax').grad(relu)(x)\n",
+            "helpers.py": "import jax\n",
+        },
+        kind="dynamic",
+        rule="the module `helpers` is used as a value",
+        refused=("relu_grad",),
+    ),
+    Hostile(
         "package-named-jax",
         "a package named jax, hoping `import jax` counts as its own code",
         {"__init__.py": BASE.replace("(x > 0).astype(x.dtype)", "jax.vmap(jax.grad(relu))(x)  # <-")},
