@@ -386,16 +386,6 @@ class _Package:
         return found
 
 
-def _dotted(node: ast.expr) -> str:
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if isinstance(node, ast.Name):
-        parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
 def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
@@ -413,6 +403,8 @@ def _refused_module(mod: str) -> tuple[str, str] | None:
     parts = mod.split(".")
     if top in PROJECT_PACKAGES:
         return "project", f"`{mod}` is part of the grader (it holds the answers): a formula may not import it"
+    if any(p in COMPLEX_NAMES for p in parts[1:]):
+        return "autodiff", f"`{mod}` is complex arithmetic, which complex-step differentiation needs: not allowed"
     if top in AUTODIFF_MODULES or (top == "jax" and any(p in AUTODIFF_NAMES for p in parts)):
         return "autodiff", f"`{mod}` is automatic differentiation: derive the formula by hand"
     if top == "jax" and any(p.startswith("_") or p in JAX_INTERNALS for p in parts):

@@ -326,6 +326,21 @@ HOSTILE: tuple[Hostile, ...] = (
         refused=("relu_grad",),
     ),
     Hostile(
+        "unicode-escape-cookie",
+        "a file declared as unicode_escape, so that `jax.\\x67rad` reads as jax.grad (line 12)",
+        {},
+        raw={
+            "submission.py": (
+                "# coding: unicode_escape\n"
+                + BASE.replace("(x > 0).astype(x.dtype)", "jax.vmap(jax.\\x67rad(relu))(x)")
+            ).encode("ascii")
+        },
+        line=12,
+        kind="autodiff",
+        rule="`jax.grad` is automatic differentiation",
+        refused=("relu_grad",),
+    ),
+    Hostile(
         "latin-1-cookie",
         "a latin-1 file whose non-ASCII bytes are not UTF-8",
         {
