@@ -147,8 +147,10 @@ ALLOWED_BUILTINS = names(
     RuntimeError StopIteration TypeError ValueError ZeroDivisionError Warning UserWarning
     RuntimeWarning DeprecationWarning"""
 )
-"""`getattr` and `hasattr` only as a direct call with the attribute named by a string.
-Every builtin exception class is allowed too (EXCEPTIONS)."""
+"""Every builtin exception class is allowed too (EXCEPTIONS)."""
+CALL_ONLY_BUILTINS = names("getattr hasattr type")
+"""Allowed only as a direct call: getattr and hasattr with the attribute named by a string
+(`getattr(x, "dtype", None)`), type with one argument (`type(x)`)."""
 EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
 
 AUTODIFF_NAMES = names(
@@ -663,7 +665,7 @@ class _ModuleScan:
                 self._unit(v.owner).refs.add((self.mod.key, name))
             # A module or class body looks a name up at run time, then in builtins: a
             # builtin a formula may not use stays refused even where the module binds it.
-            permitted = (name in ALLOWED_BUILTINS or name in EXCEPTIONS) and name not in ("getattr", "hasattr")
+            permitted = (name in ALLOWED_BUILTINS or name in EXCEPTIONS) and name not in CALL_ONLY_BUILTINS
             if name in _BUILTINS and not permitted:
                 if id(node) not in self.approved:
                     self._refuse_builtin(v, node, name)
@@ -689,7 +691,11 @@ class _ModuleScan:
                 )
 
     def _refuse_builtin(self, v: _Visit, node: ast.AST, name: str) -> None:
-        if name in ("getattr", "hasattr"):
+        if name == "type":
+            self._find(
+                v, node, "dynamic", "the builtin `type` is allowed only as `type(x)`: it creates classes dynamically"
+            )
+        elif name in ("getattr", "hasattr"):
             self._find(
                 v,
                 node,
@@ -775,6 +781,9 @@ class _ModuleScan:
                 if isinstance(attr, ast.Constant) and isinstance(attr.value, str) and attr.value.isidentifier():
                     if not _is_dunder(attr.value) and attr.value not in VALUE_ATTRIBUTES_REFUSED:
                         self.approved.add(id(func))
+        if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
+            if len(node.args) == 1 and not node.keywords:
+                self.approved.add(id(func))
         callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         named = [k.value for k in node.keywords if k.arg == "dtype"]
         if callee in ("astype", "view", "dtype"):

@@ -187,15 +187,15 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
-        "type-subclasses",
-        "reaches type() to walk the class tree",
+        "type-builds-a-class",
+        "builds a class with type(name, bases, namespace)",
         """
         def relu_grad(x):
-            t = type(x)  # <-
+            t = type("T", (), {"f": staticmethod(jax.grad)})  # <-
             return (x > 0).astype(x.dtype)
         """,
         "dynamic",
-        "the builtin `type`",
+        "the builtin `type` is allowed only as `type(x)`",
         ("relu_grad",),
     ),
     h(
@@ -976,7 +976,7 @@ CLEAN: tuple[Submission, ...] = (
     ),
     Submission(
         "getattr-constant-and-lax-control-flow",
-        "getattr with a literal name, hasattr, lax.cond, fori_loop and a closure",
+        "getattr with a literal name, hasattr, type(x), lax.cond, fori_loop and a closure",
         {
             "submission.py": """
             import jax.numpy as jnp
@@ -984,6 +984,8 @@ CLEAN: tuple[Submission, ...] = (
 
 
             def softmax_vjp(x, g):
+                if type(x) in (list, tuple):
+                    raise TypeError(f"softmax_vjp: expected an array, got {type(x).__name__}")
                 dtype = getattr(x, "dtype", jnp.float32)
                 if not hasattr(g, "shape"):
                     g = jnp.asarray(g, dtype)
