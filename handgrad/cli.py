@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from handgrad import __version__
 from reference.names import NAMES
 from reference.tolerances import DTYPES
+
+if TYPE_CHECKING:  # the grading modules load JAX: imported when a command runs
+    from handgrad.grading.grader import Options, SubmissionGrade
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
     """Bad arguments: reported in one line, exit status 2."""
 
 
-def _progress(total_desc: str):  # type: ignore[no-untyped-def]
+def _progress(total_desc: str) -> Callable[[Iterable[T]], Iterable[T]]:
     from tqdm import tqdm
 
-    def wrap(items):  # type: ignore[no-untyped-def]
+    def wrap(items: Iterable[T]) -> Iterable[T]:
         return tqdm(items, desc=total_desc, unit="case", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     return wrap
@@ -101,7 +107,7 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _grade_options(args: argparse.Namespace) -> Options:
     from handgrad.grading.grader import Options
     from handgrad.grading.pool import Limits
     from handgrad.grading.rubric import Rubric, RubricError, load
@@ -165,7 +171,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     taken: set[str] = set()
 
-    def save(path: Path, grade) -> None:  # type: ignore[no-untyped-def]
+    def save(path: Path, grade: SubmissionGrade) -> None:
         if out_dir is not None:
             name = reports.unique_stem(path, taken)
             out_dir.write(f"{name}.json", reports.json_text(reports.gradescope(grade)))
