@@ -83,8 +83,13 @@ def abs_sum(x: jax.Array) -> jax.Array:
 
 
 def test_the_right_softplus_rule_passes_every_dtype_transform_and_device(rng: np.random.Generator) -> None:
-    report = handgrad.verify(SOFTPLUS, _x(rng), dtypes=("float32", "float64", "float16", "bfloat16"))
+    x = _x(rng)
+    report = handgrad.verify(SOFTPLUS, x, dtypes=("float32", "float64", "float16", "bfloat16"))
     assert report.ok, str(report)
+    from handgrad.cases import case_inputs
+
+    given = next(r.case for r in report.results if r.case.family.name == "given" and not r.case.stacked)
+    np.testing.assert_array_equal(case_inputs(given).args[0], x.astype(given.dtype))
     seen = {(r.case.dtype, r.case.transform, r.case.device) for r in report.results}
     assert {d for d, _, _ in seen} == {"float32", "float64", "float16", "bfloat16"}
     assert {t for _, t, _ in seen} == {"eager", "jit", "vmap"}
