@@ -242,6 +242,7 @@ class _Scope:
     parent: _Scope | None
     bound: set[str] = field(default_factory=set)
     declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
     imports: dict[str, list[_Target]] = field(default_factory=dict)
 
     def resolve(self, name: str) -> _Scope | None:
@@ -256,6 +257,18 @@ class _Scope:
             first = False
             scope = scope.parent
         return None
+
+    def home(self, name: str) -> _Scope:
+        """The scope a binding of `name` here lands in (`global` and `nonlocal` move it)."""
+        if name in self.declared_global:
+            return self.module()
+        if name in self.declared_nonlocal:
+            scope = self.parent
+            while scope is not None and scope.kind != "module":
+                if scope.kind != "class" and (name in scope.bound or name in scope.declared_nonlocal):
+                    return scope.home(name)
+                scope = scope.parent
+        return self
 
     def module(self) -> _Scope:
         scope = self
@@ -560,7 +573,7 @@ class _ModuleScan:
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 self.docstrings.add(id(first.value))
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            scope.bound.add(node.id)
+            scope.home(node.id).bound.add(node.id)
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             home = scope
             while home.kind == "comprehension" and home.parent is not None:
@@ -569,23 +582,25 @@ class _ModuleScan:
         elif isinstance(node, ast.arg):
             scope.bound.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            scope.bound.add(node.name)
+            scope.home(node.name).bound.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
-            scope.bound.add(node.name)
+            scope.home(node.name).bound.add(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             scope.bound.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             scope.bound.add(node.rest)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            if isinstance(node, ast.Global):
-                scope.declared_global.update(node.names)
-                scope.module().bound.update(node.names)
+        elif isinstance(node, ast.Global):
+            scope.declared_global.update(node.names)
+            scope.module().bound.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.declared_nonlocal.update(node.names)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for bound, found, _, _ in self._import_targets(node):
+                home = scope.home(bound)  # `global jax` then `import jax` binds the module's jax
                 if bound != "*":
-                    scope.bound.add(bound)
+                    home.bound.add(bound)
                 if found is not None:
-                    scope.imports.setdefault(bound, []).append(found)
+                    home.imports.setdefault(bound, []).append(found)
         elif isinstance(node, ast.Attribute):
             inner = node.value
             while isinstance(inner, ast.Attribute):

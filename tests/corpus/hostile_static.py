@@ -228,6 +228,40 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
+        "global-import-in-a-helper",
+        "a helper declares `global J` and imports jax as J; the formula then uses J.grad",
+        """
+        def _setup():
+            global J
+            import jax as J
+
+        def relu_grad(x):
+            _setup()
+            return J.vmap(J.grad(relu))(x)  # <-
+        """,
+        "autodiff",
+        "`J.grad` (that is `jax.grad`)",
+        ("relu_grad",),
+    ),
+    h(
+        "nonlocal-import",
+        "an inner function imports jax into its enclosing function's name",
+        """
+        def relu_grad(x):
+            j = None
+
+            def load():
+                nonlocal j
+                import jax as j
+
+            load()
+            return j.vmap(j.grad(relu))(x)  # <-
+        """,
+        "autodiff",
+        "`j.grad` (that is `jax.grad`)",
+        ("relu_grad",),
+    ),
+    h(
         "module-getattr-hook",
         "answers for missing names through a module-level __getattr__",
         """
