@@ -819,6 +819,10 @@ class _ModuleScan:
                 )
 
     def _check_import(self, v: _Visit, node: ast.Import | ast.ImportFrom) -> None:
+        if v.scope.kind == "class":
+            # The class would carry the module as an attribute (`K.jax.grad`), out of sight.
+            self._find(v, node, "dynamic", "an import inside a class body is not allowed: import at module level")
+            return
         at_top = v.owner is None and v.scope.kind == "module"
         for bound, target, kind, why in self._import_targets(node):
             if target is None:

@@ -262,6 +262,19 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
+        "import-in-a-class-body",
+        "imports jax inside a class body and reaches it as a class attribute",
+        """
+        class _K:
+            import jax  # <-
+
+        def relu_grad(x):
+            return _K.jax.vmap(_K.jax.grad(relu))(x)
+        """,
+        "dynamic",
+        "an import inside a class body",
+    ),
+    h(
         "module-getattr-hook",
         "answers for missing names through a module-level __getattr__",
         """
