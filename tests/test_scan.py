@@ -261,3 +261,22 @@ def test_a_single_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
     (tmp_path / "real.py").write_text("def relu_grad(x):\n    return x > 0\n")
     os.symlink(tmp_path / "real.py", tmp_path / "submission.py")
     assert [f.kind for f in scan_path(tmp_path / "submission.py", ["relu_grad"])["relu_grad"]] == ["system"]
+
+
+@pytest.mark.parametrize(
+    ("source", "refused"),
+    [
+        ("from jax import numpy as np2\ndef f(x):\n    return np2.fft.fft(x)", "`np2.fft` (that is `jax.numpy.fft`)"),
+        ("from jax import lax as L\ndef f(x):\n    return L.complex(x, x)", "`L.complex` (that is `jax.lax.complex`)"),
+        ("import jax.numpy.linalg as la\ndef f(x):\n    return la.eig(x)", "`la.eig` (that is `jax.numpy.linalg.eig`)"),
+        ("import jax\ndef f(x):\n    return jax.numpy.linalg.eigvals(x)", "`jax.numpy.linalg.eigvals`"),
+        ("import jax\ndef f(x):\n    return jax.random.normal(x)", "`jax.random`"),
+        ("import jax\ndef f(x):\n    L = jax.lax\n    return L.exp(x)", "the module `jax.lax` is used as a value"),
+    ],
+    ids=["from-jax-import-numpy-as", "from-jax-import-lax-as", "import-submodule-as", "chain", "off-list", "alias"],
+)
+def test_aliases_are_followed_to_what_they_name(source: str, refused: str) -> None:
+    found = scan_source(source, ["f"])["f"]
+    assert any(refused in f.what for f in found), [str(f) for f in found]
+    clean = source.split("\ndef")[0] + "\ndef f(x):\n    return x\n"
+    assert scan_source(clean, ["f"]) == {"f": []}  # the import alone costs nothing
