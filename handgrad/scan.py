@@ -66,7 +66,7 @@ COMPLEX_NAMES = names(
 ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     # jax: arrays, compilation, batching; no transformation that differentiates.
     "jax": names(
-        """numpy lax nn scipy tree_util tree typing config debug Array ShapeDtypeStruct jit vmap
+        """numpy lax nn scipy tree_util tree typing config debug core Array ShapeDtypeStruct jit vmap
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
@@ -104,6 +104,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     "jax.tree": names("map leaves structure flatten unflatten reduce all"),
     "jax.typing": names("ArrayLike DTypeLike"),
     "jax.config": names("update"),
+    "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
     "jax.debug": names("print"),
     # numpy: constants, dtypes and array basics, for host-side shapes and constants.
     "numpy": names(
@@ -436,7 +437,8 @@ def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:
         return "autodiff", f"{path} is complex arithmetic, which complex-step differentiation needs: not allowed"
     if name in AUTODIFF_NAMES:
         return "autodiff", f"{path} is automatic differentiation: derive the formula by hand"
-    if module.startswith("jax") and (name.startswith("_") or name in JAX_INTERNALS):
+    internal = name.startswith("_") or name in JAX_INTERNALS or module.rsplit(".", 1)[-1] in JAX_INTERNALS
+    if module.startswith("jax") and internal:
         return "autodiff", f"{path} is JAX's internals, where its differentiation lives: not allowed"
     if name.startswith("_"):
         return "dynamic", f"{path} is private to `{module}`: not allowed"

@@ -15,7 +15,9 @@ import pytest
 from handgrad.scan import Finding, check_package_files, scan_path, scan_source
 from reference.catalog import NAMES
 from tests.corpus import hostile
+from tests.corpus.correct_forms import CORRECT_FORMS
 from tests.corpus.mistakes import MISTAKES, MODULES, correct_source
+from tests.corpus.mistakes_subtle import SUBTLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,9 +69,10 @@ def test_the_shipped_package_passes_under_another_name(tmp_path: Path) -> None:
     assert problems(scan_path(package, NAMES)) == {}
 
 
-def test_no_mistake_of_the_corpus_is_refused() -> None:
-    """A mistake loses marks for its numbers, never for the scan."""
-    refused = {m.id: problems(scan_source(m.module_text, NAMES)) for m in MISTAKES}
+def test_no_mistake_or_correct_form_of_the_corpus_is_refused() -> None:
+    """A mistake loses marks for its numbers, never for the scan; a correct form keeps them."""
+    corpus = (*MISTAKES, *SUBTLE, *CORRECT_FORMS)
+    refused = {m.id: problems(scan_source(m.module_text, NAMES)) for m in corpus}
     assert {k: v for k, v in refused.items() if v} == {}
 
 
