@@ -625,6 +625,11 @@ class _ModuleScan:
             self._check_call(v, node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self._check_import(v, node)
+        elif isinstance(node, ast.MatchClass):
+            # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
+            for attr in node.kwd_attrs:
+                if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
+                    self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if v.scope.kind == "module" and _is_dunder(node.name):
                 self._find(

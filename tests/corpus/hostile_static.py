@@ -516,6 +516,19 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
+        "match-class-pattern",
+        "reads jax.nn.relu's jvp rule through a class pattern's keyword",
+        """
+        def relu_grad(x):
+            match jax.nn.relu:
+                case object(jvp=rule):  # <-
+                    return rule((x,), (jnp.ones_like(x),))[1]
+        """,
+        "dynamic",
+        "a class pattern reading `jvp`",
+        ("relu_grad",),
+    ),
+    h(
         "traced-program",
         "reads the traced program of a jitted function",
         """
