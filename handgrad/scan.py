@@ -184,7 +184,10 @@ FRAME_ATTRIBUTES = names(
     f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
 )
 VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
-    **{a: ("autodiff", "is JAX's own differentiation rule") for a in ("jvp", "fwd", "bwd")},
+    # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
+    # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
+    # so a student's own fwd/bwd methods stay allowed.
+    "jvp": ("autodiff", "is JAX's own differentiation rule"),
     **{a: ("autodiff", "defines a differentiation rule") for a in ("defjvp", "defjvps", "defvjp")},
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},

@@ -91,3 +91,26 @@ def test_every_refusal_has_a_kind_the_grader_acts_on(tmp_path: Path) -> None:
         found = scan_path(hostile.write(tmp_path / str(i)), BOTH)
         kinds |= {f.kind for fs in found.values() for f in fs}
     assert kinds == {"autodiff", "dynamic", "system", "project", "unreadable"}
+
+
+def test_no_allowlisted_function_carries_a_backward_rule() -> None:
+    """`.jvp` is refused on every value (jax.nn.relu is a custom_jvp and carries its rule);
+    `.fwd`/`.bwd` are not, so that a student's own layer methods pass. That holds only while
+    no allowlisted name is (or wraps) a custom_vjp, whose `.bwd` is its derivative."""
+    import jax
+
+    reachable = []
+    for entry, allowed in ALLOWED.items():
+        namespace = _namespace(entry)
+        names_ = [n for n in dir(namespace) if n in allowed] if isinstance(allowed, AllExcept) else sorted(allowed)
+        for name in names_:
+            obj = getattr(namespace, name, None)
+            for inner in (
+                obj,
+                getattr(obj, "fun", None),
+                getattr(obj, "_fun", None),
+                getattr(obj, "__wrapped__", None),
+            ):
+                if isinstance(inner, jax.custom_vjp):
+                    reachable.append(f"{entry}.{name}")
+    assert reachable == []

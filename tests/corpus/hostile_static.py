@@ -871,6 +871,28 @@ CLEAN: tuple[Submission, ...] = (
         },
     ),
     Submission(
+        "layer-with-fwd-and-bwd",
+        "a layer class with fwd and bwd methods, the names custom_vjp rules have",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+
+            class Tanh:
+                def fwd(self, x):
+                    return jnp.tanh(x)
+
+                def bwd(self, x, g):
+                    t = self.fwd(x)
+                    return g * (1 - t * t)
+
+
+            def tanh_grad(x):
+                return Tanh().bwd(x, jnp.ones_like(x))
+            """
+        },
+    ),
+    Submission(
         "own-function-named-grad",
         "a student's own helper called grad",
         {
