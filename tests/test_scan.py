@@ -60,6 +60,13 @@ def test_every_solution_like_paste_of_the_shipped_modules_passes(upto: int) -> N
     assert problems(scan_source("\n".join(parts), NAMES)) == {}
 
 
+def test_the_starter_template_passes() -> None:
+    """`handgrad template`: a student starts from a file the check accepts."""
+    from handgrad.starter import template
+
+    assert problems(scan_source(template(), NAMES)) == {}
+
+
 def test_the_shipped_package_passes_under_another_name(tmp_path: Path) -> None:
     """Its absolute imports of itself count as its own modules under any package name."""
     package = tmp_path / "student_pkg"
