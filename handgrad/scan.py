@@ -67,7 +67,7 @@ COMPLEX_NAMES = names(
 ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     # jax: arrays, compilation, batching; no transformation that differentiates.
     "jax": names(
-        """numpy lax nn scipy tree_util tree typing config debug core Array ShapeDtypeStruct jit vmap
+        """numpy lax nn scipy tree_util tree typing config debug core random Array ShapeDtypeStruct jit vmap
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
@@ -105,6 +105,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     "jax.tree": names("map leaves structure flatten unflatten reduce all"),
     "jax.typing": names("ArrayLike DTypeLike"),
     "jax.config": names("update"),
+    "jax.random": names("PRNGKey key split fold_in normal uniform randint bernoulli choice permutation"),
     "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
     "jax.debug": names("print"),
     # numpy: constants, dtypes and array basics, for host-side shapes and constants.
@@ -115,8 +116,9 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         zeros_like ones_like full_like empty arange linspace eye identity shape ndim prod sum mean
         max min maximum minimum abs absolute exp log log1p expm1 sqrt square tanh sign where clip
         isfinite isnan isinf allclose isclose broadcast_to broadcast_shapes reshape transpose
-        concatenate stack outer dot matmul einsum errstate"""
+        concatenate stack outer dot matmul einsum errstate random"""
     ),
+    "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
     "math": AllExcept(),
     "functools": names("partial reduce wraps cache lru_cache cached_property total_ordering"),
     "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),

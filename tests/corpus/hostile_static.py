@@ -981,7 +981,7 @@ CLEAN: tuple[Submission, ...] = (
     ),
     Submission(
         "constants-and-dtypes",
-        "math.pi, NumPy constants and dtypes, finfo",
+        "math.pi, NumPy constants and dtypes, finfo, numpy.random for test data at import",
         {
             "submission.py": """
             import math
@@ -992,6 +992,8 @@ CLEAN: tuple[Submission, ...] = (
 
             _HALF_PI = math.pi / 2
             _EPS = np.finfo(np.float32).eps
+            np.random.seed(0)
+            _SAMPLE = np.random.default_rng(0).normal(size=3)
 
 
             def tanh_grad(x):
