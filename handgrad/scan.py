@@ -1,7 +1,8 @@
 """The allowlist check of a submission, read as text by the grader: never imported, never run.
 
 A formula may use only what `ALLOWED` lists (modules and their names), the builtins of
-`ALLOWED_BUILTINS`, its own code and, in a package, its own modules by relative import.
+`ALLOWED_BUILTINS`, its own code and, in a package, its own modules (by relative import
+or by the package's own name).
 Everything else is refused with file:line and the rule broken; docs/allowlist.md is the
 policy in words for students and instructors.
 
@@ -66,7 +67,7 @@ COMPLEX_NAMES = names(
 ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     # jax: arrays, compilation, batching; no transformation that differentiates.
     "jax": names(
-        """numpy lax nn scipy tree_util tree typing config debug Array ShapeDtypeStruct jit vmap
+        """numpy lax nn scipy tree_util tree typing config debug core random Array ShapeDtypeStruct jit vmap
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
@@ -104,6 +105,8 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     "jax.tree": names("map leaves structure flatten unflatten reduce all"),
     "jax.typing": names("ArrayLike DTypeLike"),
     "jax.config": names("update"),
+    "jax.random": names("PRNGKey key split fold_in normal uniform randint bernoulli choice permutation"),
+    "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
     "jax.debug": names("print"),
     # numpy: constants, dtypes and array basics, for host-side shapes and constants.
     "numpy": names(
@@ -113,8 +116,9 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         zeros_like ones_like full_like empty arange linspace eye identity shape ndim prod sum mean
         max min maximum minimum abs absolute exp log log1p expm1 sqrt square tanh sign where clip
         isfinite isnan isinf allclose isclose broadcast_to broadcast_shapes reshape transpose
-        concatenate stack outer dot matmul einsum errstate"""
+        concatenate stack outer dot matmul einsum errstate random"""
     ),
+    "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
     "math": AllExcept(),
     "functools": names("partial reduce wraps cache lru_cache cached_property total_ordering"),
     "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
@@ -156,19 +160,19 @@ EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, typ
 AUTODIFF_NAMES = names(
     """grad value_and_grad vjp jvp jacrev jacfwd jacobian hessian linearize linear_transpose
     custom_jvp custom_vjp custom_gradient closure_convert checkpoint remat make_jaxpr fwd_and_bwd
-    softmax_custom_jvp custom_root custom_linear_solve defjvp defjvps defvjp fwd bwd"""
+    softmax_custom_jvp custom_root custom_linear_solve defjvp defjvps defvjp"""
 )
+"""Names of jax (and its modules) that mean the machine differentiates."""
 JAX_INTERNALS = names("core experimental extend interpreters api_util ad custom_derivatives stages")
-"""Names that mean the machine differentiates (as an attribute of jax, or of any value:
-`jax.nn.relu.jvp` is the rule JAX uses to differentiate relu)."""
+"""Modules of jax where its differentiation lives (jax.core.Tracer alone is listed in ALLOWED)."""
 
 AUTODIFF_MODULES = names("torch tensorflow autograd functorch sympy theano mxnet casadi numdifftools findiff")
 DYNAMIC_MODULES = names(
     """importlib pkgutil builtins inspect gc marshal pickle copyreg types runpy code codeop
     __main__ ctypes cffi base64 codecs binascii zipimport dis ast symtable dill cloudpickle
-    operator.attrgetter"""
+    operator.attrgetter submission"""
 )
-PROJECT_PACKAGES = names("handwritten reference handgrad benchmarks tests conftest submission")
+PROJECT_PACKAGES = names("handwritten reference handgrad benchmarks tests conftest")
 
 DYNAMIC_BUILTINS = names(
     """getattr setattr delattr hasattr vars globals locals dir eval exec compile __import__ type
@@ -183,7 +187,10 @@ FRAME_ATTRIBUTES = names(
     f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
 )
 VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
-    **{a: ("autodiff", "is JAX's own differentiation rule") for a in ("jvp", "fwd", "bwd")},
+    # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
+    # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
+    # so a student's own fwd/bwd methods stay allowed.
+    "jvp": ("autodiff", "is JAX's own differentiation rule"),
     **{a: ("autodiff", "defines a differentiation rule") for a in ("defjvp", "defjvps", "defvjp")},
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
@@ -242,6 +249,7 @@ class _Scope:
     parent: _Scope | None
     bound: set[str] = field(default_factory=set)
     declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
     imports: dict[str, list[_Target]] = field(default_factory=dict)
 
     def resolve(self, name: str) -> _Scope | None:
@@ -256,6 +264,18 @@ class _Scope:
             first = False
             scope = scope.parent
         return None
+
+    def home(self, name: str) -> _Scope:
+        """The scope a binding of `name` here lands in (`global` and `nonlocal` move it)."""
+        if name in self.declared_global:
+            return self.module()
+        if name in self.declared_nonlocal:
+            scope = self.parent
+            while scope is not None and scope.kind != "module":
+                if scope.kind != "class" and (name in scope.bound or name in scope.declared_nonlocal):
+                    return scope.home(name)
+                scope = scope.parent
+        return self
 
     def module(self) -> _Scope:
         scope = self
@@ -423,7 +443,8 @@ def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:
         return "autodiff", f"{path} is complex arithmetic, which complex-step differentiation needs: not allowed"
     if name in AUTODIFF_NAMES:
         return "autodiff", f"{path} is automatic differentiation: derive the formula by hand"
-    if module.startswith("jax") and (name.startswith("_") or name in JAX_INTERNALS):
+    internal = name.startswith("_") or name in JAX_INTERNALS or module.rsplit(".", 1)[-1] in JAX_INTERNALS
+    if module.startswith("jax") and internal:
         return "autodiff", f"{path} is JAX's internals, where its differentiation lives: not allowed"
     if name.startswith("_"):
         return "dynamic", f"{path} is private to `{module}`: not allowed"
@@ -560,7 +581,7 @@ class _ModuleScan:
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 self.docstrings.add(id(first.value))
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            scope.bound.add(node.id)
+            scope.home(node.id).bound.add(node.id)
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             home = scope
             while home.kind == "comprehension" and home.parent is not None:
@@ -569,23 +590,25 @@ class _ModuleScan:
         elif isinstance(node, ast.arg):
             scope.bound.add(node.arg)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            scope.bound.add(node.name)
+            scope.home(node.name).bound.add(node.name)
         elif isinstance(node, ast.ExceptHandler) and node.name:
-            scope.bound.add(node.name)
+            scope.home(node.name).bound.add(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
             scope.bound.add(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
             scope.bound.add(node.rest)
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            if isinstance(node, ast.Global):
-                scope.declared_global.update(node.names)
-                scope.module().bound.update(node.names)
+        elif isinstance(node, ast.Global):
+            scope.declared_global.update(node.names)
+            scope.module().bound.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.declared_nonlocal.update(node.names)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for bound, found, _, _ in self._import_targets(node):
+                home = scope.home(bound)  # `global jax` then `import jax` binds the module's jax
                 if bound != "*":
-                    scope.bound.add(bound)
+                    home.bound.add(bound)
                 if found is not None:
-                    scope.imports.setdefault(bound, []).append(found)
+                    home.imports.setdefault(bound, []).append(found)
         elif isinstance(node, ast.Attribute):
             inner = node.value
             while isinstance(inner, ast.Attribute):
@@ -608,6 +631,11 @@ class _ModuleScan:
             self._check_call(v, node)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self._check_import(v, node)
+        elif isinstance(node, ast.MatchClass):
+            # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
+            for attr in node.kwd_attrs:
+                if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
+                    self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             if v.scope.kind == "module" and _is_dunder(node.name):
                 self._find(
@@ -804,6 +832,10 @@ class _ModuleScan:
                 )
 
     def _check_import(self, v: _Visit, node: ast.Import | ast.ImportFrom) -> None:
+        if v.scope.kind == "class":
+            # The class would carry the module as an attribute (`K.jax.grad`), out of sight.
+            self._find(v, node, "dynamic", "an import inside a class body is not allowed: import at module level")
+            return
         at_top = v.owner is None and v.scope.kind == "module"
         for bound, target, kind, why in self._import_targets(node):
             if target is None:

@@ -15,7 +15,9 @@ import pytest
 from handgrad.scan import Finding, check_package_files, scan_path, scan_source
 from reference.catalog import NAMES
 from tests.corpus import hostile
+from tests.corpus.correct_forms import CORRECT_FORMS
 from tests.corpus.mistakes import MISTAKES, MODULES, correct_source
+from tests.corpus.mistakes_subtle import SUBTLE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,6 +60,13 @@ def test_every_solution_like_paste_of_the_shipped_modules_passes(upto: int) -> N
     assert problems(scan_source("\n".join(parts), NAMES)) == {}
 
 
+def test_the_starter_template_passes() -> None:
+    """`handgrad template`: a student starts from a file the check accepts."""
+    from handgrad.starter import template
+
+    assert problems(scan_source(template(), NAMES)) == {}
+
+
 def test_the_shipped_package_passes_under_another_name(tmp_path: Path) -> None:
     """Its absolute imports of itself count as its own modules under any package name."""
     package = tmp_path / "student_pkg"
@@ -67,9 +76,10 @@ def test_the_shipped_package_passes_under_another_name(tmp_path: Path) -> None:
     assert problems(scan_path(package, NAMES)) == {}
 
 
-def test_no_mistake_of_the_corpus_is_refused() -> None:
-    """A mistake loses marks for its numbers, never for the scan."""
-    refused = {m.id: problems(scan_source(m.module_text, NAMES)) for m in MISTAKES}
+def test_no_mistake_or_correct_form_of_the_corpus_is_refused() -> None:
+    """A mistake loses marks for its numbers, never for the scan; a correct form keeps them."""
+    corpus = (*MISTAKES, *SUBTLE, *CORRECT_FORMS)
+    refused = {m.id: problems(scan_source(m.module_text, NAMES)) for m in corpus}
     assert {k: v for k, v in refused.items() if v} == {}
 
 
@@ -261,3 +271,22 @@ def test_a_single_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
     (tmp_path / "real.py").write_text("def relu_grad(x):\n    return x > 0\n")
     os.symlink(tmp_path / "real.py", tmp_path / "submission.py")
     assert [f.kind for f in scan_path(tmp_path / "submission.py", ["relu_grad"])["relu_grad"]] == ["system"]
+
+
+@pytest.mark.parametrize(
+    ("source", "refused"),
+    [
+        ("from jax import numpy as np2\ndef f(x):\n    return np2.fft.fft(x)", "`np2.fft` (that is `jax.numpy.fft`)"),
+        ("from jax import lax as L\ndef f(x):\n    return L.complex(x, x)", "`L.complex` (that is `jax.lax.complex`)"),
+        ("import jax.numpy.linalg as la\ndef f(x):\n    return la.eig(x)", "`la.eig` (that is `jax.numpy.linalg.eig`)"),
+        ("import jax\ndef f(x):\n    return jax.numpy.linalg.eigvals(x)", "`jax.numpy.linalg.eigvals`"),
+        ("import jax\ndef f(x):\n    return jax.profiler.start_trace(x)", "`jax.profiler`"),
+        ("import jax\ndef f(x):\n    L = jax.lax\n    return L.exp(x)", "the module `jax.lax` is used as a value"),
+    ],
+    ids=["from-jax-import-numpy-as", "from-jax-import-lax-as", "import-submodule-as", "chain", "off-list", "alias"],
+)
+def test_aliases_are_followed_to_what_they_name(source: str, refused: str) -> None:
+    found = scan_source(source, ["f"])["f"]
+    assert any(refused in f.what for f in found), [str(f) for f in found]
+    clean = source.split("\ndef")[0] + "\ndef f(x):\n    return x\n"
+    assert scan_source(clean, ["f"]) == {"f": []}  # the import alone costs nothing

@@ -80,3 +80,37 @@ def test_a_finding_reads_as_file_line_and_rule() -> None:
 def test_the_policy_page_names_every_allowed_module() -> None:
     page = (Path(__file__).resolve().parent.parent / "docs" / "allowlist.md").read_text()
     assert [m for m in ALLOWED if f"`{m}`" not in page and m not in VALUE_NAMESPACES] == []
+
+
+def test_every_refusal_has_a_kind_the_grader_acts_on(tmp_path: Path) -> None:
+    """The grader refuses a function for kinds autodiff/dynamic (as autodiff) and
+    system/project (as forbidden); unreadable files fail at import. A new kind would be
+    silently ignored there."""
+    kinds: set[str] = set()
+    for i, hostile in enumerate(HOSTILE):
+        found = scan_path(hostile.write(tmp_path / str(i)), BOTH)
+        kinds |= {f.kind for fs in found.values() for f in fs}
+    assert kinds == {"autodiff", "dynamic", "system", "project", "unreadable"}
+
+
+def test_no_allowlisted_function_carries_a_backward_rule() -> None:
+    """`.jvp` is refused on every value (jax.nn.relu is a custom_jvp and carries its rule);
+    `.fwd`/`.bwd` are not, so that a student's own layer methods pass. That holds only while
+    no allowlisted name is (or wraps) a custom_vjp, whose `.bwd` is its derivative."""
+    import jax
+
+    reachable = []
+    for entry, allowed in ALLOWED.items():
+        namespace = _namespace(entry)
+        names_ = [n for n in dir(namespace) if n in allowed] if isinstance(allowed, AllExcept) else sorted(allowed)
+        for name in names_:
+            obj = getattr(namespace, name, None)
+            for inner in (
+                obj,
+                getattr(obj, "fun", None),
+                getattr(obj, "_fun", None),
+                getattr(obj, "__wrapped__", None),
+            ):
+                if isinstance(inner, jax.custom_vjp):
+                    reachable.append(f"{entry}.{name}")
+    assert reachable == []

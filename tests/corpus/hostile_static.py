@@ -228,6 +228,53 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
+        "global-import-in-a-helper",
+        "a helper declares `global J` and imports jax as J; the formula then uses J.grad",
+        """
+        def _setup():
+            global J
+            import jax as J
+
+        def relu_grad(x):
+            _setup()
+            return J.vmap(J.grad(relu))(x)  # <-
+        """,
+        "autodiff",
+        "`J.grad` (that is `jax.grad`)",
+        ("relu_grad",),
+    ),
+    h(
+        "nonlocal-import",
+        "an inner function imports jax into its enclosing function's name",
+        """
+        def relu_grad(x):
+            j = None
+
+            def load():
+                nonlocal j
+                import jax as j
+
+            load()
+            return j.vmap(j.grad(relu))(x)  # <-
+        """,
+        "autodiff",
+        "`j.grad` (that is `jax.grad`)",
+        ("relu_grad",),
+    ),
+    h(
+        "import-in-a-class-body",
+        "imports jax inside a class body and reaches it as a class attribute",
+        """
+        class _K:
+            import jax  # <-
+
+        def relu_grad(x):
+            return _K.jax.vmap(_K.jax.grad(relu))(x)
+        """,
+        "dynamic",
+        "an import inside a class body",
+    ),
+    h(
         "module-getattr-hook",
         "answers for missing names through a module-level __getattr__",
         """
@@ -466,6 +513,19 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "autodiff",
         "JAX's own differentiation rule",
+        ("relu_grad",),
+    ),
+    h(
+        "match-class-pattern",
+        "reads jax.nn.relu's jvp rule through a class pattern's keyword",
+        """
+        def relu_grad(x):
+            match jax.nn.relu:
+                case object(jvp=rule):  # <-
+                    return rule((x,), (jnp.ones_like(x),))[1]
+        """,
+        "dynamic",
+        "a class pattern reading `jvp`",
         ("relu_grad",),
     ),
     h(
@@ -811,6 +871,28 @@ CLEAN: tuple[Submission, ...] = (
         },
     ),
     Submission(
+        "layer-with-fwd-and-bwd",
+        "a layer class with fwd and bwd methods, the names custom_vjp rules have",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+
+            class Tanh:
+                def fwd(self, x):
+                    return jnp.tanh(x)
+
+                def bwd(self, x, g):
+                    t = self.fwd(x)
+                    return g * (1 - t * t)
+
+
+            def tanh_grad(x):
+                return Tanh().bwd(x, jnp.ones_like(x))
+            """
+        },
+    ),
+    Submission(
         "own-function-named-grad",
         "a student's own helper called grad",
         {
@@ -899,7 +981,7 @@ CLEAN: tuple[Submission, ...] = (
     ),
     Submission(
         "constants-and-dtypes",
-        "math.pi, NumPy constants and dtypes, finfo",
+        "math.pi, NumPy constants and dtypes, finfo, numpy.random for test data at import",
         {
             "submission.py": """
             import math
@@ -910,6 +992,8 @@ CLEAN: tuple[Submission, ...] = (
 
             _HALF_PI = math.pi / 2
             _EPS = np.finfo(np.float32).eps
+            np.random.seed(0)
+            _SAMPLE = np.random.default_rng(0).normal(size=3)
 
 
             def tanh_grad(x):
