@@ -20,6 +20,7 @@ import numpy as np
 
 from handgrad.evaluate import SHARDED, TRANSFORMS, available_devices, shard_count
 from reference.catalog import CATALOG, Entry
+from reference.conditioning import sensitivity_fn
 from reference.families import Family, Inputs
 
 STACK = 4
@@ -70,7 +71,7 @@ def build_cases(
         for device in devices
         if applicable(entry, transform, device)
         for family in entry.families
-        if families is None or family.name in families
+        if (families is None or family.name in families) and (family.dtypes is None or dtype in family.dtypes)
     ]
 
 
@@ -133,3 +134,39 @@ def _expected(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -
     with jax.default_device(jax.devices("cpu")[0]):
         out = ref(*args64)
     return jax.tree.map(np.asarray, out)
+
+
+@functools.lru_cache(maxsize=256)
+def _sensitivity_program(entry: Entry, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    f = functools.partial(entry.reference, **dict(kwargs))
+    return jax.jit(sensitivity_fn(f))
+
+
+def sensitivity(case: Case, seed: int = DEFAULT_SEED) -> Any:
+    """The truth's sensitivity S to relative rounding of the case's inputs (float64, numpy),
+    shaped like the truth: see reference/conditioning.py and reference/tolerances.py."""
+    return _sensitivity(case.entry, case.family, case.dtype, _stack_size(case), seed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _sensitivity(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> Any:
+    # Examples are independent, so a stacked case's S is each example's S stacked: one
+    # small Jacobian per draw, compiled once per shape, instead of one of the whole batch.
+    inputs = _inputs(entry, family, dtype, stack, seed)
+    program = _sensitivity_program(entry, tuple(sorted(inputs.kwargs.items())))
+    args64 = _cast(inputs.args, "float64")
+    with jax.default_device(jax.devices("cpu")[0]):
+        if not stack:
+            out = jax.tree.map(np.asarray, program(*args64))
+        else:
+            per = []
+            for i in range(stack):
+                one = tuple(
+                    a if axis is None else jax.tree.map(lambda v, i=i: v[i], a)
+                    for a, axis in zip(args64, entry.vmap_axes, strict=True)
+                )
+                per.append(program(*one))
+            out = jax.tree.map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *per)
+    if entry.cancelled is not None:
+        out = out + entry.cancelled(tuple(np.asarray(a, np.float64) for a in inputs.args))
+    return out

@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from handgrad import __version__
 from reference.names import NAMES
 from reference.tolerances import DTYPES
+
+if TYPE_CHECKING:  # the grading modules load JAX: imported when a command runs
+    from handgrad.grading.grader import Options, SubmissionGrade
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
     """Bad arguments: reported in one line, exit status 2."""
 
 
-def _progress(total_desc: str):  # type: ignore[no-untyped-def]
+def _progress(total_desc: str) -> Callable[[Iterable[T]], Iterable[T]]:
     from tqdm import tqdm
 
-    def wrap(items):  # type: ignore[no-untyped-def]
+    def wrap(items: Iterable[T]) -> Iterable[T]:
         return tqdm(items, desc=total_desc, unit="case", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     return wrap
@@ -44,9 +50,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     import handwritten
     from handgrad import configure_for_checking
     from handgrad.cases import build_cases
-    from handgrad.check import InProcess
-    from handgrad.checking import HEADER, rows, run_all, seed_lines, seed_table, table
+    from handgrad.engine import InProcess, run_all
     from handgrad.evaluate import available_devices
+    from handgrad.table import HEADER, rows, seed_lines, seed_table, table
     from reference.catalog import CATALOG
 
     configure_for_checking()
@@ -101,7 +107,7 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _grade_options(args: argparse.Namespace) -> Options:
     from handgrad.grading.grader import Options
     from handgrad.grading.pool import Limits
     from handgrad.grading.rubric import Rubric, RubricError, load
@@ -165,7 +171,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     taken: set[str] = set()
 
-    def save(path: Path, grade) -> None:  # type: ignore[no-untyped-def]
+    def save(path: Path, grade: SubmissionGrade) -> None:
         if out_dir is not None:
             name = reports.unique_stem(path, taken)
             out_dir.write(f"{name}.json", reports.json_text(reports.gradescope(grade)))
@@ -225,8 +231,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_starter(args: argparse.Namespace) -> int:
+    from handgrad import starter
+
+    text = starter.template() if args.command == "template" else starter.solution()
+    if args.path is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        starter.write(text, args.path)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {args.path}")
+    return 0
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="require the contract's convention at kinks and count the checks beyond the contract",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
     parser.add_argument("--memory", type=_size, default=4 << 30, help="memory cap of a worker (default 4G)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes in parallel (default 2)")
@@ -276,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
     _add_limits(bundle)
     bundle.set_defaults(run=cmd_bundle)
+
+    for name, what in (("template", "a starter file: every signature, bodies raising NotImplementedError"),
+                       ("solution", "a one-file reference solution built from handwritten/")):  # fmt: skip
+        starter = sub.add_parser(name, help=f"write {what}")
+        starter.add_argument("path", nargs="?", type=Path, metavar="PATH", help="new file to write (default: stdout)")
+        starter.set_defaults(run=cmd_starter)
 
     from benchmarks.cli import add_arguments
 

@@ -2,13 +2,15 @@
 
 Where general tools are weak, this is strict: shapes and dtypes must match exactly (no
 broadcasting, no silent casts), NaN and inf must sit where the truth has them, and the
-tolerance is per element by dtype (reference/tolerances.py), never scaled by the array
-size. Outputs are arrays or, for the network, dicts of arrays compared leaf by leaf.
+tolerance is per element by dtype and by the truth's conditioning (reference/tolerances.py),
+never scaled by the array size. A truth beyond the dtype's range (a float16 sum of squares
+past 65504) is expected as the inf it rounds to. Outputs are arrays or, for the network,
+dicts of arrays compared leaf by leaf.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,14 +66,24 @@ def compare(
     dtype: str,
     tolerance: Tolerance,
     kink_mask: Tree | None = None,
-    scale: np.ndarray | None = None,
+    sensitivity: Tree | Callable[[], Tree] | None = None,
 ) -> Comparison:
     """Compare `got` with `expected` (float64 truth); every leaf must have `dtype`.
 
-    `scale` (broadcastable to an array output) is the size of the terms a correct
-    formula cancels to produce the value; rtol then applies to |expected| + scale, so
-    a result that is ~0 by cancellation is held to rounding of its terms, not to 0.
+    `sensitivity` is the truth's S (reference/conditioning.py), shaped like `expected`,
+    or a function computing it: it is called only when an element fails the fixed
+    tolerance, since the S term can only widen it.
     """
+    first = _compare(expected, got, dtype, tolerance, kink_mask, None)
+    if first.ok or first.problem != "value" or sensitivity is None:
+        return first
+    s = sensitivity() if callable(sensitivity) else sensitivity
+    return _compare(expected, got, dtype, tolerance, kink_mask, s)
+
+
+def _compare(
+    expected: Tree, got: Tree, dtype: str, tolerance: Tolerance, kink_mask: Tree | None, sensitivity: Tree | None
+) -> Comparison:
     exp_leaves, got_leaves = _leaves(expected), _leaves(got)
     if isinstance(expected, Mapping) != isinstance(got, Mapping):
         want = "a dict" if isinstance(expected, Mapping) else "an array"
@@ -83,6 +95,7 @@ def compare(
             f"expected keys {sorted(exp_leaves)}, got keys {sorted(map(str, got_leaves))}",
         )
     masks = _leaves(kink_mask) if kink_mask is not None else {}
+    sens = _leaves(sensitivity) if sensitivity is not None else {}
     worst: Worst | None = None
     worst_ratio = -1.0
     for key, exp in exp_leaves.items():
@@ -94,7 +107,7 @@ def compare(
             return Comparison(False, "shape", f"{label}expected shape {np.shape(exp)}, got {g.shape}", leaf=key)
         if g.dtype.name != dtype:
             return Comparison(False, "dtype", f"{label}expected dtype {dtype}, got {g.dtype.name}", leaf=key)
-        e64 = np.asarray(exp, dtype=np.float64)
+        e64 = _overflowed(np.asarray(exp, dtype=np.float64), g.dtype)
         g64 = g.astype(np.float64)
         mask = np.asarray(masks.get(key, np.zeros(e64.shape, bool)))
         found = _nonfinite_mismatch(key, e64, g64, mask)
@@ -106,7 +119,8 @@ def compare(
                 found,
                 leaf=key,
             )
-        terms = np.zeros(e64.shape) if scale is None else np.broadcast_to(scale, e64.shape)
+        s_leaf = sens.get(key)
+        terms = np.zeros(e64.shape) if s_leaf is None else np.broadcast_to(np.asarray(s_leaf, np.float64), e64.shape)
         ratio, candidate = _worst_finite(key, e64, g64, tolerance, mask, terms)
         if candidate is not None and ratio > worst_ratio:
             worst_ratio, worst = ratio, candidate
@@ -120,6 +134,13 @@ def compare(
             leaf=worst.leaf,
         )
     return Comparison(True, "", "", worst)
+
+
+def _overflowed(exp: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """The truth as the dtype can hold it: values past its largest finite number become inf."""
+    with np.errstate(over="ignore"):
+        big = np.isfinite(exp) & np.isinf(exp.astype(dtype))
+    return np.where(big, np.sign(exp) * np.inf, exp) if big.any() else exp
 
 
 def _nonfinite_mismatch(key: str, exp: np.ndarray, got: np.ndarray, mask: np.ndarray) -> Worst | None:
@@ -137,8 +158,9 @@ def _worst_finite(
     finite = np.isfinite(exp)
     if not finite.any():
         return -1.0, None
-    err = np.where(finite, np.abs(got - exp), 0.0)
-    allowed = tolerance.allowed(np.where(finite, np.abs(exp) + terms, 0.0))
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.where(finite, np.abs(got - exp), 0.0)
+    allowed = tolerance.allowed(np.where(finite, np.abs(exp), 0.0), np.where(finite, terms, 0.0))
     ratio = err / allowed
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
     e, g, a = float(exp[idx]), float(got[idx]), float(err[idx])

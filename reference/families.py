@@ -7,13 +7,25 @@ margins of exactly 1, Huber seams) are small dyadic rationals, exact in every dt
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 Shape = tuple[int, ...]
+
+NO_FLOAT16 = ("float32", "float64", "bfloat16")
+"""For families whose squared norms overflow float16 (|v| past ~256): beyond its range."""
+
+Tier = Literal["derivation", "stability", "extreme"]
+"""Which promise a family checks: `derivation` (ordinary inputs: is the formula right?),
+`stability` (the extremes the contract states for the function, e.g. logits of +-1e4),
+`extreme` (beyond what the contract states, e.g. norms whose squares overflow float32).
+The catalog assigns each family of each function its tier (reference/catalog.py, TIERS)."""
+
+TIERS: tuple[Tier, ...] = ("derivation", "stability", "extreme")
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,10 @@ class Family:
     name: str
     draw: Callable[[np.random.Generator], Inputs]
     about: str = ""
+    tier: Tier = "derivation"
+    dtypes: tuple[str, ...] | None = None
+    """The dtypes the family is drawn in (None: every dtype of the function). Near-ties of
+    1e-9 exist only in float64; norms of 1e25 are not float16 numbers."""
 
 
 def shape_name(shape: Shape) -> str:
@@ -91,24 +107,43 @@ SOFTMAX_TIES = np.array(
 )
 
 
-def logits(name: str, make: Callable[[np.random.Generator], np.ndarray], with_g: bool) -> Family:
+def logits(
+    name: str,
+    make: Callable[[np.random.Generator], np.ndarray],
+    with_g: bool,
+    about: str = "",
+    cotangent: Callable[[np.random.Generator, Shape], np.ndarray] | None = None,
+) -> Family:
     """A softmax family; softmax_vjp also gets a cotangent g of the same shape."""
 
     def draw(rng: np.random.Generator) -> Inputs:
         x = make(rng)
-        return Inputs((x, rng.standard_normal(x.shape)) if with_g else (x,))
+        if not with_g:
+            return Inputs((x,))
+        g = cotangent(rng, x.shape) if cotangent is not None else rng.standard_normal(x.shape)
+        return Inputs((x, g))
 
-    return Family(name, draw)
+    return Family(name, draw, about)
+
+
+def large_row(rng: np.random.Generator) -> np.ndarray:
+    """One 1-D row (no batch axis) of the extreme logits: a shift applied only to batches shows."""
+    return rng.permutation(SOFTMAX_EXTREME[rng.integers(0, len(SOFTMAX_EXTREME))])
 
 
 def softmax_families(with_g: bool) -> tuple[Family, ...]:
     shapes: list[Shape] = [(5,), ROWS, (3, 5, 4)]
     fams = [logits(f"normal-{shape_name(s)}", lambda r, s=s: r.standard_normal(s), with_g) for s in shapes]
     fams += [
-        logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g),
-        logits("extreme", lambda r: SOFTMAX_EXTREME.copy(), with_g),
-        logits("ties", lambda r: SOFTMAX_TIES.copy(), with_g),
+        logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g, "logits of 30 x normal (up to ~100)"),
+        logits("extreme", lambda r: SOFTMAX_EXTREME.copy(), with_g, "logits up to +-1e4"),
+        logits("ties", lambda r: SOFTMAX_TIES.copy(), with_g, "equal logits in a row, up to +-1e4"),
+        logits("row-large", large_row, with_g, "one 1-D row of logits up to +-1e4"),
     ]
+    if with_g:
+        fams.append(
+            logits("onehot-g", lambda r: 2 * r.standard_normal(ROWS), True, "one-hot cotangents", one_hot),
+        )
     return tuple(fams)
 
 
@@ -158,10 +193,30 @@ def cross_entropy_families() -> tuple[Family, ...]:
     ]
     fams += [
         pairs("probs", lambda r: (2 * r.standard_normal(ROWS), probabilities(r, ROWS)), "soft targets"),
-        pairs("wide", lambda r: (30 * r.standard_normal(ROWS), one_hot(r, ROWS))),
+        pairs("wide", lambda r: (30 * r.standard_normal(ROWS), one_hot(r, ROWS)), "logits of 30 x normal"),
         pairs("extreme", lambda r: (SOFTMAX_EXTREME.copy(), one_hot(r, ROWS)), "logits up to +-1e4"),
+        pairs("row-large", lambda r: (large_row(r), one_hot(r, (5,))), "one 1-D row of logits up to +-1e4"),
+        pairs("weights", lambda r: (2 * r.standard_normal(ROWS), weights(r, ROWS)), "targets that do not sum to 1"),
     ]
     return tuple(fams)
+
+
+def weights(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Non-negative targets whose rows sum to anything from 0 to about 4 (one all-zero row)."""
+    y = rng.uniform(0.0, 1.5, shape) * (rng.random(shape) < 0.7)
+    y[..., 0, :] = 0.0
+    return y
+
+
+def near(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Offsets 0 < |d| < 1e-3 of both signs, from 1e-9 up: near a kink, never on it."""
+    return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-9, -3, shape)
+
+
+def near_ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """a within 1e-3 of y, never equal to it (float64 only: float32 would round onto y)."""
+    y = rng.standard_normal(ROWS)
+    return y + near(rng, ROWS), y
 
 
 def hinge_margin_one(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -177,6 +232,14 @@ def hinge_margin_one(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate([a_pm, a_oh, a_other]), np.concatenate([y_pm, y_oh, y_other])
 
 
+def hinge_near_margin(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One-hot targets with margins 1 +- d, 0 < d < 1e-3: next to the kink, never on it."""
+    y = one_hot(rng, ROWS)
+    a = rng.standard_normal(ROWS)
+    a[y == 1] = 1.0 + near(rng, ROWS[:1])
+    return a, y
+
+
 def hinge_families() -> tuple[Family, ...]:
     fams = [
         pairs(f"onehot-{shape_name(s)}", lambda r, s=s: (1.5 * r.standard_normal(s), one_hot(r, s)))
@@ -186,8 +249,13 @@ def hinge_families() -> tuple[Family, ...]:
         pairs("pm1", lambda r: (r.standard_normal(ROWS), r.choice([-1.0, 1.0], ROWS)), "targets +-1"),
         pairs("margin", hinge_margin_one, "margins of exactly 1 (the kink)"),
         pairs("extreme", lambda r: (r.choice(EXTREMES, ROWS), one_hot(r, ROWS)), "predictions up to +-1e4"),
+        float64_only(pairs("near-ties", hinge_near_margin, "margins within 1e-3 of 1, not on it")),
     ]
     return tuple(fams)
+
+
+def float64_only(family: Family) -> Family:
+    return dataclasses.replace(family, dtypes=("float64",))
 
 
 def huber_families() -> tuple[Family, ...]:
@@ -203,7 +271,8 @@ def huber_families() -> tuple[Family, ...]:
         pairs("delta0.5", residuals(0.5, ROWS), delta=0.5),
         pairs("delta2.5", residuals(2.5, ROWS), delta=2.5),
         pairs("seam", seam, "|a - y| = delta exactly", delta=0.5),
-        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), delta=1.0),
+        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), "residuals ~1e3", delta=1.0),
+        float64_only(pairs("near-ties", near_ties, "0 < |a - y| < 1e-3", delta=1.0)),
     ]
     return tuple(fams)
 
@@ -220,11 +289,21 @@ def cosine_families() -> tuple[Family, ...]:
         y_scale = np.array([[1e-20], [1e20], [1e25], [1.0], [1e-25], [1e-30], [1e30]])
         return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
 
+    # |a|^2 of the wide and extreme rows overflows float16: a range no contract promise covers.
+    regression = tuple(
+        dataclasses.replace(f, dtypes=NO_FLOAT16) if f.name in ("wide", "extreme") else f for f in regression_families()
+    )
     return (
-        *regression_families(),
+        *regression,
         pairs("onehot", lambda r: (r.standard_normal(ROWS), one_hot(r, ROWS)), "the seed's one-hot y"),
-        pairs("parallel", parallel, "a a multiple of y: the gradient is 0"),
-        pairs("far-scales", far_scales, "norms whose squares overflow or underflow float32"),
+        dataclasses.replace(
+            pairs("parallel", parallel, "a a multiple of y: the gradient is 0"),
+            dtypes=NO_FLOAT16,
+        ),
+        dataclasses.replace(
+            pairs("far-scales", far_scales, "norms whose squares overflow or underflow float32"),
+            dtypes=NO_FLOAT16,
+        ),
     )
 
 
@@ -255,7 +334,8 @@ def network(d_in: int, h: int, d_out: int, weight_scale: float = 1.0) -> Family:
         return Inputs((params, rng.standard_normal(d_in), rng.standard_normal(d_out)))
 
     name = f"net-{d_in}x{h}x{d_out}" + ("-saturated" if weight_scale != 1.0 else "")
-    return Family(name, draw, f"d_in={d_in}, h={h}, d_out={d_out}")
+    saturated = f", weights x{weight_scale:g}: saturated sigmoids" if weight_scale != 1.0 else ""
+    return Family(name, draw, f"d_in={d_in}, h={h}, d_out={d_out}{saturated}")
 
 
 def network_families() -> tuple[Family, ...]:

@@ -10,8 +10,8 @@ import pytest
 import handwritten
 from handgrad import cli
 from handgrad.cases import build_cases
-from handgrad.check import InProcess
-from handgrad.checking import rows, run_all, seed_lines
+from handgrad.engine import InProcess, run_all
+from handgrad.table import rows, seed_lines
 
 
 def test_check_prints_table_and_seed_example_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:

@@ -102,12 +102,37 @@ def test_dicts_compare_leaf_by_leaf_and_name_the_leaf() -> None:
     assert cmp(exp, good["W1"]).problem == "structure"
 
 
-def test_term_scale_allows_rounding_of_cancelled_terms_only() -> None:
+def test_sensitivity_allows_rounding_of_ill_conditioned_elements_only() -> None:
+    # S = 1e3: a backward-stable float32 result may be off by C * eps * 1e3 ~ 5e-4 there.
     exp = np.array([0.0, 0.0])
     got = np.array([1e-5, 0.0], np.float32)
     assert not cmp(exp, got).ok
-    assert cmp(exp, got, scale=np.array([1e3, 1e3])).ok
-    assert not cmp(exp, np.array([0.1, 0.0], np.float32), scale=np.array([1e3, 1e3])).ok
+    assert cmp(exp, got, sensitivity=np.array([1e3, 1e3])).ok
+    assert not cmp(exp, np.array([0.1, 0.0], np.float32), sensitivity=np.array([1e3, 1e3])).ok
+    # Per element: a large S at one element does not widen another.
+    assert not cmp(exp, np.array([0.0, 1e-5], np.float32), sensitivity=np.array([1e3, 0.0])).ok
+
+
+def test_sensitivity_is_computed_only_when_the_fixed_tolerance_fails() -> None:
+    calls = []
+
+    def s():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return np.array([1e3, 1e3])
+
+    assert cmp(np.ones(2), np.ones(2, np.float32), sensitivity=s).ok and not calls
+    assert cmp(np.zeros(2), np.array([1e-5, 0], np.float32), sensitivity=s).ok and calls == [1]
+
+
+@pytest.mark.parametrize(("dtype", "value"), [("float16", 1e7), ("float16", -7e4), ("bfloat16", 1e39)])
+def test_truth_beyond_the_dtype_range_is_expected_as_inf(dtype: str, value: float) -> None:
+    np_dtype = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    exp = np.array([value, 1.0])
+    inf = np.array([np.sign(value) * np.inf, 1.0]).astype(np_dtype)
+    assert cmp(exp, inf, dtype).ok
+    finfo = ml_dtypes.finfo(np_dtype)
+    assert cmp(exp, np.array([np.sign(value) * float(finfo.max), 1.0]).astype(np_dtype), dtype).problem == "nonfinite"
+    assert not cmp(exp, (-inf).astype(np_dtype), dtype).ok
 
 
 def test_relu_kink_accepts_any_value_in_0_1_unless_strict() -> None:

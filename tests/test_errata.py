@@ -10,7 +10,7 @@ import jax.numpy as jnp
 
 import handwritten
 from handgrad.cases import build_cases
-from handgrad.check import InProcess, run_case
+from handgrad.engine import InProcess, run_case
 from reference.catalog import BY_NAME
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.check import run_case
+from handgrad.engine import run_case
 from handgrad.grading import sandbox
 from handgrad.grading.grader import Options, grade, grading_device
 from handgrad.grading.pool import Limits, SubmissionEvaluator

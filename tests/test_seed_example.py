@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import handwritten
-from handgrad.checking import seed_lines
+from handgrad.table import seed_lines
 from reference import seed_example
 from reference.network import two_layer_grads as reference_grads
 

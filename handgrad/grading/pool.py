@@ -1,6 +1,6 @@
 """Worker processes for one submission, and the evaluator the matrix talks to.
 
-`SubmissionEvaluator` looks like any other evaluator (handgrad.check.Evaluator): it
+`SubmissionEvaluator` looks like any other evaluator (handgrad.engine.Evaluator): it
 takes a function name and inputs and returns arrays. Behind it a sandboxed worker
 process holds the imported submission. Each function is evaluated in a worker that
 has run no other function, so state a function leaves behind helps no other. A call
@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from handgrad.check import EvaluationError
+from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
 from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, read_message, write_message

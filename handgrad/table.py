@@ -1,25 +1,54 @@
-"""`handgrad check`: the shipped formulas against the references, as a table.
+"""Tables of results: the check table (one row per function, dtype, device and transform),
+the seed's worked example, and `table`, the one plain-text table formatter.
 
-Library functions the command line calls; tests call them directly.
+Importing this module loads neither JAX nor the engine (the benchmarks' report and the
+command line format tables with it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jax.numpy as jnp
 import numpy as np
 
-from handgrad.cases import Case
-from handgrad.check import CaseResult, Evaluator, run_case
-from reference import seed_example
+if TYPE_CHECKING:
+    from handgrad.engine import CaseResult
+
+
+def table(
+    lines: Sequence[Sequence[str]],
+    header: Sequence[str],
+    *,
+    right: Collection[str] = (),
+    break_groups: bool = False,
+) -> str:
+    """Columns padded to their widest cell, two spaces apart, under a rule of dashes.
+
+    Columns named in `right` are right-aligned (numbers); the rest left-aligned.
+    `break_groups` puts a blank line wherever the first column changes.
+    """
+    widths = [max(len(str(c)) for c in col) for col in zip(header, *lines, strict=True)]
+
+    def fmt(cells: Sequence[str]) -> str:
+        return "  ".join(
+            str(c).rjust(w) if h in right else str(c).ljust(w) for c, w, h in zip(cells, widths, header, strict=True)
+        ).rstrip()
+
+    out = [fmt(header), "  ".join("-" * w for w in widths)]
+    previous = None
+    for line in lines:
+        if break_groups and previous is not None and line[0] != previous:
+            out.append("")
+        out.append(fmt(line))
+        previous = line[0]
+    return "\n".join(out)
 
 
 @dataclass(frozen=True)
 class Row:
-    """One line of the table: a function under one dtype, device and transform."""
+    """One line of the check table: a function under one dtype, device and transform."""
 
     function: str
     dtype: str
@@ -49,17 +78,8 @@ class Row:
 HEADER = ["function", "dtype", "device", "transform", "worst err / allowed", "status"]
 
 
-def run_all(
-    evaluator: Evaluator,
-    cases: Sequence[Case],
-    *,
-    strict: bool = False,
-    progress: Callable[[Iterable[Case]], Iterable[Case]] = lambda it: it,
-) -> list[CaseResult]:
-    return [run_case(evaluator, c, strict=strict) for c in progress(cases)]
-
-
 def rows(results: Iterable[CaseResult]) -> list[Row]:
+    """Case results grouped by (function, dtype, device, transform), in first-seen order."""
     grouped: dict[tuple[str, str, str, str], list[CaseResult]] = {}
     for r in results:
         c = r.case
@@ -67,12 +87,8 @@ def rows(results: Iterable[CaseResult]) -> list[Row]:
     return [Row(*key, tuple(rs)) for key, rs in grouped.items()]
 
 
-def table(lines: Sequence[Sequence[str]], header: Sequence[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    out = [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-    out += [fmt.format(*line) for line in lines]
-    return "\n".join(out)
+def check_table(results: Iterable[CaseResult]) -> str:
+    return table([r.cells() for r in rows(results)], HEADER)
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,10 @@ class SeedLine:
 
 def seed_lines(namespace: dict[str, Any]) -> list[SeedLine]:
     """The network's worked example through `namespace`'s formulas, in float64."""
+    import jax.numpy as jnp
+
+    from reference import seed_example
+
     params = {k: jnp.asarray(v, jnp.float64) for k, v in seed_example.PARAMS.items()}
     x, y = jnp.asarray(seed_example.X), jnp.asarray(seed_example.Y)
     grads = namespace["two_layer_grads"](params, x, y)

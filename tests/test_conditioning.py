@@ -1,0 +1,69 @@
+"""The sensitivity S of reference/conditioning.py: known values, pytrees, kinks, non-finite points."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from reference.conditioning import sensitivity
+
+
+def test_product_and_sum_have_their_textbook_condition() -> None:
+    x, y = np.array([3.0, -2.0]), np.array([0.5, 4.0])
+    # d(xy)/dx * x + d(xy)/dy * y = 2|xy| per element.
+    assert np.allclose(sensitivity(lambda a, b: a * b, (x, y)), 2 * np.abs(x * y))
+    # A sum that cancels: 1 from terms of 1e8 is as sensitive as the terms are large.
+    v = np.array([1e8, -1e8 + 1.0])
+    assert np.allclose(sensitivity(jnp.sum, (v,)), 2e8)
+
+
+def test_exp_is_sensitive_in_proportion_to_its_argument() -> None:
+    x = np.array([1e-3, 1.0, 30.0])
+    assert np.allclose(sensitivity(jnp.exp, (x,)), np.exp(x) * x)
+
+
+def test_argnums_holds_the_other_arguments_fixed() -> None:
+    x, y = np.array([3.0]), np.array([5.0])
+    assert np.allclose(sensitivity(lambda a, b: a * b, (x, y), argnums=(0,)), 15.0)
+    with pytest.raises(ValueError, match="argnums"):
+        sensitivity(lambda a, b: a * b, (x, y), argnums=(2,))
+
+
+def test_pytrees_in_and_out() -> None:
+    params = {"w": np.array([2.0, -1.0]), "b": np.array(0.5)}
+    x = np.array([1.0, 3.0])
+
+    def f(p, x):  # type: ignore[no-untyped-def]
+        return {"out": jnp.sum(p["w"] * x) + p["b"], "sq": p["w"] ** 2}
+
+    s = sensitivity(f, (params, x))
+    assert set(s) == {"out", "sq"} and s["sq"].shape == (2,)
+    assert np.allclose(s["out"], 2 * (2 * 1 + 1 * 3) + 0.5)
+    assert np.allclose(s["sq"], 2 * np.array([4.0, 1.0]))
+    assert all(v.dtype == np.float64 for v in s.values())
+
+
+def test_low_precision_inputs_are_promoted_to_float64() -> None:
+    x = np.array([1.5, -30.0], np.float16)
+    s = sensitivity(jnp.exp, (x,))
+    assert s.dtype == np.float64 and np.allclose(s, np.exp(x.astype(np.float64)) * np.abs(x.astype(np.float64)))
+
+
+def test_gradients_get_their_hessian_rows() -> None:
+    # For a gradient function the sensitivity is |H| |x| row by row.
+    def grad_of_quartic(x):  # type: ignore[no-untyped-def]
+        return jax.grad(lambda v: jnp.sum(v**4) / 4)(x)
+
+    x = np.array([2.0, -1.0])
+    assert np.allclose(sensitivity(grad_of_quartic, (x,)), 3 * np.abs(x) ** 3)
+
+
+def test_kinks_and_non_finite_derivatives_give_finite_zero_allowance() -> None:
+    # relu at 0 and sqrt at 0: the input is 0, so a relative perturbation leaves it 0.
+    assert sensitivity(jax.nn.relu, (np.array([0.0, 2.0]),)).tolist() == [0.0, 2.0]
+    assert sensitivity(jnp.sqrt, (np.array([0.0, 4.0]),)).tolist() == [0.0, 1.0]
+    # A NaN truth (0/0) gets no allowance either: the comparison checks NaN positions exactly.
+    s = sensitivity(lambda a: a / jnp.linalg.norm(a), (np.zeros(3),))
+    assert np.all(s == 0)
