@@ -418,8 +418,11 @@ def reply_check(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], sta
 
 @dataclass
 class SubmissionEvaluator:
-    """An Evaluator for a submission: static findings first, then a fresh sandboxed
-    worker for every function (`budget` may be shared by several evaluators)."""
+    """An Evaluator for a submission: static findings first, then one sandboxed worker,
+    replaced only when it dies. The grader makes one evaluator per function graded, so
+    each function starts in a worker that has run no other function (the related
+    functions grade_function calls at the end, to look for stale state, run in it
+    after); several evaluators may share one `budget`."""
 
     submission: Path
     limits: Limits = field(default_factory=Limits)
@@ -427,11 +430,7 @@ class SubmissionEvaluator:
     """Static-scan findings per function; a function with findings is not run."""
     allow_autodiff: bool = False
     budget: Budget | None = None
-    per_function: bool = True
-    """A fresh worker for every function (grading); False keeps one worker for all
-    (`pytest --submission`, whose tests visit the functions in any order)."""
     _worker: Worker | None = None
-    _function: str | None = None
     _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -446,8 +445,7 @@ class SubmissionEvaluator:
 
     def _worker_for(self, name: str) -> Worker:
         budget = self._budget()
-        same = self._function == name or not self.per_function
-        if self._worker is not None and same and self._worker.alive:
+        if self._worker is not None and self._worker.alive:
             return self._worker
         if self._worker is not None:
             self._worker.dispose()
@@ -465,7 +463,7 @@ class SubmissionEvaluator:
                 self._retried.add(name)
                 continue
             break
-        self._worker, self._function = worker, name
+        self._worker = worker
         if worker.import_error is not None:
             budget.import_error = worker.import_error
             raise worker.import_error
@@ -575,7 +573,7 @@ def _checked_value(value: Any) -> Any:
 @contextlib.contextmanager
 def submission_evaluator(path: str | Path, **options: Any) -> Iterator[SubmissionEvaluator]:
     """For `pytest --submission`: resolve the path, scan it, and yield an evaluator
-    (one worker for all functions, no time budget: the tests pick the order)."""
+    (one worker for all functions, no time budget: the student's own run)."""
     from handgrad.grading.submission import resolve
     from handgrad.scan import scan_path
 
@@ -584,7 +582,7 @@ def submission_evaluator(path: str | Path, **options: Any) -> Iterator[Submissio
     # A student's own test run of their own file: sandboxed where possible, run anyway where not.
     sandbox.require(insecure=bool(options.pop("insecure", True)))
     options.setdefault("limits", Limits(budget=float("inf"), restarts=1 << 30))  # (the student's own run)
-    evaluator = SubmissionEvaluator(resolved, findings=findings, per_function=False, **options)
+    evaluator = SubmissionEvaluator(resolved, findings=findings, **options)
     try:
         yield evaluator
     finally:
