@@ -452,9 +452,9 @@ def _scan(path: Path) -> dict[str, list[Finding]]:
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
-    if problem_kind:
-        return problem_kind
-    return "ok" if all(f.passed for f in functions) else "failed"
+    if all(f.passed for f in functions) and problem_kind in ("", "budget"):
+        return "ok"
+    return problem_kind or "failed"
 
 
 def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
@@ -551,7 +551,7 @@ def grade_many(
             seed,
             box.mode,
             problem,
-            _reason(functions, reason),
+            _reason(functions, reason or ("budget" if budgets[i].left() <= 0 else "")),
         )
 
     def run(task: tuple[int, Entry]) -> None:

@@ -276,6 +276,11 @@ class Worker:
             if exc.outside:
                 raise
             reason = "timeout" if exc.kind == "timeout" else "crash"
+            if reason == "timeout" and left < self.limits.startup and self.budget.defined is not None:
+                self.import_error = EvaluationError("timeout", f"the submission's time budget of "
+                                                    f"{self.limits.budget:g} s is spent")  # fmt: skip
+                self.close()
+                return
             if reason == "timeout" and left < self.limits.startup:
                 what = f"did not finish importing within the time left of its budget ({self.limits.budget:g} s)"
             else:
@@ -465,6 +470,8 @@ class SubmissionEvaluator:
             break
         self._worker = worker
         if worker.import_error is not None:
+            if worker.import_error.kind == "timeout" and budget.defined is not None:
+                raise worker.import_error  # it imported before: the budget ran out, not the import
             budget.import_error = worker.import_error
             raise worker.import_error
         budget.autodiff_at_import = budget.autodiff_at_import or worker.autodiff_at_import
