@@ -92,10 +92,12 @@ def _error_hint(result: CaseResult) -> str:
             "jax.pure_callback (NumPy or Python inside the formula) cannot be batched by vmap without "
             "vmap_method, and is not a JAX formula: write it in jax.numpy"
         )
-    if "UnexpectedTracerError" in text:
+    escaped = transform == "eager" and any(name in text for name in TRACER_ERRORS)
+    if "UnexpectedTracerError" in text or escaped:
+        # An eager call never traces: a tracer there was kept from an earlier jit or vmap call.
         return (
-            "a traced value escaped the function: something is stored outside it (a global, a cache) "
-            "while jit traces it; keep no state between calls"
+            "state kept between calls: a traced value escaped an earlier jit/vmap call through "
+            "something stored outside the function (a global, a cache); depend only on the arguments"
         )
     if any(name in text for name in TRACER_ERRORS):
         return (

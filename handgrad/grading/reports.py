@@ -81,7 +81,7 @@ def text(grade: SubmissionGrade, verbose: bool = True) -> str:
         lines.append(f"{mark}  {f.name:<{width}}  {f.score:g}/{f.max_score:g}")
     if verbose:
         for f in grade.functions:
-            if not f.passed:
+            if not f.passed or f.warned:
                 lines += ["", f"--- {f.name} ---", f.feedback]
     return "\n".join(lines)
 
