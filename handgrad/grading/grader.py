@@ -404,9 +404,12 @@ def _score(
     if not failed:
         names = sorted({c.family.name for c in cases})
         dtypes = sorted({c.dtype for c in cases})
-        feedback = (
-            f"All {len(cases)} checks passed: dtypes {', '.join(dtypes)}; eager, jit and vmap; "
-            f"inputs {', '.join(names)}."
+        feedback = "\n".join(
+            [
+                f"All {len(cases)} checks passed: dtypes {', '.join(dtypes)}; eager, jit and vmap; "
+                f"inputs {', '.join(names)}.",
+                *tier_lines,
+            ]
         )
         return FunctionGrade(entry.name, weight, weight, len(cases), 0, feedback, visibility, "", tuple(verdicts))
     first = failed[0]
