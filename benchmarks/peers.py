@@ -95,8 +95,3 @@ def peer(impl: str, case: str, args: tuple[np.ndarray, ...]) -> tuple[Callable[[
         tensors = tuple(torch.from_numpy(np.ascontiguousarray(a)) for a in args)
         return (lambda: program(*tensors)), ""
     raise ValueError(f"unknown peer {impl!r}; known: {PEER_IMPLS}")
-
-
-def host_block(out: Any) -> Any:
-    """Peers run synchronously on the host: their result is ready when the call returns."""
-    return out

@@ -1,4 +1,4 @@
-"""The figure: per case, throughput against size with the copy roofline, and hand/autodiff."""
+"""The figure: per case, throughput against size with the copy roofline, and hand/autodiff time."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.runner import Result
+from benchmarks.runner import Result, ratio
 from reference.catalog import BY_NAME
 
 STYLE = {
@@ -17,6 +17,9 @@ STYLE = {
     "numpy": {"color": "tab:purple", "marker": "x"},
     "torch": {"color": "tab:red", "marker": "+"},
 }
+RATIO_LIMIT = (1 / 8, 8.0)
+"""The shared y-range of the ratio panels is clipped to this (an outlying round of a noisy run
+would otherwise flatten every panel)."""
 X_LABEL = {"elementwise": "elements", "last_axis": "width n (same total elements)", "network": "batch"}
 
 
@@ -34,9 +37,11 @@ def _series(rows: Sequence[Result], impl: str) -> tuple[list[int], list[Any]]:
 
 
 def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: str | None = None) -> None:
-    """Write a PNG: one column of two axes per case (and network size): GB/s of every
-    implementation against the swept size with the copy of the same bytes dashed (the memory
-    roofline); below it, autodiff time over hand-written time (above 1: hand-written wins)."""
+    """Write a PNG: one column of two axes per case (and network size). Above: the gradient's
+    bytes (read + written) over each implementation's median time, against the swept size,
+    with a copy of the same bytes dashed (the memory roofline). Below: hand-written time over
+    autodiff time, the median over rounds with its interquartile range shaded (below 1:
+    hand-written is faster), on one y-scale shared by every panel."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none opened
@@ -53,10 +58,13 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
     grid_rows = math.ceil(len(panels) / cols)
     fig = plt.figure(figsize=(4.2 * cols, 4.6 * grid_rows), layout="constrained")
     outer = fig.add_gridspec(grid_rows, cols)
+    ratio_axes = []
+    lowest, highest = 1.0, 1.0
     for i, ((case, group), rows) in enumerate(panels.items()):
         cell = outer[i // cols, i % cols].subgridspec(2, 1, height_ratios=(3, 1), hspace=0.05)
         top = fig.add_subplot(cell[0])
         bottom = fig.add_subplot(cell[1], sharex=top)
+        ratio_axes.append(bottom)
         # Every program is drawn as the gradient's bytes over its time, so the lines compare
         # times directly; the copy moves those same bytes (the roofline).
         work = {r.sweep: r.bytes for r in rows if r.impl == "handwritten"}
@@ -69,21 +77,34 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
         top.set_xscale("log", base=2)
         top.set_yscale("log")
         top.set_title(f"{case} {group}".strip(), fontsize=10)
-        top.set_ylabel("gradient GB/s (read + written)", fontsize=8)
+        top.set_ylabel("gradient bytes / time (GB/s)", fontsize=8)
         top.tick_params(labelbottom=False, labelsize=7)
         top.grid(True, which="major", alpha=0.3)
         xs, hands = _series(rows, "handwritten")
         autos = {r.sweep: r for r in rows if r.impl == "autodiff"}
-        pairs = [(x, autos[x].seconds / h.seconds) for x, h in zip(xs, hands, strict=True) if x in autos]
+        pairs = [(x, ratio(h, autos[x])) for x, h in zip(xs, hands, strict=True) if x in autos]
         if pairs:
-            bottom.plot([p[0] for p in pairs], [p[1] for p in pairs], "o-", color="tab:blue", markersize=3)
+            sweep, spread = [p[0] for p in pairs], [p[1] for p in pairs]
+            low, high = [r.low for r in spread], [r.high for r in spread]
+            bottom.fill_between(sweep, low, high, color="tab:blue", alpha=0.25)
+            bottom.plot(sweep, [r.median for r in spread], "o-", color="tab:blue", markersize=3)
+            lowest, highest = min(lowest, *low), max(highest, *high)
         bottom.axhline(1.0, color="k", linewidth=0.8)
-        bottom.set_ylabel("autodiff/hand", fontsize=8)
+        bottom.set_ylabel("hand / autodiff time", fontsize=8)
         bottom.set_xlabel(X_LABEL[BY_NAME[case].layout], fontsize=8)
         bottom.tick_params(labelsize=7)
         bottom.grid(True, alpha=0.3)
         if i == 0:
             top.legend(fontsize=7)
-    fig.suptitle(f"handgrad bench: {dtype} on {device} (jit; median time per call)", fontsize=12)
+    # One y-scale for every ratio panel, so a 1% wobble never looks like a trend: logarithmic
+    # (0.5x and 2x equally far from 1), wide enough for every range, at most 1/8 to 8.
+    low, high = max(RATIO_LIMIT[0], lowest / 1.1), min(RATIO_LIMIT[1], highest * 1.1)
+    for ax in ratio_axes:
+        ax.set_yscale("log", base=2)
+        ax.set_ylim(low, high)
+    fig.suptitle(
+        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and interquartile range over rounds)",
+        fontsize=12,
+    )
     fig.savefig(path, format="png", dpi=80)
     plt.close(fig)

@@ -12,7 +12,7 @@ import numpy as np
 
 from benchmarks import cases, timing
 from benchmarks.cases import JAX_IMPLS, Placement, Point
-from benchmarks.peers import PEER_IMPLS, host_block, peer
+from benchmarks.peers import PEER_IMPLS, peer
 from reference.catalog import Entry
 
 SHARDED_IMPLS: tuple[str, ...] = ("handwritten", "autodiff", "copy")
@@ -170,8 +170,8 @@ def prepare_jax(options: Options, task: Task, placement: Placement, impl: str, i
     call = lambda: compiled(*inputs)  # noqa: E731
     timing.wait(call())
     # CPU calls are waited for one by one; a GPU runs its queue in order (see timing.py).
-    block = timing.wait if placement.platform == "cpu" else timing.wait_last
-    return Prepared(placement, impl, (call, block), cases.program_bytes(p, impl, task.dtype, shards))
+    mode = timing.Wait.EACH if placement.platform == "cpu" else timing.Wait.LAST
+    return Prepared(placement, impl, (call, mode), cases.program_bytes(p, impl, task.dtype, shards))
 
 
 def prepare_peer(task: Task, placement: Placement, impl: str, inputs: tuple[Any, ...]) -> Prepared | str:
@@ -183,7 +183,7 @@ def prepare_peer(task: Task, placement: Placement, impl: str, inputs: tuple[Any,
     if call is None:
         return reason
     call()
-    return Prepared(placement, impl, (call, host_block), cases.gradient_bytes(task.point, task.dtype))
+    return Prepared(placement, impl, (call, timing.Wait.RETURN), cases.gradient_bytes(task.point, task.dtype))
 
 
 def run_task(options: Options, task: Task, outcome: Outcome, progress: Progress) -> None:
@@ -221,19 +221,27 @@ def run_task(options: Options, task: Task, outcome: Outcome, progress: Progress)
         progress(f"{p.case} {p.label} {task.dtype}")
 
 
-def paired(slow: Result, fast: Result) -> tuple[float, float]:
-    """How many times faster `fast` is than `slow`, and the relative noise of that ratio.
+@dataclass(frozen=True)
+class Ratio:
+    """One program's time over another's: the median and interquartile range over rounds."""
 
-    Taken round by round where both were sampled in the same rounds (same point and dtype):
-    load from elsewhere that slows one round slows both programs in it, so the per-round
-    ratios are steadier than the ratio of two medians. The noise is the interquartile range of
-    those ratios over their median."""
-    if slow.samples and len(slow.samples) == len(fast.samples):
-        ratios = np.asarray(slow.samples) / np.asarray(fast.samples)
-        q1, median, q3 = np.percentile(ratios, [25, 50, 75])
-        return float(median), float((q3 - q1) / median)
-    ratio = slow.seconds / fast.seconds
-    return ratio, float(np.hypot(slow.spread / slow.seconds, fast.spread / fast.seconds))
+    median: float
+    low: float
+    high: float
+
+
+def ratio(num: Result, den: Result) -> Ratio:
+    """num's time over den's, round by round where both were sampled in the same rounds (same
+    point and dtype: load from elsewhere that slows one round slows both programs in it, so
+    the per-round ratios are steadier than the ratio of two medians); otherwise the ratio of
+    the medians, widened by both programs' relative IQRs."""
+    if num.samples and len(num.samples) == len(den.samples):
+        per_round = np.asarray(num.samples) / np.asarray(den.samples)
+        q1, median, q3 = np.percentile(per_round, [25, 50, 75])
+        return Ratio(float(median), float(q1), float(q3))
+    median = num.seconds / den.seconds
+    rel = float(np.hypot(num.spread / num.seconds, den.spread / den.seconds))
+    return Ratio(median, median * (1 - rel), median * (1 + rel))
 
 
 def add_scaling(results: Sequence[Result]) -> list[Result]:
@@ -249,7 +257,7 @@ def add_scaling(results: Sequence[Result]) -> list[Result]:
         if r.device.startswith("sharded") and base:
             # The baseline is one device of the default backend: the kind the mesh is made of.
             one = base.get(jax.default_backend()) or next(iter(base.values()))
-            r = replace(r, scaling=paired(one, r)[0])
+            r = replace(r, scaling=ratio(one, r).median)
         out.append(r)
     return out
 

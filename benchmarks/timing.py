@@ -2,7 +2,7 @@
 
 A sample is `inner` back-to-back calls timed together. On the CPU each one is waited for with
 `block_until_ready` before the next starts, so a sample is `inner` complete calls (launch,
-compute, result ready) and never work still in flight. On a GPU (`wait_last`) the calls are
+compute, result ready) and never work still in flight. On a GPU (`Wait.LAST`) the calls are
 queued back to back and the sample ends when the last result is ready: one stream runs them in
 order, so that is when all of them are done, and the host round trip of a wait (~60 us on the
 H200 machine measured, longer than the kernels themselves up to 2^24 elements) is paid once
@@ -17,6 +17,7 @@ sample starts with one untimed call so the previous program's after-effects are 
 
 from __future__ import annotations
 
+import enum
 import gc
 import math
 import random
@@ -60,7 +61,19 @@ class Timing:
     inner: int
     samples: tuple[float, ...] = ()
     """Time per call in each round, in round order: programs timed together have one sample per
-    round each, so their ratio can be taken round by round (see targets.paired)."""
+    round each, so their ratio can be taken round by round (see runner.ratio)."""
+
+
+class Wait(enum.Enum):
+    """How a sample waits for the calls it times."""
+
+    EACH = "each"
+    """Every call is waited for (`block_until_ready`) before the next starts: the CPU."""
+    LAST = "last"
+    """The calls are queued back to back and only the last is waited for: a device that runs
+    its queue in order (a GPU stream), where that is when all of them are done."""
+    RETURN = "return"
+    """The result is ready when the call returns (a synchronous host peer): nothing to wait for."""
 
 
 def wait(out: Any) -> Any:
@@ -68,34 +81,32 @@ def wait(out: Any) -> Any:
     return jax.block_until_ready(out)
 
 
-def wait_last(out: Any) -> Any:
-    """`wait`, for a device that runs calls in order: `_sample` waits for the last call only."""
-    return jax.block_until_ready(out)
-
-
-def measure(call: Callable[[], Any], settings: Settings, block: Callable[[Any], Any] = wait) -> tuple[Timing, Any]:
+def measure(call: Callable[[], Any], settings: Settings, mode: Wait = Wait.EACH) -> tuple[Timing, Any]:
     """Time one `call()` (already compiled, inputs already in place); see `measure_all`."""
-    timings = measure_all({"call": (call, block)}, settings)
+    timings = measure_all({"call": (call, mode)}, settings)
     return timings["call"]
 
 
-Program = tuple[Callable[[], Any], Callable[[Any], Any]]
-"""A zero-argument call and how to wait for its result."""
+Program = tuple[Callable[[], Any], Wait]
+"""A zero-argument call and how a sample waits for its results."""
 
 
-def _sample(call: Callable[[], Any], block: Callable[[Any], Any], inner: int) -> tuple[float, Any]:
+def _sample(call: Callable[[], Any], mode: Wait, inner: int) -> tuple[float, Any]:
     # One untimed call first: the program that ran just before (another placement's threads,
     # a single-threaded peer) leaves threads parked and caches cold, and that transition would
     # otherwise be charged to whichever program follows it (identical HLO measured 15% apart).
-    block(call())
+    if not isinstance(mode, Wait):  # anything else would time calls never waited for
+        raise TypeError(f"expected a timing.Wait, got {mode!r}")
+    wait(call())
     start = time.perf_counter()
-    if block is wait_last:
+    if mode is Wait.EACH:
         for _ in range(inner):
-            out = call()
-        out = block(out)
+            out = wait(call())
     else:
         for _ in range(inner):
-            out = block(call())
+            out = call()
+        if mode is Wait.LAST:
+            out = wait(out)
     return time.perf_counter() - start, out
 
 
@@ -106,10 +117,10 @@ def measure_all(programs: Mapping[str, Program], settings: Settings) -> dict[str
     stays referenced until here so no output can be treated as dead."""
     last: dict[str, Any] = {}
     inner: dict[str, int] = {}
-    for name, (call, block) in programs.items():
+    for name, (call, mode) in programs.items():
         for _ in range(settings.warmup):
-            last[name] = block(call())
-        once, last[name] = _sample(call, block, 1)
+            last[name] = wait(call())
+        once, last[name] = _sample(call, mode, 1)
         inner[name] = max(1, math.ceil(settings.sample_s / max(once, 1e-9)))
     per_call: dict[str, list[float]] = {name: [] for name in programs}
     names = list(programs)
@@ -122,8 +133,8 @@ def measure_all(programs: Mapping[str, Program], settings: Settings) -> dict[str
         for round_ in range(settings.repeats):
             order.shuffle(names)
             for name in names:
-                call, block = programs[name]
-                elapsed, last[name] = _sample(call, block, inner[name])
+                call, mode = programs[name]
+                elapsed, last[name] = _sample(call, mode, inner[name])
                 per_call[name].append(elapsed / inner[name])
                 spent += elapsed
             if round_ + 1 >= settings.min_repeats and spent >= settings.budget_s * len(names):

@@ -37,6 +37,7 @@ _IMPORTS: dict[str, str] = {
     "from jax.typing import ArrayLike": "",
     "from functools import partial": "from functools import partial",
     "from collections.abc import Mapping": "from typing import Mapping",
+    "from collections.abc import Callable": "from typing import Callable",
 }
 _HEADER_TYPES = "from typing import Any\n\nArray = Any\nArrayLike = Any\n"
 

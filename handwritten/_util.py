@@ -1,10 +1,13 @@
-"""Input checks shared by the hand-written formulas (no math lives here)."""
+"""Input checks and the row sums shared by the hand-written formulas (no formula lives here)."""
 
 from __future__ import annotations
 
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 from jax.typing import ArrayLike
+
+NARROW_ROWS = 16
+"""Rows of at most this many elements are "narrow" for XLA:CPU (see `row_sums`)."""
 
 
 def as_float(x: ArrayLike) -> Array:
@@ -27,3 +30,31 @@ def pred_target(pred: ArrayLike, target: ArrayLike, name: str) -> tuple[Array, A
     if a.ndim == 0:
         raise ValueError(f"{name}: pred and target need a last axis to reduce, got shape ()")
     return a, y
+
+
+def row_sums(*terms: Array) -> tuple[Array, ...]:
+    """Sums over the last axis (axis kept) of same-shaped arrays, as XLA:CPU runs them fastest.
+
+    Narrow float32/float64 rows (n <= NARROW_ROWS) are summed in one multi-operand reduction:
+    XLA:CPU leaves that to its own loop emitter, which reads every term once, on every core.
+    A one-operand row sum over a large array is handed to YNNPACK instead (jax 0.10), whose
+    fused program costs a fixed amount per row and operation, which dominates on narrow rows
+    (docs/benchmarks.md has the measurements). Wider rows, a single term, and other dtypes
+    (whose sums want the wider accumulator `jnp.sum` gives them) take one `jnp.sum` per term.
+    Meant for the CPU branch of a formula; the sums are the same either way.
+    """
+    x = terms[0]
+    if x.shape[-1] > NARROW_ROWS or x.dtype not in (jnp.float32, jnp.float64) or len(terms) == 1:
+        return row_sums_apart(*terms)
+    zero = jnp.zeros((), x.dtype)
+
+    def add(a: tuple[Array, ...], b: tuple[Array, ...]) -> tuple[Array, ...]:
+        return tuple(p + q for p, q in zip(a, b, strict=True))
+
+    sums = lax.reduce(terms, (zero,) * len(terms), add, (x.ndim - 1,))
+    return tuple(s[..., None] for s in sums)
+
+
+def row_sums_apart(*terms: Array) -> tuple[Array, ...]:
+    """Sums over the last axis (axis kept), one `jnp.sum` per term: what XLA fuses on a GPU."""
+    return tuple(jnp.sum(t, axis=-1, keepdims=True) for t in terms)

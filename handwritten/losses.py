@@ -8,6 +8,7 @@ anything else is a ValueError naming both shapes (no silent broadcasting).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import jax
@@ -15,7 +16,7 @@ import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from handwritten._util import pred_target
+from handwritten._util import pred_target, row_sums, row_sums_apart
 from handwritten.softmax import shifted_exp
 
 
@@ -45,8 +46,18 @@ def cross_entropy_grad(z: ArrayLike, y: ArrayLike) -> Array:
     one-hot y as p_j - 1 on the true label and p_j elsewhere.
     """
     z, y = pred_target(z, y, "cross_entropy_grad")
+    return lax.platform_dependent(z, y, cpu=_cross_entropy_grad_cpu, default=_cross_entropy_grad)
+
+
+def _cross_entropy_grad(z: Array, y: Array, sums: Callable[..., tuple[Array, ...]] = row_sums_apart) -> Array:
     e = shifted_exp(z)  # softmax(z) = e / sum e, scaled once by sum(y) / sum e
-    return e * (jnp.sum(y, axis=-1, keepdims=True) / jnp.sum(e, axis=-1, keepdims=True)) - y
+    sum_y, sum_e = sums(y, e)
+    return e * (sum_y / sum_e) - y
+
+
+def _cross_entropy_grad_cpu(z: Array, y: Array) -> Array:
+    """Both row sums taken together (`row_sums`: one reduction on narrow rows)."""
+    return _cross_entropy_grad(z, y, row_sums)
 
 
 @jax.jit
@@ -164,14 +175,16 @@ def cosine_similarity(a: ArrayLike, y: ArrayLike) -> Array:
 def cosine_similarity_grad(a: ArrayLike, y: ArrayLike) -> Array:
     """d/da of cos(a, y): y/(|a||y|) - cos(a, y) a/|a|^2 (the seed's boxed result, page 7).
 
-    Computed as (y_hat - cos * a_hat) / |a| with unit vectors a_hat, y_hat. Erratum 6:
-    the seed's expansion doubles then halves the a.da/|a|^2 term; the box is right.
-    NaN where a or y is the zero vector, like cosine_similarity.
+    Computed as (y_hat - cos * a_hat) / |a| with unit vectors a_hat, y_hat (scaled by
+    max|v| first, so no square overflows); on the CPU from the plain sums first, scaled only
+    when a row needs it. Erratum 6: the seed's expansion doubles then halves the
+    a.da/|a|^2 term; the box is right. NaN where a or y is the zero vector, like
+    cosine_similarity.
     """
     a, y = pred_target(a, y, "cosine_similarity_grad")
-    # On the CPU, try the unscaled sums first (see _cosine_grad_unscaled_first); a GPU runs
-    # the scaled form as fast as autodiff (measured on an H200), so it keeps that alone.
-    return lax.platform_dependent(a, y, cpu=_cosine_grad_unscaled_first, default=_cosine_grad_scaled)
+    # On the CPU, try the plain sums first (see _cosine_grad_checked); a GPU runs the scaled
+    # form as fast as autodiff (measured on an H200), so it keeps that alone.
+    return lax.platform_dependent(a, y, cpu=_cosine_grad_checked, default=_cosine_grad_scaled)
 
 
 def _cosine_grad_scaled(a: Array, y: Array) -> Array:
@@ -182,27 +195,31 @@ def _cosine_grad_scaled(a: Array, y: Array) -> Array:
     return (y_hat - cos * a_hat) / norm_a
 
 
-def _cosine_grad_unscaled_first(a: Array, y: Array) -> Array:
-    """The plain row sums |a|^2, |y|^2, <a, y>; the scaled form only when some row needs it.
+def _cosine_grad_plain(a: Array, y: Array) -> Array:
+    """(y - (<a,y>/|a|^2) a) / (|a||y|) from the plain sums, NaN in every row they cannot serve.
 
-    When every |a|^2 and |y|^2 lies in [tiny/eps, sqrt(max)] of the dtype, no square has
-    overflowed, the sums lost nothing to underflow, and 1/(|a||y|) is a normal number, so
-    y/(|a||y|) - <a,y>/(|a||y|) a/|a|^2 is as accurate as the scaled form. That is one
-    reading pass fewer (autodiff's cost). Otherwise, or for NaN, inf or a zero vector, the
-    whole batch takes the scaled form (`lax.cond`: one branch runs; under vmap both do).
+    That is y/(|a||y|) - cos a/|a|^2: the part of y orthogonal to a, over |a||y|. A row is
+    served when |a|^2 and |y|^2 lie in [tiny/eps, sqrt(max)] of the dtype: no square has
+    overflowed, the sums lost nothing to underflow, and 1/(|a||y|) is a normal number, so the
+    result is as accurate as the scaled form. Any other row (out of range, NaN, inf, a zero
+    vector) is made NaN by the square root of a negative number, not by a comparison, so that
+    XLA:CPU keeps the sums and the output in one fused pass (a compare or select would split it).
     """
-    aa = jnp.sum(a * a, axis=-1, keepdims=True)
-    yy = jnp.sum(y * y, axis=-1, keepdims=True)
-    ay = jnp.sum(a * y, axis=-1, keepdims=True)
+    aa, yy, ay = row_sums(a * a, y * y, a * y)
     info = jnp.finfo(a.dtype)
     low, high = info.tiny / info.eps, jnp.sqrt(info.max)
-    in_range = jnp.all((aa >= low) & (aa <= high) & (yy >= low) & (yy <= high))
+    margin = jnp.minimum(jnp.minimum(aa - low, high - aa), jnp.minimum(yy - low, high - yy))
+    served = jnp.sqrt(margin) * 0 + 1  # 1 in range, NaN outside
+    return (y + a * (-(ay / aa))) * (served / (jnp.sqrt(aa) * jnp.sqrt(yy)))
 
-    def unscaled(a: Array, y: Array, aa: Array, yy: Array, ay: Array) -> Array:
-        inv = lax.rsqrt(aa * yy)
-        return y * inv - a * (ay * inv / aa)
 
-    def scaled(a: Array, y: Array, aa: Array, yy: Array, ay: Array) -> Array:
-        return _cosine_grad_scaled(a, y)
+def _cosine_grad_checked(a: Array, y: Array) -> Array:
+    """The plain form; the scaled form for the whole batch when any row came out NaN.
 
-    return lax.cond(in_range, unscaled, scaled, a, y, aa, yy, ay)
+    One pass (autodiff's cost) plus a look at the first column of the result: a row the plain
+    form cannot serve is NaN in every element. `lax.cond` runs one branch (under vmap, both).
+    """
+    plain = _cosine_grad_plain(a, y)
+    if a.shape[-1] == 0:
+        return plain
+    return lax.cond(jnp.any(jnp.isnan(plain[..., 0])), _cosine_grad_scaled, lambda a, y: plain, a, y)

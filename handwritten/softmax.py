@@ -6,12 +6,14 @@ Leading axes are batch axes and are kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 from jax.typing import ArrayLike
 
-from handwritten._util import as_float
+from handwritten._util import as_float, row_sums, row_sums_apart
 
 
 def shifted_exp(x: Array) -> Array:
@@ -51,12 +53,22 @@ def softmax_vjp(x: ArrayLike, g: ArrayLike) -> Array:
     x and g have the same shape (..., n); so does the result.
 
     Computed as s = e r with e = exp(x - max x) and r = 1 / sum e, and <g, s> = r <g, e>:
-    both row sums read e, so XLA fuses them into one pass over the row (measured faster
-    than normalising s first, see the README's benchmarks).
+    both row sums read e, so XLA fuses them into one pass over the row. On the CPU the two
+    sums are taken together (`row_sums`: one reduction on narrow rows); docs/benchmarks.md
+    says why.
     """
     x, g = as_float(x), as_float(g)
     if g.shape != x.shape:
         raise ValueError(f"softmax_vjp: x and g must have the same shape, got {x.shape} and {g.shape}")
+    return lax.platform_dependent(x, g, cpu=_vjp_cpu, default=_vjp)
+
+
+def _vjp(x: Array, g: Array, sums: Callable[..., tuple[Array, ...]] = row_sums_apart) -> Array:
     e = shifted_exp(x)
-    r = 1 / jnp.sum(e, axis=-1, keepdims=True)
-    return (e * r) * (g - r * jnp.sum(g * e, axis=-1, keepdims=True))
+    sum_e, sum_ge = sums(e, g * e)
+    r = 1 / sum_e
+    return (e * r) * (g - r * sum_ge)
+
+
+def _vjp_cpu(x: Array, g: Array) -> Array:
+    return _vjp(x, g, row_sums)

@@ -88,30 +88,51 @@ def test_cosine_survives_norms_that_overflow_when_squared() -> None:
     np.testing.assert_allclose(np.asarray(g, np.float64), exact, rtol=1e-5)
 
 
+@pytest.mark.parametrize("width", [6, 40], ids=["narrow-rows", "wide-rows"])
 @pytest.mark.parametrize("dtype, big", [("float32", 1e25), ("float64", 1e200)])
 def test_both_cosine_grad_forms_agree_with_autodiff_where_squares_overflow(
-    dtype: str, big: float, rng: np.random.Generator
+    dtype: str, big: float, width: int, rng: np.random.Generator
 ) -> None:
-    """The scaled form (every row on a GPU; rows out of range on the CPU) and the CPU's
-    unscaled-first form, each called directly, on rows whose |a|^2 overflows or
-    underflows the dtype and on ordinary rows: both must match autodiff in float64."""
+    """The scaled form (every row on a GPU) and the CPU's checked form (plain sums first,
+    summed one way on narrow rows and another on wide ones), each called directly, on rows
+    whose |a|^2 overflows or underflows the dtype and on ordinary rows: both must match
+    autodiff in float64."""
     from handwritten import losses
 
-    u, v = rng.standard_normal((4, 6)), rng.standard_normal((4, 6))
+    u, v = rng.standard_normal((4, width)), rng.standard_normal((4, width))
     a_scale = np.array([[big], [1 / big], [1.0], [1.0]])
     a, y = a_scale * u, np.array([[1 / big], [big], [1.0], [1.0]]) * v
     # d/da cos(s a, t y) = (1/s) d/du cos(u, v): the truth from autodiff on the unscaled rows
     # (autodiff's own plain norms overflow at these scales, even in float64).
     truth = np.asarray(jax.vmap(jax.grad(ref_losses.cosine_similarity))(jnp.asarray(u), jnp.asarray(v))) / a_scale
     rtol = 2e-4 if dtype == "float32" else 1e-10
-    for form in (losses._cosine_grad_scaled, losses._cosine_grad_unscaled_first):
+    for form in (losses._cosine_grad_scaled, losses._cosine_grad_checked):
         got = np.asarray(form(jnp.asarray(a, dtype), jnp.asarray(y, dtype)), np.float64)
         for row in range(4):  # per row: the gradients differ by 1e50 in size between rows
             atol = 1e-6 * np.abs(truth[row]).max()
             np.testing.assert_allclose(got[row], truth[row], rtol=rtol, atol=atol, err_msg=f"{form.__name__} {row}")
-    ordinary = (jnp.asarray(a[2:], dtype), jnp.asarray(y[2:], dtype))  # in range: the unscaled sums are used
-    got = np.asarray(losses._cosine_grad_unscaled_first(*ordinary), np.float64)
-    np.testing.assert_allclose(got, truth[2:], rtol=rtol)
+    # The plain form serves the rows in range and marks every element of the others NaN,
+    # which is what sends a batch to the scaled form.
+    plain = np.asarray(losses._cosine_grad_plain(jnp.asarray(a, dtype), jnp.asarray(y, dtype)), np.float64)
+    assert np.isnan(plain[:2]).all()
+    np.testing.assert_allclose(plain[2:], truth[2:], rtol=rtol)
+
+
+@pytest.mark.parametrize("width", [1, 8, 16, 17, 64])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "bfloat16"])
+def test_row_sums_are_the_sums_of_each_term(width: int, dtype: str, rng: np.random.Generator) -> None:
+    """One reduction over several terms (narrow rows) or one per term (wide rows, other
+    dtypes): the same sums as numpy's, term by term, in the input's dtype."""
+    from handwritten._util import row_sums
+
+    terms = [rng.standard_normal((3, 2, width)) for _ in range(3)]
+    sums = row_sums(*(jnp.asarray(t, dtype) for t in terms))
+    assert len(sums) == 3
+    rtol = {"float32": 1e-5, "float64": 1e-12, "bfloat16": 3e-2}[dtype]
+    for got, t in zip(sums, terms, strict=True):
+        assert got.shape == (3, 2, 1) and got.dtype == jnp.dtype(dtype)
+        exact = np.asarray(jnp.asarray(t, dtype), np.float64).sum(axis=-1, keepdims=True)
+        np.testing.assert_allclose(np.asarray(got, np.float64), exact, rtol=rtol, atol=rtol * width)
 
 
 def test_cosine_at_zero_vector_is_nan_by_design() -> None:

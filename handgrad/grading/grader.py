@@ -30,9 +30,9 @@ from handgrad.cases import Case, build_cases, case_inputs
 from handgrad.engine import CaseResult, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
 from handgrad.grading import sandbox
-from handgrad.grading.pool import Limits, SubmissionEvaluator
+from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator
 from handgrad.grading.rubric import Rubric
-from handgrad.grading.submission import resolve
+from handgrad.grading.submission import SubmissionError, check_submission, resolve
 from handgrad.scan import Finding, scan_path
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
@@ -53,6 +53,11 @@ class Options:
     fail_fast: bool = False
     """Stop a function at its first failing check (quicker; the feedback then cannot
     say which transforms or dtypes the failures are confined to)."""
+    insecure: bool = False
+    """Grade one submission even where no sandbox is available (it runs with the
+    grader's rights); several submissions always need one."""
+    scan: bool = True
+    """Run the static scan. Only tests turn it off, to show the sandbox holds alone."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class FunctionGrade:
         return any(not t.passed and not t.counted for t in self.tiers)
 
 
+SHOWN = ("visible", "after_published")
+"""Visibilities under which a function may be named in what students see."""
+
+
 @dataclass(frozen=True)
 class SubmissionGrade:
     path: Path
@@ -120,6 +129,11 @@ class SubmissionGrade:
     seconds: float
     seed: int
     sandbox: str
+    problem: str = ""
+    """Why no function could be graded (the submission did not import, was refused,
+    ...), said once for the whole submission; "" when its functions were graded."""
+    reason: str = ""
+    """One word for marks.csv: ok, failed, syntax-error, empty, import-error, ..."""
 
     @property
     def score(self) -> float:
@@ -133,15 +147,25 @@ class SubmissionGrade:
     def full_marks(self) -> bool:
         return all(f.passed for f in self.functions)
 
+    def lost(self) -> str:
+        """The functions that lost marks, naming only those students may see."""
+        shown = [f.name for f in self.functions if not f.passed and f.visibility in SHOWN]
+        hidden = sum(not f.passed and f.visibility not in SHOWN for f in self.functions)
+        parts = shown + ([f"{hidden} hidden function{'s' * (hidden > 1)}"] if hidden else [])
+        return ", ".join(parts)
+
     def summary(self) -> str:
-        lost = [f.name for f in self.functions if not f.passed]
-        lines = [
-            f"handgrad: {self.score:g} / {self.max_score:g} for {self.path.name}",
-            f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
-            + (f"; marks lost on: {', '.join(lost)}" if lost else "."),
+        lost = self.lost()
+        passed = f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
+        lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {self.path.name}"]
+        if self.problem:
+            lines.append(self.problem)
+        else:
+            lines.append(passed + (f"; marks lost on: {lost}" if lost else "."))
+        lines.append(
             f"Inputs drawn with seed {self.seed} (repeat with --seed {self.seed}); "
-            f"sandbox: {self.sandbox}; {self.seconds:.1f} s.",
-        ]
+            f"sandbox: {self.sandbox}; {self.seconds:.1f} s."
+        )
         return "\n".join(lines)
 
 
@@ -441,6 +465,53 @@ def _scan(path: Path) -> dict[str, list[Finding]]:
     return scan_path(path, NAMES)
 
 
+def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
+    if problem_kind:
+        return problem_kind
+    return "ok" if all(f.passed for f in functions) else "failed"
+
+
+def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
+    """(message, reason) when the submission as a whole could not be graded."""
+    error = budget.import_error
+    if error is None:
+        if budget.autodiff_at_import:
+            message = "Automatic differentiation ran while the submission was imported: every function fails."
+            return message, "autodiff-at-import"
+        if budget.defined == []:
+            if _is_empty(path):
+                return "The submission is empty: it defines no function.", "empty"
+            return "The submission defines none of the contract's functions (check their names).", "no-functions"
+        return "", ""
+    message = error.message
+    if _is_empty(path):
+        reason = "empty"
+    elif error.kind == "import" and ("SyntaxError" in message or "IndentationError" in message):
+        reason = "syntax-error"
+    elif error.kind == "timeout":
+        reason = "import-timeout"
+    elif error.kind == "crash":
+        reason = "import-crash"
+    else:
+        reason = "import-error"
+    return f"The submission could not be imported, so no function was graded: {message}", reason
+
+
+def _is_empty(path: Path) -> bool:
+    files = [path] if path.is_file() else sorted(path.rglob("*.py"))
+    try:
+        return all(not f.read_text(errors="replace").strip() for f in files)
+    except OSError:
+        return False
+
+
+def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
+    weight = options.rubric.weights[entry.name]
+    cases = len(build_cases([entry], devices=[grading_device()]))
+    return FunctionGrade(entry.name, 0.0, weight, cases, cases, f"Not graded: {why}", options.rubric.visibility[
+        entry.name], "import")  # fmt: skip
+
+
 def grade_many(
     paths: Sequence[Path],
     options: Options,
@@ -449,51 +520,72 @@ def grade_many(
 ) -> list[SubmissionGrade]:
     """Grade each submission with `options.jobs` workers in parallel.
 
-    Work is handed out function by function. A worker is never shared between two
-    submissions (a submission's state must not leak into another's); each thread
-    keeps its worker while it grades functions of the same submission.
+    Work is handed out function by function, and every function gets a fresh worker
+    (a submission's state must not leak into another's, nor one function's into
+    another's). The workers of a submission share its copy, its time budget and its
+    import verdict (a submission that does not import is reported once, not retried).
+    Raises sandbox.SandboxError before anything runs where no safe sandbox exists.
     """
+    box = sandbox.require(options.insecure, bulk=len(paths) > 1)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     device = grading_device()
     entries = [e for e in CATALOG if e.name in options.functions]
-    resolved = [resolve(p) for p in paths]
-    findings = [_scan(p) for p in resolved]
+    limits = dataclasses.replace(options.limits, jobs=max(1, options.jobs))
+    resolved: list[Path] = []
+    refused: list[str] = []
+    for p in paths:
+        r = resolve(p)
+        resolved.append(r)
+        try:
+            check_submission(r)
+        except SubmissionError as exc:
+            refused.append(f"The submission was refused: {exc}")
+        else:
+            refused.append("")
+    findings = [_scan(p) if options.scan and not refused[i] else {} for i, p in enumerate(resolved)]
+    budgets = [Budget(r, limits) for r in resolved]
     tasks = [(i, e) for i in range(len(paths)) for e in entries]
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)
     finished: list[SubmissionGrade | None] = [None] * len(paths)
     lock = threading.Lock()
-    local = threading.local()
-    evaluators: list[SubmissionEvaluator] = []
 
-    def evaluator_for(i: int) -> SubmissionEvaluator:
-        current = getattr(local, "current", None)
-        if current is not None and current[0] == i:
-            return current[1]
-        if current is not None:
-            current[1].close()
-        ev = SubmissionEvaluator(resolved[i], options.limits, findings[i], options.allow_autodiff)
-        with lock:
-            evaluators.append(ev)
-        local.current = (i, ev)
-        return ev
+    def finish(i: int) -> SubmissionGrade:
+        problem, reason = (refused[i], "refused") if refused[i] else _import_problem(budgets[i], resolved[i])
+        functions = tuple(grades[i][e.name] for e in entries)
+        if refused[i] or budgets[i].import_error is not None:  # said once at the top, not in every function
+            functions = tuple(
+                f if f.passed else _not_graded(BY_ENTRY[f.name], options, "see the message at the top.")
+                for f in functions
+            )
+        return SubmissionGrade(
+            Path(paths[i]),
+            functions,
+            time.monotonic() - started[i],
+            seed,
+            box.mode,
+            problem,
+            _reason(functions, reason),
+        )
 
     def run(task: tuple[int, Entry]) -> None:
         i, entry = task
         with lock:
             started[i] = started[i] or time.monotonic()
-        grade = grade_function(evaluator_for(i), entry, options, seed, device)
+        if refused[i]:
+            grade = _not_graded(entry, options, "the submission was refused (see the message at the top).")
+        else:
+            ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
+            try:
+                grade = grade_function(ev, entry, options, seed, device)
+            finally:
+                ev.close(keep_budget=True)
         with lock:
             grades[i][entry.name] = grade
             done = len(grades[i]) == len(entries)
             if done:
-                finished[i] = SubmissionGrade(
-                    Path(paths[i]),
-                    tuple(grades[i][e.name] for e in entries),
-                    time.monotonic() - started[i],
-                    seed,
-                    sandbox.detect().mode,
-                )
+                budgets[i].close()
+                finished[i] = finish(i)
         if on_progress is not None:
             on_progress(1)
         if done and on_done is not None:
@@ -504,9 +596,12 @@ def grade_many(
             for _ in pool.map(run, tasks):
                 pass
     finally:
-        for ev in evaluators:
-            ev.close()
+        for b in budgets:
+            b.close()
     return [g for g in finished if g is not None]
+
+
+BY_ENTRY = {e.name: e for e in CATALOG}
 
 
 def grade(path: Path, options: Options) -> SubmissionGrade:
