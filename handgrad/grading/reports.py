@@ -186,7 +186,7 @@ def text(grade: SubmissionGrade, verbose: bool = True) -> str:
         lines.append(f"      {len(hidden)} hidden function{'s' * (len(hidden) > 1)}: {score:g}/{top:g}")
     if verbose and not grade.problem:
         for f in shown:
-            if not f.passed:
+            if not f.passed or f.warned:
                 lines += ["", f"--- {f.name} ---", f.feedback]
     return "\n".join(lines)
 
