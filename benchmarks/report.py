@@ -61,7 +61,7 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
                 sharded[key] = r
             continue
         lines.setdefault((*key, r.device), {})[r.impl] = r
-    out = []
+    out: list[tuple[str, ...]] = []
     order = {case: i for i, case in enumerate(dict.fromkeys(k[0] for k in lines))}
     for (case, group, sweep, dtype, device), by in sorted(lines.items(), key=lambda kv: _order(kv[0], order)):
         hand, auto, copy = by.get("handwritten"), by.get("autodiff"), by.get("copy")
@@ -73,11 +73,11 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
                 dtype,
                 device,
                 size_label(any_row),
-                duration(hand and hand.seconds),
-                duration(auto and auto.seconds),
+                duration(hand.seconds if hand else None),
+                duration(auto.seconds if auto else None),
                 spread(ratio(hand, auto)) if hand and auto else "-",
                 duration(by["forward"].seconds if "forward" in by else None),
-                duration(copy and copy.seconds),
+                duration(copy.seconds if copy else None),
                 f"{hand.gbps:.2f}" if hand else "-",
                 f"{100 * ratio(copy, hand).median:.0f}%" if hand and copy else "-",
                 duration(by["numpy"].seconds if "numpy" in by else None),

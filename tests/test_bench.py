@@ -355,7 +355,7 @@ def test_table_has_one_line_per_size_with_the_ratio() -> None:
 def test_every_wait_mode_runs_every_call_and_returns_the_last_result(mode: timing.Wait) -> None:
     """The calls of a sample are all run, whichever way they are waited for (each one on the
     CPU, the last one on a GPU, none for a host peer), and the result kept is the last call's."""
-    calls = []
+    calls: list[None] = []
 
     def call() -> jax.Array:
         calls.append(None)
