@@ -40,7 +40,7 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
     """Write a PNG: one column of two axes per case (and network size). Above: the gradient's
     bytes (read + written) over each implementation's median time, against the swept size,
     with a copy of the same bytes dashed (the memory roofline). Below: hand-written time over
-    autodiff time, the median over rounds with its interquartile range shaded (below 1:
+    autodiff time, the median over rounds with their range shaded (below 1:
     hand-written is faster), on one y-scale shared by every panel."""
     import matplotlib
 
@@ -104,7 +104,7 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
         ax.set_yscale("log", base=2)
         ax.set_ylim(*y_range)
     fig.suptitle(
-        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and interquartile range over rounds)",
+        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and range over rounds)",
         fontsize=12,
     )
     fig.savefig(path, format="png", dpi=80)
