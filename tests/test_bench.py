@@ -344,6 +344,24 @@ def test_spread_straddling_one_is_not_missed_however_high_the_median() -> None:
     assert f"hand/autodiff {check.ratio:.2f} ({check.low:.2f}-{check.high:.2f})" in text
 
 
+@pytest.mark.parametrize(
+    "copy_ratios, verdict",
+    [([0.7, 0.65, 0.9, 0.61], "met"), ([0.7, 0.5, 0.9, 0.8], "within noise"), ([0.5, 0.55, 0.3, 0.59], "missed")],
+)
+def test_roofline_verdict_is_taken_on_the_range_of_the_rounds(copy_ratios: list[float], verdict: str) -> None:
+    hand = [1e-3 * (1 + i % 2) for i in range(len(copy_ratios))]
+    copy = [h * r for h, r in zip(hand, copy_ratios, strict=True)]
+    rows = [
+        _row("handwritten", float(np.median(hand)), samples=tuple(hand)),
+        _row("autodiff", float(np.median(hand)), samples=tuple(hand)),
+        _row("copy", float(np.median(copy)), samples=tuple(copy)),
+    ]
+    (check,) = targets.check(rows)
+    assert check.roofline == pytest.approx(np.median(copy_ratios))
+    assert check.roofline_verdict == verdict
+    assert check.ok == (verdict != "missed")
+
+
 def test_targets_text_says_nothing_is_judged_for_quick() -> None:
     (check,) = targets.check(_rounds([1.2] * 8))
     assert check.speed == "missed"
