@@ -184,6 +184,12 @@ def test_loss_keeps_batch_axes(name: str, rng: np.random.Generator) -> None:
     assert getattr(hw, f"{name}_grad")(a, y).shape == (2, 3, 4)
 
 
+@pytest.mark.parametrize("name", ["cosine_similarity", "cosine_similarity_grad"])
+def test_cosine_rejects_empty_vectors(name: str) -> None:
+    with pytest.raises(ValueError, match=r"at least one element, got shape \(3, 0\)"):
+        getattr(hw, name)(jnp.zeros((3, 0)), jnp.zeros((3, 0)))
+
+
 @pytest.mark.parametrize("delta", [0.0, -1.0])
 def test_huber_rejects_non_positive_delta(delta: float) -> None:
     with pytest.raises(ValueError, match="delta must be a positive number"):
