@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import zlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 # Before JAX is imported anywhere: two host devices, so the multi-device and sharded
 # paths of the matrix run on any machine (a GPU machine keeps its GPUs as well).
@@ -24,6 +26,9 @@ import pytest
 
 import handgrad  # configure_for_checking() in pytest_configure turns x64 on
 from handgrad.pytest_plugin import add_options
+
+if TYPE_CHECKING:
+    from handgrad.engine import Evaluator
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -44,7 +49,7 @@ def strict_kinks(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(scope="session")
-def evaluator(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+def evaluator(request: pytest.FixtureRequest) -> Iterator[Evaluator]:
     """What the matrix checks: handwritten in-process, or a submission in a worker."""
     path = request.config.getoption("--submission")
     if path is None:

@@ -11,6 +11,19 @@ import os as _os
 __version__ = "0.1.0"
 """The one version string (pyproject.toml reads it from here)."""
 
+__all__ = ["Report", "TaylorResult", "assert_gradient", "configure_for_checking", "taylor_test", "verify"]
+
+_VERIFICATION = ("Report", "TaylorResult", "assert_gradient", "taylor_test", "verify")
+
+
+def __getattr__(name: str) -> object:
+    # The checking API loads JAX; `import handgrad` (the command line's first step) does not.
+    if name in _VERIFICATION:
+        from handgrad import verification
+
+        return getattr(verification, name)
+    raise AttributeError(f"module 'handgrad' has no attribute {name!r}")
+
 
 def configure_for_checking() -> None:
     """Settings for checking (not for benchmarking), set explicitly by whoever checks.

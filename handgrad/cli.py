@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from handgrad import __version__
 from reference.names import NAMES
 from reference.tolerances import DTYPES
+
+if TYPE_CHECKING:  # the grading modules load JAX: imported when a command runs
+    from handgrad.grading.grader import Options, SubmissionGrade
+
+T = TypeVar("T")
 
 
 class UsageError(Exception):
     """Bad arguments: reported in one line, exit status 2."""
 
 
-def _progress(total_desc: str):  # type: ignore[no-untyped-def]
+def _progress(total_desc: str) -> Callable[[Iterable[T]], Iterable[T]]:
     from tqdm import tqdm
 
-    def wrap(items):  # type: ignore[no-untyped-def]
+    def wrap(items: Iterable[T]) -> Iterable[T]:
         return tqdm(items, desc=total_desc, unit="case", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     return wrap
@@ -101,7 +107,7 @@ def _shard(text: str) -> tuple[int, int]:
     return k, n
 
 
-def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _grade_options(args: argparse.Namespace) -> Options:
     from handgrad.grading.grader import Options
     from handgrad.grading.pool import Limits
     from handgrad.grading.rubric import Rubric, RubricError, load
@@ -116,10 +122,13 @@ def _grade_options(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         rubric = load(args.rubric) if args.rubric else Rubric()
     except RubricError as exc:
         raise UsageError(str(exc)) from None
+    if args.budget <= 0:
+        raise UsageError("--budget must be positive")
     return Options(
         strict=args.strict,
         allow_autodiff=args.allow_autodiff,
-        limits=Limits(timeout=args.timeout, memory=args.memory),
+        limits=Limits(timeout=args.timeout, memory=args.memory, budget=args.budget),
+        insecure=args.insecure,
         seed=args.seed,
         jobs=args.jobs,
         rubric=rubric,
@@ -146,39 +155,54 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError(f"shard {k}/{n} holds no submission")
     if args.json and len(paths) > 1:
         raise UsageError("--json writes one submission's results; use --out DIR for several")
+    from handgrad.grading.sandbox import SandboxError
+
+    try:  # every output place exists and is safe before any worker starts
+        json_target = reports.FileTarget(args.json) if args.json else None
+        out_dir = reports.Target(Path(args.out), create=True) if args.out else None
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
     for p in paths:
         try:
             resolve(p)
         except SubmissionError as exc:
-            if args.json:
-                reports.write_atomic(Path(args.json), reports.json_text(reports.gradescope_error(str(exc))))
+            if json_target is not None:
+                json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
             raise UsageError(str(exc)) from None
-    out_dir = Path(args.out) if args.out else None
     taken: set[str] = set()
 
-    def save(path: Path, grade) -> None:  # type: ignore[no-untyped-def]
+    def save(path: Path, grade: SubmissionGrade) -> None:
         if out_dir is not None:
             name = reports.unique_stem(path, taken)
-            reports.write_atomic(out_dir / f"{name}.json", reports.json_text(reports.gradescope(grade)))
+            out_dir.write(f"{name}.json", reports.json_text(reports.gradescope(grade)))
 
-    if len(paths) > 1 or out_dir is not None:
-        from tqdm import tqdm
+    try:
+        if len(paths) > 1 or out_dir is not None:
+            from tqdm import tqdm
 
-        bar = tqdm(total=len(paths) * len(options.functions), desc="grade", unit="fn", file=sys.stderr, leave=False)
-        grades = grade_many(paths, options, on_done=save, on_progress=bar.update)
-        bar.close()
-    else:
-        grades = grade_many(paths, options)
+            total = len(paths) * len(options.functions)
+            bar = tqdm(total=total, desc="grade", unit="fn", file=sys.stderr, leave=False)
+            grades = grade_many(paths, options, on_done=save, on_progress=bar.update)
+            bar.close()
+        else:
+            grades = grade_many(paths, options)
+    except SandboxError as exc:
+        if json_target is not None:
+            json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
+        raise UsageError(str(exc)) from None
     if out_dir is not None:
-        reports.write_atomic(out_dir / "marks.csv", reports.marks_csv(grades))
-    if args.json:
-        reports.write_atomic(Path(args.json), reports.json_text(reports.gradescope(grades[0])))
+        out_dir.write("marks.csv", reports.marks_csv(grades))
+    if json_target is not None:
+        json_target.write(reports.json_text(reports.gradescope(grades[0])))
+    report = sys.stderr if json_target is not None and json_target.stdout else sys.stdout
     for g in grades:
-        print(reports.text(g, verbose=not args.quiet and len(grades) == 1))
+        print(reports.text(g, verbose=not args.quiet and len(grades) == 1), file=report)
         if len(grades) > 1:
-            print()
+            print(file=report)
+    if len(grades) > 1:
+        print(reports.failures(grades), file=report)
     if out_dir is not None:
-        print(f"wrote {len(grades)} reports and marks.csv to {out_dir}")
+        print(f"wrote {len(grades)} reports and marks.csv to {out_dir.path}", file=report)
     return 0 if all(g.full_marks for g in grades) else 1
 
 
@@ -207,8 +231,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_starter(args: argparse.Namespace) -> int:
+    from handgrad import starter
+
+    text = starter.template() if args.command == "template" else starter.solution()
+    if args.path is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        starter.write(text, args.path)
+    except OSError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"wrote {args.path}")
+    return 0
+
+
 def _add_limits(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="require the contract's convention at kinks and count the checks beyond the contract",
+    )
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
     parser.add_argument("--memory", type=_size, default=4 << 30, help="memory cap of a worker (default 4G)")
     parser.add_argument("--jobs", type=int, default=2, help="worker processes in parallel (default 2)")
@@ -233,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     grade = sub.add_parser("grade", help="grade submissions (a .py file or package each) in a sandbox")
     grade.add_argument("paths", nargs="+", metavar="PATH", help="submission file, package or directory")
-    grade.add_argument("--json", metavar="OUT", help="write Gradescope results.json for one submission")
+    grade.add_argument("--json", metavar="OUT", help="write Gradescope results.json for one submission (- for stdout)")
     grade.add_argument("--out", metavar="DIR", help="write one JSON per submission and marks.csv")
     _add_limits(grade)
     grade.add_argument("--shard", type=_shard, help="grade only the K-th of N shares of the paths, e.g. 1/4")
@@ -243,6 +286,14 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="grade only this function")
     grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
+    grade.add_argument(
+        "--budget",
+        type=float,
+        default=300.0,
+        help="seconds of worker time per submission, all functions together (default 300)",
+    )
+    grade.add_argument("--insecure", action="store_true",
+                       help="grade one submission even without a sandbox (it runs with your rights)")  # fmt: skip
     grade.set_defaults(run=cmd_grade)
 
     bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")
@@ -250,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
     _add_limits(bundle)
     bundle.set_defaults(run=cmd_bundle)
+
+    for name, what in (("template", "a starter file: every signature, bodies raising NotImplementedError"),
+                       ("solution", "a one-file reference solution built from handwritten/")):  # fmt: skip
+        starter = sub.add_parser(name, help=f"write {what}")
+        starter.add_argument("path", nargs="?", type=Path, metavar="PATH", help="new file to write (default: stdout)")
+        starter.set_defaults(run=cmd_starter)
 
     from benchmarks.cli import add_arguments
 

@@ -73,6 +73,8 @@ class CaseResult:
     inputs_at_worst: Mapping[str, Any] = field(default_factory=dict)
     hint: str = ""
     kwargs: Mapping[str, Any] = field(default_factory=dict)
+    unchecked: int = 0
+    """Elements not compared because the truth is undefined there (see run_case)."""
 
     @property
     def ok(self) -> bool:
@@ -87,7 +89,7 @@ class CaseResult:
     @property
     def ratio(self) -> float:
         """Worst error over allowed error (<= 1 passes); inf for failures without one."""
-        worst = self.comparison.worst if self.comparison else None
+        worst = self.comparison.worst if self.comparison is not None else None
         if worst is None:
             return 0.0 if self.ok else float("inf")
         if worst.allowed == 0:
@@ -123,9 +125,17 @@ def _fmt(value: Any) -> str:
 
 
 def inputs_at(case: Case, args: tuple[Any, ...], index: tuple[int, ...], leaf: str) -> dict[str, Any]:
-    """The arguments that produced the output element at `index`."""
+    """The arguments that produced the output element at `index`.
+
+    A gradient leaf named after an argument (handgrad.verify's outputs) is indexed like
+    that argument: the element it differentiates is the input to show.
+    """
     entry = case.entry
     out: dict[str, Any] = {}
+    if leaf and leaf in entry.args:
+        arr = np.asarray(args[entry.args.index(leaf)])
+        where = f"[{', '.join(map(str, index))}]" if index else ""
+        return {f"{leaf}{where}": arr[index] if arr.ndim == len(index) else arr}
     for name, arg, axis in zip(entry.args, args, entry.vmap_axes, strict=True):
         if isinstance(arg, Mapping):
             out[name] = arg
@@ -146,8 +156,15 @@ def run_case(
     *,
     strict: bool = False,
     seed: int = DEFAULT_SEED,
+    nan_truth_unchecked: bool = False,
 ) -> CaseResult:
-    """Evaluate the formula on the case's inputs and compare with the truth."""
+    """Evaluate the formula on the case's inputs and compare with the truth.
+
+    `nan_truth_unchecked`: elements whose float64 truth is NaN are not compared (the
+    reference itself is undefined there, as autodiff of a user's unstable primal can be);
+    they are counted in `CaseResult.unchecked`. The catalog's references are trusted, so
+    the catalog leaves this off and a NaN truth must be matched.
+    """
     from handgrad.hints import hint_for  # the hints read CaseResult; import late
 
     inputs = case_inputs(case, seed)
@@ -173,7 +190,12 @@ def run_case(
             kwargs=inputs.kwargs,
         )
         return _with_hint(result, hint_for(result, want, out.value))
+    unchecked = 0
+    if nan_truth_unchecked:
+        want, unchecked = _undefined_as_returned(want, out.value)
     kink_mask, want_eff = _apply_kink(case, inputs.args, want, out.value, strict)
+    # The allowance: per dtype (entry.tolerance) plus the truth's conditioning S
+    # (reference/conditioning.py), for every caller alike (the catalog and handgrad.verify).
     comparison = compare(
         want_eff,
         out.value,
@@ -185,7 +207,9 @@ def run_case(
     at: dict[str, Any] = {}
     if not comparison.ok and comparison.worst is not None:
         at = inputs_at(case, inputs.args, comparison.worst.index, comparison.worst.leaf)
-    result = CaseResult(case, comparison, devices=out.devices, inputs_at_worst=at, kwargs=inputs.kwargs)
+    result = CaseResult(
+        case, comparison, devices=out.devices, inputs_at_worst=at, kwargs=inputs.kwargs, unchecked=unchecked
+    )
     if comparison.ok:
         return result
     return _with_hint(result, hint_for(result, want_eff, out.value))
@@ -197,13 +221,44 @@ def _with_hint(result: CaseResult, hint: str) -> CaseResult:
 
 def _apply_kink(case: Case, args: tuple[Any, ...], want: Any, got: Any, strict: bool) -> tuple[Any, Any]:
     """Replace the truth at kink elements by the valid value closest to `got` (or the
-    convention when strict). Outputs of the wrong shape are left for compare to reject."""
+    convention when strict). Outputs of the wrong structure or shape are left for compare
+    to reject. Outputs are arrays or dicts of arrays; the kink rule sees the same form."""
     kink = case.entry.kink
-    if kink is None or not isinstance(got, np.ndarray) or got.shape != np.shape(want):
+    if kink is None or not _same_layout(want, got):
         return None, want
-    got64 = got.astype(np.float64) if got.dtype.kind in "fV" else np.zeros(np.shape(want))
+    got64 = _leafwise(lambda g, w: g.astype(np.float64) if g.dtype.kind in "fV" else np.zeros(np.shape(w)), got, want)
     mask, at_kink = kink.expected_at(args, got64, strict)
-    return mask, np.where(mask, at_kink, want)
+    return mask, _leafwise(np.where, mask, at_kink, want)
+
+
+def _undefined_as_returned(want: Any, got: Any) -> tuple[Any, int]:
+    """The truth with its NaN elements replaced by what was returned (so they agree), and
+    how many there were; unchanged where the output's layout does not match."""
+    if not _same_layout(want, got):
+        return want, 0
+    count = sum(int(np.isnan(np.asarray(w, np.float64)).sum()) for w in _as_leaves(want).values())
+    if not count:
+        return want, 0
+    return _leafwise(lambda w, g: np.where(np.isnan(w), g.astype(np.float64), w), want, got), count
+
+
+def _as_leaves(tree: Any) -> dict[str, Any]:
+    return dict(tree) if isinstance(tree, Mapping) else {"": tree}
+
+
+def _same_layout(want: Any, got: Any) -> bool:
+    """Both arrays, or dicts with the same keys, with ndarrays of the truth's shapes."""
+    if isinstance(want, Mapping) != isinstance(got, Mapping):
+        return False
+    w, g = _as_leaves(want), _as_leaves(got)
+    return set(w) == set(g) and all(isinstance(g[k], np.ndarray) and g[k].shape == np.shape(w[k]) for k in w)
+
+
+def _leafwise(fn: Callable[..., Any], *trees: Any) -> Any:
+    """fn applied leaf by leaf to arrays, or to dicts of arrays with the first tree's keys."""
+    if not isinstance(trees[0], Mapping):
+        return fn(*trees)
+    return {k: fn(*(t[k] for t in trees)) for k in trees[0]}
 
 
 def run_all(
@@ -212,7 +267,11 @@ def run_all(
     *,
     strict: bool = False,
     seed: int = DEFAULT_SEED,
+    nan_truth_unchecked: bool = False,
     progress: Callable[[Iterable[Case]], Iterable[Case]] = lambda it: it,
 ) -> list[CaseResult]:
     """run_case for every case, in order; `progress` wraps the iteration (a progress bar)."""
-    return [run_case(evaluator, c, strict=strict, seed=seed) for c in progress(cases)]
+    return [
+        run_case(evaluator, c, strict=strict, seed=seed, nan_truth_unchecked=nan_truth_unchecked)
+        for c in progress(cases)
+    ]

@@ -106,8 +106,8 @@ def _to_numpy(out: Any) -> Output:
             value[str(k)], devs = leaf(v, f" under key {k!r}")
             devices |= devs
         return Output(value, frozenset(devices))
-    value, devices = leaf(out, "")
-    return Output(value, frozenset(devices))
+    array, on = leaf(out, "")
+    return Output(array, frozenset(on))
 
 
 _TRANSFORMED: dict[tuple[Any, ...], tuple[Callable[..., Any], Callable[..., Any]]] = {}
@@ -139,6 +139,13 @@ def _transformed(
         g = jax.jit(jax.vmap(f, in_axes=vmap_axes))
     _TRANSFORMED[key] = (fn, g)
     return g
+
+
+def forget(fn: Callable[..., Any]) -> None:
+    """Drop the transformed copies of fn (handgrad.verify checks a function once; the
+    catalog's formulas stay for the whole run)."""
+    for key in [k for k, (f, _) in _TRANSFORMED.items() if f is fn]:
+        del _TRANSFORMED[key]
 
 
 def evaluate(

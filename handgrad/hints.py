@@ -2,8 +2,11 @@
 
 A hint is a short sentence for a student. It is only a guess, offered when the error
 has a recognisable form: a constant factor (2, 1/2, n, 1/n, -1), a lost sign, a
-transposed matrix, a reduction over the wrong axes, NaN/inf only at extreme inputs,
-a wrong dtype, Python control flow under jit, code that only handles one example.
+transposed matrix or a reshape where a transpose was meant, a reduction over the wrong
+axes, an epsilon added to a denominator, a target assumed to sum to 1, NaN/inf only at
+extreme inputs, a wrong dtype, Python control flow under jit, a pure_callback that
+cannot be batched, code that only handles one example. State kept between calls is
+found by the grader (grading/grader.py), which sees more than one call.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ def hint_for(result: CaseResult, want: Any, got: Any) -> str:
     if problem == "shape":
         return _shape_hint(result, np.shape(want_leaf), np.shape(got_leaf))
     if problem == "nonfinite":
+        worst = comparison.worst
+        if worst is not None and worst.at_kink and not np.isfinite(worst.got):
+            return (
+                "NaN/inf at a kink: something divides by zero there (d / |d|, or an added epsilon too small "
+                "for the dtype: 1e-12 is 0 in float16)"
+            )
         if result.case.family.name.startswith(EXTREME_FAMILIES) or _has_large_input(result):
             return (
                 "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
@@ -78,6 +87,16 @@ def _error_hint(result: CaseResult) -> str:
         return "the result left the device: NumPy (np.*) or float() inside the formula? use jax.numpy"
     if kind == "bad-return":
         return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
+    if "vmap_method" in text or "callback" in text.lower():
+        return (
+            "jax.pure_callback (NumPy or Python inside the formula) cannot be batched by vmap without "
+            "vmap_method, and is not a JAX formula: write it in jax.numpy"
+        )
+    if "UnexpectedTracerError" in text:
+        return (
+            "a traced value escaped the function: something is stored outside it (a global, a cache) "
+            "while jit traces it; keep no state between calls"
+        )
     if any(name in text for name in TRACER_ERRORS):
         return (
             "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); "
@@ -160,6 +179,11 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return ""
     if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and np.allclose(got, want.T, rtol=1e-3):
         return "transposed: the result is the transpose of the right one"
+    if _reshaped_transpose(want, got):
+        return (
+            "reshape where a transpose was meant: the values are the transpose's, laid out row by row "
+            "in the original shape (use .T or jnp.swapaxes, not reshape)"
+        )
     finite = np.isfinite(want) & np.isfinite(got)
     scale = max(float(np.max(np.abs(want[finite]), initial=0.0)), 1e-30)
     sig = finite & (np.abs(want) > 1e-3 * scale)
@@ -175,6 +199,12 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     negative = sig & (want < 0)
     if negative.any() and np.allclose(got[sig], np.abs(want[sig]), rtol=1e-3):
         return "lost the sign: an absolute value where a signed difference belongs (2|a-y| instead of 2(a-y))"
+    known = _known_form(result, got)
+    if known:
+        return known
+    epsilon = _added_epsilon(result, want, got)
+    if epsilon:
+        return epsilon
     if np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
         return (
             "close, but not within the tolerance: the derivation looks right and the arithmetic loses "
@@ -217,3 +247,84 @@ def _factor_words(c: float, n: int, named_only: bool = False) -> str:
     if _close(c, -2.0) or _close(c, -0.5):
         return f"sign flipped and off by a factor of {abs(c):g}"
     return "" if named_only else f"off by a constant factor of {c:.4g}"
+
+
+def _reshaped_transpose(want: np.ndarray, got: np.ndarray) -> bool:
+    """got is want's last two axes transposed and then reshaped back: M.T.reshape(M.shape)."""
+    if want.ndim < 2 or want.shape[-1] == want.shape[-2] or min(want.shape[-2:]) < 2:
+        return False
+    flipped = np.swapaxes(want, -1, -2).reshape(want.shape)
+    return bool(np.allclose(got, flipped, rtol=1e-3, atol=1e-6 * max(1.0, float(np.nanmax(np.abs(want))))))
+
+
+def _row(v: np.ndarray, f: Any) -> np.ndarray:
+    return np.asarray(f(v), np.float64)
+
+
+def _denominators(result: CaseResult, shape: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    """Quantities a formula plausibly divides by, broadcast to the output's shape."""
+    from handgrad.cases import case_inputs
+
+    entry = result.case.entry
+    named = [
+        (n, np.asarray(a, np.float64))
+        for n, a in zip(entry.args, case_inputs(result.case).args, strict=False)
+        if not isinstance(a, Mapping) and np.shape(a) == shape
+    ]
+    out: list[tuple[str, np.ndarray]] = []
+    if len(named) >= 2:
+        out.append((f"|{named[0][0]} - {named[1][0]}|", np.abs(named[0][1] - named[1][1])))
+    for n, a in named:
+        out.append((f"|{n}|", np.abs(a)))
+        if a.ndim:
+            out.append((f"the norm of {n}", np.broadcast_to(np.linalg.norm(a, axis=-1, keepdims=True), shape)))
+            out.append((f"the sum of {n}", np.broadcast_to(np.abs(a.sum(axis=-1, keepdims=True)), shape)))
+    return out
+
+
+def _added_epsilon(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
+    """got = want * D / (D + eps) for one small constant eps and a D built from the inputs."""
+    ok = np.isfinite(want) & np.isfinite(got) & (got != 0) & (want != 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(ok, want / np.where(got == 0, 1.0, got) - 1, 0.0)
+    off = ok & (np.abs(r) > 1e-12)
+    if not off.any():
+        return ""
+    for name, d in _denominators(result, want.shape):
+        e = r[off] * d[off]
+        if np.all(e > 0):
+            lo, hi = float(e.min()), float(e.max())
+            if hi <= 1.5 * lo and 1e-20 < hi < 1e-2:
+                return (
+                    f"an added epsilon: the result is what dividing by ({name} + {np.sqrt(lo * hi):.0e}) gives; "
+                    "the contract's formula has no epsilon, and near the kink or at small values it shows"
+                )
+    return ""
+
+
+def _known_form(result: CaseResult, got: np.ndarray) -> str:
+    """A wrong formula common enough to name: cross-entropy that assumes sum(y) = 1."""
+    from handgrad.cases import case_inputs
+
+    name = result.case.entry.name
+    if name not in ("cross_entropy", "cross_entropy_grad"):
+        return ""
+    z, y = (np.asarray(a, np.float64) for a in case_inputs(result.case).args[:2])
+    total = y.sum(axis=-1, keepdims=True)
+    if np.allclose(total, 1.0):
+        return ""
+    m = z.max(axis=-1, keepdims=True)
+    e = np.exp(z - m)
+    lse = m + np.log(e.sum(axis=-1, keepdims=True))
+    form = (
+        e / e.sum(axis=-1, keepdims=True) - y
+        if name.endswith("_grad")
+        else (lse - (y * z).sum(-1, keepdims=True))[..., 0]
+    )
+    if np.shape(form) == got.shape and np.allclose(got, form, rtol=1e-3, atol=1e-5):
+        right = "softmax(z) * sum(y) - y" if name.endswith("_grad") else "logsumexp(z) * sum(y) - <y, z>"
+        return (
+            "right only when the target sums to 1: the contract allows any non-negative weights, "
+            f"for which it is {right}"
+        )
+    return ""

@@ -1,212 +1,1069 @@
-"""Static scan of a formula file, read as text by the grader: never imported, never run.
+"""The allowlist check of a submission, read as text by the grader: never imported, never run.
 
-One of two independent signals for automatic differentiation (the other is a trace-level
-hook inside the worker). It reports, per top-level function, what taints it, directly
-or through anything at module level it refers to:
+A formula may use only what `ALLOWED` lists (modules and their names), the builtins of
+`ALLOWED_BUILTINS`, its own code and, in a package, its own modules (by relative import
+or by the package's own name).
+Everything else is refused with file:line and the rule broken; docs/allowlist.md is the
+policy in words for students and instructors.
 
-- "autodiff": an autodiff entry point (jax.grad, vjp, jacrev, custom_vjp, ...,
-  torch.autograd, private jax modules);
-- "dynamic": a construct that could reach one unseen (exec, eval, __import__,
-  importlib, getattr with a computed name, dunder attributes): what cannot be verified
-  is treated as autodiff;
-- "system": a system module (os, sys, subprocess, socket, signal, ctypes, threading,
-  multiprocessing, shutil, pathlib, io) or open(): a formula has no need of them, and
-  they are how a submission would attack its sandbox;
-- "project": the grader's own packages (handwritten, reference, handgrad, ...), which
-  hold the answers.
+Each finding has a kind, which the grader turns into the failure it reports:
+
+- "autodiff": a derivative computed by the machine (jax.grad, jax.jacobian, a
+  custom_jvp rule, complex numbers for complex-step differentiation, ...);
+- "dynamic": code that hides or changes what it reaches (getattr with a computed
+  name, eval, __import__, double-underscore internals, module patching, importlib,
+  pickle, ...): what cannot be verified is treated like autodiff;
+- "system": anything else off the allowlist (os, sys, open, scipy, a package file that
+  is not a .py source, ...);
+- "project": the grader's own packages (reference, handwritten, ...), which hold answers;
+- "unreadable": a file that cannot be decoded or parsed as Python (it cannot run either).
+
+Where a refusal counts: a construct inside a top-level function's reach (its body, the
+helpers it calls, the names it uses, in any module of a package) costs that function
+only. A construct in code that runs at import (module-level statements, decorators,
+default arguments, class bodies, and everything they refer to) costs every function.
+Code under `if __name__ == "__main__":` is skipped: it never runs when graded (the
+worker imports a submission under the name "submission").
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
-from dataclasses import dataclass
+import builtins
+import importlib.util
+import os
+import re
+import stat
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
-AUTODIFF_NAMES = frozenset(
-    {
-        "grad",
-        "value_and_grad",
-        "vjp",
-        "jvp",
-        "jacrev",
-        "jacfwd",
-        "jacobian",
-        "hessian",
-        "linearize",
-        "linear_transpose",
-        "custom_vjp",
-        "custom_jvp",
-        "custom_gradient",
-        "defvjp",
-        "defjvp",
-        "closure_convert",
-        "checkpoint",
-        "remat",
-        "backward",
-        "autograd",
-        "GradientTape",
-        "gradient",
-        "jet",
-    }
-)
-AUTODIFF_MODULES = (
-    "torch",
-    "tensorflow",
-    "autograd",
-    "jax._src",
-    "jax.interpreters",
-    "jax.experimental.jet",
-    "jax.extend",
-)
-DYNAMIC_CALLS = frozenset({"exec", "eval", "compile", "__import__", "globals", "vars", "locals", "setattr", "delattr"})
-DYNAMIC_MODULES = frozenset({"importlib", "builtins", "inspect", "gc", "marshal", "pickle", "types", "runpy", "code"})
-SYSTEM_MODULES = frozenset({
-    "os", "sys", "subprocess", "socket", "signal", "ctypes", "cffi", "threading", "multiprocessing", "shutil",
-    "pathlib", "io", "resource", "atexit", "pty", "fcntl", "mmap", "tempfile", "urllib", "http", "asyncio",
-})  # fmt: skip
-SYSTEM_CALLS = frozenset({"open", "exit", "quit", "input", "breakpoint"})
-PROJECT_PACKAGES = frozenset({"handwritten", "reference", "handgrad", "benchmarks", "tests", "conftest"})
-HARMLESS_DUNDERS = frozenset({"__name__", "__doc__", "__init__", "__call__", "__future__"})
+# ---- the allowlist -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+class AllExcept:
+    """Every public name of a namespace except these (for jax.numpy and math, whose
+    every public name is a function or constant, apart from the listed exceptions)."""
+
+    def __init__(self, *excluded: str) -> None:
+        self.excluded = frozenset(excluded)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and not name.startswith("_") and name not in self.excluded
+
+
+def names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+COMPLEX_NAMES = names(
+    """complex complex64 complex128 complex256 complex_ complexfloating csingle cdouble clongdouble
+    clongfloat longcomplex singlecomplex cfloat angle conj conjugate imag real sort_complex roots eig
+    eigvals fft"""
+)
+"""Complex dtypes, and functions that make or take apart complex numbers."""
+
+ALLOWED: dict[str, frozenset[str] | AllExcept] = {
+    # jax: arrays, compilation, batching; no transformation that differentiates.
+    "jax": names(
+        """numpy lax nn scipy tree_util tree typing config debug core random Array ShapeDtypeStruct jit vmap
+        pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
+        named_call named_scope"""
+    ),
+    "jax.numpy": AllExcept(*COMPLEX_NAMES, "load", "save", "fromfile"),
+    "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
+    "jax.lax": names(
+        """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc
+        erf_inv exp exp2 expm1 floor integer_pow is_finite lgamma digamma log log1p logistic max min
+        mul neg nextafter pow reciprocal rem round rsqrt sign sin sinh sqrt square sub tan tanh
+        select select_n stop_gradient convert_element_type reduce_precision
+        eq ne lt le gt ge bitwise_and bitwise_or bitwise_not bitwise_xor
+        reduce reduce_sum reduce_max reduce_min reduce_prod reduce_and reduce_or argmax argmin
+        cumsum cumprod cummax cummin cumlogsumexp
+        cond switch while_loop fori_loop scan map associative_scan platform_dependent
+        optimization_barrier reshape broadcast broadcast_in_dim broadcast_to_rank expand_dims
+        squeeze transpose concatenate pad slice slice_in_dim dynamic_slice dynamic_slice_in_dim
+        dynamic_update_slice dynamic_index_in_dim index_in_dim rev sort sort_key_val top_k iota
+        broadcasted_iota full full_like collapse dot dot_general batch_matmul Precision"""
+    ),
+    "jax.lax.Precision": names("DEFAULT HIGH HIGHEST"),
+    "jax.nn": names(
+        """celu elu gelu glu hard_sigmoid hard_silu hard_swish hard_tanh identity leaky_relu
+        log_sigmoid log_softmax logsumexp mish one_hot relu relu6 selu sigmoid silu soft_sign
+        softmax softplus sparse_plus sparse_sigmoid squareplus standardize swish tanh"""
+    ),
+    "jax.scipy": names("special"),
+    "jax.scipy.special": names(
+        """logsumexp expit logit erf erfc erfinv ndtr ndtri log_ndtr xlogy xlog1py entr gammaln
+        digamma softmax log_softmax"""
+    ),
+    "jax.tree_util": names(
+        """tree_map tree_leaves tree_structure tree_flatten tree_unflatten tree_reduce tree_all
+        register_pytree_node register_pytree_node_class register_dataclass Partial"""
+    ),
+    "jax.tree": names("map leaves structure flatten unflatten reduce all"),
+    "jax.typing": names("ArrayLike DTypeLike"),
+    "jax.config": names("update"),
+    "jax.random": names("PRNGKey key split fold_in normal uniform randint bernoulli choice permutation"),
+    "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
+    "jax.debug": names("print"),
+    # numpy: constants, dtypes and array basics, for host-side shapes and constants.
+    "numpy": names(
+        """pi e inf nan newaxis euler_gamma float16 float32 float64 int8 int16 int32 int64 uint8
+        uint16 uint32 uint64 bool_ intp dtype finfo iinfo ndarray generic number integer floating
+        inexact signedinteger issubdtype result_type promote_types asarray array zeros ones full
+        zeros_like ones_like full_like empty arange linspace eye identity shape ndim prod sum mean
+        max min maximum minimum abs absolute exp log log1p expm1 sqrt square tanh sign where clip
+        isfinite isnan isinf allclose isclose broadcast_to broadcast_shapes reshape transpose
+        concatenate stack outer dot matmul einsum errstate random"""
+    ),
+    "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
+    "math": AllExcept(),
+    "functools": names("partial reduce wraps cache lru_cache cached_property total_ordering"),
+    "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
+    "itertools": names("product combinations permutations accumulate chain repeat count islice starmap"),
+    "typing": names(
+        """Any Callable Optional Union Sequence Mapping MutableMapping Iterable Iterator Tuple List
+        Dict Set FrozenSet NamedTuple TypeVar Generic Protocol Final Literal ClassVar Annotated
+        TypeAlias Self TYPE_CHECKING cast overload"""
+    ),
+    "collections": names("namedtuple OrderedDict defaultdict"),
+    "collections.abc": names("Callable Mapping MutableMapping Sequence Iterable Iterator"),
+    "dataclasses": names("dataclass field fields replace asdict astuple InitVar"),
+    "abc": names("ABC abstractmethod"),
+    "numbers": names("Number Real Integral"),
+    "warnings": names("warn"),
+    "__future__": AllExcept(),
+}
+"""Module -> the names a formula may take from it. A dotted entry is a module (or a
+namespace such as jax.lax.Precision) reached through its parent or imported directly."""
+
+VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
+"""Entries that are ordinary objects rather than modules, and so may be used as values."""
+
+ALLOWED_BUILTINS = names(
+    """abs all any bool callable classmethod dict divmod enumerate filter float frozenset int
+    isinstance issubclass iter len list map max min next object pow print property range repr
+    reversed round set slice sorted staticmethod str sum super tuple zip getattr hasattr
+    NotImplemented Ellipsis ArithmeticError AssertionError AttributeError Exception
+    FloatingPointError IndexError KeyError LookupError NotImplementedError OverflowError
+    RuntimeError StopIteration TypeError ValueError ZeroDivisionError Warning UserWarning
+    RuntimeWarning DeprecationWarning"""
+)
+"""Every builtin exception class is allowed too (EXCEPTIONS)."""
+CALL_ONLY_BUILTINS = names("getattr hasattr type")
+"""Allowed only as a direct call: getattr and hasattr with the attribute named by a string
+(`getattr(x, "dtype", None)`), type with one argument (`type(x)`)."""
+EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
+
+AUTODIFF_NAMES = names(
+    """grad value_and_grad vjp jvp jacrev jacfwd jacobian hessian linearize linear_transpose
+    custom_jvp custom_vjp custom_gradient closure_convert checkpoint remat make_jaxpr fwd_and_bwd
+    softmax_custom_jvp custom_root custom_linear_solve defjvp defjvps defvjp"""
+)
+"""Names of jax (and its modules) that mean the machine differentiates."""
+JAX_INTERNALS = names("core experimental extend interpreters api_util ad custom_derivatives stages")
+"""Modules of jax where its differentiation lives (jax.core.Tracer alone is listed in ALLOWED)."""
+
+AUTODIFF_MODULES = names("torch tensorflow autograd functorch sympy theano mxnet casadi numdifftools findiff")
+DYNAMIC_MODULES = names(
+    """importlib pkgutil builtins inspect gc marshal pickle copyreg types runpy code codeop
+    __main__ ctypes cffi base64 codecs binascii zipimport dis ast symtable dill cloudpickle
+    operator.attrgetter submission"""
+)
+PROJECT_PACKAGES = names("handwritten reference handgrad benchmarks tests conftest")
+
+DYNAMIC_BUILTINS = names(
+    """getattr setattr delattr hasattr vars globals locals dir eval exec compile __import__ type
+    memoryview id chr ord bytes bytearray format"""
+)
+ALLOWED_DUNDER_NAMES = names("__name__ __doc__")
+"""Double-underscore names a formula may read (as in `if __name__ == "__main__":`)."""
+ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
+ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__ __doc__")
+FRAME_ATTRIBUTES = names(
+    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_back f_builtins
+    f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
+)
+VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
+    # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
+    # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
+    # so a student's own fwd/bwd methods stay allowed.
+    "jvp": ("autodiff", "is JAX's own differentiation rule"),
+    **{a: ("autodiff", "defines a differentiation rule") for a in ("defjvp", "defjvps", "defvjp")},
+    **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
+    **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
+    **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
+}  # fmt: skip
+"""Attributes refused on any value, where the value's type cannot be known statically."""
+
+COMPLEX_DTYPE_STRING = re.compile(
+    r"[<>=|]?(c8|c16|c32|c64|complex(64|128|256|_)?|csingle|cdouble|clongdouble|cfloat|clongfloat|longcomplex|singlecomplex)"
+)
+COMPLEX_DTYPE_INSIDE = re.compile(r"complex(64|128|256)|\bc(8|16|32)\b")
+"""A complex dtype's name inside a longer string (one a program could slice out)."""
+COMPLEX_TYPE_CODE = re.compile(r"[<>=|]?[FDG]")
+"""NumPy's one-letter codes for complex dtypes, refused where a dtype is expected."""
+DTYPE_TAKERS = names(
+    "asarray array zeros ones empty full zeros_like ones_like full_like astype view dtype convert_element_type arange"
+)
+DUNDER_STRING = re.compile(r"__\w*|\w*__")
+STRING_BUILDERS = names("join format decode replace translate")
+COMPLEX_STEP = "complex-step differentiation would find the derivative for you"
+MAX_FILE_BYTES = 2 << 20
+MAX_PACKAGE_FILES = 200
+
+# ---- findings ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
 class Finding:
     line: int
     what: str
     kind: str = "autodiff"
-    """autodiff | dynamic | system | project"""
+    """autodiff | dynamic | system | project | unreadable"""
+    file: str = ""
+    """The file, relative to the submission (a package's own path, or the file's name)."""
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.what}"
+        where = f"line {self.line}" if not self.file else f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.what}"
 
 
-def _module_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Import):
-        return ",".join(a.name for a in node.names)
-    if isinstance(node, ast.ImportFrom):
-        return node.module or ""
-    return None
+def _sort_key(f: Finding) -> tuple[str, int, str, str]:
+    return (f.file, f.line, f.kind, f.what)
 
 
-def _import_findings(node: ast.Import | ast.ImportFrom, line: int) -> list[Finding]:
-    found: list[Finding] = []
-    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-    for mod in modules:
-        top = mod.split(".")[0]
-        if mod.startswith(AUTODIFF_MODULES) or top in ("torch", "tensorflow", "autograd"):
-            found.append(Finding(line, f"imports {mod}", "autodiff"))
-        elif top in DYNAMIC_MODULES:
-            found.append(Finding(line, f"imports {mod}", "dynamic"))
-        elif top in SYSTEM_MODULES:
-            found.append(Finding(line, f"imports {mod}", "system"))
-        elif top in PROJECT_PACKAGES or (isinstance(node, ast.ImportFrom) and node.level > 0 and not mod):
-            found.append(Finding(line, f"imports {mod or 'from its own package'}", "project" if mod else "dynamic"))
-    if isinstance(node, ast.ImportFrom):
+# ---- scopes: which binding a name refers to -------------------------------------------------
+
+_Target = tuple[str, str, str | None]
+"""What an import binds: ("lib", dotted path, None) for an allowlisted module or name;
+("own", module key, name or None) for the submission's own module or name in it."""
+
+
+@dataclass(eq=False)
+class _Scope:
+    kind: str  # module | class | function | comprehension
+    parent: _Scope | None
+    bound: set[str] = field(default_factory=set)
+    declared_global: set[str] = field(default_factory=set)
+    declared_nonlocal: set[str] = field(default_factory=set)
+    imports: dict[str, list[_Target]] = field(default_factory=dict)
+
+    def resolve(self, name: str) -> _Scope | None:
+        """The scope whose binding `name` refers to here; None for a builtin (or nothing)."""
+        scope: _Scope | None = self
+        first = True
+        while scope is not None:
+            if name in scope.declared_global:
+                return scope.module() if name in scope.module().bound else None
+            if (first or scope.kind != "class") and name in scope.bound:
+                return scope
+            first = False
+            scope = scope.parent
+        return None
+
+    def home(self, name: str) -> _Scope:
+        """The scope a binding of `name` here lands in (`global` and `nonlocal` move it)."""
+        if name in self.declared_global:
+            return self.module()
+        if name in self.declared_nonlocal:
+            scope = self.parent
+            while scope is not None and scope.kind != "module":
+                if scope.kind != "class" and (name in scope.bound or name in scope.declared_nonlocal):
+                    return scope.home(name)
+                scope = scope.parent
+        return self
+
+    def module(self) -> _Scope:
+        scope = self
+        while scope.parent is not None:
+            scope = scope.parent
+        return scope
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+@dataclass(frozen=True)
+class _Visit:
+    node: ast.AST
+    scope: _Scope
+    owner: str | None
+    """The top-level def or class whose body this is; None for code that runs at import."""
+    cls: str | None = None
+    """The top-level class whose body (running at import) this is."""
+
+
+def _is_main_guard(stmt: ast.stmt) -> bool:
+    if not isinstance(stmt, ast.If) or not isinstance(stmt.test, ast.Compare):
+        return False
+    test = stmt.test
+    sides = [test.left, *test.comparators]
+    return (
+        len(test.ops) == 1
+        and isinstance(test.ops[0], ast.Eq)
+        and any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+        and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides)
+    )
+
+
+def _visits(tree: ast.Module) -> list[_Visit]:
+    """Every node with its scope and owner, parents before children (no recursion)."""
+    out: list[_Visit] = []
+    stack = [_Visit(tree, _Scope("module", None), None)]
+    while stack:
+        v = stack.pop()
+        out.append(v)
+        stack.extend(reversed(_children(v)))
+    return out
+
+
+def _children(v: _Visit) -> list[_Visit]:
+    node, scope, owner = v.node, v.scope, v.owner
+    children: list[_Visit] = []
+
+    def add(nodes: Iterable[ast.AST | None], s: _Scope = scope, o: str | None = owner, c: str | None = v.cls) -> None:
+        children.extend(_Visit(n, s, o, c) for n in nodes if n is not None)
+
+    if isinstance(node, ast.Module):
+        for stmt in node.body:
+            add(stmt.orelse if isinstance(stmt, ast.If) and _is_main_guard(stmt) else [stmt])
+    elif isinstance(node, ast.Lambda):
+        add([*node.args.defaults, *node.args.kw_defaults])
+        inner = _Scope("function", scope)
+        add([node.args, node.body], inner, owner, None)  # at module level: part of its statement
+    elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        add([*args.defaults, *args.kw_defaults, *node.decorator_list, node.returns])
+        add([a.annotation for a in every if a is not None])
+        inner = _Scope("function", scope)
+        body_owner = owner if owner is not None else (v.cls or node.name)
+        add([args, *node.body], inner, body_owner, None)
+    elif isinstance(node, ast.ClassDef):
+        add([*node.decorator_list, *node.bases, *node.keywords])
+        add(node.body, _Scope("class", scope), owner, v.cls or (node.name if owner is None else None))
+    elif isinstance(node, _COMPREHENSIONS):
+        first, *rest = node.generators
+        add([first.iter])
+        elts = [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
+        add([*elts, first.target, *first.ifs, *rest], _Scope("comprehension", scope))
+    elif isinstance(node, ast.arguments):
+        add([*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg])
+    elif not isinstance(node, ast.arg):  # an argument's annotation belongs to the enclosing scope
+        add(ast.iter_child_nodes(node))
+    return children
+
+
+# ---- one module ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    """A top-level def or class (by name): what its body uses and refers to."""
+
+    findings: list[Finding] = field(default_factory=list)
+    refs: set[tuple[str, str | None]] = field(default_factory=set)
+
+
+@dataclass
+class _Module:
+    key: str
+    """"" for the entry module; a package's other modules by dotted path ("impl", "sub.x")."""
+    file: str
+    is_package: bool
+    import_time: _Unit = field(default_factory=_Unit)
+    units: dict[str, _Unit] = field(default_factory=dict)
+    public: set[str] = field(default_factory=set)
+
+
+class _Package:
+    """What a module may import of its own package: its module keys, the package's name, and
+    (once every module is bound) each module's top-level scope."""
+
+    def __init__(self, keys: Iterable[str], name: str | None) -> None:
+        self.keys = set(keys)
+        self.name = name
+        self.scopes: dict[str, _Scope] = {}
+
+    def library(self, key: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> list[_Target]:
+        """What `name` in module `key` is when it is a library import there (`import jax`,
+        taken again by `from .impl import jax`, a star import or `helpers.jax`)."""
+        scope = self.scopes.get(key)
+        if scope is None or (key, name) in seen:
+            return []
+        seen = seen | {(key, name)}
+        found: list[_Target] = []
+        for target in scope.imports.get(name, []):
+            if target[0] == "lib":
+                found.append(target)
+            elif target[2] is not None:
+                found += self.library(target[1], target[2], seen)
+        if name not in scope.bound:
+            for star in scope.imports.get("*", []):
+                found += self.library(star[1], name, seen)
+        return found
+
+
+def _is_dunder(name: str) -> bool:
+    return len(name) > 4 and name.startswith("__") and name.endswith("__")
+
+
+def _allowed_in(module: str, name: str) -> bool:
+    entry = ALLOWED.get(module)
+    return entry is not None and name in entry
+
+
+def _refused_module(mod: str) -> tuple[str, str] | None:
+    """(kind, why) when `import mod` is refused; None when it is allowed."""
+    if mod in ALLOWED:
+        return None
+    top = mod.split(".")[0]
+    parts = mod.split(".")
+    if top in PROJECT_PACKAGES:
+        return "project", f"`{mod}` is part of the grader (it holds the answers): a formula may not import it"
+    if any(p in COMPLEX_NAMES for p in parts[1:]):
+        return "autodiff", f"`{mod}` is complex arithmetic, which complex-step differentiation needs: not allowed"
+    if top in AUTODIFF_MODULES or (top == "jax" and any(p in AUTODIFF_NAMES for p in parts)):
+        return "autodiff", f"`{mod}` is automatic differentiation: derive the formula by hand"
+    if top == "jax" and any(p.startswith("_") or p in JAX_INTERNALS for p in parts):
+        return "autodiff", f"`{mod}` is JAX's internals, where its differentiation lives: not allowed"
+    if top in DYNAMIC_MODULES or mod in DYNAMIC_MODULES:
+        return "dynamic", f"`{mod}` reaches code dynamically (imports, reflection or serialized code): not allowed"
+    return "system", f"`{mod}` is not on the allowlist of modules a formula may use (see docs/allowlist.md)"
+
+
+def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:
+    full = f"{module}.{name}"
+    path = f"`{full}`" if not shown or shown == full else f"`{shown}` (that is `{full}`)"
+    if name in COMPLEX_NAMES:
+        return "autodiff", f"{path} is complex arithmetic, which complex-step differentiation needs: not allowed"
+    if name in AUTODIFF_NAMES:
+        return "autodiff", f"{path} is automatic differentiation: derive the formula by hand"
+    internal = name.startswith("_") or name in JAX_INTERNALS or module.rsplit(".", 1)[-1] in JAX_INTERNALS
+    if module.startswith("jax") and internal:
+        return "autodiff", f"{path} is JAX's internals, where its differentiation lives: not allowed"
+    if name.startswith("_"):
+        return "dynamic", f"{path} is private to `{module}`: not allowed"
+    return "system", f"{path} is not on the allowlist for `{module}` (see docs/allowlist.md)"
+
+
+class _ModuleScan:
+    """Checks one parsed module and records its units, import-time code and references."""
+
+    def __init__(self, mod: _Module, tree: ast.Module, package: _Package | None) -> None:
+        """Binds every name; `check` then runs once every module of the package is bound."""
+        self.mod = mod
+        self.package = package
+        self.visits = _visits(tree)
+        self.chain_inner: set[int] = set()
+        self.attr_base: set[int] = set()
+        self.approved: set[int] = set()
+        self.docstrings: set[int] = set()
+        for v in self.visits:
+            self._bind(v)
+        module_scope = self.visits[0].scope
+        mod.public = {n for n in module_scope.bound if not n.startswith("_")}
+        if package is not None:
+            package.scopes[mod.key] = module_scope
+
+    def check(self) -> None:
+        for v in self.visits:
+            self._check(v)
+
+    # -- where a finding or a reference goes
+
+    def _unit(self, owner: str | None) -> _Unit:
+        if owner is None:
+            return self.mod.import_time
+        return self.mod.units.setdefault(owner, _Unit())
+
+    def _find(self, v: _Visit, node: ast.AST, kind: str, what: str) -> None:
+        self._unit(v.owner).findings.append(Finding(getattr(node, "lineno", 0), what, kind, self.mod.file))
+
+    # -- imports
+
+    def _own_base(self, level: int) -> str | None:
+        """The package key `level` dots refer to from this module; None if outside it."""
+        if self.package is None:
+            return None
+        parts = self.mod.key.split(".") if self.mod.key else []
+        if not self.mod.is_package:
+            parts = parts[:-1]
+        up = level - 1
+        if up > len(parts):
+            return None
+        return ".".join(parts[: len(parts) - up])
+
+    def _own_targets(self, base: str, names_: list[ast.alias]) -> list[tuple[str, _Target | None]]:
+        out: list[tuple[str, _Target | None]] = []
+        assert self.package is not None
+        for alias in names_:
+            sub = f"{base}.{alias.name}".strip(".")
+            if sub in self.package.keys:
+                out.append((alias.asname or alias.name, ("own", sub, None)))
+            else:
+                out.append((alias.asname or alias.name, ("own", base, alias.name)))
+        return out
+
+    def _import_targets(self, node: ast.Import | ast.ImportFrom) -> list[tuple[str, _Target | None, str, str]]:
+        """(bound name, target or None if refused, kind, why) for each name the import binds."""
+        out: list[tuple[str, _Target | None, str, str]] = []
+        own_name = self.package.name if self.package else None
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                top = alias.name.split(".")[0]
+                bound = alias.asname or top
+                if self.package and own_name and top == own_name:
+                    sub = alias.name[len(own_name) + 1 :]
+                    target: _Target = ("own", sub if alias.asname else "", None)
+                    ok = sub == "" or sub in self.package.keys
+                    out.append(
+                        (bound, target if ok else None, "system", f"`{alias.name}` is not a module of this package")
+                    )
+                    continue
+                refused = _refused_module(alias.name)
+                if refused:
+                    out.append((bound, None, *refused))
+                else:
+                    out.append((bound, ("lib", alias.name if alias.asname else top, None), "", ""))
+            return out
+        module = node.module or ""
+        if node.level or (own_name and module.split(".")[0] == own_name):
+            if node.level:
+                base = self._own_base(node.level)
+                if base is None:
+                    why = (
+                        "a relative import needs a package: submit a directory with __init__.py"
+                        if self.package is None
+                        else f"`from {'.' * node.level}{module} import ...` reaches outside your package"
+                    )
+                    return [(a.asname or a.name, None, "system", why) for a in node.names]
+                full = f"{base}.{module}".strip(".")
+            else:
+                full = module[len(own_name) + 1 :] if own_name else ""
+            assert self.package is not None
+            if full not in self.package.keys:
+                why = f"`{module or '.'}` is not a module of your package"
+                return [(a.asname or a.name, None, "system", why) for a in node.names]
+            if any(a.name == "*" for a in node.names):
+                return [("*", ("own", full, "*"), "", "")]
+            return [(b, t, "", "") for b, t in self._own_targets(full, list(node.names))]
+        refused = _refused_module(module)
+        if refused:
+            return [(a.asname or a.name, None, *refused) for a in node.names]
         for alias in node.names:
-            if alias.name in AUTODIFF_NAMES or alias.name in ("_src", "interpreters"):
-                found.append(Finding(line, f"imports {alias.name} from {node.module}", "autodiff"))
-    return found
+            bound = alias.asname or alias.name
+            if alias.name == "*":
+                out.append(
+                    (bound, None, "system", f"`from {module} import *` is not allowed: import the names you use")
+                )
+            elif f"{module}.{alias.name}" in ALLOWED:
+                out.append((bound, ("lib", f"{module}.{alias.name}", None), "", ""))
+            elif _allowed_in(module, alias.name):
+                out.append((bound, ("lib", f"{module}.{alias.name}", None), "", ""))
+            else:
+                out.append((bound, None, *_refused_name(module, alias.name)))
+        return out
+
+    # -- pass 1: bindings
+
+    def _is_docstring(self, node: ast.Constant) -> bool:
+        return id(node) in self.docstrings
+
+    def _bind(self, v: _Visit) -> None:
+        node, scope = v.node, v.scope
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                self.docstrings.add(id(first.value))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            scope.home(node.id).bound.add(node.id)
+        elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            home = scope
+            while home.kind == "comprehension" and home.parent is not None:
+                home = home.parent
+            home.bound.add(node.target.id)
+        elif isinstance(node, ast.arg):
+            scope.bound.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            scope.home(node.name).bound.add(node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            scope.home(node.name).bound.add(node.name)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            scope.bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            scope.bound.add(node.rest)
+        elif isinstance(node, ast.Global):
+            scope.declared_global.update(node.names)
+            scope.module().bound.update(node.names)
+        elif isinstance(node, ast.Nonlocal):
+            scope.declared_nonlocal.update(node.names)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for bound, found, _, _ in self._import_targets(node):
+                home = scope.home(bound)  # `global jax` then `import jax` binds the module's jax
+                if bound != "*":
+                    home.bound.add(bound)
+                if found is not None:
+                    home.imports.setdefault(bound, []).append(found)
+        elif isinstance(node, ast.Attribute):
+            inner = node.value
+            while isinstance(inner, ast.Attribute):
+                self.chain_inner.add(id(inner))
+                inner = inner.value
+            if isinstance(inner, ast.Name):
+                self.attr_base.add(id(inner))
+
+    # -- pass 2: checks
+
+    def _check(self, v: _Visit) -> None:
+        node = v.node
+        if isinstance(node, ast.Constant):
+            self._check_constant(v, node)
+        elif isinstance(node, ast.Name):
+            self._check_name(v, node)
+        elif isinstance(node, ast.Attribute) and id(node) not in self.chain_inner:
+            self._check_chain(v, node)
+        elif isinstance(node, ast.Call):
+            self._check_call(v, node)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            self._check_import(v, node)
+        elif isinstance(node, ast.MatchClass):
+            # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
+            for attr in node.kwd_attrs:
+                if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
+                    self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if v.scope.kind == "module" and _is_dunder(node.name):
+                self._find(
+                    v,
+                    node,
+                    "dynamic",
+                    f"defining `{node.name}` at module level changes how the module is imported: not allowed",
+                )
+
+    def _check_constant(self, v: _Visit, node: ast.Constant) -> None:
+        value = node.value
+        if isinstance(value, complex):
+            self._find(v, node, "autodiff", f"the complex number `{value!r}` is not allowed: " + COMPLEX_STEP)
+        elif isinstance(value, (str, bytes)):
+            text = value.decode("latin-1") if isinstance(value, bytes) else value
+            if COMPLEX_DTYPE_STRING.fullmatch(text):
+                self._find(v, node, "autodiff", f"the complex dtype {text!r} is not allowed: " + COMPLEX_STEP)
+            elif COMPLEX_DTYPE_INSIDE.search(text) and not self._is_docstring(node):
+                self._find(v, node, "autodiff", f"the string {text[:40]!r} names a complex dtype: " + COMPLEX_STEP)
+            elif DUNDER_STRING.fullmatch(text) and text != "__main__" and len(text) < 64:
+                self._find(
+                    v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
+                )
+
+    def _targets(self, v: _Visit, name: str) -> list[_Target]:
+        """What `name` is bound to by imports where it is used, with the submission's own
+        names that are library imports in their module resolved to those libraries."""
+        scope = v.scope.resolve(name)
+        found = list(scope.imports.get(name, [])) if scope is not None else []
+        if self.package is None:
+            return found
+        for target in list(found):
+            if target[0] == "own" and target[2] is not None:
+                found += self.package.library(target[1], target[2])
+        if scope is None:
+            found += self.package.library(self.mod.key, name)
+        return found
+
+    def _check_name(self, v: _Visit, node: ast.Name) -> None:
+        name = node.id
+        if _is_dunder(name):
+            allowed = ALLOWED_DUNDER_NAMES if isinstance(node.ctx, ast.Load) else ALLOWED_DUNDER_STORES
+            if name not in allowed:
+                self._find(v, node, "dynamic", f"`{name}` is a Python internal (double underscores): not allowed")
+            return
+        if not isinstance(node.ctx, ast.Load):
+            return
+        scope = v.scope.resolve(name)
+        targets = self._targets(v, name)
+        own_module_base = (
+            id(node) in self.attr_base and targets and all(t[0] == "own" and t[2] is None for t in targets)
+        )
+        if scope is None or scope.kind in ("module", "class"):
+            if (scope is None or scope.kind == "module") and not own_module_base:
+                self._unit(v.owner).refs.add((self.mod.key, name))
+            # A module or class body looks a name up at run time, then in builtins: a
+            # builtin a formula may not use stays refused even where the module binds it.
+            permitted = (name in ALLOWED_BUILTINS or name in EXCEPTIONS) and name not in CALL_ONLY_BUILTINS
+            if name in _BUILTINS and not permitted:
+                if id(node) not in self.approved:
+                    self._refuse_builtin(v, node, name)
+                return
+        for target in targets:
+            if target[0] == "own":
+                if id(node) not in self.attr_base:
+                    self._unit(v.owner).refs.add((target[1], target[2]))
+                if id(node) not in self.attr_base and target[2] is None and isinstance(node.ctx, ast.Load):
+                    # A module object carries whatever it imported (jax among them): name what you use.
+                    self._find(
+                        v,
+                        node,
+                        "dynamic",
+                        f"the module `{name}` is used as a value: use its names directly (`{name}.f`)",
+                    )
+            elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
+                self._find(
+                    v,
+                    node,
+                    "dynamic",
+                    f"the module `{name}` is used as a value: call its functions directly (`{name}.f(x)`)",
+                )
+
+    def _refuse_builtin(self, v: _Visit, node: ast.AST, name: str) -> None:
+        if name == "type":
+            self._find(
+                v, node, "dynamic", "the builtin `type` is allowed only as `type(x)`: it creates classes dynamically"
+            )
+        elif name in ("getattr", "hasattr"):
+            self._find(
+                v,
+                node,
+                "dynamic",
+                f"`{name}` with a computed name is not allowed: name the attribute directly (`obj.shape`)",
+            )
+        elif name == "complex":
+            self._find(v, node, "autodiff", "`complex` is not allowed: " + COMPLEX_STEP)
+        elif name in DYNAMIC_BUILTINS:
+            self._find(v, node, "dynamic", f"the builtin `{name}` reaches code or attributes dynamically: not allowed")
+        else:
+            self._find(v, node, "system", f"the builtin `{name}` is not allowed in a formula (see docs/allowlist.md)")
+
+    def _check_chain(self, v: _Visit, node: ast.Attribute) -> None:
+        attrs: list[ast.Attribute] = []
+        inner: ast.expr = node
+        while isinstance(inner, ast.Attribute):
+            attrs.append(inner)
+            inner = inner.value
+        attrs.reverse()
+        for a in attrs:
+            if _is_dunder(a.attr) and a.attr not in ALLOWED_DUNDER_ATTRIBUTES:
+                self._find(v, a, "dynamic", f"`.{a.attr}` is a Python internal (double underscores): not allowed")
+                return
+        targets = self._targets(v, inner.id) if isinstance(inner, ast.Name) else []
+        if not any(t[0] == "lib" for t in targets):
+            for a in attrs:
+                if a.attr in VALUE_ATTRIBUTES_REFUSED:
+                    kind, why = VALUE_ATTRIBUTES_REFUSED[a.attr]
+                    self._find(v, a, kind, f"`.{a.attr}` {why}: not allowed")
+                    return
+        if not isinstance(inner, ast.Name):
+            return
+        for target in targets:
+            if target[0] == "lib":
+                self._walk_library(v, node, target[1], inner.id, attrs)
+            elif target[2] is None:
+                self._walk_own(v, node, target[1], inner.id, attrs)
+
+    def _walk_own(self, v: _Visit, node: ast.Attribute, key: str, shown: str, attrs: list[ast.Attribute]) -> None:
+        """An attribute chain on the submission's own module: to its submodules and names, and
+        on into a library where the name is a library import in that module."""
+        assert self.package is not None
+        for i, a in enumerate(attrs):
+            shown = f"{shown}.{a.attr}"
+            sub = f"{key}.{a.attr}".strip(".")
+            if sub in self.package.keys:
+                key = sub
+                continue
+            self._unit(v.owner).refs.add((key, a.attr))
+            for target in self.package.library(key, a.attr):
+                self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
+            return
+        self._unit(v.owner).refs.add((key, None))
+
+    def _walk_library(self, v: _Visit, node: ast.Attribute, path: str, shown: str, attrs: list[ast.Attribute]) -> None:
+        """An attribute chain on an allowlisted module: each step must be listed."""
+        for a in attrs:
+            shown = f"{shown}.{a.attr}"
+            if path in ALLOWED:
+                full = f"{path}.{a.attr}"
+                if full in ALLOWED or _allowed_in(path, a.attr):
+                    path = full
+                    continue
+                self._find(v, a, *_refused_name(path, a.attr, shown))
+                return
+            if a.attr in VALUE_ATTRIBUTES_REFUSED:
+                kind, why = VALUE_ATTRIBUTES_REFUSED[a.attr]
+                self._find(v, a, kind, f"`{shown}` {why}: not allowed")
+            else:
+                self._find(v, a, "system", f"`{shown}`: attributes of `{path}` are not allowed")
+            return
+        if not isinstance(node.ctx, ast.Load):
+            self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
+        elif path in ALLOWED and path not in VALUE_NAMESPACES:
+            self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
+
+    def _check_call(self, v: _Visit, node: ast.Call) -> None:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
+            if len(node.args) >= 2 and not node.keywords:
+                attr = node.args[1]
+                if isinstance(attr, ast.Constant) and isinstance(attr.value, str) and attr.value.isidentifier():
+                    if not _is_dunder(attr.value) and attr.value not in VALUE_ATTRIBUTES_REFUSED:
+                        self.approved.add(id(func))
+        if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
+            if len(node.args) == 1 and not node.keywords:
+                self.approved.add(id(func))
+        callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        named = [k.value for k in node.keywords if k.arg == "dtype"]
+        if callee in ("astype", "view", "dtype"):
+            named += node.args[:1]
+        for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and COMPLEX_TYPE_CODE.fullmatch(arg.value):
+                self._find(v, arg, "autodiff", f"the complex dtype {arg.value!r} is not allowed: {COMPLEX_STEP}")
+        for arg in named:
+            computed = isinstance(arg, (ast.BinOp, ast.JoinedStr, ast.Subscript, ast.IfExp, ast.BoolOp)) or (
+                isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in STRING_BUILDERS
+            )
+            if computed:
+                self._find(
+                    v,
+                    arg,
+                    "dynamic",
+                    "a dtype given by a computed string is not allowed: name the dtype (`jnp.float32`)",
+                )
+
+    def _check_import(self, v: _Visit, node: ast.Import | ast.ImportFrom) -> None:
+        if v.scope.kind == "class":
+            # The class would carry the module as an attribute (`K.jax.grad`), out of sight.
+            self._find(v, node, "dynamic", "an import inside a class body is not allowed: import at module level")
+            return
+        at_top = v.owner is None and v.scope.kind == "module"
+        for bound, target, kind, why in self._import_targets(node):
+            if target is None:
+                # Importing a module that is not allowed runs its code at import: every function
+                # pays. A refused name of an allowed module costs only the functions that use it.
+                # (A star import binds names unseen: every function pays for it too.)
+                runs_code = isinstance(node, ast.Import) or node.level or _refused_module(node.module or "") is not None
+                if at_top and not runs_code and bound != "*":
+                    self._unit(bound).findings.append(Finding(node.lineno, why, kind, self.mod.file))
+                else:
+                    self._find(v, node, kind, why)
+            elif target[0] == "own" and at_top:
+                if bound == "*":
+                    self.mod.units.setdefault("*", _Unit()).refs.add((target[1], "*"))
+                else:
+                    self._unit(bound).refs.add((target[1], target[2]))
+            elif target[0] == "own":
+                self._unit(v.owner).refs.add((target[1], target[2] if bound != "*" else None))
 
 
-def _direct_findings(node: ast.AST) -> list[Finding]:
-    """Autodiff, dynamic, system and project constructs anywhere inside `node`."""
-    found: list[Finding] = []
-    for sub in ast.walk(node):
-        line = getattr(sub, "lineno", 0)
-        if isinstance(sub, ast.Attribute):
-            if sub.attr in AUTODIFF_NAMES or sub.attr in ("_src", "interpreters"):
-                found.append(Finding(line, f"uses .{sub.attr}", "autodiff"))
-            elif sub.attr.startswith("__") and sub.attr not in HARMLESS_DUNDERS:
-                found.append(Finding(line, f"reaches into .{sub.attr}", "dynamic"))
-        elif isinstance(sub, ast.Name):
-            if sub.id in AUTODIFF_NAMES:
-                found.append(Finding(line, f"uses {sub.id}", "autodiff"))
-            elif sub.id.startswith("__") and sub.id not in HARMLESS_DUNDERS:
-                found.append(Finding(line, f"uses {sub.id}", "dynamic"))
-        elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name):
-            name = sub.func.id
-            if name in DYNAMIC_CALLS:
-                found.append(Finding(line, f"calls {name}()", "dynamic"))
-            elif name in SYSTEM_CALLS:
-                found.append(Finding(line, f"calls {name}()", "system"))
-            elif name == "getattr":
-                if len(sub.args) < 2 or not isinstance(sub.args[1], ast.Constant):
-                    found.append(Finding(line, "calls getattr() with a computed name", "dynamic"))
-                elif str(sub.args[1].value) in AUTODIFF_NAMES:
-                    found.append(Finding(line, f"uses getattr(..., {sub.args[1].value!r})", "autodiff"))
-        elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-            found += _import_findings(sub, line)
-    return found
+_BUILTINS = frozenset(dir(builtins))
 
 
-def _defined_names(stmt: ast.stmt) -> list[str]:
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [stmt.name]
-    if isinstance(stmt, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return [(a.asname or a.name).split(".")[0] for a in stmt.names]
-    return []
+# ---- files -------------------------------------------------------------------------------
 
 
-def scan_source(source: str, functions: Iterable[str]) -> dict[str, list[Finding]]:
-    """For each requested top-level function: the findings that taint it (empty = clean).
-
-    A module-level statement that is not a def (an import, an assignment, a bare call)
-    taints the names it defines; a function is tainted by its own body and by every
-    module-level name it refers to that is tainted, transitively. Module-level code
-    that defines nothing (a bare call) taints every function.
-    """
+def _parse(data: bytes, shown: str) -> tuple[ast.Module | None, Finding | None]:
+    """Parse as the import system does: from bytes, honouring a BOM or coding cookie."""
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return {f: [] for f in functions}  # the worker's import reports the syntax error itself
-    own: dict[str, list[Finding]] = {}
-    refs: dict[str, set[str]] = {}
-    bare: list[tuple[list[Finding], set[str]]] = []
-    for stmt in tree.body:
-        names = _defined_names(stmt)
-        findings = _direct_findings(stmt)
-        used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
-        if not names:
-            if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)):
-                bare.append((findings, used))
+        return ast.parse(data, filename=shown), None
+    except SyntaxError as exc:
+        return None, Finding(exc.lineno or 0, f"cannot be read as Python: {exc.msg}", "unreadable", shown)
+    except (ValueError, UnicodeError, LookupError) as exc:
+        return None, Finding(0, f"cannot be read as Python: {exc}", "unreadable", shown)
+    except (RecursionError, MemoryError):
+        return None, Finding(0, "cannot be read as Python: too deeply nested", "unreadable", shown)
+
+
+def check_package_files(path: Path) -> list[Finding]:
+    """What a submission may hold: a regular .py file, or a directory of .py files and
+    sub-directories only (no compiled files, no links, no data or special files)."""
+    found: list[Finding] = []
+
+    def refuse(p: Path, why: str) -> None:
+        rel = p.name if p == path else str(p.relative_to(path))
+        found.append(Finding(0, why, "system", rel))
+
+    def check(p: Path, st: os.stat_result) -> bool:
+        if stat.S_ISLNK(st.st_mode):
+            refuse(p, "a symbolic link: a submission may hold only .py files and directories")
+        elif stat.S_ISDIR(st.st_mode):
+            return True
+        elif not stat.S_ISREG(st.st_mode):
+            refuse(p, "a special file: a submission may hold only .py files and directories")
+        elif p.suffix in (".pyc", ".pyo"):
+            refuse(p, "compiled Python: submit the .py sources only (delete __pycache__)")
+        elif p.suffix != ".py":
+            refuse(p, "not a .py file: a package may hold only .py files (no data, libraries or notes)")
+        elif st.st_size > MAX_FILE_BYTES:
+            refuse(p, f"larger than {MAX_FILE_BYTES >> 20} MiB: too large to check")
+        return False
+
+    try:
+        top = path.lstat()
+    except OSError as exc:
+        return [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)]
+    if not check(path, top):
+        return found
+    count = 0
+    pending = [path]
+    while pending:
+        directory = pending.pop()
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as exc:
+            refuse(directory, f"cannot be listed: {exc.strerror}")
             continue
-        for name in names:
-            own.setdefault(name, []).extend(findings)
-            refs.setdefault(name, set()).update(used - {name})
-    tainted: dict[str, list[Finding]] = {}
+        for entry in entries:
+            count += 1
+            if count > MAX_PACKAGE_FILES:
+                refuse(path, f"more than {MAX_PACKAGE_FILES} files: too many to check")
+                return found
+            p = Path(entry.path)
+            if entry.name.startswith("."):
+                refuse(p, "a hidden file: a package may hold only .py files and directories")
+            elif check(p, entry.stat(follow_symlinks=False)):
+                pending.append(p)
+    return found
 
-    def taint(name: str, seen: frozenset[str]) -> list[Finding]:
-        if name in tainted:
-            return tainted[name]
-        result = list(own.get(name, []))
-        for other in sorted(refs.get(name, ())):
-            if other in own and other not in seen:
-                result += taint(other, seen | {other})
-        tainted[name] = result
-        return result
 
-    # Module-level code that defines nothing (a bare call such as sys.exit(0)) runs at
-    # import, so what it touches taints every function.
-    global_findings: list[Finding] = []
-    for findings, used in bare:
-        global_findings += findings
-        for name in sorted(used):
-            if name in own:
-                global_findings += taint(name, frozenset({name}))
-    return {f: global_findings + taint(f, frozenset({f})) for f in functions}
+def _module_key(root: Path, file: Path) -> tuple[str, bool]:
+    rel = file.relative_to(root).with_suffix("")
+    parts = list(rel.parts)
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    return ".".join(parts), is_package
+
+
+# ---- the call graph ------------------------------------------------------------------------
+
+
+class _Graph:
+    """Units of every module, and what each reaches: a plain graph search, so the answer for
+    a function never depends on which functions were asked about or in what order."""
+
+    def __init__(self, modules: dict[str, _Module]) -> None:
+        self.modules = modules
+
+    def _edges(self, ref: tuple[str, str | None]) -> Iterator[tuple[str, str | None]]:
+        key, name = ref
+        mod = self.modules.get(key)
+        if mod is None:
+            return
+        if name is None:  # the whole module
+            for unit_name in mod.units:
+                yield (key, unit_name)
+            return
+        if name == "*":
+            for public in sorted(mod.public):
+                yield (key, public)
+            return
+        if f"{key}.{name}".strip(".") in self.modules:
+            yield (f"{key}.{name}".strip("."), None)
+        if name not in mod.units and "*" in mod.units:
+            for star in sorted(mod.units["*"].refs):
+                yield (star[0], name)
+
+    def reach(self, starts: Iterable[tuple[str, str | None]]) -> list[Finding]:
+        seen: set[tuple[str, str | None]] = set()
+        pending = list(starts)
+        found: set[Finding] = set()
+        while pending:
+            ref = pending.pop()
+            if ref in seen:
+                continue
+            seen.add(ref)
+            key, name = ref
+            mod = self.modules.get(key)
+            unit = mod.units.get(name) if mod is not None and name is not None else None
+            if unit is not None:
+                found.update(unit.findings)
+                pending.extend(unit.refs)
+            pending.extend(self._edges(ref))
+        return sorted(found, key=_sort_key)
+
+    def at_import(self) -> list[Finding]:
+        found: list[Finding] = []
+        starts: list[tuple[str, str | None]] = []
+        for mod in self.modules.values():
+            found += mod.import_time.findings
+            starts += mod.import_time.refs
+        return sorted(set(found) | set(self.reach(starts)), key=_sort_key)
+
+
+def _scan_modules(modules: dict[str, _Module], functions: Iterable[str]) -> dict[str, list[Finding]]:
+    graph = _Graph(modules)
+    everywhere = graph.at_import()
+    result: dict[str, list[Finding]] = {}
+    for name in functions:
+        own = graph.reach([("", name)])
+        result[name] = sorted(set(everywhere) | set(own), key=_sort_key)
+    return result
+
+
+def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -> None:
+    """Bind every module first (a package's modules see each other's imports), then check."""
+    scans: list[tuple[_Module, _ModuleScan]] = []
+    for mod, data in sources:
+        tree, problem = _parse(data, mod.file)
+        if problem is not None:
+            mod.import_time.findings.append(problem)
+            continue
+        assert tree is not None
+        scans.append((mod, _ModuleScan(mod, tree, package)))
+    for mod, scan in scans:
+        try:
+            scan.check()
+        except RecursionError:
+            mod.import_time.findings.append(Finding(0, "too deeply nested to check", "unreadable", mod.file))
+
+
+def _own_name(path: Path) -> str | None:
+    """The package's directory name, when `import <name>` would import this directory: a
+    name the interpreter finds elsewhere (jax, math, an installed package) is not its own."""
+    name = path.name
+    if not name.isidentifier() or name in ALLOWED or name in sys.stdlib_module_names:
+        return None
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return name
+    places = [spec.origin] if spec.origin else list(spec.submodule_search_locations or [])
+    inside = all(Path(p).resolve().is_relative_to(path.resolve()) for p in places)
+    return name if places and inside else None
+
+
+def scan_source(source: str | bytes, functions: Iterable[str], file: str = "") -> dict[str, list[Finding]]:
+    """For each requested top-level function of a one-file submission: the findings that
+    refuse it (empty = allowed)."""
+    mod = _Module("", file, is_package=False)
+    _check_all([(mod, source.encode() if isinstance(source, str) else source)], None)
+    return _scan_modules({"": mod}, functions)
 
 
 def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
-    """Scan a .py file or every .py file of a package directory (findings merged)."""
-    files = sorted(path.rglob("*.py")) if path.is_dir() else [path]
+    """Scan a .py file or a package directory: its files (check_package_files) and the
+    code of every .py file in it, with calls followed across its modules."""
     functions = list(functions)
-    merged: dict[str, list[Finding]] = {f: [] for f in functions}
+    content = check_package_files(path)
+    if path.is_symlink() or not path.is_dir():
+        if content:
+            return {f: list(content) for f in functions}
+        return scan_source(path.read_bytes(), functions, path.name)
+    files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
+    keys = {_module_key(path, f)[0] for f in files}
+    package = _Package(keys, _own_name(path))
+    modules: dict[str, _Module] = {}
+    sources: list[tuple[_Module, bytes]] = []
     for file in files:
-        text = file.read_text(encoding="utf-8", errors="replace")
-        for name, findings in scan_source(text, functions).items():
-            merged[name] += [Finding(f.line, f"{f.what} ({file.name})", f.kind) for f in findings]
-    return merged
+        key, is_package = _module_key(path, file)
+        mod = _Module(key, str(file.relative_to(path)), is_package)
+        if not any(f.file == mod.file for f in content):
+            sources.append((mod, file.read_bytes()))
+        modules[key] = mod
+    _check_all(sources, package)
+    modules.setdefault("", _Module("", "__init__.py", True))
+    modules[""].import_time.findings.extend(content)
+    return _scan_modules(modules, functions)

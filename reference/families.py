@@ -135,9 +135,9 @@ def softmax_families(with_g: bool) -> tuple[Family, ...]:
     shapes: list[Shape] = [(5,), ROWS, (3, 5, 4)]
     fams = [logits(f"normal-{shape_name(s)}", lambda r, s=s: r.standard_normal(s), with_g) for s in shapes]
     fams += [
-        logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g),
-        logits("extreme", lambda r: SOFTMAX_EXTREME.copy(), with_g),
-        logits("ties", lambda r: SOFTMAX_TIES.copy(), with_g),
+        logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g, "logits of 30 x normal (up to ~100)"),
+        logits("extreme", lambda r: SOFTMAX_EXTREME.copy(), with_g, "logits up to +-1e4"),
+        logits("ties", lambda r: SOFTMAX_TIES.copy(), with_g, "equal logits in a row, up to +-1e4"),
         logits("row-large", large_row, with_g, "one 1-D row of logits up to +-1e4"),
     ]
     if with_g:
@@ -193,7 +193,7 @@ def cross_entropy_families() -> tuple[Family, ...]:
     ]
     fams += [
         pairs("probs", lambda r: (2 * r.standard_normal(ROWS), probabilities(r, ROWS)), "soft targets"),
-        pairs("wide", lambda r: (30 * r.standard_normal(ROWS), one_hot(r, ROWS))),
+        pairs("wide", lambda r: (30 * r.standard_normal(ROWS), one_hot(r, ROWS)), "logits of 30 x normal"),
         pairs("extreme", lambda r: (SOFTMAX_EXTREME.copy(), one_hot(r, ROWS)), "logits up to +-1e4"),
         pairs("row-large", lambda r: (large_row(r), one_hot(r, (5,))), "one 1-D row of logits up to +-1e4"),
         pairs("weights", lambda r: (2 * r.standard_normal(ROWS), weights(r, ROWS)), "targets that do not sum to 1"),
@@ -271,7 +271,7 @@ def huber_families() -> tuple[Family, ...]:
         pairs("delta0.5", residuals(0.5, ROWS), delta=0.5),
         pairs("delta2.5", residuals(2.5, ROWS), delta=2.5),
         pairs("seam", seam, "|a - y| = delta exactly", delta=0.5),
-        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), delta=1.0),
+        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), "residuals ~1e3", delta=1.0),
         float64_only(pairs("near-ties", near_ties, "0 < |a - y| < 1e-3", delta=1.0)),
     ]
     return tuple(fams)
@@ -334,7 +334,8 @@ def network(d_in: int, h: int, d_out: int, weight_scale: float = 1.0) -> Family:
         return Inputs((params, rng.standard_normal(d_in), rng.standard_normal(d_out)))
 
     name = f"net-{d_in}x{h}x{d_out}" + ("-saturated" if weight_scale != 1.0 else "")
-    return Family(name, draw, f"d_in={d_in}, h={h}, d_out={d_out}")
+    saturated = f", weights x{weight_scale:g}: saturated sigmoids" if weight_scale != 1.0 else ""
+    return Family(name, draw, f"d_in={d_in}, h={h}, d_out={d_out}{saturated}")
 
 
 def network_families() -> tuple[Family, ...]:

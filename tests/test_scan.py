@@ -1,14 +1,25 @@
-"""The static autodiff scan: the shipped formulas are clean; autodiff is found, in pairs."""
+"""The allowlist check: the shipped formulas and every correct or wrong corpus submission
+pass it; what it refuses is refused with its rule, for exactly the functions it reaches,
+whatever functions are asked about and in whatever order."""
 
 from __future__ import annotations
 
+import itertools
+import os
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-import handwritten
-from handgrad.scan import scan_path, scan_source
+from handgrad.scan import Finding, check_package_files, scan_path, scan_source
 from reference.catalog import NAMES
+from tests.corpus import hostile
+from tests.corpus.correct_forms import CORRECT_FORMS
+from tests.corpus.mistakes import MISTAKES, MODULES, correct_source
+from tests.corpus.mistakes_subtle import SUBTLE
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CLEAN = """
 import jax.numpy as jnp
@@ -22,36 +33,122 @@ def sigmoid_grad(x):
 """
 
 
-def test_handwritten_package_has_no_autodiff_anywhere() -> None:
-    findings = scan_path(Path(handwritten.__file__).parent, NAMES)
-    # Its only finding is that it imports itself (handwritten._util): fine for the package,
-    # forbidden for a submission.
-    assert {f.kind for fs in findings.values() for f in fs} <= {"project"}
-    assert all("handwritten" in f.what for fs in findings.values() for f in fs)
+def problems(found: dict[str, list[Finding]]) -> dict[str, list[str]]:
+    return {name: [str(f) for f in fs] for name, fs in found.items() if fs}
 
 
-def test_clean_source_passes() -> None:
+# ---- what must pass --------------------------------------------------------------------------
+
+
+def test_shipped_formulas_pass_without_a_single_finding() -> None:
+    assert problems(scan_path(ROOT / "handwritten", NAMES)) == {}
+
+
+def test_the_shipped_formulas_as_one_file_pass() -> None:
+    """What `handgrad solution` and the corpus hand in: handwritten/ pasted into one file."""
+    assert problems(scan_source(correct_source(), NAMES)) == {}
+
+
+@pytest.mark.parametrize("upto", range(1, len(MODULES) + 1), ids=lambda n: MODULES[n - 1])
+def test_every_solution_like_paste_of_the_shipped_modules_passes(upto: int) -> None:
+    """The shipped modules pasted into one file (as `handgrad solution` writes it), up to
+    each module with the modules it needs, without the imports between them."""
+    parts = ["import jax\nimport jax.numpy as jnp\n"]
+    for name in MODULES[:upto]:
+        text = (ROOT / "handwritten" / name).read_text()
+        parts.append(re.sub(r"^from (__future__|handwritten)[^\n]*\n", "", text, flags=re.M))
+    assert problems(scan_source("\n".join(parts), NAMES)) == {}
+
+
+def test_the_starter_template_passes() -> None:
+    """`handgrad template`: a student starts from a file the check accepts."""
+    from handgrad.starter import template
+
+    assert problems(scan_source(template(), NAMES)) == {}
+
+
+def test_the_shipped_package_passes_under_another_name(tmp_path: Path) -> None:
+    """Its absolute imports of itself count as its own modules under any package name."""
+    package = tmp_path / "student_pkg"
+    package.mkdir()
+    for file in (ROOT / "handwritten").glob("*.py"):
+        (package / file.name).write_text(file.read_text().replace("handwritten", "student_pkg"))
+    assert problems(scan_path(package, NAMES)) == {}
+
+
+def test_no_mistake_or_correct_form_of_the_corpus_is_refused() -> None:
+    """A mistake loses marks for its numbers, never for the scan; a correct form keeps them."""
+    corpus = (*MISTAKES, *SUBTLE, *CORRECT_FORMS)
+    refused = {m.id: problems(scan_source(m.module_text, NAMES)) for m in corpus}
+    assert {k: v for k, v in refused.items() if v} == {}
+
+
+def test_every_scan_refusal_of_the_sandbox_corpus_still_happens() -> None:
+    """tests/corpus/hostile.py: each function it expects refused as autodiff or forbidden."""
+    missed = []
+    for h in hostile.HOSTILE:
+        found = scan_source(h.module_text, h.graded)
+        missed += [
+            (h.id, name) for name, kind in h.fails.items() if kind in ("autodiff", "forbidden") and not found[name]
+        ]
+    assert missed == []
+
+
+def test_clean_source_and_plain_numeric_code_pass() -> None:
     assert scan_source(CLEAN, ["sigmoid_grad"]) == {"sigmoid_grad": []}
+    source = "import math\nimport functools\nimport jax.numpy as jnp\n\n@functools.partial(jnp.vectorize)\n"
+    source += "def relu_grad(x):\n    return jnp.where(x > 0, 1.0, 0.0) * math.pi / math.pi\n"
+    assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
+
+
+def test_own_grad_and_backward_pass_but_jax_grad_does_not() -> None:
+    own = "def grad(x):\n    return x > 0\n\nclass L:\n    def backward(self, x):\n        return grad(x)\n\n"
+    own += "def relu_grad(x):\n    return L().backward(x)\n"
+    assert scan_source(own, ["relu_grad"]) == {"relu_grad": []}
+    imported = "from jax import grad\n\ndef relu_grad(x):\n    return grad(lambda v: v)(x)\n"
+    assert [f.kind for f in scan_source(imported, ["relu_grad"])["relu_grad"]] == ["autodiff"]
+    # A local definition shadows the import where it is in scope; elsewhere the import counts.
+    local = "from jax import grad\n\ndef relu_grad(x):\n    def grad(v):\n        return v > 0\n    return grad(x)\n"
+    local += "\ndef l2_grad(a, y):\n    return grad(lambda v: v)(a - y)\n"
+    assert [len(fs) for fs in scan_source(local, ["relu_grad", "l2_grad"]).values()] == [0, 1]
+
+
+def test_package_importing_its_own_modules_passes(tmp_path: Path) -> None:
+    package = tmp_path / "student"
+    package.mkdir()
+    (package / "__init__.py").write_text("from . import extra\nfrom .extra import relu_grad\n")
+    (package / "extra.py").write_text("import jax.numpy as jnp\n\ndef relu_grad(x):\n    return (x > 0) * 1.0\n")
+    assert scan_path(package, ["relu_grad"]) == {"relu_grad": []}
+
+
+# ---- what is refused, and for whom -------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "source",
+    ("source", "kind"),
     [
-        "import jax\ndef sigmoid_grad(x):\n    return jax.grad(jax.nn.sigmoid)(x)",
-        "from jax import grad as g\nimport jax\ndef sigmoid_grad(x):\n    return g(jax.nn.sigmoid)(x)",
-        "import jax\n_d = jax.vmap(jax.grad(jax.nn.sigmoid))\ndef sigmoid_grad(x):\n    return _d(x)",
-        "import jax\ndef _h(f):\n    return jax.jacfwd(f)\ndef sigmoid_grad(x):\n    return _h(jax.nn.sigmoid)(x)",
-        "import jax\ndef sigmoid_grad(x):\n    return getattr(jax, 'gr' + 'ad')(jax.nn.sigmoid)(x)",
-        "import importlib\ndef sigmoid_grad(x):\n    return importlib.import_module('jax').grad(f)(x)",
-        "from jax._src import api\ndef sigmoid_grad(x):\n    return api.grad(f)(x)",
-        "import torch\ndef sigmoid_grad(x):\n    return torch.autograd.functional.vjp(f, x)",
-        "def sigmoid_grad(x):\n    return eval('jax.grad')(f)(x)",
-        "import jax\nf = jax.custom_vjp(lambda x: x)\ndef sigmoid_grad(x):\n    return f(x)",
+        ("import jax\ndef sigmoid_grad(x):\n    return jax.grad(jax.nn.sigmoid)(x)", "autodiff"),
+        ("from jax import grad as g\nimport jax\ndef sigmoid_grad(x):\n    return g(jax.nn.sigmoid)(x)", "autodiff"),
+        (
+            "import jax\ndef _h(f):\n    return jax.jacfwd(f)\ndef sigmoid_grad(x):\n    return _h(jax.nn.sigmoid)(x)",
+            "autodiff",
+        ),
+        ("import jax\ndef sigmoid_grad(x):\n    return getattr(jax, 'gr' + 'ad')(jax.nn.sigmoid)(x)", "dynamic"),
+        ("import importlib\ndef sigmoid_grad(x):\n    return importlib.import_module('jax').grad(f)(x)", "dynamic"),
+        ("from jax._src import api\ndef sigmoid_grad(x):\n    return api.grad(f)(x)", "autodiff"),
+        ("import torch\ndef sigmoid_grad(x):\n    return torch.autograd.functional.vjp(f, x)", "autodiff"),
+        ("def sigmoid_grad(x):\n    return eval('jax.grad')(f)(x)", "dynamic"),
+        ("import jax\nf = jax.custom_vjp(lambda x: x)\ndef sigmoid_grad(x):\n    return f(x)", "autodiff"),
+        ("import os\ndef sigmoid_grad(x):\n    os._exit(0)", "system"),
+        ("def sigmoid_grad(x):\n    open('/etc/passwd').read()\n    return x", "system"),
+        ("from handwritten import sigmoid_grad as r\ndef sigmoid_grad(x):\n    return r(x)", "project"),
+        ("def sigmoid_grad(x):\n    return ().__class__.__base__.__subclasses__()", "dynamic"),
+        ("import scipy.special\ndef sigmoid_grad(x):\n    return scipy.special.expit(x)", "system"),
+        ("import jax.numpy as jnp\ndef sigmoid_grad(x):\n    return jnp.fft.fft(x).real", "autodiff"),
     ],
     ids=[
         "jax.grad",
         "renamed-import",
-        "module-level",
         "helper",
         "getattr",
         "importlib",
@@ -59,33 +156,137 @@ def test_clean_source_passes() -> None:
         "torch",
         "eval",
         "custom_vjp",
+        "os",
+        "open",
+        "handwritten",
+        "dunder",
+        "off-the-list",
+        "fft",
     ],
 )
-def test_autodiff_and_dynamic_access_are_found(source: str) -> None:
-    assert scan_source(source, ["sigmoid_grad"])["sigmoid_grad"]
+def test_refusals_have_their_kind(source: str, kind: str) -> None:
+    found = scan_source(source, ["sigmoid_grad"])["sigmoid_grad"]
+    assert kind in {f.kind for f in found}, [str(f) for f in found]
+
+
+def test_a_construct_inside_one_function_costs_that_function_only() -> None:
+    source = CLEAN + "\nimport jax\n\ndef relu_grad(x):\n    return jax.grad(lambda v: v)(x)\n"
+    found = scan_source(source, ["sigmoid_grad", "relu_grad"])
+    assert found["sigmoid_grad"] == [] and [f.line for f in found["relu_grad"]] == [14]
+
+
+def test_a_construct_at_import_costs_every_function() -> None:
+    source = CLEAN + "\nimport jax\n_d = jax.vmap(jax.grad(jax.nn.relu))\n\ndef relu_grad(x):\n    return x > 0\n"
+    found = scan_source(source, ["sigmoid_grad", "relu_grad"])
+    assert found["sigmoid_grad"] == found["relu_grad"] and {f.line for f in found["relu_grad"]} == {12}
+
+
+CALLS = """
+import jax
+
+def c(x):
+    return jax.grad(jax.nn.relu)(x)
+
+def b(x):
+    return c(x)
+
+def a(x):
+    return b(x) + d(x)
+
+def d(x):
+    return x
+
+def e(x):
+    return a(x)
+
+def f(x):
+    return f(x) + g(x)
+
+def g(x):
+    return f(x) + c(x)
+"""
+
+
+def test_the_call_graph_search_does_not_depend_on_order_or_subset() -> None:
+    names = ["a", "b", "c", "d", "e", "f", "g"]
+    reference = scan_source(CALLS, names)
+    assert {n for n, fs in reference.items() if fs} == {"a", "b", "c", "e", "f", "g"}
+    assert all([f.line for f in reference[n]] == [5] for n in "abcefg")
+    rotations = [names[i:] + names[:i] for i in range(len(names))]
+    orders = rotations + [order[::-1] for order in rotations]
+    subsets = [list(c) for size in (1, 2) for c in itertools.combinations(names, size)]
+    for asked in orders + subsets + [s[::-1] for s in subsets]:
+        assert scan_source(CALLS, asked) == {n: reference[n] for n in asked}, asked
+
+
+def test_a_file_that_cannot_be_parsed_is_refused_with_its_line() -> None:
+    found = scan_source("import jax\n\ndef relu_grad(x)\n    return x\n", ["relu_grad"], "sub.py")
+    assert [(f.kind, f.file, f.line) for f in found["relu_grad"]] == [("unreadable", "sub.py", 3)]
+    assert str(found["relu_grad"][0]).startswith("sub.py:3: cannot be read as Python")
+
+
+def test_a_coding_cookie_is_honoured() -> None:
+    hidden = "# coding: utf-7\nimport jax\n\ndef relu_grad(x):\n    return jax.+AGcAcgBhAGQ-(f)(x)\n"
+    assert [f.line for f in scan_source(hidden.encode("ascii"), ["relu_grad"])["relu_grad"]] == [5]
+
+
+# ---- what a package may hold ---------------------------------------------------------------------
+
+
+def test_a_package_of_py_files_and_directories_is_accepted(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "__init__.py").write_text("")
+    (tmp_path / "sub" / "m.py").write_text("")
+    assert check_package_files(tmp_path) == []
 
 
 @pytest.mark.parametrize(
-    ("source", "kind"),
+    ("make", "rule"),
     [
-        ("import os\ndef relu_grad(x):\n    os._exit(0)", "system"),
-        ("def relu_grad(x):\n    open('/etc/passwd').read()\n    return x", "system"),
-        ("from handwritten import relu_grad as r\ndef relu_grad(x):\n    return r(x)", "project"),
-        ("def relu_grad(x):\n    return ().__class__.__base__.__subclasses__()", "dynamic"),
+        (lambda p: (p / ".hidden").mkdir(), "hidden"),
+        (lambda p: (p / "sub").mkdir() or (p / "sub" / ".x.py").write_text(""), "hidden"),
+        (lambda p: os.mkfifo(p / "pipe"), "special file"),
+        (lambda p: os.symlink(p / "__init__.py", p / "link.py"), "symbolic link"),
+        (lambda p: os.symlink("/tmp", p / "dir"), "symbolic link"),
+        (lambda p: (p / "m.so").write_bytes(b"\x7fELF"), "not a .py file"),
+        (lambda p: (p / "m.pyc").write_bytes(b""), "compiled"),
+        (lambda p: (p / "big.py").write_bytes(b"#" * (3 << 20)), "too large"),
     ],
-    ids=["os", "open", "handwritten", "dunder"],
+    ids=["hidden-dir", "nested-hidden", "fifo", "file-link", "dir-link", "shared-object", "pyc", "huge"],
 )
-def test_system_project_and_dynamic_access_are_found_by_kind(source: str, kind: str) -> None:
-    assert kind in {f.kind for f in scan_source(source, ["relu_grad"])["relu_grad"]}
+def test_anything_else_in_a_package_is_refused_by_path(
+    make: Callable[[Path], object], rule: str, tmp_path: Path
+) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    make(package)
+    found = check_package_files(package)
+    assert len(found) == 1 and rule in found[0].what and found[0].kind == "system"
+    assert scan_path(package, ["relu_grad"])["relu_grad"] == found
 
 
-def test_plain_numeric_code_with_math_and_functools_is_clean() -> None:
-    source = "import math\nimport functools\nimport jax.numpy as jnp\n\n@functools.partial(jnp.vectorize)\n"
-    source += "def relu_grad(x):\n    return jnp.where(x > 0, 1.0, 0.0) * math.pi / math.pi\n"
-    assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
+def test_a_single_file_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "real.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    os.symlink(tmp_path / "real.py", tmp_path / "submission.py")
+    assert [f.kind for f in scan_path(tmp_path / "submission.py", ["relu_grad"])["relu_grad"]] == ["system"]
 
 
-def test_taint_is_per_function() -> None:
-    source = CLEAN + "\nimport jax\n\ndef relu_grad(x):\n    return jax.grad(lambda v: v)(x)\n"
-    found = scan_source(source, ["sigmoid_grad", "relu_grad"])
-    assert found["sigmoid_grad"] == [] and found["relu_grad"]
+@pytest.mark.parametrize(
+    ("source", "refused"),
+    [
+        ("from jax import numpy as np2\ndef f(x):\n    return np2.fft.fft(x)", "`np2.fft` (that is `jax.numpy.fft`)"),
+        ("from jax import lax as L\ndef f(x):\n    return L.complex(x, x)", "`L.complex` (that is `jax.lax.complex`)"),
+        ("import jax.numpy.linalg as la\ndef f(x):\n    return la.eig(x)", "`la.eig` (that is `jax.numpy.linalg.eig`)"),
+        ("import jax\ndef f(x):\n    return jax.numpy.linalg.eigvals(x)", "`jax.numpy.linalg.eigvals`"),
+        ("import jax\ndef f(x):\n    return jax.profiler.start_trace(x)", "`jax.profiler`"),
+        ("import jax\ndef f(x):\n    L = jax.lax\n    return L.exp(x)", "the module `jax.lax` is used as a value"),
+    ],
+    ids=["from-jax-import-numpy-as", "from-jax-import-lax-as", "import-submodule-as", "chain", "off-list", "alias"],
+)
+def test_aliases_are_followed_to_what_they_name(source: str, refused: str) -> None:
+    found = scan_source(source, ["f"])["f"]
+    assert any(refused in f.what for f in found), [str(f) for f in found]
+    clean = source.split("\ndef")[0] + "\ndef f(x):\n    return x\n"
+    assert scan_source(clean, ["f"]) == {"f": []}  # the import alone costs nothing

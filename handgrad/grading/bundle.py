@@ -39,6 +39,7 @@ set -uo pipefail
 ROOT="${{HANDGRAD_AUTOGRADER_ROOT:-/autograder}}"
 HANDGRAD="${{HANDGRAD_BIN:-$ROOT/venv/bin/handgrad}}"
 RESULTS="$ROOT/results/results.json"
+export HANDGRAD_REQUIRE_SANDBOX=1  # students' code never runs unsealed here
 mkdir -p "$ROOT/results"
 "$HANDGRAD" grade "$ROOT/submission" --json "$RESULTS" {options} ${{HANDGRAD_EXTRA_ARGS:-}}
 status=$?

@@ -1,13 +1,20 @@
 """Grade submissions: every check of every function, in sandboxed workers.
 
-A function earns its weight only when every case of the matrix passes on every dtype,
-transform and input family of the catalog (on the grading device). Inputs are drawn
-with a fresh random seed per run unless one is given, so a submission cannot
-memorise them; the seed is reported so a run can be repeated.
+Every check belongs to a tier (reference/catalog.py, TIERS). By default a function earns
+its weight only when every check of its `derivation` and `stability` tiers passes on
+every dtype, transform and input family (on the grading device); failures in the
+`extreme` tier are reported ("not robust at ...") and cost nothing unless `--strict`.
+A rubric with a [tiers] table gives each tier a share of the weight instead.
+A function's checks run in an order shuffled by the seed, and the first check runs
+again at the end, after the related functions ran: a different answer is stale state.
+Inputs are drawn with a fresh random seed per run unless one is given, so a
+submission cannot memorise them; the seed is reported so a run can be repeated.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import random
 import secrets
 import threading
 import time
@@ -15,16 +22,20 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from handgrad.cases import Case, build_cases
-from handgrad.engine import CaseResult, run_case
-from handgrad.evaluate import worker_devices
+import numpy as np
+
+from handgrad.cases import Case, build_cases, case_inputs
+from handgrad.engine import CaseResult, Evaluator, run_case
+from handgrad.evaluate import Output, worker_devices
 from handgrad.grading import sandbox
-from handgrad.grading.pool import Limits, SubmissionEvaluator
+from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator
 from handgrad.grading.rubric import Rubric
-from handgrad.grading.submission import resolve
+from handgrad.grading.submission import SubmissionError, check_submission, resolve
 from handgrad.scan import Finding, scan_path
 from reference.catalog import CATALOG, NAMES, Entry
+from reference.families import TIERS
 
 FATAL = ("timeout", "crash", "memory", "autodiff", "forbidden", "missing", "import")
 """Failures after which the function's other cases are not worth running."""
@@ -42,6 +53,45 @@ class Options:
     fail_fast: bool = False
     """Stop a function at its first failing check (quicker; the feedback then cannot
     say which transforms or dtypes the failures are confined to)."""
+    insecure: bool = False
+    """Grade one submission even where no sandbox is available (it runs with the
+    grader's rights); several submissions always need one."""
+    scan: bool = True
+    """Run the static scan. Only tests turn it off, to show the sandbox holds alone."""
+
+
+@dataclass(frozen=True)
+class TierVerdict:
+    """How one tier of checks went for one function (see reference/families.py, Tier)."""
+
+    tier: str
+    checks: int
+    failed: int
+    counted: bool
+    """Whether a failure here costs marks (the rubric and --strict decide)."""
+    families: tuple[str, ...] = ()
+    """The input families that failed."""
+    not_run: int = 0
+    """Checks skipped after a fatal failure or --fail-fast: they earn nothing."""
+
+    @property
+    def passed(self) -> bool:
+        return self.failed == 0 and self.not_run == 0
+
+    def line(self) -> str:
+        words = {
+            "derivation": "Derivation (ordinary inputs)",
+            "stability": "Stability (the extreme inputs the contract states)",
+            "extreme": "Beyond the contract",
+        }[self.tier]
+        if self.passed:
+            return f"{words}: passed all {self.checks} checks."
+        where = f" ({', '.join(self.families)})" if self.families else ""
+        skipped = f"; {self.not_run} not run" if self.not_run else ""
+        if not self.counted:
+            at = ", ".join(self.families) or "-"
+            return f"{words}, not counted: not robust at {at} ({self.failed} of {self.checks} failed{skipped})."
+        return f"{words}: FAILED {self.failed} of {self.checks} checks{where}{skipped}."
 
 
 @dataclass(frozen=True)
@@ -51,14 +101,20 @@ class FunctionGrade:
     max_score: float
     checks: int
     failed: int
+    """Failed checks in the tiers that count."""
     feedback: str
     visibility: str
     problem: str = ""
     """Why the first failing check failed (value, shape, timeout, autodiff, ...); "" if none."""
+    tiers: tuple[TierVerdict, ...] = ()
 
     @property
     def passed(self) -> bool:
         return self.failed == 0
+
+
+SHOWN = ("visible", "after_published")
+"""Visibilities under which a function may be named in what students see."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +124,11 @@ class SubmissionGrade:
     seconds: float
     seed: int
     sandbox: str
+    problem: str = ""
+    """Why no function could be graded (the submission did not import, was refused,
+    ...), said once for the whole submission; "" when its functions were graded."""
+    reason: str = ""
+    """One word for marks.csv: ok, failed, syntax-error, empty, import-error, ..."""
 
     @property
     def score(self) -> float:
@@ -81,15 +142,25 @@ class SubmissionGrade:
     def full_marks(self) -> bool:
         return all(f.passed for f in self.functions)
 
+    def lost(self) -> str:
+        """The functions that lost marks, naming only those students may see."""
+        shown = [f.name for f in self.functions if not f.passed and f.visibility in SHOWN]
+        hidden = sum(not f.passed and f.visibility not in SHOWN for f in self.functions)
+        parts = shown + ([f"{hidden} hidden function{'s' * (hidden > 1)}"] if hidden else [])
+        return ", ".join(parts)
+
     def summary(self) -> str:
-        lost = [f.name for f in self.functions if not f.passed]
-        lines = [
-            f"handgrad: {self.score:g} / {self.max_score:g} for {self.path.name}",
-            f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
-            + (f"; marks lost on: {', '.join(lost)}" if lost else "."),
+        lost = self.lost()
+        passed = f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
+        lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {self.path.name}"]
+        if self.problem:
+            lines.append(self.problem)
+        else:
+            lines.append(passed + (f"; marks lost on: {lost}" if lost else "."))
+        lines.append(
             f"Inputs drawn with seed {self.seed} (repeat with --seed {self.seed}); "
-            f"sandbox: {self.sandbox}; {self.seconds:.1f} s.",
-        ]
+            f"sandbox: {self.sandbox}; {self.seconds:.1f} s."
+        )
         return "\n".join(lines)
 
 
@@ -105,69 +176,326 @@ def grading_device() -> str:
 
 
 def _pattern(results: Sequence[CaseResult]) -> str:
-    """Which transforms, dtypes or families the failures are confined to, in words."""
+    """Which transforms, dtypes or families the failures are confined to, in words: one
+    condition where one separates failures from passes, else a pair (dtype and family, ...)."""
     failed = [r for r in results if not r.ok]
     passed = [r for r in results if r.ok]
     if not failed or not passed:
         return ""
 
+    def value(r: CaseResult, attr: str) -> str:
+        return r.case.family.name if attr == "family" else str(getattr(r.case, attr))
+
     def values(rs: Sequence[CaseResult], attr: str) -> set[str]:
-        return {getattr(r.case, attr) if attr != "family" else r.case.family.name for r in rs}
+        return {value(r, attr) for r in rs}
 
     bad_t, ok_t = values(failed, "transform"), values(passed, "transform")
-    if bad_t == {"vmap"} and "vmap" not in ok_t:
+    callback = any("vmap_method" in r.error for r in failed)  # the hint says it better
+    if bad_t == {"vmap"} and "vmap" not in ok_t and not callback:
         return "Fails only under vmap (a batch of examples): the code handles one example only?"
     if bad_t == {"jit", "vmap"} and "eager" in ok_t and not ({"jit", "vmap"} & ok_t):
         return "Passes eagerly but fails under jit: Python control flow or NumPy on traced values?"
     bad_d, ok_d = values(failed, "dtype"), values(passed, "dtype")
+    low = bad_d <= {"float16", "bfloat16"}
     if not bad_d & ok_d:
-        low = bad_d <= {"float16", "bfloat16"}
         why = ": low-precision overflow or a dtype-specific constant?" if low else "."
         return f"Fails only in {', '.join(sorted(bad_d))}{why}"
     bad_f, ok_f = values(failed, "family"), values(passed, "family")
     if not bad_f & ok_f:
         return f"Fails only on the input families {', '.join(sorted(bad_f))}; passes on {', '.join(sorted(ok_f))}."
+    # Two conditions together: no passing case has both a failing dtype and a failing family.
+    if not any(value(r, "dtype") in bad_d and value(r, "family") in bad_f for r in passed):
+        why = ": a low-precision overflow or underflow at those inputs?" if low else "."
+        return f"Fails only in {', '.join(sorted(bad_d))} on the input families {', '.join(sorted(bad_f))}{why}"
+    if not any(value(r, "transform") in bad_t and value(r, "dtype") in bad_d for r in passed):
+        return f"Fails only under {', '.join(sorted(bad_t))} in {', '.join(sorted(bad_d))}."
     return ""
 
 
-def grade_function(
-    evaluator: SubmissionEvaluator, entry: Entry, options: Options, seed: int, device: str
-) -> FunctionGrade:
-    cases: list[Case] = build_cases([entry], devices=[device])
+class _Recorder:
+    """Passes calls to the evaluator and keeps each case's output, to compare answers."""
+
+    def __init__(self, evaluator: Evaluator) -> None:
+        self.evaluator = evaluator
+        self.last: Output | None = None
+
+    def __call__(self, name: str, **call: Any) -> Output:
+        self.last = None
+        out = self.evaluator(name, **call)
+        self.last = out
+        return out
+
+
+def _related(entry: Entry) -> list[Entry]:
+    """The functions that share state most plausibly with `entry`: its value/derivative
+    family (sigmoid and sigmoid_grad; softmax, its Jacobian and VJP; the network's three)."""
+
+    def group(e: Entry) -> str:
+        return "network" if e.layout == "network" else (e.of or e.name)
+
+    return [e for e in CATALOG if e is not entry and group(e) == group(entry)]
+
+
+def _call_related(evaluator: Evaluator, entry: Entry, dtype: str, device: str, seed: int) -> None:
+    """Call the related functions on their own inputs, as a program would between two calls."""
+    for other in _related(entry):
+        found = build_cases([other], dtypes=[dtype], transforms=["eager"], devices=[device])
+        if not found:
+            continue
+        inputs = case_inputs(found[-1], seed + 1)
+        try:
+            evaluator(
+                other.name,
+                transform="eager",
+                device=device,
+                args=inputs.args,
+                kwargs=dict(inputs.kwargs),
+                vmap_axes=other.vmap_axes,
+            )
+        except Exception:  # a missing or broken sibling is graded on its own
+            pass
+
+
+STALE_HINT = (
+    "state kept between calls: the same input gave a different answer the second time, or an "
+    "earlier call's answer came back (a global cache, a module-level variable, a value another "
+    "function left behind); every function must depend only on its arguments"
+)
+NOT_IMPLEMENTED = "NotImplementedError"
+
+
+def _not_implemented(result: CaseResult) -> bool:
+    """The function itself raises NotImplementedError (a stub), even when called eagerly;
+    JAX raising it under a transform (pure_callback under vmap) is a failure like another."""
+    return result.case.transform == "eager" and result.error.startswith(NOT_IMPLEMENTED)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) or isinstance(b, dict):
+        return (
+            isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        )
+    return (
+        isinstance(a, np.ndarray)
+        and isinstance(b, np.ndarray)
+        and a.shape == b.shape
+        and a.dtype == b.dtype
+        and bool(np.array_equal(a, b, equal_nan=True))
+    )
+
+
+def _agrees(first: Output | None, again: Output | None, case: Case) -> bool:
+    """The same structure, shapes and dtypes, and values within 4 units in the last place: the
+    same code on the same inputs, eagerly, gives the same bits unless something changed."""
+    if first is None or again is None:
+        return first is again
+    a, b = first.value, again.value
+    if isinstance(a, dict) != isinstance(b, dict) or (isinstance(a, dict) and a.keys() != b.keys()):
+        return False
+    pairs = [(a[k], b[k]) for k in a] if isinstance(a, dict) else [(a, b)]
+    ulps = 4 * case.entry.tolerance[case.dtype].eps
+    for x, y in pairs:
+        if x.shape != y.shape or x.dtype != y.dtype:
+            return False
+        x64, y64 = x.astype(np.float64), y.astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            close = (x64 == y64) | (np.abs(x64 - y64) <= ulps * np.abs(x64)) | (np.isnan(x64) & np.isnan(y64))
+        if not close.all():
+            return False
+    return True
+
+
+def _stale(case: Case, why: str) -> CaseResult:
+    return CaseResult(case, error_kind="stale-state", error=why, hint=STALE_HINT)
+
+
+def _earlier_answer(result: CaseResult, out: Output | None, seen: list[tuple[Case, Output]], seed: int) -> bool:
+    """A wrong answer that is exactly what the function returned before for other inputs."""
+    if out is None or result.error_kind or result.comparison is None or result.comparison.problem != "value":
+        return False
+    args = case_inputs(result.case, seed).args
+    return any(_same(o.value, out.value) and not _same_args(case_inputs(c, seed).args, args) for c, o in seen)
+
+
+def _same_args(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+
+
+def _order(cases: list[Case], entry: Entry, seed: int) -> list[Case]:
+    """The cases in an order drawn from the seed, so state carried from one call to the next
+    cannot hide behind a fixed order (eager before jit, float32 before float16). An eager case
+    goes first: it is the one repeated at the end, and a repeated jitted call would replay the
+    program compiled the first time, state and all."""
+    rng = random.Random(f"{seed}/{entry.name}")
+    order = list(cases)
+    rng.shuffle(order)
+    eager = [i for i, c in enumerate(order) if c.transform == "eager"]
+    if eager:
+        order.insert(0, order.pop(eager[0]))
+    return order
+
+
+def _counted(options: Options) -> dict[str, float]:
+    """Each tier's share of a function's marks; 0 for a tier that is only reported."""
+    if options.rubric.tiers is not None:
+        return dict(options.rubric.tiers)
+    return {"derivation": 1.0, "stability": 1.0, "extreme": 1.0 if options.strict else 0.0}
+
+
+def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: int, device: str) -> FunctionGrade:
+    """Run every check of `entry` in a seeded shuffled order, then the first one again after
+    the related functions ran (its answer must not change), and score it by tier."""
+    in_catalog_order = build_cases([entry], devices=[device])
+    cases = _order(in_catalog_order, entry, seed)
+    shares = _counted(options)
+    recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
+    outputs: list[tuple[Case, Output]] = []
+    stopped = fatal = False
     for case in cases:
-        result = run_case(evaluator, case, strict=options.strict, seed=seed)
+        result = run_case(recorder, case, strict=options.strict, seed=seed)
+        out = recorder.last
+        if _earlier_answer(result, out, outputs, seed):
+            result = dataclasses.replace(result, hint=STALE_HINT)
+        if out is not None:
+            outputs.append((case, out))
         results.append(result)
-        if result.error_kind in FATAL or (options.fail_fast and not result.ok):
+        fatal = result.error_kind in FATAL or _not_implemented(result)
+        if fatal or (options.fail_fast and not result.ok and shares.get(case.family.tier, 0) > 0):
+            stopped = True
             break
-    failed = [r for r in results if not r.ok]
+    if not fatal and cases and cases[0].transform == "eager":
+        first = cases[0]
+        first_out = next((o for c, o in outputs if c is first), None)
+        _call_related(evaluator, entry, first.dtype, device, seed)
+        again = run_case(recorder, first, strict=options.strict, seed=seed)
+        if not _agrees(first_out, recorder.last if not again.error_kind else None, first):
+            results.append(_stale(first, "the first check, repeated at the end, gave a different answer"))
+        elif not again.ok and next(r for r in results if r.case is first).ok:
+            results.append(_stale(first, "the first check, repeated at the end, failed where it had passed"))
+    return _score(entry, options, in_catalog_order, results, shares, stopped)
+
+
+def _score(
+    entry: Entry,
+    options: Options,
+    cases: list[Case],
+    results: list[CaseResult],
+    shares: dict[str, float],
+    stopped: bool,
+) -> FunctionGrade:
     weight = options.rubric.weights[entry.name]
     visibility = options.rubric.visibility[entry.name]
+    ran = {id(r.case) for r in results}
+    rank = {id(c): i for i, c in enumerate(cases)}
+    verdicts = []
+    for tier in TIERS:
+        in_tier = [c for c in cases if c.family.tier == tier]
+        if not in_tier:
+            continue
+        bad = [r for r in results if not r.ok and r.case.family.tier == tier]
+        skipped = [c for c in in_tier if id(c) not in ran] if stopped else []
+        families = tuple(sorted({r.case.family.name for r in bad}))
+        verdicts.append(TierVerdict(tier, len(in_tier), len(bad), shares.get(tier, 0) > 0, families, len(skipped)))
+    total = sum(shares.get(v.tier, 0.0) for v in verdicts)
+    earned = sum(shares.get(v.tier, 0.0) for v in verdicts if v.passed)
+    if options.rubric.tiers is None:
+        score = weight if all(v.passed for v in verdicts if v.counted) else 0.0
+    else:
+        score = weight * earned / total if total > 0 else weight
+    counted_failed = sum(v.failed + v.not_run for v in verdicts if v.counted)
+    tier_lines = [v.line() for v in verdicts]
+    failed = sorted(
+        (r for r in results if not r.ok),
+        key=lambda r: (
+            r.error_kind != "stale-state",  # the cause, when found, before its symptoms
+            not shares.get(r.case.family.tier, 0),
+            TIERS.index(r.case.family.tier),
+            rank.get(id(r.case), 0),
+        ),
+    )
     if not failed:
-        families = sorted({c.family.name for c in cases})
+        names = sorted({c.family.name for c in cases})
         dtypes = sorted({c.dtype for c in cases})
         feedback = (
             f"All {len(cases)} checks passed: dtypes {', '.join(dtypes)}; eager, jit and vmap; "
-            f"inputs {', '.join(families)}."
+            f"inputs {', '.join(names)}."
         )
-        return FunctionGrade(entry.name, weight, weight, len(cases), 0, feedback, visibility)
+        return FunctionGrade(entry.name, weight, weight, len(cases), 0, feedback, visibility, "", tuple(verdicts))
     first = failed[0]
-    if first.error_kind in FATAL:
+    if _not_implemented(first):
+        head = "Not implemented yet: it raises NotImplementedError."
+    elif first.error_kind in FATAL:
         head = f"Failed: {first.error or first.problem}."
-        counted = len(cases) - len(results) + len(failed)
     elif options.fail_fast:
         head = "Failed (stopped at the first failing check)."
-        counted = len(failed)
+    elif counted_failed == 0:
+        head = f"Full marks; {len(failed)} of {len(cases)} checks beyond the contract failed (reported only)."
     else:
-        head = f"Failed {len(failed)} of {len(cases)} checks."
-        counted = len(failed)
-    pattern = _pattern(results) if first.error_kind not in FATAL else ""
-    parts = [head] + ([pattern] if pattern else []) + ["First failing check:", first.message()]
-    return FunctionGrade(entry.name, 0.0, weight, len(cases), counted, "\n".join(parts), visibility, first.problem)
+        head = f"Failed {counted_failed} of {len(cases)} checks."
+    fatal = first.error_kind in FATAL or _not_implemented(first)
+    pattern = _pattern(results) if not fatal else ""
+    parts = [head, *tier_lines] + ([pattern] if pattern else [])
+    label = "First failing check:" if counted_failed else "First check beyond the contract that failed:"
+    if _not_implemented(first):
+        parts = [head]
+    else:
+        parts += [label, first.message()]
+    problem = first.problem if counted_failed else ""
+    return FunctionGrade(
+        entry.name, score, weight, len(cases), counted_failed, "\n".join(parts), visibility, problem, tuple(verdicts)
+    )
 
 
 def _scan(path: Path) -> dict[str, list[Finding]]:
     return scan_path(path, NAMES)
+
+
+def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
+    if problem_kind:
+        return problem_kind
+    return "ok" if all(f.passed for f in functions) else "failed"
+
+
+def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
+    """(message, reason) when the submission as a whole could not be graded."""
+    error = budget.import_error
+    if error is None:
+        if budget.autodiff_at_import:
+            message = "Automatic differentiation ran while the submission was imported: every function fails."
+            return message, "autodiff-at-import"
+        if budget.defined == []:
+            if _is_empty(path):
+                return "The submission is empty: it defines no function.", "empty"
+            return "The submission defines none of the contract's functions (check their names).", "no-functions"
+        return "", ""
+    message = error.message
+    if _is_empty(path):
+        reason = "empty"
+    elif error.kind == "import" and ("SyntaxError" in message or "IndentationError" in message):
+        reason = "syntax-error"
+    elif error.kind == "timeout":
+        reason = "import-timeout"
+    elif error.kind == "crash":
+        reason = "import-crash"
+    else:
+        reason = "import-error"
+    return f"The submission could not be imported, so no function was graded: {message}", reason
+
+
+def _is_empty(path: Path) -> bool:
+    files = [path] if path.is_file() else sorted(path.rglob("*.py"))
+    try:
+        return all(not f.read_text(errors="replace").strip() for f in files)
+    except OSError:
+        return False
+
+
+def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
+    weight = options.rubric.weights[entry.name]
+    cases = len(build_cases([entry], devices=[grading_device()]))
+    return FunctionGrade(entry.name, 0.0, weight, cases, cases, f"Not graded: {why}", options.rubric.visibility[
+        entry.name], "import")  # fmt: skip
 
 
 def grade_many(
@@ -178,51 +506,72 @@ def grade_many(
 ) -> list[SubmissionGrade]:
     """Grade each submission with `options.jobs` workers in parallel.
 
-    Work is handed out function by function. A worker is never shared between two
-    submissions (a submission's state must not leak into another's); each thread
-    keeps its worker while it grades functions of the same submission.
+    Work is handed out function by function, and every function gets a fresh worker
+    (a submission's state must not leak into another's, nor one function's into
+    another's). The workers of a submission share its copy, its time budget and its
+    import verdict (a submission that does not import is reported once, not retried).
+    Raises sandbox.SandboxError before anything runs where no safe sandbox exists.
     """
+    box = sandbox.require(options.insecure, bulk=len(paths) > 1)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     device = grading_device()
     entries = [e for e in CATALOG if e.name in options.functions]
-    resolved = [resolve(p) for p in paths]
-    findings = [_scan(p) for p in resolved]
+    limits = dataclasses.replace(options.limits, jobs=max(1, options.jobs))
+    resolved: list[Path] = []
+    refused: list[str] = []
+    for p in paths:
+        r = resolve(p)
+        resolved.append(r)
+        try:
+            check_submission(r)
+        except SubmissionError as exc:
+            refused.append(f"The submission was refused: {exc}")
+        else:
+            refused.append("")
+    findings = [_scan(p) if options.scan and not refused[i] else {} for i, p in enumerate(resolved)]
+    budgets = [Budget(r, limits) for r in resolved]
     tasks = [(i, e) for i in range(len(paths)) for e in entries]
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)
     finished: list[SubmissionGrade | None] = [None] * len(paths)
     lock = threading.Lock()
-    local = threading.local()
-    evaluators: list[SubmissionEvaluator] = []
 
-    def evaluator_for(i: int) -> SubmissionEvaluator:
-        current = getattr(local, "current", None)
-        if current is not None and current[0] == i:
-            return current[1]
-        if current is not None:
-            current[1].close()
-        ev = SubmissionEvaluator(resolved[i], options.limits, findings[i], options.allow_autodiff)
-        with lock:
-            evaluators.append(ev)
-        local.current = (i, ev)
-        return ev
+    def finish(i: int) -> SubmissionGrade:
+        problem, reason = (refused[i], "refused") if refused[i] else _import_problem(budgets[i], resolved[i])
+        functions = tuple(grades[i][e.name] for e in entries)
+        if refused[i] or budgets[i].import_error is not None:  # said once at the top, not in every function
+            functions = tuple(
+                f if f.passed else _not_graded(BY_ENTRY[f.name], options, "see the message at the top.")
+                for f in functions
+            )
+        return SubmissionGrade(
+            Path(paths[i]),
+            functions,
+            time.monotonic() - started[i],
+            seed,
+            box.mode,
+            problem,
+            _reason(functions, reason),
+        )
 
     def run(task: tuple[int, Entry]) -> None:
         i, entry = task
         with lock:
             started[i] = started[i] or time.monotonic()
-        grade = grade_function(evaluator_for(i), entry, options, seed, device)
+        if refused[i]:
+            grade = _not_graded(entry, options, "the submission was refused (see the message at the top).")
+        else:
+            ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
+            try:
+                grade = grade_function(ev, entry, options, seed, device)
+            finally:
+                ev.close(keep_budget=True)
         with lock:
             grades[i][entry.name] = grade
             done = len(grades[i]) == len(entries)
             if done:
-                finished[i] = SubmissionGrade(
-                    Path(paths[i]),
-                    tuple(grades[i][e.name] for e in entries),
-                    time.monotonic() - started[i],
-                    seed,
-                    sandbox.detect().mode,
-                )
+                budgets[i].close()
+                finished[i] = finish(i)
         if on_progress is not None:
             on_progress(1)
         if done and on_done is not None:
@@ -233,9 +582,12 @@ def grade_many(
             for _ in pool.map(run, tasks):
                 pass
     finally:
-        for ev in evaluators:
-            ev.close()
+        for b in budgets:
+            b.close()
     return [g for g in finished if g is not None]
+
+
+BY_ENTRY = {e.name: e for e in CATALOG}
 
 
 def grade(path: Path, options: Options) -> SubmissionGrade:

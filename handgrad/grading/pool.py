@@ -2,14 +2,22 @@
 
 `SubmissionEvaluator` looks like any other evaluator (handgrad.engine.Evaluator): it
 takes a function name and inputs and returns arrays. Behind it a sandboxed worker
-process holds the imported submission. A call that overruns its time, a worker that
-dies or hangs, a reply that is not a well-formed message: each fails that call alone,
-the worker is killed (with everything it started) and the next call gets a fresh one.
+process holds the imported submission. Each function is evaluated in a worker that
+has run no other function, so state a function leaves behind helps no other. A call
+that overruns its time, a worker that dies or hangs, a reply that is not what the case
+expects: each fails that function, and its worker is killed with everything it started.
+
+Per submission (`Budget`): one copy of its files, made once, read-only to every
+worker; a total time budget that every worker's start-up and calls draw from; an
+import failure, recorded once and not retried; at most `Limits.restarts` retries of a
+worker killed from outside (the OOM killer of the machine, another process).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import math
 import os
 import select
 import shutil
@@ -27,11 +35,16 @@ from typing import IO, Any
 from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
-from handgrad.grading.protocol import ProtocolError, read_message, write_message
+from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, read_message, write_message
+from handgrad.grading.submission import copy_submission
 from handgrad.scan import Finding
-from reference.catalog import NAMES
+from reference.catalog import BY_NAME, NAMES
 
+UNSHARE_SIGKILL = "unshare: sigprocmask unblock failed: Invalid argument"
+"""What unshare says, exiting with status 1, when the namespace's init was SIGKILLed."""
 GiB = 1 << 30
+MiB = 1 << 20
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -39,9 +52,29 @@ class Limits:
     timeout: float = 10.0
     """Wall-clock seconds for one evaluation of one function on one case."""
     memory: int = 4 * GiB
-    """Address-space cap of the worker process, in bytes."""
+    """Memory cap of one worker, in bytes: resident memory (a cgroup) where the grader
+    can make one, else address space plus an allowance per thread (see address_space)."""
     startup: float = 120.0
     """Seconds for a worker to start JAX and import the submission."""
+    budget: float = 300.0
+    """Seconds of worker time (start-ups and calls, all functions) per submission."""
+    restarts: int = 3
+    """Retries per submission of a worker killed from outside (one per function)."""
+    jobs: int = 1
+    """Workers running at once: each gets 1/jobs of the cores."""
+    tmp: int = 64 * MiB
+    """Size of a worker's private /tmp and of its /dev/shm."""
+    processes: int = 256
+    """Processes and threads of one worker (cgroup pids.max)."""
+
+
+def address_space(limits: Limits, cores: int, cgroup: bool) -> int:
+    """RLIMIT_AS for a worker. XLA reserves address space per thread (stacks, arenas)
+    that it never touches, so a cap on address space alone must grow with the cores the
+    worker runs on; under a cgroup, which counts resident memory, it only stops single
+    absurd allocations early (they fail as MemoryError instead of the OOM killer)."""
+    allowance = limits.memory + cores * 256 * MiB + GiB
+    return max(allowance, 2 * limits.memory + 8 * GiB) if cgroup else allowance
 
 
 class _DeadlineReader:
@@ -59,6 +92,12 @@ class _DeadlineReader:
         if not ready:
             raise TimeoutError
         return os.read(self.fd, min(n, 1 << 24))
+
+
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError, ValueError):
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
 
 
 def _descendants(pid: int) -> list[int]:
@@ -81,50 +120,137 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-class Worker:
-    """One worker process holding one imported submission."""
+def scrub(text: str, *extra: str | Path) -> str:
+    """Text from a worker with the grader's own paths taken out."""
+    for path in sorted({str(p) for p in (ROOT, sys.prefix, sys.base_prefix, *extra)}, key=len,
+                       reverse=True):  # fmt: skip
+        if len(path) > 1:
+            text = text.replace(path, "…")
+    return text
 
-    def __init__(self, submission: Path, limits: Limits, names: tuple[str, ...] = NAMES) -> None:
-        self.limits = limits
+
+class Staged:
+    """A submission's files copied once (checked, no links) for all its workers."""
+
+    def __init__(self, submission: Path) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="handgrad-sub-"))
+        try:
+            os.chmod(self.dir, 0o700)
+            inner = self.dir / "s"
+            inner.mkdir(mode=0o755)
+            os.chmod(inner, 0o755)
+            self.path = inner / submission.name
+            copy_submission(submission, self.path)
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    def remove(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@dataclass
+class Budget:
+    """What all workers of one submission share: its files, its time, its verdicts."""
+
+    submission: Path
+    limits: Limits
+    spent: float = 0.0
+    restarts: int = 0
+    import_error: EvaluationError | None = None
+    autodiff_at_import: bool = False
+    defined: list[str] | None = None
+    _staged: Staged | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def staged(self) -> Path:
+        with self._lock:
+            if self._staged is None:
+                self._staged = Staged(self.submission)
+            return self._staged.path
+
+    def left(self, running: float = 0.0) -> float:
+        return self.limits.budget - self.spent - running
+
+    def charge(self, seconds: float) -> None:
+        with self._lock:
+            self.spent += seconds
+
+    def take_restart(self) -> bool:
+        with self._lock:
+            if self.restarts >= self.limits.restarts:
+                return False
+            self.restarts += 1
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._staged is not None:
+                self._staged.remove()
+                self._staged = None
+
+
+class WorkerDied(EvaluationError):
+    """A worker ended without answering; `outside` when nothing it did explains it."""
+
+    def __init__(self, kind: str, message: str, outside: bool = False) -> None:
+        super().__init__(kind, message)
+        self.outside = outside
+
+
+class Worker:
+    """One worker process holding one imported submission, for one function."""
+
+    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES) -> None:
+        self.budget = budget
+        self.limits = limits = budget.limits
         self.box = sandbox.detect()
+        self.started = time.monotonic()
+        self.closed = False
+        self.killed_by_us = False
+        staged = budget.staged()
+        self._slot = sandbox.slot()
+        slot = self._slot.__enter__()
+        cpus = sandbox.cpu_share(slot, limits.jobs)
         self.workdir = Path(tempfile.mkdtemp(prefix="handgrad-worker-"))
         os.chmod(self.workdir, 0o700)
-        target = self.workdir / "submission" / submission.name
-        if submission.is_dir():
-            shutil.copytree(submission, target, symlinks=False, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            target.parent.mkdir()
-            shutil.copy(submission, target)
-        self.box.prepare(self.workdir)
+        self.cgroup = sandbox.make_cgroup(f"handgrad-{os.getpid()}-{slot}-{id(self):x}", limits.memory,
+                                          limits.processes) if self.box.mode == "namespaces" else None  # fmt: skip
         self.log = tempfile.TemporaryFile(prefix="handgrad-worker-log-")
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
-        args = ["--in", str(req_r), "--out", str(rep_w), "--submission", str(target)]
-        args += ["--memory", str(limits.memory), "--names", ",".join(names)]
+        args = ["--in", str(req_r), "--out", str(rep_w), "--submission", str(staged), "--names", ",".join(names)]
+        args += ["--address-space", str(address_space(limits, len(cpus), self.cgroup is not None))]
+        args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
+        if self.box.mode == "userns":
+            args.append("--userns")
+        python = [sys.executable, "-I", "-m", "handgrad.grading.worker", *args]
+        procs = self.cgroup.procs if self.cgroup is not None else ()
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.workdir),
-            "TMPDIR": str(self.workdir),
+            "HOME": "/tmp" if self.box.full else str(self.workdir),
+            "TMPDIR": "/tmp" if self.box.full else str(self.workdir),
             "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
             "JAX_PLATFORMS": "cpu",  # see grader.grading_device
             "PYTHONDONTWRITEBYTECODE": "1",
+            "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena otherwise
         }
         try:
             self.proc = subprocess.Popen(  # our own interpreter and module
-                self.box.command(args, self.workdir),
+                self.box.command(python, slot, procs),
                 stdin=subprocess.DEVNULL,
                 stdout=self.log,
                 stderr=self.log,
                 pass_fds=(req_r, rep_w),
                 cwd=self.workdir,
                 env={k: v for k, v in env.items() if v},
-                **self.box.popen_options(),  # type: ignore[arg-type]
+                start_new_session=True,
             )
         except BaseException:  # could not start: leave no descriptor or folder behind
             for fd in (req_r, rep_w, self._req_w, self._rep_r):
                 os.close(fd)
             self.log.close()
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            self._release()
             raise
         os.close(req_r)
         os.close(rep_w)
@@ -135,18 +261,33 @@ class Worker:
         self.autodiff_at_import = False
         self._start()
 
+    def _release(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        with contextlib.suppress(Exception):
+            self._slot.__exit__(None, None, None)
+
     def _start(self) -> None:
+        left = self.budget.left()
         try:
-            ready = self._receive(self.limits.startup)
-        except EvaluationError as exc:
+            ready = self._receive(max(0.0, min(self.limits.startup, left)), MAX_MESSAGE_BYTES >> 8)
+        except WorkerDied as exc:
+            if exc.outside:
+                raise
             reason = "timeout" if exc.kind == "timeout" else "crash"
-            what = "did not finish importing in time" if reason == "timeout" else "died while being imported"
+            if reason == "timeout" and left < self.limits.startup:
+                what = f"did not finish importing within the time left of its budget ({self.limits.budget:g} s)"
+            else:
+                what = "did not finish importing in time" if reason == "timeout" else "died while being imported"
             self.import_error = EvaluationError(reason, f"the submission {what}: {exc.message}")
             self.close()
             return
         self.autodiff_at_import = bool(ready.get("autodiff"))
         if not ready.get("ok"):
-            self.import_error = EvaluationError("import", f"importing the submission failed: {ready.get('message')}")
+            message = scrub(str(ready.get("message")), self.workdir, self.budget.staged().parent)
+            self.import_error = EvaluationError("import", f"importing the submission failed: {message}")
+            self.close()
             return
         defined = ready.get("defined")
         self.defined = [str(n) for n in defined] if isinstance(defined, list) else []
@@ -156,66 +297,84 @@ class Worker:
             self.log.seek(0, os.SEEK_END)
             size = self.log.tell()
             self.log.seek(max(0, size - limit))
-            return self.log.read().decode("utf-8", "replace").strip()
+            return scrub(self.log.read().decode("utf-8", "replace").strip(), self.workdir)
         except (OSError, ValueError):
             return ""
 
-    def _receive(self, timeout: float) -> dict[str, Any]:
+    def _receive(self, timeout: float, max_bytes: int, check: Any = None) -> dict[str, Any]:
         self._in.deadline = time.monotonic() + timeout
         try:
-            return read_message(self._in)  # type: ignore[arg-type]
+            return read_message(self._in, max_bytes, check)  # type: ignore[arg-type]
         except TimeoutError:
             self.close()
-            raise EvaluationError("timeout", f"no answer within {timeout:g} s") from None
+            raise WorkerDied("timeout", f"no answer within {timeout:.3g} s") from None
         except (EOFError, OSError):
+            kind, message, outside = self._death()
             self.close()
-            raise EvaluationError("crash", self._death()) from None
+            raise WorkerDied(kind, message, outside) from None
         except ProtocolError as exc:
             self.close()
-            raise EvaluationError("crash", f"the worker's reply was malformed ({exc})") from None
+            raise WorkerDied("crash", f"the worker's reply was refused ({exc})") from None
 
-    def _death(self) -> str:
+    def _death(self) -> tuple[str, str, bool]:
+        """(kind, message, outside): how the worker ended, and whether anything it did explains it."""
         try:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        if code is None:
-            how = "closed its channel"
-        elif code < 0:
-            how = f"was killed by signal {signal.Signals(-code).name}"
-        else:
-            how = f"exited with status {code}"
         tail = self.log_tail(300)
-        return f"the process running the submission {how}" + (f"; its last output: {tail}" if tail else "")
+        said = f"; its last output: {tail}" if tail else ""
+        if self.cgroup is not None and self.cgroup.oom_kills():
+            return "memory", f"the process running the submission used more than {self.limits.memory >> 20} MiB", False
+        if code is None:
+            return "crash", "the process running the submission closed its channel" + said, False
+        if code == 1 and self.box.full and tail.endswith(UNSHARE_SIGKILL):
+            code = -signal.SIGKILL  # (unshare cannot re-raise SIGKILL on itself and says so instead)
+            said = ""
+        if code == -signal.SIGKILL and not self.killed_by_us:
+            # In a PID namespace the worker cannot SIGKILL itself (it is the namespace's
+            # init): someone else did. Outside one it might have; it is retried once anyway.
+            return "crash", "the process running the submission was killed from outside" + said, True
+        how = f"was killed by signal {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+        return "crash", f"the process running the submission {how}" + said, False
 
     @property
     def alive(self) -> bool:
-        return self.import_error is None and self.proc.poll() is None
+        return self.import_error is None and not self.closed and self.proc.poll() is None
 
-    def call(self, request: Mapping[str, Any], timeout: float) -> dict[str, Any]:
+    def running(self) -> float:
+        return time.monotonic() - self.started
+
+    def call(self, request: Mapping[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
         try:
             write_message(self._out, request)
         except (BrokenPipeError, OSError):
+            kind, message, outside = self._death()
             self.close()
-            raise EvaluationError("crash", self._death()) from None
-        return self._receive(timeout)
+            raise WorkerDied(kind, message, outside) from None
+        return self._receive(timeout, max_bytes, check)
 
     def close(self) -> None:
-        """Kill the worker and everything it started; remove its directory."""
+        """Kill the worker and everything it started; remove its directory; charge its time."""
+        if self.closed:
+            return
+        self.closed = True
         if self.proc.poll() is None:
-            for pid in [*_descendants(self.proc.pid), self.proc.pid]:
+            self.killed_by_us = True
+            inits = _children(self.proc.pid)  # the PID namespace's init: killing it ends the namespace
+            for pid in [*inits, *_descendants(self.proc.pid), self.proc.pid]:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=10)
-        for stream in (self._out,):
-            with contextlib.suppress(OSError):
-                stream.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=10)
+        with contextlib.suppress(OSError):
+            self._out.close()
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.budget.charge(self.running())
+        self._release()
 
     def dispose(self) -> None:
         """close(), and release the log too (its tail is gone after this)."""
@@ -224,25 +383,91 @@ class Worker:
             self.log.close()
 
 
+@functools.lru_cache(maxsize=4096)
+def _expected_elements(name: str, shapes: tuple[tuple[int, ...], ...], stacked: bool, kwargs: tuple[Any, ...]) -> int:
+    """How many elements the reference returns for inputs of these shapes."""
+    import jax
+    import numpy as np
+
+    entry = BY_NAME[name]
+    f = functools.partial(entry.reference, **dict(kwargs))
+    f = jax.vmap(f, in_axes=entry.vmap_axes) if stacked else f
+    args = [jax.ShapeDtypeStruct(s, np.float64) for s in shapes]
+    out = jax.eval_shape(f, *args)
+    return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(out))
+
+
+def reply_check(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], stacked: bool) -> tuple[int, Any]:
+    """(max bytes, check) for a reply: its value may be a little off in shape (compare
+    says how) but not larger than twice the expected elements at the widest dtype."""
+    import numpy as np
+
+    shapes = tuple(tuple(np.shape(a)) for a in args)
+    try:
+        elements = _expected_elements(name, shapes, stacked, tuple(sorted(kwargs.items())))
+    except Exception:  # inputs the reference cannot take: the caller's own problem, bound loosely
+        elements = sum(math.prod(s) for s in shapes) ** 2
+    max_bytes = 2 * elements * max(d.itemsize for d in DTYPES.values()) + 4096
+
+    def check(header: dict[str, Any], total: int) -> None:
+        if total > max_bytes:
+            raise ProtocolError(f"the reply declares {total} bytes of arrays; the case expects at most {max_bytes}")
+
+    return max_bytes, check
+
+
 @dataclass
 class SubmissionEvaluator:
-    """An Evaluator for a submission: static findings first, then a sandboxed worker."""
+    """An Evaluator for a submission: static findings first, then a fresh sandboxed
+    worker for every function (`budget` may be shared by several evaluators)."""
 
     submission: Path
     limits: Limits = field(default_factory=Limits)
     findings: Mapping[str, list[Finding]] = field(default_factory=dict)
     """Static-scan findings per function; a function with findings is not run."""
     allow_autodiff: bool = False
+    budget: Budget | None = None
     _worker: Worker | None = None
+    _function: str | None = None
+    _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def worker(self) -> Worker:
-        if self._worker is None or (not self._worker.alive and self._worker.import_error is None):
-            if self._worker is not None:
-                self._worker.dispose()
-            self._worker = Worker(self.submission, self.limits)
-        return self._worker
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = Budget(self.submission, self.limits)
+
+    def _budget(self) -> Budget:
+        assert self.budget is not None
+        return self.budget
+
+    def _worker_for(self, name: str) -> Worker:
+        budget = self._budget()
+        if self._worker is not None and self._function == name and self._worker.alive:
+            return self._worker
+        if self._worker is not None:
+            self._worker.dispose()
+            self._worker = None
+        if budget.import_error is not None:
+            raise budget.import_error
+        if budget.left() <= 0:
+            raise EvaluationError("timeout", f"the submission's time budget of {self.limits.budget:g} s is spent")
+        while True:
+            try:
+                worker = Worker(budget)
+            except WorkerDied as exc:  # killed from outside while it started: once more
+                if name in self._retried or not budget.take_restart():
+                    raise EvaluationError(exc.kind, exc.message) from None
+                self._retried.add(name)
+                continue
+            break
+        self._worker, self._function = worker, name
+        if worker.import_error is not None:
+            budget.import_error = worker.import_error
+            raise worker.import_error
+        budget.autodiff_at_import = budget.autodiff_at_import or worker.autodiff_at_import
+        budget.defined = worker.defined
+        return worker
 
     def __call__(
         self,
@@ -258,10 +483,8 @@ class SubmissionEvaluator:
             if name in self._fatal:  # timed out, crashed or ran out of memory before: not again
                 raise self._fatal[name]
             self._check_findings(name)
-            worker = self.worker()
-            if worker.import_error is not None:
-                raise worker.import_error
-            if name not in worker.defined:
+            budget = self._budget()
+            if budget.defined is not None and name not in budget.defined and budget.import_error is None:
                 raise EvaluationError("missing", f"{name} is not defined (or not callable) in the submission")
             request = {
                 "name": name,
@@ -271,18 +494,42 @@ class SubmissionEvaluator:
                 "kwargs": dict(kwargs),
                 "vmap_axes": list(vmap_axes),
             }
-            try:
-                reply = worker.call(request, self.limits.timeout)
-            except EvaluationError as exc:
-                if exc.kind == "timeout":
-                    exc = EvaluationError("timeout", f"{name} did not finish within {self.limits.timeout:g} s")
-                self._fatal[name] = exc
-                raise exc from None
+            stacked = transform == "vmap" or device == "sharded"
+            max_bytes, check = reply_check(name, args, kwargs, stacked)
+            while True:
+                try:
+                    worker = self._worker_for(name)
+                except EvaluationError as exc:
+                    self._fatal[name] = exc
+                    raise
+                if budget.autodiff_at_import and not self.allow_autodiff:
+                    error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
+                    self._fatal[name] = error
+                    raise error
+                if name not in worker.defined:
+                    raise EvaluationError("missing", f"{name} is not defined (or not callable) in the submission")
+                left = budget.left(worker.running())
+                timeout = max(0.0, min(self.limits.timeout, left))
+                try:
+                    reply = worker.call(request, timeout, max_bytes, check)
+                except WorkerDied as exc:
+                    if exc.outside and name not in self._retried and budget.take_restart():
+                        self._retried.add(name)
+                        continue
+                    if exc.kind == "timeout":
+                        said = f"{name} did not finish within {self.limits.timeout:g} s"
+                        if left < self.limits.timeout:
+                            said = f"the submission's time budget of {self.limits.budget:g} s is spent"
+                        exc = WorkerDied("timeout", said)
+                    error = EvaluationError(exc.kind, exc.message)
+                    self._fatal[name] = error
+                    raise error from None
+                break
             if reply.get("autodiff") and not self.allow_autodiff:
                 raise EvaluationError("autodiff", "uses automatic differentiation (seen while it ran)")
             if not reply.get("ok"):
                 kind = str(reply.get("kind", "exception"))
-                error = EvaluationError(kind, str(reply.get("message", ""))[:2000])
+                error = EvaluationError(kind, scrub(str(reply.get("message", ""))[:2000], budget.staged().parent))
                 if kind == "memory":
                     self._fatal[name] = error
                 raise error
@@ -301,11 +548,14 @@ class SubmissionEvaluator:
                 + "; ".join(map(str, forbidden[:3])),
             )
 
-    def close(self) -> None:
+    def close(self, keep_budget: bool = False) -> None:
+        """Stop the worker; and remove the submission's copy unless the budget is shared on."""
         with self._lock:
             if self._worker is not None:
                 self._worker.dispose()
                 self._worker = None
+            if not keep_budget:
+                self._budget().close()
 
 
 def _checked_value(value: Any) -> Any:

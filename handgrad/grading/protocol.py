@@ -3,15 +3,17 @@
 Nothing is pickled or evaluated. A message is a 4-byte big-endian header length, a
 UTF-8 JSON header, then the raw bytes of every array it mentions, in order. An array
 in the header is {"__array__": i, "dtype": "float32", "shape": [2, 3]}; the reader
-checks the dtype against a short list, the byte count against the shape, and every
-size against a limit, so a hostile worker can send garbage but nothing worse.
+checks the header before it reads a single array byte: the dtype against a short list,
+the byte count against the shape, the total against a limit and, for a reply, against
+what the case expects (handgrad.grading.pool), so a hostile worker can send garbage,
+but no more than a little of it.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import ml_dtypes
@@ -19,6 +21,8 @@ import numpy as np
 
 MAX_HEADER = 1 << 20
 MAX_ARRAY_BYTES = 1 << 30
+MAX_MESSAGE_BYTES = 256 << 20
+"""Largest message (all its arrays together) either side accepts unless told otherwise."""
 DTYPES: dict[str, np.dtype[Any]] = {
     name: np.dtype(name) for name in ("float16", "float32", "float64", "bool", "int8", "int16", "int32", "int64")
 }
@@ -69,17 +73,46 @@ def _read_exact(stream: IO[bytes], n: int) -> bytes:
     return b"".join(chunks)
 
 
+def _arrays(tree: Any, found: list[dict[str, Any]]) -> None:
+    """Every array descriptor in a header, in order."""
+    if isinstance(tree, dict) and "__array__" in tree:
+        found.append(tree)
+    elif isinstance(tree, dict):
+        for value in tree.values():
+            _arrays(value, found)
+    elif isinstance(tree, list):
+        for value in tree:
+            _arrays(value, found)
+
+
+def _check_descriptors(header: dict[str, Any], sizes: list[int]) -> None:
+    """Each blob belongs to exactly one well-formed array whose shape and dtype give its size."""
+    descriptors: list[dict[str, Any]] = []
+    _arrays(header, descriptors)
+    seen: set[int] = set()
+    for d in descriptors:
+        index, dtype, shape = d.get("__array__"), d.get("dtype"), d.get("shape")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(sizes) or index in seen:
+            raise ProtocolError("malformed array descriptor")
+        if dtype not in DTYPES:
+            raise ProtocolError(f"unsupported dtype {str(dtype)[:40]!r}")
+        if not isinstance(shape, list) or len(shape) > 32 or not all(_is_dim(n) for n in shape):
+            raise ProtocolError("malformed array shape")
+        seen.add(index)
+        if int(np.prod(shape, dtype=np.float64)) * DTYPES[dtype].itemsize != sizes[index]:
+            raise ProtocolError("array bytes do not match its shape")
+    if len(seen) != len(sizes):
+        raise ProtocolError("blobs without an array")
+
+
+def _is_dim(n: Any) -> bool:
+    return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_ARRAY_BYTES
+
+
 def _decode(tree: Any, blobs: list[bytes]) -> Any:
     if isinstance(tree, dict) and "__array__" in tree:
-        index, dtype, shape = tree.get("__array__"), tree.get("dtype"), tree.get("shape")
-        if not isinstance(index, int) or not 0 <= index < len(blobs) or dtype not in DTYPES:
-            raise ProtocolError("malformed array descriptor")
-        if not isinstance(shape, list) or not all(isinstance(d, int) and d >= 0 for d in shape) or len(shape) > 32:
-            raise ProtocolError("malformed array shape")
-        expected = int(np.prod(shape, dtype=np.int64)) * DTYPES[dtype].itemsize
-        if expected != len(blobs[index]):
-            raise ProtocolError("array bytes do not match its shape")
-        return np.frombuffer(blobs[index], dtype=DTYPES[dtype]).reshape(shape).copy()
+        dtype = DTYPES[tree["dtype"]]
+        return np.frombuffer(blobs[tree["__array__"]], dtype=dtype).reshape(tree["shape"]).copy()
     if isinstance(tree, dict) and "__dict__" in tree:
         inner = tree["__dict__"]
         if not isinstance(inner, dict):
@@ -92,20 +125,31 @@ def _decode(tree: Any, blobs: list[bytes]) -> Any:
     return tree
 
 
-def read_message(stream: IO[bytes]) -> dict[str, Any]:
+Check = Callable[[dict[str, Any], int], None]
+"""Called with a message's header and its total array bytes before any array byte is
+read; raises ProtocolError to refuse the message."""
+
+
+def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: Check | None = None) -> dict[str, Any]:
+    """One message. Its header is checked first (well-formed, at most `max_bytes` of
+    arrays in all, and whatever `check` says); a refused message's arrays are not read."""
     (length,) = struct.unpack(">I", _read_exact(stream, 4))
     if length > MAX_HEADER:
         raise ProtocolError(f"header of {length} bytes is too long")
     try:
         header = json.loads(_read_exact(stream, length))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ProtocolError(f"header is not JSON: {exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")
     sizes = header.pop("__blobs__", [])
-    if not isinstance(sizes, list) or not all(isinstance(s, int) and 0 <= s <= MAX_ARRAY_BYTES for s in sizes):
+    if not isinstance(sizes, list) or not all(_is_dim(s) for s in sizes):
         raise ProtocolError("malformed blob sizes")
-    if sum(sizes) > MAX_ARRAY_BYTES:
-        raise ProtocolError("message too large")
+    total = sum(sizes)
+    if total > max_bytes:
+        raise ProtocolError(f"message of {total} bytes is larger than the limit of {max_bytes}")
+    _check_descriptors(header, sizes)
+    if check is not None:
+        check(header, total)
     blobs = [_read_exact(stream, s) for s in sizes]
     return {str(k): _decode(v, blobs) for k, v in header.items()}

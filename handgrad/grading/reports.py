@@ -1,8 +1,11 @@
 """Write grades out: Gradescope's results.json, a CSV of marks, plain text.
 
-Every file is written by the grader after the workers are gone, to a temporary file
-beside the target and then renamed over it, so a report is never half-written and
-anything else at that path (whatever a submission may have put there) is replaced.
+Output places are opened and checked before the first worker starts (`Target`): the
+directory must exist, belong to the grader's user and not be writable by others, so
+nothing a submission could have reached is trusted. Every file is written by the
+grader, through a descriptor of that directory, to a new temporary file beside the
+target (O_EXCL, O_NOFOLLOW) and then renamed over it: a report is never half-written,
+and whatever else sat at that name is replaced, never followed or appended to.
 """
 
 from __future__ import annotations
@@ -11,26 +14,105 @@ import csv
 import io
 import json
 import os
-import tempfile
+import secrets
+import stat
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from handgrad.grading.grader import SubmissionGrade
+from handgrad.grading.grader import SHOWN, SubmissionGrade
+
+
+class TargetError(Exception):
+    """An output place that is missing or not safe to write; the message says why."""
+
+
+class Target:
+    """An output directory, opened and checked once, written through its descriptor."""
+
+    def __init__(self, directory: Path, create: bool = False) -> None:
+        self.path = directory
+        if create and not directory.exists() and not directory.is_symlink():
+            if not directory.parent.is_dir():
+                raise TargetError(f"{directory.parent}: no such directory (it is not created for you)")
+            try:
+                os.mkdir(directory, 0o755)
+            except OSError as exc:
+                raise TargetError(f"{directory}: cannot be created ({exc.strerror})") from None
+        try:
+            self.fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as exc:
+            if not directory.exists():
+                raise TargetError(f"{directory}: no such directory (it is not created for you)") from None
+            raise TargetError(f"{directory}: not a directory one can write to ({exc.strerror})") from None
+        st = os.fstat(self.fd)
+        problem = ""
+        if st.st_uid != os.geteuid():
+            problem = f"belongs to uid {st.st_uid}, not to the grader's user ({os.geteuid()})"
+        elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            problem = "is writable by other users (choose a directory only you can write)"
+        if problem:
+            os.close(self.fd)
+            raise TargetError(f"{directory}: {problem}")
+
+    def write(self, name: str, text: str) -> None:
+        """Write `name` in the directory atomically (a temporary file, then a rename)."""
+        if "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"not a file name: {name!r}")
+        with_dir = {"dir_fd": self.fd}
+        try:
+            if stat.S_ISDIR(os.stat(name, follow_symlinks=False, **with_dir).st_mode):
+                raise TargetError(f"{self.path / name} is a directory; not replacing it")
+        except FileNotFoundError:
+            pass
+        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, **with_dir)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, name, src_dir_fd=self.fd, dst_dir_fd=self.fd)
+        except BaseException:
+            with _suppress():
+                os.unlink(tmp, **with_dir)
+            raise
+
+    def close(self) -> None:
+        with _suppress():
+            os.close(self.fd)
+
+
+class _suppress:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> bool:
+        return exc[0] is not None and issubclass(exc[0], OSError)  # type: ignore[arg-type]
+
+
+class FileTarget:
+    """A file to write one report to: `-` is standard output."""
+
+    def __init__(self, path: str) -> None:
+        self.stdout = path == "-"
+        self.path = Path(path)
+        self.dir = None if self.stdout else Target(self.path.parent)
+
+    def write(self, text: str) -> None:
+        if self.dir is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            self.dir.write(self.path.name, text)
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write one file in an existing, safe directory (see Target)."""
+    target = Target(path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        if path.is_symlink() or path.is_dir():
-            raise OSError(f"{path} is a link or a directory; not replacing it")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        target.write(path.name, text)
+    finally:
+        target.close()
 
 
 def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
@@ -40,6 +122,7 @@ def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
         "execution_time": round(grade.seconds, 3),
         "output": grade.summary(),
         "visibility": "visible",
+        "extra_data": {"sandbox": grade.sandbox, "seed": grade.seed, "reason": grade.reason},
         "tests": [
             {
                 "name": f.name,
@@ -61,26 +144,48 @@ def gradescope_error(message: str) -> dict[str, Any]:
 
 
 def marks_csv(grades: Sequence[SubmissionGrade]) -> str:
+    """One row per submission: its score, a one-word reason and each function's mark."""
     if not grades:
-        return "submission,score,max_score\n"
+        return "submission,score,max_score,reason\n"
     names = [f.name for f in grades[0].functions]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score", *names])
+    writer.writerow(["submission", "score", "max_score", "reason", *names])
     for g in grades:
         by = {f.name: f.score for f in g.functions}
-        writer.writerow([str(g.path), f"{g.score:g}", f"{g.max_score:g}", *(f"{by[n]:g}" for n in names)])
+        row = [str(g.path), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
+        writer.writerow(row)
     return out.getvalue()
 
 
+def failures(grades: Sequence[SubmissionGrade]) -> str:
+    """A short summary of every submission that lost marks, one line each."""
+    lines = []
+    for g in grades:
+        if g.full_marks and not g.problem:
+            continue
+        why = g.problem.split(": ", 1)[0] if g.problem else f"marks lost on {g.lost()}"
+        lines.append(f"  {g.path.name}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
+    if not lines:
+        return f"All {len(grades)} submissions have full marks."
+    return "\n".join([f"{len(lines)} of {len(grades)} submissions lost marks:", *lines])
+
+
 def text(grade: SubmissionGrade, verbose: bool = True) -> str:
+    """The plain-text report: a function whose visibility hides it is counted, not named."""
     lines = [grade.summary(), ""]
-    width = max(len(f.name) for f in grade.functions)
-    for f in grade.functions:
+    shown = [f for f in grade.functions if f.visibility in SHOWN]
+    hidden = [f for f in grade.functions if f.visibility not in SHOWN]
+    width = max((len(f.name) for f in shown), default=0)
+    for f in shown:
         mark = "PASS" if f.passed else "FAIL"
         lines.append(f"{mark}  {f.name:<{width}}  {f.score:g}/{f.max_score:g}")
-    if verbose:
-        for f in grade.functions:
+    if hidden:
+        score = sum(f.score for f in hidden)
+        top = sum(f.max_score for f in hidden)
+        lines.append(f"      {len(hidden)} hidden function{'s' * (len(hidden) > 1)}: {score:g}/{top:g}")
+    if verbose and not grade.problem:
+        for f in shown:
             if not f.passed:
                 lines += ["", f"--- {f.name} ---", f.feedback]
     return "\n".join(lines)

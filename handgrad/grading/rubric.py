@@ -5,8 +5,15 @@
     [functions.two_layer_grads]
     weight = 3
     visibility = "after_published"  # visible | hidden | after_due_date | after_published
+    [tiers]                         # optional: partial credit per tier of checks
+    derivation = 0.7
+    stability = 0.3
+    extreme = 0                     # 0: reported, not counted
 
-Defaults: every function weighs 1 and is visible.
+Defaults: every function weighs 1 and is visible; without [tiers] a function earns its
+weight when its derivation and stability checks all pass (extreme ones too with --strict).
+With [tiers], a function earns weight * (sum of the shares of the tiers it passes) /
+(sum of the shares of the tiers it has); a tier missing from the table has share 0.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reference.catalog import NAMES
+from reference.families import TIERS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,6 +41,8 @@ class RubricError(Exception):
 class Rubric:
     weights: dict[str, float] = field(default_factory=lambda: dict.fromkeys(NAMES, 1.0))
     visibility: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NAMES, "visible"))
+    tiers: dict[str, float] | None = None
+    """Each tier's share of a function's weight; None: all or nothing over the counted tiers."""
 
     @property
     def max_score(self) -> float:
@@ -58,7 +68,7 @@ def load(path: Path) -> Rubric:
         raise RubricError(f"{path}: cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise RubricError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"default_weight", "default_visibility", "functions"}
+    unknown = set(data) - {"default_weight", "default_visibility", "functions", "tiers"}
     if unknown:
         raise RubricError(f"{path}: unknown keys {sorted(unknown)}")
     weight = _weight(data.get("default_weight", 1.0), f"{path}: default_weight")
@@ -77,4 +87,18 @@ def load(path: Path) -> Rubric:
             weights[name] = _weight(spec["weight"], where)
         if "visibility" in spec:
             visibility[name] = _visibility(spec["visibility"], where)
-    return Rubric(weights, visibility)
+    return Rubric(weights, visibility, _tiers(data.get("tiers"), f"{path}: tiers"))
+
+
+def _tiers(spec: object, where: str) -> dict[str, float] | None:
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise RubricError(f"{where}: must be a table like derivation = 0.7, stability = 0.3")
+    unknown = set(spec) - set(TIERS)
+    if unknown:
+        raise RubricError(f"{where}: unknown tiers {sorted(unknown)}; known: {', '.join(TIERS)}")
+    shares: dict[str, float] = {t: _weight(spec.get(t, 0.0), f"{where}.{t}") for t in TIERS}
+    if not any(shares.values()):
+        raise RubricError(f"{where}: every share is 0, so no check would count")
+    return shares

@@ -1,100 +1,332 @@
-"""How a worker process is started: as an unprivileged user, or inside bubblewrap.
+"""How a worker process is sealed off: namespaces, its own uid, its own file system view.
 
-Modes, strongest first:
-- "bwrap": bubblewrap is installed and works here. The worker sees the file system
-  read-only except its own temporary directory, has no network, its own PID
-  namespace, and dies with the grader.
-- "user": the grader runs as root. The worker starts as root (the interpreter may live
-  where only root can reach it, as under /root/.pyenv), loads everything it needs,
-  then switches for good to the unprivileged user `nobody` (or $HANDGRAD_SANDBOX_USER)
-  before it imports the submission: it cannot write the project's files or the report
-  path, nor signal the grader, and it runs in its own session.
-- "plain": neither is possible. The worker runs as the grader's own user in its own
-  session and temporary directory. Isolation then rests on the limits and the static
-  scan; the README says so.
-In every mode the worker caps its own address space (hard limit, so the submission
-cannot raise it), file sizes and core dumps before it imports the submission.
+Modes, strongest first (docs/isolation.md says what each one holds):
+- "namespaces": the grader runs as root. The worker starts under `unshare` in new PID,
+  mount, network, IPC and UTS namespaces, as PID 1 of its PID namespace (so when it
+  ends, the kernel kills everything it started), inside a cgroup that caps its
+  resident memory and its number of processes where the cgroup files are writable.
+  It loads JAX and the worker code, then moves into a new root that holds only the
+  interpreter, site-packages, system libraries, its own read-only copy of the
+  submission and a private /tmp and /dev/shm, and drops for good to a uid of its own
+  (HANDGRAD_UID_BASE + slot) before it imports the submission.
+- "userns": the grader is not root but may create user namespaces. The same
+  namespaces and the same new root, entered as the user's own uid mapped to root of
+  a user namespace; no cgroup (the files are not writable), an address-space cap
+  instead.
+- "none": no isolation is possible here. The grader refuses to run a submission
+  unless asked with --insecure (a student checking their own file).
+HANDGRAD_SANDBOX=namespaces|userns|none forces a mode (a forced mode that does not
+work here is an error, not a fallback).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
-import pwd
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+MODES = ("namespaces", "userns", "none")
+FULL = ("namespaces", "userns")
+"""Modes in which a worker cannot see or touch anything outside its own sandbox."""
+UID_BASE = int(os.environ.get("HANDGRAD_UID_BASE", "200000"))
+UNSHARE = ["--pid", "--fork", "--mount", "--net", "--ipc", "--uts", "--kill-child=SIGKILL"]
+
+
+class SandboxError(Exception):
+    """No sandbox of the asked kind can be made here; the message says why."""
 
 
 @dataclass(frozen=True)
 class Sandbox:
     mode: str
-    uid: int | None = None
-    gid: int | None = None
 
-    def command(self, worker_args: list[str], workdir: Path) -> list[str]:
-        python = [sys.executable, "-I", "-m", "handgrad.grading.worker", *worker_args]
-        if self.mode == "user":
-            python += ["--drop-to", f"{self.uid}:{self.gid}"]
-        if self.mode != "bwrap":
+    @property
+    def full(self) -> bool:
+        return self.mode in FULL
+
+    def command(self, python: list[str], slot: int, cgroup_procs: tuple[Path, ...] = ()) -> list[str]:
+        """The command line that starts `python` (the worker) in this sandbox."""
+        if self.mode == "none":
             return python
-        return [
-            "bwrap",
-            "--ro-bind", "/", "/",
-            "--dev", "/dev",
-            "--proc", "/proc",
-            "--bind", str(workdir), str(workdir),
-            "--unshare-all",
-            "--die-with-parent",
-            "--new-session",
-            "--chdir", str(workdir),
-            *python,
-        ]  # fmt: skip
-
-    def popen_options(self) -> dict[str, object]:
-        return {"start_new_session": True}
-
-    def prepare(self, workdir: Path) -> None:
-        """Give the worker's user its directory (and nothing else)."""
-        if self.mode == "user" and self.uid is not None and self.gid is not None:
-            for root, dirs, files in os.walk(workdir):
-                for name in [root, *(os.path.join(root, d) for d in dirs), *(os.path.join(root, f) for f in files)]:
-                    os.chown(name, self.uid, self.gid)
+        unshare = ["unshare", *UNSHARE] + (["--user", "--map-root-user"] if self.mode == "userns" else [])
+        command = [*unshare, "--", *python, "--seal", str(slot)]
+        if self.mode == "namespaces":
+            command += ["--drop-to", f"{UID_BASE + slot}:{UID_BASE + slot}"]
+        if cgroup_procs:  # join the cgroups first, so that everything the worker starts is inside
+            joins = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(cgroup_procs)))
+            shift = len(cgroup_procs)
+            return ["sh", "-c", f'{joins} && shift {shift} && exec "$@"', "sh", *map(str, cgroup_procs), *command]
+        return command
 
 
-def _bwrap_works() -> bool:
-    if shutil.which("bwrap") is None:
-        return False
+def _probe(mode: str) -> str:
+    """ "" when `mode` works here, else why not."""
+    if shutil.which("unshare") is None:
+        return "util-linux's unshare is not installed"
+    extra = ["--user", "--map-root-user"] if mode == "userns" else []
     try:
         probe = subprocess.run(
-            ["bwrap", "--ro-bind", "/", "/", "--unshare-all", "--die-with-parent", "true"],
+            ["unshare", *UNSHARE, *extra, "--", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null || true; echo $$"],
             capture_output=True,
-            timeout=10,
+            text=True,
+            timeout=20,
         )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return probe.returncode == 0
+    except (OSError, subprocess.SubprocessError) as exc:
+        return str(exc)
+    if probe.returncode != 0 or probe.stdout.strip() != "1":
+        return (probe.stderr.strip() or f"unshare exited with status {probe.returncode}")[:300]
+    return ""
 
 
 @functools.lru_cache(maxsize=1)
 def detect() -> Sandbox:
-    """The strongest mode available here; HANDGRAD_SANDBOX=bwrap|user|plain forces one."""
+    """The strongest mode available here; HANDGRAD_SANDBOX forces one."""
     forced = os.environ.get("HANDGRAD_SANDBOX", "")
-    if forced not in ("", "bwrap", "user", "plain"):
-        raise ValueError(f"HANDGRAD_SANDBOX must be bwrap, user or plain, not {forced!r}")
-    if forced in ("", "bwrap") and _bwrap_works():
-        return Sandbox("bwrap")
-    if forced == "bwrap":
-        raise RuntimeError("HANDGRAD_SANDBOX=bwrap, but bubblewrap is not installed or does not work here")
-    if forced in ("", "user") and os.geteuid() == 0:
-        name = os.environ.get("HANDGRAD_SANDBOX_USER", "nobody")
-        try:
-            entry = pwd.getpwnam(name)
-        except KeyError:
-            raise RuntimeError(f"sandbox user {name!r} does not exist") from None
-        return Sandbox("user", entry.pw_uid, entry.pw_gid)
-    if forced == "user":
-        raise RuntimeError("HANDGRAD_SANDBOX=user needs the grader to run as root")
-    return Sandbox("plain")
+    if forced not in ("", *MODES):
+        raise SandboxError(f"HANDGRAD_SANDBOX must be one of {', '.join(MODES)}, not {forced!r}")
+    if forced == "none":
+        return Sandbox("none")
+    if forced == "namespaces" and os.geteuid() != 0:
+        raise SandboxError("HANDGRAD_SANDBOX=namespaces needs the grader to run as root")
+    why: list[str] = []
+    for mode in ("namespaces", "userns") if not forced else (forced,):
+        if mode == "namespaces" and os.geteuid() != 0:
+            continue
+        problem = _probe(mode)
+        if not problem:
+            return Sandbox(mode)
+        why.append(f"{mode}: {problem}")
+    if forced:
+        raise SandboxError(f"HANDGRAD_SANDBOX={forced}, but it does not work here ({'; '.join(why)})")
+    return Sandbox("none")
+
+
+def require(insecure: bool, bulk: bool = False) -> Sandbox:
+    """The sandbox to grade in, or SandboxError when grading here would be unsafe:
+    several submissions, or HANDGRAD_REQUIRE_SANDBOX=1, need full isolation; one
+    submission without any needs `insecure`."""
+    box = detect()
+    if box.full:
+        return box
+    if os.environ.get("HANDGRAD_REQUIRE_SANDBOX") == "1":
+        raise SandboxError(
+            "this grader requires full isolation (HANDGRAD_REQUIRE_SANDBOX=1, as in the Gradescope bundle), "
+            "which is not available here; see docs/isolation.md"
+        )
+    if bulk:
+        raise SandboxError(
+            "grading several submissions needs full isolation (root, or user namespaces), "
+            "which is not available here; see docs/isolation.md"
+        )
+    if not insecure:
+        raise SandboxError(
+            "no sandbox is available here (neither root nor user namespaces): the submission would run "
+            "with your own rights. Pass --insecure to grade your own file anyway; see docs/isolation.md"
+        )
+    return box
+
+
+# ---- slots: a uid and a share of the cores per worker ----------------------------------
+
+_slots: set[int] = set()
+_slots_lock = threading.Lock()
+LOCK_DIR = Path(os.environ.get("HANDGRAD_LOCK_DIR", "/run/handgrad"))
+"""Where a root grader locks the uids its workers hold, so that two graders running at
+once (two --shard runs, or a test suite in parallel) never give two workers one uid."""
+
+
+def _lock_uid(n: int) -> int | None:
+    """A lock on uid UID_BASE + n held by this grader (a descriptor), or None if taken."""
+    import fcntl
+
+    if os.geteuid() != 0:
+        return -1  # (uids are only switched by a root grader)
+    LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(LOCK_DIR / f"uid-{UID_BASE + n}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+@contextlib.contextmanager
+def slot() -> Iterator[int]:
+    """A number no other live worker holds, in this grader or another (its uid is UID_BASE + slot)."""
+    with _slots_lock:
+        n, fd = 0, None
+        while fd is None:
+            fd = _lock_uid(n) if n not in _slots else None
+            n += 1
+        n -= 1
+        _slots.add(n)
+    try:
+        yield n
+    finally:
+        with _slots_lock:
+            _slots.discard(n)
+            if fd >= 0:
+                os.close(fd)
+
+
+def cpu_share(n: int, jobs: int) -> list[int]:
+    """The cores worker slot `n` of `jobs` runs on: an equal share of those this grader may use."""
+    cpus = sorted(os.sched_getaffinity(0))
+    share = max(1, len(cpus) // max(1, jobs))
+    start = (n * share) % len(cpus)
+    return [cpus[(start + i) % len(cpus)] for i in range(share)]
+
+
+# ---- cgroups: resident memory and process count ----------------------------------------
+
+
+def _own_cgroups() -> dict[str, str]:
+    """controller (or "" for cgroup v2) -> this process's cgroup path."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for c in controllers.split(",") if controllers else [""]:
+                found[c] = path
+    return found
+
+
+def _mounts() -> dict[str, Path]:
+    """controller (or "" for cgroup v2) -> where its hierarchy is mounted (root visible)."""
+    found: dict[str, Path] = {}
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            left, _, right = line.partition(" - ")
+            fields, tail = left.split(), right.split()
+            if len(fields) < 5 or len(tail) < 3 or fields[3] != "/":
+                continue
+            if tail[0] == "cgroup2":
+                found.setdefault("", Path(fields[4]))
+            elif tail[0] == "cgroup":
+                for option in tail[2].split(","):
+                    if option in ("memory", "pids"):
+                        found.setdefault(option, Path(fields[4]))
+    return found
+
+
+@dataclass
+class Cgroup:
+    """A cgroup (v2) or a pair of cgroups (v1 memory and pids) for one worker."""
+
+    dirs: tuple[Path, ...]
+    version: int
+
+    @property
+    def procs(self) -> tuple[Path, ...]:
+        return tuple(d / "cgroup.procs" for d in self.dirs)
+
+    def oom_kills(self) -> int:
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            for line in (self.dirs[0] / name).read_text().splitlines():
+                if line.startswith("oom_kill "):
+                    return int(line.split()[1])
+        return 0
+
+    def pids(self) -> list[int]:
+        found: set[int] = set()
+        for p in self.procs:
+            with contextlib.suppress(OSError, ValueError):
+                found.update(int(x) for x in p.read_text().split())
+        return sorted(found)
+
+    def remove(self) -> None:
+        """Kill whatever is still inside, then remove the cgroup(s)."""
+        import signal
+        import time
+
+        if self.version == 2:
+            with contextlib.suppress(OSError):
+                (self.dirs[0] / "cgroup.kill").write_text("1")
+        for _ in range(50):
+            left = self.pids()
+            if not left:
+                break
+            for pid in left:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.02)
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.02)
+
+
+def _v2(name: str, memory: int, pids: int) -> Cgroup | None:
+    mount, own = _mounts().get(""), _own_cgroups().get("")
+    if mount is None or own is None:
+        return None
+    parent = mount / own.lstrip("/")
+    try:
+        if not {"memory", "pids"} <= set((parent / "cgroup.subtree_control").read_text().split()):
+            (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        d = parent / name
+        d.mkdir()
+    except OSError:
+        return None
+    try:
+        (d / "memory.max").write_text(str(memory))
+        with contextlib.suppress(OSError):
+            (d / "memory.swap.max").write_text("0")
+        (d / "pids.max").write_text(str(pids))
+    except OSError:
+        with contextlib.suppress(OSError):
+            d.rmdir()
+        return None
+    return Cgroup((d,), 2)
+
+
+def _v1(name: str, memory: int, pids: int) -> Cgroup | None:
+    mounts, own = _mounts(), _own_cgroups()
+    made: list[Path] = []
+    try:
+        for controller, files in (("memory", {"memory.limit_in_bytes": memory}), ("pids", {"pids.max": pids})):
+            if controller not in mounts:
+                if controller == "memory":
+                    return None
+                continue
+            d = mounts[controller] / own.get(controller, "/").lstrip("/") / name
+            d.mkdir()
+            made.append(d)
+            for file, value in files.items():
+                (d / file).write_text(str(value))
+            if controller == "memory":
+                with contextlib.suppress(OSError):  # no swap either, where swap is accounted
+                    (d / "memory.memsw.limit_in_bytes").write_text(str(memory))
+    except OSError:
+        for d in made:
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        return None
+    return Cgroup(tuple(made), 1)
+
+
+def make_cgroup(name: str, memory: int, pids: int) -> Cgroup | None:
+    """A cgroup capping resident memory (and processes), or None where none can be made.
+    HANDGRAD_CGROUP=0 turns cgroups off (the address-space cap alone then holds)."""
+    if os.environ.get("HANDGRAD_CGROUP", "1") == "0" or os.geteuid() != 0:
+        return None
+    return _v2(name, memory, pids) or _v1(name, memory, pids)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(detect().mode)
+    sys.exit(0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 
 PREFERRED = ("submission.py", "formulas.py", "handwritten.py", "solution.py", "gradients.py")
@@ -19,13 +22,15 @@ def resolve(path: Path) -> Path:
     - a directory (e.g. Gradescope's /autograder/submission) with one .py file, or with
       one of PREFERRED, or with exactly one package: that.
     """
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         raise SubmissionError(f"{path}: no such file or directory")
     if path.is_file():
         if path.suffix != ".py":
             raise SubmissionError(f"{path}: a submission is a .py file or a package directory")
+        if path.is_symlink():
+            raise _refuse(path, "is a symbolic link")
         try:
-            path.read_bytes()
+            os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK))
         except OSError as exc:
             raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
         return path
@@ -46,3 +51,88 @@ def resolve(path: Path) -> Path:
         raise SubmissionError(f"{path}: no .py file or package in it")
     names = ", ".join(p.name for p in [*files, *packages])
     raise SubmissionError(f"{path}: several candidates ({names}); name one, or call it submission.py")
+
+
+MAX_BYTES = int(os.environ.get("HANDGRAD_MAX_SUBMISSION_BYTES", str(1 << 20)))
+"""Largest submission (all its files together) the grader copies."""
+MAX_FILES = 200
+SKIPPED = ("__pycache__",)
+
+
+def _refuse(path: Path, what: str) -> SubmissionError:
+    return SubmissionError(f"{path}: {what}; a submission holds only regular files and folders")
+
+
+def copy_submission(source: Path, target: Path) -> None:
+    """Copy a resolved submission (file or package) to `target`, never following a link.
+
+    Symbolic links, FIFOs, sockets and devices are refused, not copied or read; so is
+    anything over MAX_BYTES in all or MAX_FILES files. Each file is opened with
+    O_NOFOLLOW|O_NONBLOCK and checked again on the open descriptor, so a file swapped
+    for a link or a FIFO while the copy runs is refused as well.
+    """
+    budget = [MAX_BYTES, MAX_FILES]
+
+    def copy_file(src: Path, dst: Path) -> None:
+        budget[1] -= 1
+        if budget[1] < 0:
+            raise SubmissionError(f"{source}: more than {MAX_FILES} files")
+        try:
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _refuse(src, "is a symbolic link") from None
+            raise SubmissionError(f"{src}: cannot be read ({exc.strerror})") from None
+        with os.fdopen(fd, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                raise _refuse(src, f"is a {_kind(mode)}")
+            data = f.read(budget[0] + 1)
+        budget[0] -= len(data)
+        if budget[0] < 0:
+            raise SubmissionError(f"{source}: larger than {MAX_BYTES} bytes in all")
+        with open(dst, "xb") as out:
+            out.write(data)
+        os.chmod(dst, 0o644)
+
+    def copy_dir(src: Path, dst: Path) -> None:
+        os.mkdir(dst, 0o755)
+        os.chmod(dst, 0o755)
+        with os.scandir(src) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                mode = entry.stat(follow_symlinks=False).st_mode
+                if stat.S_ISDIR(mode):
+                    if entry.name not in SKIPPED:
+                        copy_dir(Path(entry.path), dst / entry.name)
+                elif stat.S_ISREG(mode):
+                    copy_file(Path(entry.path), dst / entry.name)
+                else:
+                    raise _refuse(Path(entry.path), f"is a {_kind(mode)}")
+
+    mode = os.lstat(source).st_mode
+    if stat.S_ISDIR(mode):
+        copy_dir(source, target)
+    elif stat.S_ISREG(mode) or stat.S_ISLNK(mode):
+        copy_file(source, target)
+    else:
+        raise _refuse(source, f"is a {_kind(mode)}")
+
+
+def check_submission(source: Path) -> None:
+    """Raise SubmissionError where copy_submission would (nothing is kept)."""
+    import shutil
+    import tempfile
+
+    scratch = Path(tempfile.mkdtemp(prefix="handgrad-check-"))
+    try:
+        copy_submission(source, scratch / "s")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+                       (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device")):  # fmt: skip
+        if test(mode):
+            return name
+    return "special file"

@@ -2,45 +2,170 @@
 
 Started by the grader (handgrad/grading/pool.py), never by hand. Protocol messages
 travel on two inherited file descriptors, not stdin/stdout, so whatever the
-submission prints cannot corrupt them. Before the submission is imported the worker
-caps its own resources, blocks the project's own packages (a submission must not
-import the reference or the shipped solutions), and installs the run-time autodiff
-hooks. Only raw arrays go back; the grader computes every reference and comparison.
+submission prints cannot corrupt them. In order, before the submission is imported:
+the worker pins itself to its share of the cores, starts JAX and loads everything the
+evaluation uses, caps its own resources, seals itself into a new root that holds only
+the interpreter, site-packages and its own copy of the submission (sandbox modes
+"namespaces" and "userns", see docs/isolation.md), drops to its own uid, blocks the
+project's packages and installs the run-time autodiff hooks. Only raw arrays go back;
+the grader computes every reference and comparison.
+
+The autodiff hooks are advisory: the submission runs in this very process and could
+undo them. The reply channel and the flag are held in closures (not module
+attributes a submission could rebind through `import __main__`), which stops the
+easy ways; the guards that hold are the sandbox and the static scan.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import importlib.util
 import os
+import platform
 import resource
 import sys
 import traceback
+import types
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import handgrad  # configure_for_checking() below turns x64 on
-from handgrad.evaluate import BadReturn, describe_exception, evaluate
-from handgrad.grading.protocol import read_message, write_message
+BLOCKED_PACKAGES = ("handwritten", "reference", "benchmarks", "tests", "conftest", "handgrad")
+FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+NPROC = 512
+"""Processes and threads of a worker with a uid of its own (JAX starts a few dozen)."""
+SUBMISSION_ROOT = "/submission"
+"""Where the submission's copy appears inside the sealed root."""
 
-BLOCKED_PACKAGES = ("handwritten", "reference", "benchmarks", "tests", "conftest")
-FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory")
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
+SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
+SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache")
+CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")
+"""A sys.path entry holding one of these is a source checkout (the project's): it stays outside."""
+PROJECT_PACKAGES = ("handgrad", "handwritten", "reference", "benchmarks", "tests")
+"""Hidden under an empty directory where an installed copy sits in site-packages."""
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
+
+
+def _bind(source: str, target: str) -> None:
+    """Bind `source` read-only (and without set-uid or devices) at `target`."""
+    _mount(source, target, None, MS_BIND | MS_REC)
+    kept = os.statvfs(source).f_flag & (MS_NOEXEC | 1024 | 2048 | 4096)  # noexec, atime flags: locked in a userns
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | kept)
+
+
+def view_paths() -> list[str]:
+    """What the sealed root shows (read-only): system libraries, the interpreter and the
+    import path, minus the project's checkout."""
+    wanted = [*SYSTEM_PATHS, sys.base_prefix, sys.base_exec_prefix, sys.prefix]
+    for entry in sys.path:
+        if (
+            entry
+            and os.path.isdir(entry)
+            and not any(os.path.lexists(os.path.join(entry, m)) for m in CHECKOUT_MARKERS)
+        ):
+            wanted.append(entry)
+    chosen: list[str] = []
+    for path in sorted({os.path.normpath(p) for p in wanted if os.path.lexists(p)}, key=len):
+        if not any(path == c or path.startswith(c.rstrip("/") + "/") for c in chosen):
+            chosen.append(path)
+    return chosen
+
+
+def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
+    """Move this process into a new root holding only view_paths(), /proc of its own PID
+    namespace, a few devices, private /tmp and /dev/shm and a read-only copy of the
+    submission; the old root is detached, so nothing outside can be reached again.
+    Returns the submission's path inside."""
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    root = str(workdir / "root")
+    os.makedirs(root, exist_ok=True)
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    for path in view_paths():
+        target = root + path
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if os.path.islink(path) and path in SYSTEM_PATHS:
+            os.symlink(os.readlink(path), target)
+            continue
+        if os.path.isdir(path):
+            os.makedirs(target, exist_ok=True)
+        else:
+            open(target, "w").close()
+        _bind(path, target)
+        for package in PROJECT_PACKAGES if os.path.isdir(path) else ():
+            if os.path.isdir(os.path.join(path, package)):
+                _mount("tmpfs", os.path.join(target, package), "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
+    os.makedirs(root + "/proc")
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.makedirs(root + "/dev")
+    _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
+    for name in DEVICES:
+        open(f"{root}/dev/{name}", "w").close()
+        _mount(f"/dev/{name}", f"{root}/dev/{name}", None, MS_BIND)
+    os.symlink("/proc/self/fd", root + "/dev/fd")
+    for tmp in ("/tmp", "/dev/shm"):
+        os.makedirs(root + tmp, exist_ok=True)
+        _mount("tmpfs", root + tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes}")
+    os.makedirs(root + SUBMISSION_ROOT)
+    _bind(str(submission.parent), root + SUBMISSION_ROOT)
+    _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    number = SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        raise OSError(f"pivot_root: unknown machine {platform.machine()}")
+    os.chdir(root)
+    _check(_libc.syscall(number, b".", b"."), "pivot_root")
+    _check(_libc.umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/tmp")
+    if userns:
+        drop_capabilities()
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    return Path(SUBMISSION_ROOT) / submission.name
+
+
+def drop_capabilities() -> None:
+    """Give up this thread's capabilities in the user namespace (its root's only rights
+    left after the old root is detached are over its own mounts). The threads JAX has
+    started keep theirs: capset acts on one thread, and a multi-threaded process cannot
+    enter a new user namespace."""
+    for cap in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            break
+    header = (ctypes.c_uint32 * 2)(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
+    data = (ctypes.c_uint32 * 6)()
+    _check(_libc.capset(header, data), "capset")
 
 
 def drop_privileges(spec: str) -> None:
     """Become the unprivileged user for good (uid:gid), or fail loudly.
 
-    The interpreter's own library may live where only root can go (/root/.pyenv). A
-    directory opened before the switch stays readable through /proc/self/fd/N, so the
-    import path (and every loaded package's __path__) is moved there for the entries
-    the new user could not reach: `import unittest` or `import chex` keeps working.
+    An import path entry the new user cannot reach (the interpreter may live under
+    /root) stays readable through a directory opened before the switch: sys.path and
+    every loaded package's __path__ are moved to /proc/self/fd/N for those entries.
     """
     uid, gid = (int(part) for part in spec.split(":"))
     fds = {p: os.open(p, os.O_RDONLY | os.O_DIRECTORY) for p in sys.path if p and os.path.isdir(p)}
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)
-    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid:
+    if os.getuid() != uid or os.geteuid() != uid or os.getgid() != gid or os.getgroups():
         raise RuntimeError("could not drop privileges")
     moved = {p: f"/proc/self/fd/{fd}" for p, fd in fds.items() if not os.access(p, os.R_OK | os.X_OK)}
 
@@ -58,21 +183,19 @@ def drop_privileges(spec: str) -> None:
     sys.path_importer_cache.clear()
 
 
-def limit_resources(memory: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+def limit_resources(address_space: int, own_uid: bool) -> None:
+    if own_uid:  # processes count per uid: with a uid of its own, this caps the worker alone
+        resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+    if address_space > 0:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
 
 
-class AutodiffFlag:
-    """Set whenever JAX starts differentiating: at the trace level (JVPTrace,
+def install_autodiff_hooks(mark: Callable[[], None]) -> None:
+    """Call `mark` whenever JAX starts differentiating: at the trace level (JVPTrace,
     LinearizeTrace), which every jax autodiff entry point goes through, and at the
     public entry points themselves."""
-
-    used = False
-
-
-def install_autodiff_hooks(flag: type[AutodiffFlag]) -> None:
     import jax
     from jax._src.interpreters import ad
 
@@ -83,7 +206,7 @@ def install_autodiff_hooks(flag: type[AutodiffFlag]) -> None:
         original = cls.__init__
 
         def init(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> None:
-            flag.used = True
+            mark()
             __original(self, *args, **kwargs)
 
         cls.__init__ = init
@@ -95,17 +218,18 @@ def install_autodiff_hooks(flag: type[AutodiffFlag]) -> None:
             continue
 
         def wrapper(*args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            flag.used = True
+            mark()
             return __original(*args, **kwargs)
 
         setattr(jax, name, wrapper)
 
 
 def block_project_packages() -> None:
+    """The project's packages cannot be imported (sealed: they are not there either)."""
     for name in BLOCKED_PACKAGES:
         for loaded in [m for m in sys.modules if m == name or m.startswith(name + ".")]:
-            del sys.modules[loaded]
-        sys.modules[name] = None  # type: ignore[assignment]  # import now raises ModuleNotFoundError
+            sys.modules[loaded] = None  # type: ignore[assignment]  # import now raises ModuleNotFoundError
+    sys.modules["__main__"] = types.ModuleType("__main__")
 
 
 def import_submission(path: Path) -> Any:
@@ -124,9 +248,9 @@ def import_submission(path: Path) -> Any:
     return module
 
 
-def warm_up() -> None:
+def warm_up(evaluate: Callable[..., Any]) -> None:
     """Start the backend and load every lazily imported part of JAX the evaluation uses
-    (eager, jit, vmap, each device, sharding), before privileges are dropped."""
+    (eager, jit, vmap, each device, sharding), before the file system is sealed."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -139,9 +263,72 @@ def warm_up() -> None:
             evaluate(jnp.sin, transform=transform, device=device, args=(x,), kwargs={}, vmap_axes=(0,))
     if SHARDED not in available_devices():
         jnp.zeros(1).block_until_ready()
+    jnp.linalg.norm(jnp.ones(3))
+    jax.nn.softmax(jnp.ones(3))
 
 
-def serve(module: Any, names: list[str], inp: Any, out: Any, flag: type[AutodiffFlag]) -> None:
+def describe(exc: BaseException, submission: Path) -> str:
+    """describe_exception, pointing at the submission's own frame (never the grader's)."""
+    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    text = text.split("\n--------------------\n")[0].strip()
+    own = str(submission if submission.is_dir() else submission.parent)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(own)]
+    if frames:
+        text += f" (at {frames[-1].filename[len(own) :].lstrip('/') or submission.name}:{frames[-1].lineno})"
+    return text if len(text) <= 400 else text[:397] + "..."
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="handgrad-worker")
+    parser.add_argument("--in", dest="inp", type=int, required=True)
+    parser.add_argument("--out", type=int, required=True)
+    parser.add_argument("--submission", type=Path, required=True)
+    parser.add_argument("--address-space", type=int, default=0, help="RLIMIT_AS in bytes (0: none)")
+    parser.add_argument("--names", required=True)
+    parser.add_argument("--cpus", default="", help="comma-separated cores to run on")
+    parser.add_argument("--seal", type=int, default=None, help="slot: seal into a new root (in namespaces)")
+    parser.add_argument("--userns", action="store_true", help="the namespaces belong to a user namespace")
+    parser.add_argument("--tmp-bytes", type=int, default=64 << 20)
+    parser.add_argument("--drop-to", default=None, help="uid:gid to become before importing the submission")
+    args = parser.parse_args(argv)
+    if args.seal is not None:
+        os.setsid()  # leave the grader's process group: kill(0, ...) reaches nothing outside
+    if args.cpus:  # before the backend starts: XLA sizes its thread pools from this
+        os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
+    inp, out = os.fdopen(args.inp, "rb"), os.fdopen(args.out, "wb")
+    sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
+
+    import handgrad
+    from handgrad.evaluate import BadReturn, evaluate
+    from handgrad.grading.protocol import read_message, write_message
+
+    handgrad.configure_for_checking()
+    warm_up(evaluate)
+    submission = args.submission
+    if args.seal is not None:
+        submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns)
+    if args.drop_to:
+        drop_privileges(args.drop_to)
+    limit_resources(args.address_space, own_uid=bool(args.drop_to))
+
+    used = [False]
+
+    def mark() -> None:
+        used[0] = True
+
+    def send(message: dict[str, Any], _write: Callable[..., None] = write_message, _out: Any = out) -> None:
+        _write(_out, message)
+
+    install_autodiff_hooks(mark)
+    block_project_packages()
+    names = args.names.split(",")
+    try:
+        module = import_submission(submission)
+    except BaseException as exc:  # SyntaxError, SystemExit, anything: reported, not raised
+        send({"ok": False, "kind": "import", "message": describe(exc, submission), "autodiff": used[0]})
+        return
+    defined = [n for n in names if callable(getattr(module, n, None))]
+    send({"ok": True, "defined": defined, "autodiff": used[0]})
     while True:
         try:
             request = read_message(inp)
@@ -149,10 +336,10 @@ def serve(module: Any, names: list[str], inp: Any, out: Any, flag: type[Autodiff
             return
         name = str(request.get("name"))
         fn = getattr(module, name, None)
-        if name not in names or not callable(fn):
-            write_message(out, {"ok": False, "kind": "missing", "message": f"{name} is not defined"})
+        if name not in defined or not callable(fn):
+            send({"ok": False, "kind": "missing", "message": f"{name} is not defined", "autodiff": used[0]})
             continue
-        flag.used = False
+        used[0] = False
         try:
             result = evaluate(
                 fn,
@@ -165,43 +352,12 @@ def serve(module: Any, names: list[str], inp: Any, out: Any, flag: type[Autodiff
         except BadReturn as exc:
             reply = {"ok": False, "kind": "bad-return", "message": str(exc)}
         except BaseException as exc:  # SystemExit from a formula is the formula's failure too
-            text = describe_exception(exc)
+            text = describe(exc, submission)
             reply = {"ok": False, "kind": "memory" if any(f in text for f in FATAL) else "exception", "message": text}
         else:
             reply = {"ok": True, "value": result.value, "devices": sorted(result.devices)}
-        reply["autodiff"] = flag.used
-        write_message(out, reply)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="handgrad-worker")
-    parser.add_argument("--in", dest="inp", type=int, required=True)
-    parser.add_argument("--out", type=int, required=True)
-    parser.add_argument("--submission", type=Path, required=True)
-    parser.add_argument("--memory", type=int, required=True)
-    parser.add_argument("--names", required=True)
-    parser.add_argument("--drop-to", default=None, help="uid:gid to become before importing the submission")
-    args = parser.parse_args(argv)
-    inp, out = os.fdopen(args.inp, "rb"), os.fdopen(args.out, "wb")
-    sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
-
-    handgrad.configure_for_checking()
-    warm_up()
-    limit_resources(args.memory)
-    if args.drop_to:
-        drop_privileges(args.drop_to)
-    flag = AutodiffFlag
-    install_autodiff_hooks(flag)
-    block_project_packages()
-    names = args.names.split(",")
-    try:
-        module = import_submission(args.submission)
-    except BaseException as exc:  # SyntaxError, SystemExit, anything: reported, not raised
-        write_message(out, {"ok": False, "kind": "import", "message": describe_exception(exc), "autodiff": flag.used})
-        return
-    defined = [n for n in names if callable(getattr(module, n, None))]
-    write_message(out, {"ok": True, "defined": defined, "autodiff": flag.used})
-    serve(module, defined, inp, out, flag)
+        reply["autodiff"] = used[0]
+        send(reply)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Each is a complete file: the correct formulas (corpus.mistakes.correct_source) w
 attack added. `fails` maps each graded function that must lose its mark to the failure
 kind the full grader reports (static scan and sandbox together); every other graded
 function must still pass. `runtime` is the kind the sandbox alone reports when the
-static scan is bypassed (None where the attack cannot run at all in that mode).
+static scan is bypassed; `runtime_sealed` where a sealed sandbox changes it.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ class Hostile:
     graded: tuple[str, ...] = ("relu_grad", "l2_grad")
     runtime: dict[str, str] = field(default_factory=dict)
     """Failure kind per function with the static scan bypassed (sandbox only)."""
-    runtime_in_bwrap: dict[str, str] | None = None
-    """The same inside bubblewrap, where it differs (None: as `runtime`)."""
+    runtime_sealed: dict[str, str] | None = None
+    """The same in a sealed sandbox (namespaces, userns), where it differs (None: as `runtime`)."""
     replace: bool = False
     """The source is the whole file, not an addition to the correct formulas."""
 
@@ -76,7 +76,7 @@ HOSTILE: tuple[Hostile, ...] = (
         runtime={"relu_grad": "exception"},
         # In its own PID namespace the worker's parent is the namespace's init, which ignores
         # the signal: nothing outside is reached and the formula itself is right.
-        runtime_in_bwrap={},
+        runtime_sealed={},
     ),
     Hostile(
         "syntax-error",

@@ -1,0 +1,730 @@
+"""Check anyone's gradient: `handgrad.verify`, `handgrad.assert_gradient`, `handgrad.taylor_test`.
+
+`verify` turns the user's function into a catalog-style entry (a `Target`: the truth is
+JAX autodiff of the function in float64, the formula under test is the user's gradient or
+custom rule) and runs it through the same engine as `handgrad check`, the agreement
+matrix and the grader: the same input families, dtypes, transforms, devices, kink rule,
+tolerance and explanation of the worst element. See docs/verify.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import math
+import zlib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from handgrad.engine import CaseResult, InProcess, run_all
+from reference.catalog import Entry
+from reference.families import Family, Inputs
+from reference.kinks import Kink
+from reference.tolerances import DTYPES, TOLERANCES
+
+FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "zeros", "one-hot")
+"""The input families verify draws from the example arguments' shapes (see _family)."""
+
+EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
+"""Around ln(largest finite number) of float16 (11.1), float32 and bfloat16 (88.7) and
+float64 (709.8), and twice those: where exp overflows, and a form that divides two
+overflowed terms (inf/inf) turns NaN, in each dtype."""
+
+DEFAULT_SEED = 0
+
+
+class Report:
+    """The outcome of `verify`: `ok`, the case results, and `str(report)`, the table and
+    the explanation of each failing case as `handgrad check` prints them."""
+
+    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5) -> None:
+        self.name = name
+        self.results = tuple(results)
+        self.show = show
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def worst(self) -> CaseResult | None:
+        """The failing case furthest outside its tolerance (None when every case passes)."""
+        failed = self.failures
+        return max(failed, key=lambda r: r.ratio) if failed else None
+
+    @property
+    def unchecked(self) -> int:
+        return sum(r.unchecked for r in self.results)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        from handgrad.table import check_table
+
+        failed = self.failures
+        worst = self.worst
+        ordered = ([worst] if worst is not None else []) + [r for r in failed if r is not worst]
+        parts = [check_table(self.results)]
+        parts += [r.message() for r in ordered[: self.show]]
+        if len(failed) > self.show:
+            parts.append(f"... and {len(failed) - self.show} more failed cases")
+        summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
+        if self.unchecked:
+            summary += f"; {self.unchecked} elements not compared where autodiff of the primal is NaN"
+        parts.append(summary)
+        return "\n\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Report {self.name}: {'ok' if self.ok else f'{len(self.failures)} failed'} of {len(self.results)}>"
+
+
+@dataclass(frozen=True, eq=False)
+class Target(Entry):
+    """A user's function as a catalog entry: `reference` is the float64 truth (autodiff),
+    `formula` the function under test; both return {argument name: gradient}."""
+
+    formula: Callable[..., Any] = lambda *a: None
+
+    @property
+    def batch_polymorphic(self) -> bool:
+        # A user's function takes one example: batches come only from vmap.
+        return False
+
+    @property
+    def signature(self) -> str:
+        return f"{self.name}({', '.join(self.args)})"
+
+
+@dataclass(frozen=True)
+class _Call:
+    """The checked arguments of one `verify` call."""
+
+    f: Callable[..., Any]
+    primal: Callable[..., Any]
+    """f itself, or the primal definition of f's custom_vjp/custom_jvp rule."""
+    name: str
+    names: tuple[str, ...]
+    """Names of the float arguments (the ones handgrad draws and checks)."""
+    floats: tuple[np.ndarray, ...]
+    float_pos: tuple[int, ...]
+    fixed: dict[int, Any]
+    """Non-float arguments (integer labels, masks): passed as given, never drawn."""
+    argnums: tuple[int, ...]
+    """Positions among the float arguments that are differentiated."""
+    out_shape: tuple[int, ...]
+    out_dtype: Any
+    scalar: bool
+
+    def full(self, floats: Sequence[Any]) -> list[Any]:
+        args: list[Any] = [None] * (len(self.floats) + len(self.fixed))
+        for pos, value in zip(self.float_pos, floats, strict=True):
+            args[pos] = value
+        for pos, value in self.fixed.items():
+            args[pos] = value
+        return args
+
+    @property
+    def diff_names(self) -> tuple[str, ...]:
+        return tuple(self.names[i] for i in self.argnums)
+
+
+def _x64() -> contextlib.AbstractContextManager[Any]:
+    import jax
+
+    ctx: Any = getattr(jax, "enable_x64", None)
+    if ctx is None:  # older jax keeps it in jax.experimental
+        import jax.experimental
+
+        ctx = jax.experimental.enable_x64  # type: ignore[attr-defined,unused-ignore]
+    return ctx(True)
+
+
+@contextlib.contextmanager
+def _checking() -> Iterator[None]:
+    """For this call only: float64 on, float32 matmuls at full precision, and XLA's
+    default optimizations (what the user's code runs with, even where the process has
+    turned them off for speed, as `configure_for_checking` does: the float32 rounding of
+    a formula can differ between the two)."""
+    import jax
+
+    unoptimized = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)
+    try:
+        with _x64(), jax.default_matmul_precision("highest"):
+            yield
+    finally:
+        jax.config.update("jax_disable_most_optimizations", unoptimized)
+
+
+def _parameter_names(f: Callable[..., Any], n: int) -> list[str]:
+    try:
+        params = [
+            p.name
+            for p in inspect.signature(f).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+    except (TypeError, ValueError):
+        params = []
+    names = params[:n] if len(params) >= n else []
+    return names or [f"arg{i}" for i in range(n)]
+
+
+def _is_float_dtype(dtype: Any) -> bool:
+    import jax.numpy as jnp
+
+    return bool(jnp.issubdtype(dtype, jnp.floating))
+
+
+def _prepare(f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], use_rule: bool) -> _Call:
+    import jax
+
+    if not callable(f):
+        raise TypeError(f"handgrad.verify: f must be a function, got {type(f).__name__}")
+    if not args:
+        raise TypeError("handgrad.verify: give example arguments after f: verify(f, x, ...)")
+    arrays = []
+    for i, a in enumerate(args):
+        if isinstance(a, (int, float)) and not isinstance(a, bool):
+            a = np.asarray(a, np.float64 if isinstance(a, float) else np.int64)
+        if not hasattr(a, "shape") or not hasattr(a, "dtype"):
+            raise TypeError(
+                f"handgrad.verify: argument {i} is a {type(a).__name__}; the example arguments must be arrays "
+                "(numpy or jax) or numbers"
+            )
+        arrays.append(np.asarray(a))
+    names_all = _parameter_names(f.fun if use_rule else f, len(arrays))
+    float_pos = tuple(i for i, a in enumerate(arrays) if _is_float_dtype(a.dtype))
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    if not nums or not all(isinstance(n, int) for n in nums):
+        raise TypeError(f"handgrad.verify: argnums must be an int or a tuple of ints, got {argnums!r}")
+    for n in nums:
+        if not -len(arrays) <= n < len(arrays):
+            raise ValueError(f"handgrad.verify: argnums {n} is out of range for {len(arrays)} arguments")
+    nums = tuple(n % len(arrays) for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"handgrad.verify: argnums {argnums!r} names an argument twice")
+    for n in nums:
+        if n not in float_pos:
+            raise TypeError(
+                f"handgrad.verify: argument {n} ({names_all[n]}) has dtype {arrays[n].dtype}; "
+                "only floating-point arguments can be differentiated"
+            )
+    primal = f.fun if use_rule else f
+    call = _Call(
+        f=f,
+        primal=primal,
+        name=str(getattr(f, "__name__", None) or getattr(primal, "__name__", "f")),
+        names=tuple(names_all[i] for i in float_pos),
+        floats=tuple(arrays[i] for i in float_pos),
+        float_pos=float_pos,
+        fixed={i: arrays[i] for i in range(len(arrays)) if i not in float_pos},
+        argnums=tuple(float_pos.index(n) for n in nums),
+        out_shape=(),
+        out_dtype=None,
+        scalar=True,
+    )
+    try:
+        out = jax.eval_shape(lambda *fl: f(*call.full(fl)), *call.floats)
+    except Exception as exc:
+        raise ValueError(f"handgrad.verify: f fails on the example arguments: {_short(exc)}") from None
+    if not hasattr(out, "shape") or not _is_float_dtype(out.dtype):
+        raise TypeError(f"handgrad.verify: f must return one floating-point array, got {out!r}")
+    return _replace(call, out_shape=tuple(out.shape), out_dtype=out.dtype, scalar=out.shape == ())
+
+
+def _replace(call: _Call, **changes: Any) -> _Call:
+    import dataclasses
+
+    return dataclasses.replace(call, **changes)
+
+
+def _short(exc: BaseException) -> str:
+    from handgrad.evaluate import describe_exception
+
+    return describe_exception(exc, limit=300)
+
+
+def _as_dict(out: Any, names: tuple[str, ...], who: str) -> dict[str, Any]:
+    if len(names) == 1 and not isinstance(out, (tuple, list)):
+        return {names[0]: out}
+    if not isinstance(out, (tuple, list)) or len(out) != len(names):
+        raise TypeError(f"{who} must return {len(names)} arrays (one per argnum: {', '.join(names)}), got {out!r}")
+    return dict(zip(names, out, strict=True))
+
+
+def _gradient_functions(call: _Call, grad: Callable[..., Any] | None) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(formula, truth): each takes the float arguments (and the cotangent when f is not
+    scalar) and returns {name: gradient}. The truth differentiates `call.primal`."""
+    import jax
+
+    names = call.diff_names
+
+    def autodiff(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def through(*fl_ct: Any) -> dict[str, Any]:
+            fl = fl_ct if call.scalar else fl_ct[:-1]
+            diff = [fl[i] for i in call.argnums]
+
+            def g(*d: Any) -> Any:
+                merged = list(fl)
+                for i, v in zip(call.argnums, d, strict=True):
+                    merged[i] = v
+                return fn(*call.full(merged))
+
+            if call.scalar:
+                return dict(zip(names, jax.grad(g, argnums=tuple(range(len(diff))))(*diff), strict=True))
+            _, pullback = jax.vjp(g, *diff)
+            return dict(zip(names, pullback(fl_ct[-1]), strict=True))
+
+        return through
+
+    truth = autodiff(call.primal)
+    if grad is None:
+        return autodiff(call.f), truth
+
+    def formula(*fl_ct: Any) -> dict[str, Any]:
+        fl = fl_ct if call.scalar else fl_ct[:-1]
+        extra = () if call.scalar else (fl_ct[-1],)
+        return _as_dict(grad(*call.full(fl), *extra), names, "grad")
+
+    return formula, truth
+
+
+def _hvp_functions(call: _Call, hvp: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    import jax
+
+    (i,) = call.argnums
+    name = call.names[i]
+
+    def truth(*fl_v: Any) -> dict[str, Any]:
+        fl, v = list(fl_v[:-1]), fl_v[-1]
+
+        def g(x: Any) -> Any:
+            merged = list(fl)
+            merged[i] = x
+            return call.primal(*call.full(merged))
+
+        return {name: jax.jvp(jax.grad(g), (fl[i],), (v,))[1]}
+
+    def formula(*fl_v: Any) -> dict[str, Any]:
+        return _as_dict(hvp(*call.full(fl_v[:-1]), fl_v[-1]), (name,), "hvp")
+
+    return formula, truth
+
+
+def _check_returns(
+    fn: Callable[..., Any], args: tuple[Any, ...], want: dict[str, Any], who: str, user_fn: Callable[..., Any]
+) -> None:
+    """The user's grad/hvp on the example arguments: its shapes and dtypes, up front."""
+    import jax
+
+    if not callable(user_fn):
+        raise TypeError(f"handgrad.verify: {who} must be a function, got {type(user_fn).__name__}")
+    try:
+        got = jax.eval_shape(fn, *args)
+    except TypeError as exc:
+        raise TypeError(f"handgrad.verify: {who} on the example arguments: {_short(exc)}") from None
+    except Exception as exc:
+        raise ValueError(f"handgrad.verify: {who} fails on the example arguments: {_short(exc)}") from None
+    for k, w in want.items():
+        g = got[k]
+        if not hasattr(g, "shape") or g.shape != w.shape:
+            raise ValueError(
+                f"handgrad.verify: {who} returns shape {getattr(g, 'shape', type(g).__name__)} for {k}, "
+                f"expected {w.shape} (the shape of {k})"
+            )
+        if g.dtype != w.dtype:
+            raise TypeError(f"handgrad.verify: {who} returns dtype {g.dtype} for {k}, expected {w.dtype}")
+
+
+def _family(
+    name: str, call: _Call, extra_shape: tuple[int, ...] | None, extra_seed: Callable[[np.random.Generator], Any]
+) -> Family:
+    """Draw every float argument (and the cotangent or direction, shaped `extra_shape`)."""
+    shapes = [a.shape for a in call.floats]
+
+    def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray) -> np.ndarray:
+        if name == "given":
+            return given.astype(np.float64)
+        if name in ("normal", "one-hot"):
+            return rng.standard_normal(shape)
+        if name == "wide":
+            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
+        if name == "extreme":
+            return rng.choice([-1.0, 1.0], shape) * rng.choice(EXTREME_MAGNITUDES, shape)
+        # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
+        x = rng.standard_normal(shape)
+        zero = rng.random(shape) < 0.5
+        return np.where(zero, np.where(rng.random(shape) < 0.5, 0.0, -0.0), x)
+
+    def draw(rng: np.random.Generator) -> Inputs:
+        args = [values(rng, s, g) for s, g in zip(shapes, call.floats, strict=True)]
+        if extra_shape is not None:
+            if name == "one-hot":
+                e = np.zeros(int(np.prod(extra_shape)))
+                e[rng.integers(e.size)] = 1.0
+                args.append(e.reshape(extra_shape))
+            else:
+                args.append(extra_seed(rng))
+        return Inputs(tuple(args))
+
+    return Family(name, draw, _ABOUT[name])
+
+
+_ABOUT = {
+    "given": "the example arguments as given",
+    "normal": "standard normal",
+    "wide": "magnitudes from 1e-3 to 1e4, both signs",
+    "extreme": "+-11 ... +-1420, around ln(max) of each float dtype",
+    "zeros": "half the elements exactly +-0.0",
+    "one-hot": "standard normal, one-hot cotangent/direction",
+}
+
+
+@dataclass(frozen=True)
+class _KinkRule:
+    mask: Callable[..., Any]
+    range: tuple[float, float] | Callable[..., tuple[Any, Any]]
+
+
+def _unused(*args: Any) -> Any:
+    raise AssertionError("a _TreeKink answers expected_at itself")
+
+
+@dataclass(frozen=True)
+class _TreeKink(Kink):
+    """The user's kink declaration over verify's {argument name: gradient} outputs.
+
+    At a kink element the valid values are c * [lo, hi], c being the cotangent element
+    there (1 for a scalar f): [lo, hi] is the range of the derivative of the output
+    element with respect to that input element. Strict: autodiff's value of f's primal.
+    """
+
+    call: Any = None
+    declared: Any = None
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call, declared = self.call, self.declared
+        fl = args if call.scalar else args[:-1]
+        ct = None if call.scalar else np.asarray(args[-1], np.float64)
+        stacked = np.shape(fl[0]) != call.floats[0].shape
+        examples = [list(fl)] if not stacked else [[np.asarray(a)[k] for a in fl] for k in range(len(fl[0]))]
+        masks, values = {}, {}
+        for which, name in enumerate(call.diff_names):
+            shape = got[name].shape
+            per_mask, per_lo, per_hi = [], [], []
+            for ex in examples:
+                full = call.full([np.asarray(a) for a in ex])
+                m = declared.mask(*full)
+                per_mask.append(np.asarray(m[which] if isinstance(m, (tuple, list)) else m, bool))
+                lo, hi = declared.range if isinstance(declared.range, tuple) else declared.range(*full)
+                per_lo.append(np.asarray(lo, np.float64))
+                per_hi.append(np.asarray(hi, np.float64))
+            one = shape[1:] if stacked else shape
+
+            def pick(xs: list[np.ndarray], one: tuple[int, ...] = one) -> np.ndarray:
+                return np.stack([np.broadcast_to(x, one) for x in xs]) if stacked else np.broadcast_to(xs[0], one)
+
+            mask, lo_, hi_ = pick(per_mask), pick(per_lo), pick(per_hi)
+            c = 1.0 if ct is None else ct
+            a, b = np.minimum(c * lo_, c * hi_), np.maximum(c * lo_, c * hi_)
+            g = got[name]
+            masks[name] = np.zeros(shape, bool) if strict else mask
+            values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), np.nan)
+        return masks, values
+
+
+def _tree_kink(call: _Call, declared: _KinkRule) -> _TreeKink:
+    r = declared.range
+    text = f"any value in [{r[0]:g}, {r[1]:g}]" if isinstance(r, tuple) else "any value in the declared range"
+    scale = "" if call.scalar else " times the cotangent"
+    rule = f"a declared kink: {text}{scale} is a valid derivative (strict: only autodiff's value)"
+    return _TreeKink(rule, _unused, _unused, _unused, call=call, declared=declared)
+
+
+def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]) -> tuple[str, ...]:
+    if given is None:
+        return tuple(known)
+    if isinstance(given, str):
+        given = (given,)
+    unknown = [g for g in given if g not in known]
+    if unknown:
+        raise ValueError(f"handgrad.verify: unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+    if not given:
+        raise ValueError(f"handgrad.verify: {kind}s is empty")
+    return tuple(given)
+
+
+def _default_dtypes(call: _Call) -> tuple[str, ...]:
+    own = {np.dtype(a.dtype).name for a in call.floats}
+    return tuple(d for d in DTYPES if d in own | {"float32", "float64"})
+
+
+def _kink_rule(call: _Call, kinks: Callable[..., Any] | None, kink_range: Any) -> _KinkRule | None:
+    if kinks is None:
+        if kink_range is not None:
+            raise ValueError("handgrad.verify: kink_range without kinks: say where the kinks are (kinks=lambda x: ...)")
+        return None
+    if not callable(kinks):
+        raise TypeError(f"handgrad.verify: kinks must be a function of the arguments returning a mask, got {kinks!r}")
+    if kink_range is None:
+        raise ValueError("handgrad.verify: kinks needs kink_range=(lo, hi): the valid derivatives at a kink")
+    if not callable(kink_range):
+        if not (isinstance(kink_range, (tuple, list)) and len(kink_range) == 2):
+            raise TypeError(
+                f"handgrad.verify: kink_range must be (lo, hi) or a function returning it, got {kink_range!r}"
+            )
+        lo, hi = (float(v) for v in kink_range)
+        if not lo <= hi:
+            raise ValueError(f"handgrad.verify: kink_range ({lo}, {hi}) needs lo <= hi")
+        kink_range = (lo, hi)
+    if not call.scalar:
+        for i in call.argnums:
+            if call.floats[i].shape != call.out_shape:
+                raise ValueError(
+                    "handgrad.verify: kinks for a non-scalar f need f's output shaped like the argument "
+                    f"(an elementwise f); {call.names[i]} has shape {call.floats[i].shape}, f returns {call.out_shape}"
+                )
+    return _KinkRule(kinks, kink_range)
+
+
+def verify(
+    f: Callable[..., Any],
+    *args: Any,
+    grad: Callable[..., Any] | None = None,
+    argnums: int | Sequence[int] = 0,
+    hvp: Callable[..., Any] | None = None,
+    dtypes: Sequence[str] | None = None,
+    kinks: Callable[..., Any] | None = None,
+    kink_range: tuple[float, float] | Callable[..., tuple[Any, Any]] | None = None,
+    strict: bool = False,
+    families: Sequence[str] | None = None,
+    transforms: Sequence[str] | None = None,
+    devices: Sequence[str] | None = None,
+    seed: int = DEFAULT_SEED,
+) -> Report:
+    """Check a hand-written gradient (or f's own custom_vjp/custom_jvp rule, or a
+    Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
+    device and input family; docs/verify.md has the details and an example.
+
+    f: the function; `*args`: example arguments (arrays or numbers) fixing shapes and
+        dtypes; non-float ones are passed as given and never drawn or differentiated.
+    grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums` (a tuple
+        for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
+        own custom rule, against autodiff of its primal (`f.fun`).
+    hvp: `hvp(*args, v)` -> the Hessian of a scalar f (one argnum) times v, against
+        `jax.jvp(jax.grad(f), (x,), (v,))`.
+    kinks, kink_range: `kinks(*args)` -> mask of the input elements where the derivative
+        is set-valued (a tuple of masks for several argnums); `kink_range=(lo, hi)` (or a
+        function of the arguments returning it) -> the valid derivatives of an output
+        element with respect to that input element, times the cotangent for a non-scalar
+        (elementwise) f. `strict`: at kinks only autodiff's value passes.
+    dtypes, families, transforms, devices: what to check (default: the arguments' float
+        dtypes with float32 and float64; every family, transform and device present).
+    seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"handgrad.verify: seed must be an int, got {seed!r}")
+    import jax
+
+    from handgrad.cases import build_cases
+    from handgrad.evaluate import TRANSFORMS, available_devices, forget
+
+    check_rule = grad is None and _has_rule(f)
+    if grad is None and hvp is None and not check_rule:
+        if callable(f):
+            raise TypeError(
+                "handgrad.verify: give grad= (your gradient) or hvp=, or pass a function with a "
+                "jax.custom_vjp/custom_jvp rule to check the rule against autodiff of its primal"
+            )
+        raise TypeError(f"handgrad.verify: f must be a function, got {type(f).__name__}")
+    strict = bool(strict)
+    dtype_names = _validate_names("dtype", dtypes, DTYPES) if dtypes is not None else None
+    transform_names = _validate_names("transform", transforms, TRANSFORMS)
+    family_names = _validate_names("family", families, FAMILIES)
+    with _checking():
+        call = _prepare(f, args, argnums, use_rule=check_rule)
+        dtype_names = dtype_names or _default_dtypes(call)
+        device_names = _validate_names("device", devices, available_devices())
+        rule = _kink_rule(call, kinks, kink_range)
+        targets = []
+        ct_shape = None if call.scalar else call.out_shape
+        if grad is not None or check_rule:
+            formula, truth = _gradient_functions(call, grad)
+            example = call.floats + (() if call.scalar else (np.ones(call.out_shape, call.out_dtype),))
+            example = tuple(np.asarray(a) for a in example)
+            try:
+                want = jax.eval_shape(truth, *example)
+            except Exception as exc:
+                raise ValueError(
+                    f"handgrad.verify: JAX cannot differentiate {call.name} ({_short(exc)}); "
+                    "check the gradient with handgrad.taylor_test instead"
+                ) from None
+            if grad is not None:
+                _check_returns(formula, example, want, "grad", grad)
+            label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
+            targets.append(_target(label, call, formula, truth, ct_shape, rule, dtype_names, family_names))
+        if hvp is not None:
+            if not call.scalar or len(call.argnums) != 1:
+                raise ValueError("handgrad.verify: hvp= needs a scalar f and one argnum")
+            formula, truth = _hvp_functions(call, hvp)
+            (i,) = call.argnums
+            example = (*call.floats, call.floats[i])
+            want = jax.eval_shape(truth, *example)
+            _check_returns(formula, example, want, "hvp", hvp)
+            shape = call.floats[i].shape
+            targets.append(_target(f"hvp({call.name})", call, formula, truth, shape, None, dtype_names, family_names))
+        results: list[CaseResult] = []
+        for target in targets:
+            cases = build_cases([target], dtypes=dtype_names, transforms=transform_names, devices=device_names)
+            try:
+                results += run_all(
+                    InProcess({target.name: target.formula}), cases, strict=strict, seed=seed, nan_truth_unchecked=True
+                )
+            finally:
+                forget(target.formula)
+    return Report(call.name, results)
+
+
+def _has_rule(f: Any) -> bool:
+    import jax
+
+    return isinstance(f, (jax.custom_vjp, jax.custom_jvp))
+
+
+def _target(
+    label: str,
+    call: _Call,
+    formula: Callable[..., Any],
+    truth: Callable[..., Any],
+    extra_shape: tuple[int, ...] | None,
+    rule: _KinkRule | None,
+    dtypes: Sequence[str],
+    family_names: Sequence[str],
+) -> Target:
+    extra_rng = (lambda rng: rng.standard_normal(extra_shape)) if extra_shape is not None else (lambda rng: None)
+    fams = tuple(
+        _family(n, call, extra_shape, extra_rng) for n in family_names if n != "one-hot" or extra_shape is not None
+    )
+    if not fams:
+        raise ValueError("handgrad.verify: families has only 'one-hot', which needs a non-scalar f or hvp=")
+    extra = () if extra_shape is None else ("v" if label.startswith("hvp") else "cotangent",)
+    return Target(
+        name=label,
+        reference=truth,
+        args=(*call.names, *extra),
+        layout="elementwise",
+        families=fams,
+        dtypes=tuple(dtypes),
+        kink=_tree_kink(call, rule) if rule is not None else None,
+        tolerance=TOLERANCES,
+        of=call.name,
+        formula=formula,
+    )
+
+
+def assert_gradient(f: Callable[..., Any], *args: Any, **options: Any) -> Report:
+    """`verify(f, *args, **options)`; raises AssertionError with the report when not ok."""
+    report = verify(f, *args, **options)
+    if not report.ok:
+        raise AssertionError(str(report))
+    return report
+
+
+# ---- Taylor test ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TaylorResult:
+    """|f(x + h v) - f(x) - h <g, v>| for h over several decades, and the observed orders
+    log(r_k / r_{k+1}) / log(h_k / h_{k+1}): about 2 for a right gradient, 1 (or 0)
+    for a wrong one."""
+
+    hs: tuple[float, ...]
+    residuals: tuple[float, ...]
+    orders: tuple[float, ...]
+    """Between successive h; NaN where a residual is at rounding level (not informative)."""
+    exact: bool = False
+    """Every residual at rounding level: the first-order model is exact (f is linear in v)."""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def order(self) -> float:
+        """The median observed order (inf when exact)."""
+        finite = [o for o in self.orders if math.isfinite(o)]
+        if self.exact:
+            return math.inf
+        return float(np.median(finite)) if finite else math.nan
+
+    @property
+    def ok(self) -> bool:
+        return self.exact or self.order >= 1.8
+
+    def __str__(self) -> str:
+        lines = ["h          residual     order"]
+        for k, (h, r) in enumerate(zip(self.hs, self.residuals, strict=True)):
+            o = f"{self.orders[k - 1]:.2f}" if k else ""
+            lines.append(f"{h:<9.1e}  {r:<11.3e}  {o}")
+        verdict = "ok" if self.ok else "FAIL: the gradient's first-order term is wrong"
+        lines.append(f"observed order {self.order:.2f} (2 for a right gradient, 1 or 0 for a wrong one): {verdict}")
+        return "\n".join(lines)
+
+
+def taylor_test(
+    f: Callable[..., Any],
+    *args: Any,
+    grad: Callable[..., Any],
+    argnums: int | Sequence[int] = 0,
+    hs: Sequence[float] = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5),
+    seed: int = DEFAULT_SEED,
+) -> TaylorResult:
+    """Check `grad` without autodiff: the remainder of the first-order Taylor model of f
+    along a random direction v must fall as h^2. Runs in float64. f need not be
+    differentiable by JAX (a pure_callback, an external kernel). For a non-scalar f,
+    `grad(*args, cotangent)` is a VJP and the test runs on <cotangent, f>."""
+    if not callable(f):
+        raise TypeError(f"handgrad.taylor_test: f must be a function, got {type(f).__name__}")
+    if not callable(grad):
+        raise TypeError(f"handgrad.taylor_test: grad must be a function, got {type(grad).__name__}")
+    hs = tuple(float(h) for h in hs)
+    if len(hs) < 2 or any(not h > 0 for h in hs):
+        raise ValueError("handgrad.taylor_test: hs needs at least two positive step sizes")
+    import jax.numpy as jnp
+
+    with _checking():
+        call = _prepare(f, args, argnums, use_rule=False)
+        rng = np.random.default_rng([zlib.crc32(call.name.encode()), seed])
+        x64 = [jnp.asarray(a, jnp.float64) for a in call.floats]
+        ct = None if call.scalar else jnp.asarray(rng.standard_normal(call.out_shape))
+        vs = {i: jnp.asarray(rng.standard_normal(call.floats[i].shape)) for i in call.argnums}
+
+        def phi(fl: Sequence[Any]) -> float:
+            out = jnp.asarray(f(*call.full(fl)), jnp.float64)
+            return float(out if ct is None else jnp.vdot(ct, out))
+
+        g = _as_dict(grad(*call.full(x64), *(() if ct is None else (ct,))), call.diff_names, "grad")
+        slope = sum(float(jnp.vdot(jnp.asarray(g[call.names[i]], jnp.float64), vs[i])) for i in call.argnums)
+        f0 = phi(x64)
+        residuals = []
+        scale = []
+        for h in hs:
+            moved = [a + h * vs[i] if i in vs else a for i, a in enumerate(x64)]
+            fh = phi(moved)
+            residuals.append(abs(fh - f0 - h * slope))
+            scale.append(abs(fh) + abs(f0) + abs(h * slope))
+    eps = float(np.finfo(np.float64).eps)
+    noisy = [r <= 64 * eps * s for r, s in zip(residuals, scale, strict=True)]
+    orders = tuple(
+        math.nan
+        if noisy[k] or noisy[k + 1] or residuals[k + 1] == 0
+        else math.log(residuals[k] / residuals[k + 1]) / math.log(hs[k] / hs[k + 1])
+        for k in range(len(hs) - 1)
+    )
+    return TaylorResult(hs, tuple(residuals), orders, exact=all(noisy), details={"slope": slope})

@@ -1,0 +1,98 @@
+"""Tiers of checks: the table, the scoring by tier (default, --strict, rubric shares),
+the order checks run in, and the 'Fails only ...' patterns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handgrad.cases import build_cases
+from handgrad.engine import CaseResult, InProcess
+from handgrad.grading.grader import Options, _order, _pattern, grade_function
+from handgrad.grading.rubric import Rubric, RubricError, load
+from reference import families
+from reference.catalog import BY_NAME, CATALOG, TIERS, tiered
+from reference.compare import Comparison
+from tests.corpus.correct_forms import CORRECT_FORMS
+from tests.corpus.mistakes import MISTAKES
+
+
+def test_every_family_has_a_tier_and_the_table_names_only_real_families() -> None:
+    seen = {(e.name, f.name): f.tier for e in CATALOG for f in e.families}
+    assert set(seen.values()) == set(families.TIERS)
+    assert seen[("cosine_similarity_grad", "far-scales")] == "extreme"
+    assert seen[("softmax", "extreme")] == seen[("sigmoid", "extreme")] == "stability"
+    assert seen[("cross_entropy", "row-large")] == "stability"
+    assert seen[("l1_grad", "near-ties")] == seen[("softmax_vjp", "onehot-g")] == "derivation"
+    assert all(t in families.TIERS for group in TIERS.values() for t in group.values())
+    with pytest.raises(ValueError, match="do not exist"):
+        tiered("softmax", (families.normal((3,)),))
+
+
+def _grade(source_id: str, options: Options):  # type: ignore[no-untyped-def]
+    form = {m.id: m for m in (*CORRECT_FORMS, *MISTAKES)}[source_id]
+    return grade_function(InProcess(form.namespace()), BY_NAME[form.function], options, 5, "cpu:0")
+
+
+def test_textbook_cosine_keeps_its_marks_and_is_told_it_is_not_robust_beyond_the_contract() -> None:
+    lenient = _grade("cosine-grad-plain-norm", Options())
+    assert lenient.score == 1 and lenient.passed
+    assert "not robust at far-scales" in lenient.feedback and "Full marks" in lenient.feedback
+    (extreme,) = [t for t in lenient.tiers if t.tier == "extreme"]
+    assert not extreme.passed and not extreme.counted
+    strict = _grade("cosine-grad-plain-norm", Options(strict=True, fail_fast=True))
+    assert strict.score == 0 and not strict.passed and "Beyond the contract: FAILED" in strict.feedback
+
+
+def test_rubric_shares_give_partial_credit_per_tier() -> None:
+    # Naive softmax: right derivation, overflows at the extremes the contract states.
+    shares = Rubric(tiers={"derivation": 0.7, "stability": 0.3, "extreme": 0.0})
+    partial = _grade("softmax-no-shift", Options(rubric=shares))
+    assert partial.score == pytest.approx(0.7)
+    assert "Derivation (ordinary inputs): passed" in partial.feedback
+    assert "Stability (the extreme inputs the contract states): FAILED" in partial.feedback
+    assert _grade("softmax-no-shift", Options()).score == 0
+
+
+def test_rubric_tiers_table_is_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "rubric.toml"
+    path.write_text("[tiers]\nderivation = 0.7\nstability = 0.3\n")
+    assert load(path).tiers == {"derivation": 0.7, "stability": 0.3, "extreme": 0.0}
+    for text, message in [
+        ("[tiers]\nderivaton = 1\n", "unknown tiers"),
+        ("[tiers]\nderivation = -1\n", "weight must be"),
+        ("[tiers]\nderivation = 0\n", "every share is 0"),
+        ("tiers = 3\n", "must be a table"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(RubricError, match=message):
+            load(path)
+
+
+def test_checks_run_in_a_seeded_order_that_starts_eagerly() -> None:
+    entry = BY_NAME["softmax_vjp"]
+    cases = build_cases([entry], devices=["cpu:0"])
+    a, b, c = _order(cases, entry, 1), _order(cases, entry, 1), _order(cases, entry, 2)
+    assert [x.id for x in a] == [x.id for x in b] != [x.id for x in c]
+    assert sorted(x.id for x in a) == sorted(x.id for x in cases)
+    assert a[0].transform == c[0].transform == "eager"
+
+
+def _results(failing: set[tuple[str, str]]) -> list[CaseResult]:
+    """Every softmax case, failing where (dtype, family) is in `failing`."""
+    out = []
+    for case in build_cases([BY_NAME["softmax"]], devices=["cpu:0"]):
+        bad = (case.dtype, case.family.name) in failing
+        out.append(CaseResult(case, Comparison(not bad, "value" if bad else "", "")))
+    return out
+
+
+def test_pattern_names_one_condition_or_a_pair() -> None:
+    one = _pattern(_results({(d, "row-large") for d in ("float32", "float64", "float16", "bfloat16")}))
+    assert one.startswith("Fails only on the input families row-large;")
+    pair = _pattern(_results({(d, f) for d in ("float16", "bfloat16") for f in ("extreme", "wide")}))
+    assert pair.startswith("Fails only in bfloat16, float16 on the input families extreme, wide")
+    assert "low-precision" in pair
+    # Failures that no pair separates from the passes get no pattern rather than a wrong one.
+    assert _pattern(_results({("float16", "extreme"), ("float32", "wide")})) == ""

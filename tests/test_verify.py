@@ -1,0 +1,327 @@
+"""handgrad.verify, assert_gradient and taylor_test on functions outside the catalog.
+
+Right rules and gradients must pass on every dtype, transform and device; each wrong one
+(a missing term, a wrong sign on one branch, a float32-unstable form, a wrong HVP) must
+fail with its worst element named where the mistake is.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handgrad
+from handgrad import verification
+from handgrad.evaluate import available_devices
+
+ROWS = (6, 5)
+
+
+def _x(rng: np.random.Generator, shape: tuple[int, ...] = ROWS) -> np.ndarray:
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+# ---- functions with right and wrong gradients ---------------------------------------------
+
+
+def _softplus_rule(bwd: Any) -> Any:
+    @jax.custom_vjp
+    def softplus(x: jax.Array) -> jax.Array:
+        return jnp.logaddexp(x, 0.0)
+
+    softplus.defvjp(lambda x: (softplus(x), x), bwd)
+    return softplus
+
+
+SOFTPLUS = _softplus_rule(lambda x, g: (g * jax.nn.sigmoid(x),))
+# exp(x) / (1 + exp(x)) is sigmoid on paper; in float32 it is inf / inf = NaN from x ~ 89.
+SOFTPLUS_UNSTABLE = _softplus_rule(lambda x, g: (g * jnp.exp(x) / (1 + jnp.exp(x)),))
+
+
+def logsumexp(x: jax.Array) -> jax.Array:
+    return jax.nn.logsumexp(x, axis=-1)
+
+
+def logsumexp_vjp(x: jax.Array, g: jax.Array) -> jax.Array:
+    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    return g[..., None] * e / jnp.sum(e, axis=-1, keepdims=True)
+
+
+def layer_norm(x: jax.Array, gamma: jax.Array, beta: jax.Array) -> jax.Array:
+    mu = jnp.mean(x, axis=-1, keepdims=True)
+    var = jnp.mean((x - mu) ** 2, axis=-1, keepdims=True)
+    return (x - mu) / jnp.sqrt(var + 1e-5) * gamma + beta
+
+
+def _layer_norm_vjp(missing_term: bool) -> Any:
+    def vjp(x: jax.Array, gamma: jax.Array, beta: jax.Array, g: jax.Array) -> tuple[jax.Array, ...]:
+        mu = jnp.mean(x, axis=-1, keepdims=True)
+        xc = x - mu
+        rstd = 1 / jnp.sqrt(jnp.mean(xc * xc, axis=-1, keepdims=True) + 1e-5)
+        xhat = xc * rstd
+        gx = g * gamma
+        dx = gx - jnp.mean(gx, axis=-1, keepdims=True)
+        if not missing_term:
+            dx = dx - xhat * jnp.mean(gx * xhat, axis=-1, keepdims=True)
+        lead = tuple(range(g.ndim - 1))
+        return rstd * dx, jnp.sum(g * xhat, axis=lead), jnp.sum(g, axis=lead)
+
+    return vjp
+
+
+def abs_sum(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.abs(x))
+
+
+# ---- right ones pass everywhere -------------------------------------------------------------
+
+
+def test_the_right_softplus_rule_passes_every_dtype_transform_and_device(rng: np.random.Generator) -> None:
+    x = _x(rng)
+    report = handgrad.verify(SOFTPLUS, x, dtypes=("float32", "float64", "float16", "bfloat16"))
+    assert report.ok, str(report)
+    from handgrad.cases import case_inputs
+
+    given = next(r.case for r in report.results if r.case.family.name == "given" and not r.case.stacked)
+    np.testing.assert_array_equal(case_inputs(given).args[0], x.astype(given.dtype))
+    seen = {(r.case.dtype, r.case.transform, r.case.device) for r in report.results}
+    assert {d for d, _, _ in seen} == {"float32", "float64", "float16", "bfloat16"}
+    assert {t for _, t, _ in seen} == {"eager", "jit", "vmap"}
+    assert {d for _, _, d in seen} == set(available_devices())
+    assert "sharded" in {d for _, _, d in seen}, "conftest asks for two host devices"
+    assert {r.case.family.name for r in report.results} == set(verification.FAMILIES)
+
+
+def test_right_hand_written_gradients_pass(rng: np.random.Generator) -> None:
+    all_dtypes = ("float32", "float64", "float16", "bfloat16")
+    lse = handgrad.verify(logsumexp, _x(rng), grad=logsumexp_vjp, devices=["cpu:0"], dtypes=all_dtypes)
+    assert lse.ok, str(lse)
+    x, gamma, beta = _x(rng), _x(rng, (5,)), _x(rng, (5,))
+    # float32 and float64 only: a float16 row of +-1420 overflows its sum of squares in any
+    # form. Not the "wide" family: with gamma up to 1e4 and one x dominating its row, this textbook
+    # VJP cancels terms ~1000x its result and lands at 1-3x the float32 per-element
+    # tolerance, S included (autodiff's own float32 VJP at 0.3x): see docs/verify.md.
+    families = ("given", "normal", "extreme", "zeros")
+    ln = handgrad.verify(
+        layer_norm, x, gamma, beta, grad=_layer_norm_vjp(missing_term=False), argnums=(0, 1, 2), families=families
+    )
+    assert ln.ok, str(ln)
+
+
+def test_a_declared_kink_accepts_any_valid_subgradient_and_strict_only_autodiffs() -> None:
+    x = np.array([0.0, -0.0, 1.5, -2.0, 0.0, 3.0], np.float32)
+    half_at_zero = lambda x: jnp.where(x == 0, 0.5, jnp.sign(x)).astype(x.dtype)  # noqa: E731
+    options: dict[str, Any] = dict(kinks=lambda x: x == 0, kink_range=(-1.0, 1.0), devices=["cpu:0"])
+    options["families"] = ("given", "zeros", "normal")
+    assert handgrad.verify(abs_sum, x, grad=half_at_zero, **options).ok
+    # Without the declaration the truth is autodiff's pick at 0 (1.0 for abs).
+    undeclared = handgrad.verify(abs_sum, x, grad=half_at_zero, devices=["cpu:0"], families=("given",))
+    assert not undeclared.ok and undeclared.worst is not None
+    assert undeclared.worst.comparison is not None and undeclared.worst.comparison.worst is not None
+    assert undeclared.worst.comparison.worst.index[-1] in (0, 1, 4)
+    # strict: only autodiff's convention; outside [-1, 1] never.
+    assert not handgrad.verify(abs_sum, x, grad=half_at_zero, strict=True, **options).ok
+    two_at_zero = lambda x: jnp.where(x == 0, 2.0, jnp.sign(x)).astype(x.dtype)  # noqa: E731
+    assert not handgrad.verify(abs_sum, x, grad=two_at_zero, **options).ok
+
+
+def test_a_relu_kink_scales_with_the_cotangent(rng: np.random.Generator) -> None:
+    def relu_vjp(x: jax.Array, g: jax.Array) -> jax.Array:
+        return g * jnp.where(x > 0, 1.0, jnp.where(x == 0, 0.25, 0.0)).astype(x.dtype)
+
+    opts: dict[str, Any] = dict(devices=["cpu:0"], families=("zeros", "normal", "one-hot"))
+    assert handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, kinks=lambda x: x == 0, kink_range=(0, 1), **opts).ok
+    assert not handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, **opts).ok
+
+
+def _log1pexp_jvp_rule(dx_of: Any) -> Any:
+    @jax.custom_jvp
+    def log1pexp(x: jax.Array) -> jax.Array:
+        return jnp.logaddexp(x, 0.0)
+
+    log1pexp.defjvp(lambda primals, tangents: (log1pexp(primals[0]), dx_of(primals[0]) * tangents[0]))
+    return log1pexp
+
+
+def test_a_custom_jvp_rule_is_checked_against_its_primal(rng: np.random.Generator) -> None:
+    opts: dict[str, Any] = dict(devices=["cpu:0"], transforms=["jit"])
+    assert handgrad.verify(_log1pexp_jvp_rule(jax.nn.sigmoid), _x(rng), **opts).ok
+    wrong = handgrad.verify(_log1pexp_jvp_rule(lambda x: jax.nn.sigmoid(-x)), _x(rng), **opts)
+    _, worst = _worst(wrong)
+    assert worst.leaf == "x"
+
+
+def test_integer_arguments_are_passed_as_given_and_never_drawn(rng: np.random.Generator) -> None:
+    def nll(logits: jax.Array, labels: jax.Array) -> jax.Array:
+        logp = jax.nn.log_softmax(logits, axis=-1)
+        return -jnp.sum(jnp.take_along_axis(logp, labels[:, None], axis=-1))
+
+    def nll_grad(logits: jax.Array, labels: jax.Array) -> jax.Array:
+        return jax.nn.softmax(logits, axis=-1) - jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+
+    labels = np.array([0, 4, 2, 2, 1, 3])
+    opts: dict[str, Any] = dict(devices=["cpu:0"], families=("normal", "extreme"))
+    report = handgrad.verify(nll, _x(rng), labels, grad=nll_grad, **opts)
+    assert report.ok, str(report)
+    assert {r.case.entry.args for r in report.results} == {("logits",)}
+    off_by_one = lambda logits, labels: nll_grad(logits, (labels + 1) % 5)  # noqa: E731
+    assert not handgrad.verify(nll, _x(rng), labels, grad=off_by_one, **opts).ok
+
+
+# ---- wrong ones fail, the worst element named ----------------------------------------------
+
+
+def _worst(report: handgrad.Report) -> Any:
+    assert not report.ok
+    case = report.worst
+    assert case is not None and case.comparison is not None and case.comparison.worst is not None
+    return case, case.comparison.worst
+
+
+def test_a_missing_term_fails_and_names_the_leaf(rng: np.random.Generator) -> None:
+    x, gamma, beta = _x(rng), _x(rng, (5,)), _x(rng, (5,))
+    report = handgrad.verify(
+        layer_norm, x, gamma, beta, grad=_layer_norm_vjp(missing_term=True), argnums=(0, 1, 2), devices=["cpu:0"]
+    )
+    case, worst = _worst(report)
+    assert worst.leaf == "x"  # gamma's and beta's gradients are right
+    # The worst case is the one furthest outside its allowance, measured (not inf).
+    assert 1 < case.ratio < np.inf and case.ratio == max(r.ratio for r in report.failures)
+    assert case.ratio == pytest.approx(worst.abs_err / worst.allowed)
+    leaves = {r.comparison.worst.leaf for r in report.failures if r.comparison is not None and r.comparison.worst}
+    assert leaves == {"x"}
+    assert re.search(r"^  x\[[\d, ]+\]: expected", str(report), re.M)
+
+
+def huber_sum(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.where(jnp.abs(x) <= 1, 0.5 * x * x, jnp.abs(x) - 0.5))
+
+
+def test_a_wrong_sign_on_one_branch_fails_where_that_branch_is_taken(rng: np.random.Generator) -> None:
+    right = lambda x: jnp.where(jnp.abs(x) <= 1, x, jnp.sign(x))  # noqa: E731
+    wrong = lambda x: jnp.where(jnp.abs(x) <= 1, x, -jnp.sign(x))  # noqa: E731
+    opts: dict[str, Any] = dict(devices=["cpu:0"], transforms=["jit", "vmap"])
+    assert handgrad.verify(huber_sum, _x(rng), grad=right, **opts).ok
+    report = handgrad.verify(huber_sum, _x(rng), grad=wrong, **opts)
+    case, worst = _worst(report)
+    from handgrad.cases import case_inputs
+
+    x = np.asarray(case_inputs(case.case).args[0])[worst.index]
+    assert abs(x) > 1 and worst.got == -worst.expected == -np.sign(x)
+    for r in report.failures:  # every failure is on the outer branch
+        assert r.comparison is not None and r.comparison.worst is not None
+        assert abs(np.asarray(case_inputs(r.case).args[0])[r.comparison.worst.index]) > 1
+
+
+def test_a_float32_unstable_rule_fails_in_float32_only_at_large_inputs(rng: np.random.Generator) -> None:
+    report = handgrad.verify(SOFTPLUS_UNSTABLE, _x(rng), devices=["cpu:0"], transforms=["eager"])
+    case, worst = _worst(report)
+    assert case.problem == "nonfinite" and np.isnan(worst.got) and np.isfinite(worst.expected)
+    from handgrad.cases import case_inputs
+
+    assert np.asarray(case_inputs(case.case).args[0])[worst.index] > 88  # where exp overflows float32
+    failed = {(r.case.dtype, r.case.family.name) for r in report.failures}
+    assert ("float32", "normal") not in failed and ("float32", "given") not in failed
+    assert ("float32", "extreme") in failed
+    assert "NaN/inf only at extreme inputs" in str(report)
+
+
+def test_assert_gradient_raises_with_the_report_and_returns_it_when_ok(rng: np.random.Generator) -> None:
+    x = _x(rng)
+    with pytest.raises(AssertionError, match=r"(?s)grad\(logsumexp\).*FAIL value.*x\[\d+, \d+\]: expected"):
+        handgrad.assert_gradient(logsumexp, x, grad=lambda x, g: 2 * logsumexp_vjp(x, g), devices=["cpu:0"])
+    assert handgrad.assert_gradient(logsumexp, x, grad=logsumexp_vjp, devices=["cpu:0"]).ok
+
+
+# ---- second order ------------------------------------------------------------------------
+
+
+def test_hvp_right_passes_and_wrong_fails(rng: np.random.Generator) -> None:
+    def f(x: jax.Array) -> jax.Array:
+        return jnp.sum(jnp.sin(x) * x)
+
+    def hvp(x: jax.Array, v: jax.Array) -> jax.Array:
+        return (2 * jnp.cos(x) - x * jnp.sin(x)) * v
+
+    def hvp_missing(x: jax.Array, v: jax.Array) -> jax.Array:
+        return (jnp.cos(x) - x * jnp.sin(x)) * v
+
+    opts: dict[str, Any] = dict(devices=["cpu:0"], families=("normal", "one-hot"))
+    assert handgrad.verify(f, _x(rng, (7,)), hvp=hvp, **opts).ok
+    report = handgrad.verify(f, _x(rng, (7,)), hvp=hvp_missing, **opts)
+    assert not report.ok and {r.case.entry.name for r in report.failures} == {"hvp(f)"}
+
+
+# ---- Taylor test -------------------------------------------------------------------------
+
+
+def _callback_f(x: jax.Array) -> jax.Array:
+    """sum(x sin x) computed outside JAX: JAX cannot differentiate it."""
+    out = jax.ShapeDtypeStruct((), x.dtype)
+    return jax.pure_callback(lambda a: np.sum(a * np.sin(a)).astype(a.dtype), out, x)
+
+
+def test_taylor_orders_on_a_pure_callback(rng: np.random.Generator) -> None:
+    x = _x(rng, (9,))
+    right = handgrad.taylor_test(_callback_f, x, grad=lambda x: jnp.sin(x) + x * jnp.cos(x))
+    wrong = handgrad.taylor_test(_callback_f, x, grad=lambda x: jnp.sin(x))
+    assert right.ok and 1.8 < right.order < 2.2, str(right)
+    assert not wrong.ok and 0.8 < wrong.order < 1.2, str(wrong)
+    assert len(right.orders) == len(right.hs) - 1 >= 3
+    with pytest.raises(ValueError, match="taylor_test"):
+        handgrad.verify(_callback_f, x, grad=lambda x: jnp.sin(x) + x * jnp.cos(x))
+
+
+# ---- bad input gets a clear message ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "words"),
+    [
+        (lambda x: handgrad.verify(42, x, grad=jnp.sign), TypeError, "f must be a function"),
+        (lambda x: handgrad.verify(abs_sum, [1.0, 2.0], grad=jnp.sign), TypeError, "argument 0 is a list"),
+        (lambda x: handgrad.verify(abs_sum, x), TypeError, "give grad="),
+        (lambda x: handgrad.verify(abs_sum, x, grad="sign"), TypeError, "grad must be a function"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=lambda x: x[:2]), ValueError, r"shape \(2,\) for x"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=lambda x: x.astype(jnp.float16)), TypeError, "dtype float16"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, dtypes=["float8"]), ValueError, "unknown dtype 'float8'"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, devices=["tpu:3"]), ValueError, "unknown device"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, argnums=3), ValueError, "argnums 3 is out of range"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, kinks=lambda x: x == 0), ValueError, "kink_range"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, seed="0"), TypeError, "seed must be an int"),
+        (lambda x: handgrad.verify(abs_sum, x, grad=jnp.sign, argnums=(0, -1)), ValueError, "twice"),
+        (lambda x: handgrad.verify(abs_sum, x, hvp=lambda x, v: v[:1]), ValueError, r"hvp returns shape \(1,\)"),
+        (lambda x: handgrad.verify(abs_sum, x.astype(int), grad=jnp.sign), TypeError, "only floating-point"),
+        (lambda x: handgrad.taylor_test(abs_sum, x, grad=None), TypeError, "grad must be a function"),
+    ],
+)
+def test_bad_input_is_a_clear_error(call: Any, error: type[Exception], words: str) -> None:
+    with pytest.raises(error, match=words) as info:
+        call(np.ones(4, np.float32))
+    assert "handgrad." in str(info.value)
+
+
+def test_verify_leaves_jax_configuration_as_it_found_it(rng: np.random.Generator) -> None:
+    before = jax.config.read("jax_enable_x64"), jax.config.jax_default_matmul_precision
+    with jax.enable_x64(False):
+        report = handgrad.verify(SOFTPLUS, _x(rng), devices=["cpu:0"], transforms=["jit"], dtypes=["float64"])
+        assert report.ok and {r.case.dtype for r in report.results} == {"float64"}
+        assert not jax.config.read("jax_enable_x64")
+    assert (jax.config.read("jax_enable_x64"), jax.config.jax_default_matmul_precision) == before
+
+
+# ---- the documented example runs ---------------------------------------------------------
+
+
+def test_the_docs_example_runs_and_says_what_it_claims() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "verify.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks, "docs/verify.md has python examples"
+    namespace: dict[str, Any] = {}
+    exec(compile("\n".join(blocks), "docs/verify.md", "exec"), namespace)
