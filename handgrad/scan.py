@@ -295,6 +295,8 @@ class _Visit:
     """The top-level def or class whose body this is; None for code that runs at import."""
     cls: str | None = None
     """The top-level class whose body (running at import) this is."""
+    skip_main: bool = False
+    """On the module: skip the body of `if __name__ == "__main__":` (never run when graded)."""
 
 
 def _is_main_guard(stmt: ast.stmt) -> bool:
@@ -310,10 +312,41 @@ def _is_main_guard(stmt: ast.stmt) -> bool:
     )
 
 
+def _bound_names(node: ast.AST) -> list[str]:
+    """The names a node binds other than by an assignment target (`ast.Name` stores are
+    checked where they are): imports' aliases, `except ... as`, capture patterns, `global`
+    and `nonlocal` declarations, function and class names."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
+    if isinstance(node, ast.ExceptHandler):
+        return [node.name] if node.name else []
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    return []
+
+
+def _rebinds_module_name(tree: ast.Module) -> bool:
+    """Whether anything in the module binds `__name__` (which the check refuses): then
+    `if __name__ == "__main__":` may run when graded, and its body is checked too."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id == "__name__":
+            return True
+        if "__name__" in _bound_names(node):
+            return True
+    return False
+
+
 def _visits(tree: ast.Module) -> list[_Visit]:
     """Every node with its scope and owner, parents before children (no recursion)."""
     out: list[_Visit] = []
-    stack = [_Visit(tree, _Scope("module", None), None)]
+    skip_main = not _rebinds_module_name(tree)
+    stack = [_Visit(tree, _Scope("module", None), None, skip_main=skip_main)]
     while stack:
         v = stack.pop()
         out.append(v)
@@ -330,7 +363,7 @@ def _children(v: _Visit) -> list[_Visit]:
 
     if isinstance(node, ast.Module):
         for stmt in node.body:
-            add(stmt.orelse if isinstance(stmt, ast.If) and _is_main_guard(stmt) else [stmt])
+            add(stmt.orelse if v.skip_main and isinstance(stmt, ast.If) and _is_main_guard(stmt) else [stmt])
     elif isinstance(node, ast.Lambda):
         add([*node.args.defaults, *node.args.kw_defaults])
         inner = _Scope("function", scope)
@@ -636,14 +669,25 @@ class _ModuleScan:
             for attr in node.kwd_attrs:
                 if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if v.scope.kind == "module" and _is_dunder(node.name):
-                self._find(
-                    v,
-                    node,
-                    "dynamic",
-                    f"defining `{node.name}` at module level changes how the module is imported: not allowed",
-                )
+        self._check_bindings(v)
+
+    def _check_bindings(self, v: _Visit) -> None:
+        """A double-underscore name bound other than by assignment (`import x as __name__`,
+        `except E as __getattr__`, `case __name__:`, `global __path__`): these rebind
+        what Python itself reads (the module's name, its attribute hook, its search path)."""
+        node = v.node
+        for name in _bound_names(node):
+            if not _is_dunder(name) or name in ALLOWED_DUNDER_STORES:
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if v.scope.home(name).kind != "module":
+                    continue  # a class's own `__init__`, `__call__`, ...
+                what = f"defining `{name}` at module level changes how the module is imported: not allowed"
+            elif isinstance(node, ast.Import) and name in ALLOWED:
+                continue  # `import __future__`
+            else:
+                what = f"binding `{name}` changes how Python runs the module: not allowed"
+            self._find(v, node, "dynamic", what)
 
     def _check_constant(self, v: _Visit, node: ast.Constant) -> None:
         value = node.value

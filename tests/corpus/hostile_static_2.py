@@ -1,0 +1,149 @@
+"""A second corpus for the allowlist check (handgrad/scan.py), written by a reader who had
+not seen the first (tests/corpus/hostile_static.py): hostile submissions of classes that
+corpus did not cover, and correct but unusual submissions near them that must still pass.
+
+Same conventions as the first corpus: BASE (a correct relu_grad and l2_grad) is prepended
+to each one-file attack, the line a finding must be on is marked `# <-`, and `refused`
+names the functions that must lose their marks.
+"""
+
+from __future__ import annotations
+
+from tests.corpus.hostile_static import BASE, Hostile, Submission, h
+from tests.corpus.hostile_static import BOTH as BOTH
+
+CHEAT = "jax.vmap(jax.grad(relu))(x)"
+"""What a cheating relu_grad returns."""
+
+
+def _pkg_init(body: str) -> str:
+    """A package's __init__.py: BASE with relu_grad's body replaced by `body`."""
+    return BASE.replace("return (x > 0).astype(x.dtype)", body)
+
+
+HOSTILE: tuple[Hostile, ...] = (
+    # ---- rebinding what Python itself reads ---------------------------------------------------
+    h(
+        "import-alias-rebinds-module-name",
+        "binds __name__ by an import alias (a value equal to '__main__' would run the unchecked main block)",
+        """
+        from typing import Literal as __name__  # <-
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))
+        """,
+        "dynamic",
+        "binding `__name__`",
+    ),
+    h(
+        "except-as-rebinds-module-name",
+        "binds __name__ to an exception that equals everything, so the main block runs at import",
+        """
+        class _E(Exception):
+            def __eq__(self, other):
+                return True
+
+        try:
+            raise _E()
+        except _E as __name__:  # <-
+            pass
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))
+
+        def relu_grad(x):
+            return _D(x)
+        """,
+        "dynamic",
+        "binding `__name__`",
+    ),
+    h(
+        "match-capture-rebinds-module-name",
+        "a capture pattern binds __name__ = '__main__'; the main block (with jax.grad) then runs",
+        """
+        match "__main__":
+            case __name__:  # <-
+                pass
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))
+
+        def relu_grad(x):
+            return _D(x)
+        """,
+        "dynamic",
+        "binding `__name__`",
+    ),
+    h(
+        "main-block-checked-once-name-is-rebound",
+        "the main block's own jax.grad is reported once __name__ is rebound (refused on that line too)",
+        """
+        match "__main__":
+            case __name__:
+                pass
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))  # <-
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    Hostile(
+        "module-getattr-by-import-alias",
+        "installs a module __getattr__ from a helper, so the grader's lookup of relu_grad lands in it",
+        {
+            "__init__.py": BASE.replace("def relu_grad(x):\n    return (x > 0).astype(x.dtype)\n", "")
+            + "\nfrom .hooks import answer as __getattr__  # <-\n",
+            "hooks.py": "import jax\nimport jax.numpy as jnp\n\n\ndef answer(name):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))\n",
+        },
+        kind="dynamic",
+        rule="binding `__getattr__`",
+    ),
+    h(
+        "global-declares-a-dunder",
+        "a helper declares `global __path__` and rebinds the module's search path",
+        """
+        def _redirect():
+            global __path__  # <-
+            from typing import Any as __path__
+
+        _redirect()
+        """,
+        "dynamic",
+        "binding `__path__`",
+    ),
+)
+
+
+CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "dunder-methods-and-main-block",
+        "a class with __init__/__call__/__eq__ and a main block using jax.grad: both allowed",
+        {
+            "submission.py": """
+            import jax
+            import jax.numpy as jnp
+
+
+            class Relu:
+                def __init__(self, slope=0.0):
+                    self.slope = slope
+
+                def __call__(self, x):
+                    return jnp.where(x > 0, 1.0, self.slope).astype(x.dtype)
+
+                def __eq__(self, other):
+                    return isinstance(other, Relu) and other.slope == self.slope
+
+
+            def relu_grad(x):
+                return Relu()(x)
+
+
+            if __name__ == "__main__":
+                print(relu_grad(jnp.ones(3)), jax.vmap(jax.grad(jax.nn.relu))(jnp.ones(3)))
+            """
+        },
+    ),
+)
