@@ -195,6 +195,8 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
     **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
+    **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
     **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
 }  # fmt: skip
 """Attributes refused on any value, where the value's type cannot be known statically."""

@@ -38,3 +38,87 @@ def test_unusual_correct_submission_passes(clean: Submission, tmp_path: Path) ->
     assert {name: [str(f) for f in fs] for name, fs in found.items() if fs} == {}
     defined = [n for n in NAMES if any(f"def {n}(" in clean.text(file) for file in clean.files)]
     assert defined
+
+
+def _values() -> dict[str, object]:
+    """Values a formula can hold: arrays, tracers, dtypes, generators, transformed functions,
+    and every allowlisted name that is not a module."""
+    import functools
+    import importlib
+    import types
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from handgrad.scan import ALLOWED, AllExcept
+
+    seen: dict[str, object] = {}
+
+    def keep(x: object) -> object:
+        seen.setdefault(f"tracer {type(x).__name__}", x)
+        return x
+
+    jax.jit(keep)(1.0)
+    jax.vmap(keep)(jnp.ones(2))
+    out: dict[str, object] = {
+        "jax array": jnp.ones(3),
+        "numpy array": np.ones(3),
+        "numpy scalar": np.float64(1.0),
+        "dtype": np.dtype("f8"),
+        "finfo": np.finfo(np.float32),
+        "generator": np.random.default_rng(0),
+        "random state": np.random.RandomState(0),
+        "key": jax.random.key(0),
+        "jitted": jax.jit(jnp.sin),
+        "lowered": jax.jit(jnp.sin).lower(1.0),
+        "vmapped": jax.vmap(jnp.sin),
+        "partial": functools.partial(jnp.sin),
+        "treedef": jax.tree_util.tree_structure([1]),
+        "at": jnp.ones(3).at,
+        **seen,
+    }
+    for entry, allowed in ALLOWED.items():
+        try:
+            namespace: object = importlib.import_module(entry)
+        except ImportError:
+            continue
+        listed = [n for n in dir(namespace) if n in allowed] if isinstance(allowed, AllExcept) else sorted(allowed)
+        for n in listed:
+            value = getattr(namespace, n, None)
+            if value is not None and not isinstance(value, types.ModuleType):
+                out[f"{entry}.{n}"] = value
+    return out
+
+
+def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None:
+    """Attributes of values are not listed (their types are unknown statically): only the
+    names in VALUE_ATTRIBUTES_REFUSED and double-underscore names are refused. So no chain
+    of other attributes, from anything a formula can hold, may lead to a module (numpy's
+    `x.ctypes._ctypes` is the ctypes module)."""
+    import types
+
+    from handgrad.scan import VALUE_ATTRIBUTES_REFUSED
+
+    frontier = list(_values().items())
+    visited = {id(v) for _, v in frontier}
+    reached: list[str] = []
+    for _ in range(3):
+        following = []
+        for path, value in frontier:
+            if isinstance(value, (int, float, str, bytes, types.ModuleType)):
+                continue
+            for attr in dir(value):
+                if attr.startswith("__") or attr in VALUE_ATTRIBUTES_REFUSED:
+                    continue
+                try:
+                    inner = getattr(value, attr)
+                except Exception:
+                    continue
+                if isinstance(inner, types.ModuleType):
+                    reached.append(f"{path}.{attr} -> {inner.__name__}")
+                elif id(inner) not in visited:
+                    visited.add(id(inner))
+                    following.append((f"{path}.{attr}", inner))
+        frontier = following
+    assert reached == []

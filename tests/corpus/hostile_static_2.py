@@ -113,6 +113,31 @@ HOSTILE: tuple[Hostile, ...] = (
         "dynamic",
         "binding `__path__`",
     ),
+    # ---- modules reached through attributes of values ----------------------------------------
+    h(
+        "numpy-ctypes-module",
+        "takes the ctypes module from a numpy array (`x.ctypes._ctypes`) and calls into libc",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            libc = np.zeros(1).ctypes._ctypes.CDLL(None)  # <-
+            libc.system(b"true")
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "reaches raw memory and the ctypes module",
+        ("relu_grad",),
+    ),
+    h(
+        "jax-array-value-ctypes",
+        "the same through a jax array's host copy (`x._value.ctypes`), at import",
+        """
+        _C = jnp.ones(1)._value.ctypes  # <-
+        """,
+        "dynamic",
+        "reaches raw memory and the ctypes module",
+    ),
 )
 
 
