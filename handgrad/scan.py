@@ -423,23 +423,33 @@ class _Package:
         self.keys = set(keys)
         self.name = name
         self.scopes: dict[str, _Scope] = {}
+        self._library: dict[tuple[str, str], list[_Target]] = {}
+        """library()'s answers, asked once every module is bound."""
 
-    def library(self, key: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> list[_Target]:
+    def library(self, key: str, name: str) -> list[_Target]:
         """What `name` in module `key` is when it is a library import there (`import jax`,
-        taken again by `from .impl import jax`, a star import or `helpers.jax`)."""
-        scope = self.scopes.get(key)
-        if scope is None or (key, name) in seen:
-            return []
-        seen = seen | {(key, name)}
+        taken again by `from .impl import jax`, a star import or `helpers.jax`). A search
+        over (module, name) pairs, each visited once: import chains that fork and join
+        again cost their size, never their number of paths."""
+        if (key, name) in self._library:
+            return self._library[(key, name)]
         found: list[_Target] = []
-        for target in scope.imports.get(name, []):
-            if target[0] == "lib":
-                found.append(target)
-            elif target[2] is not None:
-                found += self.library(target[1], target[2], seen)
-        if name not in scope.bound:
-            for star in scope.imports.get("*", []):
-                found += self.library(star[1], name, seen)
+        seen: set[tuple[str, str]] = set()
+        pending = [(key, name)]
+        while pending:
+            ref = pending.pop()
+            scope = self.scopes.get(ref[0])
+            if scope is None or ref in seen:
+                continue
+            seen.add(ref)
+            for target in scope.imports.get(ref[1], []):
+                if target[0] == "lib":
+                    found.append(target)
+                elif target[2] is not None:
+                    pending.append((target[1], target[2]))
+            if ref[1] not in scope.bound:
+                pending += [(star[1], ref[1]) for star in scope.imports.get("*", [])]
+        self._library[(key, name)] = found
         return found
 
 
@@ -644,8 +654,8 @@ class _ModuleScan:
                     home.bound.add(bound)
                 if found is not None:
                     home.imports.setdefault(bound, []).append(found)
-        elif isinstance(node, ast.Attribute):
-            inner = node.value
+        elif isinstance(node, ast.Attribute) and id(node) not in self.chain_inner:
+            inner = node.value  # the outermost attribute of a chain marks the rest: linear in its length
             while isinstance(inner, ast.Attribute):
                 self.chain_inner.add(id(inner))
                 inner = inner.value

@@ -21,6 +21,15 @@ def _pkg_init(body: str) -> str:
     return BASE.replace("return (x > 0).astype(x.dtype)", body)
 
 
+def _forking_chain(depth: int) -> str:
+    """`import jax` under two names, then `depth` levels of names each imported (from the
+    package itself) from both names of the level below: 2**depth paths to jax."""
+    lines = [f"import jax as {n}{depth}" for n in "ab"]
+    for i in reversed(range(depth)):
+        lines += [f"from . import {m}{i + 1} as {n}{i}" for n in "ab" for m in "ab"]
+    return "\n".join(lines) + "\n"
+
+
 HOSTILE: tuple[Hostile, ...] = (
     # ---- rebinding what Python itself reads ---------------------------------------------------
     h(
@@ -137,6 +146,18 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "dynamic",
         "reaches raw memory and the ctypes module",
+    ),
+    # ---- the check's own cost --------------------------------------------------------------------
+    Hostile(
+        "import-chain-that-forks",
+        "jax re-imported through 48 levels of forking aliases: the check must follow it in time linear in its size",
+        {
+            "__init__.py": _forking_chain(48)
+            + _pkg_init("a0.vmap(a0.grad(relu))(x)  # <-").replace("import jax\n", "", 1)
+        },
+        kind="autodiff",
+        rule="`a0.grad` (that is `jax.grad`)",
+        refused=("relu_grad",),
     ),
 )
 
