@@ -982,6 +982,32 @@ def check_package_files(path: Path) -> list[Finding]:
     return found
 
 
+def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
+    """Files the check could not tell apart the way Python's import does: each .py file must
+    be the one module its path names. Refused: a name that is not an identifier (`a.b.py`
+    would pass for `a/b.py`), and a module that is both `x.py` and a directory `x/` (Python
+    imports one of them and the check would read the other)."""
+    found: list[Finding] = []
+    claimed: dict[str, str] = {}
+    for file in files:
+        rel = file.relative_to(root)
+        parts = [*rel.parts[:-1], rel.stem]
+        bad = [p for p in parts if not p.isidentifier()]
+        if bad:
+            why = f"`{bad[0]}` is not a name Python can import: name modules and folders as identifiers"
+            found.append(Finding(0, why, "system", str(rel)))
+            continue
+        for i in range(1, len(parts)):  # the directories above the file, as modules
+            claimed.setdefault(".".join(parts[:i]), "/".join(parts[:i]) + "/")
+    for file in files:
+        rel = file.relative_to(root)
+        key, is_package = _module_key(root, file)
+        if not is_package and key in claimed and all(p.isidentifier() for p in key.split(".")):
+            why = f"`{rel}` and the folder `{claimed[key]}` are the same module: keep one of them"
+            found.append(Finding(0, why, "system", str(rel)))
+    return found
+
+
 def _module_key(root: Path, file: Path) -> tuple[str, bool]:
     rel = file.relative_to(root).with_suffix("")
     parts = list(rel.parts)
@@ -1109,16 +1135,20 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
             return {f: list(content) for f in functions}
         return scan_source(path.read_bytes(), functions, path.name)
     files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
+    refused = {f.file for f in content}
+    content += _layout_findings(path, [f for f in files if str(f.relative_to(path)) not in refused])
     keys = {_module_key(path, f)[0] for f in files}
-    package = _Package(keys, _own_name(path))
-    modules: dict[str, _Module] = {}
+    # A directory without __init__.py is a namespace package: importable, with no code.
+    namespaces = {".".join(k.split(".")[:i]) for k in keys for i in range(1, k.count(".") + 1)} - keys
+    package = _Package(keys | namespaces, _own_name(path))
+    modules: dict[str, _Module] = {k: _Module(k, k.replace(".", "/") + "/", True) for k in namespaces}
     sources: list[tuple[_Module, bytes]] = []
     for file in files:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
-        if not any(f.file == mod.file for f in content):
+        if not any(f.file == mod.file for f in content) and key not in modules:
             sources.append((mod, file.read_bytes()))
-        modules[key] = mod
+            modules[key] = mod
     _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))
     modules[""].import_time.findings.extend(content)

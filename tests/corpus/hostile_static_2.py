@@ -18,7 +18,7 @@ CHEAT = "jax.vmap(jax.grad(relu))(x)"
 
 def _pkg_init(body: str) -> str:
     """A package's __init__.py: BASE with relu_grad's body replaced by `body`."""
-    return BASE.replace("return (x > 0).astype(x.dtype)", body)
+    return BASE.replace("return (x > 0).astype(x.dtype)", "return " + body)
 
 
 def _forking_chain(depth: int) -> str:
@@ -159,6 +159,44 @@ HOSTILE: tuple[Hostile, ...] = (
         rule="`a0.grad` (that is `jax.grad`)",
         refused=("relu_grad",),
     ),
+    # ---- modules the check and Python's import would not agree on ---------------------------------
+    Hostile(
+        "module-and-folder-same-name",
+        "a clean impl.py beside a package impl/ holding jax.grad: Python imports the folder",
+        {
+            "__init__.py": _pkg_init("impl.d(x)") + "\nfrom . import impl\n",
+            "impl/__init__.py": "import jax\nimport jax.numpy as jnp\n\n\ndef d(x):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))(x)  # <-\n",
+        },
+        raw={"impl.py": b"def d(x):\n    return (x > 0).astype(x.dtype)\n"},
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=BOTH,  # the layout itself costs every function (impl.py: the same module)
+    ),
+    Hostile(
+        "dotted-file-name",
+        "a clean `util.b.py` that the check took for the module util.b, beside util/b.py with jax.grad",
+        {
+            "__init__.py": _pkg_init("b.d(x)") + "\nfrom .util import b\n",
+            "util/__init__.py": "",
+            "util/b.py": "def d(x):\n    return (x > 0).astype(x.dtype)\n",
+        },
+        raw={"util.b.py": b"def d(x):\n    return (x > 0).astype(x.dtype)\n"},
+        kind="system",
+        rule="`util.b` is not a name Python can import",
+    ),
+    Hostile(
+        "namespace-subpackage",
+        "jax.grad in sub/x.py, a folder without __init__.py (a namespace package), reached as sub.x.d",
+        {
+            "__init__.py": _pkg_init("sub.x.d(x)") + "\nfrom .sub import x as _x\nfrom . import sub\n",
+            "sub/x.py": "import jax\nimport jax.numpy as jnp\n\n\ndef d(x):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))(x)  # <-\n",
+        },
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
 )
 
 
@@ -190,6 +228,15 @@ CLEAN: tuple[Submission, ...] = (
             if __name__ == "__main__":
                 print(relu_grad(jnp.ones(3)), jax.vmap(jax.grad(jax.nn.relu))(jnp.ones(3)))
             """
+        },
+    ),
+    Submission(
+        "namespace-subpackage-helper",
+        "a helper in a folder without __init__.py, imported relatively",
+        {
+            "__init__.py": "from .parts.impl import relu_grad as relu_grad\n",
+            "parts/impl.py": "from ..parts import maths\n\n\ndef relu_grad(x):\n    return maths.step(x)\n",
+            "parts/maths.py": "def step(x):\n    return (x > 0).astype(x.dtype)\n",
         },
     ),
 )
