@@ -195,6 +195,8 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
     **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
+    **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
     **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
 }  # fmt: skip
 """Attributes refused on any value, where the value's type cannot be known statically."""
@@ -295,6 +297,8 @@ class _Visit:
     """The top-level def or class whose body this is; None for code that runs at import."""
     cls: str | None = None
     """The top-level class whose body (running at import) this is."""
+    skip_main: bool = False
+    """On the module: skip the body of `if __name__ == "__main__":` (never run when graded)."""
 
 
 def _is_main_guard(stmt: ast.stmt) -> bool:
@@ -310,10 +314,41 @@ def _is_main_guard(stmt: ast.stmt) -> bool:
     )
 
 
+def _bound_names(node: ast.AST) -> list[str]:
+    """The names a node binds other than by an assignment target (`ast.Name` stores are
+    checked where they are): imports' aliases, `except ... as`, capture patterns, `global`
+    and `nonlocal` declarations, function and class names."""
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name.split(".")[0] for a in node.names if a.name != "*"]
+    if isinstance(node, ast.ExceptHandler):
+        return [node.name] if node.name else []
+    if isinstance(node, (ast.MatchAs, ast.MatchStar)):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        return list(node.names)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    return []
+
+
+def _rebinds_module_name(tree: ast.Module) -> bool:
+    """Whether anything in the module binds `__name__` (which the check refuses): then
+    `if __name__ == "__main__":` may run when graded, and its body is checked too."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id == "__name__":
+            return True
+        if "__name__" in _bound_names(node):
+            return True
+    return False
+
+
 def _visits(tree: ast.Module) -> list[_Visit]:
     """Every node with its scope and owner, parents before children (no recursion)."""
     out: list[_Visit] = []
-    stack = [_Visit(tree, _Scope("module", None), None)]
+    skip_main = not _rebinds_module_name(tree)
+    stack = [_Visit(tree, _Scope("module", None), None, skip_main=skip_main)]
     while stack:
         v = stack.pop()
         out.append(v)
@@ -330,7 +365,7 @@ def _children(v: _Visit) -> list[_Visit]:
 
     if isinstance(node, ast.Module):
         for stmt in node.body:
-            add(stmt.orelse if isinstance(stmt, ast.If) and _is_main_guard(stmt) else [stmt])
+            add(stmt.orelse if v.skip_main and isinstance(stmt, ast.If) and _is_main_guard(stmt) else [stmt])
     elif isinstance(node, ast.Lambda):
         add([*node.args.defaults, *node.args.kw_defaults])
         inner = _Scope("function", scope)
@@ -388,23 +423,33 @@ class _Package:
         self.keys = set(keys)
         self.name = name
         self.scopes: dict[str, _Scope] = {}
+        self._library: dict[tuple[str, str], list[_Target]] = {}
+        """library()'s answers, asked once every module is bound."""
 
-    def library(self, key: str, name: str, seen: frozenset[tuple[str, str]] = frozenset()) -> list[_Target]:
+    def library(self, key: str, name: str) -> list[_Target]:
         """What `name` in module `key` is when it is a library import there (`import jax`,
-        taken again by `from .impl import jax`, a star import or `helpers.jax`)."""
-        scope = self.scopes.get(key)
-        if scope is None or (key, name) in seen:
-            return []
-        seen = seen | {(key, name)}
+        taken again by `from .impl import jax`, a star import or `helpers.jax`). A search
+        over (module, name) pairs, each visited once: import chains that fork and join
+        again cost their size, never their number of paths."""
+        if (key, name) in self._library:
+            return self._library[(key, name)]
         found: list[_Target] = []
-        for target in scope.imports.get(name, []):
-            if target[0] == "lib":
-                found.append(target)
-            elif target[2] is not None:
-                found += self.library(target[1], target[2], seen)
-        if name not in scope.bound:
-            for star in scope.imports.get("*", []):
-                found += self.library(star[1], name, seen)
+        seen: set[tuple[str, str]] = set()
+        pending = [(key, name)]
+        while pending:
+            ref = pending.pop()
+            scope = self.scopes.get(ref[0])
+            if scope is None or ref in seen:
+                continue
+            seen.add(ref)
+            for target in scope.imports.get(ref[1], []):
+                if target[0] == "lib":
+                    found.append(target)
+                elif target[2] is not None:
+                    pending.append((target[1], target[2]))
+            if ref[1] not in scope.bound:
+                pending += [(star[1], ref[1]) for star in scope.imports.get("*", [])]
+        self._library[(key, name)] = found
         return found
 
 
@@ -609,8 +654,8 @@ class _ModuleScan:
                     home.bound.add(bound)
                 if found is not None:
                     home.imports.setdefault(bound, []).append(found)
-        elif isinstance(node, ast.Attribute):
-            inner = node.value
+        elif isinstance(node, ast.Attribute) and id(node) not in self.chain_inner:
+            inner = node.value  # the outermost attribute of a chain marks the rest: linear in its length
             while isinstance(inner, ast.Attribute):
                 self.chain_inner.add(id(inner))
                 inner = inner.value
@@ -636,14 +681,25 @@ class _ModuleScan:
             for attr in node.kwd_attrs:
                 if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if v.scope.kind == "module" and _is_dunder(node.name):
-                self._find(
-                    v,
-                    node,
-                    "dynamic",
-                    f"defining `{node.name}` at module level changes how the module is imported: not allowed",
-                )
+        self._check_bindings(v)
+
+    def _check_bindings(self, v: _Visit) -> None:
+        """A double-underscore name bound other than by assignment (`import x as __name__`,
+        `except E as __getattr__`, `case __name__:`, `global __path__`): these rebind
+        what Python itself reads (the module's name, its attribute hook, its search path)."""
+        node = v.node
+        for name in _bound_names(node):
+            if not _is_dunder(name) or name in ALLOWED_DUNDER_STORES:
+                continue
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                if v.scope.home(name).kind != "module":
+                    continue  # a class's own `__init__`, `__call__`, ...
+                what = f"defining `{name}` at module level changes how the module is imported: not allowed"
+            elif isinstance(node, ast.Import) and name in ALLOWED:
+                continue  # `import __future__`
+            else:
+                what = f"binding `{name}` changes how Python runs the module: not allowed"
+            self._find(v, node, "dynamic", what)
 
     def _check_constant(self, v: _Visit, node: ast.Constant) -> None:
         value = node.value
@@ -926,6 +982,32 @@ def check_package_files(path: Path) -> list[Finding]:
     return found
 
 
+def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
+    """Files the check could not tell apart the way Python's import does: each .py file must
+    be the one module its path names. Refused: a name that is not an identifier (`a.b.py`
+    would pass for `a/b.py`), and a module that is both `x.py` and a directory `x/` (Python
+    imports one of them and the check would read the other)."""
+    found: list[Finding] = []
+    claimed: dict[str, str] = {}
+    for file in files:
+        rel = file.relative_to(root)
+        parts = [*rel.parts[:-1], rel.stem]
+        bad = [p for p in parts if not p.isidentifier()]
+        if bad:
+            why = f"`{bad[0]}` is not a name Python can import: name modules and folders as identifiers"
+            found.append(Finding(0, why, "system", str(rel)))
+            continue
+        for i in range(1, len(parts)):  # the directories above the file, as modules
+            claimed.setdefault(".".join(parts[:i]), "/".join(parts[:i]) + "/")
+    for file in files:
+        rel = file.relative_to(root)
+        key, is_package = _module_key(root, file)
+        if not is_package and key in claimed and all(p.isidentifier() for p in key.split(".")):
+            why = f"`{rel}` and the folder `{claimed[key]}` are the same module: keep one of them"
+            found.append(Finding(0, why, "system", str(rel)))
+    return found
+
+
 def _module_key(root: Path, file: Path) -> tuple[str, bool]:
     rel = file.relative_to(root).with_suffix("")
     parts = list(rel.parts)
@@ -1053,16 +1135,20 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
             return {f: list(content) for f in functions}
         return scan_source(path.read_bytes(), functions, path.name)
     files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
+    refused = {f.file for f in content}
+    content += _layout_findings(path, [f for f in files if str(f.relative_to(path)) not in refused])
     keys = {_module_key(path, f)[0] for f in files}
-    package = _Package(keys, _own_name(path))
-    modules: dict[str, _Module] = {}
+    # A directory without __init__.py is a namespace package: importable, with no code.
+    namespaces = {".".join(k.split(".")[:i]) for k in keys for i in range(1, k.count(".") + 1)} - keys
+    package = _Package(keys | namespaces, _own_name(path))
+    modules: dict[str, _Module] = {k: _Module(k, k.replace(".", "/") + "/", True) for k in namespaces}
     sources: list[tuple[_Module, bytes]] = []
     for file in files:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
-        if not any(f.file == mod.file for f in content):
+        if not any(f.file == mod.file for f in content) and key not in modules:
             sources.append((mod, file.read_bytes()))
-        modules[key] = mod
+            modules[key] = mod
     _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))
     modules[""].import_time.findings.extend(content)

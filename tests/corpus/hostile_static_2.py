@@ -1,0 +1,242 @@
+"""A second corpus for the allowlist check (handgrad/scan.py), written by a reader who had
+not seen the first (tests/corpus/hostile_static.py): hostile submissions of classes that
+corpus did not cover, and correct but unusual submissions near them that must still pass.
+
+Same conventions as the first corpus: BASE (a correct relu_grad and l2_grad) is prepended
+to each one-file attack, the line a finding must be on is marked `# <-`, and `refused`
+names the functions that must lose their marks.
+"""
+
+from __future__ import annotations
+
+from tests.corpus.hostile_static import BASE, Hostile, Submission, h
+from tests.corpus.hostile_static import BOTH as BOTH
+
+CHEAT = "jax.vmap(jax.grad(relu))(x)"
+"""What a cheating relu_grad returns."""
+
+
+def _pkg_init(body: str) -> str:
+    """A package's __init__.py: BASE with relu_grad's body replaced by `body`."""
+    return BASE.replace("return (x > 0).astype(x.dtype)", "return " + body)
+
+
+def _forking_chain(depth: int) -> str:
+    """`import jax` under two names, then `depth` levels of names each imported (from the
+    package itself) from both names of the level below: 2**depth paths to jax."""
+    lines = [f"import jax as {n}{depth}" for n in "ab"]
+    for i in reversed(range(depth)):
+        lines += [f"from . import {m}{i + 1} as {n}{i}" for n in "ab" for m in "ab"]
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE: tuple[Hostile, ...] = (
+    # ---- rebinding what Python itself reads ---------------------------------------------------
+    h(
+        "import-alias-rebinds-module-name",
+        "binds __name__ by an import alias (a value equal to '__main__' would run the unchecked main block)",
+        """
+        from typing import Literal as __name__  # <-
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))
+        """,
+        "dynamic",
+        "binding `__name__`",
+    ),
+    h(
+        "except-as-rebinds-module-name",
+        "binds __name__ to an exception that equals everything, so the main block runs at import",
+        """
+        class _E(Exception):
+            def __eq__(self, other):
+                return True
+
+        try:
+            raise _E()
+        except _E as __name__:  # <-
+            pass
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))
+
+        def relu_grad(x):
+            return _D(x)
+        """,
+        "dynamic",
+        "binding `__name__`",
+    ),
+    h(
+        "match-capture-rebinds-module-name",
+        "a capture pattern binds __name__ = '__main__'; the main block (with jax.grad) then runs",
+        """
+        match "__main__":
+            case __name__:  # <-
+                pass
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))
+
+        def relu_grad(x):
+            return _D(x)
+        """,
+        "dynamic",
+        "binding `__name__`",
+    ),
+    h(
+        "main-block-checked-once-name-is-rebound",
+        "the main block's own jax.grad is reported once __name__ is rebound (refused on that line too)",
+        """
+        match "__main__":
+            case __name__:
+                pass
+
+        if __name__ == "__main__":
+            _D = jax.vmap(jax.grad(relu))  # <-
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    Hostile(
+        "module-getattr-by-import-alias",
+        "installs a module __getattr__ from a helper, so the grader's lookup of relu_grad lands in it",
+        {
+            "__init__.py": BASE.replace("def relu_grad(x):\n    return (x > 0).astype(x.dtype)\n", "")
+            + "\nfrom .hooks import answer as __getattr__  # <-\n",
+            "hooks.py": "import jax\nimport jax.numpy as jnp\n\n\ndef answer(name):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))\n",
+        },
+        kind="dynamic",
+        rule="binding `__getattr__`",
+    ),
+    h(
+        "global-declares-a-dunder",
+        "a helper declares `global __path__` and rebinds the module's search path",
+        """
+        def _redirect():
+            global __path__  # <-
+            from typing import Any as __path__
+
+        _redirect()
+        """,
+        "dynamic",
+        "binding `__path__`",
+    ),
+    # ---- modules reached through attributes of values ----------------------------------------
+    h(
+        "numpy-ctypes-module",
+        "takes the ctypes module from a numpy array (`x.ctypes._ctypes`) and calls into libc",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            libc = np.zeros(1).ctypes._ctypes.CDLL(None)  # <-
+            libc.system(b"true")
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "reaches raw memory and the ctypes module",
+        ("relu_grad",),
+    ),
+    h(
+        "jax-array-value-ctypes",
+        "the same through a jax array's host copy (`x._value.ctypes`), at import",
+        """
+        _C = jnp.ones(1)._value.ctypes  # <-
+        """,
+        "dynamic",
+        "reaches raw memory and the ctypes module",
+    ),
+    # ---- the check's own cost --------------------------------------------------------------------
+    Hostile(
+        "import-chain-that-forks",
+        "jax re-imported through 48 levels of forking aliases: the check must follow it in time linear in its size",
+        {
+            "__init__.py": _forking_chain(48)
+            + _pkg_init("a0.vmap(a0.grad(relu))(x)  # <-").replace("import jax\n", "", 1)
+        },
+        kind="autodiff",
+        rule="`a0.grad` (that is `jax.grad`)",
+        refused=("relu_grad",),
+    ),
+    # ---- modules the check and Python's import would not agree on ---------------------------------
+    Hostile(
+        "module-and-folder-same-name",
+        "a clean impl.py beside a package impl/ holding jax.grad: Python imports the folder",
+        {
+            "__init__.py": _pkg_init("impl.d(x)") + "\nfrom . import impl\n",
+            "impl/__init__.py": "import jax\nimport jax.numpy as jnp\n\n\ndef d(x):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))(x)  # <-\n",
+        },
+        raw={"impl.py": b"def d(x):\n    return (x > 0).astype(x.dtype)\n"},
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=BOTH,  # the layout itself costs every function (impl.py: the same module)
+    ),
+    Hostile(
+        "dotted-file-name",
+        "a clean `util.b.py` that the check took for the module util.b, beside util/b.py with jax.grad",
+        {
+            "__init__.py": _pkg_init("b.d(x)") + "\nfrom .util import b\n",
+            "util/__init__.py": "",
+            "util/b.py": "def d(x):\n    return (x > 0).astype(x.dtype)\n",
+        },
+        raw={"util.b.py": b"def d(x):\n    return (x > 0).astype(x.dtype)\n"},
+        kind="system",
+        rule="`util.b` is not a name Python can import",
+    ),
+    Hostile(
+        "namespace-subpackage",
+        "jax.grad in sub/x.py, a folder without __init__.py (a namespace package), reached as sub.x.d",
+        {
+            "__init__.py": _pkg_init("sub.x.d(x)") + "\nfrom .sub import x as _x\nfrom . import sub\n",
+            "sub/x.py": "import jax\nimport jax.numpy as jnp\n\n\ndef d(x):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))(x)  # <-\n",
+        },
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
+)
+
+
+CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "dunder-methods-and-main-block",
+        "a class with __init__/__call__/__eq__ and a main block using jax.grad: both allowed",
+        {
+            "submission.py": """
+            import jax
+            import jax.numpy as jnp
+
+
+            class Relu:
+                def __init__(self, slope=0.0):
+                    self.slope = slope
+
+                def __call__(self, x):
+                    return jnp.where(x > 0, 1.0, self.slope).astype(x.dtype)
+
+                def __eq__(self, other):
+                    return isinstance(other, Relu) and other.slope == self.slope
+
+
+            def relu_grad(x):
+                return Relu()(x)
+
+
+            if __name__ == "__main__":
+                print(relu_grad(jnp.ones(3)), jax.vmap(jax.grad(jax.nn.relu))(jnp.ones(3)))
+            """
+        },
+    ),
+    Submission(
+        "namespace-subpackage-helper",
+        "a helper in a folder without __init__.py, imported relatively",
+        {
+            "__init__.py": "from .parts.impl import relu_grad as relu_grad\n",
+            "parts/impl.py": "from ..parts import maths\n\n\ndef relu_grad(x):\n    return maths.step(x)\n",
+            "parts/maths.py": "def step(x):\n    return (x > 0).astype(x.dtype)\n",
+        },
+    ),
+)

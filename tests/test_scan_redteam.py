@@ -1,0 +1,124 @@
+"""The allowlist check against the second hostile corpus (tests/corpus/hostile_static_2.py):
+each attack is refused on its marked line with its rule, only where it should be, and the
+correct but unusual submissions beside them still pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handgrad.scan import scan_path
+from reference.catalog import NAMES
+from tests.corpus.hostile_static import HOSTILE as FIRST_HOSTILE
+from tests.corpus.hostile_static_2 import BOTH, CLEAN, HOSTILE, Hostile, Submission
+
+
+def test_corpus_is_large_and_new() -> None:
+    ids = [s.id for s in (*HOSTILE, *CLEAN)]
+    assert len(HOSTILE) >= 6 and len(set(ids)) == len(ids)
+    assert not set(ids) & {s.id for s in FIRST_HOSTILE}
+
+
+@pytest.mark.parametrize("hostile", HOSTILE, ids=lambda s: s.id)
+def test_hostile_submission_is_refused_on_its_line_with_its_rule(hostile: Hostile, tmp_path: Path) -> None:
+    found = scan_path(hostile.write(tmp_path), BOTH)
+    for name in BOTH:
+        assert bool(found[name]) == (name in hostile.refused), (name, [str(f) for f in found[name]])
+    file, line = hostile.marked()
+    there = [f for f in found[hostile.refused[0]] if (f.file, f.line) == (file, line)]
+    assert any(f.kind == hostile.kind and hostile.rule in f.what for f in there), [
+        str(f) for f in found[hostile.refused[0]]
+    ]
+
+
+@pytest.mark.parametrize("clean", CLEAN, ids=lambda s: s.id)
+def test_unusual_correct_submission_passes(clean: Submission, tmp_path: Path) -> None:
+    found = scan_path(clean.write(tmp_path), NAMES)
+    assert {name: [str(f) for f in fs] for name, fs in found.items() if fs} == {}
+    defined = [n for n in NAMES if any(f"def {n}(" in clean.text(file) for file in clean.files)]
+    assert defined
+
+
+def _values() -> dict[str, object]:
+    """Values a formula can hold: arrays, tracers, dtypes, generators, transformed functions,
+    and every allowlisted name that is not a module."""
+    import functools
+    import importlib
+    import types
+
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from handgrad.scan import ALLOWED, AllExcept
+
+    seen: dict[str, object] = {}
+
+    def keep(x: object) -> object:
+        seen.setdefault(f"tracer {type(x).__name__}", x)
+        return x
+
+    jax.jit(keep)(1.0)
+    jax.vmap(keep)(jnp.ones(2))
+    out: dict[str, object] = {
+        "jax array": jnp.ones(3),
+        "numpy array": np.ones(3),
+        "numpy scalar": np.float64(1.0),
+        "dtype": np.dtype("f8"),
+        "finfo": np.finfo(np.float32),
+        "generator": np.random.default_rng(0),
+        "random state": np.random.RandomState(0),
+        "key": jax.random.key(0),
+        "jitted": jax.jit(jnp.sin),
+        "lowered": jax.jit(jnp.sin).lower(1.0),
+        "vmapped": jax.vmap(jnp.sin),
+        "partial": functools.partial(jnp.sin),
+        "treedef": jax.tree_util.tree_structure([1]),
+        "at": jnp.ones(3).at,
+        **seen,
+    }
+    for entry, allowed in ALLOWED.items():
+        try:
+            namespace: object = importlib.import_module(entry)
+        except ImportError:
+            continue
+        listed = [n for n in dir(namespace) if n in allowed] if isinstance(allowed, AllExcept) else sorted(allowed)
+        for n in listed:
+            value = getattr(namespace, n, None)
+            if value is not None and not isinstance(value, types.ModuleType):
+                out[f"{entry}.{n}"] = value
+    return out
+
+
+def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None:
+    """Attributes of values are not listed (their types are unknown statically): only the
+    names in VALUE_ATTRIBUTES_REFUSED and double-underscore names are refused. So no chain
+    of other attributes, from anything a formula can hold, may lead to a module (numpy's
+    `x.ctypes._ctypes` is the ctypes module)."""
+    import types
+
+    from handgrad.scan import VALUE_ATTRIBUTES_REFUSED
+
+    frontier = list(_values().items())
+    visited = {id(v) for _, v in frontier}
+    reached: list[str] = []
+    for _ in range(3):
+        following = []
+        for path, value in frontier:
+            if isinstance(value, (int, float, str, bytes, types.ModuleType)):
+                continue
+            for attr in dir(value):
+                if attr.startswith("__") or attr in VALUE_ATTRIBUTES_REFUSED:
+                    continue
+                try:
+                    inner = getattr(value, attr)
+                except Exception:
+                    continue
+                if isinstance(inner, types.ModuleType):
+                    reached.append(f"{path}.{attr} -> {inner.__name__}")
+                elif id(inner) not in visited:
+                    visited.add(id(inner))
+                    following.append((f"{path}.{attr}", inner))
+        frontier = following
+    assert reached == []
