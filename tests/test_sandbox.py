@@ -55,13 +55,20 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def attack_processes() -> list[int]:
+    """Live processes an attack of this test process started (they name themselves
+    "hgattack"; under a cgroup, only those in this grader's cgroups: tests running in
+    parallel have their own)."""
     found = []
+    mine = f"handgrad-{os.getpid()}-"
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() == "hgattack":
-                found.append(int(pid))
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "hgattack":
+                continue
+            cgroup = Path(f"/proc/{pid}/cgroup").read_text()
         except OSError:
-            pass
+            continue
+        if mine in cgroup or "handgrad-" not in cgroup:
+            found.append(int(pid))
     return found
 
 
@@ -125,7 +132,7 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
     out = tmp_path / "out"
     fill = {"root": str(ROOT), "victim": honest.name, "out": str(out)}
     paths = [write(subs, f"{h.id}.py", h.module_text(**fill)) for h in attackers]
-    options = Options(functions=("relu_grad", "l1"), seed=9, limits=SMALL, jobs=2, scan=False)
+    options = Options(functions=("l1",), seed=9, limits=SMALL, jobs=2, scan=False)
 
     def marks(*files: Path, into: Path) -> dict[str, list[str]]:
         into.mkdir(mode=0o755)
@@ -138,10 +145,14 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
 
     alone = marks(honest, subs / "control.py", into=tmp_path / "alone")
     together = marks(*paths[:1], honest, *paths[1:], into=out)
-    assert alone[honest.name] == together[honest.name] == ["2", "2", "ok", "1", "1"]
+    assert alone[honest.name] == together[honest.name] == ["1", "1", "ok", "1"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["marks.csv", "victim-student.json"] + [f"{h.id}.json" for h in attackers]
     )
+    for _ in range(100):
+        if not attack_processes():
+            break
+        time.sleep(0.05)
     assert attack_processes() == [] and leftovers() == []
 
 
