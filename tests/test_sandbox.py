@@ -479,3 +479,16 @@ def test_two_graders_never_hand_out_the_same_uid(tmp_path: Path, monkeypatch: py
         held.wait()
         if held.stdout is not None:
             held.stdout.close()
+
+
+def test_json_dash_prints_results_on_stdout_and_the_report_on_stderr(tmp_path: Path) -> None:
+    sub = write(tmp_path, "s.py", correct_source())
+    proc = subprocess.run(
+        [sys.executable, "-m", "handgrad", "grade", str(sub), "--json", "-", "--function", "l1", "--insecure"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    data = json.loads(proc.stdout)
+    assert data["score"] == 1 and [t["name"] for t in data["tests"]] == ["l1"]
+    assert "PASS  l1" in proc.stderr
+    assert not (tmp_path / "-").exists()
