@@ -492,3 +492,17 @@ def test_json_dash_prints_results_on_stdout_and_the_report_on_stderr(tmp_path: P
     assert data["score"] == 1 and [t["name"] for t in data["tests"]] == ["l1"]
     assert "PASS  l1" in proc.stderr
     assert not (tmp_path / "-").exists()
+
+
+@needs_sandbox
+def test_without_a_cgroup_the_address_space_cap_holds(
+    tmp_path: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HANDGRAD_CGROUP", "0")
+    hostile = next(h for h in RUNTIME_HOSTILE if h.id == "resident-memory")
+    path = write(tmp_path, "s.py", hostile.module_text())
+    result = grade(path, Options(functions=hostile.graded, seed=4, limits=SMALL, fail_fast=True, scan=False))
+    got = {f.name: ("" if f.passed else f.problem) for f in result.functions}
+    assert got == {"relu_grad": "memory", "l1": ""}, {f.name: f.feedback for f in result.functions}
+    assert cgroups_left() == [] and "MemoryError" in result.functions[0].feedback
+    assert_nothing_left(scratch)
