@@ -96,3 +96,13 @@ def test_pattern_names_one_condition_or_a_pair() -> None:
     assert "low-precision" in pair
     # Failures that no pair separates from the passes get no pattern rather than a wrong one.
     assert _pattern(_results({("float16", "extreme"), ("float32", "wide")})) == ""
+
+
+def test_a_formula_wrong_everywhere_is_not_called_stale_state() -> None:
+    # Its masks repeat from one input to the next by coincidence, not because of state.
+    from tests.corpus.mistakes import correct_source
+
+    ns: dict[str, object] = {}
+    exec(correct_source() + "\ndef relu_grad(x):\n    return (x < 0).astype(x.dtype)\n", ns)
+    grade = grade_function(InProcess(ns), BY_NAME["relu_grad"], Options(), 2, "cpu:0")
+    assert grade.score == 0 and "state kept between calls" not in grade.feedback, grade.feedback
