@@ -98,11 +98,22 @@ def test_pattern_names_one_condition_or_a_pair() -> None:
     assert _pattern(_results({("float16", "extreme"), ("float32", "wide")})) == ""
 
 
-def test_a_formula_wrong_everywhere_is_not_called_stale_state() -> None:
-    # Its masks repeat from one input to the next by coincidence, not because of state.
-    from tests.corpus.mistakes import correct_source
+def test_stale_state_is_claimed_only_for_a_telling_repeated_answer() -> None:
+    import numpy as np
 
-    ns: dict[str, object] = {}
-    exec(correct_source() + "\ndef relu_grad(x):\n    return (x < 0).astype(x.dtype)\n", ns)
-    grade = grade_function(InProcess(ns), BY_NAME["relu_grad"], Options(), 2, "cpu:0")
-    assert grade.score == 0 and "state kept between calls" not in grade.feedback, grade.feedback
+    from handgrad.evaluate import Output
+    from handgrad.grading.grader import _earlier_answer
+
+    cases = [c for c in build_cases([BY_NAME["relu"]], devices=["cpu:0"], dtypes=["float32"]) if c.transform == "jit"]
+    a, b = (c for c in cases if c.family.name in ("normal-3x5x4", "wide"))
+    failed = CaseResult(b, Comparison(False, "value", ""))
+    values = np.linspace(-1, 1, 60, dtype=np.float32).reshape(3, 5, 4)
+    seen = [(a, Output(values, frozenset()))]
+    assert _earlier_answer(failed, Output(values.copy(), frozenset()), seen, 0)
+    # A mask (or a sign) repeats by coincidence: no claim.
+    mask = (values > 0).astype(np.float32)
+    assert not _earlier_answer(failed, Output(mask, frozenset()), [(a, Output(mask.copy(), frozenset()))], 0)
+    # The same inputs (another transform of the same family) give the same answer by right.
+    same = next(c for c in build_cases([BY_NAME["relu"]], devices=["cpu:0"], dtypes=["float32"])
+                if c.family is b.family and c.transform == "eager")  # fmt: skip
+    assert not _earlier_answer(failed, Output(values, frozenset()), [(same, Output(values.copy(), frozenset()))], 0)
