@@ -316,12 +316,12 @@ def _stale(case: Case, why: str) -> CaseResult:
 
 def _earlier_answer(result: CaseResult, out: Output | None, seen: list[tuple[Case, Output]], seed: int) -> bool:
     """A wrong answer that is exactly a right answer the function gave before, for other inputs
-    (an all-zero answer proves nothing: a formula that is wrong everywhere gives it too)."""
+    (an answer of one or two distinct values proves nothing: masks and signs repeat)."""
     if out is None or result.error_kind or result.comparison is None or result.comparison.problem != "value":
         return False
     leaves = list(out.value.values()) if isinstance(out.value, dict) else [out.value]
-    if not any(np.any(leaf) for leaf in leaves):
-        return False
+    if len(np.unique(np.concatenate([np.ravel(leaf).astype(np.float64) for leaf in leaves]))) < 3:
+        return False  # all zeros, or a mask of 0/1 or a sign: equal by coincidence, not by state
     args = case_inputs(result.case, seed).args
     return any(_same(o.value, out.value) and not _same_args(case_inputs(c, seed).args, args) for c, o in seen)
 
