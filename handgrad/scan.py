@@ -212,7 +212,13 @@ DTYPE_TAKERS = names(
     "asarray array zeros ones empty full zeros_like ones_like full_like astype view dtype convert_element_type arange"
 )
 DUNDER_STRING = re.compile(r"__\w*|\w*__")
-STRING_BUILDERS = names("join format decode replace translate")
+STRING_BUILDERS = names(
+    """join format format_map decode encode replace translate upper lower swapcase title capitalize
+    casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
+)
+"""Methods of str and bytes that make a new string (`"d".upper()` is NumPy's code for complex128)."""
+TEXT_MAKERS = names("str repr type format chr")
+"""Builtins whose result in a dtype's place is a type or string computed at run time."""
 COMPLEX_STEP = "complex-step differentiation would find the derivative for you"
 MAX_FILE_BYTES = 2 << 20
 MAX_PACKAGE_FILES = 200
@@ -457,6 +463,30 @@ def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
+def _number(node: ast.expr) -> float | None:
+    """The value of a real number written in the source (`-1`, `1 / 3`, `-(2.0 - 3)`), in
+    floating point (never a large integer power); None where it is not one."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _number(node.operand)
+        return None if inner is None else -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        left, right = _number(node.left), _number(node.right)
+        if left is None or right is None:
+            return None
+        try:
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Sub):
+                return left - right
+            return left * right if isinstance(node.op, ast.Mult) else left / right
+        except (ArithmeticError, ValueError):
+            return None
+    return None
+
+
 def _allowed_in(module: str, name: str) -> bool:
     entry = ALLOWED.get(module)
     return entry is not None and name in entry
@@ -674,6 +704,10 @@ class _ModuleScan:
             self._check_chain(v, node)
         elif isinstance(node, ast.Call):
             self._check_call(v, node)
+            if isinstance(node.func, ast.Name) and node.func.id == "pow" and v.scope.resolve("pow") is None:
+                self._check_power(v, node, node.args[:2])
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            self._check_power(v, node, [node.left, node.right])
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self._check_import(v, node)
         elif isinstance(node, ast.MatchClass):
@@ -700,6 +734,15 @@ class _ModuleScan:
             else:
                 what = f"binding `{name}` changes how Python runs the module: not allowed"
             self._find(v, node, "dynamic", what)
+
+    def _check_power(self, v: _Visit, node: ast.AST, operands: list[ast.expr]) -> None:
+        """Python's `**` and `pow` give a complex number for a negative base and a fractional
+        exponent (`(-1) ** 0.5` is 1j): refused where both are numbers written in the source."""
+        if len(operands) != 2:
+            return
+        base, exponent = (_number(o) for o in operands)
+        if base is not None and exponent is not None and base < 0 and not exponent.is_integer():
+            self._find(v, node, "autodiff", "a negative number to a fractional power is complex: " + COMPLEX_STEP)
 
     def _check_constant(self, v: _Visit, node: ast.Constant) -> None:
         value = node.value
@@ -875,16 +918,23 @@ class _ModuleScan:
         for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and COMPLEX_TYPE_CODE.fullmatch(arg.value):
                 self._find(v, arg, "autodiff", f"the complex dtype {arg.value!r} is not allowed: {COMPLEX_STEP}")
-        for arg in named:
-            computed = isinstance(arg, (ast.BinOp, ast.JoinedStr, ast.Subscript, ast.IfExp, ast.BoolOp)) or (
-                isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in STRING_BUILDERS
+        for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
+            made = isinstance(arg, ast.JoinedStr) or (
+                isinstance(arg, ast.Call)
+                and (
+                    (isinstance(arg.func, ast.Attribute) and arg.func.attr in STRING_BUILDERS)
+                    or (isinstance(arg.func, ast.Name) and arg.func.id in TEXT_MAKERS)
+                )
+            )
+            computed = made or (
+                any(arg is n for n in named) and isinstance(arg, (ast.BinOp, ast.Subscript, ast.IfExp, ast.BoolOp))
             )
             if computed:
                 self._find(
                     v,
                     arg,
                     "dynamic",
-                    "a dtype given by a computed string is not allowed: name the dtype (`jnp.float32`)",
+                    "a dtype given by a computed string or type is not allowed: name the dtype (`jnp.float32`)",
                 )
 
     def _check_import(self, v: _Visit, node: ast.Import | ast.ImportFrom) -> None:

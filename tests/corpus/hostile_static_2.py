@@ -197,6 +197,54 @@ HOSTILE: tuple[Hostile, ...] = (
         rule="`jax.grad`",
         refused=("relu_grad",),
     ),
+    # ---- complex numbers without a complex literal -----------------------------------------------
+    h(
+        "negative-base-fractional-power",
+        "i = (-1.0) ** 0.5 is 1j in Python: complex-step with no complex literal or name",
+        """
+        _I = (-1.0) ** 0.5  # <-
+
+        def relu_grad(x):
+            z = relu(x + 1e-20 * _I)
+            return ((z - z.astype(x.dtype)) / _I).astype(x.dtype) / 1e-20
+        """,
+        "autodiff",
+        "a negative number to a fractional power is complex",
+    ),
+    h(
+        "pow-builtin-cube-root",
+        "pow(-8, 1 / 3) is complex too, inside the formula",
+        """
+        def l2_grad(a, y):
+            w = pow(-8, 1 / 3)  # <-
+            return 2 * (a - y) + 0 * w
+        """,
+        "autodiff",
+        "a negative number to a fractional power is complex",
+        ("l2_grad",),
+    ),
+    h(
+        "dtype-code-upper-cased",
+        "float64's code 'd' upper-cased is 'D', complex128",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(a.dtype.char.upper())  # <-
+        """,
+        "dynamic",
+        "a dtype given by a computed string or type",
+        ("l2_grad",),
+    ),
+    h(
+        "dtype-from-a-type",
+        "the dtype's place given type(...) of a value, positionally",
+        """
+        def l2_grad(a, y):
+            return jnp.asarray(2 * (a - y), type(a.sum().item()))  # <-
+        """,
+        "dynamic",
+        "a dtype given by a computed string or type",
+        ("l2_grad",),
+    ),
 )
 
 
@@ -237,6 +285,34 @@ CLEAN: tuple[Submission, ...] = (
             "__init__.py": "from .parts.impl import relu_grad as relu_grad\n",
             "parts/impl.py": "from ..parts import maths\n\n\ndef relu_grad(x):\n    return maths.step(x)\n",
             "parts/maths.py": "def step(x):\n    return (x > 0).astype(x.dtype)\n",
+        },
+    ),
+    Submission(
+        "powers-and-dtypes-that-are-real",
+        "powers of variables and of positive or integer-exponent numbers; dtypes taken from values",
+        {
+            "submission.py": """
+            import math
+
+            import jax.numpy as jnp
+
+            _SQRT_HALF = 2.0 ** -0.5
+            _SIGN = (-1) ** 2
+
+
+            def gelu_grad(x):
+                c = math.sqrt(2 / math.pi)
+                u = c * (x + 0.044715 * x**3)
+                t = jnp.tanh(u)
+                du = c * (1 + 3 * 0.044715 * x ** (3 - 1))
+                return (0.5 * (1 + t) + 0.5 * x * (1 - t**2) * du).astype(x.dtype) * _SIGN
+
+
+            def l2_grad(a, y):
+                if a.shape != jnp.shape(y):
+                    raise ValueError(f"l2_grad: shapes {a.shape} and {jnp.shape(y)} differ")
+                return jnp.asarray(2 * (a - y), a.dtype) * _SQRT_HALF / _SQRT_HALF
+            """
         },
     ),
 )
