@@ -64,6 +64,12 @@ COMPLEX_NAMES = names(
 )
 """Complex dtypes, and functions that make or take apart complex numbers."""
 
+FILE_NAMES = names(
+    """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
+    DataSource"""
+)
+"""Functions that read or write files (NumPy's, some re-exported by jax.numpy)."""
+
 ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     # jax: arrays, compilation, batching; no transformation that differentiates.
     "jax": names(
@@ -71,7 +77,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
-    "jax.numpy": AllExcept(*COMPLEX_NAMES, "load", "save", "fromfile"),
+    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES),
     "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
     "jax.lax": names(
         """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc

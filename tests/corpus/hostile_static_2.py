@@ -245,6 +245,19 @@ HOSTILE: tuple[Hostile, ...] = (
         "a dtype given by a computed string or type",
         ("l2_grad",),
     ),
+    # ---- files ------------------------------------------------------------------------------------
+    h(
+        "jnp-savez-writes-a-file",
+        "jax.numpy re-exports NumPy's savez, which writes a file",
+        """
+        def l2_grad(a, y):
+            jnp.savez("/tmp/out", a=a)  # <-
+            return 2 * (a - y)
+        """,
+        "system",
+        "`jnp.savez` (that is `jax.numpy.savez`) is not on the allowlist",
+        ("l2_grad",),
+    ),
 )
 
 
