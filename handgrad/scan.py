@@ -145,6 +145,12 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
 """Module -> the names a formula may take from it. A dotted entry is a module (or a
 namespace such as jax.lax.Precision) reached through its parent or imported directly."""
 
+CONFIG_OPTIONS = names(
+    """jax_enable_x64 jax_default_matmul_precision jax_numpy_rank_promotion jax_numpy_dtype_promotion
+    jax_debug_nans jax_debug_infs"""
+)
+"""The options `jax.config.update` may set (precision and checks; nothing that writes files)."""
+
 VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
 """Entries that are ordinary objects rather than modules, and so may be used as values."""
 
@@ -218,6 +224,9 @@ DTYPE_TAKERS = names(
     "asarray array zeros ones empty full zeros_like ones_like full_like astype view dtype convert_element_type arange"
 )
 DUNDER_STRING = re.compile(r"__\w*|\w*__")
+FORMAT_FIELD_DUNDER = re.compile(r"\{[^{}]*__\w*__[^{}]*\}")
+"""A format field that reads a double-underscore attribute (`"{0.__class__}".format(x)`,
+`jax.debug.print("{x.__class__}", x=x)`): str.format reads attributes by name."""
 STRING_BUILDERS = names(
     """join format format_map decode encode replace translate upper lower swapcase title capitalize
     casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
@@ -544,6 +553,8 @@ class _ModuleScan:
         self.attr_base: set[int] = set()
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
+        self.config_calls: set[int] = set()
+        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
@@ -760,6 +771,15 @@ class _ModuleScan:
                 self._find(v, node, "autodiff", f"the complex dtype {text!r} is not allowed: " + COMPLEX_STEP)
             elif COMPLEX_DTYPE_INSIDE.search(text) and not self._is_docstring(node):
                 self._find(v, node, "autodiff", f"the string {text[:40]!r} names a complex dtype: " + COMPLEX_STEP)
+            elif FORMAT_FIELD_DUNDER.search(text) and not self._is_docstring(node):
+                field = FORMAT_FIELD_DUNDER.search(text)
+                assert field is not None
+                self._find(
+                    v,
+                    node,
+                    "dynamic",
+                    f"the format field {field.group()[:40]!r} reads a Python internal (double underscores): refused",
+                )
             elif DUNDER_STRING.fullmatch(text) and text != "__main__" and len(text) < 64:
                 self._find(
                     v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
@@ -815,6 +835,8 @@ class _ModuleScan:
                         "dynamic",
                         f"the module `{name}` is used as a value: use its names directly (`{name}.f`)",
                     )
+            elif target[1] == "jax.config.update" and id(node) not in self.config_calls:
+                self._refuse_config_value(v, node)
             elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
                 self._find(
                     v,
@@ -903,11 +925,44 @@ class _ModuleScan:
             return
         if not isinstance(node.ctx, ast.Load):
             self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
+        elif path == "jax.config.update" and id(node) not in self.config_calls:
+            self._refuse_config_value(v, node)
         elif path in ALLOWED and path not in VALUE_NAMESPACES:
             self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
 
+    def _library_paths(self, v: _Visit, expr: ast.expr) -> set[str]:
+        """The allowlisted library names an expression (`jax.config.update`, `cfg.update`
+        after `from jax import config as cfg`) may stand for."""
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.insert(0, expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return set()
+        return {".".join([t[1], *attrs]) for t in self._targets(v, expr.id) if t[0] == "lib"}
+
+    def _check_config(self, v: _Visit, node: ast.Call) -> None:
+        """`jax.config.update` only for the options a formula may need, named by a literal:
+        other options write files (a compilation cache), log, or change what JAX runs."""
+        option = node.args[0] if node.args else None
+        name = option.value if isinstance(option, ast.Constant) else None
+        if name not in CONFIG_OPTIONS:
+            shown = repr(name) if isinstance(name, str) else "a computed option"
+            self._find(
+                v,
+                node,
+                "system",
+                f"`jax.config.update` of {shown} is not allowed: only {', '.join(sorted(CONFIG_OPTIONS))}",
+            )
+
+    def _refuse_config_value(self, v: _Visit, node: ast.AST) -> None:
+        self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
+        if "jax.config.update" in self._library_paths(v, func):
+            self.config_calls.add(id(func))
+            self._check_config(v, node)
         if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
             if len(node.args) >= 2 and not node.keywords:
                 attr = node.args[1]
@@ -968,7 +1023,10 @@ class _ModuleScan:
                 self._unit(v.owner).refs.add((target[1], target[2] if bound != "*" else None))
 
 
-_BUILTINS = frozenset(dir(builtins))
+SITE_BUILTINS = names("help license copyright credits exit quit")
+"""Builtins that the `site` module adds at start-up: a builtin whatever the grader's own
+interpreter was started with (`python -S` lacks them, a worker may not)."""
+_BUILTINS = frozenset(dir(builtins)) | SITE_BUILTINS
 
 
 # ---- files -------------------------------------------------------------------------------

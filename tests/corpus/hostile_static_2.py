@@ -258,6 +258,51 @@ HOSTILE: tuple[Hostile, ...] = (
         "`jnp.savez` (that is `jax.numpy.savez`) is not on the allowlist",
         ("l2_grad",),
     ),
+    # ---- attributes read by name inside strings ----------------------------------------------------
+    h(
+        "format-field-reads-a-dunder",
+        "str.format reads attributes by name: '{0.__class__.__mro__}' walks the class tree",
+        """
+        def relu_grad(x):
+            tree = "{0.__class__.__mro__}".format(x)  # <-
+            return (x > 0).astype(x.dtype) if tree else x
+        """,
+        "dynamic",
+        "the format field '{0.__class__.__mro__}' reads a Python internal",
+        ("relu_grad",),
+    ),
+    h(
+        "debug-print-format-field",
+        "jax.debug.print formats the same way, at import",
+        """
+        jax.debug.print("{f.__globals__}", f=relu)  # <-
+        """,
+        "dynamic",
+        "reads a Python internal",
+    ),
+    # ---- JAX's configuration ------------------------------------------------------------------------
+    h(
+        "config-compilation-cache",
+        "points JAX's compilation cache (files it writes and loads executables from) at a directory",
+        """
+        jax.config.update("jax_compilation_cache_dir", "/tmp/shared-cache")  # <-
+        """,
+        "system",
+        "`jax.config.update` of 'jax_compilation_cache_dir' is not allowed",
+    ),
+    h(
+        "config-update-as-a-value",
+        "takes jax.config.update as a value so that the option's name is not next to it",
+        """
+        _set = jax.config.update  # <-
+
+        def l2_grad(a, y):
+            _set("jax_" + "dump_ir_to", "/tmp")
+            return 2 * (a - y)
+        """,
+        "system",
+        "`jax.config.update` may only be called directly",
+    ),
 )
 
 
@@ -325,6 +370,26 @@ CLEAN: tuple[Submission, ...] = (
                 if a.shape != jnp.shape(y):
                     raise ValueError(f"l2_grad: shapes {a.shape} and {jnp.shape(y)} differ")
                 return jnp.asarray(2 * (a - y), a.dtype) * _SQRT_HALF / _SQRT_HALF
+            """
+        },
+    ),
+    Submission(
+        "config-and-debug-printing",
+        "float64 switched on, jax.debug.print and str.format with plain fields",
+        {
+            "submission.py": """
+            import jax
+            import jax.numpy as jnp
+
+            jax.config.update("jax_enable_x64", True)
+
+
+            def l2_grad(a, y):
+                d = a - y
+                jax.debug.print("l2_grad: residual {r}", r=jnp.max(jnp.abs(d)))
+                if d.ndim > 2:
+                    raise ValueError("l2_grad: expected at most 2 axes, got {0.ndim} ({0.shape})".format(d))
+                return 2 * d
             """
         },
     ),
