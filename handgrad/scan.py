@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import importlib
 import importlib.util
 import os
 import re
@@ -207,6 +209,9 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
     **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    # An AttributeError's `.obj` is the object that lacked the name: `jnp.no_such_name` raised
+    # in a try block hands over the jax.numpy module, fft and file functions included.
+    "obj": ("dynamic", "is the object an AttributeError was raised on (a module, say)"),
     # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
     **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
     **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
@@ -504,7 +509,19 @@ def _number(node: ast.expr) -> float | None:
 
 def _allowed_in(module: str, name: str) -> bool:
     entry = ALLOWED.get(module)
+    if isinstance(entry, AllExcept):
+        # A name the module lacks raises AttributeError, whose `.obj` is the module itself.
+        return name in entry and name in _public_names(module)
     return entry is not None and name in entry
+
+
+@functools.cache
+def _public_names(module: str) -> frozenset[str]:
+    """The names an allowlisted module has in this interpreter (the grader's, as the worker's)."""
+    try:
+        return frozenset(dir(importlib.import_module(module)))
+    except ImportError:
+        return frozenset()
 
 
 def _refused_module(mod: str) -> tuple[str, str] | None:

@@ -61,7 +61,25 @@ def _values() -> dict[str, object]:
 
     jax.jit(keep)(1.0)
     jax.vmap(keep)(jnp.ones(2))
+
+    def caught(f: object) -> BaseException:
+        try:
+            f()  # type: ignore[operator]
+        except Exception as exc:
+            return exc
+        raise AssertionError("expected an exception")
+
+    def concrete(x: object) -> object:
+        seen.setdefault("concretization error", caught(lambda: float(x)))  # type: ignore[arg-type]
+        return x
+
+    jax.jit(concrete)(1.0)
     out: dict[str, object] = {
+        "attribute error on a module": caught(lambda: jnp.no_such_name),  # type: ignore[attr-defined]
+        "attribute error on an array": caught(lambda: jnp.ones(2).no_such_name),  # type: ignore[attr-defined]
+        "index error": caught(lambda: jnp.ones(2)[1.5]),
+        "key error": caught(lambda: dict[str, int]()["k"]),
+        "zero division": caught(lambda: 1 / 0),
         "jax array": jnp.ones(3),
         "numpy array": np.ones(3),
         "numpy scalar": np.float64(1.0),

@@ -303,6 +303,39 @@ HOSTILE: tuple[Hostile, ...] = (
         "system",
         "`jax.config.update` may only be called directly",
     ),
+    # ---- objects handed over by exceptions ---------------------------------------------------------
+    h(
+        "attribute-error-hands-over-the-module",
+        "an AttributeError's .obj is the module that lacked the name: jax.numpy as a value, fft and all",
+        """
+        def _module():
+            try:
+                return jnp.ones.no_such_name
+            except AttributeError as e:
+                return e.obj  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * _module()(1)
+        """,
+        "dynamic",
+        "`.obj` is the object an AttributeError was raised on",
+        ("relu_grad",),
+    ),
+    h(
+        "name-jax-numpy-lacks",
+        "a name jax.numpy does not have (every public name of it is allowed): it raises, handing the module over",
+        """
+        def l2_grad(a, y):
+            try:
+                jnp.linalg.no_such_name  # <-
+            except AttributeError:
+                pass
+            return 2 * (a - y)
+        """,
+        "system",
+        "`jnp.linalg.no_such_name` (that is `jax.numpy.linalg.no_such_name`) is not on the allowlist",
+        ("l2_grad",),
+    ),
 )
 
 
