@@ -192,10 +192,11 @@ DYNAMIC_BUILTINS = names(
     """getattr setattr delattr hasattr vars globals locals dir eval exec compile __import__ type
     memoryview id chr ord bytes bytearray format"""
 )
-ALLOWED_DUNDER_NAMES = names("__name__ __doc__")
+ALLOWED_DUNDER_NAMES = names("__name__")
 """Double-underscore names a formula may read (as in `if __name__ == "__main__":`)."""
 ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
-ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__ __doc__")
+ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__")
+"""(`__doc__` is not among them: docstrings are not checked for dtype names, so they may not be read.)"""
 FRAME_ATTRIBUTES = names(
     """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_back f_builtins
     f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
@@ -738,7 +739,8 @@ class _ModuleScan:
             self._check_chain(v, node)
         elif isinstance(node, ast.Call):
             self._check_call(v, node)
-            if isinstance(node.func, ast.Name) and node.func.id == "pow" and v.scope.resolve("pow") is None:
+            builtin_pow = isinstance(node.func, ast.Name) and node.func.id == "pow" and v.scope.resolve("pow") is None
+            if builtin_pow or "operator.pow" in self._library_paths(v, node.func):
                 self._check_power(v, node, node.args[:2])
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             self._check_power(v, node, [node.left, node.right])
@@ -750,6 +752,27 @@ class _ModuleScan:
                 if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
         self._check_bindings(v)
+        self._check_identifier(v)
+
+    def _check_identifier(self, v: _Visit) -> None:
+        """An identifier named like a complex dtype: Python turns identifiers into strings
+        (`complex128.__name__` of a function so named, keyword names, dataclass fields), and a
+        string naming a complex dtype makes one."""
+        node = v.node
+        name = (
+            node.id
+            if isinstance(node, ast.Name)
+            else node.arg
+            if isinstance(node, (ast.arg, ast.keyword))
+            else node.name
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            else node.attr
+            if isinstance(node, ast.Attribute)
+            else None
+        )
+        builtin = isinstance(node, ast.Name) and name == "complex"  # refused as the builtin
+        if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
+            self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
 
     def _check_bindings(self, v: _Visit) -> None:
         """A double-underscore name bound other than by assignment (`import x as __name__`,

@@ -336,6 +336,57 @@ HOSTILE: tuple[Hostile, ...] = (
         "`jnp.linalg.no_such_name` (that is `jax.numpy.linalg.no_such_name`) is not on the allowlist",
         ("l2_grad",),
     ),
+    h(
+        "operator-pow-complex",
+        "operator.pow(-1, 0.5) is 1j like (-1) ** 0.5",
+        """
+        import operator
+
+        def relu_grad(x):
+            i = operator.pow(-1, 0.5)  # <-
+            z = relu(x + 1e-20 * i)
+            return ((z - z.astype(x.dtype)) / i).astype(x.dtype) / 1e-20
+        """,
+        "autodiff",
+        "a negative number to a fractional power is complex",
+        ("relu_grad",),
+    ),
+    h(
+        "function-named-like-a-complex-dtype",
+        "a function named complex128: its __name__ is the dtype's name as a string",
+        """
+        def complex128():  # <-
+            pass
+
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(complex128.__name__)
+        """,
+        "autodiff",
+        "the name `complex128` is a complex dtype's",
+    ),
+    h(
+        "keyword-named-like-a-complex-dtype",
+        "a keyword argument's name read back as a string: list(dict(cdouble=0))[0]",
+        """
+        def l2_grad(a, y):
+            code = list(dict(cdouble=0))[0]  # <-
+            return 2 * jnp.asarray(a - y, code)
+        """,
+        "autodiff",
+        "the name `cdouble` is a complex dtype's",
+        ("l2_grad",),
+    ),
+    Hostile(
+        "docstring-read-back",
+        "a module docstring (not checked for dtype names) sliced for 'complex128'",
+        {
+            "submission.py": '"""Formulas; a float64 run would use complex128 nowhere."""\n\n'
+            + BASE.replace("return 2 * (a - y)", "return 2 * (a - y).astype(__doc__[34:44])  # <-")
+        },
+        kind="dynamic",
+        rule="`__doc__` is a Python internal",
+        refused=("l2_grad",),
+    ),
 )
 
 
