@@ -210,6 +210,8 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
     **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    # `jax.jit(f).lower(x).compile(options)`: XLA's options dump files and change the compiler.
+    "compile": ("system", "compiles with XLA options of your choosing"),
     # An AttributeError's `.obj` is the object that lacked the name: `jnp.no_such_name` raised
     # in a try block hands over the jax.numpy module, fft and file functions included.
     "obj": ("dynamic", "is the object an AttributeError was raised on (a module, say)"),
@@ -1012,6 +1014,10 @@ class _ModuleScan:
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
             if len(node.args) == 1 and not node.keywords:
                 self.approved.add(id(func))
+        for k in node.keywords:
+            if k.arg == "compiler_options":
+                why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"
+                self._find(v, k.value, "system", why)
         callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         named = [k.value for k in node.keywords if k.arg == "dtype"]
         if callee in ("astype", "view", "dtype"):

@@ -16,7 +16,7 @@ from tests.corpus.hostile_static_2 import BOTH, CLEAN, HOSTILE, Hostile, Submiss
 
 def test_corpus_is_large_and_new() -> None:
     ids = [s.id for s in (*HOSTILE, *CLEAN)]
-    assert len(HOSTILE) >= 6 and len(set(ids)) == len(ids)
+    assert len(HOSTILE) >= 25 and len(set(ids)) == len(ids)
     assert not set(ids) & {s.id for s in FIRST_HOSTILE}
 
 

@@ -387,6 +387,28 @@ HOSTILE: tuple[Hostile, ...] = (
         rule="`__doc__` is a Python internal",
         refused=("l2_grad",),
     ),
+    # ---- the compiler ------------------------------------------------------------------------------
+    h(
+        "jit-compiler-options",
+        "jax.jit's compiler_options: XLA dumps every compiled module into a directory of the student's choosing",
+        """
+        _fast = jax.jit(relu, compiler_options={"xla_dump_to": "/tmp/dump"})  # <-
+        """,
+        "system",
+        "`compiler_options` is not allowed",
+    ),
+    h(
+        "lowered-compile-with-options",
+        "the same through a lowered function's compile(options)",
+        """
+        def l2_grad(a, y):
+            jax.jit(relu).lower(a).compile({"xla_dump_to": "/tmp/dump"})  # <-
+            return 2 * (a - y)
+        """,
+        "system",
+        "compiles with XLA options of your choosing",
+        ("l2_grad",),
+    ),
 )
 
 
