@@ -165,3 +165,31 @@ def test_jax_numpy_lets_through_only_reviewed_numpy_functions() -> None:
     }
     assert host - NUMPY_HOST_NAMES_REVIEWED == set()
     assert "savez" not in ALLOWED["jax.numpy"] and "dtype" in host
+
+
+def test_complex_step_through_run_time_values_is_beyond_the_static_check(tmp_path: Path) -> None:
+    """What the allowlist cannot refuse: a complex dtype or number that exists only at run
+    time. Each of these passes the scan and yet derives l2_grad exactly by complex-step; the
+    guard has to be a run-time one. When the scan learns to refuse one, move it to HOSTILE."""
+    import importlib.util
+    import warnings
+
+    import jax
+    import numpy as np
+
+    from tests.corpus.hostile_static_2 import RUNTIME_ONLY
+
+    a = np.linspace(-2.0, 2.0, 7)
+    y = np.linspace(1.0, -1.0, 7)
+    for sub in RUNTIME_ONLY:
+        path = sub.write(tmp_path / sub.id)
+        assert scan_path(path, ["l2_grad"]) == {"l2_grad": []}
+        spec = importlib.util.spec_from_file_location(f"runtime_only_{sub.id.replace('-', '_')}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # casting complex to real warns
+            got = np.asarray(module.l2_grad(jax.numpy.asarray(a), jax.numpy.asarray(y)))
+        assert got.dtype == np.float64  # handgrad turns float64 on, as the grader does
+        np.testing.assert_allclose(got, 2 * (a - y), rtol=1e-12, atol=1e-30)

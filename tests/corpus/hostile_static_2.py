@@ -500,3 +500,45 @@ CLEAN: tuple[Submission, ...] = (
         },
     ),
 )
+
+
+RUNTIME_ONLY: tuple[Submission, ...] = (
+    Submission(
+        "complex-step-dtype-through-a-variable",
+        "NumPy's code 'D' (complex128) read back from a keyword's name, passed by variable",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+            _CODE = list(dict(D=0))[0]
+
+
+            def l2_grad(a, y):
+                i = jnp.sqrt(jnp.asarray(-1.0, _CODE))
+                w = ((a + 1e-30 * i) - y) ** 2
+                return ((w - w.astype(a.dtype)) / i).astype(a.dtype) / 1e-30
+            """
+        },
+    ),
+    Submission(
+        "complex-step-power-of-a-variable",
+        "a negative number held in a variable, to the power 0.5: Python's complex 1j",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+            _MINUS_ONE = -1.0
+            _I = _MINUS_ONE**0.5
+
+
+            def l2_grad(a, y):
+                w = ((a + 1e-30 * _I) - y) ** 2
+                return ((w - jnp.asarray(w, a.dtype)) / _I).astype(a.dtype) / 1e-30
+            """
+        },
+    ),
+)
+"""Cheats the static check cannot see: complex numbers whose dtype or value only exists at
+run time. Each passes the allowlist and computes l2_grad to float64 precision by
+complex-step differentiation; the guard against them has to run (tests/test_scan_redteam.py
+shows both facts, so a run-time guard can be tested against these very files)."""
