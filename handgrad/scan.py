@@ -574,6 +574,8 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.config_calls: set[int] = set()
+        self.line = 0
+        """The line being checked (where a construct too deep to check is reported)."""
         """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
         for v in self.visits:
             self._bind(v)
@@ -584,6 +586,7 @@ class _ModuleScan:
 
     def check(self) -> None:
         for v in self.visits:
+            self.line = getattr(v.node, "lineno", self.line)
             self._check(v)
 
     # -- where a finding or a reference goes
@@ -1257,7 +1260,8 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
         try:
             scan.check()
         except RecursionError:
-            mod.import_time.findings.append(Finding(0, "too deeply nested to check", "unreadable", mod.file))
+            found = Finding(scan.line, "too deeply nested to check", "unreadable", mod.file)
+            mod.import_time.findings.append(found)
 
 
 def _own_name(path: Path) -> str | None:

@@ -409,6 +409,121 @@ HOSTILE: tuple[Hostile, ...] = (
         "compiles with XLA options of your choosing",
         ("l2_grad",),
     ),
+    # ---- code that runs at import through class machinery ----------------------------------------
+    h(
+        "metaclass-from-type-of",
+        "a metaclass made from type(int) (type itself) runs jax.grad when a class is created at import",
+        """
+        class _Meta(type(int)):
+            def __new__(mcs, name, bases, ns):
+                ns["d"] = jax.vmap(jax.grad(relu))  # <-
+                return super().__new__(mcs, name, bases, ns)
+
+        class _K(metaclass=_Meta):
+            pass
+
+        def relu_grad(x):
+            return _K.d(x)
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    h(
+        "init-subclass-hook",
+        "__init_subclass__ of a base class stores jax.grad when a subclass is defined at import",
+        """
+        class _Base:
+            def __init_subclass__(cls):
+                _Base.d = jax.vmap(jax.grad(relu))  # <-
+
+        class _Child(_Base):
+            pass
+
+        def relu_grad(x):
+            return _Base.d(x)
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    h(
+        "set-name-descriptor",
+        "a descriptor's __set_name__ runs when the owning class body ends, at import",
+        """
+        class _Slot:
+            def __set_name__(self, owner, name):
+                owner.d = jax.vmap(jax.grad(relu))  # <-
+
+        class _Holder:
+            s = _Slot()
+
+        def relu_grad(x):
+            return _Holder.d(x)
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    # ---- names and source text as Python reads them -----------------------------------------------
+    h(
+        "fullwidth-identifier",
+        "jax.grad in fullwidth letters (U+FF47 ...): Python normalises identifiers (NFKC) to jax.grad",
+        """
+        def relu_grad(x):
+            return jax.vmap(jax.\uff47\uff52\uff41\uff44(relu))(x)  # <-
+        """,
+        "autodiff",
+        "`jax.grad` is automatic differentiation",
+        ("relu_grad",),
+    ),
+    Hostile(
+        "null-byte-in-source",
+        "a NUL byte after the code (some readers stop there; Python refuses the file)",
+        {},
+        raw={"submission.py": BASE.encode() + b"\n# \x00\nimport os\n"},
+        kind="unreadable",
+        rule="cannot be read as Python",
+    ),
+    h(
+        "nesting-deeper-than-the-checker",
+        "(- - ... -1) ** 0.5, 2001 signs: Python parses it, the check cannot follow it: refused, not crashed",
+        "_X = (" + "-" * 2001 + "1) ** 0.5  # <-\n",
+        "unreadable",
+        "too deeply nested to check",
+    ),
+    Hostile(
+        "init-py-is-a-directory",
+        "a folder named __init__.py holding the real code",
+        {},
+        raw={"__init__.py/impl.py": BASE.replace("(x > 0).astype(x.dtype)", CHEAT).encode()},
+        kind="system",
+        rule="`__init__.py` is not a name Python can import",
+    ),
+    Hostile(
+        "stdlib-named-helper",
+        "a helper module named numpy.py inside the package, imported relatively, holding jax.grad",
+        {
+            "__init__.py": _pkg_init("np.d(x)") + "\nfrom . import numpy as np\n",
+            "numpy.py": "import jax\nimport jax.numpy as jnp\n\n\ndef d(x):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))(x)  # <-\n",
+        },
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
+    h(
+        "traceback-frame-globals",
+        "an exception's traceback frame and its globals",
+        """
+        def relu_grad(x):
+            try:
+                raise ValueError
+            except ValueError as e:
+                g = e.__traceback__.tb_frame.f_globals  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(g)
+        """,
+        "dynamic",
+        "`.__traceback__` is a Python internal",
+        ("relu_grad",),
+    ),
 )
 
 
