@@ -232,9 +232,11 @@ DTYPE_TAKERS = names(
     "asarray array zeros ones empty full zeros_like ones_like full_like astype view dtype convert_element_type arange"
 )
 DUNDER_STRING = re.compile(r"__\w*|\w*__")
-FORMAT_FIELD_DUNDER = re.compile(r"\{[^{}]*__\w*__[^{}]*\}")
-"""A format field that reads a double-underscore attribute (`"{0.__class__}".format(x)`,
-`jax.debug.print("{x.__class__}", x=x)`): str.format reads attributes by name."""
+FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
+"""A format field (`"{0.__class__}".format(x)`, `jax.debug.print("{x.__class__}", x=x)`):
+str.format reads the attributes it names. Each pattern here runs in time linear in the
+string's length (a student chooses the strings)."""
+WORD = re.compile(r"\w+")
 STRING_BUILDERS = names(
     """join format format_map decode encode replace translate upper lower swapcase title capitalize
     casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
@@ -480,6 +482,16 @@ class _Package:
                 pending += [(star[1], ref[1]) for star in scope.imports.get("*", [])]
         self._library[(key, name)] = found
         return found
+
+
+def _dunder_field(text: str) -> str:
+    """The first format field in `text` that names a double-underscore attribute; "" if none."""
+    if "{" not in text:
+        return ""
+    for match in FORMAT_FIELD.finditer(text):
+        if any(_is_dunder(w) for w in WORD.findall(match.group())):
+            return match.group()
+    return ""
 
 
 def _is_dunder(name: str) -> bool:
@@ -816,16 +828,14 @@ class _ModuleScan:
                 self._find(v, node, "autodiff", f"the complex dtype {text!r} is not allowed: " + COMPLEX_STEP)
             elif COMPLEX_DTYPE_INSIDE.search(text) and not self._is_docstring(node):
                 self._find(v, node, "autodiff", f"the string {text[:40]!r} names a complex dtype: " + COMPLEX_STEP)
-            elif FORMAT_FIELD_DUNDER.search(text) and not self._is_docstring(node):
-                field = FORMAT_FIELD_DUNDER.search(text)
-                assert field is not None
+            elif (dunder := _dunder_field(text)) and not self._is_docstring(node):
                 self._find(
                     v,
                     node,
                     "dynamic",
-                    f"the format field {field.group()[:40]!r} reads a Python internal (double underscores): refused",
+                    f"the format field {dunder[:40]!r} reads a Python internal (double underscores): refused",
                 )
-            elif DUNDER_STRING.fullmatch(text) and text != "__main__" and len(text) < 64:
+            elif len(text) < 64 and DUNDER_STRING.fullmatch(text) and text != "__main__":
                 self._find(
                     v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
                 )

@@ -193,3 +193,24 @@ def test_complex_step_through_run_time_values_is_beyond_the_static_check(tmp_pat
             got = np.asarray(module.l2_grad(jax.numpy.asarray(a), jax.numpy.asarray(y)))
         assert got.dtype == np.float64  # handgrad turns float64 on, as the grader does
         np.testing.assert_allclose(got, 2 * (a - y), rtol=1e-12, atol=1e-30)
+
+
+def test_strings_a_student_chooses_cannot_stall_the_check(tmp_path: Path) -> None:
+    """The check runs in the grader, before any sandbox, on strings the student wrote: its
+    patterns must take time linear in a string's length. These strings took a backtracking
+    pattern minutes (cubic in their length); the answers must come back, and be right."""
+    pad = "_" * 200_000
+    source = (
+        "import jax\n\n"
+        f'_OPEN = "{{{pad}"\n'
+        f'_NAMES = "{"__" + pad[:50_000]}! {"c" * 100_000}complex"\n\n\n'
+        "def relu_grad(x):\n"
+        f'    return "{{0.{pad}}}".format(x)\n\n\n'
+        "def l2_grad(a, y):\n"
+        "    return jax.grad(lambda a: ((a - y) ** 2).sum())(a)\n"
+    )
+    (tmp_path / "submission.py").write_text(source)
+    found = scan_path(tmp_path / "submission.py", BOTH)
+    assert [(f.line, f.kind) for f in found["relu_grad"]] == [(8, "dynamic")]
+    assert "reads a Python internal" in found["relu_grad"][0].what
+    assert [(f.line, f.kind) for f in found["l2_grad"]] == [(12, "autodiff")]
