@@ -229,8 +229,12 @@ COMPLEX_DTYPE_INSIDE = re.compile(r"complex(64|128|256)|\bc(8|16|32)\b")
 COMPLEX_TYPE_CODE = re.compile(r"[<>=|]?[FDG]")
 """NumPy's one-letter codes for complex dtypes, refused where a dtype is expected."""
 DTYPE_TAKERS = names(
-    "asarray array zeros ones empty full zeros_like ones_like full_like astype view dtype convert_element_type arange"
+    """asarray array zeros ones empty full zeros_like ones_like empty_like full_like astype view dtype
+    convert_element_type arange linspace eye identity tri frombuffer fromstring iota broadcasted_iota
+    result_type promote_types can_cast issubdtype isdtype finfo iinfo ShapeDtypeStruct normal uniform
+    randint"""
 )
+"""Functions whose positional arguments may be dtypes (`jnp.result_type("D")` is complex128)."""
 DUNDER_STRING = re.compile(r"__\w*|\w*__")
 FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
 """A format field (`"{0.__class__}".format(x)`, `jax.debug.print("{x.__class__}", x=x)`):
@@ -482,6 +486,19 @@ class _Package:
                 pending += [(star[1], ref[1]) for star in scope.imports.get("*", [])]
         self._library[(key, name)] = found
         return found
+
+
+def _is_text(node: ast.expr | None, text: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == text
+
+
+def _texts(node: ast.expr) -> list[str]:
+    """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples and lists too."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return [node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [t for e in node.elts for t in _texts(e)]
+    return []
 
 
 def _dunder_field(text: str) -> str:
@@ -1033,11 +1050,15 @@ class _ModuleScan:
                 self._find(v, k.value, "system", why)
         callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         named = [k.value for k in node.keywords if k.arg == "dtype"]
+        for k in node.keywords:  # f(**{"dtype": "D"})
+            if k.arg is None and isinstance(k.value, ast.Dict):
+                named += [d for key, d in zip(k.value.keys, k.value.values, strict=True) if _is_text(key, "dtype")]
         if callee in ("astype", "view", "dtype"):
             named += node.args[:1]
         for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and COMPLEX_TYPE_CODE.fullmatch(arg.value):
-                self._find(v, arg, "autodiff", f"the complex dtype {arg.value!r} is not allowed: {COMPLEX_STEP}")
+            for text in _texts(arg):  # "D", b"D", ("D", 1): a dtype's code, alone or in a spec
+                if COMPLEX_TYPE_CODE.fullmatch(text):
+                    self._find(v, arg, "autodiff", f"the complex dtype {text!r} is not allowed: {COMPLEX_STEP}")
         for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
             made = isinstance(arg, ast.JoinedStr) or (
                 isinstance(arg, ast.Call)

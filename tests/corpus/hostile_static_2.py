@@ -524,6 +524,42 @@ HOSTILE: tuple[Hostile, ...] = (
         "`.__traceback__` is a Python internal",
         ("relu_grad",),
     ),
+    # ---- complex dtypes where a dtype-like argument hides them -----------------------------------
+    h(
+        "result-type-of-a-code",
+        "jnp.result_type('D') is complex128, handed to astype as a call's result",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(jnp.result_type("D"))  # <-
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
+    h(
+        "dtype-in-an-unpacked-dict",
+        "the dtype keyword given through **{'dtype': 'D'}",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y) + jnp.zeros(a.shape, **{"dtype": "D"})  # <-
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
+    h(
+        "bytes-type-code-in-a-spec",
+        "b'D' (NumPy reads bytes as a type code) inside a subarray spec (b'D', 1)",
+        """
+        import numpy as np
+
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(np.dtype((b"D", 1)))  # <-
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
 )
 
 
@@ -576,6 +612,7 @@ CLEAN: tuple[Submission, ...] = (
             import jax.numpy as jnp
 
             _SQRT_HALF = 2.0 ** -0.5
+            _ORDER = jnp.arange(6.0).reshape((2, 3), order="F")
             _SIGN = (-1) ** 2
 
 
