@@ -113,10 +113,10 @@ def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None
     """Attributes of values are not listed (their types are unknown statically): only the
     names in VALUE_ATTRIBUTES_REFUSED and double-underscore names are refused. So no chain
     of other attributes, from anything a formula can hold, may lead to a module (numpy's
-    `x.ctypes._ctypes` is the ctypes module)."""
+    `x.ctypes._ctypes` is the ctypes module) or to a function named like JAX's differentiation."""
     import types
 
-    from handgrad.scan import VALUE_ATTRIBUTES_REFUSED
+    from handgrad.scan import AUTODIFF_NAMES, VALUE_ATTRIBUTES_REFUSED
 
     frontier = list(_values().items())
     visited = {id(v) for _, v in frontier}
@@ -135,6 +135,8 @@ def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None
                     continue
                 if isinstance(inner, types.ModuleType):
                     reached.append(f"{path}.{attr} -> {inner.__name__}")
+                elif callable(inner) and getattr(inner, "__name__", None) in AUTODIFF_NAMES:
+                    reached.append(f"{path}.{attr} -> {inner.__name__}()")
                 elif id(inner) not in visited:
                     visited.add(id(inner))
                     following.append((f"{path}.{attr}", inner))
