@@ -33,6 +33,7 @@ import builtins
 import functools
 import importlib
 import importlib.util
+import math
 import os
 import re
 import stat
@@ -520,7 +521,12 @@ def _number(node: ast.expr) -> float | None:
     floating point (never a large integer power); None where it is not one."""
     if isinstance(node, ast.Constant):
         value = node.value
-        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        try:
+            return float(value)
+        except OverflowError:  # an integer literal beyond float's range
+            return math.inf if value > 0 else -math.inf
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
         inner = _number(node.operand)
         return None if inner is None else -inner if isinstance(node.op, ast.USub) else inner
@@ -1286,13 +1292,20 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
             mod.import_time.findings.append(problem)
             continue
         assert tree is not None
-        scans.append((mod, _ModuleScan(mod, tree, package)))
+        try:
+            scans.append((mod, _ModuleScan(mod, tree, package)))
+        except Exception as exc:  # RecursionError among them
+            what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
+            mod.import_time.findings.append(Finding(0, what, "unreadable", mod.file))
     for mod, scan in scans:
         try:
             scan.check()
         except RecursionError:
             found = Finding(scan.line, "too deeply nested to check", "unreadable", mod.file)
             mod.import_time.findings.append(found)
+        except Exception as exc:  # a fault of the check must refuse this file, not stop the grader
+            what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
+            mod.import_time.findings.append(Finding(scan.line, what, "unreadable", mod.file))
 
 
 def _own_name(path: Path) -> str | None:
@@ -1342,7 +1355,10 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
         if not any(f.file == mod.file for f in content) and key not in modules:
-            sources.append((mod, file.read_bytes()))
+            try:
+                sources.append((mod, file.read_bytes()))
+            except OSError as exc:
+                mod.import_time.findings.append(Finding(0, f"cannot be read: {exc.strerror}", "unreadable", mod.file))
             modules[key] = mod
     _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))

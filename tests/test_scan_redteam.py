@@ -216,3 +216,23 @@ def test_strings_a_student_chooses_cannot_stall_the_check(tmp_path: Path) -> Non
     assert [(f.line, f.kind) for f in found["relu_grad"]] == [(8, "dynamic")]
     assert "reads a Python internal" in found["relu_grad"][0].what
     assert [(f.line, f.kind) for f in found["l2_grad"]] == [(12, "autodiff")]
+
+
+def test_a_fault_in_the_check_refuses_the_file_and_never_stops_the_grader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The grader scans every submission of a bulk run in one process: an exception escaping
+    the check would stop all of them. A fault refuses that file ("unreadable"), and only it."""
+    from handgrad import scan
+
+    def broken(*args: object) -> None:
+        raise KeyError("a fault in the check")
+
+    monkeypatch.setattr(scan._ModuleScan, "_check_power", broken)
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .impl import relu_grad as relu_grad\n")
+    (package / "impl.py").write_text("def relu_grad(x):\n    return (x > 0) * 2 ** 0.5\n")
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert [(f.file, f.line, f.kind) for f in found] == [("impl.py", 2, "unreadable")]
+    assert "KeyError in the check" in found[0].what

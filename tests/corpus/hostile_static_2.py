@@ -560,6 +560,13 @@ HOSTILE: tuple[Hostile, ...] = (
         "the complex dtype 'D'",
         ("l2_grad",),
     ),
+    h(
+        "power-of-a-huge-integer",
+        "a 400-digit negative integer to the power 0.5 (complex; beyond a float, which the check must not trip on)",
+        "_I = (-" + "9" * 400 + ") ** 0.5  # <-\n",
+        "autodiff",
+        "a negative number to a fractional power is complex",
+    ),
 )
 
 
