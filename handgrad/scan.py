@@ -30,7 +30,10 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import importlib
 import importlib.util
+import math
 import os
 import re
 import stat
@@ -64,6 +67,12 @@ COMPLEX_NAMES = names(
 )
 """Complex dtypes, and functions that make or take apart complex numbers."""
 
+FILE_NAMES = names(
+    """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
+    DataSource"""
+)
+"""Functions that read or write files (NumPy's, some re-exported by jax.numpy)."""
+
 ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     # jax: arrays, compilation, batching; no transformation that differentiates.
     "jax": names(
@@ -71,7 +80,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
-    "jax.numpy": AllExcept(*COMPLEX_NAMES, "load", "save", "fromfile"),
+    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES),
     "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
     "jax.lax": names(
         """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc
@@ -139,6 +148,12 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
 """Module -> the names a formula may take from it. A dotted entry is a module (or a
 namespace such as jax.lax.Precision) reached through its parent or imported directly."""
 
+CONFIG_OPTIONS = names(
+    """jax_enable_x64 jax_default_matmul_precision jax_numpy_rank_promotion jax_numpy_dtype_promotion
+    jax_debug_nans jax_debug_infs"""
+)
+"""The options `jax.config.update` may set (precision and checks; nothing that writes files)."""
+
 VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
 """Entries that are ordinary objects rather than modules, and so may be used as values."""
 
@@ -178,10 +193,11 @@ DYNAMIC_BUILTINS = names(
     """getattr setattr delattr hasattr vars globals locals dir eval exec compile __import__ type
     memoryview id chr ord bytes bytearray format"""
 )
-ALLOWED_DUNDER_NAMES = names("__name__ __doc__")
+ALLOWED_DUNDER_NAMES = names("__name__")
 """Double-underscore names a formula may read (as in `if __name__ == "__main__":`)."""
 ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
-ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__ __doc__")
+ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__")
+"""(`__doc__` is not among them: docstrings are not checked for dtype names, so they may not be read.)"""
 FRAME_ATTRIBUTES = names(
     """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_back f_builtins
     f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
@@ -195,6 +211,11 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
     **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
     **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    # `jax.jit(f).lower(x).compile(options)`: XLA's options dump files and change the compiler.
+    "compile": ("system", "compiles with XLA options of your choosing"),
+    # An AttributeError's `.obj` is the object that lacked the name: `jnp.no_such_name` raised
+    # in a try block hands over the jax.numpy module, fft and file functions included.
+    "obj": ("dynamic", "is the object an AttributeError was raised on (a module, say)"),
     # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
     **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
     **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
@@ -209,10 +230,25 @@ COMPLEX_DTYPE_INSIDE = re.compile(r"complex(64|128|256)|\bc(8|16|32)\b")
 COMPLEX_TYPE_CODE = re.compile(r"[<>=|]?[FDG]")
 """NumPy's one-letter codes for complex dtypes, refused where a dtype is expected."""
 DTYPE_TAKERS = names(
-    "asarray array zeros ones empty full zeros_like ones_like full_like astype view dtype convert_element_type arange"
+    """asarray array zeros ones empty full zeros_like ones_like empty_like full_like astype view dtype
+    convert_element_type arange linspace eye identity tri frombuffer fromstring iota broadcasted_iota
+    result_type promote_types can_cast issubdtype isdtype finfo iinfo ShapeDtypeStruct normal uniform
+    randint"""
 )
+"""Functions whose positional arguments may be dtypes (`jnp.result_type("D")` is complex128)."""
 DUNDER_STRING = re.compile(r"__\w*|\w*__")
-STRING_BUILDERS = names("join format decode replace translate")
+FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
+"""A format field (`"{0.__class__}".format(x)`, `jax.debug.print("{x.__class__}", x=x)`):
+str.format reads the attributes it names. Each pattern here runs in time linear in the
+string's length (a student chooses the strings)."""
+WORD = re.compile(r"\w+")
+STRING_BUILDERS = names(
+    """join format format_map decode encode replace translate upper lower swapcase title capitalize
+    casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
+)
+"""Methods of str and bytes that make a new string (`"d".upper()` is NumPy's code for complex128)."""
+TEXT_MAKERS = names("str repr type format chr")
+"""Builtins whose result in a dtype's place is a type or string computed at run time."""
 COMPLEX_STEP = "complex-step differentiation would find the derivative for you"
 MAX_FILE_BYTES = 2 << 20
 MAX_PACKAGE_FILES = 200
@@ -453,13 +489,77 @@ class _Package:
         return found
 
 
+def _is_text(node: ast.expr | None, text: str) -> bool:
+    return isinstance(node, ast.Constant) and node.value == text
+
+
+def _texts(node: ast.expr) -> list[str]:
+    """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples and lists too."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+        return [node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value]
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return [t for e in node.elts for t in _texts(e)]
+    return []
+
+
+def _dunder_field(text: str) -> str:
+    """The first format field in `text` that names a double-underscore attribute; "" if none."""
+    if "{" not in text:
+        return ""
+    for match in FORMAT_FIELD.finditer(text):
+        if any(_is_dunder(w) for w in WORD.findall(match.group())):
+            return match.group()
+    return ""
+
+
 def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
+def _number(node: ast.expr) -> float | None:
+    """The value of a real number written in the source (`-1`, `1 / 3`, `-(2.0 - 3)`), in
+    floating point (never a large integer power); None where it is not one."""
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        try:
+            return float(value)
+        except OverflowError:  # an integer literal beyond float's range
+            return math.inf if value > 0 else -math.inf
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        inner = _number(node.operand)
+        return None if inner is None else -inner if isinstance(node.op, ast.USub) else inner
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        left, right = _number(node.left), _number(node.right)
+        if left is None or right is None:
+            return None
+        try:
+            if isinstance(node.op, ast.Add):
+                return left + right
+            if isinstance(node.op, ast.Sub):
+                return left - right
+            return left * right if isinstance(node.op, ast.Mult) else left / right
+        except (ArithmeticError, ValueError):
+            return None
+    return None
+
+
 def _allowed_in(module: str, name: str) -> bool:
     entry = ALLOWED.get(module)
+    if isinstance(entry, AllExcept):
+        # A name the module lacks raises AttributeError, whose `.obj` is the module itself.
+        return name in entry and name in _public_names(module)
     return entry is not None and name in entry
+
+
+@functools.cache
+def _public_names(module: str) -> frozenset[str]:
+    """The names an allowlisted module has in this interpreter (the grader's, as the worker's)."""
+    try:
+        return frozenset(dir(importlib.import_module(module)))
+    except ImportError:
+        return frozenset()
 
 
 def _refused_module(mod: str) -> tuple[str, str] | None:
@@ -508,6 +608,10 @@ class _ModuleScan:
         self.attr_base: set[int] = set()
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
+        self.config_calls: set[int] = set()
+        self.line = 0
+        """The line being checked (where a construct too deep to check is reported)."""
+        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
@@ -517,6 +621,7 @@ class _ModuleScan:
 
     def check(self) -> None:
         for v in self.visits:
+            self.line = getattr(v.node, "lineno", self.line)
             self._check(v)
 
     # -- where a finding or a reference goes
@@ -674,6 +779,11 @@ class _ModuleScan:
             self._check_chain(v, node)
         elif isinstance(node, ast.Call):
             self._check_call(v, node)
+            builtin_pow = isinstance(node.func, ast.Name) and node.func.id == "pow" and v.scope.resolve("pow") is None
+            if builtin_pow or "operator.pow" in self._library_paths(v, node.func):
+                self._check_power(v, node, node.args[:2])
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            self._check_power(v, node, [node.left, node.right])
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self._check_import(v, node)
         elif isinstance(node, ast.MatchClass):
@@ -682,6 +792,27 @@ class _ModuleScan:
                 if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
         self._check_bindings(v)
+        self._check_identifier(v)
+
+    def _check_identifier(self, v: _Visit) -> None:
+        """An identifier named like a complex dtype: Python turns identifiers into strings
+        (`complex128.__name__` of a function so named, keyword names, dataclass fields), and a
+        string naming a complex dtype makes one."""
+        node = v.node
+        name = (
+            node.id
+            if isinstance(node, ast.Name)
+            else node.arg
+            if isinstance(node, (ast.arg, ast.keyword))
+            else node.name
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            else node.attr
+            if isinstance(node, ast.Attribute)
+            else None
+        )
+        builtin = isinstance(node, ast.Name) and name == "complex"  # refused as the builtin
+        if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
+            self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
 
     def _check_bindings(self, v: _Visit) -> None:
         """A double-underscore name bound other than by assignment (`import x as __name__`,
@@ -701,6 +832,15 @@ class _ModuleScan:
                 what = f"binding `{name}` changes how Python runs the module: not allowed"
             self._find(v, node, "dynamic", what)
 
+    def _check_power(self, v: _Visit, node: ast.AST, operands: list[ast.expr]) -> None:
+        """Python's `**` and `pow` give a complex number for a negative base and a fractional
+        exponent (`(-1) ** 0.5` is 1j): refused where both are numbers written in the source."""
+        if len(operands) != 2:
+            return
+        base, exponent = (_number(o) for o in operands)
+        if base is not None and exponent is not None and base < 0 and not exponent.is_integer():
+            self._find(v, node, "autodiff", "a negative number to a fractional power is complex: " + COMPLEX_STEP)
+
     def _check_constant(self, v: _Visit, node: ast.Constant) -> None:
         value = node.value
         if isinstance(value, complex):
@@ -711,7 +851,14 @@ class _ModuleScan:
                 self._find(v, node, "autodiff", f"the complex dtype {text!r} is not allowed: " + COMPLEX_STEP)
             elif COMPLEX_DTYPE_INSIDE.search(text) and not self._is_docstring(node):
                 self._find(v, node, "autodiff", f"the string {text[:40]!r} names a complex dtype: " + COMPLEX_STEP)
-            elif DUNDER_STRING.fullmatch(text) and text != "__main__" and len(text) < 64:
+            elif (dunder := _dunder_field(text)) and not self._is_docstring(node):
+                self._find(
+                    v,
+                    node,
+                    "dynamic",
+                    f"the format field {dunder[:40]!r} reads a Python internal (double underscores): refused",
+                )
+            elif len(text) < 64 and DUNDER_STRING.fullmatch(text) and text != "__main__":
                 self._find(
                     v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
                 )
@@ -766,6 +913,8 @@ class _ModuleScan:
                         "dynamic",
                         f"the module `{name}` is used as a value: use its names directly (`{name}.f`)",
                     )
+            elif target[1] == "jax.config.update" and id(node) not in self.config_calls:
+                self._refuse_config_value(v, node)
             elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
                 self._find(
                     v,
@@ -854,11 +1003,44 @@ class _ModuleScan:
             return
         if not isinstance(node.ctx, ast.Load):
             self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
+        elif path == "jax.config.update" and id(node) not in self.config_calls:
+            self._refuse_config_value(v, node)
         elif path in ALLOWED and path not in VALUE_NAMESPACES:
             self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
 
+    def _library_paths(self, v: _Visit, expr: ast.expr) -> set[str]:
+        """The allowlisted library names an expression (`jax.config.update`, `cfg.update`
+        after `from jax import config as cfg`) may stand for."""
+        attrs: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            attrs.insert(0, expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return set()
+        return {".".join([t[1], *attrs]) for t in self._targets(v, expr.id) if t[0] == "lib"}
+
+    def _check_config(self, v: _Visit, node: ast.Call) -> None:
+        """`jax.config.update` only for the options a formula may need, named by a literal:
+        other options write files (a compilation cache), log, or change what JAX runs."""
+        option = node.args[0] if node.args else None
+        name = option.value if isinstance(option, ast.Constant) else None
+        if name not in CONFIG_OPTIONS:
+            shown = repr(name) if isinstance(name, str) else "a computed option"
+            self._find(
+                v,
+                node,
+                "system",
+                f"`jax.config.update` of {shown} is not allowed: only {', '.join(sorted(CONFIG_OPTIONS))}",
+            )
+
+    def _refuse_config_value(self, v: _Visit, node: ast.AST) -> None:
+        self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
+        if "jax.config.update" in self._library_paths(v, func):
+            self.config_calls.add(id(func))
+            self._check_config(v, node)
         if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
             if len(node.args) >= 2 and not node.keywords:
                 attr = node.args[1]
@@ -868,23 +1050,38 @@ class _ModuleScan:
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
             if len(node.args) == 1 and not node.keywords:
                 self.approved.add(id(func))
+        for k in node.keywords:
+            if k.arg == "compiler_options":
+                why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"
+                self._find(v, k.value, "system", why)
         callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         named = [k.value for k in node.keywords if k.arg == "dtype"]
+        for k in node.keywords:  # f(**{"dtype": "D"})
+            if k.arg is None and isinstance(k.value, ast.Dict):
+                named += [d for key, d in zip(k.value.keys, k.value.values, strict=True) if _is_text(key, "dtype")]
         if callee in ("astype", "view", "dtype"):
             named += node.args[:1]
         for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and COMPLEX_TYPE_CODE.fullmatch(arg.value):
-                self._find(v, arg, "autodiff", f"the complex dtype {arg.value!r} is not allowed: {COMPLEX_STEP}")
-        for arg in named:
-            computed = isinstance(arg, (ast.BinOp, ast.JoinedStr, ast.Subscript, ast.IfExp, ast.BoolOp)) or (
-                isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr in STRING_BUILDERS
+            for text in _texts(arg):  # "D", b"D", ("D", 1): a dtype's code, alone or in a spec
+                if COMPLEX_TYPE_CODE.fullmatch(text):
+                    self._find(v, arg, "autodiff", f"the complex dtype {text!r} is not allowed: {COMPLEX_STEP}")
+        for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
+            made = isinstance(arg, ast.JoinedStr) or (
+                isinstance(arg, ast.Call)
+                and (
+                    (isinstance(arg.func, ast.Attribute) and arg.func.attr in STRING_BUILDERS)
+                    or (isinstance(arg.func, ast.Name) and arg.func.id in TEXT_MAKERS)
+                )
+            )
+            computed = made or (
+                any(arg is n for n in named) and isinstance(arg, (ast.BinOp, ast.Subscript, ast.IfExp, ast.BoolOp))
             )
             if computed:
                 self._find(
                     v,
                     arg,
                     "dynamic",
-                    "a dtype given by a computed string is not allowed: name the dtype (`jnp.float32`)",
+                    "a dtype given by a computed string or type is not allowed: name the dtype (`jnp.float32`)",
                 )
 
     def _check_import(self, v: _Visit, node: ast.Import | ast.ImportFrom) -> None:
@@ -912,7 +1109,10 @@ class _ModuleScan:
                 self._unit(v.owner).refs.add((target[1], target[2] if bound != "*" else None))
 
 
-_BUILTINS = frozenset(dir(builtins))
+SITE_BUILTINS = names("help license copyright credits exit quit")
+"""Builtins that the `site` module adds at start-up: a builtin whatever the grader's own
+interpreter was started with (`python -S` lacks them, a worker may not)."""
+_BUILTINS = frozenset(dir(builtins)) | SITE_BUILTINS
 
 
 # ---- files -------------------------------------------------------------------------------
@@ -1092,12 +1292,20 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
             mod.import_time.findings.append(problem)
             continue
         assert tree is not None
-        scans.append((mod, _ModuleScan(mod, tree, package)))
+        try:
+            scans.append((mod, _ModuleScan(mod, tree, package)))
+        except Exception as exc:  # RecursionError among them
+            what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
+            mod.import_time.findings.append(Finding(0, what, "unreadable", mod.file))
     for mod, scan in scans:
         try:
             scan.check()
         except RecursionError:
-            mod.import_time.findings.append(Finding(0, "too deeply nested to check", "unreadable", mod.file))
+            found = Finding(scan.line, "too deeply nested to check", "unreadable", mod.file)
+            mod.import_time.findings.append(found)
+        except Exception as exc:  # a fault of the check must refuse this file, not stop the grader
+            what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
+            mod.import_time.findings.append(Finding(scan.line, what, "unreadable", mod.file))
 
 
 def _own_name(path: Path) -> str | None:
@@ -1147,7 +1355,10 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
         if not any(f.file == mod.file for f in content) and key not in modules:
-            sources.append((mod, file.read_bytes()))
+            try:
+                sources.append((mod, file.read_bytes()))
+            except OSError as exc:
+                mod.import_time.findings.append(Finding(0, f"cannot be read: {exc.strerror}", "unreadable", mod.file))
             modules[key] = mod
     _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))

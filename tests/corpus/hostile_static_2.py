@@ -197,6 +197,376 @@ HOSTILE: tuple[Hostile, ...] = (
         rule="`jax.grad`",
         refused=("relu_grad",),
     ),
+    # ---- complex numbers without a complex literal -----------------------------------------------
+    h(
+        "negative-base-fractional-power",
+        "i = (-1.0) ** 0.5 is 1j in Python: complex-step with no complex literal or name",
+        """
+        _I = (-1.0) ** 0.5  # <-
+
+        def relu_grad(x):
+            z = relu(x + 1e-20 * _I)
+            return ((z - z.astype(x.dtype)) / _I).astype(x.dtype) / 1e-20
+        """,
+        "autodiff",
+        "a negative number to a fractional power is complex",
+    ),
+    h(
+        "pow-builtin-cube-root",
+        "pow(-8, 1 / 3) is complex too, inside the formula",
+        """
+        def l2_grad(a, y):
+            w = pow(-8, 1 / 3)  # <-
+            return 2 * (a - y) + 0 * w
+        """,
+        "autodiff",
+        "a negative number to a fractional power is complex",
+        ("l2_grad",),
+    ),
+    h(
+        "dtype-code-upper-cased",
+        "float64's code 'd' upper-cased is 'D', complex128",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(a.dtype.char.upper())  # <-
+        """,
+        "dynamic",
+        "a dtype given by a computed string or type",
+        ("l2_grad",),
+    ),
+    h(
+        "dtype-from-a-type",
+        "the dtype's place given type(...) of a value, positionally",
+        """
+        def l2_grad(a, y):
+            return jnp.asarray(2 * (a - y), type(a.sum().item()))  # <-
+        """,
+        "dynamic",
+        "a dtype given by a computed string or type",
+        ("l2_grad",),
+    ),
+    # ---- files ------------------------------------------------------------------------------------
+    h(
+        "jnp-savez-writes-a-file",
+        "jax.numpy re-exports NumPy's savez, which writes a file",
+        """
+        def l2_grad(a, y):
+            jnp.savez("/tmp/out", a=a)  # <-
+            return 2 * (a - y)
+        """,
+        "system",
+        "`jnp.savez` (that is `jax.numpy.savez`) is not on the allowlist",
+        ("l2_grad",),
+    ),
+    # ---- attributes read by name inside strings ----------------------------------------------------
+    h(
+        "format-field-reads-a-dunder",
+        "str.format reads attributes by name: '{0.__class__.__mro__}' walks the class tree",
+        """
+        def relu_grad(x):
+            tree = "{0.__class__.__mro__}".format(x)  # <-
+            return (x > 0).astype(x.dtype) if tree else x
+        """,
+        "dynamic",
+        "the format field '{0.__class__.__mro__}' reads a Python internal",
+        ("relu_grad",),
+    ),
+    h(
+        "debug-print-format-field",
+        "jax.debug.print formats the same way, at import",
+        """
+        jax.debug.print("{f.__globals__}", f=relu)  # <-
+        """,
+        "dynamic",
+        "reads a Python internal",
+    ),
+    # ---- JAX's configuration ------------------------------------------------------------------------
+    h(
+        "config-compilation-cache",
+        "points JAX's compilation cache (files it writes and loads executables from) at a directory",
+        """
+        jax.config.update("jax_compilation_cache_dir", "/tmp/shared-cache")  # <-
+        """,
+        "system",
+        "`jax.config.update` of 'jax_compilation_cache_dir' is not allowed",
+    ),
+    h(
+        "config-update-as-a-value",
+        "takes jax.config.update as a value so that the option's name is not next to it",
+        """
+        _set = jax.config.update  # <-
+
+        def l2_grad(a, y):
+            _set("jax_" + "dump_ir_to", "/tmp")
+            return 2 * (a - y)
+        """,
+        "system",
+        "`jax.config.update` may only be called directly",
+    ),
+    # ---- objects handed over by exceptions ---------------------------------------------------------
+    h(
+        "attribute-error-hands-over-the-module",
+        "an AttributeError's .obj is the module that lacked the name: jax.numpy as a value, fft and all",
+        """
+        def _module():
+            try:
+                return jnp.ones.no_such_name
+            except AttributeError as e:
+                return e.obj  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * _module()(1)
+        """,
+        "dynamic",
+        "`.obj` is the object an AttributeError was raised on",
+        ("relu_grad",),
+    ),
+    h(
+        "name-jax-numpy-lacks",
+        "a name jax.numpy does not have (every public name of it is allowed): it raises, handing the module over",
+        """
+        def l2_grad(a, y):
+            try:
+                jnp.linalg.no_such_name  # <-
+            except AttributeError:
+                pass
+            return 2 * (a - y)
+        """,
+        "system",
+        "`jnp.linalg.no_such_name` (that is `jax.numpy.linalg.no_such_name`) is not on the allowlist",
+        ("l2_grad",),
+    ),
+    h(
+        "operator-pow-complex",
+        "operator.pow(-1, 0.5) is 1j like (-1) ** 0.5",
+        """
+        import operator
+
+        def relu_grad(x):
+            i = operator.pow(-1, 0.5)  # <-
+            z = relu(x + 1e-20 * i)
+            return ((z - z.astype(x.dtype)) / i).astype(x.dtype) / 1e-20
+        """,
+        "autodiff",
+        "a negative number to a fractional power is complex",
+        ("relu_grad",),
+    ),
+    h(
+        "function-named-like-a-complex-dtype",
+        "a function named complex128: its __name__ is the dtype's name as a string",
+        """
+        def complex128():  # <-
+            pass
+
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(complex128.__name__)
+        """,
+        "autodiff",
+        "the name `complex128` is a complex dtype's",
+    ),
+    h(
+        "keyword-named-like-a-complex-dtype",
+        "a keyword argument's name read back as a string: list(dict(cdouble=0))[0]",
+        """
+        def l2_grad(a, y):
+            code = list(dict(cdouble=0))[0]  # <-
+            return 2 * jnp.asarray(a - y, code)
+        """,
+        "autodiff",
+        "the name `cdouble` is a complex dtype's",
+        ("l2_grad",),
+    ),
+    Hostile(
+        "docstring-read-back",
+        "a module docstring (not checked for dtype names) sliced for 'complex128'",
+        {
+            "submission.py": '"""Formulas; a float64 run would use complex128 nowhere."""\n\n'
+            + BASE.replace("return 2 * (a - y)", "return 2 * (a - y).astype(__doc__[34:44])  # <-")
+        },
+        kind="dynamic",
+        rule="`__doc__` is a Python internal",
+        refused=("l2_grad",),
+    ),
+    # ---- the compiler ------------------------------------------------------------------------------
+    h(
+        "jit-compiler-options",
+        "jax.jit's compiler_options: XLA dumps every compiled module into a directory of the student's choosing",
+        """
+        _fast = jax.jit(relu, compiler_options={"xla_dump_to": "/tmp/dump"})  # <-
+        """,
+        "system",
+        "`compiler_options` is not allowed",
+    ),
+    h(
+        "lowered-compile-with-options",
+        "the same through a lowered function's compile(options)",
+        """
+        def l2_grad(a, y):
+            jax.jit(relu).lower(a).compile({"xla_dump_to": "/tmp/dump"})  # <-
+            return 2 * (a - y)
+        """,
+        "system",
+        "compiles with XLA options of your choosing",
+        ("l2_grad",),
+    ),
+    # ---- code that runs at import through class machinery ----------------------------------------
+    h(
+        "metaclass-from-type-of",
+        "a metaclass made from type(int) (type itself) runs jax.grad when a class is created at import",
+        """
+        class _Meta(type(int)):
+            def __new__(mcs, name, bases, ns):
+                ns["d"] = jax.vmap(jax.grad(relu))  # <-
+                return super().__new__(mcs, name, bases, ns)
+
+        class _K(metaclass=_Meta):
+            pass
+
+        def relu_grad(x):
+            return _K.d(x)
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    h(
+        "init-subclass-hook",
+        "__init_subclass__ of a base class stores jax.grad when a subclass is defined at import",
+        """
+        class _Base:
+            def __init_subclass__(cls):
+                _Base.d = jax.vmap(jax.grad(relu))  # <-
+
+        class _Child(_Base):
+            pass
+
+        def relu_grad(x):
+            return _Base.d(x)
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    h(
+        "set-name-descriptor",
+        "a descriptor's __set_name__ runs when the owning class body ends, at import",
+        """
+        class _Slot:
+            def __set_name__(self, owner, name):
+                owner.d = jax.vmap(jax.grad(relu))  # <-
+
+        class _Holder:
+            s = _Slot()
+
+        def relu_grad(x):
+            return _Holder.d(x)
+        """,
+        "autodiff",
+        "`jax.grad`",
+    ),
+    # ---- names and source text as Python reads them -----------------------------------------------
+    h(
+        "fullwidth-identifier",
+        "jax.grad in fullwidth letters (U+FF47 ...): Python normalises identifiers (NFKC) to jax.grad",
+        """
+        def relu_grad(x):
+            return jax.vmap(jax.\uff47\uff52\uff41\uff44(relu))(x)  # <-
+        """,
+        "autodiff",
+        "`jax.grad` is automatic differentiation",
+        ("relu_grad",),
+    ),
+    Hostile(
+        "null-byte-in-source",
+        "a NUL byte after the code (some readers stop there; Python refuses the file)",
+        {},
+        raw={"submission.py": BASE.encode() + b"\n# \x00\nimport os\n"},
+        kind="unreadable",
+        rule="cannot be read as Python",
+    ),
+    h(
+        "nesting-deeper-than-the-checker",
+        "(- - ... -1) ** 0.5, 2001 signs: Python parses it, the check cannot follow it: refused, not crashed",
+        "_X = (" + "-" * 2001 + "1) ** 0.5  # <-\n",
+        "unreadable",
+        "too deeply nested to check",
+    ),
+    Hostile(
+        "init-py-is-a-directory",
+        "a folder named __init__.py holding the real code",
+        {},
+        raw={"__init__.py/impl.py": BASE.replace("(x > 0).astype(x.dtype)", CHEAT).encode()},
+        kind="system",
+        rule="`__init__.py` is not a name Python can import",
+    ),
+    Hostile(
+        "stdlib-named-helper",
+        "a helper module named numpy.py inside the package, imported relatively, holding jax.grad",
+        {
+            "__init__.py": _pkg_init("np.d(x)") + "\nfrom . import numpy as np\n",
+            "numpy.py": "import jax\nimport jax.numpy as jnp\n\n\ndef d(x):\n"
+            "    return jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))(x)  # <-\n",
+        },
+        kind="autodiff",
+        rule="`jax.grad`",
+        refused=("relu_grad",),
+    ),
+    h(
+        "traceback-frame-globals",
+        "an exception's traceback frame and its globals",
+        """
+        def relu_grad(x):
+            try:
+                raise ValueError
+            except ValueError as e:
+                g = e.__traceback__.tb_frame.f_globals  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(g)
+        """,
+        "dynamic",
+        "`.__traceback__` is a Python internal",
+        ("relu_grad",),
+    ),
+    # ---- complex dtypes where a dtype-like argument hides them -----------------------------------
+    h(
+        "result-type-of-a-code",
+        "jnp.result_type('D') is complex128, handed to astype as a call's result",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(jnp.result_type("D"))  # <-
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
+    h(
+        "dtype-in-an-unpacked-dict",
+        "the dtype keyword given through **{'dtype': 'D'}",
+        """
+        def l2_grad(a, y):
+            return 2 * (a - y) + jnp.zeros(a.shape, **{"dtype": "D"})  # <-
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
+    h(
+        "bytes-type-code-in-a-spec",
+        "b'D' (NumPy reads bytes as a type code) inside a subarray spec (b'D', 1)",
+        """
+        import numpy as np
+
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(np.dtype((b"D", 1)))  # <-
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
+    h(
+        "power-of-a-huge-integer",
+        "a 400-digit negative integer to the power 0.5 (complex; beyond a float, which the check must not trip on)",
+        "_I = (-" + "9" * 400 + ") ** 0.5  # <-\n",
+        "autodiff",
+        "a negative number to a fractional power is complex",
+    ),
 )
 
 
@@ -239,4 +609,95 @@ CLEAN: tuple[Submission, ...] = (
             "parts/maths.py": "def step(x):\n    return (x > 0).astype(x.dtype)\n",
         },
     ),
+    Submission(
+        "powers-and-dtypes-that-are-real",
+        "powers of variables and of positive or integer-exponent numbers; dtypes taken from values",
+        {
+            "submission.py": """
+            import math
+
+            import jax.numpy as jnp
+
+            _SQRT_HALF = 2.0 ** -0.5
+            _ORDER = jnp.arange(6.0).reshape((2, 3), order="F")
+            _SIGN = (-1) ** 2
+
+
+            def gelu_grad(x):
+                c = math.sqrt(2 / math.pi)
+                u = c * (x + 0.044715 * x**3)
+                t = jnp.tanh(u)
+                du = c * (1 + 3 * 0.044715 * x ** (3 - 1))
+                return (0.5 * (1 + t) + 0.5 * x * (1 - t**2) * du).astype(x.dtype) * _SIGN
+
+
+            def l2_grad(a, y):
+                if a.shape != jnp.shape(y):
+                    raise ValueError(f"l2_grad: shapes {a.shape} and {jnp.shape(y)} differ")
+                return jnp.asarray(2 * (a - y), a.dtype) * _SQRT_HALF / _SQRT_HALF
+            """
+        },
+    ),
+    Submission(
+        "config-and-debug-printing",
+        "float64 switched on, jax.debug.print and str.format with plain fields",
+        {
+            "submission.py": """
+            import jax
+            import jax.numpy as jnp
+
+            jax.config.update("jax_enable_x64", True)
+
+
+            def l2_grad(a, y):
+                d = a - y
+                jax.debug.print("l2_grad: residual {r}", r=jnp.max(jnp.abs(d)))
+                if d.ndim > 2:
+                    raise ValueError("l2_grad: expected at most 2 axes, got {0.ndim} ({0.shape})".format(d))
+                return 2 * d
+            """
+        },
+    ),
 )
+
+
+RUNTIME_ONLY: tuple[Submission, ...] = (
+    Submission(
+        "complex-step-dtype-through-a-variable",
+        "NumPy's code 'D' (complex128) read back from a keyword's name, passed by variable",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+            _CODE = list(dict(D=0))[0]
+
+
+            def l2_grad(a, y):
+                i = jnp.sqrt(jnp.asarray(-1.0, _CODE))
+                w = ((a + 1e-30 * i) - y) ** 2
+                return ((w - w.astype(a.dtype)) / i).astype(a.dtype) / 1e-30
+            """
+        },
+    ),
+    Submission(
+        "complex-step-power-of-a-variable",
+        "a negative number held in a variable, to the power 0.5: Python's complex 1j",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+            _MINUS_ONE = -1.0
+            _I = _MINUS_ONE**0.5
+
+
+            def l2_grad(a, y):
+                w = ((a + 1e-30 * _I) - y) ** 2
+                return ((w - jnp.asarray(w, a.dtype)) / _I).astype(a.dtype) / 1e-30
+            """
+        },
+    ),
+)
+"""Cheats the static check cannot see: complex numbers whose dtype or value only exists at
+run time. Each passes the allowlist and computes l2_grad to float64 precision by
+complex-step differentiation; the guard against them has to run (tests/test_scan_redteam.py
+shows both facts, so a run-time guard can be tested against these very files)."""
