@@ -141,6 +141,30 @@ def _transformed(
     return g
 
 
+def compiled_text(
+    fn: Callable[..., Any],
+    *,
+    transform: str,
+    device: str,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    vmap_axes: tuple[int | None, ...],
+) -> str | None:
+    """The StableHLO text of the program `evaluate` runs for a jit or vmap case (None for
+    eager). Call it first: JAX caches the trace, so the evaluation that follows runs the
+    very program inspected here, and the submission's Python runs once for both."""
+    if transform == "eager":
+        return None
+    placed = place(args, device, vmap_axes)
+    return str(_transformed(fn, transform, kwargs, vmap_axes).lower(*placed).as_text())
+
+
+def uses_complex(program_text: str) -> bool:
+    """Whether a StableHLO program holds a complex value anywhere (its types read
+    `complex<f32>`, `complex<f64>`): complex-step differentiation cannot hide from this."""
+    return "complex<" in program_text
+
+
 def forget(fn: Callable[..., Any]) -> None:
     """Drop the transformed copies of fn (handgrad.verify checks a function once; the
     catalog's formulas stay for the whole run)."""

@@ -83,7 +83,7 @@ def _error_hint(result: CaseResult) -> str:
     if kind == "autodiff":
         return "the formula must be derived by hand: no jax.grad/vjp/jvp/jacrev/jacfwd or other autodiff"
     if kind == "forbidden":
-        return "a formula file may use jax, jax.numpy, numpy and math; not os/sys/files or the grader's packages"
+        return "use only what docs/allowlist.md lists (jax.numpy, listed jax.lax/jax.nn functions, math, ...)"
     if kind == "import":
         return "the file could not be imported: fix the error above (run `python yourfile.py` first)"
     if kind == "timeout":

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.cases import Case, build_cases, case_inputs
-from handgrad.engine import CaseResult, Evaluator, run_case
+from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator
@@ -471,6 +471,17 @@ def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
     return problem_kind or "failed"
 
 
+def _unreadable(findings: dict[str, list[Finding]]) -> EvaluationError | None:
+    """The submission-wide verdict when the allowlist could not read a file: Python cannot
+    import it either (a syntax or encoding error), or it is too deeply nested to check.
+    Said once at the top; no worker is started for it."""
+    said = sorted({str(f) for found in findings.values() for f in found if f.kind == "unreadable"})
+    if not said:
+        return None
+    syntax = any("cannot be read as Python" in s and "too deeply" not in s for s in said)
+    return EvaluationError("import", ("SyntaxError: " if syntax else "") + "; ".join(said[:3]))
+
+
 def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
     """(message, reason) when the submission as a whole could not be graded."""
     error = budget.import_error
@@ -544,6 +555,8 @@ def grade_many(
             refused.append("")
     findings = [_scan(p) if options.scan and not refused[i] else {} for i, p in enumerate(resolved)]
     budgets = [Budget(r, limits) for r in resolved]
+    for budget, found in zip(budgets, findings, strict=True):
+        budget.import_error = _unreadable(found)
     tasks = [(i, e) for i in range(len(paths)) for e in entries]
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)

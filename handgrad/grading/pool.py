@@ -536,6 +536,12 @@ class SubmissionEvaluator:
                 break
             if reply.get("autodiff") and not self.allow_autodiff:
                 raise EvaluationError("autodiff", "uses automatic differentiation (seen while it ran)")
+            if reply.get("complex"):
+                raise EvaluationError(
+                    "autodiff",
+                    "computes with complex numbers (seen in its compiled program): complex-step "
+                    "differentiation is automatic differentiation by another name",
+                )
             if not reply.get("ok"):
                 kind = str(reply.get("kind", "exception"))
                 error = EvaluationError(kind, scrub(str(reply.get("message", ""))[:2000], budget.staged().parent))
@@ -545,16 +551,21 @@ class SubmissionEvaluator:
             return Output(_checked_value(reply.get("value")), frozenset(map(str, reply.get("devices") or [])))
 
     def _check_findings(self, name: str) -> None:
+        """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
+        --allow-autodiff; every other kind, known or not, is a refusal (eval, a computed
+        getattr or an unreadable file never run because a flag was given)."""
         found = self.findings.get(name, [])
-        autodiff = [f for f in found if f.kind in ("autodiff", "dynamic")]
+        unreadable = [f for f in found if f.kind == "unreadable"]
+        if unreadable:  # the grader makes this the submission's import error; never run unread code
+            raise EvaluationError("import", "; ".join(map(str, unreadable[:3])))
+        autodiff = [f for f in found if f.kind == "autodiff"]
         if autodiff and not self.allow_autodiff:
             raise EvaluationError("autodiff", "uses automatic differentiation: " + "; ".join(map(str, autodiff[:3])))
-        forbidden = [f for f in found if f.kind in ("system", "project")]
-        if forbidden:
+        refused = [f for f in found if f.kind != "autodiff"]
+        if refused:
             raise EvaluationError(
                 "forbidden",
-                "uses what a formula may not (system modules, files, or the grader's own packages): "
-                + "; ".join(map(str, forbidden[:3])),
+                "uses what the allowlist does not allow (docs/allowlist.md): " + "; ".join(map(str, refused[:3])),
             )
 
     def close(self, keep_budget: bool = False) -> None:

@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
 
     import handgrad
-    from handgrad.evaluate import BadReturn, evaluate
+    from handgrad.evaluate import BadReturn, compiled_text, evaluate, uses_complex
     from handgrad.grading.protocol import read_message, write_message
 
     handgrad.configure_for_checking()
@@ -348,15 +348,18 @@ def main(argv: list[str] | None = None) -> None:
             send({"ok": False, "kind": "missing", "message": f"{name} is not defined", "autodiff": used[0]})
             continue
         used[0] = False
+        call = {
+            "transform": str(request["transform"]),
+            "device": str(request["device"]),
+            "args": tuple(request["args"]),
+            "kwargs": dict(request.get("kwargs") or {}),
+            "vmap_axes": tuple(request["vmap_axes"]),
+        }
+        complex_seen = False
         try:
-            result = evaluate(
-                fn,
-                transform=str(request["transform"]),
-                device=str(request["device"]),
-                args=tuple(request["args"]),
-                kwargs=dict(request.get("kwargs") or {}),
-                vmap_axes=tuple(request["vmap_axes"]),
-            )
+            text = compiled_text(fn, **call)  # before evaluate: the run reuses this trace
+            complex_seen = text is not None and uses_complex(text)
+            result = evaluate(fn, **call)
         except BadReturn as exc:
             reply = {"ok": False, "kind": "bad-return", "message": str(exc)}
         except BaseException as exc:  # SystemExit from a formula is the formula's failure too
@@ -365,6 +368,7 @@ def main(argv: list[str] | None = None) -> None:
         else:
             reply = {"ok": True, "value": result.value, "devices": sorted(result.devices)}
         reply["autodiff"] = used[0]
+        reply["complex"] = complex_seen
         send(reply)
 
 

@@ -154,7 +154,7 @@ HOSTILE: tuple[Hostile, ...] = (
             return jnp.zeros_like(x)
         """,
         # The allowlist refuses a module-level change to a library: every function fails.
-        dict.fromkeys(ALL, "autodiff"),
+        dict.fromkeys(ALL, "forbidden"),
         runtime={"relu_grad": "value"},
     ),
     Hostile(
@@ -188,7 +188,7 @@ HOSTILE: tuple[Hostile, ...] = (
             d = getattr(jax, "gr" + "ad")
             return jax.vmap(d(relu))(x.reshape(-1)).reshape(x.shape)
         """,
-        {"relu_grad": "autodiff"},
+        {"relu_grad": "forbidden"},  # a computed getattr is refused whatever it reaches
         runtime={"relu_grad": "autodiff"},
     ),
     Hostile(

@@ -1,0 +1,83 @@
+"""The run-time guard behind the allowlist: complex numbers in a formula's compiled program.
+
+Complex-step differentiation (Im f(x + ih) / h) is automatic differentiation by another
+name. The allowlist refuses complex literals, names and dtype codes it can see; a complex
+value that exists only at run time (tests/corpus/hostile_static_2.py, RUNTIME_ONLY) passes
+it. The worker inspects the very StableHLO program each jit/vmap case runs, so these lose
+the function, while real code that merely looks alike keeps it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+from handgrad.evaluate import compiled_text, uses_complex
+from handgrad.grading.grader import Options, grade
+from handgrad.grading.pool import Limits
+from tests.corpus.hostile_static_2 import RUNTIME_ONLY
+from tests.corpus.mistakes import correct_source
+
+SMALL = Limits(timeout=8.0, memory=1 << 30, startup=60.0, budget=120.0)
+CALL = {"device": "cpu:0", "kwargs": {}, "vmap_axes": (0, 0)}
+
+
+def _text(fn, transform: str = "jit") -> str | None:  # type: ignore[no-untyped-def]
+    args = (jnp.linspace(-1.0, 1.0, 8).reshape(2, 4), jnp.ones((2, 4)))
+    return compiled_text(fn, transform=transform, args=args, **CALL)
+
+
+def test_complex_anywhere_in_the_program_is_seen() -> None:
+    def step(a, y):  # type: ignore[no-untyped-def]
+        w = ((a + 1e-30 * jnp.asarray(1j)) - y) ** 2
+        return (jnp.imag(w) / 1e-30).astype(a.dtype)
+
+    text = _text(step)
+    assert text is not None and uses_complex(text)
+    text = _text(step, "vmap")
+    assert text is not None and uses_complex(text)
+
+
+def test_real_programs_are_not_called_complex() -> None:
+    def l2_grad(a, y):  # type: ignore[no-untyped-def]
+        return 2.0 * (a - y)
+
+    text = _text(l2_grad)
+    assert text is not None and not uses_complex(text)
+    assert _text(l2_grad, "eager") is None
+
+
+def test_the_inspected_trace_is_the_one_that_runs() -> None:
+    """A submission that changes what it does between traces would slip past an inspection
+    of a second trace: JAX reuses the inspected trace for the run, so Python runs once."""
+    calls = [0]
+
+    def counted(a, y):  # type: ignore[no-untyped-def]
+        calls[0] += 1
+        return a - y
+
+    from handgrad.evaluate import evaluate
+
+    args = (jnp.ones((2, 4)), jnp.zeros((2, 4)))
+    compiled_text(counted, transform="jit", args=args, **CALL)
+    evaluate(counted, transform="jit", args=args, **CALL)
+    assert calls[0] == 1, f"jax {jax.__version__} traced the function {calls[0]} times"
+
+
+@pytest.mark.parametrize("sub", RUNTIME_ONLY, ids=lambda s: s.id)
+def test_complex_step_at_run_time_loses_the_function(sub, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = sub.write(tmp_path / sub.id)
+    result = grade(path, Options(functions=("l2_grad",), seed=3, limits=SMALL, fail_fast=True, insecure=True))
+    (l2,) = result.functions
+    assert not l2.passed and l2.problem == "autodiff", l2.feedback
+    assert "complex" in l2.feedback
+
+
+def test_a_correct_submission_is_untouched_by_the_guard(tmp_path: Path) -> None:
+    path = tmp_path / "submission.py"
+    path.write_text(correct_source())
+    result = grade(path, Options(functions=("l2_grad", "softmax_vjp"), seed=3, limits=SMALL, insecure=True))
+    assert all(f.passed for f in result.functions), [f.feedback for f in result.functions]
