@@ -156,7 +156,8 @@ def compiled_text(
     if transform == "eager":
         return None
     placed = place(args, device, vmap_axes)
-    return str(_transformed(fn, transform, kwargs, vmap_axes).lower(*placed).as_text())
+    jitted: Any = _transformed(fn, transform, kwargs, vmap_axes)  # a jax.jit object for these transforms
+    return str(jitted.lower(*placed).as_text())
 
 
 def uses_complex(program_text: str) -> bool:

@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> None:
             send({"ok": False, "kind": "missing", "message": f"{name} is not defined", "autodiff": used[0]})
             continue
         used[0] = False
-        call = {
+        call: dict[str, Any] = {
             "transform": str(request["transform"]),
             "device": str(request["device"]),
             "args": tuple(request["args"]),
