@@ -8,6 +8,7 @@ formulas, so both take exactly the same path.
 from __future__ import annotations
 
 import functools
+import re
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -164,6 +165,15 @@ def uses_complex(program_text: str) -> bool:
     """Whether a StableHLO program holds a complex value anywhere (its types read
     `complex<f32>`, `complex<f64>`): complex-step differentiation cannot hide from this."""
     return "complex<" in program_text
+
+
+HOST_CALLBACK = re.compile(r"custom_call @\w*callback")
+"""How a host callback (jax.pure_callback, io_callback, jax.debug.print) appears in StableHLO."""
+
+
+def calls_host(program_text: str) -> bool:
+    """Whether a program calls back into Python on the host: code the grader cannot see into."""
+    return HOST_CALLBACK.search(program_text) is not None
 
 
 def forget(fn: Callable[..., Any]) -> None:

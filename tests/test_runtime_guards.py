@@ -81,3 +81,39 @@ def test_a_correct_submission_is_untouched_by_the_guard(tmp_path: Path) -> None:
     path.write_text(correct_source())
     result = grade(path, Options(functions=("l2_grad", "softmax_vjp"), seed=3, limits=SMALL, insecure=True))
     assert all(f.passed for f in result.functions), [f.feedback for f in result.functions]
+
+
+def test_host_callbacks_are_seen() -> None:
+    import numpy as np
+
+    from handgrad.evaluate import calls_host
+
+    def via_host(a, y):  # type: ignore[no-untyped-def]
+        spec = jax.ShapeDtypeStruct(a.shape, a.dtype)
+        return jax.pure_callback(lambda u, v: 2 * (np.asarray(u) - v), spec, a, y, vmap_method="sequential")
+
+    def printing(a, y):  # type: ignore[no-untyped-def]
+        jax.debug.print("{}", a)
+        return 2 * (a - y)
+
+    for fn in (via_host, printing):
+        text = _text(fn)
+        assert text is not None and calls_host(text), fn.__name__
+    text = _text(lambda a, y: 2 * (a - y))
+    assert text is not None and not calls_host(text)
+
+
+def test_a_host_callback_loses_the_function(tmp_path: Path) -> None:
+    """numpy inside jax.pure_callback is code the grader cannot see into (complex-step in
+    numpy would be invisible there): refused under jit, with the reason."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import jax\nimport numpy as np\n\n\n"
+        "def l2_grad(a, y):\n"
+        "    spec = jax.ShapeDtypeStruct(a.shape, a.dtype)\n"
+        "    return jax.pure_callback(lambda u, v: 2 * (np.asarray(u) - v), spec, a, y, vmap_method='sequential')\n"
+    )
+    result = grade(path, Options(functions=("l2_grad",), seed=3, limits=SMALL, insecure=True))
+    (l2,) = result.functions
+    assert not l2.passed and l2.problem == "forbidden", l2.feedback
+    assert "pure_callback" in l2.feedback

@@ -542,6 +542,12 @@ class SubmissionEvaluator:
                     "computes with complex numbers (seen in its compiled program): complex-step "
                     "differentiation is automatic differentiation by another name",
                 )
+            if reply.get("host_callback"):
+                raise EvaluationError(
+                    "forbidden",
+                    "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
+                    "jax.debug.print): a formula must be JAX operations the grader can inspect",
+                )
             if not reply.get("ok"):
                 kind = str(reply.get("kind", "exception"))
                 error = EvaluationError(kind, scrub(str(reply.get("message", ""))[:2000], budget.staged().parent))

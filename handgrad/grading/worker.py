@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
 
     import handgrad
-    from handgrad.evaluate import BadReturn, compiled_text, evaluate, uses_complex
+    from handgrad.evaluate import BadReturn, calls_host, compiled_text, evaluate, uses_complex
     from handgrad.grading.protocol import read_message, write_message
 
     handgrad.configure_for_checking()
@@ -355,10 +355,11 @@ def main(argv: list[str] | None = None) -> None:
             "kwargs": dict(request.get("kwargs") or {}),
             "vmap_axes": tuple(request["vmap_axes"]),
         }
-        complex_seen = False
+        complex_seen = host_seen = False
         try:
             text = compiled_text(fn, **call)  # before evaluate: the run reuses this trace
             complex_seen = text is not None and uses_complex(text)
+            host_seen = text is not None and calls_host(text)
             result = evaluate(fn, **call)
         except BadReturn as exc:
             reply = {"ok": False, "kind": "bad-return", "message": str(exc)}
@@ -369,6 +370,7 @@ def main(argv: list[str] | None = None) -> None:
             reply = {"ok": True, "value": result.value, "devices": sorted(result.devices)}
         reply["autodiff"] = used[0]
         reply["complex"] = complex_seen
+        reply["host_callback"] = host_seen
         send(reply)
 
 
