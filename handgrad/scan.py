@@ -1341,7 +1341,11 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     if path.is_symlink() or not path.is_dir():
         if content:
             return {f: list(content) for f in functions}
-        return scan_source(path.read_bytes(), functions, path.name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return {f: [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)] for f in functions}
+        return scan_source(data, functions, path.name)
     files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
     refused = {f.file for f in content}
     content += _layout_findings(path, [f for f in files if str(f.relative_to(path)) not in refused])
