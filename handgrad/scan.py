@@ -252,6 +252,8 @@ TEXT_MAKERS = names("str repr type format chr")
 COMPLEX_STEP = "complex-step differentiation would find the derivative for you"
 MAX_FILE_BYTES = 2 << 20
 MAX_PACKAGE_FILES = 200
+TOO_LARGE = "too many to check"
+"""How a package refused as a whole for its size is described (nothing in it is then read)."""
 
 # ---- findings ----------------------------------------------------------------------------
 
@@ -1134,6 +1136,7 @@ def check_package_files(path: Path) -> list[Finding]:
     """What a submission may hold: a regular .py file, or a directory of .py files and
     sub-directories only (no compiled files, no links, no data or special files)."""
     found: list[Finding] = []
+    total = [0]  # bytes of the sources seen so far
 
     def refuse(p: Path, why: str) -> None:
         rel = p.name if p == path else str(p.relative_to(path))
@@ -1152,6 +1155,8 @@ def check_package_files(path: Path) -> list[Finding]:
             refuse(p, "not a .py file: a package may hold only .py files (no data, libraries or notes)")
         elif st.st_size > MAX_FILE_BYTES:
             refuse(p, f"larger than {MAX_FILE_BYTES >> 20} MiB: too large to check")
+        else:
+            total[0] += st.st_size
         return False
 
     try:
@@ -1172,13 +1177,16 @@ def check_package_files(path: Path) -> list[Finding]:
         for entry in entries:
             count += 1
             if count > MAX_PACKAGE_FILES:
-                refuse(path, f"more than {MAX_PACKAGE_FILES} files: too many to check")
+                refuse(path, f"more than {MAX_PACKAGE_FILES} files: {TOO_LARGE}")
                 return found
             p = Path(entry.path)
             if entry.name.startswith("."):
                 refuse(p, "a hidden file: a package may hold only .py files and directories")
             elif check(p, entry.stat(follow_symlinks=False)):
                 pending.append(p)
+            if total[0] > MAX_FILE_BYTES:
+                refuse(path, f"more than {MAX_FILE_BYTES >> 20} MiB of sources in all: {TOO_LARGE}")
+                return found
     return found
 
 
@@ -1347,6 +1355,8 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
             return {f: [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)] for f in functions}
         return scan_source(data, functions, path.name)
     files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
+    if any(TOO_LARGE in f.what for f in content):
+        return {f: list(content) for f in functions}
     refused = {f.file for f in content}
     content += _layout_findings(path, [f for f in files if str(f.relative_to(path)) not in refused])
     keys = {_module_key(path, f)[0] for f in files}

@@ -236,3 +236,17 @@ def test_a_fault_in_the_check_refuses_the_file_and_never_stops_the_grader(
     found = scan_path(package, ["relu_grad"])["relu_grad"]
     assert [(f.file, f.line, f.kind) for f in found] == [("impl.py", 2, "unreadable")]
     assert "KeyError in the check" in found[0].what
+
+
+def test_a_package_too_large_in_all_is_refused_unread(tmp_path: Path) -> None:
+    """Each file under the per-file cap, together over it: refused as a whole, and no file of
+    it parsed (the check's time is bounded by the cap, not by what a student uploads)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    for i in range(3):
+        (package / f"part{i}.py").write_bytes(b"# padding\n" * (100 << 10))
+    (package / "broken.py").write_bytes(b"def (:\n")
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert [(f.file, f.kind) for f in found] == [("pkg", "system")]
+    assert "MiB of sources in all" in found[0].what
