@@ -377,6 +377,8 @@ def _rebinds_module_name(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id == "__name__":
             return True
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load) and node.attr == "__name__":
+            return True  # another module's, which may be this one
         if "__name__" in _bound_names(node):
             return True
     return False
@@ -952,7 +954,8 @@ class _ModuleScan:
             inner = inner.value
         attrs.reverse()
         for a in attrs:
-            if _is_dunder(a.attr) and a.attr not in ALLOWED_DUNDER_ATTRIBUTES:
+            stored = not isinstance(a.ctx, ast.Load)  # `m.__name__ = "__main__"` runs m's main block
+            if _is_dunder(a.attr) and (a.attr not in ALLOWED_DUNDER_ATTRIBUTES or stored):
                 self._find(v, a, "dynamic", f"`.{a.attr}` is a Python internal (double underscores): not allowed")
                 return
         targets = self._targets(v, inner.id) if isinstance(inner, ast.Name) else []

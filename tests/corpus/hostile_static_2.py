@@ -567,6 +567,18 @@ HOSTILE: tuple[Hostile, ...] = (
         "autodiff",
         "a negative number to a fractional power is complex",
     ),
+    Hostile(
+        "another-module-renames-this-one",
+        "a helper sets impl.__name__ = '__main__' while impl is being imported: impl's main block then runs",
+        {
+            "__init__.py": _pkg_init("impl.D(x)") + "\nfrom . import impl\n",
+            "impl.py": "from . import other\nimport jax\nimport jax.numpy as jnp\n\n"
+            'if __name__ == "__main__":\n    D = jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))\n',
+            "other.py": 'from . import impl\n\nimpl.__name__ = "__main__"  # <-\n',
+        },
+        kind="dynamic",
+        rule="`.__name__` is a Python internal",
+    ),
 )
 
 
