@@ -168,6 +168,8 @@ ALLOWED_BUILTINS = names(
 )
 """Every builtin exception class is allowed too (EXCEPTIONS)."""
 CALL_ONLY_BUILTINS = names("getattr hasattr type")
+INSPECTORS = names("isinstance issubclass str repr print")
+"""Builtins that only look at their arguments: `type(x)` may be one of them."""
 """Allowed only as a direct call: getattr and hasattr with the attribute named by a string
 (`getattr(x, "dtype", None)`), type with one argument (`type(x)`)."""
 EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
@@ -613,6 +615,8 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.config_calls: set[int] = set()
+        self.inspected: set[int] = set()
+        """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
         """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
@@ -775,6 +779,13 @@ class _ModuleScan:
 
     def _check(self, v: _Visit) -> None:
         node = v.node
+        if isinstance(node, ast.Compare):
+            self.inspected.update(id(e) for e in (node.left, *node.comparators))
+            self.inspected.update(id(e) for c in node.comparators if isinstance(c, ast.Tuple) for e in c.elts)
+        elif isinstance(node, ast.FormattedValue):
+            self.inspected.add(id(node.value))
+        elif isinstance(node, ast.Attribute) and node.attr == "__name__" and isinstance(node.ctx, ast.Load):
+            self.inspected.add(id(node.value))
         if isinstance(node, ast.Constant):
             self._check_constant(v, node)
         elif isinstance(node, ast.Name):
@@ -930,7 +941,11 @@ class _ModuleScan:
     def _refuse_builtin(self, v: _Visit, node: ast.AST, name: str) -> None:
         if name == "type":
             self._find(
-                v, node, "dynamic", "the builtin `type` is allowed only as `type(x)`: it creates classes dynamically"
+                v,
+                node,
+                "dynamic",
+                "the builtin `type` is allowed only as `type(x)`, to look at a type (`type(x) is T`,"
+                " `type(x).__name__`): it creates and changes classes",
             )
         elif name in ("getattr", "hasattr"):
             self._find(
@@ -1053,8 +1068,11 @@ class _ModuleScan:
                     if not _is_dunder(attr.value) and attr.value not in VALUE_ATTRIBUTES_REFUSED:
                         self.approved.add(id(func))
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
-            if len(node.args) == 1 and not node.keywords:
+            if len(node.args) == 1 and not node.keywords and id(node) in self.inspected:
                 self.approved.add(id(func))
+        if isinstance(func, ast.Name) and func.id in INSPECTORS:
+            self.inspected.update(id(a) for a in node.args)
+            self.inspected.update(id(e) for a in node.args if isinstance(a, ast.Tuple) for e in a.elts)
         for k in node.keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"

@@ -579,6 +579,18 @@ HOSTILE: tuple[Hostile, ...] = (
         kind="dynamic",
         rule="`.__name__` is a Python internal",
     ),
+    h(
+        "patch-a-library-class-through-type",
+        "type(x) of an array is jax's Array class: assigning to its attributes changes JAX for the whole process",
+        """
+        def l2_grad(a, y):
+            type(a).sum = lambda self, *k, **kw: self  # <-
+            return 2 * (a - y)
+        """,
+        "dynamic",
+        "the builtin `type` is allowed only as `type(x)`, to look at a type",
+        ("l2_grad",),
+    ),
 )
 
 
@@ -667,6 +679,23 @@ CLEAN: tuple[Submission, ...] = (
                 if d.ndim > 2:
                     raise ValueError("l2_grad: expected at most 2 axes, got {0.ndim} ({0.shape})".format(d))
                 return 2 * d
+            """
+        },
+    ),
+    Submission(
+        "type-to-look-at-a-type",
+        "type(x) compared, in isinstance, named in messages and f-strings",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+
+            def relu_grad(x):
+                if type(x) in (list, tuple) or type(x) is float:
+                    raise TypeError(f"relu_grad: expected an array, got {type(x)}")
+                if not isinstance(x, type(jnp.zeros(1))) and type(x).__name__ != "ndarray":
+                    print("relu_grad: converting", type(x).__name__, str(type(x)))
+                return (jnp.asarray(x) > 0).astype(jnp.asarray(x).dtype)
             """
         },
     ),
