@@ -38,6 +38,7 @@ import os
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -1221,7 +1222,8 @@ def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
     for file in files:
         rel = file.relative_to(root)
         parts = [*rel.parts[:-1], rel.stem]
-        bad = [p for p in parts if not p.isidentifier()]
+        # Python reads an identifier in NFKC form (fullwidth letters as ASCII): a file named otherwise is not it.
+        bad = [p for p in parts if not p.isidentifier() or unicodedata.normalize("NFKC", p) != p]
         if bad:
             why = f"`{bad[0]}` is not a name Python can import: name modules and folders as identifiers"
             found.append(Finding(0, why, "system", str(rel)))

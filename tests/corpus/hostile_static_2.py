@@ -591,6 +591,14 @@ HOSTILE: tuple[Hostile, ...] = (
         "the builtin `type` is allowed only as `type(x)`, to look at a type",
         ("l2_grad",),
     ),
+    Hostile(
+        "fullwidth-file-name",
+        "a module file named in fullwidth letters: `from . import` of that name reads another file",
+        {"__init__.py": BASE},
+        raw={"\uff48elpers.py": b"X = 1\n"},
+        kind="system",
+        rule="is not a name Python can import",
+    ),
 )
 
 
