@@ -826,6 +826,9 @@ class _ModuleScan:
             if isinstance(node, ast.Attribute)
             else None
         )
+        if isinstance(node, (ast.Import, ast.ImportFrom)):  # a module of your own named complex64
+            found = [p for a in node.names for p in [*a.name.split("."), a.asname or ""]]
+            name = next((p for p in found if COMPLEX_DTYPE_STRING.fullmatch(p)), None)
         builtin = isinstance(node, ast.Name) and name == "complex"  # refused as the builtin
         if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
             self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
@@ -1228,6 +1231,10 @@ def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
             why = f"`{bad[0]}` is not a name Python can import: name modules and folders as identifiers"
             found.append(Finding(0, why, "system", str(rel)))
             continue
+        dtype = [p for p in parts if COMPLEX_DTYPE_STRING.fullmatch(p)]
+        if dtype:  # its __name__ would end in the dtype's name
+            why = f"the name `{dtype[0]}` is a complex dtype's: {COMPLEX_STEP}"
+            found.append(Finding(0, why, "autodiff", str(rel)))
         for i in range(1, len(parts)):  # the directories above the file, as modules
             claimed.setdefault(".".join(parts[:i]), "/".join(parts[:i]) + "/")
     for file in files:

@@ -599,6 +599,17 @@ HOSTILE: tuple[Hostile, ...] = (
         kind="system",
         rule="is not a name Python can import",
     ),
+    Hostile(
+        "module-named-like-a-complex-dtype",
+        "a helper module complex64.py: its __name__ ends in the dtype's name",
+        {
+            "__init__.py": BASE.replace("return 2 * (a - y)", "return 2 * (a - y).astype(_m.__name__[-9:])")
+            + "\nfrom . import complex64 as _m  # <-\n",
+        },
+        raw={"complex64.py": b"X = 1\n"},
+        kind="autodiff",
+        rule="the name `complex64` is a complex dtype's",
+    ),
 )
 
 
