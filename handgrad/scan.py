@@ -501,11 +501,14 @@ def _is_text(node: ast.expr | None, text: str) -> bool:
 
 
 def _texts(node: ast.expr) -> list[str]:
-    """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples and lists too."""
+    """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples, lists and
+    dicts too (a structured dtype's spec)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
         return [node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value]
     if isinstance(node, (ast.Tuple, ast.List)):
         return [t for e in node.elts for t in _texts(e)]
+    if isinstance(node, ast.Dict):  # {"names": [...], "formats": ["D"]}
+        return [t for e in node.values for t in _texts(e)]
     return []
 
 

@@ -610,6 +610,20 @@ HOSTILE: tuple[Hostile, ...] = (
         kind="autodiff",
         rule="the name `complex64` is a complex dtype's",
     ),
+    h(
+        "structured-dtype-with-a-complex-field",
+        "a structured dtype spec (a dict) whose one field is 'D', viewed back as that field",
+        """
+        import numpy as np
+
+        def l2_grad(a, y):
+            spec = np.dtype({"names": ["z"], "formats": ["D"]})  # <-
+            return 2 * (a - y) + 0 * len(spec.names)
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
 )
 
 
