@@ -24,7 +24,9 @@ class UsageError(Exception):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the benchmark's options on `parser` (a top-level parser or a subcommand's)."""
     parser.add_argument(
-        "--quick", action="store_true", help="small sizes, float32 only, few repeats (under a minute on 2 cores)"
+        "--quick",
+        action="store_true",
+        help="small sizes, float32 only, few repeats, no verdicts: a smoke test (under a minute on 2 cores)",
     )
     parser.add_argument("--json", metavar="OUT", type=Path, help="write every result row as JSON to OUT")
     parser.add_argument("--plot", metavar="OUT.png", type=Path, help="write a PNG figure to OUT.png (needs matplotlib)")

@@ -10,7 +10,7 @@ from typing import Any
 from benchmarks.runner import Result, ratio
 from reference.catalog import BY_NAME
 
-STYLE = {
+STYLE: dict[str, dict[str, Any]] = {
     "handwritten": {"color": "tab:blue", "marker": "o"},
     "autodiff": {"color": "tab:orange", "marker": "s"},
     "forward": {"color": "tab:green", "marker": "^"},
@@ -40,7 +40,7 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
     """Write a PNG: one column of two axes per case (and network size). Above: the gradient's
     bytes (read + written) over each implementation's median time, against the swept size,
     with a copy of the same bytes dashed (the memory roofline). Below: hand-written time over
-    autodiff time, the median over rounds with its interquartile range shaded (below 1:
+    autodiff time, the median over rounds with their range shaded (below 1:
     hand-written is faster), on one y-scale shared by every panel."""
     import matplotlib
 
@@ -68,7 +68,8 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
         # Every program is drawn as the gradient's bytes over its time, so the lines compare
         # times directly; the copy moves those same bytes (the roofline).
         work = {r.sweep: r.bytes for r in rows if r.impl == "handwritten"}
-        for impl, style in (*STYLE.items(), ("copy", {"color": "k", "linestyle": "--"})):
+        copy_style: dict[str, Any] = {"color": "k", "linestyle": "--"}
+        for impl, style in (*STYLE.items(), ("copy", copy_style)):
             xs, chosen = _series(rows, impl)
             pts = [(x, work[x] / r.seconds / 1e9) for x, r in zip(xs, chosen, strict=True) if x in work]
             if pts:
@@ -98,12 +99,12 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
             top.legend(fontsize=7)
     # One y-scale for every ratio panel, so a 1% wobble never looks like a trend: logarithmic
     # (0.5x and 2x equally far from 1), wide enough for every range, at most 1/8 to 8.
-    low, high = max(RATIO_LIMIT[0], lowest / 1.1), min(RATIO_LIMIT[1], highest * 1.1)
+    y_range = (max(RATIO_LIMIT[0], lowest / 1.1), min(RATIO_LIMIT[1], highest * 1.1))
     for ax in ratio_axes:
         ax.set_yscale("log", base=2)
-        ax.set_ylim(low, high)
+        ax.set_ylim(*y_range)
     fig.suptitle(
-        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and interquartile range over rounds)",
+        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and range over rounds)",
         fontsize=12,
     )
     fig.savefig(path, format="png", dpi=80)

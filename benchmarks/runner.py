@@ -223,7 +223,7 @@ def run_task(options: Options, task: Task, outcome: Outcome, progress: Progress)
 
 @dataclass(frozen=True)
 class Ratio:
-    """One program's time over another's: the median and interquartile range over rounds."""
+    """One program's time over another's: the median, lowest and highest over the rounds."""
 
     median: float
     low: float
@@ -234,11 +234,10 @@ def ratio(num: Result, den: Result) -> Ratio:
     """num's time over den's, round by round where both were sampled in the same rounds (same
     point and dtype: load from elsewhere that slows one round slows both programs in it, so
     the per-round ratios are steadier than the ratio of two medians); otherwise the ratio of
-    the medians, widened by both programs' relative IQRs."""
+    the medians, widened by both programs' relative spreads (interquartile ranges)."""
     if num.samples and len(num.samples) == len(den.samples):
         per_round = np.asarray(num.samples) / np.asarray(den.samples)
-        q1, median, q3 = np.percentile(per_round, [25, 50, 75])
-        return Ratio(float(median), float(q1), float(q3))
+        return Ratio(float(np.median(per_round)), float(per_round.min()), float(per_round.max()))
     median = num.seconds / den.seconds
     rel = float(np.hypot(num.spread / num.seconds, den.spread / den.seconds))
     return Ratio(median, median * (1 - rel), median * (1 + rel))

@@ -25,7 +25,16 @@ TRACER_ERRORS = (
     "TracerIntegerConversionError",
     "UnexpectedTracerError",
 )
-EXTREME_FAMILIES = ("extreme", "wide", "saturated", "ties")
+
+
+def _beyond_ordinary(result: CaseResult) -> bool:
+    """A check of the stability or extreme tier (large or extreme inputs), not a derivation one."""
+    return result.case.family.tier != "derivation"
+
+
+def _spread(result: CaseResult) -> float:
+    """How much a constant ratio may wobble from rounding in the case's dtype."""
+    return max(2e-3, 4 * result.case.entry.tolerance[result.case.dtype].eps)
 
 
 def hint_for(result: CaseResult, want: Any, got: Any) -> str:
@@ -54,7 +63,7 @@ def hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "NaN/inf at a kink: something divides by zero there (d / |d|, or an added epsilon too small "
                 "for the dtype: 1e-12 is 0 in float16)"
             )
-        if result.case.family.name.startswith(EXTREME_FAMILIES) or _has_large_input(result):
+        if _beyond_ordinary(result) or _has_large_input(result):
             return (
                 "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
                 "inf/inf, log of an underflowed probability); rewrite it in a stable form"
@@ -92,10 +101,12 @@ def _error_hint(result: CaseResult) -> str:
             "jax.pure_callback (NumPy or Python inside the formula) cannot be batched by vmap without "
             "vmap_method, and is not a JAX formula: write it in jax.numpy"
         )
-    if "UnexpectedTracerError" in text:
+    escaped = transform == "eager" and any(name in text for name in TRACER_ERRORS)
+    if "UnexpectedTracerError" in text or escaped:
+        # An eager call never traces: a tracer there was kept from an earlier jit or vmap call.
         return (
-            "a traced value escaped the function: something is stored outside it (a global, a cache) "
-            "while jit traces it; keep no state between calls"
+            "state kept between calls: a traced value escaped an earlier jit/vmap call through "
+            "something stored outside the function (a global, a cache); depend only on the arguments"
         )
     if any(name in text for name in TRACER_ERRORS):
         return (
@@ -134,10 +145,6 @@ def _has_large_input(result: CaseResult) -> bool:
         if arr.size and np.nanmax(np.abs(arr)) >= 9:
             return True
     return False
-
-
-def _close(a: float, b: float, rel: float = 2e-3) -> bool:
-    return abs(a - b) <= rel * max(abs(a), abs(b))
 
 
 def _reduced_size(result: CaseResult) -> int:
@@ -191,9 +198,10 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return ""
     n = _reduced_size(result)
     ratios = got[sig] / want[sig]
-    if np.allclose(ratios, ratios[0], rtol=2e-3):
+    spread = _spread(result)
+    if np.allclose(ratios, ratios[0], rtol=spread):
         # With one or two elements any ratio is "constant"; only name a telling one then.
-        factor = _factor_words(float(ratios[0]), n, named_only=sig.sum() < 3)
+        factor = _factor_words(float(ratios[0]), n, named_only=sig.sum() < 3, rel=spread)
         if factor:
             return factor
     negative = sig & (want < 0)
@@ -218,32 +226,36 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     sub = sig & wrong
     if sub.any() and sub.sum() < sig.sum():
         sub_ratios = got[sub] / want[sub]
-        if np.allclose(sub_ratios, sub_ratios[0], rtol=2e-3, atol=1e-6):
-            factor = _factor_words(float(sub_ratios[0]), n, named_only=True)
+        if np.allclose(sub_ratios, sub_ratios[0], rtol=spread, atol=1e-6):
+            factor = _factor_words(float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread)
             if factor.startswith("zero"):
                 return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
             if factor:
                 return f"{factor}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
-    if result.case.family.name.startswith(EXTREME_FAMILIES):
+    if _beyond_ordinary(result):
         return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
     return "not a constant factor or a sign: a term is missing, extra or wrong"
 
 
-def _factor_words(c: float, n: int, named_only: bool = False) -> str:
+def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3) -> str:
+    def _close(a: float, b: float) -> bool:
+        return abs(a - b) <= rel * max(abs(a), abs(b))
+
     if _close(c, 1.0):
         return ""
     if abs(c) < 1e-6:
         return "zero where the value is not: a missing term"
     if _close(c, -1.0):
         return "sign flipped: the result is the negative of the right one"
-    named = {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}
-    for value, text in named.items():
-        if _close(c, value):
-            return f"off by a constant factor of {text}"
+    # n first: with n = 4 or 2, "a missing 1/n" says more than "a factor of 4".
     if n > 1 and _close(c, float(n)):
         return f"off by a factor of n = {n}: a missing 1/n (mean vs sum)"
     if n > 1 and _close(c, 1.0 / n):
         return f"off by a factor of 1/n = 1/{n}: an extra 1/n (mean where the contract sums)"
+    named = {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}
+    for value, text in named.items():
+        if _close(c, value):
+            return f"off by a constant factor of {text}"
     if _close(c, -2.0) or _close(c, -0.5):
         return f"sign flipped and off by a factor of {abs(c):g}"
     return "" if named_only else f"off by a constant factor of {c:.4g}"

@@ -71,7 +71,7 @@ class Row:
             err = f"{cw.abs_err:.1e} / {cw.allowed:.1e}"
         else:
             err = "-"
-        status = "ok" if self.ok else f"FAIL {w.problem} ({w.case.family.name})"
+        status = "ok" if self.ok else f"FAIL {w.problem} ({w.case.family.name}, {w.case.family.tier} tier)"
         return [self.function, self.dtype, self.device, self.transform, err, status]
 
 

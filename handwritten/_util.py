@@ -45,7 +45,7 @@ def row_sums(*terms: Array) -> tuple[Array, ...]:
     """
     x = terms[0]
     if x.shape[-1] > NARROW_ROWS or x.dtype not in (jnp.float32, jnp.float64) or len(terms) == 1:
-        return row_sums_apart(*terms)
+        return tuple(jnp.sum(t, axis=-1, keepdims=True) for t in terms)
     zero = jnp.zeros((), x.dtype)
 
     def add(a: tuple[Array, ...], b: tuple[Array, ...]) -> tuple[Array, ...]:
@@ -53,8 +53,3 @@ def row_sums(*terms: Array) -> tuple[Array, ...]:
 
     sums = lax.reduce(terms, (zero,) * len(terms), add, (x.ndim - 1,))
     return tuple(s[..., None] for s in sums)
-
-
-def row_sums_apart(*terms: Array) -> tuple[Array, ...]:
-    """Sums over the last axis (axis kept), one `jnp.sum` per term: what XLA fuses on a GPU."""
-    return tuple(jnp.sum(t, axis=-1, keepdims=True) for t in terms)

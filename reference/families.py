@@ -8,6 +8,7 @@ margins of exactly 1, Huber seams) are small dyadic rationals, exact in every dt
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -45,6 +46,18 @@ class Family:
     dtypes: tuple[str, ...] | None = None
     """The dtypes the family is drawn in (None: every dtype of the function). Near-ties of
     1e-9 exist only in float64; norms of 1e25 are not float16 numbers."""
+
+
+def _normal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    return rng.standard_normal(shape)
+
+
+def _normal_pair(rng: np.random.Generator, shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+    return rng.standard_normal(shape), rng.standard_normal(shape)
+
+
+def _scores_and_one_hot(rng: np.random.Generator, shape: Shape, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    return scale * rng.standard_normal(shape), one_hot(rng, shape)
 
 
 def shape_name(shape: Shape) -> str:
@@ -133,7 +146,7 @@ def large_row(rng: np.random.Generator) -> np.ndarray:
 
 def softmax_families(with_g: bool) -> tuple[Family, ...]:
     shapes: list[Shape] = [(5,), ROWS, (3, 5, 4)]
-    fams = [logits(f"normal-{shape_name(s)}", lambda r, s=s: r.standard_normal(s), with_g) for s in shapes]
+    fams = [logits(f"normal-{shape_name(s)}", functools.partial(_normal, shape=s), with_g) for s in shapes]
     fams += [
         logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g, "logits of 30 x normal (up to ~100)"),
         logits("extreme", lambda r: SOFTMAX_EXTREME.copy(), with_g, "logits up to +-1e4"),
@@ -169,10 +182,7 @@ def pairs(
 
 def regression_families() -> tuple[Family, ...]:
     """(a, y) both real: l2, l1 and cosine similarity share these."""
-    fams = [
-        pairs(f"normal-{shape_name(s)}", lambda r, s=s: (r.standard_normal(s), r.standard_normal(s)))
-        for s in LOSS_SHAPES
-    ]
+    fams = [pairs(f"normal-{shape_name(s)}", functools.partial(_normal_pair, shape=s)) for s in LOSS_SHAPES]
     fams += [
         pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), 1e-3 * r.standard_normal(ROWS)), "scales 1e3 vs 1e-3"),
         pairs("extreme", lambda r: (r.choice(EXTREMES, ROWS), r.standard_normal(ROWS)), "predictions up to +-1e4"),
@@ -189,7 +199,8 @@ def ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
 
 def cross_entropy_families() -> tuple[Family, ...]:
     fams = [
-        pairs(f"onehot-{shape_name(s)}", lambda r, s=s: (2 * r.standard_normal(s), one_hot(r, s))) for s in LOSS_SHAPES
+        pairs(f"onehot-{shape_name(s)}", functools.partial(_scores_and_one_hot, shape=s, scale=2.0))
+        for s in LOSS_SHAPES
     ]
     fams += [
         pairs("probs", lambda r: (2 * r.standard_normal(ROWS), probabilities(r, ROWS)), "soft targets"),
@@ -242,7 +253,7 @@ def hinge_near_margin(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]
 
 def hinge_families() -> tuple[Family, ...]:
     fams = [
-        pairs(f"onehot-{shape_name(s)}", lambda r, s=s: (1.5 * r.standard_normal(s), one_hot(r, s)))
+        pairs(f"onehot-{shape_name(s)}", functools.partial(_scores_and_one_hot, shape=s, scale=1.5))
         for s in LOSS_SHAPES
     ]
     fams += [

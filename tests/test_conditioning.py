@@ -67,3 +67,31 @@ def test_kinks_and_non_finite_derivatives_give_finite_zero_allowance() -> None:
     # A NaN truth (0/0) gets no allowance either: the comparison checks NaN positions exactly.
     s = sensitivity(lambda a: a / jnp.linalg.norm(a), (np.zeros(3),))
     assert np.all(s == 0)
+
+
+def _verdict(fn, exact, x32: np.ndarray, conditioning: bool = True) -> bool:  # type: ignore[no-untyped-def]
+    """Does fn in float32 pass against exact (in float64), with or without the S allowance?"""
+    from reference.compare import compare
+    from reference.tolerances import TOLERANCES
+
+    truth = np.asarray(exact(jnp.asarray(x32, jnp.float64)))
+    got = np.asarray(fn(jnp.asarray(x32)))
+    s = (lambda: sensitivity(exact, (x32,))) if conditioning else None
+    return compare(truth, got, dtype="float32", tolerance=TOLERANCES["float32"], sensitivity=s).ok
+
+
+def test_backward_stable_forms_pass_and_cancellation_beyond_the_inputs_fails() -> None:
+    # exp(x - logsumexp(x)) at logits near -1e4 rounds the logsumexp by ~1e-3: the inputs'
+    # own rounding, which S allows and the fixed tolerance alone does not.
+    x = np.array([-1e4, -9999.0, -9998.0, -1e4, -1e4], np.float32)
+    via_lse = lambda v: jnp.exp(v - jax.nn.logsumexp(v))  # noqa: E731
+    assert _verdict(via_lse, jax.nn.softmax, x)
+    assert not _verdict(via_lse, jax.nn.softmax, x, conditioning=False)
+    # exp(x) - 1 for small x cancels far beyond what the rounding of x explains: it fails,
+    # while expm1 passes.
+    small = np.array([1e-5, -3e-6, 2e-7], np.float32)
+    exact = lambda v: 1e6 * jnp.expm1(v)  # noqa: E731
+    assert not _verdict(lambda v: 1e6 * (jnp.exp(v) - 1), exact, small)
+    assert _verdict(exact, exact, small)
+    # The naive softmax overflows: NaN where the truth is finite.
+    assert not _verdict(lambda v: jnp.exp(v) / jnp.sum(jnp.exp(v)), jax.nn.softmax, -x)

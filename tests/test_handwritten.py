@@ -47,7 +47,7 @@ def test_huber_grad_is_continuous_at_the_seam() -> None:
 
 
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16, jnp.float32])
-def test_sigmoid_and_grad_finite_and_correct_to_1e4(dtype) -> None:  # type: ignore[no-untyped-def]
+def test_sigmoid_and_grad_finite_and_correct_to_1e4(dtype: type) -> None:
     x = jnp.array([-1e4, -100.0, -30.0, 30.0, 100.0, 1e4], dtype)
     s, ds = hw.sigmoid(x), hw.sigmoid_grad(x)
     assert bool(jnp.all(jnp.isfinite(s))) and bool(jnp.all(jnp.isfinite(ds)))
@@ -61,7 +61,8 @@ def test_sigmoid_and_grad_finite_and_correct_to_1e4(dtype) -> None:  # type: ign
 def test_sigmoid_grad_keeps_relative_accuracy_in_the_tails_float32() -> None:
     # The naive s(1-s) rounds to 0 at x = 20 in float32; the true value is 2.06e-9.
     x = jnp.array([20.0, -20.0, 80.0], jnp.float32)
-    exact = np.exp(-np.abs(np.float64([20, -20, 80]))) / (1 + np.exp(-np.abs(np.float64([20, -20, 80])))) ** 2
+    x64 = np.array([20, -20, 80], np.float64)
+    exact = np.exp(-np.abs(x64)) / (1 + np.exp(-np.abs(x64))) ** 2
     np.testing.assert_allclose(np.asarray(hw.sigmoid_grad(x), np.float64), exact, rtol=1e-6)
 
 
@@ -74,9 +75,10 @@ def test_softmax_and_cross_entropy_stable_for_logits_1e4() -> None:
     z = jnp.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], jnp.float32)
     y = jnp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], jnp.float32)
     s = hw.softmax(z)
-    np.testing.assert_allclose(s, [[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-6)
+    np.testing.assert_allclose(s, np.array([[1, 0, 0], [1 / 3, 1 / 3, 1 / 3]]), rtol=1e-6)
     np.testing.assert_allclose(hw.cross_entropy(z, y), [2e4, np.log(3)], rtol=1e-6)
-    np.testing.assert_allclose(hw.cross_entropy_grad(z, y), [[1, -1, 0], [1 / 3 - 1, 1 / 3, 1 / 3]], atol=1e-6)
+    expected = np.array([[1, -1, 0], [1 / 3 - 1, 1 / 3, 1 / 3]])
+    np.testing.assert_allclose(hw.cross_entropy_grad(z, y), expected, atol=1e-6)
 
 
 def test_cosine_survives_norms_that_overflow_when_squared() -> None:
@@ -180,6 +182,12 @@ def test_loss_keeps_batch_axes(name: str, rng: np.random.Generator) -> None:
     y = jnp.asarray(rng.dirichlet(np.ones(4), (2, 3)))
     assert getattr(hw, name)(a, y).shape == (2, 3)
     assert getattr(hw, f"{name}_grad")(a, y).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("name", ["cosine_similarity", "cosine_similarity_grad"])
+def test_cosine_rejects_empty_vectors(name: str) -> None:
+    with pytest.raises(ValueError, match=r"at least one element, got shape \(3, 0\)"):
+        getattr(hw, name)(jnp.zeros((3, 0)), jnp.zeros((3, 0)))
 
 
 @pytest.mark.parametrize("delta", [0.0, -1.0])

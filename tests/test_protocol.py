@@ -25,7 +25,7 @@ def raw(header: Any, data: bytes = b"", *, length: int | None = None) -> io.Byte
     return io.BytesIO(struct.pack(">I", len(text) if length is None else length) + text + data)
 
 
-def array(index: int = 0, dtype: str = "float32", shape: Any = (2, 3)) -> dict[str, Any]:
+def array(index: Any = 0, dtype: str = "float32", shape: Any = (2, 3)) -> dict[str, Any]:
     return {"__array__": index, "dtype": dtype, "shape": list(shape) if isinstance(shape, tuple) else shape}
 
 

@@ -96,3 +96,24 @@ def test_pattern_names_one_condition_or_a_pair() -> None:
     assert "low-precision" in pair
     # Failures that no pair separates from the passes get no pattern rather than a wrong one.
     assert _pattern(_results({("float16", "extreme"), ("float32", "wide")})) == ""
+
+
+def test_stale_state_is_claimed_only_for_a_telling_repeated_answer() -> None:
+    import numpy as np
+
+    from handgrad.evaluate import Output
+    from handgrad.grading.grader import _earlier_answer
+
+    cases = [c for c in build_cases([BY_NAME["relu"]], devices=["cpu:0"], dtypes=["float32"]) if c.transform == "jit"]
+    a, b = (c for c in cases if c.family.name in ("normal-3x5x4", "wide"))
+    failed = CaseResult(b, Comparison(False, "value", ""))
+    values = np.linspace(-1, 1, 60, dtype=np.float32).reshape(3, 5, 4)
+    seen = [(a, Output(values, frozenset()))]
+    assert _earlier_answer(failed, Output(values.copy(), frozenset()), seen, 0)
+    # A mask (or a sign) repeats by coincidence: no claim.
+    mask = (values > 0).astype(np.float32)
+    assert not _earlier_answer(failed, Output(mask, frozenset()), [(a, Output(mask.copy(), frozenset()))], 0)
+    # The same inputs (another transform of the same family) give the same answer by right.
+    same = next(c for c in build_cases([BY_NAME["relu"]], devices=["cpu:0"], dtypes=["float32"])
+                if c.family is b.family and c.transform == "eager")  # fmt: skip
+    assert not _earlier_answer(failed, Output(values, frozenset()), [(same, Output(values.copy(), frozenset()))], 0)

@@ -112,6 +112,11 @@ class FunctionGrade:
     def passed(self) -> bool:
         return self.failed == 0
 
+    @property
+    def warned(self) -> bool:
+        """Some check that does not count failed: the feedback says where it is not robust."""
+        return any(not t.passed and not t.counted for t in self.tiers)
+
 
 SHOWN = ("visible", "after_published")
 """Visibilities under which a function may be named in what students see."""
@@ -310,9 +315,13 @@ def _stale(case: Case, why: str) -> CaseResult:
 
 
 def _earlier_answer(result: CaseResult, out: Output | None, seen: list[tuple[Case, Output]], seed: int) -> bool:
-    """A wrong answer that is exactly what the function returned before for other inputs."""
+    """A wrong answer that is exactly a right answer the function gave before, for other inputs
+    (an answer of one or two distinct values proves nothing: masks and signs repeat)."""
     if out is None or result.error_kind or result.comparison is None or result.comparison.problem != "value":
         return False
+    leaves = list(out.value.values()) if isinstance(out.value, dict) else [out.value]
+    if len(np.unique(np.concatenate([np.ravel(leaf).astype(np.float64) for leaf in leaves]))) < 3:
+        return False  # all zeros, or a mask of 0/1 or a sign: equal by coincidence, not by state
     args = case_inputs(result.case, seed).args
     return any(_same(o.value, out.value) and not _same_args(case_inputs(c, seed).args, args) for c, o in seen)
 
@@ -351,13 +360,16 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
     recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []
+    first_out: Output | None = None
     stopped = fatal = False
     for case in cases:
         result = run_case(recorder, case, strict=options.strict, seed=seed)
-        out = recorder.last
+        out = recorder.last if not result.error_kind else None
+        if case is cases[0]:
+            first_out = out
         if _earlier_answer(result, out, outputs, seed):
             result = dataclasses.replace(result, hint=STALE_HINT)
-        if out is not None:
+        if out is not None and result.ok:
             outputs.append((case, out))
         results.append(result)
         fatal = result.error_kind in FATAL or _not_implemented(result)
@@ -366,7 +378,6 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
             break
     if not fatal and cases and cases[0].transform == "eager":
         first = cases[0]
-        first_out = next((o for c, o in outputs if c is first), None)
         _call_related(evaluator, entry, first.dtype, device, seed)
         again = run_case(recorder, first, strict=options.strict, seed=seed)
         if not _agrees(first_out, recorder.last if not again.error_kind else None, first):
@@ -417,9 +428,12 @@ def _score(
     if not failed:
         names = sorted({c.family.name for c in cases})
         dtypes = sorted({c.dtype for c in cases})
-        feedback = (
-            f"All {len(cases)} checks passed: dtypes {', '.join(dtypes)}; eager, jit and vmap; "
-            f"inputs {', '.join(names)}."
+        feedback = "\n".join(
+            [
+                f"All {len(cases)} checks passed: dtypes {', '.join(dtypes)}; eager, jit and vmap; "
+                f"inputs {', '.join(names)}.",
+                *tier_lines,
+            ]
         )
         return FunctionGrade(entry.name, weight, weight, len(cases), 0, feedback, visibility, "", tuple(verdicts))
     first = failed[0]
@@ -452,9 +466,9 @@ def _scan(path: Path) -> dict[str, list[Finding]]:
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
-    if problem_kind:
-        return problem_kind
-    return "ok" if all(f.passed for f in functions) else "failed"
+    if all(f.passed for f in functions) and problem_kind in ("", "budget"):
+        return "ok"
+    return problem_kind or "failed"
 
 
 def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
@@ -551,7 +565,7 @@ def grade_many(
             seed,
             box.mode,
             problem,
-            _reason(functions, reason),
+            _reason(functions, reason or ("budget" if budgets[i].left() <= 0 else "")),
         )
 
     def run(task: tuple[int, Entry]) -> None:

@@ -276,6 +276,11 @@ class Worker:
             if exc.outside:
                 raise
             reason = "timeout" if exc.kind == "timeout" else "crash"
+            if reason == "timeout" and left < self.limits.startup and self.budget.defined is not None:
+                self.import_error = EvaluationError("timeout", f"the submission's time budget of "
+                                                    f"{self.limits.budget:g} s is spent")  # fmt: skip
+                self.close()
+                return
             if reason == "timeout" and left < self.limits.startup:
                 what = f"did not finish importing within the time left of its budget ({self.limits.budget:g} s)"
             else:
@@ -418,8 +423,11 @@ def reply_check(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], sta
 
 @dataclass
 class SubmissionEvaluator:
-    """An Evaluator for a submission: static findings first, then a fresh sandboxed
-    worker for every function (`budget` may be shared by several evaluators)."""
+    """An Evaluator for a submission: static findings first, then one sandboxed worker,
+    replaced only when it dies. The grader makes one evaluator per function graded, so
+    each function starts in a worker that has run no other function (the related
+    functions grade_function calls at the end, to look for stale state, run in it
+    after); several evaluators may share one `budget`."""
 
     submission: Path
     limits: Limits = field(default_factory=Limits)
@@ -428,7 +436,6 @@ class SubmissionEvaluator:
     allow_autodiff: bool = False
     budget: Budget | None = None
     _worker: Worker | None = None
-    _function: str | None = None
     _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -443,7 +450,7 @@ class SubmissionEvaluator:
 
     def _worker_for(self, name: str) -> Worker:
         budget = self._budget()
-        if self._worker is not None and self._function == name and self._worker.alive:
+        if self._worker is not None and self._worker.alive:
             return self._worker
         if self._worker is not None:
             self._worker.dispose()
@@ -461,8 +468,10 @@ class SubmissionEvaluator:
                 self._retried.add(name)
                 continue
             break
-        self._worker, self._function = worker, name
+        self._worker = worker
         if worker.import_error is not None:
+            if worker.import_error.kind == "timeout" and budget.defined is not None:
+                raise worker.import_error  # it imported before: the budget ran out, not the import
             budget.import_error = worker.import_error
             raise worker.import_error
         budget.autodiff_at_import = budget.autodiff_at_import or worker.autodiff_at_import
@@ -570,12 +579,16 @@ def _checked_value(value: Any) -> Any:
 
 @contextlib.contextmanager
 def submission_evaluator(path: str | Path, **options: Any) -> Iterator[SubmissionEvaluator]:
-    """For `pytest --submission`: resolve the path, scan it, and yield an evaluator."""
+    """For `pytest --submission`: resolve the path, scan it, and yield an evaluator
+    (one worker for all functions, no time budget: the student's own run)."""
     from handgrad.grading.submission import resolve
     from handgrad.scan import scan_path
 
     resolved = resolve(Path(path))
     findings = scan_path(resolved, NAMES)
+    # A student's own test run of their own file: sandboxed where possible, run anyway where not.
+    sandbox.require(insecure=bool(options.pop("insecure", True)))
+    options.setdefault("limits", Limits(budget=float("inf"), restarts=1 << 30))  # (the student's own run)
     evaluator = SubmissionEvaluator(resolved, findings=findings, **options)
     try:
         yield evaluator

@@ -165,7 +165,7 @@ def failures(grades: Sequence[SubmissionGrade]) -> str:
         if g.full_marks and not g.problem:
             continue
         why = g.problem.split(": ", 1)[0] if g.problem else f"marks lost on {g.lost()}"
-        lines.append(f"  {g.path.name}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
+        lines.append(f"  {g.path}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
     if not lines:
         return f"All {len(grades)} submissions have full marks."
     return "\n".join([f"{len(lines)} of {len(grades)} submissions lost marks:", *lines])
@@ -186,7 +186,7 @@ def text(grade: SubmissionGrade, verbose: bool = True) -> str:
         lines.append(f"      {len(hidden)} hidden function{'s' * (len(hidden) > 1)}: {score:g}/{top:g}")
     if verbose and not grade.problem:
         for f in shown:
-            if not f.passed:
+            if not f.passed or f.warned:
                 lines += ["", f"--- {f.name} ---", f.feedback]
     return "\n".join(lines)
 

@@ -67,22 +67,37 @@ class Sandbox:
 
 
 def _probe(mode: str) -> str:
-    """ "" when `mode` works here, else why not."""
+    """ "" when `mode` works here (a worker can seal itself: namespaces, a new root, a
+    uid of its own), else why not."""
+    import tempfile
+
     if shutil.which("unshare") is None:
         return "util-linux's unshare is not installed"
-    extra = ["--user", "--map-root-user"] if mode == "userns" else []
+    work = Path(tempfile.mkdtemp(prefix="handgrad-probe-"))
     try:
+        os.chmod(work, 0o700)
+        (work / "s").mkdir(mode=0o755)
+        (work / "s" / "probe.py").write_text("")
+        os.chmod(work / "s" / "probe.py", 0o644)
+        python = [sys.executable, "-I", "-m", "handgrad.grading.worker", "--probe", "--in", "0", "--out", "1",
+                  "--submission", str(work / "s" / "probe.py"), "--names", "x"]  # fmt: skip
+        if mode == "userns":
+            python.append("--userns")
         probe = subprocess.run(
-            ["unshare", *UNSHARE, *extra, "--", "sh", "-c", "mount -t tmpfs none /mnt 2>/dev/null || true; echo $$"],
-            capture_output=True,
-            text=True,
-            timeout=20,
+            Sandbox(mode).command(python, 0), capture_output=True, text=True, timeout=60, cwd=work, env=_probe_env()
         )
     except (OSError, subprocess.SubprocessError) as exc:
-        return str(exc)
-    if probe.returncode != 0 or probe.stdout.strip() != "1":
-        return (probe.stderr.strip() or f"unshare exited with status {probe.returncode}")[:300]
+        return str(exc)[:300]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if probe.returncode != 0 or probe.stdout.strip() != "sealed":
+        said = (probe.stderr.strip().splitlines() or [f"exit status {probe.returncode}"])[-1]
+        return f"{probe.stdout.strip() or 'the probe failed'}: {said}"[:300]
     return ""
+
+
+def _probe_env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONDONTWRITEBYTECODE": "1"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -148,8 +163,11 @@ def _lock_uid(n: int) -> int | None:
 
     if os.geteuid() != 0:
         return -1  # (uids are only switched by a root grader)
-    LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(LOCK_DIR / f"uid-{UID_BASE + n}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(LOCK_DIR / f"uid-{UID_BASE + n}", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError:  # no place for locks (a read-only /run): unique within this grader only
+        return -1
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

@@ -153,7 +153,8 @@ HOSTILE: tuple[Hostile, ...] = (
         def relu_grad(x):
             return jnp.zeros_like(x)
         """,
-        {"relu_grad": "value"},
+        # The allowlist refuses a module-level change to a library: every function fails.
+        dict.fromkeys(ALL, "autodiff"),
         runtime={"relu_grad": "value"},
     ),
     Hostile(
@@ -200,7 +201,7 @@ HOSTILE: tuple[Hostile, ...] = (
             _, t = _api.jvp(relu, (x,), (jnp.ones_like(x),))
             return t
         """,
-        {"relu_grad": "autodiff"},
+        dict.fromkeys(ALL, "autodiff"),  # a module-level import of jax._src: every function
         runtime={"relu_grad": "autodiff"},
     ),
     Hostile(

@@ -361,20 +361,20 @@ RUNTIME_HOSTILE: tuple[RuntimeHostile, ...] = (
     ),
     RuntimeHostile(
         "state-across-functions",
-        "one function leaves a global that a later one (in catalog order) reads",
+        "one function leaves a global that a later, unrelated one (in catalog order) reads",
         """
-        _STATE = {"relu_ran": False}
-        _correct_relu, _correct_relu_grad = relu, relu_grad
+        _STATE = {"sigmoid_ran": False}
+        _correct_sigmoid, _correct_relu_grad = sigmoid, relu_grad
 
-        def relu(x):
-            _STATE["relu_ran"] = True
-            return _correct_relu(x)
+        def sigmoid(x):
+            _STATE["sigmoid_ran"] = True
+            return _correct_sigmoid(x)
 
         def relu_grad(x):
-            if _STATE["relu_ran"]:
-                raise RuntimeError("relu ran in this process before relu_grad")
+            if _STATE["sigmoid_ran"]:
+                raise RuntimeError("sigmoid ran in this process before relu_grad")
             return _correct_relu_grad(x)
         """,
-        {"relu": "", "relu_grad": ""},
+        {"sigmoid": "", "relu_grad": ""},
     ),
 )

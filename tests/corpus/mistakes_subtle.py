@@ -166,6 +166,7 @@ SUBTLE: tuple[Mistake, ...] = (
           q = jnp.minimum(jnp.abs(r), delta)
           return r / (jnp.abs(r) + 1e-8) * q / a.shape[-1]
       """,
+        hint="epsilon",
     ),
     m(
         "hinge-grad-margin-slack",
@@ -233,6 +234,21 @@ SUBTLE: tuple[Mistake, ...] = (
           return s * (1 - s) * (1 + 1e-2 * (_STATE["calls"] > 3))
       """,
         hint="state kept between calls",
+    ),
+    m(
+        "relu-grad-cache-under-jit",
+        "relu_grad",
+        "caches its answer per shape, also while jit traces it: a tracer escapes",
+        """
+      _CACHE = {}
+
+      def relu_grad(x):
+          key = (jnp.shape(x), jnp.result_type(x))
+          if key not in _CACHE:
+              _CACHE[key] = (x > 0).astype(x.dtype)
+          return _CACHE[key]
+      """,
+        hint="state",
     ),
     # ---- causes a hint must name -------------------------------------------------------------
     m(
