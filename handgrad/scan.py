@@ -169,10 +169,10 @@ ALLOWED_BUILTINS = names(
 )
 """Every builtin exception class is allowed too (EXCEPTIONS)."""
 CALL_ONLY_BUILTINS = names("getattr hasattr type")
+"""Allowed only as a direct call: getattr and hasattr with the attribute named by a string
+(`getattr(x, "dtype", None)`), type with one argument where a type is looked at (`type(x)`)."""
 INSPECTORS = names("isinstance issubclass str repr print")
 """Builtins that only look at their arguments: `type(x)` may be one of them."""
-"""Allowed only as a direct call: getattr and hasattr with the attribute named by a string
-(`getattr(x, "dtype", None)`), type with one argument (`type(x)`)."""
 EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
 
 AUTODIFF_NAMES = names(
@@ -619,11 +619,11 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.config_calls: set[int] = set()
+        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
         self.inspected: set[int] = set()
         """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
-        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
@@ -831,6 +831,7 @@ class _ModuleScan:
         )
         if isinstance(node, (ast.Import, ast.ImportFrom)):  # a module of your own named complex64
             found = [p for a in node.names for p in [*a.name.split("."), a.asname or ""]]
+            found += (node.module or "").split(".") if isinstance(node, ast.ImportFrom) else []
             name = next((p for p in found if COMPLEX_DTYPE_STRING.fullmatch(p)), None)
         builtin = isinstance(node, ast.Name) and name == "complex"  # refused as the builtin
         if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
