@@ -834,6 +834,11 @@ class _ModuleScan:
             found += (node.module or "").split(".") if isinstance(node, ast.ImportFrom) else []
             name = next((p for p in found if COMPLEX_DTYPE_STRING.fullmatch(p)), None)
         builtin = isinstance(node, ast.Name) and name == "complex"  # refused as the builtin
+        # `c8`, `c16` are also a polynomial's coefficients: refused only where Python makes the
+        # name a string (a def or class, a keyword, a class attribute such as a dataclass field).
+        plain = isinstance(node, (ast.arg, ast.Attribute)) or (isinstance(node, ast.Name) and v.scope.kind != "class")
+        if plain and name is not None and re.fullmatch(r"c\d+", name):
+            return
         if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
             self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
 

@@ -624,6 +624,22 @@ HOSTILE: tuple[Hostile, ...] = (
         "the complex dtype 'D'",
         ("l2_grad",),
     ),
+    h(
+        "dataclass-field-named-c16",
+        "a dataclass field named c16: dataclasses.fields(...)[0].name is the string 'c16', complex128",
+        """
+        from dataclasses import dataclass, fields
+
+        @dataclass
+        class _Spec:
+            c16: int = 0  # <-
+
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(fields(_Spec)[0].name)
+        """,
+        "autodiff",
+        "the name `c16` is a complex dtype's",
+    ),
 )
 
 
@@ -686,6 +702,11 @@ CLEAN: tuple[Submission, ...] = (
                 t = jnp.tanh(u)
                 du = c * (1 + 3 * 0.044715 * x ** (3 - 1))
                 return (0.5 * (1 + t) + 0.5 * x * (1 - t**2) * du).astype(x.dtype) * _SIGN
+
+
+            def erf_like(x):
+                c2, c8, c16 = 0.5, 0.25, 0.125  # coefficients, not dtypes
+                return c2 * x + c8 * x**3 + c16 * x**5
 
 
             def l2_grad(a, y):
