@@ -151,9 +151,11 @@ namespace such as jax.lax.Precision) reached through its parent or imported dire
 
 CONFIG_OPTIONS = names(
     """jax_enable_x64 jax_default_matmul_precision jax_numpy_rank_promotion jax_numpy_dtype_promotion
-    jax_debug_nans jax_debug_infs"""
+    jax_debug_nans jax_debug_infs jax_enable_checks jax_disable_jit jax_platform_name jax_platforms
+    jax_traceback_filtering jax_default_prng_impl jax_threefry_partitionable"""
 )
-"""The options `jax.config.update` may set (precision and checks; nothing that writes files)."""
+"""The options `jax.config.update` may set: precision, platform, checks and debugging (none
+writes files, logs or changes the compiler, as the compilation cache and dump options do)."""
 
 VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
 """Entries that are ordinary objects rather than modules, and so may be used as values."""

@@ -725,6 +725,7 @@ CLEAN: tuple[Submission, ...] = (
             import jax.numpy as jnp
 
             jax.config.update("jax_enable_x64", True)
+            jax.config.update("jax_platform_name", "cpu")
 
 
             def l2_grad(a, y):
