@@ -272,9 +272,21 @@ class Finding:
     file: str = ""
     """The file, relative to the submission (a package's own path, or the file's name)."""
 
+    def __post_init__(self) -> None:
+        # File names and quoted source are the student's text, shown in the instructor's
+        # terminal and reports: escape what is not printable (ANSI escapes, bidi overrides).
+        object.__setattr__(self, "what", _printable(self.what))
+        object.__setattr__(self, "file", _printable(self.file))
+
     def __str__(self) -> str:
         where = f"line {self.line}" if not self.file else f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.what}"
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _sort_key(f: Finding) -> tuple[str, int, str, str]:
@@ -1399,7 +1411,7 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     if any(TOO_LARGE in f.what for f in content):
         return {f: list(content) for f in functions}
     refused = {f.file for f in content}
-    content += _layout_findings(path, [f for f in files if str(f.relative_to(path)) not in refused])
+    content += _layout_findings(path, [f for f in files if _printable(str(f.relative_to(path))) not in refused])
     keys = {_module_key(path, f)[0] for f in files}
     # A directory without __init__.py is a namespace package: importable, with no code.
     namespaces = {".".join(k.split(".")[:i]) for k in keys for i in range(1, k.count(".") + 1)} - keys
@@ -1409,7 +1421,7 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     for file in files:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
-        if not any(f.file == mod.file for f in content) and key not in modules:
+        if not any(f.file == _printable(mod.file) for f in content) and key not in modules:
             try:
                 sources.append((mod, file.read_bytes()))
             except OSError as exc:

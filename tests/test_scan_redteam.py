@@ -250,3 +250,27 @@ def test_a_package_too_large_in_all_is_refused_unread(tmp_path: Path) -> None:
     found = scan_path(package, ["relu_grad"])["relu_grad"]
     assert [(f.file, f.kind) for f in found] == [("pkg", "system")]
     assert "MiB of sources in all" in found[0].what
+
+
+def test_a_finding_shows_the_students_text_escaped(tmp_path: Path) -> None:
+    """File names are the student's: a name holding a terminal escape or a bidi override is
+    shown escaped in the finding, never passed on to the instructor's terminal or report."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    (package / "\x1b[2J\u202eyp.py").write_text("X = 1\n")
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert len(found) == 1 and found[0].kind == "system"
+    assert "\x1b" not in str(found[0]) and "\u202e" not in str(found[0])
+    assert found[0].file == "\\x1b[2J\\u202eyp.py"
+
+
+def test_a_file_refused_by_path_is_not_read_whatever_its_name(tmp_path: Path) -> None:
+    """A file over the size cap is refused by its path and never parsed, its name escaped or
+    not (an oversized file that is not Python would otherwise add an "unreadable" finding)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    (package / "\x1bbig.py").write_bytes(b"def (:\n" + b"#" * (3 << 20))
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert [f.kind for f in found] == ["system"] and "too large" in found[0].what
