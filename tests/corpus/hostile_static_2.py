@@ -640,6 +640,32 @@ HOSTILE: tuple[Hostile, ...] = (
         "autodiff",
         "the name `c16` is a complex dtype's",
     ),
+    # ---- derivatives computed inside a library routine --------------------------------------------
+    h(
+        "lax-custom-root",
+        "lax.custom_root differentiates implicitly through the solver it is given",
+        """
+        def l2_grad(a, y):
+            solve = lambda f, x0: x0
+            r = lax.custom_root(lambda x: x - a, a, solve, solve)  # <-
+            return 2 * (r - y)
+        """,
+        "autodiff",
+        "`lax.custom_root` (that is `jax.lax.custom_root`) is automatic differentiation",
+        ("l2_grad",),
+    ),
+    h(
+        "scipy-optimize-minimize",
+        "jax.scipy.optimize.minimize runs jax.grad inside (BFGS): the minimiser of a loss is found for you",
+        """
+        def l2_grad(a, y):
+            best = jax.scipy.optimize.minimize(lambda v: ((v - y) ** 2).sum(), a, method="BFGS")  # <-
+            return 2 * (a - best.x)
+        """,
+        "system",
+        "`jax.scipy.optimize` is not on the allowlist",
+        ("l2_grad",),
+    ),
 )
 
 
