@@ -283,6 +283,19 @@ class Finding:
         return f"{where}: {self.what}"
 
 
+UNFOLLOWED = "refused with --allow-autodiff too: code the check cannot follow could reach anything"
+
+
+def _findings(line: int, what: str, kind: str, file: str) -> list[Finding]:
+    """A finding, and for dynamic access a second one of kind "system": `--allow-autodiff`
+    lifts the autodiff and dynamic kinds, but `__import__("os")`, `eval`, `x.ctypes` or a
+    module passed around reach what every other rule refuses, so they must stay refused."""
+    found = [Finding(line, what, kind, file)]
+    if kind == "dynamic":
+        found.append(Finding(line, f"{what} ({UNFOLLOWED})", "system", file))
+    return found
+
+
 def _printable(text: str) -> str:
     if text.isprintable():
         return text
@@ -658,7 +671,7 @@ class _ModuleScan:
         return self.mod.units.setdefault(owner, _Unit())
 
     def _find(self, v: _Visit, node: ast.AST, kind: str, what: str) -> None:
-        self._unit(v.owner).findings.append(Finding(getattr(node, "lineno", 0), what, kind, self.mod.file))
+        self._unit(v.owner).findings.extend(_findings(getattr(node, "lineno", 0), what, kind, self.mod.file))
 
     # -- imports
 
@@ -1147,7 +1160,7 @@ class _ModuleScan:
                 # (A star import binds names unseen: every function pays for it too.)
                 runs_code = isinstance(node, ast.Import) or node.level or _refused_module(node.module or "") is not None
                 if at_top and not runs_code and bound != "*":
-                    self._unit(bound).findings.append(Finding(node.lineno, why, kind, self.mod.file))
+                    self._unit(bound).findings.extend(_findings(node.lineno, why, kind, self.mod.file))
                 else:
                     self._find(v, node, kind, why)
             elif target[0] == "own" and at_top:

@@ -213,7 +213,7 @@ def test_strings_a_student_chooses_cannot_stall_the_check(tmp_path: Path) -> Non
     )
     (tmp_path / "submission.py").write_text(source)
     found = scan_path(tmp_path / "submission.py", BOTH)
-    assert [(f.line, f.kind) for f in found["relu_grad"]] == [(8, "dynamic")]
+    assert [(f.line, f.kind) for f in found["relu_grad"]] == [(8, "dynamic"), (8, "system")]
     assert "reads a Python internal" in found["relu_grad"][0].what
     assert [(f.line, f.kind) for f in found["l2_grad"]] == [(12, "autodiff")]
 
@@ -274,3 +274,28 @@ def test_a_file_refused_by_path_is_not_read_whatever_its_name(tmp_path: Path) ->
     (package / "\x1bbig.py").write_bytes(b"def (:\n" + b"#" * (3 << 20))
     found = scan_path(package, ["relu_grad"])["relu_grad"]
     assert [f.kind for f in found] == ["system"] and "too large" in found[0].what
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        '__import__("reference.activations")',
+        'eval("__imp" + "ort__")("os")',
+        "np.zeros(1).ctypes",
+        "_take(jax)",
+        "(lambda: None).__globals__",
+    ],
+)
+def test_what_the_check_cannot_follow_stays_refused_where_autodiff_is_allowed(attack: str, tmp_path: Path) -> None:
+    """The grader's --allow-autodiff lifts the kinds autodiff and dynamic; dynamic access would
+    then reach the system modules, files and the project's answers that stay refused. So each
+    dynamic finding comes with a system one on the same line, which that flag does not lift."""
+    source = (
+        "import jax\nimport numpy as np\n\n\ndef _take(m):\n    return m\n\n\n"
+        f"def relu_grad(x):\n    _ = {attack}\n    return x > 0\n"
+    )
+    (tmp_path / "submission.py").write_text(source)
+    found = scan_path(tmp_path / "submission.py", ["relu_grad"])["relu_grad"]
+    lifted = {"autodiff", "dynamic"}
+    assert [f.kind for f in found if f.kind in lifted] != []
+    assert [(f.line, f.kind) for f in found if f.kind not in lifted][:1] == [(10, "system")]
