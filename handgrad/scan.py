@@ -38,6 +38,7 @@ import os
 import re
 import stat
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,9 +151,11 @@ namespace such as jax.lax.Precision) reached through its parent or imported dire
 
 CONFIG_OPTIONS = names(
     """jax_enable_x64 jax_default_matmul_precision jax_numpy_rank_promotion jax_numpy_dtype_promotion
-    jax_debug_nans jax_debug_infs"""
+    jax_debug_nans jax_debug_infs jax_enable_checks jax_disable_jit jax_platform_name jax_platforms
+    jax_traceback_filtering jax_default_prng_impl jax_threefry_partitionable"""
 )
-"""The options `jax.config.update` may set (precision and checks; nothing that writes files)."""
+"""The options `jax.config.update` may set: precision, platform, checks and debugging (none
+writes files, logs or changes the compiler, as the compilation cache and dump options do)."""
 
 VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
 """Entries that are ordinary objects rather than modules, and so may be used as values."""
@@ -169,7 +172,9 @@ ALLOWED_BUILTINS = names(
 """Every builtin exception class is allowed too (EXCEPTIONS)."""
 CALL_ONLY_BUILTINS = names("getattr hasattr type")
 """Allowed only as a direct call: getattr and hasattr with the attribute named by a string
-(`getattr(x, "dtype", None)`), type with one argument (`type(x)`)."""
+(`getattr(x, "dtype", None)`), type with one argument where a type is looked at (`type(x)`)."""
+INSPECTORS = names("isinstance issubclass str repr print")
+"""Builtins that only look at their arguments: `type(x)` may be one of them."""
 EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
 
 AUTODIFF_NAMES = names(
@@ -252,6 +257,8 @@ TEXT_MAKERS = names("str repr type format chr")
 COMPLEX_STEP = "complex-step differentiation would find the derivative for you"
 MAX_FILE_BYTES = 2 << 20
 MAX_PACKAGE_FILES = 200
+TOO_LARGE = "too many to check"
+"""How a package refused as a whole for its size is described (nothing in it is then read)."""
 
 # ---- findings ----------------------------------------------------------------------------
 
@@ -265,9 +272,34 @@ class Finding:
     file: str = ""
     """The file, relative to the submission (a package's own path, or the file's name)."""
 
+    def __post_init__(self) -> None:
+        # File names and quoted source are the student's text, shown in the instructor's
+        # terminal and reports: escape what is not printable (ANSI escapes, bidi overrides).
+        object.__setattr__(self, "what", _printable(self.what))
+        object.__setattr__(self, "file", _printable(self.file))
+
     def __str__(self) -> str:
         where = f"line {self.line}" if not self.file else f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.what}"
+
+
+UNFOLLOWED = "refused with --allow-autodiff too: code the check cannot follow could reach anything"
+
+
+def _findings(line: int, what: str, kind: str, file: str) -> list[Finding]:
+    """A finding, and for dynamic access a second one of kind "system": `--allow-autodiff`
+    lifts the autodiff and dynamic kinds, but `__import__("os")`, `eval`, `x.ctypes` or a
+    module passed around reach what every other rule refuses, so they must stay refused."""
+    found = [Finding(line, what, kind, file)]
+    if kind == "dynamic":
+        found.append(Finding(line, f"{what} ({UNFOLLOWED})", "system", file))
+    return found
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
 
 
 def _sort_key(f: Finding) -> tuple[str, int, str, str]:
@@ -375,6 +407,8 @@ def _rebinds_module_name(tree: ast.Module) -> bool:
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load) and node.id == "__name__":
             return True
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load) and node.attr == "__name__":
+            return True  # another module's, which may be this one
         if "__name__" in _bound_names(node):
             return True
     return False
@@ -494,11 +528,14 @@ def _is_text(node: ast.expr | None, text: str) -> bool:
 
 
 def _texts(node: ast.expr) -> list[str]:
-    """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples and lists too."""
+    """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples, lists and
+    dicts too (a structured dtype's spec)."""
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
         return [node.value.decode("latin-1") if isinstance(node.value, bytes) else node.value]
     if isinstance(node, (ast.Tuple, ast.List)):
         return [t for e in node.elts for t in _texts(e)]
+    if isinstance(node, ast.Dict):  # {"names": [...], "formats": ["D"]}
+        return [t for e in node.values for t in _texts(e)]
     return []
 
 
@@ -609,9 +646,11 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.config_calls: set[int] = set()
+        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
+        self.inspected: set[int] = set()
+        """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
-        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
@@ -632,7 +671,7 @@ class _ModuleScan:
         return self.mod.units.setdefault(owner, _Unit())
 
     def _find(self, v: _Visit, node: ast.AST, kind: str, what: str) -> None:
-        self._unit(v.owner).findings.append(Finding(getattr(node, "lineno", 0), what, kind, self.mod.file))
+        self._unit(v.owner).findings.extend(_findings(getattr(node, "lineno", 0), what, kind, self.mod.file))
 
     # -- imports
 
@@ -771,6 +810,13 @@ class _ModuleScan:
 
     def _check(self, v: _Visit) -> None:
         node = v.node
+        if isinstance(node, ast.Compare):
+            self.inspected.update(id(e) for e in (node.left, *node.comparators))
+            self.inspected.update(id(e) for c in node.comparators if isinstance(c, ast.Tuple) for e in c.elts)
+        elif isinstance(node, ast.FormattedValue):
+            self.inspected.add(id(node.value))
+        elif isinstance(node, ast.Attribute) and node.attr == "__name__" and isinstance(node.ctx, ast.Load):
+            self.inspected.add(id(node.value))
         if isinstance(node, ast.Constant):
             self._check_constant(v, node)
         elif isinstance(node, ast.Name):
@@ -810,7 +856,16 @@ class _ModuleScan:
             if isinstance(node, ast.Attribute)
             else None
         )
+        if isinstance(node, (ast.Import, ast.ImportFrom)):  # a module of your own named complex64
+            found = [p for a in node.names for p in [*a.name.split("."), a.asname or ""]]
+            found += (node.module or "").split(".") if isinstance(node, ast.ImportFrom) else []
+            name = next((p for p in found if COMPLEX_DTYPE_STRING.fullmatch(p)), None)
         builtin = isinstance(node, ast.Name) and name == "complex"  # refused as the builtin
+        # `c8`, `c16` are also a polynomial's coefficients: refused only where Python makes the
+        # name a string (a def or class, a keyword, a class attribute such as a dataclass field).
+        plain = isinstance(node, (ast.arg, ast.Attribute)) or (isinstance(node, ast.Name) and v.scope.kind != "class")
+        if plain and name is not None and re.fullmatch(r"c\d+", name):
+            return
         if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
             self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
 
@@ -926,7 +981,11 @@ class _ModuleScan:
     def _refuse_builtin(self, v: _Visit, node: ast.AST, name: str) -> None:
         if name == "type":
             self._find(
-                v, node, "dynamic", "the builtin `type` is allowed only as `type(x)`: it creates classes dynamically"
+                v,
+                node,
+                "dynamic",
+                "the builtin `type` is allowed only as `type(x)`, to look at a type (`type(x) is T`,"
+                " `type(x).__name__`): it creates and changes classes",
             )
         elif name in ("getattr", "hasattr"):
             self._find(
@@ -950,7 +1009,8 @@ class _ModuleScan:
             inner = inner.value
         attrs.reverse()
         for a in attrs:
-            if _is_dunder(a.attr) and a.attr not in ALLOWED_DUNDER_ATTRIBUTES:
+            stored = not isinstance(a.ctx, ast.Load)  # `m.__name__ = "__main__"` runs m's main block
+            if _is_dunder(a.attr) and (a.attr not in ALLOWED_DUNDER_ATTRIBUTES or stored):
                 self._find(v, a, "dynamic", f"`.{a.attr}` is a Python internal (double underscores): not allowed")
                 return
         targets = self._targets(v, inner.id) if isinstance(inner, ast.Name) else []
@@ -1048,8 +1108,11 @@ class _ModuleScan:
                     if not _is_dunder(attr.value) and attr.value not in VALUE_ATTRIBUTES_REFUSED:
                         self.approved.add(id(func))
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
-            if len(node.args) == 1 and not node.keywords:
+            if len(node.args) == 1 and not node.keywords and id(node) in self.inspected:
                 self.approved.add(id(func))
+        if isinstance(func, ast.Name) and func.id in INSPECTORS:
+            self.inspected.update(id(a) for a in node.args)
+            self.inspected.update(id(e) for a in node.args if isinstance(a, ast.Tuple) for e in a.elts)
         for k in node.keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"
@@ -1097,7 +1160,7 @@ class _ModuleScan:
                 # (A star import binds names unseen: every function pays for it too.)
                 runs_code = isinstance(node, ast.Import) or node.level or _refused_module(node.module or "") is not None
                 if at_top and not runs_code and bound != "*":
-                    self._unit(bound).findings.append(Finding(node.lineno, why, kind, self.mod.file))
+                    self._unit(bound).findings.extend(_findings(node.lineno, why, kind, self.mod.file))
                 else:
                     self._find(v, node, kind, why)
             elif target[0] == "own" and at_top:
@@ -1134,6 +1197,7 @@ def check_package_files(path: Path) -> list[Finding]:
     """What a submission may hold: a regular .py file, or a directory of .py files and
     sub-directories only (no compiled files, no links, no data or special files)."""
     found: list[Finding] = []
+    total = [0]  # bytes of the sources seen so far
 
     def refuse(p: Path, why: str) -> None:
         rel = p.name if p == path else str(p.relative_to(path))
@@ -1152,6 +1216,8 @@ def check_package_files(path: Path) -> list[Finding]:
             refuse(p, "not a .py file: a package may hold only .py files (no data, libraries or notes)")
         elif st.st_size > MAX_FILE_BYTES:
             refuse(p, f"larger than {MAX_FILE_BYTES >> 20} MiB: too large to check")
+        else:
+            total[0] += st.st_size
         return False
 
     try:
@@ -1172,13 +1238,16 @@ def check_package_files(path: Path) -> list[Finding]:
         for entry in entries:
             count += 1
             if count > MAX_PACKAGE_FILES:
-                refuse(path, f"more than {MAX_PACKAGE_FILES} files: too many to check")
+                refuse(path, f"more than {MAX_PACKAGE_FILES} files: {TOO_LARGE}")
                 return found
             p = Path(entry.path)
             if entry.name.startswith("."):
                 refuse(p, "a hidden file: a package may hold only .py files and directories")
             elif check(p, entry.stat(follow_symlinks=False)):
                 pending.append(p)
+            if total[0] > MAX_FILE_BYTES:
+                refuse(path, f"more than {MAX_FILE_BYTES >> 20} MiB of sources in all: {TOO_LARGE}")
+                return found
     return found
 
 
@@ -1192,11 +1261,16 @@ def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
     for file in files:
         rel = file.relative_to(root)
         parts = [*rel.parts[:-1], rel.stem]
-        bad = [p for p in parts if not p.isidentifier()]
+        # Python reads an identifier in NFKC form (fullwidth letters as ASCII): a file named otherwise is not it.
+        bad = [p for p in parts if not p.isidentifier() or unicodedata.normalize("NFKC", p) != p]
         if bad:
             why = f"`{bad[0]}` is not a name Python can import: name modules and folders as identifiers"
             found.append(Finding(0, why, "system", str(rel)))
             continue
+        dtype = [p for p in parts if COMPLEX_DTYPE_STRING.fullmatch(p)]
+        if dtype:  # its __name__ would end in the dtype's name
+            why = f"the name `{dtype[0]}` is a complex dtype's: {COMPLEX_STEP}"
+            found.append(Finding(0, why, "autodiff", str(rel)))
         for i in range(1, len(parts)):  # the directories above the file, as modules
             claimed.setdefault(".".join(parts[:i]), "/".join(parts[:i]) + "/")
     for file in files:
@@ -1341,10 +1415,16 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     if path.is_symlink() or not path.is_dir():
         if content:
             return {f: list(content) for f in functions}
-        return scan_source(path.read_bytes(), functions, path.name)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            return {f: [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)] for f in functions}
+        return scan_source(data, functions, path.name)
     files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
+    if any(TOO_LARGE in f.what for f in content):
+        return {f: list(content) for f in functions}
     refused = {f.file for f in content}
-    content += _layout_findings(path, [f for f in files if str(f.relative_to(path)) not in refused])
+    content += _layout_findings(path, [f for f in files if _printable(str(f.relative_to(path))) not in refused])
     keys = {_module_key(path, f)[0] for f in files}
     # A directory without __init__.py is a namespace package: importable, with no code.
     namespaces = {".".join(k.split(".")[:i]) for k in keys for i in range(1, k.count(".") + 1)} - keys
@@ -1354,7 +1434,7 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     for file in files:
         key, is_package = _module_key(path, file)
         mod = _Module(key, str(file.relative_to(path)), is_package)
-        if not any(f.file == mod.file for f in content) and key not in modules:
+        if not any(f.file == _printable(mod.file) for f in content) and key not in modules:
             try:
                 sources.append((mod, file.read_bytes()))
             except OSError as exc:

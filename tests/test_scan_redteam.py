@@ -213,7 +213,7 @@ def test_strings_a_student_chooses_cannot_stall_the_check(tmp_path: Path) -> Non
     )
     (tmp_path / "submission.py").write_text(source)
     found = scan_path(tmp_path / "submission.py", BOTH)
-    assert [(f.line, f.kind) for f in found["relu_grad"]] == [(8, "dynamic")]
+    assert [(f.line, f.kind) for f in found["relu_grad"]] == [(8, "dynamic"), (8, "system")]
     assert "reads a Python internal" in found["relu_grad"][0].what
     assert [(f.line, f.kind) for f in found["l2_grad"]] == [(12, "autodiff")]
 
@@ -236,3 +236,66 @@ def test_a_fault_in_the_check_refuses_the_file_and_never_stops_the_grader(
     found = scan_path(package, ["relu_grad"])["relu_grad"]
     assert [(f.file, f.line, f.kind) for f in found] == [("impl.py", 2, "unreadable")]
     assert "KeyError in the check" in found[0].what
+
+
+def test_a_package_too_large_in_all_is_refused_unread(tmp_path: Path) -> None:
+    """Each file under the per-file cap, together over it: refused as a whole, and no file of
+    it parsed (the check's time is bounded by the cap, not by what a student uploads)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    for i in range(3):
+        (package / f"part{i}.py").write_bytes(b"# padding\n" * (100 << 10))
+    (package / "broken.py").write_bytes(b"def (:\n")
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert [(f.file, f.kind) for f in found] == [("pkg", "system")]
+    assert "MiB of sources in all" in found[0].what
+
+
+def test_a_finding_shows_the_students_text_escaped(tmp_path: Path) -> None:
+    """File names are the student's: a name holding a terminal escape or a bidi override is
+    shown escaped in the finding, never passed on to the instructor's terminal or report."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    (package / "\x1b[2J\u202eyp.py").write_text("X = 1\n")
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert len(found) == 1 and found[0].kind == "system"
+    assert "\x1b" not in str(found[0]) and "\u202e" not in str(found[0])
+    assert found[0].file == "\\x1b[2J\\u202eyp.py"
+
+
+def test_a_file_refused_by_path_is_not_read_whatever_its_name(tmp_path: Path) -> None:
+    """A file over the size cap is refused by its path and never parsed, its name escaped or
+    not (an oversized file that is not Python would otherwise add an "unreadable" finding)."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    (package / "\x1bbig.py").write_bytes(b"def (:\n" + b"#" * (3 << 20))
+    found = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert [f.kind for f in found] == ["system"] and "too large" in found[0].what
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        '__import__("reference.activations")',
+        'eval("__imp" + "ort__")("os")',
+        "np.zeros(1).ctypes",
+        "_take(jax)",
+        "(lambda: None).__globals__",
+    ],
+)
+def test_what_the_check_cannot_follow_stays_refused_where_autodiff_is_allowed(attack: str, tmp_path: Path) -> None:
+    """The grader's --allow-autodiff lifts the kinds autodiff and dynamic; dynamic access would
+    then reach the system modules, files and the project's answers that stay refused. So each
+    dynamic finding comes with a system one on the same line, which that flag does not lift."""
+    source = (
+        "import jax\nimport numpy as np\n\n\ndef _take(m):\n    return m\n\n\n"
+        f"def relu_grad(x):\n    _ = {attack}\n    return x > 0\n"
+    )
+    (tmp_path / "submission.py").write_text(source)
+    found = scan_path(tmp_path / "submission.py", ["relu_grad"])["relu_grad"]
+    lifted = {"autodiff", "dynamic"}
+    assert [f.kind for f in found if f.kind in lifted] != []
+    assert [(f.line, f.kind) for f in found if f.kind not in lifted][:1] == [(10, "system")]

@@ -567,6 +567,105 @@ HOSTILE: tuple[Hostile, ...] = (
         "autodiff",
         "a negative number to a fractional power is complex",
     ),
+    Hostile(
+        "another-module-renames-this-one",
+        "a helper sets impl.__name__ = '__main__' while impl is being imported: impl's main block then runs",
+        {
+            "__init__.py": _pkg_init("impl.D(x)") + "\nfrom . import impl\n",
+            "impl.py": "from . import other\nimport jax\nimport jax.numpy as jnp\n\n"
+            'if __name__ == "__main__":\n    D = jax.vmap(jax.grad(lambda x: jnp.maximum(x, 0.0)))\n',
+            "other.py": 'from . import impl\n\nimpl.__name__ = "__main__"  # <-\n',
+        },
+        kind="dynamic",
+        rule="`.__name__` is a Python internal",
+    ),
+    h(
+        "patch-a-library-class-through-type",
+        "type(x) of an array is jax's Array class: assigning to its attributes changes JAX for the whole process",
+        """
+        def l2_grad(a, y):
+            type(a).sum = lambda self, *k, **kw: self  # <-
+            return 2 * (a - y)
+        """,
+        "dynamic",
+        "the builtin `type` is allowed only as `type(x)`, to look at a type",
+        ("l2_grad",),
+    ),
+    Hostile(
+        "fullwidth-file-name",
+        "a module file named in fullwidth letters: `from . import` of that name reads another file",
+        {"__init__.py": BASE},
+        raw={"\uff48elpers.py": b"X = 1\n"},
+        kind="system",
+        rule="is not a name Python can import",
+    ),
+    Hostile(
+        "module-named-like-a-complex-dtype",
+        "a helper module complex64.py: its __name__ ends in the dtype's name",
+        {
+            "__init__.py": BASE.replace("return 2 * (a - y)", "return 2 * (a - y).astype(_m.__name__[-9:])")
+            + "\nfrom . import complex64 as _m  # <-\n",
+        },
+        raw={"complex64.py": b"X = 1\n"},
+        kind="autodiff",
+        rule="the name `complex64` is a complex dtype's",
+    ),
+    h(
+        "structured-dtype-with-a-complex-field",
+        "a structured dtype spec (a dict) whose one field is 'D', viewed back as that field",
+        """
+        import numpy as np
+
+        def l2_grad(a, y):
+            spec = np.dtype({"names": ["z"], "formats": ["D"]})  # <-
+            return 2 * (a - y) + 0 * len(spec.names)
+        """,
+        "autodiff",
+        "the complex dtype 'D'",
+        ("l2_grad",),
+    ),
+    h(
+        "dataclass-field-named-c16",
+        "a dataclass field named c16: dataclasses.fields(...)[0].name is the string 'c16', complex128",
+        """
+        from dataclasses import dataclass, fields
+
+        @dataclass
+        class _Spec:
+            c16: int = 0  # <-
+
+        def l2_grad(a, y):
+            return 2 * (a - y).astype(fields(_Spec)[0].name)
+        """,
+        "autodiff",
+        "the name `c16` is a complex dtype's",
+    ),
+    # ---- derivatives computed inside a library routine --------------------------------------------
+    h(
+        "lax-custom-root",
+        "lax.custom_root differentiates implicitly through the solver it is given",
+        """
+        def l2_grad(a, y):
+            solve = lambda f, x0: x0
+            r = lax.custom_root(lambda x: x - a, a, solve, solve)  # <-
+            return 2 * (r - y)
+        """,
+        "autodiff",
+        "`lax.custom_root` (that is `jax.lax.custom_root`) is automatic differentiation",
+        ("l2_grad",),
+    ),
+    h(
+        "scipy-optimize-minimize",
+        "jax.scipy.optimize.minimize runs jax.grad inside (BFGS): the minimiser of a loss is found for you",
+        """
+        def l2_grad(a, y):
+            best = jax.scipy.optimize.minimize(lambda v: ((v - y) ** 2).sum(), a, method="BFGS")  # <-
+            return 2 * (a - best.x)
+        """,
+        "system",
+        "`jax.scipy.optimize` is not on the allowlist",
+        ("l2_grad",),
+    ),
 )
 
 
@@ -631,6 +730,11 @@ CLEAN: tuple[Submission, ...] = (
                 return (0.5 * (1 + t) + 0.5 * x * (1 - t**2) * du).astype(x.dtype) * _SIGN
 
 
+            def erf_like(x):
+                c2, c8, c16 = 0.5, 0.25, 0.125  # coefficients, not dtypes
+                return c2 * x + c8 * x**3 + c16 * x**5
+
+
             def l2_grad(a, y):
                 if a.shape != jnp.shape(y):
                     raise ValueError(f"l2_grad: shapes {a.shape} and {jnp.shape(y)} differ")
@@ -647,6 +751,7 @@ CLEAN: tuple[Submission, ...] = (
             import jax.numpy as jnp
 
             jax.config.update("jax_enable_x64", True)
+            jax.config.update("jax_platform_name", "cpu")
 
 
             def l2_grad(a, y):
@@ -655,6 +760,23 @@ CLEAN: tuple[Submission, ...] = (
                 if d.ndim > 2:
                     raise ValueError("l2_grad: expected at most 2 axes, got {0.ndim} ({0.shape})".format(d))
                 return 2 * d
+            """
+        },
+    ),
+    Submission(
+        "type-to-look-at-a-type",
+        "type(x) compared, in isinstance, named in messages and f-strings",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+
+            def relu_grad(x):
+                if type(x) in (list, tuple) or type(x) is float:
+                    raise TypeError(f"relu_grad: expected an array, got {type(x)}")
+                if not isinstance(x, type(jnp.zeros(1))) and type(x).__name__ != "ndarray":
+                    print("relu_grad: converting", type(x).__name__, str(type(x)))
+                return (jnp.asarray(x) > 0).astype(jnp.asarray(x).dtype)
             """
         },
     ),
