@@ -117,3 +117,24 @@ def test_a_host_callback_loses_the_function(tmp_path: Path) -> None:
     (l2,) = result.functions
     assert not l2.passed and l2.problem == "forbidden", l2.feedback
     assert "pure_callback" in l2.feedback
+
+
+def test_the_scan_reads_the_copy_that_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file swapped at the upload path between the scan and the first worker is never run:
+    the grader copies first and scans that copy."""
+    from handgrad.grading import grader
+
+    path = tmp_path / "submission.py"
+    path.write_text(correct_source())
+    cheat = "import jax\n\n\ndef l2_grad(a, y):\n    return jax.grad(lambda a: ((a - y) ** 2).sum())(a)\n"
+    real_scan = grader._scan
+
+    def scan_then_swap(p: Path) -> dict:  # type: ignore[type-arg]
+        found = real_scan(p)
+        path.write_text(cheat)  # the upload changes after the scan
+        return found
+
+    monkeypatch.setattr(grader, "_scan", scan_then_swap)
+    result = grade(path, Options(functions=("l2_grad",), seed=3, limits=SMALL, insecure=True))
+    (l2,) = result.functions
+    assert l2.passed, l2.feedback  # the clean copy ran, not the swapped file

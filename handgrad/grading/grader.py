@@ -553,8 +553,20 @@ def grade_many(
             refused.append(f"The submission was refused: {exc}")
         else:
             refused.append("")
-    findings = [_scan(p) if options.scan and not refused[i] else {} for i, p in enumerate(resolved)]
     budgets = [Budget(r, limits) for r in resolved]
+    findings: list[dict[str, list[Finding]]] = []
+    for i, budget in enumerate(budgets):
+        # The scan reads the very copy the workers will run (made now, read-only to them): a
+        # file swapped at the upload path after the scan is never what runs.
+        found: dict[str, list[Finding]] = {}
+        if not refused[i]:
+            try:
+                staged = budget.staged()
+            except SubmissionError as exc:
+                refused[i] = f"The submission was refused: {exc}"
+            else:
+                found = _scan(staged) if options.scan else {}
+        findings.append(found)
     for budget, found in zip(budgets, findings, strict=True):
         budget.import_error = _unreadable(found)
     tasks = [(i, e) for i in range(len(paths)) for e in entries]
