@@ -12,6 +12,7 @@ from handgrad.scan import scan_path
 from reference.catalog import NAMES
 from tests.corpus.hostile_static import HOSTILE as FIRST_HOSTILE
 from tests.corpus.hostile_static_2 import BOTH, CLEAN, HOSTILE, Hostile, Submission
+from tests.test_scan_corpus import assert_refused_on_its_line
 
 
 def test_corpus_is_large_and_new() -> None:
@@ -22,14 +23,7 @@ def test_corpus_is_large_and_new() -> None:
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=lambda s: s.id)
 def test_hostile_submission_is_refused_on_its_line_with_its_rule(hostile: Hostile, tmp_path: Path) -> None:
-    found = scan_path(hostile.write(tmp_path), BOTH)
-    for name in BOTH:
-        assert bool(found[name]) == (name in hostile.refused), (name, [str(f) for f in found[name]])
-    file, line = hostile.marked()
-    there = [f for f in found[hostile.refused[0]] if (f.file, f.line) == (file, line)]
-    assert any(f.kind == hostile.kind and hostile.rule in f.what for f in there), [
-        str(f) for f in found[hostile.refused[0]]
-    ]
+    assert_refused_on_its_line(hostile, tmp_path)
 
 
 @pytest.mark.parametrize("clean", CLEAN, ids=lambda s: s.id)
