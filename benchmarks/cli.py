@@ -14,11 +14,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from handgrad.errors import UsageError
+
 DEVICE_CHOICES = ("cpu", "gpu", "all")
-
-
-class UsageError(Exception):
-    """A bad argument, reported in one line with exit status 2."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -126,10 +124,8 @@ def _placements(choice: str) -> tuple[tuple[Any, ...], list[str]]:
 def _output(path: Path | None, what: str) -> Path | None:
     if path is None:
         return None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise UsageError(f"--{what} {path}: cannot create its folder ({e.strerror})") from None
+    if not path.parent.is_dir():
+        raise UsageError(f"--{what} {path}: no folder {path.parent} (create it first)")
     if path.is_dir():
         raise UsageError(f"--{what} {path}: is a folder, give a file name")
     return path
@@ -162,8 +158,8 @@ def _options(args: argparse.Namespace) -> tuple[Any, list[str], str]:
         raise UsageError(f"unknown device {args.device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     # Before JAX starts its backend and threads (see allocator.py).
     memory = "system default" if args.default_allocator else allocator.reuse_freed_memory() or "system default"
+    placements, notes = _placements(args.device)  # refuses a missing GPU before any setting changes
     _configure_jax()
-    placements, notes = _placements(args.device)
     options = runner.Options(
         entries=entries,
         dtypes=dtypes,

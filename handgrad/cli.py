@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from handgrad import __version__
+from handgrad.errors import UsageError
 from reference.names import NAMES
 from reference.tolerances import DTYPES
 
@@ -16,10 +17,6 @@ if TYPE_CHECKING:  # the grading modules load JAX: imported when a command runs
     from handgrad.grading.grader import Options, SubmissionGrade
 
 T = TypeVar("T")
-
-
-class UsageError(Exception):
-    """Bad arguments: reported in one line, exit status 2."""
 
 
 def _progress(total_desc: str) -> Callable[[Iterable[T]], Iterable[T]]:

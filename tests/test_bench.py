@@ -139,6 +139,7 @@ BAD_ARGUMENTS = {
     "forward-not-gradient": (["--cases", "sigmoid"], "did you mean sigmoid_grad?"),
     "unknown-dtype": (["--dtype", "float8"], "unknown dtype 'float8'"),
     "unknown-device": (["--device", "tpu"], "unknown device 'tpu'"),
+    "missing-folder": (["--json", "/no/such/folder/r.json"], "no folder /no/such/folder"),
 }
 
 
@@ -163,13 +164,18 @@ def test_a_dtype_none_of_the_chosen_cases_runs_in_is_a_usage_error() -> None:
 def test_device_gpu_is_measured_where_there_is_one_and_a_usage_error_elsewhere(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    import jax
+
     if cli._gpus():
         placements, _ = cli._placements("gpu")
         assert [p.platform for p in placements] == ["gpu"]
-        return
-    assert _run_in_process(["--device", "gpu"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no GPU" in err
+    else:
+        # conftest's checking settings turn XLA's optimisations off; a refused run changes nothing.
+        assert jax.config.read("jax_disable_most_optimizations")
+        assert _run_in_process(["--device", "gpu"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "no GPU" in err
+        assert jax.config.read("jax_disable_most_optimizations"), "the refused run changed JAX's settings"
 
 
 def test_module_entry_point_reports_a_bad_case_in_one_line() -> None:
