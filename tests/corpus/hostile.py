@@ -141,13 +141,13 @@ HOSTILE: tuple[Hostile, ...] = (
     ),
     Hostile(
         "patch-comparisons",
-        "patches numpy, chex and jax in its own process so that everything looks equal",
+        "patches numpy, unittest and jax in its own process so that everything looks equal",
         """
-        import chex
+        import unittest
         np.allclose = lambda *a, **k: True
         np.isclose = lambda a, b, *r, **k: np.ones(np.broadcast(a, b).shape, bool)
         np.testing.assert_allclose = lambda *a, **k: None
-        chex.assert_trees_all_close = lambda *a, **k: None
+        unittest.TestCase.assertEqual = lambda *a, **k: None
         jnp.allclose = lambda *a, **k: True
 
         def relu_grad(x):
