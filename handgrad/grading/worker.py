@@ -99,7 +99,20 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
     root = str(workdir / "root")
     os.makedirs(root, exist_ok=True)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m")
+    # /dev and the private /tmp and /dev/shm first: the view is bound on top, so an interpreter
+    # or virtual environment that lives under /tmp (a CI checkout, say) stays visible.
+    os.makedirs(root + "/dev")
+    _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
+    for name in DEVICES:
+        open(f"{root}/dev/{name}", "w").close()
+        _mount(f"/dev/{name}", f"{root}/dev/{name}", None, MS_BIND)
+    os.symlink("/proc/self/fd", root + "/dev/fd")
+    for tmp in ("/tmp", "/dev/shm"):
+        os.makedirs(root + tmp, exist_ok=True)
+        _mount("tmpfs", root + tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes}")
     for path in view_paths():
+        if path in ("/", "/dev", "/tmp", "/dev/shm") or "/tmp".startswith(path + "/"):
+            continue  # never the host's own /tmp or /dev over the private ones
         target = root + path
         os.makedirs(os.path.dirname(target), exist_ok=True)
         if os.path.islink(path) and path in SYSTEM_PATHS:
@@ -115,15 +128,6 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
                 _mount("tmpfs", os.path.join(target, package), "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(root + "/dev")
-    _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k")
-    for name in DEVICES:
-        open(f"{root}/dev/{name}", "w").close()
-        _mount(f"/dev/{name}", f"{root}/dev/{name}", None, MS_BIND)
-    os.symlink("/proc/self/fd", root + "/dev/fd")
-    for tmp in ("/tmp", "/dev/shm"):
-        os.makedirs(root + tmp, exist_ok=True)
-        _mount("tmpfs", root + tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes}")
     os.makedirs(root + SUBMISSION_ROOT)
     _bind(str(submission.parent), root + SUBMISSION_ROOT)
     _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
