@@ -142,25 +142,6 @@ def _transformed(
     return g
 
 
-def compiled_text(
-    fn: Callable[..., Any],
-    *,
-    transform: str,
-    device: str,
-    args: tuple[Any, ...],
-    kwargs: Mapping[str, Any],
-    vmap_axes: tuple[int | None, ...],
-) -> str | None:
-    """The StableHLO text of the program `evaluate` runs for a jit or vmap case (None for
-    eager). Call it first: JAX caches the trace, so the evaluation that follows runs the
-    very program inspected here, and the submission's Python runs once for both."""
-    if transform == "eager":
-        return None
-    placed = place(args, device, vmap_axes)
-    jitted: Any = _transformed(fn, transform, kwargs, vmap_axes)  # a jax.jit object for these transforms
-    return str(jitted.lower(*placed).as_text())
-
-
 def uses_complex(program_text: str) -> bool:
     """Whether a StableHLO program holds a complex value anywhere (its types read
     `complex<f32>`, `complex<f64>`): complex-step differentiation cannot hide from this."""
@@ -191,14 +172,22 @@ def evaluate(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     vmap_axes: tuple[int | None, ...],
+    inspect: Callable[[str], None] | None = None,
 ) -> Output:
     """fn(*args, **kwargs) under `transform` with the arguments on `device`.
 
     Keywords (Huber's delta) are static: closed over, never traced or mapped.
     Exceptions from fn propagate to the caller, which reports them.
+    `inspect`, for jit and vmap cases, is handed the StableHLO text of the program before it
+    runs: JAX caches the trace, so the run executes the very program inspected, and the
+    function's Python runs once for both.
     """
     if transform not in TRANSFORMS:
         raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
     placed = place(args, device, vmap_axes)
-    out = jax.block_until_ready(_transformed(fn, transform, kwargs, vmap_axes)(*placed))
+    program = _transformed(fn, transform, kwargs, vmap_axes)
+    if inspect is not None and transform != "eager":
+        jitted: Any = program  # a jax.jit object for these transforms
+        inspect(str(jitted.lower(*placed).as_text()))
+    out = jax.block_until_ready(program(*placed))
     return _to_numpy(out)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import pytest
 
-from handgrad.evaluate import compiled_text, uses_complex
+from handgrad.evaluate import evaluate, uses_complex
 from handgrad.grading.grader import Options, grade
 from handgrad.grading.pool import Limits
 from tests.corpus.hostile_static_2 import RUNTIME_ONLY
@@ -27,7 +27,9 @@ CALL = {"device": "cpu:0", "kwargs": {}, "vmap_axes": (0, 0)}
 
 def _text(fn, transform: str = "jit") -> str | None:  # type: ignore[no-untyped-def]
     args = (jnp.linspace(-1.0, 1.0, 8).reshape(2, 4), jnp.ones((2, 4)))
-    return compiled_text(fn, transform=transform, args=args, **CALL)
+    programs: list[str] = []
+    evaluate(fn, transform=transform, args=args, **CALL, inspect=programs.append)
+    return programs[0] if programs else None
 
 
 def test_complex_anywhere_in_the_program_is_seen() -> None:
@@ -38,6 +40,23 @@ def test_complex_anywhere_in_the_program_is_seen() -> None:
     text = _text(step)
     assert text is not None and uses_complex(text)
     text = _text(step, "vmap")
+    assert text is not None and uses_complex(text)
+
+
+def _step_by_lax_complex(a, y):  # type: ignore[no-untyped-def]
+    w = (jax.lax.complex(a, jnp.full_like(a, 1e-30)) - y) ** 2
+    return (jnp.imag(w) / 1e-30).astype(a.dtype)
+
+
+def _step_hidden_in_eigvals(a, y):  # type: ignore[no-untyped-def]
+    # A non-symmetric eigen-solve returns complex values: an intermediate the code never names.
+    m = jnp.stack([a[..., :2], y[..., :2]], axis=-1)
+    return jnp.real(jnp.linalg.eigvals(m)).sum() * 0 + 2 * (a - y)
+
+
+@pytest.mark.parametrize("fn", [_step_by_lax_complex, _step_hidden_in_eigvals], ids=["lax-complex", "eigvals"])
+def test_complex_made_without_a_complex_literal_is_seen(fn) -> None:  # type: ignore[no-untyped-def]
+    text = _text(fn)
     assert text is not None and uses_complex(text)
 
 
@@ -59,11 +78,10 @@ def test_the_inspected_trace_is_the_one_that_runs() -> None:
         calls[0] += 1
         return a - y
 
-    from handgrad.evaluate import evaluate
-
     args = (jnp.ones((2, 4)), jnp.zeros((2, 4)))
-    compiled_text(counted, transform="jit", args=args, **CALL)
-    evaluate(counted, transform="jit", args=args, **CALL)
+    programs: list[str] = []
+    evaluate(counted, transform="jit", args=args, **CALL, inspect=programs.append)
+    assert len(programs) == 1
     assert calls[0] == 1, f"jax {jax.__version__} traced the function {calls[0]} times"
 
 
@@ -96,7 +114,11 @@ def test_host_callbacks_are_seen() -> None:
         jax.debug.print("{}", a)
         return 2 * (a - y)
 
-    for fn in (via_host, printing):
+    def debug_callback(a, y):  # type: ignore[no-untyped-def]
+        jax.debug.callback(lambda u: None, a)
+        return 2 * (a - y)
+
+    for fn in (via_host, printing, debug_callback):
         text = _text(fn)
         assert text is not None and calls_host(text), fn.__name__
     text = _text(lambda a, y: 2 * (a - y))

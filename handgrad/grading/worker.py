@@ -311,7 +311,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
 
     import handgrad
-    from handgrad.evaluate import BadReturn, calls_host, compiled_text, evaluate, uses_complex
+    from handgrad.evaluate import BadReturn, calls_host, evaluate, uses_complex
     from handgrad.grading.protocol import read_message, write_message
 
     handgrad.configure_for_checking()
@@ -359,12 +359,9 @@ def main(argv: list[str] | None = None) -> None:
             "kwargs": dict(request.get("kwargs") or {}),
             "vmap_axes": tuple(request["vmap_axes"]),
         }
-        complex_seen = host_seen = False
+        programs: list[str] = []  # what each jit/vmap case runs, read before it runs
         try:
-            text = compiled_text(fn, **call)  # before evaluate: the run reuses this trace
-            complex_seen = text is not None and uses_complex(text)
-            host_seen = text is not None and calls_host(text)
-            result = evaluate(fn, **call)
+            result = evaluate(fn, **call, inspect=programs.append)
         except BadReturn as exc:
             reply = {"ok": False, "kind": "bad-return", "message": str(exc)}
         except BaseException as exc:  # SystemExit from a formula is the formula's failure too
@@ -373,8 +370,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             reply = {"ok": True, "value": result.value, "devices": sorted(result.devices)}
         reply["autodiff"] = used[0]
-        reply["complex"] = complex_seen
-        reply["host_callback"] = host_seen
+        reply["complex"] = any(uses_complex(p) for p in programs)
+        reply["host_callback"] = any(calls_host(p) for p in programs)
         send(reply)
 
 
