@@ -66,6 +66,22 @@ def test_sigmoid_grad_keeps_relative_accuracy_in_the_tails_float32() -> None:
     np.testing.assert_allclose(np.asarray(hw.sigmoid_grad(x), np.float64), exact, rtol=1e-6)
 
 
+@pytest.mark.parametrize(
+    ("dtype", "xs", "rtol"),
+    [
+        # 1 - tanh(x)^2 rounds to 0 from x ~ 9 in float32; sech^2(40) = 7.2e-35 is normal.
+        (jnp.float32, [3.0, -9.0, 12.0, 40.0], 1e-6),
+        # sech^2(6) = 2.5e-5 and sech^2(8) = 4.5e-7 are float16 subnormals: spacing 6e-8.
+        (jnp.float16, [3.0, -6.0, 8.0], 1e-1),
+    ],
+)
+def test_tanh_grad_keeps_relative_accuracy_in_the_tails(dtype: type, xs: list[float], rtol: float) -> None:
+    exact = 1 / np.cosh(np.array(xs, np.float64)) ** 2
+    got = hw.tanh_grad(jnp.array(xs, dtype))
+    assert got.dtype == dtype
+    np.testing.assert_allclose(np.asarray(got, np.float64), exact, rtol=rtol)
+
+
 def test_tanh_small_x_keeps_relative_accuracy() -> None:
     x = jnp.array([1e-8, -3e-20], jnp.float32)
     np.testing.assert_allclose(np.asarray(hw.tanh(x)), [1e-8, -3e-20], rtol=1e-6)
