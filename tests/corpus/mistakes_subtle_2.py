@@ -381,4 +381,18 @@ SUBTLE_2: tuple[Mistake, ...] = (
           return jnp.clip(x, 0, 1e3)
       """,
     ),
+    m(
+        "net-grads-sigmoid-grad-of-activation",
+        "two_layer_grads",
+        "s'(a) where s'(z) belongs: the derivative applied to the activation instead of the pre-activation",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = sigmoid(x @ W1 + b1)
+          a = sigmoid(a1 @ W2 + b2)
+          d2 = 2 * (a - y) * sigmoid_grad(a)
+          d1 = (W2 @ d2) * sigmoid_grad(a1)
+          return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
 )
