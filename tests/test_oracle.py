@@ -86,3 +86,15 @@ def test_subtle_mistake_loses_its_marks_with_a_hint_that_names_the_cause(mistake
 def test_correct_unusual_form_passes_in_float32_and_float64(form: Mistake) -> None:
     failure = first_failure(form, strict=False, dtypes=["float32", "float64"], transforms=["jit"])
     assert failure is None, failure.message()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_hint_names_a_lost_sign_in_every_dtype(dtype: str) -> None:
+    # 2|a - y| at predictions up to 1e4: bfloat16 rounds 2(a - y) by up to 0.4%, so the
+    # detector must allow the dtype's rounding, as the constant-factor one does.
+    mistake = next(m for m in MISTAKES if m.id == "l2-grad-abs")
+    (case,) = build_cases(
+        [BY_NAME["l2_grad"]], dtypes=[dtype], transforms=["jit"], devices=["cpu:0"], families=["extreme"]
+    )
+    result = run_case(InProcess(mistake.namespace()), case)
+    assert not result.ok and "lost the sign" in result.hint, result.message()
