@@ -395,4 +395,27 @@ SUBTLE_2: tuple[Mistake, ...] = (
           return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
       """,
     ),
+    m(
+        "cosine-grad-wrt-target",
+        "cosine_similarity_grad",
+        "a/(|a||y|) - cos y/|y|^2: the gradient with respect to the target (zero on parallel rows too)",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          cos = jnp.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+          return a / (na * ny) - cos * y / ny**2
+      """,
+    ),
+    m(
+        "sigmoid-grad-s-squared-exp",
+        "sigmoid_grad",
+        "s^2 e^{-x}: 0 * inf = NaN once s underflows and e^{-x} overflows",
+        """
+      def sigmoid_grad(x):
+          s = sigmoid(x)
+          return s * s * jnp.exp(-x)
+      """,
+        hint="NaN/inf",
+    ),
 )
