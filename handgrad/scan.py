@@ -204,9 +204,27 @@ ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
 ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__")
 """(`__doc__` is not among them: docstrings are not checked for dtype names, so they may not be read.)"""
 FRAME_ATTRIBUTES = names(
-    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_back f_builtins
-    f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
+    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code ag_await f_back
+    f_builtins f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
 )
+FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_defaults cell_contents")
+"""A compiled (Cython) function's own names for its globals, code and closure: NumPy's
+`np.random.seed.func_globals` holds the numpy, operator and builtins modules."""
+XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
+"""XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
+compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
+TYPE_CHECK_HOOKS = names("__subclasshook__ __instancecheck__ __subclasscheck__")
+"""Methods that make `isinstance` answer what a class says, and are handed the classes of
+whatever is tested (library classes among them)."""
+SELF_MATCHING = names("bool bytearray bytes dict float frozenset int list set str tuple")
+"""Builtin classes whose one positional sub-pattern matches the subject itself (`case int(n)`);
+any other class pattern's positional sub-patterns read the attributes its `__match_args__` names."""
+MAX_SCOPE_DEPTH = 40
+"""Functions, lambdas, classes and comprehensions nested deeper than this are not checked (each
+name is looked up through every scope around it: the check's time is this times the size)."""
+MAX_STAR_STEPS = 200_000
+"""Steps the check may spend following names through star imports (each module imported by
+star is searched for each name used): enough for any package that imports names it uses."""
 VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
     # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
@@ -224,6 +242,8 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
     **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
     **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
+    **{a: ("dynamic", "reaches a function's globals, code or closure") for a in FUNCTION_ATTRIBUTES},
+    **{a: ("dynamic", "reaches XLA's runtime client, which loads compiled programs") for a in XLA_CLIENT_ATTRIBUTES},
 }  # fmt: skip
 """Attributes refused on any value, where the value's type cannot be known statically."""
 
@@ -247,6 +267,9 @@ FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
 str.format reads the attributes it names. Each pattern here runs in time linear in the
 string's length (a student chooses the strings)."""
 WORD = re.compile(r"\w+")
+ATTRIBUTE_IN_FIELD = re.compile(r"\.(\w+)")
+FORMATTERS = names("format format_map")
+"""Methods of str that read the attributes their format fields name."""
 STRING_BUILDERS = names(
     """join format format_map decode encode replace translate upper lower swapcase title capitalize
     casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
@@ -313,6 +336,18 @@ _Target = tuple[str, str, str | None]
 ("own", module key, name or None) for the submission's own module or name in it."""
 
 
+class _TooComplex(Exception):
+    """Code the check will not follow, for its cost: the file (or package) is refused as
+    unreadable with this message, never checked for longer than its size allows."""
+
+    line = 0
+
+
+class _TooManyStars(_TooComplex):
+    """Star imports that would cost more to follow than MAX_STAR_STEPS: the whole package is
+    refused (on its __init__.py), whichever module the check was reading."""
+
+
 @dataclass(eq=False)
 class _Scope:
     kind: str  # module | class | function | comprehension
@@ -321,6 +356,23 @@ class _Scope:
     declared_global: set[str] = field(default_factory=set)
     declared_nonlocal: set[str] = field(default_factory=set)
     imports: dict[str, list[_Target]] = field(default_factory=dict)
+    depth: int = 0
+
+    def __post_init__(self) -> None:
+        if self.parent is not None:
+            self.depth = self.parent.depth + 1
+            if self.depth > MAX_SCOPE_DEPTH:
+                raise _TooComplex(f"functions, lambdas or comprehensions nested more than {MAX_SCOPE_DEPTH} deep")
+
+    def resolve_all(self, name: str) -> list[_Scope | None]:
+        """Every binding `name` may refer to here (None: a builtin). In a class body a name
+        the class binds is looked up at run time in the class, then in the module, then in
+        builtins (`class K: g = jax; jax = None` makes `K.g` the module): all of them."""
+        scope = self.resolve(name)
+        if scope is self and self.kind == "class" and name not in self.declared_nonlocal:
+            module = self.module()
+            return [scope, module if name in module.bound else None]
+        return [scope]
 
     def resolve(self, name: str) -> _Scope | None:
         """The scope whose binding `name` refers to here; None for a builtin (or nothing)."""
@@ -422,7 +474,11 @@ def _visits(tree: ast.Module) -> list[_Visit]:
     while stack:
         v = stack.pop()
         out.append(v)
-        stack.extend(reversed(_children(v)))
+        try:
+            stack.extend(reversed(_children(v)))
+        except _TooComplex as exc:
+            exc.line = getattr(v.node, "lineno", 0)
+            raise
     return out
 
 
@@ -493,6 +549,7 @@ class _Package:
         self.keys = set(keys)
         self.name = name
         self.scopes: dict[str, _Scope] = {}
+        self.steps = _Steps()
         self._library: dict[tuple[str, str], list[_Target]] = {}
         """library()'s answers, asked once every module is bound."""
 
@@ -518,9 +575,23 @@ class _Package:
                 elif target[2] is not None:
                     pending.append((target[1], target[2]))
             if ref[1] not in scope.bound:
-                pending += [(star[1], ref[1]) for star in scope.imports.get("*", [])]
+                stars = scope.imports.get("*", [])
+                self.steps.take(len(stars))
+                pending += [(star[1], ref[1]) for star in stars]
         self._library[(key, name)] = found
         return found
+
+
+class _Steps:
+    """A budget of steps through star imports, shared by everything that follows them."""
+
+    def __init__(self) -> None:
+        self.left = MAX_STAR_STEPS
+
+    def take(self, count: int = 1) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise _TooManyStars("names followed through too many star imports: import the names you use")
 
 
 def _is_text(node: ast.expr | None, text: str) -> bool:
@@ -540,12 +611,16 @@ def _texts(node: ast.expr) -> list[str]:
 
 
 def _dunder_field(text: str) -> str:
-    """The first format field in `text` that names a double-underscore attribute; "" if none."""
+    """The first format field in `text` that names a double-underscore attribute, or one
+    refused on values (`{0.gi_frame.f_globals}`); "" if none."""
     if "{" not in text:
         return ""
     for match in FORMAT_FIELD.finditer(text):
-        if any(_is_dunder(w) for w in WORD.findall(match.group())):
-            return match.group()
+        field_ = match.group()
+        if any(_is_dunder(w) for w in WORD.findall(field_)):
+            return field_
+        if any(w in VALUE_ATTRIBUTES_REFUSED for w in ATTRIBUTE_IN_FIELD.findall(field_)):
+            return field_
     return ""
 
 
@@ -837,6 +912,18 @@ class _ModuleScan:
             for attr in node.kwd_attrs:
                 if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
+            # `case P(rule)` reads the attributes P.__match_args__ names, out of sight (a dataclass
+            # field `jvp`, a namedtuple's "jvp"), on whatever P's isinstance lets through.
+            cls = node.cls
+            self_matching = (
+                isinstance(cls, ast.Name)
+                and cls.id in SELF_MATCHING
+                and v.scope.resolve(cls.id) is None
+                and len(node.patterns) == 1
+            )
+            if node.patterns and not self_matching:
+                why = "a class pattern with positional sub-patterns reads attributes named elsewhere"
+                self._find(v, node, "dynamic", f"{why} (`__match_args__`): name them (`case Point(x=x, y=y)`)")
         self._check_bindings(v)
         self._check_identifier(v)
 
@@ -868,6 +955,16 @@ class _ModuleScan:
             return
         if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
             self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
+        # A class attribute, method or dataclass field named like an attribute refused on values:
+        # dataclasses (`astuple`), pytrees and patterns read it by that name on whatever object
+        # holds it, a library's own (`functools.wraps(jax.nn.relu)` copies its `jvp`).
+        in_class = v.scope.kind == "class" and (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            or (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))
+        )
+        if in_class and name in VALUE_ATTRIBUTES_REFUSED:
+            kind, why = VALUE_ATTRIBUTES_REFUSED[name]
+            self._find(v, node, kind, f"a class attribute named `{name}` (the name of one that {why}): rename it")
 
     def _check_bindings(self, v: _Visit) -> None:
         """A double-underscore name bound other than by assignment (`import x as __name__`,
@@ -877,7 +974,9 @@ class _ModuleScan:
         for name in _bound_names(node):
             if not _is_dunder(name) or name in ALLOWED_DUNDER_STORES:
                 continue
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if name in TYPE_CHECK_HOOKS:
+                what = f"`{name}` makes isinstance answer as you say and hands you the classes it is asked about"
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if v.scope.home(name).kind != "module":
                     continue  # a class's own `__init__`, `__call__`, ...
                 what = f"defining `{name}` at module level changes how the module is imported: not allowed"
@@ -911,24 +1010,30 @@ class _ModuleScan:
                     v,
                     node,
                     "dynamic",
-                    f"the format field {dunder[:40]!r} reads a Python internal (double underscores): refused",
+                    f"the format field {dunder[:40]!r} reads a Python internal (double underscores) or an"
+                    " attribute refused on values: refused",
                 )
             elif len(text) < 64 and DUNDER_STRING.fullmatch(text) and text != "__main__":
                 self._find(
                     v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
                 )
+            elif text in VALUE_ATTRIBUTES_REFUSED and not self._is_docstring(node):
+                # Read by name where a name is given as a string: `functools.wraps(f, assigned=("jvp",))`,
+                # `register_dataclass(..., data_fields=["jvp"])`, `namedtuple("P", "jvp")`.
+                kind, why = VALUE_ATTRIBUTES_REFUSED[text]
+                self._find(v, node, kind, f"the string {text!r} names an attribute that {why}: not allowed")
 
     def _targets(self, v: _Visit, name: str) -> list[_Target]:
         """What `name` is bound to by imports where it is used, with the submission's own
         names that are library imports in their module resolved to those libraries."""
-        scope = v.scope.resolve(name)
-        found = list(scope.imports.get(name, [])) if scope is not None else []
+        scopes = v.scope.resolve_all(name)
+        found = [t for scope in scopes if scope is not None for t in scope.imports.get(name, [])]
         if self.package is None:
             return found
         for target in list(found):
             if target[0] == "own" and target[2] is not None:
                 found += self.package.library(target[1], target[2])
-        if scope is None:
+        if None in scopes:
             found += self.package.library(self.mod.key, name)
         return found
 
@@ -941,13 +1046,14 @@ class _ModuleScan:
             return
         if not isinstance(node.ctx, ast.Load):
             return
-        scope = v.scope.resolve(name)
+        scopes = v.scope.resolve_all(name)
+        scope = scopes[0]
         targets = self._targets(v, name)
         own_module_base = (
             id(node) in self.attr_base and targets and all(t[0] == "own" and t[2] is None for t in targets)
         )
         if scope is None or scope.kind in ("module", "class"):
-            if (scope is None or scope.kind == "module") and not own_module_base:
+            if any(s is None or s.kind == "module" for s in scopes) and not own_module_base:
                 self._unit(v.owner).refs.add((self.mod.key, name))
             # A module or class body looks a name up at run time, then in builtins: a
             # builtin a formula may not use stays refused even where the module binds it.
@@ -1113,6 +1219,16 @@ class _ModuleScan:
         if isinstance(func, ast.Name) and func.id in INSPECTORS:
             self.inspected.update(id(a) for a in node.args)
             self.inspected.update(id(e) for a in node.args if isinstance(a, ast.Tuple) for e in a.elts)
+        # str.format reads the attributes its fields name: only a format written in the source is
+        # checked, so one computed at run time (`("{0._" + "_class__}").format(x)`) is refused.
+        fmt: ast.expr | None = None
+        if isinstance(func, ast.Attribute) and func.attr in FORMATTERS:
+            fmt = func.value
+        elif "jax.debug.print" in self._library_paths(v, func):
+            fmt = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "fmt"), None)
+        if fmt is not None and not (isinstance(fmt, ast.Constant) and isinstance(fmt.value, str)):
+            why = "a format computed at run time is not allowed: write the format string in the call"
+            self._find(v, fmt, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
         for k in node.keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"
@@ -1300,6 +1416,9 @@ class _Graph:
 
     def __init__(self, modules: dict[str, _Module]) -> None:
         self.modules = modules
+        self.steps = _Steps()
+        self.defined = {n for mod in modules.values() for n in mod.units} | {k.rsplit(".", 1)[-1] for k in modules}
+        """Names some module defines: only these are searched for through star imports."""
 
     def _edges(self, ref: tuple[str, str | None]) -> Iterator[tuple[str, str | None]]:
         key, name = ref
@@ -1316,8 +1435,9 @@ class _Graph:
             return
         if f"{key}.{name}".strip(".") in self.modules:
             yield (f"{key}.{name}".strip("."), None)
-        if name not in mod.units and "*" in mod.units:
+        if name not in mod.units and "*" in mod.units and name in self.defined:
             for star in sorted(mod.units["*"].refs):
+                self.steps.take()
                 yield (star[0], name)
 
     def reach(self, starts: Iterable[tuple[str, str | None]]) -> list[Finding]:
@@ -1348,18 +1468,24 @@ class _Graph:
 
 
 def _scan_modules(modules: dict[str, _Module], functions: Iterable[str]) -> dict[str, list[Finding]]:
+    functions = list(functions)
     graph = _Graph(modules)
-    everywhere = graph.at_import()
-    result: dict[str, list[Finding]] = {}
-    for name in functions:
-        own = graph.reach([("", name)])
-        result[name] = sorted(set(everywhere) | set(own), key=_sort_key)
+    try:
+        everywhere = graph.at_import()
+        result: dict[str, list[Finding]] = {}
+        for name in functions:
+            own = graph.reach([("", name)])
+            result[name] = sorted(set(everywhere) | set(own), key=_sort_key)
+    except _TooComplex as exc:
+        found = Finding(0, f"too complex to check: {exc}", "unreadable", modules[""].file if "" in modules else "")
+        return {name: [found] for name in functions}
     return result
 
 
 def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -> None:
     """Bind every module first (a package's modules see each other's imports), then check."""
     scans: list[tuple[_Module, _ModuleScan]] = []
+    root = next((mod for mod, _ in sources if mod.key == ""), None)
     for mod, data in sources:
         tree, problem = _parse(data, mod.file)
         if problem is not None:
@@ -1368,6 +1494,9 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
         assert tree is not None
         try:
             scans.append((mod, _ModuleScan(mod, tree, package)))
+        except _TooComplex as exc:
+            found = Finding(exc.line, f"too complex to check: {exc}", "unreadable", mod.file)
+            mod.import_time.findings.append(found)
         except Exception as exc:  # RecursionError among them
             what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
             mod.import_time.findings.append(Finding(0, what, "unreadable", mod.file))
@@ -1377,6 +1506,12 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
         except RecursionError:
             found = Finding(scan.line, "too deeply nested to check", "unreadable", mod.file)
             mod.import_time.findings.append(found)
+        except _TooManyStars as exc:  # the package's cost, not this module's: said once, on its root
+            where = root or mod
+            where.import_time.findings.append(Finding(0, f"too complex to check: {exc}", "unreadable", where.file))
+            return
+        except _TooComplex as exc:
+            mod.import_time.findings.append(Finding(scan.line, f"too complex to check: {exc}", "unreadable", mod.file))
         except Exception as exc:  # a fault of the check must refuse this file, not stop the grader
             what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
             mod.import_time.findings.append(Finding(scan.line, what, "unreadable", mod.file))

@@ -1,6 +1,7 @@
-"""The allowlist check against the second hostile corpus (tests/corpus/hostile_static_2.py):
-each attack is refused on its marked line with its rule, only where it should be, and the
-correct but unusual submissions beside them still pass."""
+"""The allowlist check against the second and third hostile corpora
+(tests/corpus/hostile_static_2.py, hostile_static_3.py): each attack is refused on its marked
+line with its rule, only where it should be, and the correct but unusual submissions beside
+them still pass."""
 
 from __future__ import annotations
 
@@ -10,15 +11,23 @@ import pytest
 
 from handgrad.scan import scan_path
 from reference.catalog import NAMES
+from tests.corpus import hostile_static_2, hostile_static_3
 from tests.corpus.hostile_static import HOSTILE as FIRST_HOSTILE
-from tests.corpus.hostile_static_2 import BOTH, CLEAN, HOSTILE, Hostile, Submission
+from tests.corpus.hostile_static_2 import BOTH, Hostile, Submission
 from tests.test_scan_corpus import assert_refused_on_its_line
 
+CORPORA = (hostile_static_2, hostile_static_3)
+HOSTILE = tuple(s for corpus in CORPORA for s in corpus.HOSTILE)
+CLEAN = tuple(s for corpus in CORPORA for s in corpus.CLEAN)
 
-def test_corpus_is_large_and_new() -> None:
-    ids = [s.id for s in (*HOSTILE, *CLEAN)]
-    assert len(HOSTILE) >= 25 and len(set(ids)) == len(ids)
-    assert not set(ids) & {s.id for s in FIRST_HOSTILE}
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda c: c.__name__.rsplit(".", 1)[-1])
+def test_corpus_is_large_and_new(corpus: object) -> None:
+    hostile, clean = corpus.HOSTILE, corpus.CLEAN  # type: ignore[attr-defined]
+    ids = [s.id for s in (*hostile, *clean)]
+    assert len(hostile) >= 20 and len(set(ids)) == len(ids)
+    earlier = {s.id for c in (FIRST_HOSTILE, *(c.HOSTILE for c in CORPORA if c is not corpus)) for s in c}
+    assert not set(ids) & earlier
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=lambda s: s.id)
