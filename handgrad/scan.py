@@ -219,6 +219,12 @@ whatever is tested (library classes among them)."""
 SELF_MATCHING = names("bool bytearray bytes dict float frozenset int list set str tuple")
 """Builtin classes whose one positional sub-pattern matches the subject itself (`case int(n)`);
 any other class pattern's positional sub-patterns read the attributes its `__match_args__` names."""
+ATTRIBUTE_NAME_ARGUMENTS: dict[str, dict[str, int]] = {
+    "functools.wraps": {"assigned": 1, "updated": 2},
+    "jax.tree_util.register_dataclass": {"data_fields": 1, "meta_fields": 2},
+}
+"""Library functions that read attributes by the names they are given (keyword: position): the
+names must be written as strings in the call, where the check reads them."""
 MAX_SCOPE_DEPTH = 40
 """Functions, lambdas, classes and comprehensions nested deeper than this are not checked (each
 name is looked up through every scope around it: the check's time is this times the size)."""
@@ -594,6 +600,15 @@ class _Steps:
             raise _TooManyStars("names followed through too many star imports: import the names you use")
 
 
+def _literal_names(node: ast.expr) -> bool:
+    """None, a string, or a tuple or list of strings, written in the source."""
+    if isinstance(node, ast.Constant):
+        return node.value is None or isinstance(node.value, str)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    return False
+
+
 def _is_text(node: ast.expr | None, text: str) -> bool:
     return isinstance(node, ast.Constant) and node.value == text
 
@@ -886,8 +901,12 @@ class _ModuleScan:
     def _check(self, v: _Visit) -> None:
         node = v.node
         if isinstance(node, ast.Compare):
-            self.inspected.update(id(e) for e in (node.left, *node.comparators))
-            self.inspected.update(id(e) for c in node.comparators if isinstance(c, ast.Tuple) for e in c.elts)
+            # `==`, `in`, `<` hand each operand to the other's methods: `type(x) == Catch()` gives
+            # Catch.__eq__ the library's class. `is` calls nothing; nor do builtins and constants.
+            operands = [node.left, *node.comparators]
+            if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) or all(self._inert(v, e) for e in operands):
+                self.inspected.update(id(e) for e in operands)
+                self.inspected.update(id(e) for c in node.comparators if isinstance(c, ast.Tuple) for e in c.elts)
         elif isinstance(node, ast.FormattedValue):
             self.inspected.add(id(node.value))
         elif isinstance(node, ast.Attribute) and node.attr == "__name__" and isinstance(node.ctx, ast.Load):
@@ -926,6 +945,21 @@ class _ModuleScan:
                 self._find(v, node, "dynamic", f"{why} (`__match_args__`): name them (`case Point(x=x, y=y)`)")
         self._check_bindings(v)
         self._check_identifier(v)
+
+    def _inert(self, v: _Visit, node: ast.expr) -> bool:
+        """An operand whose comparison with a class runs none of the student's code: a constant,
+        a builtin or library name, `type(...)`, a `__name__`, or a tuple of these."""
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return all(self._inert(v, e) for e in node.elts)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type":
+            return v.scope.resolve("type") is None and len(node.args) == 1
+        if isinstance(node, ast.Attribute) and node.attr == "__name__":
+            return True  # a string
+        if isinstance(node, ast.Name) and v.scope.resolve(node.id) is None and not self._targets(v, node.id):
+            return node.id in _BUILTINS
+        return bool(self._library_paths(v, node))
 
     def _check_identifier(self, v: _Visit) -> None:
         """An identifier named like a complex dtype: Python turns identifiers into strings
@@ -1229,6 +1263,17 @@ class _ModuleScan:
         if fmt is not None and not (isinstance(fmt, ast.Constant) and isinstance(fmt.value, str)):
             why = "a format computed at run time is not allowed: write the format string in the call"
             self._find(v, fmt, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
+        for path in self._library_paths(v, func) & ATTRIBUTE_NAME_ARGUMENTS.keys():
+            for keyword, position in ATTRIBUTE_NAME_ARGUMENTS[path].items():
+                given = [k.value for k in node.keywords if k.arg in (keyword, None)]
+                given += node.args[position : position + 1]
+                given += [a.value for a in node.args[: position + 1] if isinstance(a, ast.Starred)]
+                for arg in given:
+                    if not _literal_names(arg):
+                        why = (
+                            f"`{path}`'s `{keyword}` names attributes it reads: write the names as strings in the call"
+                        )
+                        self._find(v, arg, "dynamic", why)
         for k in node.keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"

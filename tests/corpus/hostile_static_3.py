@@ -122,6 +122,45 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
+        "pytree-data-field-computed",
+        "the same pytree with its field's name computed, so no string in the source is 'jvp'",
+        """
+        import functools
+
+        class _Holder:
+            pass
+
+        def relu_grad(x):
+            jax.tree_util.register_dataclass(_Holder, data_fields=["j" + "vp"], meta_fields=[])  # <-
+            held = _Holder()
+            functools.wraps(jax.nn.relu)(held)
+            return jax.tree_util.tree_leaves(held)[0]((x,), (jnp.ones_like(x),))[1]
+        """,
+        "dynamic",
+        "`jax.tree_util.register_dataclass`'s `data_fields` names attributes it reads",
+        ("relu_grad",),
+    ),
+    h(
+        "wraps-assigned-computed-positionally",
+        "wraps(wrapped, assigned, updated) given positionally, the name built at run time",
+        """
+        from functools import wraps
+
+        _GOT = []
+
+        class _Catch:
+            def __setattr__(self, name, value):
+                _GOT.append(value)
+
+        def relu_grad(x):
+            wraps(jax.nn.relu, tuple(["j" + "vp"]), ())(_Catch())  # <-
+            return _GOT[0]((x,), (jnp.ones_like(x),))[1]
+        """,
+        "dynamic",
+        "`functools.wraps`'s `assigned` names attributes it reads",
+        ("relu_grad",),
+    ),
+    h(
         "positional-pattern-with-subclasshook",
         "a dataclass field jvp, isinstance made to say yes, and `case _P(rule)`: __match_args__ reads relu.jvp",
         """
@@ -212,6 +251,45 @@ HOSTILE: tuple[Hostile, ...] = (
         "dynamic",
         "`__subclasshook__` makes isinstance answer as you say",
         ("l2_grad",),
+    ),
+    h(
+        "type-compared-with-an-instance",
+        "type(a) == _Catch(): the comparison hands the array's class to _Catch.__eq__, then patched",
+        """
+        _SEEN = []
+
+        class _Catch:
+            def __eq__(self, other):
+                _SEEN.append(other)
+                return False
+
+        def l2_grad(a, y):
+            if type(a) == _Catch():  # <-
+                pass
+            _SEEN[0].sum = lambda self, *args, **kw: self
+            return 2 * (a - y)
+        """,
+        "dynamic",
+        "the builtin `type` is allowed only as `type(x)`",
+        ("l2_grad",),
+    ),
+    h(
+        "type-in-a-tuple-of-instances",
+        "type(x) in (float, _Catch()): `in` compares with each element, the instance's __eq__ among them",
+        """
+        class _Catch:
+            def __eq__(self, other):
+                _Catch.seen = other
+                return False
+
+        def relu_grad(x):
+            if type(x) in (float, _Catch()):  # <-
+                return x
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "the builtin `type` is allowed only as `type(x)`",
+        ("relu_grad",),
     ),
     # ---- the internals of compiled functions ---------------------------------------------------
     h(
@@ -469,6 +547,8 @@ CLEAN: tuple[Submission, ...] = (
                 match Shape(1, size):
                     case Shape(rows=1, cols=c) if c >= 0:
                         pass
+                if type(a) is not type(y) and type(a) in (float, int) or type(a).__name__ == "list":
+                    raise TypeError(f"l2_grad: expected arrays, got {type(a).__name__}")
                 match float(size):
                     case float(v) if v < 0:
                         raise ValueError("l2_grad: {0} is negative ({obj})".format(v, obj=a.shape))
