@@ -54,7 +54,7 @@ def _values() -> dict[str, object]:
     import jax.numpy as jnp
     import numpy as np
 
-    from handgrad.scan import ALLOWED, AllExcept
+    from handgrad.scan import ALLOWED, VALUE_NAMESPACES, AllExcept
 
     seen: dict[str, object] = {}
 
@@ -107,21 +107,47 @@ def _values() -> dict[str, object]:
         listed = [n for n in dir(namespace) if n in allowed] if isinstance(allowed, AllExcept) else sorted(allowed)
         for n in listed:
             value = getattr(namespace, n, None)
-            if value is not None and not isinstance(value, types.ModuleType):
+            # jax.config is a namespace the check refuses as a value (`jax.config.update(...)` only)
+            namespace_only = f"{entry}.{n}" in ALLOWED and f"{entry}.{n}" not in VALUE_NAMESPACES
+            if value is not None and not isinstance(value, types.ModuleType) and not namespace_only:
                 out[f"{entry}.{n}"] = value
     return out
+
+
+def _forbidden(value: object) -> str:
+    """What a formula must not get hold of, or "": a module, the interpreter's frames, code,
+    cells and tracebacks, XLA's runtime client, or a function named like JAX's differentiation."""
+    import types
+
+    from handgrad.scan import AUTODIFF_NAMES
+
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    if isinstance(value, (types.FrameType, types.CodeType, types.CellType, types.TracebackType)):
+        return type(value).__name__
+    if type(value).__name__ == "Client":
+        return "XLA's client"
+    if callable(value) and getattr(value, "__name__", None) in AUTODIFF_NAMES:
+        return f"{value.__name__}()"
+    return ""
 
 
 def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None:
     """Attributes of values are not listed (their types are unknown statically): only the
     names in VALUE_ATTRIBUTES_REFUSED and double-underscore names are refused. So no chain
-    of other attributes, from anything a formula can hold, may lead to a module (numpy's
-    `x.ctypes._ctypes` is the ctypes module) or to a function named like JAX's differentiation."""
+    of other attributes and of items (a formula may index with a string written in the
+    source), from anything a formula can hold, may lead to a module (numpy's
+    `x.ctypes._ctypes` is the ctypes module, a Cython function's `func_globals["np"]`
+    numpy), a frame, XLA's client (`x.device.client`) or a function named like JAX's
+    differentiation."""
     import types
 
-    from handgrad.scan import AUTODIFF_NAMES, VALUE_ATTRIBUTES_REFUSED
+    import jax
+    import jax.numpy as jnp
 
-    frontier = list(_values().items())
+    from handgrad.scan import VALUE_ATTRIBUTES_REFUSED
+
+    frontier = [*_values().items(), ("lowered.private", jax.jit(jnp.sin).lower(1.0))]
     visited = {id(v) for _, v in frontier}
     reached: list[str] = []
     for _ in range(3):
@@ -129,20 +155,27 @@ def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None
         for path, value in frontier:
             if isinstance(value, (int, float, str, bytes, types.ModuleType)):
                 continue
+            inner_values: list[tuple[str, object]] = []
             for attr in dir(value):
                 if attr.startswith("__") or attr in VALUE_ATTRIBUTES_REFUSED:
                     continue
                 try:
-                    inner = getattr(value, attr)
+                    inner_values.append((f"{path}.{attr}", getattr(value, attr)))
                 except Exception:
                     continue
-                if isinstance(inner, types.ModuleType):
-                    reached.append(f"{path}.{attr} -> {inner.__name__}")
-                elif callable(inner) and getattr(inner, "__name__", None) in AUTODIFF_NAMES:
-                    reached.append(f"{path}.{attr} -> {inner.__name__}()")
+            if isinstance(value, dict):
+                items = [
+                    (k, v) for k, v in list(value.items())[:200] if not (isinstance(k, str) and k.startswith("__"))
+                ]
+                inner_values += [(f"{path}[{k!r}]", v) for k, v in items]
+            elif isinstance(value, (list, tuple)):
+                inner_values += [(f"{path}[{i}]", v) for i, v in enumerate(value[:20])]
+            for where, inner in inner_values:
+                if what := _forbidden(inner):
+                    reached.append(f"{where} -> {what}")
                 elif id(inner) not in visited:
                     visited.add(id(inner))
-                    following.append((f"{path}.{attr}", inner))
+                    following.append((where, inner))
         frontier = following
     assert reached == []
 
