@@ -521,7 +521,8 @@ def _children(v: _Visit) -> list[_Visit]:
     elif isinstance(node, ast.arguments):
         add([*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg])
     elif not isinstance(node, ast.arg):  # an argument's annotation belongs to the enclosing scope
-        add(ast.iter_child_nodes(node))
+        # (Load/Store/Del markers hold nothing: half of all nodes in name-heavy code, skipped.)
+        add(n for n in ast.iter_child_nodes(node) if not isinstance(n, ast.expr_context))
     return children
 
 
