@@ -33,6 +33,7 @@ import builtins
 import functools
 import importlib
 import importlib.util
+import itertools
 import math
 import os
 import re
@@ -64,9 +65,10 @@ def names(text: str) -> frozenset[str]:
 COMPLEX_NAMES = names(
     """complex complex64 complex128 complex256 complex_ complexfloating csingle cdouble clongdouble
     clongfloat longcomplex singlecomplex cfloat angle conj conjugate imag real sort_complex roots eig
-    eigvals fft"""
+    eigvals poly fft"""
 )
-"""Complex dtypes, and functions that make or take apart complex numbers."""
+"""Complex dtypes, and functions that make or take apart complex numbers (`jnp.poly` of a
+matrix goes through its eigenvalues: of a rotation, complex)."""
 
 FILE_NAMES = names(
     """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
@@ -1358,7 +1360,15 @@ def _parse(data: bytes, shown: str) -> tuple[ast.Module | None, Finding | None]:
 def check_package_files(path: Path) -> list[Finding]:
     """What a submission may hold: a regular .py file, or a directory of .py files and
     sub-directories only (no compiled files, no links, no data or special files)."""
+    return _walk_package(path)[0]
+
+
+def _walk_package(path: Path) -> tuple[list[Finding], list[Path]]:
+    """check_package_files' findings, and the .py sources it accepted. One walk, with no
+    recursion and no more than MAX_PACKAGE_FILES entries read, however deep or wide the
+    tree (a 3,000-deep chain of folders once overflowed the stack of a recursive glob)."""
     found: list[Finding] = []
+    sources: list[Path] = []
     total = [0]  # bytes of the sources seen so far
 
     def refuse(p: Path, why: str) -> None:
@@ -1380,20 +1390,22 @@ def check_package_files(path: Path) -> list[Finding]:
             refuse(p, f"larger than {MAX_FILE_BYTES >> 20} MiB: too large to check")
         else:
             total[0] += st.st_size
+            sources.append(p)
         return False
 
     try:
         top = path.lstat()
     except OSError as exc:
-        return [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)]
+        return [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)], []
     if not check(path, top):
-        return found
+        return found, sources
     count = 0
     pending = [path]
     while pending:
         directory = pending.pop()
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            with os.scandir(directory) as listing:  # a folder of a million entries is not read whole
+                entries = sorted(itertools.islice(listing, MAX_PACKAGE_FILES + 1 - count), key=lambda e: e.name)
         except OSError as exc:
             refuse(directory, f"cannot be listed: {exc.strerror}")
             continue
@@ -1401,7 +1413,7 @@ def check_package_files(path: Path) -> list[Finding]:
             count += 1
             if count > MAX_PACKAGE_FILES:
                 refuse(path, f"more than {MAX_PACKAGE_FILES} files: {TOO_LARGE}")
-                return found
+                return found, sources
             p = Path(entry.path)
             if entry.name.startswith("."):
                 refuse(p, "a hidden file: a package may hold only .py files and directories")
@@ -1409,8 +1421,8 @@ def check_package_files(path: Path) -> list[Finding]:
                 pending.append(p)
             if total[0] > MAX_FILE_BYTES:
                 refuse(path, f"more than {MAX_FILE_BYTES >> 20} MiB of sources in all: {TOO_LARGE}")
-                return found
-    return found
+                return found, sources
+    return found, sources
 
 
 def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
@@ -1592,7 +1604,7 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     """Scan a .py file or a package directory: its files (check_package_files) and the
     code of every .py file in it, with calls followed across its modules."""
     functions = list(functions)
-    content = check_package_files(path)
+    content, accepted = _walk_package(path)
     if path.is_symlink() or not path.is_dir():
         if content:
             return {f: list(content) for f in functions}
@@ -1601,9 +1613,9 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
         except OSError as exc:
             return {f: [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)] for f in functions}
         return scan_source(data, functions, path.name)
-    files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
     if any(TOO_LARGE in f.what for f in content):
         return {f: list(content) for f in functions}
+    files = sorted(accepted)
     refused = {f.file for f in content}
     content += _layout_findings(path, [f for f in files if _printable(str(f.relative_to(path))) not in refused])
     keys = {_module_key(path, f)[0] for f in files}

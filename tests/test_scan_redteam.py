@@ -5,6 +5,7 @@ them still pass."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -299,6 +300,34 @@ def test_a_finding_shows_the_students_text_escaped(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].kind == "system"
     assert "\x1b" not in str(found[0]) and "\u202e" not in str(found[0])
     assert found[0].file == "\\x1b[2J\\u202eyp.py"
+
+
+def test_a_folder_chain_deeper_than_the_stack_is_refused_not_crashed(tmp_path: Path) -> None:
+    """1,100 nested folders: the check reads at most MAX_PACKAGE_FILES entries without
+    recursion and refuses the package, where a recursive glob overflowed the stack (an
+    exception out of the check would stop a bulk run). The chain is built and removed
+    one level at a time: pathlib and shutil recurse too."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    fd = os.open(package, os.O_RDONLY)
+    for _ in range(1100):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    try:
+        found = scan_path(package, ["relu_grad"])["relu_grad"]
+    finally:
+        while (package / "d").exists():
+            if (package / "d" / "d").exists():
+                os.rename(package / "d" / "d", package / "up")
+            os.rmdir(package / "d")
+            if (package / "up").exists():
+                os.rename(package / "up", package / "d")
+    assert [(f.file, f.kind) for f in found] == [("pkg", "system")]
+    assert "more than 200 files" in found[0].what
 
 
 def test_a_file_refused_by_path_is_not_read_whatever_its_name(tmp_path: Path) -> None:

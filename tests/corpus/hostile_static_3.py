@@ -291,6 +291,21 @@ HOSTILE: tuple[Hostile, ...] = (
         "the builtin `type` is allowed only as `type(x)`",
         ("relu_grad",),
     ),
+    # ---- complex numbers from real arithmetic --------------------------------------------------
+    h(
+        "poly-of-a-rotation-matrix",
+        "jnp.poly of a 2x2 rotation goes through its eigenvalues (+-i): sqrt(-c[2]) is 1j, complex-step follows",
+        """
+        _C = jnp.poly(jnp.array([[0.0, -1.0], [1.0, 0.0]]))  # <-
+
+        def l2_grad(a, y):
+            i = jnp.sqrt(-_C[2])
+            w = ((a + 1e-30 * i) - y) ** 2
+            return ((w - w.astype(a.dtype)) / i).astype(a.dtype) / 1e-30
+        """,
+        "autodiff",
+        "`jnp.poly` (that is `jax.numpy.poly`) is complex arithmetic",
+    ),
     # ---- the internals of compiled functions ---------------------------------------------------
     h(
         "cython-func-globals-to-builtins",
