@@ -227,6 +227,9 @@ ATTRIBUTE_NAME_ARGUMENTS: dict[str, dict[str, int]] = {
 }
 """Library functions that read attributes by the names they are given (keyword: position): the
 names must be written as strings in the call, where the check reads them."""
+CALLED_DIRECTLY = frozenset({"jax.config.update", *ATTRIBUTE_NAME_ARGUMENTS})
+"""Library functions whose arguments the check reads at the call: used in any other way
+(`partial(functools.wraps, f, names)`, a name bound to them) they are refused."""
 MAX_SCOPE_DEPTH = 40
 """Functions, lambdas, classes and comprehensions nested deeper than this are not checked (each
 name is looked up through every scope around it: the check's time is this times the size)."""
@@ -738,8 +741,9 @@ class _ModuleScan:
         self.attr_base: set[int] = set()
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
-        self.config_calls: set[int] = set()
-        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
+        self.direct_calls: set[int] = set()
+        """`jax.config.update`, `functools.wraps`, ... where called directly (their arguments are
+        checked there) or, for the last two, written as a decorator; anywhere else they are refused."""
         self.inspected: set[int] = set()
         """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.line = 0
@@ -903,6 +907,11 @@ class _ModuleScan:
 
     def _check(self, v: _Visit) -> None:
         node = v.node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # `@jax.tree_util.register_dataclass` on a dataclass: its fields are its own names.
+            self.direct_calls.update(
+                id(d) for d in node.decorator_list if not self._library_paths(v, d) & {"jax.config.update"}
+            )
         if isinstance(node, ast.Compare):
             # `==`, `in`, `<` hand each operand to the other's methods: `type(x) == Catch()` gives
             # Catch.__eq__ the library's class. `is` calls nothing; nor do builtins and constants.
@@ -1111,8 +1120,8 @@ class _ModuleScan:
                         "dynamic",
                         f"the module `{name}` is used as a value: use its names directly (`{name}.f`)",
                     )
-            elif target[1] == "jax.config.update" and id(node) not in self.config_calls:
-                self._refuse_config_value(v, node)
+            elif target[1] in CALLED_DIRECTLY and id(node) not in self.direct_calls:
+                self._refuse_indirect(v, node, target[1])
             elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
                 self._find(
                     v,
@@ -1206,8 +1215,8 @@ class _ModuleScan:
             return
         if not isinstance(node.ctx, ast.Load):
             self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
-        elif path == "jax.config.update" and id(node) not in self.config_calls:
-            self._refuse_config_value(v, node)
+        elif path in CALLED_DIRECTLY and id(node) not in self.direct_calls:
+            self._refuse_indirect(v, node, path)
         elif path in ALLOWED and path not in VALUE_NAMESPACES:
             self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
 
@@ -1236,13 +1245,19 @@ class _ModuleScan:
                 f"`jax.config.update` of {shown} is not allowed: only {', '.join(sorted(CONFIG_OPTIONS))}",
             )
 
-    def _refuse_config_value(self, v: _Visit, node: ast.AST) -> None:
-        self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+    def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
+        if path == "jax.config.update":
+            self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+        else:  # through partial, map or a name its arguments would not be seen
+            why = f"`{path}` may only be called directly (or used as a decorator): its arguments name attributes"
+            self._find(v, node, "dynamic", why)
 
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
-        if "jax.config.update" in self._library_paths(v, func):
-            self.config_calls.add(id(func))
+        paths = self._library_paths(v, func)
+        if paths & CALLED_DIRECTLY:
+            self.direct_calls.add(id(func))
+        if "jax.config.update" in paths:
             self._check_config(v, node)
         if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
             if len(node.args) >= 2 and not node.keywords:
@@ -1266,7 +1281,7 @@ class _ModuleScan:
         if fmt is not None and not (isinstance(fmt, ast.Constant) and isinstance(fmt.value, str)):
             why = "a format computed at run time is not allowed: write the format string in the call"
             self._find(v, fmt, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
-        for path in self._library_paths(v, func) & ATTRIBUTE_NAME_ARGUMENTS.keys():
+        for path in paths & ATTRIBUTE_NAME_ARGUMENTS.keys():
             for keyword, position in ATTRIBUTE_NAME_ARGUMENTS[path].items():
                 given = [k.value for k in node.keywords if k.arg in (keyword, None)]
                 given += node.args[position : position + 1]

@@ -161,6 +161,47 @@ HOSTILE: tuple[Hostile, ...] = (
         ("relu_grad",),
     ),
     h(
+        "wraps-through-partial",
+        "functools.partial(functools.wraps, relu, names): the names reach wraps where no call of it is seen",
+        """
+        import functools
+
+        _GOT = []
+
+        class _Catch:
+            def __setattr__(self, name, value):
+                _GOT.append(value)
+
+        def relu_grad(x):
+            copy = functools.partial(functools.wraps, jax.nn.relu, ("j" + "vp",), ())  # <-
+            copy(_Catch())
+            return _GOT[0]((x,), (jnp.ones_like(x),))[1]
+        """,
+        "dynamic",
+        "`functools.wraps` may only be called directly",
+        ("relu_grad",),
+    ),
+    h(
+        "register-dataclass-under-another-name",
+        "register_dataclass bound to a module name and called through it with a computed field name",
+        """
+        import functools
+
+        _register = jax.tree_util.register_dataclass  # <-
+
+        class _Holder:
+            pass
+
+        def relu_grad(x):
+            _register(_Holder, ["j" + "vp"], [])
+            held = _Holder()
+            functools.wraps(jax.nn.relu)(held)
+            return jax.tree_util.tree_leaves(held)[0]((x,), (jnp.ones_like(x),))[1]
+        """,
+        "dynamic",
+        "`jax.tree_util.register_dataclass` may only be called directly",
+    ),
+    h(
         "positional-pattern-with-subclasshook",
         "a dataclass field jvp, isinstance made to say yes, and `case _P(rule)`: __match_args__ reads relu.jvp",
         """
@@ -545,6 +586,7 @@ CLEAN: tuple[Submission, ...] = (
             import jax.numpy as jnp
 
 
+            @jax.tree_util.register_dataclass
             @dataclass
             class Shape:
                 rows: int
