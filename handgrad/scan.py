@@ -791,8 +791,9 @@ class _ModuleScan:
             sub = f"{base}.{alias.name}".strip(".")
             if sub in self.package.keys:
                 out.append((alias.asname or alias.name, ("own", sub, None)))
-            else:
-                out.append((alias.asname or alias.name, ("own", base, alias.name)))
+            # `from . import helpers` takes the package's attribute `helpers` where it has one
+            # (`import jax as helpers` in __init__.py), the submodule only where it has none.
+            out.append((alias.asname or alias.name, ("own", base, alias.name)))
         return out
 
     def _import_targets(self, node: ast.Import | ast.ImportFrom) -> list[tuple[str, _Target | None, str, str]]:
@@ -1188,6 +1189,9 @@ class _ModuleScan:
             shown = f"{shown}.{a.attr}"
             sub = f"{key}.{a.attr}".strip(".")
             if sub in self.package.keys:
+                # The parent may bind the submodule's name to something else after importing it.
+                for target in self.package.library(key, a.attr):
+                    self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
                 key = sub
                 continue
             self._unit(v.owner).refs.add((key, a.attr))

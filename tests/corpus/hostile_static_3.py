@@ -485,6 +485,47 @@ HOSTILE: tuple[Hostile, ...] = (
         "the module `jax` is used as a value",
         ("relu_grad",),
     ),
+    # ---- a package's attribute and its submodule of the same name -----------------------------
+    Hostile(
+        "package-attribute-shadows-submodule",
+        "__init__.py binds `helpers` to jax; `from . import helpers` then takes that attribute, not helpers.py",
+        {
+            "__init__.py": "import jax as helpers\nfrom .impl import relu_grad as relu_grad\n",
+            "impl.py": "import jax.numpy as jnp\nfrom . import helpers\n\n\ndef relu_grad(x):\n"
+            "    return helpers.vmap(helpers.grad(lambda v: jnp.maximum(v, 0.0)))(x)  # <-\n",
+            "helpers.py": "X = 1\n",
+        },
+        kind="autodiff",
+        rule="`helpers.grad` (that is `jax.grad`)",
+        refused=("relu_grad",),
+    ),
+    Hostile(
+        "submodule-rebound-after-import",
+        "__init__.py imports the clean submodule, then rebinds its name to jax; the formula imports it at call time",
+        {
+            "__init__.py": "from . import helpers\nfrom .impl import relu_grad as relu_grad\nimport jax as helpers\n",
+            "impl.py": "import jax.numpy as jnp\n\n\ndef relu_grad(x):\n    from . import helpers\n\n"
+            "    return helpers.vmap(helpers.grad(lambda v: jnp.maximum(v, 0.0)))(x)  # <-\n",
+            "helpers.py": "X = 1\n",
+        },
+        kind="autodiff",
+        rule="`helpers.grad` (that is `jax.grad`)",
+        refused=("relu_grad",),
+    ),
+    Hostile(
+        "subpackage-attribute-through-a-chain",
+        "sub/__init__.py rebinds `tools` to jax after importing sub/tools.py: `sub.tools.grad` is jax.grad",
+        {
+            "__init__.py": "from .impl import relu_grad as relu_grad\n",
+            "impl.py": "import jax.numpy as jnp\nfrom . import sub\n\n\ndef relu_grad(x):\n"
+            "    return sub.tools.vmap(sub.tools.grad(lambda v: jnp.maximum(v, 0.0)))(x)  # <-\n",
+            "sub/__init__.py": "from . import tools\nimport jax as tools\n",
+            "sub/tools.py": "X = 1\n",
+        },
+        kind="autodiff",
+        rule="`sub.tools.grad` (that is `jax.grad`)",
+        refused=("relu_grad",),
+    ),
     # ---- formats computed at run time --------------------------------------------------------
     h(
         "format-string-assembled-at-run-time",
