@@ -230,6 +230,9 @@ names must be written as strings in the call, where the check reads them."""
 CALLED_DIRECTLY = frozenset({"jax.config.update", *ATTRIBUTE_NAME_ARGUMENTS})
 """Library functions whose arguments the check reads at the call: used in any other way
 (`partial(functools.wraps, f, names)`, a name bound to them) they are refused."""
+MAX_FINDINGS = 500
+"""Refusals recorded for one file: past these the file is refused as a whole (a file of
+`eval` on every line once held 660,000 findings and 800 MiB in the grader)."""
 MAX_SCOPE_DEPTH = 40
 """Functions, lambdas, classes and comprehensions nested deeper than this are not checked (each
 name is looked up through every scope around it: the check's time is this times the size)."""
@@ -748,6 +751,8 @@ class _ModuleScan:
         """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
+        self.found = 0
+        """Refusals recorded in this file so far (MAX_FINDINGS at most)."""
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
@@ -768,7 +773,13 @@ class _ModuleScan:
         return self.mod.units.setdefault(owner, _Unit())
 
     def _find(self, v: _Visit, node: ast.AST, kind: str, what: str) -> None:
-        self._unit(v.owner).findings.extend(_findings(getattr(node, "lineno", 0), what, kind, self.mod.file))
+        self._add(self._unit(v.owner), getattr(node, "lineno", 0), what, kind)
+
+    def _add(self, unit: _Unit, line: int, what: str, kind: str) -> None:
+        self.found += 1
+        if self.found > MAX_FINDINGS:  # a file of refusals: said once, not listed (nor held) in full
+            raise _TooComplex(f"more than {MAX_FINDINGS} refused constructs in one file")
+        unit.findings.extend(_findings(line, what, kind, self.mod.file))
 
     # -- imports
 
@@ -1343,7 +1354,7 @@ class _ModuleScan:
                 # (A star import binds names unseen: every function pays for it too.)
                 runs_code = isinstance(node, ast.Import) or node.level or _refused_module(node.module or "") is not None
                 if at_top and not runs_code and bound != "*":
-                    self._unit(bound).findings.extend(_findings(node.lineno, why, kind, self.mod.file))
+                    self._add(self._unit(bound), node.lineno, why, kind)
                 else:
                     self._find(v, node, kind, why)
             elif target[0] == "own" and at_top:

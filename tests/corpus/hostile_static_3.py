@@ -589,6 +589,22 @@ HOSTILE: tuple[Hostile, ...] = (
         "unreadable",
         "too complex to check",
     ),
+    h(
+        "a-file-of-refusals",
+        "600 refused names, one a line: each finding is held and sorted for every function (660,000 held 800 MiB)",
+        "_E = (\n" + "    eval,\n" * 500 + "    eval,  # <-\n" + "    eval,\n" * 99 + ")\n",
+        "unreadable",
+        "too complex to check: more than 500 refused constructs in one file",
+    ),
+    h(
+        "a-file-of-refused-imports",
+        "the same with refused names imported at module level (each costs only where it is used)",
+        "".join(f"from jax import grad as g{i}\n" for i in range(500))
+        + "from jax import grad as g500  # <-\n"
+        + "".join(f"from jax import grad as g{i}\n" for i in range(501, 600)),
+        "unreadable",
+        "more than 500 refused constructs",
+    ),
     Hostile(
         "star-imports-that-fan-out",
         "30 modules importing each other by star, each using names none defines: searched from every module",
