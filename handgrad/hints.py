@@ -184,9 +184,10 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"wrong at a kink: {kink.rule}" if kink is not None else "wrong at a kink"
     if want.shape != got.shape:
         return ""
-    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and np.allclose(got, want.T, rtol=1e-3):
+    spread = _spread(result)  # the dtype's rounding: a bfloat16 transpose is one to 0.4%
+    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and np.allclose(got, want.T, rtol=spread):
         return "transposed: the result is the transpose of the right one"
-    if _reshaped_transpose(want, got):
+    if _reshaped_transpose(want, got, spread):
         return (
             "reshape where a transpose was meant: the values are the transpose's, laid out row by row "
             "in the original shape (use .T or jnp.swapaxes, not reshape)"
@@ -198,7 +199,6 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return ""
     n = _reduced_size(result)
     ratios = got[sig] / want[sig]
-    spread = _spread(result)
     if np.allclose(ratios, ratios[0], rtol=spread):
         # With one or two elements any ratio is "constant"; only name a telling one then.
         factor = _factor_words(float(ratios[0]), n, named_only=sig.sum() < 3, rel=spread)
@@ -261,12 +261,14 @@ def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3)
     return "" if named_only else f"off by a constant factor of {c:.4g}"
 
 
-def _reshaped_transpose(want: np.ndarray, got: np.ndarray) -> bool:
-    """got is want's last two axes transposed and then reshaped back: M.T.reshape(M.shape)."""
+def _reshaped_transpose(want: np.ndarray, got: np.ndarray, spread: float) -> bool:
+    """got is want's last two axes transposed and then reshaped back: M.T.reshape(M.shape),
+    to within `spread`, the rounding of the dtype under test."""
     if want.ndim < 2 or want.shape[-1] == want.shape[-2] or min(want.shape[-2:]) < 2:
         return False
     flipped = np.swapaxes(want, -1, -2).reshape(want.shape)
-    return bool(np.allclose(got, flipped, rtol=1e-3, atol=1e-6 * max(1.0, float(np.nanmax(np.abs(want))))))
+    scale = max(1.0, float(np.nanmax(np.abs(want))))
+    return bool(np.allclose(got, flipped, rtol=spread, atol=spread * 1e-3 * scale))
 
 
 def _row(v: np.ndarray, f: Any) -> np.ndarray:

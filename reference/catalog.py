@@ -41,7 +41,7 @@ TIERS: dict[str, dict[str, Tier]] = {
     "hinge": {"extreme": "stability"},
     "huber": {"wide": "stability", "offset": "stability"},
     "cosine_similarity": {"wide": "stability", "extreme": "stability", "far-scales": "extreme"},
-    "network": {"net-5x4x3-saturated": "stability"},
+    "network": {"net-5x4x3-saturated": "stability", "net-saturated-hidden": "stability"},
 }
 
 

@@ -125,10 +125,25 @@ SOFTMAX_EXTREME = np.array(
         [1e3, 1e3, 999.0, -1e3, 0.0],
         [-100.0, -100.0, -100.0, -100.0, 100.0],
         [9.0, 17.0, 30.0, 100.0, 1e4],
+        # A leader 7.625 above the next at 1e4: logsumexp = 1e4 + 4.9e-4, half a float32 ulp
+        # there. exp(x - logsumexp(x)) carries that rounding into every s_i (s_0 off by 5e-4,
+        # where the truth moves by 1e-5 under a relative eps change of x): not stable.
+        [1e4, 9992.375, -1e4, 0.0, 5e3],
     ]
 )
 SOFTMAX_TIES = np.array(
-    [[0.0] * 5, [1e4] * 5, [-1e4] * 5, [-3.5] * 5, [5.0, 5.0, -5.0, -5.0, 5.0], [2.0**-10] * 5, [100.0] * 5]
+    [
+        [0.0] * 5,
+        [1e4] * 5,
+        [-1e4] * 5,
+        [-3.5] * 5,
+        [5.0, 5.0, -5.0, -5.0, 5.0],
+        [2.0**-10] * 5,
+        [100.0] * 5,
+        # Two tied leaders at 1e4: s = [1/2, 1/2, 0, 0, 0] must sum to 1 to rounding. A softmax
+        # taken as exp(x - logsumexp(x)) is off by eps*|logsumexp|, which no nearby x explains.
+        [1e4, 1e4, -1e4, 0.0, 5e3],
+    ]
 )
 
 
@@ -223,7 +238,7 @@ def cross_entropy_families() -> tuple[Family, ...]:
     fams += [
         pairs("probs", lambda r: (2 * r.standard_normal(ROWS), probabilities(r, ROWS)), "soft targets"),
         pairs("wide", lambda r: (30 * r.standard_normal(ROWS), one_hot(r, ROWS)), "logits of 30 x normal"),
-        pairs("extreme", lambda r: (SOFTMAX_EXTREME.copy(), one_hot(r, ROWS)), "logits up to +-1e4"),
+        pairs("extreme", lambda r: (SOFTMAX_EXTREME.copy(), one_hot(r, SOFTMAX_EXTREME.shape)), "logits up to +-1e4"),
         pairs("row-large", lambda r: (large_row(r), one_hot(r, (5,))), "one 1-D row of logits up to +-1e4"),
         pairs("weights", lambda r: (2 * r.standard_normal(ROWS), weights(r, ROWS)), "targets that do not sum to 1"),
     ]
@@ -370,6 +385,24 @@ SEED_EXAMPLE = Inputs(
 )
 
 
+SATURATED_HIDDEN = Inputs(
+    (
+        {
+            "W1": np.array([[0.2, -0.1], [-0.1, 0.2], [0.1, 0.1]]),
+            "b1": np.array([0.0, -4.0]),
+            "W2": np.array([[3.0], [-2.5]]),
+            "b2": np.array([-2.0]),
+        },
+        np.array([50.0, -30.0, 20.0]),
+        np.array([-1.0]),
+    )
+)
+"""One fixed example whose hidden units saturate (z1 = [15, -13]) under inputs of size 50.
+s'(15) = 3.1e-7 is taken exactly by a stable form; a (1 - a) with a = fl(s(15)) is off by
+up to 10% (a rounds to a float32 spacing of 6e-8 below 1), which x and W2 then scale past
+the float32 allowance in every draw."""
+
+
 def network(d_in: int, h: int, d_out: int, weight_scale: float = 1.0) -> Family:
     def draw(rng: np.random.Generator) -> Inputs:
         params = {
@@ -393,4 +426,5 @@ def network_families() -> tuple[Family, ...]:
         network(1, 1, 1),
         network(16, 8, 4),
         network(5, 4, 3, weight_scale=25.0),
+        Family("net-saturated-hidden", lambda rng: SATURATED_HIDDEN, "hidden pre-activations 15 and -13, |x| up to 50"),
     )

@@ -83,8 +83,9 @@ def test_subtle_mistake_loses_its_marks_with_a_hint_that_names_the_cause(mistake
 
 
 @pytest.mark.parametrize("form", (*CORRECT_FORMS, *CORRECT_FORMS_2), ids=lambda f: f.id)
-def test_correct_unusual_form_passes_in_float32_and_float64(form: Mistake) -> None:
-    failure = first_failure(form, strict=False, dtypes=["float32", "float64"], transforms=["jit"])
+def test_correct_unusual_form_passes_in_every_dtype(form: Mistake) -> None:
+    # Every dtype the grader marks: a form right only in float32/float64 loses marks there.
+    failure = first_failure(form, strict=False, transforms=["jit"])
     assert failure is None, failure.message()
 
 

@@ -28,15 +28,6 @@ CORRECT_FORMS: tuple[Form, ...] = (
       """,
     ),
     f(
-        "softmax-exp-minus-logsumexp",
-        "softmax",
-        "exp(x - logsumexp(x))",
-        """
-      def softmax(x):
-          return jnp.exp(x - jax.nn.logsumexp(x, axis=-1, keepdims=True))
-      """,
-    ),
-    f(
         "softmax-scipy-style",
         "softmax",
         "methods instead of functions: x.max(), e.sum(), one division",
@@ -53,16 +44,6 @@ CORRECT_FORMS: tuple[Form, ...] = (
         """
       def softmax(x):
           return jax.nn.softmax(x, axis=-1)
-      """,
-    ),
-    f(
-        "softmax-vjp-expanded",
-        "softmax_vjp",
-        "s*g - s*<s, g> through exp(x - logsumexp)",
-        """
-      def softmax_vjp(x, g):
-          s = jnp.exp(x - jax.nn.logsumexp(x, axis=-1, keepdims=True))
-          return s * g - s * jnp.sum(s * g, axis=-1, keepdims=True)
       """,
     ),
     f(
@@ -203,14 +184,15 @@ CORRECT_FORMS: tuple[Form, ...] = (
     f(
         "net-transposed-matmul-order",
         "two_layer_grads",
-        "W.T @ v products, a (1 - a) for the sigmoid's derivative",
+        "W.T @ v products, s'(z) from the submission's own sigmoid_grad",
         """
       def two_layer_grads(params, x, y):
           W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-          a1 = jax.nn.sigmoid(W1.T @ x + b1)
-          a = jax.nn.sigmoid(W2.T @ a1 + b2)
-          d2 = 2 * (a - y) * a * (1 - a)
-          d1 = (W2 @ d2) * a1 * (1 - a1)
+          z1 = W1.T @ x + b1
+          a1 = jax.nn.sigmoid(z1)
+          z2 = W2.T @ a1 + b2
+          d2 = 2 * (jax.nn.sigmoid(z2) - y) * sigmoid_grad(z2)
+          d1 = (W2 @ d2) * sigmoid_grad(z1)
           return {"W1": x[:, None] * d1[None, :], "b1": d1, "W2": a1[:, None] * d2[None, :], "b2": d2}
       """,
     ),

@@ -114,7 +114,8 @@ SUBTLE: tuple[Mistake, ...] = (
           x = jnp.asarray(x, jnp.float32)
           return sigmoid(sigmoid(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"])
       """,
-        hint="dtype",
+        # A float16 check fails on the dtype, a float64 one on float32 rounding: both hints say so.
+        hint="float32",
     ),
     # ---- targets that do not sum to 1 -----------------------------------------------------
     m(

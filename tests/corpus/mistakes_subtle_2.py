@@ -44,6 +44,40 @@ SUBTLE_2: tuple[Mistake, ...] = (
       """,
     ),
     m(
+        "softmax-vjp-exp-minus-logsumexp",
+        "softmax_vjp",
+        "s*g - s*<s, g> with s = exp(x - logsumexp(x)): s sums to 1 only to eps*|logsumexp|,"
+        " which no nearby x explains (two tied logits at 1e4)",
+        """
+      def softmax_vjp(x, g):
+          s = jnp.exp(x - jax.nn.logsumexp(x, axis=-1, keepdims=True))
+          return s * g - s * jnp.sum(s * g, axis=-1, keepdims=True)
+      """,
+    ),
+    m(
+        "softmax-exp-minus-logsumexp",
+        "softmax",
+        "exp(x - logsumexp(x)): logsumexp's rounding, eps*|logsumexp|, lands in every s_i",
+        """
+      def softmax(x):
+          return jnp.exp(x - jax.nn.logsumexp(x, axis=-1, keepdims=True))
+      """,
+    ),
+    m(
+        "net-grads-a-one-minus-a",
+        "two_layer_grads",
+        "the textbook a (1 - a) for s'(z): 1 - a cancels once a hidden unit saturates",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = jax.nn.sigmoid(x @ W1 + b1)
+          a = jax.nn.sigmoid(a1 @ W2 + b2)
+          d2 = 2 * (a - y) * a * (1 - a)
+          d1 = (W2 @ d2) * a1 * (1 - a1)
+          return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
+    m(
         "ce-grad-shift-by-target",
         "cross_entropy_grad",
         "softmax shifted by the target logit <y, z> instead of the max: overflows when another logit dominates",
