@@ -90,8 +90,39 @@ def _size(text: str) -> int:
         if t and t[-1] in units:
             return int(float(t[:-1]) * units[t[-1]])
         return int(t)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 4G, 512M or bytes)") from None
+
+
+MIN_MEMORY = 256 << 20
+"""A worker's smallest memory cap: JAX alone needs about that much."""
+
+
+def _memory(text: str) -> int:
+    size = _size(text)
+    if size < MIN_MEMORY:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 256M (JAX alone needs that much)")
+    return size
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -109,18 +140,13 @@ def _grade_options(args: argparse.Namespace) -> Options:
     from handgrad.grading.pool import Limits
     from handgrad.grading.rubric import Rubric, RubricError, load
 
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    if args.memory < 256 << 20:
-        raise UsageError("--memory must be at least 256M: JAX alone needs that much")
     try:
         rubric = load(args.rubric) if args.rubric else Rubric()
     except RubricError as exc:
         raise UsageError(str(exc)) from None
-    if args.budget <= 0:
-        raise UsageError("--budget must be positive")
+    functions = tuple(args.function) if args.function else NAMES
+    if not any(rubric.weights[name] for name in functions):
+        raise UsageError(f"every function graded ({', '.join(functions)}) weighs 0 in {args.rubric}: nothing to earn")
     return Options(
         strict=args.strict,
         allow_autodiff=args.allow_autodiff,
@@ -129,7 +155,7 @@ def _grade_options(args: argparse.Namespace) -> Options:
         seed=args.seed,
         jobs=args.jobs,
         rubric=rubric,
-        functions=tuple(args.function) if args.function else NAMES,
+        functions=functions,
         fail_fast=args.fail_fast,
     )
 
@@ -156,16 +182,25 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     try:  # every output place exists and is safe before any worker starts
         json_target = reports.FileTarget(args.json) if args.json else None
-        out_dir = reports.Target(Path(args.out), create=True) if args.out else None
     except reports.TargetError as exc:
         raise UsageError(str(exc)) from None
-    for p in paths:
+    problems = []
+    for p in paths:  # every path is checked, so a class's bad paths are all named at once
         try:
             resolve(p)
         except SubmissionError as exc:
-            if json_target is not None:
-                json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
-            raise UsageError(str(exc)) from None
+            problems.append(str(exc) + _many_files_pointer(p))
+    if problems:
+        if json_target is not None:
+            json_target.write(reports.json_text(reports.gradescope_error(problems[0])))
+        if len(problems) == 1:
+            raise UsageError(problems[0])
+        listed = "\n  ".join(problems)
+        raise UsageError(f"{len(problems)} of {len(paths)} paths hold no gradable submission:\n  {listed}")
+    try:  # created only once every path is known to hold a submission
+        out_dir = reports.Target(Path(args.out), create=True) if args.out else None
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
     taken: set[str] = set()
 
     def save(path: Path, grade: SubmissionGrade) -> None:
@@ -203,12 +238,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0 if all(g.full_marks for g in grades) else 1
 
 
+def _many_files_pointer(path: Path) -> str:
+    """For a folder of several submissions given as one: how to grade each of them."""
+    if path.is_dir() and len(list(path.glob("*.py"))) > 1 and not (path / "__init__.py").exists():
+        return f"\n(to grade each file as its own submission: handgrad grade {path}/*.py --out DIR)"
+    return ""
+
+
 def cmd_bundle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from handgrad.grading.bundle import write_bundle
+    from handgrad.grading.bundle import BundleError, check_target, write_bundle
     from handgrad.grading.rubric import RubricError, load
 
+    out = Path(args.out)
+    try:
+        check_target(out)
+    except BundleError as exc:
+        raise UsageError(str(exc)) from None
     if args.rubric:
         try:
             load(args.rubric)
@@ -216,7 +263,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     options = ["--strict"] if args.strict else []
     options += ["--timeout", str(args.timeout), "--memory", str(args.memory), "--jobs", str(args.jobs)]
-    write_bundle(Path(args.out), options, args.rubric)
+    try:
+        write_bundle(out, options, args.rubric)
+    except (BundleError, OSError) as exc:
+        raise UsageError(str(exc)) from None
     print(f"wrote {args.out}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
     return 0
 
@@ -249,9 +299,9 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="require the contract's convention at kinks and count the checks beyond the contract",
     )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
-    parser.add_argument("--memory", type=_size, default=4 << 30, help="memory cap of a worker (default 4G)")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes in parallel (default 2)")
+    parser.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per function call (default 10)")
+    parser.add_argument("--memory", type=_memory, default=4 << 30, help="memory cap of a worker (default 4G)")
+    parser.add_argument("--jobs", type=_at_least_one, default=2, help="worker processes in parallel (default 2)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -285,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.add_argument(
         "--budget",
-        type=float,
+        type=_seconds,
         default=300.0,
         help="seconds of worker time per submission, all functions together (default 300)",
     )
