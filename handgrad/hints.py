@@ -95,7 +95,9 @@ def _error_hint(result: CaseResult) -> str:
     if kind == "device":
         return "the result left the device: NumPy (np.*) or float() inside the formula? use jax.numpy"
     if kind == "bad-return":
-        return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
+        return _bad_return_hint(result)
+    if text.startswith("NotImplementedError"):
+        return "not implemented yet: the function still raises NotImplementedError (replace the stub with a formula)"
     if "vmap_method" in text or "callback" in text.lower():
         return (
             "jax.pure_callback (NumPy or Python inside the formula) cannot be batched by vmap without "
@@ -123,6 +125,22 @@ def _error_hint(result: CaseResult) -> str:
     if "shape" in text.lower() or "dot_general" in text:
         return "a shape error: the code assumes one example or one layout (reduce with axis=-1; check .T)"
     return "the formula raised an exception"
+
+
+def _bad_return_hint(result: CaseResult) -> str:
+    """The likely slip behind a return value that is not a jax array (see evaluate.returned)."""
+    text = result.error
+    if text.startswith("returned None"):
+        return "no value came back: a `return` is missing (a stub left with `pass` or `...`?)"
+    if "NumPy array" in text:
+        return "computed with NumPy (np.*): use jax.numpy (jnp.*) so the result is a jax array and runs under jit"
+    if "number (" in text:
+        return "float(), int() or .item() made a Python number: keep the result a jax array (jnp.*)"
+    if result.case.entry.layout == "network" and ("tuple" in text or "list" in text):
+        return "return a dict with keys W1, b1, W2, b2 (jax arrays), not a tuple or list"
+    if "tuple of 1" in text or "list of 1" in text:
+        return "the array is wrapped in a tuple or list of one: return the array itself (a stray trailing comma?)"
+    return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
 
 
 def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...]) -> str:

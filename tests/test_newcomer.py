@@ -4,7 +4,10 @@ slips, each answered with one clear line before any work starts."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from handgrad.cli import main
@@ -132,3 +135,63 @@ def test_grade_refuses_a_rubric_that_gives_the_chosen_functions_no_weight(
     (tmp_path / "s.py").write_text("def sigmoid(x):\n    return x\n")
     assert main(["grade", str(tmp_path / "s.py"), "--rubric", str(rubric), "--function", "sigmoid"]) == 2
     assert "every function graded (sigmoid) weighs 0" in capsys.readouterr().err
+
+
+# ---- a student's stubs and return values ----------------------------------------------
+
+
+def _case(name: str, transform: str) -> Any:
+    from handgrad.cases import build_cases
+    from reference.catalog import CATALOG
+
+    entry = next(e for e in CATALOG if e.name == name)
+    return build_cases([entry], dtypes=["float32"], transforms=[transform], devices=["cpu:0"])[0]
+
+
+@pytest.mark.parametrize("transform", ["eager", "jit", "vmap"])
+def test_a_stub_raising_not_implemented_is_called_that_under_every_transform(transform: str) -> None:
+    # The batch hint ("fails on a batch") used to answer a stub under vmap: pytest --submission showed it.
+    from handgrad.engine import CaseResult
+    from handgrad.hints import hint_for
+
+    result = CaseResult(
+        _case("sigmoid_grad", transform), error_kind="exception", error="NotImplementedError (at s.py:9)"
+    )
+    assert hint_for(result, None, None).startswith("not implemented yet")
+
+
+@pytest.mark.parametrize(
+    ("value", "said", "hint"),
+    [
+        (None, "returned None, expected a jax.Array", "a `return` is missing"),
+        (
+            np.ones(3, np.float32),
+            "returned a NumPy array (numpy.ndarray of shape (3,)), expected a jax.Array",
+            "use jax.numpy",
+        ),
+        (1.5, "returned a Python or NumPy number (float), expected a jax.Array", "float(), int() or .item()"),
+        ((jnp.ones(3),), "returned a tuple of 1, expected a jax.Array", "a stray trailing comma"),
+    ],
+    ids=["none", "numpy", "float", "tuple"],
+)
+def test_what_came_back_instead_of_an_array_is_said_in_plain_words(value: Any, said: str, hint: str) -> None:
+    from handgrad.engine import EvaluationError, InProcess, run_case
+
+    def formula(x: Any) -> Any:
+        return value
+
+    case = _case("sigmoid_grad", "eager")
+    with pytest.raises(EvaluationError) as exc:
+        InProcess({"sigmoid_grad": formula})("sigmoid_grad", transform="eager", device="cpu:0",
+                                             args=(np.ones(3, np.float32),), kwargs={}, vmap_axes=(0,))  # fmt: skip
+    assert exc.value.message == said
+    result = run_case(InProcess({"sigmoid_grad": formula}), case)
+    assert result.problem == "bad-return" and hint in result.hint
+
+
+def test_a_network_gradient_as_a_tuple_is_told_to_return_the_dict() -> None:
+    from handgrad.engine import CaseResult
+    from handgrad.hints import hint_for
+
+    result = CaseResult(_case("two_layer_grads", "eager"), error_kind="bad-return", error="returned a tuple of 4, ...")
+    assert "a dict with keys W1, b1, W2, b2" in hint_for(result, None, None)
