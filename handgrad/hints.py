@@ -27,6 +27,10 @@ TRACER_ERRORS = (
 )
 
 
+SIGNATURE_ERRORS = ("positional argument", "unexpected keyword argument", "required keyword-only argument")
+"""How Python says a call did not fit the function's parameters."""
+
+
 def _beyond_ordinary(result: CaseResult) -> bool:
     """A check of the stability or extreme tier (large or extreme inputs), not a derivation one."""
     return result.case.family.tier != "derivation"
@@ -96,6 +100,8 @@ def _error_hint(result: CaseResult) -> str:
         return "the result left the device: NumPy (np.*) or float() inside the formula? use jax.numpy"
     if kind == "bad-return":
         return _bad_return_hint(result)
+    if text.startswith("TypeError") and any(w in text for w in SIGNATURE_ERRORS):
+        return f"the function's parameters differ from the contract's: it must be {result.case.entry.signature}"
     if text.startswith("NotImplementedError"):
         return "not implemented yet: the function still raises NotImplementedError (replace the stub with a formula)"
     if "vmap_method" in text or "callback" in text.lower():

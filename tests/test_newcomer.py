@@ -195,3 +195,21 @@ def test_a_network_gradient_as_a_tuple_is_told_to_return_the_dict() -> None:
 
     result = CaseResult(_case("two_layer_grads", "eager"), error_kind="bad-return", error="returned a tuple of 4, ...")
     assert "a dict with keys W1, b1, W2, b2" in hint_for(result, None, None)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "TypeError: softmax_vjp() takes 1 positional argument but 2 were given (at s.py:3)",
+        "TypeError: softmax_vjp() missing 1 required positional argument: 'g' (at s.py:3)",
+        "TypeError: softmax_vjp() got an unexpected keyword argument 'delta' (at s.py:3)",
+    ],
+)
+def test_a_signature_that_differs_from_the_contract_is_named(error: str) -> None:
+    from handgrad.engine import CaseResult
+    from handgrad.hints import hint_for
+
+    result = CaseResult(_case("softmax_vjp", "vmap"), error_kind="exception", error=error)
+    assert hint_for(result, None, None) == (
+        "the function's parameters differ from the contract's: it must be softmax_vjp(x, g)"
+    )
