@@ -213,3 +213,13 @@ def test_a_signature_that_differs_from_the_contract_is_named(error: str) -> None
     assert hint_for(result, None, None) == (
         "the function's parameters differ from the contract's: it must be softmax_vjp(x, g)"
     )
+
+
+def test_template_into_a_missing_folder_or_onto_a_folder_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["template", str(tmp_path / "nodir" / "mine.py")]) == 2
+    assert f"{tmp_path / 'nodir'}: no such directory (it is not created for you)" in capsys.readouterr().err
+    assert main(["template", str(tmp_path)]) == 2
+    assert f"{tmp_path} is a directory; name the file to write" in capsys.readouterr().err
+    assert not (tmp_path / "nodir").exists()
