@@ -223,3 +223,17 @@ def test_template_into_a_missing_folder_or_onto_a_folder_says_so(
     assert main(["template", str(tmp_path)]) == 2
     assert f"{tmp_path} is a directory; name the file to write" in capsys.readouterr().err
     assert not (tmp_path / "nodir").exists()
+
+
+def test_a_notebook_export_that_calls_get_ipython_is_told_what_to_delete(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from handgrad.engine import EvaluationError
+    from handgrad.grading.grader import _import_problem
+
+    path = tmp_path / "nb.py"
+    path.write_text("# In[1]:\nget_ipython().run_line_magic('matplotlib', 'inline')\n")
+    error = EvaluationError("import", "NameError: name 'get_ipython' is not defined (at nb.py:2)")
+    message, reason = _import_problem(SimpleNamespace(import_error=error), path)  # type: ignore[arg-type]
+    assert reason == "import-error"
+    assert message.endswith("(a notebook exported to .py: delete or comment out the get_ipython() lines)")

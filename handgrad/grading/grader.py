@@ -505,6 +505,8 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "import-crash"
     else:
         reason = "import-error"
+    if "get_ipython" in message:
+        message += " (a notebook exported to .py: delete or comment out the get_ipython() lines)"
     return f"The submission could not be imported, so no function was graded: {message}", reason
 
 
