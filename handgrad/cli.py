@@ -163,13 +163,8 @@ def _grade_options(args: argparse.Namespace) -> Options:
 def cmd_grade(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from handgrad import configure_for_checking
-    from handgrad.grading import reports
-    from handgrad.grading.grader import grade_many
-    from handgrad.grading.submission import SubmissionError, resolve
+    from handgrad.grading.submission import SubmissionError, resolve  # light: no JAX
 
-    configure_for_checking()  # for the references computed here, and inherited by the workers
-    options = _grade_options(args)
     paths = [Path(p) for p in args.paths]
     if args.shard:
         k, n = args.shard
@@ -178,25 +173,33 @@ def cmd_grade(args: argparse.Namespace) -> int:
             raise UsageError(f"shard {k}/{n} holds no submission")
     if args.json and len(paths) > 1:
         raise UsageError("--json writes one submission's results; use --out DIR for several")
-    from handgrad.grading.sandbox import SandboxError
-
-    try:  # every output place exists and is safe before any worker starts
-        json_target = reports.FileTarget(args.json) if args.json else None
-    except reports.TargetError as exc:
-        raise UsageError(str(exc)) from None
     problems = []
     for p in paths:  # every path is checked, so a class's bad paths are all named at once
         try:
             resolve(p)
         except SubmissionError as exc:
             problems.append(str(exc) + _many_files_pointer(p))
-    if problems:
-        if json_target is not None:
-            json_target.write(reports.json_text(reports.gradescope_error(problems[0])))
-        if len(problems) == 1:
-            raise UsageError(problems[0])
+    if len(problems) > 1:
         listed = "\n  ".join(problems)
         raise UsageError(f"{len(problems)} of {len(paths)} paths hold no gradable submission:\n  {listed}")
+    if problems and not args.json:
+        raise UsageError(problems[0])  # at once, before JAX loads
+
+    from handgrad import configure_for_checking
+    from handgrad.grading import reports
+    from handgrad.grading.grader import grade_many
+    from handgrad.grading.sandbox import SandboxError
+
+    configure_for_checking()  # for the references computed here, and inherited by the workers
+    try:  # every output place exists and is safe before any worker starts
+        json_target = reports.FileTarget(args.json) if args.json else None
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
+    if problems:  # Gradescope's results.json says it too
+        if json_target is not None:
+            json_target.write(reports.json_text(reports.gradescope_error(problems[0])))
+        raise UsageError(problems[0])
+    options = _grade_options(args)
     try:  # created only once every path is known to hold a submission
         out_dir = reports.Target(Path(args.out), create=True) if args.out else None
     except reports.TargetError as exc:

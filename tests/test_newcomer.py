@@ -237,3 +237,16 @@ def test_a_notebook_export_that_calls_get_ipython_is_told_what_to_delete(tmp_pat
     message, reason = _import_problem(SimpleNamespace(import_error=error), path)  # type: ignore[arg-type]
     assert reason == "import-error"
     assert message.endswith("(a notebook exported to .py: delete or comment out the get_ipython() lines)")
+
+
+def test_a_bad_submission_path_answers_before_jax_loads(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from handgrad.cli import main; "
+        f"rc = main(['grade', {str(tmp_path / 'gone.py')!r}]); print(rc, 'jax' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "2 False", proc.stderr[-2000:]
+    assert "gone.py: no such file or directory" in proc.stderr
