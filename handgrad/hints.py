@@ -54,6 +54,8 @@ def hint_for(result: CaseResult, want: Any, got: Any) -> str:
             "dtype (astype, jnp.float32(...), np.float64 constants) or a boolean/integer result"
         )
     if problem == "structure":
+        if isinstance(want, Mapping) and isinstance(got, Mapping):
+            return f"the dict's keys must be exactly {', '.join(want)} (names are case-sensitive)"
         return "returns the wrong kind of value: an array (a dict with keys W1, b1, W2, b2 for the network)"
     leaf = comparison.leaf
     want_leaf = _leaf(want, leaf)
@@ -149,13 +151,28 @@ def _bad_return_hint(result: CaseResult) -> str:
     return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
 
 
+def _is_loss(result: CaseResult, want: tuple[int, ...]) -> bool:
+    """The function reduces its first argument's last axis (a loss): its shape is that one's, minus it."""
+    from handgrad.cases import case_inputs
+
+    args = [a for a in case_inputs(result.case).args if not isinstance(a, Mapping)]
+    return bool(args) and np.ndim(args[0]) >= 1 and tuple(np.shape(args[0])[:-1]) == tuple(want)
+
+
 def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...]) -> str:
     if len(want) == 2 and got == want[::-1] and want[0] != want[1]:
         return "transposed: the result has the transposed shape (outer(x, d) vs outer(d, x), or W.T)"
+    loss = _is_loss(result, want)
     if len(got) < len(want):
-        return "reduces too much: a loss keeps every leading batch axis (sum over axis=-1 only)"
+        if loss:
+            return "reduces too much: a loss keeps every leading batch axis (sum over axis=-1 only)"
+        return f"fewer axes than the contract's shape {want}: a sum or mean too many, or an axis indexed away?"
     if len(got) > len(want):
-        return "broadcasts where it should reduce, or keeps a reduced axis: use axis=-1 without keepdims for a loss"
+        if tuple(d for d in got if d != 1) == tuple(d for d in want if d != 1):
+            return "an extra axis of size 1: keepdims=True, x[None] or a reshape where the contract has none"
+        if loss:
+            return "broadcasts where it should reduce, or keeps a reduced axis: use axis=-1 without keepdims for a loss"
+        return f"more axes than the contract's shape {want}: an outer product or broadcast where it should not be?"
     if result.case.stacked:
         return "fails on a batch: the code handles only one example or one shape"
     return "wrong shape: the result must have the contract's shape"

@@ -250,3 +250,27 @@ def test_a_bad_submission_path_answers_before_jax_loads(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "2 False", proc.stderr[-2000:]
     assert "gone.py: no such file or directory" in proc.stderr
+
+
+def _first_result(name: str, formula: Any) -> Any:
+    from handgrad.engine import InProcess, run_case
+
+    return run_case(InProcess({name: formula}), _case(name, "eager"))
+
+
+def test_shape_and_structure_hints_fit_the_function_not_only_losses() -> None:
+    import handwritten
+
+    # A Jacobian missing an axis is not "a loss that reduces too much".
+    jac = _first_result("softmax_jacobian", lambda x: handwritten.softmax_jacobian(x)[..., 0])
+    assert jac.problem == "shape" and "loss" not in jac.hint
+    assert jac.hint.startswith("fewer axes than the contract's shape")
+    extra = _first_result("cross_entropy_grad", lambda p, t: handwritten.cross_entropy_grad(p, t)[None])
+    assert extra.hint.startswith("an extra axis of size 1")
+    keep = _first_result("l2", lambda p, t: handwritten.l2(p, t)[None])  # a loss with keepdims
+    assert keep.hint.startswith("an extra axis of size 1: keepdims=True")
+    lower = _first_result(
+        "two_layer_grads", lambda *a: {k.lower(): v for k, v in handwritten.two_layer_grads(*a).items()}
+    )
+    assert lower.problem == "structure"
+    assert lower.hint == "the dict's keys must be exactly W1, W2, b1, b2 (names are case-sensitive)"
