@@ -244,7 +244,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def _many_files_pointer(path: Path) -> str:
     """For a folder of several submissions given as one: how to grade each of them."""
     if path.is_dir() and len(list(path.glob("*.py"))) > 1 and not (path / "__init__.py").exists():
-        return f"\n(to grade each file as its own submission: handgrad grade {path}/*.py --out DIR)"
+        return (
+            f"\n(several students' files: handgrad grade {path}/*.py --out DIR; one student's modules: "
+            "an __init__.py that imports the functions makes the folder one package)"
+        )
     return ""
 
 

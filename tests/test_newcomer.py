@@ -125,6 +125,7 @@ def test_grade_a_folder_of_many_files_points_to_the_glob(tmp_path: Path, capsys:
     assert main(["grade", str(tmp_path), "--out", str(tmp_path / "marks")]) == 2
     err = capsys.readouterr().err
     assert f"handgrad grade {tmp_path}/*.py --out DIR" in err
+    assert "an __init__.py that imports the functions makes the folder one package" in err
     assert not (tmp_path / "marks").exists()
 
 
