@@ -247,12 +247,15 @@ def _prepare(
     for n in nums:
         if n not in owner:
             raise TypeError(f"{who}: argument {n} ({names_all[n]}) holds no floating-point array to differentiate")
+    for name, array, top in zip(names, floats, owner, strict=True):
+        if top in nums and array.size == 0:
+            raise ValueError(f"{who}: {name} has no elements (shape {array.shape}): nothing would be checked")
     subtrees = [jax.tree_util.tree_structure(args[n]) for n in nums]
     grad_tree = subtrees[0] if len(nums) == 1 else jax.tree_util.tree_structure(tuple(args[n] for n in nums))
     call = _Call(
         f=f,
         primal=primal,
-        name=str(getattr(f, "__name__", None) or getattr(primal, "__name__", "f")),
+        name=str(_name_of(f) or _name_of(primal) or "f"),
         names=tuple(names),
         floats=tuple(floats),
         float_pos=tuple(float_pos),
@@ -272,6 +275,15 @@ def _prepare(
     if not hasattr(out, "shape") or not _is_float_dtype(out.dtype):
         raise TypeError(f"{who}: f must return one floating-point array, got {out!r}")
     return _replace(call, out_shape=tuple(out.shape), out_dtype=out.dtype, scalar=out.shape == ())
+
+
+def _name_of(f: Any) -> str | None:
+    """f's name, or the name of the function a functools.partial or jax.jit wraps."""
+    for candidate in (f, getattr(f, "func", None), getattr(f, "__wrapped__", None)):
+        name = getattr(candidate, "__name__", None)
+        if isinstance(name, str):
+            return name
+    return None
 
 
 def _not_float(leaf: Any) -> str:

@@ -429,3 +429,15 @@ def test_taylor_test_of_a_linear_function_that_cancels_to_zero_passes() -> None:
     assert not handgrad.taylor_test(lambda x: jnp.sum(x * x), x, grad=jnp.ones_like).ok
     with pytest.raises(ValueError, match=r"handgrad.taylor_test: grad returns shape \(\) for x, expected \(6,\)"):
         handgrad.taylor_test(lambda x: jnp.sum(x * x), x, grad=jnp.sum)
+
+
+def test_an_empty_example_is_refused_and_a_partial_keeps_its_name() -> None:
+    with pytest.raises(ValueError, match=r"x has no elements \(shape \(0,\)\): nothing would be checked"):
+        handgrad.verify(abs_sum, np.zeros(0, np.float32), grad=jnp.sign, **QUICK)
+
+    def scaled_sq(x: jax.Array, scale: float = 1.0) -> jax.Array:
+        return scale * jnp.sum(x * x)
+
+    report = handgrad.verify(functools.partial(scaled_sq, scale=3.0), np.ones(3, np.float32),
+                             grad=lambda x: 6 * x, **QUICK)  # fmt: skip
+    assert report.ok and report.name == "scaled_sq"
