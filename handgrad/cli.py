@@ -178,7 +178,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         try:
             resolve(p)
         except SubmissionError as exc:
-            problems.append(str(exc) + _many_files_pointer(p))
+            problems.append(str(exc) + ("" if args.json else _many_files_pointer(p)))  # not in a student's results
     if len(problems) > 1:
         listed = "\n  ".join(problems)
         raise UsageError(f"{len(problems)} of {len(paths)} paths hold no gradable submission:\n  {listed}")

@@ -275,3 +275,17 @@ def test_shape_and_structure_hints_fit_the_function_not_only_losses() -> None:
     )
     assert lower.problem == "structure"
     assert lower.hint == "the dict's keys must be exactly W1, W2, b1, b2 (names are case-sensitive)"
+
+
+def test_gradescope_results_for_several_files_speak_to_the_student(tmp_path: Path) -> None:
+    import json
+
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    for name in ("a.py", "b.py"):
+        (upload / name).write_text("def relu(x):\n    return x\n")
+    results = tmp_path / "results.json"
+    assert main(["grade", str(upload), "--json", str(results)]) == 2
+    output = json.loads(results.read_text())["output"]
+    assert "several candidates (a.py, b.py); name one, or call it submission.py" in output
+    assert "--out DIR" not in output  # the instructor's pointer is not for a student's results
