@@ -11,6 +11,7 @@ found by the grader (grading/grader.py), which sees more than one call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,7 +112,16 @@ def _error_hint(result: CaseResult) -> str:
             "jax.pure_callback (NumPy or Python inside the formula) cannot be batched by vmap without "
             "vmap_method, and is not a JAX formula: write it in jax.numpy"
         )
-    escaped = transform == "eager" and any(name in text for name in TRACER_ERRORS)
+    traced = any(name in text for name in TRACER_ERRORS)
+    if traced and transform == "eager" and "while tracing the function" in text and "Unexpected" not in text:
+        # An eager call traced: the formula's own jax.jit (JAX names the traced argument).
+        named = re.search(r"depends on the value of the argument (\w+)", text)
+        static = f"; {named[1]} is a Python number: static_argnames=('{named[1]}',)" if named else ""
+        return (
+            "fails under the function's own jax.jit: Python control flow or NumPy on a traced argument "
+            f"(if/float()/np.*){static}, or jnp.where"
+        )
+    escaped = transform == "eager" and traced
     if "UnexpectedTracerError" in text or escaped:
         # An eager call never traces: a tracer there was kept from an earlier jit or vmap call.
         return (

@@ -289,3 +289,23 @@ def test_gradescope_results_for_several_files_speak_to_the_student(tmp_path: Pat
     output = json.loads(results.read_text())["output"]
     assert "several candidates (a.py, b.py); name one, or call it submission.py" in output
     assert "--out DIR" not in output  # the instructor's pointer is not for a student's results
+
+
+def test_the_submissions_own_jit_is_not_mistaken_for_state_kept_between_calls() -> None:
+    from functools import partial
+
+    import jax
+
+    @jax.jit
+    def huber_grad(pred: Any, target: Any, delta: float = 1.0) -> Any:
+        if delta <= 0:  # delta is traced by this jit: a Python `if` on it fails
+            raise ValueError("delta must be positive")
+        return pred - target
+
+    result = _first_result("huber_grad", huber_grad)
+    assert result.problem == "exception" and "TracerBoolConversionError" in result.error
+    assert result.hint.startswith("fails under the function's own jax.jit")
+    assert "static_argnames=('delta',)" in result.hint
+    assert "state kept" not in result.hint
+    fixed = partial(jax.jit, static_argnames=("delta",))(huber_grad.__wrapped__)
+    assert _first_result("huber_grad", fixed).problem != "exception"
