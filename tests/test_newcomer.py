@@ -309,3 +309,22 @@ def test_the_submissions_own_jit_is_not_mistaken_for_state_kept_between_calls() 
     assert "state kept" not in result.hint
     fixed = partial(jax.jit, static_argnames=("delta",))(huber_grad.__wrapped__)
     assert _first_result("huber_grad", fixed).problem != "exception"
+
+
+def test_a_complex_input_to_any_shipped_formula_is_refused_not_cast() -> None:
+    # The cast kept only the real part: sigmoid(1+1j) answered sigmoid(1).
+    import handwritten
+    from handgrad.cases import case_inputs
+    from reference.catalog import CATALOG
+
+    def complex_of(a: Any) -> Any:
+        if isinstance(a, dict):
+            return {k: complex_of(v) for k, v in a.items()}
+        a = np.asarray(a)
+        return a.astype(np.complex64) + 1j if a.dtype.kind == "f" else a
+
+    for entry in CATALOG:
+        inputs = case_inputs(_case(entry.name, "eager"))
+        args = tuple(complex_of(a) for a in inputs.args)
+        with pytest.raises(TypeError, match="the formulas are real: got a complex64 input"):
+            getattr(handwritten, entry.name)(*args, **inputs.kwargs)
