@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", type=_shard, help="grade only the K-th of N shares of the paths, e.g. 1/4")
     grade.add_argument("--allow-autodiff", action="store_true", help="do not fail functions that use autodiff")
     grade.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
-    grade.add_argument("--seed", type=int, help="seed for the random inputs (default: fresh each run)")
+    grade.add_argument("--seed", type=_not_negative, help="seed for the random inputs (default: fresh each run)")
     grade.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="grade only this function")
     grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")

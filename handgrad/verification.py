@@ -614,6 +614,13 @@ def _kink_rule(call: _Call, kinks: Callable[..., Any] | None, kink_range: Any) -
     return _KinkRule(kinks, kink_range)
 
 
+def _check_seed(seed: object, who: str) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{who}: seed must be an int, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{who}: seed must be 0 or more, got {seed}")
+
+
 def verify(
     f: Callable[..., Any],
     *args: Any,
@@ -649,8 +656,7 @@ def verify(
         dtypes with float32 and float64; every family, transform and device present).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"handgrad.verify: seed must be an int, got {seed!r}")
+    _check_seed(seed, "handgrad.verify")
     import jax
 
     from handgrad.cases import build_cases
@@ -844,6 +850,7 @@ def taylor_test(
         raise TypeError(f"handgrad.taylor_test: f must be a function, got {type(f).__name__}")
     if not callable(grad):
         raise TypeError(f"handgrad.taylor_test: grad must be a function, got {type(grad).__name__}")
+    _check_seed(seed, "handgrad.taylor_test")
     hs = tuple(float(h) for h in hs)
     if len(hs) < 2 or any(not h > 0 for h in hs):
         raise ValueError("handgrad.taylor_test: hs needs at least two positive step sizes")

@@ -328,3 +328,15 @@ def test_a_complex_input_to_any_shipped_formula_is_refused_not_cast() -> None:
         args = tuple(complex_of(a) for a in inputs.args)
         with pytest.raises(TypeError, match="the formulas are real: got a complex64 input"):
             getattr(handwritten, entry.name)(*args, **inputs.kwargs)
+
+
+def test_a_negative_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # It reached numpy's seeding inside grading and ended in a traceback.
+    with pytest.raises(SystemExit):
+        main(["grade", "a.py", "--seed", "-1"])
+    assert "argument --seed: must be 0 or more, not -1" in capsys.readouterr().err
+    import handgrad
+
+    for check in (handgrad.verify, handgrad.taylor_test):
+        with pytest.raises(ValueError, match="seed must be 0 or more, got -1"):
+            check(jnp.sum, np.ones(3), grad=jnp.ones_like, seed=-1)
