@@ -171,8 +171,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         paths = [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
         if not paths:
             raise UsageError(f"shard {k}/{n} holds no submission")
+    if args.json is not None and not args.json.strip():
+        raise UsageError("--json needs a file name (or - for standard output)")
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out needs a folder name")
     if args.json and len(paths) > 1:
         raise UsageError("--json writes one submission's results; use --out DIR for several")
+    if args.json and args.json != "-" and Path(args.json).is_dir():
+        raise UsageError(f"--json {args.json}: is a directory; name the file, e.g. {Path(args.json) / 'results.json'}")
     problems = []
     for p in paths:  # every path is checked, so a class's bad paths are all named at once
         try:
@@ -225,10 +231,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if json_target is not None:
             json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
         raise UsageError(str(exc)) from None
-    if out_dir is not None:
-        out_dir.write("marks.csv", reports.marks_csv(grades))
-    if json_target is not None:
-        json_target.write(reports.json_text(reports.gradescope(grades[0])))
+    try:  # checked before grading; a directory made at that name since is still an error, not a traceback
+        if out_dir is not None:
+            out_dir.write("marks.csv", reports.marks_csv(grades))
+        if json_target is not None:
+            json_target.write(reports.json_text(reports.gradescope(grades[0])))
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
     report = sys.stderr if json_target is not None and json_target.stdout else sys.stdout
     for g in grades:
         print(reports.text(g, verbose=not args.quiet and len(grades) == 1), file=report)

@@ -340,3 +340,22 @@ def test_a_negative_seed_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     for check in (handgrad.verify, handgrad.taylor_test):
         with pytest.raises(ValueError, match="seed must be 0 or more, got -1"):
             check(jnp.sum, np.ones(3), grad=jnp.ones_like, seed=-1)
+
+
+@pytest.mark.parametrize(
+    ("option", "words"),
+    [
+        (["--json", "{dir}"], "--json {dir}: is a directory; name the file, e.g. {dir}/results.json"),
+        (["--json", ""], "--json needs a file name (or - for standard output)"),
+        (["--out", ""], "--out needs a folder name"),
+    ],
+    ids=["json-dir", "json-empty", "out-empty"],
+)
+def test_output_names_that_cannot_work_are_refused_before_grading(
+    tmp_path: Path, option: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # --json DIR graded everything, then ended in a TargetError traceback; "" was silently ignored.
+    (tmp_path / "s.py").write_text("def relu(x):\n    return x\n")
+    argv = ["grade", str(tmp_path / "s.py"), *(o.format(dir=tmp_path) for o in option), "--function", "relu"]
+    assert main(argv) == 2
+    assert words.format(dir=tmp_path) in capsys.readouterr().err
