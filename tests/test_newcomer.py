@@ -359,3 +359,13 @@ def test_output_names_that_cannot_work_are_refused_before_grading(
     argv = ["grade", str(tmp_path / "s.py"), *(o.format(dir=tmp_path) for o in option), "--function", "relu"]
     assert main(argv) == 2
     assert words.format(dir=tmp_path) in capsys.readouterr().err
+
+
+def test_a_notebook_submitted_as_is_is_told_to_export_it(tmp_path: Path) -> None:
+    from handgrad.grading.submission import SubmissionError, resolve
+
+    (tmp_path / "mine.ipynb").write_text("{}")
+    with pytest.raises(SubmissionError, match=r"mine\.ipynb: a notebook; export it to a \.py file"):
+        resolve(tmp_path / "mine.ipynb")
+    with pytest.raises(SubmissionError, match=r"no \.py file or package in it \(only the notebook mine\.ipynb: export"):
+        resolve(tmp_path)
