@@ -369,3 +369,69 @@ def test_a_notebook_submitted_as_is_is_told_to_export_it(tmp_path: Path) -> None
         resolve(tmp_path / "mine.ipynb")
     with pytest.raises(SubmissionError, match=r"no \.py file or package in it \(only the notebook mine\.ipynb: export"):
         resolve(tmp_path)
+
+
+# ---- layouts a student may hand in: scanned clean and imported as written ----------------
+
+_SIGMOID_GRAD = "def sigmoid_grad(x):\n    s = 1 / (1 + jnp.exp(-x))\n    return s * (1 - s)\n"
+_LAYOUTS: dict[str, dict[str, bytes]] = {
+    "bom": {"s.py": b"\xef\xbb\xbfimport jax.numpy as jnp\n" + _SIGMOID_GRAD.encode()},
+    "crlf": {"s.py": ("import jax.numpy as jnp\n" + _SIGMOID_GRAD).replace("\n", "\r\n").encode()},
+    "tabs": {"s.py": ("import jax.numpy as jnp\n" + _SIGMOID_GRAD).replace("    ", "\t").encode()},
+    "notebook": {
+        "s.py": (
+            "#!/usr/bin/env python\n# coding: utf-8\n\n# In[1]:\n\n\nimport jax.numpy as jnp\n"
+            "# get_ipython().run_line_magic('matplotlib', 'inline')\n\n\n# In[2]:\n\n\n" + _SIGMOID_GRAD
+        ).encode()
+    },
+    "jit-static": {
+        "s.py": (
+            "from functools import partial\nimport jax\nimport jax.numpy as jnp\n\n\n"
+            "@partial(jax.jit, static_argnames=('eps',))\n" + _SIGMOID_GRAD.replace("(x):", "(x, *, eps=0.0):")
+        ).encode()
+    },
+    "lambda-and-object": {
+        "s.py": b"import jax.numpy as jnp\n\nclass G:\n    def __call__(self, x):\n"
+        b"        s = 1 / (1 + jnp.exp(-x))\n        return s * (1 - s)\n\nsigmoid_grad = G()\n"
+        b"sigmoid = lambda x: 1 / (1 + jnp.exp(-x))\n"
+    },
+    "package": {
+        "__init__.py": b"from .grads import sigmoid_grad\n",
+        "grads.py": b"import jax.numpy as jnp\n\nfrom .util import logistic\n\n\n"
+        b"def sigmoid_grad(x):\n    s = logistic(x)\n    return s * (1 - s)\n",
+        "util.py": b"import jax.numpy as jnp\n\n\ndef logistic(x):\n    return 1 / (1 + jnp.exp(-x))\n",
+    },
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_LAYOUTS))
+@pytest.mark.parametrize("name", ["s.py", "math.py", "dir with spaces é/test.py"])
+def test_an_unusual_but_legitimate_layout_is_scanned_clean_and_imported(tmp_path: Path, layout: str, name: str) -> None:
+    import sys
+
+    from handgrad.grading.worker import import_submission
+    from handgrad.scan import scan_path
+    from reference.names import NAMES
+
+    files = _LAYOUTS[layout]
+    if "__init__.py" in files:
+        path = tmp_path / name.replace(".py", "_pkg").replace("/", "_")
+        path.mkdir()
+        for file, data in files.items():
+            (path / file).write_bytes(data)
+    else:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files["s.py"])
+    assert {k: v for k, v in scan_path(path, NAMES).items() if v} == {}
+    saved = list(sys.path)
+    try:
+        module = import_submission(path)
+        x = jnp.array([-3.0, 0.0, 2.0], jnp.float32)
+        got = np.asarray(module.sigmoid_grad(x))
+    finally:
+        sys.path[:] = saved
+        for key in [k for k in sys.modules if k == "submission" or k.startswith("submission.")]:
+            del sys.modules[key]
+    s = 1 / (1 + np.exp(-np.array([-3.0, 0.0, 2.0])))
+    np.testing.assert_allclose(got, s * (1 - s), rtol=1e-6)
