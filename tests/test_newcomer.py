@@ -435,3 +435,24 @@ def test_an_unusual_but_legitimate_layout_is_scanned_clean_and_imported(tmp_path
             del sys.modules[key]
     s = 1 / (1 + np.exp(-np.array([-3.0, 0.0, 2.0])))
     np.testing.assert_allclose(got, s * (1 - s), rtol=1e-6)
+
+
+def test_a_misspelt_function_name_is_pointed_out() -> None:
+    import types
+
+    from handgrad.grading.pool import missing
+    from handgrad.grading.worker import other_names
+
+    module = types.ModuleType("submission")
+    exec(
+        "import math\nfrom functools import partial\nLIMIT = 3\n"
+        "def sigmoid_gradient(x):\n    return x\n\ndef _helper(x):\n    return x\n\ndef relu(x):\n    return x\n",
+        vars(module),
+    )
+    others = other_names(module, ["relu", "sigmoid_grad"])
+    assert others == ["partial", "sigmoid_gradient"]  # no module, constant, private name or contract name
+    assert missing("sigmoid_grad", others).message == (
+        "sigmoid_grad is not defined (or not callable) in the submission; it defines sigmoid_gradient, "
+        "perhaps meant as sigmoid_grad"
+    )
+    assert missing("softmax_vjp", others).message.endswith("not defined (or not callable) in the submission")
