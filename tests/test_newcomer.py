@@ -456,3 +456,18 @@ def test_a_misspelt_function_name_is_pointed_out() -> None:
         "perhaps meant as sigmoid_grad"
     )
     assert missing("softmax_vjp", others).message.endswith("not defined (or not callable) in the submission")
+
+
+def test_a_submission_with_no_contract_name_is_shown_its_near_misses(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from handgrad.grading.grader import _import_problem
+
+    path = tmp_path / "s.py"
+    path.write_text("def Sigmoid(x):\n    return x\n")
+    budget = SimpleNamespace(import_error=None, autodiff_at_import=False, defined=[], others=["Sigmoid", "helper"])
+    message, reason = _import_problem(budget, path)  # type: ignore[arg-type]
+    assert reason == "no-functions"
+    assert message == (
+        "The submission defines none of the contract's functions (check their names: Sigmoid for sigmoid?)."
+    )
