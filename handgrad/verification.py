@@ -640,10 +640,11 @@ def verify(
     Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
     device and input family; docs/verify.md has the details and an example.
 
-    f: the function; `*args`: example arguments (arrays or numbers) fixing shapes and
-        dtypes; non-float ones are passed as given and never drawn or differentiated.
-    grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums` (a tuple
-        for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
+    f: the function; `*args`: example arguments (arrays, numbers, or pytrees of them)
+        fixing shapes and dtypes; non-float leaves (and a custom rule's nondiff_argnums)
+        are passed as given and never drawn or differentiated.
+    grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums`, shaped
+        like that argument (a tuple for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
         own custom rule, against autodiff of its primal (`f.fun`).
     hvp: `hvp(*args, v)` -> the Hessian of a scalar f (one argnum) times v, against
         `jax.jvp(jax.grad(f), (x,), (v,))`.
