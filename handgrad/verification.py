@@ -701,7 +701,7 @@ def verify(
             label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
             targets.append(_target(label, call, formula, truth, ct_shape, rule, dtype_names, family_names))
         if hvp is not None:
-            if not call.scalar or len(call.argnums) != 1:
+            if not call.scalar or len(call.argnums) != 1 or call.pytree:
                 raise ValueError("handgrad.verify: hvp= needs a scalar f and one argnum that is one array")
             formula, truth = _hvp_functions(call, hvp)
             (i,) = call.argnums

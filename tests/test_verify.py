@@ -361,6 +361,15 @@ def test_a_dict_of_parameters_is_checked_leaf_by_leaf(rng: np.random.Generator) 
     assert not handgrad.taylor_test(_linear_loss, p, x, y, grad=_linear_loss_grad(True)).ok
 
 
+def test_hvp_and_kinks_need_an_array_argument_not_a_pytree() -> None:
+    p = {"w": np.ones(3, np.float32)}
+    with pytest.raises(ValueError, match="hvp= needs a scalar f and one argnum that is one array"):
+        handgrad.verify(lambda p: jnp.sum(p["w"] ** 2), p, hvp=lambda p, v: 2 * v, **QUICK)
+    with pytest.raises(ValueError, match="kinks= needs the differentiated arguments to be arrays, not pytrees"):
+        handgrad.verify(lambda p: jnp.sum(jnp.abs(p["w"])), p, grad=lambda p: {"w": jnp.sign(p["w"])},
+                        kinks=lambda p: p["w"] == 0, kink_range=(-1, 1), **QUICK)  # fmt: skip
+
+
 def test_a_gradient_of_the_wrong_structure_is_named(rng: np.random.Generator) -> None:
     p, x, y = _params(rng)
     as_tuple = lambda p, x, y: tuple(_linear_loss_grad(False)(p, x, y).values())  # noqa: E731
