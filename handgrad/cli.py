@@ -115,14 +115,25 @@ def _at_least_one(text: str) -> int:
     return value
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str, least: float = 0.0, why: str = "") -> float:
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not 0 < value < float("inf"):  # also refuses nan
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text} s is too short: at least {least:g} s ({why})")
     return value
+
+
+def _call_seconds(text: str) -> float:
+    # Below a second every function fails as "slow", right or wrong: its first call compiles.
+    return _seconds(text, 1.0, "a function's first call compiles it, which alone can take most of a second")
+
+
+def _budget_seconds(text: str) -> float:
+    return _seconds(text, 10.0, "starting a worker and compiling one function's checks take several seconds")
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -314,7 +325,7 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="require the contract's convention at kinks and count the checks beyond the contract",
     )
-    parser.add_argument("--timeout", type=_seconds, default=10.0, help="seconds per function call (default 10)")
+    parser.add_argument("--timeout", type=_call_seconds, default=10.0, help="seconds per function call (default 10)")
     parser.add_argument("--memory", type=_memory, default=4 << 30, help="memory cap of a worker (default 4G)")
     parser.add_argument("--jobs", type=_at_least_one, default=2, help="worker processes in parallel (default 2)")
 
@@ -350,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.add_argument(
         "--budget",
-        type=_seconds,
+        type=_budget_seconds,
         default=300.0,
         help="seconds of worker time per submission, all functions together (default 300)",
     )

@@ -61,6 +61,7 @@ def test_rubric_with_one_weighted_function_loads(tmp_path: Path) -> None:
         (["--timeout", "-1"], "argument --timeout: must be a positive number of seconds"),
         (["--timeout", "nan"], "argument --timeout: must be a positive number of seconds"),
         (["--memory", "1K"], "argument --memory: 1K: must be at least 256M"),
+        (["--timeout", "0.001"], "argument --timeout: 0.001 s is too short: at least 1 s (a function's first call"),
     ],
 )
 def test_bundle_refuses_limits_that_would_fail_every_student(
@@ -78,6 +79,9 @@ def test_grade_budget_must_be_positive(capsys: pytest.CaptureFixture[str]) -> No
     with pytest.raises(SystemExit):
         main(["grade", "a.py", "--budget", "0"])
     assert "argument --budget: must be a positive number of seconds, not 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["grade", "a.py", "--budget", "2"])
+    assert "argument --budget: 2 s is too short: at least 10 s" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
