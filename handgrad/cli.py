@@ -325,7 +325,9 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="require the contract's convention at kinks and count the checks beyond the contract",
     )
-    parser.add_argument("--timeout", type=_call_seconds, default=10.0, help="seconds per function call (default 10)")
+    parser.add_argument(
+        "--timeout", type=_call_seconds, default=10.0, help="seconds per function call, at least 1 (default 10)"
+    )
     parser.add_argument("--memory", type=_memory, default=4 << 30, help="memory cap of a worker (default 4G)")
     parser.add_argument("--jobs", type=_at_least_one, default=2, help="worker processes in parallel (default 2)")
 
@@ -363,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--budget",
         type=_budget_seconds,
         default=300.0,
-        help="seconds of worker time per submission, all functions together (default 300)",
+        help="seconds of worker time per submission, all functions together, at least 10 (default 300)",
     )
     grade.add_argument("--insecure", action="store_true",
                        help="grade one submission even without a sandbox (it runs with your rights)")  # fmt: skip
