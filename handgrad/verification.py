@@ -40,10 +40,12 @@ class Report:
     """The outcome of `verify`: `ok`, the case results, and `str(report)`, the table and
     the explanation of each failing case as `handgrad check` prints them."""
 
-    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5) -> None:
+    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5, about: str = "") -> None:
         self.name = name
         self.results = tuple(results)
         self.show = show
+        self.about = about
+        """How grad was read (as a VJP for a non-scalar f), said under a failure."""
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,8 @@ class Report:
         parts += [r.message() for r in ordered[: self.show]]
         if len(failed) > self.show:
             parts.append(f"... and {len(failed) - self.show} more failed cases")
+        if failed and self.about:
+            parts.append(self.about)
         summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
         if self.unchecked:
             summary += f"; {self.unchecked} elements not compared where autodiff of the primal is NaN"
@@ -721,7 +725,13 @@ def verify(
                 forget(target.formula)
     if rule is None:
         results = [_with_kink_note(r, call.names) for r in results]
-    return Report(call.name, results)
+    about = ""
+    if not call.scalar and grad is not None:
+        about = (
+            f"{call.name} returns shape {call.out_shape}, not a scalar: grad was checked as its vector-Jacobian "
+            "product, grad(*args, cotangent) (for a loss, return a scalar: shape (), not (1,))"
+        )
+    return Report(call.name, results, about=about)
 
 
 KINK_NOTE = (

@@ -450,3 +450,13 @@ def test_an_empty_example_is_refused_and_a_partial_keeps_its_name() -> None:
     report = handgrad.verify(functools.partial(scaled_sq, scale=3.0), np.ones(3, np.float32),
                              grad=lambda x: 6 * x, **QUICK)  # fmt: skip
     assert report.ok and report.name == "scaled_sq"
+
+
+def test_a_failed_report_of_a_non_scalar_f_says_grad_was_read_as_a_vjp() -> None:
+    x = np.linspace(-1.0, 1.0, 4).astype(np.float32)
+    loss = lambda x: jnp.sum(x * x, keepdims=True)  # noqa: E731  shape (1,): a vector, not a scalar
+    report = handgrad.verify(loss, x, grad=lambda x, *rest: 2 * x, **QUICK)  # ignores the cotangent
+    assert not report.ok
+    assert "returns shape (1,), not a scalar: grad was checked as its vector-Jacobian product" in str(report)
+    scalar = handgrad.verify(lambda x: jnp.sum(x * x), x, grad=lambda x: 3 * x, **QUICK)
+    assert not scalar.ok and "vector-Jacobian" not in str(scalar)
