@@ -97,8 +97,8 @@ def place(args: tuple[Any, ...], device: str, vmap_axes: tuple[int | None, ...])
 
 def returned(x: Any) -> str:
     """What a formula returned instead of an array, in a student's words."""
-    if x is None:
-        return "None"
+    if x is None or x is NotImplemented:
+        return repr(x)
     if isinstance(x, np.ndarray):
         return f"a NumPy array (numpy.ndarray of shape {x.shape})"
     if isinstance(x, (bool, int, float, complex, np.generic)):

@@ -105,6 +105,8 @@ def _error_hint(result: CaseResult) -> str:
         return _bad_return_hint(result)
     if text.startswith("TypeError") and any(w in text for w in SIGNATURE_ERRORS):
         return f"the function's parameters differ from the contract's: it must be {result.case.entry.signature}"
+    if text.startswith("TypeError: exceptions must derive from BaseException"):
+        return "not implemented yet? `raise NotImplemented` raises a TypeError: write raise NotImplementedError"
     if text.startswith("NotImplementedError"):
         return "not implemented yet: the function still raises NotImplementedError (replace the stub with a formula)"
     if "vmap_method" in text or "callback" in text.lower():
@@ -148,6 +150,8 @@ def _error_hint(result: CaseResult) -> str:
 def _bad_return_hint(result: CaseResult) -> str:
     """The likely slip behind a return value that is not a jax array (see evaluate.returned)."""
     text = result.error
+    if text.startswith("returned NotImplemented"):
+        return "not implemented yet: NotImplemented is a value for operators; a stub raises NotImplementedError"
     if text.startswith("returned None"):
         return "no value came back: a `return` is missing (a stub left with `pass` or `...`?)"
     if "NumPy array" in text:

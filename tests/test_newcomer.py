@@ -475,3 +475,21 @@ def test_a_submission_with_no_contract_name_is_shown_its_near_misses(tmp_path: P
     assert message == (
         "The submission defines none of the contract's functions (check their names: Sigmoid for sigmoid?)."
     )
+
+
+def test_not_implemented_the_constant_is_told_apart_from_the_exception() -> None:
+    from handgrad.engine import InProcess, run_case
+
+    def returns_it(x: Any) -> Any:
+        return NotImplemented
+
+    def raises_it(x: Any) -> Any:
+        raise NotImplemented  # type: ignore[misc]  # noqa: F901  the slip itself: a TypeError at run time
+
+    returned = run_case(InProcess({"sigmoid_grad": returns_it}), _case("sigmoid_grad", "eager"))
+    assert returned.error == "returned NotImplemented, expected a jax.Array"
+    assert returned.hint.startswith("not implemented yet: NotImplemented is a value for operators")
+    raised = run_case(InProcess({"sigmoid_grad": raises_it}), _case("sigmoid_grad", "eager"))
+    assert (
+        raised.hint == "not implemented yet? `raise NotImplemented` raises a TypeError: write raise NotImplementedError"
+    )
