@@ -493,3 +493,18 @@ def test_not_implemented_the_constant_is_told_apart_from_the_exception() -> None
     assert (
         raised.hint == "not implemented yet? `raise NotImplemented` raises a TypeError: write raise NotImplementedError"
     )
+
+
+def test_python_m_handgrad_in_a_folder_with_math_py_and_jax_py_runs_the_real_modules(tmp_path: Path) -> None:
+    # `python -m` puts the working directory first on the import path: a student's math.py
+    # (imported by datetime, by numpy) or jax.py replaced the real modules in the grader itself.
+    import subprocess
+    import sys
+
+    (tmp_path / "math.py").write_text('raise SystemExit("the shadow math.py ran")\n')
+    (tmp_path / "jax.py").write_text('raise SystemExit("the shadow jax.py ran")\n')
+    proc = subprocess.run(
+        [sys.executable, "-m", "handgrad", "template"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "def softmax_vjp(x, g):" in proc.stdout
