@@ -308,7 +308,7 @@ def cmd_starter(args: argparse.Namespace) -> int:
     from handgrad import starter
 
     text = starter.template() if args.command == "template" else starter.solution()
-    if args.path is None:
+    if args.path is None or str(args.path) == "-":  # "-" is standard output, as for --json
         sys.stdout.write(text)
         return 0
     try:

@@ -508,3 +508,12 @@ def test_python_m_handgrad_in_a_folder_with_math_py_and_jax_py_runs_the_real_mod
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "def softmax_vjp(x, g):" in proc.stdout
+
+
+def test_template_dash_is_standard_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["template", "-"]) == 0
+    assert "def softmax_vjp(x, g):" in capsys.readouterr().out
+    assert not (tmp_path / "-").exists()  # a file named "-" was written
