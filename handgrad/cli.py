@@ -90,8 +90,50 @@ def _size(text: str) -> int:
         if t and t[-1] in units:
             return int(float(t[:-1]) * units[t[-1]])
         return int(t)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 4G, 512M or bytes)") from None
+
+
+MIN_MEMORY = 256 << 20
+"""A worker's smallest memory cap: JAX alone needs about that much."""
+
+
+def _memory(text: str) -> int:
+    size = _size(text)
+    if size < MIN_MEMORY:
+        raise argparse.ArgumentTypeError(f"{text}: must be at least 256M (JAX alone needs that much)")
+    return size
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _seconds(text: str, least: float = 0.0, why: str = "") -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"{text} s is too short: at least {least:g} s ({why})")
+    return value
+
+
+def _call_seconds(text: str) -> float:
+    # Below a second every function fails as "slow", right or wrong: its first call compiles.
+    return _seconds(text, 1.0, "a function's first call compiles it, which alone can take most of a second")
+
+
+def _budget_seconds(text: str) -> float:
+    return _seconds(text, 10.0, "starting a worker and compiling one function's checks take several seconds")
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -109,18 +151,13 @@ def _grade_options(args: argparse.Namespace) -> Options:
     from handgrad.grading.pool import Limits
     from handgrad.grading.rubric import Rubric, RubricError, load
 
-    if args.jobs < 1:
-        raise UsageError("--jobs must be at least 1")
-    if args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    if args.memory < 256 << 20:
-        raise UsageError("--memory must be at least 256M: JAX alone needs that much")
     try:
         rubric = load(args.rubric) if args.rubric else Rubric()
     except RubricError as exc:
         raise UsageError(str(exc)) from None
-    if args.budget <= 0:
-        raise UsageError("--budget must be positive")
+    functions = tuple(args.function) if args.function else NAMES
+    if not any(rubric.weights[name] for name in functions):
+        raise UsageError(f"every function graded ({', '.join(functions)}) weighs 0 in {args.rubric}: nothing to earn")
     return Options(
         strict=args.strict,
         allow_autodiff=args.allow_autodiff,
@@ -129,7 +166,7 @@ def _grade_options(args: argparse.Namespace) -> Options:
         seed=args.seed,
         jobs=args.jobs,
         rubric=rubric,
-        functions=tuple(args.function) if args.function else NAMES,
+        functions=functions,
         fail_fast=args.fail_fast,
     )
 
@@ -137,35 +174,53 @@ def _grade_options(args: argparse.Namespace) -> Options:
 def cmd_grade(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from handgrad import configure_for_checking
-    from handgrad.grading import reports
-    from handgrad.grading.grader import grade_many
-    from handgrad.grading.submission import SubmissionError, resolve
+    from handgrad.grading.submission import SubmissionError, resolve  # light: no JAX
 
-    configure_for_checking()  # for the references computed here, and inherited by the workers
-    options = _grade_options(args)
     paths = [Path(p) for p in args.paths]
     if args.shard:
         k, n = args.shard
         paths = [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
         if not paths:
             raise UsageError(f"shard {k}/{n} holds no submission")
+    if args.json is not None and not args.json.strip():
+        raise UsageError("--json needs a file name (or - for standard output)")
+    if args.out is not None and not args.out.strip():
+        raise UsageError("--out needs a folder name")
     if args.json and len(paths) > 1:
         raise UsageError("--json writes one submission's results; use --out DIR for several")
-    from handgrad.grading.sandbox import SandboxError
-
-    try:  # every output place exists and is safe before any worker starts
-        json_target = reports.FileTarget(args.json) if args.json else None
-        out_dir = reports.Target(Path(args.out), create=True) if args.out else None
-    except reports.TargetError as exc:
-        raise UsageError(str(exc)) from None
-    for p in paths:
+    if args.json and args.json != "-" and Path(args.json).is_dir():
+        raise UsageError(f"--json {args.json}: is a directory; name the file, e.g. {Path(args.json) / 'results.json'}")
+    problems = []
+    for p in paths:  # every path is checked, so a class's bad paths are all named at once
         try:
             resolve(p)
         except SubmissionError as exc:
-            if json_target is not None:
-                json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
-            raise UsageError(str(exc)) from None
+            problems.append(str(exc) + ("" if args.json else _many_files_pointer(p)))  # not in a student's results
+    if len(problems) > 1:
+        listed = "\n  ".join(problems)
+        raise UsageError(f"{len(problems)} of {len(paths)} paths hold no gradable submission:\n  {listed}")
+    if problems and not args.json:
+        raise UsageError(problems[0])  # at once, before JAX loads
+
+    from handgrad import configure_for_checking
+    from handgrad.grading import reports
+    from handgrad.grading.grader import grade_many
+    from handgrad.grading.sandbox import SandboxError
+
+    configure_for_checking()  # for the references computed here, and inherited by the workers
+    try:  # every output place exists and is safe before any worker starts
+        json_target = reports.FileTarget(args.json) if args.json else None
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
+    if problems:  # Gradescope's results.json says it too
+        if json_target is not None:
+            json_target.write(reports.json_text(reports.gradescope_error(problems[0])))
+        raise UsageError(problems[0])
+    options = _grade_options(args)
+    try:  # created only once every path is known to hold a submission
+        out_dir = reports.Target(Path(args.out), create=True) if args.out else None
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
     taken: set[str] = set()
 
     def save(path: Path, grade: SubmissionGrade) -> None:
@@ -187,10 +242,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if json_target is not None:
             json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
         raise UsageError(str(exc)) from None
-    if out_dir is not None:
-        out_dir.write("marks.csv", reports.marks_csv(grades))
-    if json_target is not None:
-        json_target.write(reports.json_text(reports.gradescope(grades[0])))
+    try:  # checked before grading; a directory made at that name since is still an error, not a traceback
+        if out_dir is not None:
+            out_dir.write("marks.csv", reports.marks_csv(grades))
+        if json_target is not None:
+            json_target.write(reports.json_text(reports.gradescope(grades[0])))
+    except reports.TargetError as exc:
+        raise UsageError(str(exc)) from None
     report = sys.stderr if json_target is not None and json_target.stdout else sys.stdout
     for g in grades:
         print(reports.text(g, verbose=not args.quiet and len(grades) == 1), file=report)
@@ -203,12 +261,27 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0 if all(g.full_marks for g in grades) else 1
 
 
+def _many_files_pointer(path: Path) -> str:
+    """For a folder of several submissions given as one: how to grade each of them."""
+    if path.is_dir() and len(list(path.glob("*.py"))) > 1 and not (path / "__init__.py").exists():
+        return (
+            f"\n(several students' files: handgrad grade {path}/*.py --out DIR; one student's modules: "
+            "an __init__.py that imports the functions makes the folder one package)"
+        )
+    return ""
+
+
 def cmd_bundle(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from handgrad.grading.bundle import write_bundle
+    from handgrad.grading.bundle import BundleError, check_target, write_bundle
     from handgrad.grading.rubric import RubricError, load
 
+    out = Path(args.out)
+    try:
+        check_target(out)
+    except BundleError as exc:
+        raise UsageError(str(exc)) from None
     if args.rubric:
         try:
             load(args.rubric)
@@ -216,7 +289,10 @@ def cmd_bundle(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     options = ["--strict"] if args.strict else []
     options += ["--timeout", str(args.timeout), "--memory", str(args.memory), "--jobs", str(args.jobs)]
-    write_bundle(Path(args.out), options, args.rubric)
+    try:
+        write_bundle(out, options, args.rubric)
+    except (BundleError, OSError) as exc:
+        raise UsageError(str(exc)) from None
     print(f"wrote {args.out}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
     return 0
 
@@ -232,7 +308,7 @@ def cmd_starter(args: argparse.Namespace) -> int:
     from handgrad import starter
 
     text = starter.template() if args.command == "template" else starter.solution()
-    if args.path is None:
+    if args.path is None or str(args.path) == "-":  # "-" is standard output, as for --json
         sys.stdout.write(text)
         return 0
     try:
@@ -249,9 +325,11 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="require the contract's convention at kinks and count the checks beyond the contract",
     )
-    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per function call (default 10)")
-    parser.add_argument("--memory", type=_size, default=4 << 30, help="memory cap of a worker (default 4G)")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes in parallel (default 2)")
+    parser.add_argument(
+        "--timeout", type=_call_seconds, default=10.0, help="seconds per function call, at least 1 (default 10)"
+    )
+    parser.add_argument("--memory", type=_memory, default=4 << 30, help="memory cap of a worker (default 4G)")
+    parser.add_argument("--jobs", type=_at_least_one, default=2, help="worker processes in parallel (default 2)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -279,15 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", type=_shard, help="grade only the K-th of N shares of the paths, e.g. 1/4")
     grade.add_argument("--allow-autodiff", action="store_true", help="do not fail functions that use autodiff")
     grade.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
-    grade.add_argument("--seed", type=int, help="seed for the random inputs (default: fresh each run)")
+    grade.add_argument("--seed", type=_not_negative, help="seed for the random inputs (default: fresh each run)")
     grade.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="grade only this function")
     grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.add_argument(
         "--budget",
-        type=float,
+        type=_budget_seconds,
         default=300.0,
-        help="seconds of worker time per submission, all functions together (default 300)",
+        help="seconds of worker time per submission, all functions together, at least 10 (default 300)",
     )
     grade.add_argument("--insecure", action="store_true",
                        help="grade one submission even without a sandbox (it runs with your rights)")  # fmt: skip

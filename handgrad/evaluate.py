@@ -95,10 +95,23 @@ def place(args: tuple[Any, ...], device: str, vmap_axes: tuple[int | None, ...])
     return tuple(jax.device_put(a, split if axis == 0 else whole) for a, axis in zip(args, vmap_axes, strict=True))
 
 
+def returned(x: Any) -> str:
+    """What a formula returned instead of an array, in a student's words."""
+    if x is None or x is NotImplemented:
+        return repr(x)
+    if isinstance(x, np.ndarray):
+        return f"a NumPy array (numpy.ndarray of shape {x.shape})"
+    if isinstance(x, (bool, int, float, complex, np.generic)):
+        return f"a Python or NumPy number ({type(x).__name__})"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)}"
+    return f"{type(x).__module__}.{type(x).__name__}"
+
+
 def _to_numpy(out: Any) -> Output:
     def leaf(x: Any, where: str) -> tuple[np.ndarray, set[str]]:
         if not isinstance(x, jax.Array):
-            raise BadReturn(f"returned {type(x).__module__}.{type(x).__name__}{where}, expected a jax.Array")
+            raise BadReturn(f"returned {returned(x)}{where}, expected a jax.Array")
         return np.asarray(x), {device_name(d) for d in x.devices()}
 
     if isinstance(out, Mapping):

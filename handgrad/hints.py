@@ -11,6 +11,7 @@ found by the grader (grading/grader.py), which sees more than one call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,10 @@ TRACER_ERRORS = (
     "TracerIntegerConversionError",
     "UnexpectedTracerError",
 )
+
+
+SIGNATURE_ERRORS = ("positional argument", "unexpected keyword argument", "required keyword-only argument")
+"""How Python says a call did not fit the function's parameters."""
 
 
 def _beyond_ordinary(result: CaseResult) -> bool:
@@ -50,6 +55,8 @@ def hint_for(result: CaseResult, want: Any, got: Any) -> str:
             "dtype (astype, jnp.float32(...), np.float64 constants) or a boolean/integer result"
         )
     if problem == "structure":
+        if isinstance(want, Mapping) and isinstance(got, Mapping):
+            return f"the dict's keys must be exactly {', '.join(want)} (names are case-sensitive)"
         return "returns the wrong kind of value: an array (a dict with keys W1, b1, W2, b2 for the network)"
     leaf = comparison.leaf
     want_leaf = _leaf(want, leaf)
@@ -95,13 +102,28 @@ def _error_hint(result: CaseResult) -> str:
     if kind == "device":
         return "the result left the device: NumPy (np.*) or float() inside the formula? use jax.numpy"
     if kind == "bad-return":
-        return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
+        return _bad_return_hint(result)
+    if text.startswith("TypeError") and any(w in text for w in SIGNATURE_ERRORS):
+        return f"the function's parameters differ from the contract's: it must be {result.case.entry.signature}"
+    if text.startswith("TypeError: exceptions must derive from BaseException"):
+        return "not implemented yet? `raise NotImplemented` raises a TypeError: write raise NotImplementedError"
+    if text.startswith("NotImplementedError"):
+        return "not implemented yet: the function still raises NotImplementedError (replace the stub with a formula)"
     if "vmap_method" in text or "callback" in text.lower():
         return (
             "jax.pure_callback (NumPy or Python inside the formula) cannot be batched by vmap without "
             "vmap_method, and is not a JAX formula: write it in jax.numpy"
         )
-    escaped = transform == "eager" and any(name in text for name in TRACER_ERRORS)
+    traced = any(name in text for name in TRACER_ERRORS)
+    if traced and transform == "eager" and "while tracing the function" in text and "Unexpected" not in text:
+        # An eager call traced: the formula's own jax.jit (JAX names the traced argument).
+        named = re.search(r"depends on the value of the argument (\w+)", text)
+        static = f"; {named[1]} is a Python number: static_argnames=('{named[1]}',)" if named else ""
+        return (
+            "fails under the function's own jax.jit: Python control flow or NumPy on a traced argument "
+            f"(if/float()/np.*){static}, or jnp.where"
+        )
+    escaped = transform == "eager" and traced
     if "UnexpectedTracerError" in text or escaped:
         # An eager call never traces: a tracer there was kept from an earlier jit or vmap call.
         return (
@@ -125,13 +147,46 @@ def _error_hint(result: CaseResult) -> str:
     return "the formula raised an exception"
 
 
+def _bad_return_hint(result: CaseResult) -> str:
+    """The likely slip behind a return value that is not a jax array (see evaluate.returned)."""
+    text = result.error
+    if text.startswith("returned NotImplemented"):
+        return "not implemented yet: NotImplemented is a value for operators; a stub raises NotImplementedError"
+    if text.startswith("returned None"):
+        return "no value came back: a `return` is missing (a stub left with `pass` or `...`?)"
+    if "NumPy array" in text:
+        return "computed with NumPy (np.*): use jax.numpy (jnp.*) so the result is a jax array and runs under jit"
+    if "number (" in text:
+        return "float(), int() or .item() made a Python number: keep the result a jax array (jnp.*)"
+    if result.case.entry.layout == "network" and ("tuple" in text or "list" in text):
+        return "return a dict with keys W1, b1, W2, b2 (jax arrays), not a tuple or list"
+    if "tuple of 1" in text or "list of 1" in text:
+        return "the array is wrapped in a tuple or list of one: return the array itself (a stray trailing comma?)"
+    return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"
+
+
+def _is_loss(result: CaseResult, want: tuple[int, ...]) -> bool:
+    """The function reduces its first argument's last axis (a loss): its shape is that one's, minus it."""
+    from handgrad.cases import case_inputs
+
+    args = [a for a in case_inputs(result.case).args if not isinstance(a, Mapping)]
+    return bool(args) and np.ndim(args[0]) >= 1 and tuple(np.shape(args[0])[:-1]) == tuple(want)
+
+
 def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...]) -> str:
     if len(want) == 2 and got == want[::-1] and want[0] != want[1]:
         return "transposed: the result has the transposed shape (outer(x, d) vs outer(d, x), or W.T)"
+    loss = _is_loss(result, want)
     if len(got) < len(want):
-        return "reduces too much: a loss keeps every leading batch axis (sum over axis=-1 only)"
+        if loss:
+            return "reduces too much: a loss keeps every leading batch axis (sum over axis=-1 only)"
+        return f"fewer axes than the contract's shape {want}: a sum or mean too many, or an axis indexed away?"
     if len(got) > len(want):
-        return "broadcasts where it should reduce, or keeps a reduced axis: use axis=-1 without keepdims for a loss"
+        if tuple(d for d in got if d != 1) == tuple(d for d in want if d != 1):
+            return "an extra axis of size 1: keepdims=True, x[None] or a reshape where the contract has none"
+        if loss:
+            return "broadcasts where it should reduce, or keeps a reduced axis: use axis=-1 without keepdims for a loss"
+        return f"more axes than the contract's shape {want}: an outer product or broadcast where it should not be?"
     if result.case.stacked:
         return "fails on a batch: the code handles only one example or one shape"
     return "wrong shape: the result must have the contract's shape"

@@ -43,8 +43,12 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     submission = getattr(known, "submission", None)
     if submission is None:
         return
-    if not Path(submission).exists():
-        raise pytest.UsageError(f"--submission {submission}: no such file or directory")
+    from handgrad.grading.submission import SubmissionError, resolve  # light: no JAX
+
+    try:  # one clear line now, not an error in the setup of every test
+        resolve(Path(submission))
+    except SubmissionError as exc:
+        raise pytest.UsageError(f"--submission {exc}") from None
     if known.file_or_dir:
         return  # the user named the tests to run
     if not MATRIX.is_file():

@@ -152,7 +152,12 @@ def contract_table(entries: Sequence[Entry] = CATALOG) -> str:
 
 
 def write(text: str, path: Path) -> None:
-    """Write `text` to a new file at `path`; an existing file is never replaced."""
+    """Write `text` to a new file at `path`; an existing file is never replaced, and a
+    missing folder is an error (never created)."""
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path.parent}: no such directory (it is not created for you)")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; name the file to write, e.g. {path / 'my_grads.py'}")
     try:
         with path.open("x", encoding="utf-8") as f:
             f.write(text)

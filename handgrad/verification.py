@@ -40,10 +40,12 @@ class Report:
     """The outcome of `verify`: `ok`, the case results, and `str(report)`, the table and
     the explanation of each failing case as `handgrad check` prints them."""
 
-    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5) -> None:
+    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5, about: str = "") -> None:
         self.name = name
         self.results = tuple(results)
         self.show = show
+        self.about = about
+        """How grad was read (as a VJP for a non-scalar f), said under a failure."""
 
     @property
     def ok(self) -> bool:
@@ -76,6 +78,8 @@ class Report:
         parts += [r.message() for r in ordered[: self.show]]
         if len(failed) > self.show:
             parts.append(f"... and {len(failed) - self.show} more failed cases")
+        if failed and self.about:
+            parts.append(self.about)
         summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
         if self.unchecked:
             summary += f"; {self.unchecked} elements not compared where autodiff of the primal is NaN"
@@ -105,31 +109,40 @@ class Target(Entry):
 
 @dataclass(frozen=True)
 class _Call:
-    """The checked arguments of one `verify` call."""
+    """The checked arguments of one `verify` call. Arguments may be pytrees (dicts, tuples,
+    lists of arrays): handgrad works on their leaves, named like `params['w']`."""
 
     f: Callable[..., Any]
     primal: Callable[..., Any]
     """f itself, or the primal definition of f's custom_vjp/custom_jvp rule."""
     name: str
     names: tuple[str, ...]
-    """Names of the float arguments (the ones handgrad draws and checks)."""
+    """Names of the float leaves (the ones handgrad draws and checks)."""
     floats: tuple[np.ndarray, ...]
     float_pos: tuple[int, ...]
+    """Positions of the float leaves among all leaves of the arguments."""
     fixed: dict[int, Any]
-    """Non-float arguments (integer labels, masks): passed as given, never drawn."""
+    """Other leaves (integer labels, masks, Python ints and bools, static arguments): passed
+    as given, never drawn."""
+    treedef: Any
+    """The structure of the arguments tuple, to rebuild it from its leaves."""
     argnums: tuple[int, ...]
-    """Positions among the float arguments that are differentiated."""
+    """Positions among the float leaves that are differentiated."""
+    grad_tree: Any
+    """The structure grad must return: the differentiated argument (a tuple of them for several)."""
+    pytree: bool
+    """Some differentiated argument is a pytree, not one array."""
     out_shape: tuple[int, ...]
     out_dtype: Any
     scalar: bool
 
     def full(self, floats: Sequence[Any]) -> list[Any]:
-        args: list[Any] = [None] * (len(self.floats) + len(self.fixed))
+        leaves: list[Any] = [None] * (len(self.floats) + len(self.fixed))
         for pos, value in zip(self.float_pos, floats, strict=True):
-            args[pos] = value
+            leaves[pos] = value
         for pos, value in self.fixed.items():
-            args[pos] = value
-        return args
+            leaves[pos] = value
+        return list(self.treedef.unflatten(leaves))
 
     @property
     def diff_names(self) -> tuple[str, ...]:
@@ -183,50 +196,78 @@ def _is_float_dtype(dtype: Any) -> bool:
     return bool(jnp.issubdtype(dtype, jnp.floating))
 
 
-def _prepare(f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], use_rule: bool) -> _Call:
+def _float_leaf(value: Any) -> np.ndarray | None:
+    """The leaf as an array to draw, or None for a leaf passed as given (not floating point)."""
+    if isinstance(value, bool) or isinstance(value, int):
+        return None  # kept as the very object: a static argument must stay hashable
+    if isinstance(value, float):
+        return np.asarray(value, np.float64)
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        array = np.asarray(value)
+        return array if _is_float_dtype(array.dtype) else None
+    return None
+
+
+def _prepare(
+    f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], rule: Any, who: str = "handgrad.verify"
+) -> _Call:
+    """`rule`: the custom_vjp/custom_jvp object whose rule is checked (None: f is plain)."""
     import jax
 
     if not callable(f):
-        raise TypeError(f"handgrad.verify: f must be a function, got {type(f).__name__}")
+        raise TypeError(f"{who}: f must be a function, got {type(f).__name__}")
     if not args:
-        raise TypeError("handgrad.verify: give example arguments after f: verify(f, x, ...)")
-    arrays = []
-    for i, a in enumerate(args):
-        if isinstance(a, (int, float)) and not isinstance(a, bool):
-            a = np.asarray(a, np.float64 if isinstance(a, float) else np.int64)
-        if not hasattr(a, "shape") or not hasattr(a, "dtype"):
-            raise TypeError(
-                f"handgrad.verify: argument {i} is a {type(a).__name__}; the example arguments must be arrays "
-                "(numpy or jax) or numbers"
-            )
-        arrays.append(np.asarray(a))
-    names_all = _parameter_names(f.fun if use_rule else f, len(arrays))
-    float_pos = tuple(i for i, a in enumerate(arrays) if _is_float_dtype(a.dtype))
+        raise TypeError(f"{who}: give example arguments after f: {who.split('.')[-1]}(f, x, ...)")
+    primal = rule.fun if rule is not None else f
+    names_all = _parameter_names(primal, len(args))
     nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not nums or not all(isinstance(n, int) for n in nums):
-        raise TypeError(f"handgrad.verify: argnums must be an int or a tuple of ints, got {argnums!r}")
+        raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")
     for n in nums:
-        if not -len(arrays) <= n < len(arrays):
-            raise ValueError(f"handgrad.verify: argnums {n} is out of range for {len(arrays)} arguments")
-    nums = tuple(n % len(arrays) for n in nums)
+        if not -len(args) <= n < len(args):
+            raise ValueError(f"{who}: argnums {n} is out of range for {len(args)} arguments")
+    nums = tuple(n % len(args) for n in nums)
     if len(set(nums)) != len(nums):
-        raise ValueError(f"handgrad.verify: argnums {argnums!r} names an argument twice")
+        raise ValueError(f"{who}: argnums {argnums!r} names an argument twice")
+    static = set(getattr(rule, "nondiff_argnums", ()) or ())
     for n in nums:
-        if n not in float_pos:
-            raise TypeError(
-                f"handgrad.verify: argument {n} ({names_all[n]}) has dtype {arrays[n].dtype}; "
-                "only floating-point arguments can be differentiated"
-            )
-    primal = f.fun if use_rule else f
+        if n in static:
+            raise ValueError(f"{who}: argument {n} ({names_all[n]}) is in the rule's nondiff_argnums")
+    leaves_with_paths, treedef = jax.tree_util.tree_flatten_with_path(tuple(args))
+    names, floats, float_pos, fixed, owner = [], [], [], {}, []
+    for pos, (path, leaf) in enumerate(leaves_with_paths):
+        top = path[0].idx
+        array = None if top in static else _float_leaf(leaf)
+        if array is None:
+            fixed[pos] = leaf
+            if top in nums:
+                where = f"argument {top} ({names_all[top]}{jax.tree_util.keystr(path[1:])})"
+                raise TypeError(f"{who}: {where} {_not_float(leaf)}")
+            continue
+        names.append(names_all[top] + jax.tree_util.keystr(path[1:]))
+        floats.append(array)
+        float_pos.append(pos)
+        owner.append(top)
+    for n in nums:
+        if n not in owner:
+            raise TypeError(f"{who}: argument {n} ({names_all[n]}) holds no floating-point array to differentiate")
+    for name, array, top in zip(names, floats, owner, strict=True):
+        if top in nums and array.size == 0:
+            raise ValueError(f"{who}: {name} has no elements (shape {array.shape}): nothing would be checked")
+    subtrees = [jax.tree_util.tree_structure(args[n]) for n in nums]
+    grad_tree = subtrees[0] if len(nums) == 1 else jax.tree_util.tree_structure(tuple(args[n] for n in nums))
     call = _Call(
         f=f,
         primal=primal,
-        name=str(getattr(f, "__name__", None) or getattr(primal, "__name__", "f")),
-        names=tuple(names_all[i] for i in float_pos),
-        floats=tuple(arrays[i] for i in float_pos),
-        float_pos=float_pos,
-        fixed={i: arrays[i] for i in range(len(arrays)) if i not in float_pos},
-        argnums=tuple(float_pos.index(n) for n in nums),
+        name=str(_name_of(f) or _name_of(primal) or "f"),
+        names=tuple(names),
+        floats=tuple(floats),
+        float_pos=tuple(float_pos),
+        fixed=fixed,
+        treedef=treedef,
+        argnums=tuple(i for i, top in enumerate(owner) if top in nums),
+        grad_tree=grad_tree,
+        pytree=not all(jax.tree_util.treedef_is_leaf(t) for t in subtrees),
         out_shape=(),
         out_dtype=None,
         scalar=True,
@@ -234,10 +275,50 @@ def _prepare(f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], use_ru
     try:
         out = jax.eval_shape(lambda *fl: f(*call.full(fl)), *call.floats)
     except Exception as exc:
-        raise ValueError(f"handgrad.verify: f fails on the example arguments: {_short(exc)}") from None
+        raise ValueError(f"{who}: f fails on the example arguments: {_short(exc)}{_traced_note(exc, 'f')}") from None
     if not hasattr(out, "shape") or not _is_float_dtype(out.dtype):
-        raise TypeError(f"handgrad.verify: f must return one floating-point array, got {out!r}")
+        raise TypeError(f"{who}: f must return one floating-point array, got {out!r}")
     return _replace(call, out_shape=tuple(out.shape), out_dtype=out.dtype, scalar=out.shape == ())
+
+
+def _name_of(f: Any) -> str | None:
+    """f's name, or the name of the function a functools.partial or jax.jit wraps."""
+    for candidate in (f, getattr(f, "func", None), getattr(f, "__wrapped__", None)):
+        name = getattr(candidate, "__name__", None)
+        if isinstance(name, str):
+            return name
+    return None
+
+
+def _not_float(leaf: Any) -> str:
+    """Why a leaf cannot be differentiated, and what to pass instead."""
+    if hasattr(leaf, "dtype"):
+        kind = np.dtype(leaf.dtype).kind
+        what = f"has dtype {leaf.dtype}"
+        if kind == "c":
+            return what + "; complex arguments are not supported: split them into real and imaginary parts"
+        if kind in "iub":
+            return what + "; only floating-point arguments can be differentiated (cast it: x.astype(np.float32))"
+        return what + "; only floating-point arguments can be differentiated"
+    if isinstance(leaf, (bool, int)):
+        return (
+            f"is the Python {type(leaf).__name__} {leaf!r}; only floats can be differentiated (write {float(leaf)!r})"
+        )
+    return f"is a {type(leaf).__name__}; only floating-point arrays and numbers can be differentiated"
+
+
+TRACED_ERRORS = ("TracerArrayConversionError", "ConcretizationTypeError", "TracerBoolConversionError",
+                 "TracerIntegerConversionError")  # fmt: skip
+
+
+def _traced_note(exc: BaseException, who: str) -> str:
+    """Why a function that runs on arrays fails when JAX traces it, in one sentence."""
+    if type(exc).__name__ in TRACED_ERRORS:
+        return (
+            f" ({who} runs under jax.jit and jax.vmap here: write it with jax.numpy, not numpy, float() "
+            "or a Python `if` on its arguments)"
+        )
+    return ""
 
 
 def _replace(call: _Call, **changes: Any) -> _Call:
@@ -252,12 +333,28 @@ def _short(exc: BaseException) -> str:
     return describe_exception(exc, limit=300)
 
 
-def _as_dict(out: Any, names: tuple[str, ...], who: str) -> dict[str, Any]:
-    if len(names) == 1 and not isinstance(out, (tuple, list)):
-        return {names[0]: out}
-    if not isinstance(out, (tuple, list)) or len(out) != len(names):
-        raise TypeError(f"{who} must return {len(names)} arrays (one per argnum: {', '.join(names)}), got {out!r}")
-    return dict(zip(names, out, strict=True))
+class _ReturnError(TypeError):
+    """grad or hvp returned the wrong structure; the message says what was expected."""
+
+
+def _as_dict(out: Any, call: _Call, who: str) -> dict[str, Any]:
+    """What `who` (grad) returned, as {leaf name: array}; its structure must be the
+    differentiated argument's (a tuple of them for several argnums)."""
+    import jax
+
+    single_array = jax.tree_util.treedef_is_leaf(call.grad_tree)
+    if single_array and isinstance(out, (tuple, list)) and len(out) == 1:
+        out = out[0]  # (g,) for one array argument, as a custom_vjp bwd returns it
+    if isinstance(out, list) and len(call.diff_names) > 1:
+        out = tuple(out)
+    leaves, tree = jax.tree_util.tree_flatten(out)
+    if tree != call.grad_tree:
+        args = ", ".join(call.diff_names)
+        raise _ReturnError(
+            f"{who} must return the gradient shaped like the differentiated arguments ({args}): "
+            f"{call.grad_tree}, got {tree}"
+        )
+    return dict(zip(call.diff_names, leaves, strict=True))
 
 
 def _gradient_functions(call: _Call, grad: Callable[..., Any] | None) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -292,7 +389,7 @@ def _gradient_functions(call: _Call, grad: Callable[..., Any] | None) -> tuple[C
     def formula(*fl_ct: Any) -> dict[str, Any]:
         fl = fl_ct if call.scalar else fl_ct[:-1]
         extra = () if call.scalar else (fl_ct[-1],)
-        return _as_dict(grad(*call.full(fl), *extra), names, "grad")
+        return _as_dict(grad(*call.full(fl), *extra), call, "grad")
 
     return formula, truth
 
@@ -314,25 +411,49 @@ def _hvp_functions(call: _Call, hvp: Callable[..., Any]) -> tuple[Callable[..., 
         return {name: jax.jvp(jax.grad(g), (fl[i],), (v,))[1]}
 
     def formula(*fl_v: Any) -> dict[str, Any]:
-        return _as_dict(hvp(*call.full(fl_v[:-1]), fl_v[-1]), (name,), "hvp")
+        return _as_dict(hvp(*call.full(fl_v[:-1]), fl_v[-1]), call, "hvp")
 
     return formula, truth
 
 
+def _calling(call: _Call, who: str, n_args: int) -> str:
+    """How verify calls the user's grad or hvp, and what it must return, in one sentence."""
+    params = ", ".join(_parameter_names(call.primal, n_args))
+    if who == "hvp":
+        return f"hvp is called as hvp({params}, v) and returns the Hessian of f times v"
+    if call.scalar:
+        return f"f returns a scalar, so grad is called as grad({params}) and returns the gradient of f"
+    return (
+        f"f returns shape {call.out_shape}, not a scalar, so grad is its vector-Jacobian product: "
+        f"grad({params}, cotangent) returns the cotangent (shaped like f's output) pulled back to the arguments"
+    )
+
+
 def _check_returns(
-    fn: Callable[..., Any], args: tuple[Any, ...], want: dict[str, Any], who: str, user_fn: Callable[..., Any]
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    want: dict[str, Any],
+    who: str,
+    user_fn: Callable[..., Any],
+    calling: str = "",
 ) -> None:
-    """The user's grad/hvp on the example arguments: its shapes and dtypes, up front."""
+    """The user's grad/hvp on the example arguments: its shapes and dtypes, up front.
+    `calling` says how it is called, for an error that looks like a wrong signature."""
     import jax
 
     if not callable(user_fn):
         raise TypeError(f"handgrad.verify: {who} must be a function, got {type(user_fn).__name__}")
     try:
         got = jax.eval_shape(fn, *args)
+    except _ReturnError as exc:
+        raise TypeError(f"handgrad.verify: {exc}") from None
     except TypeError as exc:
-        raise TypeError(f"handgrad.verify: {who} on the example arguments: {_short(exc)}") from None
+        arity = "positional argument" in str(exc) or "unexpected keyword" in str(exc)
+        note = f" ({calling})" if arity and calling else _traced_note(exc, who)
+        raise TypeError(f"handgrad.verify: {who} on the example arguments: {_short(exc)}{note}") from None
     except Exception as exc:
-        raise ValueError(f"handgrad.verify: {who} fails on the example arguments: {_short(exc)}") from None
+        note = _traced_note(exc, who)
+        raise ValueError(f"handgrad.verify: {who} fails on the example arguments: {_short(exc)}{note}") from None
     for k, w in want.items():
         g = got[k]
         if not hasattr(g, "shape") or g.shape != w.shape:
@@ -472,6 +593,8 @@ def _kink_rule(call: _Call, kinks: Callable[..., Any] | None, kink_range: Any) -
         if kink_range is not None:
             raise ValueError("handgrad.verify: kink_range without kinks: say where the kinks are (kinks=lambda x: ...)")
         return None
+    if call.pytree:
+        raise ValueError("handgrad.verify: kinks= needs the differentiated arguments to be arrays, not pytrees")
     if not callable(kinks):
         raise TypeError(f"handgrad.verify: kinks must be a function of the arguments returning a mask, got {kinks!r}")
     if kink_range is None:
@@ -495,6 +618,13 @@ def _kink_rule(call: _Call, kinks: Callable[..., Any] | None, kink_range: Any) -
     return _KinkRule(kinks, kink_range)
 
 
+def _check_seed(seed: object, who: str) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"{who}: seed must be an int, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{who}: seed must be 0 or more, got {seed}")
+
+
 def verify(
     f: Callable[..., Any],
     *args: Any,
@@ -514,10 +644,11 @@ def verify(
     Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
     device and input family; docs/verify.md has the details and an example.
 
-    f: the function; `*args`: example arguments (arrays or numbers) fixing shapes and
-        dtypes; non-float ones are passed as given and never drawn or differentiated.
-    grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums` (a tuple
-        for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
+    f: the function; `*args`: example arguments (arrays, numbers, or pytrees of them)
+        fixing shapes and dtypes; non-float leaves (and a custom rule's nondiff_argnums)
+        are passed as given and never drawn or differentiated.
+    grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums`, shaped
+        like that argument (a tuple for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
         own custom rule, against autodiff of its primal (`f.fun`).
     hvp: `hvp(*args, v)` -> the Hessian of a scalar f (one argnum) times v, against
         `jax.jvp(jax.grad(f), (x,), (v,))`.
@@ -530,19 +661,21 @@ def verify(
         dtypes with float32 and float64; every family, transform and device present).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
     """
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"handgrad.verify: seed must be an int, got {seed!r}")
+    _check_seed(seed, "handgrad.verify")
     import jax
 
     from handgrad.cases import build_cases
     from handgrad.evaluate import TRANSFORMS, available_devices, forget
 
-    check_rule = grad is None and _has_rule(f)
+    rule_of_f = _rule_of(f)
+    check_rule = grad is None and rule_of_f is not None
     if grad is None and hvp is None and not check_rule:
         if callable(f):
             raise TypeError(
                 "handgrad.verify: give grad= (your gradient) or hvp=, or pass a function with a "
-                "jax.custom_vjp/custom_jvp rule to check the rule against autodiff of its primal"
+                "jax.custom_vjp/custom_jvp rule to check the rule against autodiff of its primal "
+                f"({getattr(f, '__name__', 'f')} is neither a custom_vjp/custom_jvp function nor a jax.jit or "
+                "functools.wraps wrapper of one; a function that only calls one inside: pass that one)"
             )
         raise TypeError(f"handgrad.verify: f must be a function, got {type(f).__name__}")
     strict = bool(strict)
@@ -550,7 +683,7 @@ def verify(
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
     family_names = _validate_names("family", families, FAMILIES)
     with _checking():
-        call = _prepare(f, args, argnums, use_rule=check_rule)
+        call = _prepare(f, args, argnums, rule_of_f if check_rule else None)
         dtype_names = dtype_names or _default_dtypes(call)
         device_names = _validate_names("device", devices, available_devices())
         rule = _kink_rule(call, kinks, kink_range)
@@ -568,17 +701,17 @@ def verify(
                     "check the gradient with handgrad.taylor_test instead"
                 ) from None
             if grad is not None:
-                _check_returns(formula, example, want, "grad", grad)
+                _check_returns(formula, example, want, "grad", grad, _calling(call, "grad", len(args)))
             label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
             targets.append(_target(label, call, formula, truth, ct_shape, rule, dtype_names, family_names))
         if hvp is not None:
-            if not call.scalar or len(call.argnums) != 1:
-                raise ValueError("handgrad.verify: hvp= needs a scalar f and one argnum")
+            if not call.scalar or len(call.argnums) != 1 or call.pytree:
+                raise ValueError("handgrad.verify: hvp= needs a scalar f and one argnum that is one array")
             formula, truth = _hvp_functions(call, hvp)
             (i,) = call.argnums
             example = (*call.floats, call.floats[i])
             want = jax.eval_shape(truth, *example)
-            _check_returns(formula, example, want, "hvp", hvp)
+            _check_returns(formula, example, want, "hvp", hvp, _calling(call, "hvp", len(args)))
             shape = call.floats[i].shape
             targets.append(_target(f"hvp({call.name})", call, formula, truth, shape, None, dtype_names, family_names))
         results: list[CaseResult] = []
@@ -590,13 +723,48 @@ def verify(
                 )
             finally:
                 forget(target.formula)
-    return Report(call.name, results)
+    if rule is None:
+        results = [_with_kink_note(r, call.names) for r in results]
+    about = ""
+    if not call.scalar and grad is not None:
+        about = (
+            f"{call.name} returns shape {call.out_shape}, not a scalar: grad was checked as its vector-Jacobian "
+            "product, grad(*args, cotangent) (for a loss, return a scalar: shape (), not (1,))"
+        )
+    return Report(call.name, results, about=about)
 
 
-def _has_rule(f: Any) -> bool:
+KINK_NOTE = (
+    "the input there is exactly 0, where f may have a kink (abs, relu, max, a norm): there any valid "
+    "subgradient is right, but autodiff picks one; declare kinks= and kink_range= (docs/verify.md), or "
+    "leave the 'zeros' family out"
+)
+
+
+def _with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
+    """A failure at an input element that is exactly 0, with no kink declared: the likely
+    cause is a kink of f there, not a wrong formula (say so instead of guessing a term)."""
+    import dataclasses
+
+    if result.ok or result.comparison is None or result.comparison.problem not in ("value", "nonfinite"):
+        return result
+    at = [v for k, v in result.inputs_at_worst.items() if any(k.startswith(n) for n in names)]
+    if any(np.size(v) == 1 and float(np.asarray(v, np.float64)) == 0.0 for v in at):
+        return dataclasses.replace(result, hint=KINK_NOTE)
+    return result
+
+
+def _rule_of(f: Any) -> Any:
+    """The jax.custom_vjp/custom_jvp object f is, or wraps (jax.jit, functools.wraps); else None."""
     import jax
 
-    return isinstance(f, (jax.custom_vjp, jax.custom_jvp))
+    for _ in range(8):  # a few wrappers deep; a cycle of __wrapped__ ends here
+        if isinstance(f, (jax.custom_vjp, jax.custom_jvp)):
+            return f
+        f = getattr(f, "__wrapped__", None)
+        if f is None:
+            return None
+    return None
 
 
 def _target(
@@ -693,13 +861,14 @@ def taylor_test(
         raise TypeError(f"handgrad.taylor_test: f must be a function, got {type(f).__name__}")
     if not callable(grad):
         raise TypeError(f"handgrad.taylor_test: grad must be a function, got {type(grad).__name__}")
+    _check_seed(seed, "handgrad.taylor_test")
     hs = tuple(float(h) for h in hs)
     if len(hs) < 2 or any(not h > 0 for h in hs):
         raise ValueError("handgrad.taylor_test: hs needs at least two positive step sizes")
     import jax.numpy as jnp
 
     with _checking():
-        call = _prepare(f, args, argnums, use_rule=False)
+        call = _prepare(f, args, argnums, None, who="handgrad.taylor_test")
         rng = np.random.default_rng([zlib.crc32(call.name.encode()), seed])
         x64 = [jnp.asarray(a, jnp.float64) for a in call.floats]
         ct = None if call.scalar else jnp.asarray(rng.standard_normal(call.out_shape))
@@ -709,16 +878,33 @@ def taylor_test(
             out = jnp.asarray(f(*call.full(fl)), jnp.float64)
             return float(out if ct is None else jnp.vdot(ct, out))
 
-        g = _as_dict(grad(*call.full(x64), *(() if ct is None else (ct,))), call.diff_names, "grad")
+        try:
+            g = _as_dict(grad(*call.full(x64), *(() if ct is None else (ct,))), call, "grad")
+        except _ReturnError as exc:
+            raise TypeError(f"handgrad.taylor_test: {exc}") from None
+        except Exception as exc:
+            note = f" ({_calling(call, 'grad', len(args))})" if "positional argument" in str(exc) else ""
+            raise ValueError(
+                f"handgrad.taylor_test: grad fails on the example arguments: {_short(exc)}{note}"
+            ) from None
+        for name, given in zip(call.names, call.floats, strict=True):
+            if name in g and np.shape(g[name]) != given.shape:
+                raise ValueError(
+                    f"handgrad.taylor_test: grad returns shape {np.shape(g[name])} for {name}, "
+                    f"expected {given.shape} (the shape of {name})"
+                )
         slope = sum(float(jnp.vdot(jnp.asarray(g[call.names[i]], jnp.float64), vs[i])) for i in call.argnums)
         f0 = phi(x64)
+        # The size of the terms f sums, to first order: f(x) can round at eps * sum|g_i x_i| even
+        # where it cancels to about 0 (sum(x) of symmetric x); such a residual is noise, not an order.
+        terms = sum(float(jnp.sum(jnp.abs(jnp.asarray(g[call.names[i]], jnp.float64) * x64[i]))) for i in call.argnums)
         residuals = []
         scale = []
         for h in hs:
             moved = [a + h * vs[i] if i in vs else a for i, a in enumerate(x64)]
             fh = phi(moved)
             residuals.append(abs(fh - f0 - h * slope))
-            scale.append(abs(fh) + abs(f0) + abs(h * slope))
+            scale.append(abs(fh) + abs(f0) + abs(h * slope) + terms)
     eps = float(np.finfo(np.float64).eps)
     noisy = [r <= 64 * eps * s for r, s in zip(residuals, scale, strict=True)]
     orders = tuple(

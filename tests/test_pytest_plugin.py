@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,33 @@ def test_a_missing_submission_is_a_usage_error(submissions: Path) -> None:
     proc = _pytest(submissions / "work", "--submission", "../absent.py")
     assert proc.returncode == 4
     assert "no such file or directory" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda root: (root / "notes").mkdir() or root / "notes", "no .py file or package in it"),
+        (
+            lambda root: (root / "mine.txt").write_text("x") and root / "mine.txt",
+            "a submission is a .py file or a package directory",
+        ),
+    ],
+    ids=["folder-without-python", "not-python"],
+)
+def test_a_path_holding_no_submission_is_one_usage_error(submissions: Path, make: Any, words: str) -> None:
+    # It was an error in the setup of every test, each with a traceback into handgrad.
+    path = make(submissions)
+    proc = _pytest(submissions / "work", "--submission", str(path), "-k", SLICE)
+    assert proc.returncode == 4
+    assert f"--submission {path}: {words}" in proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_failed_cell_shows_the_explanation_not_the_engine(submissions: Path) -> None:
+    stub = correct_source().replace("def relu_grad(", "def _relu_grad_right(", 1)
+    stub += "\n\ndef relu_grad(x):\n    raise NotImplementedError\n"
+    (submissions / "stub.py").write_text(stub)
+    proc = _pytest(submissions / "work", "--submission", "../stub.py", "-k", SLICE + " and normal")
+    assert proc.returncode == 1
+    assert "likely mistake: not implemented yet" in proc.stdout
+    assert "CaseResult(" not in proc.stdout and "run_case(" not in proc.stdout

@@ -7,6 +7,7 @@ fail with its worst element named where the mistake is.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -285,7 +286,7 @@ def test_taylor_orders_on_a_pure_callback(rng: np.random.Generator) -> None:
     ("call", "error", "words"),
     [
         (lambda x: handgrad.verify(42, x, grad=jnp.sign), TypeError, "f must be a function"),
-        (lambda x: handgrad.verify(abs_sum, [1.0, 2.0], grad=jnp.sign), TypeError, "argument 0 is a list"),
+        (lambda x: handgrad.verify(abs_sum, [1.0, 2.0], grad=jnp.sign), ValueError, "f fails on the example argu"),
         (lambda x: handgrad.verify(abs_sum, x), TypeError, "give grad="),
         (lambda x: handgrad.verify(abs_sum, x, grad="sign"), TypeError, "grad must be a function"),
         (lambda x: handgrad.verify(abs_sum, x, grad=lambda x: x[:2]), ValueError, r"shape \(2,\) for x"),
@@ -325,3 +326,137 @@ def test_the_docs_example_runs_and_says_what_it_claims() -> None:
     assert blocks, "docs/verify.md has python examples"
     namespace: dict[str, Any] = {}
     exec(compile("\n".join(blocks), "docs/verify.md", "exec"), namespace)
+
+
+# ---- a library user's own shapes of function: pytrees, wrappers, static arguments ------------
+
+QUICK: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float32"], families=["normal"])
+
+
+def _linear_loss(p: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> jax.Array:
+    return jnp.sum((x @ p["w"] + p["b"] - y) ** 2)
+
+
+def _linear_loss_grad(half_b: bool) -> Any:
+    def grad(p: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> dict[str, jax.Array]:
+        r = 2 * (x @ p["w"] + p["b"] - y)
+        return {"w": x.T @ r, "b": jnp.sum(r, axis=0) * (0.5 if half_b else 1.0)}
+
+    return grad
+
+
+def _params(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    p = {"w": _x(rng, (3, 2)), "b": _x(rng, (2,))}
+    return p, _x(rng, (5, 3)), _x(rng, (5, 2))
+
+
+def test_a_dict_of_parameters_is_checked_leaf_by_leaf(rng: np.random.Generator) -> None:
+    p, x, y = _params(rng)
+    assert handgrad.verify(_linear_loss, p, x, y, grad=_linear_loss_grad(False), **QUICK).ok
+    wrong = handgrad.verify(_linear_loss, p, x, y, grad=_linear_loss_grad(True), **QUICK)
+    _, worst = _worst(wrong)
+    assert worst.leaf == "p['b']"  # w's gradient is right
+    assert "p['b']" in str(wrong)
+    assert handgrad.taylor_test(_linear_loss, p, x, y, grad=_linear_loss_grad(False)).ok
+    assert not handgrad.taylor_test(_linear_loss, p, x, y, grad=_linear_loss_grad(True)).ok
+
+
+def test_hvp_and_kinks_need_an_array_argument_not_a_pytree() -> None:
+    p = {"w": np.ones(3, np.float32)}
+    with pytest.raises(ValueError, match="hvp= needs a scalar f and one argnum that is one array"):
+        handgrad.verify(lambda p: jnp.sum(p["w"] ** 2), p, hvp=lambda p, v: 2 * v, **QUICK)
+    with pytest.raises(ValueError, match="kinks= needs the differentiated arguments to be arrays, not pytrees"):
+        handgrad.verify(lambda p: jnp.sum(jnp.abs(p["w"])), p, grad=lambda p: {"w": jnp.sign(p["w"])},
+                        kinks=lambda p: p["w"] == 0, kink_range=(-1, 1), **QUICK)  # fmt: skip
+
+
+def test_a_gradient_of_the_wrong_structure_is_named(rng: np.random.Generator) -> None:
+    p, x, y = _params(rng)
+    as_tuple = lambda p, x, y: tuple(_linear_loss_grad(False)(p, x, y).values())  # noqa: E731
+    with pytest.raises(TypeError, match=r"grad must return the gradient shaped like .*\{'b': \*, 'w': \*\}"):
+        handgrad.verify(_linear_loss, p, x, y, grad=as_tuple, **QUICK)
+
+
+def test_a_jitted_custom_rule_is_checked_without_grad(rng: np.random.Generator) -> None:
+    assert handgrad.verify(jax.jit(SOFTPLUS), _x(rng), **QUICK).ok
+    wrong = _softplus_rule(lambda x, g: (g * jax.nn.sigmoid(-x),))
+    assert not handgrad.verify(jax.jit(wrong), _x(rng), **QUICK).ok
+
+
+def test_static_arguments_are_passed_as_given(rng: np.random.Generator) -> None:
+    @functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+    def scaled_sin(x: jax.Array, k: float) -> jax.Array:
+        return jnp.sin(x) * k
+
+    scaled_sin.defvjp(lambda x, k: (scaled_sin(x, k), x), lambda k, x, g: (g * jnp.cos(x) * k,))
+    assert handgrad.verify(scaled_sin, _x(rng), 2.0, **QUICK).ok  # 2.0 is not drawn: a tracer there fails
+
+    def head_sq(a: jax.Array, n: int, mode: str, on: bool) -> jax.Array:
+        return jnp.sum(a[:n] ** 2) if mode == "sum" and on else jnp.sum(a)
+
+    jitted = jax.jit(head_sq, static_argnums=(1, 2, 3))  # a static argument must stay hashable
+    grad = lambda a, n, mode, on: 2 * a * (jnp.arange(a.shape[0]) < n)  # noqa: E731
+    assert handgrad.verify(jitted, _x(rng, (6,)), 3, "sum", True, grad=grad, **QUICK).ok
+    assert not handgrad.verify(jitted, _x(rng, (6,)), 4, "sum", True, grad=lambda a, *_: 2 * a, **QUICK).ok
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ((3,), r"argument 0 \(x\) is the Python int 3; only floats can be differentiated \(write 3.0\)"),
+        ((np.ones(3, np.complex64),), "complex arguments are not supported"),
+        (({"w": np.ones(3, np.float32), "n": 2},), r"argument 0 \(x\['n'\]\) is the Python int 2"),
+    ],
+    ids=["python-int", "complex", "int-leaf"],
+)
+def test_what_cannot_be_differentiated_says_what_to_pass(args: tuple[Any, ...], words: str) -> None:
+    with pytest.raises(TypeError, match=words):
+        handgrad.verify(lambda x: jnp.sum(jnp.abs(jax.tree_util.tree_leaves(x)[0])), *args, grad=lambda x: x)
+
+
+def test_grad_called_the_wrong_way_is_told_how_it_is_called(rng: np.random.Generator) -> None:
+    with pytest.raises(TypeError, match=r"vector-Jacobian product: grad\(x, cotangent\)"):
+        handgrad.verify(jnp.sin, _x(rng), grad=lambda x: jnp.cos(x), **QUICK)
+    with pytest.raises(TypeError, match=r"grad runs under jax\.jit and jax\.vmap here: write it with jax\.numpy"):
+        handgrad.verify(abs_sum, _x(rng), grad=lambda x: np.sign(np.asarray(x)), **QUICK)
+
+
+def test_a_failure_at_an_exact_zero_points_to_declaring_the_kink() -> None:
+    x = np.array([0.0, -0.0, 1.5, -2.0], np.float32)
+    report = handgrad.verify(abs_sum, x, grad=jnp.sign, families=["given"], **{
+        k: v for k, v in QUICK.items() if k != "families"})  # fmt: skip
+    assert not report.ok and report.worst is not None
+    assert report.worst.hint == verification.KINK_NOTE
+    sign_flip = handgrad.verify(abs_sum, x + 3, grad=lambda x: -jnp.sign(x), **QUICK)
+    assert sign_flip.worst is not None and "sign flipped" in sign_flip.worst.hint
+
+
+def test_taylor_test_of_a_linear_function_that_cancels_to_zero_passes() -> None:
+    x = np.linspace(-2.0, 2.0, 6)  # sum(x) = 0: the remainder is rounding of terms of size |x|
+    result = handgrad.taylor_test(jnp.sum, x, grad=jnp.ones_like)
+    assert result.ok and result.exact
+    assert not handgrad.taylor_test(lambda x: jnp.sum(x * x), x, grad=jnp.ones_like).ok
+    with pytest.raises(ValueError, match=r"handgrad.taylor_test: grad returns shape \(\) for x, expected \(6,\)"):
+        handgrad.taylor_test(lambda x: jnp.sum(x * x), x, grad=jnp.sum)
+
+
+def test_an_empty_example_is_refused_and_a_partial_keeps_its_name() -> None:
+    with pytest.raises(ValueError, match=r"x has no elements \(shape \(0,\)\): nothing would be checked"):
+        handgrad.verify(abs_sum, np.zeros(0, np.float32), grad=jnp.sign, **QUICK)
+
+    def scaled_sq(x: jax.Array, scale: float = 1.0) -> jax.Array:
+        return scale * jnp.sum(x * x)
+
+    report = handgrad.verify(functools.partial(scaled_sq, scale=3.0), np.ones(3, np.float32),
+                             grad=lambda x: 6 * x, **QUICK)  # fmt: skip
+    assert report.ok and report.name == "scaled_sq"
+
+
+def test_a_failed_report_of_a_non_scalar_f_says_grad_was_read_as_a_vjp() -> None:
+    x = np.linspace(-1.0, 1.0, 4).astype(np.float32)
+    loss = lambda x: jnp.sum(x * x, keepdims=True)  # noqa: E731  shape (1,): a vector, not a scalar
+    report = handgrad.verify(loss, x, grad=lambda x, *rest: 2 * x, **QUICK)  # ignores the cotangent
+    assert not report.ok
+    assert "returns shape (1,), not a scalar: grad was checked as its vector-Jacobian product" in str(report)
+    scalar = handgrad.verify(lambda x: jnp.sum(x * x), x, grad=lambda x: 3 * x, **QUICK)
+    assert not scalar.ok and "vector-Jacobian" not in str(scalar)

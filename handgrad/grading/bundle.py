@@ -95,15 +95,41 @@ def pinned_requirements(root: str = "handgrad") -> list[str]:
     return [f"{name}=={version}" for name, version in sorted(seen.items())]
 
 
+class BundleError(Exception):
+    """The bundle cannot be written where asked; the message says why."""
+
+
+def check_target(out: Path) -> None:
+    """`out` names a new or existing .zip file in an existing folder (a missing folder is an
+    error, never created; a folder is never replaced). Checked before anything is written."""
+    if out.suffix.lower() != ".zip":
+        raise BundleError(f"{out}: Gradescope takes the autograder as a .zip file; name it e.g. autograder.zip")
+    if out.is_dir():
+        raise BundleError(f"{out}: is a directory; name the zip file to write, e.g. {out / 'autograder.zip'}")
+    parent = out.parent
+    if not parent.is_dir():
+        raise BundleError(f"{parent}: no such directory (it is not created for you)")
+
+
 def write_bundle(out: Path, grade_options: Sequence[str], rubric: Path | None = None) -> None:
-    """Write the autograder zip to `out`; grade_options are passed to `handgrad grade`."""
+    """Write the autograder zip to `out` atomically (check_target's rules); grade_options
+    are passed to `handgrad grade`."""
+    check_target(out)
     options = list(grade_options)
     if rubric is not None:
         options += ["--rubric", "$ROOT/source/rubric.toml"]
     quoted = " ".join(o if o.startswith("$ROOT") else shlex.quote(o) for o in options)
     quoted = quoted.replace("$ROOT/source/rubric.toml", '"$ROOT/source/rubric.toml"')
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
+    try:
+        _write_zip(tmp, quoted, rubric)
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # no half-written zip left beside the target
+        raise
+
+
+def _write_zip(tmp: Path, quoted: str, rubric: Path | None) -> None:
     with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in (("setup.sh", SETUP), ("run_autograder", RUN.format(options=quoted))):
             info = zipfile.ZipInfo(name)
@@ -115,4 +141,3 @@ def write_bundle(out: Path, grade_options: Sequence[str], rubric: Path | None = 
             zf.write(rubric, "rubric.toml")
         for item in SOURCE_ITEMS:
             _add_tree(zf, ROOT / item, f"handgrad-src/{item}")
-    tmp.replace(out)

@@ -492,7 +492,7 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         if budget.defined == []:
             if _is_empty(path):
                 return "The submission is empty: it defines no function.", "empty"
-            return "The submission defines none of the contract's functions (check their names).", "no-functions"
+            return f"The submission defines none of the contract's functions ({_near_names(budget)}).", "no-functions"
         return "", ""
     message = error.message
     if _is_empty(path):
@@ -505,7 +505,19 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "import-crash"
     else:
         reason = "import-error"
+    if "get_ipython" in message:
+        message += " (a notebook exported to .py: delete or comment out the get_ipython() lines)"
     return f"The submission could not be imported, so no function was graded: {message}", reason
+
+
+def _near_names(budget: Budget) -> str:
+    """'check their names', with the submission's names that look like contract ones."""
+    import difflib
+
+    pairs = [(o, n) for o in budget.others for n in difflib.get_close_matches(o, NAMES, n=1, cutoff=0.75)]
+    if not pairs:
+        return "check their names"
+    return "check their names: " + ", ".join(f"{o} for {n}?" for o, n in pairs[:3])
 
 
 def _is_empty(path: Path) -> bool:

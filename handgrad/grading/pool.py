@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -160,6 +160,8 @@ class Budget:
     import_error: EvaluationError | None = None
     autodiff_at_import: bool = False
     defined: list[str] | None = None
+    others: list[str] = field(default_factory=list)
+    """Other public callables the submission defines (worker.other_names)."""
     _staged: Staged | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -257,6 +259,7 @@ class Worker:
         self._out: IO[bytes] = os.fdopen(self._req_w, "wb")
         self._in = _DeadlineReader(self._rep_r)
         self.defined: list[str] = []
+        self.others: list[str] = []
         self.import_error: EvaluationError | None = None
         self.autodiff_at_import = False
         self._start()
@@ -296,6 +299,10 @@ class Worker:
             return
         defined = ready.get("defined")
         self.defined = [str(n) for n in defined] if isinstance(defined, list) else []
+        others = ready.get("others")
+        self.others = (
+            [n for n in others if isinstance(n, str) and n.isidentifier()][:200] if isinstance(others, list) else []
+        )
 
     def log_tail(self, limit: int = 600) -> str:
         try:
@@ -476,6 +483,7 @@ class SubmissionEvaluator:
             raise worker.import_error
         budget.autodiff_at_import = budget.autodiff_at_import or worker.autodiff_at_import
         budget.defined = worker.defined
+        budget.others = worker.others
         return worker
 
     def __call__(
@@ -494,7 +502,7 @@ class SubmissionEvaluator:
             self._check_findings(name)
             budget = self._budget()
             if budget.defined is not None and name not in budget.defined and budget.import_error is None:
-                raise EvaluationError("missing", f"{name} is not defined (or not callable) in the submission")
+                raise missing(name, budget.others)
             request = {
                 "name": name,
                 "transform": transform,
@@ -516,7 +524,7 @@ class SubmissionEvaluator:
                     self._fatal[name] = error
                     raise error
                 if name not in worker.defined:
-                    raise EvaluationError("missing", f"{name} is not defined (or not callable) in the submission")
+                    raise missing(name, worker.others)
                 left = budget.left(worker.running())
                 timeout = max(0.0, min(self.limits.timeout, left))
                 try:
@@ -582,6 +590,15 @@ class SubmissionEvaluator:
                 self._worker = None
             if not keep_budget:
                 self._budget().close()
+
+
+def missing(name: str, others: Sequence[str]) -> EvaluationError:
+    """`name` is not in the submission; a close name it does define is pointed out (a typo)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(others), n=1, cutoff=0.75)
+    typo = f"; it defines {close[0]}, perhaps meant as {name}" if close else ""
+    return EvaluationError("missing", f"{name} is not defined (or not callable) in the submission{typo}")
 
 
 def _checked_value(value: Any) -> Any:

@@ -18,7 +18,10 @@ With [tiers], a function earns weight * (sum of the shares of the tiers it passe
 
 from __future__ import annotations
 
+import difflib
+import math
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,15 +52,25 @@ class Rubric:
         return sum(self.weights.values())
 
 
+def _did_you_mean(word: object, known: Iterable[str]) -> str:
+    """' (did you mean X?)' for a near miss of a known word, else ''."""
+    close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def _weight(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise RubricError(f"{where}: weight must be a number >= 0, got {value!r}")
+    # TOML reads nan and inf as floats: a NaN or infinite weight would make every total NaN or inf.
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        raise RubricError(f"{where}: weight must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
 def _visibility(value: object, where: str) -> str:
     if value not in VISIBILITIES:
-        raise RubricError(f"{where}: visibility must be one of {', '.join(VISIBILITIES)}, got {value!r}")
+        raise RubricError(
+            f"{where}: visibility must be one of {', '.join(VISIBILITIES)}, got {value!r}"
+            + _did_you_mean(value, VISIBILITIES)
+        )
     return str(value)
 
 
@@ -67,10 +80,13 @@ def load(path: Path) -> Rubric:
     except OSError as exc:
         raise RubricError(f"{path}: cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise RubricError(f"{path}: not valid TOML ({exc})") from None
-    unknown = set(data) - {"default_weight", "default_visibility", "functions", "tiers"}
+        what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"not valid TOML ({exc})"
+        raise RubricError(f"{path}: {what}") from None
+    keys = ("default_weight", "default_visibility", "functions", "tiers")
+    unknown = sorted(set(data) - set(keys))
     if unknown:
-        raise RubricError(f"{path}: unknown keys {sorted(unknown)}")
+        hints = "".join(_did_you_mean(k, keys) for k in unknown)
+        raise RubricError(f"{path}: unknown keys {unknown}{hints}; known: {', '.join(keys)}")
     weight = _weight(data.get("default_weight", 1.0), f"{path}: default_weight")
     visible = _visibility(data.get("default_visibility", "visible"), f"{path}: default_visibility")
     weights, visibility = dict.fromkeys(NAMES, weight), dict.fromkeys(NAMES, visible)
@@ -80,13 +96,22 @@ def load(path: Path) -> Rubric:
     for name, spec in functions.items():
         where = f"{path}: functions.{name}"
         if name not in NAMES:
-            raise RubricError(f"{where}: not a contract function")
-        if not isinstance(spec, dict) or set(spec) - {"weight", "visibility"}:
-            raise RubricError(f"{where}: expected a table with weight and/or visibility")
+            raise RubricError(f"{where}: not a contract function{_did_you_mean(name, NAMES)}")
+        if not isinstance(spec, dict):
+            raise RubricError(
+                f"{where}: expected a table with weight and/or visibility ([functions.{name}] then weight = ...), "
+                f"got {spec!r}"
+            )
+        extra = sorted(set(spec) - {"weight", "visibility"})
+        if extra:
+            hints = "".join(_did_you_mean(k, ("weight", "visibility")) for k in extra)
+            raise RubricError(f"{where}: unknown keys {extra}{hints}; a function takes weight and/or visibility")
         if "weight" in spec:
             weights[name] = _weight(spec["weight"], where)
         if "visibility" in spec:
             visibility[name] = _visibility(spec["visibility"], where)
+    if not any(weights.values()):
+        raise RubricError(f"{path}: every function weighs 0, so no submission could earn a mark")
     return Rubric(weights, visibility, _tiers(data.get("tiers"), f"{path}: tiers"))
 
 
@@ -97,7 +122,8 @@ def _tiers(spec: object, where: str) -> dict[str, float] | None:
         raise RubricError(f"{where}: must be a table like derivation = 0.7, stability = 0.3")
     unknown = set(spec) - set(TIERS)
     if unknown:
-        raise RubricError(f"{where}: unknown tiers {sorted(unknown)}; known: {', '.join(TIERS)}")
+        hints = "".join(_did_you_mean(t, TIERS) for t in sorted(unknown))
+        raise RubricError(f"{where}: unknown tiers {sorted(unknown)}{hints}; known: {', '.join(TIERS)}")
     shares: dict[str, float] = {t: _weight(spec.get(t, 0.0), f"{where}.{t}") for t in TIERS}
     if not any(shares.values()):
         raise RubricError(f"{where}: every share is 0, so no check would count")

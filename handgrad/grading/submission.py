@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+NOTEBOOK = "export it to a .py file (jupyter nbconvert --to script NAME.ipynb) and submit that"
 PREFERRED = ("submission.py", "formulas.py", "handwritten.py", "solution.py", "gradients.py")
 
 
@@ -25,6 +26,8 @@ def resolve(path: Path) -> Path:
     if not path.exists() and not path.is_symlink():
         raise SubmissionError(f"{path}: no such file or directory")
     if path.is_file():
+        if path.suffix == ".ipynb":
+            raise SubmissionError(f"{path}: a notebook; {NOTEBOOK}")
         if path.suffix != ".py":
             raise SubmissionError(f"{path}: a submission is a .py file or a package directory")
         if path.is_symlink():
@@ -48,7 +51,9 @@ def resolve(path: Path) -> Path:
     if not files and len(packages) == 1:
         return packages[0]
     if not files and not packages:
-        raise SubmissionError(f"{path}: no .py file or package in it")
+        notebooks = sorted(p.name for p in path.glob("*.ipynb"))
+        also = f" (only the notebook {', '.join(notebooks)}: {NOTEBOOK})" if notebooks else ""
+        raise SubmissionError(f"{path}: no .py file or package in it{also}")
     names = ", ".join(p.name for p in [*files, *packages])
     raise SubmissionError(f"{path}: several candidates ({names}); name one, or call it submission.py")
 

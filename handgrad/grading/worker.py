@@ -252,6 +252,17 @@ def import_submission(path: Path) -> Any:
     return module
 
 
+def other_names(module: Any, names: list[str]) -> list[str]:
+    """The public callables the submission defines beyond the contract's names (at most 200,
+    each a plain identifier): the grader points out a misspelt contract name among them."""
+    found = []
+    for name, value in list(vars(module).items())[:5000]:
+        if isinstance(name, str) and name.isidentifier() and len(name) <= 64 and not name.startswith("_"):
+            if name not in names and callable(value) and not isinstance(value, type(sys)):
+                found.append(name)
+    return sorted(found)[:200]
+
+
 def warm_up(evaluate: Callable[..., Any]) -> None:
     """Start the backend and load every lazily imported part of JAX the evaluation uses
     (eager, jit, vmap, each device, sharding), before the file system is sealed."""
@@ -340,7 +351,7 @@ def main(argv: list[str] | None = None) -> None:
         send({"ok": False, "kind": "import", "message": describe(exc, submission), "autodiff": used[0]})
         return
     defined = [n for n in names if callable(getattr(module, n, None))]
-    send({"ok": True, "defined": defined, "autodiff": used[0]})
+    send({"ok": True, "defined": defined, "others": other_names(module, names), "autodiff": used[0]})
     while True:
         try:
             request = read_message(inp)
