@@ -30,12 +30,12 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
-from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, read_message, write_message
+from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, encode_message, read_message
 from handgrad.grading.submission import copy_submission
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
@@ -94,6 +94,23 @@ class _DeadlineReader:
         return os.read(self.fd, min(n, 1 << 24))
 
 
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write `data` to a non-blocking pipe, raising TimeoutError past `deadline`: a worker
+    that stops reading its requests (or shrinks the pipe) cannot block the grader."""
+    view = memoryview(data)
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        _, ready, _ = select.select([], [fd], [], min(left, 3600))
+        if not ready:
+            raise TimeoutError
+        try:
+            view = view[os.write(fd, view[: 1 << 16]) :]
+        except BlockingIOError:
+            continue
+
+
 def _children(pid: int) -> list[int]:
     with contextlib.suppress(OSError, ValueError):
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -121,12 +138,35 @@ def _descendants(pid: int) -> list[int]:
 
 
 def scrub(text: str, *extra: str | Path) -> str:
-    """Text from a worker with the grader's own paths taken out."""
-    for path in sorted({str(p) for p in (ROOT, sys.prefix, sys.base_prefix, *extra)}, key=len,
-                       reverse=True):  # fmt: skip
+    """Text from a worker with the grader's own paths taken out, safe to print (printable)."""
+    for path in sorted({str(p) for p in (ROOT, sys.prefix, sys.base_prefix, tempfile.gettempdir(), *extra)},
+                       key=len, reverse=True):  # fmt: skip
         if len(path) > 1:
             text = text.replace(path, "…")
-    return text
+    return printable(text)
+
+
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Direction controls: shown as escapes, so a line cannot display in an order other than its own."""
+
+
+def printable(text: str, newlines: bool = True) -> str:
+    """`text` (from a worker, or a file name a student chose) safe to print and store:
+    control characters (terminal escape sequences, carriage returns), direction
+    controls and unpaired surrogates (undecodable bytes of a file name, or a lone
+    surrogate in a worker's JSON) become visible escapes such as \\x1b."""
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if (ch == "\n" and newlines) or ch == "\t":
+            out.append(ch)
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte os.fsdecode could not decode
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif o < 0x20 or 0x7F <= o < 0xA0 or 0xD800 <= o < 0xE000 or ch in BIDI:
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class Staged:
@@ -254,7 +294,7 @@ class Worker:
             raise
         os.close(req_r)
         os.close(rep_w)
-        self._out: IO[bytes] = os.fdopen(self._req_w, "wb")
+        os.set_blocking(self._req_w, False)  # written with a deadline (_write_all)
         self._in = _DeadlineReader(self._rep_r)
         self.defined: list[str] = []
         self.import_error: EvaluationError | None = None
@@ -295,14 +335,14 @@ class Worker:
             self.close()
             return
         defined = ready.get("defined")
-        self.defined = [str(n) for n in defined] if isinstance(defined, list) else []
+        self.defined = [n for n in defined if isinstance(n, str)] if isinstance(defined, list) else []
 
     def log_tail(self, limit: int = 600) -> str:
         try:
             self.log.seek(0, os.SEEK_END)
             size = self.log.tell()
             self.log.seek(max(0, size - limit))
-            return scrub(self.log.read().decode("utf-8", "replace").strip(), self.workdir)
+            return scrub(self.log.read().decode("utf-8", "replace").strip(), self.workdir, self.budget.staged().parent)
         except (OSError, ValueError):
             return ""
 
@@ -351,13 +391,24 @@ class Worker:
         return time.monotonic() - self.started
 
     def call(self, request: Mapping[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
+        """Send one request and read its reply, both within `timeout`; the reply's fields
+        are checked (reply_fields), so whatever a worker writes fails only its function."""
+        started = time.monotonic()
         try:
-            write_message(self._out, request)
-        except (BrokenPipeError, OSError):
+            _write_all(self._req_w, encode_message(request), started + timeout)
+        except TimeoutError:
+            self.close()
+            raise WorkerDied("timeout", f"no answer within {timeout:.3g} s") from None
+        except OSError:
             kind, message, outside = self._death()
             self.close()
             raise WorkerDied(kind, message, outside) from None
-        return self._receive(timeout, max_bytes, check)
+        reply = self._receive(max(0.0, started + timeout - time.monotonic()), max_bytes, check)
+        try:
+            return reply_fields(reply)
+        except ProtocolError as exc:
+            self.close()
+            raise WorkerDied("crash", f"the worker's reply was refused ({exc})") from None
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove its directory; charge its time."""
@@ -375,7 +426,7 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
         with contextlib.suppress(OSError):
-            self._out.close()
+            os.close(self._req_w)
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
         self.budget.charge(self.running())
@@ -386,6 +437,33 @@ class Worker:
         self.close()
         with contextlib.suppress(OSError):
             self.log.close()
+
+
+REPLY_KINDS = ("exception", "bad-return", "memory", "missing")
+"""Failure kinds a worker may report for a call (anything else is called an exception)."""
+
+
+def reply_fields(reply: dict[str, Any]) -> dict[str, Any]:
+    """A reply's fields with the types the grader relies on, or ProtocolError: a reply is
+    written by the submission's own process, so it may hold anything JSON can."""
+    value = reply.get("value")
+    devices = reply.get("devices", [])
+    if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices) or len(devices) > 64:
+        raise ProtocolError("malformed devices")
+    for flag in ("ok", "autodiff", "complex", "host_callback"):
+        if not isinstance(reply.get(flag, False), bool):
+            raise ProtocolError(f"malformed {flag}")
+    kind = reply.get("kind", "exception")
+    return {
+        "ok": reply.get("ok", False),
+        "value": value,
+        "devices": devices,
+        "kind": kind if kind in REPLY_KINDS else "exception",
+        "message": str(reply.get("message") or ""),
+        "autodiff": reply.get("autodiff", False),
+        "complex": reply.get("complex", False),
+        "host_callback": reply.get("host_callback", False),
+    }
 
 
 @functools.lru_cache(maxsize=4096)
@@ -549,12 +627,12 @@ class SubmissionEvaluator:
                     "jax.debug.print): a formula must be JAX operations the grader can inspect",
                 )
             if not reply.get("ok"):
-                kind = str(reply.get("kind", "exception"))
-                error = EvaluationError(kind, scrub(str(reply.get("message", ""))[:2000], budget.staged().parent))
+                kind = reply["kind"]
+                error = EvaluationError(kind, scrub(reply["message"][:2000], budget.staged().parent))
                 if kind == "memory":
                     self._fatal[name] = error
                 raise error
-            return Output(_checked_value(reply.get("value")), frozenset(map(str, reply.get("devices") or [])))
+            return Output(_checked_value(reply["value"]), frozenset(reply["devices"]))
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by

@@ -52,13 +52,16 @@ def _encode(tree: Any, blobs: list[bytes]) -> Any:
     raise ProtocolError(f"cannot send a {type(tree).__name__}")
 
 
-def write_message(stream: IO[bytes], message: Mapping[str, Any]) -> None:
+def encode_message(message: Mapping[str, Any]) -> bytes:
+    """One message as the bytes write_message sends."""
     blobs: list[bytes] = []
     header = json.dumps({k: _encode(v, blobs) for k, v in message.items()} | {"__blobs__": [len(b) for b in blobs]})
     data = header.encode()
-    stream.write(struct.pack(">I", len(data)) + data)
-    for blob in blobs:
-        stream.write(blob)
+    return b"".join([struct.pack(">I", len(data)), data, *blobs])
+
+
+def write_message(stream: IO[bytes], message: Mapping[str, Any]) -> None:
+    stream.write(encode_message(message))
     stream.flush()
 
 
