@@ -254,8 +254,12 @@ class Worker:
         cpus = sandbox.cpu_share(slot, limits.jobs)
         self.workdir = Path(tempfile.mkdtemp(prefix="handgrad-worker-"))
         os.chmod(self.workdir, 0o700)
-        self.cgroup = sandbox.make_cgroup(f"handgrad-{os.getpid()}-{slot}-{id(self):x}", limits.memory,
-                                          limits.processes) if self.box.mode == "namespaces" else None  # fmt: skip
+        name = f"handgrad-{os.getpid()}-{slot}-{id(self):x}"
+        self.cgroup = (
+            sandbox.make_cgroup(name, limits.memory, limits.processes, len(cpus))
+            if self.box.mode == "namespaces"
+            else None
+        )
         self.log = tempfile.TemporaryFile(prefix="handgrad-worker-log-")
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
