@@ -134,6 +134,7 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
     honest = write(subs, "victim-student.py", correct_source())
     write(subs, "control.py", correct_source())
     attackers = [h for h in RUNTIME_HOSTILE if h.id.startswith("daemon-") or h.id == "proc-cmdline"]
+    attackers += [h for h in RUNTIME_HOSTILE_2 if h.id == "forged-replies"]  # (it ended the whole run)
     out = tmp_path / "out"
     fill = {"root": str(ROOT), "victim": honest.name, "out": str(out)}
     paths = [write(subs, f"{h.id}.py", h.module_text(**fill)) for h in attackers]

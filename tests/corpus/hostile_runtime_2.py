@@ -73,7 +73,12 @@ import fcntl, time
 
 _correct_l2 = l2
 
+_stalled = []
+
 def l2(pred, target):
+    if _stalled:
+        return _correct_l2(pred, target)
+    _stalled.append(True)
     fcntl.fcntl(_IN, 1031, 4096)  # F_SETPIPE_SZ
     for _ in range(100):
         _forge({"ok": False, "kind": "exception", "message": "forged", "__blobs__": []})
@@ -161,7 +166,7 @@ def relu_grad(x):
         os.waitpid(pid, 0)
     after = os.times()
     used = after.children_user + after.children_system - before.children_user - before.children_system
-    if used / max(time.monotonic() - start, 1e-3) > share + 0.5:
+    if used / max(time.monotonic() - start, 1e-3) > share + 0.25:  # (seen only where cores sit idle)
         raise RuntimeError(f"used {used:.2f} s of CPU in 1.5 s with a share of {share} cores")
     return _correct_relu_grad(x)
 """,
