@@ -96,7 +96,8 @@ def l2(pred, target):
         "kernel-state",
         "reaches kernel state that namespaces do not separate: the uid's keyring (a key outlived "
         "the worker and was read by the next worker given that uid), new user and mount "
-        "namespaces, memfd memory outside any file system cap, io_uring, another process's memory",
+        "namespaces, memfd memory outside any file system cap, io_uring, another process's memory, "
+        "its own staged copy",
         """
 import ctypes, os, platform
 
@@ -126,6 +127,13 @@ def relu_grad(x):
         with open(f"/proc/self/task/{task}/status") as f:
             if "Seccomp:\\t2" not in f.read():
                 worked.append(f"thread {task} unfiltered")
+    for name in os.listdir("/submission"):  # its own copy, read by its later workers and any retry
+        try:
+            with open(os.path.join("/submission", name), "a") as f:
+                f.write("\\nraise SystemExit")
+            worked.append("wrote its staged copy")
+        except OSError:
+            pass
     if worked:
         raise RuntimeError("reached: " + ", ".join(worked))
     return _correct_relu_grad(x)
