@@ -203,3 +203,48 @@ def test_workers_die_with_a_grader_killed_outright(tmp_path: Path) -> None:
         group.remove()
         stale = [p for d in group.dirs for p in d.parent.glob(f"handgrad-{grader.pid}-*")]
         assert stale == [], "the cgroups of a grader that is gone were not removed"
+
+
+def _odd_values(shape: tuple[int, ...]) -> list[object]:
+    """Values no formula's truth can equal (7 is no derivative here; NaN and the extremes
+    are not the truth on the inputs used)."""
+    import ml_dtypes
+    import numpy as np
+
+    return [
+        np.full(shape, np.nan), np.full(shape, np.inf, np.float16), np.full(shape, 1e308),
+        np.full(shape, np.iinfo(np.int64).min), np.zeros(shape, np.uint64) + 7,
+        np.zeros(shape, ml_dtypes.bfloat16) + 7, np.zeros((), np.float32) + 7, np.zeros((0,), np.float32),
+        np.zeros((*shape, 1), np.float32) + 7, np.zeros((1,) * 32, np.float32) + 7,
+        np.zeros((*shape[::-1], 2)) + 7, {"a": np.zeros(shape) + 7}, {},
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["relu_grad", "softmax_vjp", "two_layer_grads"])
+def test_a_reply_of_any_dtype_or_shape_earns_nothing_and_raises_nothing(name: str) -> None:
+    """What a worker may return (anything the protocol carries) is compared, never trusted:
+    NaN, infinities, integer and boolean dtypes, bytes that are not 0/1 as booleans, other
+    shapes, dicts for arrays. None passes, and none raises inside the grader."""
+    import numpy as np
+
+    import handgrad
+    from handgrad.cases import build_cases, expected
+    from handgrad.engine import run_case
+    from handgrad.evaluate import Output
+    from handgrad.grading.grader import grading_device
+    from reference.catalog import BY_NAME
+
+    handgrad.configure_for_checking()
+    device = grading_device()
+    case = build_cases([BY_NAME[name]], devices=[device])[-1]
+    want = expected(case, 0)
+    shape = (3,) if isinstance(want, dict) else tuple(want.shape)
+    values = _odd_values(shape)
+    if isinstance(want, dict):  # the right keys, one too many, and arrays in place of the dict
+        values += [{k: v.astype("int64") for k, v in want.items()} | {"extra": want[next(iter(want))]}]
+        values += [dict.fromkeys(want, values[0])]
+    for value in values:
+        result = run_case(lambda n, **call: Output(value, frozenset([device])), case, seed=0)  # noqa: B023
+        assert not result.ok, (name, value)
+    for flags in (np.zeros(shape, np.bool_), np.full(shape, 255, np.uint8).view(np.bool_)):  # (bytes not 0/1)
+        run_case(lambda n, **call: Output(flags, frozenset([device])), case, seed=0)  # noqa: B023  (no raise)
