@@ -261,9 +261,13 @@ class Worker:
             else None
         )
         self.log = tempfile.TemporaryFile(prefix="handgrad-worker-log-")
+        self.outer_log = tempfile.TemporaryFile(prefix="handgrad-worker-log-")
+        """What setpriv, unshare and the interpreter say before the worker moves its own output
+        to `log` (--log): the submission cannot write here, so unshare's word is its own."""
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
         args = ["--in", str(req_r), "--out", str(rep_w), "--submission", str(staged), "--names", ",".join(names)]
+        args += ["--log", str(self.log.fileno())]
         args += ["--address-space", str(address_space(limits, len(cpus), self.cgroup is not None))]
         args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
         if self.box.mode == "userns":
@@ -283,9 +287,9 @@ class Worker:
             self.proc = subprocess.Popen(  # our own interpreter and module
                 self.box.command(python, slot, procs),
                 stdin=subprocess.DEVNULL,
-                stdout=self.log,
-                stderr=self.log,
-                pass_fds=(req_r, rep_w),
+                stdout=self.outer_log,
+                stderr=self.outer_log,
+                pass_fds=(req_r, rep_w, self.log.fileno()),
                 cwd=self.workdir,
                 env={k: v for k, v in env.items() if v},
                 start_new_session=True,
@@ -294,6 +298,7 @@ class Worker:
             for fd in (req_r, rep_w, self._req_w, self._rep_r):
                 os.close(fd)
             self.log.close()
+            self.outer_log.close()
             self._release()
             raise
         os.close(req_r)
@@ -341,12 +346,14 @@ class Worker:
         defined = ready.get("defined")
         self.defined = [n for n in defined if isinstance(n, str)] if isinstance(defined, list) else []
 
-    def log_tail(self, limit: int = 600) -> str:
+    def log_tail(self, limit: int = 600, outer: bool = False) -> str:
+        """The end of what the worker printed (`outer`: what ran before it, unshare)."""
+        log = self.outer_log if outer else self.log
         try:
-            self.log.seek(0, os.SEEK_END)
-            size = self.log.tell()
-            self.log.seek(max(0, size - limit))
-            return scrub(self.log.read().decode("utf-8", "replace").strip(), self.workdir, self.budget.staged().parent)
+            log.seek(0, os.SEEK_END)
+            size = log.tell()
+            log.seek(max(0, size - limit))
+            return scrub(log.read().decode("utf-8", "replace").strip(), self.workdir, self.budget.staged().parent)
         except (OSError, ValueError):
             return ""
 
@@ -371,13 +378,13 @@ class Worker:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        tail = self.log_tail(300)
-        said = f"; its last output: {tail}" if tail else ""
+        tail, outer = self.log_tail(300), self.log_tail(300, outer=True)
+        said = f"; its last output: {tail or outer}" if tail or outer else ""
         if self.cgroup is not None and self.cgroup.oom_kills():
             return "memory", f"the process running the submission used more than {self.limits.memory >> 20} MiB", False
         if code is None:
             return "crash", "the process running the submission closed its channel" + said, False
-        if code == 1 and self.box.full and tail.endswith(UNSHARE_SIGKILL):
+        if code == 1 and self.box.full and outer.endswith(UNSHARE_SIGKILL):
             code = -signal.SIGKILL  # (unshare cannot re-raise SIGKILL on itself and says so instead)
             said = ""
         if code == -signal.SIGKILL and not self.killed_by_us:
@@ -439,8 +446,9 @@ class Worker:
     def dispose(self) -> None:
         """close(), and release the log too (its tail is gone after this)."""
         self.close()
-        with contextlib.suppress(OSError):
-            self.log.close()
+        for log in (self.log, self.outer_log):
+            with contextlib.suppress(OSError):
+                log.close()
 
 
 REPLY_KINDS = ("exception", "bad-return", "memory", "missing")

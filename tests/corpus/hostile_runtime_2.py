@@ -141,6 +141,26 @@ def relu_grad(x):
         {"relu_grad": ""},
     ),
     RuntimeHostile2(
+        "death-from-outside",
+        "makes its own end look like a kill from outside, to be retried: a hard CPU limit it lowers "
+        "itself (the kernel then SIGKILLs the namespace's init), else unshare's own words about a "
+        "SIGKILL printed before it exits with status 1",
+        """
+        import os, resource, sys
+
+        def relu_grad(x):
+            try:
+                resource.setrlimit(resource.RLIMIT_CPU, (1, 1))
+            except (OSError, ValueError):
+                print("unshare: sigprocmask unblock failed: Invalid argument", file=sys.stderr, flush=True)
+                os._exit(1)
+            while True:
+                pass
+        """,
+        {"relu_grad": "crash"},
+        said="exited with status 1",  # its own doing: not "killed from outside", not retried
+    ),
+    RuntimeHostile2(
         "cpu-beyond-share",
         "resets its processes' affinity to every core and spins there, to starve the workers of "
         "other students (a worker of 60 spinning processes took the machine); fails if it got "
