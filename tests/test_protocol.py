@@ -25,6 +25,13 @@ def raw(header: Any, data: bytes = b"", *, length: int | None = None) -> io.Byte
     return io.BytesIO(struct.pack(">I", len(text) if length is None else length) + text + data)
 
 
+def nested(depth: int) -> Any:
+    tree: Any = []
+    for _ in range(depth):
+        tree = [tree]
+    return tree
+
+
 def array(index: Any = 0, dtype: str = "float32", shape: Any = (2, 3)) -> dict[str, Any]:
     return {"__array__": index, "dtype": dtype, "shape": list(shape) if isinstance(shape, tuple) else shape}
 
@@ -69,6 +76,8 @@ def test_writer_refuses_what_it_cannot_send(value: Any, said: str) -> None:
         (raw(b"{not json"), "not JSON"),
         (raw(b"[" * 100_000 + b"]" * 100_000), "not JSON"),
         (raw([1, 2, 3]), "not an object"),
+        (raw(b'{"v": ' + b"[" * 500 + b"]" * 500 + b"}"), "nested more than 32 deep"),  # (json takes it)
+        (raw({"v": {"__dict__": {"a": {"__dict__": {"b": nested(30)}}}}}), "nested more than 32 deep"),
         (raw({"__blobs__": "12"}), "malformed blob sizes"),
         (raw({"__blobs__": [-1]}), "malformed blob sizes"),
         (raw({"__blobs__": [True]}), "malformed blob sizes"),

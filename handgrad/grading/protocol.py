@@ -20,6 +20,8 @@ import ml_dtypes
 import numpy as np
 
 MAX_HEADER = 1 << 20
+MAX_DEPTH = 32
+"""Deepest nesting of lists and objects in a header (the reader walks it recursively)."""
 MAX_ARRAY_BYTES = 1 << 30
 MAX_MESSAGE_BYTES = 256 << 20
 """Largest message (all its arrays together) either side accepts unless told otherwise."""
@@ -108,6 +110,21 @@ def _check_descriptors(header: dict[str, Any], sizes: list[int]) -> None:
         raise ProtocolError("blobs without an array")
 
 
+def _too_deep(tree: Any) -> bool:
+    """Whether lists and objects nest deeper than MAX_DEPTH (walked without recursion: json
+    accepts nesting deep enough to exhaust the recursion of whatever reads it next)."""
+    todo = [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            todo.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            todo.extend((v, depth + 1) for v in node)
+    return False
+
+
 def _is_dim(n: Any) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_ARRAY_BYTES
 
@@ -145,6 +162,8 @@ def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: C
         raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")
+    if _too_deep(header):
+        raise ProtocolError(f"header nested more than {MAX_DEPTH} deep")
     sizes = header.pop("__blobs__", [])
     if not isinstance(sizes, list) or not all(_is_dim(s) for s in sizes):
         raise ProtocolError("malformed blob sizes")
