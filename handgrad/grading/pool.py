@@ -339,7 +339,7 @@ class Worker:
             return
         self.autodiff_at_import = bool(ready.get("autodiff"))
         if not ready.get("ok"):
-            message = scrub(str(ready.get("message")), self.workdir, self.budget.staged().parent)
+            message = scrub(str(ready.get("message"))[:2000], self.workdir, self.budget.staged().parent)
             self.import_error = EvaluationError("import", f"importing the submission failed: {message}")
             self.close()
             return
