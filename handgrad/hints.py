@@ -205,7 +205,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         if factor:
             return factor
     negative = sig & (want < 0)
-    if negative.any() and np.allclose(got[sig], np.abs(want[sig]), rtol=1e-3):
+    if negative.any() and np.allclose(got[sig], np.abs(want[sig]), rtol=spread):
         return "lost the sign: an absolute value where a signed difference belongs (2|a-y| instead of 2(a-y))"
     known = _known_form(result, got)
     if known:

@@ -33,6 +33,7 @@ import builtins
 import functools
 import importlib
 import importlib.util
+import itertools
 import math
 import os
 import re
@@ -64,9 +65,10 @@ def names(text: str) -> frozenset[str]:
 COMPLEX_NAMES = names(
     """complex complex64 complex128 complex256 complex_ complexfloating csingle cdouble clongdouble
     clongfloat longcomplex singlecomplex cfloat angle conj conjugate imag real sort_complex roots eig
-    eigvals fft"""
+    eigvals poly fft"""
 )
-"""Complex dtypes, and functions that make or take apart complex numbers."""
+"""Complex dtypes, and functions that make or take apart complex numbers (`jnp.poly` of a
+matrix goes through its eigenvalues: of a rotation, complex)."""
 
 FILE_NAMES = names(
     """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
@@ -204,9 +206,39 @@ ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
 ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__")
 """(`__doc__` is not among them: docstrings are not checked for dtype names, so they may not be read.)"""
 FRAME_ATTRIBUTES = names(
-    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code f_back f_builtins
-    f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
+    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code ag_await f_back
+    f_builtins f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
 )
+FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_defaults cell_contents")
+"""A compiled (Cython) function's own names for its globals, code and closure: NumPy's
+`np.random.seed.func_globals` holds the numpy, operator and builtins modules."""
+XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
+"""XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
+compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
+TYPE_CHECK_HOOKS = names("__subclasshook__ __instancecheck__ __subclasscheck__")
+"""Methods that make `isinstance` answer what a class says, and are handed the classes of
+whatever is tested (library classes among them)."""
+SELF_MATCHING = names("bool bytearray bytes dict float frozenset int list set str tuple")
+"""Builtin classes whose one positional sub-pattern matches the subject itself (`case int(n)`);
+any other class pattern's positional sub-patterns read the attributes its `__match_args__` names."""
+ATTRIBUTE_NAME_ARGUMENTS: dict[str, dict[str, int]] = {
+    "functools.wraps": {"assigned": 1, "updated": 2},
+    "jax.tree_util.register_dataclass": {"data_fields": 1, "meta_fields": 2},
+}
+"""Library functions that read attributes by the names they are given (keyword: position): the
+names must be written as strings in the call, where the check reads them."""
+CALLED_DIRECTLY = frozenset({"jax.config.update", *ATTRIBUTE_NAME_ARGUMENTS})
+"""Library functions whose arguments the check reads at the call: used in any other way
+(`partial(functools.wraps, f, names)`, a name bound to them) they are refused."""
+MAX_FINDINGS = 500
+"""Refusals recorded for one file: past these the file is refused as a whole (a file of
+`eval` on every line once held 660,000 findings and 800 MiB in the grader)."""
+MAX_SCOPE_DEPTH = 40
+"""Functions, lambdas, classes and comprehensions nested deeper than this are not checked (each
+name is looked up through every scope around it: the check's time is this times the size)."""
+MAX_STAR_STEPS = 200_000
+"""Steps the check may spend following names through star imports (each module imported by
+star is searched for each name used): enough for any package that imports names it uses."""
 VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
     # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
@@ -224,6 +256,8 @@ VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
     # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
     **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
     **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
+    **{a: ("dynamic", "reaches a function's globals, code or closure") for a in FUNCTION_ATTRIBUTES},
+    **{a: ("dynamic", "reaches XLA's runtime client, which loads compiled programs") for a in XLA_CLIENT_ATTRIBUTES},
 }  # fmt: skip
 """Attributes refused on any value, where the value's type cannot be known statically."""
 
@@ -247,6 +281,9 @@ FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
 str.format reads the attributes it names. Each pattern here runs in time linear in the
 string's length (a student chooses the strings)."""
 WORD = re.compile(r"\w+")
+ATTRIBUTE_IN_FIELD = re.compile(r"\.(\w+)")
+FORMATTERS = names("format format_map")
+"""Methods of str that read the attributes their format fields name."""
 STRING_BUILDERS = names(
     """join format format_map decode encode replace translate upper lower swapcase title capitalize
     casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
@@ -313,6 +350,18 @@ _Target = tuple[str, str, str | None]
 ("own", module key, name or None) for the submission's own module or name in it."""
 
 
+class _TooComplex(Exception):
+    """Code the check will not follow, for its cost: the file (or package) is refused as
+    unreadable with this message, never checked for longer than its size allows."""
+
+    line = 0
+
+
+class _TooManyStars(_TooComplex):
+    """Star imports that would cost more to follow than MAX_STAR_STEPS: the whole package is
+    refused (on its __init__.py), whichever module the check was reading."""
+
+
 @dataclass(eq=False)
 class _Scope:
     kind: str  # module | class | function | comprehension
@@ -321,6 +370,23 @@ class _Scope:
     declared_global: set[str] = field(default_factory=set)
     declared_nonlocal: set[str] = field(default_factory=set)
     imports: dict[str, list[_Target]] = field(default_factory=dict)
+    depth: int = 0
+
+    def __post_init__(self) -> None:
+        if self.parent is not None:
+            self.depth = self.parent.depth + 1
+            if self.depth > MAX_SCOPE_DEPTH:
+                raise _TooComplex(f"functions, lambdas or comprehensions nested more than {MAX_SCOPE_DEPTH} deep")
+
+    def resolve_all(self, name: str) -> list[_Scope | None]:
+        """Every binding `name` may refer to here (None: a builtin). In a class body a name
+        the class binds is looked up at run time in the class, then in the module, then in
+        builtins (`class K: g = jax; jax = None` makes `K.g` the module): all of them."""
+        scope = self.resolve(name)
+        if scope is self and self.kind == "class" and name not in self.declared_nonlocal:
+            module = self.module()
+            return [scope, module if name in module.bound else None]
+        return [scope]
 
     def resolve(self, name: str) -> _Scope | None:
         """The scope whose binding `name` refers to here; None for a builtin (or nothing)."""
@@ -422,7 +488,11 @@ def _visits(tree: ast.Module) -> list[_Visit]:
     while stack:
         v = stack.pop()
         out.append(v)
-        stack.extend(reversed(_children(v)))
+        try:
+            stack.extend(reversed(_children(v)))
+        except _TooComplex as exc:
+            exc.line = getattr(v.node, "lineno", 0)
+            raise
     return out
 
 
@@ -459,7 +529,8 @@ def _children(v: _Visit) -> list[_Visit]:
     elif isinstance(node, ast.arguments):
         add([*node.posonlyargs, *node.args, *node.kwonlyargs, node.vararg, node.kwarg])
     elif not isinstance(node, ast.arg):  # an argument's annotation belongs to the enclosing scope
-        add(ast.iter_child_nodes(node))
+        # (Load/Store/Del markers hold nothing: half of all nodes in name-heavy code, skipped.)
+        add(n for n in ast.iter_child_nodes(node) if not isinstance(n, ast.expr_context))
     return children
 
 
@@ -493,6 +564,7 @@ class _Package:
         self.keys = set(keys)
         self.name = name
         self.scopes: dict[str, _Scope] = {}
+        self.steps = _Steps()
         self._library: dict[tuple[str, str], list[_Target]] = {}
         """library()'s answers, asked once every module is bound."""
 
@@ -518,9 +590,32 @@ class _Package:
                 elif target[2] is not None:
                     pending.append((target[1], target[2]))
             if ref[1] not in scope.bound:
-                pending += [(star[1], ref[1]) for star in scope.imports.get("*", [])]
+                stars = scope.imports.get("*", [])
+                self.steps.take(len(stars))
+                pending += [(star[1], ref[1]) for star in stars]
         self._library[(key, name)] = found
         return found
+
+
+class _Steps:
+    """A budget of steps through star imports, shared by everything that follows them."""
+
+    def __init__(self) -> None:
+        self.left = MAX_STAR_STEPS
+
+    def take(self, count: int = 1) -> None:
+        self.left -= count
+        if self.left < 0:
+            raise _TooManyStars("names followed through too many star imports: import the names you use")
+
+
+def _literal_names(node: ast.expr) -> bool:
+    """None, a string, or a tuple or list of strings, written in the source."""
+    if isinstance(node, ast.Constant):
+        return node.value is None or isinstance(node.value, str)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts)
+    return False
 
 
 def _is_text(node: ast.expr | None, text: str) -> bool:
@@ -540,12 +635,16 @@ def _texts(node: ast.expr) -> list[str]:
 
 
 def _dunder_field(text: str) -> str:
-    """The first format field in `text` that names a double-underscore attribute; "" if none."""
+    """The first format field in `text` that names a double-underscore attribute, or one
+    refused on values (`{0.gi_frame.f_globals}`); "" if none."""
     if "{" not in text:
         return ""
     for match in FORMAT_FIELD.finditer(text):
-        if any(_is_dunder(w) for w in WORD.findall(match.group())):
-            return match.group()
+        field_ = match.group()
+        if any(_is_dunder(w) for w in WORD.findall(field_)):
+            return field_
+        if any(w in VALUE_ATTRIBUTES_REFUSED for w in ATTRIBUTE_IN_FIELD.findall(field_)):
+            return field_
     return ""
 
 
@@ -645,12 +744,15 @@ class _ModuleScan:
         self.attr_base: set[int] = set()
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
-        self.config_calls: set[int] = set()
-        """`jax.config.update` where it is called (checked there); anywhere else it is refused."""
+        self.direct_calls: set[int] = set()
+        """`jax.config.update`, `functools.wraps`, ... where called directly (their arguments are
+        checked there) or, for the last two, written as a decorator; anywhere else they are refused."""
         self.inspected: set[int] = set()
         """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
+        self.found = 0
+        """Refusals recorded in this file so far (MAX_FINDINGS at most)."""
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
@@ -671,7 +773,13 @@ class _ModuleScan:
         return self.mod.units.setdefault(owner, _Unit())
 
     def _find(self, v: _Visit, node: ast.AST, kind: str, what: str) -> None:
-        self._unit(v.owner).findings.extend(_findings(getattr(node, "lineno", 0), what, kind, self.mod.file))
+        self._add(self._unit(v.owner), getattr(node, "lineno", 0), what, kind)
+
+    def _add(self, unit: _Unit, line: int, what: str, kind: str) -> None:
+        self.found += 1
+        if self.found > MAX_FINDINGS:  # a file of refusals: said once, not listed (nor held) in full
+            raise _TooComplex(f"more than {MAX_FINDINGS} refused constructs in one file")
+        unit.findings.extend(_findings(line, what, kind, self.mod.file))
 
     # -- imports
 
@@ -694,8 +802,9 @@ class _ModuleScan:
             sub = f"{base}.{alias.name}".strip(".")
             if sub in self.package.keys:
                 out.append((alias.asname or alias.name, ("own", sub, None)))
-            else:
-                out.append((alias.asname or alias.name, ("own", base, alias.name)))
+            # `from . import helpers` takes the package's attribute `helpers` where it has one
+            # (`import jax as helpers` in __init__.py), the submodule only where it has none.
+            out.append((alias.asname or alias.name, ("own", base, alias.name)))
         return out
 
     def _import_targets(self, node: ast.Import | ast.ImportFrom) -> list[tuple[str, _Target | None, str, str]]:
@@ -810,9 +919,18 @@ class _ModuleScan:
 
     def _check(self, v: _Visit) -> None:
         node = v.node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # `@jax.tree_util.register_dataclass` on a dataclass: its fields are its own names.
+            self.direct_calls.update(
+                id(d) for d in node.decorator_list if not self._library_paths(v, d) & {"jax.config.update"}
+            )
         if isinstance(node, ast.Compare):
-            self.inspected.update(id(e) for e in (node.left, *node.comparators))
-            self.inspected.update(id(e) for c in node.comparators if isinstance(c, ast.Tuple) for e in c.elts)
+            # `==`, `in`, `<` hand each operand to the other's methods: `type(x) == Catch()` gives
+            # Catch.__eq__ the library's class. `is` calls nothing; nor do builtins and constants.
+            operands = [node.left, *node.comparators]
+            if all(isinstance(op, (ast.Is, ast.IsNot)) for op in node.ops) or all(self._inert(v, e) for e in operands):
+                self.inspected.update(id(e) for e in operands)
+                self.inspected.update(id(e) for c in node.comparators if isinstance(c, ast.Tuple) for e in c.elts)
         elif isinstance(node, ast.FormattedValue):
             self.inspected.add(id(node.value))
         elif isinstance(node, ast.Attribute) and node.attr == "__name__" and isinstance(node.ctx, ast.Load):
@@ -837,8 +955,35 @@ class _ModuleScan:
             for attr in node.kwd_attrs:
                 if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
+            # `case P(rule)` reads the attributes P.__match_args__ names, out of sight (a dataclass
+            # field `jvp`, a namedtuple's "jvp"), on whatever P's isinstance lets through.
+            cls = node.cls
+            self_matching = (
+                isinstance(cls, ast.Name)
+                and cls.id in SELF_MATCHING
+                and v.scope.resolve(cls.id) is None
+                and len(node.patterns) == 1
+            )
+            if node.patterns and not self_matching:
+                why = "a class pattern with positional sub-patterns reads attributes named elsewhere"
+                self._find(v, node, "dynamic", f"{why} (`__match_args__`): name them (`case Point(x=x, y=y)`)")
         self._check_bindings(v)
         self._check_identifier(v)
+
+    def _inert(self, v: _Visit, node: ast.expr) -> bool:
+        """An operand whose comparison with a class runs none of the student's code: a constant,
+        a builtin or library name, `type(...)`, a `__name__`, or a tuple of these."""
+        if isinstance(node, ast.Constant):
+            return True
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            return all(self._inert(v, e) for e in node.elts)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type":
+            return v.scope.resolve("type") is None and len(node.args) == 1
+        if isinstance(node, ast.Attribute) and node.attr == "__name__":
+            return True  # a string
+        if isinstance(node, ast.Name) and v.scope.resolve(node.id) is None and not self._targets(v, node.id):
+            return node.id in _BUILTINS
+        return bool(self._library_paths(v, node))
 
     def _check_identifier(self, v: _Visit) -> None:
         """An identifier named like a complex dtype: Python turns identifiers into strings
@@ -868,6 +1013,16 @@ class _ModuleScan:
             return
         if name is not None and not builtin and COMPLEX_DTYPE_STRING.fullmatch(name):
             self._find(v, node, "autodiff", f"the name `{name}` is a complex dtype's: {COMPLEX_STEP}")
+        # A class attribute, method or dataclass field named like an attribute refused on values:
+        # dataclasses (`astuple`), pytrees and patterns read it by that name on whatever object
+        # holds it, a library's own (`functools.wraps(jax.nn.relu)` copies its `jvp`).
+        in_class = v.scope.kind == "class" and (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            or (isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load))
+        )
+        if in_class and name in VALUE_ATTRIBUTES_REFUSED:
+            kind, why = VALUE_ATTRIBUTES_REFUSED[name]
+            self._find(v, node, kind, f"a class attribute named `{name}` (the name of one that {why}): rename it")
 
     def _check_bindings(self, v: _Visit) -> None:
         """A double-underscore name bound other than by assignment (`import x as __name__`,
@@ -877,7 +1032,9 @@ class _ModuleScan:
         for name in _bound_names(node):
             if not _is_dunder(name) or name in ALLOWED_DUNDER_STORES:
                 continue
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if name in TYPE_CHECK_HOOKS:
+                what = f"`{name}` makes isinstance answer as you say and hands you the classes it is asked about"
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 if v.scope.home(name).kind != "module":
                     continue  # a class's own `__init__`, `__call__`, ...
                 what = f"defining `{name}` at module level changes how the module is imported: not allowed"
@@ -911,24 +1068,30 @@ class _ModuleScan:
                     v,
                     node,
                     "dynamic",
-                    f"the format field {dunder[:40]!r} reads a Python internal (double underscores): refused",
+                    f"the format field {dunder[:40]!r} reads a Python internal (double underscores) or an"
+                    " attribute refused on values: refused",
                 )
             elif len(text) < 64 and DUNDER_STRING.fullmatch(text) and text != "__main__":
                 self._find(
                     v, node, "dynamic", f"the string {text!r} names a Python internal (double underscores): not allowed"
                 )
+            elif text in VALUE_ATTRIBUTES_REFUSED and not self._is_docstring(node):
+                # Read by name where a name is given as a string: `functools.wraps(f, assigned=("jvp",))`,
+                # `register_dataclass(..., data_fields=["jvp"])`, `namedtuple("P", "jvp")`.
+                kind, why = VALUE_ATTRIBUTES_REFUSED[text]
+                self._find(v, node, kind, f"the string {text!r} names an attribute that {why}: not allowed")
 
     def _targets(self, v: _Visit, name: str) -> list[_Target]:
         """What `name` is bound to by imports where it is used, with the submission's own
         names that are library imports in their module resolved to those libraries."""
-        scope = v.scope.resolve(name)
-        found = list(scope.imports.get(name, [])) if scope is not None else []
+        scopes = v.scope.resolve_all(name)
+        found = [t for scope in scopes if scope is not None for t in scope.imports.get(name, [])]
         if self.package is None:
             return found
         for target in list(found):
             if target[0] == "own" and target[2] is not None:
                 found += self.package.library(target[1], target[2])
-        if scope is None:
+        if None in scopes:
             found += self.package.library(self.mod.key, name)
         return found
 
@@ -941,13 +1104,14 @@ class _ModuleScan:
             return
         if not isinstance(node.ctx, ast.Load):
             return
-        scope = v.scope.resolve(name)
+        scopes = v.scope.resolve_all(name)
+        scope = scopes[0]
         targets = self._targets(v, name)
         own_module_base = (
             id(node) in self.attr_base and targets and all(t[0] == "own" and t[2] is None for t in targets)
         )
         if scope is None or scope.kind in ("module", "class"):
-            if (scope is None or scope.kind == "module") and not own_module_base:
+            if any(s is None or s.kind == "module" for s in scopes) and not own_module_base:
                 self._unit(v.owner).refs.add((self.mod.key, name))
             # A module or class body looks a name up at run time, then in builtins: a
             # builtin a formula may not use stays refused even where the module binds it.
@@ -968,8 +1132,8 @@ class _ModuleScan:
                         "dynamic",
                         f"the module `{name}` is used as a value: use its names directly (`{name}.f`)",
                     )
-            elif target[1] == "jax.config.update" and id(node) not in self.config_calls:
-                self._refuse_config_value(v, node)
+            elif target[1] in CALLED_DIRECTLY and id(node) not in self.direct_calls:
+                self._refuse_indirect(v, node, target[1])
             elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
                 self._find(
                     v,
@@ -1036,6 +1200,9 @@ class _ModuleScan:
             shown = f"{shown}.{a.attr}"
             sub = f"{key}.{a.attr}".strip(".")
             if sub in self.package.keys:
+                # The parent may bind the submodule's name to something else after importing it.
+                for target in self.package.library(key, a.attr):
+                    self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
                 key = sub
                 continue
             self._unit(v.owner).refs.add((key, a.attr))
@@ -1063,8 +1230,8 @@ class _ModuleScan:
             return
         if not isinstance(node.ctx, ast.Load):
             self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
-        elif path == "jax.config.update" and id(node) not in self.config_calls:
-            self._refuse_config_value(v, node)
+        elif path in CALLED_DIRECTLY and id(node) not in self.direct_calls:
+            self._refuse_indirect(v, node, path)
         elif path in ALLOWED and path not in VALUE_NAMESPACES:
             self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
 
@@ -1093,13 +1260,19 @@ class _ModuleScan:
                 f"`jax.config.update` of {shown} is not allowed: only {', '.join(sorted(CONFIG_OPTIONS))}",
             )
 
-    def _refuse_config_value(self, v: _Visit, node: ast.AST) -> None:
-        self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+    def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
+        if path == "jax.config.update":
+            self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+        else:  # through partial, map or a name its arguments would not be seen
+            why = f"`{path}` may only be called directly (or used as a decorator): its arguments name attributes"
+            self._find(v, node, "dynamic", why)
 
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
-        if "jax.config.update" in self._library_paths(v, func):
-            self.config_calls.add(id(func))
+        paths = self._library_paths(v, func)
+        if paths & CALLED_DIRECTLY:
+            self.direct_calls.add(id(func))
+        if "jax.config.update" in paths:
             self._check_config(v, node)
         if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
             if len(node.args) >= 2 and not node.keywords:
@@ -1113,6 +1286,27 @@ class _ModuleScan:
         if isinstance(func, ast.Name) and func.id in INSPECTORS:
             self.inspected.update(id(a) for a in node.args)
             self.inspected.update(id(e) for a in node.args if isinstance(a, ast.Tuple) for e in a.elts)
+        # str.format reads the attributes its fields name: only a format written in the source is
+        # checked, so one computed at run time (`("{0._" + "_class__}").format(x)`) is refused.
+        fmt: ast.expr | None = None
+        if isinstance(func, ast.Attribute) and func.attr in FORMATTERS:
+            fmt = func.value
+        elif "jax.debug.print" in self._library_paths(v, func):
+            fmt = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "fmt"), None)
+        if fmt is not None and not (isinstance(fmt, ast.Constant) and isinstance(fmt.value, str)):
+            why = "a format computed at run time is not allowed: write the format string in the call"
+            self._find(v, fmt, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
+        for path in paths & ATTRIBUTE_NAME_ARGUMENTS.keys():
+            for keyword, position in ATTRIBUTE_NAME_ARGUMENTS[path].items():
+                given = [k.value for k in node.keywords if k.arg in (keyword, None)]
+                given += node.args[position : position + 1]
+                given += [a.value for a in node.args[: position + 1] if isinstance(a, ast.Starred)]
+                for arg in given:
+                    if not _literal_names(arg):
+                        why = (
+                            f"`{path}`'s `{keyword}` names attributes it reads: write the names as strings in the call"
+                        )
+                        self._find(v, arg, "dynamic", why)
         for k in node.keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"
@@ -1160,7 +1354,7 @@ class _ModuleScan:
                 # (A star import binds names unseen: every function pays for it too.)
                 runs_code = isinstance(node, ast.Import) or node.level or _refused_module(node.module or "") is not None
                 if at_top and not runs_code and bound != "*":
-                    self._unit(bound).findings.extend(_findings(node.lineno, why, kind, self.mod.file))
+                    self._add(self._unit(bound), node.lineno, why, kind)
                 else:
                     self._find(v, node, kind, why)
             elif target[0] == "own" and at_top:
@@ -1196,7 +1390,15 @@ def _parse(data: bytes, shown: str) -> tuple[ast.Module | None, Finding | None]:
 def check_package_files(path: Path) -> list[Finding]:
     """What a submission may hold: a regular .py file, or a directory of .py files and
     sub-directories only (no compiled files, no links, no data or special files)."""
+    return _walk_package(path)[0]
+
+
+def _walk_package(path: Path) -> tuple[list[Finding], list[Path]]:
+    """check_package_files' findings, and the .py sources it accepted. One walk, with no
+    recursion and no more than MAX_PACKAGE_FILES entries read, however deep or wide the
+    tree (a 3,000-deep chain of folders once overflowed the stack of a recursive glob)."""
     found: list[Finding] = []
+    sources: list[Path] = []
     total = [0]  # bytes of the sources seen so far
 
     def refuse(p: Path, why: str) -> None:
@@ -1218,20 +1420,22 @@ def check_package_files(path: Path) -> list[Finding]:
             refuse(p, f"larger than {MAX_FILE_BYTES >> 20} MiB: too large to check")
         else:
             total[0] += st.st_size
+            sources.append(p)
         return False
 
     try:
         top = path.lstat()
     except OSError as exc:
-        return [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)]
+        return [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)], []
     if not check(path, top):
-        return found
+        return found, sources
     count = 0
     pending = [path]
     while pending:
         directory = pending.pop()
         try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            with os.scandir(directory) as listing:  # a folder of a million entries is not read whole
+                entries = sorted(itertools.islice(listing, MAX_PACKAGE_FILES + 1 - count), key=lambda e: e.name)
         except OSError as exc:
             refuse(directory, f"cannot be listed: {exc.strerror}")
             continue
@@ -1239,7 +1443,7 @@ def check_package_files(path: Path) -> list[Finding]:
             count += 1
             if count > MAX_PACKAGE_FILES:
                 refuse(path, f"more than {MAX_PACKAGE_FILES} files: {TOO_LARGE}")
-                return found
+                return found, sources
             p = Path(entry.path)
             if entry.name.startswith("."):
                 refuse(p, "a hidden file: a package may hold only .py files and directories")
@@ -1247,8 +1451,8 @@ def check_package_files(path: Path) -> list[Finding]:
                 pending.append(p)
             if total[0] > MAX_FILE_BYTES:
                 refuse(path, f"more than {MAX_FILE_BYTES >> 20} MiB of sources in all: {TOO_LARGE}")
-                return found
-    return found
+                return found, sources
+    return found, sources
 
 
 def _layout_findings(root: Path, files: list[Path]) -> list[Finding]:
@@ -1300,6 +1504,9 @@ class _Graph:
 
     def __init__(self, modules: dict[str, _Module]) -> None:
         self.modules = modules
+        self.steps = _Steps()
+        self.defined = {n for mod in modules.values() for n in mod.units} | {k.rsplit(".", 1)[-1] for k in modules}
+        """Names some module defines: only these are searched for through star imports."""
 
     def _edges(self, ref: tuple[str, str | None]) -> Iterator[tuple[str, str | None]]:
         key, name = ref
@@ -1316,8 +1523,9 @@ class _Graph:
             return
         if f"{key}.{name}".strip(".") in self.modules:
             yield (f"{key}.{name}".strip("."), None)
-        if name not in mod.units and "*" in mod.units:
+        if name not in mod.units and "*" in mod.units and name in self.defined:
             for star in sorted(mod.units["*"].refs):
+                self.steps.take()
                 yield (star[0], name)
 
     def reach(self, starts: Iterable[tuple[str, str | None]]) -> list[Finding]:
@@ -1348,18 +1556,24 @@ class _Graph:
 
 
 def _scan_modules(modules: dict[str, _Module], functions: Iterable[str]) -> dict[str, list[Finding]]:
+    functions = list(functions)
     graph = _Graph(modules)
-    everywhere = graph.at_import()
-    result: dict[str, list[Finding]] = {}
-    for name in functions:
-        own = graph.reach([("", name)])
-        result[name] = sorted(set(everywhere) | set(own), key=_sort_key)
+    try:
+        everywhere = graph.at_import()
+        result: dict[str, list[Finding]] = {}
+        for name in functions:
+            own = graph.reach([("", name)])
+            result[name] = sorted(set(everywhere) | set(own), key=_sort_key)
+    except _TooComplex as exc:
+        found = Finding(0, f"too complex to check: {exc}", "unreadable", modules[""].file if "" in modules else "")
+        return {name: [found] for name in functions}
     return result
 
 
 def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -> None:
     """Bind every module first (a package's modules see each other's imports), then check."""
     scans: list[tuple[_Module, _ModuleScan]] = []
+    root = next((mod for mod, _ in sources if mod.key == ""), None)
     for mod, data in sources:
         tree, problem = _parse(data, mod.file)
         if problem is not None:
@@ -1368,6 +1582,9 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
         assert tree is not None
         try:
             scans.append((mod, _ModuleScan(mod, tree, package)))
+        except _TooComplex as exc:
+            found = Finding(exc.line, f"too complex to check: {exc}", "unreadable", mod.file)
+            mod.import_time.findings.append(found)
         except Exception as exc:  # RecursionError among them
             what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
             mod.import_time.findings.append(Finding(0, what, "unreadable", mod.file))
@@ -1377,6 +1594,12 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
         except RecursionError:
             found = Finding(scan.line, "too deeply nested to check", "unreadable", mod.file)
             mod.import_time.findings.append(found)
+        except _TooManyStars as exc:  # the package's cost, not this module's: said once, on its root
+            where = root or mod
+            where.import_time.findings.append(Finding(0, f"too complex to check: {exc}", "unreadable", where.file))
+            return
+        except _TooComplex as exc:
+            mod.import_time.findings.append(Finding(scan.line, f"too complex to check: {exc}", "unreadable", mod.file))
         except Exception as exc:  # a fault of the check must refuse this file, not stop the grader
             what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
             mod.import_time.findings.append(Finding(scan.line, what, "unreadable", mod.file))
@@ -1411,7 +1634,7 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     """Scan a .py file or a package directory: its files (check_package_files) and the
     code of every .py file in it, with calls followed across its modules."""
     functions = list(functions)
-    content = check_package_files(path)
+    content, accepted = _walk_package(path)
     if path.is_symlink() or not path.is_dir():
         if content:
             return {f: list(content) for f in functions}
@@ -1420,9 +1643,9 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
         except OSError as exc:
             return {f: [Finding(0, f"cannot be read: {exc.strerror}", "unreadable", path.name)] for f in functions}
         return scan_source(data, functions, path.name)
-    files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())
     if any(TOO_LARGE in f.what for f in content):
         return {f: list(content) for f in functions}
+    files = sorted(accepted)
     refused = {f.file for f in content}
     content += _layout_findings(path, [f for f in files if _printable(str(f.relative_to(path))) not in refused])
     keys = {_module_key(path, f)[0] for f in files}

@@ -37,8 +37,9 @@ TIERS: dict[str, dict[str, Tier]] = {
     "softmax": {"wide": "stability", "extreme": "stability", "ties": "stability", "row-large": "stability"},
     "cross_entropy": {"wide": "stability", "extreme": "stability", "row-large": "stability"},
     "regression": {"wide": "stability", "extreme": "stability"},
+    "l2": {"wide": "stability", "extreme": "stability", "offset": "stability"},
     "hinge": {"extreme": "stability"},
-    "huber": {"wide": "stability"},
+    "huber": {"wide": "stability", "offset": "stability"},
     "cosine_similarity": {"wide": "stability", "extreme": "stability", "far-scales": "extreme"},
     "network": {"net-5x4x3-saturated": "stability"},
 }
@@ -101,6 +102,7 @@ def _activation(name: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
         families.normal(()),
         families.normal((7,)),
         families.normal((3, 5, 4)),
+        families.small(),
         families.wide(),
         families.extreme(),
     )
@@ -206,7 +208,15 @@ CATALOG: tuple[Entry, ...] = (
         summary=SUMMARIES["softmax_vjp"],
     ),
     *_loss("cross_entropy", families.cross_entropy_families(), "cross_entropy"),
-    *_loss("l2", (*_REGRESSION, families.pairs("ties", families.ties, "a = y at half the elements")), "regression"),
+    *_loss(
+        "l2",
+        (
+            *_REGRESSION,
+            families.pairs("ties", families.ties, "a = y at half the elements"),
+            families.full_precision(families.pairs("offset", families.offset, "a and y near 1e3, |a - y| of order 1")),
+        ),
+        "l2",
+    ),
     *_loss(
         "l1",
         (

@@ -20,6 +20,10 @@ Shape = tuple[int, ...]
 NO_FLOAT16 = ("float32", "float64", "bfloat16")
 """For families whose squared norms overflow float16 (|v| past ~256): beyond its range."""
 
+FULL_PRECISION = ("float32", "float64")
+"""For families whose point is a difference float16 and bfloat16 cannot hold: their spacing
+near 1e3 is 0.5 and 8, so an offset of order 1 rounds to a tie or to a few spacings."""
+
 Tier = Literal["derivation", "stability", "extreme"]
 """Which promise a family checks: `derivation` (ordinary inputs: is the formula right?),
 `stability` (the extremes the contract states for the function, e.g. logits of +-1e4),
@@ -88,6 +92,14 @@ def wide() -> Family:
         return Inputs((rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape),))
 
     return Family("wide", draw, "magnitudes from 1e-3 to 1e4, both signs")
+
+
+def small() -> Family:
+    def draw(rng: np.random.Generator) -> Inputs:
+        shape = ELEMENTWISE_SHAPE
+        return Inputs((rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-7, -1, shape),))
+
+    return Family("small", draw, "magnitudes from 1e-7 to 1e-1, both signs")
 
 
 def extreme() -> Family:
@@ -190,6 +202,12 @@ def regression_families() -> tuple[Family, ...]:
     return tuple(fams)
 
 
+def offset(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """a and y near 1e3, a - y of order 1: the loss is small next to a^2 and y^2."""
+    y = 1e3 * rng.standard_normal(ROWS)
+    return y + rng.standard_normal(ROWS), y
+
+
 def ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """a = y exactly at about half of the elements (the kink of l1)."""
     y = np.round(4 * rng.standard_normal(ROWS)) / 4
@@ -269,6 +287,10 @@ def float64_only(family: Family) -> Family:
     return dataclasses.replace(family, dtypes=("float64",))
 
 
+def full_precision(family: Family) -> Family:
+    return dataclasses.replace(family, dtypes=FULL_PRECISION)
+
+
 def huber_families() -> tuple[Family, ...]:
     def residuals(delta: float, shape: Shape) -> Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]:
         return lambda r: ((y := r.standard_normal(shape)) + 2 * delta * r.standard_normal(shape), y)
@@ -283,6 +305,7 @@ def huber_families() -> tuple[Family, ...]:
         pairs("delta2.5", residuals(2.5, ROWS), delta=2.5),
         pairs("seam", seam, "|a - y| = delta exactly", delta=0.5),
         pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), "residuals ~1e3", delta=1.0),
+        full_precision(pairs("offset", offset, "a and y near 1e3, |a - y| of order 1", delta=1.0)),
         float64_only(pairs("near-ties", near_ties, "0 < |a - y| < 1e-3", delta=1.0)),
     ]
     return tuple(fams)
@@ -300,6 +323,15 @@ def cosine_families() -> tuple[Family, ...]:
         y_scale = np.array([[1e-20], [1e20], [1e25], [1.0], [1e-25], [1e-30], [1e30]])
         return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
 
+    def small_scales(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        # Norms from 1e-12 to 1, with |a|^2 |y|^2 (1e-34 and up) still a normal float32
+        # number: the similarity is scale-invariant, so a textbook formula is as accurate
+        # here as at norms of 1, while an epsilon clamp such as max(|a|, 1e-8) or
+        # max(|a| |y|, 1e-8) changes the answer. Squares that underflow are far-scales.
+        a_scale = np.array([[1e-4], [1e-6], [1e-9], [1e-10], [1e-12], [1.0], [-1e-9]])
+        y_scale = np.array([[1e-5], [1e-3], [1e-7], [-1e-6], [1.0], [1e-6], [1e-4]])
+        return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
+
     # |a|^2 of the wide and extreme rows overflows float16: a range no contract promise covers.
     regression = tuple(
         dataclasses.replace(f, dtypes=NO_FLOAT16) if f.name in ("wide", "extreme") else f for f in regression_families()
@@ -309,6 +341,10 @@ def cosine_families() -> tuple[Family, ...]:
         pairs("onehot", lambda r: (r.standard_normal(ROWS), one_hot(r, ROWS)), "the seed's one-hot y"),
         dataclasses.replace(
             pairs("parallel", parallel, "a a multiple of y: the gradient is 0"),
+            dtypes=NO_FLOAT16,
+        ),
+        dataclasses.replace(
+            pairs("small-scales", small_scales, "norms from 1e-12 to 1, |a|^2 |y|^2 still normal in float32"),
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(

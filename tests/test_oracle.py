@@ -15,8 +15,10 @@ from handgrad.grading.grader import Options, grade_function
 from reference import tolerances
 from reference.catalog import BY_NAME
 from tests.corpus.correct_forms import CORRECT_FORMS
+from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
 from tests.corpus.mistakes import MISTAKES, Mistake
 from tests.corpus.mistakes_subtle import SUBTLE
+from tests.corpus.mistakes_subtle_2 import SUBTLE_2
 
 COUNTED = ("derivation", "stability")
 
@@ -39,11 +41,15 @@ def first_failure(mistake: Mistake, strict: bool, **filters):  # type: ignore[no
 
 
 def test_corpus_is_large_and_covers_every_family_of_function() -> None:
-    assert len(MISTAKES) >= 25 and len(SUBTLE) >= 15 and len(CORRECT_FORMS) >= 12
-    ids = [m.id for m in (*MISTAKES, *SUBTLE, *CORRECT_FORMS)]
+    assert len(MISTAKES) >= 25 and len(SUBTLE) + len(SUBTLE_2) >= 35
+    assert len(CORRECT_FORMS) + len(CORRECT_FORMS_2) >= 27
+    ids = [m.id for m in (*MISTAKES, *SUBTLE, *SUBTLE_2, *CORRECT_FORMS, *CORRECT_FORMS_2)]
     assert len(set(ids)) == len(ids)
     covered = {BY_NAME[m.function].layout for m in MISTAKES}
     assert covered == {"elementwise", "last_axis", "network"}
+    # Every contract function has a subtle mistake and a correct unusual form.
+    assert {m.function for m in (*SUBTLE, *SUBTLE_2)} == set(BY_NAME)
+    assert {m.function for m in (*CORRECT_FORMS, *CORRECT_FORMS_2)} == set(BY_NAME)
 
 
 @pytest.mark.parametrize("mistake", [m for m in MISTAKES if not m.strict_only], ids=lambda m: m.id)
@@ -65,7 +71,7 @@ def test_other_valid_subgradient_passes_unless_strict(mistake: Mistake) -> None:
     assert "at a kink" in failure.message() and mistake.hint in failure.hint
 
 
-@pytest.mark.parametrize("mistake", SUBTLE, ids=lambda m: m.id)
+@pytest.mark.parametrize("mistake", (*SUBTLE, *SUBTLE_2), ids=lambda m: m.id)
 def test_subtle_mistake_loses_its_marks_with_a_hint_that_names_the_cause(mistake: Mistake, twice_c: None) -> None:
     # The grader's own path: shuffled checks, the repeat at the end, the tiers.
     entry = BY_NAME[mistake.function]
@@ -76,7 +82,19 @@ def test_subtle_mistake_loses_its_marks_with_a_hint_that_names_the_cause(mistake
         assert mistake.hint in grade.feedback, grade.feedback
 
 
-@pytest.mark.parametrize("form", CORRECT_FORMS, ids=lambda f: f.id)
+@pytest.mark.parametrize("form", (*CORRECT_FORMS, *CORRECT_FORMS_2), ids=lambda f: f.id)
 def test_correct_unusual_form_passes_in_float32_and_float64(form: Mistake) -> None:
     failure = first_failure(form, strict=False, dtypes=["float32", "float64"], transforms=["jit"])
     assert failure is None, failure.message()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "bfloat16"])
+def test_hint_names_a_lost_sign_in_every_dtype(dtype: str) -> None:
+    # 2|a - y| at predictions up to 1e4: bfloat16 rounds 2(a - y) by up to 0.4%, so the
+    # detector must allow the dtype's rounding, as the constant-factor one does.
+    mistake = next(m for m in MISTAKES if m.id == "l2-grad-abs")
+    (case,) = build_cases(
+        [BY_NAME["l2_grad"]], dtypes=[dtype], transforms=["jit"], devices=["cpu:0"], families=["extreme"]
+    )
+    result = run_case(InProcess(mistake.namespace()), case)
+    assert not result.ok and "lost the sign" in result.hint, result.message()

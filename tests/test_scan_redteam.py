@@ -1,24 +1,34 @@
-"""The allowlist check against the second hostile corpus (tests/corpus/hostile_static_2.py):
-each attack is refused on its marked line with its rule, only where it should be, and the
-correct but unusual submissions beside them still pass."""
+"""The allowlist check against the second and third hostile corpora
+(tests/corpus/hostile_static_2.py, hostile_static_3.py): each attack is refused on its marked
+line with its rule, only where it should be, and the correct but unusual submissions beside
+them still pass."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 from handgrad.scan import scan_path
 from reference.catalog import NAMES
+from tests.corpus import hostile_static_2, hostile_static_3
 from tests.corpus.hostile_static import HOSTILE as FIRST_HOSTILE
-from tests.corpus.hostile_static_2 import BOTH, CLEAN, HOSTILE, Hostile, Submission
+from tests.corpus.hostile_static_2 import BOTH, Hostile, Submission
 from tests.test_scan_corpus import assert_refused_on_its_line
 
+CORPORA = (hostile_static_2, hostile_static_3)
+HOSTILE = tuple(s for corpus in CORPORA for s in corpus.HOSTILE)
+CLEAN = tuple(s for corpus in CORPORA for s in corpus.CLEAN)
 
-def test_corpus_is_large_and_new() -> None:
-    ids = [s.id for s in (*HOSTILE, *CLEAN)]
-    assert len(HOSTILE) >= 25 and len(set(ids)) == len(ids)
-    assert not set(ids) & {s.id for s in FIRST_HOSTILE}
+
+@pytest.mark.parametrize("corpus", CORPORA, ids=lambda c: c.__name__.rsplit(".", 1)[-1])
+def test_corpus_is_large_and_new(corpus: object) -> None:
+    hostile, clean = corpus.HOSTILE, corpus.CLEAN  # type: ignore[attr-defined]
+    ids = [s.id for s in (*hostile, *clean)]
+    assert len(hostile) >= 20 and len(set(ids)) == len(ids)
+    earlier = {s.id for c in (FIRST_HOSTILE, *(c.HOSTILE for c in CORPORA if c is not corpus)) for s in c}
+    assert not set(ids) & earlier
 
 
 @pytest.mark.parametrize("hostile", HOSTILE, ids=lambda s: s.id)
@@ -45,7 +55,7 @@ def _values() -> dict[str, object]:
     import jax.numpy as jnp
     import numpy as np
 
-    from handgrad.scan import ALLOWED, AllExcept
+    from handgrad.scan import ALLOWED, VALUE_NAMESPACES, AllExcept
 
     seen: dict[str, object] = {}
 
@@ -98,21 +108,47 @@ def _values() -> dict[str, object]:
         listed = [n for n in dir(namespace) if n in allowed] if isinstance(allowed, AllExcept) else sorted(allowed)
         for n in listed:
             value = getattr(namespace, n, None)
-            if value is not None and not isinstance(value, types.ModuleType):
+            # jax.config is a namespace the check refuses as a value (`jax.config.update(...)` only)
+            namespace_only = f"{entry}.{n}" in ALLOWED and f"{entry}.{n}" not in VALUE_NAMESPACES
+            if value is not None and not isinstance(value, types.ModuleType) and not namespace_only:
                 out[f"{entry}.{n}"] = value
     return out
+
+
+def _forbidden(value: object) -> str:
+    """What a formula must not get hold of, or "": a module, the interpreter's frames, code,
+    cells and tracebacks, XLA's runtime client, or a function named like JAX's differentiation."""
+    import types
+
+    from handgrad.scan import AUTODIFF_NAMES
+
+    if isinstance(value, types.ModuleType):
+        return value.__name__
+    if isinstance(value, (types.FrameType, types.CodeType, types.CellType, types.TracebackType)):
+        return type(value).__name__
+    if type(value).__name__ == "Client":
+        return "XLA's client"
+    if callable(value) and getattr(value, "__name__", None) in AUTODIFF_NAMES:
+        return f"{value.__name__}()"
+    return ""
 
 
 def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None:
     """Attributes of values are not listed (their types are unknown statically): only the
     names in VALUE_ATTRIBUTES_REFUSED and double-underscore names are refused. So no chain
-    of other attributes, from anything a formula can hold, may lead to a module (numpy's
-    `x.ctypes._ctypes` is the ctypes module) or to a function named like JAX's differentiation."""
+    of other attributes and of items (a formula may index with a string written in the
+    source), from anything a formula can hold, may lead to a module (numpy's
+    `x.ctypes._ctypes` is the ctypes module, a Cython function's `func_globals["np"]`
+    numpy), a frame, XLA's client (`x.device.client`) or a function named like JAX's
+    differentiation."""
     import types
 
-    from handgrad.scan import AUTODIFF_NAMES, VALUE_ATTRIBUTES_REFUSED
+    import jax
+    import jax.numpy as jnp
 
-    frontier = list(_values().items())
+    from handgrad.scan import VALUE_ATTRIBUTES_REFUSED
+
+    frontier = [*_values().items(), ("lowered.private", jax.jit(jnp.sin).lower(1.0))]
     visited = {id(v) for _, v in frontier}
     reached: list[str] = []
     for _ in range(3):
@@ -120,20 +156,27 @@ def test_no_value_reaches_a_module_through_attributes_the_check_allows() -> None
         for path, value in frontier:
             if isinstance(value, (int, float, str, bytes, types.ModuleType)):
                 continue
+            inner_values: list[tuple[str, object]] = []
             for attr in dir(value):
                 if attr.startswith("__") or attr in VALUE_ATTRIBUTES_REFUSED:
                     continue
                 try:
-                    inner = getattr(value, attr)
+                    inner_values.append((f"{path}.{attr}", getattr(value, attr)))
                 except Exception:
                     continue
-                if isinstance(inner, types.ModuleType):
-                    reached.append(f"{path}.{attr} -> {inner.__name__}")
-                elif callable(inner) and getattr(inner, "__name__", None) in AUTODIFF_NAMES:
-                    reached.append(f"{path}.{attr} -> {inner.__name__}()")
+            if isinstance(value, dict):
+                items = [
+                    (k, v) for k, v in list(value.items())[:200] if not (isinstance(k, str) and k.startswith("__"))
+                ]
+                inner_values += [(f"{path}[{k!r}]", v) for k, v in items]
+            elif isinstance(value, (list, tuple)):
+                inner_values += [(f"{path}[{i}]", v) for i, v in enumerate(value[:20])]
+            for where, inner in inner_values:
+                if what := _forbidden(inner):
+                    reached.append(f"{where} -> {what}")
                 elif id(inner) not in visited:
                     visited.add(id(inner))
-                    following.append((f"{path}.{attr}", inner))
+                    following.append((where, inner))
         frontier = following
     assert reached == []
 
@@ -257,6 +300,34 @@ def test_a_finding_shows_the_students_text_escaped(tmp_path: Path) -> None:
     assert len(found) == 1 and found[0].kind == "system"
     assert "\x1b" not in str(found[0]) and "\u202e" not in str(found[0])
     assert found[0].file == "\\x1b[2J\\u202eyp.py"
+
+
+def test_a_folder_chain_deeper_than_the_stack_is_refused_not_crashed(tmp_path: Path) -> None:
+    """1,100 nested folders: the check reads at most MAX_PACKAGE_FILES entries without
+    recursion and refuses the package, where a recursive glob overflowed the stack (an
+    exception out of the check would stop a bulk run). The chain is built and removed
+    one level at a time: pathlib and shutil recurse too."""
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("def relu_grad(x):\n    return x > 0\n")
+    fd = os.open(package, os.O_RDONLY)
+    for _ in range(1100):
+        os.mkdir("d", dir_fd=fd)
+        inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+        os.close(fd)
+        fd = inner
+    os.close(fd)
+    try:
+        found = scan_path(package, ["relu_grad"])["relu_grad"]
+    finally:
+        while (package / "d").exists():
+            if (package / "d" / "d").exists():
+                os.rename(package / "d" / "d", package / "up")
+            os.rmdir(package / "d")
+            if (package / "up").exists():
+                os.rename(package / "up", package / "d")
+    assert [(f.file, f.kind) for f in found] == [("pkg", "system")]
+    assert "more than 200 files" in found[0].what
 
 
 def test_a_file_refused_by_path_is_not_read_whatever_its_name(tmp_path: Path) -> None:

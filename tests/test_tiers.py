@@ -15,7 +15,9 @@ from reference import families
 from reference.catalog import BY_NAME, CATALOG, TIERS, tiered
 from reference.compare import Comparison
 from tests.corpus.correct_forms import CORRECT_FORMS
+from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
 from tests.corpus.mistakes import MISTAKES
+from tests.corpus.mistakes_subtle_2 import SUBTLE_2
 
 
 def test_every_family_has_a_tier_and_the_table_names_only_real_families() -> None:
@@ -25,13 +27,17 @@ def test_every_family_has_a_tier_and_the_table_names_only_real_families() -> Non
     assert seen[("softmax", "extreme")] == seen[("sigmoid", "extreme")] == "stability"
     assert seen[("cross_entropy", "row-large")] == "stability"
     assert seen[("l1_grad", "near-ties")] == seen[("softmax_vjp", "onehot-g")] == "derivation"
+    # Small inputs are ordinary: a shortcut or clamp that is wrong there is a wrong derivation.
+    assert seen[("tanh", "small")] == seen[("cosine_similarity_grad", "small-scales")] == "derivation"
+    # Large values with a small difference test the form's stability, as the wide ones do.
+    assert seen[("l2", "offset")] == seen[("huber_grad", "offset")] == "stability"
     assert all(t in families.TIERS for group in TIERS.values() for t in group.values())
     with pytest.raises(ValueError, match="do not exist"):
         tiered("softmax", (families.normal((3,)),))
 
 
 def _grade(source_id: str, options: Options):  # type: ignore[no-untyped-def]
-    form = {m.id: m for m in (*CORRECT_FORMS, *MISTAKES)}[source_id]
+    form = {m.id: m for m in (*CORRECT_FORMS, *CORRECT_FORMS_2, *MISTAKES, *SUBTLE_2)}[source_id]
     return grade_function(InProcess(form.namespace()), BY_NAME[form.function], options, 5, "cpu:0")
 
 
@@ -43,6 +49,22 @@ def test_textbook_cosine_keeps_its_marks_and_is_told_it_is_not_robust_beyond_the
     assert not extreme.passed and not extreme.counted
     strict = _grade("cosine-grad-plain-norm", Options(strict=True, fail_fast=True))
     assert strict.score == 0 and not strict.passed and "Beyond the contract: FAILED" in strict.feedback
+
+
+@pytest.mark.parametrize(
+    ("source_id", "failed"),
+    [
+        # An unstable form of a right derivation: only the stability tier fails.
+        ("l2-expanded-square", {"stability"}),
+        # A clamp that changes the function on small but ordinary vectors: a derivation failure.
+        ("cosine-eps-clamp-product", {"derivation", "extreme"}),
+        # A shortcut wrong near 0 fails the ordinary small inputs, not only the wide ones.
+        ("tanh-small-x-shortcut", {"derivation", "stability"}),
+    ],
+)
+def test_a_mistake_fails_in_the_tier_its_kind_belongs_to(source_id: str, failed: set[str]) -> None:
+    grade = _grade(source_id, Options())
+    assert {v.tier for v in grade.tiers if v.failed} == failed, grade.feedback
 
 
 def test_rubric_shares_give_partial_credit_per_tier() -> None:

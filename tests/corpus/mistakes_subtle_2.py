@@ -1,0 +1,421 @@
+"""More subtle mistakes, for the functions the first corpora cover least.
+
+Unstable forms that are right on small inputs (an expanded square, sinh/cosh, an exponent
+that overflows at moderate logits), shortcuts that are right only near a point (tanh x ~ x),
+conventions mixed up (PyTorch's SmoothL1 for Huber, a one-hot-only hinge), a subgradient
+that mixes two choices in one example, strong constants that change the dtype, batch and
+output means, and clipping the inputs. Each replaces one function of the correct one-file
+submission, like tests/corpus/mistakes.py; each must lose its marks in the grader.
+"""
+
+from __future__ import annotations
+
+from tests.corpus.mistakes import Mistake, m
+
+SUBTLE_2: tuple[Mistake, ...] = (
+    # ---- unstable forms, right on small inputs ------------------------------------------
+    m(
+        "l2-expanded-square",
+        "l2",
+        "sum(a^2) - 2 <a, y> + sum(y^2): cancels when a and y are large and close",
+        """
+      def l2(a, y):
+          return jnp.sum(a * a, axis=-1) - 2 * jnp.sum(a * y, axis=-1) + jnp.sum(y * y, axis=-1)
+      """,
+    ),
+    m(
+        "tanh-sinh-over-cosh",
+        "tanh",
+        "sinh(x) / cosh(x): inf/inf past |x| ~ 89 in float32",
+        """
+      def tanh(x):
+          return jnp.sinh(x) / jnp.cosh(x)
+      """,
+        hint="NaN/inf",
+    ),
+    m(
+        "ce-lse-no-shift",
+        "cross_entropy",
+        "log(sum(exp(z))) sum(y) - <y, z>: exp overflows at logits past ~88 in float32",
+        """
+      def cross_entropy(z, y):
+          lse = jnp.log(jnp.sum(jnp.exp(z), axis=-1))
+          return lse * jnp.sum(y, axis=-1) - jnp.sum(y * z, axis=-1)
+      """,
+    ),
+    m(
+        "ce-grad-shift-by-target",
+        "cross_entropy_grad",
+        "softmax shifted by the target logit <y, z> instead of the max: overflows when another logit dominates",
+        """
+      def cross_entropy_grad(z, y):
+          e = jnp.exp(z - jnp.sum(y * z, axis=-1, keepdims=True))
+          return e / jnp.sum(e, axis=-1, keepdims=True) * jnp.sum(y, axis=-1, keepdims=True) - y
+      """,
+    ),
+    m(
+        "sigmoid-grad-keras-clip",
+        "sigmoid_grad",
+        "s (1 - s) with s clipped to [1e-7, 1 - 1e-7] 'to avoid log(0)': 1e-7 where the truth is 1e-40",
+        """
+      def sigmoid_grad(x):
+          s = jnp.clip(sigmoid(x), 1e-7, 1 - 1e-7)
+          return s * (1 - s)
+      """,
+    ),
+    # ---- shortcuts right only near a point ----------------------------------------------
+    m(
+        "tanh-small-x-shortcut",
+        "tanh",
+        "tanh x ~ x for |x| < 1e-2: off by x^3/3, 3e-7 at the threshold",
+        """
+      def tanh(x):
+          return jnp.where(jnp.abs(x) < 1e-2, x, jnp.tanh(x))
+      """,
+    ),
+    m(
+        "tanh-grad-small-x-shortcut",
+        "tanh_grad",
+        "1 - x^2 for |x| < 3e-2 (the first terms of sech^2): off by 2x^4/3",
+        """
+      def tanh_grad(x):
+          return jnp.where(jnp.abs(x) < 3e-2, 1 - x * x, 1 - jnp.tanh(x) ** 2)
+      """,
+    ),
+    # ---- conventions mixed up -----------------------------------------------------------
+    m(
+        "huber-is-smooth-l1",
+        "huber",
+        "PyTorch's SmoothL1 with beta = delta: huber / delta, the same only for delta = 1",
+        """
+      def huber(a, y, delta=1.0):
+          r = jnp.abs(a - y)
+          return jnp.mean(jnp.where(r < delta, 0.5 * r * r / delta, r - 0.5 * delta), axis=-1)
+      """,
+    ),
+    m(
+        "huber-linear-offset-delta",
+        "huber",
+        "linear branch delta |r| - delta / 2 (delta, not delta^2): continuous only for delta = 1",
+        """
+      def huber(a, y, delta=1.0):
+          r = jnp.abs(a - y)
+          return jnp.mean(jnp.where(r <= delta, 0.5 * r * r, delta * r - 0.5 * delta), axis=-1)
+      """,
+    ),
+    m(
+        "huber-grad-delta-squared",
+        "huber_grad",
+        "delta^2 sign(r) / n in the linear branch",
+        """
+      def huber_grad(a, y, delta=1.0):
+          r = a - y
+          return jnp.where(jnp.abs(r) <= delta, r, delta * delta * jnp.sign(r)) / a.shape[-1]
+      """,
+    ),
+    m(
+        "hinge-onehot-only",
+        "hinge",
+        "max(0, 1 - a[argmax y]): the true-class score, right only for one-hot targets",
+        """
+      def hinge(a, y):
+          score = jnp.take_along_axis(a, jnp.argmax(y, axis=-1)[..., None], axis=-1)[..., 0]
+          return jnp.maximum(0, 1 - score)
+      """,
+    ),
+    m(
+        "hinge-per-element",
+        "hinge",
+        "sum_i max(0, 1 - y_i a_i): a per-element hinge, not the contract's per-example one",
+        """
+      def hinge(a, y):
+          return jnp.sum(jnp.maximum(0, 1 - y * a), axis=-1)
+      """,
+    ),
+    m(
+        "hinge-grad-mixed-subgradient",
+        "hinge_grad",
+        "at margin exactly 1, -y only where y < 0: two different t in one example",
+        """
+      def hinge_grad(a, y):
+          margin = jnp.sum(y * a, axis=-1, keepdims=True)
+          active = (margin < 1) | ((margin == 1) & (y < 0))
+          return jnp.where(active, -y, jnp.zeros_like(y))
+      """,
+    ),
+    m(
+        "cosine-grad-over-norm-y",
+        "cosine_similarity_grad",
+        "(y_hat - cos a_hat) / |y|: divides by the wrong norm",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          cos = jnp.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+          return (y / ny - cos * a / na) / ny
+      """,
+    ),
+    m(
+        "cosine-squared-norms",
+        "cosine_similarity",
+        "<a, y> / (|a|^2 |y|^2)^(1/2) written as <a, y> / sqrt(|a|^2) / |y|^2",
+        """
+      def cosine_similarity(a, y):
+          return jnp.sum(a * y, axis=-1) / jnp.sqrt(jnp.sum(a * a, axis=-1)) / jnp.sum(y * y, axis=-1)
+      """,
+    ),
+    # ---- dtypes -------------------------------------------------------------------------
+    m(
+        "relu-grad-bool-times-float",
+        "relu_grad",
+        "(x > 0) * 1.0: a boolean times a Python float is the default float, not x's dtype",
+        """
+      def relu_grad(x):
+          return (x > 0) * 1.0
+      """,
+        hint="dtype",
+    ),
+    m(
+        "tanh-module-constant",
+        "tanh",
+        "a module-level np.float64(2.0): a numpy scalar is strongly typed and promotes float32 to float64",
+        """
+      TWO = np.float64(2.0)
+
+      def tanh(x):
+          m = jnp.expm1(-TWO * jnp.abs(x))
+          return jnp.sign(x) * (-m) / (TWO + m)
+      """,
+        hint="dtype",
+    ),
+    m(
+        "jacobian-eye-default-dtype",
+        "softmax_jacobian",
+        "jnp.eye(n) without a dtype: float64 (float32 without x64) whatever x is",
+        """
+      def softmax_jacobian(x):
+          s = softmax(x)
+          return s[..., :, None] * (jnp.eye(s.shape[-1]) - s[..., None, :])
+      """,
+        hint="dtype",
+    ),
+    m(
+        "net-grads-half-internal",
+        "two_layer_grads",
+        "backpropagates in float16 'to save memory' and casts the result back",
+        """
+      _right_grads = two_layer_grads
+
+      def two_layer_grads(params, x, y):
+          dt = jnp.result_type(x)
+          half = {k: jnp.asarray(v, jnp.float16) for k, v in params.items()}
+          g = _right_grads(half, jnp.asarray(x, jnp.float16), jnp.asarray(y, jnp.float16))
+          return {k: v.astype(dt) for k, v in g.items()}
+      """,
+    ),
+    # ---- means and sums -----------------------------------------------------------------
+    m(
+        "net-grads-mean-over-outputs",
+        "two_layer_grads",
+        "d2 = 2 (a - y) s'(z2) / d_out: the gradient of the mean, right only for one output",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = sigmoid(x @ W1 + b1)
+          z2 = a1 @ W2 + b2
+          d2 = 2 * (sigmoid(z2) - y) * sigmoid_grad(z2) / z2.shape[0]
+          d1 = (W2 @ d2) * a1 * (1 - a1)
+          return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
+    m(
+        "ce-grad-batch-mean",
+        "cross_entropy_grad",
+        "divides by the number of examples (the gradient of the batch mean, not of each loss)",
+        """
+      def cross_entropy_grad(z, y):
+          batch = max(1, z.size // z.shape[-1])
+          return (softmax(z) * jnp.sum(y, axis=-1, keepdims=True) - y) / batch
+      """,
+    ),
+    m(
+        "l1-sqrt-square",
+        "l1",
+        "sum sqrt((a - y)^2): the square overflows float16 at |a - y| > 256",
+        """
+      def l1(a, y):
+          d = a - y
+          return jnp.sum(jnp.sqrt(d * d), axis=-1)
+      """,
+    ),
+    # ---- clipping and guards that change the answer --------------------------------------
+    m(
+        "softmax-clip-logits",
+        "softmax",
+        "clips the logits to [-50, 50] 'against overflow': wrong wherever a row spans more",
+        """
+      def softmax(x):
+          x = jnp.clip(x, -50, 50)
+          e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+          return e / jnp.sum(e, axis=-1, keepdims=True)
+      """,
+    ),
+    m(
+        "relu-grad-ratio",
+        "relu_grad",
+        "relu(x) / x: 0/0 at the kink",
+        """
+      def relu_grad(x):
+          return relu(x) / x
+      """,
+    ),
+    m(
+        "l1-grad-isclose-tie",
+        "l1_grad",
+        "0 where jnp.isclose(a, y): a tie detected with a tolerance moves the kink",
+        """
+      def l1_grad(a, y):
+          return jnp.where(jnp.isclose(a, y), jnp.zeros_like(a), jnp.sign(a - y))
+      """,
+    ),
+    # ---- further cases of the classes the new families cover ------------------------------
+    m(
+        "huber-expanded-square",
+        "huber",
+        "quadratic branch 0.5 (a^2 - 2ay + y^2): cancels when a and y are large and close",
+        """
+      def huber(a, y, delta=1.0):
+          r = jnp.abs(a - y)
+          quadratic = 0.5 * (a * a - 2 * a * y + y * y)
+          return jnp.mean(jnp.where(r <= delta, quadratic, delta * (r - 0.5 * delta)), axis=-1)
+      """,
+    ),
+    m(
+        "sigmoid-small-x-linear",
+        "sigmoid",
+        "1/2 + x/4 for |x| < 1e-2 (the tangent at 0): off by x^3/48",
+        """
+      def sigmoid(x):
+          return jnp.where(jnp.abs(x) < 1e-2, 0.5 + x / 4, jax.nn.sigmoid(x))
+      """,
+    ),
+    m(
+        "cosine-eps-clamp-product",
+        "cosine_similarity",
+        "<a, y> / max(|a| |y|, 1e-8), an older PyTorch's guard: wrong for small vectors",
+        """
+      def cosine_similarity(a, y):
+          na = jnp.linalg.norm(a, axis=-1)
+          ny = jnp.linalg.norm(y, axis=-1)
+          return jnp.sum(a * y, axis=-1) / jnp.maximum(na * ny, 1e-8)
+      """,
+    ),
+    m(
+        "cosine-grad-eps-clamp-norms",
+        "cosine_similarity_grad",
+        "each norm clamped to at least 1e-8, as PyTorch's cosine_similarity does",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.maximum(jnp.linalg.norm(a, axis=-1, keepdims=True), 1e-8)
+          ny = jnp.maximum(jnp.linalg.norm(y, axis=-1, keepdims=True), 1e-8)
+          cos = jnp.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+          return y / (na * ny) - cos * a / na**2
+      """,
+    ),
+    # ---- more functions the first corpora cover least -------------------------------------
+    m(
+        "net-forward-exp-ratio-sigmoid",
+        "two_layer_forward",
+        "its own sigmoid e^z / (1 + e^z): inf/inf once a unit saturates",
+        """
+      def two_layer_forward(params, x):
+          s = lambda z: jnp.exp(z) / (1 + jnp.exp(z))
+          return s(s(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"])
+      """,
+    ),
+    m(
+        "net-loss-column-target",
+        "two_layer_loss",
+        "(a - y[:, None])^2 summed: every pair (a_k - y_j)^2, right only for one output",
+        """
+      def two_layer_loss(params, x, y):
+          return jnp.sum((two_layer_forward(params, x) - y[:, None]) ** 2)
+      """,
+    ),
+    m(
+        "vjp-sum-dtype-float32",
+        "softmax_vjp",
+        "<g, s> accumulated with dtype=jnp.float32 'for accuracy': float64 loses digits, float16 changes dtype",
+        """
+      def softmax_vjp(x, g):
+          s = softmax(x)
+          return s * (g - jnp.sum(g * s, axis=-1, keepdims=True, dtype=jnp.float32))
+      """,
+    ),
+    m(
+        "ce-keras-clip-probs",
+        "cross_entropy",
+        "-sum y log(clip(softmax(z), 1e-7, 1 - 1e-7)), Keras's guard against log(0)",
+        """
+      def cross_entropy(z, y):
+          p = jnp.clip(softmax(z), 1e-7, 1 - 1e-7)
+          return -jnp.sum(y * jnp.log(p), axis=-1)
+      """,
+    ),
+    m(
+        "huber-grad-lower-branch-sign",
+        "huber_grad",
+        "+delta on both linear branches: a sign error below -delta only",
+        """
+      def huber_grad(a, y, delta=1.0):
+          r = a - y
+          return jnp.where(r > delta, delta, jnp.where(r < -delta, delta, r)) / a.shape[-1]
+      """,
+    ),
+    m(
+        "relu-clip-cap",
+        "relu",
+        "clip(x, 0, 1e3): a cap 'against exploding activations'",
+        """
+      def relu(x):
+          return jnp.clip(x, 0, 1e3)
+      """,
+    ),
+    m(
+        "net-grads-sigmoid-grad-of-activation",
+        "two_layer_grads",
+        "s'(a) where s'(z) belongs: the derivative applied to the activation instead of the pre-activation",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = sigmoid(x @ W1 + b1)
+          a = sigmoid(a1 @ W2 + b2)
+          d2 = 2 * (a - y) * sigmoid_grad(a)
+          d1 = (W2 @ d2) * sigmoid_grad(a1)
+          return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
+    m(
+        "cosine-grad-wrt-target",
+        "cosine_similarity_grad",
+        "a/(|a||y|) - cos y/|y|^2: the gradient with respect to the target (zero on parallel rows too)",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          cos = jnp.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+          return a / (na * ny) - cos * y / ny**2
+      """,
+    ),
+    m(
+        "sigmoid-grad-s-squared-exp",
+        "sigmoid_grad",
+        "s^2 e^{-x}: 0 * inf = NaN once s underflows and e^{-x} overflows",
+        """
+      def sigmoid_grad(x):
+          s = sigmoid(x)
+          return s * s * jnp.exp(-x)
+      """,
+        hint="NaN/inf",
+    ),
+)
