@@ -25,6 +25,13 @@ def raw(header: Any, data: bytes = b"", *, length: int | None = None) -> io.Byte
     return io.BytesIO(struct.pack(">I", len(text) if length is None else length) + text + data)
 
 
+def nested(depth: int) -> Any:
+    tree: Any = []
+    for _ in range(depth):
+        tree = [tree]
+    return tree
+
+
 def array(index: Any = 0, dtype: str = "float32", shape: Any = (2, 3)) -> dict[str, Any]:
     return {"__array__": index, "dtype": dtype, "shape": list(shape) if isinstance(shape, tuple) else shape}
 
@@ -69,6 +76,8 @@ def test_writer_refuses_what_it_cannot_send(value: Any, said: str) -> None:
         (raw(b"{not json"), "not JSON"),
         (raw(b"[" * 100_000 + b"]" * 100_000), "not JSON"),
         (raw([1, 2, 3]), "not an object"),
+        (raw(b'{"v": ' + b"[" * 500 + b"]" * 500 + b"}"), "nested more than 32 deep"),  # (json takes it)
+        (raw({"v": {"__dict__": {"a": {"__dict__": {"b": nested(30)}}}}}), "nested more than 32 deep"),
         (raw({"__blobs__": "12"}), "malformed blob sizes"),
         (raw({"__blobs__": [-1]}), "malformed blob sizes"),
         (raw({"__blobs__": [True]}), "malformed blob sizes"),
@@ -134,3 +143,44 @@ def test_reply_check_bounds_a_reply_by_what_the_reference_returns() -> None:
         check({}, max_bytes + 1)
     small, _ = reply_check("relu_grad", (x,), {}, stacked=False)
     assert small == 2 * 35 * 8 + 4096
+
+
+@pytest.mark.parametrize(
+    ("fields", "said"),
+    [
+        ({"devices": 5}, "malformed devices"),
+        ({"devices": "cpu:0"}, "malformed devices"),
+        ({"devices": [0]}, "malformed devices"),
+        ({"devices": ["cpu:0"] * 65}, "malformed devices"),
+        ({"ok": "yes"}, "malformed ok"),
+        ({"autodiff": 0}, "malformed autodiff"),
+        ({"complex": None}, "malformed complex"),
+        ({"host_callback": []}, "malformed host_callback"),
+    ],
+    ids=lambda x: x if isinstance(x, str) else "",
+)
+def test_a_reply_whose_fields_have_other_types_is_refused(fields: dict[str, Any], said: str) -> None:
+    """A reply is written by the submission's own process: a field of an unexpected type
+    refuses the reply (its function fails), instead of raising inside the grader."""
+    from handgrad.grading.pool import reply_fields
+
+    with pytest.raises(ProtocolError, match=said):
+        reply_fields({"ok": True, "value": np.zeros(2), "devices": ["cpu:0"]} | fields)
+
+
+def test_reply_fields_keep_known_kinds_and_make_text_of_messages() -> None:
+    from handgrad.grading.pool import reply_fields
+
+    assert reply_fields({"ok": False, "kind": "memory", "message": None})["kind"] == "memory"
+    odd = reply_fields({"ok": False, "kind": {"a": 1}, "message": ["x", 1]})
+    assert (odd["kind"], odd["message"], odd["devices"]) == ("exception", "['x', 1]", [])
+    assert reply_fields({"ok": False, "kind": "timeout"})["kind"] == "exception"  # (not the grader's verdict)
+
+
+def test_encode_message_is_what_write_message_sends() -> None:
+    message = {"ok": True, "value": np.arange(6.0).reshape(2, 3), "devices": ["cpu:0"]}
+    stream = io.BytesIO()
+    write_message(stream, message)
+    assert protocol.encode_message(message) == stream.getvalue()
+    back = read_message(io.BytesIO(protocol.encode_message(message)))
+    assert np.array_equal(back["value"], message["value"]) and back["devices"] == ["cpu:0"]

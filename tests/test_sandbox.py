@@ -28,6 +28,7 @@ from handgrad.grading.grader import FunctionGrade, Options, SubmissionGrade, gra
 from handgrad.grading.pool import Limits
 from handgrad.grading.submission import SubmissionError, copy_submission, resolve
 from tests.corpus.hostile_runtime import RUNTIME_HOSTILE, RuntimeHostile
+from tests.corpus.hostile_runtime_2 import RUNTIME_HOSTILE_2
 from tests.corpus.mistakes import correct_source
 from tests.test_grader import project_digest
 
@@ -95,24 +96,28 @@ def assert_nothing_left(scratch: Path) -> None:
 
 
 def test_runtime_corpus_is_large_and_distinct() -> None:
-    assert len(RUNTIME_HOSTILE) >= 12
-    assert len({h.id for h in RUNTIME_HOSTILE}) == len(RUNTIME_HOSTILE)
+    assert len(RUNTIME_HOSTILE) >= 12 and len(RUNTIME_HOSTILE_2) >= 4
+    both = RUNTIME_HOSTILE + RUNTIME_HOSTILE_2
+    assert len({h.id for h in both}) == len(both)
 
 
 @needs_sandbox
-@pytest.mark.parametrize("hostile", RUNTIME_HOSTILE, ids=lambda h: h.id)
+@pytest.mark.parametrize("hostile", RUNTIME_HOSTILE + RUNTIME_HOSTILE_2, ids=lambda h: h.id)
 def test_sandbox_alone_holds(hostile: RuntimeHostile, tmp_path: Path, scratch: Path) -> None:
     fill = {"root": str(ROOT), "victim": "victim-student.py", "out": str(tmp_path / "out")}
     path = write(tmp_path, "submission.py", hostile.module_text(**fill))
     before = project_digest()
-    limits = dataclasses.replace(SMALL, memory=hostile.memory)
+    limits = dataclasses.replace(SMALL, memory=hostile.memory, timeout=getattr(hostile, "timeout", SMALL.timeout))
+    options = Options(functions=hostile.graded, seed=4, limits=limits, fail_fast=getattr(hostile, "fail_fast", True),
+                      scan=False, jobs=getattr(hostile, "jobs", 1))  # fmt: skip
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
-    result = grade(path, Options(functions=hostile.graded, seed=4, limits=limits, fail_fast=True, scan=False))
+    result = grade(path, options)
     if hostile.id == "huge-reply":  # refused from its header, not read (it is 512 MiB)
         assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10) - rss < 256 << 20
         assert "536870912 bytes" in result.functions[0].feedback
     got = {f.name: ("" if f.passed else f.problem) for f in result.functions}
     assert got == hostile.expect, {f.name: f.feedback for f in result.functions}
+    assert all(getattr(hostile, "said", "") in f.feedback for f in result.functions)
     text = reports.text(result) + json.dumps(reports.gradescope(result))
     for secret in hostile.secrets:
         assert secret.format(**fill) not in text
@@ -129,6 +134,7 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
     honest = write(subs, "victim-student.py", correct_source())
     write(subs, "control.py", correct_source())
     attackers = [h for h in RUNTIME_HOSTILE if h.id.startswith("daemon-") or h.id == "proc-cmdline"]
+    attackers += [h for h in RUNTIME_HOSTILE_2 if h.id == "forged-replies"]  # (it ended the whole run)
     out = tmp_path / "out"
     fill = {"root": str(ROOT), "victim": honest.name, "out": str(out)}
     paths = [write(subs, f"{h.id}.py", h.module_text(**fill)) for h in attackers]
@@ -215,10 +221,13 @@ def test_userns_mode_seals_too(tmp_path: Path, scratch: Path, monkeypatch: pytes
     try:
         if sandbox.detect().mode != "userns":
             pytest.skip("user namespaces are not available here")
-        hostile = next(h for h in RUNTIME_HOSTILE if h.id == "read-project-files")
-        path = write(tmp_path, "s.py", hostile.module_text(root=str(ROOT)))
-        result = grade(path, Options(functions=("relu_grad",), seed=2, limits=SMALL, fail_fast=True, scan=False))
-        assert result.sandbox == "userns" and result.full_marks, result.functions[0].feedback
+        for hostile in (  # (JAX's threads keep capabilities in a user namespace: the seccomp filter holds them)
+            next(h for h in RUNTIME_HOSTILE if h.id == "read-project-files"),
+            next(h for h in RUNTIME_HOSTILE_2 if h.id == "kernel-state"),
+        ):
+            path = write(tmp_path, f"{hostile.id}.py", hostile.module_text(root=str(ROOT)))
+            result = grade(path, Options(functions=("relu_grad",), seed=2, limits=SMALL, fail_fast=True, scan=False))
+            assert result.sandbox == "userns" and result.full_marks, result.functions[0].feedback
     finally:
         sandbox.detect.cache_clear()
     assert_nothing_left(scratch)

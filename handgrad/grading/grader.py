@@ -30,7 +30,7 @@ from handgrad.cases import Case, build_cases, case_inputs
 from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
 from handgrad.grading import sandbox
-from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator
+from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
 from handgrad.scan import Finding, scan_path
@@ -157,9 +157,9 @@ class SubmissionGrade:
     def summary(self) -> str:
         lost = self.lost()
         passed = f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
-        lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {self.path.name}"]
+        lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {printable(self.path.name, newlines=False)}"]
         if self.problem:
-            lines.append(self.problem)
+            lines.append(printable(self.problem))
         else:
             lines.append(passed + (f"; marks lost on: {lost}" if lost else "."))
         lines.append(

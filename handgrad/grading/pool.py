@@ -30,12 +30,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
-from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, read_message, write_message
+from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, encode_message, read_message
 from handgrad.grading.submission import copy_submission
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
@@ -94,6 +94,23 @@ class _DeadlineReader:
         return os.read(self.fd, min(n, 1 << 24))
 
 
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write `data` to a non-blocking pipe, raising TimeoutError past `deadline`: a worker
+    that stops reading its requests (or shrinks the pipe) cannot block the grader."""
+    view = memoryview(data)
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError
+        _, ready, _ = select.select([], [fd], [], min(left, 3600))
+        if not ready:
+            raise TimeoutError
+        try:
+            view = view[os.write(fd, view[: 1 << 16]) :]
+        except BlockingIOError:
+            continue
+
+
 def _children(pid: int) -> list[int]:
     with contextlib.suppress(OSError, ValueError):
         return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -121,12 +138,35 @@ def _descendants(pid: int) -> list[int]:
 
 
 def scrub(text: str, *extra: str | Path) -> str:
-    """Text from a worker with the grader's own paths taken out."""
-    for path in sorted({str(p) for p in (ROOT, sys.prefix, sys.base_prefix, *extra)}, key=len,
-                       reverse=True):  # fmt: skip
+    """Text from a worker with the grader's own paths taken out, safe to print (printable)."""
+    for path in sorted({str(p) for p in (ROOT, sys.prefix, sys.base_prefix, *extra)},
+                       key=len, reverse=True):  # fmt: skip
         if len(path) > 1:
             text = text.replace(path, "…")
-    return text
+    return printable(text)
+
+
+BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Direction controls: shown as escapes, so a line cannot display in an order other than its own."""
+
+
+def printable(text: str, newlines: bool = True) -> str:
+    """`text` (from a worker, or a file name a student chose) safe to print and store:
+    control characters (terminal escape sequences, carriage returns), direction
+    controls and unpaired surrogates (undecodable bytes of a file name, or a lone
+    surrogate in a worker's JSON) become visible escapes such as \\x1b."""
+    out = []
+    for ch in text:
+        o = ord(ch)
+        if (ch == "\n" and newlines) or ch == "\t":
+            out.append(ch)
+        elif 0xDC80 <= o <= 0xDCFF:  # a byte os.fsdecode could not decode
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif o < 0x20 or 0x7F <= o < 0xA0 or 0xD800 <= o < 0xE000 or ch in BIDI:
+            out.append(ascii(ch)[1:-1])
+        else:
+            out.append(ch)
+    return "".join(out)
 
 
 class Staged:
@@ -216,12 +256,20 @@ class Worker:
         cpus = sandbox.cpu_share(slot, limits.jobs)
         self.workdir = Path(tempfile.mkdtemp(prefix="handgrad-worker-"))
         os.chmod(self.workdir, 0o700)
-        self.cgroup = sandbox.make_cgroup(f"handgrad-{os.getpid()}-{slot}-{id(self):x}", limits.memory,
-                                          limits.processes) if self.box.mode == "namespaces" else None  # fmt: skip
+        name = f"handgrad-{os.getpid()}-{slot}-{id(self):x}"
+        self.cgroup = (
+            sandbox.make_cgroup(name, limits.memory, limits.processes, len(cpus))
+            if self.box.mode == "namespaces"
+            else None
+        )
         self.log = tempfile.TemporaryFile(prefix="handgrad-worker-log-")
+        self.outer_log = tempfile.TemporaryFile(prefix="handgrad-worker-log-")
+        """What setpriv, unshare and the interpreter say before the worker moves its own output
+        to `log` (--log): the submission cannot write here, so unshare's word is its own."""
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
         args = ["--in", str(req_r), "--out", str(rep_w), "--submission", str(staged), "--names", ",".join(names)]
+        args += ["--log", str(self.log.fileno())]
         args += ["--address-space", str(address_space(limits, len(cpus), self.cgroup is not None))]
         args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
         if self.box.mode == "userns":
@@ -241,9 +289,9 @@ class Worker:
             self.proc = subprocess.Popen(  # our own interpreter and module
                 self.box.command(python, slot, procs),
                 stdin=subprocess.DEVNULL,
-                stdout=self.log,
-                stderr=self.log,
-                pass_fds=(req_r, rep_w),
+                stdout=self.outer_log,
+                stderr=self.outer_log,
+                pass_fds=(req_r, rep_w, self.log.fileno()),
                 cwd=self.workdir,
                 env={k: v for k, v in env.items() if v},
                 start_new_session=True,
@@ -252,11 +300,12 @@ class Worker:
             for fd in (req_r, rep_w, self._req_w, self._rep_r):
                 os.close(fd)
             self.log.close()
+            self.outer_log.close()
             self._release()
             raise
         os.close(req_r)
         os.close(rep_w)
-        self._out: IO[bytes] = os.fdopen(self._req_w, "wb")
+        os.set_blocking(self._req_w, False)  # written with a deadline (_write_all)
         self._in = _DeadlineReader(self._rep_r)
         self.defined: list[str] = []
         self.others: list[str] = []
@@ -293,23 +342,25 @@ class Worker:
             return
         self.autodiff_at_import = bool(ready.get("autodiff"))
         if not ready.get("ok"):
-            message = scrub(str(ready.get("message")), self.workdir, self.budget.staged().parent)
+            message = scrub(str(ready.get("message"))[:2000], self.workdir, self.budget.staged().parent)
             self.import_error = EvaluationError("import", f"importing the submission failed: {message}")
             self.close()
             return
         defined = ready.get("defined")
-        self.defined = [str(n) for n in defined] if isinstance(defined, list) else []
+        self.defined = [n for n in defined if isinstance(n, str)] if isinstance(defined, list) else []
         others = ready.get("others")
         self.others = (
             [n for n in others if isinstance(n, str) and n.isidentifier()][:200] if isinstance(others, list) else []
         )
 
-    def log_tail(self, limit: int = 600) -> str:
+    def log_tail(self, limit: int = 600, outer: bool = False) -> str:
+        """The end of what the worker printed (`outer`: what ran before it, unshare)."""
+        log = self.outer_log if outer else self.log
         try:
-            self.log.seek(0, os.SEEK_END)
-            size = self.log.tell()
-            self.log.seek(max(0, size - limit))
-            return scrub(self.log.read().decode("utf-8", "replace").strip(), self.workdir)
+            log.seek(0, os.SEEK_END)
+            size = log.tell()
+            log.seek(max(0, size - limit))
+            return scrub(log.read().decode("utf-8", "replace").strip(), self.workdir, self.budget.staged().parent)
         except (OSError, ValueError):
             return ""
 
@@ -334,13 +385,13 @@ class Worker:
             code = self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             code = None
-        tail = self.log_tail(300)
-        said = f"; its last output: {tail}" if tail else ""
+        tail, outer = self.log_tail(300), self.log_tail(300, outer=True)
+        said = f"; its last output: {tail or outer}" if tail or outer else ""
         if self.cgroup is not None and self.cgroup.oom_kills():
             return "memory", f"the process running the submission used more than {self.limits.memory >> 20} MiB", False
         if code is None:
             return "crash", "the process running the submission closed its channel" + said, False
-        if code == 1 and self.box.full and tail.endswith(UNSHARE_SIGKILL):
+        if code == 1 and self.box.full and outer.endswith(UNSHARE_SIGKILL):
             code = -signal.SIGKILL  # (unshare cannot re-raise SIGKILL on itself and says so instead)
             said = ""
         if code == -signal.SIGKILL and not self.killed_by_us:
@@ -358,13 +409,24 @@ class Worker:
         return time.monotonic() - self.started
 
     def call(self, request: Mapping[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
+        """Send one request and read its reply, both within `timeout`; the reply's fields
+        are checked (reply_fields), so whatever a worker writes fails only its function."""
+        started = time.monotonic()
         try:
-            write_message(self._out, request)
-        except (BrokenPipeError, OSError):
+            _write_all(self._req_w, encode_message(request), started + timeout)
+        except TimeoutError:
+            self.close()
+            raise WorkerDied("timeout", f"no answer within {timeout:.3g} s") from None
+        except OSError:
             kind, message, outside = self._death()
             self.close()
             raise WorkerDied(kind, message, outside) from None
-        return self._receive(timeout, max_bytes, check)
+        reply = self._receive(max(0.0, started + timeout - time.monotonic()), max_bytes, check)
+        try:
+            return reply_fields(reply)
+        except ProtocolError as exc:
+            self.close()
+            raise WorkerDied("crash", f"the worker's reply was refused ({exc})") from None
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove its directory; charge its time."""
@@ -382,7 +444,7 @@ class Worker:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=10)
         with contextlib.suppress(OSError):
-            self._out.close()
+            os.close(self._req_w)
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
         self.budget.charge(self.running())
@@ -391,8 +453,36 @@ class Worker:
     def dispose(self) -> None:
         """close(), and release the log too (its tail is gone after this)."""
         self.close()
-        with contextlib.suppress(OSError):
-            self.log.close()
+        for log in (self.log, self.outer_log):
+            with contextlib.suppress(OSError):
+                log.close()
+
+
+REPLY_KINDS = ("exception", "bad-return", "memory", "missing")
+"""Failure kinds a worker may report for a call (anything else is called an exception)."""
+
+
+def reply_fields(reply: dict[str, Any]) -> dict[str, Any]:
+    """A reply's fields with the types the grader relies on, or ProtocolError: a reply is
+    written by the submission's own process, so it may hold anything JSON can."""
+    value = reply.get("value")
+    devices = reply.get("devices", [])
+    if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices) or len(devices) > 64:
+        raise ProtocolError("malformed devices")
+    for flag in ("ok", "autodiff", "complex", "host_callback"):
+        if not isinstance(reply.get(flag, False), bool):
+            raise ProtocolError(f"malformed {flag}")
+    kind = reply.get("kind", "exception")
+    return {
+        "ok": reply.get("ok", False),
+        "value": value,
+        "devices": devices,
+        "kind": kind if kind in REPLY_KINDS else "exception",
+        "message": str(reply.get("message") or ""),
+        "autodiff": reply.get("autodiff", False),
+        "complex": reply.get("complex", False),
+        "host_callback": reply.get("host_callback", False),
+    }
 
 
 @functools.lru_cache(maxsize=4096)
@@ -557,12 +647,12 @@ class SubmissionEvaluator:
                     "jax.debug.print): a formula must be JAX operations the grader can inspect",
                 )
             if not reply.get("ok"):
-                kind = str(reply.get("kind", "exception"))
-                error = EvaluationError(kind, scrub(str(reply.get("message", ""))[:2000], budget.staged().parent))
+                kind = reply["kind"]
+                error = EvaluationError(kind, scrub(reply["message"][:2000], budget.staged().parent))
                 if kind == "memory":
                     self._fatal[name] = error
                 raise error
-            return Output(_checked_value(reply.get("value")), frozenset(map(str, reply.get("devices") or [])))
+            return Output(_checked_value(reply["value"]), frozenset(reply["devices"]))
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by

@@ -20,6 +20,8 @@ import ml_dtypes
 import numpy as np
 
 MAX_HEADER = 1 << 20
+MAX_DEPTH = 32
+"""Deepest nesting of lists and objects in a header (the reader walks it recursively)."""
 MAX_ARRAY_BYTES = 1 << 30
 MAX_MESSAGE_BYTES = 256 << 20
 """Largest message (all its arrays together) either side accepts unless told otherwise."""
@@ -52,13 +54,16 @@ def _encode(tree: Any, blobs: list[bytes]) -> Any:
     raise ProtocolError(f"cannot send a {type(tree).__name__}")
 
 
-def write_message(stream: IO[bytes], message: Mapping[str, Any]) -> None:
+def encode_message(message: Mapping[str, Any]) -> bytes:
+    """One message as the bytes write_message sends."""
     blobs: list[bytes] = []
     header = json.dumps({k: _encode(v, blobs) for k, v in message.items()} | {"__blobs__": [len(b) for b in blobs]})
     data = header.encode()
-    stream.write(struct.pack(">I", len(data)) + data)
-    for blob in blobs:
-        stream.write(blob)
+    return b"".join([struct.pack(">I", len(data)), data, *blobs])
+
+
+def write_message(stream: IO[bytes], message: Mapping[str, Any]) -> None:
+    stream.write(encode_message(message))
     stream.flush()
 
 
@@ -105,6 +110,21 @@ def _check_descriptors(header: dict[str, Any], sizes: list[int]) -> None:
         raise ProtocolError("blobs without an array")
 
 
+def _too_deep(tree: Any) -> bool:
+    """Whether lists and objects nest deeper than MAX_DEPTH (walked without recursion: json
+    accepts nesting deep enough to exhaust the recursion of whatever reads it next)."""
+    todo = [(tree, 0)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > MAX_DEPTH:
+            return True
+        if isinstance(node, dict):
+            todo.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            todo.extend((v, depth + 1) for v in node)
+    return False
+
+
 def _is_dim(n: Any) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_ARRAY_BYTES
 
@@ -142,6 +162,8 @@ def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: C
         raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")
+    if _too_deep(header):
+        raise ProtocolError(f"header nested more than {MAX_DEPTH} deep")
     sizes = header.pop("__blobs__", [])
     if not isinstance(sizes, list) or not all(_is_dim(s) for s in sizes):
         raise ProtocolError("malformed blob sizes")

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from handgrad.grading.grader import SHOWN, SubmissionGrade
+from handgrad.grading.pool import printable
 
 
 class TargetError(Exception):
@@ -66,7 +67,7 @@ class Target:
                 raise TargetError(f"{self.path / name} is a directory; not replacing it")
         except FileNotFoundError:
             pass
-        tmp = f".{name}.{secrets.token_hex(6)}.tmp"
+        tmp = f".handgrad-{secrets.token_hex(6)}.tmp"  # (short: a long target name still fits NAME_MAX)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, **with_dir)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -122,6 +123,9 @@ def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
         "execution_time": round(grade.seconds, 3),
         "output": grade.summary(),
         "visibility": "visible",
+        "output_format": "text",  # shown as it is: no HTML or Markdown from a submission's own words
+        "test_output_format": "text",
+        "test_name_format": "text",
         "extra_data": {"sandbox": grade.sandbox, "seed": grade.seed, "reason": grade.reason},
         "tests": [
             {
@@ -143,6 +147,13 @@ def gradescope_error(message: str) -> dict[str, Any]:
             "tests": []}  # fmt: skip
 
 
+def csv_cell(text: str) -> str:
+    """A cell a spreadsheet shows as text: printable, and never a formula (a file named
+    `=HYPERLINK(...).py` gets a leading apostrophe)."""
+    text = printable(text, newlines=False)
+    return "'" + text if text.startswith(("=", "+", "-", "@", "\t")) else text
+
+
 def marks_csv(grades: Sequence[SubmissionGrade]) -> str:
     """One row per submission: its score, a one-word reason and each function's mark."""
     if not grades:
@@ -153,7 +164,7 @@ def marks_csv(grades: Sequence[SubmissionGrade]) -> str:
     writer.writerow(["submission", "score", "max_score", "reason", *names])
     for g in grades:
         by = {f.name: f.score for f in g.functions}
-        row = [str(g.path), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
+        row = [csv_cell(str(g.path)), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
         writer.writerow(row)
     return out.getvalue()
 
@@ -164,8 +175,8 @@ def failures(grades: Sequence[SubmissionGrade]) -> str:
     for g in grades:
         if g.full_marks and not g.problem:
             continue
-        why = g.problem.split(": ", 1)[0] if g.problem else f"marks lost on {g.lost()}"
-        lines.append(f"  {g.path}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
+        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else f"marks lost on {g.lost()}"
+        lines.append(f"  {printable(str(g.path), newlines=False)}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
     if not lines:
         return f"All {len(grades)} submissions have full marks."
     return "\n".join([f"{len(lines)} of {len(grades)} submissions lost marks:", *lines])
@@ -197,7 +208,7 @@ def json_text(data: dict[str, Any]) -> str:
 
 def unique_stem(path: Path, taken: set[str]) -> str:
     stem = path.stem if path.suffix == ".py" else path.name
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) or "submission"
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100].lstrip(".") or "submission"
     name, n = stem, 1
     while name in taken:
         n += 1

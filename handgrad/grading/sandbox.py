@@ -53,9 +53,12 @@ class Sandbox:
 
     def command(self, python: list[str], slot: int, cgroup_procs: tuple[Path, ...] = ()) -> list[str]:
         """The command line that starts `python` (the worker) in this sandbox."""
+        # The worker dies with the grader's thread that started it, however the grader ends
+        # (unshare --kill-child passes the signal on to the namespace's init).
+        deathsig = ["setpriv", "--pdeathsig", "KILL", "--"] if shutil.which("setpriv") else []
         if self.mode == "none":
-            return python
-        unshare = ["unshare", *UNSHARE] + (["--user", "--map-root-user"] if self.mode == "userns" else [])
+            return [*deathsig, *python]
+        unshare = [*deathsig, "unshare", *UNSHARE] + (["--user", "--map-root-user"] if self.mode == "userns" else [])
         command = [*unshare, "--", *python, "--seal", str(slot)]
         if self.mode == "namespaces":
             command += ["--drop-to", f"{UID_BASE + slot}:{UID_BASE + slot}"]
@@ -230,14 +233,14 @@ def _mounts() -> dict[str, Path]:
                 found.setdefault("", Path(fields[4]))
             elif tail[0] == "cgroup":
                 for option in tail[2].split(","):
-                    if option in ("memory", "pids"):
+                    if option in ("memory", "pids", "cpu"):
                         found.setdefault(option, Path(fields[4]))
     return found
 
 
 @dataclass
 class Cgroup:
-    """A cgroup (v2) or a pair of cgroups (v1 memory and pids) for one worker."""
+    """A cgroup (v2), or cgroups (v1: memory first, then pids and cpu) for one worker."""
 
     dirs: tuple[Path, ...]
     version: int
@@ -288,7 +291,23 @@ class Cgroup:
                     time.sleep(0.02)
 
 
-def _v2(name: str, memory: int, pids: int) -> Cgroup | None:
+@functools.cache
+def _sweep_stale(parent: Path) -> None:
+    """Remove the empty cgroups of graders that are gone (killed before they could clean
+    up: their workers died with them). Once per grader and cgroup directory."""
+    with contextlib.suppress(OSError):
+        for d in parent.glob("handgrad-*-*"):
+            pid = d.name.split("-")[1]
+            if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+
+
+PERIOD = 100_000
+"""CPU quota period, microseconds: a worker may use `cores` times this per period."""
+
+
+def _v2(name: str, memory: int, pids: int, cores: int) -> Cgroup | None:
     mount, own = _mounts().get(""), _own_cgroups().get("")
     if mount is None or own is None:
         return None
@@ -296,6 +315,10 @@ def _v2(name: str, memory: int, pids: int) -> Cgroup | None:
     try:
         if not {"memory", "pids"} <= set((parent / "cgroup.subtree_control").read_text().split()):
             (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        with contextlib.suppress(OSError):
+            if "cpu" not in (parent / "cgroup.subtree_control").read_text().split():
+                (parent / "cgroup.subtree_control").write_text("+cpu")
+        _sweep_stale(parent)
         d = parent / name
         d.mkdir()
     except OSError:
@@ -305,6 +328,8 @@ def _v2(name: str, memory: int, pids: int) -> Cgroup | None:
         with contextlib.suppress(OSError):
             (d / "memory.swap.max").write_text("0")
         (d / "pids.max").write_text(str(pids))
+        with contextlib.suppress(FileNotFoundError):  # (no cpu controller here: the affinity alone)
+            (d / "cpu.max").write_text(f"{cores * PERIOD} {PERIOD}")
     except OSError:
         with contextlib.suppress(OSError):
             d.rmdir()
@@ -312,16 +337,21 @@ def _v2(name: str, memory: int, pids: int) -> Cgroup | None:
     return Cgroup((d,), 2)
 
 
-def _v1(name: str, memory: int, pids: int) -> Cgroup | None:
+def _v1(name: str, memory: int, pids: int, cores: int) -> Cgroup | None:
     mounts, own = _mounts(), _own_cgroups()
     made: list[Path] = []
-    try:
-        for controller, files in (("memory", {"memory.limit_in_bytes": memory}), ("pids", {"pids.max": pids})):
-            if controller not in mounts:
-                if controller == "memory":
-                    return None
-                continue
-            d = mounts[controller] / own.get(controller, "/").lstrip("/") / name
+    controls = (("memory", {"memory.limit_in_bytes": memory}), ("pids", {"pids.max": pids}),
+                ("cpu", {"cpu.cfs_period_us": PERIOD, "cpu.cfs_quota_us": cores * PERIOD}))  # fmt: skip
+    for controller, files in controls:
+        if controller not in mounts:
+            if controller == "memory":
+                return None
+            continue
+        d = mounts[controller] / own.get(controller, "/").lstrip("/") / name
+        if d in made:  # (controllers mounted together: one directory)
+            continue
+        _sweep_stale(d.parent)
+        try:
             d.mkdir()
             made.append(d)
             for file, value in files.items():
@@ -329,20 +359,28 @@ def _v1(name: str, memory: int, pids: int) -> Cgroup | None:
             if controller == "memory":
                 with contextlib.suppress(OSError):  # no swap either, where swap is accounted
                     (d / "memory.memsw.limit_in_bytes").write_text(str(memory))
-    except OSError:
-        for d in made:
-            with contextlib.suppress(OSError):
-                d.rmdir()
-        return None
+        except OSError:
+            if controller == "cpu" and d in made:  # (no CPU bandwidth control here: the affinity alone)
+                made.remove(d)
+                with contextlib.suppress(OSError):
+                    d.rmdir()
+                continue
+            for m in made:
+                with contextlib.suppress(OSError):
+                    m.rmdir()
+            return None
     return Cgroup(tuple(made), 1)
 
 
-def make_cgroup(name: str, memory: int, pids: int) -> Cgroup | None:
-    """A cgroup capping resident memory (and processes), or None where none can be made.
-    HANDGRAD_CGROUP=0 turns cgroups off (the address-space cap alone then holds)."""
+def make_cgroup(name: str, memory: int, pids: int, cores: int = 1) -> Cgroup | None:
+    """A cgroup capping resident memory (and processes, and CPU time at `cores` cores:
+    a worker's own share, which it cannot leave by resetting its affinity; and each
+    worker's cgroup weighs the same to the scheduler, however many threads spin in it),
+    or None where none can be made. HANDGRAD_CGROUP=0 turns cgroups off (the
+    address-space cap alone then holds)."""
     if os.environ.get("HANDGRAD_CGROUP", "1") == "0" or os.geteuid() != 0:
         return None
-    return _v2(name, memory, pids) or _v1(name, memory, pids)
+    return _v2(name, memory, pids, cores) or _v1(name, memory, pids, cores)
 
 
 if __name__ == "__main__":  # pragma: no cover

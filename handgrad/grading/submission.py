@@ -23,6 +23,13 @@ def resolve(path: Path) -> Path:
     - a directory (e.g. Gradescope's /autograder/submission) with one .py file, or with
       one of PREFERRED, or with exactly one package: that.
     """
+    try:
+        return _resolve(path)
+    except OSError as exc:  # (a folder that cannot be listed, a name too long for the system)
+        raise SubmissionError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+def _resolve(path: Path) -> Path:
     if not path.exists() and not path.is_symlink():
         raise SubmissionError(f"{path}: no such file or directory")
     if path.is_file():
@@ -61,6 +68,9 @@ def resolve(path: Path) -> Path:
 MAX_BYTES = int(os.environ.get("HANDGRAD_MAX_SUBMISSION_BYTES", str(1 << 20)))
 """Largest submission (all its files together) the grader copies."""
 MAX_FILES = 200
+"""Most entries (files and folders together) in one submission."""
+MAX_DEPTH = 16
+"""Deepest folder nesting in one submission."""
 SKIPPED = ("__pycache__",)
 
 
@@ -72,16 +82,28 @@ def copy_submission(source: Path, target: Path) -> None:
     """Copy a resolved submission (file or package) to `target`, never following a link.
 
     Symbolic links, FIFOs, sockets and devices are refused, not copied or read; so is
-    anything over MAX_BYTES in all or MAX_FILES files. Each file is opened with
+    anything over MAX_BYTES in all, MAX_FILES entries (files and folders; a skipped
+    __pycache__ counts too) or MAX_DEPTH levels of folders. Each file is opened with
     O_NOFOLLOW|O_NONBLOCK and checked again on the open descriptor, so a file swapped
-    for a link or a FIFO while the copy runs is refused as well.
+    for a link or a FIFO while the copy runs is refused as well. Any error reading the
+    submission is a SubmissionError naming the path, never an exception from deep inside.
     """
+    try:
+        _copy(source, target)
+    except OSError as exc:
+        raise SubmissionError(f"{exc.filename or source}: cannot be copied ({exc.strerror or exc})") from None
+
+
+def _copy(source: Path, target: Path) -> None:
     budget = [MAX_BYTES, MAX_FILES]
 
-    def copy_file(src: Path, dst: Path) -> None:
+    def count() -> None:
         budget[1] -= 1
         if budget[1] < 0:
-            raise SubmissionError(f"{source}: more than {MAX_FILES} files")
+            raise SubmissionError(f"{source}: more than {MAX_FILES} files and folders")
+
+    def copy_file(src: Path, dst: Path) -> None:
+        count()
         try:
             fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError as exc:
@@ -100,23 +122,31 @@ def copy_submission(source: Path, target: Path) -> None:
             out.write(data)
         os.chmod(dst, 0o644)
 
-    def copy_dir(src: Path, dst: Path) -> None:
+    def copy_dir(src: Path, dst: Path, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            raise SubmissionError(f"{source}: folders nested more than {MAX_DEPTH} deep")
         os.mkdir(dst, 0o755)
         os.chmod(dst, 0o755)
+        listed = []
         with os.scandir(src) as entries:
-            for entry in sorted(entries, key=lambda e: e.name):
-                mode = entry.stat(follow_symlinks=False).st_mode
-                if stat.S_ISDIR(mode):
-                    if entry.name not in SKIPPED:
-                        copy_dir(Path(entry.path), dst / entry.name)
-                elif stat.S_ISREG(mode):
-                    copy_file(Path(entry.path), dst / entry.name)
-                else:
-                    raise _refuse(Path(entry.path), f"is a {_kind(mode)}")
+            for entry in entries:  # checked while listed: a folder of a million entries is refused early
+                listed.append(entry)
+                if len(listed) > budget[1]:
+                    raise SubmissionError(f"{source}: more than {MAX_FILES} files and folders")
+        for entry in sorted(listed, key=lambda e: e.name):
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISDIR(mode):
+                count()
+                if entry.name not in SKIPPED:
+                    copy_dir(Path(entry.path), dst / entry.name, depth + 1)
+            elif stat.S_ISREG(mode):
+                copy_file(Path(entry.path), dst / entry.name)
+            else:
+                raise _refuse(Path(entry.path), f"is a {_kind(mode)}")
 
     mode = os.lstat(source).st_mode
     if stat.S_ISDIR(mode):
-        copy_dir(source, target)
+        copy_dir(source, target, 0)
     elif stat.S_ISREG(mode) or stat.S_ISLNK(mode):
         copy_file(source, target)
     else:

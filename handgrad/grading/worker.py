@@ -41,7 +41,7 @@ SUBMISSION_ROOT = "/submission"
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
-PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP = 38, 24
+PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_PDEATHSIG = 38, 24, 1
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache")
 CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")
@@ -49,6 +49,40 @@ CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")
 PROJECT_PACKAGES = ("handgrad", "handwritten", "reference", "benchmarks", "tests")
 """Hidden under an empty directory where an installed copy sits in site-packages."""
 DEVICES = ("null", "zero", "full", "random", "urandom")
+TMP_INODES = 4096
+"""Files and folders in a private /tmp or /dev/shm (inodes are kernel memory a size cap misses)."""
+NOFILE = 1024
+"""Open descriptors of a worker process."""
+
+# ---- seccomp: system calls no formula needs and that reach past the namespaces --------
+# Kernel keyrings are per uid, not per namespace, and outlive the process (a key added
+# by one worker was read by the next worker given that uid: another student's); mount
+# and namespace calls matter where a thread keeps capabilities (userns mode: capset
+# drops them for one thread only); the rest are kernel attack surface. The filter is
+# installed on every thread at once (SECCOMP_FILTER_FLAG_TSYNC) and is inherited by
+# every thread and process started after.
+DENIED = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "add_key", "request_key", "keyctl",
+          "bpf", "perf_event_open", "userfaultfd", "memfd_create", "ptrace", "process_vm_readv",
+          "process_vm_writev", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
+          "mount_setattr", "io_uring_setup", "io_uring_enter", "io_uring_register")  # fmt: skip
+SYSCALLS = {  # machine -> (audit arch, seccomp's own number, clone, clone3, {name: number})
+    "x86_64": (0xC000003E, 317, 56, 435, {
+        "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
+        "add_key": 248, "request_key": 249, "keyctl": 250, "bpf": 321, "perf_event_open": 298,
+        "userfaultfd": 323, "memfd_create": 319, "ptrace": 101, "process_vm_readv": 310,
+        "process_vm_writev": 311, "setrlimit": 160, "prlimit64": 302}),
+    "aarch64": (0xC00000B7, 277, 220, 435, {
+        "mount": 40, "umount2": 39, "pivot_root": 41, "chroot": 51, "unshare": 97, "setns": 268,
+        "add_key": 217, "request_key": 218, "keyctl": 219, "bpf": 280, "perf_event_open": 241,
+        "userfaultfd": 282, "memfd_create": 279, "ptrace": 117, "process_vm_readv": 270,
+        "process_vm_writev": 271, "setrlimit": 164, "prlimit64": 261}),
+}  # fmt: skip
+GENERIC = {"open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433,
+           "mount_setattr": 442, "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427}  # fmt: skip
+"""Numbers shared by every 64-bit machine (the syscall table was unified from 403 on)."""
+RLIMIT_CPU = 0
+CLONE_NEW = 0x7E020000
+"""clone() flags that make a namespace (NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET)."""
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -109,7 +143,7 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
     os.symlink("/proc/self/fd", root + "/dev/fd")
     for tmp in ("/tmp", "/dev/shm"):
         os.makedirs(root + tmp, exist_ok=True)
-        _mount("tmpfs", root + tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes}")
+        _mount("tmpfs", root + tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes},nr_inodes={TMP_INODES}")
     for path in view_paths():
         if path in ("/", "/dev", "/tmp", "/dev/shm") or "/tmp".startswith(path + "/"):
             continue  # never the host's own /tmp or /dev over the private ones
@@ -142,6 +176,82 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
         drop_capabilities()
     _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     return Path(SUBMISSION_ROOT) / submission.name
+
+
+def seccomp_program(machine: str) -> list[tuple[int, int, int, int]]:
+    """The filter for `machine` as classic BPF (code, jt, jf, k): a foreign architecture
+    (i386 calls from a 64-bit process), x32 numbers, DENIED, clone() with a namespace
+    flag and a new RLIMIT_CPU fail with EPERM (past a hard CPU limit the kernel SIGKILLs
+    the namespace's init, which would pass for a kill from outside and earn a retry);
+    clone3 (whose flags a filter cannot read) fails with ENOSYS, so that threads and
+    processes start through clone(); everything else is allowed."""
+    arch, _, clone, clone3, numbers = SYSCALLS[machine]
+    ld, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    arg = lambda i, high=False: 16 + 8 * i + 4 * high  # noqa: E731  (offset of an argument's half, little-endian)
+    program: list[list[int | str]] = []
+
+    def emit(code: int, k: int, jt: int | str = 0, jf: int | str = 0) -> None:
+        program.append([code, jt, jf, k])
+
+    labels: dict[str, int] = {}
+    emit(ld, 4)
+    emit(jeq, arch, 0, "deny")
+    emit(ld, 0)
+    if machine == "x86_64":
+        emit(jge, 0x40000000, "deny")
+    for name in DENIED:
+        emit(jeq, (numbers | GENERIC)[name], "deny")
+    emit(jeq, clone3, "enosys")
+    emit(jeq, clone, "clone")
+    emit(jeq, numbers["setrlimit"], "setrlimit")
+    emit(jeq, numbers["prlimit64"], "prlimit64")
+    emit(ret, 0x7FFF0000)
+    labels["clone"] = len(program)
+    emit(ld, arg(0))
+    emit(jset, CLONE_NEW, "deny")
+    emit(ret, 0x7FFF0000)
+    labels["setrlimit"] = len(program)  # setrlimit(resource, ...)
+    emit(ld, arg(0))
+    emit(jeq, RLIMIT_CPU, "deny")
+    emit(ret, 0x7FFF0000)
+    labels["prlimit64"] = len(program)  # prlimit64(pid, resource, new, old): reading stays allowed
+    emit(ld, arg(1))
+    emit(jeq, RLIMIT_CPU, 0, "allow")
+    emit(ld, arg(2))
+    emit(jeq, 0, 0, "deny")
+    emit(ld, arg(2, high=True))
+    emit(jeq, 0, 0, "deny")
+    labels["allow"] = len(program)
+    emit(ret, 0x7FFF0000)
+    labels["deny"] = len(program)
+    emit(ret, 0x00050000 | 1)  # EPERM
+    labels["enosys"] = len(program)
+    emit(ret, 0x00050000 | 38)
+    out = []
+    for i, (code, jt, jf, k) in enumerate(program):
+        jumps = [labels[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf)]
+        out.append((int(code), jumps[0], jumps[1], int(k)))
+    return out
+
+
+def install_seccomp() -> None:
+    """Install seccomp_program on every thread of this process, or raise OSError."""
+    machine = platform.machine()
+    if machine not in SYSCALLS:
+        raise OSError(f"seccomp: no system call table for {machine}")
+    program = seccomp_program(machine)
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Filter))]
+
+    filters = (Filter * len(program))(*[Filter(*f) for f in program])
+    fprog = Program(len(program), filters)
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    seccomp_call, set_mode_filter, tsync = SYSCALLS[machine][1], 1, 1
+    _check(_libc.syscall(seccomp_call, set_mode_filter, tsync, ctypes.byref(fprog)), "seccomp")
 
 
 def drop_capabilities() -> None:
@@ -194,6 +304,7 @@ def limit_resources(address_space: int, own_uid: bool) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
 
 
 def install_autodiff_hooks(mark: Callable[[], None]) -> None:
@@ -306,13 +417,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tmp-bytes", type=int, default=64 << 20)
     parser.add_argument("--drop-to", default=None, help="uid:gid to become before importing the submission")
     parser.add_argument("--probe", action="store_true", help="seal, drop, say 'sealed' and exit (no JAX)")
+    parser.add_argument("--log", type=int, default=None, help="descriptor for everything this process prints")
     args = parser.parse_args(argv)
+    if args.log is not None:  # (the inherited 1 and 2 are unshare's: the grader trusts what it says there)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(args.log, 1)
+        os.dup2(args.log, 2)
+        os.close(args.log)
     if args.seal is not None:
         os.setsid()  # leave the grader's process group: kill(0, ...) reaches nothing outside
     if args.probe:
         seal(Path(os.getcwd()), args.submission, 1 << 20, args.userns)
         if args.drop_to:
             drop_privileges(args.drop_to)
+        install_seccomp()
         sealed = os.getpid() == 1 and sorted(os.listdir(SUBMISSION_ROOT)) == [args.submission.name]
         print("sealed" if sealed and not os.path.exists(os.getcwd() + "/root") else "not sealed", flush=True)
         return
@@ -332,7 +451,12 @@ def main(argv: list[str] | None = None) -> None:
         submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns)
     if args.drop_to:
         drop_privileges(args.drop_to)
+    # Die with unshare (itself killed when the grader ends: sandbox.Sandbox.command); the
+    # setting unshare --kill-child made is cleared by the change of uid.
+    _check(_libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "parent death signal")
     limit_resources(args.address_space, own_uid=bool(args.drop_to))
+    if args.seal is not None:
+        install_seccomp()
 
     used = [False]
 
