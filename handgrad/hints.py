@@ -174,7 +174,8 @@ def _is_loss(result: CaseResult, want: tuple[int, ...]) -> bool:
 
 
 def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...]) -> str:
-    if len(want) == 2 and got == want[::-1] and want[0] != want[1]:
+    # The last two axes swapped, with or without leading batch axes (a vmap case adds one).
+    if len(want) >= 2 and got == (*want[:-2], want[-1], want[-2]) and want[-1] != want[-2]:
         return "transposed: the result has the transposed shape (outer(x, d) vs outer(d, x), or W.T)"
     loss = _is_loss(result, want)
     if len(got) < len(want):

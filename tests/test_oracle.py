@@ -99,3 +99,18 @@ def test_hint_names_a_lost_sign_in_every_dtype(dtype: str) -> None:
     )
     result = run_case(InProcess(mistake.namespace()), case)
     assert not result.ok and "lost the sign" in result.hint, result.message()
+
+
+@pytest.mark.parametrize("transform", ["eager", "vmap"])
+def test_hint_names_a_transposed_matrix_with_or_without_a_batch_axis(transform: str) -> None:
+    # Under vmap the shapes are (B, 5, 4) against (B, 4, 5): still a transpose, not a batch bug.
+    mistake = next(m for m in MISTAKES if m.id == "net-transposed-dW1")
+    (case,) = build_cases(
+        [BY_NAME["two_layer_grads"]],
+        dtypes=["float32"],
+        transforms=[transform],
+        devices=["cpu:0"],
+        families=["net-5x4x3"],
+    )
+    result = run_case(InProcess(mistake.namespace()), case)
+    assert not result.ok and result.hint.startswith("transposed"), result.message()
