@@ -72,7 +72,8 @@ class Entry:
     """The contract's one-line math, for the starter file and docs/contract.md."""
     cancelled: Callable[[tuple[Any, ...]], np.ndarray] | None = None
     """Size of terms a correct formula may cancel where the sensitivity S does not see them,
-    per example; added to S (reference/tolerances.py). Only cross_entropy has one."""
+    per element of the output; added to S (reference/tolerances.py). See CANCELLED: the
+    contract's own forms that cancel where S is small."""
 
     @property
     def vmap_axes(self) -> tuple[int | None, ...]:
@@ -119,6 +120,7 @@ def _activation(name: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
         kink=kink,
         of=name,
         summary=SUMMARIES[f"{name}_grad"],
+        cancelled=CANCELLED.get(f"{name}_grad"),
     )
     return value, grad
 
@@ -133,11 +135,45 @@ def _cross_entropy_terms(args: tuple[Any, ...]) -> np.ndarray:
     return np.abs(lse * np.sum(y, axis=-1)) + np.sum(np.abs(y * z), axis=-1)
 
 
+def _softmax_vjp_terms(args: tuple[Any, ...]) -> np.ndarray:
+    # s * (g - <g, s>) is the contract's own form (and autodiff's): g_i - <g, s> cancels where
+    # s is nearly one-hot (s_0 ~ 1: g_0 - <g, s> = sum_j s_j (g_0 - g_j) is small), and its
+    # rounding, eps (|g_i| + sum |g_j s_j|), does not move with x or g, so S does not see it.
+    x, g = (np.asarray(a, np.float64) for a in args[:2])
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    s = e / np.sum(e, axis=-1, keepdims=True)
+    return s * (np.abs(g) + np.sum(np.abs(g * s), axis=-1, keepdims=True))
+
+
+def _cosine_grad_terms(args: tuple[Any, ...]) -> np.ndarray:
+    # y/(|a||y|) - cos a/|a|^2 is the contract's own form: its two terms cancel where a and y
+    # are (anti)parallel, and <a, y>/|a|^2 carries the rounding of two n-term sums, about
+    # n eps, into a term as large as y/(|a||y|) itself. S sees only part of that.
+    a, y = (np.asarray(v, np.float64) for v in args[:2])
+    na = np.sqrt(np.sum(a * a, axis=-1, keepdims=True))
+    ny = np.sqrt(np.sum(y * y, axis=-1, keepdims=True))
+    cos = np.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+    return (np.abs(y) / (na * ny) + np.abs(cos * a) / (na * na)) * a.shape[-1]
+
+
+CANCELLED: dict[str, Callable[[tuple[Any, ...]], np.ndarray]] = {
+    "cross_entropy": _cross_entropy_terms,
+    "softmax_vjp": _softmax_vjp_terms,
+    "cosine_similarity_grad": _cosine_grad_terms,
+}
+"""The contract's own forms that cancel where S is small, and the size of what they cancel."""
+
+
 def _loss(name: str, fams: tuple[Family, ...], group: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
     fams = tiered(group, fams)
-    cancelled = _cross_entropy_terms if name == "cross_entropy" else None
     value = Entry(
-        name, getattr(losses, name), ("pred", "target"), "last_axis", fams, summary=SUMMARIES[name], cancelled=cancelled
+        name,
+        getattr(losses, name),
+        ("pred", "target"),
+        "last_axis",
+        fams,
+        summary=SUMMARIES[name],
+        cancelled=CANCELLED.get(name),
     )
     grad = Entry(
         f"{name}_grad",
@@ -148,6 +184,7 @@ def _loss(name: str, fams: tuple[Family, ...], group: str, kink: Kink | None = N
         kink=kink,
         of=name,
         summary=SUMMARIES[f"{name}_grad"],
+        cancelled=CANCELLED.get(f"{name}_grad"),
     )
     return value, grad
 
@@ -206,6 +243,7 @@ CATALOG: tuple[Entry, ...] = (
         tiered("softmax", families.softmax_families(with_g=True)),
         of="softmax",
         summary=SUMMARIES["softmax_vjp"],
+        cancelled=CANCELLED["softmax_vjp"],
     ),
     *_loss("cross_entropy", families.cross_entropy_families(), "cross_entropy"),
     *_loss(
