@@ -28,14 +28,24 @@ def _progress(total_desc: str) -> Callable[[Iterable[T]], Iterable[T]]:
     return wrap
 
 
-def _not_negative(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+def _whole_number(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number of at least `minimum`."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if value < minimum:
+            bound = "0 or more" if minimum == 0 else f"at least {minimum}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, not {value}")
+        return value
+
+    return parse
+
+
+_not_negative = _whole_number(0)
+_at_least_one = _whole_number(1)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -103,16 +113,6 @@ def _memory(text: str) -> int:
     if size < MIN_MEMORY:
         raise argparse.ArgumentTypeError(f"{text}: must be at least 256M (JAX alone needs that much)")
     return size
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def _seconds(text: str, least: float = 0.0, why: str = "") -> float:

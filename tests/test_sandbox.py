@@ -55,12 +55,12 @@ def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
-def attack_processes() -> list[int]:
-    """Live processes an attack of this test process started (they name themselves
-    "hgattack"; under a cgroup, only those in this grader's cgroups: tests running in
-    parallel have their own)."""
+def attack_processes(grader: int | None = None) -> list[int]:
+    """Live processes an attack of grader `grader` (default: this test process) started
+    (they name themselves "hgattack"; under a cgroup, only those in that grader's cgroups:
+    tests running in parallel have their own)."""
     found = []
-    mine = f"handgrad-{os.getpid()}-"
+    mine = f"handgrad-{os.getpid() if grader is None else grader}-"
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             if Path(f"/proc/{pid}/comm").read_text().strip() != "hgattack":

