@@ -196,6 +196,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
             resolve(p)
         except SubmissionError as exc:
             problems.append(str(exc) + ("" if args.json else _many_files_pointer(p)))  # not in a student's results
+    if len(paths) > 1 and all(p.exists() or p.is_symlink() for p in paths):
+        # A class: an upload with nothing to grade is that student's 0 (reason "refused", the
+        # message in their report), not the end of everyone's run. A path that does not exist
+        # is the instructor's typo, and stops the run below before any work.
+        for problem in problems:
+            print(f"handgrad: {problem}: graded 0", file=sys.stderr)
+        problems = []
     if len(problems) > 1:
         listed = "\n  ".join(problems)
         raise UsageError(f"{len(problems)} of {len(paths)} paths hold no gradable submission:\n  {listed}")

@@ -12,6 +12,7 @@ import pytest
 
 from handgrad.cli import main
 from handgrad.grading.rubric import RubricError, load
+from tests.test_sandbox import needs_sandbox
 
 
 def _rubric(tmp_path: Path, text: str) -> Path:
@@ -121,6 +122,22 @@ def test_grade_names_every_bad_path_and_creates_no_output(tmp_path: Path, capsys
     assert f"{tmp_path / 'nopy'}: no .py file or package in it" in err
     assert f"{tmp_path / 'gone.py'}: no such file or directory" in err
     assert not out.exists()
+
+
+@needs_sandbox
+def test_a_class_upload_with_nothing_to_grade_is_that_students_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One empty upload must not stop the class: it is graded 0, refused, with the reason.
+    (tmp_path / "ok.py").write_text("import jax.numpy as jnp\n\n\ndef relu(x):\n    return jnp.maximum(x, 0)\n")
+    (tmp_path / "nopy").mkdir()
+    (tmp_path / "nopy" / "readme.txt").write_text("hi")
+    out = tmp_path / "marks"
+    argv = ["grade", str(tmp_path / "ok.py"), str(tmp_path / "nopy"), "--function", "relu", "--out", str(out)]
+    assert main(argv) == 1  # someone lost marks
+    assert f"{tmp_path / 'nopy'}: no .py file or package in it: graded 0" in capsys.readouterr().err
+    rows = (out / "marks.csv").read_text().splitlines()
+    assert rows[1:] == [f"{tmp_path / 'ok.py'},1,1,ok,1", f"{tmp_path / 'nopy'},0,1,refused,0"]
 
 
 def test_grade_a_folder_of_many_files_points_to_the_glob(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -557,7 +557,12 @@ def grade_many(
     resolved: list[Path] = []
     refused: list[str] = []
     for p in paths:
-        r = resolve(p)
+        try:
+            r = resolve(p)
+        except SubmissionError as exc:  # an upload with nothing to grade: that student's 0
+            resolved.append(Path(p))
+            refused.append(f"The submission was refused: {exc}")
+            continue
         resolved.append(r)
         try:
             check_submission(r)
