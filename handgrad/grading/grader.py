@@ -32,6 +32,7 @@ from handgrad.evaluate import Output, worker_devices
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
+from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
 from handgrad.scan import Finding, scan_path
 from reference.catalog import CATALOG, NAMES, Entry
@@ -387,6 +388,22 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
     return _score(entry, options, in_catalog_order, results, shares, stopped)
 
 
+def stub_grade(entry: Entry, options: Options, seed: int, device: str, kind: StubKind) -> FunctionGrade:
+    """The grade of a function whose source is a stub (handgrad/grading/stubs.py): what its
+    first check would have said, without starting a worker to run it."""
+    from handgrad.hints import hint_for
+
+    in_catalog_order = build_cases([entry], devices=[device])
+    first = _order(in_catalog_order, entry, seed)[0]
+    if kind == "raises":
+        why = f"{NOT_IMPLEMENTED}: its body only raises NotImplementedError (read from the source, not run)"
+        result = CaseResult(first, error_kind="exception", error=why)
+    else:
+        result = CaseResult(first, error_kind="bad-return", error="returned None: its body does nothing (pass, ...)")
+        result = dataclasses.replace(result, hint=hint_for(result, None, None))
+    return _score(entry, options, in_catalog_order, [result], _counted(options), stopped=True)
+
+
 def _score(
     entry: Entry,
     options: Options,
@@ -586,6 +603,18 @@ def grade_many(
         findings.append(found)
     for budget, found in zip(budgets, findings, strict=True):
         budget.import_error = _unreadable(found)
+    # Stubs are read from the staged copy and graded without a worker; a function the scan
+    # refused keeps the scan's verdict.
+    stubs: list[dict[str, StubKind]] = [
+        {}
+        if refused[i] or budgets[i].import_error is not None
+        else {
+            name: kind
+            for name, kind in find_stubs(budgets[i].staged(), [e.name for e in entries]).items()
+            if not findings[i].get(name)
+        }
+        for i in range(len(paths))
+    ]
     tasks = [(i, e) for i in range(len(paths)) for e in entries]
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)
@@ -616,6 +645,8 @@ def grade_many(
             started[i] = started[i] or time.monotonic()
         if refused[i]:
             grade = _not_graded(entry, options, "the submission was refused (see the message at the top).")
+        elif entry.name in stubs[i]:
+            grade = stub_grade(entry, options, seed, device, stubs[i][entry.name])
         else:
             ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
             try:
