@@ -168,13 +168,22 @@ def test_a_reply_whose_fields_have_other_types_is_refused(fields: dict[str, Any]
         reply_fields({"ok": True, "value": np.zeros(2), "devices": ["cpu:0"]} | fields)
 
 
-def test_reply_fields_keep_known_kinds_and_make_text_of_messages() -> None:
+def test_reply_fields_keep_known_kinds_and_refuse_fields_of_the_wrong_type() -> None:
     from handgrad.grading.pool import reply_fields
 
-    assert reply_fields({"ok": False, "kind": "memory", "message": None})["kind"] == "memory"
-    odd = reply_fields({"ok": False, "kind": {"a": 1}, "message": ["x", 1]})
-    assert (odd["kind"], odd["message"], odd["devices"]) == ("exception", "['x', 1]", [])
+    assert reply_fields({"ok": False, "kind": "memory", "message": "x"})["kind"] == "memory"
     assert reply_fields({"ok": False, "kind": "timeout"})["kind"] == "exception"  # (not the grader's verdict)
+    assert reply_fields({"ok": False, "kind": "made-up", "message": ""})["kind"] == "exception"
+    for odd in (
+        {"ok": False, "kind": {"a": 1}, "message": "x"},
+        {"ok": False, "kind": "exception", "message": ["x", 1]},
+        {"ok": False, "kind": "exception", "message": np.zeros(3)},  # (its truth value raised)
+        {"ok": False, "kind": "exception", "message": None},
+        {"ok": np.bool_(True)},
+        {"ok": True, "devices": "cpu:0"},
+    ):
+        with pytest.raises(ProtocolError):
+            reply_fields(odd)
 
 
 def test_encode_message_is_what_write_message_sends() -> None:

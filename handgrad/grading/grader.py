@@ -38,7 +38,7 @@ from handgrad.scan import Finding, scan_path
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
 
-FATAL = ("timeout", "crash", "memory", "autodiff", "forbidden", "missing", "import")
+FATAL = ("timeout", "crash", "memory", "autodiff", "forbidden", "missing", "import", "protocol")
 """Failures after which the function's other cases are not worth running."""
 
 
@@ -159,8 +159,8 @@ class SubmissionGrade:
         lost = self.lost()
         passed = f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
         lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {printable(self.path.name, newlines=False)}"]
-        if self.problem:
-            lines.append(printable(self.problem))
+        if self.problem:  # its first line is ours; any further line quotes the submission: indented
+            lines.append(printable(self.problem).replace("\n", "\n  "))
         else:
             lines.append(passed + (f"; marks lost on: {lost}" if lost else "."))
         lines.append(
@@ -518,6 +518,8 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "syntax-error"
     elif error.kind == "timeout":
         reason = "import-timeout"
+    elif error.kind == "protocol":
+        reason = "protocol"
     elif error.kind == "crash":
         reason = "import-crash"
     else:
@@ -543,6 +545,16 @@ def _is_empty(path: Path) -> bool:
         return all(not f.read_text(errors="replace").strip() for f in files)
     except OSError:
         return False
+
+
+def _protocol_failure(entry: Entry, options: Options, exc: Exception) -> FunctionGrade:
+    """A function whose grading raised: only a worker's malformed message can cause that, so
+    it fails that function (reason `protocol`), and every other function and submission goes on."""
+    weight = options.rubric.weights[entry.name]
+    cases = len(build_cases([entry], devices=[grading_device()]))
+    why = printable(f"{type(exc).__name__}: {exc}"[:300])
+    return FunctionGrade(entry.name, 0.0, weight, cases, cases, "Failed: the worker sent a message the grader "
+                         f"refuses ({why}).", options.rubric.visibility[entry.name], "protocol")  # fmt: skip
 
 
 def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
@@ -619,6 +631,7 @@ def grade_many(
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)
     finished: list[SubmissionGrade | None] = [None] * len(paths)
+    protocol = [False] * len(paths)
     lock = threading.Lock()
 
     def finish(i: int) -> SubmissionGrade:
@@ -636,7 +649,7 @@ def grade_many(
             seed,
             box.mode,
             problem,
-            _reason(functions, reason or ("budget" if budgets[i].left() <= 0 else "")),
+            _reason(functions, reason or ("protocol" if protocol[i] else "budget" if budgets[i].left() <= 0 else "")),
         )
 
     def run(task: tuple[int, Entry]) -> None:
@@ -651,6 +664,10 @@ def grade_many(
             ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
             try:
                 grade = grade_function(ev, entry, options, seed, device)
+            except Exception as exc:  # whatever a worker sent costs its own submission only
+                grade = _protocol_failure(entry, options, exc)
+                with lock:
+                    protocol[i] = True
             finally:
                 ev.close(keep_budget=True)
         with lock:
