@@ -46,7 +46,7 @@ FORGED = {
     "nan-as-dimension": '{"ok": true, "value": {"__array__": 0, "dtype": "float32", "shape": [NaN]}, "__blobs__": [4]}',
 }
 
-RUNTIME_HOSTILE_3: tuple[RuntimeHostile2, ...] = tuple(
+RUNTIME_HOSTILE_FORGED: tuple[RuntimeHostile2, ...] = tuple(
     RuntimeHostile2(
         f"forged-{name}",
         f"forges a reply with {name.replace('-', ' ')}",
