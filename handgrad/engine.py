@@ -100,7 +100,7 @@ class CaseResult:
         """What a student needs: which input, what was expected, what came back, why."""
         if self.ok:
             return f"{self.case.id}: ok"
-        lines = [f"{self.case.id}: {self.case.entry.signature} FAILED ({self.problem})"]
+        lines = [f"{self.case.id}: {self.case.entry.called_with(self.kwargs)} FAILED ({self.problem})"]
         if self.error:  # the submission's own words: every line of them indented under ours
             lines.append("  error: " + _cut(self.error, MAX_QUOTED).replace("\n", "\n         "))
         if self.comparison is not None and not self.comparison.ok:
