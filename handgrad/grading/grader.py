@@ -38,7 +38,7 @@ from handgrad.scan import Finding, scan_path
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
 
-FATAL = ("timeout", "crash", "memory", "autodiff", "forbidden", "missing", "import")
+FATAL = ("timeout", "crash", "memory", "autodiff", "forbidden", "missing", "import", "protocol")
 """Failures after which the function's other cases are not worth running."""
 
 
@@ -483,6 +483,8 @@ def _scan(path: Path) -> dict[str, list[Finding]]:
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
+    if any(f.problem == "protocol" for f in functions) and problem_kind in ("", "budget"):
+        return "protocol"
     if all(f.passed for f in functions) and problem_kind in ("", "budget"):
         return "ok"
     return problem_kind or "failed"
@@ -520,6 +522,8 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "import-timeout"
     elif error.kind == "crash":
         reason = "import-crash"
+    elif error.kind == "protocol":
+        reason = "protocol"
     else:
         reason = "import-error"
     if "get_ipython" in message:
@@ -550,6 +554,18 @@ def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
     cases = len(build_cases([entry], devices=[grading_device()]))
     return FunctionGrade(entry.name, 0.0, weight, cases, cases, f"Not graded: {why}", options.rubric.visibility[
         entry.name], "import")  # fmt: skip
+
+
+def _protocol_failure(entry: Entry, options: Options, exc: Exception) -> FunctionGrade:
+    """The grade of a function whose grading raised: only data from the submission's process
+    can make it do so, so the function fails with reason `protocol` (its worker is closed by
+    the caller) and the run goes on."""
+    weight = options.rubric.weights[entry.name]
+    cases = len(build_cases([entry], devices=[grading_device()]))
+    why = printable(str(exc)[:300], newlines=False)
+    feedback = f"Failed: the grader could not use what the submission's process sent ({type(exc).__name__}: {why})."
+    return FunctionGrade(entry.name, 0.0, weight, cases, cases, feedback, options.rubric.visibility[entry.name],
+                         "protocol")  # fmt: skip
 
 
 def grade_many(
@@ -651,6 +667,8 @@ def grade_many(
             ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
             try:
                 grade = grade_function(ev, entry, options, seed, device)
+            except Exception as exc:  # from what a worker sent: this function's failure, no one else's
+                grade = _protocol_failure(entry, options, exc)
             finally:
                 ev.close(keep_budget=True)
         with lock:

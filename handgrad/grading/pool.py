@@ -35,7 +35,16 @@ from typing import Any
 from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
-from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, encode_message, read_message
+from handgrad.grading.protocol import (
+    DTYPES,
+    MAX_MESSAGE_BYTES,
+    READY,
+    REPLY,
+    ProtocolError,
+    encode_message,
+    read_message,
+    validate,
+)
 from handgrad.grading.submission import copy_submission
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
@@ -311,7 +320,11 @@ class Worker:
         self.others: list[str] = []
         self.import_error: EvaluationError | None = None
         self.autodiff_at_import = False
-        self._start()
+        try:
+            self._start()
+        except BaseException:  # whatever happens, no process, cgroup or uid slot outlives it
+            self.dispose()
+            raise
 
     def _release(self) -> None:
         if self.cgroup is not None:
@@ -327,6 +340,10 @@ class Worker:
         except WorkerDied as exc:
             if exc.outside:
                 raise
+            if exc.kind == "protocol":
+                self.import_error = EvaluationError("protocol", exc.message)
+                self.close()
+                return
             reason = "timeout" if exc.kind == "timeout" else "crash"
             if reason == "timeout" and left < self.limits.startup and self.budget.defined is not None:
                 self.import_error = EvaluationError("timeout", f"the submission's time budget of "
@@ -340,18 +357,20 @@ class Worker:
             self.import_error = EvaluationError(reason, f"the submission {what}: {exc.message}")
             self.close()
             return
-        self.autodiff_at_import = bool(ready.get("autodiff"))
-        if not ready.get("ok"):
-            message = scrub(str(ready.get("message"))[:2000], self.workdir, self.budget.staged().parent)
+        try:
+            ready = validate(ready, READY)
+        except ProtocolError as exc:
+            self.close()
+            self.import_error = EvaluationError("protocol", f"the worker's first message was refused ({exc})")
+            return
+        self.autodiff_at_import = ready["autodiff"]
+        if not ready["ok"]:
+            message = scrub(ready["message"][:2000], self.workdir, self.budget.staged().parent)
             self.import_error = EvaluationError("import", f"importing the submission failed: {message}")
             self.close()
             return
-        defined = ready.get("defined")
-        self.defined = [n for n in defined if isinstance(n, str)] if isinstance(defined, list) else []
-        others = ready.get("others")
-        self.others = (
-            [n for n in others if isinstance(n, str) and n.isidentifier()][:200] if isinstance(others, list) else []
-        )
+        self.defined = ready["defined"]
+        self.others = [n for n in ready["others"] if n.isidentifier()][:200]
 
     def log_tail(self, limit: int = 600, outer: bool = False) -> str:
         """The end of what the worker printed (`outer`: what ran before it, unshare)."""
@@ -377,7 +396,7 @@ class Worker:
             raise WorkerDied(kind, message, outside) from None
         except ProtocolError as exc:
             self.close()
-            raise WorkerDied("crash", f"the worker's reply was refused ({exc})") from None
+            raise WorkerDied("protocol", f"the worker's message was refused ({exc})") from None
 
     def _death(self) -> tuple[str, str, bool]:
         """(kind, message, outside): how the worker ended, and whether anything it did explains it."""
@@ -413,7 +432,7 @@ class Worker:
         are checked (reply_fields), so whatever a worker writes fails only its function."""
         started = time.monotonic()
         try:
-            _write_all(self._req_w, encode_message(request), started + timeout)
+            self._send(request, started + timeout)
         except TimeoutError:
             self.close()
             raise WorkerDied("timeout", f"no answer within {timeout:.3g} s") from None
@@ -426,7 +445,10 @@ class Worker:
             return reply_fields(reply)
         except ProtocolError as exc:
             self.close()
-            raise WorkerDied("crash", f"the worker's reply was refused ({exc})") from None
+            raise WorkerDied("protocol", f"the worker's reply was refused ({exc})") from None
+
+    def _send(self, request: Mapping[str, Any], deadline: float) -> None:
+        _write_all(self._req_w, encode_message(request), deadline)
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove its directory; charge its time."""
@@ -463,26 +485,15 @@ REPLY_KINDS = ("exception", "bad-return", "memory", "missing")
 
 
 def reply_fields(reply: dict[str, Any]) -> dict[str, Any]:
-    """A reply's fields with the types the grader relies on, or ProtocolError: a reply is
-    written by the submission's own process, so it may hold anything JSON can."""
-    value = reply.get("value")
-    devices = reply.get("devices", [])
-    if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices) or len(devices) > 64:
+    """A reply's fields with the types the grader relies on (protocol.REPLY), or
+    ProtocolError: a reply is written by the submission's own process, so it may hold
+    anything JSON can. A failure kind the grader does not know is an exception."""
+    fields = validate(reply, REPLY)
+    if len(fields["devices"]) > 64:
         raise ProtocolError("malformed devices")
-    for flag in ("ok", "autodiff", "complex", "host_callback"):
-        if not isinstance(reply.get(flag, False), bool):
-            raise ProtocolError(f"malformed {flag}")
-    kind = reply.get("kind", "exception")
-    return {
-        "ok": reply.get("ok", False),
-        "value": value,
-        "devices": devices,
-        "kind": kind if kind in REPLY_KINDS else "exception",
-        "message": str(reply.get("message") or ""),
-        "autodiff": reply.get("autodiff", False),
-        "complex": reply.get("complex", False),
-        "host_callback": reply.get("host_callback", False),
-    }
+    if fields["kind"] not in REPLY_KINDS:
+        fields["kind"] = "exception"
+    return fields
 
 
 @functools.lru_cache(maxsize=4096)
