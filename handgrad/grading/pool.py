@@ -213,6 +213,23 @@ class Budget:
     """Other public callables the submission defines (worker.other_names)."""
     _staged: Staged | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _runner: Worker | None = None
+    runner_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while the runner is started or called (one program at a time per submission)."""
+
+    def runner(self) -> Worker:
+        """The submission's runner (started on first use, again after one was closed): a sealed
+        worker that never imports the submission, for its exported programs. Call with
+        runner_lock held."""
+        if self._runner is None or not self._runner.alive:
+            if self._runner is not None:
+                self._runner.dispose()
+            self._runner = None
+            runner = Worker(self, runner=True)
+            if runner.import_error is not None:
+                raise runner.import_error
+            self._runner = runner
+        return self._runner
 
     def staged(self) -> Path:
         with self._lock:
@@ -235,6 +252,10 @@ class Budget:
             return True
 
     def close(self) -> None:
+        with self.runner_lock:
+            if self._runner is not None:
+                self._runner.dispose()
+                self._runner = None
         with self._lock:
             if self._staged is not None:
                 self._staged.remove()
@@ -252,8 +273,10 @@ class WorkerDied(EvaluationError):
 class Worker:
     """One worker process holding one imported submission, for one function."""
 
-    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES) -> None:
+    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES, runner: bool = False) -> None:
         self.budget = budget
+        self.kinds = RUNNER_KINDS if runner else REPLY_KINDS
+        """The failure kinds believed from this process (a runner's are the grader's own verdicts)."""
         self.limits = limits = budget.limits
         self.box = sandbox.detect()
         self.started = time.monotonic()
@@ -283,6 +306,8 @@ class Worker:
         args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
         if self.box.mode == "userns":
             args.append("--userns")
+        if runner:
+            args.append("--runner")
         python = [sys.executable, "-I", "-m", "handgrad.grading.worker", *args]
         procs = self.cgroup.procs if self.cgroup is not None else ()
         env = {
@@ -442,7 +467,7 @@ class Worker:
             raise WorkerDied(kind, message, outside) from None
         reply = self._receive(max(0.0, started + timeout - time.monotonic()), max_bytes, check)
         try:
-            return reply_fields(reply)
+            return reply_fields(reply, self.kinds)
         except ProtocolError as exc:
             self.close()
             raise WorkerDied("protocol", f"the worker's reply was refused ({exc})") from None
@@ -480,18 +505,21 @@ class Worker:
                 log.close()
 
 
-REPLY_KINDS = ("exception", "bad-return", "memory", "missing")
-"""Failure kinds a worker may report for a call (anything else is called an exception)."""
+REPLY_KINDS = ("exception", "bad-return", "memory", "missing", "host-callback")
+"""Failure kinds a worker may report for a call (anything else is called an exception): each
+is a failure it claims against itself, so believing it can only cost that submission."""
+RUNNER_KINDS = (*REPLY_KINDS, "autodiff", "forbidden", "protocol")
+"""A runner also refuses programs (runner.inspect): its process never ran student Python."""
 
 
-def reply_fields(reply: dict[str, Any]) -> dict[str, Any]:
+def reply_fields(reply: dict[str, Any], kinds: Sequence[str] = REPLY_KINDS) -> dict[str, Any]:
     """A reply's fields with the types the grader relies on (protocol.REPLY), or
     ProtocolError: a reply is written by the submission's own process, so it may hold
     anything JSON can. A failure kind the grader does not know is an exception."""
     fields = validate(reply, REPLY)
     if len(fields["devices"]) > 64:
         raise ProtocolError("malformed devices")
-    if fields["kind"] not in REPLY_KINDS:
+    if fields["kind"] not in kinds:
         fields["kind"] = "exception"
     return fields
 
@@ -546,6 +574,8 @@ class SubmissionEvaluator:
     _worker: Worker | None = None
     _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
+    _programs: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    """Each exported program by _program_key: traced once, run for every input family."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -614,56 +644,89 @@ class SubmissionEvaluator:
             }
             stacked = transform == "vmap" or device == "sharded"
             max_bytes, check = reply_check(name, args, kwargs, stacked)
-            while True:
-                try:
-                    worker = self._worker_for(name)
-                except EvaluationError as exc:
-                    self._fatal[name] = exc
-                    raise
-                if budget.autodiff_at_import and not self.allow_autodiff:
-                    error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
-                    self._fatal[name] = error
-                    raise error
-                if name not in worker.defined:
-                    raise missing(name, worker.others)
-                left = budget.left(worker.running())
-                timeout = max(0.0, min(self.limits.timeout, left))
-                try:
-                    reply = worker.call(request, timeout, max_bytes, check)
-                except WorkerDied as exc:
-                    if exc.outside and name not in self._retried and budget.take_restart():
-                        self._retried.add(name)
-                        continue
-                    if exc.kind == "timeout":
-                        said = f"{name} did not finish within {self.limits.timeout:g} s"
-                        if left < self.limits.timeout:
-                            said = f"the submission's time budget of {self.limits.budget:g} s is spent"
-                        exc = WorkerDied("timeout", said)
-                    error = EvaluationError(exc.kind, exc.message)
-                    self._fatal[name] = error
-                    raise error from None
-                break
-            if reply.get("autodiff") and not self.allow_autodiff:
-                raise EvaluationError("autodiff", "uses automatic differentiation (seen while it ran)")
-            if reply.get("complex"):
-                raise EvaluationError(
-                    "autodiff",
-                    "computes with complex numbers (seen in its compiled program): complex-step "
-                    "differentiation is automatic differentiation by another name",
-                )
-            if reply.get("host_callback"):
-                raise EvaluationError(
-                    "forbidden",
-                    "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
-                    "jax.debug.print): a formula must be JAX operations the grader can inspect",
-                )
+            if transform == "eager":  # run in the worker: its value is data, compared by the grader
+                reply = self._ask(name, request, max_bytes, check)
+                if reply["program"] is not None:
+                    raise self._died(name, WorkerDied("protocol", "the worker sent a program for an eager call"), 0.0)
+            else:  # the worker traces; the runner inspects and runs the program it hands back
+                reply = self._run_program(name, request, max_bytes, check)
             if not reply.get("ok"):
                 kind = reply["kind"]
+                if kind == "host-callback":
+                    raise EvaluationError("forbidden", HOST_CALLBACK)
                 error = EvaluationError(kind, scrub(reply["message"][:2000], budget.staged().parent))
-                if kind == "memory":
+                if kind in ("memory", "protocol", "autodiff", "forbidden"):
                     self._fatal[name] = error
                 raise error
             return Output(_checked_value(reply["value"]), frozenset(reply["devices"]))
+
+    def _ask(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
+        """The worker's reply to `request` (a new worker where one died from outside); its
+        autodiff claim is believed (it can only cost the submission)."""
+        budget = self._budget()
+        while True:
+            try:
+                worker = self._worker_for(name)
+            except EvaluationError as exc:
+                self._fatal[name] = exc
+                raise
+            if budget.autodiff_at_import and not self.allow_autodiff:
+                error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
+                self._fatal[name] = error
+                raise error
+            if name not in worker.defined:
+                raise missing(name, worker.others)
+            left = budget.left(worker.running())
+            timeout = max(0.0, min(self.limits.timeout, left))
+            try:
+                reply = worker.call(request, timeout, max_bytes, check)
+            except WorkerDied as exc:
+                if exc.outside and name not in self._retried and budget.take_restart():
+                    self._retried.add(name)
+                    continue
+                raise self._died(name, exc, left) from None
+            break
+        if reply.get("autodiff") and not self.allow_autodiff:
+            raise EvaluationError("autodiff", "uses automatic differentiation (seen while it ran)")
+        return reply
+
+    def _died(self, name: str, exc: WorkerDied, left: float) -> EvaluationError:
+        if exc.kind == "timeout":
+            said = f"{name} did not finish within {self.limits.timeout:g} s"
+            if left < self.limits.timeout:
+                said = f"the submission's time budget of {self.limits.budget:g} s is spent"
+            exc = WorkerDied("timeout", said)
+        error = EvaluationError(exc.kind, exc.message)
+        self._fatal[name] = error
+        return error
+
+    def _run_program(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
+        """The cell's values from the runner, which runs the program the worker exported for
+        these shapes and dtypes (asked of the worker once per shape and dtype)."""
+        from handgrad.grading.runner import MAX_PROGRAM_BYTES
+
+        budget = self._budget()
+        key = _program_key(request)
+        program = self._programs.get(key)
+        if program is None:
+            reply = self._ask(name, request, MAX_PROGRAM_BYTES + 4096, None)
+            if not reply["ok"]:
+                return reply
+            if reply["program"] is None or reply["value"] is not None:
+                raise self._died(name, WorkerDied("protocol", "the worker's reply holds no program"), 0.0)
+            program = self._programs[key] = reply["program"]
+        with budget.runner_lock:
+            try:
+                runner = budget.runner()
+            except EvaluationError as exc:
+                raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
+            left = budget.left(runner.running())
+            timeout = max(0.0, min(self.limits.timeout, left))
+            run = {"program": program, "args": request["args"]}
+            try:
+                return runner.call(run, timeout, max_bytes, check)
+            except WorkerDied as exc:
+                raise self._died(name, exc, left) from None
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
@@ -691,6 +754,29 @@ class SubmissionEvaluator:
                 self._worker = None
             if not keep_budget:
                 self._budget().close()
+
+
+HOST_CALLBACK = (
+    "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
+    "jax.debug.print): a formula must be JAX operations the grader can inspect"
+)
+
+
+def _signature(arg: Any) -> Any:
+    import numpy as np
+
+    if isinstance(arg, Mapping):
+        return tuple(sorted((str(k), _signature(v)) for k, v in arg.items()))
+    arr = np.asarray(arg)
+    return (arr.shape, arr.dtype.name)
+
+
+def _program_key(request: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a cell's program depends on: the transform, device, static keywords, batch axes
+    and the shapes and dtypes of the arguments (not their values)."""
+    kwargs = tuple(sorted((k, repr(v)) for k, v in request["kwargs"].items()))
+    args = tuple(_signature(a) for a in request["args"])
+    return (request["name"], request["transform"], request["device"], kwargs, tuple(request["vmap_axes"]), args)
 
 
 def missing(name: str, others: Sequence[str]) -> EvaluationError:

@@ -200,7 +200,7 @@ READY: Mapping[str, FieldType] = {
 """The worker's first message: whether the submission imported, and what it defines."""
 REPLY: Mapping[str, FieldType] = {
     "ok": "bool", "value": "value", "devices": "names", "kind": "text", "message": "text", "autodiff": "bool",
-    "program": "program", "complex": "bool", "host_callback": "bool",
+    "program": "program",
 }  # fmt: skip
 """The worker's answer to one call: a value (eager), a serialized program (jit, vmap) or a failure."""
 DEFAULTS: Mapping[FieldType, Any] = {"bool": False, "text": "", "names": [], "value": None, "program": None}
