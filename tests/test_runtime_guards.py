@@ -18,6 +18,7 @@ import pytest
 from handgrad.evaluate import evaluate, uses_complex
 from handgrad.grading.grader import Options, grade
 from handgrad.grading.pool import Limits
+from tests.corpus.hostile_runtime_3 import RUNTIME_HOSTILE_3
 from tests.corpus.hostile_static_2 import RUNTIME_ONLY
 from tests.corpus.mistakes import correct_source
 
@@ -160,3 +161,43 @@ def test_the_scan_reads_the_copy_that_runs(tmp_path: Path, monkeypatch: pytest.M
     result = grade(path, Options(functions=("l2_grad",), seed=3, limits=SMALL, insecure=True))
     (l2,) = result.functions
     assert l2.passed, l2.feedback  # the clean copy ran, not the swapped file
+
+
+@pytest.mark.parametrize("hostile", RUNTIME_HOSTILE_3, ids=lambda h: h.id)
+def test_what_runs_under_jit_is_the_program_inspected(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A jit or vmap cell's value comes from the exported program, run by the runner: a
+    configuration flipped in the worker, or a function that behaves differently when called
+    again, changes nothing the grader runs."""
+    path = tmp_path / "submission.py"
+    path.write_text(hostile.module_text())
+    options = Options(functions=hostile.graded, seed=3, limits=SMALL, insecure=True, scan=False)
+    (f,) = grade(path, options).functions
+    assert not f.passed and f.problem in hostile.refused, f.feedback
+
+
+def test_the_runner_refuses_programs_outside_the_policy() -> None:
+    """Programs made in this (trusted) process stand for what a worker could send."""
+    import numpy as np
+
+    from handgrad.evaluate import export_cell
+    from handgrad.grading import runner
+
+    x = np.ones((2, 4), np.float32)
+    call = {"transform": "jit", "device": "cpu:0", "args": (x, x), "kwargs": {}, "vmap_axes": (0, 0)}
+    step = export_cell(lambda a, y: jnp.imag((a.astype(jnp.complex64) + 1e-20j - y) ** 2) / 1e-20, **call)
+    with pytest.raises(runner.Refused, match="complex") as info:
+        runner.load(step)
+    assert info.value.kind == "autodiff"
+    for n, said in (((1 << 20) + 8, "constant of shape"), (1 << 22, "larger than 8 MiB")):
+        huge = export_cell(lambda a, y, n=n: a - y + jnp.asarray(np.arange(n, dtype=np.float32)).sum(), **call)
+        with pytest.raises(runner.Refused, match=said):
+            runner.load(huge)
+    with pytest.raises(runner.Refused) as info:
+        runner.load(b"not a program")
+    assert info.value.kind == "protocol"
+    clean = export_cell(lambda a, y: 2 * (a - y), **call)
+    assert np.array_equal(runner.run(clean, (x, 3 * x)), -4 * x)
+    for text in ('stablehlo.custom_call @xla_ffi_python_cpu_callback(%0)', '%1 = "stablehlo.infeed"(%0)',
+                 'stablehlo.custom_call @lapack_sgeev(%0)'):  # fmt: skip
+        with pytest.raises(runner.Refused):
+            runner.inspect(text)

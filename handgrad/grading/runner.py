@@ -38,7 +38,7 @@ REFUSED_OPS = ("infeed", "outfeed", "send", "recv", "custom_call")
 CALLBACK = re.compile(r"callback", re.I)
 
 _TYPE = re.compile(r"tensor<([0-9x?]*?)x?([a-z]+[0-9]*)>")
-_CONSTANT = re.compile(r"stablehlo\.constant dense<(\[[^>]*)>\s*:\s*tensor<([0-9x]*)x?[a-z0-9]+>")
+_CONSTANT_TYPE = re.compile(r":\s*tensor<([0-9x]*?)x?[a-z]+[0-9]*>")
 _CUSTOM = re.compile(r"stablehlo\.custom_call @([\w.$-]+)|call_target_name\s*=\s*\"([^\"]*)\"")
 _OP = re.compile(r"=\s*\"?(stablehlo|mhlo|chlo|func|sdy|shardy)\.([a-z_]+)")
 ELEMENT_TYPES = frozenset({"f16", "bf16", "f32", "f64", "i1", "i8", "i16", "i32", "i64", "ui8", "ui16", "ui32", "ui64"})
@@ -83,9 +83,12 @@ def inspect(text: str) -> None:
             raise Refused("forbidden", f"its compiled program uses {match.group(2)}, which reaches outside it")
     if ops > MAX_OPS:
         raise Refused("forbidden", f"its compiled program has more than {MAX_OPS} operations")
-    for match in _CONSTANT.finditer(text):
-        dims = [int(d) for d in match.group(2).split("x") if d]
-        if int(np.prod(dims, dtype=np.float64)) > MAX_CONSTANT_ELEMENTS:
+    for line in text.splitlines():
+        if "stablehlo.constant" not in line:
+            continue
+        types = _CONSTANT_TYPE.findall(line[-200:])  # the constant's type ends its line
+        dims = [int(d) for d in types[-1].split("x") if d] if types else []
+        if len(line) > 16 * MAX_CONSTANT_ELEMENTS + 200 or int(np.prod(dims, dtype=np.float64)) > MAX_CONSTANT_ELEMENTS:
             raise Refused("forbidden", f"its compiled program holds a constant of shape {dims}")
 
 
