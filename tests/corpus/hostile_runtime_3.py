@@ -27,32 +27,28 @@ class RuntimeHostile3(RuntimeHostile):
 
 RUNTIME_HOSTILE_3: tuple[RuntimeHostile3, ...] = (
     RuntimeHostile3(
-        "second-trace-differs-disable-jit",
-        "the first trace (the one inspected) is clean; it then sets jax_disable_jit, so the jitted "
-        "call runs the Python again, eagerly, where complex-step differentiates",
+        "trace-clean-then-disable-jit",
+        "a trace for jit (the one inspected) is clean and sets jax_disable_jit, so the jitted call "
+        "runs the Python again, eagerly (vmap too: a batch tracer is no jaxpr tracer), by complex-step",
         COMPLEX_STEP
         + """
-_traced = [0]
-
-def l2_grad(a, y):
-    if "Tracer" in type(a).__name__:
-        _traced[0] += 1
-        if _traced[0] == 1:
-            jax.config.update("jax_disable_jit", True)
-            return a - y
+def l2_grad(a, y):  # clean in a trace for jit (under vmap: the batch tracer holds one)
+    if any("JaxprTracer" in type(t).__name__ for t in (a, getattr(a, "val", None))):
+        jax.config.update("jax_disable_jit", True)
+        return a - y
     return _complex_step(a, y)
 """,
         {"l2_grad": "value"},
     ),
     RuntimeHostile3(
-        "traced-clean-eager-complex",
-        "clean under trace, complex-step whenever it runs on values (under jit once jit is off)",
+        "disable-jit-at-import",
+        "jax_disable_jit set at import: clean under a jit trace, complex-step on values and under vmap",
         COMPLEX_STEP
         + """
 jax.config.update("jax_disable_jit", True)
 
-def l2_grad(a, y):
-    if "Tracer" in type(a).__name__:
+def l2_grad(a, y):  # clean in a trace for jit (under vmap: the batch tracer holds one)
+    if any("JaxprTracer" in type(t).__name__ for t in (a, getattr(a, "val", None))):
         return a - y
     return _complex_step(a, y)
 """,
