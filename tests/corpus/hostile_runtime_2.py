@@ -60,7 +60,7 @@ def l1(pred, target):
 """,
         # (l1's own reply to the forged call is read as the answer to the next request: the
         # check repeated at the end gets a different answer)
-        {"relu_grad": "crash", "l1": "stale-state"},
+        {"relu_grad": "protocol", "l1": "stale-state"},
         secrets=("\x1b", "\r", "\ud800", "\u202e", "full marks"),
     ),
     RuntimeHostile2(
