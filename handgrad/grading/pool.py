@@ -217,14 +217,26 @@ class Budget:
     runner_lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while the runner is started or called (one program at a time per submission)."""
 
+    def prestart_runner(self) -> None:
+        """Start the runner's process without waiting for it (it starts JAX while the first
+        worker does)."""
+        with self.runner_lock:
+            if self._runner is None and self.import_error is None:
+                self._runner = Worker(self, runner=True, wait=False)
+
     def runner(self) -> Worker:
         """The submission's runner (started on first use, again after one was closed): a sealed
         worker that never imports the submission, for its exported programs. Call with
         runner_lock held."""
+        if self._runner is not None and not self._runner.waited:
+            self._runner.wait()
         if self._runner is None or not self._runner.alive:
             if self._runner is not None:
+                error = self._runner.import_error
                 self._runner.dispose()
-            self._runner = None
+                self._runner = None
+                if error is not None:
+                    raise error
             runner = Worker(self, runner=True)
             if runner.import_error is not None:
                 raise runner.import_error
@@ -273,7 +285,7 @@ class WorkerDied(EvaluationError):
 class Worker:
     """One worker process holding one imported submission, for one function."""
 
-    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES, runner: bool = False) -> None:
+    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES, runner: bool = False, wait: bool = True) -> None:
         self.budget = budget
         self.kinds = RUNNER_KINDS if runner else REPLY_KINDS
         """The failure kinds believed from this process (a runner's are the grader's own verdicts)."""
@@ -345,6 +357,13 @@ class Worker:
         self.others: list[str] = []
         self.import_error: EvaluationError | None = None
         self.autodiff_at_import = False
+        self.waited = False
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Read the worker's first message (once): it imported the submission, or not."""
+        self.waited = True
         try:
             self._start()
         except BaseException:  # whatever happens, no process, cgroup or uid slot outlives it
@@ -597,6 +616,7 @@ class SubmissionEvaluator:
             raise budget.import_error
         if budget.left() <= 0:
             raise EvaluationError("timeout", f"the submission's time budget of {self.limits.budget:g} s is spent")
+        budget.prestart_runner()
         while True:
             try:
                 worker = Worker(budget)

@@ -374,9 +374,10 @@ def other_names(module: Any, names: list[str]) -> list[str]:
     return sorted(found)[:200]
 
 
-def warm_up(evaluate: Callable[..., Any]) -> None:
+def warm_up(evaluate: Callable[..., Any], runner: bool = False) -> None:
     """Start the backend and load every lazily imported part of JAX the evaluation uses
-    (eager, jit, vmap, each device, sharding), before the file system is sealed."""
+    (eager, jit, vmap, each device, sharding, export; for a runner, running an exported
+    program), before the file system is sealed."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -392,10 +393,11 @@ def warm_up(evaluate: Callable[..., Any]) -> None:
     jnp.linalg.norm(jnp.ones(3))
     jax.nn.softmax(jnp.ones(3))
     from handgrad.evaluate import export_cell
-    from handgrad.grading import runner
+    from handgrad.grading import runner as runner_module
 
     blob = export_cell(jnp.sin, transform="jit", device="cpu:0", args=(x,), kwargs={}, vmap_axes=(0,))
-    runner.run(blob, (x,))  # (loads jax.export's serialization and the runner's path)
+    if runner:
+        runner_module.run(blob, (x,))
 
 
 def describe(exc: BaseException, submission: Path) -> str:
@@ -454,7 +456,7 @@ def main(argv: list[str] | None = None) -> None:
     from handgrad.grading.protocol import read_message, write_message
 
     handgrad.configure_for_checking()
-    warm_up(evaluate)
+    warm_up(evaluate, runner=args.runner)
     submission = args.submission
     if args.seal is not None:
         submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns)
