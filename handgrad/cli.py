@@ -228,12 +228,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
         out_dir = reports.Target(Path(args.out), create=True) if args.out else None
     except reports.TargetError as exc:
         raise UsageError(str(exc)) from None
-    taken: set[str] = set()
+    report_names = reports.report_names(paths)
 
     def save(path: Path, grade: SubmissionGrade) -> None:
         if out_dir is not None:
-            name = reports.unique_stem(path, taken)
-            out_dir.write(f"{name}.json", reports.json_text(reports.gradescope(grade)))
+            out_dir.write(f"{report_names[path]}.json", reports.json_text(reports.gradescope(grade)))
 
     try:
         if len(paths) > 1 or out_dir is not None:

@@ -100,9 +100,9 @@ class CaseResult:
         """What a student needs: which input, what was expected, what came back, why."""
         if self.ok:
             return f"{self.case.id}: ok"
-        lines = [f"{self.case.id}: {self.case.entry.signature} FAILED ({self.problem})"]
-        if self.error:
-            lines.append(f"  error: {self.error}")
+        lines = [f"{self.case.id}: {self.case.entry.called_with(self.kwargs)} FAILED ({self.problem})"]
+        if self.error:  # the submission's own words: every line of them indented under ours
+            lines.append("  error: " + _cut(self.error, MAX_QUOTED).replace("\n", "\n         "))
         if self.comparison is not None and not self.comparison.ok:
             lines.append(f"  {self.comparison.detail}")
             if self.comparison.worst is not None and self.comparison.worst.at_kink:
@@ -113,7 +113,15 @@ class CaseResult:
             lines.append(f"  with {name} = {value!r}")
         if self.hint:
             lines.append(f"  likely mistake: {self.hint}")
-        return "\n".join(lines)
+        return "\n".join(_cut(line, MAX_QUOTED) for line in lines)
+
+
+MAX_QUOTED = 2000
+"""The most characters of any one line of a failure message (it may quote the submission)."""
+
+
+def _cut(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _fmt(value: Any) -> str:

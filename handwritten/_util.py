@@ -21,13 +21,31 @@ def as_float(x: ArrayLike) -> Array:
     return x
 
 
+def as_rows(x: ArrayLike, name: str) -> Array:
+    """`x` as a float array with a last axis to work along; a scalar is a ValueError naming
+    the function (not JAX's "axis -1 is out of bounds" from deep inside)."""
+    x = as_float(x)
+    if x.ndim == 0:
+        raise ValueError(f"{name}: works along the last axis: give a vector or a batch of rows, got a scalar")
+    return x
+
+
+def promoted(a: ArrayLike, b: ArrayLike) -> tuple[Array, Array]:
+    """Both as float arrays of one dtype, promoted as jnp promotes them (float16 with float32
+    is float32; float16 with bfloat16 is float32): the row sums need one dtype."""
+    a, b = as_float(a), as_float(b)
+    dtype = jnp.result_type(a.dtype, b.dtype)
+    return a.astype(dtype), b.astype(dtype)
+
+
 def pred_target(pred: ArrayLike, target: ArrayLike, name: str) -> tuple[Array, Array]:
-    """Both loss arguments as float arrays of the same shape, with at least one axis.
+    """Both loss arguments as float arrays of one dtype (`promoted`) and the same shape, with
+    at least one axis.
 
     Raises a ValueError naming both shapes instead of broadcasting silently:
     `(n, 1)` against `(n,)` would otherwise give an `(n, n)` loss.
     """
-    a, y = as_float(pred), as_float(target)
+    a, y = promoted(pred, target)
     if a.shape != y.shape:
         raise ValueError(f"{name}: pred and target must have the same shape, got pred {a.shape} and target {y.shape}")
     if a.ndim == 0:

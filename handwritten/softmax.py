@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jax import Array, lax
 from jax.typing import ArrayLike
 
-from handwritten._util import as_float, row_sums
+from handwritten._util import as_rows, promoted, row_sums
 
 
 def shifted_exp(x: Array) -> Array:
@@ -27,7 +27,7 @@ def softmax(x: ArrayLike) -> Array:
     The row maximum is subtracted first (softmax is shift-invariant), so every
     exponent is <= 0 and logits up to 1e4 in magnitude neither overflow nor give NaN.
     """
-    x = as_float(x)
+    x = as_rows(x, "softmax")
     e = shifted_exp(x)
     return e / jnp.sum(e, axis=-1, keepdims=True)
 
@@ -38,7 +38,7 @@ def softmax_jacobian(x: ArrayLike) -> Array:
 
     Shape (..., n) -> (..., n, n): diag(s) - s s^T for each row.
     """
-    s = softmax(x)
+    s = softmax(as_rows(x, "softmax_jacobian"))
     n = s.shape[-1]
     return s[..., :, None] * (jnp.eye(n, dtype=s.dtype) - s[..., None, :])
 
@@ -55,7 +55,7 @@ def softmax_vjp(x: ArrayLike, g: ArrayLike) -> Array:
     sums are taken together (`row_sums`: one reduction on narrow rows); docs/benchmarks.md
     says why.
     """
-    x, g = as_float(x), as_float(g)
+    x, g = promoted(as_rows(x, "softmax_vjp"), g)
     if g.shape != x.shape:
         raise ValueError(f"softmax_vjp: x and g must have the same shape, got {x.shape} and {g.shape}")
     return lax.platform_dependent(x, g, cpu=_vjp_cpu, default=_vjp)

@@ -88,6 +88,14 @@ class Entry:
         extra = ", delta=1.0" if self.name.startswith("huber") else ""
         return f"{self.name}({', '.join(self.args)}{extra})"
 
+    def called_with(self, kwargs: Mapping[str, Any]) -> str:
+        """The call a case made, for failure headers: the signature with the keywords the case
+        really used ("huber_grad(pred, target, delta=0.5)"), the contract's defaults otherwise."""
+        if not kwargs:
+            return self.signature
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        return f"{self.name}({', '.join(self.args)}, {given})"
+
     @property
     def batch_polymorphic(self) -> bool:
         """True when the function itself accepts any leading batch axes."""

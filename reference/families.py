@@ -172,7 +172,7 @@ def large_row(rng: np.random.Generator) -> np.ndarray:
 
 
 def softmax_families(with_g: bool) -> tuple[Family, ...]:
-    shapes: list[Shape] = [(5,), ROWS, (3, 5, 4)]
+    shapes: list[Shape] = [(5,), ROWS, (1, 5), (3, 5, 4)]
     fams = [logits(f"normal-{shape_name(s)}", functools.partial(_normal, shape=s), with_g) for s in shapes]
     fams += [
         logits("wide", lambda r: 30.0 * r.standard_normal(ROWS), with_g, "logits of 30 x normal (up to ~100)"),
@@ -189,7 +189,8 @@ def softmax_families(with_g: bool) -> tuple[Family, ...]:
 
 # ---- losses --------------------------------------------------------------------------
 
-LOSS_SHAPES: tuple[Shape, ...] = ((5,), ROWS, (3, 5, 4))
+LOSS_SHAPES: tuple[Shape, ...] = ((5,), ROWS, (1, 5), (3, 5, 4))
+"""(1, 5): a batch of one row, where `.squeeze()` (not `.squeeze(-1)`) drops the batch axis too."""
 
 
 def one_hot(rng: np.random.Generator, shape: Shape) -> np.ndarray:

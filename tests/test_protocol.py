@@ -171,7 +171,7 @@ def test_a_reply_whose_fields_have_other_types_is_refused(fields: dict[str, Any]
         reply_fields({"ok": True, "value": np.zeros(2), "devices": ["cpu:0"]} | fields)
 
 
-def test_reply_fields_keep_known_kinds_and_refuse_what_is_not_text() -> None:
+def test_reply_fields_keep_known_kinds_and_refuse_fields_of_the_wrong_type() -> None:
     from handgrad.grading.pool import reply_fields
 
     assert reply_fields({"ok": False, "kind": "memory", "message": "x"})["kind"] == "memory"
@@ -182,6 +182,17 @@ def test_reply_fields_keep_known_kinds_and_refuse_what_is_not_text() -> None:
             reply_fields({"ok": False} | odd)
     with pytest.raises(ProtocolError, match="unexpected field 'verdict'"):
         reply_fields({"ok": True, "verdict": "pass"})
+    assert reply_fields({"ok": False, "kind": "made-up", "message": ""})["kind"] == "exception"
+    for odd in (
+        {"ok": False, "kind": {"a": 1}, "message": "x"},
+        {"ok": False, "kind": "exception", "message": ["x", 1]},
+        {"ok": False, "kind": "exception", "message": np.zeros(3)},  # (its truth value raised)
+        {"ok": False, "kind": "exception", "message": None},
+        {"ok": np.bool_(True)},
+        {"ok": True, "devices": "cpu:0"},
+    ):
+        with pytest.raises(ProtocolError):
+            reply_fields(odd)
 
 
 def test_encode_message_is_what_write_message_sends() -> None:
@@ -268,7 +279,7 @@ def test_special_messages_are_refused_or_well_typed(header: bytes, data: bytes) 
 def test_a_5000_digit_integer_or_an_array_for_a_message_is_a_protocol_error() -> None:
     from handgrad.grading.pool import reply_fields
 
-    with pytest.raises(ProtocolError, match="not JSON"):
+    with pytest.raises(ProtocolError, match="integer of 5000 digits"):
         read_message(io.BytesIO(framed(*SPECIAL[0])))
     for header, data in SPECIAL[1:3]:
         with pytest.raises(ProtocolError, match="malformed message"):

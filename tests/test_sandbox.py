@@ -29,6 +29,7 @@ from handgrad.grading.pool import Limits
 from handgrad.grading.submission import SubmissionError, copy_submission, resolve
 from tests.corpus.hostile_runtime import RUNTIME_HOSTILE, RuntimeHostile
 from tests.corpus.hostile_runtime_2 import RUNTIME_HOSTILE_2
+from tests.corpus.hostile_runtime_forged import RUNTIME_HOSTILE_FORGED
 from tests.corpus.mistakes import correct_source
 from tests.test_grader import project_digest
 
@@ -97,12 +98,12 @@ def assert_nothing_left(scratch: Path) -> None:
 
 def test_runtime_corpus_is_large_and_distinct() -> None:
     assert len(RUNTIME_HOSTILE) >= 12 and len(RUNTIME_HOSTILE_2) >= 4
-    both = RUNTIME_HOSTILE + RUNTIME_HOSTILE_2
-    assert len({h.id for h in both}) == len(both)
+    every = RUNTIME_HOSTILE + RUNTIME_HOSTILE_2 + RUNTIME_HOSTILE_FORGED
+    assert len({h.id for h in every}) == len(every)
 
 
 @needs_sandbox
-@pytest.mark.parametrize("hostile", RUNTIME_HOSTILE + RUNTIME_HOSTILE_2, ids=lambda h: h.id)
+@pytest.mark.parametrize("hostile", RUNTIME_HOSTILE + RUNTIME_HOSTILE_2 + RUNTIME_HOSTILE_FORGED, ids=lambda h: h.id)
 def test_sandbox_alone_holds(hostile: RuntimeHostile, tmp_path: Path, scratch: Path) -> None:
     fill = {"root": str(ROOT), "victim": "victim-student.py", "out": str(tmp_path / "out")}
     path = write(tmp_path, "submission.py", hostile.module_text(**fill))
@@ -135,6 +136,7 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
     write(subs, "control.py", correct_source())
     attackers = [h for h in RUNTIME_HOSTILE if h.id.startswith("daemon-") or h.id == "proc-cmdline"]
     attackers += [h for h in RUNTIME_HOSTILE_2 if h.id == "forged-replies"]  # (it ended the whole run)
+    attackers += [h for h in RUNTIME_HOSTILE_FORGED if h.id in ("forged-huge-integer", "forged-array-as-message")]
     out = tmp_path / "out"
     fill = {"root": str(ROOT), "victim": honest.name, "out": str(out)}
     paths = [write(subs, f"{h.id}.py", h.module_text(**fill)) for h in attackers]
@@ -151,7 +153,7 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
 
     alone = marks(honest, subs / "control.py", into=tmp_path / "alone")
     together = marks(*paths[:1], honest, *paths[1:], into=out)
-    assert alone[honest.name] == together[honest.name] == ["1", "1", "ok", "1"]
+    assert alone[honest.name] == together[honest.name] == ["1", "1", "ok", "1", "victim-student"]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["marks.csv", "victim-student.json"] + [f"{h.id}.json" for h in attackers]
     )

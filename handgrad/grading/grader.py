@@ -159,8 +159,8 @@ class SubmissionGrade:
         lost = self.lost()
         passed = f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
         lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {printable(self.path.name, newlines=False)}"]
-        if self.problem:
-            lines.append(printable(self.problem))
+        if self.problem:  # its first line is ours; any further line quotes the submission: indented
+            lines.append(printable(self.problem).replace("\n", "\n  "))
         else:
             lines.append(passed + (f"; marks lost on: {lost}" if lost else "."))
         lines.append(
@@ -520,6 +520,8 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "syntax-error"
     elif error.kind == "timeout":
         reason = "import-timeout"
+    elif error.kind == "protocol":
+        reason = "protocol"
     elif error.kind == "crash":
         reason = "import-crash"
     elif error.kind == "protocol":
@@ -549,23 +551,21 @@ def _is_empty(path: Path) -> bool:
         return False
 
 
+def _protocol_failure(entry: Entry, options: Options, exc: Exception) -> FunctionGrade:
+    """A function whose grading raised: only a worker's malformed message can cause that, so
+    it fails that function (reason `protocol`), and every other function and submission goes on."""
+    weight = options.rubric.weights[entry.name]
+    cases = len(build_cases([entry], devices=[grading_device()]))
+    why = printable(f"{type(exc).__name__}: {exc}"[:300])
+    return FunctionGrade(entry.name, 0.0, weight, cases, cases, "Failed: the worker sent a message the grader "
+                         f"refuses ({why}).", options.rubric.visibility[entry.name], "protocol")  # fmt: skip
+
+
 def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
     weight = options.rubric.weights[entry.name]
     cases = len(build_cases([entry], devices=[grading_device()]))
     return FunctionGrade(entry.name, 0.0, weight, cases, cases, f"Not graded: {why}", options.rubric.visibility[
         entry.name], "import")  # fmt: skip
-
-
-def _protocol_failure(entry: Entry, options: Options, exc: Exception) -> FunctionGrade:
-    """The grade of a function whose grading raised: only data from the submission's process
-    can make it do so, so the function fails with reason `protocol` (its worker is closed by
-    the caller) and the run goes on."""
-    weight = options.rubric.weights[entry.name]
-    cases = len(build_cases([entry], devices=[grading_device()]))
-    why = printable(str(exc)[:300], newlines=False)
-    feedback = f"Failed: the grader could not use what the submission's process sent ({type(exc).__name__}: {why})."
-    return FunctionGrade(entry.name, 0.0, weight, cases, cases, feedback, options.rubric.visibility[entry.name],
-                         "protocol")  # fmt: skip
 
 
 def grade_many(
@@ -635,6 +635,7 @@ def grade_many(
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)
     finished: list[SubmissionGrade | None] = [None] * len(paths)
+    protocol = [False] * len(paths)
     lock = threading.Lock()
 
     def finish(i: int) -> SubmissionGrade:
@@ -652,7 +653,7 @@ def grade_many(
             seed,
             box.mode,
             problem,
-            _reason(functions, reason or ("budget" if budgets[i].left() <= 0 else "")),
+            _reason(functions, reason or ("protocol" if protocol[i] else "budget" if budgets[i].left() <= 0 else "")),
         )
 
     def run(task: tuple[int, Entry]) -> None:
@@ -667,8 +668,10 @@ def grade_many(
             ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
             try:
                 grade = grade_function(ev, entry, options, seed, device)
-            except Exception as exc:  # from what a worker sent: this function's failure, no one else's
+            except Exception as exc:  # whatever a worker sent costs its own submission only
                 grade = _protocol_failure(entry, options, exc)
+                with lock:
+                    protocol[i] = True
             finally:
                 ev.close(keep_budget=True)
         with lock:

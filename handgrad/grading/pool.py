@@ -155,26 +155,23 @@ def scrub(text: str, *extra: str | Path) -> str:
     return printable(text)
 
 
-BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-"""Direction controls: shown as escapes, so a line cannot display in an order other than its own."""
-
-
 def printable(text: str, newlines: bool = True) -> str:
-    """`text` (from a worker, or a file name a student chose) safe to print and store:
-    control characters (terminal escape sequences, carriage returns), direction
-    controls and unpaired surrogates (undecodable bytes of a file name, or a lone
-    surrogate in a worker's JSON) become visible escapes such as \\x1b."""
+    """`text` (from a worker, or a file name a student chose) safe to print and store: every
+    character Python does not call printable becomes a visible escape such as \\x1b or
+    \\u2028: controls (terminal escape sequences, carriage returns), format characters
+    (direction controls, zero-width joiners), line and paragraph separators (which other
+    programs read as line breaks), unpaired surrogates, unassigned code points. Undecodable
+    bytes of a file name (os.fsdecode's surrogates) read \\xNN. Newlines (when `newlines`)
+    and tabs are kept."""
     out = []
     for ch in text:
         o = ord(ch)
-        if (ch == "\n" and newlines) or ch == "\t":
+        if ch.isprintable() or (ch == "\n" and newlines) or ch == "\t":
             out.append(ch)
         elif 0xDC80 <= o <= 0xDCFF:  # a byte os.fsdecode could not decode
             out.append(f"\\x{o - 0xDC00:02x}")
-        elif o < 0x20 or 0x7F <= o < 0xA0 or 0xD800 <= o < 0xE000 or ch in BIDI:
-            out.append(ascii(ch)[1:-1])
         else:
-            out.append(ch)
+            out.append(ascii(ch)[1:-1])
     return "".join(out)
 
 
@@ -384,11 +381,7 @@ class Worker:
         except WorkerDied as exc:
             if exc.outside:
                 raise
-            if exc.kind == "protocol":
-                self.import_error = EvaluationError("protocol", exc.message)
-                self.close()
-                return
-            reason = "timeout" if exc.kind == "timeout" else "crash"
+            reason = exc.kind if exc.kind in ("timeout", "protocol") else "crash"
             if reason == "timeout" and left < self.limits.startup and self.budget.defined is not None:
                 self.import_error = EvaluationError("timeout", f"the submission's time budget of "
                                                     f"{self.limits.budget:g} s is spent")  # fmt: skip
@@ -440,7 +433,7 @@ class Worker:
             raise WorkerDied(kind, message, outside) from None
         except ProtocolError as exc:
             self.close()
-            raise WorkerDied("protocol", f"the worker's message was refused ({exc})") from None
+            raise WorkerDied("protocol", f"the worker's reply was refused ({exc})") from None
 
     def _death(self) -> tuple[str, str, bool]:
         """(kind, message, outside): how the worker ended, and whether anything it did explains it."""

@@ -125,6 +125,17 @@ def _too_deep(tree: Any) -> bool:
     return False
 
 
+MAX_INT_DIGITS = 20
+"""Integers in a header are sizes, indices and dimensions: a 5000-digit one is refused here
+(Python's own limit raised ValueError deep inside the reader, which ended a class run)."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ProtocolError(f"an integer of {len(text)} digits")
+    return int(text)
+
+
 def _is_dim(n: Any) -> bool:
     return isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_ARRAY_BYTES
 
@@ -158,8 +169,8 @@ def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: C
         raise ProtocolError(f"header of {length} bytes is too long")
     data = _read_exact(stream, length)
     try:
-        header = json.loads(data)
-    except (ValueError, RecursionError) as exc:  # (ValueError: bad UTF-8 or JSON, or an int of 4300+ digits)
+        header = json.loads(data, parse_int=_bounded_int)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digits
         raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
     if not isinstance(header, dict):
         raise ProtocolError("header is not an object")

@@ -11,12 +11,14 @@ and whatever else sat at that name is replaced, never followed or appended to.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
 import secrets
 import stat
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -155,17 +157,19 @@ def csv_cell(text: str) -> str:
 
 
 def marks_csv(grades: Sequence[SubmissionGrade]) -> str:
-    """One row per submission: its score, a one-word reason and each function's mark."""
+    """One row per submission: its score, a one-word reason, each function's mark and the
+    name of its report (REPORT.json in the output folder; see report_names)."""
     if not grades:
-        return "submission,score,max_score,reason\n"
+        return "submission,score,max_score,reason,report\n"
     names = [f.name for f in grades[0].functions]
+    reports = report_names([g.path for g in grades])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score", "reason", *names])
+    writer.writerow(["submission", "score", "max_score", "reason", *names, "report"])
     for g in grades:
         by = {f.name: f.score for f in g.functions}
         row = [csv_cell(str(g.path)), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
-        writer.writerow(row)
+        writer.writerow([*row, reports[g.path]])
     return out.getvalue()
 
 
@@ -197,8 +201,8 @@ def text(grade: SubmissionGrade, verbose: bool = True) -> str:
         lines.append(f"      {len(hidden)} hidden function{'s' * (len(hidden) > 1)}: {score:g}/{top:g}")
     if verbose and not grade.problem:
         for f in shown:
-            if not f.passed or f.warned:
-                lines += ["", f"--- {f.name} ---", f.feedback]
+            if not f.passed or f.warned:  # indented: only the grader's own lines start a line
+                lines += ["", f"--- {f.name} ---", "  " + f.feedback.replace("\n", "\n  ")]
     return "\n".join(lines)
 
 
@@ -206,12 +210,31 @@ def json_text(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
-def unique_stem(path: Path, taken: set[str]) -> str:
+def _clean_stem(path: Path) -> str:
     stem = path.stem if path.suffix == ".py" else path.name
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)[:100].lstrip(".") or "submission"
-    name, n = stem, 1
-    while name in taken:
-        n += 1
-        name = f"{stem}-{n}"
-    taken.add(name)
-    return name
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in stem)[:100].lstrip(".")
+
+
+def report_names(paths: Sequence[Path]) -> dict[Path, str]:
+    """Each submission's report file name (without .json), decided from all the paths at once,
+    so it does not depend on which submission finished first, and injective: a stem that
+    cleaning changed, or that another path shares (ignoring case, as some file systems do),
+    gets a hash of its whole original path (`alice smith.py` and `alice_smith.py` become
+    alice_smith-3f2a9c1e and alice_smith-8b07d4aa). marks.csv names each row's report."""
+    stems = {p: _clean_stem(p) for p in paths}
+    count = Counter(stem.casefold() for stem in stems.values())
+
+    def digest(p: Path, n: int) -> str:
+        return hashlib.sha256(os.fsencode(str(p))).hexdigest()[:n]
+
+    names = {}
+    for p, stem in stems.items():
+        original = p.stem if p.suffix == ".py" else p.name
+        unique = stem and stem == original and count[stem.casefold()] == 1
+        names[p] = stem if unique else f"{stem or 'submission'}-{digest(p, 8)}"
+    seen: dict[str, Path] = {}
+    for p, name in list(names.items()):  # 8 hex digits clashing: the whole hash
+        if name.casefold() in seen:
+            names[p] = f"{stems[p] or 'submission'}-{digest(p, 64)}"
+        seen[names[p].casefold()] = p
+    return names

@@ -452,4 +452,41 @@ SUBTLE_2: tuple[Mistake, ...] = (
       """,
         hint="NaN/inf",
     ),
+    # A batch of one row: .squeeze() with no axis drops the batch axis too (seen only at (1, n)).
+    m(
+        "cosine-squeeze-all-axes",
+        "cosine_similarity",
+        ".squeeze() instead of .squeeze(-1): a batch of one row returns a scalar",
+        """
+      def cosine_similarity(a, y):
+          num = jnp.sum(a * y, axis=-1, keepdims=True)
+          den = jnp.linalg.norm(a, axis=-1, keepdims=True) * jnp.linalg.norm(y, axis=-1, keepdims=True)
+          return (num / den).squeeze()
+      """,
+        hint="reduces too much",
+    ),
+    m(
+        "cross-entropy-squeeze-all-axes",
+        "cross_entropy",
+        "keepdims then .squeeze(): the batch axis of a one-row batch goes too",
+        """
+      def cross_entropy(z, y):
+          m = jnp.max(z, axis=-1, keepdims=True)
+          lse = m + jnp.log(jnp.sum(jnp.exp(z - m), axis=-1, keepdims=True))
+          return jnp.sum(y * (lse - z), axis=-1, keepdims=True).squeeze()
+      """,
+        hint="reduces too much",
+    ),
+    m(
+        "huber-squeeze-all-axes",
+        "huber",
+        "np.squeeze-style cleanup of a kept axis drops a batch of one",
+        """
+      def huber(a, y, delta=1.0):
+          r = jnp.abs(a - y)
+          per = jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta))
+          return jnp.squeeze(jnp.mean(per, axis=-1, keepdims=True))
+      """,
+        hint="reduces too much",
+    ),
 )

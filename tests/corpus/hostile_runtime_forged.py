@@ -1,0 +1,57 @@
+"""Hostile submissions whose forged messages raised inside the grader (and ended a class run)
+before every field of every message was checked at the boundary: each forges one message a
+different way, then answers honestly. Same shape and use as hostile_runtime_2.py; every
+forged message must cost only the function that sent it (`protocol`), or be caught as stale
+state when it is answered by the real reply.
+"""
+
+from __future__ import annotations
+
+from tests.corpus.hostile_runtime_2 import FORGE, RuntimeHostile2
+
+
+def _forging(header: str) -> str:
+    """relu_grad and l1 write `header` (raw JSON text, so numbers Python would refuse to build
+    still reach the grader) onto the reply pipe, then return the right value."""
+    return (
+        FORGE
+        + f"""
+_correct_relu_grad, _correct_l1 = relu_grad, l1
+
+def _forge_raw(text):
+    data = text.encode()
+    os.write(_OUT, struct.pack(">I", len(data)) + data)
+
+def relu_grad(x):
+    _forge_raw({header!r})
+    return _correct_relu_grad(x)
+
+def l1(pred, target):
+    _forge_raw({header!r})
+    return _correct_l1(pred, target)
+"""
+    )
+
+
+HUGE = "9" * 5000
+FORGED = {
+    "huge-integer": '{"ok": true, "value": null, "__blobs__": [' + HUGE + "]}",
+    "huge-integer-anywhere": '{"ok": false, "kind": "exception", "message": "m", "x": -' + HUGE + ', "__blobs__": []}',
+    "array-as-message": '{"ok": false, "kind": "exception", "__blobs__": [0], '
+    '"message": {"__array__": 0, "dtype": "float64", "shape": [0]}}',
+    "array-as-ok-flag": '{"ok": {"__array__": 0, "dtype": "float64", "shape": [0]}, "__blobs__": [0]}',
+    "list-as-kind": '{"ok": false, "kind": ["memory"], "message": "m", "__blobs__": []}',
+    "number-as-message": '{"ok": false, "kind": "exception", "message": 1e308, "__blobs__": []}',
+    "object-as-devices": '{"ok": true, "value": null, "devices": {"a": 1}, "__blobs__": []}',
+    "nan-as-dimension": '{"ok": true, "value": {"__array__": 0, "dtype": "float32", "shape": [NaN]}, "__blobs__": [4]}',
+}
+
+RUNTIME_HOSTILE_FORGED: tuple[RuntimeHostile2, ...] = tuple(
+    RuntimeHostile2(
+        f"forged-{name}",
+        f"forges a reply with {name.replace('-', ' ')}",
+        _forging(header),
+        {"relu_grad": "protocol"},
+    )
+    for name, header in FORGED.items()
+)
