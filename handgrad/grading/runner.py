@@ -31,8 +31,8 @@ MAX_CONSTANT_ELEMENTS = 1 << 20
 MAX_OPS = 20_000
 """Operations in the program's text."""
 ALLOWED_CUSTOM_CALLS = frozenset({"mhlo.erf", "mhlo.topk", "Sharding", "SPMDFullToShardShape", "SPMDShardToFullShape"})
-"""Custom calls a formula may lower to: none reach the host; LAPACK and the like are not
-needed by the contract's formulas (measured: docs/isolation.md)."""
+"""Custom calls a formula may lower to: none reach the host. The contract's formulas need
+none on the CPU (docs/isolation.md); LAPACK and callbacks are refused."""
 REFUSED_OPS = ("infeed", "outfeed", "send", "recv", "custom_call")
 """StableHLO operations that reach outside the computation (custom_call: unless allowed above)."""
 CALLBACK = re.compile(r"callback", re.I)

@@ -54,4 +54,17 @@ def l2_grad(a, y):  # clean in a trace for jit (under vmap: the batch tracer hol
 """,
         {"l2_grad": "value"},
     ),
+    RuntimeHostile3(
+        "huge-constant",
+        "a correct formula that carries 8 MiB of constants into its compiled program (a compile "
+        "and memory bomb in small): refused by the runner's size caps, never compiled",
+        """
+_BIG = np.arange(1 << 21, dtype=np.float32)
+
+def l2_grad(a, y):
+    return 2 * (a - y) + 0 * jnp.asarray(_BIG).sum().astype(a.dtype)
+""",
+        {"l2_grad": "forbidden"},
+        refused=("forbidden",),
+    ),
 )
