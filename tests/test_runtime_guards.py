@@ -85,8 +85,8 @@ def test_the_exported_trace_is_the_program_that_runs() -> None:
 
     blob = export_cell(counted, transform="jit", args=ARGS, **CALL)
     assert calls[0] == 1, f"jax {jax.__version__} traced the function {calls[0]} times"
-    assert np.array_equal(runner.run(blob, ARGS), ARGS[0] - ARGS[1])
-    assert np.array_equal(runner.run(blob, (ARGS[1], ARGS[1])), np.zeros((2, 4)))
+    assert np.array_equal(runner.run(blob, ARGS).value, ARGS[0] - ARGS[1])
+    assert np.array_equal(runner.run(blob, (ARGS[1], ARGS[1])).value, np.zeros((2, 4)))
     assert calls[0] == 1
 
 
@@ -196,8 +196,20 @@ def test_the_runner_refuses_programs_outside_the_policy() -> None:
         runner.load(b"not a program")
     assert info.value.kind == "protocol"
     clean = export_cell(lambda a, y: 2 * (a - y), **call)
-    assert np.array_equal(runner.run(clean, (x, 3 * x)), -4 * x)
+    assert np.array_equal(runner.run(clean, (x, 3 * x)).value, -4 * x)
     for text in ('stablehlo.custom_call @xla_ffi_python_cpu_callback(%0)', '%1 = "stablehlo.infeed"(%0)',
                  'stablehlo.custom_call @lapack_sgeev(%0)'):  # fmt: skip
         with pytest.raises(runner.Refused):
             runner.inspect(text)
+
+
+def test_the_runner_runs_on_the_cases_device() -> None:
+    """A jit cell on cpu:1 is run there (the engine fails a result that lives elsewhere)."""
+    from handgrad.evaluate import SHARDED, available_devices
+
+    blob = export_cell(lambda a, y: 2 * (a - y), transform="jit", args=ARGS, **CALL)
+    for device in [d for d in available_devices() if d.startswith("cpu:")]:
+        out = runner.run(blob, ARGS, device)
+        assert out.devices == {device} and np.array_equal(out.value, 2 * (ARGS[0] - ARGS[1]))
+    with pytest.raises(ValueError, match="one device"):
+        runner.run(blob, ARGS, SHARDED)

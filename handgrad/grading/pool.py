@@ -657,7 +657,7 @@ class SubmissionEvaluator:
             }
             stacked = transform == "vmap" or device == "sharded"
             max_bytes, check = reply_check(name, args, kwargs, stacked)
-            if transform == "eager":  # run in the worker: its value is data, compared by the grader
+            if transform == "eager" or device == "sharded":  # (sharded: only a student's own pytest run)
                 reply = self._ask(name, request, max_bytes, check)
                 if reply["program"] is not None:
                     raise self._died(name, WorkerDied("protocol", "the worker sent a program for an eager call"), 0.0)
@@ -735,7 +735,7 @@ class SubmissionEvaluator:
                 raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
             left = budget.left(runner.running())
             timeout = max(0.0, min(self.limits.timeout, left))
-            run = {"program": program, "args": request["args"]}
+            run = {"program": program, "args": request["args"], "device": request["device"]}
             try:
                 return runner.call(run, timeout, max_bytes, check)
             except WorkerDied as exc:

@@ -123,29 +123,39 @@ def load(blob: bytes) -> tuple[Any, Callable[..., Any]]:
     return found
 
 
-def run(blob: bytes, args: tuple[Any, ...]) -> Any:
-    """The program's outputs (numpy) on `args`; Refused when it may not run; TypeError or
-    ValueError when it does not take these arguments (then it is not this case's program)."""
+def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0") -> Any:
+    """The program's outputs on `args` placed on `device` (one CPU device), as an
+    evaluate.Output; Refused when it may not run; TypeError or ValueError when it does not
+    take these arguments (then it is not this case's program)."""
     import jax
 
+    from handgrad.evaluate import SHARDED, Output, device_name, place
+
+    if device == SHARDED:
+        raise ValueError("an exported program runs on one device")
     _, call = load(blob)
-    out = jax.block_until_ready(call(*args))
-    return jax.tree.map(np.asarray, out)
+    out = jax.block_until_ready(call(*place(args, device, (None,) * len(args))))
+    leaves = jax.tree.leaves(out)
+    devices = frozenset(device_name(d) for leaf in leaves for d in leaf.devices())
+    return Output(jax.tree.map(np.asarray, out), devices)
 
 
 def answer(request: dict[str, Any]) -> dict[str, Any]:
     """The runner's reply to one request {"program": uint8 array, "args": [...]}."""
     from handgrad.evaluate import describe_exception
 
-    program, args = request.get("program"), request.get("args")
+    program, args, device = request.get("program"), request.get("args"), request.get("device", "cpu:0")
     if not isinstance(program, np.ndarray) or program.dtype != np.uint8 or not isinstance(args, list):
         return {"ok": False, "kind": "protocol", "message": "malformed request"}
     try:
-        value = run(program.tobytes(), tuple(args))
+        out = run(program.tobytes(), tuple(args), str(device))
     except Refused as exc:
         return {"ok": False, "kind": exc.kind, "message": exc.message}
     except Exception as exc:
         return {"ok": False, "kind": "exception", "message": describe_exception(exc)}
-    if not isinstance(value, (np.ndarray, dict)):
-        return {"ok": False, "kind": "bad-return", "message": f"returned a {type(value).__name__}"}
-    return {"ok": True, "value": value, "devices": ["cpu:0"]}
+    value = out.value
+    if not isinstance(value, np.ndarray) and not (
+        isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values())
+    ):
+        return {"ok": False, "kind": "bad-return", "message": f"returned a {type(value).__name__}, expected an array"}
+    return {"ok": True, "value": value, "devices": sorted(out.devices)}

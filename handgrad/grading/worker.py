@@ -451,7 +451,7 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
 
     import handgrad
-    from handgrad.evaluate import BadReturn, evaluate, export_cell
+    from handgrad.evaluate import SHARDED, BadReturn, evaluate, export_cell
     from handgrad.grading import runner
     from handgrad.grading.protocol import read_message, write_message
 
@@ -514,7 +514,7 @@ def main(argv: list[str] | None = None) -> None:
             "vmap_axes": tuple(request["vmap_axes"]),
         }
         try:
-            if call["transform"] == "eager":  # values are data: the grader compares them
+            if call["transform"] == "eager" or call["device"] == SHARDED:  # values: data the grader compares
                 result = evaluate(fn, **call)
             else:  # only the program goes back: the runner inspects and runs it
                 program = export_cell(fn, **call)
@@ -529,7 +529,7 @@ def main(argv: list[str] | None = None) -> None:
             text = describe(exc, submission)
             reply = {"ok": False, "kind": "memory" if any(f in text for f in FATAL) else "exception", "message": text}
         else:
-            if call["transform"] == "eager":
+            if call["transform"] == "eager" or call["device"] == SHARDED:
                 reply = {"ok": True, "value": result.value, "devices": sorted(result.devices)}
             else:
                 reply = {"ok": True, "program": np.frombuffer(program, np.uint8)}
