@@ -59,7 +59,7 @@ def l2_grad(a, y):  # clean in a trace for jit (under vmap: the batch tracer hol
         "a correct formula that carries 8 MiB of constants into its compiled program (a compile "
         "and memory bomb in small): refused by the runner's size caps, never compiled",
         """
-_BIG = np.arange(1 << 21, dtype=np.float32)
+_BIG = np.tile(np.asarray([1.0, -1.0], np.float32), 1 << 20)  # sums to exactly 0
 
 def l2_grad(a, y):
     return 2 * (a - y) + 0 * jnp.asarray(_BIG).sum().astype(a.dtype)
