@@ -28,6 +28,17 @@ def _progress(total_desc: str) -> Callable[[Iterable[T]], Iterable[T]]:
     return wrap
 
 
+def _function_name(text: str) -> str:
+    """A contract function's name; a typo is answered with the nearest names, not all 24."""
+    if text in NAMES:
+        return text
+    import difflib
+
+    near = difflib.get_close_matches(text, NAMES, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(near)}?" if near else "docs/contract.md lists all 24"
+    raise argparse.ArgumentTypeError(f"no contract function is named {text!r}: {hint}")
+
+
 def _whole_number(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number of at least `minimum`."""
 
@@ -348,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
     check.add_argument("--dtype", action="append", choices=DTYPES, help="only this dtype (repeatable)")
     check.add_argument("--device", action="append", help="only this device, e.g. cpu:0, gpu:0, sharded (repeatable)")
-    check.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="only this function")
+    check.add_argument("--function", action="append", type=_function_name, metavar="NAME", help="only this function")
     check.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # a file here gets a pointer to `grade`
     check.add_argument(
         "--show", type=_not_negative, default=10, help="explain at most this many failed cases (default 10)"
@@ -364,7 +375,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--allow-autodiff", action="store_true", help="do not fail functions that use autodiff")
     grade.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
     grade.add_argument("--seed", type=_not_negative, help="seed for the random inputs (default: fresh each run)")
-    grade.add_argument("--function", action="append", choices=NAMES, metavar="NAME", help="grade only this function")
+    grade.add_argument(
+        "--function", action="append", type=_function_name, metavar="NAME", help="grade only this function"
+    )
     grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.add_argument(

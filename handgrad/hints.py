@@ -232,6 +232,21 @@ def _input_term(result: CaseResult, diff: np.ndarray) -> str:
     return ""
 
 
+def _cancels_near_zero(result: CaseResult) -> str:
+    """An activation wrong beyond rounding at a small |x|, where its value is of the order of x
+    (the floor follows the input there: reference/tolerances.py, input_floor)."""
+    x = result.inputs_at_worst.get("x")
+    if not result.case.entry.floor_follows_input or x is None or np.size(x) != 1:
+        return ""
+    if not 0 < abs(float(np.asarray(x, np.float64).ravel()[0])) < 1e-2:
+        return ""
+    return (
+        "loses its digits near 0: for small |x| the form subtracts nearly equal numbers (e^x - e^-x, "
+        "1 - 2/(e^2x + 1), 2 sigmoid(2x) - 1), leaving a rounding error far larger than x's own; "
+        "rewrite it so small x keeps its digits (expm1, or a form without that subtraction)"
+    )
+
+
 def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str) -> str:
     comparison = result.comparison
     worst = comparison.worst if comparison is not None else None
@@ -266,6 +281,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     known = _known_form(result, got)
     if known:
         return known
+    near_zero = _cancels_near_zero(result)
+    if near_zero:
+        return near_zero
     epsilon = _added_epsilon(result, want, got)
     if epsilon:
         return epsilon

@@ -74,6 +74,11 @@ class Entry:
     """Size of terms a correct formula may cancel where the sensitivity S does not see them,
     per element of the output; added to S (reference/tolerances.py). See CANCELLED: the
     contract's own forms that cancel where S is small."""
+    floor_follows_input: bool = False
+    """The absolute floor (atol) shrinks with |x| below 1, element by element
+    (reference/tolerances.py, input_floor): for activations, whose values near 0 are of
+    the order of x, a form that cancels there (tanh as 2 sigmoid(2x) - 1) is off by far more
+    than rounding of x explains, which a fixed floor of 1e-6 hid."""
 
     @property
     def vmap_axes(self) -> tuple[int | None, ...]:
@@ -118,7 +123,9 @@ def _activation(name: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
     if kink is not None:
         fams += (families.relu_kink(),)
     fams = tiered("activation", fams)
-    value = Entry(name, getattr(activations, name), ("x",), "elementwise", fams, summary=SUMMARIES[name])
+    value = Entry(
+        name, getattr(activations, name), ("x",), "elementwise", fams, summary=SUMMARIES[name], floor_follows_input=True
+    )
     grad = Entry(
         f"{name}_grad",
         getattr(activations, f"{name}_grad"),
@@ -129,6 +136,7 @@ def _activation(name: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
         of=name,
         summary=SUMMARIES[f"{name}_grad"],
         cancelled=CANCELLED.get(f"{name}_grad"),
+        floor_follows_input=True,
     )
     return value, grad
 

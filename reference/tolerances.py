@@ -16,6 +16,7 @@ of C with the tests that pin it.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,8 @@ cross-entropy at logits near -1e4 in float32); every mistake of the corpora fail
 @dataclass(frozen=True)
 class Tolerance:
     rtol: float
-    atol: float
+    atol: float | np.ndarray
+    """A number, or one per element (input_floor)."""
     eps: float = 0.0
     """The dtype's machine epsilon, for the conditioning term."""
 
@@ -45,6 +47,19 @@ TOLERANCES: dict[str, Tolerance] = {
 }
 
 DTYPES: tuple[str, ...] = tuple(TOLERANCES)
+
+
+def input_floor(tolerance: Tolerance, x: np.ndarray, dtype: str) -> Tolerance:
+    """`tolerance` with its absolute floor scaled, element by element, by min(1, |x|) (an
+    elementwise function's input), and never below the dtype's smallest subnormal (the
+    spacing of the results there). A backward-stable activation is accurate to rounding of
+    values of the order of x; a form that cancels near 0 is not, and a fixed floor admitted
+    it (tanh as 2 sigmoid(2x) - 1 is 59% off at x ~ 1e-7 in float32)."""
+    import ml_dtypes
+
+    tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
+    scale = np.minimum(1.0, np.abs(np.asarray(x, np.float64)))
+    return dataclasses.replace(tolerance, atol=np.maximum(tolerance.atol * scale, tiny))
 
 
 def machine_epsilon(dtype: str) -> float:

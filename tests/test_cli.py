@@ -65,7 +65,9 @@ def test_check_given_a_file_points_to_grade(capsys: pytest.CaptureFixture[str]) 
     ("argv", "words"),
     [
         (["check", "--show", "-1"], "must be 0 or more"),
-        (["check", "--function", "softmax_grad"], "invalid choice: 'softmax_grad'"),
+        (["check", "--function", "softmax_grad"], "'softmax_grad': did you mean softmax or softmax_vjp"),
+        (["grade", "a.py", "--function", "cosine_grad"], "cosine_similarity_grad"),
+        (["grade", "a.py", "--function", "qqqq"], "no contract function is named 'qqqq': docs/contract.md"),
         (["grade", "a.py", "--memory", "lots"], "not a size"),
         (["grade", "a.py", "--shard", "3/2"], "need 1 <= K <= N"),
     ],

@@ -111,12 +111,12 @@ MISTAKES: tuple[Mistake, ...] = (
     m(
         "tanh-naive",
         "tanh",
-        "(e^x - e^-x)/(e^x + e^-x) gives inf/inf",
+        "(e^x - e^-x)/(e^x + e^-x) cancels for small |x| (and gives inf/inf at the extremes)",
         """
       def tanh(x):
           return (jnp.exp(x) - jnp.exp(-x)) / (jnp.exp(x) + jnp.exp(-x))
       """,
-        hint="extreme",
+        hint="near 0",
     ),
     m(
         "tanh-grad-no-square",

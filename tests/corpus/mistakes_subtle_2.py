@@ -489,4 +489,25 @@ SUBTLE_2: tuple[Mistake, ...] = (
       """,
         hint="reduces too much",
     ),
+    # Forms that cancel near 0, where tanh x ~ x: off by far more than rounding of x explains.
+    m(
+        "tanh-via-sigmoid",
+        "tanh",
+        "2 sigmoid(2x) - 1: 1/(1+e^{-2x}) rounds near 1/2, and subtracting leaves its rounding",
+        """
+      def tanh(x):
+          return 2 / (1 + jnp.exp(-2 * x)) - 1
+      """,
+        hint="near 0",
+    ),
+    m(
+        "tanh-one-minus-two-over",
+        "tanh",
+        "1 - 2/(e^{2x} + 1): exact at the extremes, but cancels for small |x|",
+        """
+      def tanh(x):
+          return 1 - 2 / (jnp.exp(2 * x) + 1)
+      """,
+        hint="near 0",
+    ),
 )
