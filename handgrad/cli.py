@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -288,10 +289,34 @@ def _many_files_pointer(path: Path) -> str:
     return ""
 
 
-def cmd_bundle(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _target_python(text: str | None) -> tuple[str, str | None]:
+    """--python X.Y or PATH: (the X.Y to resolve for, the interpreter for --check or None)."""
+    import shutil
+    import subprocess
 
-    from handgrad.grading.bundle import BundleError, check_target, write_bundle
+    from handgrad.grading.bundle import PYTHONS
+
+    if text is None:
+        return PYTHONS[0], None
+    if re.fullmatch(r"3\.\d+", text):
+        found = shutil.which(f"python{text}")
+        pyenv = sorted(Path.home().glob(f".pyenv/versions/{text}.*/bin/python"))
+        return text, found or (str(pyenv[-1]) if pyenv else None)
+    try:
+        done = subprocess.run([text, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    except OSError as exc:
+        raise UsageError(
+            f"--python {text}: cannot run it ({exc.strerror or exc}); give X.Y or an interpreter"
+        ) from None
+    if done.returncode != 0:
+        raise UsageError(f"--python {text}: not a working Python interpreter")
+    return done.stdout.strip(), text
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from handgrad import starter
+    from handgrad.grading.bundle import BundleError, check_bundle, check_target, resolve_constraints, write_bundle
     from handgrad.grading.rubric import RubricError, load
 
     out = Path(args.out)
@@ -303,14 +328,63 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         try:
             load(args.rubric)
         except RubricError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(f"{exc} (handgrad rubric {args.rubric} writes a starter rubric)") from None
+    version, interpreter = _target_python(args.python)
+    if args.check and interpreter is None:
+        raise UsageError(f"--check: no Python {version} found on PATH or in pyenv; give --python PATH")
     options = ["--strict"] if args.strict else []
     options += ["--timeout", str(args.timeout), "--memory", str(args.memory), "--jobs", str(args.jobs)]
     try:
-        write_bundle(out, options, args.rubric)
+        write_bundle(out, options, args.rubric, resolve_constraints(version))
     except (BundleError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"wrote {args.out}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
+    print(f"wrote {args.out} for Python {version}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
+    if not args.check:
+        return 0
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="handgrad-check-") as scratch:
+        solution, wrong = Path(scratch) / "solution.py", Path(scratch) / "wrong.py"
+        solution.write_text(starter.solution(), encoding="utf-8")
+        wrong.write_text(starter.solution() + WRONG_TAIL, encoding="utf-8")
+        print(f"checking {args.out} with {interpreter} (a fresh venv, then the solution and a wrong file)")
+        try:
+            problems = check_bundle(out, str(interpreter), solution, wrong)
+        except BundleError as exc:
+            raise UsageError(str(exc)) from None
+    for problem in problems:
+        print(f"check failed: {problem}", file=sys.stderr)
+    if not problems:
+        print("check passed: the solution earns full marks, the wrong file less")
+    return 1 if problems else 0
+
+
+WRONG_TAIL = """
+
+_right_l2_grad = l2_grad
+
+
+def l2_grad(*args, **kwargs):
+    return 0.5 * _right_l2_grad(*args, **kwargs)
+"""
+"""Appended to the solution for --check: a wrong l2_grad (a forgotten factor 2)."""
+
+
+def cmd_rubric(args: argparse.Namespace) -> int:
+    from handgrad.grading.rubric import starter_text
+
+    text = starter_text()
+    if args.path is None or str(args.path) == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.path, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(f"{args.path}: already exists (not replaced)") from None
+    except OSError as exc:
+        raise UsageError(f"{args.path}: cannot be written ({exc.strerror or exc})") from None
+    print(f"wrote {args.path}: every function weighs 1; edit it, then --rubric {args.path}")
     return 0
 
 
@@ -392,7 +466,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")
     bundle.add_argument("out", metavar="OUT.zip")
-    bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
+    bundle.add_argument(
+        "--rubric", type=Path, help="TOML with weights and visibility per function (default: every function weighs 1)"
+    )
+    bundle.add_argument(
+        "--python",
+        metavar="X.Y|PATH",
+        help="the Python the autograder will run (default 3.10, Gradescope's Ubuntu 22.04); a PATH also serves --check",
+    )
+    bundle.add_argument(
+        "--check", action="store_true", help="install the bundle in a fresh venv and grade a right and a wrong file"
+    )
     _add_limits(bundle)
     bundle.set_defaults(run=cmd_bundle)
 
@@ -402,7 +486,14 @@ def build_parser() -> argparse.ArgumentParser:
         starter.add_argument("path", nargs="?", type=Path, metavar="PATH", help="new file to write (default: stdout)")
         starter.set_defaults(run=cmd_starter)
 
-    from benchmarks.cli import add_arguments
+    rubric = sub.add_parser("rubric", help="write a starter rubric (every function weighs 1) to edit")
+    rubric.add_argument("path", nargs="?", type=Path, metavar="FILE", help="new file to write (default: stdout)")
+    rubric.set_defaults(run=cmd_rubric)
+
+    try:
+        from benchmarks.cli import add_arguments
+    except ImportError:  # an install without benchmarks/ (the Gradescope bundle): no bench command
+        return parser
 
     bench = sub.add_parser("bench", help="time hand-written gradients against autodiff, the forward and a copy")
     add_arguments(bench)

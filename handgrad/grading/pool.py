@@ -36,7 +36,7 @@ from handgrad.engine import EvaluationError
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
 from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, encode_message, read_message
-from handgrad.grading.submission import copy_submission
+from handgrad.grading.submission import copy_submission, staged_name
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
 
@@ -176,7 +176,7 @@ class Staged:
             inner = self.dir / "s"
             inner.mkdir(mode=0o755)
             os.chmod(inner, 0o755)
-            self.path = inner / submission.name
+            self.path = inner / staged_name(submission)  # a notebook is staged as its code, NAME.py
             copy_submission(submission, self.path)
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)

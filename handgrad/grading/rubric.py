@@ -128,3 +128,23 @@ def _tiers(spec: object, where: str) -> dict[str, float] | None:
     if not any(shares.values()):
         raise RubricError(f"{where}: every share is 0, so no check would count")
     return shares
+
+
+def starter_text() -> str:
+    """A rubric that grades as no rubric does (every function weighs 1, visible), with each
+    function listed so an instructor only edits numbers; `load` reads it back unchanged."""
+    lines = [
+        "# handgrad rubric (docs/grading.md). As written it grades like no rubric: every function 1.",
+        "default_weight = 1.0",
+        'default_visibility = "visible"  # visible | hidden | after_due_date | after_published',
+        "",
+        "# Optional: partial credit per tier of checks (shares of a function's weight).",
+        "# [tiers]",
+        "# derivation = 0.7",
+        "# stability = 0.3",
+        "# extreme = 0",
+        "",
+    ]
+    for name in NAMES:
+        lines += [f"[functions.{name}]", "weight = 1", ""]
+    return "\n".join(lines)
