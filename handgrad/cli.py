@@ -40,6 +40,21 @@ def _function_name(text: str) -> str:
     raise argparse.ArgumentTypeError(f"no contract function is named {text!r}: {hint}")
 
 
+def _dtype_names(text: str) -> list[str]:
+    """One --dtype value: a dtype or a comma list of them ("float32,float16"), as bench takes."""
+    import difflib
+
+    names = [n for n in text.split(",") if n]
+    for name in names:
+        if name not in DTYPES:
+            close = difflib.get_close_matches(name, DTYPES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise argparse.ArgumentTypeError(f"unknown dtype {name!r}{hint}; known: {', '.join(DTYPES)}")
+    if not names:
+        raise argparse.ArgumentTypeError("an empty dtype list")
+    return names
+
+
 def _whole_number(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number of at least `minimum`."""
 
@@ -82,7 +97,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown device {', '.join(unknown)}; this machine has: {', '.join(devices)}")
         devices = args.device
     entries = [e for e in CATALOG if not args.function or e.name in args.function]
-    cases = build_cases(entries, dtypes=args.dtype, devices=devices)
+    dtypes = list(dict.fromkeys(d for group in args.dtype for d in group)) if args.dtype else None
+    cases = build_cases(entries, dtypes=dtypes, devices=devices)
     if not cases:
         raise UsageError("no case matches the chosen --function/--dtype/--device")
     results = run_all(InProcess(handwritten), cases, strict=args.strict, progress=_progress("check"))
@@ -431,7 +447,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = sub.add_parser("check", help="verify the shipped handwritten formulas on every device")
     check.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
-    check.add_argument("--dtype", action="append", choices=DTYPES, help="only this dtype (repeatable)")
+    check.add_argument(
+        "--dtype",
+        action="extend",
+        nargs="+",
+        type=_dtype_names,
+        metavar="DTYPE",
+        help=f"only these dtypes: {', '.join(DTYPES)} (repeatable; comma or space lists, as for bench)",
+    )
     check.add_argument("--device", action="append", help="only this device, e.g. cpu:0, gpu:0, sharded (repeatable)")
     check.add_argument("--function", action="append", type=_function_name, metavar="NAME", help="only this function")
     check.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # a file here gets a pointer to `grade`
