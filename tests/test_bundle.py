@@ -108,3 +108,47 @@ def test_notebook_gets_the_same_marks_as_the_same_py(tmp_path: Path) -> None:
     marks = [{f.name: f.score for f in grade(p, options).functions} for p in (py, nb)]
     assert marks[0] == marks[1]
     assert marks[0]["l2_grad"] == 0 and marks[0]["relu_grad"] > 0
+
+
+# ---- partial credit within a function (rubric `partial = true`) --------------------------
+
+
+def test_partial_credit_is_the_share_of_cells_passed_per_tier(tmp_path: Path) -> None:
+    from handgrad.cases import build_cases
+    from handgrad.grading.grader import Options, grade, grading_device
+    from handgrad.grading.pool import Limits
+    from reference.catalog import BY_NAME
+
+    sub = tmp_path / "sub.py"
+    sub.write_text(
+        "import jax.numpy as jnp\n\n\ndef relu_grad(x):\n"
+        "    d = jnp.where(x > 0, 1.0, 0.0).astype(x.dtype)\n"
+        "    return d + 1 if x.dtype == jnp.float16 else d\n",  # right in float32, wrong everywhere in float16
+        encoding="utf-8",
+    )
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text("partial = true\n[functions.relu_grad]\nweight = 4\n", encoding="utf-8")
+    limits = Limits(timeout=8.0, memory=3 << 30, startup=60.0)
+    options = Options(insecure=True, functions=("relu_grad",), seed=7, limits=limits, rubric=load(rubric))
+    got = grade(sub, options).functions[0]
+    # Expected from the cells themselves: derivation and stability count (extreme does not,
+    # without --strict), each tier earning the fraction of its cells that are not float16.
+    cases = build_cases([BY_NAME["relu_grad"]], devices=[grading_device()])
+    fractions = []
+    for tier in ("derivation", "stability"):
+        in_tier = [c for c in cases if c.family.tier == tier]
+        if in_tier:
+            fractions.append(sum(c.dtype != "float16" for c in in_tier) / len(in_tier))
+    assert 0 < min(fractions) < 1
+    assert got.score == pytest.approx(4 * sum(fractions) / len(fractions))
+    all_or_nothing = Options(insecure=True, functions=("relu_grad",), seed=7, limits=limits)
+    assert grade(sub, all_or_nothing).functions[0].score == 0
+
+
+def test_partial_must_be_a_boolean(tmp_path: Path) -> None:
+    from handgrad.grading.rubric import RubricError
+
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('partial = "yes"\n', encoding="utf-8")
+    with pytest.raises(RubricError, match="partial must be true or false"):
+        load(rubric)
