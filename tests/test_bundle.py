@@ -152,3 +152,35 @@ def test_partial_must_be_a_boolean(tmp_path: Path) -> None:
     rubric.write_text('partial = "yes"\n', encoding="utf-8")
     with pytest.raises(RubricError, match="partial must be true or false"):
         load(rubric)
+
+
+# ---- the bundle as Gradescope runs it (slow: a fresh venv with JAX, built once) ----------
+
+
+@pytest.fixture(scope="module")
+def checked_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str], Path]:
+    """`gradescope-bundle --check` with this machine's Python: the bundle's constraints are
+    resolved for it from the index, setup.sh builds a fresh venv, run_autograder grades the
+    reference solution and a wrong file under a temporary /autograder."""
+    import sys
+
+    from handgrad import starter
+    from handgrad.cli import WRONG_TAIL
+
+    where = tmp_path_factory.mktemp("gradescope")
+    out = where / "autograder.zip"
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    write_bundle(out, ["--timeout", "10"], constraints=bundle.resolve_constraints(version))
+    solution, wrong = where / "solution.py", where / "wrong.py"
+    solution.write_text(starter.solution(), encoding="utf-8")
+    wrong.write_text(starter.solution() + WRONG_TAIL, encoding="utf-8")
+    return bundle.check_bundle(out, sys.executable, solution, wrong), out
+
+
+@pytest.mark.slow
+def test_bundle_installs_and_grades_as_gradescope_would(checked_bundle: tuple[list[str], Path]) -> None:
+    problems, out = checked_bundle
+    assert problems == []
+    with zipfile.ZipFile(out) as zf:
+        pins = zf.read("constraints.txt").decode().split()
+    assert any(p.startswith("jax==") for p in pins) and any(p.startswith("jaxlib==") for p in pins)
