@@ -184,3 +184,9 @@ def test_bundle_installs_and_grades_as_gradescope_would(checked_bundle: tuple[li
     with zipfile.ZipFile(out) as zf:
         pins = zf.read("constraints.txt").decode().split()
     assert any(p.startswith("jax==") for p in pins) and any(p.startswith("jaxlib==") for p in pins)
+
+
+def test_readme_bundle_commands_are_the_ones_tested() -> None:
+    readme = (bundle.ROOT / "README.md").read_text(encoding="utf-8")
+    rubric = readme.index("handgrad rubric rubric.toml")
+    assert rubric < readme.index("handgrad gradescope-bundle autograder.zip --rubric rubric.toml")
