@@ -45,7 +45,7 @@ from handgrad.grading.protocol import (
     read_message,
     validate,
 )
-from handgrad.grading.submission import copy_submission
+from handgrad.grading.submission import copy_submission, staged_name
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
 
@@ -210,7 +210,7 @@ class Staged:
             inner = self.dir / "s"
             inner.mkdir(mode=0o755)
             os.chmod(inner, 0o755)
-            self.path = inner / submission.name
+            self.path = inner / staged_name(submission)  # a notebook is staged as its code, NAME.py
             copy_submission(submission, self.path)
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
