@@ -132,7 +132,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     ),
     "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
     "math": AllExcept(),
-    "functools": names("partial reduce wraps cache lru_cache cached_property total_ordering"),
+    "functools": names("partial reduce cache lru_cache cached_property total_ordering"),
     "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
     "itertools": names("product combinations permutations accumulate chain repeat count islice starmap"),
     "typing": names(
