@@ -428,7 +428,10 @@ def _score(
         verdicts.append(TierVerdict(tier, len(in_tier), len(bad), shares.get(tier, 0) > 0, families, len(skipped)))
     total = sum(shares.get(v.tier, 0.0) for v in verdicts)
     earned = sum(shares.get(v.tier, 0.0) for v in verdicts if v.passed)
-    if options.rubric.tiers is None:
+    if options.rubric.partial:  # each tier: its share times the fraction of its checks passed
+        earned = sum(shares.get(v.tier, 0.0) * max(0, v.checks - v.failed - v.not_run) / v.checks for v in verdicts)
+        score = weight * earned / total if total > 0 else weight
+    elif options.rubric.tiers is None:
         score = weight if all(v.passed for v in verdicts if v.counted) else 0.0
     else:
         score = weight * earned / total if total > 0 else weight
