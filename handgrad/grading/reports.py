@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from handgrad.escape import printable
 from handgrad.grading.grader import SHOWN, SubmissionGrade
-from handgrad.grading.pool import printable
 
 
 class TargetError(Exception):
