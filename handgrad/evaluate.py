@@ -8,7 +8,6 @@ formulas, so both take exactly the same path.
 from __future__ import annotations
 
 import functools
-import re
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -155,19 +154,25 @@ def _transformed(
     return g
 
 
-def uses_complex(program_text: str) -> bool:
-    """Whether a StableHLO program holds a complex value anywhere (its types read
-    `complex<f32>`, `complex<f64>`): complex-step differentiation cannot hide from this."""
-    return "complex<" in program_text
+def export_cell(
+    fn: Callable[..., Any],
+    *,
+    transform: str,
+    device: str,
+    args: tuple[Any, ...],
+    kwargs: Mapping[str, Any],
+    vmap_axes: tuple[int | None, ...],
+) -> bytes:
+    """The program fn runs under `transform` (jit or vmap) for arguments of these shapes and
+    dtypes, serialized with jax.export for one CPU device: what the grader's runner inspects
+    and runs (handgrad/grading/runner.py). Exceptions from tracing fn propagate."""
+    from jax import export
 
-
-HOST_CALLBACK = re.compile(r"custom_call @\w*callback")
-"""How a host callback (jax.pure_callback, io_callback, jax.debug.print) appears in StableHLO."""
-
-
-def calls_host(program_text: str) -> bool:
-    """Whether a program calls back into Python on the host: code the grader cannot see into."""
-    return HOST_CALLBACK.search(program_text) is not None
+    if transform not in ("jit", "vmap") or device == SHARDED:
+        raise ValueError(f"no exported program for {transform} on {device}")
+    program: Any = _transformed(fn, transform, kwargs, vmap_axes)  # a jax.jit object for these transforms
+    specs = jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), args)
+    return bytes(export.export(program, platforms=["cpu"])(*specs).serialize())
 
 
 def forget(fn: Callable[..., Any]) -> None:
@@ -185,22 +190,16 @@ def evaluate(
     args: tuple[Any, ...],
     kwargs: Mapping[str, Any],
     vmap_axes: tuple[int | None, ...],
-    inspect: Callable[[str], None] | None = None,
 ) -> Output:
     """fn(*args, **kwargs) under `transform` with the arguments on `device`.
 
     Keywords (Huber's delta) are static: closed over, never traced or mapped.
-    Exceptions from fn propagate to the caller, which reports them.
-    `inspect`, for jit and vmap cases, is handed the StableHLO text of the program before it
-    runs: JAX caches the trace, so the run executes the very program inspected, and the
-    function's Python runs once for both.
+    Exceptions from fn propagate to the caller, which reports them. (The grader does not run
+    a submission's jit and vmap cases here: see export_cell.)
     """
     if transform not in TRANSFORMS:
         raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
     placed = place(args, device, vmap_axes)
     program = _transformed(fn, transform, kwargs, vmap_axes)
-    if inspect is not None and transform != "eager":
-        jitted: Any = program  # a jax.jit object for these transforms
-        inspect(str(jitted.lower(*placed).as_text()))
     out = jax.block_until_ready(program(*placed))
     return _to_numpy(out)

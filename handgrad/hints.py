@@ -331,7 +331,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         term = _input_term(result, got - want)
         if term:
             return term
-    wrong = finite & ~np.isclose(got, want, rtol=1e-3, atol=1e-6 * scale)
+    wrong = finite & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)  # rounding is not wrong
     sub = sig & wrong
     if sub.any() and sub.sum() < sig.sum():
         sub_ratios = got[sub] / want[sub]

@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 import struct
-from typing import Any
+from typing import Any, ClassVar
 
 import ml_dtypes
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from handgrad.grading import protocol
 from handgrad.grading.protocol import MAX_HEADER, ProtocolError, read_message, write_message
@@ -154,8 +156,9 @@ def test_reply_check_bounds_a_reply_by_what_the_reference_returns() -> None:
         ({"devices": ["cpu:0"] * 65}, "malformed devices"),
         ({"ok": "yes"}, "malformed ok"),
         ({"autodiff": 0}, "malformed autodiff"),
-        ({"complex": None}, "malformed complex"),
-        ({"host_callback": []}, "malformed host_callback"),
+        ({"complex": False}, "unexpected field 'complex'"),  # (no flag a worker sends is believed)
+        ({"host_callback": False}, "unexpected field 'host_callback'"),
+        ({"program": np.zeros(3, np.float32)}, "malformed program"),
     ],
     ids=lambda x: x if isinstance(x, str) else "",
 )
@@ -173,6 +176,12 @@ def test_reply_fields_keep_known_kinds_and_refuse_fields_of_the_wrong_type() -> 
 
     assert reply_fields({"ok": False, "kind": "memory", "message": "x"})["kind"] == "memory"
     assert reply_fields({"ok": False, "kind": "timeout"})["kind"] == "exception"  # (not the grader's verdict)
+    assert reply_fields({"ok": False})["message"] == ""
+    for odd in ({"kind": {"a": 1}}, {"message": ["x", 1]}, {"message": None}, {"message": "x" * (1 << 17)}):
+        with pytest.raises(ProtocolError, match="malformed"):
+            reply_fields({"ok": False} | odd)
+    with pytest.raises(ProtocolError, match="unexpected field 'verdict'"):
+        reply_fields({"ok": True, "verdict": "pass"})
     assert reply_fields({"ok": False, "kind": "made-up", "message": ""})["kind"] == "exception"
     for odd in (
         {"ok": False, "kind": {"a": 1}, "message": "x"},
@@ -193,3 +202,222 @@ def test_encode_message_is_what_write_message_sends() -> None:
     assert protocol.encode_message(message) == stream.getvalue()
     back = read_message(io.BytesIO(protocol.encode_message(message)))
     assert np.array_equal(back["value"], message["value"]) and back["devices"] == ["cpu:0"]
+
+
+# ---- a class run always finishes: property-based ------------------------------------------
+# Whatever bytes a worker writes, the reader raises ProtocolError or EOFError (never anything
+# else), and grade_many grades every submission: the one whose worker wrote junk fails, with
+# reason `protocol` or as the junk decoded says, and every honest student's marks are unchanged.
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from([*protocol.REPLY, *protocol.READY, "__array__", "__dict__", "__blobs__", "dtype", "shape"])
+SPECIAL: list[tuple[bytes, bytes]] = [
+    (b'{"ok": ' + b"9" * 5000 + b"}", b""),  # an int json reads and Python will not convert
+    (b'{"ok": false, "message": [1, 2]}', b""),
+    (b'{"ok": false, "message": {"__array__": 0, "dtype": "uint8", "shape": [3]}, "__blobs__": [3]}', b"abc"),
+    (b'{"ok": true, "defined": ["relu_grad"], "others": [], "autodiff": false}', b""),
+    (
+        b'{"ok": true, "value": {"__dict__": {"a": {"__array__": 0, "dtype": "float32", "shape": [1]}}}, '
+        b'"__blobs__": [4]}',
+        b"abcd",
+    ),
+    (b'{"ok": true, "value": {"__array__": 0, "dtype": "float64", "shape": [1e400]}, "__blobs__": [8]}', b"\0" * 8),
+    (b'{"ok": true, "value": NaN, "devices": [Infinity]}', b""),
+    (b'{"ok": true, "value": {"__array__": 0, "dtype": "bool", "shape": [2]}, "__blobs__": [2]}', b"\x07\xff"),
+    (b'{"ok": true, "program": {"__array__": 0, "dtype": "float32", "shape": [1]}, "__blobs__": [4]}', b"abcd"),
+]
+
+
+def framed(header: bytes, data: bytes = b"") -> bytes:
+    return struct.pack(">I", len(header)) + header + data
+
+
+@st.composite
+def junk_message(draw: st.DrawFn) -> bytes:
+    """One message as a hostile worker might write it: raw bytes, a special case, or a JSON
+    header made of the protocol's own field names with values of any type."""
+    choice = draw(st.integers(0, 3))
+    if choice == 0:
+        return draw(st.binary(max_size=64))
+    if choice == 1:
+        return framed(*draw(st.sampled_from(SPECIAL)))
+    header = draw(st.dictionaries(FIELDS | st.text(max_size=6), JSON, max_size=6))
+    try:
+        text = json.dumps(header).encode()
+    except ValueError:
+        text = b"{}"
+    return framed(text, draw(st.binary(max_size=32)))
+
+
+@given(st.binary(max_size=300) | junk_message())
+@settings(max_examples=300, deadline=None)
+def test_the_reader_raises_only_protocol_errors_or_eof(data: bytes) -> None:
+    for schema in (protocol.READY, protocol.REPLY):
+        try:
+            message = read_message(io.BytesIO(data), max_bytes=1 << 16)
+            protocol.validate(message, schema)
+        except (ProtocolError, EOFError):
+            pass
+
+
+@pytest.mark.parametrize(("header", "data"), SPECIAL, ids=[str(i) for i in range(len(SPECIAL))])
+def test_special_messages_are_refused_or_well_typed(header: bytes, data: bytes) -> None:
+    from handgrad.grading.pool import reply_fields
+
+    try:
+        fields = reply_fields(read_message(io.BytesIO(framed(header, data)), max_bytes=1 << 16))
+    except (ProtocolError, EOFError):
+        return
+    assert isinstance(fields["ok"], bool) and isinstance(fields["message"], str)
+    assert fields["value"] is None or isinstance(fields["value"], (np.ndarray, dict))
+
+
+def test_a_5000_digit_integer_or_an_array_for_a_message_is_a_protocol_error() -> None:
+    from handgrad.grading.pool import reply_fields
+
+    with pytest.raises(ProtocolError, match="integer of 5000 digits"):
+        read_message(io.BytesIO(framed(*SPECIAL[0])))
+    for header, data in SPECIAL[1:3]:
+        with pytest.raises(ProtocolError, match="malformed message"):
+            reply_fields(read_message(io.BytesIO(framed(header, data))))
+
+
+class FakeWorker:
+    """Stands in for pool.Worker without a process: an honest one answers from the shipped
+    formulas (through the real encoder and reader), a hostile one replays `JUNK` bytes. Both
+    go through the Worker's own checks of each message (READY, reply_fields)."""
+
+    JUNK: ClassVar[list[bytes]] = []
+    live: ClassVar[set[int]] = set()
+
+    def __init__(self, budget: Any, names: Any = None, runner: bool = False, wait: bool = True) -> None:
+        from handgrad.grading import pool
+
+        self.waited = True
+
+        self.budget, self.limits = budget, budget.limits
+        self.runner = runner
+        self.kinds = pool.RUNNER_KINDS if runner else pool.REPLY_KINDS
+        self.hostile = "hostile" in budget.submission.name and not runner  # (a runner runs no student code)
+        self.closed, self.started, self.calls = False, 0.0, 0
+        self.import_error = None
+        self.autodiff_at_import = False
+        FakeWorker.live.add(id(self))
+        first = self._next() if self.hostile else {"ok": True, "defined": list(pool.NAMES), "autodiff": False}
+        try:
+            if isinstance(first, bytes):
+                first = read_message(io.BytesIO(first), 1 << 16)
+            ready = protocol.validate(first, protocol.READY)
+        except (ProtocolError, EOFError) as exc:
+            self.import_error = pool.EvaluationError("protocol", str(exc))
+            self.close()
+            return
+        self.defined, self.others = ready["defined"], []
+        if not ready["ok"]:
+            self.import_error = pool.EvaluationError("import", ready["message"][:2000])
+            self.close()
+
+    def _next(self) -> bytes:
+        self.calls += 1
+        return self.JUNK[self.calls % len(self.JUNK)] if self.JUNK else b""
+
+    @property
+    def alive(self) -> bool:
+        return not self.closed and self.import_error is None
+
+    def running(self) -> float:
+        return 0.0
+
+    def call(self, request: dict[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
+        import handwritten
+        from handgrad.engine import EvaluationError, InProcess
+        from handgrad.evaluate import export_cell
+        from handgrad.grading import pool, runner
+
+        if self.hostile:
+            data = self._next()
+        elif self.runner:
+            data = protocol.encode_message(runner.answer(read_message(io.BytesIO(protocol.encode_message(request)))))
+        else:
+            call = {k: request[k] for k in ("transform", "device", "kwargs")}
+            call |= {"args": tuple(request["args"]), "vmap_axes": tuple(request["vmap_axes"])}
+            try:
+                if call["transform"] == "eager":
+                    out = InProcess(handwritten)(request["name"], **call)
+                    reply: dict[str, Any] = {"ok": True, "value": out.value, "devices": sorted(out.devices)}
+                else:
+                    program = export_cell(getattr(handwritten, request["name"]), **call)
+                    reply = {"ok": True, "program": np.frombuffer(program, np.uint8)}
+            except EvaluationError as exc:
+                reply = {"ok": False, "kind": exc.kind, "message": exc.message}
+            data = protocol.encode_message(reply)
+        try:
+            return pool.reply_fields(read_message(io.BytesIO(data), max_bytes, check), self.kinds)
+        except (ProtocolError, EOFError) as exc:
+            self.close()
+            raise pool.WorkerDied("protocol", str(exc)) from None
+
+    def close(self) -> None:
+        self.closed = True
+        FakeWorker.live.discard(id(self))
+
+    dispose = close
+
+
+HONEST = ("honest_a.py", "honest_b.py")
+GRADED = ("relu_grad", "l2_grad")
+
+
+def _grade_class(tmp: Any, hostile: bool) -> list[Any]:
+    import types
+
+    from handgrad.grading import grader
+    from handgrad.grading.grader import Options, grade_many
+    from handgrad.grading.pool import Limits
+    from handgrad.grading.reports import marks_csv
+
+    paths = []
+    for name in (HONEST[0], "hostile.py", HONEST[1]) if hostile else HONEST:
+        (tmp / name).write_text("def relu_grad(x):\n    return x\n")  # (never run: FakeWorker answers)
+        paths.append(tmp / name)
+    options = Options(functions=GRADED, seed=5, scan=False, limits=Limits(restarts=0), jobs=2)
+    real = grader.sandbox.require
+    grader.sandbox.require = lambda *a, **k: types.SimpleNamespace(mode="test")  # type: ignore[assignment]
+    try:
+        grades = grade_many(paths, options)
+    finally:
+        grader.sandbox.require = real  # type: ignore[assignment]
+    csv = marks_csv(grades).splitlines()
+    assert len(grades) == len(paths) and len(csv) == len(paths) + 1  # marks.csv has every student
+    return grades
+
+
+@pytest.fixture(scope="module")
+def honest_marks(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[float, str]]:
+    from handgrad.grading import pool
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pool, "Worker", FakeWorker)
+        grades = _grade_class(tmp_path_factory.mktemp("baseline"), hostile=False)
+    assert [g.reason for g in grades] == ["ok", "ok"], [f.feedback for g in grades for f in g.functions]
+    return [(g.score, g.reason) for g in grades]
+
+
+@given(junk=st.lists(junk_message(), min_size=1, max_size=4))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_grade_many_finishes_whatever_a_worker_writes(
+    junk: list[bytes], honest_marks: list[tuple[float, str]], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from handgrad.grading import pool
+
+    FakeWorker.JUNK = junk
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pool, "Worker", FakeWorker)
+        grades = _grade_class(tmp_path_factory.mktemp("class"), hostile=True)
+    assert [(g.score, g.reason) for i, g in enumerate(grades) if i != 1] == honest_marks
+    assert grades[1].score == 0 or grades[1].reason == "ok"
+    assert not FakeWorker.live  # every worker was closed

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
-from handgrad.evaluate import evaluate, uses_complex
+from handgrad.evaluate import export_cell
+from handgrad.grading import runner
 from handgrad.grading.grader import Options, grade
 from handgrad.grading.pool import Limits
+from tests.corpus.hostile_runtime_3 import RUNTIME_HOSTILE_3
 from tests.corpus.hostile_static_2 import RUNTIME_ONLY
 from tests.corpus.mistakes import correct_source
 
@@ -25,11 +28,16 @@ SMALL = Limits(timeout=8.0, memory=1 << 30, startup=60.0, budget=120.0)
 CALL = {"device": "cpu:0", "kwargs": {}, "vmap_axes": (0, 0)}
 
 
-def _text(fn, transform: str = "jit") -> str | None:  # type: ignore[no-untyped-def]
-    args = (jnp.linspace(-1.0, 1.0, 8).reshape(2, 4), jnp.ones((2, 4)))
-    programs: list[str] = []
-    evaluate(fn, transform=transform, args=args, **CALL, inspect=programs.append)
-    return programs[0] if programs else None
+ARGS = (np.linspace(-1.0, 1.0, 8).reshape(2, 4), np.ones((2, 4)))
+
+
+def _refusal(fn, transform: str = "jit") -> str:  # type: ignore[no-untyped-def]
+    """The runner's reason for refusing fn's exported program ("" when it runs)."""
+    try:
+        runner.load(export_cell(fn, transform=transform, args=ARGS, **CALL))
+    except runner.Refused as exc:
+        return exc.kind
+    return ""
 
 
 def test_complex_anywhere_in_the_program_is_seen() -> None:
@@ -37,10 +45,8 @@ def test_complex_anywhere_in_the_program_is_seen() -> None:
         w = ((a + 1e-30 * jnp.asarray(1j)) - y) ** 2
         return (jnp.imag(w) / 1e-30).astype(a.dtype)
 
-    text = _text(step)
-    assert text is not None and uses_complex(text)
-    text = _text(step, "vmap")
-    assert text is not None and uses_complex(text)
+    assert _refusal(step) == "autodiff"
+    assert _refusal(step, "vmap") == "autodiff"
 
 
 def _step_by_lax_complex(a, y):  # type: ignore[no-untyped-def]
@@ -56,33 +62,32 @@ def _step_hidden_in_eigvals(a, y):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("fn", [_step_by_lax_complex, _step_hidden_in_eigvals], ids=["lax-complex", "eigvals"])
 def test_complex_made_without_a_complex_literal_is_seen(fn) -> None:  # type: ignore[no-untyped-def]
-    text = _text(fn)
-    assert text is not None and uses_complex(text)
+    assert _refusal(fn) == "autodiff"
 
 
 def test_real_programs_are_not_called_complex() -> None:
     def l2_grad(a, y):  # type: ignore[no-untyped-def]
         return 2.0 * (a - y)
 
-    text = _text(l2_grad)
-    assert text is not None and not uses_complex(text)
-    assert _text(l2_grad, "eager") is None
+    assert _refusal(l2_grad) == _refusal(l2_grad, "vmap") == ""
+    with pytest.raises(ValueError, match="no exported program"):
+        _refusal(l2_grad, "eager")
 
 
-def test_the_inspected_trace_is_the_one_that_runs() -> None:
-    """A submission that changes what it does between traces would slip past an inspection
-    of a second trace: JAX reuses the inspected trace for the run, so Python runs once."""
+def test_the_exported_trace_is_the_program_that_runs() -> None:
+    """The function's Python runs once per shape and dtype, to export; the runner runs the
+    program of that trace, whatever the function would do when called again."""
     calls = [0]
 
     def counted(a, y):  # type: ignore[no-untyped-def]
         calls[0] += 1
-        return a - y
+        return a - y if calls[0] == 1 else a + y
 
-    args = (jnp.ones((2, 4)), jnp.zeros((2, 4)))
-    programs: list[str] = []
-    evaluate(counted, transform="jit", args=args, **CALL, inspect=programs.append)
-    assert len(programs) == 1
+    blob = export_cell(counted, transform="jit", args=ARGS, **CALL)
     assert calls[0] == 1, f"jax {jax.__version__} traced the function {calls[0]} times"
+    assert np.array_equal(runner.run(blob, ARGS).value, ARGS[0] - ARGS[1])
+    assert np.array_equal(runner.run(blob, (ARGS[1], ARGS[1])).value, np.zeros((2, 4)))
+    assert calls[0] == 1
 
 
 @pytest.mark.parametrize("sub", RUNTIME_ONLY, ids=lambda s: s.id)
@@ -101,11 +106,7 @@ def test_a_correct_submission_is_untouched_by_the_guard(tmp_path: Path) -> None:
     assert all(f.passed for f in result.functions), [f.feedback for f in result.functions]
 
 
-def test_host_callbacks_are_seen() -> None:
-    import numpy as np
-
-    from handgrad.evaluate import calls_host
-
+def test_host_callbacks_are_never_exported_nor_run() -> None:
     def via_host(a, y):  # type: ignore[no-untyped-def]
         spec = jax.ShapeDtypeStruct(a.shape, a.dtype)
         return jax.pure_callback(lambda u, v: 2 * (np.asarray(u) - v), spec, a, y, vmap_method="sequential")
@@ -119,10 +120,10 @@ def test_host_callbacks_are_seen() -> None:
         return 2 * (a - y)
 
     for fn in (via_host, printing, debug_callback):
-        text = _text(fn)
-        assert text is not None and calls_host(text), fn.__name__
-    text = _text(lambda a, y: 2 * (a - y))
-    assert text is not None and not calls_host(text)
+        with pytest.raises(NotImplementedError, match="host_callback"):
+            export_cell(fn, transform="jit", args=ARGS, **CALL)
+    with pytest.raises(runner.Refused, match="calls back into Python"):  # (a forged program holding one)
+        runner.inspect("%0 = stablehlo.custom_call @xla_ffi_python_cpu_callback(%arg0)")
 
 
 def test_a_host_callback_loses_the_function(tmp_path: Path) -> None:
@@ -160,3 +161,55 @@ def test_the_scan_reads_the_copy_that_runs(tmp_path: Path, monkeypatch: pytest.M
     result = grade(path, Options(functions=("l2_grad",), seed=3, limits=SMALL, insecure=True))
     (l2,) = result.functions
     assert l2.passed, l2.feedback  # the clean copy ran, not the swapped file
+
+
+@pytest.mark.parametrize("hostile", RUNTIME_HOSTILE_3, ids=lambda h: h.id)
+def test_what_runs_under_jit_is_the_program_inspected(hostile, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A jit or vmap cell's value comes from the exported program, run by the runner: a
+    configuration flipped in the worker, or a function that behaves differently when called
+    again, changes nothing the grader runs."""
+    path = tmp_path / "submission.py"
+    path.write_text(hostile.module_text())
+    options = Options(functions=hostile.graded, seed=3, limits=SMALL, insecure=True, scan=False)
+    (f,) = grade(path, options).functions
+    assert not f.passed and f.problem in hostile.refused, f.feedback
+
+
+def test_the_runner_refuses_programs_outside_the_policy() -> None:
+    """Programs made in this (trusted) process stand for what a worker could send."""
+    import numpy as np
+
+    from handgrad.evaluate import export_cell
+    from handgrad.grading import runner
+
+    x = np.ones((2, 4), np.float32)
+    call = {"transform": "jit", "device": "cpu:0", "args": (x, x), "kwargs": {}, "vmap_axes": (0, 0)}
+    step = export_cell(lambda a, y: jnp.imag((a.astype(jnp.complex64) + 1e-20j - y) ** 2) / 1e-20, **call)
+    with pytest.raises(runner.Refused, match="complex") as info:
+        runner.load(step)
+    assert info.value.kind == "autodiff"
+    for n, said in (((1 << 20) + 8, "constant of shape"), (1 << 22, "larger than 8 MiB")):
+        huge = export_cell(lambda a, y, n=n: a - y + jnp.asarray(np.arange(n, dtype=np.float32)).sum(), **call)
+        with pytest.raises(runner.Refused, match=said):
+            runner.load(huge)
+    with pytest.raises(runner.Refused) as info:
+        runner.load(b"not a program")
+    assert info.value.kind == "protocol"
+    clean = export_cell(lambda a, y: 2 * (a - y), **call)
+    assert np.array_equal(runner.run(clean, (x, 3 * x)).value, -4 * x)
+    for text in ('stablehlo.custom_call @xla_ffi_python_cpu_callback(%0)', '%1 = "stablehlo.infeed"(%0)',
+                 'stablehlo.custom_call @lapack_sgeev(%0)'):  # fmt: skip
+        with pytest.raises(runner.Refused):
+            runner.inspect(text)
+
+
+def test_the_runner_runs_on_the_cases_device() -> None:
+    """A jit cell on cpu:1 is run there (the engine fails a result that lives elsewhere)."""
+    from handgrad.evaluate import SHARDED, available_devices
+
+    blob = export_cell(lambda a, y: 2 * (a - y), transform="jit", args=ARGS, **CALL)
+    for device in [d for d in available_devices() if d.startswith("cpu:")]:
+        out = runner.run(blob, ARGS, device)
+        assert out.devices == {device} and np.array_equal(out.value, 2 * (ARGS[0] - ARGS[1]))
+    with pytest.raises(ValueError, match="one device"):
+        runner.run(blob, ARGS, SHARDED)

@@ -498,6 +498,8 @@ def _scan(path: Path) -> dict[str, list[Finding]]:
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
+    if any(f.problem == "protocol" for f in functions) and problem_kind in ("", "budget"):
+        return "protocol"
     if all(f.passed for f in functions) and problem_kind in ("", "budget"):
         return "ok"
     return problem_kind or "failed"
@@ -537,6 +539,8 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "protocol"
     elif error.kind == "crash":
         reason = "import-crash"
+    elif error.kind == "protocol":
+        reason = "protocol"
     else:
         reason = "import-error"
     if "get_ipython" in message:

@@ -36,7 +36,16 @@ from handgrad.engine import EvaluationError
 from handgrad.escape import printable
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
-from handgrad.grading.protocol import DTYPES, MAX_MESSAGE_BYTES, ProtocolError, encode_message, read_message
+from handgrad.grading.protocol import (
+    DTYPES,
+    MAX_MESSAGE_BYTES,
+    READY,
+    REPLY,
+    ProtocolError,
+    encode_message,
+    read_message,
+    validate,
+)
 from handgrad.grading.submission import copy_submission
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
@@ -182,6 +191,35 @@ class Budget:
     """Other public callables the submission defines (worker.other_names)."""
     _staged: Staged | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _runner: Worker | None = None
+    runner_lock: threading.Lock = field(default_factory=threading.Lock)
+    """Held while the runner is started or called (one program at a time per submission)."""
+
+    def prestart_runner(self) -> None:
+        """Start the runner's process without waiting for it (it starts JAX while the first
+        worker does)."""
+        with self.runner_lock:
+            if self._runner is None and self.import_error is None:
+                self._runner = Worker(self, runner=True, wait=False)
+
+    def runner(self) -> Worker:
+        """The submission's runner (started on first use, again after one was closed): a sealed
+        worker that never imports the submission, for its exported programs. Call with
+        runner_lock held."""
+        if self._runner is not None and not self._runner.waited:
+            self._runner.wait()
+        if self._runner is None or not self._runner.alive:
+            if self._runner is not None:
+                error = self._runner.import_error
+                self._runner.dispose()
+                self._runner = None
+                if error is not None:
+                    raise error
+            runner = Worker(self, runner=True)
+            if runner.import_error is not None:
+                raise runner.import_error
+            self._runner = runner
+        return self._runner
 
     def staged(self) -> Path:
         with self._lock:
@@ -204,6 +242,10 @@ class Budget:
             return True
 
     def close(self) -> None:
+        with self.runner_lock:
+            if self._runner is not None:
+                self._runner.dispose()
+                self._runner = None
         with self._lock:
             if self._staged is not None:
                 self._staged.remove()
@@ -221,8 +263,10 @@ class WorkerDied(EvaluationError):
 class Worker:
     """One worker process holding one imported submission, for one function."""
 
-    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES) -> None:
+    def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES, runner: bool = False, wait: bool = True) -> None:
         self.budget = budget
+        self.kinds = RUNNER_KINDS if runner else REPLY_KINDS
+        """The failure kinds believed from this process (a runner's are the grader's own verdicts)."""
         self.limits = limits = budget.limits
         self.box = sandbox.detect()
         self.started = time.monotonic()
@@ -252,6 +296,8 @@ class Worker:
         args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
         if self.box.mode == "userns":
             args.append("--userns")
+        if runner:
+            args.append("--runner")
         python = [sys.executable, "-I", "-m", "handgrad.grading.worker", *args]
         procs = self.cgroup.procs if self.cgroup is not None else ()
         env = {
@@ -289,7 +335,18 @@ class Worker:
         self.others: list[str] = []
         self.import_error: EvaluationError | None = None
         self.autodiff_at_import = False
-        self._start()
+        self.waited = False
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Read the worker's first message (once): it imported the submission, or not."""
+        self.waited = True
+        try:
+            self._start()
+        except BaseException:  # whatever happens, no process, cgroup or uid slot outlives it
+            self.dispose()
+            raise
 
     def _release(self) -> None:
         if self.cgroup is not None:
@@ -318,24 +375,20 @@ class Worker:
             self.import_error = EvaluationError(reason, f"the submission {what}: {exc.message}")
             self.close()
             return
-        ok, autodiff, message = ready.get("ok", False), ready.get("autodiff", False), ready.get("message", "")
-        if not isinstance(ok, bool) or not isinstance(autodiff, bool) or not isinstance(message, str):
-            # (bool() of an array there raised inside the grader and ended the class run)
-            self.import_error = EvaluationError("protocol", "the worker's first message was refused (malformed fields)")
+        try:
+            ready = validate(ready, READY)
+        except ProtocolError as exc:
             self.close()
+            self.import_error = EvaluationError("protocol", f"the worker's first message was refused ({exc})")
             return
-        self.autodiff_at_import = autodiff
-        if not ok:
-            message = scrub(message[:2000], self.workdir, self.budget.staged().parent)
+        self.autodiff_at_import = ready["autodiff"]
+        if not ready["ok"]:
+            message = scrub(ready["message"][:2000], self.workdir, self.budget.staged().parent)
             self.import_error = EvaluationError("import", f"importing the submission failed: {message}")
             self.close()
             return
-        defined = ready.get("defined")
-        self.defined = [n for n in defined if isinstance(n, str)] if isinstance(defined, list) else []
-        others = ready.get("others")
-        self.others = (
-            [n for n in others if isinstance(n, str) and n.isidentifier()][:200] if isinstance(others, list) else []
-        )
+        self.defined = ready["defined"]
+        self.others = [n for n in ready["others"] if n.isidentifier()][:200]
 
     def log_tail(self, limit: int = 600, outer: bool = False) -> str:
         """The end of what the worker printed (`outer`: what ran before it, unshare)."""
@@ -397,7 +450,7 @@ class Worker:
         are checked (reply_fields), so whatever a worker writes fails only its function."""
         started = time.monotonic()
         try:
-            _write_all(self._req_w, encode_message(request), started + timeout)
+            self._send(request, started + timeout)
         except TimeoutError:
             self.close()
             raise WorkerDied("timeout", f"no answer within {timeout:.3g} s") from None
@@ -407,10 +460,13 @@ class Worker:
             raise WorkerDied(kind, message, outside) from None
         reply = self._receive(max(0.0, started + timeout - time.monotonic()), max_bytes, check)
         try:
-            return reply_fields(reply)
+            return reply_fields(reply, self.kinds)
         except ProtocolError as exc:
             self.close()
             raise WorkerDied("protocol", f"the worker's reply was refused ({exc})") from None
+
+    def _send(self, request: Mapping[str, Any], deadline: float) -> None:
+        _write_all(self._req_w, encode_message(request), deadline)
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove its directory; charge its time."""
@@ -442,33 +498,23 @@ class Worker:
                 log.close()
 
 
-REPLY_KINDS = ("exception", "bad-return", "memory", "missing")
-"""Failure kinds a worker may report for a call (anything else is called an exception)."""
+REPLY_KINDS = ("exception", "bad-return", "memory", "missing", "host-callback")
+"""Failure kinds a worker may report for a call (anything else is called an exception): each
+is a failure it claims against itself, so believing it can only cost that submission."""
+RUNNER_KINDS = (*REPLY_KINDS, "autodiff", "forbidden", "protocol")
+"""A runner also refuses programs (runner.inspect): its process never ran student Python."""
 
 
-def reply_fields(reply: dict[str, Any]) -> dict[str, Any]:
-    """A reply's fields with the types the grader relies on, or ProtocolError: a reply is
-    written by the submission's own process, so it may hold anything JSON can."""
-    value = reply.get("value")
-    devices = reply.get("devices", [])
-    if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices) or len(devices) > 64:
+def reply_fields(reply: dict[str, Any], kinds: Sequence[str] = REPLY_KINDS) -> dict[str, Any]:
+    """A reply's fields with the types the grader relies on (protocol.REPLY), or
+    ProtocolError: a reply is written by the submission's own process, so it may hold
+    anything JSON can. A failure kind the grader does not know is an exception."""
+    fields = validate(reply, REPLY)
+    if len(fields["devices"]) > 64:
         raise ProtocolError("malformed devices")
-    for flag in ("ok", "autodiff", "complex", "host_callback"):
-        if not isinstance(reply.get(flag, False), bool):
-            raise ProtocolError(f"malformed {flag}")
-    kind, message = reply.get("kind", "exception"), reply.get("message", "")
-    if not isinstance(kind, str) or not isinstance(message, str):
-        raise ProtocolError("malformed kind or message")  # (an array there raised on its truth value)
-    return {
-        "ok": reply.get("ok", False),
-        "value": value,
-        "devices": devices,
-        "kind": kind if kind in REPLY_KINDS else "exception",
-        "message": message,
-        "autodiff": reply.get("autodiff", False),
-        "complex": reply.get("complex", False),
-        "host_callback": reply.get("host_callback", False),
-    }
+    if fields["kind"] not in kinds:
+        fields["kind"] = "exception"
+    return fields
 
 
 @functools.lru_cache(maxsize=4096)
@@ -521,6 +567,8 @@ class SubmissionEvaluator:
     _worker: Worker | None = None
     _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
+    _programs: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    """Each exported program by _program_key: traced once, run for every input family."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -542,6 +590,7 @@ class SubmissionEvaluator:
             raise budget.import_error
         if budget.left() <= 0:
             raise EvaluationError("timeout", f"the submission's time budget of {self.limits.budget:g} s is spent")
+        budget.prestart_runner()
         while True:
             try:
                 worker = Worker(budget)
@@ -589,56 +638,89 @@ class SubmissionEvaluator:
             }
             stacked = transform == "vmap" or device == "sharded"
             max_bytes, check = reply_check(name, args, kwargs, stacked)
-            while True:
-                try:
-                    worker = self._worker_for(name)
-                except EvaluationError as exc:
-                    self._fatal[name] = exc
-                    raise
-                if budget.autodiff_at_import and not self.allow_autodiff:
-                    error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
-                    self._fatal[name] = error
-                    raise error
-                if name not in worker.defined:
-                    raise missing(name, worker.others)
-                left = budget.left(worker.running())
-                timeout = max(0.0, min(self.limits.timeout, left))
-                try:
-                    reply = worker.call(request, timeout, max_bytes, check)
-                except WorkerDied as exc:
-                    if exc.outside and name not in self._retried and budget.take_restart():
-                        self._retried.add(name)
-                        continue
-                    if exc.kind == "timeout":
-                        said = f"{name} did not finish within {self.limits.timeout:g} s"
-                        if left < self.limits.timeout:
-                            said = f"the submission's time budget of {self.limits.budget:g} s is spent"
-                        exc = WorkerDied("timeout", said)
-                    error = EvaluationError(exc.kind, exc.message)
-                    self._fatal[name] = error
-                    raise error from None
-                break
-            if reply.get("autodiff") and not self.allow_autodiff:
-                raise EvaluationError("autodiff", "uses automatic differentiation (seen while it ran)")
-            if reply.get("complex"):
-                raise EvaluationError(
-                    "autodiff",
-                    "computes with complex numbers (seen in its compiled program): complex-step "
-                    "differentiation is automatic differentiation by another name",
-                )
-            if reply.get("host_callback"):
-                raise EvaluationError(
-                    "forbidden",
-                    "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
-                    "jax.debug.print): a formula must be JAX operations the grader can inspect",
-                )
+            if transform == "eager" or device == "sharded":  # (sharded: only a student's own pytest run)
+                reply = self._ask(name, request, max_bytes, check)
+                if reply["program"] is not None:
+                    raise self._died(name, WorkerDied("protocol", "the worker sent a program for an eager call"), 0.0)
+            else:  # the worker traces; the runner inspects and runs the program it hands back
+                reply = self._run_program(name, request, max_bytes, check)
             if not reply.get("ok"):
                 kind = reply["kind"]
+                if kind == "host-callback":
+                    raise EvaluationError("forbidden", HOST_CALLBACK)
                 error = EvaluationError(kind, scrub(reply["message"][:2000], budget.staged().parent))
-                if kind == "memory":
+                if kind in ("memory", "protocol", "autodiff", "forbidden"):
                     self._fatal[name] = error
                 raise error
             return Output(_checked_value(reply["value"]), frozenset(reply["devices"]))
+
+    def _ask(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
+        """The worker's reply to `request` (a new worker where one died from outside); its
+        autodiff claim is believed (it can only cost the submission)."""
+        budget = self._budget()
+        while True:
+            try:
+                worker = self._worker_for(name)
+            except EvaluationError as exc:
+                self._fatal[name] = exc
+                raise
+            if budget.autodiff_at_import and not self.allow_autodiff:
+                error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
+                self._fatal[name] = error
+                raise error
+            if name not in worker.defined:
+                raise missing(name, worker.others)
+            left = budget.left(worker.running())
+            timeout = max(0.0, min(self.limits.timeout, left))
+            try:
+                reply = worker.call(request, timeout, max_bytes, check)
+            except WorkerDied as exc:
+                if exc.outside and name not in self._retried and budget.take_restart():
+                    self._retried.add(name)
+                    continue
+                raise self._died(name, exc, left) from None
+            break
+        if reply.get("autodiff") and not self.allow_autodiff:
+            raise EvaluationError("autodiff", "uses automatic differentiation (seen while it ran)")
+        return reply
+
+    def _died(self, name: str, exc: WorkerDied, left: float) -> EvaluationError:
+        if exc.kind == "timeout":
+            said = f"{name} did not finish within {self.limits.timeout:g} s"
+            if left < self.limits.timeout:
+                said = f"the submission's time budget of {self.limits.budget:g} s is spent"
+            exc = WorkerDied("timeout", said)
+        error = EvaluationError(exc.kind, exc.message)
+        self._fatal[name] = error
+        return error
+
+    def _run_program(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
+        """The cell's values from the runner, which runs the program the worker exported for
+        these shapes and dtypes (asked of the worker once per shape and dtype)."""
+        from handgrad.grading.runner import MAX_PROGRAM_BYTES
+
+        budget = self._budget()
+        key = _program_key(request)
+        program = self._programs.get(key)
+        if program is None:
+            reply = self._ask(name, request, MAX_PROGRAM_BYTES + 4096, None)
+            if not reply["ok"]:
+                return reply
+            if reply["program"] is None or reply["value"] is not None:
+                raise self._died(name, WorkerDied("protocol", "the worker's reply holds no program"), 0.0)
+            program = self._programs[key] = reply["program"]
+        with budget.runner_lock:
+            try:
+                runner = budget.runner()
+            except EvaluationError as exc:
+                raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
+            left = budget.left(runner.running())
+            timeout = max(0.0, min(self.limits.timeout, left))
+            run = {"program": program, "args": request["args"], "device": request["device"]}
+            try:
+                return runner.call(run, timeout, max_bytes, check)
+            except WorkerDied as exc:
+                raise self._died(name, exc, left) from None
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
@@ -666,6 +748,29 @@ class SubmissionEvaluator:
                 self._worker = None
             if not keep_budget:
                 self._budget().close()
+
+
+HOST_CALLBACK = (
+    "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
+    "jax.debug.print): a formula must be JAX operations the grader can inspect"
+)
+
+
+def _signature(arg: Any) -> Any:
+    import numpy as np
+
+    if isinstance(arg, Mapping):
+        return tuple(sorted((str(k), _signature(v)) for k, v in arg.items()))
+    arr = np.asarray(arg)
+    return (arr.shape, arr.dtype.name)
+
+
+def _program_key(request: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What a cell's program depends on: the transform, device, static keywords, batch axes
+    and the shapes and dtypes of the arguments (not their values)."""
+    kwargs = tuple(sorted((k, repr(v)) for k, v in request["kwargs"].items()))
+    args = tuple(_signature(a) for a in request["args"])
+    return (request["name"], request["transform"], request["device"], kwargs, tuple(request["vmap_axes"]), args)
 
 
 def missing(name: str, others: Sequence[str]) -> EvaluationError:

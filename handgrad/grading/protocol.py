@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Mapping
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import ml_dtypes
 import numpy as np
@@ -167,8 +167,9 @@ def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: C
     (length,) = struct.unpack(">I", _read_exact(stream, 4))
     if length > MAX_HEADER:
         raise ProtocolError(f"header of {length} bytes is too long")
+    data = _read_exact(stream, length)
     try:
-        header = json.loads(_read_exact(stream, length), parse_int=_bounded_int)
+        header = json.loads(data, parse_int=_bounded_int)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digits
         raise ProtocolError(f"header is not JSON: {str(exc)[:200]}") from None
     if not isinstance(header, dict):
@@ -185,4 +186,71 @@ def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: C
     if check is not None:
         check(header, total)
     blobs = [_read_exact(stream, s) for s in sizes]
-    return {str(k): _decode(v, blobs) for k, v in header.items()}
+    try:
+        return {str(k): _decode(v, blobs) for k, v in header.items()}
+    except ProtocolError:
+        raise
+    except Exception as exc:  # whatever the checks above missed is still the sender's malformed message
+        raise ProtocolError(f"malformed message ({type(exc).__name__})") from None
+
+
+# ---- what each kind of message may hold -------------------------------------------------
+# A message from a worker is data from the submission's own process. Before the grader looks
+# at it, it is checked against its kind's schema: every field it may hold (no other), with
+# one type and a size each, so nothing downstream meets a type or a size it did not expect.
+FieldType = Literal["bool", "text", "names", "value", "program"]
+MAX_TEXT = 64 << 10
+"""Longest text field (a message is cut to 2000 characters before anyone reads it)."""
+MAX_NAMES = 5000
+MAX_NAME = 200
+MAX_LEAVES = 64
+"""Arrays in one value (the network's gradients: a dict of a few)."""
+READY: Mapping[str, FieldType] = {
+    "ok": "bool", "defined": "names", "others": "names", "autodiff": "bool", "kind": "text", "message": "text",
+}  # fmt: skip
+"""The worker's first message: whether the submission imported, and what it defines."""
+REPLY: Mapping[str, FieldType] = {
+    "ok": "bool", "value": "value", "devices": "names", "kind": "text", "message": "text", "autodiff": "bool",
+    "program": "program",
+}  # fmt: skip
+"""The worker's answer to one call: a value (eager), a serialized program (jit, vmap) or a failure."""
+DEFAULTS: Mapping[FieldType, Any] = {"bool": False, "text": "", "names": [], "value": None, "program": None}
+
+
+def _valid(kind: FieldType, value: Any) -> bool:
+    if kind == "bool":
+        return isinstance(value, bool)
+    if kind == "text":
+        return isinstance(value, str) and len(value) <= MAX_TEXT
+    if kind == "names":
+        return (
+            isinstance(value, list)
+            and len(value) <= MAX_NAMES
+            and all(isinstance(n, str) and len(n) <= MAX_NAME for n in value)
+        )
+    if kind == "value":
+        if value is None or isinstance(value, np.ndarray):
+            return True
+        return (
+            isinstance(value, dict)
+            and len(value) <= MAX_LEAVES
+            and all(len(k) <= MAX_NAME and isinstance(v, np.ndarray) for k, v in value.items())
+        )
+    if kind == "program":
+        return value is None or (isinstance(value, np.ndarray) and value.dtype == np.uint8 and value.ndim == 1)
+    return False
+
+
+def validate(message: Mapping[str, Any], schema: Mapping[str, FieldType]) -> dict[str, Any]:
+    """`message` with every field of `schema` (absent ones at their default), or ProtocolError
+    for a field the schema does not list or one of another type or size."""
+    for key in message:
+        if key not in schema:
+            raise ProtocolError(f"unexpected field {key[:40]!r}")
+    out: dict[str, Any] = {}
+    for key, kind in schema.items():
+        value = message.get(key, DEFAULTS[kind])
+        if not _valid(kind, value):
+            raise ProtocolError(f"malformed {key}")
+        out[key] = value
+    return out

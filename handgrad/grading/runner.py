@@ -1,0 +1,161 @@
+"""The runner: inspects and runs the exported program of each jit/vmap cell.
+
+The worker traces the student's function and hands back only `jax.export` bytes. The
+runner is a process in which no student Python has ever run (a sealed worker started with
+--runner: it never imports the submission). It deserializes the bytes, checks the program
+against the policy below, and runs that same deserialized program on the grader's inputs,
+so what was inspected is what ran, and no flag or setting of the worker's counts: the
+program is the verdict's only input. Each program is compiled once and reused for every
+input family of the same shapes and dtypes.
+
+The runner runs under the worker's limits (time, memory, sandbox), so a compile bomb or a
+huge constant costs only its own submission.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from handgrad.grading.protocol import DTYPES
+
+# ---- policy: what an exported program may hold --------------------------------------------
+MAX_PROGRAM_BYTES = 8 << 20
+"""Largest serialized program (a formula's is a few KiB)."""
+MAX_CONSTANT_ELEMENTS = 1 << 20
+"""Largest constant tensor written out in the program (a splat of any size is one element)."""
+MAX_OPS = 20_000
+"""Operations in the program's text."""
+ALLOWED_CUSTOM_CALLS = frozenset({"mhlo.erf", "mhlo.topk", "Sharding", "SPMDFullToShardShape", "SPMDShardToFullShape"})
+"""Custom calls a formula may lower to: none reach the host. The contract's formulas need
+none on the CPU (docs/isolation.md); LAPACK and callbacks are refused."""
+REFUSED_OPS = ("infeed", "outfeed", "send", "recv", "custom_call")
+"""StableHLO operations that reach outside the computation (custom_call: unless allowed above)."""
+CALLBACK = re.compile(r"callback", re.I)
+
+_TYPE = re.compile(r"tensor<([0-9x?]*?)x?([a-z]+[0-9]*)>")
+_CONSTANT_TYPE = re.compile(r":\s*tensor<([0-9x]*?)x?[a-z]+[0-9]*>")
+_CUSTOM = re.compile(r"stablehlo\.custom_call @([\w.$-]+)|call_target_name\s*=\s*\"([^\"]*)\"")
+_OP = re.compile(r"=\s*\"?(stablehlo|mhlo|chlo|func|sdy|shardy)\.([a-z_]+)")
+ELEMENT_TYPES = frozenset({"f16", "bf16", "f32", "f64", "i1", "i8", "i16", "i32", "i64", "ui8", "ui16", "ui32", "ui64"})
+
+
+class Refused(Exception):
+    """The program is outside the policy; `kind` is the grader's reason (autodiff, forbidden)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+def inspect(text: str) -> None:
+    """Raise Refused unless the program's text is inside the policy: element types from a
+    list (a complex value anywhere is complex-step differentiation), no host callback, custom
+    calls only from ALLOWED_CUSTOM_CALLS, no op that reaches outside, bounded size."""
+    if "complex<" in text:
+        raise Refused(
+            "autodiff",
+            "computes with complex numbers (seen in its compiled program): complex-step "
+            "differentiation is automatic differentiation by another name",
+        )
+    for match in _TYPE.finditer(text):
+        if match.group(2) not in ELEMENT_TYPES:
+            raise Refused("forbidden", f"its compiled program holds values of type {match.group(2)[:20]}")
+    for match in _CUSTOM.finditer(text):
+        target = match.group(1) or match.group(2)
+        if CALLBACK.search(target):
+            raise Refused(
+                "forbidden",
+                "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
+                "jax.debug.print): a formula must be JAX operations the grader can inspect",
+            )
+        if target not in ALLOWED_CUSTOM_CALLS:
+            raise Refused("forbidden", f"its compiled program calls {target[:60]!r}, which is not on the allowed list")
+    ops = 0
+    for match in _OP.finditer(text):
+        ops += 1
+        if match.group(2) in REFUSED_OPS and match.group(2) != "custom_call":
+            raise Refused("forbidden", f"its compiled program uses {match.group(2)}, which reaches outside it")
+    if ops > MAX_OPS:
+        raise Refused("forbidden", f"its compiled program has more than {MAX_OPS} operations")
+    for line in text.splitlines():
+        if "stablehlo.constant" not in line:
+            continue
+        types = _CONSTANT_TYPE.findall(line[-200:])  # the constant's type ends its line
+        dims = [int(d) for d in types[-1].split("x") if d] if types else []
+        if len(line) > 16 * MAX_CONSTANT_ELEMENTS + 200 or int(np.prod(dims, dtype=np.float64)) > MAX_CONSTANT_ELEMENTS:
+            raise Refused("forbidden", f"its compiled program holds a constant of shape {dims}")
+
+
+_COMPILED: dict[str, tuple[Any, Callable[..., Any]]] = {}
+"""Deserialized, inspected and jitted programs by the hash of their bytes."""
+
+
+def load(blob: bytes) -> tuple[Any, Callable[..., Any]]:
+    """(exported, callable) for a program's bytes, inspected; Refused when it may not run."""
+    import jax
+    from jax import export
+
+    if len(blob) > MAX_PROGRAM_BYTES:
+        raise Refused("forbidden", f"its compiled program is larger than {MAX_PROGRAM_BYTES >> 20} MiB")
+    key = hashlib.sha256(blob).hexdigest()
+    found = _COMPILED.get(key)
+    if found is not None:
+        return found
+    try:
+        exported = export.deserialize(bytearray(blob))
+        text = exported.mlir_module()
+    except Exception as exc:  # not a program at all: the worker's malformed reply
+        raise Refused("protocol", f"the worker's program could not be read ({type(exc).__name__})") from None
+    if exported.nr_devices != 1 or "cpu" not in exported.platforms:
+        raise Refused("forbidden", "its compiled program is not for one CPU device")
+    for aval in (*exported.in_avals, *exported.out_avals):
+        if aval.dtype.name not in DTYPES:
+            raise Refused("forbidden", f"its compiled program takes or returns {aval.dtype.name}")
+    inspect(text)
+    found = (exported, jax.jit(exported.call))
+    _COMPILED[key] = found
+    return found
+
+
+def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0") -> Any:
+    """The program's outputs on `args` placed on `device` (one CPU device), as an
+    evaluate.Output; Refused when it may not run; TypeError or ValueError when it does not
+    take these arguments (then it is not this case's program)."""
+    import jax
+
+    from handgrad.evaluate import SHARDED, Output, device_name, place
+
+    if device == SHARDED:
+        raise ValueError("an exported program runs on one device")
+    _, call = load(blob)
+    out = jax.block_until_ready(call(*place(args, device, (None,) * len(args))))
+    leaves = jax.tree.leaves(out)
+    devices = frozenset(device_name(d) for leaf in leaves for d in leaf.devices())
+    return Output(jax.tree.map(np.asarray, out), devices)
+
+
+def answer(request: dict[str, Any]) -> dict[str, Any]:
+    """The runner's reply to one request {"program": uint8 array, "args": [...]}."""
+    from handgrad.evaluate import describe_exception
+
+    program, args, device = request.get("program"), request.get("args"), request.get("device", "cpu:0")
+    if not isinstance(program, np.ndarray) or program.dtype != np.uint8 or not isinstance(args, list):
+        return {"ok": False, "kind": "protocol", "message": "malformed request"}
+    try:
+        out = run(program.tobytes(), tuple(args), str(device))
+    except Refused as exc:
+        return {"ok": False, "kind": exc.kind, "message": exc.message}
+    except Exception as exc:
+        return {"ok": False, "kind": "exception", "message": describe_exception(exc)}
+    value = out.value
+    if not isinstance(value, np.ndarray) and not (
+        isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values())
+    ):
+        return {"ok": False, "kind": "bad-return", "message": f"returned a {type(value).__name__}, expected an array"}
+    return {"ok": True, "value": value, "devices": sorted(out.devices)}
