@@ -119,7 +119,7 @@ def test_grade_names_every_bad_path_and_creates_no_output(tmp_path: Path, capsys
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "2 of 3 paths hold no gradable submission" in err
-    assert f"{tmp_path / 'nopy'}: no .py file or package in it" in err
+    assert f"{tmp_path / 'nopy'}: no .py file, notebook or package in it" in err
     assert f"{tmp_path / 'gone.py'}: no such file or directory" in err
     assert not out.exists()
 
@@ -135,7 +135,7 @@ def test_a_class_upload_with_nothing_to_grade_is_that_students_zero(
     out = tmp_path / "marks"
     argv = ["grade", str(tmp_path / "ok.py"), str(tmp_path / "nopy"), "--function", "relu", "--out", str(out)]
     assert main(argv) == 1  # someone lost marks
-    assert f"{tmp_path / 'nopy'}: no .py file or package in it: graded 0" in capsys.readouterr().err
+    assert f"{tmp_path / 'nopy'}: no .py file, notebook or package in it: graded 0" in capsys.readouterr().err
     rows = (out / "marks.csv").read_text().splitlines()
     assert rows[1:] == [f"{tmp_path / 'ok.py'},1,1,ok,1,ok", f"{tmp_path / 'nopy'},0,1,refused,0,nopy"]
 

@@ -58,10 +58,10 @@ def test_a_missing_submission_is_a_usage_error(submissions: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "words"),
     [
-        (lambda root: (root / "notes").mkdir() or root / "notes", "no .py file or package in it"),
+        (lambda root: (root / "notes").mkdir() or root / "notes", "no .py file, notebook or package in it"),
         (
             lambda root: (root / "mine.txt").write_text("x") and root / "mine.txt",
-            "a submission is a .py file or a package directory",
+            "a submission is a .py file, a notebook (.ipynb) or a package directory",
         ),
     ],
     ids=["folder-without-python", "not-python"],

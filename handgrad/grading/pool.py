@@ -111,9 +111,11 @@ class _DeadlineReader:
 
 
 STARVED_CAP = 3.0
-"""A call's timeout counts the worker's own CPU seconds: while a busy machine starves it, the
-call may wait up to this many times its timeout in wall-clock time (a loop that spins is
-stopped at the timeout as before: it uses its CPU)."""
+"""A call's timeout and a submission's budget count the worker's own CPU seconds, so a busy
+machine costs a student nothing: a call starved of CPU may wait up to this many times its
+timeout in wall-clock time, and a submission may take this many times its budget (a loop
+that spins is stopped at the timeout as before: it uses its CPU; one that sleeps is
+stopped by the wall-clock bound)."""
 
 
 def _tree_cpu(pid: int) -> float | None:
@@ -208,6 +210,10 @@ class Budget:
     submission: Path
     limits: Limits
     spent: float = 0.0
+    """CPU seconds its closed workers used (wall-clock seconds where CPU time cannot be read)."""
+    spent_wall: float = 0.0
+    """Their wall-clock seconds: bounded by STARVED_CAP times the budget, so a submission that
+    sleeps, which costs no CPU, still cannot hold a grader for long."""
     restarts: int = 0
     import_error: EvaluationError | None = None
     autodiff_at_import: bool = False
@@ -252,12 +258,17 @@ class Budget:
                 self._staged = Staged(self.submission)
             return self._staged.path
 
-    def left(self, running: float = 0.0) -> float:
-        return self.limits.budget - self.spent - running
+    def left(self, worker: Worker | None = None) -> float:
+        """Seconds left, counting `worker` (still running) too: the smaller of the CPU budget
+        left and what is left of STARVED_CAP times the budget in wall-clock time."""
+        cpu, wall = (worker.used(), worker.running()) if worker is not None else (0.0, 0.0)
+        budget = self.limits.budget
+        return min(budget - self.spent - cpu, STARVED_CAP * budget - self.spent_wall - wall)
 
-    def charge(self, seconds: float) -> None:
+    def charge(self, seconds: float, wall: float | None = None) -> None:
         with self._lock:
             self.spent += seconds
+            self.spent_wall += seconds if wall is None else wall
 
     def take_restart(self) -> bool:
         with self._lock:
@@ -546,7 +557,7 @@ class Worker:
             os.close(self._req_w)
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
-        self.budget.charge(spent)
+        self.budget.charge(spent, self.running())
         self._release()
 
     def dispose(self) -> None:
@@ -729,7 +740,7 @@ class SubmissionEvaluator:
                 raise error
             if name not in worker.defined:
                 raise missing(name, worker.others)
-            left = budget.left(worker.used())
+            left = budget.left(worker)
             timeout = max(0.0, min(self.limits.timeout, left))
             try:
                 reply = worker.call(request, timeout, max_bytes, check)
@@ -773,7 +784,7 @@ class SubmissionEvaluator:
                 runner = budget.runner()
             except EvaluationError as exc:
                 raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
-            left = budget.left(runner.used())
+            left = budget.left(runner)
             timeout = max(0.0, min(self.limits.timeout, left))
             run = {"program": program, "args": request["args"], "device": request["device"]}
             try:
