@@ -276,6 +276,17 @@ def _not_implemented(result: CaseResult) -> bool:
     return result.case.transform == "eager" and result.error.startswith(NOT_IMPLEMENTED)
 
 
+def _returns_none(result: CaseResult) -> bool:
+    """An eager call answered None: a body that computes nothing (a stub the source reading
+    could not be sure of, e.g. decorated or rebound). Its other cells would only say the same
+    thing at a worker's cost each, so the function stops here, like a NotImplementedError."""
+    return (
+        result.case.transform == "eager"
+        and result.error_kind == "bad-return"
+        and result.error.startswith("returned None")
+    )
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dict) or isinstance(b, dict):
         return (
@@ -373,7 +384,7 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
         if out is not None and result.ok:
             outputs.append((case, out))
         results.append(result)
-        fatal = result.error_kind in FATAL or _not_implemented(result)
+        fatal = result.error_kind in FATAL or _not_implemented(result) or _returns_none(result)
         if fatal or (options.fail_fast and not result.ok and shares.get(case.family.tier, 0) > 0):
             stopped = True
             break
