@@ -517,3 +517,41 @@ def test_without_a_cgroup_the_address_space_cap_holds(
     assert got == {"relu_grad": "memory", "l1": ""}, {f.name: f.feedback for f in result.functions}
     assert cgroups_left() == [] and "MemoryError" in result.functions[0].feedback
     assert_nothing_left(scratch)
+
+
+def _charged_after(seconds: float, *command: str, hogs: int = 0) -> tuple[float, float]:
+    """(wall, charged) of a process watched as a worker for `seconds`, beside `hogs` busy loops
+    that share its one CPU."""
+    import subprocess
+    import time
+
+    from handgrad.grading.pool import Worker
+
+    def pin() -> None:
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    others = [subprocess.Popen([sys.executable, "-c", "while True: pass"], preexec_fn=pin) for _ in range(hogs)]
+    worker = object.__new__(Worker)
+    worker.proc = subprocess.Popen(list(command), preexec_fn=pin)
+    worker.cgroup = None
+    worker.started = time.monotonic()
+    try:
+        time.sleep(seconds)
+        return worker.running(), worker.charged()
+    finally:
+        for p in [worker.proc, *others]:
+            p.kill()
+            p.wait()
+
+
+def test_waiting_for_a_busy_cpu_is_not_charged_to_the_budget() -> None:
+    """A worker is charged its wall time less the time it waited for a CPU others held: a
+    loop sharing one CPU with three other loops ran about a quarter of the time."""
+    wall, charged = _charged_after(4.0, sys.executable, "-c", "while True: pass", hogs=3)
+    assert charged < 0.6 * wall, (wall, charged)
+
+
+def test_a_sleeping_worker_is_charged_in_full() -> None:
+    """Sleeping is the submission's own doing: the budget still bounds it."""
+    wall, charged = _charged_after(2.0, "sleep", "30")
+    assert charged > 0.9 * wall, (wall, charged)

@@ -464,6 +464,26 @@ class Worker:
     def running(self) -> float:
         return time.monotonic() - self.started
 
+    def stalled(self) -> float:
+        """Seconds the worker's Python was ready to run but waited for a CPU: the longest
+        run-queue wait of the main thread of any of its processes (/proc/PID/schedstat, read
+        while they live; 0 where it does not read). Only main threads count: those run the
+        submission's Python, while threads spinning against the worker's own CPU cap would
+        wait on each other and make a busy worker look stalled."""
+        waited = 0
+        for pid in [self.proc.pid, *_descendants(self.proc.pid)]:
+            with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/schedstat") as f:
+                waited = max(waited, int(f.read().split()[1]))
+        return waited / 1e9
+
+    def charged(self) -> float:
+        """What the worker's life costs its submission's budget: its wall time less the time it
+        waited for a CPU that other processes held. A busy grading machine stretches the wall
+        clock, not the work, and must not spend a correct submission's budget; a submission
+        that sleeps or loops is charged in full."""
+        wall = self.running()
+        return max(0.0, wall - min(wall, self.stalled()))
+
     def call(self, request: Mapping[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
         """Send one request and read its reply, both within `timeout`; the reply's fields
         are checked (reply_fields), so whatever a worker writes fails only its function."""
@@ -492,6 +512,7 @@ class Worker:
         if self.closed:
             return
         self.closed = True
+        cost = self.charged()
         if self.proc.poll() is None:
             self.killed_by_us = True
             inits = _children(self.proc.pid)  # the PID namespace's init: killing it ends the namespace
@@ -506,7 +527,7 @@ class Worker:
             os.close(self._req_w)
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
-        self.budget.charge(self.running())
+        self.budget.charge(cost)
         self._release()
 
     def dispose(self) -> None:
