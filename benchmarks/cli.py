@@ -245,7 +245,7 @@ def _report(args: argparse.Namespace, options: Any, outcome: Any, notes: list[st
     if args.plot is not None:
         from benchmarks.plot import plot
 
-        plot(outcome.results, args.plot)
+        plot(outcome.results, args.plot, quick=args.quick)
         print(f"wrote {args.plot}")
 
 

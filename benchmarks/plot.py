@@ -36,12 +36,21 @@ def _series(rows: Sequence[Result], impl: str) -> tuple[list[int], list[Any]]:
     return [r.sweep for r in chosen], chosen
 
 
-def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: str | None = None) -> None:
+def plot(
+    results: Sequence[Result], path: Path, dtype: str = "float32", device: str | None = None, *, quick: bool = False
+) -> None:
+    """Write figure(...) to `path` as a PNG."""
+    fig = figure(results, dtype, device, quick=quick)
+    fig.savefig(path, format="png", dpi=80)
+
+
+def figure(results: Sequence[Result], dtype: str = "float32", device: str | None = None, *, quick: bool = False) -> Any:
     """Write a PNG: one column of two axes per case (and network size). Above: the gradient's
     bytes (read + written) over each implementation's median time, against the swept size,
     with a copy of the same bytes dashed (the memory roofline). Below: hand-written time over
     autodiff time, the median over rounds with their range shaded (below 1:
-    hand-written is faster), on one y-scale shared by every panel."""
+    hand-written is faster), on one y-scale shared by every panel. Each axis says which
+    way is better; a --quick run (few sizes and rounds) says so in the title."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no display needed, none opened
@@ -78,8 +87,9 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
         top.set_xscale("log", base=2)
         top.set_yscale("log")
         top.set_title(f"{case} {group}".strip(), fontsize=10)
-        top.set_ylabel("gradient bytes / time (GB/s)", fontsize=8)
+        top.set_ylabel("gradient bytes / time (GB/s), higher is better", fontsize=8)
         top.tick_params(labelbottom=False, labelsize=7)
+        top.tick_params(which="minor", labelsize=6)
         top.grid(True, which="major", alpha=0.3)
         xs, hands = _series(rows, "handwritten")
         autos = {r.sweep: r for r in rows if r.impl == "autodiff"}
@@ -91,7 +101,7 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
             bottom.plot(sweep, [r.median for r in spread], "o-", color="tab:blue", markersize=3)
             lowest, highest = min(lowest, *low), max(highest, *high)
         bottom.axhline(1.0, color="k", linewidth=0.8)
-        bottom.set_ylabel("hand / autodiff time", fontsize=8)
+        bottom.set_ylabel("hand / autodiff time\n(lower is better)", fontsize=8)
         bottom.set_xlabel(X_LABEL[BY_NAME[case].layout], fontsize=8)
         bottom.tick_params(labelsize=7)
         bottom.grid(True, alpha=0.3)
@@ -103,9 +113,12 @@ def plot(results: Sequence[Result], path: Path, dtype: str = "float32", device: 
     for ax in ratio_axes:
         ax.set_yscale("log", base=2)
         ax.set_ylim(*y_range)
+    for ax in fig.axes:  # set after the scales: a log scale makes its own minor labels, at the default size
+        ax.tick_params(which="minor", labelsize=6)
+    run = " [--quick: few sizes and rounds, indicative only]" if quick else ""
     fig.suptitle(
-        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and range over rounds)",
+        f"handgrad bench: {dtype} on {device}, under jit (ratios: median and range over rounds){run}",
         fontsize=12,
     )
-    fig.savefig(path, format="png", dpi=80)
+    return fig
     plt.close(fig)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -37,6 +38,21 @@ def _function_name(text: str) -> str:
     near = difflib.get_close_matches(text, NAMES, n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(near)}?" if near else "docs/contract.md lists all 24"
     raise argparse.ArgumentTypeError(f"no contract function is named {text!r}: {hint}")
+
+
+def _dtype_names(text: str) -> list[str]:
+    """One --dtype value: a dtype or a comma list of them ("float32,float16"), as bench takes."""
+    import difflib
+
+    names = [n for n in text.split(",") if n]
+    for name in names:
+        if name not in DTYPES:
+            close = difflib.get_close_matches(name, DTYPES, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise argparse.ArgumentTypeError(f"unknown dtype {name!r}{hint}; known: {', '.join(DTYPES)}")
+    if not names:
+        raise argparse.ArgumentTypeError("an empty dtype list")
+    return names
 
 
 def _whole_number(minimum: int) -> Callable[[str], int]:
@@ -81,7 +97,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError(f"unknown device {', '.join(unknown)}; this machine has: {', '.join(devices)}")
         devices = args.device
     entries = [e for e in CATALOG if not args.function or e.name in args.function]
-    cases = build_cases(entries, dtypes=args.dtype, devices=devices)
+    dtypes = list(dict.fromkeys(d for group in args.dtype for d in group)) if args.dtype else None
+    cases = build_cases(entries, dtypes=dtypes, devices=devices)
     if not cases:
         raise UsageError("no case matches the chosen --function/--dtype/--device")
     results = run_all(InProcess(handwritten), cases, strict=args.strict, progress=_progress("check"))
@@ -288,10 +305,34 @@ def _many_files_pointer(path: Path) -> str:
     return ""
 
 
-def cmd_bundle(args: argparse.Namespace) -> int:
-    from pathlib import Path
+def _target_python(text: str | None) -> tuple[str, str | None]:
+    """--python X.Y or PATH: (the X.Y to resolve for, the interpreter for --check or None)."""
+    import shutil
+    import subprocess
 
-    from handgrad.grading.bundle import BundleError, check_target, write_bundle
+    from handgrad.grading.bundle import PYTHONS
+
+    if text is None:
+        return PYTHONS[0], None
+    if re.fullmatch(r"3\.\d+", text):
+        found = shutil.which(f"python{text}")
+        pyenv = sorted(Path.home().glob(f".pyenv/versions/{text}.*/bin/python"))
+        return text, found or (str(pyenv[-1]) if pyenv else None)
+    try:
+        done = subprocess.run([text, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    except OSError as exc:
+        raise UsageError(
+            f"--python {text}: cannot run it ({exc.strerror or exc}); give X.Y or an interpreter"
+        ) from None
+    if done.returncode != 0:
+        raise UsageError(f"--python {text}: not a working Python interpreter")
+    return done.stdout.strip(), text
+
+
+def cmd_bundle(args: argparse.Namespace) -> int:
+    from handgrad import starter
+    from handgrad.grading.bundle import BundleError, check_bundle, check_target, resolve_constraints, write_bundle
     from handgrad.grading.rubric import RubricError, load
 
     out = Path(args.out)
@@ -303,14 +344,63 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         try:
             load(args.rubric)
         except RubricError as exc:
-            raise UsageError(str(exc)) from None
+            raise UsageError(f"{exc} (handgrad rubric {args.rubric} writes a starter rubric)") from None
+    version, interpreter = _target_python(args.python)
+    if args.check and interpreter is None:
+        raise UsageError(f"--check: no Python {version} found on PATH or in pyenv; give --python PATH")
     options = ["--strict"] if args.strict else []
     options += ["--timeout", str(args.timeout), "--memory", str(args.memory), "--jobs", str(args.jobs)]
     try:
-        write_bundle(out, options, args.rubric)
+        write_bundle(out, options, args.rubric, resolve_constraints(version))
     except (BundleError, OSError) as exc:
         raise UsageError(str(exc)) from None
-    print(f"wrote {args.out}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
+    print(f"wrote {args.out} for Python {version}: upload it as the Gradescope autograder (setup.sh, run_autograder)")
+    if not args.check:
+        return 0
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="handgrad-check-") as scratch:
+        solution, wrong = Path(scratch) / "solution.py", Path(scratch) / "wrong.py"
+        solution.write_text(starter.solution(), encoding="utf-8")
+        wrong.write_text(starter.solution() + WRONG_TAIL, encoding="utf-8")
+        print(f"checking {args.out} with {interpreter} (a fresh venv, then the solution and a wrong file)")
+        try:
+            problems = check_bundle(out, str(interpreter), solution, wrong)
+        except BundleError as exc:
+            raise UsageError(str(exc)) from None
+    for problem in problems:
+        print(f"check failed: {problem}", file=sys.stderr)
+    if not problems:
+        print("check passed: the solution earns full marks, the wrong file less")
+    return 1 if problems else 0
+
+
+WRONG_TAIL = """
+
+_right_l2_grad = l2_grad
+
+
+def l2_grad(*args, **kwargs):
+    return 0.5 * _right_l2_grad(*args, **kwargs)
+"""
+"""Appended to the solution for --check: a wrong l2_grad (a forgotten factor 2)."""
+
+
+def cmd_rubric(args: argparse.Namespace) -> int:
+    from handgrad.grading.rubric import starter_text
+
+    text = starter_text()
+    if args.path is None or str(args.path) == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.path, "x", encoding="utf-8") as f:
+            f.write(text)
+    except FileExistsError:
+        raise UsageError(f"{args.path}: already exists (not replaced)") from None
+    except OSError as exc:
+        raise UsageError(f"{args.path}: cannot be written ({exc.strerror or exc})") from None
+    print(f"wrote {args.path}: every function weighs 1; edit it, then --rubric {args.path}")
     return 0
 
 
@@ -357,7 +447,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     check = sub.add_parser("check", help="verify the shipped handwritten formulas on every device")
     check.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
-    check.add_argument("--dtype", action="append", choices=DTYPES, help="only this dtype (repeatable)")
+    check.add_argument(
+        "--dtype",
+        action="extend",
+        nargs="+",
+        type=_dtype_names,
+        metavar="DTYPE",
+        help=f"only these dtypes: {', '.join(DTYPES)} (repeatable; comma or space lists, as for bench)",
+    )
     check.add_argument("--device", action="append", help="only this device, e.g. cpu:0, gpu:0, sharded (repeatable)")
     check.add_argument("--function", action="append", type=_function_name, metavar="NAME", help="only this function")
     check.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # a file here gets a pointer to `grade`
@@ -392,7 +489,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")
     bundle.add_argument("out", metavar="OUT.zip")
-    bundle.add_argument("--rubric", type=Path, help="TOML with weights and visibility per function")
+    bundle.add_argument(
+        "--rubric", type=Path, help="TOML with weights and visibility per function (default: every function weighs 1)"
+    )
+    bundle.add_argument(
+        "--python",
+        metavar="X.Y|PATH",
+        help="the Python the autograder will run (default 3.10, Gradescope's Ubuntu 22.04); a PATH also serves --check",
+    )
+    bundle.add_argument(
+        "--check", action="store_true", help="install the bundle in a fresh venv and grade a right and a wrong file"
+    )
     _add_limits(bundle)
     bundle.set_defaults(run=cmd_bundle)
 
@@ -402,7 +509,14 @@ def build_parser() -> argparse.ArgumentParser:
         starter.add_argument("path", nargs="?", type=Path, metavar="PATH", help="new file to write (default: stdout)")
         starter.set_defaults(run=cmd_starter)
 
-    from benchmarks.cli import add_arguments
+    rubric = sub.add_parser("rubric", help="write a starter rubric (every function weighs 1) to edit")
+    rubric.add_argument("path", nargs="?", type=Path, metavar="FILE", help="new file to write (default: stdout)")
+    rubric.set_defaults(run=cmd_rubric)
+
+    try:
+        from benchmarks.cli import add_arguments
+    except ImportError:  # an install without benchmarks/ (the Gradescope bundle): no bench command
+        return parser
 
     bench = sub.add_parser("bench", help="time hand-written gradients against autodiff, the forward and a copy")
     add_arguments(bench)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -77,3 +78,62 @@ def test_bad_arguments_are_one_line_errors(argv: list[str], words: str, capsys: 
         main(argv)
     assert exc.value.code == 2
     assert words in capsys.readouterr().err
+
+
+# ---- one convention for --dtype, and a plot that says how to read it (issue 19) ---------
+
+
+@pytest.mark.parametrize("argv", [["--dtype", "float32,float16"], ["--dtype", "float32", "--dtype", "float16"],
+                                  ["--dtype", "float32", "float16"]])  # fmt: skip
+def test_check_and_bench_take_dtypes_the_same_ways(argv: list[str]) -> None:
+    from benchmarks.cli import _split
+    from handgrad.cli import build_parser
+
+    parser = build_parser()
+    check = parser.parse_args(["check", *argv]).dtype
+    bench = parser.parse_args(["bench", *argv]).dtype
+    assert [d for group in check for d in group] == _split(bench) == ["float32", "float16"]
+
+
+def test_check_dtype_typo_names_the_near_miss(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["check", "--dtype", "float32,flaot16"])
+    assert "did you mean float16?" in capsys.readouterr().err
+
+
+def _results() -> list:
+    from benchmarks.runner import Result
+
+    rows = []
+    for sweep in (64, 256, 1024, 4096):
+        for impl, seconds in (("handwritten", 1e-5), ("autodiff", 1.3e-5), ("copy", 0.5e-5)):
+            rows.append(Result(case="softmax_vjp", impl=impl, size=sweep, dtype="float32", device="cpu:0",
+                               seconds=seconds * sweep / 64, spread=0.0, bytes=8 * sweep, gbps=1.0, items_per_s=1.0,
+                               group="", sweep=sweep, items=sweep, minimum=seconds, repeats=3, inner=1))  # fmt: skip
+    return rows
+
+
+@pytest.mark.parametrize("quick", [False, True])
+def test_bench_plot_says_how_to_read_it(quick: bool) -> None:
+    from benchmarks.plot import figure
+
+    fig = figure(_results(), quick=quick)
+    title = fig._suptitle.get_text()
+    assert ("--quick" in title) is quick
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert any("lower is better" in label for label in labels) and any("higher is better" in label for label in labels)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            major = [t.label1.get_fontsize() for t in axis.get_major_ticks()]
+            minor = [t.label1.get_fontsize() for t in axis.get_minor_ticks()]
+            assert not major or not minor or max(minor) <= min(major)
+
+
+def test_license_is_an_spdx_string_and_setuptools_reads_it() -> None:
+    from handgrad.grading.rubric import tomllib
+
+    data = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert data["project"]["license"] == "MIT"
+    minimum = next(r for r in data["build-system"]["requires"] if r.startswith("setuptools"))
+    assert tuple(int(p) for p in minimum.split(">=")[1].split(".")[:1]) >= (77,)  # SPDX strings: setuptools 77

@@ -382,13 +382,14 @@ def test_output_names_that_cannot_work_are_refused_before_grading(
     assert words.format(dir=tmp_path) in capsys.readouterr().err
 
 
-def test_a_notebook_submitted_as_is_is_told_to_export_it(tmp_path: Path) -> None:
+def test_a_notebook_that_is_not_one_is_named_as_such(tmp_path: Path) -> None:
+    # Notebooks are graded as handed in (tests/test_bundle.py); one nbformat cannot read is refused by name.
     from handgrad.grading.submission import SubmissionError, resolve
 
     (tmp_path / "mine.ipynb").write_text("{}")
-    with pytest.raises(SubmissionError, match=r"mine\.ipynb: a notebook; export it to a \.py file"):
+    with pytest.raises(SubmissionError, match=r"mine\.ipynb: not a readable Jupyter notebook"):
         resolve(tmp_path / "mine.ipynb")
-    with pytest.raises(SubmissionError, match=r"no \.py file or package in it \(only the notebook mine\.ipynb: export"):
+    with pytest.raises(SubmissionError, match=r"mine\.ipynb: not a readable Jupyter notebook"):
         resolve(tmp_path)
 
 

@@ -332,6 +332,9 @@ class FakeWorker:
     def running(self) -> float:
         return 0.0
 
+    def used(self) -> float:
+        return self.running()
+
     def call(self, request: dict[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
         import handwritten
         from handgrad.engine import EvaluationError, InProcess

@@ -104,6 +104,9 @@ class MemoryWorker(pool.Worker):
     def running(self) -> float:
         return 0.0
 
+    def cpu_seconds(self) -> float | None:
+        return None
+
     def call(self, request: Any, timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
         if self.runner:
             reply = encode_message(runner_module.answer(read_message(io.BytesIO(encode_message(request)))))

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -237,3 +238,45 @@ def test_a_reply_of_any_dtype_or_shape_earns_nothing_and_raises_nothing(name: st
         assert not result.ok, (name, value)
     for flags in (np.zeros(shape, np.bool_), np.full(shape, 255, np.uint8).view(np.bool_)):  # (bytes not 0/1)
         run_case(lambda n, **call: Output(flags, frozenset([device])), case, seed=0)  # noqa: B023  (no raise)
+
+
+def test_a_reader_waits_while_more_time_is_granted_and_stops_when_it_is_not() -> None:
+    read_end, write_end = os.pipe()
+    try:
+        grants = iter([30.0, 0.0])
+        reader = pool._DeadlineReader(read_end, lambda: next(grants))
+        reader.deadline = time.monotonic() + 0.05
+        threading.Timer(0.3, lambda: os.write(write_end, b"x")).start()
+        assert reader.read(1) == b"x"  # past its first deadline, within the time granted
+        reader.deadline = time.monotonic() + 0.05
+        with pytest.raises(TimeoutError):
+            reader.read(1)  # nothing granted: the deadline holds
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_starved_call_is_owed_its_cpu_seconds_and_a_spinning_one_is_not() -> None:
+    """The per-call timeout counts the worker's own CPU time (a busy machine must not cost a
+    correct student a `timeout`), within STARVED_CAP times the timeout in wall time."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        for _ in range(600):  # until the spinner has used 1 s of CPU, however busy the machine
+            if (pool._tree_cpu(spinner.pid) or 0.0) >= 1.0:
+                break
+            time.sleep(0.1)
+
+        def owed(proc: subprocess.Popen[bytes], timeout: float, started_ago: float) -> float:
+            worker = object.__new__(pool.Worker)
+            worker.cgroup, worker.proc = None, proc
+            worker._call = (0.0, time.monotonic() - started_ago, timeout)
+            return worker._more_time()
+
+        assert 0.5 < owed(sleeper, 1.0, 1.0) <= 1.0  # starved: the rest of its CPU second
+        assert owed(spinner, 1.0, 1.0) == 0.0  # it used its second: a timeout is its own
+        assert owed(sleeper, 1.0, pool.STARVED_CAP * 1.0) == 0.0  # the wall-clock cap holds
+    finally:
+        for proc in (sleeper, spinner):
+            proc.kill()
+            proc.wait()

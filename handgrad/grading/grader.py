@@ -34,7 +34,8 @@ from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
-from handgrad.scan import Finding, scan_path
+from handgrad.scan import Finding
+from handgrad.scan_budget import scan_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
 
@@ -438,7 +439,10 @@ def _score(
         verdicts.append(TierVerdict(tier, len(in_tier), len(bad), shares.get(tier, 0) > 0, families, len(skipped)))
     total = sum(shares.get(v.tier, 0.0) for v in verdicts)
     earned = sum(shares.get(v.tier, 0.0) for v in verdicts if v.passed)
-    if options.rubric.tiers is None:
+    if options.rubric.partial:  # each tier: its share times the fraction of its checks passed
+        earned = sum(shares.get(v.tier, 0.0) * max(0, v.checks - v.failed - v.not_run) / v.checks for v in verdicts)
+        score = weight * earned / total if total > 0 else weight
+    elif options.rubric.tiers is None:
         score = weight if all(v.passed for v in verdicts if v.counted) else 0.0
     else:
         score = weight * earned / total if total > 0 else weight
@@ -490,7 +494,8 @@ def _score(
 
 
 def _scan(path: Path) -> dict[str, list[Finding]]:
-    return scan_path(path, NAMES)
+    # In a child process under a budget, not as root (handgrad/scan_budget.py).
+    return scan_in_budget(path, NAMES)
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from handgrad.grading.protocol import (
     read_message,
     validate,
 )
-from handgrad.grading.submission import copy_submission
+from handgrad.grading.submission import copy_submission, staged_name
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
 
@@ -87,20 +87,45 @@ def address_space(limits: Limits, cores: int, cgroup: bool) -> int:
 
 
 class _DeadlineReader:
-    """A read(n) on a pipe that raises TimeoutError past a deadline."""
+    """A read(n) on a pipe that raises TimeoutError past a deadline, unless `more_time` (asked
+    when the deadline passes) grants more seconds."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, more_time: Callable[[], float] | None = None) -> None:
         self.fd = fd
         self.deadline = float("inf")
+        self.more_time = more_time
 
     def read(self, n: int) -> bytes:
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([self.fd], [], [], min(left, 3600))
-        if not ready:
-            raise TimeoutError
-        return os.read(self.fd, min(n, 1 << 24))
+        while True:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                extra = self.more_time() if self.more_time is not None else 0.0
+                if extra <= 0:
+                    raise TimeoutError
+                self.deadline = time.monotonic() + extra
+                continue
+            ready, _, _ = select.select([self.fd], [], [], min(left, 3600))
+            if ready:
+                return os.read(self.fd, min(n, 1 << 24))
+
+
+STARVED_CAP = 3.0
+"""A call's timeout counts the worker's own CPU seconds: while a busy machine starves it, the
+call may wait up to this many times its timeout in wall-clock time (a loop that spins is
+stopped at the timeout as before: it uses its CPU)."""
+
+
+def _tree_cpu(pid: int) -> float | None:
+    """CPU seconds of a live process tree from /proc (each process's own time and that of the
+    children it reaped), or None where /proc cannot say."""
+    total = 0.0
+    try:
+        for p in [pid, *_descendants(pid)]:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _write_all(fd: int, data: bytes, deadline: float) -> None:
@@ -185,7 +210,7 @@ class Staged:
             inner = self.dir / "s"
             inner.mkdir(mode=0o755)
             os.chmod(inner, 0o755)
-            self.path = inner / submission.name
+            self.path = inner / staged_name(submission)  # a notebook is staged as its code, NAME.py
             copy_submission(submission, self.path)
         except BaseException:
             shutil.rmtree(self.dir, ignore_errors=True)
@@ -349,7 +374,9 @@ class Worker:
         os.close(req_r)
         os.close(rep_w)
         os.set_blocking(self._req_w, False)  # written with a deadline (_write_all)
-        self._in = _DeadlineReader(self._rep_r)
+        self._in = _DeadlineReader(self._rep_r, self._more_time)
+        self._call: tuple[float | None, float, float] | None = None
+        """(CPU seconds, wall clock, timeout) at the start of the call in progress."""
         self.defined: list[str] = []
         self.others: list[str] = []
         self.import_error: EvaluationError | None = None
@@ -464,30 +491,41 @@ class Worker:
     def running(self) -> float:
         return time.monotonic() - self.started
 
-    def stalled(self) -> float:
-        """Seconds the worker's Python was ready to run but waited for a CPU: the longest
-        run-queue wait of the main thread of any of its processes (/proc/PID/schedstat, read
-        while they live; 0 where it does not read). Only main threads count: those run the
-        submission's Python, while threads spinning against the worker's own CPU cap would
-        wait on each other and make a busy worker look stalled."""
-        waited = 0
-        for pid in [self.proc.pid, *_descendants(self.proc.pid)]:
-            with contextlib.suppress(OSError, ValueError, IndexError), open(f"/proc/{pid}/schedstat") as f:
-                waited = max(waited, int(f.read().split()[1]))
-        return waited / 1e9
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the worker has used: its cgroup's count, else its process tree's."""
+        used = self.cgroup.cpu_seconds() if self.cgroup is not None else None
+        return used if used is not None else _tree_cpu(self.proc.pid)
 
-    def charged(self) -> float:
-        """What the worker's life costs its submission's budget: its wall time less the time it
-        waited for a CPU that other processes held. A busy grading machine stretches the wall
-        clock, not the work, and must not spend a correct submission's budget; a submission
-        that sleeps or loops is charged in full."""
-        wall = self.running()
-        return max(0.0, wall - min(wall, self.stalled()))
+    def used(self) -> float:
+        """What the worker costs its submission's budget: its CPU seconds where they can be
+        read (a busy machine does not spend a student's budget), else its wall-clock time."""
+        cpu = self.cpu_seconds()
+        return self.running() if cpu is None else cpu
+
+    def _more_time(self) -> float:
+        """Seconds more for the call in progress, whose wall-clock timeout passed: what is left
+        of its timeout in the worker's own CPU seconds, within STARVED_CAP times the timeout."""
+        if self._call is None:
+            return 0.0
+        cpu0, wall0, timeout = self._call
+        cpu = self.cpu_seconds()
+        if cpu0 is None or cpu is None:
+            return 0.0
+        return max(0.0, min(timeout - (cpu - cpu0), wall0 + STARVED_CAP * timeout - time.monotonic()))
 
     def call(self, request: Mapping[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
         """Send one request and read its reply, both within `timeout`; the reply's fields
         are checked (reply_fields), so whatever a worker writes fails only its function."""
         started = time.monotonic()
+        self._call = (self.cpu_seconds(), started, timeout)
+        try:
+            return self._call_once(request, started, timeout, max_bytes, check)
+        finally:
+            self._call = None
+
+    def _call_once(
+        self, request: Mapping[str, Any], started: float, timeout: float, max_bytes: int, check: Any
+    ) -> dict[str, Any]:
         try:
             self._send(request, started + timeout)
         except TimeoutError:
@@ -512,7 +550,7 @@ class Worker:
         if self.closed:
             return
         self.closed = True
-        cost = self.charged()
+        spent = self.used()  # (read while its processes, or their cgroup, are still there)
         if self.proc.poll() is None:
             self.killed_by_us = True
             inits = _children(self.proc.pid)  # the PID namespace's init: killing it ends the namespace
@@ -527,7 +565,7 @@ class Worker:
             os.close(self._req_w)
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
-        self.budget.charge(cost)
+        self.budget.charge(spent)
         self._release()
 
     def dispose(self) -> None:
@@ -710,7 +748,7 @@ class SubmissionEvaluator:
                 raise error
             if name not in worker.defined:
                 raise missing(name, worker.others)
-            left = budget.left(worker.running())
+            left = budget.left(worker.used())
             timeout = max(0.0, min(self.limits.timeout, left))
             try:
                 reply = worker.call(request, timeout, max_bytes, check)
@@ -754,7 +792,7 @@ class SubmissionEvaluator:
                 runner = budget.runner()
             except EvaluationError as exc:
                 raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
-            left = budget.left(runner.running())
+            left = budget.left(runner.used())
             timeout = max(0.0, min(self.limits.timeout, left))
             run = {"program": program, "args": request["args"], "device": request["device"]}
             try:

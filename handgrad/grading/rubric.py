@@ -9,11 +9,15 @@
     derivation = 0.7
     stability = 0.3
     extreme = 0                     # 0: reported, not counted
+    partial = true                  # optional: a tier earns the share of its checks passed
 
 Defaults: every function weighs 1 and is visible; without [tiers] a function earns its
 weight when its derivation and stability checks all pass (extreme ones too with --strict).
 With [tiers], a function earns weight * (sum of the shares of the tiers it passes) /
 (sum of the shares of the tiers it has); a tier missing from the table has share 0.
+`partial = true` (with or without [tiers]) makes each tier earn its share times the fraction
+of its checks (cells: dtype x transform x input family) that passed, instead of all or
+nothing: a function right in float32 and wrong in float16 earns the float32 cells' share.
 """
 
 from __future__ import annotations
@@ -46,6 +50,8 @@ class Rubric:
     visibility: dict[str, str] = field(default_factory=lambda: dict.fromkeys(NAMES, "visible"))
     tiers: dict[str, float] | None = None
     """Each tier's share of a function's weight; None: all or nothing over the counted tiers."""
+    partial: bool = False
+    """A tier earns its share times the fraction of its checks passed (not all or nothing)."""
 
     @property
     def max_score(self) -> float:
@@ -82,7 +88,7 @@ def load(path: Path) -> Rubric:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         what = "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else f"not valid TOML ({exc})"
         raise RubricError(f"{path}: {what}") from None
-    keys = ("default_weight", "default_visibility", "functions", "tiers")
+    keys = ("default_weight", "default_visibility", "functions", "tiers", "partial")
     unknown = sorted(set(data) - set(keys))
     if unknown:
         hints = "".join(_did_you_mean(k, keys) for k in unknown)
@@ -112,7 +118,10 @@ def load(path: Path) -> Rubric:
             visibility[name] = _visibility(spec["visibility"], where)
     if not any(weights.values()):
         raise RubricError(f"{path}: every function weighs 0, so no submission could earn a mark")
-    return Rubric(weights, visibility, _tiers(data.get("tiers"), f"{path}: tiers"))
+    partial = data.get("partial", False)
+    if not isinstance(partial, bool):
+        raise RubricError(f"{path}: partial must be true or false, got {partial!r}")
+    return Rubric(weights, visibility, _tiers(data.get("tiers"), f"{path}: tiers"), partial)
 
 
 def _tiers(spec: object, where: str) -> dict[str, float] | None:
@@ -128,3 +137,26 @@ def _tiers(spec: object, where: str) -> dict[str, float] | None:
     if not any(shares.values()):
         raise RubricError(f"{where}: every share is 0, so no check would count")
     return shares
+
+
+def starter_text() -> str:
+    """A rubric that grades as no rubric does (every function weighs 1, visible), with each
+    function listed so an instructor only edits numbers; `load` reads it back unchanged."""
+    lines = [
+        "# handgrad rubric (docs/grading.md). As written it grades like no rubric: every function 1.",
+        "default_weight = 1.0",
+        'default_visibility = "visible"  # visible | hidden | after_due_date | after_published',
+        "",
+        "# Optional: partial credit per tier of checks (shares of a function's weight).",
+        "# [tiers]",
+        "# derivation = 0.7",
+        "# stability = 0.3",
+        "# extreme = 0",
+        "",
+        "# Optional: a tier earns the share of its checks passed, not all or nothing.",
+        "# partial = true",
+        "",
+    ]
+    for name in NAMES:
+        lines += [f"[functions.{name}]", "weight = 1", ""]
+    return "\n".join(lines)

@@ -257,6 +257,18 @@ class Cgroup:
                     return int(line.split()[1])
         return 0
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by everything in the cgroup, or None where it cannot be read."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if self.version == 2:
+                for line in (self.dirs[0] / "cpu.stat").read_text().splitlines():
+                    if line.startswith("usage_usec "):
+                        return int(line.split()[1]) / 1e6
+            for d in self.dirs:
+                if (d / "cpuacct.usage").exists():
+                    return int((d / "cpuacct.usage").read_text()) / 1e9
+        return None
+
     def pids(self) -> list[int]:
         found: set[int] = set()
         for p in self.procs:

@@ -7,7 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-NOTEBOOK = "export it to a .py file (jupyter nbconvert --to script NAME.ipynb) and submit that"
+NOTEBOOK_LIMIT = 4 << 20
+"""Largest notebook read (outputs and images count): a notebook's code is far smaller."""
 PREFERRED = ("submission.py", "formulas.py", "handwritten.py", "solution.py", "gradients.py")
 
 
@@ -33,16 +34,16 @@ def _resolve(path: Path) -> Path:
     if not path.exists() and not path.is_symlink():
         raise SubmissionError(f"{path}: no such file or directory")
     if path.is_file():
-        if path.suffix == ".ipynb":
-            raise SubmissionError(f"{path}: a notebook; {NOTEBOOK}")
-        if path.suffix != ".py":
-            raise SubmissionError(f"{path}: a submission is a .py file or a package directory")
+        if path.suffix not in (".py", ".ipynb"):
+            raise SubmissionError(f"{path}: a submission is a .py file, a notebook (.ipynb) or a package directory")
         if path.is_symlink():
             raise _refuse(path, "is a symbolic link")
         try:
             os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK))
         except OSError as exc:
             raise SubmissionError(f"{path}: cannot be read ({exc.strerror})") from None
+        if path.suffix == ".ipynb":
+            notebook_source(path)  # refused now, with the cell and line, rather than when graded
         return path
     if not path.is_dir():
         raise SubmissionError(f"{path}: not a file or directory")
@@ -57,10 +58,12 @@ def _resolve(path: Path) -> Path:
     packages = sorted(p for p in path.iterdir() if p.is_dir() and (p / "__init__.py").is_file())
     if not files and len(packages) == 1:
         return packages[0]
+    notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
+    if not files and not packages and len(notebooks) == 1:
+        return _resolve(notebooks[0])
     if not files and not packages:
-        notebooks = sorted(p.name for p in path.glob("*.ipynb"))
-        also = f" (only the notebook {', '.join(notebooks)}: {NOTEBOOK})" if notebooks else ""
-        raise SubmissionError(f"{path}: no .py file or package in it{also}")
+        what = f"several notebooks ({', '.join(p.name for p in notebooks)}); name one" if notebooks else "nothing"
+        raise SubmissionError(f"{path}: no .py file, notebook or package in it" if not notebooks else f"{path}: {what}")
     names = ", ".join(p.name for p in [*files, *packages])
     raise SubmissionError(f"{path}: several candidates ({names}); name one, or call it submission.py")
 
@@ -72,6 +75,53 @@ MAX_FILES = 200
 MAX_DEPTH = 16
 """Deepest folder nesting in one submission."""
 SKIPPED = ("__pycache__",)
+
+
+def staged_name(path: Path) -> str:
+    """The name a submission has in the grader's copy: a notebook becomes NAME.py."""
+    return f"{path.stem}.py" if path.suffix == ".ipynb" else path.name
+
+
+def notebook_source(path: Path, data: bytes | None = None) -> str:
+    """The code cells of a notebook as one Python file, in order, each under a `# cell N`
+    line (N counts code cells from 1); `data`, when given, is the file's bytes already
+    read (the copy reads once). Read as JSON with nbformat: nothing in it runs.
+
+    Raises:
+        SubmissionError: not a readable notebook, or a line is IPython rather than Python
+            (`%magic`, `%%cell magic`, `!shell`): it names the cell and the line in it.
+    """
+    import nbformat
+
+    try:
+        if data is None:
+            with open(path, "rb") as f:
+                data = f.read(NOTEBOOK_LIMIT + 1)
+        raw = data
+        if len(raw) > NOTEBOOK_LIMIT:
+            raise SubmissionError(f"{path}: a notebook over {NOTEBOOK_LIMIT} bytes; clear its outputs and hand it in")
+        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except SubmissionError:
+        raise
+    except OSError as exc:
+        raise SubmissionError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except Exception as exc:  # nbformat's errors are JSON, encoding and schema errors of many kinds
+        raise SubmissionError(f"{path}: not a readable Jupyter notebook ({type(exc).__name__})") from None
+    parts: list[str] = []
+    code_cells = [c for c in notebook.cells if c.get("cell_type") == "code"]
+    for number, cell in enumerate(code_cells, 1):
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else str(source)
+        for line_number, line in enumerate(source.splitlines(), 1):
+            stripped = line.lstrip()
+            if stripped.startswith(("%", "!")):
+                kind = "a shell command" if stripped.startswith("!") else "an IPython magic"
+                raise SubmissionError(
+                    f"{path}: code cell {number}, line {line_number}: {kind} ({stripped[:60]!r}) is not Python; "
+                    "remove it (or comment it out) and hand the notebook in again"
+                )
+        parts.append(f"# cell {number}\n{source}\n")
+    return "\n".join(parts)
 
 
 def _refuse(path: Path, what: str) -> SubmissionError:
@@ -115,6 +165,8 @@ def _copy(source: Path, target: Path) -> None:
             if not stat.S_ISREG(mode):
                 raise _refuse(src, f"is a {_kind(mode)}")
             data = f.read(budget[0] + 1)
+        if src.suffix == ".ipynb" and src == source:  # a notebook handed in: its code is what is copied
+            data = notebook_source(src, data).encode()
         budget[0] -= len(data)
         if budget[0] < 0:
             raise SubmissionError(f"{source}: larger than {MAX_BYTES} bytes in all")
