@@ -67,8 +67,8 @@ class Row:
     def cells(self) -> list[str]:
         w = self.worst
         cw = w.comparison.worst if w.comparison is not None else None
-        if cw is not None and np.isfinite(cw.abs_err):
-            err = f"{cw.abs_err:.1e} / {cw.allowed:.1e}"
+        if cw is not None and np.isfinite(w.ratio):  # relative to what is allowed: 1 is the limit
+            err = f"{w.ratio:.2f}" if w.ratio < 100 else f"{w.ratio:.1e}"
         else:
             err = "-"
         status = "ok" if self.ok else f"FAIL {w.problem} ({w.case.family.name}, {w.case.family.tier} tier)"

@@ -33,12 +33,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """The whole matrix for handwritten; for --submission, the devices its worker has (CPU)."""
     if metafunc.definition.name != "test_agreement":
         return
-    cases = CASES
-    if metafunc.config.getoption("--submission") is not None:
+    cases, prefix = CASES, ""
+    submission = metafunc.config.getoption("--submission")
+    if submission is not None:
+        from pathlib import Path
+
+        from handgrad.escape import printable
         from handgrad.evaluate import worker_devices
 
         cases = build_cases(devices=worker_devices())
-    metafunc.parametrize("case", cases, ids=lambda c: c.id)
+        prefix = printable(Path(submission).name, newlines=False, tabs=False) + ":"  # the file, in every node id
+    metafunc.parametrize("case", cases, ids=lambda c: prefix + c.id)
 
 
 @pytest.mark.matrix

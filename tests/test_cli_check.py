@@ -62,3 +62,16 @@ def test_console_entry_point_runs_as_module() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "l1_grad" in proc.stdout and "cases agree" in proc.stdout
+
+
+def test_the_error_column_is_a_share_of_what_is_allowed_not_an_absolute_error() -> None:
+    """Extreme inputs make absolute errors like 9.9e+21 that alarm and mean nothing: the
+    column shows worst error / allowed error, at most 1 where the check passes."""
+    from reference.catalog import BY_NAME
+
+    cases = build_cases([BY_NAME["l2_grad"], BY_NAME["softmax"]], dtypes=["float32"], devices=["cpu:0"])
+    table_rows = rows(run_all(InProcess(vars(handwritten)), cases))
+    shown = [r.cells()[4] for r in table_rows]
+    assert all(r.ok for r in table_rows)
+    assert all(0.0 <= float(cell) <= 1.0 for cell in shown), shown
+    assert any(float(cell) > 0 for cell in shown)  # not all zero: a real ratio

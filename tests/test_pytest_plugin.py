@@ -77,9 +77,26 @@ def test_a_path_holding_no_submission_is_one_usage_error(submissions: Path, make
 
 def test_a_failed_cell_shows_the_explanation_not_the_engine(submissions: Path) -> None:
     stub = correct_source().replace("def relu_grad(", "def _relu_grad_right(", 1)
-    stub += "\n\ndef relu_grad(x):\n    raise NotImplementedError\n"
-    (submissions / "stub.py").write_text(stub)
-    proc = _pytest(submissions / "work", "--submission", "../stub.py", "-k", SLICE + " and normal")
+    stub += "\n\ndef relu_grad(x):\n    if x is None:\n        return x\n    raise NotImplementedError\n"
+    (submissions / "half.py").write_text(stub)  # not a stub by its source: it runs, and fails
+    proc = _pytest(submissions / "work", "--submission", "../half.py", "-k", SLICE + " and normal")
     assert proc.returncode == 1
     assert "likely mistake: not implemented yet" in proc.stdout
     assert "CaseResult(" not in proc.stdout and "run_case(" not in proc.stdout
+
+
+def test_a_stub_is_skipped_with_its_reason_and_node_ids_name_the_file(submissions: Path) -> None:
+    source = correct_source().replace("def relu_grad(", "def _relu_grad_right(", 1)
+    source = source.replace("def tanh_grad(", "def _tanh_grad_right(", 1)
+    source += "\n\ndef relu_grad(x):\n    raise NotImplementedError\n\n\ndef tanh_grad(x):\n    pass\n"
+    (submissions / "stubs.py").write_text(source)
+    slice_ = "(relu_grad or tanh_grad) and float64 and eager and cpu:0"
+    proc = _pytest(submissions / "work", "--submission", "../stubs.py", "-k", slice_, "-rs")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]  # nothing failed: skipped
+    last = proc.stdout.strip().splitlines()[-1]
+    assert "skipped" in last and "failed" not in last and "passed" not in last
+    assert "stubs.py: relu_grad is not attempted yet (its body only raises NotImplementedError)" in proc.stdout
+    assert "stubs.py: tanh_grad is not attempted yet (its body does nothing (it returns None))" in proc.stdout
+    ids = _pytest(submissions / "work", "--submission", "../stubs.py", "-k", slice_, "--co").stdout
+    cells = [line for line in ids.splitlines() if "test_agreement[" in line]
+    assert cells and all("test_agreement[stubs.py:" in line for line in cells)

@@ -11,9 +11,9 @@ import pytest
 
 from handgrad.cases import build_cases
 from handgrad.engine import MAX_QUOTED, CaseResult
+from handgrad.escape import printable
 from handgrad.grading import reports
 from handgrad.grading.grader import FunctionGrade, SubmissionGrade
-from handgrad.grading.pool import printable
 from reference.catalog import BY_NAME
 from reference.compare import compare
 from reference.tolerances import TOLERANCES
@@ -83,3 +83,16 @@ def test_returned_keys_are_quoted_a_few_and_short() -> None:
     comparison = compare(want, got, dtype="float64", tolerance=TOLERANCES["float64"])
     assert not comparison.ok and comparison.problem == "structure"
     assert len(comparison.detail) < 1000 and "5000 keys in all" in comparison.detail
+
+
+def test_the_shared_sanitizer_escapes_what_the_scan_escapes() -> None:
+    """One policy for every character: with newlines and tabs not kept, the shared sanitizer
+    escapes exactly the characters the scan's findings escape (it differs only in how an
+    undecodable file-name byte reads: \\x80 rather than \\udc80), so the scan can use it."""
+    from handgrad.scan import _printable
+
+    chars = (chr(o) for o in range(0x30000) if not 0xD800 <= o <= 0xDFFF)
+    differ = [c for c in chars if printable(c, newlines=False, tabs=False) != _printable(c)]
+    assert differ == []
+    assert printable("a\tb\nc", newlines=False, tabs=False) == "a\\tb\\nc"
+    assert printable("\udc80") == "\\x80"

@@ -109,6 +109,9 @@ class FunctionGrade:
     problem: str = ""
     """Why the first failing check failed (value, shape, timeout, autodiff, ...); "" if none."""
     tiers: tuple[TierVerdict, ...] = ()
+    attempted: bool = True
+    """False for a function not written yet: a stub (raises NotImplementedError, returns None)
+    or missing. Reports list these apart from real mistakes, without a failing check each."""
 
     @property
     def passed(self) -> bool:
@@ -150,11 +153,17 @@ class SubmissionGrade:
         return all(f.passed for f in self.functions)
 
     def lost(self) -> str:
-        """The functions that lost marks, naming only those students may see."""
-        shown = [f.name for f in self.functions if not f.passed and f.visibility in SHOWN]
-        hidden = sum(not f.passed and f.visibility not in SHOWN for f in self.functions)
-        parts = shown + ([f"{hidden} hidden function{'s' * (hidden > 1)}"] if hidden else [])
-        return ", ".join(parts)
+        """The functions that lost marks, naming only those students may see: real mistakes
+        first, then (apart) the functions not attempted yet."""
+        parts = []
+        for attempted in (True, False):
+            lost = [f for f in self.functions if not f.passed and f.attempted == attempted]
+            shown = [f.name for f in lost if f.visibility in SHOWN]
+            hidden = sum(f.visibility not in SHOWN for f in lost)
+            names = ", ".join(shown + ([f"{hidden} hidden function{'s' * (hidden > 1)}"] if hidden else []))
+            if names:
+                parts.append(f"wrong: {names}" if attempted else f"not attempted: {names}")
+        return "; ".join(parts)
 
     def summary(self) -> str:
         lost = self.lost()
@@ -163,7 +172,7 @@ class SubmissionGrade:
         if self.problem:  # its first line is ours; any further line quotes the submission: indented
             lines.append(printable(self.problem).replace("\n", "\n  "))
         else:
-            lines.append(passed + (f"; marks lost on: {lost}" if lost else "."))
+            lines.append(passed + (f"; {lost}." if lost else "."))
         lines.append(
             f"Inputs drawn with seed {self.seed} (repeat with --seed {self.seed}); "
             f"sandbox: {self.sandbox}; {self.seconds:.1f} s."
@@ -277,15 +286,8 @@ def _not_implemented(result: CaseResult) -> bool:
     return result.case.transform == "eager" and result.error.startswith(NOT_IMPLEMENTED)
 
 
-def _returns_none(result: CaseResult) -> bool:
-    """An eager call answered None: a body that computes nothing (a stub the source reading
-    could not be sure of, e.g. decorated or rebound). Its other cells would only say the same
-    thing at a worker's cost each, so the function stops here, like a NotImplementedError."""
-    return (
-        result.case.transform == "eager"
-        and result.error_kind == "bad-return"
-        and result.error.startswith("returned None")
-    )
+def _returned_none(result: CaseResult) -> bool:
+    return result.error_kind == "bad-return" and result.error.startswith("returned None")
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -385,7 +387,7 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
         if out is not None and result.ok:
             outputs.append((case, out))
         results.append(result)
-        fatal = result.error_kind in FATAL or _not_implemented(result) or _returns_none(result)
+        fatal = result.error_kind in FATAL or _not_implemented(result)
         if fatal or (options.fail_fast and not result.ok and shares.get(case.family.tier, 0) > 0):
             stopped = True
             break
@@ -471,7 +473,7 @@ def _score(
     first = failed[0]
     if _not_implemented(first):
         head = "Not implemented yet: it raises NotImplementedError."
-    elif first.error_kind in FATAL:
+    elif first.error_kind in FATAL or _returned_none(first):
         head = f"Failed: {first.error or first.problem}."
     elif options.fail_fast:
         head = "Failed (stopped at the first failing check)."
@@ -488,9 +490,11 @@ def _score(
     else:
         parts += [label, first.message()]
     problem = first.problem if counted_failed else ""
+    unattempted = _not_implemented(first) or first.error_kind == "missing" or _returned_none(first)
     return FunctionGrade(
-        entry.name, score, weight, len(cases), counted_failed, "\n".join(parts), visibility, problem, tuple(verdicts)
-    )
+        entry.name, score, weight, len(cases), counted_failed, "\n".join(parts), visibility, problem,
+        tuple(verdicts), attempted=not (unattempted and counted_failed),
+    )  # fmt: skip
 
 
 def _scan(path: Path) -> dict[str, list[Finding]]:

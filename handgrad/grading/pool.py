@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from handgrad.engine import EvaluationError
+from handgrad.escape import printable
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
 from handgrad.grading.protocol import (
@@ -178,26 +179,6 @@ def scrub(text: str, *extra: str | Path) -> str:
         if len(path) > 1:
             text = text.replace(path, "…")
     return printable(text)
-
-
-def printable(text: str, newlines: bool = True) -> str:
-    """`text` (from a worker, or a file name a student chose) safe to print and store: every
-    character Python does not call printable becomes a visible escape such as \\x1b or
-    \\u2028: controls (terminal escape sequences, carriage returns), format characters
-    (direction controls, zero-width joiners), line and paragraph separators (which other
-    programs read as line breaks), unpaired surrogates, unassigned code points. Undecodable
-    bytes of a file name (os.fsdecode's surrogates) read \\xNN. Newlines (when `newlines`)
-    and tabs are kept."""
-    out = []
-    for ch in text:
-        o = ord(ch)
-        if ch.isprintable() or (ch == "\n" and newlines) or ch == "\t":
-            out.append(ch)
-        elif 0xDC80 <= o <= 0xDCFF:  # a byte os.fsdecode could not decode
-            out.append(f"\\x{o - 0xDC00:02x}")
-        else:
-            out.append(ascii(ch)[1:-1])
-    return "".join(out)
 
 
 class Staged:

@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from handgrad.escape import printable
 from handgrad.grading.grader import SHOWN, SubmissionGrade
-from handgrad.grading.pool import printable
 
 
 class TargetError(Exception):
@@ -179,7 +179,7 @@ def failures(grades: Sequence[SubmissionGrade]) -> str:
     for g in grades:
         if g.full_marks and not g.problem:
             continue
-        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else f"marks lost on {g.lost()}"
+        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else g.lost()
         lines.append(f"  {printable(str(g.path), newlines=False)}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
     if not lines:
         return f"All {len(grades)} submissions have full marks."
@@ -193,16 +193,20 @@ def text(grade: SubmissionGrade, verbose: bool = True) -> str:
     hidden = [f for f in grade.functions if f.visibility not in SHOWN]
     width = max((len(f.name) for f in shown), default=0)
     for f in shown:
-        mark = "PASS" if f.passed else "FAIL"
+        mark = "PASS" if f.passed else "FAIL" if f.attempted else "TODO"
         lines.append(f"{mark}  {f.name:<{width}}  {f.score:g}/{f.max_score:g}")
     if hidden:
         score = sum(f.score for f in hidden)
         top = sum(f.max_score for f in hidden)
         lines.append(f"      {len(hidden)} hidden function{'s' * (len(hidden) > 1)}: {score:g}/{top:g}")
     if verbose and not grade.problem:
-        for f in shown:
-            if not f.passed or f.warned:  # indented: only the grader's own lines start a line
+        for f in shown:  # real mistakes, each with its failing check
+            if f.attempted and (not f.passed or f.warned):  # indented: only the grader's own lines start a line
                 lines += ["", f"--- {f.name} ---", "  " + f.feedback.replace("\n", "\n  ")]
+        todo = [f for f in shown if not f.attempted]
+        if todo:  # one line each, why it counts as not written: no check of a function never run
+            lines += ["", "--- not attempted yet ---"]
+            lines += [f"  {f.name}: " + printable(f.feedback.split("\n", 1)[0], newlines=False) for f in todo]
     return "\n".join(lines)
 
 
