@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -101,3 +102,31 @@ def test_stubs_are_reported_without_a_worker_and_real_functions_still_graded(tmp
     assert result["relu"].score == 0 and result["relu"].feedback.startswith("Not implemented yet")
     assert result["l1"].score == 0 and "returned None" in result["l1"].feedback
     assert "return" in result["l1"].feedback  # the hint: a `return` is missing
+
+
+def test_a_function_returning_none_when_run_stops_after_its_first_check() -> None:
+    """A stub the source reading cannot be sure of (decorated here) is found by calling it: its
+    first eager answer is None, and none of its other checks are run."""
+    import functools
+
+    from handgrad.engine import InProcess
+    from handgrad.grading.grader import Options, grade_function
+    from reference.catalog import CATALOG
+
+    calls: list[int] = []
+
+    def wrap(f: Any) -> Any:
+        @functools.wraps(f)
+        def inner(*a: Any, **k: Any) -> Any:
+            return f(*a, **k)
+
+        return inner
+
+    @wrap
+    def nothing(*a: Any, **k: Any) -> None:
+        calls.append(1)
+
+    entry = CATALOG[0]
+    graded = grade_function(InProcess({entry.name: nothing}), entry, Options(), 0, "cpu:0")
+    assert graded.score == 0 and len(calls) == 1, (len(calls), graded.feedback)
+    assert "returned None" in graded.feedback or "None" in graded.feedback

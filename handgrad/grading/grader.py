@@ -387,7 +387,11 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
         if out is not None and result.ok:
             outputs.append((case, out))
         results.append(result)
-        fatal = result.error_kind in FATAL or _not_implemented(result)
+        fatal = (
+            result.error_kind in FATAL
+            or _not_implemented(result)
+            or (_returned_none(result) and case.transform == "eager")
+        )
         if fatal or (options.fail_fast and not result.ok and shares.get(case.family.tier, 0) > 0):
             stopped = True
             break
