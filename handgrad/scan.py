@@ -132,7 +132,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     ),
     "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
     "math": AllExcept(),
-    "functools": names("partial reduce wraps cache lru_cache cached_property total_ordering"),
+    "functools": names("partial reduce cache lru_cache cached_property total_ordering"),
     "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
     "itertools": names("product combinations permutations accumulate chain repeat count islice starmap"),
     "typing": names(
@@ -151,13 +151,12 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
 """Module -> the names a formula may take from it. A dotted entry is a module (or a
 namespace such as jax.lax.Precision) reached through its parent or imported directly."""
 
-CONFIG_OPTIONS = names(
-    """jax_enable_x64 jax_default_matmul_precision jax_numpy_rank_promotion jax_numpy_dtype_promotion
-    jax_debug_nans jax_debug_infs jax_enable_checks jax_disable_jit jax_platform_name jax_platforms
-    jax_traceback_filtering jax_default_prng_impl jax_threefry_partitionable"""
-)
-"""The options `jax.config.update` may set: precision, platform, checks and debugging (none
-writes files, logs or changes the compiler, as the compilation cache and dump options do)."""
+CONFIG_OPTIONS = names("jax_enable_x64 jax_platform_name")
+"""The options `jax.config.update` may set: the two a formula plausibly sets at the top of its
+file. Every other option changes the program that runs after it was inspected
+(`jax_disable_jit` runs a jit cell op by op; precision, promotion and PRNG options change what
+a cell computes; the checking options change what is raised) or writes files and logs (the
+compilation cache and dump options), so none is possible in the worker (issue 17, class 3)."""
 
 VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
 """Entries that are ordinary objects rather than modules, and so may be used as values."""

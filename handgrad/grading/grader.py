@@ -34,7 +34,8 @@ from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
-from handgrad.scan import Finding, scan_path
+from handgrad.scan import Finding
+from handgrad.scan_budget import scan_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
 
@@ -482,7 +483,8 @@ def _score(
 
 
 def _scan(path: Path) -> dict[str, list[Finding]]:
-    return scan_path(path, NAMES)
+    # In a child process under a budget, not as root (handgrad/scan_budget.py).
+    return scan_in_budget(path, NAMES)
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:

@@ -144,7 +144,7 @@ HOSTILE: tuple[Hostile, ...] = (
         "wraps-assigned-computed-positionally",
         "wraps(wrapped, assigned, updated) given positionally, the name built at run time",
         """
-        from functools import wraps
+        from functools import wraps  # <-
 
         _GOT = []
 
@@ -153,11 +153,11 @@ HOSTILE: tuple[Hostile, ...] = (
                 _GOT.append(value)
 
         def relu_grad(x):
-            wraps(jax.nn.relu, tuple(["j" + "vp"]), ())(_Catch())  # <-
+            wraps(jax.nn.relu, tuple(["j" + "vp"]), ())(_Catch())
             return _GOT[0]((x,), (jnp.ones_like(x),))[1]
         """,
-        "dynamic",
-        "`functools.wraps`'s `assigned` names attributes it reads",
+        "system",
+        "`functools.wraps` is not on the allowlist",
         ("relu_grad",),
     ),
     h(
@@ -177,8 +177,8 @@ HOSTILE: tuple[Hostile, ...] = (
             copy(_Catch())
             return _GOT[0]((x,), (jnp.ones_like(x),))[1]
         """,
-        "dynamic",
-        "`functools.wraps` may only be called directly",
+        "system",
+        "`functools.wraps` is not on the allowlist",
         ("relu_grad",),
     ),
     h(
