@@ -736,8 +736,8 @@ def verify(
 
 KINK_NOTE = (
     "the input there is exactly 0, where f may have a kink (abs, relu, max, a norm): there any valid "
-    "subgradient is right, but autodiff picks one; declare kinks= and kink_range= (docs/verify.md), or "
-    "leave the 'zeros' family out"
+    "subgradient is right, but autodiff picks one; declare kinks= and kink_range= (docs/verify.md). "
+    "A smooth f has no kink there: then the gradient is wrong at 0"
 )
 
 

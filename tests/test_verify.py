@@ -460,3 +460,20 @@ def test_a_failed_report_of_a_non_scalar_f_says_grad_was_read_as_a_vjp() -> None
     assert "returns shape (1,), not a scalar: grad was checked as its vector-Jacobian product" in str(report)
     scalar = handgrad.verify(lambda x: jnp.sum(x * x), x, grad=lambda x: 3 * x, **QUICK)
     assert not scalar.ok and "vector-Jacobian" not in str(scalar)
+
+
+def test_a_failure_at_zero_never_advises_leaving_a_family_out() -> None:
+    # A smooth f (softplus sum) whose hand gradient is wrong only at exactly 0: the zero is what
+    # shows the bug, so the report must not suggest hiding the input that caught it.
+    def f(x: jax.Array) -> jax.Array:
+        return jnp.sum(jax.nn.softplus(x))
+
+    def bad(x: jax.Array, ct: jax.Array | None = None) -> jax.Array:
+        return jnp.where(x == 0, 0.0, jax.nn.sigmoid(x))
+
+    x = np.array([0.0, 1.5, -2.0], np.float32)
+    report = handgrad.verify(f, x, grad=bad, families=["given"], **{
+        k: v for k, v in QUICK.items() if k != "families"})  # fmt: skip
+    assert not report.ok and report.worst is not None
+    assert "family out" not in report.worst.hint and "leave" not in report.worst.hint
+    assert "family out" not in str(report)
