@@ -578,18 +578,19 @@ def _is_empty(path: Path) -> bool:
 def _protocol_failure(entry: Entry, options: Options, exc: Exception) -> FunctionGrade:
     """A function whose grading raised: only a worker's malformed message can cause that, so
     it fails that function (reason `protocol`), and every other function and submission goes on."""
-    weight = options.rubric.weights[entry.name]
-    cases = len(build_cases([entry], devices=[grading_device()]))
     why = printable(f"{type(exc).__name__}: {exc}"[:300])
-    return FunctionGrade(entry.name, 0.0, weight, cases, cases, "Failed: the worker sent a message the grader "
-                         f"refuses ({why}).", options.rubric.visibility[entry.name], "protocol")  # fmt: skip
+    return _zero(entry, options, f"Failed: the worker sent a message the grader refuses ({why}).", "protocol")
 
 
 def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
-    weight = options.rubric.weights[entry.name]
+    return _zero(entry, options, f"Not graded: {why}", "import")
+
+
+def _zero(entry: Entry, options: Options, feedback: str, problem: str) -> FunctionGrade:
+    """No marks for `entry`, every one of its checks counted as failed."""
     cases = len(build_cases([entry], devices=[grading_device()]))
-    return FunctionGrade(entry.name, 0.0, weight, cases, cases, f"Not graded: {why}", options.rubric.visibility[
-        entry.name], "import")  # fmt: skip
+    weight, visibility = options.rubric.weights[entry.name], options.rubric.visibility[entry.name]
+    return FunctionGrade(entry.name, 0.0, weight, cases, cases, feedback, visibility, problem)
 
 
 def grade_many(

@@ -51,7 +51,7 @@ def stub_kind(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> StubKind | None:
     if fn.decorator_list:
         return None
     body = fn.body[1:] if fn.body and _is_docstring(fn.body[0]) else fn.body
-    if any(_raises_not_implemented(s) for s in body[:1]) and len(body) == 1:
+    if len(body) == 1 and _raises_not_implemented(body[0]):
         return "raises"
     if all(_does_nothing(s) for s in body):
         return "returns-none"
