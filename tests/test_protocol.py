@@ -337,26 +337,14 @@ class FakeWorker:
 
     def call(self, request: dict[str, Any], timeout: float, max_bytes: int, check: Any) -> dict[str, Any]:
         import handwritten
-        from handgrad.engine import EvaluationError, InProcess
-        from handgrad.evaluate import export_cell
-        from handgrad.grading import pool, runner
+        from handgrad.grading import pool, runner, worker
 
         if self.hostile:
             data = self._next()
         elif self.runner:
             data = protocol.encode_message(runner.answer(read_message(io.BytesIO(protocol.encode_message(request)))))
         else:
-            call = {k: request[k] for k in ("transform", "device", "kwargs")}
-            call |= {"args": tuple(request["args"]), "vmap_axes": tuple(request["vmap_axes"])}
-            try:
-                if call["transform"] == "eager":
-                    out = InProcess(handwritten)(request["name"], **call)
-                    reply: dict[str, Any] = {"ok": True, "value": out.value, "devices": sorted(out.devices)}
-                else:
-                    program = export_cell(getattr(handwritten, request["name"]), **call)
-                    reply = {"ok": True, "program": np.frombuffer(program, np.uint8)}
-            except EvaluationError as exc:
-                reply = {"ok": False, "kind": exc.kind, "message": exc.message}
+            reply = worker.reply_to(getattr(handwritten, request["name"]), request, str)
             data = protocol.encode_message(reply)
         try:
             return pool.reply_fields(read_message(io.BytesIO(data), max_bytes, check), self.kinds)

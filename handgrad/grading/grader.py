@@ -372,6 +372,9 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
     in_catalog_order = build_cases([entry], devices=[device])
     cases = _order(in_catalog_order, entry, seed)
     shares = _counted(options)
+    prepare = getattr(evaluator, "prepare", None)
+    if prepare is not None:  # every jit and vmap cell as one program, compiled once
+        prepare(entry.name, [_call(case, seed) for case in cases if case.transform != "eager"])
     recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []
@@ -404,6 +407,18 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
         elif not again.ok and next(r for r in results if r.case is first).ok:
             results.append(_stale(first, "the first check, repeated at the end, failed where it had passed"))
     return _score(entry, options, in_catalog_order, results, shares, stopped)
+
+
+def _call(case: Case, seed: int) -> dict[str, Any]:
+    """The evaluator's keywords for `case`, as run_case calls it."""
+    inputs = case_inputs(case, seed)
+    return {
+        "transform": case.transform,
+        "device": case.device,
+        "args": inputs.args,
+        "kwargs": dict(inputs.kwargs),
+        "vmap_axes": case.entry.vmap_axes,
+    }
 
 
 def stub_grade(entry: Entry, options: Options, seed: int, device: str, kind: StubKind) -> FunctionGrade:

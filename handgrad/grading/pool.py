@@ -639,6 +639,8 @@ class SubmissionEvaluator:
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
     _programs: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     """Each exported program by _program_key: traced once, run for every input family."""
+    _prepared: dict[tuple[Any, ...], Output] = field(default_factory=dict)
+    """Each jit or vmap cell's value by _cell_key, computed ahead by prepare()."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -708,9 +710,12 @@ class SubmissionEvaluator:
             }
             stacked = transform == "vmap" or device == "sharded"
             max_bytes, check = reply_check(name, args, kwargs, stacked)
+            prepared = self._prepared.pop(_cell_key(request), None)
+            if prepared is not None:  # run ahead by prepare(), in the runner
+                return prepared
             if transform == "eager" or device == "sharded":  # (sharded: only a student's own pytest run)
                 reply = self._ask(name, request, max_bytes, check)
-                if reply["program"] is not None:
+                if reply["program"] is not None or reply["values"] is not None:
                     raise self._died(name, WorkerDied("protocol", "the worker sent a program for an eager call"), 0.0)
             else:  # the worker traces; the runner inspects and runs the program it hands back
                 reply = self._run_program(name, request, max_bytes, check)
@@ -769,7 +774,6 @@ class SubmissionEvaluator:
         these shapes and dtypes (asked of the worker once per shape and dtype)."""
         from handgrad.grading.runner import MAX_PROGRAM_BYTES
 
-        budget = self._budget()
         key = _program_key(request)
         program = self._programs.get(key)
         if program is None:
@@ -779,6 +783,12 @@ class SubmissionEvaluator:
             if reply["program"] is None or reply["value"] is not None:
                 raise self._died(name, WorkerDied("protocol", "the worker's reply holds no program"), 0.0)
             program = self._programs[key] = reply["program"]
+        run = {"program": program, "args": request["args"], "device": request["device"]}
+        return self._in_runner(name, run, max_bytes, check)
+
+    def _in_runner(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
+        """The runner's reply to `request` (one program, its inputs), within the call timeout."""
+        budget = self._budget()
         with budget.runner_lock:
             try:
                 runner = budget.runner()
@@ -786,11 +796,73 @@ class SubmissionEvaluator:
                 raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
             left = budget.left(runner)
             timeout = max(0.0, min(self.limits.timeout, left))
-            run = {"program": program, "args": request["args"], "device": request["device"]}
             try:
-                return runner.call(run, timeout, max_bytes, check)
+                return runner.call(request, timeout, max_bytes, check)
             except WorkerDied as exc:
                 raise self._died(name, exc, left) from None
+
+    def prepare(self, name: str, calls: Sequence[Mapping[str, Any]]) -> None:
+        """Run every jit and vmap call of `calls` (the keywords of __call__) ahead, as one
+        program: the worker traces `name` once for all of them (evaluate.export_cells, each
+        distinct shape and dtype once), the runner inspects that program, compiles it once
+        and runs it once per round of inputs; __call__ then answers those calls from what
+        came back. Where the worker cannot export it (a trace fails) or the runner fails on
+        it, nothing is kept and each call asks on its own, so each failure is told as its
+        own cell's; a verdict on the whole function (timeout, memory, autodiff, a refused
+        program) is kept for its calls to raise."""
+        from handgrad.grading.runner import MAX_PROGRAM_BYTES
+
+        wanted = [c for c in calls if c["transform"] in ("jit", "vmap") and c["device"] != "sharded"]
+        if not wanted:
+            return
+        with self._lock:
+            if name in self._fatal:
+                return
+            groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
+            for call in wanted:
+                groups.setdefault(_program_key({"name": name, **call}), []).append(call)
+            keys = list(groups)
+            cells = [
+                {**groups[k][0], "args": list(groups[k][0]["args"]), "vmap_axes": list(groups[k][0]["vmap_axes"])}
+                for k in keys
+            ]
+            try:
+                self._check_findings(name)
+                # (up to one program's limit per shape: a larger one is refused below, cell by cell)
+                reply = self._ask(name, {"name": name, "cells": cells}, len(keys) * MAX_PROGRAM_BYTES + 4096, None)
+            except EvaluationError as exc:
+                if exc.kind not in ("missing", "exception", "bad-return"):
+                    self._fatal[name] = exc
+                return
+            if not reply["ok"] or reply["program"] is None:
+                if reply["kind"] == "memory":
+                    self._fatal[name] = EvaluationError("memory", scrub(reply["message"][:2000]))
+                return
+            if reply["program"].size > MAX_PROGRAM_BYTES:  # each cell's own program then meets the runner's cap
+                return
+            rounds = max(len(g) for g in groups.values())
+            # Round r holds the r-th call of each shape and dtype (a shape with fewer calls repeats its last).
+            args = [[list(groups[k][min(r, len(groups[k]) - 1)]["args"]) for k in keys] for r in range(rounds)]
+            max_bytes = 0
+            for r in range(rounds):
+                for k in keys:
+                    call = groups[k][min(r, len(groups[k]) - 1)]
+                    max_bytes += reply_check(name, tuple(call["args"]), call["kwargs"], call["transform"] == "vmap")[0]
+            request = {"program": reply["program"], "rounds": args, "device": wanted[0]["device"]}
+            answer = self._in_runner(name, request, max_bytes, None)
+            if not answer["ok"]:
+                if answer["kind"] in ("autodiff", "forbidden", "protocol", "memory"):
+                    self._fatal[name] = EvaluationError(answer["kind"], answer["message"][:2000])
+                return
+            values = answer["values"]
+            if values is None or len(values) != rounds * len(keys):
+                return
+            devices = frozenset(answer["devices"])
+            for r in range(rounds):
+                for i, k in enumerate(keys):
+                    if r < len(groups[k]):
+                        call = {"name": name, **groups[k][r]}
+                        self._prepared[_cell_key(call)] = Output(_checked_value(values[r * len(keys) + i]), devices)
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
@@ -841,6 +913,30 @@ def _program_key(request: Mapping[str, Any]) -> tuple[Any, ...]:
     kwargs = tuple(sorted((k, repr(v)) for k, v in request["kwargs"].items()))
     args = tuple(_signature(a) for a in request["args"])
     return (request["name"], request["transform"], request["device"], kwargs, tuple(request["vmap_axes"]), args)
+
+
+def _cell_key(request: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A call's _program_key and a digest of its arguments' values: the same key, the same
+    answer from the same program."""
+    import hashlib
+
+    import numpy as np
+
+    digest = hashlib.sha256()
+
+    def feed(arg: Any) -> None:
+        if isinstance(arg, Mapping):
+            for k in sorted(arg, key=str):
+                digest.update(str(k).encode())
+                feed(arg[k])
+            return
+        arr = np.ascontiguousarray(np.asarray(arg))
+        digest.update(f"{arr.dtype.name}{arr.shape}".encode())
+        digest.update(arr.tobytes())
+
+    for arg in request["args"]:
+        feed(arg)
+    return (*_program_key(request), digest.hexdigest())
 
 
 def missing(name: str, others: Sequence[str]) -> EvaluationError:

@@ -198,23 +198,28 @@ def read_message(stream: IO[bytes], max_bytes: int = MAX_MESSAGE_BYTES, check: C
 # A message from a worker is data from the submission's own process. Before the grader looks
 # at it, it is checked against its kind's schema: every field it may hold (no other), with
 # one type and a size each, so nothing downstream meets a type or a size it did not expect.
-FieldType = Literal["bool", "text", "names", "value", "program"]
+FieldType = Literal["bool", "text", "names", "value", "values", "program"]
 MAX_TEXT = 64 << 10
 """Longest text field (a message is cut to 2000 characters before anyone reads it)."""
 MAX_NAMES = 5000
 MAX_NAME = 200
 MAX_LEAVES = 64
 """Arrays in one value (the network's gradients: a dict of a few)."""
+MAX_VALUES = 4096
+"""Values in one reply (a function's compiled cells, every round: a hundred or so)."""
 READY: Mapping[str, FieldType] = {
     "ok": "bool", "defined": "names", "others": "names", "autodiff": "bool", "kind": "text", "message": "text",
 }  # fmt: skip
 """The worker's first message: whether the submission imported, and what it defines."""
 REPLY: Mapping[str, FieldType] = {
     "ok": "bool", "value": "value", "devices": "names", "kind": "text", "message": "text", "autodiff": "bool",
-    "program": "program",
+    "program": "program", "values": "values",
 }  # fmt: skip
-"""The worker's answer to one call: a value (eager), a serialized program (jit, vmap) or a failure."""
-DEFAULTS: Mapping[FieldType, Any] = {"bool": False, "text": "", "names": [], "value": None, "program": None}
+"""The worker's answer to one call: a value (eager), a serialized program (jit, vmap) or a
+failure; the runner's: a value, or every value of a function's program (values)."""
+DEFAULTS: Mapping[FieldType, Any] = {
+    "bool": False, "text": "", "names": [], "value": None, "values": None, "program": None,
+}  # fmt: skip
 
 
 def _valid(kind: FieldType, value: Any) -> bool:
@@ -227,6 +232,12 @@ def _valid(kind: FieldType, value: Any) -> bool:
             isinstance(value, list)
             and len(value) <= MAX_NAMES
             and all(isinstance(n, str) and len(n) <= MAX_NAME for n in value)
+        )
+    if kind == "values":
+        return value is None or (
+            isinstance(value, list)
+            and len(value) <= MAX_VALUES
+            and all(v is not None and _valid("value", v) for v in value)
         )
     if kind == "value":
         if value is None or isinstance(value, np.ndarray):

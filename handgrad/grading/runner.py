@@ -140,22 +140,50 @@ def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0") -> Any:
     return Output(jax.tree.map(np.asarray, out), devices)
 
 
+def _is_value(value: Any) -> bool:
+    return isinstance(value, np.ndarray) or (
+        isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values())
+    )
+
+
 def answer(request: dict[str, Any]) -> dict[str, Any]:
-    """The runner's reply to one request {"program": uint8 array, "args": [...]}."""
+    """The runner's reply to one request: {"program": uint8 array, "args": [...]} runs a
+    cell's program once and replies with its "value"; {"program": ..., "rounds": [[args,
+    ...], ...]} runs a whole function's program (evaluate.export_cells) once per round, each
+    round a list of argument lists, one per cell, and replies with every result, round after
+    round, in "values"."""
     from handgrad.evaluate import describe_exception
 
-    program, args, device = request.get("program"), request.get("args"), request.get("device", "cpu:0")
-    if not isinstance(program, np.ndarray) or program.dtype != np.uint8 or not isinstance(args, list):
+    program, device = request.get("program"), str(request.get("device", "cpu:0"))
+    rounds = request.get("rounds")
+    batched = rounds is not None
+    if not batched:
+        rounds = [request.get("args")]
+    if (
+        not isinstance(program, np.ndarray)
+        or program.dtype != np.uint8
+        or not isinstance(rounds, list)
+        or not all(isinstance(r, list) for r in rounds)
+    ):
         return {"ok": False, "kind": "protocol", "message": "malformed request"}
+    values: list[Any] = []
+    devices: set[str] = set()
     try:
-        out = run(program.tobytes(), tuple(args), str(device))
+        for args in rounds:
+            out = run(program.tobytes(), tuple(tuple(a) for a in args) if batched else tuple(args), device)
+            values.extend(out.value if batched else [out.value])
+            devices |= out.devices
     except Refused as exc:
         return {"ok": False, "kind": exc.kind, "message": exc.message}
     except Exception as exc:
         return {"ok": False, "kind": "exception", "message": describe_exception(exc)}
-    value = out.value
-    if not isinstance(value, np.ndarray) and not (
-        isinstance(value, dict) and all(isinstance(v, np.ndarray) for v in value.values())
-    ):
-        return {"ok": False, "kind": "bad-return", "message": f"returned a {type(value).__name__}, expected an array"}
-    return {"ok": True, "value": value, "devices": sorted(out.devices)}
+    for value in values:
+        if not _is_value(value):
+            return {
+                "ok": False,
+                "kind": "bad-return",
+                "message": f"returned a {type(value).__name__}, expected an array",
+            }
+    if batched:
+        return {"ok": True, "values": values, "devices": sorted(devices)}
+    return {"ok": True, "value": values[0], "devices": sorted(devices)}

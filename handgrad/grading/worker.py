@@ -411,6 +411,51 @@ def describe(exc: BaseException, submission: Path) -> str:
     return text if len(text) <= 400 else text[:397] + "..."
 
 
+def _call_of(request: dict[str, Any]) -> dict[str, Any]:
+    """The keywords of evaluate / export_cell for one cell of a grader's request."""
+    return {
+        "transform": str(request["transform"]),
+        "device": str(request["device"]),
+        "args": tuple(request["args"]),
+        "kwargs": dict(request.get("kwargs") or {}),
+        "vmap_axes": tuple(request["vmap_axes"]),
+    }
+
+
+def reply_to(
+    fn: Callable[..., Any],
+    request: dict[str, Any],
+    describe: Callable[[BaseException], str],
+    api: types.ModuleType | None = None,
+) -> dict[str, Any]:
+    """The worker's reply (but its autodiff flag) to one request for `fn`: an eager cell's
+    value; a jit or vmap cell's program (export_cell); or, for a request with "cells", one
+    program for all of them (export_cells). Failures are replies, never raised. `api` is
+    handgrad.evaluate, passed in by a worker that has blocked imports of the project."""
+    import numpy as np
+
+    ev = api if api is not None else importlib.import_module("handgrad.evaluate")
+    call = None if "cells" in request else _call_of(request)
+    try:
+        if call is None:
+            program = ev.export_cells(fn, [_call_of(c) for c in request["cells"]])
+        elif call["transform"] == "eager" or call["device"] == ev.SHARDED:  # values: data the grader compares
+            result = ev.evaluate(fn, **call)
+            return {"ok": True, "value": result.value, "devices": sorted(result.devices)}
+        else:  # only the program goes back: the runner inspects and runs it
+            program = ev.export_cell(fn, **call)
+    except ev.BadReturn as exc:
+        return {"ok": False, "kind": "bad-return", "message": str(exc)}
+    except NotImplementedError as exc:
+        if "host_callback" in str(exc):  # jax.export cannot carry one: said so, not run
+            return {"ok": False, "kind": "host-callback", "message": ""}
+        return {"ok": False, "kind": "exception", "message": describe(exc)}
+    except BaseException as exc:  # SystemExit from a formula is the formula's failure too
+        text = describe(exc)
+        return {"ok": False, "kind": "memory" if any(f in text for f in FATAL) else "exception", "message": text}
+    return {"ok": True, "program": np.frombuffer(program, np.uint8)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="handgrad-worker")
     parser.add_argument("--in", dest="inp", type=int, required=True)
@@ -448,10 +493,9 @@ def main(argv: list[str] | None = None) -> None:
     inp, out = os.fdopen(args.inp, "rb"), os.fdopen(args.out, "wb")
     sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
 
-    import numpy as np
-
     import handgrad
-    from handgrad.evaluate import SHARDED, BadReturn, evaluate, export_cell
+    import handgrad.evaluate as api
+    from handgrad.evaluate import evaluate
     from handgrad.grading import runner
     from handgrad.grading.protocol import read_message, write_message
 
@@ -506,33 +550,7 @@ def main(argv: list[str] | None = None) -> None:
             send({"ok": False, "kind": "missing", "message": f"{name} is not defined", "autodiff": used[0]})
             continue
         used[0] = False
-        call: dict[str, Any] = {
-            "transform": str(request["transform"]),
-            "device": str(request["device"]),
-            "args": tuple(request["args"]),
-            "kwargs": dict(request.get("kwargs") or {}),
-            "vmap_axes": tuple(request["vmap_axes"]),
-        }
-        try:
-            if call["transform"] == "eager" or call["device"] == SHARDED:  # values: data the grader compares
-                result = evaluate(fn, **call)
-            else:  # only the program goes back: the runner inspects and runs it
-                program = export_cell(fn, **call)
-        except BadReturn as exc:
-            reply = {"ok": False, "kind": "bad-return", "message": str(exc)}
-        except NotImplementedError as exc:
-            if "host_callback" in str(exc):  # jax.export cannot carry one: said so, not run
-                reply = {"ok": False, "kind": "host-callback", "message": ""}
-            else:
-                reply = {"ok": False, "kind": "exception", "message": describe(exc, submission)}
-        except BaseException as exc:  # SystemExit from a formula is the formula's failure too
-            text = describe(exc, submission)
-            reply = {"ok": False, "kind": "memory" if any(f in text for f in FATAL) else "exception", "message": text}
-        else:
-            if call["transform"] == "eager" or call["device"] == SHARDED:
-                reply = {"ok": True, "value": result.value, "devices": sorted(result.devices)}
-            else:
-                reply = {"ok": True, "program": np.frombuffer(program, np.uint8)}
+        reply = reply_to(fn, request, lambda exc: describe(exc, submission), api)
         reply["autodiff"] = used[0]
         send(reply)
 

@@ -58,9 +58,9 @@ def l1(pred, target):
             "message": "\\x1b]0;hgattack-title\\x07\\x1b[32mPASS\\x1b[0m\\r\\ud800\\u202e"})
     return _correct_l1(pred, target)
 """,
-        # (l1's own reply to the forged call is read as the answer to the next request: the
-        # check repeated at the end gets a different answer)
-        {"relu_grad": "protocol", "l1": "stale-state"},
+        # (l1 is first called while its jit and vmap cells are traced as one program, once per
+        # shape: each call queues a forged failure, read as the answers to the requests after)
+        {"relu_grad": "protocol", "l1": "exception"},
         secrets=("\x1b", "\r", "\ud800", "\u202e", "full marks"),
     ),
     RuntimeHostile2(
@@ -76,7 +76,7 @@ _correct_l2 = l2
 _stalled = []
 
 def l2(pred, target):
-    if _stalled:
+    if _stalled or type(pred).__name__ != "ArrayImpl":  # (stalls at its first eager call, not in a trace)
         return _correct_l2(pred, target)
     _stalled.append(True)
     fcntl.fcntl(_IN, 1031, 4096)  # F_SETPIPE_SZ

@@ -43,6 +43,8 @@ FORGED = {
     "list-as-kind": '{"ok": false, "kind": ["memory"], "message": "m", "__blobs__": []}',
     "number-as-message": '{"ok": false, "kind": "exception", "message": 1e308, "__blobs__": []}',
     "object-as-devices": '{"ok": true, "value": null, "devices": {"a": 1}, "__blobs__": []}',
+    "values-in-a-reply": '{"ok": true, "values": [{"__array__": 0, "dtype": "float32", "shape": [1]}], '
+    '"devices": ["cpu:0"], "__blobs__": [4]}',
     "nan-as-dimension": '{"ok": true, "value": {"__array__": 0, "dtype": "float32", "shape": [NaN]}, "__blobs__": [4]}',
 }
 

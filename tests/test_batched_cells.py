@@ -1,0 +1,131 @@
+"""A function's jit and vmap cells run as one program (evaluate.export_cells, runner rounds,
+SubmissionEvaluator.prepare): the same values as cell by cell, one trace and one compile per
+function, and a failure still told as its own cell's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+import pytest
+
+import handwritten
+from handgrad.cases import build_cases, case_inputs
+from handgrad.evaluate import evaluate, export_cells
+from handgrad.grading import pool, runner
+from handgrad.grading.grader import Options, grade
+from handgrad.grading.pool import Limits
+from reference.catalog import BY_NAME
+
+FAST = Limits(timeout=8.0, memory=3 << 30, startup=60.0)
+
+
+def _cells(name: str, seed: int = 3) -> list[dict[str, Any]]:
+    entry = BY_NAME[name]
+    out = []
+    for case in build_cases([entry], devices=["cpu:0"]):
+        if case.transform == "eager":
+            continue
+        inputs = case_inputs(case, seed)
+        out.append(
+            {
+                "transform": case.transform,
+                "device": "cpu:0",
+                "args": inputs.args,
+                "kwargs": dict(inputs.kwargs),
+                "vmap_axes": entry.vmap_axes,
+            }
+        )
+    return out
+
+
+@pytest.mark.parametrize("name", ["softmax_vjp", "huber_grad", "two_layer_grads"])
+def test_one_program_gives_each_cells_own_value(name: str) -> None:
+    """Rounds of one program, each cell's inputs in its slot, give what each cell gives run
+    alone (same shapes share a slot; the second round holds the next family of each)."""
+    cells = _cells(name)
+    fn = getattr(handwritten, name)
+    slots: dict[Any, list[dict[str, Any]]] = {}
+    for cell in cells:
+        shapes = str(jax.tree.map(lambda a: (np.shape(a), np.asarray(a).dtype.name), cell["args"]))
+        slots.setdefault((cell["transform"], shapes, repr(cell["kwargs"])), []).append(cell)
+    keys = list(slots)
+    program = np.frombuffer(export_cells(fn, [slots[k][0] for k in keys]), np.uint8)
+    rounds = [[list(slots[k][min(r, len(slots[k]) - 1)]["args"]) for k in keys] for r in range(2)]
+    reply = runner.answer({"program": program, "rounds": rounds, "device": "cpu:0"})
+    assert reply["ok"], reply
+    assert len(reply["values"]) == 2 * len(keys)
+    for r in range(2):
+        for i, k in enumerate(keys):
+            cell = slots[k][min(r, len(slots[k]) - 1)]
+            alone = evaluate(fn, **cell).value
+            got = reply["values"][r * len(keys) + i]
+            for a, b in zip(jax.tree.leaves(alone), jax.tree.leaves(got), strict=True):
+                assert a.dtype == b.dtype and a.shape == b.shape
+                np.testing.assert_allclose(a.astype(np.float64), b.astype(np.float64), rtol=1e-2, atol=1e-6)
+
+
+def test_runner_refuses_a_malformed_round() -> None:
+    program = np.frombuffer(export_cells(handwritten.relu, _cells("relu")[:1]), np.uint8)
+    assert runner.answer({"program": program, "rounds": "x"})["kind"] == "protocol"
+    assert runner.answer({"program": program, "rounds": [[[np.ones(3, np.float32)]]]})["kind"] == "exception"
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Count the grader's requests by kind: a whole function's cells, one cell's program,
+    a runner round set, a runner single run, an eager call."""
+    counts = {"cells": 0, "export": 0, "rounds": 0, "run": 0, "eager": 0}
+    original = pool.Worker.call
+
+    def call(self: Any, request: Any, timeout: float, max_bytes: int, check: Any) -> Any:
+        if "cells" in request:
+            counts["cells"] += 1
+        elif "rounds" in request:
+            counts["rounds"] += 1
+        elif "program" in request:
+            counts["run"] += 1
+        elif request["transform"] == "eager":
+            counts["eager"] += 1
+        else:
+            counts["export"] += 1
+        return original(self, request, timeout, max_bytes, check)
+
+    monkeypatch.setattr(pool.Worker, "call", call)
+    return counts
+
+
+def test_a_correct_function_is_traced_and_compiled_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import jax.numpy as jnp\n\ndef l1(pred, target):\n    return jnp.sum(jnp.abs(pred - target), axis=-1)\n"
+    )
+    counts = _counting(monkeypatch)
+    result = grade(path, Options(insecure=True, functions=("l1",), seed=5, limits=FAST)).functions[0]
+    assert result.passed, result.feedback
+    eager = sum(c.transform == "eager" for c in build_cases([BY_NAME["l1"]], devices=["cpu:0"]))
+    assert counts == {"cells": 1, "export": 0, "rounds": 1, "run": 0, "eager": eager + 1}  # (+1: the repeat)
+
+
+def test_a_cell_whose_trace_fails_is_told_as_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sigmoid that cannot be traced for 3-d inputs: the whole-function program cannot be
+    made, so each cell asks alone; exactly the jit and vmap cells of 3-d inputs fail, with the
+    student's own error, and every other cell passes."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import jax.numpy as jnp\n\n"
+        "def sigmoid(x):\n"
+        "    if x.ndim == 3 and x.sum() > -1e30:  # Python control flow on a value: eager only\n"
+        "        return 0.5 * (1 + jnp.tanh(0.5 * x))\n"
+        "    return 0.5 * (1 + jnp.tanh(0.5 * x))\n"
+    )
+    counts = _counting(monkeypatch)
+    result = grade(path, Options(insecure=True, functions=("sigmoid",), seed=5, limits=FAST)).functions[0]
+    three_d = 0
+    for case in build_cases([BY_NAME["sigmoid"]], devices=["cpu:0"]):
+        ndim = np.ndim(case_inputs(case, 5).args[0]) - (case.transform == "vmap")
+        three_d += case.transform != "eager" and ndim == 3
+    assert three_d > 0 and result.failed == three_d, result.feedback
+    assert "bool" in result.feedback  # JAX's own words on a traced value in an if
+    assert counts["cells"] == 1 and counts["rounds"] == 0 and counts["export"] > 0
