@@ -92,8 +92,9 @@ def measure(class_size: int = 4, jobs: int = 2, repeats: int = 1) -> tuple[list[
             wall, cpu, last = best(_handgrad("grade", str(path), "--quiet", "--seed", "0"))
             rows.append(Measurement(what, wall, cpu, wall / bare, TARGETS.get(what), last))
         out = root / "out"
+        files = sorted(str(p) for p in klass.iterdir())
         wall, cpu, last = best(
-            _handgrad("grade", str(klass), "--quiet", "--seed", "0", "--jobs", str(jobs), "--out", str(out))
+            _handgrad("grade", *files, "--quiet", "--seed", "0", "--jobs", str(jobs), "--out", str(out))
         )
         what = f"class of {class_size} (--jobs {jobs})"
         rows.append(Measurement(what, wall, cpu, wall / bare, None, last))
@@ -106,7 +107,7 @@ def table(rows: list[Measurement]) -> str:
     for r in rows:
         cpu = f"{r.cpu_s:7.1f}s" if r.cpu_s is not None else "       -"
         target = "" if r.target is None else f"<= {r.target:g}x: {'met' if r.met else 'NOT met'}"
-        lines.append(f"{r.what:32s} {r.wall_s:7.2f}s {cpu} {r.ratio:10.1f}x  {target}")
+        lines.append(f"{r.what:32s} {r.wall_s:7.2f}s {cpu} {r.ratio:10.1f}x  {target}".rstrip())
     return "\n".join(lines)
 
 

@@ -312,22 +312,30 @@ def _target_python(text: str | None) -> tuple[str, str | None]:
 
     from handgrad.grading.bundle import PYTHONS
 
+    def version(path: str) -> str | None:
+        """The X.Y `path` runs as, or None where it does not run (a pyenv shim of a version not selected)."""
+        try:
+            done = subprocess.run([path, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                                  capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
     if text is None:
         return PYTHONS[0], None
     if re.fullmatch(r"3\.\d+", text):
-        found = shutil.which(f"python{text}")
-        pyenv = sorted(Path.home().glob(f".pyenv/versions/{text}.*/bin/python"))
-        return text, found or (str(pyenv[-1]) if pyenv else None)
+        pyenv = sorted(Path.home().glob(f".pyenv/versions/{text}.*/bin/python"), reverse=True)
+        candidates = [shutil.which(f"python{text}"), *map(str, pyenv)]
+        return text, next((c for c in candidates if c and version(c) == text), None)
     try:
-        done = subprocess.run([text, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
-    except OSError as exc:
-        raise UsageError(
-            f"--python {text}: cannot run it ({exc.strerror or exc}); give X.Y or an interpreter"
-        ) from None
-    if done.returncode != 0:
+        subprocess.run([text, "--version"], capture_output=True, check=False, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"--python {text}: cannot run it ({why}); give X.Y or an interpreter") from None
+    found = version(text)
+    if found is None:
         raise UsageError(f"--python {text}: not a working Python interpreter")
-    return done.stdout.strip(), text
+    return found, text
 
 
 def cmd_bundle(args: argparse.Namespace) -> int:

@@ -46,11 +46,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("case", cases, ids=lambda c: prefix + c.id)
 
 
+SEEN_CAUSES: dict[tuple[str, str, str], str] = {}
+"""(function, problem, likely mistake) -> the node id of the first cell that failed so (per
+process: with -n, once per xdist worker)."""
+
+
 @pytest.mark.matrix
-def test_agreement(evaluator, case: Case, strict_kinks: bool) -> None:  # type: ignore[no-untyped-def]
+def test_agreement(evaluator, case: Case, strict_kinks: bool, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
     result = run_case(evaluator, case, strict=strict_kinks)
-    if not result.ok:  # the explanation alone: no traceback into the engine, no repr of the result
-        pytest.fail(result.message(), pytrace=False)
+    if result.ok:
+        return
+    # The explanation alone (no traceback into the engine, no repr of the result), in full once
+    # per distinct cause; a later cell that fails the same way says so in one line.
+    cause = (case.entry.name, result.problem, result.hint)
+    first = SEEN_CAUSES.setdefault(cause, request.node.nodeid)
+    if first != request.node.nodeid:
+        pytest.fail(f"{result.problem}: the same cause as {first} (its message says what and why)", pytrace=False)
+    pytest.fail(result.message(), pytrace=False)
 
 
 def test_matrix_covers_every_function_dtype_transform_and_device() -> None:

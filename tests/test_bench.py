@@ -140,6 +140,10 @@ BAD_ARGUMENTS = {
     "unknown-dtype": (["--dtype", "float8"], "unknown dtype 'float8'"),
     "unknown-device": (["--device", "tpu"], "unknown device 'tpu'"),
     "missing-folder": (["--json", "/no/such/folder/r.json"], "no folder /no/such/folder"),
+    "grading-no-jobs": (["--grading", "--jobs", "0"], "--jobs must be at least 1, not 0"),
+    "grading-no-class": (["--grading", "--class-size", "-2"], "--class-size must be at least 1, not -2"),
+    "grading-with-plot": (["--grading", "--plot", "g.png"], "--plot: only for the formula benchmark"),
+    "grading-missing-folder": (["--grading", "--json", "/no/such/folder/g.json"], "no folder /no/such/folder"),
 }
 
 
@@ -410,3 +414,31 @@ def test_a_program_without_a_wait_mode_is_refused() -> None:
     # A bare function (the old `timing.wait`) in place of a mode would time calls never waited for.
     with pytest.raises(TypeError, match=r"timing\.Wait"):
         timing.measure(lambda: jax.numpy.zeros(3), timing.QUICK, timing.wait)  # type: ignore[arg-type]
+
+
+def test_grading_table_states_each_target_met_or_not() -> None:
+    from benchmarks.grading import Measurement, table
+
+    rows = [
+        Measurement("bare JAX start", 1.0, 1.1, 1.0),
+        Measurement("solution", 7.5, 12.0, 7.5, 5.0),
+        Measurement("template", 1.5, 1.6, 1.5, 2.0),
+    ]
+    lines = table(rows).splitlines()
+    assert lines[2].endswith("<= 5x: NOT met") and lines[3].endswith("<= 2x: met") and lines[1].endswith("1.0x")
+    assert [r.met for r in rows] == [None, False, True]
+
+
+def test_grading_cpu_count_reads_the_whole_machine() -> None:
+    """The CPU seconds of a run count every process on the machine (the sandboxed workers are
+    not the grader's children for rusage): a child that spins for 0.3 s of CPU is counted."""
+    from benchmarks.grading import timed
+
+    wall, cpu, last = timed(
+        [
+            sys.executable,
+            "-c",
+            "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3: pass\nprint('done')",
+        ]
+    )
+    assert last == "done" and cpu is not None and cpu >= 0.25 and wall >= 0.25

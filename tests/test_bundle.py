@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -190,3 +191,23 @@ def test_readme_bundle_commands_are_the_ones_tested() -> None:
     readme = (bundle.ROOT / "README.md").read_text(encoding="utf-8")
     rubric = readme.index("handgrad rubric rubric.toml")
     assert rubric < readme.index("handgrad gradescope-bundle autograder.zip --rubric rubric.toml")
+
+
+def test_python_x_y_skips_an_interpreter_that_does_not_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--python 3.99` takes the first `python3.99` that runs as 3.99: a pyenv shim for a version
+    not selected (it exits 127) is passed over for the interpreter under ~/.pyenv/versions."""
+    from handgrad.cli import _target_python
+
+    shims, home = tmp_path / "shims", tmp_path / "home"
+    real = home / ".pyenv" / "versions" / "3.99.1" / "bin"
+    shims.mkdir()
+    real.mkdir(parents=True)
+    (shims / "python3.99").write_text("#!/bin/sh\necho 'pyenv: python3.99: command not found' >&2\nexit 127\n")
+    (real / "python").write_text("#!/bin/sh\necho 3.99\n")
+    for script in (shims / "python3.99", real / "python"):
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+    monkeypatch.setenv("HOME", str(home))
+    assert _target_python("3.99") == ("3.99", str(real / "python"))
+    (real / "python").unlink()
+    assert _target_python("3.99") == ("3.99", None)  # none runs: --check then says so

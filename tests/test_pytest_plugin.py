@@ -39,6 +39,10 @@ def test_a_wrong_submission_fails_from_outside_the_checkout(submissions: Path, f
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "relu_grad-float64-eager-cpu:0" in proc.stdout
     assert " passed" not in proc.stdout.splitlines()[-1]  # every relu_grad cell fails: 2x is wrong everywhere
+    # Each distinct cause in full once; the other cells failing the same way say so in a line.
+    failed = int(proc.stdout.splitlines()[-1].split(" failed")[0].split()[-1])
+    full = proc.stdout.count("likely mistake:")
+    assert 1 <= full < failed and proc.stdout.count(": the same cause as ") == failed - full
 
 
 def test_a_correct_submission_passes_and_only_the_matrix_runs(submissions: Path) -> None:

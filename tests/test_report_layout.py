@@ -72,3 +72,24 @@ def _missing_from(f: FunctionGrade, index: int) -> FunctionGrade:
     cases = build_cases([entry])
     result = CaseResult(cases[index], error_kind="missing", error=f"{f.name} is not defined (or not callable)")
     return _score(entry, OPTIONS, cases, [result], _counted(OPTIONS), stopped=True)
+
+
+def test_failures_are_told_once_per_distinct_cause() -> None:
+    """Thirty cells failing for two causes read as two messages, each with its count and
+    families; more causes than MAX_CAUSES are counted, not printed."""
+    from handgrad.grading.grader import MAX_CAUSES
+
+    entry = BY_NAME["tanh_grad"]
+    cases = build_cases([entry])
+    why = ["ValueError: cause A"] * 20 + ["TypeError: cause B"] * 10
+    results = [CaseResult(c, error_kind="exception", error=e, hint=e[-1]) for c, e in zip(cases, why, strict=False)]
+    feedback = _score(entry, OPTIONS, cases, results, _counted(OPTIONS), stopped=False).feedback
+    assert feedback.count("cause A") == 1 and feedback.count("cause B") == 1
+    b_families = ", ".join(sorted({c.family.name for c in cases[20:30]}))
+    assert f"Another cause (10 checks, inputs {b_families}):" in feedback
+    single = _score(entry, OPTIONS, cases, results[:20], _counted(OPTIONS), stopped=False).feedback
+    assert "All 20 failing checks show this same problem" in single and "Another cause" not in single
+    many = [CaseResult(c, error_kind="exception", error=f"E{i}", hint=str(i)) for i, c in enumerate(cases[:9])]
+    feedback = _score(entry, OPTIONS, cases, many, _counted(OPTIONS), stopped=False).feedback
+    assert feedback.count("Another cause") == MAX_CAUSES - 1
+    assert f"... and {9 - MAX_CAUSES} more distinct causes." in feedback

@@ -507,13 +507,38 @@ def _score(
     if _not_implemented(first):
         parts = [head]
     else:
+        causes = _causes(failed)
         parts += [label, first.message()]
+        if len(causes) == 1 and len(failed) > 1:
+            parts.append(f"(All {len(failed)} failing checks show this same problem and likely mistake.)")
+        for result, alike in causes[1:MAX_CAUSES]:
+            parts += [f"Another cause ({_checks_at(alike)}):", result.message()]
+        if len(causes) > MAX_CAUSES:
+            parts.append(f"... and {len(causes) - MAX_CAUSES} more distinct causes.")
     problem = first.problem if counted_failed else ""
     unattempted = _not_implemented(first) or first.error_kind == "missing" or _returned_none(first)
     return FunctionGrade(
         entry.name, score, weight, len(cases), counted_failed, "\n".join(parts), visibility, problem,
         tuple(verdicts), attempted=not (unattempted and counted_failed),
     )  # fmt: skip
+
+
+MAX_CAUSES = 3
+"""Distinct causes a function's feedback shows, each by its first failing check."""
+
+
+def _causes(failed: Sequence[CaseResult]) -> list[tuple[CaseResult, list[CaseResult]]]:
+    """The failed checks grouped by cause (what went wrong and the likely mistake), each group
+    with its first check, in the order of `failed`: one message per cause, not one per cell."""
+    groups: dict[tuple[str, str], list[CaseResult]] = {}
+    for result in failed:
+        groups.setdefault((result.problem, result.hint), []).append(result)
+    return [(alike[0], alike) for alike in groups.values()]
+
+
+def _checks_at(alike: Sequence[CaseResult]) -> str:
+    families = sorted({r.case.family.name for r in alike})
+    return f"{len(alike)} check{'s' * (len(alike) > 1)}, inputs {', '.join(families)}"
 
 
 def _scan(path: Path) -> dict[str, list[Finding]]:
