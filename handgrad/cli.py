@@ -358,6 +358,7 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         raise UsageError(f"--check: no Python {version} found on PATH or in pyenv; give --python PATH")
     options = ["--strict"] if args.strict else []
     options += ["--timeout", str(args.timeout), "--memory", str(args.memory), "--jobs", str(args.jobs)]
+    options += ["--budget", str(args.budget)]
     try:
         write_bundle(out, options, args.rubric, resolve_constraints(version))
     except (BundleError, OSError) as exc:
@@ -445,6 +446,12 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--memory", type=_memory, default=4 << 30, help="memory cap of a worker (default 4G)")
     parser.add_argument("--jobs", type=_at_least_one, default=2, help="worker processes in parallel (default 2)")
+    parser.add_argument(
+        "--budget",
+        type=_budget_seconds,
+        default=300.0,
+        help="CPU seconds of worker time per submission, all functions together, at least 10 (default 300)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -485,12 +492,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grade.add_argument("--quiet", action="store_true", help="no per-function feedback on stdout")
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
-    grade.add_argument(
-        "--budget",
-        type=_budget_seconds,
-        default=300.0,
-        help="seconds of worker time per submission, all functions together, at least 10 (default 300)",
-    )
     grade.add_argument("--insecure", action="store_true",
                        help="grade one submission even without a sandbox (it runs with your rights)")  # fmt: skip
     grade.set_defaults(run=cmd_grade)

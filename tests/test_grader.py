@@ -288,11 +288,13 @@ def test_gradescope_bundle_runs_against_an_autograder_layout(tmp_path: Path) -> 
     if not sandbox.detect().full:
         pytest.skip("the Gradescope autograder refuses to grade without a sandbox, absent here")
     bundle = tmp_path / "autograder.zip"
-    assert run_cli("gradescope-bundle", str(bundle), "--timeout", "8", timeout=120).returncode == 0
+    assert run_cli("gradescope-bundle", str(bundle), "--timeout", "8", "--budget", "90", timeout=120).returncode == 0
     root = tmp_path / "autograder"
     with zipfile.ZipFile(bundle) as zf:
         names = zf.namelist()
         zf.extractall(root / "source")
+    assert "--timeout 8.0 --memory" in (root / "source" / "run_autograder").read_text()
+    assert "--budget 90.0" in (root / "source" / "run_autograder").read_text()  # the bundle's limits are the grade's
     assert {"setup.sh", "run_autograder", "handgrad-src/pyproject.toml"} <= set(names)
     assert "handgrad-src/handgrad/grading/worker.py" in names
     (root / "submission").mkdir()
