@@ -135,6 +135,9 @@ class _Call:
     out_shape: tuple[int, ...]
     out_dtype: Any
     scalar: bool
+    held: frozenset[int] = frozenset()
+    """Float leaves (indices into floats) of the arguments named in verify's `fixed=`: every
+    family passes them at their given values (cast to the case's dtype), never redrawn."""
 
     def full(self, floats: Sequence[Any]) -> list[Any]:
         leaves: list[Any] = [None] * (len(self.floats) + len(self.fixed))
@@ -208,10 +211,44 @@ def _float_leaf(value: Any) -> np.ndarray | None:
     return None
 
 
+def _held_positions(fixed: Any, names_all: Sequence[str], nums: tuple[int, ...], who: str) -> set[int]:
+    """The argument positions verify's `fixed=` names (ints or parameter names)."""
+    if isinstance(fixed, (int, str)):
+        items: tuple[Any, ...] = (fixed,)
+    elif isinstance(fixed, (list, tuple)):
+        items = tuple(fixed)
+    else:
+        raise TypeError(f"{who}: fixed= takes argument positions or names, got {fixed!r}")
+    positions = set()
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise TypeError(f"{who}: fixed= takes argument positions or names, got {item!r}")
+        if isinstance(item, str):
+            if item not in names_all:
+                raise ValueError(f"{who}: fixed={item!r} names no argument; they are {', '.join(names_all)}")
+            position = list(names_all).index(item)
+        elif not -len(names_all) <= item < len(names_all):
+            raise ValueError(f"{who}: fixed={item} is out of range for {len(names_all)} arguments")
+        else:
+            position = item % len(names_all)
+        if position in nums:
+            raise ValueError(
+                f"{who}: argument {position} ({names_all[position]}) is differentiated (argnums): it cannot be fixed"
+            )
+        positions.add(position)
+    return positions
+
+
 def _prepare(
-    f: Any, args: tuple[Any, ...], argnums: int | Sequence[int], rule: Any, who: str = "handgrad.verify"
+    f: Any,
+    args: tuple[Any, ...],
+    argnums: int | Sequence[int],
+    rule: Any,
+    who: str = "handgrad.verify",
+    fixed: Any = (),
 ) -> _Call:
-    """`rule`: the custom_vjp/custom_jvp object whose rule is checked (None: f is plain)."""
+    """`rule`: the custom_vjp/custom_jvp object whose rule is checked (None: f is plain);
+    `fixed`: verify's fixed= (arguments kept at their given values)."""
     import jax
 
     if not callable(f):
@@ -229,6 +266,7 @@ def _prepare(
     nums = tuple(n % len(args) for n in nums)
     if len(set(nums)) != len(nums):
         raise ValueError(f"{who}: argnums {argnums!r} names an argument twice")
+    held_args = _held_positions(fixed, names_all, nums, who)
     static = set(getattr(rule, "nondiff_argnums", ()) or ())
     for n in nums:
         if n in static:
@@ -271,6 +309,7 @@ def _prepare(
         out_shape=(),
         out_dtype=None,
         scalar=True,
+        held=frozenset(i for i, top in enumerate(owner) if top in held_args),
     )
     try:
         out = jax.eval_shape(lambda *fl: f(*call.full(fl)), *call.floats)
@@ -486,7 +525,10 @@ def _family(
         return np.where(zero, np.where(rng.random(shape) < 0.5, 0.0, -0.0), x)
 
     def draw(rng: np.random.Generator) -> Inputs:
-        args = [values(rng, s, g) for s, g in zip(shapes, call.floats, strict=True)]
+        args = [
+            g.astype(np.float64) if i in call.held else values(rng, s, g)
+            for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))
+        ]
         if extra_shape is not None:
             if name == "one-hot":
                 e = np.zeros(int(np.prod(extra_shape)))
@@ -639,6 +681,7 @@ def verify(
     transforms: Sequence[str] | None = None,
     devices: Sequence[str] | None = None,
     seed: int = DEFAULT_SEED,
+    fixed: int | str | Sequence[int | str] = (),
 ) -> Report:
     """Check a hand-written gradient (or f's own custom_vjp/custom_jvp rule, or a
     Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
@@ -660,6 +703,9 @@ def verify(
     dtypes, families, transforms, devices: what to check (default: the arguments' float
         dtypes with float32 and float64; every family, transform and device present).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
+    fixed: arguments (positions or parameter names, not differentiated ones) passed at their
+        given values in every family, cast to each dtype checked: labels exactly 0 and 1, a
+        mask, a temperature. Other float arguments are redrawn in every family.
     """
     _check_seed(seed, "handgrad.verify")
     import jax
@@ -683,7 +729,7 @@ def verify(
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
     family_names = _validate_names("family", families, FAMILIES)
     with _checking():
-        call = _prepare(f, args, argnums, rule_of_f if check_rule else None)
+        call = _prepare(f, args, argnums, rule_of_f if check_rule else None, fixed=fixed)
         dtype_names = dtype_names or _default_dtypes(call)
         device_names = _validate_names("device", devices, available_devices())
         rule = _kink_rule(call, kinks, kink_range)

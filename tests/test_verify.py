@@ -477,3 +477,33 @@ def test_a_failure_at_zero_never_advises_leaving_a_family_out() -> None:
     assert not report.ok and report.worst is not None
     assert "family out" not in report.worst.hint and "leave" not in report.worst.hint
     assert "family out" not in str(report)
+
+
+def _labelled(z: Any, y: Any) -> Any:
+    return jnp.sum(y * z)
+
+
+def test_fixed_arguments_keep_their_given_values_in_every_family() -> None:
+    """grad = y*y equals the true gradient y only where y is exactly 0 or 1: with the labels
+    held (by name or by position) every family passes; redrawn, they are not labels."""
+    z, y = np.array([0.5, -1.2, 2.0, -0.3]), np.array([0.0, 1.0, 1.0, 0.0])
+    squared = lambda z, y: y * y  # noqa: E731
+    assert not handgrad.verify(_labelled, z, y, grad=squared).ok
+    for fixed in ("y", 1, [-1]):
+        report = handgrad.verify(_labelled, z, y, grad=squared, fixed=fixed)
+        assert report.ok, report
+        assert {r.case.family.name for r in report.results} >= {"normal", "wide", "extreme"}
+
+
+@pytest.mark.parametrize(
+    ("fixed", "error", "words"),
+    [
+        (0, ValueError, "argument 0 (z) is differentiated (argnums): it cannot be fixed"),
+        ("w", ValueError, "fixed='w' names no argument; they are z, y"),
+        (5, ValueError, "fixed=5 is out of range for 2 arguments"),
+        (1.0, TypeError, "fixed= takes argument positions or names, got 1.0"),
+    ],
+)
+def test_fixed_names_an_argument_that_can_be_held(fixed: Any, error: type[Exception], words: str) -> None:
+    with pytest.raises(error, match=re.escape(words)):
+        handgrad.verify(_labelled, np.ones(3), np.ones(3), grad=lambda z, y: y, fixed=fixed)
