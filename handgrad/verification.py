@@ -604,12 +604,99 @@ class _TreeKink(Kink):
         return masks, values
 
 
+MAX_KINK_PROBES = 1024
+"""Elements of one argument probed for kinks (two evaluations of f each); past that, none is found."""
+FOUND_KINK_RULE = (
+    "f has a kink there (its one-sided derivatives differ, found by handgrad): any value between them "
+    "is a valid derivative (strict: only autodiff's value)"
+)
+
+
+@dataclass(frozen=True)
+class _FoundKink(Kink):
+    """Kinks found, not declared: at each element of a differentiated argument, the one-sided
+    derivatives of f (of sum(cotangent * f) for a non-scalar f) along that element, in float64,
+    from f's values a small step either side. Where they differ by more than the difference
+    quotients' own rounding explains, the element is a kink and any value between the two is
+    valid (a subgradient); elsewhere the truth stands. Strict: no element is a kink."""
+
+    call: Any = None
+    _probes: dict[tuple[int, bool], Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def _probe(self, i: int, cotangent: bool) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        key = (i, cotangent)
+        if key not in self._probes:
+            call = self.call
+
+            def value(xi: Any, fl: list[Any], c: Any) -> Any:
+                xs = list(fl)
+                xs[i] = xi
+                out = call.primal(*call.full(xs))
+                return jnp.sum(out * c) if cotangent else out
+
+            self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None, None)))
+        return self._probes[key]
+
+    def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(left, right, kink) one-sided derivatives at every element of fl[i], and where they differ."""
+        x = fl[i]
+        m = x.size
+        nothing = np.zeros(x.shape, bool)
+        if m == 0 or m > MAX_KINK_PROBES:
+            return np.zeros(x.shape), np.zeros(x.shape), nothing
+        h = 1e-7 * np.maximum(np.abs(x), 1e-2).ravel()
+        steps = (np.eye(m) * h).reshape(m, *x.shape)
+        points = np.concatenate([x + steps, x - steps, x[None]])
+        try:
+            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
+        except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
+            return np.zeros(x.shape), np.zeros(x.shape), nothing
+        up, down, here = values[:m], values[m : 2 * m], values[-1]
+        with np.errstate(all="ignore"):  # (inf - inf where f overflows: no kink there)
+            right, left = (up - here) / h, (here - down) / h
+            rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
+            kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
+        kink &= np.isfinite(right) & np.isfinite(left)
+        return left.reshape(x.shape), right.reshape(x.shape), kink.reshape(x.shape)
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call = self.call
+        fl = [np.asarray(a, np.float64) for a in (args if call.scalar else args[:-1])]
+        ct = None if call.scalar else np.asarray(args[-1], np.float64)
+        stacked = np.shape(fl[0]) != call.floats[0].shape
+        examples = (
+            [(fl, ct)]
+            if not stacked
+            else [([a[k] for a in fl], None if ct is None else ct[k]) for k in range(len(fl[0]))]
+        )
+        masks, values = {}, {}
+        for which, name in enumerate(call.diff_names):
+            i = call.argnums[which]
+            found = [self.slopes(ex, c, i) for ex, c in examples] if not strict else []
+            g = got[name]
+            if strict or not found:
+                masks[name], values[name] = np.zeros(g.shape, bool), np.zeros(g.shape)
+                continue
+            left, right, kink = (np.stack([f[j] for f in found]) if stacked else found[0][j] for j in range(3))
+            a, b = np.minimum(left, right), np.maximum(left, right)
+            masks[name] = kink
+            values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
+        return masks, values
+
+
 def _tree_kink(call: _Call, declared: _KinkRule) -> _TreeKink:
     r = declared.range
     text = f"any value in [{r[0]:g}, {r[1]:g}]" if isinstance(r, tuple) else "any value in the declared range"
     scale = "" if call.scalar else " times the cotangent"
     rule = f"a declared kink: {text}{scale} is a valid derivative (strict: only autodiff's value)"
     return _TreeKink(rule, _unused, _unused, _unused, call=call, declared=declared)
+
+
+def _found_kink(call: _Call) -> _FoundKink:
+    return _FoundKink(FOUND_KINK_RULE, _unused, _unused, _unused, call=call)
 
 
 def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]) -> tuple[str, ...]:
@@ -769,8 +856,8 @@ def verify(
                 )
             finally:
                 forget(target.formula)
-    if rule is None:
-        results = [_with_kink_note(r, call.names) for r in results]
+    if rule is None:  # (grad and rule targets find their kinks: the note is for hvp's alone)
+        results = [_with_kink_note(r, call.names) if r.case.entry.name.startswith("hvp") else r for r in results]
     about = ""
     if not call.scalar and grad is not None:
         about = (
@@ -837,7 +924,7 @@ def _target(
         layout="elementwise",
         families=fams,
         dtypes=tuple(dtypes),
-        kink=_tree_kink(call, rule) if rule is not None else None,
+        kink=_tree_kink(call, rule) if rule is not None else (None if label.startswith("hvp") else _found_kink(call)),
         tolerance=TOLERANCES,
         of=call.name,
         formula=formula,

@@ -121,8 +121,10 @@ def test_a_declared_kink_accepts_any_valid_subgradient_and_strict_only_autodiffs
     options: dict[str, Any] = dict(kinks=lambda x: x == 0, kink_range=(-1.0, 1.0), devices=["cpu:0"])
     options["families"] = ("given", "zeros", "normal")
     assert handgrad.verify(abs_sum, x, grad=half_at_zero, **options).ok
-    # Without the declaration the truth is autodiff's pick at 0 (1.0 for abs).
-    undeclared = handgrad.verify(abs_sum, x, grad=half_at_zero, devices=["cpu:0"], families=("given",))
+    # Undeclared, the kink is found (one-sided slopes -1 and 1) and 0.5 is accepted; strict
+    # keeps autodiff's pick at 0, which 0.5 is not.
+    assert handgrad.verify(abs_sum, x, grad=half_at_zero, devices=["cpu:0"], families=("given",)).ok
+    undeclared = handgrad.verify(abs_sum, x, grad=half_at_zero, devices=["cpu:0"], families=("given",), strict=True)
     assert not undeclared.ok and undeclared.worst is not None
     assert undeclared.worst.comparison is not None and undeclared.worst.comparison.worst is not None
     assert undeclared.worst.comparison.worst.index[-1] in (0, 1, 4)
@@ -138,7 +140,8 @@ def test_a_relu_kink_scales_with_the_cotangent(rng: np.random.Generator) -> None
 
     opts: dict[str, Any] = dict(devices=["cpu:0"], families=("zeros", "normal", "one-hot"))
     assert handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, kinks=lambda x: x == 0, kink_range=(0, 1), **opts).ok
-    assert not handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, **opts).ok
+    assert handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, **opts).ok  # the kink is found
+    assert not handgrad.verify(jax.nn.relu, _x(rng), grad=relu_vjp, strict=True, **opts).ok
 
 
 def _log1pexp_jvp_rule(dx_of: Any) -> Any:
@@ -331,6 +334,7 @@ def test_the_docs_example_runs_and_says_what_it_claims() -> None:
 # ---- a library user's own shapes of function: pytrees, wrappers, static arguments ------------
 
 QUICK: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float32"], families=["normal"])
+KINKY: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float32"], families=["given", "zeros"])
 
 
 def _linear_loss(p: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> jax.Array:
@@ -421,14 +425,41 @@ def test_grad_called_the_wrong_way_is_told_how_it_is_called(rng: np.random.Gener
         handgrad.verify(abs_sum, _x(rng), grad=lambda x: np.sign(np.asarray(x)), **QUICK)
 
 
-def test_a_failure_at_an_exact_zero_points_to_declaring_the_kink() -> None:
-    x = np.array([0.0, -0.0, 1.5, -2.0], np.float32)
-    report = handgrad.verify(abs_sum, x, grad=jnp.sign, families=["given"], **{
-        k: v for k, v in QUICK.items() if k != "families"})  # fmt: skip
-    assert not report.ok and report.worst is not None
-    assert report.worst.hint == verification.KINK_NOTE
-    sign_flip = handgrad.verify(abs_sum, x + 3, grad=lambda x: -jnp.sign(x), **QUICK)
+def _relu_sum(x: Any) -> Any:
+    return jnp.sum(jax.nn.relu(x))
+
+
+def test_kinks_are_found_from_one_sided_slopes_without_being_declared() -> None:
+    """relu at an exact 0 in the user's own input: 1 there is a valid subgradient (autodiff
+    says 0), found from the one-sided slopes 0 and 1; strict keeps autodiff's choice; a value
+    outside [0, 1] there is wrong at a kink."""
+    x = np.array([0.0, -0.0, 1.5, -2.0, 0.3], np.float32)
+    step = lambda x: (x >= 0).astype(x.dtype)  # noqa: E731
+    assert handgrad.verify(_relu_sum, x, grad=step, **KINKY).ok
+    strict = handgrad.verify(_relu_sum, x, grad=step, strict=True, **KINKY)
+    assert not strict.ok and strict.worst is not None and list(strict.worst.inputs_at_worst.values()) == [0]
+    beyond = handgrad.verify(_relu_sum, x, grad=lambda x: jnp.where(x == 0, 1.5, step(x)), **KINKY)
+    assert not beyond.ok and beyond.worst is not None
+    assert beyond.worst.hint == f"wrong at a kink: {verification.FOUND_KINK_RULE}"
+
+
+def test_a_smooth_function_wrong_at_zero_is_not_called_a_kink() -> None:
+    """sum(x*x) has equal one-sided slopes at 0: a gradient wrong only there fails, and the
+    report says nothing of kinks (it used to suggest declaring one)."""
+    x = np.array([0.0, -0.0, 1.5, -2.0, 0.3], np.float32)
+    report = handgrad.verify(lambda x: jnp.sum(x * x), x, grad=lambda x: jnp.where(x == 0, 1.0, 2 * x), **KINKY)
+    assert not report.ok and report.worst is not None and list(report.worst.inputs_at_worst.values()) == [0]
+    assert "kink" not in report.worst.hint
+    sign_flip = handgrad.verify(abs_sum, x + 3, grad=lambda x: -jnp.sign(x), **KINKY)
     assert sign_flip.worst is not None and "sign flipped" in sign_flip.worst.hint
+
+
+def test_found_kinks_in_a_vjp_scale_with_the_cotangent() -> None:
+    """An elementwise f: the valid values at a kink are the cotangent times [left, right]."""
+    x = np.array([0.0, 2.0, -1.0, 0.0], np.float32)
+    assert handgrad.verify(jnp.abs, x, grad=lambda x, g: g * jnp.sign(x), **KINKY).ok
+    assert handgrad.verify(jnp.abs, x, grad=lambda x, g: g * jnp.where(x == 0, 0.5, jnp.sign(x)), **KINKY).ok
+    assert not handgrad.verify(jnp.abs, x, grad=lambda x, g: g * jnp.where(x == 0, 2.0, jnp.sign(x)), **KINKY).ok
 
 
 def test_taylor_test_of_a_linear_function_that_cancels_to_zero_passes() -> None:
