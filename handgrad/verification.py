@@ -25,7 +25,7 @@ from reference.families import Family, Inputs
 from reference.kinks import Kink
 from reference.tolerances import DTYPES, TOLERANCES
 
-FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "zeros", "one-hot")
+FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "one-hot")
 """The input families verify draws from the example arguments' shapes (see _family)."""
 
 EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
@@ -519,6 +519,8 @@ def _family(
             return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
         if name == "extreme":
             return rng.choice([-1.0, 1.0], shape) * rng.choice(EXTREME_MAGNITUDES, shape)
+        if name == "tiny":  # every argument small at once (atan2(y, x) with both near 0, say)
+            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-8, -2, shape)
         # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
         x = rng.standard_normal(shape)
         zero = rng.random(shape) < 0.5
@@ -546,6 +548,7 @@ _ABOUT = {
     "normal": "standard normal",
     "wide": "magnitudes from 1e-3 to 1e4, both signs",
     "extreme": "+-11 ... +-1420, around ln(max) of each float dtype",
+    "tiny": "magnitudes from 1e-8 to 1e-2, both signs, every argument at once",
     "zeros": "half the elements exactly +-0.0",
     "one-hot": "standard normal, one-hot cotangent/direction",
 }

@@ -538,3 +538,22 @@ def test_fixed_arguments_keep_their_given_values_in_every_family() -> None:
 def test_fixed_names_an_argument_that_can_be_held(fixed: Any, error: type[Exception], words: str) -> None:
     with pytest.raises(error, match=re.escape(words)):
         handgrad.verify(_labelled, np.ones(3), np.ones(3), grad=lambda z, y: y, fixed=fixed)
+
+
+def test_the_tiny_family_draws_every_argument_small_at_once() -> None:
+    """d/dx sum(sqrt(x^2 + y^2)) with an added 1e-9: invisible unless x and y are both tiny
+    (the other families draw each argument's magnitude on its own); the exact form passes."""
+
+    def norm(x: Any, y: Any) -> Any:
+        return jnp.sum(jnp.sqrt(x * x + y * y))
+
+    x, y = np.array([0.5, -1.2, 2.0], np.float32), np.array([1.0, 0.3, -0.7], np.float32)
+    with_eps = lambda x, y: x / (jnp.sqrt(x * x + y * y) + 1e-9)  # noqa: E731
+    options: dict[str, Any] = dict(dtypes=["float32"], devices=["cpu:0"])
+    assert handgrad.verify(norm, x, y, grad=with_eps, families=["given", "normal", "wide", "extreme"], **options).ok
+    caught = handgrad.verify(norm, x, y, grad=with_eps, **options)
+    assert not caught.ok and {r.case.family.name for r in caught.failures} == {"tiny"}
+    exact = lambda x, y: x / jnp.sqrt(x * x + y * y)  # noqa: E731  (0/0 at the origin: not in "zeros")
+    assert handgrad.verify(
+        norm, x, y, grad=exact, families=["given", "normal", "wide", "extreme", "tiny"], **options
+    ).ok
