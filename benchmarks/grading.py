@@ -117,8 +117,8 @@ def run(class_size: int, jobs: int, repeats: int, json_path: Path | None) -> int
     rows, settings = measure(class_size, jobs, repeats)
     print(table(rows))
     if json_path is not None:
-        doc = {"kind": "grading", "machine": machine.describe(), "settings": settings, "rows": []}
-        doc["rows"] = [asdict(r) | {"met": r.met} for r in rows]
+        table_rows = [asdict(r) | {"met": r.met} for r in rows]
+        doc = {"kind": "grading", "machine": machine.describe(), "settings": settings, "rows": table_rows}
         json_path.write_text(json.dumps(doc, indent=2) + "\n")
         print(f"\nwrote {json_path}")
     return 0

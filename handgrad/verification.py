@@ -82,7 +82,7 @@ class Report:
             parts.append(self.about)
         summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
         if self.unchecked:
-            summary += f"; {self.unchecked} elements not compared where autodiff of the primal is NaN"
+            summary += f"; {self.unchecked} elements not compared where f is not finite or its autodiff is NaN"
         parts.append(summary)
         return "\n\n".join(parts)
 
@@ -403,7 +403,15 @@ def _gradient_functions(call: _Call, grad: Callable[..., Any] | None) -> tuple[C
 
     names = call.diff_names
 
-    def autodiff(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def undefined_where_f_is(value: Any, grads: Sequence[Any]) -> list[Any]:
+        """NaN (not compared: counted as unchecked) where f's own value is not finite, outside
+        its domain: elementwise where the shapes match, else everywhere."""
+        import jax.numpy as jnp
+
+        bad = ~jnp.isfinite(value)
+        return [jnp.where(bad if jnp.shape(t) == jnp.shape(bad) else bad.any(), jnp.nan, t) for t in grads]
+
+    def autodiff(fn: Callable[..., Any], truth: bool = False) -> Callable[..., Any]:
         def through(*fl_ct: Any) -> dict[str, Any]:
             fl = fl_ct if call.scalar else fl_ct[:-1]
             diff = [fl[i] for i in call.argnums]
@@ -415,13 +423,17 @@ def _gradient_functions(call: _Call, grad: Callable[..., Any] | None) -> tuple[C
                 return fn(*call.full(merged))
 
             if call.scalar:
-                return dict(zip(names, jax.grad(g, argnums=tuple(range(len(diff))))(*diff), strict=True))
-            _, pullback = jax.vjp(g, *diff)
-            return dict(zip(names, pullback(fl_ct[-1]), strict=True))
+                value, grads = jax.value_and_grad(g, argnums=tuple(range(len(diff))))(*diff)
+            else:
+                value, pullback = jax.vjp(g, *diff)
+                grads = pullback(fl_ct[-1])
+            if truth:
+                grads = undefined_where_f_is(value, grads)
+            return dict(zip(names, grads, strict=True))
 
         return through
 
-    truth = autodiff(call.primal)
+    truth = autodiff(call.primal, truth=True)
     if grad is None:
         return autodiff(call.f), truth
 
