@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.engine import run_case
+from handgrad.engine import InProcess, run_case
 from handgrad.grading import sandbox
-from handgrad.grading.grader import Options, grade, grading_device
+from handgrad.grading.grader import FunctionGrade, Options, grade, grade_function, grading_device
 from handgrad.grading.pool import Limits, SubmissionEvaluator
 from reference.catalog import BY_NAME
 from tests.corpus.hostile import HOSTILE, Hostile
@@ -61,9 +61,31 @@ def test_corpus_has_30_wrong_and_10_hostile_submissions() -> None:
 CONTROL = "l1"
 
 
+THROUGH_WORKERS = frozenset({
+    "sigmoid-overflow", "tanh-grad-no-square", "relu-grad-python-if", "relu-grad-half-at-zero",
+    "softmax-vjp-unbatched", "huber-grad-no-delta", "cosine-grad-missing-term", "net-transposed-dW1",
+})  # fmt: skip
+"""Mistakes graded end to end (sandboxed workers, exported programs, the runner): one per
+kind of failure (a value, NaN at extremes, jit-only, vmap-only, a kink under --strict, a
+keyword, a row function, the network). The others are graded by the same grade_function
+in this process: the oracle is the same, without two worker starts each."""
+
+
+def _graded(mistake: Mistake, options: Options, tmp_path: Path) -> dict[str, FunctionGrade]:
+    if mistake.id in THROUGH_WORKERS:
+        path = write(tmp_path, "submission.py", mistake.module_text)
+        return {f.name: f for f in grade(path, options).functions}
+    assert options.seed is not None
+    here = InProcess(mistake.namespace())
+    return {n: grade_function(here, BY_NAME[n], options, options.seed, "cpu:0") for n in options.functions}
+
+
+def test_the_mistakes_graded_end_to_end_exist() -> None:
+    assert THROUGH_WORKERS <= {m.id for m in MISTAKES}
+
+
 @pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.id)
 def test_wrong_submission_loses_exactly_its_function(mistake: Mistake, tmp_path: Path) -> None:
-    path = write(tmp_path, "submission.py", mistake.module_text)
     options = Options(
         insecure=True,
         functions=(mistake.function, CONTROL),
@@ -72,7 +94,7 @@ def test_wrong_submission_loses_exactly_its_function(mistake: Mistake, tmp_path:
         strict=mistake.strict_only,
         fail_fast=True,
     )
-    result = {f.name: f for f in grade(path, options).functions}
+    result = _graded(mistake, options, tmp_path)
     wrong, right = result[mistake.function], result[CONTROL]
     assert not wrong.passed and wrong.score == 0 and wrong.max_score == 1
     assert mistake.function in wrong.feedback
@@ -82,8 +104,10 @@ def test_wrong_submission_loses_exactly_its_function(mistake: Mistake, tmp_path:
         assert mistake.hint in wrong.feedback
     assert right.passed and right.score == 1
     if mistake.strict_only:  # a valid subgradient: full marks unless --strict
-        lenient = grade(path, Options(insecure=True, functions=(mistake.function,), seed=11, limits=FAST))
-        assert lenient.full_marks
+        lenient = _graded(
+            mistake, Options(insecure=True, functions=(mistake.function,), seed=11, limits=FAST), tmp_path
+        )
+        assert all(f.passed for f in lenient.values())
 
 
 # ---- hostile submissions --------------------------------------------------------------
