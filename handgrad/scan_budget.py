@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from handgrad.scan import Finding, scan_path
 
@@ -98,6 +99,14 @@ def _refused(path: Path, functions: list[str], why: str) -> dict[str, list[Findi
 def scan_in_budget(path: Path, functions: Iterable[str], budget: ScanBudget | None = None) -> dict[str, list[Finding]]:
     """`scan_path(path, functions)`, run in a limited child process; an overrun refuses it.
     Without `budget`, DEFAULT_BUDGET as it is at the call."""
+    return scan_and_review_in_budget(path, functions, budget)[0]
+
+
+def scan_and_review_in_budget(
+    path: Path, functions: Iterable[str], budget: ScanBudget | None = None
+) -> tuple[dict[str, list[Finding]], list[str]]:
+    """scan_in_budget's findings, and the same child's review notes for the instructor
+    (handgrad/scan_review.py: never a refusal); no notes where the scan was refused."""
     functions = list(functions)
     budget = budget or DEFAULT_BUDGET
     limits = [str(budget.cpu_seconds), str(budget.memory_bytes)]
@@ -111,23 +120,24 @@ def scan_in_budget(path: Path, functions: Iterable[str], budget: ScanBudget | No
             cwd="/",
         )
     except OSError as exc:
-        return _refused(path, functions, f"could not start: {exc.strerror}")
+        return _refused(path, functions, f"could not start: {exc.strerror}"), []
     try:
         out, _ = proc.communicate(timeout=budget.wall_seconds)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return _refused(path, functions, f"more than {budget.wall_seconds:g} s")
+        return _refused(path, functions, f"more than {budget.wall_seconds:g} s"), []
     if proc.returncode != 0:
         if proc.returncode == -9 or proc.returncode == -24:  # SIGKILL / SIGXCPU: the CPU limit
-            return _refused(path, functions, f"more than {budget.cpu_seconds} s of CPU")
+            return _refused(path, functions, f"more than {budget.cpu_seconds} s of CPU"), []
         if proc.returncode == 3:
-            return _refused(path, functions, f"more than {budget.memory_bytes >> 20} MiB of memory")
-        return _refused(path, functions, f"it failed (exit {proc.returncode})")
+            return _refused(path, functions, f"more than {budget.memory_bytes >> 20} MiB of memory"), []
+        return _refused(path, functions, f"it failed (exit {proc.returncode})"), []
     if len(out) > budget.reply_bytes:
-        return _refused(path, functions, "its report is too large")
+        return _refused(path, functions, "its report is too large"), []
     reply = json.loads(out)
-    return {f: [Finding(int(a), str(b), str(c), str(d)) for a, b, c, d in reply[f]] for f in functions}
+    notes = [str(n) for n in reply.get(REVIEW, [])][:MAX_NOTES]
+    return {f: [Finding(int(a), str(b), str(c), str(d)) for a, b, c, d in reply[f]] for f in functions}, notes
 
 
 def _peak_bytes() -> int:
@@ -155,8 +165,34 @@ def _main(argv: list[str]) -> int:
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
     if limit != resource.RLIM_INFINITY and _peak_bytes() > 0.9 * limit:
         return 3
-    json.dump({f: [[x.line, x.what, x.kind, x.file] for x in fs] for f, fs in found.items()}, sys.stdout)
+    reply: dict[str, Any] = {f: [[x.line, x.what, x.kind, x.file] for x in fs] for f, fs in found.items()}
+    reply[REVIEW] = _review(path)
+    json.dump(reply, sys.stdout)
     return 0
+
+
+REVIEW = "__review__"
+"""The key of the review notes in the child's reply (never a contract function's name)."""
+MAX_NOTES = 20
+
+
+def _review(path: Path) -> list[str]:
+    """review_notes for the submission's .py files (a package's, up to 200 files)."""
+    from handgrad.scan_review import review_notes
+
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())[:200]
+    else:
+        files = [path]
+    notes: list[str] = []
+    for file in files:
+        try:
+            source = file.read_bytes()
+        except OSError:
+            continue
+        name = str(file.relative_to(path)) if path.is_dir() else file.name
+        notes += review_notes(source, name)
+    return notes[:MAX_NOTES]
 
 
 if __name__ == "__main__":

@@ -221,8 +221,8 @@ def test_bulk_grading_gives_full_marks_to_correct_and_exact_losses_to_the_seed(t
     rows = (out / "marks.csv").read_text().splitlines()
     header = rows[0].split(",")
     marks = {r.split(",")[0].rsplit("/", 1)[-1]: dict(zip(header, r.split(","), strict=True)) for r in rows[1:]}
-    assert header[:4] == ["submission", "score", "max_score", "reason"] and header[-1] == "report"
-    functions = header[4:-1]
+    assert header[:4] == ["submission", "score", "max_score", "reason"] and header[-2:] == ["report", "review"]
+    functions = header[4:-2]
     assert len(functions) == 24
     assert all(marks["correct.py"][f] == "1" for f in functions)
     errata = {"l2_grad", "huber_grad", "two_layer_grads", "softmax_jacobian", "cosine_similarity_grad"}

@@ -137,7 +137,7 @@ def test_a_class_upload_with_nothing_to_grade_is_that_students_zero(
     assert main(argv) == 1  # someone lost marks
     assert f"{tmp_path / 'nopy'}: no .py file, notebook or package in it: graded 0" in capsys.readouterr().err
     rows = (out / "marks.csv").read_text().splitlines()
-    assert rows[1:] == [f"{tmp_path / 'ok.py'},1,1,ok,1,ok", f"{tmp_path / 'nopy'},0,1,refused,0,nopy"]
+    assert rows[1:] == [f"{tmp_path / 'ok.py'},1,1,ok,1,ok,", f"{tmp_path / 'nopy'},0,1,refused,0,nopy,"]
 
 
 def test_grade_a_folder_of_many_files_points_to_the_glob(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

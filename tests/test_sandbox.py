@@ -153,7 +153,7 @@ def test_honest_marks_are_the_same_with_attackers_in_the_batch(tmp_path: Path) -
 
     alone = marks(honest, subs / "control.py", into=tmp_path / "alone")
     together = marks(*paths[:1], honest, *paths[1:], into=out)
-    assert alone[honest.name] == together[honest.name] == ["1", "1", "ok", "1", "victim-student"]
+    assert alone[honest.name] == together[honest.name] == ["1", "1", "ok", "1", "victim-student", ""]
     assert sorted(p.name for p in out.iterdir()) == sorted(
         ["marks.csv", "victim-student.json"] + [f"{h.id}.json" for h in attackers]
     )

@@ -4,6 +4,7 @@ out; classes with operators that carry no tangent arithmetic, and plain code, ar
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 from handgrad.scan_review import review_notes
 
@@ -59,3 +60,23 @@ def test_a_dual_number_class_is_noted_with_its_line_and_methods() -> None:
 def test_classes_without_arithmetic_and_unreadable_sources_get_no_note() -> None:
     assert review_notes(PLAIN) == []
     assert review_notes("def f(:\n") == []
+
+
+def test_review_notes_reach_the_instructor_and_not_the_student(tmp_path: Path) -> None:
+    """Graded end to end: the note is in marks.csv's review column and results.json's
+    extra_data (kept by Gradescope, not shown), and nowhere the student reads."""
+    from handgrad.grading import reports
+    from handgrad.grading.grader import Options, grade
+
+    source = DUAL.replace("def sigmoid_grad(x):\n    return x", "def relu(x):\n    return jnp.maximum(x, 0)")
+    path = tmp_path / "student.py"
+    path.write_text(source)
+    graded = grade(path, Options(insecure=True, functions=("relu",), seed=3))
+    assert graded.full_marks and len(graded.review) == 1 and "class `Dual`" in graded.review[0]
+    row = reports.marks_csv([graded]).splitlines()[1]
+    assert row.endswith(graded.review[0]) or graded.review[0] in row
+    results = reports.gradescope(graded)
+    assert results["extra_data"]["review"] == list(graded.review)
+    seen = results["output"] + "".join(t["output"] for t in results["tests"])
+    assert "Dual" not in seen and "review" not in seen
+    assert "To read by hand (the review column of marks.csv):\n  " in reports.failures([graded])

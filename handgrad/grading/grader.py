@@ -35,7 +35,7 @@ from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
 from handgrad.scan import Finding
-from handgrad.scan_budget import scan_in_budget
+from handgrad.scan_budget import scan_and_review_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
 
@@ -139,6 +139,10 @@ class SubmissionGrade:
     ...), said once for the whole submission; "" when its functions were graded."""
     reason: str = ""
     """One word for marks.csv: ok, failed, syntax-error, empty, import-error, ..."""
+    review: tuple[str, ...] = ()
+    """Notes for the instructor, never shown to the student and never a refusal: code worth
+    reading by hand (handgrad/scan_review.py: a class defining arithmetic, where dual numbers
+    would live). In marks.csv and results.json's extra_data."""
 
     @property
     def score(self) -> float:
@@ -541,9 +545,9 @@ def _checks_at(alike: Sequence[CaseResult]) -> str:
     return f"{len(alike)} check{'s' * (len(alike) > 1)}, inputs {', '.join(families)}"
 
 
-def _scan(path: Path) -> dict[str, list[Finding]]:
+def _scan(path: Path) -> tuple[dict[str, list[Finding]], list[str]]:
     # In a child process under a budget, not as root (handgrad/scan_budget.py).
-    return scan_in_budget(path, NAMES)
+    return scan_and_review_in_budget(path, NAMES)
 
 
 def _reason(functions: Sequence[FunctionGrade], problem_kind: str) -> str:
@@ -670,18 +674,21 @@ def grade_many(
             refused.append("")
     budgets = [Budget(r, limits) for r in resolved]
     findings: list[dict[str, list[Finding]]] = []
+    reviews: list[tuple[str, ...]] = []
     for i, budget in enumerate(budgets):
         # The scan reads the very copy the workers will run (made now, read-only to them): a
         # file swapped at the upload path after the scan is never what runs.
         found: dict[str, list[Finding]] = {}
+        notes: list[str] = []
         if not refused[i]:
             try:
                 staged = budget.staged()
             except SubmissionError as exc:
                 refused[i] = f"The submission was refused: {exc}"
             else:
-                found = _scan(staged) if options.scan else {}
+                found, notes = _scan(staged) if options.scan else ({}, [])
         findings.append(found)
+        reviews.append(tuple(notes))
     for budget, found in zip(budgets, findings, strict=True):
         budget.import_error = _unreadable(found)
     # Stubs are read from the staged copy and graded without a worker; a function the scan
@@ -719,6 +726,7 @@ def grade_many(
             box.mode,
             problem,
             _reason(functions, reason or ("protocol" if protocol[i] else "budget" if budgets[i].left() <= 0 else "")),
+            reviews[i],
         )
 
     def run(task: tuple[int, Entry]) -> None:

@@ -128,7 +128,13 @@ def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
         "output_format": "text",  # shown as it is: no HTML or Markdown from a submission's own words
         "test_output_format": "text",
         "test_name_format": "text",
-        "extra_data": {"sandbox": grade.sandbox, "seed": grade.seed, "reason": grade.reason},
+        # (extra_data is kept by Gradescope and not shown to the student: the review notes)
+        "extra_data": {
+            "sandbox": grade.sandbox,
+            "seed": grade.seed,
+            "reason": grade.reason,
+            "review": list(grade.review),
+        },
         "tests": [
             {
                 "name": f.name,
@@ -160,16 +166,16 @@ def marks_csv(grades: Sequence[SubmissionGrade]) -> str:
     """One row per submission: its score, a one-word reason, each function's mark and the
     name of its report (REPORT.json in the output folder; see report_names)."""
     if not grades:
-        return "submission,score,max_score,reason,report\n"
+        return "submission,score,max_score,reason,report,review\n"
     names = [f.name for f in grades[0].functions]
     reports = report_names([g.path for g in grades])
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score", "reason", *names, "report"])
+    writer.writerow(["submission", "score", "max_score", "reason", *names, "report", "review"])
     for g in grades:
         by = {f.name: f.score for f in g.functions}
         row = [csv_cell(str(g.path)), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
-        writer.writerow([*row, reports[g.path]])
+        writer.writerow([*row, reports[g.path], csv_cell(" | ".join(g.review))])
     return out.getvalue()
 
 
@@ -181,9 +187,11 @@ def failures(grades: Sequence[SubmissionGrade]) -> str:
             continue
         why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else g.lost()
         lines.append(f"  {printable(str(g.path), newlines=False)}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
+    review = [f"  {printable(str(g.path), newlines=False)}: {len(g.review)} note(s)" for g in grades if g.review]
+    also = ["To read by hand (the review column of marks.csv):", *review] if review else []
     if not lines:
-        return f"All {len(grades)} submissions have full marks."
-    return "\n".join([f"{len(lines)} of {len(grades)} submissions lost marks:", *lines])
+        return "\n".join([f"All {len(grades)} submissions have full marks.", *also])
+    return "\n".join([f"{len(lines)} of {len(grades)} submissions lost marks:", *lines, *also])
 
 
 def text(grade: SubmissionGrade, verbose: bool = True) -> str:
