@@ -31,40 +31,28 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-BLOCKED_PACKAGES = ("handwritten", "reference", "benchmarks", "tests", "conftest", "handgrad")
-FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
-NPROC = 512
-"""Processes and threads of a worker with a uid of its own (JAX starts a few dozen)."""
-SUBMISSION_ROOT = "/submission"
-"""Where the submission's copy appears inside the sealed root."""
+from handgrad.grading.policy import (
+    BLOCKED_PACKAGES,
+    CHECKOUT_MARKERS,
+    DENIED,
+    DEVICES,
+    FILE_BYTES,
+    NOFILE,
+    NPROC,
+    PROJECT_PACKAGES,
+    SUBMISSION_ROOT,
+    SYSTEM_PATHS,
+    TMP_INODES,
+)
 
+FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+
+# ---- mechanics: kernel numbers (the policy they carry out is in handgrad/grading/policy.py) ----
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS, PR_CAPBSET_DROP, PR_SET_PDEATHSIG = 38, 24, 1
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217}
-SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache")
-CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")
-"""A sys.path entry holding one of these is a source checkout (the project's): it stays outside."""
-PROJECT_PACKAGES = ("handgrad", "handwritten", "reference", "benchmarks", "tests")
-"""Hidden under an empty directory where an installed copy sits in site-packages."""
-DEVICES = ("null", "zero", "full", "random", "urandom")
-TMP_INODES = 4096
-"""Files and folders in a private /tmp or /dev/shm (inodes are kernel memory a size cap misses)."""
-NOFILE = 1024
-"""Open descriptors of a worker process."""
-
-# ---- seccomp: system calls no formula needs and that reach past the namespaces --------
-# Kernel keyrings are per uid, not per namespace, and outlive the process (a key added
-# by one worker was read by the next worker given that uid: another student's); mount
-# and namespace calls matter where a thread keeps capabilities (userns mode: capset
-# drops them for one thread only); the rest are kernel attack surface. The filter is
-# installed on every thread at once (SECCOMP_FILTER_FLAG_TSYNC) and is inherited by
-# every thread and process started after.
-DENIED = ("mount", "umount2", "pivot_root", "chroot", "unshare", "setns", "add_key", "request_key", "keyctl",
-          "bpf", "perf_event_open", "userfaultfd", "memfd_create", "ptrace", "process_vm_readv",
-          "process_vm_writev", "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
-          "mount_setattr", "io_uring_setup", "io_uring_enter", "io_uring_register")  # fmt: skip
 SYSCALLS = {  # machine -> (audit arch, seccomp's own number, clone, clone3, {name: number})
     "x86_64": (0xC000003E, 317, 56, 435, {
         "mount": 165, "umount2": 166, "pivot_root": 155, "chroot": 161, "unshare": 272, "setns": 308,
@@ -303,7 +291,7 @@ def limit_resources(address_space: int, own_uid: bool) -> None:
     if address_space > 0:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_BYTES, FILE_BYTES))
     resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
 
 
