@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -19,18 +18,10 @@ import numpy as np
 
 from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected, sensitivity
 from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, evaluate
-from reference.compare import Comparison, compare
+from handgrad.hints import hint_for
+from handgrad.results import CaseResult, EvaluationError
+from reference.compare import compare
 from reference.tolerances import input_floor
-
-
-class EvaluationError(Exception):
-    """The formula could not produce a value; `kind` says why (missing, exception,
-    bad-return, timeout, memory, crash, autodiff)."""
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
 
 
 class Evaluator(Protocol):
@@ -62,75 +53,6 @@ class InProcess:
             raise EvaluationError("bad-return", str(exc)) from None
         except Exception as exc:  # the formula's own failure, reported per case
             raise EvaluationError("exception", describe_exception(exc)) from None
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    case: Case
-    comparison: Comparison | None = None
-    error_kind: str = ""
-    error: str = ""
-    devices: frozenset[str] = field(default_factory=frozenset)
-    inputs_at_worst: Mapping[str, Any] = field(default_factory=dict)
-    hint: str = ""
-    kwargs: Mapping[str, Any] = field(default_factory=dict)
-    unchecked: int = 0
-    """Elements not compared because the truth is undefined there (see run_case)."""
-
-    @property
-    def ok(self) -> bool:
-        return not self.error_kind and self.comparison is not None and self.comparison.ok
-
-    @property
-    def problem(self) -> str:
-        if self.error_kind:
-            return self.error_kind
-        return self.comparison.problem if self.comparison is not None else "error"
-
-    @property
-    def ratio(self) -> float:
-        """Worst error over allowed error (<= 1 passes); inf for failures without one."""
-        worst = self.comparison.worst if self.comparison is not None else None
-        if worst is None:
-            return 0.0 if self.ok else float("inf")
-        if worst.allowed == 0:
-            return float("inf")
-        return worst.abs_err / worst.allowed
-
-    def message(self) -> str:
-        """What a student needs: which input, what was expected, what came back, why."""
-        if self.ok:
-            return f"{self.case.id}: ok"
-        lines = [f"{self.case.id}: {self.case.entry.called_with(self.kwargs)} FAILED ({self.problem})"]
-        if self.error:  # the submission's own words: every line of them indented under ours
-            lines.append("  error: " + _cut(self.error, MAX_QUOTED).replace("\n", "\n         "))
-        if self.comparison is not None and not self.comparison.ok:
-            lines.append(f"  {self.comparison.detail}")
-            if self.comparison.worst is not None and self.comparison.worst.at_kink:
-                lines.append(f"  this element is at a kink: {self.case.entry.kink.rule}")  # type: ignore[union-attr]
-        for name, value in self.inputs_at_worst.items():
-            lines.append(f"  input {name} = {_fmt(value)}")
-        for name, value in self.kwargs.items():
-            lines.append(f"  with {name} = {value!r}")
-        if self.hint:
-            lines.append(f"  likely mistake: {self.hint}")
-        return "\n".join(_cut(line, MAX_QUOTED) for line in lines)
-
-
-MAX_QUOTED = 2000
-"""The most characters of any one line of a failure message (it may quote the submission)."""
-
-
-def _cut(text: str, most: int) -> str:
-    return text if len(text) <= most else text[: most - 1] + "…"
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: shape {np.shape(v)}" for k, v in value.items()) + "}"
-    arr = np.asarray(value)
-    with np.printoptions(precision=6, threshold=24, edgeitems=4, linewidth=200):
-        return np.array2string(arr.astype(np.float64), separator=", ") + f" ({arr.dtype.name})"
 
 
 def inputs_at(case: Case, args: tuple[Any, ...], index: tuple[int, ...], leaf: str) -> dict[str, Any]:
@@ -174,8 +96,6 @@ def run_case(
     they are counted in `CaseResult.unchecked`. The catalog's references are trusted, so
     the catalog leaves this off and a NaN truth must be matched.
     """
-    from handgrad.hints import hint_for  # the hints read CaseResult; import late
-
     inputs = case_inputs(case, seed)
     want = expected(case, seed)
     try:

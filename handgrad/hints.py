@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.engine import CaseResult
+from handgrad.results import CaseResult
 
 TRACER_ERRORS = (
     "TracerBoolConversionError",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.engine import MAX_QUOTED, CaseResult
+from handgrad.results import MAX_QUOTED, CaseResult
 from handgrad.escape import printable
 from handgrad.grading import reports
 from handgrad.grading.grader import FunctionGrade, SubmissionGrade

@@ -29,6 +29,7 @@ import numpy as np
 from handgrad.cases import Case, build_cases, case_inputs
 from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
+from handgrad.failures import FATAL
 from handgrad.grading import sandbox
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
@@ -38,9 +39,6 @@ from handgrad.scan import Finding
 from handgrad.scan_budget import scan_and_review_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
-
-FATAL = ("timeout", "crash", "memory", "autodiff", "forbidden", "missing", "import", "protocol")
-"""Failures after which the function's other cases are not worth running."""
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,8 @@ from handgrad.grading.policy import (
     TMP_INODES,
 )
 
-FATAL = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+OUT_OF_MEMORY = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+"""Words in an error that mean the worker ran out of memory (the kind `memory`)."""
 
 # ---- mechanics: kernel numbers (the policy they carry out is in handgrad/grading/policy.py) ----
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -440,7 +441,11 @@ def reply_to(
         return {"ok": False, "kind": "exception", "message": describe(exc)}
     except BaseException as exc:  # SystemExit from a formula is the formula's failure too
         text = describe(exc)
-        return {"ok": False, "kind": "memory" if any(f in text for f in FATAL) else "exception", "message": text}
+        return {
+            "ok": False,
+            "kind": "memory" if any(f in text for f in OUT_OF_MEMORY) else "exception",
+            "message": text,
+        }
     return {"ok": True, "program": np.frombuffer(program, np.uint8)}
 
 
