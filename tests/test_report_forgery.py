@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.results import MAX_QUOTED, CaseResult
 from handgrad.escape import printable
 from handgrad.grading import reports
 from handgrad.grading.grader import FunctionGrade, SubmissionGrade
+from handgrad.results import MAX_QUOTED, CaseResult
 from reference.catalog import BY_NAME
 from reference.compare import compare
 from reference.tolerances import TOLERANCES
