@@ -25,7 +25,7 @@ from reference.families import Family, Inputs
 from reference.kinks import Kink
 from reference.tolerances import DTYPES, TOLERANCES
 
-FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "one-hot")
+FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "size-1", "one-hot")
 """The input families verify draws from the example arguments' shapes (see _family)."""
 
 EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
@@ -516,31 +516,68 @@ def _check_returns(
             raise TypeError(f"handgrad.verify: {who} returns dtype {g.dtype} for {k}, expected {w.dtype}")
 
 
+def _size_one(call: _Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | None:
+    """The float arguments' shapes with a batch axis cut to length 1, and f's output shape
+    there. The batch axis is a leading axis of length n > 1, cut in every float argument
+    whose leading axis is n (logits and labels (8, 5) -> (1, 5); weights (5, 3) beside inputs
+    (8, 5) keep theirs); the differentiated arguments' leading lengths are tried first, then
+    the others', and the first that f takes is used. None where f takes none (an integer
+    label array is passed as given, at its full length)."""
+    import jax
+
+    order = [call.floats[i] for i in call.argnums] + list(call.floats)
+    candidates = list(dict.fromkeys(a.shape[0] for a in order if a.ndim and a.shape[0] > 1))
+    for n in candidates:
+        shapes = [(1, *a.shape[1:]) if a.ndim and a.shape[0] == n else a.shape for a in call.floats]
+        specs = [jax.ShapeDtypeStruct(s, a.dtype) for s, a in zip(shapes, call.floats, strict=True)]
+        try:
+            out = jax.eval_shape(lambda *fl: call.f(*call.full(fl)), *specs)
+        except Exception:
+            continue
+        return shapes, tuple(getattr(out, "shape", ()))
+    return None
+
+
 def _family(
     name: str, call: _Call, extra_shape: tuple[int, ...] | None, extra_seed: Callable[[np.random.Generator], Any]
 ) -> Family:
-    """Draw every float argument (and the cotangent or direction, shaped `extra_shape`)."""
+    """Draw every float argument (and the cotangent or direction, shaped `extra_shape`).
+    "size-1": standard normal at _size_one's shapes (the caller checks there are some)."""
     shapes = [a.shape for a in call.floats]
+    if name == "size-1":
+        cut = _size_one(call)
+        assert cut is not None
+        shapes = cut[0]
+        if extra_shape is not None:
+            extra_shape = cut[1]
+            extra_seed = lambda rng: rng.standard_normal(extra_shape)  # noqa: E731
 
     def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
-        if name in ("normal", "one-hot"):
+        if name in ("normal", "one-hot", "size-1"):
             return rng.standard_normal(shape)
         if name == "wide":
             return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
         if name == "extreme":
             return rng.choice([-1.0, 1.0], shape) * rng.choice(EXTREME_MAGNITUDES, shape)
-        if name == "tiny":  # every argument small at once (atan2(y, x) with both near 0, say)
-            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-8, -2, shape)
         # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
         x = rng.standard_normal(shape)
         zero = rng.random(shape) < 0.5
         return np.where(zero, np.where(rng.random(shape) < 0.5, 0.0, -0.0), x)
 
     def draw(rng: np.random.Generator) -> Inputs:
+        if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
+            scale = 10.0 ** rng.uniform(-8, -2)
+            return Inputs(
+                tuple(
+                    g[: s[0] if s else None].astype(np.float64) if i in call.held else rng.standard_normal(s) * scale
+                    for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))
+                )
+                + (() if extra_shape is None else (extra_seed(rng),))
+            )
         args = [
-            g.astype(np.float64) if i in call.held else values(rng, s, g)
+            g[: s[0] if s else None].astype(np.float64) if i in call.held else values(rng, s, g)
             for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))
         ]
         if extra_shape is not None:
@@ -560,8 +597,9 @@ _ABOUT = {
     "normal": "standard normal",
     "wide": "magnitudes from 1e-3 to 1e4, both signs",
     "extreme": "+-11 ... +-1420, around ln(max) of each float dtype",
-    "tiny": "magnitudes from 1e-8 to 1e-2, both signs, every argument at once",
+    "tiny": "standard normal times one scale from 1e-8 to 1e-2, every argument at once",
     "zeros": "half the elements exactly +-0.0",
+    "size-1": "standard normal with the batch axis of length 1 (a .squeeze() that drops too much)",
     "one-hot": "standard normal, one-hot cotangent/direction",
 }
 
@@ -592,7 +630,7 @@ class _TreeKink(Kink):
         call, declared = self.call, self.declared
         fl = args if call.scalar else args[:-1]
         ct = None if call.scalar else np.asarray(args[-1], np.float64)
-        stacked = np.shape(fl[0]) != call.floats[0].shape
+        stacked = np.ndim(fl[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
         examples = [list(fl)] if not stacked else [[np.asarray(a)[k] for a in fl] for k in range(len(fl[0]))]
         masks, values = {}, {}
         for which, name in enumerate(call.diff_names):
@@ -681,7 +719,7 @@ class _FoundKink(Kink):
         call = self.call
         fl = [np.asarray(a, np.float64) for a in (args if call.scalar else args[:-1])]
         ct = None if call.scalar else np.asarray(args[-1], np.float64)
-        stacked = np.shape(fl[0]) != call.floats[0].shape
+        stacked = np.ndim(fl[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
         examples = (
             [(fl, ct)]
             if not stacked
@@ -926,9 +964,10 @@ def _target(
     family_names: Sequence[str],
 ) -> Target:
     extra_rng = (lambda rng: rng.standard_normal(extra_shape)) if extra_shape is not None else (lambda rng: None)
-    fams = tuple(
-        _family(n, call, extra_shape, extra_rng) for n in family_names if n != "one-hot" or extra_shape is not None
-    )
+    usable = [n for n in family_names if (n != "one-hot" or extra_shape is not None)]
+    if "size-1" in usable and (label.startswith("hvp") or _size_one(call) is None):
+        usable.remove("size-1")  # (no batch axis to cut, or f does not take it cut)
+    fams = tuple(_family(n, call, extra_shape, extra_rng) for n in usable)
     if not fams:
         raise ValueError("handgrad.verify: families has only 'one-hot', which needs a non-scalar f or hvp=")
     extra = () if extra_shape is None else ("v" if label.startswith("hvp") else "cotangent",)

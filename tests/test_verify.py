@@ -575,3 +575,30 @@ def test_elements_where_f_itself_is_not_finite_are_not_compared_and_counted() ->
     assert "not compared where f is not finite or its autodiff is NaN" in str(report)
     wrong = handgrad.verify(log_sum, x, grad=lambda x: 2 / jnp.sum(x) * jnp.ones_like(x), **options)
     assert not wrong.ok
+
+
+def test_the_size_one_family_catches_a_squeeze_that_drops_the_batch_axis() -> None:
+    """.squeeze() where .squeeze(-1) was meant: right for every batch but a batch of 1, where
+    the row sums lose their batch axis and indexing them fails; the size-1 family draws that
+    batch, the others never do. A weight matrix beside the batch keeps its shape."""
+
+    def loss(w: Any, x: Any) -> Any:
+        return jnp.sum(jnp.tanh(x @ w))
+
+    def grad(w: Any, x: Any) -> Any:
+        return x.T @ (1 - jnp.tanh(x @ w) ** 2)
+
+    def grad_squeezed(w: Any, x: Any) -> Any:
+        t = jnp.tanh(x @ w).squeeze()  # (batch, 1) -> (batch,), but () for a batch of 1
+        return x.T @ (1 - t[:, None] ** 2)
+
+    rng = np.random.default_rng(2)
+    w, x = rng.standard_normal((3, 1)), rng.standard_normal((5, 3))
+    options: dict[str, Any] = dict(argnums=0, dtypes=["float64"], devices=["cpu:0"])
+    assert handgrad.verify(loss, w, x, grad=grad, **options).ok
+    caught = handgrad.verify(loss, w, x, grad=grad_squeezed, **options)
+    assert {r.case.family.name for r in caught.failures} == {"size-1"}, caught
+    x_rows = handgrad.verify(
+        loss, w, x, grad=grad, argnums=0, dtypes=["float64"], devices=["cpu:0"], families=["size-1"]
+    )
+    assert x_rows.ok and {r.case.family.name for r in x_rows.results} == {"size-1"}
