@@ -66,7 +66,10 @@ def inputs_at(case: Case, args: tuple[Any, ...], index: tuple[int, ...], leaf: s
     if leaf and leaf in entry.args:
         arr = np.asarray(args[entry.args.index(leaf)])
         where = f"[{', '.join(map(str, index))}]" if index else ""
-        return {f"{leaf}{where}": arr[index] if arr.ndim == len(index) else arr}
+        out = {f"{leaf}{where}": arr[index] if arr.ndim == len(index) else arr}
+        if "cotangent" in entry.args:  # (verify's VJP checks: the cotangent it drew, whole)
+            out["cotangent"] = np.asarray(args[entry.args.index("cotangent")])
+        return out
     for name, arg, axis in zip(entry.args, args, entry.vmap_axes, strict=True):
         if isinstance(arg, Mapping):
             out[name] = arg

@@ -602,3 +602,12 @@ def test_the_size_one_family_catches_a_squeeze_that_drops_the_batch_axis() -> No
         loss, w, x, grad=grad, argnums=0, dtypes=["float64"], devices=["cpu:0"], families=["size-1"]
     )
     assert x_rows.ok and {r.case.family.name for r in x_rows.results} == {"size-1"}
+
+
+def test_a_vjp_failure_prints_the_cotangent_it_used() -> None:
+    x = np.array([0.5, -1.0, 2.0], np.float64)
+    report = handgrad.verify(jnp.sin, x, grad=lambda x, g: 2 * g * jnp.cos(x), families=["given"], **{
+        k: v for k, v in QUICK.items() if k != "families"})  # fmt: skip
+    assert not report.ok and report.worst is not None
+    shown = report.worst.inputs_at_worst["cotangent"]
+    assert "input cotangent = [" in report.worst.message() and np.shape(shown)[-1] == 3
