@@ -25,7 +25,7 @@ from reference.families import Family, Inputs
 from reference.kinks import Kink
 from reference.tolerances import DTYPES, TOLERANCES
 
-FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "size-1", "one-hot")
+FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "size-1", "labels", "one-hot")
 """The input families verify draws from the example arguments' shapes (see _family)."""
 
 EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
@@ -538,6 +538,30 @@ def _size_one(call: _Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | No
     return None
 
 
+def _label_like(call: _Call) -> dict[int, str]:
+    """The float arguments, not differentiated and not fixed, whose example holds only 0 and
+    1: "one-hot" where every row (last axis) sums to 1, else "binary"."""
+    return {
+        i: _label_like_kind(g)
+        for i, g in enumerate(call.floats)
+        if i not in call.argnums and i not in call.held and g.size >= 2 and np.isin(g, (0.0, 1.0)).all()
+    }
+
+
+def _label_like_kind(g: np.ndarray) -> str:
+    return "one-hot" if g.ndim >= 1 and bool((g.sum(axis=-1) == 1).all()) else "binary"
+
+
+def _draw_labels(rng: np.random.Generator, like: np.ndarray, kind: str) -> np.ndarray:
+    """Labels shaped like `like`: random one-hot rows, or random 0s and 1s."""
+    if kind == "one-hot":
+        rows = like.reshape(-1, like.shape[-1])
+        out = np.zeros(rows.shape)
+        out[np.arange(len(rows)), rng.integers(like.shape[-1], size=len(rows))] = 1.0
+        return out.reshape(like.shape)
+    return rng.integers(0, 2, like.shape).astype(np.float64)
+
+
 def _family(
     name: str, call: _Call, extra_shape: tuple[int, ...] | None, extra_seed: Callable[[np.random.Generator], Any]
 ) -> Family:
@@ -552,9 +576,13 @@ def _family(
             extra_shape = cut[1]
             extra_seed = lambda rng: rng.standard_normal(extra_shape)  # noqa: E731
 
+    labels = _label_like(call)
+
     def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
+        if name == "labels":  # (label-like arguments are drawn as labels in draw(); the rest wide)
+            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
         if name in ("normal", "one-hot", "size-1"):
             return rng.standard_normal(shape)
         if name == "wide":
@@ -577,7 +605,11 @@ def _family(
                 + (() if extra_shape is None else (extra_seed(rng),))
             )
         args = [
-            g[: s[0] if s else None].astype(np.float64) if i in call.held else values(rng, s, g)
+            g[: s[0] if s else None].astype(np.float64)
+            if i in call.held
+            else _draw_labels(rng, g, labels[i])
+            if name == "labels" and labels.get(i)
+            else values(rng, s, g)
             for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))
         ]
         if extra_shape is not None:
@@ -600,6 +632,7 @@ _ABOUT = {
     "tiny": "standard normal times one scale from 1e-8 to 1e-2, every argument at once",
     "zeros": "half the elements exactly +-0.0",
     "size-1": "standard normal with the batch axis of length 1 (a .squeeze() that drops too much)",
+    "labels": "label-like arguments (0/1 in the example) drawn as 0/1 or one-hot rows; the rest wide",
     "one-hot": "standard normal, one-hot cotangent/direction",
 }
 
@@ -967,9 +1000,14 @@ def _target(
     usable = [n for n in family_names if (n != "one-hot" or extra_shape is not None)]
     if "size-1" in usable and (label.startswith("hvp") or _size_one(call) is None):
         usable.remove("size-1")  # (no batch axis to cut, or f does not take it cut)
+    if "labels" in usable and not _label_like(call):
+        usable.remove("labels")  # (no argument looks like labels)
     fams = tuple(_family(n, call, extra_shape, extra_rng) for n in usable)
     if not fams:
-        raise ValueError("handgrad.verify: families has only 'one-hot', which needs a non-scalar f or hvp=")
+        raise ValueError(
+            "handgrad.verify: no family left to draw: 'one-hot' needs a non-scalar f or hvp=, 'size-1' a batch "
+            "axis f accepts at length 1, 'labels' an argument holding only 0 and 1"
+        )
     extra = () if extra_shape is None else ("v" if label.startswith("hvp") else "cotangent",)
     return Target(
         name=label,

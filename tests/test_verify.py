@@ -96,7 +96,7 @@ def test_the_right_softplus_rule_passes_every_dtype_transform_and_device(rng: np
     assert {t for _, t, _ in seen} == {"eager", "jit", "vmap"}
     assert {d for _, _, d in seen} == set(available_devices())
     assert "sharded" in {d for _, _, d in seen}, "conftest asks for two host devices"
-    assert {r.case.family.name for r in report.results} == set(verification.FAMILIES)
+    assert {r.case.family.name for r in report.results} == set(verification.FAMILIES) - {"labels"}  # (no labels here)
 
 
 def test_right_hand_written_gradients_pass(rng: np.random.Generator) -> None:
@@ -611,3 +611,24 @@ def test_a_vjp_failure_prints_the_cotangent_it_used() -> None:
     assert not report.ok and report.worst is not None
     shown = report.worst.inputs_at_worst["cotangent"]
     assert "input cotangent = [" in report.worst.message() and np.shape(shown)[-1] == 3
+
+
+def test_arguments_that_look_like_labels_are_drawn_as_labels_in_their_own_family() -> None:
+    """A logistic-loss gradient with a special case for the positive class, wrong there: no
+    family of floats draws y exactly 1, the labels family does (one-hot rows stay one-hot)."""
+
+    def bce(z: Any, y: Any) -> Any:
+        return jnp.sum(jax.nn.softplus(z) - y * z)
+
+    right = lambda z, y: jax.nn.sigmoid(z) - y  # noqa: E731
+    special = lambda z, y: jnp.where(y == 1, jax.nn.sigmoid(z) - 1 + 1e-3, jax.nn.sigmoid(z) - y)  # noqa: E731
+    z, y = np.array([0.3, -1.2, 2.0, 0.7]), np.array([1.0, 0.0, 0.0, 1.0])
+    options: dict[str, Any] = dict(dtypes=["float64"], devices=["cpu:0"])
+    others = [f for f in verification.FAMILIES if f not in ("labels", "given", "one-hot")]
+    assert handgrad.verify(bce, z, y, grad=special, families=others, **options).ok
+    caught = handgrad.verify(bce, z, y, grad=special, **options)
+    assert {r.case.family.name for r in caught.failures} >= {"labels"}, caught
+    assert handgrad.verify(bce, z, y, grad=right, **options).ok
+    rows = np.eye(3)[[0, 2, 1, 1]]
+    drawn = verification._draw_labels(np.random.default_rng(0), rows, verification._label_like_kind(rows))
+    assert set(np.unique(drawn)) <= {0.0, 1.0} and (drawn.sum(-1) == 1).all()
