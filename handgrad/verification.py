@@ -727,7 +727,8 @@ class _FoundKink(Kink):
         return self._probes[key]
 
     def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(left, right, kink) one-sided derivatives at every element of fl[i], and where they differ."""
+        """(low, high, kink): the range between the one-sided derivatives at every element of
+        fl[i], widened by their rounding error, and where they differ (the kinks)."""
         x = fl[i]
         m = x.size
         nothing = np.zeros(x.shape, bool)
@@ -746,7 +747,10 @@ class _FoundKink(Kink):
             rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
             kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
         kink &= np.isfinite(right) & np.isfinite(left)
-        return left.reshape(x.shape), right.reshape(x.shape), kink.reshape(x.shape)
+        # The slopes are estimates, off by up to their rounding: the range is widened by it, so
+        # that relu's exact 1 at 0 is inside although the quotient says 0.99999997.
+        low, high = np.minimum(left, right) - rounding, np.maximum(left, right) + rounding
+        return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape)
 
     def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
         call = self.call

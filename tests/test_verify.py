@@ -334,7 +334,7 @@ def test_the_docs_example_runs_and_says_what_it_claims() -> None:
 # ---- a library user's own shapes of function: pytrees, wrappers, static arguments ------------
 
 QUICK: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float32"], families=["normal"])
-KINKY: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float32"], families=["given", "zeros"])
+KINKY: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float32", "float64"], families=["given", "zeros"])
 
 
 def _linear_loss(p: dict[str, jax.Array], x: jax.Array, y: jax.Array) -> jax.Array:
