@@ -632,3 +632,36 @@ def test_arguments_that_look_like_labels_are_drawn_as_labels_in_their_own_family
     rows = np.eye(3)[[0, 2, 1, 1]]
     drawn = verification._draw_labels(np.random.default_rng(0), rows, verification._label_like_kind(rows))
     assert set(np.unique(drawn)) <= {0.0, 1.0} and (drawn.sum(-1) == 1).all()
+
+
+def test_a_kink_found_by_rounding_noise_never_fails_the_right_gradient() -> None:
+    """log(cosh(x)) near 1e-6 in float64: f's values carry rounding relative to cosh ~ 1, so
+    the one-sided quotients differ by a few percent and the element looks like a kink whose
+    range misses tanh(x). Autodiff's own value stays valid at any kink (not under strict)."""
+
+    def logcosh(x: Any) -> Any:
+        return jnp.sum(jnp.log(jnp.cosh(x)))
+
+    x = np.random.default_rng(1).standard_normal((3, 4))  # ("tiny" then draws it near 1e-6)
+    report = handgrad.verify(logcosh, x, grad=jnp.tanh, dtypes=["float64"], devices=["cpu:0"], families=["tiny"])
+    assert report.ok, report
+
+
+def test_autodiffs_value_stays_valid_at_any_kink_unless_strict() -> None:
+    """A kink's range is an estimate (found from noisy quotients, or declared): whatever it
+    says, the truth's own value is a valid derivative there; strict keeps the rule's value."""
+    import dataclasses
+
+    from handgrad.cases import build_cases
+    from handgrad.engine import _apply_kink
+    from reference.catalog import BY_NAME
+    from reference.kinks import Kink
+
+    far = Kink("a range that misses the truth", lambda a: np.ones(3, bool), lambda a, g: np.full(3, 5.0),
+               lambda a: np.full(3, 5.0))  # fmt: skip
+    entry = dataclasses.replace(BY_NAME["relu_grad"], kink=far)
+    case = build_cases([entry], dtypes=["float64"], transforms=["eager"], devices=["cpu:0"])[0]
+    want, got = np.array([1.0, 1.0, 1.0]), np.array([1.0, 4.0, 9.0])
+    _, lenient = _apply_kink(case, (np.zeros(3),), want, got, strict=False)
+    _, strict = _apply_kink(case, (np.zeros(3),), want, got, strict=True)
+    assert lenient.tolist() == [1.0, 5.0, 5.0] and strict.tolist() == [5.0, 5.0, 5.0]
