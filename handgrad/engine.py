@@ -113,7 +113,7 @@ def run_case(
             vmap_axes=case.entry.vmap_axes,
         )
     except EvaluationError as exc:
-        result = CaseResult(case, error_kind=exc.kind, error=exc.message, kwargs=inputs.kwargs)
+        result = CaseResult(case, error_kind=exc.kind, error=exc.message, kwargs=inputs.kwargs, seed=seed)
         return _with_hint(result, hint_for(result, want, None))
     if case.device != SHARDED and out.devices and out.devices != {case.device}:
         result = CaseResult(
@@ -122,6 +122,7 @@ def run_case(
             error=f"the result lives on {sorted(out.devices)}, but the inputs were on {case.device}",
             devices=out.devices,
             kwargs=inputs.kwargs,
+            seed=seed,
         )
         return _with_hint(result, hint_for(result, want, out.value))
     unchecked = 0
@@ -145,7 +146,7 @@ def run_case(
     if not comparison.ok and comparison.worst is not None:
         at = inputs_at(case, inputs.args, comparison.worst.index, comparison.worst.leaf)
     result = CaseResult(
-        case, comparison, devices=out.devices, inputs_at_worst=at, kwargs=inputs.kwargs, unchecked=unchecked
+        case, comparison, devices=out.devices, inputs_at_worst=at, kwargs=inputs.kwargs, unchecked=unchecked, seed=seed
     )
     if comparison.ok:
         return result

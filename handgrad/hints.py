@@ -192,7 +192,7 @@ def _is_loss(result: CaseResult, want: tuple[int, ...]) -> bool:
     """The function reduces its first argument's last axis (a loss): its shape is that one's, minus it."""
     from handgrad.cases import case_inputs
 
-    args = [a for a in case_inputs(result.case).args if not isinstance(a, Mapping)]
+    args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
     return bool(args) and np.ndim(args[0]) >= 1 and tuple(np.shape(args[0])[:-1]) == tuple(want)
 
 
@@ -230,7 +230,7 @@ def _reduced_size(result: CaseResult) -> int:
     """n of a mean over the last axis: the first array argument's (the target's for the network)."""
     from handgrad.cases import case_inputs
 
-    args = [a for a in case_inputs(result.case).args if not isinstance(a, Mapping)]
+    args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
     return int(np.shape(args[-1])[-1]) if args and np.ndim(args[-1]) else 1
 
 
@@ -239,7 +239,7 @@ def _input_term(result: CaseResult, diff: np.ndarray) -> str:
     from handgrad.cases import case_inputs
 
     entry = result.case.entry
-    for name, arg in zip(entry.args, case_inputs(result.case).args, strict=False):
+    for name, arg in zip(entry.args, case_inputs(result.case, result.seed).args, strict=False):
         if isinstance(arg, Mapping) or np.shape(arg) != diff.shape:
             continue
         a = np.asarray(arg, np.float64)
@@ -386,7 +386,7 @@ def _simple_quantities(result: CaseResult, shape: tuple[int, ...]) -> list[np.nd
     from handgrad.cases import case_inputs
 
     entry = result.case.entry
-    args = [a for a in case_inputs(result.case).args if not isinstance(a, Mapping)]
+    args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
     base = [np.asarray(a, np.float64) for a in args if np.shape(a) == shape]
     if entry.of is not None and len(base) == len(args) == 1:
         from reference.catalog import BY_NAME
@@ -447,7 +447,7 @@ def _denominators(result: CaseResult, shape: tuple[int, ...]) -> list[tuple[str,
     entry = result.case.entry
     named = [
         (n, np.asarray(a, np.float64))
-        for n, a in zip(entry.args, case_inputs(result.case).args, strict=False)
+        for n, a in zip(entry.args, case_inputs(result.case, result.seed).args, strict=False)
         if not isinstance(a, Mapping) and np.shape(a) == shape
     ]
     out: list[tuple[str, np.ndarray]] = []
@@ -492,7 +492,7 @@ def _known_form(result: CaseResult, got: np.ndarray) -> str:
     name = result.case.entry.name
     if name not in ("cross_entropy", "cross_entropy_grad"):
         return ""
-    z, y = (np.asarray(a, np.float64) for a in case_inputs(result.case).args[:2])
+    z, y = (np.asarray(a, np.float64) for a in case_inputs(result.case, result.seed).args[:2])
     total = y.sum(axis=-1, keepdims=True)
     if np.allclose(total, 1.0):
         return ""

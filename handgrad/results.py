@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from handgrad.cases import Case
+from handgrad.cases import DEFAULT_SEED, Case
 from handgrad.failures import Failure
 from reference.compare import Comparison
 
@@ -37,6 +37,8 @@ class CaseResult:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     unchecked: int = 0
     """Elements not compared because the truth is undefined there (see run_case)."""
+    seed: int = DEFAULT_SEED
+    """The seed the case's inputs were drawn with: the hints redraw them from it."""
 
     @property
     def ok(self) -> bool:

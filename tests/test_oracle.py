@@ -128,3 +128,26 @@ def test_shipped_formulas_keep_full_marks_in_every_draw(seed: int) -> None:
     shipped = InProcess(handwritten)
     lost = [e.name for e in CATALOG if not grade_function(shipped, e, Options(fail_fast=True), seed, "cpu:0").passed]
     assert not lost, f"seed {seed}: the shipped formulas lose marks on {lost}"
+
+
+@pytest.mark.parametrize("seed", [7, 12345, 2**31 - 1])
+def test_hints_read_the_inputs_the_case_was_drawn_with(seed: int) -> None:
+    """The grader draws with a fresh seed each run; a hint that looks at the inputs (a target
+    that does not sum to 1, an added epsilon) redrew them with the default seed and judged
+    other numbers. Every hinted mistake whose first failure is its formula's keeps its hint."""
+    for mistake in (*MISTAKES, *SUBTLE, *SUBTLE_2):
+        if not mistake.hint or mistake.id in STATEFUL:
+            continue
+        evaluator = InProcess(mistake.namespace())
+        for case in build_cases([BY_NAME[mistake.function]], devices=["cpu:0"]):
+            if case.family.tier not in COUNTED:
+                continue
+            result = run_case(evaluator, case, strict=mistake.strict_only, seed=seed)
+            if not result.ok:
+                assert mistake.hint in result.hint, (mistake.id, result.hint)
+                break
+
+
+STATEFUL = ("tanh-grad-memo-by-shape", "sigmoid-grad-drifts", "relu-grad-cache-under-jit", "relu-grad-pure-callback")
+"""Mistakes whose cause is named by the grader's state checks or its program policy, not by
+the first failing case's hint."""

@@ -432,9 +432,10 @@ def stub_grade(entry: Entry, options: Options, seed: int, device: str, kind: Stu
     first = _order(in_catalog_order, entry, seed)[0]
     if kind == "raises":
         why = f"{NOT_IMPLEMENTED}: its body only raises NotImplementedError (read from the source, not run)"
-        result = CaseResult(first, error_kind="exception", error=why)
+        result = CaseResult(first, error_kind="exception", error=why, seed=seed)
     else:
-        result = CaseResult(first, error_kind="bad-return", error="returned None: its body does nothing (pass, ...)")
+        why = "returned None: its body does nothing (pass, ...)"
+        result = CaseResult(first, error_kind="bad-return", error=why, seed=seed)
         result = dataclasses.replace(result, hint=hint_for(result, None, None))
     return _score(entry, options, in_catalog_order, [result], _counted(options), stopped=True)
 
