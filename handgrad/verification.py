@@ -563,29 +563,32 @@ def _draw_labels(rng: np.random.Generator, like: np.ndarray, kind: str) -> np.nd
 
 
 def _family(
-    name: str, call: _Call, extra_shape: tuple[int, ...] | None, extra_seed: Callable[[np.random.Generator], Any]
+    name: str,
+    call: _Call,
+    extra_shape: tuple[int, ...] | None,
+    extra_seed: Callable[[np.random.Generator], Any],
+    cut: tuple[list[tuple[int, ...]], tuple[int, ...]] | None = None,
 ) -> Family:
     """Draw every float argument (and the cotangent or direction, shaped `extra_shape`).
-    "size-1": standard normal at _size_one's shapes (the caller checks there are some)."""
+    "size-1": standard normal at `cut`, _size_one's shapes (the caller found some)."""
     shapes = [a.shape for a in call.floats]
     if name == "size-1":
-        cut = _size_one(call)
         assert cut is not None
         shapes = cut[0]
         if extra_shape is not None:
             extra_shape = cut[1]
             extra_seed = lambda rng: rng.standard_normal(extra_shape)  # noqa: E731
 
-    labels = _label_like(call)
+    labels = _label_like(call) if name == "labels" else {}
 
-    def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray) -> np.ndarray:
+    def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
-        if name == "labels":  # (label-like arguments are drawn as labels in draw(); the rest wide)
-            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
         if name in ("normal", "one-hot", "size-1"):
             return rng.standard_normal(shape)
-        if name == "wide":
+        if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
+            return rng.standard_normal(shape) * scale
+        if name in ("wide", "labels"):  # (label-like arguments themselves are drawn as labels)
             return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
         if name == "extreme":
             return rng.choice([-1.0, 1.0], shape) * rng.choice(EXTREME_MAGNITUDES, shape)
@@ -594,24 +597,16 @@ def _family(
         zero = rng.random(shape) < 0.5
         return np.where(zero, np.where(rng.random(shape) < 0.5, 0.0, -0.0), x)
 
+    def one(rng: np.random.Generator, i: int, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
+        if i in call.held:  # as given (its first row where the batch is cut to one)
+            return given[: shape[0] if shape else None].astype(np.float64)
+        if i in labels:
+            return _draw_labels(rng, given, labels[i])
+        return values(rng, shape, given, scale)
+
     def draw(rng: np.random.Generator) -> Inputs:
-        if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
-            scale = 10.0 ** rng.uniform(-8, -2)
-            return Inputs(
-                tuple(
-                    g[: s[0] if s else None].astype(np.float64) if i in call.held else rng.standard_normal(s) * scale
-                    for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))
-                )
-                + (() if extra_shape is None else (extra_seed(rng),))
-            )
-        args = [
-            g[: s[0] if s else None].astype(np.float64)
-            if i in call.held
-            else _draw_labels(rng, g, labels[i])
-            if name == "labels" and labels.get(i)
-            else values(rng, s, g)
-            for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))
-        ]
+        scale = 10.0 ** rng.uniform(-8, -2) if name == "tiny" else 1.0
+        args = [one(rng, i, s, g, scale) for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))]
         if extra_shape is not None:
             if name == "one-hot":
                 e = np.zeros(int(np.prod(extra_shape)))
@@ -1002,11 +997,12 @@ def _target(
 ) -> Target:
     extra_rng = (lambda rng: rng.standard_normal(extra_shape)) if extra_shape is not None else (lambda rng: None)
     usable = [n for n in family_names if (n != "one-hot" or extra_shape is not None)]
-    if "size-1" in usable and (label.startswith("hvp") or _size_one(call) is None):
+    cut = _size_one(call) if "size-1" in usable and not label.startswith("hvp") else None
+    if "size-1" in usable and cut is None:
         usable.remove("size-1")  # (no batch axis to cut, or f does not take it cut)
     if "labels" in usable and not _label_like(call):
         usable.remove("labels")  # (no argument looks like labels)
-    fams = tuple(_family(n, call, extra_shape, extra_rng) for n in usable)
+    fams = tuple(_family(n, call, extra_shape, extra_rng, cut) for n in usable)
     if not fams:
         raise ValueError(
             "handgrad.verify: no family left to draw: 'one-hot' needs a non-scalar f or hvp=, 'size-1' a batch "

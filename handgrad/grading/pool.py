@@ -575,6 +575,10 @@ RUNNER_KINDS = (*REPLY_KINDS, "autodiff", "forbidden", "protocol")
 """A runner also refuses programs (runner.inspect): its process never ran student Python."""
 
 
+WHOLE_FUNCTION = ("memory", "protocol", "autodiff", "forbidden")
+"""Failure kinds that judge the function, not one cell: kept, and raised for its later calls."""
+
+
 def reply_fields(reply: dict[str, Any], kinds: Sequence[str] = REPLY_KINDS) -> dict[str, Any]:
     """A reply's fields with the types the grader relies on (protocol.REPLY), or
     ProtocolError: a reply is written by the submission's own process, so it may hold
@@ -708,12 +712,13 @@ class SubmissionEvaluator:
                 "kwargs": dict(kwargs),
                 "vmap_axes": list(vmap_axes),
             }
-            stacked = transform == "vmap" or device == "sharded"
-            max_bytes, check = reply_check(name, args, kwargs, stacked)
-            prepared = self._prepared.pop(_cell_key(request), None)
+            compiled = transform != "eager" and device != "sharded"
+            prepared = self._prepared.pop(_cell_key(request), None) if compiled else None
             if prepared is not None:  # run ahead by prepare(), in the runner
                 return prepared
-            if transform == "eager" or device == "sharded":  # (sharded: only a student's own pytest run)
+            stacked = transform == "vmap" or device == "sharded"
+            max_bytes, check = reply_check(name, args, kwargs, stacked)
+            if not compiled:  # (sharded: only a student's own pytest run)
                 reply = self._ask(name, request, max_bytes, check)
                 if reply["program"] is not None or reply["values"] is not None:
                     raise self._died(name, WorkerDied("protocol", "the worker sent a program for an eager call"), 0.0)
@@ -724,7 +729,7 @@ class SubmissionEvaluator:
                 if kind == "host-callback":
                     raise EvaluationError("forbidden", HOST_CALLBACK)
                 error = EvaluationError(kind, scrub(reply["message"][:2000], budget.staged().parent))
-                if kind in ("memory", "protocol", "autodiff", "forbidden"):
+                if kind in WHOLE_FUNCTION:
                     self._fatal[name] = error
                 raise error
             return Output(_checked_value(reply["value"]), frozenset(reply["devices"]))
@@ -842,16 +847,17 @@ class SubmissionEvaluator:
                 return
             rounds = max(len(g) for g in groups.values())
             # Round r holds the r-th call of each shape and dtype (a shape with fewer calls repeats its last).
-            args = [[list(groups[k][min(r, len(groups[k]) - 1)]["args"]) for k in keys] for r in range(rounds)]
-            max_bytes = 0
-            for r in range(rounds):
-                for k in keys:
-                    call = groups[k][min(r, len(groups[k]) - 1)]
-                    max_bytes += reply_check(name, tuple(call["args"]), call["kwargs"], call["transform"] == "vmap")[0]
+            slots = [[groups[k][min(r, len(groups[k]) - 1)] for k in keys] for r in range(rounds)]
+            args = [[list(call["args"]) for call in row] for row in slots]
+            max_bytes = sum(
+                reply_check(name, tuple(call["args"]), call["kwargs"], call["transform"] == "vmap")[0]
+                for row in slots
+                for call in row
+            )
             request = {"program": reply["program"], "rounds": args, "device": wanted[0]["device"]}
             answer = self._in_runner(name, request, max_bytes, None)
             if not answer["ok"]:
-                if answer["kind"] in ("autodiff", "forbidden", "protocol", "memory"):
+                if answer["kind"] in WHOLE_FUNCTION:
                     self._fatal[name] = EvaluationError(answer["kind"], answer["message"][:2000])
                 return
             values = answer["values"]

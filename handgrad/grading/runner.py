@@ -168,9 +168,10 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "kind": "protocol", "message": "malformed request"}
     values: list[Any] = []
     devices: set[str] = set()
+    blob = program.tobytes()
     try:
         for args in rounds:
-            out = run(program.tobytes(), tuple(tuple(a) for a in args) if batched else tuple(args), device)
+            out = run(blob, tuple(tuple(a) for a in args) if batched else tuple(args), device)
             values.extend(out.value if batched else [out.value])
             devices |= out.devices
     except Refused as exc:
