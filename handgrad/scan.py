@@ -44,191 +44,37 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# ---- the allowlist -----------------------------------------------------------------------
-
-
-class AllExcept:
-    """Every public name of a namespace except these (for jax.numpy and math, whose
-    every public name is a function or constant, apart from the listed exceptions)."""
-
-    def __init__(self, *excluded: str) -> None:
-        self.excluded = frozenset(excluded)
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and not name.startswith("_") and name not in self.excluded
-
-
-def names(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-COMPLEX_NAMES = names(
-    """complex complex64 complex128 complex256 complex_ complexfloating csingle cdouble clongdouble
-    clongfloat longcomplex singlecomplex cfloat angle conj conjugate imag real sort_complex roots eig
-    eigvals poly fft"""
+from handgrad.allowlist import (
+    ALLOWED,
+    ALLOWED_BUILTINS,
+    ALLOWED_DUNDER_ATTRIBUTES,
+    ALLOWED_DUNDER_NAMES,
+    ALLOWED_DUNDER_STORES,
+    AUTODIFF_MODULES,
+    AUTODIFF_NAMES,
+    CALL_ONLY_BUILTINS,
+    COMPLEX_NAMES,
+    CONFIG_OPTIONS,
+    DYNAMIC_BUILTINS,
+    DYNAMIC_MODULES,
+    EXCEPTIONS,
+    INSPECTORS,
+    JAX_INTERNALS,
+    PROJECT_PACKAGES,
+    SELF_MATCHING,
+    TYPE_CHECK_HOOKS,
+    VALUE_ATTRIBUTES,
+    VALUE_ATTRIBUTES_REFUSED,
+    VALUE_NAMESPACES,
+    AllExcept,
+    names,
 )
-"""Complex dtypes, and functions that make or take apart complex numbers (`jnp.poly` of a
-matrix goes through its eigenvalues: of a rotation, complex)."""
 
-FILE_NAMES = names(
-    """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
-    DataSource"""
-)
-"""Functions that read or write files (NumPy's, some re-exported by jax.numpy)."""
+# ---- limits of the check -----------------------------------------------------------------
 
-ALLOWED: dict[str, frozenset[str] | AllExcept] = {
-    # jax: arrays, compilation, batching; no transformation that differentiates.
-    "jax": names(
-        """numpy lax nn scipy tree_util tree typing config debug core random Array ShapeDtypeStruct jit vmap
-        pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
-        named_call named_scope"""
-    ),
-    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES),
-    "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
-    "jax.lax": names(
-        """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc
-        erf_inv exp exp2 expm1 floor integer_pow is_finite lgamma digamma log log1p logistic max min
-        mul neg nextafter pow reciprocal rem round rsqrt sign sin sinh sqrt square sub tan tanh
-        select select_n stop_gradient convert_element_type reduce_precision
-        eq ne lt le gt ge bitwise_and bitwise_or bitwise_not bitwise_xor
-        reduce reduce_sum reduce_max reduce_min reduce_prod reduce_and reduce_or argmax argmin
-        cumsum cumprod cummax cummin cumlogsumexp
-        cond switch while_loop fori_loop scan map associative_scan platform_dependent
-        optimization_barrier reshape broadcast broadcast_in_dim broadcast_to_rank expand_dims
-        squeeze transpose concatenate pad slice slice_in_dim dynamic_slice dynamic_slice_in_dim
-        dynamic_update_slice dynamic_index_in_dim index_in_dim rev sort sort_key_val top_k iota
-        broadcasted_iota full full_like collapse dot dot_general batch_matmul Precision"""
-    ),
-    "jax.lax.Precision": names("DEFAULT HIGH HIGHEST"),
-    "jax.nn": names(
-        """celu elu gelu glu hard_sigmoid hard_silu hard_swish hard_tanh identity leaky_relu
-        log_sigmoid log_softmax logsumexp mish one_hot relu relu6 selu sigmoid silu soft_sign
-        softmax softplus sparse_plus sparse_sigmoid squareplus standardize swish tanh"""
-    ),
-    "jax.scipy": names("special"),
-    "jax.scipy.special": names(
-        """logsumexp expit logit erf erfc erfinv ndtr ndtri log_ndtr xlogy xlog1py entr gammaln
-        digamma softmax log_softmax"""
-    ),
-    "jax.tree_util": names(
-        """tree_map tree_leaves tree_structure tree_flatten tree_unflatten tree_reduce tree_all
-        register_pytree_node register_pytree_node_class register_dataclass Partial"""
-    ),
-    "jax.tree": names("map leaves structure flatten unflatten reduce all"),
-    "jax.typing": names("ArrayLike DTypeLike"),
-    "jax.config": names("update"),
-    "jax.random": names("PRNGKey key split fold_in normal uniform randint bernoulli choice permutation"),
-    "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
-    "jax.debug": names("print"),
-    # numpy: constants, dtypes and array basics, for host-side shapes and constants.
-    "numpy": names(
-        """pi e inf nan newaxis euler_gamma float16 float32 float64 int8 int16 int32 int64 uint8
-        uint16 uint32 uint64 bool_ intp dtype finfo iinfo ndarray generic number integer floating
-        inexact signedinteger issubdtype result_type promote_types asarray array zeros ones full
-        zeros_like ones_like full_like empty arange linspace eye identity shape ndim prod sum mean
-        max min maximum minimum abs absolute exp log log1p expm1 sqrt square tanh sign where clip
-        isfinite isnan isinf allclose isclose broadcast_to broadcast_shapes reshape transpose
-        concatenate stack outer dot matmul einsum errstate random"""
-    ),
-    "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
-    "math": AllExcept(),
-    "functools": names("partial reduce cache lru_cache cached_property total_ordering"),
-    "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
-    "itertools": names("product combinations permutations accumulate chain repeat count islice starmap"),
-    "typing": names(
-        """Any Callable Optional Union Sequence Mapping MutableMapping Iterable Iterator Tuple List
-        Dict Set FrozenSet NamedTuple TypeVar Generic Protocol Final Literal ClassVar Annotated
-        TypeAlias Self TYPE_CHECKING cast overload"""
-    ),
-    "collections": names("namedtuple OrderedDict defaultdict"),
-    "collections.abc": names("Callable Mapping MutableMapping Sequence Iterable Iterator"),
-    "dataclasses": names("dataclass field fields replace asdict astuple InitVar"),
-    "abc": names("ABC abstractmethod"),
-    "numbers": names("Number Real Integral"),
-    "warnings": names("warn"),
-    "__future__": AllExcept(),
-}
-"""Module -> the names a formula may take from it. A dotted entry is a module (or a
-namespace such as jax.lax.Precision) reached through its parent or imported directly."""
-
-CONFIG_OPTIONS = names("jax_enable_x64 jax_platform_name")
-"""The options `jax.config.update` may set: the two a formula plausibly sets at the top of its
-file. Every other option changes the program that runs after it was inspected
-(`jax_disable_jit` runs a jit cell op by op; precision, promotion and PRNG options change what
-a cell computes; the checking options change what is raised) or writes files and logs (the
-compilation cache and dump options), so none is possible in the worker (issue 17, class 3)."""
-
-VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
-"""Entries that are ordinary objects rather than modules, and so may be used as values."""
-
-ALLOWED_BUILTINS = names(
-    """abs all any bool callable classmethod dict divmod enumerate filter float frozenset int
-    isinstance issubclass iter len list map max min next object pow print property range repr
-    reversed round set slice sorted staticmethod str sum super tuple zip getattr hasattr
-    NotImplemented Ellipsis ArithmeticError AssertionError AttributeError Exception
-    FloatingPointError IndexError KeyError LookupError NotImplementedError OverflowError
-    RuntimeError StopIteration TypeError ValueError ZeroDivisionError Warning UserWarning
-    RuntimeWarning DeprecationWarning"""
-)
-"""Every builtin exception class is allowed too (EXCEPTIONS)."""
-CALL_ONLY_BUILTINS = names("getattr hasattr type")
-"""Allowed only as a direct call: getattr and hasattr with the attribute named by a string
-(`getattr(x, "dtype", None)`), type with one argument where a type is looked at (`type(x)`)."""
-INSPECTORS = names("isinstance issubclass str repr print")
-"""Builtins that only look at their arguments: `type(x)` may be one of them."""
-EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
-
-AUTODIFF_NAMES = names(
-    """grad value_and_grad vjp jvp jacrev jacfwd jacobian hessian linearize linear_transpose
-    custom_jvp custom_vjp custom_gradient closure_convert checkpoint remat make_jaxpr fwd_and_bwd
-    softmax_custom_jvp custom_root custom_linear_solve defjvp defjvps defvjp"""
-)
-"""Names of jax (and its modules) that mean the machine differentiates."""
-JAX_INTERNALS = names("core experimental extend interpreters api_util ad custom_derivatives stages")
-"""Modules of jax where its differentiation lives (jax.core.Tracer alone is listed in ALLOWED)."""
-
-AUTODIFF_MODULES = names("torch tensorflow autograd functorch sympy theano mxnet casadi numdifftools findiff")
-DYNAMIC_MODULES = names(
-    """importlib pkgutil builtins inspect gc marshal pickle copyreg types runpy code codeop
-    __main__ ctypes cffi base64 codecs binascii zipimport dis ast symtable dill cloudpickle
-    operator.attrgetter submission"""
-)
-PROJECT_PACKAGES = names("handwritten reference handgrad benchmarks tests conftest")
-
-DYNAMIC_BUILTINS = names(
-    """getattr setattr delattr hasattr vars globals locals dir eval exec compile __import__ type
-    memoryview id chr ord bytes bytearray format"""
-)
-ALLOWED_DUNDER_NAMES = names("__name__")
-"""Double-underscore names a formula may read (as in `if __name__ == "__main__":`)."""
-ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
-ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__")
-"""(`__doc__` is not among them: docstrings are not checked for dtype names, so they may not be read.)"""
-FRAME_ATTRIBUTES = names(
-    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code ag_await f_back
-    f_builtins f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
-)
-FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_defaults cell_contents")
-"""A compiled (Cython) function's own names for its globals, code and closure: NumPy's
-`np.random.seed.func_globals` holds the numpy, operator and builtins modules."""
-XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
-"""XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
-compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
-TYPE_CHECK_HOOKS = names("__subclasshook__ __instancecheck__ __subclasscheck__")
-"""Methods that make `isinstance` answer what a class says, and are handed the classes of
-whatever is tested (library classes among them)."""
-SELF_MATCHING = names("bool bytearray bytes dict float frozenset int list set str tuple")
-"""Builtin classes whose one positional sub-pattern matches the subject itself (`case int(n)`);
-any other class pattern's positional sub-patterns read the attributes its `__match_args__` names."""
-ATTRIBUTE_NAME_ARGUMENTS: dict[str, dict[str, int]] = {
-    "functools.wraps": {"assigned": 1, "updated": 2},
-    "jax.tree_util.register_dataclass": {"data_fields": 1, "meta_fields": 2},
-}
-"""Library functions that read attributes by the names they are given (keyword: position): the
-names must be written as strings in the call, where the check reads them."""
-CALLED_DIRECTLY = frozenset({"jax.config.update", *ATTRIBUTE_NAME_ARGUMENTS})
+CALLED_DIRECTLY = frozenset({"jax.config.update"})
 """Library functions whose arguments the check reads at the call: used in any other way
-(`partial(functools.wraps, f, names)`, a name bound to them) they are refused."""
+(`partial(jax.config.update, name)`, a name bound to them) they are refused."""
 MAX_FINDINGS = 500
 """Refusals recorded for one file: past these the file is refused as a whole (a file of
 `eval` on every line once held 660,000 findings and 800 MiB in the grader)."""
@@ -238,27 +84,6 @@ name is looked up through every scope around it: the check's time is this times 
 MAX_STAR_STEPS = 200_000
 """Steps the check may spend following names through star imports (each module imported by
 star is searched for each name used): enough for any package that imports names it uses."""
-VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
-    # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
-    # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
-    # so a student's own fwd/bwd methods stay allowed.
-    "jvp": ("autodiff", "is JAX's own differentiation rule"),
-    **{a: ("autodiff", "defines a differentiation rule") for a in ("defjvp", "defjvps", "defvjp")},
-    **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
-    **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
-    **{a: ("system", "writes files") for a in ("tofile", "dump")},
-    # `jax.jit(f).lower(x).compile(options)`: XLA's options dump files and change the compiler.
-    "compile": ("system", "compiles with XLA options of your choosing"),
-    # An AttributeError's `.obj` is the object that lacked the name: `jnp.no_such_name` raised
-    # in a try block hands over the jax.numpy module, fft and file functions included.
-    "obj": ("dynamic", "is the object an AttributeError was raised on (a module, say)"),
-    # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
-    **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
-    **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
-    **{a: ("dynamic", "reaches a function's globals, code or closure") for a in FUNCTION_ATTRIBUTES},
-    **{a: ("dynamic", "reaches XLA's runtime client, which loads compiled programs") for a in XLA_CLIENT_ATTRIBUTES},
-}  # fmt: skip
-"""Attributes refused on any value, where the value's type cannot be known statically."""
 
 COMPLEX_DTYPE_STRING = re.compile(
     r"[<>=|]?(c8|c16|c32|c64|complex(64|128|256|_)?|csingle|cdouble|clongdouble|cfloat|clongfloat|longcomplex|singlecomplex)"
@@ -370,12 +195,21 @@ class _Scope:
     declared_nonlocal: set[str] = field(default_factory=set)
     imports: dict[str, list[_Target]] = field(default_factory=dict)
     depth: int = 0
+    hows: dict[str, set[str]] = field(default_factory=dict)
+    """How each name is bound here: "class" (a class statement or a namedtuple), "instance:C"
+    (assigned a call of C), "param", or "other"."""
+    self_name: str | None = None
+    """A method's first parameter (`self`, or `cls` of a classmethod): the object its class made."""
 
     def __post_init__(self) -> None:
         if self.parent is not None:
             self.depth = self.parent.depth + 1
             if self.depth > MAX_SCOPE_DEPTH:
                 raise _TooComplex(f"functions, lambdas or comprehensions nested more than {MAX_SCOPE_DEPTH} deep")
+
+    def bind(self, name: str, how: str = "other") -> None:
+        self.bound.add(name)
+        self.hows.setdefault(name, set()).add(how)
 
     def resolve_all(self, name: str) -> list[_Scope | None]:
         """Every binding `name` may refer to here (None: a builtin). In a class body a name
@@ -479,6 +313,21 @@ def _rebinds_module_name(tree: ast.Module) -> bool:
     return False
 
 
+METHOD_DECORATORS = names("classmethod property setter getter deleter")
+"""Decorators after which a method's first parameter is still its own object (its class for a
+classmethod); after any other (staticmethod, a wrapper of the student's) it may be anything."""
+
+
+def _method_self(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The first parameter of a method defined in a class body, where it is the instance (or class)."""
+    for d in node.decorator_list:
+        name = d.id if isinstance(d, ast.Name) else d.attr if isinstance(d, ast.Attribute) else None
+        if name not in METHOD_DECORATORS:
+            return None
+    first = [*node.args.posonlyargs, *node.args.args][:1]
+    return first[0].arg if first else None
+
+
 def _visits(tree: ast.Module) -> list[_Visit]:
     """Every node with its scope and owner, parents before children (no recursion)."""
     out: list[_Visit] = []
@@ -515,6 +364,7 @@ def _children(v: _Visit) -> list[_Visit]:
         add([*args.defaults, *args.kw_defaults, *node.decorator_list, node.returns])
         add([a.annotation for a in every if a is not None])
         inner = _Scope("function", scope)
+        inner.self_name = _method_self(node) if scope.kind == "class" else None
         body_owner = owner if owner is not None else (v.cls or node.name)
         add([args, *node.body], inner, body_owner, None)
     elif isinstance(node, ast.ClassDef):
@@ -563,6 +413,8 @@ class _Package:
         self.keys = set(keys)
         self.name = name
         self.scopes: dict[str, _Scope] = {}
+        self.own_attrs: set[str] = set()
+        """Attribute names the package's own classes define (see _ModuleScan.own_attrs)."""
         self.steps = _Steps()
         self._library: dict[tuple[str, str], list[_Target]] = {}
         """library()'s answers, asked once every module is bound."""
@@ -634,15 +486,15 @@ def _texts(node: ast.expr) -> list[str]:
 
 
 def _dunder_field(text: str) -> str:
-    """The first format field in `text` that names a double-underscore attribute, or one
-    refused on values (`{0.gi_frame.f_globals}`); "" if none."""
+    """The first format field in `text` that names a double-underscore attribute, or one not
+    listed for values (`{0.gi_frame.f_globals}`); "" if none."""
     if "{" not in text:
         return ""
     for match in FORMAT_FIELD.finditer(text):
         field_ = match.group()
         if any(_is_dunder(w) for w in WORD.findall(field_)):
             return field_
-        if any(w in VALUE_ATTRIBUTES_REFUSED for w in ATTRIBUTE_IN_FIELD.findall(field_)):
+        if any(w not in VALUE_ATTRIBUTES for w in ATTRIBUTE_IN_FIELD.findall(field_)):
             return field_
     return ""
 
@@ -744,10 +596,16 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.direct_calls: set[int] = set()
-        """`jax.config.update`, `functools.wraps`, ... where called directly (their arguments are
-        checked there) or, for the last two, written as a decorator; anywhere else they are refused."""
+        """`jax.config.update` where called directly (its option is checked there); anywhere else
+        it is refused."""
         self.inspected: set[int] = set()
         """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
+        self.own_attrs: set[str] = package.own_attrs if package is not None else set()
+        """Attribute names the submission's own code defines: its classes' methods and class
+        attributes, what it stores on `self`, its namedtuples' fields. Readable only on its own
+        objects (`_own_receiver`)."""
+        self.assigned: dict[int, str] = {}
+        """How an assignment target is bound, where it is a class or an instance (_Scope.hows)."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
         self.found = 0
@@ -873,37 +731,39 @@ class _ModuleScan:
 
     def _bind(self, v: _Visit) -> None:
         node, scope = v.node, v.scope
+        self._bind_own(v)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
                 self.docstrings.add(id(first.value))
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            scope.home(node.id).bound.add(node.id)
+            scope.home(node.id).bind(node.id, self.assigned.get(id(node), "other"))
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             home = scope
             while home.kind == "comprehension" and home.parent is not None:
                 home = home.parent
-            home.bound.add(node.target.id)
+            home.bind(node.target.id)
         elif isinstance(node, ast.arg):
-            scope.bound.add(node.arg)
+            scope.bind(node.arg, "param")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            scope.home(node.name).bound.add(node.name)
+            scope.home(node.name).bind(node.name, "class" if isinstance(node, ast.ClassDef) else "other")
         elif isinstance(node, ast.ExceptHandler) and node.name:
-            scope.home(node.name).bound.add(node.name)
+            scope.home(node.name).bind(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            scope.bound.add(node.name)
+            scope.bind(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
-            scope.bound.add(node.rest)
+            scope.bind(node.rest)
         elif isinstance(node, ast.Global):
             scope.declared_global.update(node.names)
-            scope.module().bound.update(node.names)
+            for name in node.names:
+                scope.module().bind(name)
         elif isinstance(node, ast.Nonlocal):
             scope.declared_nonlocal.update(node.names)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for bound, found, _, _ in self._import_targets(node):
                 home = scope.home(bound)  # `global jax` then `import jax` binds the module's jax
                 if bound != "*":
-                    home.bound.add(bound)
+                    home.bind(bound)
                 if found is not None:
                     home.imports.setdefault(bound, []).append(found)
         elif isinstance(node, ast.Attribute) and id(node) not in self.chain_inner:
@@ -914,15 +774,38 @@ class _ModuleScan:
             if isinstance(inner, ast.Name):
                 self.attr_base.add(id(inner))
 
+    def _bind_own(self, v: _Visit) -> None:
+        """Record the attribute names the submission defines, and targets that are bound to
+        one of its classes or to an instance of one."""
+        node, scope = v.node, v.scope
+        if scope.kind == "class":
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                self.own_attrs.add(node.name)
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                self.own_attrs.add(node.id)
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            self.own_attrs.add(node.attr)  # (stored on `self` only: _check_value_chain)
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            made = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+            if made in ("namedtuple", "NamedTuple"):
+                for given in [*node.value.args[1:2], *(k.value for k in node.value.keywords if k.arg == "field_names")]:
+                    self.own_attrs.update(w for t in _texts(given) for w in WORD.findall(t))
+            how = (
+                "class"
+                if made in ("namedtuple", "NamedTuple")
+                else f"instance:{func.id}"
+                if isinstance(func, ast.Name)
+                else ""
+            )
+            for target in node.targets:
+                if how and isinstance(target, ast.Name):
+                    self.assigned[id(target)] = how
+
     # -- pass 2: checks
 
     def _check(self, v: _Visit) -> None:
         node = v.node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            # `@jax.tree_util.register_dataclass` on a dataclass: its fields are its own names.
-            self.direct_calls.update(
-                id(d) for d in node.decorator_list if not self._library_paths(v, d) & {"jax.config.update"}
-            )
         if isinstance(node, ast.Compare):
             # `==`, `in`, `<` hand each operand to the other's methods: `type(x) == Catch()` gives
             # Catch.__eq__ the library's class. `is` calls nothing; nor do builtins and constants.
@@ -951,8 +834,10 @@ class _ModuleScan:
             self._check_import(v, node)
         elif isinstance(node, ast.MatchClass):
             # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
+            own = isinstance(node.cls, ast.Name) and self._own_class(v.scope, node.cls.id)
             for attr in node.kwd_attrs:
-                if _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
+                listed = attr in VALUE_ATTRIBUTES or (own and attr in self.own_attrs)
+                if not listed or _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
             # `case P(rule)` reads the attributes P.__match_args__ names, out of sight (a dataclass
             # field `jvp`, a namedtuple's "jvp"), on whatever P's isinstance lets through.
@@ -1068,7 +953,7 @@ class _ModuleScan:
                     node,
                     "dynamic",
                     f"the format field {dunder[:40]!r} reads a Python internal (double underscores) or an"
-                    " attribute refused on values: refused",
+                    " attribute not on the allowlist of attributes: refused",
                 )
             elif len(text) < 64 and DUNDER_STRING.fullmatch(text) and text != "__main__":
                 self._find(
@@ -1155,7 +1040,8 @@ class _ModuleScan:
                 v,
                 node,
                 "dynamic",
-                f"`{name}` with a computed name is not allowed: name the attribute directly (`obj.shape`)",
+                f"`{name}` is allowed only with an attribute on the allowlist of attributes, named by a string"
+                f' (`{name}(x, "shape")`): not with a computed name or another attribute',
             )
         elif name == "complex":
             self._find(v, node, "autodiff", "`complex` is not allowed: " + COMPLEX_STEP)
@@ -1183,13 +1069,59 @@ class _ModuleScan:
                     kind, why = VALUE_ATTRIBUTES_REFUSED[a.attr]
                     self._find(v, a, kind, f"`.{a.attr}` {why}: not allowed")
                     return
-        if not isinstance(inner, ast.Name):
-            return
-        for target in targets:
+        modules = [t for t in targets if t[0] == "lib" or t[2] is None]
+        if not modules:  # a value: its own object, or one whose type the check cannot know
+            self._check_value_chain(v, attrs, self._own_receiver(v, inner))
+        shown = inner.id if isinstance(inner, ast.Name) else ""  # (modules are reached by name only)
+        for target in modules:
             if target[0] == "lib":
-                self._walk_library(v, node, target[1], inner.id, attrs)
-            elif target[2] is None:
-                self._walk_own(v, node, target[1], inner.id, attrs)
+                self._walk_library(v, node, target[1], shown, attrs)
+            else:
+                self._walk_own(v, node, target[1], shown, attrs)
+
+    def _own_receiver(self, v: _Visit, expr: ast.expr) -> bool:
+        """Whether `expr` is an object the submission's own code made: a method's `self` (or a
+        classmethod's `cls`), one of its own classes, a call of one (`super()` too), or a name
+        bound only to such calls, each where nothing else is ever bound to the name."""
+        if isinstance(expr, ast.Call):
+            func = expr.func
+            if isinstance(func, ast.Name) and func.id == "super" and v.scope.resolve("super") is None:
+                return True
+            return isinstance(func, ast.Name) and self._own_class(v.scope, func.id)
+        if not isinstance(expr, ast.Name):
+            return False
+        scope = v.scope.resolve(expr.id)
+        if scope is None:
+            return False
+        hows = scope.hows.get(expr.id, set())
+        if hows == {"param"} and scope.self_name == expr.id:
+            return True
+        if hows == {"class"}:
+            return not self._targets(v, expr.id)
+        made = {h.removeprefix("instance:") for h in hows}
+        return all(h.startswith("instance:") for h in hows) and all(self._own_class(scope, c) for c in made)
+
+    def _own_class(self, scope: _Scope, name: str) -> bool:
+        """Whether `name`, looked up from `scope`, is bound only by a class statement (or a namedtuple)."""
+        home = scope.resolve(name)
+        return home is not None and home.hows.get(name) == {"class"} and not home.imports.get(name)
+
+    def _check_value_chain(self, v: _Visit, attrs: list[ast.Attribute], own: bool) -> None:
+        """Attributes read or stored on a value: listed ones (VALUE_ATTRIBUTES) on any value; the
+        submission's own attribute names first on its own object (`self.w`, `Model.forward`),
+        not on what they return; a store only on its own object (`self.w = w`)."""
+        for i, a in enumerate(attrs):
+            stored = not isinstance(a.ctx, ast.Load)
+            own_here = own and i == 0
+            if stored and not own_here:
+                why = "storing an attribute is allowed only on your own object (`self.w = w` in a method)"
+                self._find(v, a, "dynamic", f"`.{a.attr} = ...`: {why}")
+                return
+            if a.attr in VALUE_ATTRIBUTES or (own_here and a.attr in self.own_attrs) or _is_dunder(a.attr):
+                continue  # (double underscores are checked in _check_chain)
+            where = "on a value of unknown type" if not own_here else "on your object: your classes do not define it"
+            self._find(v, a, "system", f"`.{a.attr}` {where} is not on the allowlist of attributes (docs/allowlist.md)")
+            return
 
     def _walk_own(self, v: _Visit, node: ast.Attribute, key: str, shown: str, attrs: list[ast.Attribute]) -> None:
         """An attribute chain on the submission's own module: to its submodules and names, and
@@ -1205,8 +1137,13 @@ class _ModuleScan:
                 key = sub
                 continue
             self._unit(v.owner).refs.add((key, a.attr))
-            for target in self.package.library(key, a.attr):
+            libraries = self.package.library(key, a.attr)
+            for target in libraries:
                 self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
+            if not libraries:  # a name of the module's own: a value, or one of its classes
+                scope = self.package.scopes.get(key)
+                own = scope is not None and scope.hows.get(a.attr) == {"class"}
+                self._check_value_chain(v, attrs[i + 1 :], own)
             return
         self._unit(v.owner).refs.add((key, None))
 
@@ -1262,9 +1199,8 @@ class _ModuleScan:
     def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
         if path == "jax.config.update":
             self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
-        else:  # through partial, map or a name its arguments would not be seen
-            why = f"`{path}` may only be called directly (or used as a decorator): its arguments name attributes"
-            self._find(v, node, "dynamic", why)
+        else:  # (CALLED_DIRECTLY holds nothing else)
+            raise AssertionError(path)
 
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
@@ -1277,7 +1213,8 @@ class _ModuleScan:
             if len(node.args) >= 2 and not node.keywords:
                 attr = node.args[1]
                 if isinstance(attr, ast.Constant) and isinstance(attr.value, str) and attr.value.isidentifier():
-                    if not _is_dunder(attr.value) and attr.value not in VALUE_ATTRIBUTES_REFUSED:
+                    own = self._own_receiver(v, node.args[0]) and attr.value in self.own_attrs
+                    if attr.value in VALUE_ATTRIBUTES or (own and attr.value not in VALUE_ATTRIBUTES_REFUSED):
                         self.approved.add(id(func))
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
             if len(node.args) == 1 and not node.keywords and id(node) in self.inspected:
@@ -1295,17 +1232,6 @@ class _ModuleScan:
         if fmt is not None and not (isinstance(fmt, ast.Constant) and isinstance(fmt.value, str)):
             why = "a format computed at run time is not allowed: write the format string in the call"
             self._find(v, fmt, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
-        for path in paths & ATTRIBUTE_NAME_ARGUMENTS.keys():
-            for keyword, position in ATTRIBUTE_NAME_ARGUMENTS[path].items():
-                given = [k.value for k in node.keywords if k.arg in (keyword, None)]
-                given += node.args[position : position + 1]
-                given += [a.value for a in node.args[: position + 1] if isinstance(a, ast.Starred)]
-                for arg in given:
-                    if not _literal_names(arg):
-                        why = (
-                            f"`{path}`'s `{keyword}` names attributes it reads: write the names as strings in the call"
-                        )
-                        self._find(v, arg, "dynamic", why)
         for k in node.keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"

@@ -78,8 +78,8 @@ def test_everything_jax_numpy_allows_is_real_arithmetic() -> None:
 
 
 def test_a_finding_reads_as_file_line_and_rule() -> None:
-    finding = Finding(12, "`getattr` with a computed name is not allowed", "dynamic", "impl.py")
-    assert str(finding) == "impl.py:12: `getattr` with a computed name is not allowed"
+    finding = Finding(12, "`getattr` with a computed name", "dynamic", "impl.py")
+    assert str(finding) == "impl.py:12: `getattr` with a computed name"
 
 
 def test_the_policy_page_names_every_allowed_module() -> None:

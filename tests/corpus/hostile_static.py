@@ -123,7 +123,7 @@ HOSTILE: tuple[Hostile, ...] = (
             return jax.vmap(d(relu))(x.reshape(-1)).reshape(x.shape)
         """,
         "dynamic",
-        "`getattr` with a computed name",
+        "`getattr` is allowed only with an attribute on the allowlist",
         ("relu_grad",),
     ),
     h(
@@ -210,7 +210,7 @@ HOSTILE: tuple[Hostile, ...] = (
             return jax.vmap(d(relu))(x)
         """,
         "dynamic",
-        "`getattr` with a computed name",
+        "`getattr` is allowed only with an attribute on the allowlist",
         ("relu_grad",),
     ),
     h(
@@ -1003,14 +1003,13 @@ CLEAN: tuple[Submission, ...] = (
         },
     ),
     Submission(
-        "type-hints-and-dataclasses",
-        "annotations, a frozen dataclass, a NamedTuple and typing helpers",
+        "type-hints-and-namedtuples",
+        "annotations, NamedTuple classes with defaults, and typing helpers",
         {
             "submission.py": """
             from __future__ import annotations
 
             from collections.abc import Mapping
-            from dataclasses import dataclass, field
             from typing import NamedTuple, Optional
 
             import jax
@@ -1023,10 +1022,9 @@ CLEAN: tuple[Submission, ...] = (
                 d_out: int
 
 
-            @dataclass(frozen=True)
-            class Config:
+            class Config(NamedTuple):
                 delta: float = 1.0
-                names: tuple[str, ...] = field(default_factory=tuple)
+                names: tuple[str, ...] = ()
 
 
             def huber_grad(a: ArrayLike, y: ArrayLike, delta: Optional[float] = None) -> jax.Array:

@@ -687,7 +687,10 @@ CLEAN: tuple[Submission, ...] = (
                     return jnp.where(x > 0, 1.0, self.slope).astype(x.dtype)
 
                 def __eq__(self, other):
-                    return isinstance(other, Relu) and other.slope == self.slope
+                    return isinstance(other, Relu) and repr(other) == repr(self)
+
+                def __repr__(self):
+                    return f"Relu({self.slope})"
 
 
             def relu_grad(x):

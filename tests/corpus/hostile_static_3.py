@@ -64,22 +64,21 @@ HOSTILE: tuple[Hostile, ...] = (
         "the same copy read back by dataclasses.asdict from a field declared inside the formula",
         """
         import functools
-        from dataclasses import asdict, dataclass
+        from dataclasses import asdict, dataclass  # <-
 
         def relu_grad(x):
             @dataclass
             class Holder:
                 fun: object = None
-                jvp: object = None  # <-
+                jvp: object = None
 
             held = Holder()
             functools.wraps(jax.nn.relu)(held)
             rule = [v for k, v in asdict(held).items() if k != "fun"][0]
             return rule((x,), (jnp.ones_like(x),))[1]
         """,
-        "autodiff",
-        "a class attribute named `jvp`",
-        ("relu_grad",),
+        "system",
+        "`dataclasses` is not on the allowlist of modules",
     ),
     h(
         "pytree-data-field-by-string",
@@ -136,8 +135,8 @@ HOSTILE: tuple[Hostile, ...] = (
             functools.wraps(jax.nn.relu)(held)
             return jax.tree_util.tree_leaves(held)[0]((x,), (jnp.ones_like(x),))[1]
         """,
-        "dynamic",
-        "`jax.tree_util.register_dataclass`'s `data_fields` names attributes it reads",
+        "system",
+        "`jax.tree_util.register_dataclass` is not on the allowlist",
         ("relu_grad",),
     ),
     h(
@@ -198,8 +197,8 @@ HOSTILE: tuple[Hostile, ...] = (
             functools.wraps(jax.nn.relu)(held)
             return jax.tree_util.tree_leaves(held)[0]((x,), (jnp.ones_like(x),))[1]
         """,
-        "dynamic",
-        "`jax.tree_util.register_dataclass` may only be called directly",
+        "system",
+        "`jax.tree_util.register_dataclass` is not on the allowlist",
     ),
     h(
         "positional-pattern-with-subclasshook",
@@ -578,7 +577,7 @@ HOSTILE: tuple[Hostile, ...] = (
             return (x > 0).astype(x.dtype) if text else x
         """,
         "dynamic",
-        "or an attribute refused on values",
+        "or an attribute not on the allowlist of attributes",
         ("relu_grad",),
     ),
     # ---- code shaped to make the check slow ---------------------------------------------------
@@ -637,15 +636,13 @@ CLEAN: tuple[Submission, ...] = (
         "match with builtin class patterns, sequences and keyword patterns; formats written in the call",
         {
             "submission.py": """
-            from dataclasses import dataclass
+            from typing import NamedTuple
 
             import jax
             import jax.numpy as jnp
 
 
-            @jax.tree_util.register_dataclass
-            @dataclass
-            class Shape:
+            class Shape(NamedTuple):
                 rows: int
                 cols: int
 
@@ -683,6 +680,11 @@ CLEAN: tuple[Submission, ...] = (
             _EPS = 1e-12
 
 
+            @functools.lru_cache
+            def _scale_of(beta):
+                return float(beta)
+
+
             class Softplus:
                 eps = _EPS
                 _scale = 1.0
@@ -690,9 +692,9 @@ CLEAN: tuple[Submission, ...] = (
                 def __init__(self, beta=1.0):
                     self._beta = beta
 
-                @functools.cached_property
+                @property
                 def beta(self):
-                    return self._beta * self._scale
+                    return self._beta * self._scale * _scale_of(1.0)
 
                 def grad(self, x):
                     return 1 / (1 + jnp.exp(-self.beta * x))

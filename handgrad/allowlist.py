@@ -1,0 +1,255 @@
+"""The allowlist as data: what a formula may name, read and call (docs/allowlist.md in words).
+
+handgrad/scan.py reads a submission's source and refuses everything not listed here. Four
+tables decide, in this order:
+
+- ALLOWED: module -> the members a formula may take from it (`jax.numpy` all but complex and
+  file functions; `jax` its array, compilation and batching names, none that differentiates).
+- ALLOWED_BUILTINS: the builtins a formula may use (CALL_ONLY_BUILTINS only as a direct call).
+- VALUE_ATTRIBUTES: the attributes a formula may read on a value whose type the check cannot
+  know (an array, a dtype, a string, a dict, an exception): the array API and the methods of
+  Python's containers. A formula's own classes add their own names, readable on `self`, on the
+  class and on a name bound only to an instance of it (scan.py, `_own_receiver`); attributes
+  may be stored only on `self` (objects the formula's own code made).
+- VALUE_ATTRIBUTES_REFUSED: attributes refused even where a formula's own class defines them,
+  with the reason reported (a custom rule's `jvp`, a function's globals, XLA's client).
+
+Anything else is refused: allow what is known to be safe, never list what is known to be bad.
+Library machinery that reflects on names or generates code on a formula's behalf
+(`dataclasses`, `functools.wraps`, `functools.cached_property`, `total_ordering`,
+`register_dataclass`) is not listed. tests/test_allowlist_reach.py follows every listed
+member and value attribute from real objects and shows that nothing off the list is
+reachable through them.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+
+class AllExcept:
+    """Every public name of a namespace except these (for jax.numpy and math, whose
+    every public name is a function or constant, apart from the listed exceptions)."""
+
+    def __init__(self, *excluded: str) -> None:
+        self.excluded = frozenset(excluded)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and not name.startswith("_") and name not in self.excluded
+
+
+def names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+COMPLEX_NAMES = names(
+    """complex complex64 complex128 complex256 complex_ complexfloating csingle cdouble clongdouble
+    clongfloat longcomplex singlecomplex cfloat angle conj conjugate imag real sort_complex roots eig
+    eigvals poly fft"""
+)
+"""Complex dtypes, and functions that make or take apart complex numbers (`jnp.poly` of a
+matrix goes through its eigenvalues: of a rotation, complex)."""
+
+FILE_NAMES = names(
+    """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
+    DataSource"""
+)
+"""Functions that read or write files (NumPy's, some re-exported by jax.numpy)."""
+
+ALLOWED: dict[str, frozenset[str] | AllExcept] = {
+    # jax: arrays, compilation, batching; no transformation that differentiates.
+    "jax": names(
+        """numpy lax nn scipy tree_util tree typing config debug core random Array ShapeDtypeStruct jit vmap
+        pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
+        named_call named_scope"""
+    ),
+    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES),
+    "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
+    "jax.lax": names(
+        """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc
+        erf_inv exp exp2 expm1 floor integer_pow is_finite lgamma digamma log log1p logistic max min
+        mul neg nextafter pow reciprocal rem round rsqrt sign sin sinh sqrt square sub tan tanh
+        select select_n stop_gradient convert_element_type reduce_precision
+        eq ne lt le gt ge bitwise_and bitwise_or bitwise_not bitwise_xor
+        reduce reduce_sum reduce_max reduce_min reduce_prod reduce_and reduce_or argmax argmin
+        cumsum cumprod cummax cummin cumlogsumexp
+        cond switch while_loop fori_loop scan map associative_scan platform_dependent
+        optimization_barrier reshape broadcast broadcast_in_dim broadcast_to_rank expand_dims
+        squeeze transpose concatenate pad slice slice_in_dim dynamic_slice dynamic_slice_in_dim
+        dynamic_update_slice dynamic_index_in_dim index_in_dim rev sort sort_key_val top_k iota
+        broadcasted_iota full full_like collapse dot dot_general batch_matmul Precision"""
+    ),
+    "jax.lax.Precision": names("DEFAULT HIGH HIGHEST"),
+    "jax.nn": names(
+        """celu elu gelu glu hard_sigmoid hard_silu hard_swish hard_tanh identity leaky_relu
+        log_sigmoid log_softmax logsumexp mish one_hot relu relu6 selu sigmoid silu soft_sign
+        softmax softplus sparse_plus sparse_sigmoid squareplus standardize swish tanh"""
+    ),
+    "jax.scipy": names("special"),
+    "jax.scipy.special": names(
+        """logsumexp expit logit erf erfc erfinv ndtr ndtri log_ndtr xlogy xlog1py entr gammaln
+        digamma softmax log_softmax"""
+    ),
+    "jax.tree_util": names(
+        """tree_map tree_leaves tree_structure tree_flatten tree_unflatten tree_reduce tree_all
+        register_pytree_node register_pytree_node_class Partial"""
+    ),
+    "jax.tree": names("map leaves structure flatten unflatten reduce all"),
+    "jax.typing": names("ArrayLike DTypeLike"),
+    "jax.config": names("update"),
+    "jax.random": names("PRNGKey key split fold_in normal uniform randint bernoulli choice permutation"),
+    "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
+    "jax.debug": names("print"),
+    # numpy: constants, dtypes and array basics, for host-side shapes and constants.
+    "numpy": names(
+        """pi e inf nan newaxis euler_gamma float16 float32 float64 int8 int16 int32 int64 uint8
+        uint16 uint32 uint64 bool_ intp dtype finfo iinfo ndarray generic number integer floating
+        inexact signedinteger issubdtype result_type promote_types asarray array zeros ones full
+        zeros_like ones_like full_like empty arange linspace eye identity shape ndim prod sum mean
+        max min maximum minimum abs absolute exp log log1p expm1 sqrt square tanh sign where clip
+        isfinite isnan isinf allclose isclose broadcast_to broadcast_shapes reshape transpose
+        concatenate stack outer dot matmul einsum errstate random"""
+    ),
+    "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
+    "math": AllExcept(),
+    "functools": names("partial reduce cache lru_cache"),
+    "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
+    "itertools": names("product combinations permutations accumulate chain repeat count islice starmap"),
+    "typing": names(
+        """Any Callable Optional Union Sequence Mapping MutableMapping Iterable Iterator Tuple List
+        Dict Set FrozenSet NamedTuple TypeVar Generic Protocol Final Literal ClassVar Annotated
+        TypeAlias Self TYPE_CHECKING cast overload"""
+    ),
+    "collections": names("namedtuple OrderedDict defaultdict"),
+    "collections.abc": names("Callable Mapping MutableMapping Sequence Iterable Iterator"),
+    "abc": names("ABC abstractmethod"),
+    "numbers": names("Number Real Integral"),
+    "warnings": names("warn"),
+    "__future__": AllExcept(),
+}
+"""Module -> the names a formula may take from it. A dotted entry is a module (or a
+namespace such as jax.lax.Precision) reached through its parent or imported directly."""
+
+CONFIG_OPTIONS = names("jax_enable_x64 jax_platform_name")
+"""The options `jax.config.update` may set: the two a formula plausibly sets at the top of its
+file. Every other option changes the program that runs after it was inspected
+(`jax_disable_jit` runs a jit cell op by op; precision, promotion and PRNG options change what
+a cell computes; the checking options change what is raised) or writes files and logs (the
+compilation cache and dump options), so none is possible in the worker (issue 17, class 3)."""
+
+VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
+"""Entries that are ordinary objects rather than modules, and so may be used as values."""
+
+ALLOWED_BUILTINS = names(
+    """abs all any bool callable classmethod dict divmod enumerate filter float frozenset int
+    isinstance issubclass iter len list map max min next object pow print property range repr
+    reversed round set slice sorted staticmethod str sum super tuple zip getattr hasattr
+    NotImplemented Ellipsis ArithmeticError AssertionError AttributeError Exception
+    FloatingPointError IndexError KeyError LookupError NotImplementedError OverflowError
+    RuntimeError StopIteration TypeError ValueError ZeroDivisionError Warning UserWarning
+    RuntimeWarning DeprecationWarning"""
+)
+"""Every builtin exception class is allowed too (EXCEPTIONS)."""
+CALL_ONLY_BUILTINS = names("getattr hasattr type")
+"""Allowed only as a direct call: getattr and hasattr with the attribute named by a string
+(`getattr(x, "dtype", None)`), type with one argument where a type is looked at (`type(x)`)."""
+INSPECTORS = names("isinstance issubclass str repr print")
+"""Builtins that only look at their arguments: `type(x)` may be one of them."""
+EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
+
+AUTODIFF_NAMES = names(
+    """grad value_and_grad vjp jvp jacrev jacfwd jacobian hessian linearize linear_transpose
+    custom_jvp custom_vjp custom_gradient closure_convert checkpoint remat make_jaxpr fwd_and_bwd
+    softmax_custom_jvp custom_root custom_linear_solve defjvp defjvps defvjp"""
+)
+"""Names of jax (and its modules) that mean the machine differentiates."""
+JAX_INTERNALS = names("core experimental extend interpreters api_util ad custom_derivatives stages")
+"""Modules of jax where its differentiation lives (jax.core.Tracer alone is listed in ALLOWED)."""
+
+AUTODIFF_MODULES = names("torch tensorflow autograd functorch sympy theano mxnet casadi numdifftools findiff")
+DYNAMIC_MODULES = names(
+    """importlib pkgutil builtins inspect gc marshal pickle copyreg types runpy code codeop
+    __main__ ctypes cffi base64 codecs binascii zipimport dis ast symtable dill cloudpickle
+    operator.attrgetter submission"""
+)
+PROJECT_PACKAGES = names("handwritten reference handgrad benchmarks tests conftest")
+
+DYNAMIC_BUILTINS = names(
+    """getattr setattr delattr hasattr vars globals locals dir eval exec compile __import__ type
+    memoryview id chr ord bytes bytearray format"""
+)
+ALLOWED_DUNDER_NAMES = names("__name__")
+"""Double-underscore names a formula may read (as in `if __name__ == "__main__":`)."""
+ALLOWED_DUNDER_STORES = names("__all__ __version__ __author__ __slots__")
+ALLOWED_DUNDER_ATTRIBUTES = names("__init__ __name__")
+"""(`__doc__` is not among them: docstrings are not checked for dtype names, so they may not be read.)"""
+FRAME_ATTRIBUTES = names(
+    """gi_frame gi_code gi_yieldfrom cr_frame cr_code cr_await ag_frame ag_code ag_await f_back
+    f_builtins f_code f_globals f_locals f_trace tb_frame tb_next co_code co_consts co_names"""
+)
+FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_defaults cell_contents")
+"""A compiled (Cython) function's own names for its globals, code and closure: NumPy's
+`np.random.seed.func_globals` holds the numpy, operator and builtins modules."""
+XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
+"""XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
+compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
+TYPE_CHECK_HOOKS = names("__subclasshook__ __instancecheck__ __subclasscheck__")
+"""Methods that make `isinstance` answer what a class says, and are handed the classes of
+whatever is tested (library classes among them)."""
+SELF_MATCHING = names("bool bytearray bytes dict float frozenset int list set str tuple")
+"""Builtin classes whose one positional sub-pattern matches the subject itself (`case int(n)`);
+any other class pattern's positional sub-patterns read the attributes its `__match_args__` names."""
+VALUE_ATTRIBUTES_REFUSED: dict[str, tuple[str, str]] = {
+    # A custom_jvp function (jax.nn.relu is one) carries its rule as .jvp. No allowlisted name
+    # is a custom_vjp (whose .bwd would be the rule): tests/test_scan_corpus.py checks that,
+    # so a student's own fwd/bwd methods stay allowed.
+    "jvp": ("autodiff", "is JAX's own differentiation rule"),
+    **{a: ("autodiff", "defines a differentiation rule") for a in ("defjvp", "defjvps", "defvjp")},
+    **{a: ("autodiff", "takes complex numbers apart") for a in ("imag", "real", "conj", "conjugate")},
+    **{a: ("dynamic", "reaches JAX's traced program") for a in ("jaxpr", "eqns", "trace")},
+    **{a: ("system", "writes files") for a in ("tofile", "dump")},
+    # `jax.jit(f).lower(x).compile(options)`: XLA's options dump files and change the compiler.
+    "compile": ("system", "compiles with XLA options of your choosing"),
+    # An AttributeError's `.obj` is the object that lacked the name: `jnp.no_such_name` raised
+    # in a try block hands over the jax.numpy module, fft and file functions included.
+    "obj": ("dynamic", "is the object an AttributeError was raised on (a module, say)"),
+    # numpy's `x.ctypes` holds the ctypes module (`x.ctypes._ctypes`) and raw pointers.
+    **{a: ("dynamic", "reaches raw memory and the ctypes module") for a in ("ctypes", "_ctypes")},
+    **{a: ("dynamic", "reaches the interpreter's frames and their globals") for a in FRAME_ATTRIBUTES},
+    **{a: ("dynamic", "reaches a function's globals, code or closure") for a in FUNCTION_ATTRIBUTES},
+    **{a: ("dynamic", "reaches XLA's runtime client, which loads compiled programs") for a in XLA_CLIENT_ATTRIBUTES},
+}  # fmt: skip
+"""Attributes refused on any value, where the value's type cannot be known statically."""
+
+ARRAY_ATTRIBUTES = names(
+    """shape dtype ndim size T mT at itemsize nbytes weak_type
+    all any argmax argmin argpartition argsort astype choose clip compress copy cumprod cumsum
+    diagonal dot flatten item max mean min nonzero prod ptp ravel repeat reshape round
+    searchsorted sort squeeze std sum swapaxes take tolist transpose var view block_until_ready
+    set get add subtract multiply mul divide power apply"""
+)
+"""The array API of jax.Array and numpy.ndarray, and of `x.at[i]` (set, add, ...). Not listed:
+complex parts (real, imag, conj), the device and its buffers (device, devices, sharding,
+addressable_data, unsafe_buffer_pointer), the traced program (trace, aval), files (tofile,
+dump) and `flat` (an iterator object of NumPy's)."""
+NUMBER_INFO_ATTRIBUTES = names(
+    "eps epsneg tiny smallest_normal smallest_subnormal resolution precision bits name kind type"
+)
+"""Of `jnp.finfo`, `jnp.iinfo` and a dtype (`x.dtype.itemsize`, `x.dtype.name`). A dtype's
+`char`, `str` and `descr` (type codes, from which a complex dtype's can be made) are not."""
+CONTAINER_ATTRIBUTES = names(
+    """append extend insert pop remove index count clear reverse keys values items setdefault
+    fromkeys join split rsplit splitlines startswith endswith format strip lstrip rstrip
+    replace find rfind partition rpartition isdigit isidentifier union intersection difference
+    symmetric_difference issubset issuperset discard is_integer args _replace _asdict _fields"""
+)
+"""Methods of list, tuple, dict, set, str and float, an exception's `args`, and a namedtuple's
+own helpers. `format` reads the attributes its fields name: scan.py checks the field
+names of the format string written in the call (a computed format is refused). Not listed:
+`lower` and `upper` (a jitted function's `lower` hands over its compiled program) and
+`update` (an array under jit forwards it to JAX's internal abstract value)."""
+GENERATOR_ATTRIBUTES = names("normal uniform integers standard_normal random permutation")
+"""Of NumPy's random Generator (`np.random.default_rng(0).normal(size=3)`, for constants)."""
+VALUE_ATTRIBUTES = ARRAY_ATTRIBUTES | NUMBER_INFO_ATTRIBUTES | CONTAINER_ATTRIBUTES | GENERATOR_ATTRIBUTES
+"""The attributes readable on any value (those refused in VALUE_ATTRIBUTES_REFUSED excepted)."""
+assert not VALUE_ATTRIBUTES & VALUE_ATTRIBUTES_REFUSED.keys(), VALUE_ATTRIBUTES & VALUE_ATTRIBUTES_REFUSED.keys()
