@@ -199,7 +199,17 @@ class _Scope:
     """How each name is bound here: "class" (a class statement or a namedtuple), "instance:C"
     (assigned a call of C), "param", or "other"."""
     self_name: str | None = None
-    """A method's first parameter (`self`, or `cls` of a classmethod): the object its class made."""
+    """A method's first parameter (`self`, or `cls` of a classmethod)."""
+    self_kind: str = ""
+    """"instance" (a plain method or a property) or "class" (a classmethod)."""
+    self_decorators: tuple[str, ...] = ()
+    """The method's decorators, each of which must be the builtin of that name."""
+    plain_methods: set[str] = field(default_factory=set)
+    """In a class body: its plain methods (which take any first argument when not bound)."""
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    """The class statements binding each name here (for their bases)."""
+    class_name: str = ""
+    """A class body's class (its methods' `self` is own only where the class is)."""
 
     def __post_init__(self) -> None:
         if self.parent is not None:
@@ -313,19 +323,36 @@ def _rebinds_module_name(tree: ast.Module) -> bool:
     return False
 
 
-METHOD_DECORATORS = names("classmethod property setter getter deleter")
-"""Decorators after which a method's first parameter is still its own object (its class for a
-classmethod); after any other (staticmethod, a wrapper of the student's) it may be anything."""
+METHOD_DECORATORS = names("classmethod property")
+"""Builtin decorators after which a method's first parameter is still its own object (its class
+for a classmethod); after any other (staticmethod, a wrapper of the student's) it may be anything."""
+SAFE_BASES = names("object tuple list dict Exception ValueError TypeError NamedTuple Generic Protocol ABC")
+"""Bases an own class may have besides own classes (builtins, or typing's and abc's names)."""
 
 
-def _method_self(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    """The first parameter of a method defined in a class body, where it is the instance (or class)."""
-    for d in node.decorator_list:
-        name = d.id if isinstance(d, ast.Name) else d.attr if isinstance(d, ast.Attribute) else None
-        if name not in METHOD_DECORATORS:
-            return None
+def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[str | None]:
+    return [d.id if isinstance(d, ast.Name) else None for d in node.decorator_list]
+
+
+def _method_self(scope: _Scope, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    """Mark a method's own first parameter on its scope (`scope`): the instance for a plain method
+    or a property, the class for a classmethod; none after another decorator or for a staticmethod."""
+    decorators = _decorator_names(node)
     first = [*node.args.posonlyargs, *node.args.args][:1]
-    return first[0].arg if first else None
+    if not first or not all(d in METHOD_DECORATORS for d in decorators):
+        return
+    scope.self_name = first[0].arg
+    scope.self_kind = "class" if "classmethod" in decorators else "instance"
+    scope.self_decorators = tuple(d for d in decorators if d is not None)
+
+
+def _own_class_statement(node: ast.ClassDef) -> bool:
+    """A class statement whose name stays bound to the class it makes, whose instances it makes
+    itself: no decorator or keyword (a metaclass) that may return something else, no `__new__`,
+    bases named plainly (checked where the class is used)."""
+    new = any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__new__" for s in node.body)
+    plain_bases = all(isinstance(b, ast.Name) for b in node.bases)
+    return not node.decorator_list and not node.keywords and not new and plain_bases
 
 
 def _visits(tree: ast.Module) -> list[_Visit]:
@@ -364,12 +391,14 @@ def _children(v: _Visit) -> list[_Visit]:
         add([*args.defaults, *args.kw_defaults, *node.decorator_list, node.returns])
         add([a.annotation for a in every if a is not None])
         inner = _Scope("function", scope)
-        inner.self_name = _method_self(node) if scope.kind == "class" else None
+        if scope.kind == "class":
+            _method_self(inner, node)
         body_owner = owner if owner is not None else (v.cls or node.name)
         add([args, *node.body], inner, body_owner, None)
     elif isinstance(node, ast.ClassDef):
         add([*node.decorator_list, *node.bases, *node.keywords])
-        add(node.body, _Scope("class", scope), owner, v.cls or (node.name if owner is None else None))
+        body = _Scope("class", scope, class_name=node.name)
+        add(node.body, body, owner, v.cls or (node.name if owner is None else None))
     elif isinstance(node, _COMPREHENSIONS):
         first, *rest = node.generators
         add([first.iter])
@@ -415,6 +444,8 @@ class _Package:
         self.scopes: dict[str, _Scope] = {}
         self.own_attrs: set[str] = set()
         """Attribute names the package's own classes define (see _ModuleScan.own_attrs)."""
+        self.plain_methods: set[str] = set()
+        self.class_callables: set[str] = set()
         self.steps = _Steps()
         self._library: dict[tuple[str, str], list[_Target]] = {}
         """library()'s answers, asked once every module is bound."""
@@ -604,6 +635,10 @@ class _ModuleScan:
         """Attribute names the submission's own code defines: its classes' methods and class
         attributes, what it stores on `self`, its namedtuples' fields. Readable only on its own
         objects (`_own_receiver`)."""
+        self.plain_methods: set[str] = package.plain_methods if package is not None else set()
+        """Own names that are plain methods somewhere: never read on a class, where they are unbound."""
+        self.class_callables: set[str] = package.class_callables if package is not None else set()
+        """Own names of classmethods and staticmethods: readable on an own class too."""
         self.assigned: dict[int, str] = {}
         """How an assignment target is bound, where it is a class or an instance (_Scope.hows)."""
         self.line = 0
@@ -746,7 +781,11 @@ class _ModuleScan:
         elif isinstance(node, ast.arg):
             scope.bind(node.arg, "param")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            scope.home(node.name).bind(node.name, "class" if isinstance(node, ast.ClassDef) else "other")
+            home = scope.home(node.name)
+            own = isinstance(node, ast.ClassDef) and _own_class_statement(node)
+            home.bind(node.name, "class" if own else "other")
+            if isinstance(node, ast.ClassDef):
+                home.classes[node.name] = node
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.home(node.name).bind(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
@@ -783,6 +822,14 @@ class _ModuleScan:
                 self.own_attrs.add(node.name)
             elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 self.own_attrs.add(node.id)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                decorators = _decorator_names(node)
+                if "classmethod" in decorators or "staticmethod" in decorators:
+                    self.class_callables.add(node.name)
+                else:
+                    self.plain_methods.add(node.name)
+                    scope.plain_methods.add(node.name)
+
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
             self.own_attrs.add(node.attr)  # (stored on `self` only: _check_value_chain)
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
@@ -834,9 +881,9 @@ class _ModuleScan:
             self._check_import(v, node)
         elif isinstance(node, ast.MatchClass):
             # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
-            own = isinstance(node.cls, ast.Name) and self._own_class(v.scope, node.cls.id)
+            own = "instance" if isinstance(node.cls, ast.Name) and self._own_class(v.scope, node.cls.id) else ""
             for attr in node.kwd_attrs:
-                listed = attr in VALUE_ATTRIBUTES or (own and attr in self.own_attrs)
+                listed = attr in VALUE_ATTRIBUTES or self._own_readable(attr, own)
                 if not listed or _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
                     self._find(v, node, "dynamic", f"a class pattern reading `{attr}` is not allowed")
             # `case P(rule)` reads the attributes P.__match_args__ names, out of sight (a dataclass
@@ -990,6 +1037,9 @@ class _ModuleScan:
             return
         scopes = v.scope.resolve_all(name)
         scope = scopes[0]
+        if scope is v.scope and scope.kind == "class" and name in scope.plain_methods:
+            why = "runs with any first argument as its `self`: call it on an instance, after the class"
+            self._find(v, node, "dynamic", f"the method `{name}` used in its own class body {why}")
         targets = self._targets(v, name)
         own_module_base = (
             id(node) in self.attr_base and targets and all(t[0] == "own" and t[2] is None for t in targets)
@@ -1079,47 +1129,92 @@ class _ModuleScan:
             else:
                 self._walk_own(v, node, target[1], shown, attrs)
 
-    def _own_receiver(self, v: _Visit, expr: ast.expr) -> bool:
-        """Whether `expr` is an object the submission's own code made: a method's `self` (or a
-        classmethod's `cls`), one of its own classes, a call of one (`super()` too), or a name
-        bound only to such calls, each where nothing else is ever bound to the name."""
+    def _own_receiver(self, v: _Visit, expr: ast.expr) -> str:
+        """What `expr` is, where the submission's own code made it: "instance" (a plain method's
+        `self`, `super()` there, a call of an own class, a name bound only to such calls),
+        "class" (an own class, a classmethod's `cls`), or "" (anything else, where the check
+        cannot know). A name counts only where nothing else is ever bound to it."""
         if isinstance(expr, ast.Call):
             func = expr.func
             if isinstance(func, ast.Name) and func.id == "super" and v.scope.resolve("super") is None:
-                return True
-            return isinstance(func, ast.Name) and self._own_class(v.scope, func.id)
+                return "instance" if v.scope.self_kind == "instance" and self._builtin_decorators(v.scope) else ""
+            return "instance" if isinstance(func, ast.Name) and self._own_class(v.scope, func.id) else ""
         if not isinstance(expr, ast.Name):
-            return False
+            return ""
         scope = v.scope.resolve(expr.id)
         if scope is None:
-            return False
+            return ""
         hows = scope.hows.get(expr.id, set())
-        if hows == {"param"} and scope.self_name == expr.id:
-            return True
+        if hows == {"param"} and scope.self_name == expr.id and self._builtin_decorators(scope):
+            return scope.self_kind
         if hows == {"class"}:
-            return not self._targets(v, expr.id)
+            return "class" if self._own_class(v.scope, expr.id) else ""
         made = {h.removeprefix("instance:") for h in hows}
-        return all(h.startswith("instance:") for h in hows) and all(self._own_class(scope, c) for c in made)
+        own = hows and all(h.startswith("instance:") for h in hows) and all(self._own_class(scope, c) for c in made)
+        return "instance" if own else ""
 
-    def _own_class(self, scope: _Scope, name: str) -> bool:
-        """Whether `name`, looked up from `scope`, is bound only by a class statement (or a namedtuple)."""
+    def _builtin_decorators(self, method: _Scope) -> bool:
+        """Whether a method's decorators (classmethod, property) are the builtins of those names,
+        and its class is an own class (not built on a library's class)."""
+        body = method.parent
+        assert body is not None and body.parent is not None
+        own = self._own_class(body.parent, body.class_name)
+        return own and all(body.resolve(d) is None for d in method.self_decorators)
+
+    def _own_class(self, scope: _Scope, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """Whether `name`, looked up from `scope`, is bound only by a class statement of the
+        submission's (see _own_class_statement) or a namedtuple, whose bases are own classes
+        or SAFE_BASES."""
         home = scope.resolve(name)
-        return home is not None and home.hows.get(name) == {"class"} and not home.imports.get(name)
+        if home is None or home.hows.get(name) != {"class"} or home.imports.get(name) or name in seen:
+            return False
+        node = home.classes.get(name)
+        if node is None:
+            return True  # a namedtuple
+        for base in node.bases:
+            assert isinstance(base, ast.Name)  # (_own_class_statement)
+            if base.id in SAFE_BASES and (home.resolve(base.id) is None or self._targets_from(home, base.id)):
+                continue
+            if not self._own_class(home, base.id, seen | {name}):
+                return False
+        return True
 
-    def _check_value_chain(self, v: _Visit, attrs: list[ast.Attribute], own: bool) -> None:
+    def _targets_from(self, scope: _Scope, name: str) -> bool:
+        """Whether `name` in `scope` is an allowed library name (typing.NamedTuple, abc.ABC)."""
+        return any(t[0] == "lib" for s in [scope.resolve(name)] if s is not None for t in s.imports.get(name, []))
+
+    def _own_readable(self, name: str, receiver: str) -> bool:
+        """An own attribute name, readable on this kind of own object: any on an instance; on a
+        class only a classmethod or staticmethod (a plain method read on the class is unbound
+        and would run with any first argument as its `self`)."""
+        if receiver == "instance":
+            return name in self.own_attrs
+        if receiver == "class":
+            return name in self.class_callables and name not in self.plain_methods
+        return False
+
+    def _check_value_chain(self, v: _Visit, attrs: list[ast.Attribute], receiver: str) -> None:
         """Attributes read or stored on a value: listed ones (VALUE_ATTRIBUTES) on any value; the
-        submission's own attribute names first on its own object (`self.w`, `Model.forward`),
-        not on what they return; a store only on its own object (`self.w = w`)."""
+        submission's own attribute names first on its own object (`self.w`, `Model().forward`),
+        not on what they return; a store only on its own instance (`self.w = w`)."""
         for i, a in enumerate(attrs):
             stored = not isinstance(a.ctx, ast.Load)
-            own_here = own and i == 0
-            if stored and not own_here:
+            here = receiver if i == 0 else ""
+            if stored and here != "instance":
                 why = "storing an attribute is allowed only on your own object (`self.w = w` in a method)"
                 self._find(v, a, "dynamic", f"`.{a.attr} = ...`: {why}")
                 return
-            if a.attr in VALUE_ATTRIBUTES or (own_here and a.attr in self.own_attrs) or _is_dunder(a.attr):
+            if a.attr == "__init__" and here != "instance":
+                why = "is called only on your own object (`super().__init__()`): not on a class or another value"
+                self._find(v, a, "dynamic", f"`.__init__` {why}")
+                return
+            if a.attr in VALUE_ATTRIBUTES or self._own_readable(a.attr, here) or _is_dunder(a.attr):
                 continue  # (double underscores are checked in _check_chain)
-            where = "on a value of unknown type" if not own_here else "on your object: your classes do not define it"
+            where = {
+                "": "on a value of unknown type",
+                "instance": "on your object: your classes do not define it",
+                "class": "on your class: read it on an instance (`Model().name`) or `self`",
+            }[here]
             self._find(v, a, "system", f"`.{a.attr}` {where} is not on the allowlist of attributes (docs/allowlist.md)")
             return
 
@@ -1142,8 +1237,8 @@ class _ModuleScan:
                 self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
             if not libraries:  # a name of the module's own: a value, or one of its classes
                 scope = self.package.scopes.get(key)
-                own = scope is not None and scope.hows.get(a.attr) == {"class"}
-                self._check_value_chain(v, attrs[i + 1 :], own)
+                own = scope is not None and self._own_class(scope, a.attr)
+                self._check_value_chain(v, attrs[i + 1 :], "class" if own else "")
             return
         self._unit(v.owner).refs.add((key, None))
 
@@ -1213,7 +1308,7 @@ class _ModuleScan:
             if len(node.args) >= 2 and not node.keywords:
                 attr = node.args[1]
                 if isinstance(attr, ast.Constant) and isinstance(attr.value, str) and attr.value.isidentifier():
-                    own = self._own_receiver(v, node.args[0]) and attr.value in self.own_attrs
+                    own = self._own_readable(attr.value, self._own_receiver(v, node.args[0]))
                     if attr.value in VALUE_ATTRIBUTES or (own and attr.value not in VALUE_ATTRIBUTES_REFUSED):
                         self.approved.add(id(func))
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:

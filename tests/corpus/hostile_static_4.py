@@ -250,6 +250,177 @@ HOSTILE: tuple[Hostile, ...] = (
         "`.fun`",
         ONLY_RELU,
     ),
+    h(
+        "plain-method-called-through-its-class",
+        "a plain method read on its class is a plain function: called with jax.nn.relu as its `self`",
+        """
+        class Holder:
+            fun = None
+
+            def peek(self):
+                return self.fun
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Holder.peek(jax.nn.relu) else x  # <-
+        """,
+        "system",
+        "`.peek` on your class",
+        ONLY_RELU,
+    ),
+    h(
+        "init-called-on-a-library-object",
+        "`Base.__init__(obj)` runs the student's __init__ with any object as `self`, storing on it",
+        """
+        class Base:
+            def __init__(self):
+                self.marker = 1
+
+        def relu_grad(x):
+            Base.__init__(jnp.sin)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`.__init__` is called only on your own object",
+        ONLY_RELU,
+    ),
+    h(
+        "method-called-in-its-class-body",
+        "inside the class body a method is a plain function: called there with a library object",
+        """
+        class Holder:
+            fun = None
+
+            def peek(self):
+                return self.fun
+
+            primal = peek(jax.nn.relu)  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Holder().primal else x
+        """,
+        "dynamic",
+        "the method `peek` used in its own class body",
+    ),
+    h(
+        "classmethod-calls-a-plain-method-unbound",
+        "`cls.peek(obj)` in a classmethod: the plain method read on the class, handed a library object",
+        """
+        class Holder:
+            fun = None
+
+            def peek(self):
+                return self.fun
+
+            @classmethod
+            def lend(cls):
+                return cls.peek(jax.nn.relu)  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Holder.lend() else x
+        """,
+        "system",
+        "`.peek` on your class",
+        ONLY_RELU,
+    ),
+    h(
+        "shadowed-property-decorator",
+        "a function of the student's named `property` passes the method a library object as `self`",
+        """
+        def property(f):
+            return lambda self: f(jax.nn.relu)
+
+        class Holder:
+            fun = None
+
+            @property
+            def peek(self):
+                return self.fun  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Holder().peek() else x
+        """,
+        "system",
+        "`.fun`",
+        ONLY_RELU,
+    ),
+    h(
+        "metaclass-returns-a-library-object",
+        "a metaclass (any callable) decides what the class name is bound to: here jax.nn.relu",
+        """
+        def _meta(name, bases, body):
+            return jax.nn.relu
+
+        class Lent(metaclass=_meta):
+            fun = None
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Lent.fun else x  # <-
+        """,
+        "system",
+        "`.fun` on a value of unknown type",
+        ONLY_RELU,
+    ),
+    h(
+        "class-decorator-returns-a-library-object",
+        "a class decorator's return value is what the class name is bound to",
+        """
+        class Other:
+            @staticmethod
+            def fun():
+                return 0
+
+        def _swap(cls):
+            return jax.nn.relu
+
+        @_swap
+        class Lent:
+            pass
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Lent.fun else x  # <-
+        """,
+        "system",
+        "`.fun` on a value of unknown type",
+        ONLY_RELU,
+    ),
+    h(
+        "new-returns-a-library-object",
+        "`__new__` decides what a call of the class returns: a library object, read with own names",
+        """
+        class Lent:
+            fun = None
+
+            def __new__(cls):
+                return jax.nn.relu
+
+        def relu_grad(x):
+            held = Lent()
+            return (x > 0).astype(x.dtype) if held.fun else x  # <-
+        """,
+        "system",
+        "`.fun` on a value of unknown type",
+        ONLY_RELU,
+    ),
+    h(
+        "library-base-class",
+        "a class built on a library class: its instances carry the library's attributes under own names",
+        """
+        import functools
+
+        class Other:
+            func = None
+
+        class Lent(functools.partial):
+            def peek(self):
+                return self.func  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Lent(jax.nn.relu).peek() else x
+        """,
+        "system",
+        "`.func` on a value of unknown type",
+        ONLY_RELU,
+    ),
     # ---- attributes stored on objects the student did not make ----------------------------
     h(
         "store-on-a-library-function",
