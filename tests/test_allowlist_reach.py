@@ -151,6 +151,15 @@ def _roots() -> Iterator[tuple[str, object]]:
         "a vmapped function": jax.vmap(jnp.sin),
         "a lambda": lambda v: v,
         "a traced array": _traced(),
+        "an SVD result": jnp.linalg.svd(jnp.eye(2)),
+        "a pytree structure": jax.tree_util.tree_structure({"a": 1.0}),
+        "a jax Partial": jax.tree_util.Partial(jnp.add, 1.0),
+        "a ShapeDtypeStruct": jax.ShapeDtypeStruct((2,), jnp.float32),
+        "an eval_shape result": jax.eval_shape(jnp.sin, x),
+        "a Precision": jax.lax.Precision.HIGHEST,
+        "numpy errstate": np.errstate(all="ignore"),
+        "an iterator": iter([x]),
+        "a map object": map(jnp.sin, [x]),
     }.items()
 
 
