@@ -1,0 +1,218 @@
+"""handgrad.verify's check_grads options: order= and modes=.
+
+Each wrong form here is right where the default check looks (order 1, reverse mode) and wrong
+only where the option looks: a gradient right in value whose own derivative is wrong, a
+custom_jvp rule's forward output. Each must fail there, with its check named, and the right
+form beside it must pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handgrad
+from handgrad.cases import case_inputs
+
+ONE: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float64"])
+"""One device, one dtype: every option's point shows in float64 alone."""
+
+
+def _labels(report: handgrad.Report, failed: bool = True) -> set[str]:
+    return {r.case.entry.name for r in (report.failures if failed else report.results)}
+
+
+def sin_x(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.sin(x) * x)
+
+
+def sin_x_grad(x: jax.Array) -> jax.Array:
+    return jnp.sin(x) + x * jnp.cos(x)
+
+
+def sin_x_grad_stopped(x: jax.Array) -> jax.Array:
+    """The right value, but autodiff of it sees a constant: its derivative (the Hessian) is 0."""
+    return jax.lax.stop_gradient(sin_x_grad(x))
+
+
+# ---- order=2: the gradient's own derivative ------------------------------------------------------
+
+
+def test_a_gradient_right_in_value_but_stopped_fails_only_at_order_2() -> None:
+    x = np.linspace(-2.0, 2.0, 6)
+    opts: dict[str, Any] = dict(families=["normal", "one-hot"], transforms=["jit", "vmap"], **ONE)
+    assert handgrad.verify(sin_x, x, grad=sin_x_grad_stopped, modes=("rev", "fwd"), **opts).ok
+    caught = handgrad.verify(sin_x, x, grad=sin_x_grad_stopped, modes=("rev", "fwd"), order=2, **opts)
+    assert _labels(caught) == {"vjp(grad(sin_x))", "jvp(fwd(grad(sin_x)))"}  # the first-order checks pass
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.got == 0 != worst.comparison.worst.expected
+    assert "input v = [" in worst.message()  # the direction the gradient was differentiated along
+    right = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), order=2, **opts)
+    assert right.ok, right
+    assert _labels(right, failed=False) == {
+        "grad(sin_x)", "fwd(grad(sin_x))", "vjp(grad(sin_x))", "jvp(fwd(grad(sin_x)))"}  # fmt: skip
+
+
+def test_order_2_differentiates_a_custom_vjp_rule_in_reverse_mode() -> None:
+    """A bwd right in value but not differentiable (stop_gradient): jax.grad(jax.grad(f)) is
+    wrong, what check_grads(order=2, modes=["rev"]) sees; order 1 cannot."""
+
+    def softplus_with(bwd: Any) -> Any:
+        @jax.custom_vjp
+        def softplus(x: jax.Array) -> jax.Array:
+            return jnp.logaddexp(x, 0.0)
+
+        softplus.defvjp(lambda x: (softplus(x), x), bwd)
+        return softplus
+
+    right = softplus_with(lambda x, g: (g * jax.nn.sigmoid(x),))
+    stopped = softplus_with(lambda x, g: (g * jax.lax.stop_gradient(jax.nn.sigmoid(x)),))
+    x = np.linspace(-3.0, 3.0, 5)
+    opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
+    assert handgrad.verify(stopped, x, **opts).ok
+    caught = handgrad.verify(stopped, x, order=2, **opts)
+    assert _labels(caught) == {"vjp(rule(softplus))"}
+    assert handgrad.verify(right, x, order=2, **opts).ok
+
+
+# ---- modes=("fwd",): a custom_jvp rule's own JVP ---------------------------------------------------
+
+
+def _log1pexp_rule(dx_of: Any, primal_shift: float = 0.0) -> Any:
+    @jax.custom_jvp
+    def log1pexp(x: jax.Array) -> jax.Array:
+        return jnp.logaddexp(x, 0.0)
+
+    def jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+        (x,), (t,) = primals, tangents
+        return log1pexp(x) + primal_shift, dx_of(x) * t
+
+    log1pexp.defjvp(jvp)
+    return log1pexp
+
+
+def test_a_wrong_custom_jvp_rule_fails_in_forward_mode_and_prints_its_tangent() -> None:
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    opts: dict[str, Any] = dict(families=["normal", "one-hot"], transforms=["eager", "vmap"], **ONE)
+    wrong = handgrad.verify(_log1pexp_rule(lambda x: jax.nn.sigmoid(-x)), x, modes=("fwd",), **opts)
+    assert _labels(wrong) == _labels(wrong, failed=False) == {"fwd(rule(log1pexp))"}
+    worst = wrong.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.leaf == "jvp"
+    message = worst.message()
+    assert re.search(r"input tangent = \[\[", message) and "input x = [[" in message
+    right = handgrad.verify(_log1pexp_rule(jax.nn.sigmoid), x, modes=("rev", "fwd"), order=2, **opts)
+    assert right.ok, right
+    assert _labels(right, failed=False) == {
+        "rule(log1pexp)", "fwd(rule(log1pexp))", "vjp(rule(log1pexp))", "jvp(fwd(rule(log1pexp)))"}  # fmt: skip
+
+
+def test_forward_mode_compares_a_custom_jvp_rules_primal_output() -> None:
+    """A rule whose primal output is off (its tangent right): jax.jvp(f) returns the wrong value,
+    which a reverse-mode check of the gradient never looks at."""
+    x = np.linspace(-2.0, 2.0, 5)
+    shifted = _log1pexp_rule(jax.nn.sigmoid, primal_shift=1e-3)
+    opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
+    assert handgrad.verify(shifted, x, **opts).ok
+    caught = handgrad.verify(shifted, x, modes=("fwd",), **opts)
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.leaf == "primal"
+    assert worst.comparison.worst.got == pytest.approx(worst.comparison.worst.expected + 1e-3)
+
+
+def test_a_hand_vjp_in_forward_mode_is_its_directional_derivative() -> None:
+    """For a non-scalar f, grad(x, c) is checked as <grad(x, c), t> against <c, jvp(f, x, t)>:
+    one number per draw; a failure prints the cotangent and the tangent it used."""
+    x = np.random.default_rng(4).standard_normal((2, 3))
+    opts: dict[str, Any] = dict(families=["normal", "one-hot"], transforms=["jit"], **ONE)
+    assert handgrad.verify(jnp.sin, x, grad=lambda x, c: c * jnp.cos(x), modes=("fwd",), order=2, **opts).ok
+    off = handgrad.verify(jnp.sin, x, grad=lambda x, c: 1.01 * c * jnp.cos(x), modes=("fwd",), **opts)
+    worst = off.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.index == () and set(worst.inputs_at_worst) == {"x", "cotangent", "tangent"}
+    assert worst.comparison.worst.got == pytest.approx(1.01 * worst.comparison.worst.expected)
+
+
+def test_one_hot_tangents_pick_one_element_of_all_the_differentiated_arguments() -> None:
+    """With several argnums the one-hot family draws one tangent element of all of them
+    together: the JVP is then one entry of the gradient, of one argument."""
+
+    def weighted(a: Any, b: Any) -> Any:
+        return jnp.sum(a * a * b)
+
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25])
+    grad = lambda a, b: (2 * a * jnp.sum(b), jnp.full_like(b, jnp.sum(a * a)))  # noqa: E731
+    report = handgrad.verify(
+        lambda a, b: weighted(a[:, None], b[None, :]), a, b, grad=grad, argnums=(0, 1), modes=("fwd",),
+        families=["one-hot"], transforms=["vmap"], **ONE)  # fmt: skip
+    assert report.ok, report
+    (case,) = [r.case for r in report.results]
+    tangents = case_inputs(case).args[2:]
+    assert case.entry.args[2:] == ("tangent of a", "tangent of b")
+    ones = sum(np.count_nonzero(t, axis=1) for t in tangents)
+    assert (ones == 1).all()  # each stacked draw: one element of a's and b's tangents together
+
+
+def test_a_kink_along_the_tangent_accepts_any_subgradient_unless_strict() -> None:
+    """relu at exact 0s: <g, t> with g = 1 there (autodiff says 0) lies between the one-sided
+    directional derivatives; 1.5 at 0 does not; strict keeps autodiff's 0."""
+    x = np.array([0.0, -0.0, 1.5, -2.0, 0.3])
+    step = lambda x: (x >= 0).astype(x.dtype)  # noqa: E731
+    opts: dict[str, Any] = dict(families=["given", "zeros"], transforms=["jit", "vmap"], modes=("fwd",), **ONE)
+    assert handgrad.verify(lambda x: jnp.sum(jax.nn.relu(x)), x, grad=step, **opts).ok
+    strict = handgrad.verify(lambda x: jnp.sum(jax.nn.relu(x)), x, grad=step, strict=True, **opts)
+    assert not strict.ok
+    beyond = handgrad.verify(lambda x: jnp.sum(jax.nn.relu(x)), x, grad=lambda x: jnp.where(x == 0, 1.5, step(x)),
+                             **opts)  # fmt: skip
+    worst = beyond.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.at_kink
+
+
+# ---- bad options get a clear error naming the option ------------------------------------------------
+
+
+@jax.custom_vjp
+def _vjp_rule(x: Any) -> Any:
+    return jnp.sin(x)
+
+
+_vjp_rule.defvjp(lambda x: (jnp.sin(x), x), lambda x, g: (g * jnp.cos(x),))
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "words"),
+    [
+        (dict(order=3), ValueError, "order=3 is not checked"),
+        (dict(order=0), ValueError, "order=0 is not checked"),
+        (dict(order="2"), TypeError, "order must be the int 1 or 2, got '2'"),
+        (dict(order=True), TypeError, "order must be the int 1 or 2, got True"),
+        (dict(modes="fwd"), TypeError, "modes takes a sequence of modes, e.g. modes=('fwd',)"),
+        (dict(modes=("rev", "backward")), ValueError, "unknown mode 'backward'; known: rev, fwd"),
+        (dict(modes=["lin"]), ValueError, "('lin', check_grads' jax.linearize, gives the JVP 'fwd' checks"),
+        (dict(modes=()), ValueError, "modes is empty"),
+    ],
+)
+def test_bad_options_are_clear_errors_naming_the_option(options: dict[str, Any], error: type[Exception],
+                                                        words: str) -> None:  # fmt: skip
+    with pytest.raises(error, match=re.escape(words)):
+        handgrad.verify(sin_x, np.ones(3), grad=sin_x_grad, **options)
+
+
+def test_options_that_cannot_apply_say_why() -> None:
+    x = np.ones(3)
+    with pytest.raises(ValueError, match=r"JAX has no forward mode for a jax.custom_vjp function"):
+        handgrad.verify(_vjp_rule, x, modes=("rev", "fwd"))
+    with pytest.raises(ValueError, match=r"order=2 differentiates grad= \(or f's custom rule\) once more"):
+        handgrad.verify(sin_x, x, hvp=lambda x, v: v, order=2)
+    with pytest.raises(ValueError, match=r"no family left to draw: 'one-hot' needs a cotangent, tangent or v"):
+        handgrad.verify(sin_x, x, grad=sin_x_grad, families=["one-hot"])
+    fwd_only = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), families=["one-hot"], **ONE)
+    assert fwd_only.ok and _labels(fwd_only, failed=False) == {"fwd(grad(sin_x))"}  # (rev draws no one-hot here)
