@@ -100,6 +100,8 @@ class Target(Entry):
     formula: Callable[..., Any] = lambda *a: None
     directions: tuple[str, ...] = ()
     """The arguments drawn beside f's own (cotangent, tangents, v): shown whole in a failure."""
+    where: str = ""
+    """Which extra example the target checks (" on examples[0]"; the end of its name)."""
 
     @property
     def batch_polymorphic(self) -> bool:
@@ -108,7 +110,8 @@ class Target(Entry):
 
     @property
     def signature(self) -> str:
-        return f"{self.name}({', '.join(self.args)})"
+        label = self.name[: len(self.name) - len(self.where)]
+        return f"{label}({', '.join(self.args)}){self.where}"
 
 
 @dataclass(frozen=True)
@@ -804,8 +807,8 @@ def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]
     return tuple(given)
 
 
-def _default_dtypes(call: _Call) -> tuple[str, ...]:
-    own = {np.dtype(a.dtype).name for a in call.floats}
+def _default_dtypes(*calls: _Call) -> tuple[str, ...]:
+    own = {np.dtype(a.dtype).name for call in calls for a in call.floats}
     return tuple(d for d in DTYPES if d in own | {"float32", "float64"})
 
 
@@ -863,6 +866,7 @@ def verify(
     fixed: int | str | Sequence[int | str] = (),
     order: int = 1,
     modes: Sequence[str] = ("rev",),
+    examples: Sequence[Sequence[Any]] = (),
 ) -> Report:
     """Check a hand-written gradient (or f's own custom_vjp/custom_jvp rule, or a
     Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
@@ -899,6 +903,9 @@ def verify(
         with cotangent v, against H v) and forward mode for "fwd" (jvp(fwd(grad(f))): v^T H t):
         a gradient right in value but not differentiable right (stop_gradient, a cast) fails
         there. handgrad/modes.py has the table.
+    examples: more example argument tuples, each like `args` (same number of arguments, any
+        shapes): every check runs on each through the same families, labelled
+        "grad(f) on examples[0]"; grad's calling convention is checked on `args` alone.
     """
     _check_seed(seed, "handgrad.verify")
     import jax
@@ -909,6 +916,7 @@ def verify(
 
     order = check_order(order)
     mode_names = check_modes(modes)
+    more = _check_examples(examples, len(args))
     rule_of_f = _rule_of(f)
     check_rule = grad is None and rule_of_f is not None
     if grad is None and hvp is None and not check_rule:
@@ -936,8 +944,13 @@ def verify(
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
     family_names = _validate_names("family", families, FAMILIES)
     with _checking():
-        call = _prepare(f, args, argnums, rule_of_f if check_rule else None, fixed=fixed)
-        dtype_names = dtype_names or _default_dtypes(call)
+        rule_object = rule_of_f if check_rule else None
+        call = _prepare(f, args, argnums, rule_object, fixed=fixed)
+        calls = [(call, "")]
+        for k, example in enumerate(more):
+            who = f"handgrad.verify: examples[{k}]"
+            calls.append((_prepare(f, example, argnums, rule_object, who=who, fixed=fixed), f" on examples[{k}]"))
+        dtype_names = dtype_names or _default_dtypes(*(c for c, _ in calls))
         device_names = _validate_names("device", devices, available_devices())
         if first_order:
             formula, truth = _gradient_functions(call, grad)
@@ -960,38 +973,48 @@ def verify(
             example = (*call.floats, call.floats[i])
             want = jax.eval_shape(truth, *example)
             _check_returns(formula, example, want, "hvp", hvp, _calling(call, "hvp", len(args)))
-        rule = _kink_rule(call, kinks, kink_range)
-        cuts = _Cuts(call)
         targets = []
-        for check in _checks(call, grad if first_order else None, hvp, rule, mode_names, order, first_order):
-            _truth_runs(check, call)
-            target = _target(check, call, dtype_names, family_names, cuts)
-            if target is not None:  # (else none of the families asked for applies to this check)
-                targets.append(target)
-        if not targets:
-            raise ValueError(
-                "handgrad.verify: no family left to draw: 'one-hot' needs a cotangent, tangent or v to draw (a "
-                "non-scalar f, modes=('fwd',), order=2 or hvp=), 'size-1' a batch axis f accepts at length 1, "
-                "'labels' an argument holding only 0 and 1"
-            )
+        for each, where in calls:
+            rule = _kink_rule(each, kinks, kink_range)
+            cuts = _Cuts(each)
+            found = 0
+            for check in _checks(each, grad if first_order else None, hvp, rule, mode_names, order, first_order):
+                if each is call:
+                    _truth_runs(check, call)
+                target = _target(check, each, dtype_names, family_names, cuts, where)
+                if target is not None:  # (else none of the families asked for applies to this check)
+                    targets.append((each, rule, target))
+                    found += 1
+            if not found:
+                raise ValueError(
+                    f"handgrad.verify: no family left to draw{where}: 'one-hot' needs a cotangent, tangent or v to "
+                    "draw (a non-scalar f, modes=('fwd',), order=2 or hvp=), 'size-1' a batch axis f accepts at "
+                    "length 1, 'labels' an argument holding only 0 and 1"
+                )
         results: list[CaseResult] = []
-        for target in targets:
+        for each, rule, target in targets:
             cases = build_cases([target], dtypes=dtype_names, transforms=transform_names, devices=device_names)
             try:
-                results += run_all(
+                done = run_all(
                     InProcess({target.name: target.formula}), cases, strict=strict, seed=seed, nan_truth_unchecked=True
                 )
             finally:
                 forget(target.formula)
-    if rule is None:  # (the others find their kinks: the note is for hvp's alone)
-        results = [_with_kink_note(r, call.names) if r.case.entry.name.startswith("hvp(") else r for r in results]
-    about = ""
+            if rule is None and target.name.startswith("hvp("):  # (the others find their kinks)
+                done = [_with_kink_note(r, each.names) for r in done]
+            results += done
+    about = []
     if not call.scalar and grad is not None:
-        about = (
+        about.append(
             f"{call.name} returns shape {call.out_shape}, not a scalar: grad was checked as its vector-Jacobian "
             "product, grad(*args, cotangent) (for a loss, return a scalar: shape (), not (1,))"
         )
-    return Report(call.name, results, about=about)
+    failed = {r.case.entry.name for r in results if not r.ok}
+    for k, (each, where) in enumerate(calls[1:]):
+        if any(name.endswith(where) for name in failed):
+            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(each.names, each.floats, strict=True))
+            about.append(f"examples[{k}] (extra example arguments): {shapes}")
+    return Report(call.name, results, about="\n".join(about))
 
 
 def _checks(
@@ -1043,6 +1066,29 @@ def _truth_runs(check: Check, call: _Call) -> None:
         ) from None
 
 
+def _check_examples(examples: Any, n: int) -> list[tuple[Any, ...]]:
+    """verify's `examples=`: a list of argument tuples, each like the example's (n arguments)."""
+    if not isinstance(examples, (list, tuple)):
+        raise TypeError(
+            f"handgrad.verify: examples= takes a list of argument tuples, e.g. examples=[(x2, y2)]; "
+            f"got {type(examples).__name__}"
+        )
+    out = []
+    for k, example in enumerate(examples):
+        if not isinstance(example, (tuple, list)):
+            raise TypeError(
+                f"handgrad.verify: examples[{k}] must be a tuple of {n} argument(s) like the example's "
+                f"(examples=[(x2,)] for one argument), got {type(example).__name__}"
+            )
+        if len(example) != n:
+            raise ValueError(
+                f"handgrad.verify: examples[{k}] has {len(example)} argument(s), the example has {n}: give each "
+                "example as a tuple of f's arguments"
+            )
+        out.append(tuple(example))
+    return out
+
+
 KINK_NOTE = (
     "the input there is exactly 0, where f may have a kink (abs, relu, max, a norm): there any valid "
     "subgradient is right, but autodiff picks one; declare kinks= and kink_range= (docs/verify.md). "
@@ -1089,10 +1135,11 @@ class _Cuts:
 
 
 def _target(
-    check: Check, call: _Call, dtypes: Sequence[str], family_names: Sequence[str], cuts: _Cuts
+    check: Check, call: _Call, dtypes: Sequence[str], family_names: Sequence[str], cuts: _Cuts, where: str = ""
 ) -> Target | None:
     """The check as a catalog-style entry, with the families it can draw: "one-hot" needs an
-    extra, "labels" a label-like argument, "size-1" a shape f takes; None where none is left."""
+    extra, "labels" a label-like argument, "size-1" a shape f takes; None where none is left.
+    `where`: which extra example (" on examples[0]"), appended to the label."""
 
     fams: list[Family] = []
     for name in family_names:
@@ -1107,7 +1154,7 @@ def _target(
         return None
     directions = tuple(e.name for e in check.extras)
     return Target(
-        name=check.label,
+        name=check.label + where,
         reference=check.truth,
         args=(*call.names, *directions),
         layout="elementwise",
@@ -1118,6 +1165,7 @@ def _target(
         of=call.name,
         formula=check.formula,
         directions=directions,
+        where=where,
     )
 
 

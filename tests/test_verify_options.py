@@ -1,9 +1,9 @@
-"""handgrad.verify's check_grads options: order= and modes=.
+"""handgrad.verify's check_grads options (order=, modes=) and extra example shapes (examples=).
 
-Each wrong form here is right where the default check looks (order 1, reverse mode) and wrong
-only where the option looks: a gradient right in value whose own derivative is wrong, a
-custom_jvp rule's forward output. Each must fail there, with its check named, and the right
-form beside it must pass.
+Each wrong form here is right where the default check looks (order 1, reverse mode, the
+example's own shapes) and wrong only where the option looks: a gradient right in value whose
+own derivative is wrong, a custom_jvp rule's forward output, a shape the example does not have.
+Each must fail there, with its check named, and the right form beside it must pass.
 """
 
 from __future__ import annotations
@@ -176,6 +176,45 @@ def test_a_kink_along_the_tangent_accepts_any_subgradient_unless_strict() -> Non
     assert worst.comparison.worst.at_kink
 
 
+# ---- examples=: shapes the example does not have ---------------------------------------------------
+
+
+def _mean_of_squares(images: Any) -> Any:
+    """Images (batch, height, width): the mean square over each row, summed."""
+    return jnp.sum(jnp.mean(images**2, axis=-1))
+
+
+def test_a_bug_only_at_another_shape_is_caught_when_that_example_is_given() -> None:
+    """Divided by the height where the width was meant: right for square images (the example,
+    and every family drawn from it, a batch of one included), a factor 4/3 off for 3x4 ones."""
+    rng = np.random.default_rng(5)
+    square, wide = rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 3, 4))
+    by_height = lambda x: 2 * x / x.shape[-2]  # noqa: E731
+    opts: dict[str, Any] = dict(transforms=["jit"], **ONE)
+    assert handgrad.verify(_mean_of_squares, square, grad=by_height, **opts).ok
+    caught = handgrad.verify(_mean_of_squares, square, grad=by_height, examples=[(wide,)], **opts)
+    assert _labels(caught) == {"grad(_mean_of_squares) on examples[0]"}
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.got == pytest.approx(worst.comparison.worst.expected * 4 / 3)
+    text = str(caught)
+    assert "grad(_mean_of_squares)(images) on examples[0] FAILED (value)" in text
+    assert "examples[0] (extra example arguments): images (2, 3, 4)" in text
+    by_width = lambda x: 2 * x / x.shape[-1]  # noqa: E731
+    assert handgrad.verify(_mean_of_squares, square, grad=by_width, examples=[(wide,)], **opts).ok
+
+
+def test_every_check_runs_on_every_extra_example() -> None:
+    x = np.linspace(-1.0, 1.0, 4)
+    report = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), examples=[(x[:1],), (x.reshape(2, 2),)],
+                             families=["normal"], transforms=["jit"], **ONE)  # fmt: skip
+    assert report.ok, report
+    labels = {"grad(sin_x)", "fwd(grad(sin_x))"}
+    assert _labels(report, failed=False) == labels | {f"{n} on examples[{k}]" for n in labels for k in (0, 1)}
+    shapes = {r.case.entry.name: case_inputs(r.case).args[0].shape for r in report.results}
+    assert shapes["grad(sin_x) on examples[0]"] == (1,) and shapes["fwd(grad(sin_x)) on examples[1]"] == (2, 2)
+
+
 # ---- bad options get a clear error naming the option ------------------------------------------------
 
 
@@ -198,6 +237,10 @@ _vjp_rule.defvjp(lambda x: (jnp.sin(x), x), lambda x, g: (g * jnp.cos(x),))
         (dict(modes=("rev", "backward")), ValueError, "unknown mode 'backward'; known: rev, fwd"),
         (dict(modes=["lin"]), ValueError, "('lin', check_grads' jax.linearize, gives the JVP 'fwd' checks"),
         (dict(modes=()), ValueError, "modes is empty"),
+        (dict(examples=(np.ones(2),)), TypeError, "examples[0] must be a tuple of 1 argument(s)"),
+        (dict(examples=np.ones((2, 3))), TypeError, "examples= takes a list of argument tuples"),
+        (dict(examples=[(np.ones(2), np.ones(2))]), ValueError, "examples[0] has 2 argument(s), the example has 1"),
+        (dict(examples=[("text",)]), TypeError, "examples[0]: argument 0 (x) is a str"),
     ],
 )
 def test_bad_options_are_clear_errors_naming_the_option(options: dict[str, Any], error: type[Exception],
@@ -212,7 +255,11 @@ def test_options_that_cannot_apply_say_why() -> None:
         handgrad.verify(_vjp_rule, x, modes=("rev", "fwd"))
     with pytest.raises(ValueError, match=r"order=2 differentiates grad= \(or f's custom rule\) once more"):
         handgrad.verify(sin_x, x, hvp=lambda x, v: v, order=2)
+    with pytest.raises(ValueError, match=r"handgrad.verify: examples\[0\]: f fails on the example arguments"):
+        handgrad.verify(lambda x: jnp.sum(x @ x), np.ones(3), grad=lambda x: 2 * x, examples=[(np.ones((2, 3)),)])
     with pytest.raises(ValueError, match=r"no family left to draw: 'one-hot' needs a cotangent, tangent or v"):
         handgrad.verify(sin_x, x, grad=sin_x_grad, families=["one-hot"])
+    with pytest.raises(ValueError, match=r"no family left to draw on examples\[0\]: .*'size-1' a batch axis"):
+        handgrad.verify(sin_x, x, grad=sin_x_grad, families=["size-1"], examples=[(np.ones(1),)])
     fwd_only = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), families=["one-hot"], **ONE)
     assert fwd_only.ok and _labels(fwd_only, failed=False) == {"fwd(grad(sin_x))"}  # (rev draws no one-hot here)
