@@ -30,6 +30,9 @@ from reference.tolerances import DTYPES, TOLERANCES
 FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "size-1", "labels", "one-hot")
 """The input families verify draws from the example arguments' shapes (see _family)."""
 
+ALL_FAMILIES: tuple[str, ...] = (*FAMILIES, "broadcast")
+"""FAMILIES and those drawn only when named in families= ("broadcast": handgrad/broadcast.py)."""
+
 EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
 """Around ln(largest finite number) of float16 (11.1), float32 and bfloat16 (88.7) and
 float64 (709.8), and twice those: where exp overflows, and a form that divides two
@@ -573,13 +576,14 @@ Cut = tuple[list[tuple[int, ...]], tuple[int, ...]]
 """Shapes other than the example's: every float argument's, and f's output there."""
 
 
-def _family(name: str, call: _Call, extras: Sequence[Extra], cut: Cut | None = None) -> Family:
+def _family(name: str, call: _Call, extras: Sequence[Extra], cut: Cut | None = None, shown: str = "") -> Family:
     """Draw every float argument, then the extras (cotangent, tangents, directions), each
-    shaped like the leaf it follows (or f's output). "size-1": standard normal at `cut`'s
-    shapes (the caller found them)."""
+    shaped like the leaf it follows (or f's output). "size-1" and "broadcast": standard normal
+    at `cut`'s shapes (the caller found them). `shown`: the family's name in the report
+    ("broadcast:y"), `name` by default."""
     shapes = [a.shape for a in call.floats]
     out_shape = call.out_shape
-    if name == "size-1":
+    if name in ("size-1", "broadcast"):
         assert cut is not None
         shapes, out_shape = cut
     extra_shapes = [out_shape if e.like is None else shapes[e.like] for e in extras]
@@ -589,7 +593,7 @@ def _family(name: str, call: _Call, extras: Sequence[Extra], cut: Cut | None = N
     def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
-        if name in ("normal", "one-hot", "size-1"):
+        if name in ("normal", "one-hot", "size-1", "broadcast"):
             return rng.standard_normal(shape)
         if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
             return rng.standard_normal(shape) * scale
@@ -626,7 +630,7 @@ def _family(name: str, call: _Call, extras: Sequence[Extra], cut: Cut | None = N
             args += drawn
         return Inputs(tuple(args))
 
-    return Family(name, draw, _ABOUT[name])
+    return Family(shown or name, draw, _ABOUT[name])
 
 
 _ABOUT = {
@@ -639,6 +643,7 @@ _ABOUT = {
     "size-1": "standard normal with the batch axis of length 1 (a .squeeze() that drops too much)",
     "labels": "label-like arguments (0/1 in the example) drawn as 0/1 or one-hot rows; the rest wide",
     "one-hot": "standard normal, one-hot cotangent/direction",
+    "broadcast": "standard normal with one argument cut to length 1 where f broadcasts it against the others",
 }
 
 
@@ -886,7 +891,9 @@ def verify(
         element with respect to that input element, times the cotangent for a non-scalar
         (elementwise) f. `strict`: at kinks only autodiff's value passes.
     dtypes, families, transforms, devices: what to check (default: the arguments' float
-        dtypes with float32 and float64; every family, transform and device present).
+        dtypes with float32 and float64; every family of FAMILIES, transform and device
+        present). "broadcast" (ALL_FAMILIES) is drawn only when named: each argument f
+        broadcasts against another, cut to length 1 (handgrad/broadcast.py).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
     fixed: arguments (positions or parameter names, not differentiated ones) passed at their
         given values in every family, cast to each dtype checked: labels exactly 0 and 1, a
@@ -910,6 +917,7 @@ def verify(
     _check_seed(seed, "handgrad.verify")
     import jax
 
+    from handgrad import broadcast
     from handgrad.cases import build_cases
     from handgrad.evaluate import TRANSFORMS, available_devices, forget
     from handgrad.modes import check_modes, check_order
@@ -942,7 +950,7 @@ def verify(
     strict = bool(strict)
     dtype_names = _validate_names("dtype", dtypes, DTYPES) if dtypes is not None else None
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
-    family_names = _validate_names("family", families, FAMILIES)
+    family_names = FAMILIES if families is None else _validate_names("family", families, ALL_FAMILIES)
     with _checking():
         rule_object = rule_of_f if check_rule else None
         call = _prepare(f, args, argnums, rule_object, fixed=fixed)
@@ -989,7 +997,8 @@ def verify(
                 raise ValueError(
                     f"handgrad.verify: no family left to draw{where}: 'one-hot' needs a cotangent, tangent or v to "
                     "draw (a non-scalar f, modes=('fwd',), order=2 or hvp=), 'size-1' a batch axis f accepts at "
-                    "length 1, 'labels' an argument holding only 0 and 1"
+                    "length 1, 'labels' an argument holding only 0 and 1, 'broadcast' an argument f broadcasts "
+                    "against another at length 1"
                 )
         results: list[CaseResult] = []
         for each, rule, target in targets:
@@ -1002,7 +1011,7 @@ def verify(
                 forget(target.formula)
             if rule is None and target.name.startswith("hvp("):  # (the others find their kinks)
                 done = [_with_kink_note(r, each.names) for r in done]
-            results += done
+            results += [broadcast.with_note(r) for r in done]
     about = []
     if not call.scalar and grad is not None:
         about.append(
@@ -1124,7 +1133,7 @@ def _rule_of(f: Any) -> Any:
 
 class _Cuts:
     """The shapes other than the example's that a call's families draw at, found once per call
-    (each is a trace of f per candidate): the size-1 batch cut."""
+    (each is a trace of f per candidate): the size-1 batch cut, and the broadcast cuts."""
 
     def __init__(self, call: _Call) -> None:
         self.call = call
@@ -1133,13 +1142,20 @@ class _Cuts:
     def size_one(self) -> Cut | None:
         return _size_one(self.call)
 
+    @functools.cached_property
+    def broadcast(self) -> list[tuple[int, Cut]]:
+        from handgrad.broadcast import broadcast_cuts
+
+        return broadcast_cuts(self.call)
+
 
 def _target(
     check: Check, call: _Call, dtypes: Sequence[str], family_names: Sequence[str], cuts: _Cuts, where: str = ""
 ) -> Target | None:
     """The check as a catalog-style entry, with the families it can draw: "one-hot" needs an
-    extra, "labels" a label-like argument, "size-1" a shape f takes; None where none is left.
-    `where`: which extra example (" on examples[0]"), appended to the label."""
+    extra, "labels" a label-like argument, "size-1" and "broadcast" a shape f takes; None where
+    none is left. `where`: which extra example (" on examples[0]"), appended to the label."""
+    from handgrad.broadcast import PREFIX
 
     fams: list[Family] = []
     for name in family_names:
@@ -1148,6 +1164,8 @@ def _target(
         if name == "size-1":
             cut = cuts.size_one
             fams += [_family(name, call, check.extras, cut)] if cut is not None else []
+        elif name == "broadcast":
+            fams += [_family(name, call, check.extras, cut, PREFIX + call.names[i]) for i, cut in cuts.broadcast]
         else:
             fams.append(_family(name, call, check.extras))
     if not fams:

@@ -1,9 +1,11 @@
-"""handgrad.verify's check_grads options (order=, modes=) and extra example shapes (examples=).
+"""handgrad.verify's check_grads options (order=, modes=), extra example shapes (examples=) and
+the broadcast family.
 
 Each wrong form here is right where the default check looks (order 1, reverse mode, the
 example's own shapes) and wrong only where the option looks: a gradient right in value whose
-own derivative is wrong, a custom_jvp rule's forward output, a shape the example does not have.
-Each must fail there, with its check named, and the right form beside it must pass.
+own derivative is wrong, a custom_jvp rule's forward output, a shape the example does not have,
+an argument broadcast against another. Each must fail there, with its check named, and the
+right form beside it must pass.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 
 import handgrad
+from handgrad import verification
 from handgrad.cases import case_inputs
 
 ONE: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float64"])
@@ -215,6 +218,57 @@ def test_every_check_runs_on_every_extra_example() -> None:
     assert shapes["grad(sin_x) on examples[0]"] == (1,) and shapes["fwd(grad(sin_x)) on examples[1]"] == (2, 2)
 
 
+# ---- the broadcast family --------------------------------------------------------------------------
+
+
+def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """g summed over the axes it was broadcast along, back to `shape`."""
+    g = jnp.sum(g, axis=tuple(range(g.ndim - len(shape))))
+    return jnp.sum(g, axis=tuple(k for k, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+def _squared_distance(x: Any, y: Any) -> Any:
+    return jnp.sum((x - y) ** 2)
+
+
+def test_a_gradient_that_forgets_to_sum_over_a_broadcast_axis_fails_in_the_broadcast_family() -> None:
+    """The gradient of y, -2 (x - y), is right while y has x's shape and wrong once y (1,) is
+    broadcast against x (5,): there it must be summed. The default families never broadcast
+    (size-1 cuts both to (1,)); the broadcast family cuts one argument at a time, and an extra
+    example can give the shape."""
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+    right = lambda x, y: (_sum_to(2 * (x - y), x.shape), _sum_to(-2 * (x - y), y.shape))  # noqa: E731
+    forgets = lambda x, y: (_sum_to(2 * (x - y), x.shape), -2 * (x - y))  # noqa: E731
+    opts: dict[str, Any] = dict(argnums=(0, 1), transforms=["jit"], **ONE)
+    assert handgrad.verify(_squared_distance, x, y, grad=forgets, **opts).ok
+    caught = handgrad.verify(_squared_distance, x, y, grad=forgets, families=["normal", "broadcast"], **opts)
+    assert {r.case.family.name for r in caught.failures} == {"broadcast:y"}  # x's own gradient sums
+    worst = caught.worst
+    assert worst is not None and worst.problem == "shape"
+    assert worst.hint.startswith("y has shape (1,) here, broadcast against x: its gradient sums over the axes")
+    shown = handgrad.verify(_squared_distance, x, y, grad=forgets, examples=[(x, y[:1])], families=["normal"], **opts)
+    assert _labels(shown) == {"grad(_squared_distance) on examples[0]"}
+    fine = handgrad.verify(_squared_distance, x, y, grad=right, families=["normal", "broadcast"], **opts)
+    assert fine.ok, fine
+    assert {r.case.family.name for r in fine.results} == {"normal", "broadcast:x", "broadcast:y"}
+
+
+def test_forward_mode_does_not_hide_a_gradient_of_the_broadcast_shape() -> None:
+    """<g, t> with g (5,) and t (1,) would broadcast to t * sum(g): the right directional
+    derivative from a wrong gradient. The forward check refuses the shape instead."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(5)
+    forgets = lambda x, y: -2 * (x - y)  # noqa: E731
+    wrong = handgrad.verify(_squared_distance, x, x + 1, grad=forgets, argnums=1, modes=("fwd",),
+                            families=["broadcast"], transforms=["jit"], **ONE)  # fmt: skip
+    assert {r.case.family.name for r in wrong.failures} == {"broadcast:y"}
+    assert wrong.worst is not None and wrong.worst.problem == "exception"
+    assert "grad returns shape (5,) for y, expected (1,)" in wrong.worst.error
+    sums = lambda x, y: -2 * jnp.sum(x - y, keepdims=True)  # noqa: E731  (right for y (1,) only)
+    assert handgrad.verify(_squared_distance, x, x[:1], grad=sums, argnums=1, modes=("fwd",), **ONE).ok
+
+
 # ---- bad options get a clear error naming the option ------------------------------------------------
 
 
@@ -241,6 +295,7 @@ _vjp_rule.defvjp(lambda x: (jnp.sin(x), x), lambda x, g: (g * jnp.cos(x),))
         (dict(examples=np.ones((2, 3))), TypeError, "examples= takes a list of argument tuples"),
         (dict(examples=[(np.ones(2), np.ones(2))]), ValueError, "examples[0] has 2 argument(s), the example has 1"),
         (dict(examples=[("text",)]), TypeError, "examples[0]: argument 0 (x) is a str"),
+        (dict(families=["broadcasts"]), ValueError, "unknown family 'broadcasts'"),
     ],
 )
 def test_bad_options_are_clear_errors_naming_the_option(options: dict[str, Any], error: type[Exception],
@@ -259,7 +314,10 @@ def test_options_that_cannot_apply_say_why() -> None:
         handgrad.verify(lambda x: jnp.sum(x @ x), np.ones(3), grad=lambda x: 2 * x, examples=[(np.ones((2, 3)),)])
     with pytest.raises(ValueError, match=r"no family left to draw: 'one-hot' needs a cotangent, tangent or v"):
         handgrad.verify(sin_x, x, grad=sin_x_grad, families=["one-hot"])
+    with pytest.raises(ValueError, match=r"no family left to draw: .*'broadcast' an argument f broadcasts"):
+        handgrad.verify(sin_x, x, grad=sin_x_grad, families=["broadcast"])
     with pytest.raises(ValueError, match=r"no family left to draw on examples\[0\]: .*'size-1' a batch axis"):
         handgrad.verify(sin_x, x, grad=sin_x_grad, families=["size-1"], examples=[(np.ones(1),)])
     fwd_only = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), families=["one-hot"], **ONE)
     assert fwd_only.ok and _labels(fwd_only, failed=False) == {"fwd(grad(sin_x))"}  # (rev draws no one-hot here)
+    assert "broadcast" in verification.ALL_FAMILIES and "broadcast" not in verification.FAMILIES
