@@ -532,12 +532,19 @@ def _size_one(call: _Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | No
     whose leading axis is n (logits and labels (8, 5) -> (1, 5); weights (5, 3) beside inputs
     (8, 5) keep theirs); the differentiated arguments' leading lengths are tried first, then
     the others', and the first that f takes is used. None where f takes none (an integer
-    label array is passed as given, at its full length)."""
+    label array is passed as given, at its full length). A length that lines up, counted from
+    the right, with the same length in an argument not cut is a broadcast, not a batch (a bias
+    (2,) beside rows (5, 2)): passed over here, the broadcast family's (handgrad/broadcast.py)."""
     import jax
+
+    from handgrad.broadcast import lines_up
 
     order = [call.floats[i] for i in call.argnums] + list(call.floats)
     candidates = list(dict.fromkeys(a.shape[0] for a in order if a.ndim and a.shape[0] > 1))
     for n in candidates:
+        cut = [i for i, a in enumerate(call.floats) if a.ndim and a.shape[0] == n]
+        if any(lines_up(call, i, 0, [j for j in range(len(call.floats)) if j not in cut]) for i in cut):
+            continue
         shapes = [(1, *a.shape[1:]) if a.ndim and a.shape[0] == n else a.shape for a in call.floats]
         specs = [jax.ShapeDtypeStruct(s, a.dtype) for s, a in zip(shapes, call.floats, strict=True)]
         try:

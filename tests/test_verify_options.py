@@ -269,6 +269,27 @@ def test_forward_mode_does_not_hide_a_gradient_of_the_broadcast_shape() -> None:
     assert handgrad.verify(_squared_distance, x, x[:1], grad=sums, argnums=1, modes=("fwd",), **ONE).ok
 
 
+def test_the_size_one_family_cuts_the_batch_not_a_bias_that_broadcasts() -> None:
+    """A bias b (2,) beside rows (5, 2): its leading length 2 lines up with the rows' last axis,
+    so cutting it is a broadcast (the broadcast family's), not a batch of one; size-1 cuts the
+    rows (5 -> 1) and the right gradient passes."""
+
+    def loss(p: Any, x: Any, y: Any) -> Any:
+        return jnp.sum((x @ p["w"] + p["b"] - y) ** 2)
+
+    def grad(p: Any, x: Any, y: Any) -> Any:
+        r = 2 * (x @ p["w"] + p["b"] - y)
+        return {"w": x.T @ r, "b": jnp.sum(r, axis=0)}
+
+    rng = np.random.default_rng(8)
+    p = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    report = handgrad.verify(loss, p, x, y, grad=grad, families=["size-1"], transforms=["jit"], **ONE)
+    assert report.ok, report
+    (case,) = [r.case for r in report.results]
+    assert [np.shape(a) for a in case_inputs(case).args] == [(2,), (3, 2), (1, 3), (1, 2)]  # b, w, x, y
+
+
 # ---- bad options get a clear error naming the option ------------------------------------------------
 
 
