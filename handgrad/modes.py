@@ -30,6 +30,7 @@ builds the others, and the kink rule of the forward checks (_AlongKink).
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -76,8 +77,9 @@ class Check:
 
 
 def check_order(order: object) -> int:
-    if isinstance(order, bool) or not isinstance(order, int):
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):  # (numpy's integers too)
         raise TypeError(f"handgrad.verify: order must be the int 1 or 2, got {order!r}")
+    order = int(order)
     if order not in ORDERS:
         raise ValueError(
             f"handgrad.verify: order={order} is not checked: order=1 checks the gradient, order=2 also its "

@@ -308,6 +308,8 @@ _vjp_rule.defvjp(lambda x: (jnp.sin(x), x), lambda x, g: (g * jnp.cos(x),))
         (dict(order=0), ValueError, "order=0 is not checked"),
         (dict(order="2"), TypeError, "order must be the int 1 or 2, got '2'"),
         (dict(order=True), TypeError, "order must be the int 1 or 2, got True"),
+        (dict(order=2.0), TypeError, "order must be the int 1 or 2, got 2.0"),
+        (dict(order=np.int64(3)), ValueError, "order=3 is not checked"),
         (dict(modes="fwd"), TypeError, "modes takes a sequence of modes, e.g. modes=('fwd',)"),
         (dict(modes=("rev", "backward")), ValueError, "unknown mode 'backward'; known: rev, fwd"),
         (dict(modes=["lin"]), ValueError, "('lin', check_grads' jax.linearize, gives the JVP 'fwd' checks"),
