@@ -59,18 +59,27 @@ def inputs_at(case: Case, args: tuple[Any, ...], index: tuple[int, ...], leaf: s
     """The arguments that produced the output element at `index`.
 
     A gradient leaf named after an argument (handgrad.verify's outputs) is indexed like
-    that argument: the element it differentiates is the input to show.
+    that argument: the element it differentiates is the input to show, with the directions
+    verify drew beside the arguments (`entry.directions`: a cotangent, tangents, v) when small.
+    Any other leaf of a check with directions (verify's JVPs) shows every argument, of the
+    failing example where the case is stacked.
     """
     entry = case.entry
     out: dict[str, Any] = {}
+    directions = getattr(entry, "directions", ())
     if leaf and leaf in entry.args:
         arr = np.asarray(args[entry.args.index(leaf)])
         where = f"[{', '.join(map(str, index))}]" if index else ""
         out = {f"{leaf}{where}": arr[index] if arr.ndim == len(index) else arr}
-        if "cotangent" in entry.args:  # (verify's VJP checks: the cotangent it drew, when small)
-            ct = np.asarray(args[entry.args.index("cotangent")])
-            if ct.size <= 24:
-                out["cotangent"] = ct
+        for name in directions:
+            drawn = np.asarray(args[entry.args.index(name)])
+            if drawn.size <= 24:
+                out[name] = drawn
+        return out
+    if leaf and directions:
+        for name, arg in zip(entry.args, args, strict=True):
+            arr = np.asarray(arg)
+            out[name] = arr[index[0]] if case.stacked and index else arr
         return out
     for name, arg, axis in zip(entry.args, args, entry.vmap_axes, strict=True):
         if isinstance(arg, Mapping):

@@ -10,6 +10,7 @@ tolerance and explanation of the worst element. See docs/verify.md.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
 import zlib
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from handgrad.engine import CaseResult, InProcess, run_all
+from handgrad.modes import Check, Extra
 from reference.catalog import Entry
 from reference.families import Family, Inputs
 from reference.kinks import Kink
@@ -27,6 +29,9 @@ from reference.tolerances import DTYPES, TOLERANCES
 
 FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "size-1", "labels", "one-hot")
 """The input families verify draws from the example arguments' shapes (see _family)."""
+
+ALL_FAMILIES: tuple[str, ...] = (*FAMILIES, "broadcast")
+"""FAMILIES and those drawn only when named in families= ("broadcast": handgrad/broadcast.py)."""
 
 EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
 """Around ln(largest finite number) of float16 (11.1), float32 and bfloat16 (88.7) and
@@ -96,6 +101,10 @@ class Target(Entry):
     `formula` the function under test; both return {argument name: gradient}."""
 
     formula: Callable[..., Any] = lambda *a: None
+    directions: tuple[str, ...] = ()
+    """The arguments drawn beside f's own (cotangent, tangents, v): shown whole in a failure."""
+    where: str = ""
+    """Which extra example the target checks (" on examples[0]"; the end of its name)."""
 
     @property
     def batch_polymorphic(self) -> bool:
@@ -104,7 +113,8 @@ class Target(Entry):
 
     @property
     def signature(self) -> str:
-        return f"{self.name}({', '.join(self.args)})"
+        label = self.name[: len(self.name) - len(self.where)]
+        return f"{label}({', '.join(self.args)}){self.where}"
 
 
 @dataclass(frozen=True)
@@ -522,12 +532,19 @@ def _size_one(call: _Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | No
     whose leading axis is n (logits and labels (8, 5) -> (1, 5); weights (5, 3) beside inputs
     (8, 5) keep theirs); the differentiated arguments' leading lengths are tried first, then
     the others', and the first that f takes is used. None where f takes none (an integer
-    label array is passed as given, at its full length)."""
+    label array is passed as given, at its full length). A length that lines up, counted from
+    the right, with the same length in an argument not cut is a broadcast, not a batch (a bias
+    (2,) beside rows (5, 2)): passed over here, the broadcast family's (handgrad/broadcast.py)."""
     import jax
+
+    from handgrad.broadcast import lines_up
 
     order = [call.floats[i] for i in call.argnums] + list(call.floats)
     candidates = list(dict.fromkeys(a.shape[0] for a in order if a.ndim and a.shape[0] > 1))
     for n in candidates:
+        cut = [i for i, a in enumerate(call.floats) if a.ndim and a.shape[0] == n]
+        if any(lines_up(call, i, 0, [j for j in range(len(call.floats)) if j not in cut]) for i in cut):
+            continue
         shapes = [(1, *a.shape[1:]) if a.ndim and a.shape[0] == n else a.shape for a in call.floats]
         specs = [jax.ShapeDtypeStruct(s, a.dtype) for s, a in zip(shapes, call.floats, strict=True)]
         try:
@@ -562,29 +579,28 @@ def _draw_labels(rng: np.random.Generator, like: np.ndarray, kind: str) -> np.nd
     return rng.integers(0, 2, like.shape).astype(np.float64)
 
 
-def _family(
-    name: str,
-    call: _Call,
-    extra_shape: tuple[int, ...] | None,
-    extra_seed: Callable[[np.random.Generator], Any],
-    cut: tuple[list[tuple[int, ...]], tuple[int, ...]] | None = None,
-) -> Family:
-    """Draw every float argument (and the cotangent or direction, shaped `extra_shape`).
-    "size-1": standard normal at `cut`, _size_one's shapes (the caller found some)."""
+Cut = tuple[list[tuple[int, ...]], tuple[int, ...]]
+"""Shapes other than the example's: every float argument's, and f's output there."""
+
+
+def _family(name: str, call: _Call, extras: Sequence[Extra], cut: Cut | None = None, shown: str = "") -> Family:
+    """Draw every float argument, then the extras (cotangent, tangents, directions), each
+    shaped like the leaf it follows (or f's output). "size-1" and "broadcast": standard normal
+    at `cut`'s shapes (the caller found them). `shown`: the family's name in the report
+    ("broadcast:y"), `name` by default."""
     shapes = [a.shape for a in call.floats]
-    if name == "size-1":
+    out_shape = call.out_shape
+    if name in ("size-1", "broadcast"):
         assert cut is not None
-        shapes = cut[0]
-        if extra_shape is not None:
-            extra_shape = cut[1]
-            extra_seed = lambda rng: rng.standard_normal(extra_shape)  # noqa: E731
+        shapes, out_shape = cut
+    extra_shapes = [out_shape if e.like is None else shapes[e.like] for e in extras]
 
     labels = _label_like(call) if name == "labels" else {}
 
     def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
-        if name in ("normal", "one-hot", "size-1"):
+        if name in ("normal", "one-hot", "size-1", "broadcast"):
             return rng.standard_normal(shape)
         if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
             return rng.standard_normal(shape) * scale
@@ -607,16 +623,21 @@ def _family(
     def draw(rng: np.random.Generator) -> Inputs:
         scale = 10.0 ** rng.uniform(-8, -2) if name == "tiny" else 1.0
         args = [one(rng, i, s, g, scale) for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))]
-        if extra_shape is not None:
-            if name == "one-hot":
-                e = np.zeros(int(np.prod(extra_shape)))
-                e[rng.integers(e.size)] = 1.0
-                args.append(e.reshape(extra_shape))
-            else:
-                args.append(extra_seed(rng))
+        if name != "one-hot":
+            args += [rng.standard_normal(s) for s in extra_shapes]
+        else:  # each group one-hot as a whole: one element of all its leaves together
+            drawn: list[Any] = [None] * len(extras)
+            for group in dict.fromkeys(e.group for e in extras):
+                members = [k for k, e in enumerate(extras) if e.group == group]
+                sizes = [int(np.prod(extra_shapes[k])) for k in members]
+                flat = np.zeros(sum(sizes))
+                flat[rng.integers(flat.size)] = 1.0
+                for k, part in zip(members, np.split(flat, np.cumsum(sizes)[:-1]), strict=True):
+                    drawn[k] = part.reshape(extra_shapes[k])
+            args += drawn
         return Inputs(tuple(args))
 
-    return Family(name, draw, _ABOUT[name])
+    return Family(shown or name, draw, _ABOUT[name])
 
 
 _ABOUT = {
@@ -629,6 +650,7 @@ _ABOUT = {
     "size-1": "standard normal with the batch axis of length 1 (a .squeeze() that drops too much)",
     "labels": "label-like arguments (0/1 in the example) drawn as 0/1 or one-hot rows; the rest wide",
     "one-hot": "standard normal, one-hot cotangent/direction",
+    "broadcast": "standard normal with one argument cut to length 1 where f broadcasts it against the others",
 }
 
 
@@ -797,8 +819,8 @@ def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]
     return tuple(given)
 
 
-def _default_dtypes(call: _Call) -> tuple[str, ...]:
-    own = {np.dtype(a.dtype).name for a in call.floats}
+def _default_dtypes(*calls: _Call) -> tuple[str, ...]:
+    own = {np.dtype(a.dtype).name for call in calls for a in call.floats}
     return tuple(d for d in DTYPES if d in own | {"float32", "float64"})
 
 
@@ -854,6 +876,9 @@ def verify(
     devices: Sequence[str] | None = None,
     seed: int = DEFAULT_SEED,
     fixed: int | str | Sequence[int | str] = (),
+    order: int = 1,
+    modes: Sequence[str] = ("rev",),
+    examples: Sequence[Sequence[Any]] = (),
 ) -> Report:
     """Check a hand-written gradient (or f's own custom_vjp/custom_jvp rule, or a
     Hessian-vector product) against JAX autodiff in float64, on every dtype, transform,
@@ -873,18 +898,40 @@ def verify(
         element with respect to that input element, times the cotangent for a non-scalar
         (elementwise) f. `strict`: at kinks only autodiff's value passes.
     dtypes, families, transforms, devices: what to check (default: the arguments' float
-        dtypes with float32 and float64; every family, transform and device present).
+        dtypes with float32 and float64; every family of FAMILIES, transform and device
+        present). "broadcast" (ALL_FAMILIES) is drawn only when named: each argument f
+        broadcasts against another, cut to length 1 (handgrad/broadcast.py).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
     fixed: arguments (positions or parameter names, not differentiated ones) passed at their
         given values in every family, cast to each dtype checked: labels exactly 0 and 1, a
         mask, a temperature. Other float arguments are redrawn in every family.
+    order, modes: as in `jax.test_util.check_grads(f, args, order, modes)`, for grad= or f's
+        rule (hvp= is checked as before). "rev" (the default): grad against autodiff's VJP,
+        labelled grad(f) (rule(f)). "fwd": grad as a directional derivative, sum_i <g_i, t_i>
+        against jax.jvp(f, x, t) for tangents t (<g(x, c), t> against <c, jax.jvp(f, x, t)>
+        for a VJP), or for a custom_jvp rule jax.jvp(f, x, t) itself (tangent and primal
+        output) against jax.jvp(f.fun, x, t); labelled fwd(grad(f)); at a kink along t any
+        value between the one-sided directional derivatives passes (not strict). Not for a
+        custom_vjp rule (JAX has no forward mode for it). order=2 also differentiates the
+        formula once more by autodiff, reverse mode for "rev" (vjp(grad(f)): the VJP of grad
+        with cotangent v, against H v) and forward mode for "fwd" (jvp(fwd(grad(f))): v^T H t):
+        a gradient right in value but not differentiable right (stop_gradient, a cast) fails
+        there. handgrad/modes.py has the table.
+    examples: more example argument tuples, each like `args` (same number of arguments, any
+        shapes): every check runs on each through the same families, labelled
+        "grad(f) on examples[0]"; grad's calling convention is checked on `args` alone.
     """
     _check_seed(seed, "handgrad.verify")
     import jax
 
+    from handgrad import broadcast
     from handgrad.cases import build_cases
     from handgrad.evaluate import TRANSFORMS, available_devices, forget
+    from handgrad.modes import check_modes, check_order
 
+    order = check_order(order)
+    mode_names = check_modes(modes)
+    more = _check_examples(examples, len(args))
     rule_of_f = _rule_of(f)
     check_rule = grad is None and rule_of_f is not None
     if grad is None and hvp is None and not check_rule:
@@ -896,18 +943,31 @@ def verify(
                 "functools.wraps wrapper of one; a function that only calls one inside: pass that one)"
             )
         raise TypeError(f"handgrad.verify: f must be a function, got {type(f).__name__}")
+    if check_rule and "fwd" in mode_names and isinstance(rule_of_f, jax.custom_vjp):
+        raise ValueError(
+            "handgrad.verify: modes='fwd' checks a rule through jax.jvp, and JAX has no forward mode for a "
+            "jax.custom_vjp function; check its rule with modes=('rev',) (the default)"
+        )
+    first_order = grad is not None or check_rule
+    if order == 2 and not first_order:
+        raise ValueError(
+            "handgrad.verify: order=2 differentiates grad= (or f's custom rule) once more; with hvp= alone there is "
+            "nothing to differentiate (hvp= is checked as a second derivative already)"
+        )
     strict = bool(strict)
     dtype_names = _validate_names("dtype", dtypes, DTYPES) if dtypes is not None else None
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
-    family_names = _validate_names("family", families, FAMILIES)
+    family_names = FAMILIES if families is None else _validate_names("family", families, ALL_FAMILIES)
     with _checking():
-        call = _prepare(f, args, argnums, rule_of_f if check_rule else None, fixed=fixed)
-        dtype_names = dtype_names or _default_dtypes(call)
+        rule_object = rule_of_f if check_rule else None
+        call = _prepare(f, args, argnums, rule_object, fixed=fixed)
+        calls = [(call, "")]
+        for k, example in enumerate(more):
+            who = f"handgrad.verify: examples[{k}]"
+            calls.append((_prepare(f, example, argnums, rule_object, who=who, fixed=fixed), f" on examples[{k}]"))
+        dtype_names = dtype_names or _default_dtypes(*(c for c, _ in calls))
         device_names = _validate_names("device", devices, available_devices())
-        rule = _kink_rule(call, kinks, kink_range)
-        targets = []
-        ct_shape = None if call.scalar else call.out_shape
-        if grad is not None or check_rule:
+        if first_order:
             formula, truth = _gradient_functions(call, grad)
             example = call.floats + (() if call.scalar else (np.ones(call.out_shape, call.out_dtype),))
             example = tuple(np.asarray(a) for a in example)
@@ -920,8 +980,6 @@ def verify(
                 ) from None
             if grad is not None:
                 _check_returns(formula, example, want, "grad", grad, _calling(call, "grad", len(args)))
-            label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
-            targets.append(_target(label, call, formula, truth, ct_shape, rule, dtype_names, family_names))
         if hvp is not None:
             if not call.scalar or len(call.argnums) != 1 or call.pytree:
                 raise ValueError("handgrad.verify: hvp= needs a scalar f and one argnum that is one array")
@@ -930,26 +988,121 @@ def verify(
             example = (*call.floats, call.floats[i])
             want = jax.eval_shape(truth, *example)
             _check_returns(formula, example, want, "hvp", hvp, _calling(call, "hvp", len(args)))
-            shape = call.floats[i].shape
-            targets.append(_target(f"hvp({call.name})", call, formula, truth, shape, None, dtype_names, family_names))
+        targets = []
+        for each, where in calls:
+            rule = _kink_rule(each, kinks, kink_range)
+            cuts = _Cuts(each)
+            found = 0
+            for check in _checks(each, grad if first_order else None, hvp, rule, mode_names, order, first_order):
+                if each is call:
+                    _truth_runs(check, call)
+                target = _target(check, each, dtype_names, family_names, cuts, where)
+                if target is not None:  # (else none of the families asked for applies to this check)
+                    targets.append((each, rule, target))
+                    found += 1
+            if not found:
+                raise ValueError(
+                    f"handgrad.verify: no family left to draw{where}: 'one-hot' needs a cotangent, tangent or v to "
+                    "draw (a non-scalar f, modes=('fwd',), order=2 or hvp=), 'size-1' a batch axis f accepts at "
+                    "length 1, 'labels' an argument holding only 0 and 1, 'broadcast' an argument f broadcasts "
+                    "against another at length 1"
+                )
         results: list[CaseResult] = []
-        for target in targets:
+        for each, rule, target in targets:
             cases = build_cases([target], dtypes=dtype_names, transforms=transform_names, devices=device_names)
             try:
-                results += run_all(
+                done = run_all(
                     InProcess({target.name: target.formula}), cases, strict=strict, seed=seed, nan_truth_unchecked=True
                 )
             finally:
                 forget(target.formula)
-    if rule is None:  # (grad and rule targets find their kinks: the note is for hvp's alone)
-        results = [_with_kink_note(r, call.names) if r.case.entry.name.startswith("hvp") else r for r in results]
-    about = ""
+            if rule is None and target.name.startswith("hvp("):  # (the others find their kinks)
+                done = [_with_kink_note(r, each.names) for r in done]
+            results += [broadcast.with_note(r) for r in done]
+    about = []
     if not call.scalar and grad is not None:
-        about = (
+        about.append(
             f"{call.name} returns shape {call.out_shape}, not a scalar: grad was checked as its vector-Jacobian "
             "product, grad(*args, cotangent) (for a loss, return a scalar: shape (), not (1,))"
         )
-    return Report(call.name, results, about=about)
+    failed = {r.case.entry.name for r in results if not r.ok}
+    for k, (each, where) in enumerate(calls[1:]):
+        if any(name.endswith(where) for name in failed):
+            shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(each.names, each.floats, strict=True))
+            about.append(f"examples[{k}] (extra example arguments): {shapes}")
+    return Report(call.name, results, about="\n".join(about))
+
+
+def _checks(
+    call: _Call,
+    grad: Callable[..., Any] | None,
+    hvp: Callable[..., Any] | None,
+    rule: _KinkRule | None,
+    modes: Sequence[str],
+    order: int,
+    first_order: bool,
+) -> list[Check]:
+    """What verify checks on one example: for grad= (or f's rule, `first_order` without grad)
+    each mode at order 1 and, at order 2, each mode's derivative (handgrad/modes.py); hvp=."""
+    from handgrad.modes import forward, second_fwd, second_rev
+
+    checks = []
+    if first_order:
+        formula, truth = _gradient_functions(call, grad)
+        label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
+        cotangent = () if call.scalar else (Extra("cotangent", "cotangent", None),)
+        kink = _tree_kink(call, rule) if rule is not None else _found_kink(call)
+        if "rev" in modes:
+            checks.append(Check(label, formula, truth, cotangent, kink))
+        fwd = forward(call, label, formula if grad is not None else None, set(call.names)) if "fwd" in modes else None
+        if fwd is not None:
+            checks.append(fwd)
+        if order == 2 and "rev" in modes:
+            checks.append(second_rev(call, label, formula, truth, set(call.names)))
+        if order == 2 and fwd is not None:
+            checks.append(second_fwd(call, fwd))
+    if hvp is not None:
+        formula, truth = _hvp_functions(call, hvp)
+        checks.append(Check(f"hvp({call.name})", formula, truth, (Extra("v", "v", call.argnums[0]),), None))
+    return checks
+
+
+def _truth_runs(check: Check, call: _Call) -> None:
+    """The check's truth traces on the example (autodiff of f's primal, in the check's mode and
+    order): else say so up front, not in the middle of the run."""
+    import jax
+
+    extras = [np.ones(call.out_shape if e.like is None else call.floats[e.like].shape) for e in check.extras]
+    try:
+        jax.eval_shape(check.truth, *(np.asarray(a, np.float64) for a in call.floats), *extras)
+    except Exception as exc:
+        raise ValueError(
+            f"handgrad.verify: JAX cannot compute {check.label}'s truth from {call.name}'s primal "
+            f"({_short(exc)}); check that mode or order another way (handgrad.taylor_test)"
+        ) from None
+
+
+def _check_examples(examples: Any, n: int) -> list[tuple[Any, ...]]:
+    """verify's `examples=`: a list of argument tuples, each like the example's (n arguments)."""
+    if not isinstance(examples, (list, tuple)):
+        raise TypeError(
+            f"handgrad.verify: examples= takes a list of argument tuples, e.g. examples=[(x2, y2)]; "
+            f"got {type(examples).__name__}"
+        )
+    out = []
+    for k, example in enumerate(examples):
+        if not isinstance(example, (tuple, list)):
+            raise TypeError(
+                f"handgrad.verify: examples[{k}] must be a tuple of {n} argument(s) like the example's "
+                f"(examples=[(x2,)] for one argument), got {type(example).__name__}"
+            )
+        if len(example) != n:
+            raise ValueError(
+                f"handgrad.verify: examples[{k}] has {len(example)} argument(s), the example has {n}: give each "
+                "example as a tuple of f's arguments"
+            )
+        out.append(tuple(example))
+    return out
 
 
 KINK_NOTE = (
@@ -985,41 +1138,59 @@ def _rule_of(f: Any) -> Any:
     return None
 
 
+class _Cuts:
+    """The shapes other than the example's that a call's families draw at, found once per call
+    (each is a trace of f per candidate): the size-1 batch cut, and the broadcast cuts."""
+
+    def __init__(self, call: _Call) -> None:
+        self.call = call
+
+    @functools.cached_property
+    def size_one(self) -> Cut | None:
+        return _size_one(self.call)
+
+    @functools.cached_property
+    def broadcast(self) -> list[tuple[int, Cut]]:
+        from handgrad.broadcast import broadcast_cuts
+
+        return broadcast_cuts(self.call)
+
+
 def _target(
-    label: str,
-    call: _Call,
-    formula: Callable[..., Any],
-    truth: Callable[..., Any],
-    extra_shape: tuple[int, ...] | None,
-    rule: _KinkRule | None,
-    dtypes: Sequence[str],
-    family_names: Sequence[str],
-) -> Target:
-    extra_rng = (lambda rng: rng.standard_normal(extra_shape)) if extra_shape is not None else (lambda rng: None)
-    usable = [n for n in family_names if (n != "one-hot" or extra_shape is not None)]
-    cut = _size_one(call) if "size-1" in usable and not label.startswith("hvp") else None
-    if "size-1" in usable and cut is None:
-        usable.remove("size-1")  # (no batch axis to cut, or f does not take it cut)
-    if "labels" in usable and not _label_like(call):
-        usable.remove("labels")  # (no argument looks like labels)
-    fams = tuple(_family(n, call, extra_shape, extra_rng, cut) for n in usable)
+    check: Check, call: _Call, dtypes: Sequence[str], family_names: Sequence[str], cuts: _Cuts, where: str = ""
+) -> Target | None:
+    """The check as a catalog-style entry, with the families it can draw: "one-hot" needs an
+    extra, "labels" a label-like argument, "size-1" and "broadcast" a shape f takes; None where
+    none is left. `where`: which extra example (" on examples[0]"), appended to the label."""
+    from handgrad.broadcast import PREFIX
+
+    fams: list[Family] = []
+    for name in family_names:
+        if (name == "one-hot" and not check.extras) or (name == "labels" and not _label_like(call)):
+            continue
+        if name == "size-1":
+            cut = cuts.size_one
+            fams += [_family(name, call, check.extras, cut)] if cut is not None else []
+        elif name == "broadcast":
+            fams += [_family(name, call, check.extras, cut, PREFIX + call.names[i]) for i, cut in cuts.broadcast]
+        else:
+            fams.append(_family(name, call, check.extras))
     if not fams:
-        raise ValueError(
-            "handgrad.verify: no family left to draw: 'one-hot' needs a non-scalar f or hvp=, 'size-1' a batch "
-            "axis f accepts at length 1, 'labels' an argument holding only 0 and 1"
-        )
-    extra = () if extra_shape is None else ("v" if label.startswith("hvp") else "cotangent",)
+        return None
+    directions = tuple(e.name for e in check.extras)
     return Target(
-        name=label,
-        reference=truth,
-        args=(*call.names, *extra),
+        name=check.label + where,
+        reference=check.truth,
+        args=(*call.names, *directions),
         layout="elementwise",
-        families=fams,
+        families=tuple(fams),
         dtypes=tuple(dtypes),
-        kink=_tree_kink(call, rule) if rule is not None else (None if label.startswith("hvp") else _found_kink(call)),
+        kink=check.kink,
         tolerance=TOLERANCES,
         of=call.name,
-        formula=formula,
+        formula=check.formula,
+        directions=directions,
+        where=where,
     )
 
 

@@ -1,0 +1,336 @@
+"""What `handgrad.verify` checks beyond the gradient itself: `modes=` and `order=`, as in
+`jax.test_util.check_grads(f, args, order, modes)`.
+
+Let g be the formula under test: the user's gradient g(x) of a scalar f, the user's VJP g(x, c)
+of any other f (c: the cotangent), or f's own custom rule (then g(x, c) = jax.vjp(f, x)[1](c),
+and J(x) t = jax.jvp(f, x, t)[1] uses the rule directly for a custom_jvp). The truth is autodiff of
+f's primal in float64, written f below. Every check is one target of the engine, with its own
+label in the report, drawn from the same families, dtypes, transforms and devices:
+
+    mode  order  label               formula                           truth
+    rev   1      grad(f)             g(x) or g(x, c)                   the gradient, or c^T J(x)
+    fwd   1      fwd(grad(f))        sum_i <g_i(x), t_i>               jax.jvp(f, x, t)
+                                     sum_i <g_i(x, c), t_i>            <c, jax.jvp(f, x, t)>
+                 fwd(rule(f))        jax.jvp(f, x, t): tangent, primal jax.jvp(f.fun, x, t)
+    rev   2      vjp(grad(f))        jax.vjp(x -> g(x), x)[1](v)       the same of autodiff's gradient: H v
+    fwd   2      jvp(fwd(grad(f)))   jax.jvp(x -> fwd formula, x, v)   the same of the truth: v^T H t
+
+t (one tangent per differentiated leaf, shaped like it), c (shaped like f's output) and v (shaped
+like the differentiated leaves) are drawn like the arguments: standard normal, and one-hot (one
+element of each of them 1, the rest 0) in the `one-hot` family. Order 2 differentiates g itself:
+a gradient right in value but built from jax.lax.stop_gradient, a rounding or a cast to an
+integer, a jax.pure_callback, has the wrong derivative, and code that differentiates it (a
+Newton step, a gradient penalty, meta-learning) silently gets that wrong derivative. Reverse
+over g for "rev" (as check_grads' VJP of the VJP), forward over it for "fwd" (JVP of the JVP):
+a custom_vjp inside g cannot be differentiated forward, a while_loop not in reverse.
+
+The rev check of order 1 lives in verification.py (it is what verify always did); this module
+builds the others, and the kink rule of the forward checks (_AlongKink).
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from reference.kinks import Kink
+
+if TYPE_CHECKING:
+    from handgrad.verification import _Call
+
+MODES: tuple[str, ...] = ("rev", "fwd")
+ORDERS: tuple[int, ...] = (1, 2)
+JVP = "jvp"
+"""The output of a forward check: a directional derivative (an array shaped like f's output
+for a custom_jvp rule, a scalar otherwise)."""
+PRIMAL = "primal"
+"""A custom_jvp rule's primal output, compared with f.fun's in the forward check."""
+
+
+@dataclass(frozen=True)
+class Extra:
+    """An argument a check draws beside f's own: a cotangent, a tangent or a direction v.
+
+    `like`: the float leaf it is shaped like (index into the float leaves), None for f's
+    output. `group`: in the `one-hot` family each group is one-hot as a whole (one element of
+    all its leaves together is 1)."""
+
+    name: str
+    group: str
+    like: int | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One target for verify to build: its label, formula and truth (both take the float leaves
+    and then the extras, in order, and return a dict of arrays), extras, and kink rule."""
+
+    label: str
+    formula: Callable[..., Any]
+    truth: Callable[..., Any]
+    extras: tuple[Extra, ...]
+    kink: Kink | None
+
+
+def check_order(order: object) -> int:
+    if isinstance(order, bool) or not isinstance(order, numbers.Integral):  # (numpy's integers too)
+        raise TypeError(f"handgrad.verify: order must be the int 1 or 2, got {order!r}")
+    order = int(order)
+    if order not in ORDERS:
+        raise ValueError(
+            f"handgrad.verify: order={order} is not checked: order=1 checks the gradient, order=2 also its "
+            "derivative (the Hessian through your gradient); for higher orders, verify a gradient of your gradient"
+        )
+    return order
+
+
+def check_modes(modes: object) -> tuple[str, ...]:
+    if isinstance(modes, str):
+        raise TypeError(f"handgrad.verify: modes takes a sequence of modes, e.g. modes=({modes!r},), got {modes!r}")
+    if not isinstance(modes, (tuple, list)):
+        raise TypeError(f"handgrad.verify: modes must be a tuple of 'rev' and/or 'fwd', got {modes!r}")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        words = ", ".join(map(repr, unknown))
+        lin = " ('lin', check_grads' jax.linearize, gives the JVP 'fwd' checks: use 'fwd')" if "lin" in unknown else ""
+        raise ValueError(f"handgrad.verify: unknown mode {words}; known: rev, fwd{lin}")
+    if not modes:
+        raise ValueError("handgrad.verify: modes is empty: give 'rev' and/or 'fwd'")
+    return tuple(m for m in MODES if m in modes)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "'"
+    taken.add(name)
+    return name
+
+
+def extras_for(call: _Call, group: str, taken: set[str]) -> tuple[Extra, ...]:
+    """One extra per differentiated leaf: `group` for one leaf, "group of name" for several;
+    names already `taken` (the arguments') get a prime."""
+    names = call.diff_names
+    return tuple(
+        Extra(_unique(group if len(names) == 1 else f"{group} of {n}", taken), group, i)
+        for n, i in zip(names, call.argnums, strict=True)
+    )
+
+
+def _merged(call: _Call, floats: Sequence[Any], diff: Sequence[Any]) -> list[Any]:
+    """The float leaves with the differentiated ones replaced by `diff`."""
+    merged = list(floats)
+    for i, d in zip(call.argnums, diff, strict=True):
+        merged[i] = d
+    return merged
+
+
+def _undefined(value: Any, out: Any) -> Any:
+    """NaN (not compared, counted as unchecked) where f's own value is not finite: elementwise
+    where the shapes match, else everywhere (as the rev check's truth)."""
+    import jax.numpy as jnp
+
+    bad = ~jnp.isfinite(value)
+    return jnp.where(bad if jnp.shape(out) == jnp.shape(bad) else bad.any(), jnp.nan, out)
+
+
+def forward(call: _Call, label: str, rev: Callable[..., Any] | None, taken: set[str]) -> Check:
+    """The fwd check of order 1. `rev`: the rev check's formula (the user's grad, as
+    {name: gradient}); None for a custom_jvp rule, whose JVP jax.jvp(f) computes itself."""
+    import jax
+    import jax.numpy as jnp
+
+    n = len(call.floats)
+    contracted = rev is not None and not call.scalar  # (a VJP: <c, J t> = <g(x, c), t>)
+    cotangent = (Extra(_unique("cotangent", taken), "cotangent", None),) if contracted else ()
+    tangents = extras_for(call, "tangent", taken)
+    k = n + len(cotangent)
+
+    def jvp_of(fn: Callable[..., Any], truth: bool) -> Callable[..., Any]:
+        def through(*args: Any) -> dict[str, Any]:
+            floats, t = args[:n], args[k:]
+
+            def g(*d: Any) -> Any:
+                return fn(*call.full(_merged(call, floats, d)))
+
+            value, tangent = jax.jvp(g, tuple(floats[i] for i in call.argnums), tuple(t))
+            if contracted:
+                tangent = jnp.sum(args[n] * tangent)
+            if not truth:
+                return {JVP: tangent, PRIMAL: value} if rev is None else {JVP: tangent}
+            out = {JVP: _undefined(value, tangent)}
+            return {**out, PRIMAL: value} if rev is None else out
+
+        return through
+
+    truth = jvp_of(call.primal, truth=True)
+    if rev is None:
+        formula = jvp_of(call.f, truth=False)
+    else:
+        user = rev
+
+        def formula(*args: Any) -> dict[str, Any]:
+            g = user(*args[:k])
+            t = args[k:]
+            for name, ti in zip(call.diff_names, t, strict=True):
+                if jnp.shape(g[name]) != jnp.shape(ti):  # (a product would broadcast it, and a sum hide it)
+                    raise ValueError(f"grad returns shape {jnp.shape(g[name])} for {name}, expected {jnp.shape(ti)}")
+            return {JVP: sum((jnp.sum(g[name] * ti) for name, ti in zip(call.diff_names, t, strict=True)), start=0)}
+
+    kink = _AlongKink(ALONG_RULE, _unused, _unused, _unused, call=call, contracted=contracted)
+    return Check(f"fwd({label})", formula, truth, (*cotangent, *tangents), kink)
+
+
+def second_rev(
+    call: _Call, label: str, rev: Callable[..., Any], rev_truth: Callable[..., Any], taken: set[str]
+) -> Check:
+    """The rev check of order 2: reverse-mode autodiff of the rev check's formula (the user's
+    grad or VJP, or jax.vjp of f's rule) with cotangent v, against the same of the truth."""
+    import jax
+
+    k = len(call.floats) + (0 if call.scalar else 1)
+    names = call.diff_names
+    cotangent = () if call.scalar else (Extra(_unique("cotangent", taken), "cotangent", None),)
+    vs = extras_for(call, "v", taken)
+
+    def through(first: Callable[..., Any], truth: bool) -> Callable[..., Any]:
+        def second(*args: Any) -> dict[str, Any]:
+            base, v = list(args[:k]), args[k:]
+
+            def g(*d: Any) -> tuple[Any, ...]:
+                out = first(*_merged(call, base[: len(call.floats)], d), *base[len(call.floats) :])
+                return tuple(out[name] for name in names)
+
+            out, pullback = jax.vjp(g, *(base[i] for i in call.argnums))
+            for name, o, w in zip(names, out, v, strict=True):
+                if o.shape != w.shape:  # (the rev check reports it; the VJP could not even start)
+                    raise ValueError(f"grad returns shape {o.shape} for {name}, expected {w.shape}")
+            grads = pullback(tuple(v))
+            if truth:
+                value = call.primal(*call.full(base[: len(call.floats)]))
+                grads = tuple(_undefined(value, d) for d in grads)
+            return dict(zip(names, grads, strict=True))
+
+        return second
+
+    return Check(f"vjp({label})", through(rev, False), through(rev_truth, True), (*cotangent, *vs), None)
+
+
+def second_fwd(call: _Call, first: Check) -> Check:
+    """The fwd check of order 2: forward-mode autodiff of the fwd check (`first`) along v,
+    against the same of its truth."""
+    import jax
+
+    k = len(call.floats) + len(first.extras)
+    vs = extras_for(call, "v", {e.name for e in first.extras} | set(call.names))
+
+    def through(fn: Callable[..., Any], truth: bool) -> Callable[..., Any]:
+        def second(*args: Any) -> dict[str, Any]:
+            base, v = list(args[:k]), args[k:]
+            floats = base[: len(call.floats)]
+
+            def g(*d: Any) -> Any:
+                return fn(*_merged(call, floats, d), *base[len(call.floats) :])[JVP]
+
+            _, tangent = jax.jvp(g, tuple(floats[i] for i in call.argnums), tuple(v))
+            if truth:
+                tangent = _undefined(call.primal(*call.full(floats)), tangent)
+            return {JVP: tangent}
+
+        return second
+
+    return Check(f"jvp({first.label})", through(first.formula, False), through(first.truth, True),
+                 (*first.extras, *vs), None)  # fmt: skip
+
+
+# ---- kinks of the forward check ---------------------------------------------------------------------
+
+ALONG_RULE = (
+    "f has a kink along the tangent there (its one-sided directional derivatives differ, found by handgrad): "
+    "any value between them is a valid directional derivative (strict: only autodiff's value)"
+)
+
+
+def _unused(*args: Any) -> Any:
+    raise AssertionError("an _AlongKink answers expected_at itself")
+
+
+@dataclass(frozen=True)
+class _AlongKink(Kink):
+    """Kinks of a forward check, found along the tangent t itself: the one-sided directional
+    derivatives (phi(x + h t) - phi(x)) / h and (phi(x) - phi(x - h t)) / h of phi = f (of
+    <c, f> for a VJP), in float64. Where they differ by more than 0.1% plus their own rounding,
+    the directional derivative is set-valued and any value between them is valid: for
+    sum(relu(x)) at an exact 0 in x, every subgradient s in [0, 1] gives s * t_j there, and the
+    two one-sided values are the extremes of that set. One step per case (three evaluations of
+    f), whatever the number of elements. Declared kinks (kinks=, kink_range=) are per element of
+    a gradient and are not used here. Strict: no kink."""
+
+    call: Any = None
+    contracted: bool = False
+    _programs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def _program(self) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        if "along" not in self._programs:
+            call, contracted = self.call, self.contracted
+
+            def phi(h: Any, floats: list[Any], c: Any, t: list[Any]) -> Any:
+                moved = _merged(call, floats, [floats[i] + h * ti for i, ti in zip(call.argnums, t, strict=True)])
+                out = call.primal(*call.full(moved))
+                return jnp.sum(c * out) if contracted else out
+
+            self._programs["along"] = jax.jit(jax.vmap(phi, in_axes=(0, None, None, None)))
+        return self._programs["along"]
+
+    def one_sided(self, floats: list[np.ndarray], c: Any, t: list[np.ndarray]) -> tuple[Any, Any, Any]:
+        """(low, high, kink), shaped like phi: the range between the one-sided directional
+        derivatives, widened by their rounding, and where they differ."""
+        diff = [floats[i] for i in self.call.argnums]
+        top_t = max(float(np.max(np.abs(a), initial=0.0)) for a in t)
+        top_x = max(float(np.max(np.abs(a), initial=0.0)) for a in diff)
+        if not top_t > 0 or not np.isfinite(top_t) or not np.isfinite(top_x):
+            return None, None, None
+        h = 1e-7 * max(top_x, 1e-2) / top_t
+        try:
+            values = np.asarray(self._program()(np.array([h, -h, 0.0]), floats, c, t), np.float64)
+        except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
+            return None, None, None
+        up, down, here = values[0], values[1], values[2]
+        with np.errstate(all="ignore"):
+            right, left = (up - here) / h, (here - down) / h
+            rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
+            kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
+        kink &= np.isfinite(right) & np.isfinite(left)
+        return np.minimum(left, right) - rounding, np.maximum(left, right) + rounding, kink
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call = self.call
+        n = len(call.floats)
+        k = n + (1 if self.contracted else 0)
+        floats = [np.asarray(a, np.float64) for a in args[:n]]
+        c: Any = np.asarray(args[n], np.float64) if self.contracted else 0.0
+        t = [np.asarray(a, np.float64) for a in args[k:]]
+        stacked = np.ndim(floats[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
+        g = got[JVP]
+        masks = {key: np.zeros(np.shape(value), bool) for key, value in got.items()}
+        values = {key: np.zeros(np.shape(value)) for key, value in got.items()}
+        if strict:
+            return masks, values
+        if not stacked:
+            examples = [(floats, c, t)]
+        else:
+            pick = (lambda j: c[j]) if self.contracted else (lambda j: c)
+            examples = [([a[j] for a in floats], pick(j), [a[j] for a in t]) for j in range(len(g))]
+        found = [self.one_sided(*example) for example in examples]
+        if any(low is None for low, _, _ in found):
+            return masks, values
+        low, high, kink = (np.stack([f[j] for f in found]) if stacked else found[0][j] for j in range(3))
+        masks[JVP] = np.broadcast_to(kink, g.shape)
+        values[JVP] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), low, high), (low + high) / 2)
+        return masks, values

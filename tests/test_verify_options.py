@@ -1,0 +1,346 @@
+"""handgrad.verify's check_grads options (order=, modes=), extra example shapes (examples=) and
+the broadcast family.
+
+Each wrong form here is right where the default check looks (order 1, reverse mode, the
+example's own shapes) and wrong only where the option looks: a gradient right in value whose
+own derivative is wrong, a custom_jvp rule's forward output, a shape the example does not have,
+an argument broadcast against another. Each must fail there, with its check named, and the
+right form beside it must pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handgrad
+from handgrad import verification
+from handgrad.cases import case_inputs
+
+ONE: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float64"])
+"""One device, one dtype: every option's point shows in float64 alone."""
+
+
+def _labels(report: handgrad.Report, failed: bool = True) -> set[str]:
+    return {r.case.entry.name for r in (report.failures if failed else report.results)}
+
+
+def sin_x(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.sin(x) * x)
+
+
+def sin_x_grad(x: jax.Array) -> jax.Array:
+    return jnp.sin(x) + x * jnp.cos(x)
+
+
+def sin_x_grad_stopped(x: jax.Array) -> jax.Array:
+    """The right value, but autodiff of it sees a constant: its derivative (the Hessian) is 0."""
+    return jax.lax.stop_gradient(sin_x_grad(x))
+
+
+# ---- order=2: the gradient's own derivative ------------------------------------------------------
+
+
+def test_a_gradient_right_in_value_but_stopped_fails_only_at_order_2() -> None:
+    x = np.linspace(-2.0, 2.0, 6)
+    opts: dict[str, Any] = dict(families=["normal", "one-hot"], transforms=["jit", "vmap"], **ONE)
+    assert handgrad.verify(sin_x, x, grad=sin_x_grad_stopped, modes=("rev", "fwd"), **opts).ok
+    caught = handgrad.verify(sin_x, x, grad=sin_x_grad_stopped, modes=("rev", "fwd"), order=2, **opts)
+    assert _labels(caught) == {"vjp(grad(sin_x))", "jvp(fwd(grad(sin_x)))"}  # the first-order checks pass
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.got == 0 != worst.comparison.worst.expected
+    assert "input v = [" in worst.message()  # the direction the gradient was differentiated along
+    right = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), order=2, **opts)
+    assert right.ok, right
+    assert _labels(right, failed=False) == {
+        "grad(sin_x)", "fwd(grad(sin_x))", "vjp(grad(sin_x))", "jvp(fwd(grad(sin_x)))"}  # fmt: skip
+
+
+def test_order_2_differentiates_a_custom_vjp_rule_in_reverse_mode() -> None:
+    """A bwd right in value but not differentiable (stop_gradient): jax.grad(jax.grad(f)) is
+    wrong, what check_grads(order=2, modes=["rev"]) sees; order 1 cannot."""
+
+    def softplus_with(bwd: Any) -> Any:
+        @jax.custom_vjp
+        def softplus(x: jax.Array) -> jax.Array:
+            return jnp.logaddexp(x, 0.0)
+
+        softplus.defvjp(lambda x: (softplus(x), x), bwd)
+        return softplus
+
+    right = softplus_with(lambda x, g: (g * jax.nn.sigmoid(x),))
+    stopped = softplus_with(lambda x, g: (g * jax.lax.stop_gradient(jax.nn.sigmoid(x)),))
+    x = np.linspace(-3.0, 3.0, 5)
+    opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
+    assert handgrad.verify(stopped, x, **opts).ok
+    caught = handgrad.verify(stopped, x, order=2, **opts)
+    assert _labels(caught) == {"vjp(rule(softplus))"}
+    assert handgrad.verify(right, x, order=2, **opts).ok
+
+
+# ---- modes=("fwd",): a custom_jvp rule's own JVP ---------------------------------------------------
+
+
+def _log1pexp_rule(dx_of: Any, primal_shift: float = 0.0) -> Any:
+    @jax.custom_jvp
+    def log1pexp(x: jax.Array) -> jax.Array:
+        return jnp.logaddexp(x, 0.0)
+
+    def jvp(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+        (x,), (t,) = primals, tangents
+        return log1pexp(x) + primal_shift, dx_of(x) * t
+
+    log1pexp.defjvp(jvp)
+    return log1pexp
+
+
+def test_a_wrong_custom_jvp_rule_fails_in_forward_mode_and_prints_its_tangent() -> None:
+    x = np.random.default_rng(3).standard_normal((3, 4))
+    opts: dict[str, Any] = dict(families=["normal", "one-hot"], transforms=["eager", "vmap"], **ONE)
+    wrong = handgrad.verify(_log1pexp_rule(lambda x: jax.nn.sigmoid(-x)), x, modes=("fwd",), **opts)
+    assert _labels(wrong) == _labels(wrong, failed=False) == {"fwd(rule(log1pexp))"}
+    worst = wrong.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.leaf == "jvp"
+    message = worst.message()
+    assert re.search(r"input tangent = \[\[", message) and "input x = [[" in message
+    right = handgrad.verify(_log1pexp_rule(jax.nn.sigmoid), x, modes=("rev", "fwd"), order=2, **opts)
+    assert right.ok, right
+    assert _labels(right, failed=False) == {
+        "rule(log1pexp)", "fwd(rule(log1pexp))", "vjp(rule(log1pexp))", "jvp(fwd(rule(log1pexp)))"}  # fmt: skip
+
+
+def test_forward_mode_compares_a_custom_jvp_rules_primal_output() -> None:
+    """A rule whose primal output is off (its tangent right): jax.jvp(f) returns the wrong value,
+    which a reverse-mode check of the gradient never looks at."""
+    x = np.linspace(-2.0, 2.0, 5)
+    shifted = _log1pexp_rule(jax.nn.sigmoid, primal_shift=1e-3)
+    opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
+    assert handgrad.verify(shifted, x, **opts).ok
+    caught = handgrad.verify(shifted, x, modes=("fwd",), **opts)
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.leaf == "primal"
+    assert worst.comparison.worst.got == pytest.approx(worst.comparison.worst.expected + 1e-3)
+
+
+def test_a_hand_vjp_in_forward_mode_is_its_directional_derivative() -> None:
+    """For a non-scalar f, grad(x, c) is checked as <grad(x, c), t> against <c, jvp(f, x, t)>:
+    one number per draw; a failure prints the cotangent and the tangent it used."""
+    x = np.random.default_rng(4).standard_normal((2, 3))
+    opts: dict[str, Any] = dict(families=["normal", "one-hot"], transforms=["jit"], **ONE)
+    assert handgrad.verify(jnp.sin, x, grad=lambda x, c: c * jnp.cos(x), modes=("fwd",), order=2, **opts).ok
+    off = handgrad.verify(jnp.sin, x, grad=lambda x, c: 1.01 * c * jnp.cos(x), modes=("fwd",), **opts)
+    worst = off.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.index == () and set(worst.inputs_at_worst) == {"x", "cotangent", "tangent"}
+    assert worst.comparison.worst.got == pytest.approx(1.01 * worst.comparison.worst.expected)
+
+
+def test_one_hot_tangents_pick_one_element_of_all_the_differentiated_arguments() -> None:
+    """With several argnums the one-hot family draws one tangent element of all of them
+    together: the JVP is then one entry of the gradient, of one argument."""
+
+    def weighted(a: Any, b: Any) -> Any:
+        return jnp.sum(a * a * b)
+
+    a, b = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.25])
+    grad = lambda a, b: (2 * a * jnp.sum(b), jnp.full_like(b, jnp.sum(a * a)))  # noqa: E731
+    report = handgrad.verify(
+        lambda a, b: weighted(a[:, None], b[None, :]), a, b, grad=grad, argnums=(0, 1), modes=("fwd",),
+        families=["one-hot"], transforms=["vmap"], **ONE)  # fmt: skip
+    assert report.ok, report
+    (case,) = [r.case for r in report.results]
+    tangents = case_inputs(case).args[2:]
+    assert case.entry.args[2:] == ("tangent of a", "tangent of b")
+    ones = sum(np.count_nonzero(t, axis=1) for t in tangents)
+    assert (ones == 1).all()  # each stacked draw: one element of a's and b's tangents together
+
+
+def test_a_kink_along_the_tangent_accepts_any_subgradient_unless_strict() -> None:
+    """relu at exact 0s: <g, t> with g = 1 there (autodiff says 0) lies between the one-sided
+    directional derivatives; 1.5 at 0 does not; strict keeps autodiff's 0."""
+    x = np.array([0.0, -0.0, 1.5, -2.0, 0.3])
+    step = lambda x: (x >= 0).astype(x.dtype)  # noqa: E731
+    opts: dict[str, Any] = dict(families=["given", "zeros"], transforms=["jit", "vmap"], modes=("fwd",), **ONE)
+    assert handgrad.verify(lambda x: jnp.sum(jax.nn.relu(x)), x, grad=step, **opts).ok
+    strict = handgrad.verify(lambda x: jnp.sum(jax.nn.relu(x)), x, grad=step, strict=True, **opts)
+    assert not strict.ok
+    beyond = handgrad.verify(lambda x: jnp.sum(jax.nn.relu(x)), x, grad=lambda x: jnp.where(x == 0, 1.5, step(x)),
+                             **opts)  # fmt: skip
+    worst = beyond.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.at_kink
+
+
+# ---- examples=: shapes the example does not have ---------------------------------------------------
+
+
+def _mean_of_squares(images: Any) -> Any:
+    """Images (batch, height, width): the mean square over each row, summed."""
+    return jnp.sum(jnp.mean(images**2, axis=-1))
+
+
+def test_a_bug_only_at_another_shape_is_caught_when_that_example_is_given() -> None:
+    """Divided by the height where the width was meant: right for square images (the example,
+    and every family drawn from it, a batch of one included), a factor 4/3 off for 3x4 ones."""
+    rng = np.random.default_rng(5)
+    square, wide = rng.standard_normal((2, 3, 3)), rng.standard_normal((2, 3, 4))
+    by_height = lambda x: 2 * x / x.shape[-2]  # noqa: E731
+    opts: dict[str, Any] = dict(transforms=["jit"], **ONE)
+    assert handgrad.verify(_mean_of_squares, square, grad=by_height, **opts).ok
+    caught = handgrad.verify(_mean_of_squares, square, grad=by_height, examples=[(wide,)], **opts)
+    assert _labels(caught) == {"grad(_mean_of_squares) on examples[0]"}
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.got == pytest.approx(worst.comparison.worst.expected * 4 / 3)
+    text = str(caught)
+    assert "grad(_mean_of_squares)(images) on examples[0] FAILED (value)" in text
+    assert "examples[0] (extra example arguments): images (2, 3, 4)" in text
+    by_width = lambda x: 2 * x / x.shape[-1]  # noqa: E731
+    assert handgrad.verify(_mean_of_squares, square, grad=by_width, examples=[(wide,)], **opts).ok
+
+
+def test_every_check_runs_on_every_extra_example() -> None:
+    x = np.linspace(-1.0, 1.0, 4)
+    report = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), examples=[(x[:1],), (x.reshape(2, 2),)],
+                             families=["normal"], transforms=["jit"], **ONE)  # fmt: skip
+    assert report.ok, report
+    labels = {"grad(sin_x)", "fwd(grad(sin_x))"}
+    assert _labels(report, failed=False) == labels | {f"{n} on examples[{k}]" for n in labels for k in (0, 1)}
+    shapes = {r.case.entry.name: case_inputs(r.case).args[0].shape for r in report.results}
+    assert shapes["grad(sin_x) on examples[0]"] == (1,) and shapes["fwd(grad(sin_x)) on examples[1]"] == (2, 2)
+
+
+# ---- the broadcast family --------------------------------------------------------------------------
+
+
+def _sum_to(g: Any, shape: tuple[int, ...]) -> Any:
+    """g summed over the axes it was broadcast along, back to `shape`."""
+    g = jnp.sum(g, axis=tuple(range(g.ndim - len(shape))))
+    return jnp.sum(g, axis=tuple(k for k, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+def _squared_distance(x: Any, y: Any) -> Any:
+    return jnp.sum((x - y) ** 2)
+
+
+def test_a_gradient_that_forgets_to_sum_over_a_broadcast_axis_fails_in_the_broadcast_family() -> None:
+    """The gradient of y, -2 (x - y), is right while y has x's shape and wrong once y (1,) is
+    broadcast against x (5,): there it must be summed. The default families never broadcast
+    (size-1 cuts both to (1,)); the broadcast family cuts one argument at a time, and an extra
+    example can give the shape."""
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal(5), rng.standard_normal(5)
+    right = lambda x, y: (_sum_to(2 * (x - y), x.shape), _sum_to(-2 * (x - y), y.shape))  # noqa: E731
+    forgets = lambda x, y: (_sum_to(2 * (x - y), x.shape), -2 * (x - y))  # noqa: E731
+    opts: dict[str, Any] = dict(argnums=(0, 1), transforms=["jit"], **ONE)
+    assert handgrad.verify(_squared_distance, x, y, grad=forgets, **opts).ok
+    caught = handgrad.verify(_squared_distance, x, y, grad=forgets, families=["normal", "broadcast"], **opts)
+    assert {r.case.family.name for r in caught.failures} == {"broadcast:y"}  # x's own gradient sums
+    worst = caught.worst
+    assert worst is not None and worst.problem == "shape"
+    assert worst.hint.startswith("y has shape (1,) here, broadcast against x: its gradient sums over the axes")
+    shown = handgrad.verify(_squared_distance, x, y, grad=forgets, examples=[(x, y[:1])], families=["normal"], **opts)
+    assert _labels(shown) == {"grad(_squared_distance) on examples[0]"}
+    fine = handgrad.verify(_squared_distance, x, y, grad=right, families=["normal", "broadcast"], **opts)
+    assert fine.ok, fine
+    assert {r.case.family.name for r in fine.results} == {"normal", "broadcast:x", "broadcast:y"}
+
+
+def test_forward_mode_does_not_hide_a_gradient_of_the_broadcast_shape() -> None:
+    """<g, t> with g (5,) and t (1,) would broadcast to t * sum(g): the right directional
+    derivative from a wrong gradient. The forward check refuses the shape instead."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(5)
+    forgets = lambda x, y: -2 * (x - y)  # noqa: E731
+    wrong = handgrad.verify(_squared_distance, x, x + 1, grad=forgets, argnums=1, modes=("fwd",),
+                            families=["broadcast"], transforms=["jit"], **ONE)  # fmt: skip
+    assert {r.case.family.name for r in wrong.failures} == {"broadcast:y"}
+    assert wrong.worst is not None and wrong.worst.problem == "exception"
+    assert "grad returns shape (5,) for y, expected (1,)" in wrong.worst.error
+    sums = lambda x, y: -2 * jnp.sum(x - y, keepdims=True)  # noqa: E731  (right for y (1,) only)
+    assert handgrad.verify(_squared_distance, x, x[:1], grad=sums, argnums=1, modes=("fwd",), **ONE).ok
+
+
+def test_the_size_one_family_cuts_the_batch_not_a_bias_that_broadcasts() -> None:
+    """A bias b (2,) beside rows (5, 2): its leading length 2 lines up with the rows' last axis,
+    so cutting it is a broadcast (the broadcast family's), not a batch of one; size-1 cuts the
+    rows (5 -> 1) and the right gradient passes."""
+
+    def loss(p: Any, x: Any, y: Any) -> Any:
+        return jnp.sum((x @ p["w"] + p["b"] - y) ** 2)
+
+    def grad(p: Any, x: Any, y: Any) -> Any:
+        r = 2 * (x @ p["w"] + p["b"] - y)
+        return {"w": x.T @ r, "b": jnp.sum(r, axis=0)}
+
+    rng = np.random.default_rng(8)
+    p = {"w": rng.standard_normal((3, 2)), "b": rng.standard_normal(2)}
+    x, y = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    report = handgrad.verify(loss, p, x, y, grad=grad, families=["size-1"], transforms=["jit"], **ONE)
+    assert report.ok, report
+    (case,) = [r.case for r in report.results]
+    assert [np.shape(a) for a in case_inputs(case).args] == [(2,), (3, 2), (1, 3), (1, 2)]  # b, w, x, y
+
+
+# ---- bad options get a clear error naming the option ------------------------------------------------
+
+
+@jax.custom_vjp
+def _vjp_rule(x: Any) -> Any:
+    return jnp.sin(x)
+
+
+_vjp_rule.defvjp(lambda x: (jnp.sin(x), x), lambda x, g: (g * jnp.cos(x),))
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "words"),
+    [
+        (dict(order=3), ValueError, "order=3 is not checked"),
+        (dict(order=0), ValueError, "order=0 is not checked"),
+        (dict(order="2"), TypeError, "order must be the int 1 or 2, got '2'"),
+        (dict(order=True), TypeError, "order must be the int 1 or 2, got True"),
+        (dict(order=2.0), TypeError, "order must be the int 1 or 2, got 2.0"),
+        (dict(order=np.int64(3)), ValueError, "order=3 is not checked"),
+        (dict(modes="fwd"), TypeError, "modes takes a sequence of modes, e.g. modes=('fwd',)"),
+        (dict(modes=("rev", "backward")), ValueError, "unknown mode 'backward'; known: rev, fwd"),
+        (dict(modes=["lin"]), ValueError, "('lin', check_grads' jax.linearize, gives the JVP 'fwd' checks"),
+        (dict(modes=()), ValueError, "modes is empty"),
+        (dict(examples=(np.ones(2),)), TypeError, "examples[0] must be a tuple of 1 argument(s)"),
+        (dict(examples=np.ones((2, 3))), TypeError, "examples= takes a list of argument tuples"),
+        (dict(examples=[(np.ones(2), np.ones(2))]), ValueError, "examples[0] has 2 argument(s), the example has 1"),
+        (dict(examples=[("text",)]), TypeError, "examples[0]: argument 0 (x) is a str"),
+        (dict(families=["broadcasts"]), ValueError, "unknown family 'broadcasts'"),
+    ],
+)
+def test_bad_options_are_clear_errors_naming_the_option(options: dict[str, Any], error: type[Exception],
+                                                        words: str) -> None:  # fmt: skip
+    with pytest.raises(error, match=re.escape(words)):
+        handgrad.verify(sin_x, np.ones(3), grad=sin_x_grad, **options)
+
+
+def test_options_that_cannot_apply_say_why() -> None:
+    x = np.ones(3)
+    with pytest.raises(ValueError, match=r"JAX has no forward mode for a jax.custom_vjp function"):
+        handgrad.verify(_vjp_rule, x, modes=("rev", "fwd"))
+    with pytest.raises(ValueError, match=r"order=2 differentiates grad= \(or f's custom rule\) once more"):
+        handgrad.verify(sin_x, x, hvp=lambda x, v: v, order=2)
+    with pytest.raises(ValueError, match=r"handgrad.verify: examples\[0\]: f fails on the example arguments"):
+        handgrad.verify(lambda x: jnp.sum(x @ x), np.ones(3), grad=lambda x: 2 * x, examples=[(np.ones((2, 3)),)])
+    with pytest.raises(ValueError, match=r"no family left to draw: 'one-hot' needs a cotangent, tangent or v"):
+        handgrad.verify(sin_x, x, grad=sin_x_grad, families=["one-hot"])
+    with pytest.raises(ValueError, match=r"no family left to draw: .*'broadcast' an argument f broadcasts"):
+        handgrad.verify(sin_x, x, grad=sin_x_grad, families=["broadcast"])
+    with pytest.raises(ValueError, match=r"no family left to draw on examples\[0\]: .*'size-1' a batch axis"):
+        handgrad.verify(sin_x, x, grad=sin_x_grad, families=["size-1"], examples=[(np.ones(1),)])
+    fwd_only = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), families=["one-hot"], **ONE)
+    assert fwd_only.ok and _labels(fwd_only, failed=False) == {"fwd(grad(sin_x))"}  # (rev draws no one-hot here)
+    assert "broadcast" in verification.ALL_FAMILIES and "broadcast" not in verification.FAMILIES
