@@ -57,3 +57,48 @@ RUNTIME_HOSTILE_FORGED: tuple[RuntimeHostile2, ...] = tuple(
     )
     for name, header in FORGED.items()
 )
+
+
+def _forging_program(make: str) -> str:
+    """relu_grad, while it is traced for the grader's program (a jit or vmap cell, or all of them
+    at once), writes a reply of its own holding the program `make` builds from `x` (bytes), then
+    returns the right value; l1 is honest."""
+    return (
+        FORGE
+        + f"""
+_correct_relu_grad = relu_grad
+
+def _forge_program(data):
+    header = json.dumps({{"ok": True, "program": {{"__array__": 0, "dtype": "uint8", "shape": [len(data)]}},
+                         "__blobs__": [len(data)]}}).encode()
+    os.write(_OUT, struct.pack(">I", len(header)) + header + data)
+
+def relu_grad(x):
+    if isinstance(x, jax.core.Tracer):
+        _forge_program({make})
+    return _correct_relu_grad(x)
+"""
+    )
+
+
+FORGED_PROGRAMS = {
+    # Bytes that are no program: the runner cannot read them.
+    "garbage-program": 'b"\\x00" * 64',
+    # A real program with one output (sin of x), where the grader's combined program has one
+    # output per cell: the wrong count, then (cell by cell) the wrong values.
+    "program-of-another-function": (
+        "jax.export.export(jax.jit(jnp.sin))(jax.ShapeDtypeStruct(x.shape, x.dtype)).serialize()"
+    ),
+    # A program that takes no inputs at all: the wrong arity for every round of inputs.
+    "program-without-inputs": "jax.export.export(jax.jit(lambda: jnp.zeros(3)))().serialize()",
+}
+
+RUNTIME_HOSTILE_FORGED += tuple(
+    RuntimeHostile2(
+        f"forged-{name}",
+        f"forges a reply to the grader's program request holding a {name.replace('-', ' ')}",
+        _forging_program(make),
+        {"relu_grad": "protocol", "l1": ""},
+    )
+    for name, make in FORGED_PROGRAMS.items()
+)
