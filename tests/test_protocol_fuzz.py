@@ -160,10 +160,10 @@ def test_an_exception_anywhere_in_grading_a_function_fails_only_that_submission(
     becomes that submission's `protocol` failure."""
     real = grader.grade_function
 
-    def fragile(evaluator: Any, entry: Any, options: Any, seed: int, device: str) -> Any:
+    def fragile(evaluator: Any, entry: Any, options: Any, seed: int, device: str, **how: Any) -> Any:
         if evaluator.submission.name == "hostile.py":
             raise np.linalg.LinAlgError("something no one foresaw")
-        return real(evaluator, entry, options, seed, device)
+        return real(evaluator, entry, options, seed, device, **how)
 
     monkeypatch.setattr(pool, "Worker", MemoryWorker)
     monkeypatch.setattr(grader, "grade_function", fragile)

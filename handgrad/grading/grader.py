@@ -120,6 +120,12 @@ class FunctionGrade:
         """Some check that does not count failed: the feedback says where it is not robust."""
         return any(not t.passed and not t.counted for t in self.tiers)
 
+    @property
+    def clean(self) -> bool:
+        """Every check ran and passed, counted or not, stale state included: the only grade a
+        run in a reused worker may keep (grade_many)."""
+        return self.failed == 0 and bool(self.tiers) and all(t.passed for t in self.tiers)
+
 
 SHOWN = ("visible", "after_published")
 """Visibilities under which a function may be named in what students see."""
@@ -368,9 +374,13 @@ def _counted(options: Options) -> dict[str, float]:
     return {"derivation": 1.0, "stability": 1.0, "extreme": 1.0 if options.strict else 0.0}
 
 
-def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: int, device: str) -> FunctionGrade:
+def grade_function(
+    evaluator: Evaluator, entry: Entry, options: Options, seed: int, device: str, *, until_failure: bool = False
+) -> FunctionGrade:
     """Run every check of `entry` in a seeded shuffled order, then the first one again after
-    the related functions ran (its answer must not change), and score it by tier."""
+    the related functions ran (its answer must not change), and score it by tier.
+    `until_failure`: stop at the first failing check of any tier, counted or not (a run in a
+    reused worker, kept only when clean: the rest would be discarded anyway)."""
     in_catalog_order = build_cases([entry], devices=[device])
     cases = _order(in_catalog_order, entry, seed)
     shares = _counted(options)
@@ -381,7 +391,7 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []
     first_out: Output | None = None
-    stopped = fatal = False
+    stopped = fatal = abandoned = False
     for case in cases:
         result = run_case(recorder, case, strict=options.strict, seed=seed)
         out = recorder.last if not result.error_kind else None
@@ -400,7 +410,10 @@ def grade_function(evaluator: Evaluator, entry: Entry, options: Options, seed: i
         if fatal or (options.fail_fast and not result.ok and shares.get(case.family.tier, 0) > 0):
             stopped = True
             break
-    if not fatal and cases and cases[0].transform == "eager":
+        if until_failure and not result.ok:
+            stopped = abandoned = True  # (nor the stale-state check: this grade is not kept)
+            break
+    if not fatal and not abandoned and cases and cases[0].transform == "eager":
         first = cases[0]
         _call_related(evaluator, entry, first.dtype, device, seed)
         again = run_case(recorder, first, strict=options.strict, seed=seed)
@@ -644,10 +657,12 @@ def grade_many(
 ) -> list[SubmissionGrade]:
     """Grade each submission with `options.jobs` workers in parallel.
 
-    Work is handed out function by function, and every function gets a fresh worker
-    (a submission's state must not leak into another's, nor one function's into
-    another's). The workers of a submission share its copy, its time budget and its
-    import verdict (a submission that does not import is reported once, not retried).
+    Work is handed out function by function. A worker serves one submission only (its
+    state must not leak into another's); within a submission, a worker whose function
+    passed every check grades the next one (in_worker), and a failure seen in such a
+    reused worker counts only once a fresh worker gives it too, so no function fails by
+    state another left. The workers of a submission share its copy, its time budget and
+    its import verdict (a submission that does not import is reported once, not retried).
     Raises sandbox.SandboxError before anything runs where no safe sandbox exists.
     """
     box = sandbox.require(options.insecure, bulk=len(paths) > 1)
@@ -703,6 +718,8 @@ def grade_many(
         for i in range(len(paths))
     ]
     tasks = [(i, e) for i in range(len(paths)) for e in entries]
+    # Each submission's functions still to begin in a worker: an idle worker waits only for these.
+    unstarted = [0 if refused[i] else sum(e.name not in stubs[i] for e in entries) for i in range(len(paths))]
     grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
     started = [0.0] * len(paths)
     finished: list[SubmissionGrade | None] = [None] * len(paths)
@@ -728,6 +745,35 @@ def grade_many(
             reviews[i],
         )
 
+    def in_worker(i: int, entry: Entry, reuse: bool) -> tuple[FunctionGrade, bool]:
+        """(grade, kept): `entry` of submission i graded in a worker, with `reuse` in one the
+        submission left idle where one waits (pool.Budget.take_idle). A run in a reused worker
+        stops at its first failing check and is not kept (the caller grades the function again
+        in a fresh worker) unless every check passed or the worker was never asked anything:
+        so a failure is never caused by state another function left, and its feedback is what
+        a fresh worker gives. The discarded run stays charged to the submission's budget: the
+        budget bounds all the time a submission's code runs, and the run ended at its first
+        failure, so it costs little more than a fresh worker's start would have. A worker whose
+        function passed every check, or never reached it, is given back while the submission
+        has functions left to begin (at most one per thread, so `jobs` per submission)."""
+        ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i], reuse=reuse)
+        unharmed = protocol_error = False
+        try:
+            try:
+                grade = grade_function(ev, entry, options, seed, device, until_failure=ev.reused)
+            except Exception as exc:  # whatever a worker sent costs its own submission only
+                grade, protocol_error = _protocol_failure(entry, options, exc), True
+            unharmed = grade.clean or not ev.sent
+        finally:
+            with lock:
+                wanted = unstarted[i] > 0
+            ev.close(keep_budget=True, give_back=unharmed and wanted)
+        kept = unharmed or not ev.reused
+        if kept and protocol_error:
+            with lock:
+                protocol[i] = True
+        return grade, kept
+
     def run(task: tuple[int, Entry]) -> None:
         i, entry = task
         with lock:
@@ -737,15 +783,11 @@ def grade_many(
         elif entry.name in stubs[i]:
             grade = stub_grade(entry, options, seed, device, stubs[i][entry.name])
         else:
-            ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i])
-            try:
-                grade = grade_function(ev, entry, options, seed, device)
-            except Exception as exc:  # whatever a worker sent costs its own submission only
-                grade = _protocol_failure(entry, options, exc)
-                with lock:
-                    protocol[i] = True
-            finally:
-                ev.close(keep_budget=True)
+            with lock:
+                unstarted[i] -= 1
+            grade, kept = in_worker(i, entry, reuse=True)
+            if not kept:  # it failed in a reused worker: only a fresh worker's verdict counts
+                grade, _ = in_worker(i, entry, reuse=False)
         with lock:
             grades[i][entry.name] = grade
             done = len(grades[i]) == len(entries)

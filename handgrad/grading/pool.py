@@ -2,15 +2,19 @@
 
 `SubmissionEvaluator` looks like any other evaluator (handgrad.engine.Evaluator): it
 takes a function name and inputs and returns arrays. Behind it a sandboxed worker
-process holds the imported submission. Each function is evaluated in a worker that
-has run no other function, so state a function leaves behind helps no other. A call
+process holds the imported submission. A worker whose function passed every check goes
+back to its submission's idle list (`Budget.give_back`) and grades that submission's
+next function (`Budget.take_idle`), never another submission's; the grader keeps a
+failure seen in such a reused worker only after grading the function again in a fresh
+one (grader.grade_many), so state a function leaves behind can fail no other. A call
 that overruns its time, a worker that dies or hangs, a reply that is not what the case
 expects: each fails that function, and its worker is killed with everything it started.
 
 Per submission (`Budget`): one copy of its files, made once, read-only to every
 worker; a total time budget that every worker's start-up and calls draw from; an
 import failure, recorded once and not retried; at most `Limits.restarts` retries of a
-worker killed from outside (the OOM killer of the machine, another process).
+worker killed from outside (the OOM killer of the machine, another process); its idle
+workers.
 """
 
 from __future__ import annotations
@@ -225,6 +229,9 @@ class Budget:
     _runner: Worker | None = None
     runner_lock: threading.Lock = field(default_factory=threading.Lock)
     """Held while the runner is started or called (one program at a time per submission)."""
+    _idle: list[Worker] = field(default_factory=list)
+    """Live workers whose last function passed every check, waiting for its next function."""
+    _closed: bool = False
 
     def prestart_runner(self) -> None:
         """Start the runner's process without waiting for it (it starts JAX while the first
@@ -252,6 +259,30 @@ class Budget:
             self._runner = runner
         return self._runner
 
+    def take_idle(self) -> Worker | None:
+        """A live worker that graded another function of this submission and was given back, or
+        None (the caller starts a fresh one). One that died while it waited is disposed."""
+        while True:
+            with self._lock:
+                if not self._idle:
+                    return None
+                worker = self._idle.pop()
+            if worker.alive:
+                return worker
+            worker.dispose()  # (outside the lock: it charges the budget)
+
+    def give_back(self, worker: Worker) -> None:
+        """Keep `worker`, alive and billed up to now, for this submission's next function. The
+        caller vouches that its function passed every check (or never reached it); a dead
+        worker, or any after close(), is disposed instead."""
+        if worker.alive:
+            worker.bill()
+            with self._lock:
+                if not self._closed:
+                    self._idle.append(worker)
+                    return
+        worker.dispose()
+
     def staged(self) -> Path:
         with self._lock:
             if self._staged is None:
@@ -261,7 +292,7 @@ class Budget:
     def left(self, worker: Worker | None = None) -> float:
         """Seconds left, counting `worker` (still running) too: the smaller of the CPU budget
         left and what is left of STARVED_CAP times the budget in wall-clock time."""
-        cpu, wall = (worker.used(), worker.running()) if worker is not None else (0.0, 0.0)
+        cpu, wall = worker.unbilled() if worker is not None else (0.0, 0.0)
         budget = self.limits.budget
         return min(budget - self.spent - cpu, STARVED_CAP * budget - self.spent_wall - wall)
 
@@ -278,6 +309,11 @@ class Budget:
             return True
 
     def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.dispose()
         with self.runner_lock:
             if self._runner is not None:
                 self._runner.dispose()
@@ -297,7 +333,14 @@ class WorkerDied(EvaluationError):
 
 
 class Worker:
-    """One worker process holding one imported submission, for one function."""
+    """One worker process holding one imported submission: for one function, or for several
+    of that submission in turn while each passes every check (Budget.give_back)."""
+
+    calls = 0
+    """Requests sent to it so far: a worker taken from the idle list with calls has run
+    another function (one never asked anything is as it was when it imported)."""
+    _billed: tuple[float, float] = (0.0, 0.0)
+    """(CPU, wall-clock) seconds already charged to the budget (bill)."""
 
     def __init__(self, budget: Budget, names: tuple[str, ...] = NAMES, runner: bool = False, wait: bool = True) -> None:
         self.budget = budget
@@ -494,6 +537,18 @@ class Worker:
         cpu = self.cpu_seconds()
         return self.running() if cpu is None else cpu
 
+    def unbilled(self) -> tuple[float, float]:
+        """(CPU, wall-clock) seconds it used that the budget was not charged for yet."""
+        return self.used() - self._billed[0], self.running() - self._billed[1]
+
+    def bill(self, used: float | None = None) -> None:
+        """Charge the budget for what it used (`used`, else read now) since the last bill: at
+        close, and when it is given back idle (so a waiting worker's seconds count for the
+        submission's other workers)."""
+        used, running = self.used() if used is None else used, self.running()
+        self.budget.charge(used - self._billed[0], running - self._billed[1])
+        self._billed = (used, running)
+
     def _more_time(self) -> float:
         """Seconds more for the call in progress, whose wall-clock timeout passed: what is left
         of its timeout in the worker's own CPU seconds, within STARVED_CAP times the timeout."""
@@ -509,6 +564,7 @@ class Worker:
         """Send one request and read its reply, both within `timeout`; the reply's fields
         are checked (reply_fields), so whatever a worker writes fails only its function."""
         started = time.monotonic()
+        self.calls += 1
         self._call = (self.cpu_seconds(), started, timeout)
         try:
             return self._call_once(request, started, timeout, max_bytes, check)
@@ -542,7 +598,7 @@ class Worker:
         if self.closed:
             return
         self.closed = True
-        spent = self.used()  # (read while its processes, or their cgroup, are still there)
+        used = self.used()  # (read while its processes, or their cgroup, are still there)
         if self.proc.poll() is None:
             self.killed_by_us = True
             inits = _children(self.proc.pid)  # the PID namespace's init: killing it ends the namespace
@@ -557,7 +613,7 @@ class Worker:
             os.close(self._req_w)
         with contextlib.suppress(OSError):
             os.close(self._rep_r)
-        self.budget.charge(spent, self.running())
+        self.bill(used)
         self._release()
 
     def dispose(self) -> None:
@@ -627,10 +683,11 @@ def reply_check(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], sta
 @dataclass
 class SubmissionEvaluator:
     """An Evaluator for a submission: static findings first, then one sandboxed worker,
-    replaced only when it dies. The grader makes one evaluator per function graded, so
-    each function starts in a worker that has run no other function (the related
-    functions grade_function calls at the end, to look for stale state, run in it
-    after); several evaluators may share one `budget`."""
+    replaced only when it dies. The grader makes one evaluator per function graded (the
+    related functions grade_function calls at the end, to look for stale state, run in
+    its worker after); several evaluators may share one `budget`. With `reuse` it starts
+    in a worker the submission's last clean function gave back, where one waits (`reused`
+    says whether that worker had run anything), else in a fresh one."""
 
     submission: Path
     limits: Limits = field(default_factory=Limits)
@@ -638,6 +695,13 @@ class SubmissionEvaluator:
     """Static-scan findings per function; a function with findings is not run."""
     allow_autodiff: bool = False
     budget: Budget | None = None
+    reuse: bool = False
+    """Take an idle worker of the budget (Budget.take_idle) instead of starting one."""
+    reused: bool = field(default=False, init=False)
+    """Its worker had answered requests of another function before this evaluator took it."""
+    sent: bool = field(default=False, init=False)
+    """A request was sent to a worker of this evaluator (a function that is missing, refused by
+    the scan or failed by autodiff at import never reaches one, whatever state it holds)."""
     _worker: Worker | None = None
     _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
@@ -650,6 +714,9 @@ class SubmissionEvaluator:
     def __post_init__(self) -> None:
         if self.budget is None:
             self.budget = Budget(self.submission, self.limits)
+        if self.reuse and self._worker is None:
+            self._worker = self.budget.take_idle()
+            self.reused = self._worker is not None and self._worker.calls > 0
 
     def _budget(self) -> Budget:
         assert self.budget is not None
@@ -752,6 +819,7 @@ class SubmissionEvaluator:
                 raise missing(name, worker.others)
             left = budget.left(worker)
             timeout = max(0.0, min(self.limits.timeout, left))
+            self.sent = True
             try:
                 reply = worker.call(request, timeout, max_bytes, check)
             except WorkerDied as exc:
@@ -888,11 +956,16 @@ class SubmissionEvaluator:
                 "uses what the allowlist does not allow (docs/allowlist.md): " + "; ".join(map(str, refused[:3])),
             )
 
-    def close(self, keep_budget: bool = False) -> None:
-        """Stop the worker; and remove the submission's copy unless the budget is shared on."""
+    def close(self, keep_budget: bool = False, give_back: bool = False) -> None:
+        """Stop the worker, or with `give_back` hand it, alive, to the budget for the
+        submission's next function (the caller vouches for it: Budget.give_back); and remove
+        the submission's copy unless the budget is shared on."""
         with self._lock:
             if self._worker is not None:
-                self._worker.dispose()
+                if give_back:
+                    self._budget().give_back(self._worker)
+                else:
+                    self._worker.dispose()
                 self._worker = None
             if not keep_budget:
                 self._budget().close()
