@@ -604,8 +604,6 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
         reason = "protocol"
     elif error.kind == "crash":
         reason = "import-crash"
-    elif error.kind == "protocol":
-        reason = "protocol"
     else:
         reason = "import-error"
     if "get_ipython" in message:
