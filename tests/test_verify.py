@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import handgrad
-from handgrad import verification
+from handgrad import verification, verify_families, verify_kinks
 from handgrad.evaluate import available_devices
 
 ROWS = (6, 5)
@@ -440,7 +440,7 @@ def test_kinks_are_found_from_one_sided_slopes_without_being_declared() -> None:
     assert not strict.ok and strict.worst is not None and list(strict.worst.inputs_at_worst.values()) == [0]
     beyond = handgrad.verify(_relu_sum, x, grad=lambda x: jnp.where(x == 0, 1.5, step(x)), **KINKY)
     assert not beyond.ok and beyond.worst is not None
-    assert beyond.worst.hint == f"wrong at a kink: {verification.FOUND_KINK_RULE}"
+    assert beyond.worst.hint == f"wrong at a kink: {verify_kinks.FOUND_KINK_RULE}"
 
 
 def test_a_smooth_function_wrong_at_zero_is_not_called_a_kink() -> None:
@@ -630,7 +630,7 @@ def test_arguments_that_look_like_labels_are_drawn_as_labels_in_their_own_family
     assert {r.case.family.name for r in caught.failures} >= {"labels"}, caught
     assert handgrad.verify(bce, z, y, grad=right, **options).ok
     rows = np.eye(3)[[0, 2, 1, 1]]
-    drawn = verification._draw_labels(np.random.default_rng(0), rows, verification._label_like_kind(rows))
+    drawn = verify_families.draw_labels(np.random.default_rng(0), rows, verify_families.label_like_kind(rows))
     assert set(np.unique(drawn)) <= {0.0, 1.0} and (drawn.sum(-1) == 1).all()
 
 
