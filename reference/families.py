@@ -28,7 +28,7 @@ Tier = Literal["derivation", "stability", "extreme"]
 """Which promise a family checks: `derivation` (ordinary inputs: is the formula right?),
 `stability` (the extremes the contract states for the function, e.g. logits of +-1e4),
 `extreme` (beyond what the contract states, e.g. norms whose squares overflow float32).
-The catalog assigns each family of each function its tier (reference/catalog.py, TIERS)."""
+The catalog assigns each family of each function its tier (reference/catalog.py, Entry.tiers)."""
 
 TIERS: tuple[Tier, ...] = ("derivation", "stability", "extreme")
 
