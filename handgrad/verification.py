@@ -35,7 +35,7 @@ from handgrad.modes import Check, Extra, check_modes, check_order, forward, seco
 from handgrad.report import Report
 from handgrad.taylor import TaylorResult, taylor_test
 from handgrad.user_gradient import calling, check_returns, gradient_functions, hvp_functions
-from handgrad.verify_families import ALL_FAMILIES, FAMILIES, Cuts, label_like, make_family
+from handgrad.verify_families import ALL_FAMILIES, FAMILIES, RENAMED, Cuts, label_like, make_family
 from handgrad.verify_kinks import KinkRule, found_kink, kink_rule, tree_kink, with_kink_note
 from reference.catalog import Entry
 from reference.families import Family
@@ -73,7 +73,11 @@ def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]
         given = (given,)
     unknown = [g for g in given if g not in known]
     if unknown:
-        raise ValueError(f"handgrad.verify: unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}")
+        moved = [old for old in unknown if kind == "family" and old in RENAMED]
+        renamed = "".join(f" ({old!r} is now {RENAMED[old]!r}: docs/families.md)" for old in moved)
+        raise ValueError(
+            f"handgrad.verify: unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}{renamed}"
+        )
     if not given:
         raise ValueError(f"handgrad.verify: {kind}s is empty")
     return tuple(given)

@@ -3,6 +3,12 @@
 Every family draws every float argument (held ones, fixed=, stay as given), then the extras
 (the cotangent, tangents or v of handgrad/modes.py), in float64; the engine casts to each
 dtype checked. `Cuts` finds the shapes other than the example's ("size-1", "broadcast").
+
+The names share one table with the catalog's families (reference/family_meanings.py,
+docs/families.md): a name means the same wherever it is drawn. So verify's `wide` is drawn
+by the catalog's own function (reference.families.wide_values), and its draw around ln(max)
+of each dtype is `overflow`, not `extreme` (the catalog's `extreme` is the +-1e4 the
+contract states; verify called its draw `extreme` before, and that name now says so).
 """
 
 from __future__ import annotations
@@ -16,15 +22,19 @@ import numpy as np
 from handgrad.arguments import Call
 from handgrad.broadcast import broadcast_cuts, lines_up
 from handgrad.modes import Extra
-from reference.families import Family, Inputs
+from reference.families import Family, Inputs, wide_values
+from reference.family_meanings import meaning
 
-FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "extreme", "tiny", "zeros", "size-1", "labels", "one-hot")
+FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "overflow", "tiny", "zeros", "size-1", "labels", "one-hot")
 """The input families verify draws from the example arguments' shapes (see make_family)."""
 
 ALL_FAMILIES: tuple[str, ...] = (*FAMILIES, "broadcast")
 """FAMILIES and those drawn only when named in families= ("broadcast": handgrad/broadcast.py)."""
 
-EXTREME_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
+RENAMED: dict[str, str] = {"extreme": "overflow"}
+"""verify's former family names, and what they are called now (the catalog's meaning differs)."""
+
+OVERFLOW_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
 """Around ln(largest finite number) of float16 (11.1), float32 and bfloat16 (88.7) and
 float64 (709.8), and twice those: where exp overflows, and a form that divides two
 overflowed terms (inf/inf) turns NaN, in each dtype."""
@@ -107,9 +117,9 @@ def make_family(name: str, call: Call, extras: Sequence[Extra], cut: Cut | None 
         if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
             return rng.standard_normal(shape) * scale
         if name in ("wide", "labels"):  # (label-like arguments themselves are drawn as labels)
-            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
-        if name == "extreme":
-            return rng.choice([-1.0, 1.0], shape) * rng.choice(EXTREME_MAGNITUDES, shape)
+            return wide_values(rng, shape)
+        if name == "overflow":
+            return rng.choice([-1.0, 1.0], shape) * rng.choice(OVERFLOW_MAGNITUDES, shape)
         # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
         x = rng.standard_normal(shape)
         zero = rng.random(shape) < 0.5
@@ -139,21 +149,7 @@ def make_family(name: str, call: Call, extras: Sequence[Extra], cut: Cut | None 
             args += drawn
         return Inputs(tuple(args))
 
-    return Family(shown or name, draw, ABOUT[name])
-
-
-ABOUT = {
-    "given": "the example arguments as given",
-    "normal": "standard normal",
-    "wide": "magnitudes from 1e-3 to 1e4, both signs",
-    "extreme": "+-11 ... +-1420, around ln(max) of each float dtype",
-    "tiny": "standard normal times one scale from 1e-8 to 1e-2, every argument at once",
-    "zeros": "half the elements exactly +-0.0",
-    "size-1": "standard normal with the batch axis of length 1 (a .squeeze() that drops too much)",
-    "labels": "label-like arguments (0/1 in the example) drawn as 0/1 or one-hot rows; the rest wide",
-    "one-hot": "standard normal, one-hot cotangent/direction",
-    "broadcast": "standard normal with one argument cut to length 1 where f broadcasts it against the others",
-}
+    return Family(shown or name, draw, meaning(shown or name).draws)
 
 
 class Cuts:

@@ -108,7 +108,7 @@ def test_right_hand_written_gradients_pass(rng: np.random.Generator) -> None:
     # form. Not the "wide" family: with gamma up to 1e4 and one x dominating its row, this textbook
     # VJP cancels terms ~1000x its result and lands at 1-3x the float32 per-element
     # tolerance, S included (autodiff's own float32 VJP at 0.3x): see docs/verify.md.
-    families = ("given", "normal", "extreme", "zeros")
+    families = ("given", "normal", "overflow", "zeros")
     ln = handgrad.verify(
         layer_norm, x, gamma, beta, grad=_layer_norm_vjp(missing_term=False), argnums=(0, 1, 2), families=families
     )
@@ -170,7 +170,7 @@ def test_integer_arguments_are_passed_as_given_and_never_drawn(rng: np.random.Ge
         return jax.nn.softmax(logits, axis=-1) - jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
 
     labels = np.array([0, 4, 2, 2, 1, 3])
-    opts: dict[str, Any] = dict(devices=["cpu:0"], families=("normal", "extreme"))
+    opts: dict[str, Any] = dict(devices=["cpu:0"], families=("normal", "overflow"))
     report = handgrad.verify(nll, _x(rng), labels, grad=nll_grad, **opts)
     assert report.ok, str(report)
     assert {r.case.entry.args for r in report.results} == {("logits",)}
@@ -232,7 +232,7 @@ def test_a_float32_unstable_rule_fails_in_float32_only_at_large_inputs(rng: np.r
     assert np.asarray(case_inputs(case.case).args[0])[worst.index] > 88  # where exp overflows float32
     failed = {(r.case.dtype, r.case.family.name) for r in report.failures}
     assert ("float32", "normal") not in failed and ("float32", "given") not in failed
-    assert ("float32", "extreme") in failed
+    assert ("float32", "overflow") in failed
     assert "NaN/inf only at extreme inputs" in str(report)
 
 
@@ -523,7 +523,7 @@ def test_fixed_arguments_keep_their_given_values_in_every_family() -> None:
     for fixed in ("y", 1, [-1]):
         report = handgrad.verify(_labelled, z, y, grad=squared, fixed=fixed)
         assert report.ok, report
-        assert {r.case.family.name for r in report.results} >= {"normal", "wide", "extreme"}
+        assert {r.case.family.name for r in report.results} >= {"normal", "wide", "overflow"}
 
 
 @pytest.mark.parametrize(
@@ -550,12 +550,12 @@ def test_the_tiny_family_draws_every_argument_small_at_once() -> None:
     x, y = np.array([0.5, -1.2, 2.0], np.float32), np.array([1.0, 0.3, -0.7], np.float32)
     with_eps = lambda x, y: x / (jnp.sqrt(x * x + y * y) + 1e-9)  # noqa: E731
     options: dict[str, Any] = dict(dtypes=["float32"], devices=["cpu:0"])
-    assert handgrad.verify(norm, x, y, grad=with_eps, families=["given", "normal", "wide", "extreme"], **options).ok
+    assert handgrad.verify(norm, x, y, grad=with_eps, families=["given", "normal", "wide", "overflow"], **options).ok
     caught = handgrad.verify(norm, x, y, grad=with_eps, **options)
     assert not caught.ok and {r.case.family.name for r in caught.failures} == {"tiny"}
     exact = lambda x, y: x / jnp.sqrt(x * x + y * y)  # noqa: E731  (0/0 at the origin: not in "zeros")
     assert handgrad.verify(
-        norm, x, y, grad=exact, families=["given", "normal", "wide", "extreme", "tiny"], **options
+        norm, x, y, grad=exact, families=["given", "normal", "wide", "overflow", "tiny"], **options
     ).ok
 
 
