@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 
-def _x64() -> contextlib.AbstractContextManager[Any]:
+def x64() -> contextlib.AbstractContextManager[Any]:
     import jax
 
     ctx: Any = getattr(jax, "enable_x64", None)
@@ -33,7 +33,7 @@ def checking() -> Iterator[None]:
     unoptimized = jax.config.read("jax_disable_most_optimizations")
     jax.config.update("jax_disable_most_optimizations", False)
     try:
-        with _x64(), jax.default_matmul_precision("highest"):
+        with x64(), jax.default_matmul_precision("highest"):
             yield
     finally:
         jax.config.update("jax_disable_most_optimizations", unoptimized)

@@ -12,6 +12,8 @@ This module is the wiring; the parts live beside it:
     handgrad/user_gradient.py   the user's grad= and hvp= with their truths
     handgrad/modes.py           modes= and order=: the other checks
     handgrad/verify_families.py the input families verify draws
+    handgrad/matrix_draws.py    their matrices: rank-deficient, repeated singular values
+    handgrad/finite_draws.py    draws made again where f is not finite
     handgrad/verify_kinks.py    declared and found kinks
     handgrad/report.py          Report
     handgrad/taylor.py          taylor_test (re-exported here)
@@ -31,6 +33,8 @@ from handgrad.cases import build_cases
 from handgrad.checking_scope import checking
 from handgrad.engine import CaseResult, InProcess, run_all
 from handgrad.evaluate import TRANSFORMS, available_devices, forget
+from handgrad.finite_draws import NotFinite
+from handgrad.matrix_draws import MATRIX_DRAWS, matrix_arguments
 from handgrad.modes import Check, Extra, check_modes, check_order, forward, second_fwd, second_rev
 from handgrad.report import Report
 from handgrad.taylor import TaylorResult, taylor_test
@@ -126,8 +130,10 @@ def verify(
         (elementwise) f. `strict`: at kinks only autodiff's value passes.
     dtypes, families, transforms, devices: what to check (default: the arguments' float
         dtypes with float32 and float64; every family of FAMILIES, transform and device
-        present). "broadcast" (ALL_FAMILIES) is drawn only when named: each argument f
-        broadcasts against another, cut to length 1 (handgrad/broadcast.py).
+        present; docs/families.md says what each family draws). "broadcast" (ALL_FAMILIES)
+        is drawn only when named: each argument f broadcasts against another, cut to length
+        1 (handgrad/broadcast.py). Every family but "given" draws again where f is not
+        finite at a draw (handgrad/finite_draws.py).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
     fixed: arguments (positions or parameter names, not differentiated ones) passed at their
         given values in every family, cast to each dtype checked: labels exactly 0 and 1, a
@@ -213,12 +219,12 @@ def verify(
         targets = []
         for each, where in calls:
             rule = kink_rule(each, kinks, kink_range)
-            cuts = Cuts(each)
+            cuts, not_finite = Cuts(each), NotFinite(each)
             found = 0
             for check in _checks(each, grad if first_order else None, hvp, rule, mode_names, order, first_order):
                 if each is call:
                     _truth_runs(check, call)
-                target = _target(check, each, dtype_names, family_names, cuts, where)
+                target = _target(check, each, dtype_names, family_names, cuts, not_finite, where)
                 if target is not None:  # (else none of the families asked for applies to this check)
                     targets.append((each, rule, target, check.formula))
                     found += 1
@@ -226,8 +232,9 @@ def verify(
                 raise ValueError(
                     f"handgrad.verify: no family left to draw{where}: 'one-hot' needs a cotangent, tangent or v to "
                     "draw (a non-scalar f, modes=('fwd',), order=2 or hvp=), 'size-1' a batch axis f accepts at "
-                    "length 1, 'labels' an argument holding only 0 and 1, 'broadcast' an argument f broadcasts "
-                    "against another at length 1"
+                    "length 1, 'labels' an argument holding only 0 and 1, 'low-rank' and 'repeated-sv' an argument "
+                    "with two axes of length 2 or more, 'broadcast' an argument f broadcasts against another at "
+                    "length 1"
                 )
         results: list[CaseResult] = []
         for each, rule, target, formula in targets:
@@ -339,25 +346,35 @@ def _rule_of(f: Any) -> Any:
 
 
 def _target(
-    check: Check, call: Call, dtypes: Sequence[str], family_names: Sequence[str], cuts: Cuts, where: str = ""
+    check: Check,
+    call: Call,
+    dtypes: Sequence[str],
+    family_names: Sequence[str],
+    cuts: Cuts,
+    not_finite: NotFinite,
+    where: str = "",
 ) -> Target | None:
     """The check as a catalog-style entry, with the families it can draw: "one-hot" needs an
-    extra, "labels" a label-like argument, "size-1" and "broadcast" a shape f takes; None where
-    none is left. `where`: which extra example (" on examples[0]"), appended to the label."""
+    extra, "labels" a label-like argument, "low-rank" and "repeated-sv" a matrix argument,
+    "size-1" and "broadcast" a shape f takes; None where none is left. `not_finite`: f's
+    values at a draw, to redraw where f is not finite. `where`: which extra example
+    (" on examples[0]"), appended to the label."""
     fams: list[Family] = []
     for name in family_names:
         if (name == "one-hot" and not check.extras) or (name == "labels" and not label_like(call)):
             continue
+        if name in MATRIX_DRAWS and not matrix_arguments(call):
+            continue
         if name == "size-1":
             cut = cuts.size_one
-            fams += [make_family(name, call, check.extras, cut)] if cut is not None else []
+            fams += [make_family(name, call, check.extras, cut, not_finite=not_finite)] if cut is not None else []
         elif name == "broadcast":
             fams += [
-                make_family(name, call, check.extras, cut, broadcast.PREFIX + call.names[i])
+                make_family(name, call, check.extras, cut, broadcast.PREFIX + call.names[i], not_finite)
                 for i, cut in cuts.broadcast
             ]
         else:
-            fams.append(make_family(name, call, check.extras))
+            fams.append(make_family(name, call, check.extras, not_finite=not_finite))
     if not fams:
         return None
     directions = tuple(e.name for e in check.extras)

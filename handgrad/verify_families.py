@@ -21,11 +21,15 @@ import numpy as np
 
 from handgrad.arguments import Call
 from handgrad.broadcast import broadcast_cuts, lines_up
+from handgrad.finite_draws import NotFinite, finite_draw
+from handgrad.matrix_draws import MATRIX_DRAWS, is_matrix
 from handgrad.modes import Extra
 from reference.families import Family, Inputs, wide_values
 from reference.family_meanings import meaning
 
-FAMILIES: tuple[str, ...] = ("given", "normal", "wide", "overflow", "tiny", "zeros", "size-1", "labels", "one-hot")
+FAMILIES: tuple[str, ...] = (
+    "given", "normal", "wide", "overflow", "tiny", "zeros", "low-rank", "repeated-sv", "size-1", "labels", "one-hot",
+)  # fmt: skip
 """The input families verify draws from the example arguments' shapes (see make_family)."""
 
 ALL_FAMILIES: tuple[str, ...] = (*FAMILIES, "broadcast")
@@ -95,11 +99,20 @@ Cut = tuple[list[tuple[int, ...]], tuple[int, ...]]
 """Shapes other than the example's: every float argument's, and f's output there."""
 
 
-def make_family(name: str, call: Call, extras: Sequence[Extra], cut: Cut | None = None, shown: str = "") -> Family:
+def make_family(
+    name: str,
+    call: Call,
+    extras: Sequence[Extra],
+    cut: Cut | None = None,
+    shown: str = "",
+    not_finite: NotFinite | None = None,
+) -> Family:
     """Draw every float argument, then the extras (cotangent, tangents, directions), each
     shaped like the leaf it follows (or f's output). "size-1" and "broadcast": standard normal
-    at `cut`'s shapes (the caller found them). `shown`: the family's name in the report
-    ("broadcast:y"), `name` by default."""
+    at `cut`'s shapes (the caller found them). "low-rank" and "repeated-sv": the matrix
+    arguments so (handgrad/matrix_draws.py), the others standard normal. `shown`: the
+    family's name in the report ("broadcast:y"), `name` by default. `not_finite`: where f is
+    not finite at a draw, it is drawn again (handgrad/finite_draws.py; never "given")."""
     shapes = [a.shape for a in call.floats]
     out_shape = call.out_shape
     if name in ("size-1", "broadcast"):
@@ -112,6 +125,8 @@ def make_family(name: str, call: Call, extras: Sequence[Extra], cut: Cut | None 
     def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
+        if name in MATRIX_DRAWS:
+            return MATRIX_DRAWS[name](rng, shape) if is_matrix(shape) else rng.standard_normal(shape)
         if name in ("normal", "one-hot", "size-1", "broadcast"):
             return rng.standard_normal(shape)
         if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
@@ -132,7 +147,7 @@ def make_family(name: str, call: Call, extras: Sequence[Extra], cut: Cut | None 
             return draw_labels(rng, given, labels[i])
         return values(rng, shape, given, scale)
 
-    def draw(rng: np.random.Generator) -> Inputs:
+    def draw_once(rng: np.random.Generator) -> Inputs:
         scale = 10.0 ** rng.uniform(-8, -2) if name == "tiny" else 1.0
         args = [one(rng, i, s, g, scale) for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))]
         if name != "one-hot":
@@ -148,6 +163,13 @@ def make_family(name: str, call: Call, extras: Sequence[Extra], cut: Cut | None 
                     drawn[k] = part.reshape(extra_shapes[k])
             args += drawn
         return Inputs(tuple(args))
+
+    redrawn = [i for i in range(len(call.floats)) if i not in call.held]
+
+    def draw(rng: np.random.Generator) -> Inputs:
+        if not_finite is None or name == "given":
+            return draw_once(rng)
+        return finite_draw(draw_once, rng, not_finite, redrawn)
 
     return Family(shown or name, draw, meaning(shown or name).draws)
 

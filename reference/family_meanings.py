@@ -97,6 +97,11 @@ MEANINGS: tuple[Meaning, ...] = (
             "float64 (709.8), and twice those, where exp overflows in each dtype", "verify"),
     Meaning("tiny", "standard normal times one scale from 1e-8 to 1e-2, every argument at once", "verify"),
     Meaning("zeros", "half the elements exactly +0.0 or -0.0, the rest standard normal", "verify"),
+    Meaning("low-rank", "matrix arguments (two axes or more, the last two of length 2 or more) of rank r < "
+            "min(m, n), A B / sqrt(r) with A (m, r) and B (r, n) standard normal; the others standard normal",
+            "verify"),
+    Meaning("repeated-sv", "matrix arguments U diag(s) V^T of full rank with a run of equal singular values "
+            "(s about 0.5 to 2); the others standard normal", "verify"),
     Meaning("size-1", "standard normal with the batch axis cut to length 1", "verify"),
     Meaning("labels", "label-like arguments (only 0 and 1 in the example) drawn as 0/1 or one-hot rows; the "
             "rest wide", "verify"),
