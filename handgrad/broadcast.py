@@ -20,14 +20,15 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from handgrad.arguments import Call
     from handgrad.results import CaseResult
-    from handgrad.verification import Cut, _Call
+    from handgrad.verify_families import Cut
 
 PREFIX = "broadcast:"
 """A broadcast family's name in the report: "broadcast:y" (y is the argument cut)."""
 
 
-def lines_up(call: _Call, i: int, axis: int, others: Iterable[int]) -> bool:
+def lines_up(call: Call, i: int, axis: int, others: Iterable[int]) -> bool:
     """One of the float arguments `others` has the length of argument i's `axis` at the same
     position counted from the right (where numpy broadcasting lines the two up)."""
     shape = call.floats[i].shape
@@ -37,7 +38,7 @@ def lines_up(call: _Call, i: int, axis: int, others: Iterable[int]) -> bool:
     )
 
 
-def _out_shape(call: _Call, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+def _out_shape(call: Call, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
     """f's output shape with the float arguments at `shapes`; None where f does not take them."""
     import jax
 
@@ -49,7 +50,7 @@ def _out_shape(call: _Call, shapes: list[tuple[int, ...]]) -> tuple[int, ...] | 
     return tuple(getattr(out, "shape", ()))
 
 
-def broadcast_cuts(call: _Call) -> list[tuple[int, Cut]]:
+def broadcast_cuts(call: Call) -> list[tuple[int, Cut]]:
     """(argument index, its cut) for each float argument that f broadcasts: differentiated ones
     first, then the others drawn (not fixed). Its axes longer than 1 are cut to 1 all at once,
     else one at a time (the first that works), where each cut axis lines up with the same length

@@ -24,8 +24,9 @@ Newton step, a gradient penalty, meta-learning) silently gets that wrong derivat
 over g for "rev" (as check_grads' VJP of the VJP), forward over it for "fwd" (JVP of the JVP):
 a custom_vjp inside g cannot be differentiated forward, a while_loop not in reverse.
 
-The rev check of order 1 lives in verification.py (it is what verify always did); this module
-builds the others, and the kink rule of the forward checks (_AlongKink).
+The rev check of order 1 is built from handgrad/user_gradient.py (gradient_functions) by
+verification.py (it is what verify always did); this module builds the others, and the kink
+rule of the forward checks (_AlongKink).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import numpy as np
 from reference.kinks import Kink
 
 if TYPE_CHECKING:
-    from handgrad.verification import _Call
+    from handgrad.arguments import Call
 
 MODES: tuple[str, ...] = ("rev", "fwd")
 ORDERS: tuple[int, ...] = (1, 2)
@@ -110,7 +111,7 @@ def _unique(name: str, taken: set[str]) -> str:
     return name
 
 
-def extras_for(call: _Call, group: str, taken: set[str]) -> tuple[Extra, ...]:
+def extras_for(call: Call, group: str, taken: set[str]) -> tuple[Extra, ...]:
     """One extra per differentiated leaf: `group` for one leaf, "group of name" for several;
     names already `taken` (the arguments') get a prime."""
     names = call.diff_names
@@ -120,7 +121,7 @@ def extras_for(call: _Call, group: str, taken: set[str]) -> tuple[Extra, ...]:
     )
 
 
-def _merged(call: _Call, floats: Sequence[Any], diff: Sequence[Any]) -> list[Any]:
+def _merged(call: Call, floats: Sequence[Any], diff: Sequence[Any]) -> list[Any]:
     """The float leaves with the differentiated ones replaced by `diff`."""
     merged = list(floats)
     for i, d in zip(call.argnums, diff, strict=True):
@@ -137,7 +138,7 @@ def _undefined(value: Any, out: Any) -> Any:
     return jnp.where(bad if jnp.shape(out) == jnp.shape(bad) else bad.any(), jnp.nan, out)
 
 
-def forward(call: _Call, label: str, rev: Callable[..., Any] | None, taken: set[str]) -> Check:
+def forward(call: Call, label: str, rev: Callable[..., Any] | None, taken: set[str]) -> Check:
     """The fwd check of order 1. `rev`: the rev check's formula (the user's grad, as
     {name: gradient}); None for a custom_jvp rule, whose JVP jax.jvp(f) computes itself."""
     import jax
@@ -185,7 +186,7 @@ def forward(call: _Call, label: str, rev: Callable[..., Any] | None, taken: set[
 
 
 def second_rev(
-    call: _Call, label: str, rev: Callable[..., Any], rev_truth: Callable[..., Any], taken: set[str]
+    call: Call, label: str, rev: Callable[..., Any], rev_truth: Callable[..., Any], taken: set[str]
 ) -> Check:
     """The rev check of order 2: reverse-mode autodiff of the rev check's formula (the user's
     grad or VJP, or jax.vjp of f's rule) with cotangent v, against the same of the truth."""
@@ -219,7 +220,7 @@ def second_rev(
     return Check(f"vjp({label})", through(rev, False), through(rev_truth, True), (*cotangent, *vs), None)
 
 
-def second_fwd(call: _Call, first: Check) -> Check:
+def second_fwd(call: Call, first: Check) -> Check:
     """The fwd check of order 2: forward-mode autodiff of the fwd check (`first`) along v,
     against the same of its truth."""
     import jax

@@ -28,31 +28,6 @@ example; or one network example (params, x, y) at a time."""
 ALL_DTYPES = ("float32", "float64", "float16", "bfloat16")
 """Every function is checked in every dtype: the contract says each returns its input's dtype."""
 
-TIERS: dict[str, dict[str, Tier]] = {
-    # group: {family name: tier}; a family not listed is `derivation` (ordinary inputs).
-    # `stability` is what the contract states (docs/contract.md, "Stability"): activations,
-    # softmax and the losses finite and accurate for inputs up to 1e4 in magnitude.
-    # `extreme` is beyond it: reported, and counted only with --strict or a rubric weight.
-    "activation": {"wide": "stability", "extreme": "stability"},
-    "softmax": {"wide": "stability", "extreme": "stability", "ties": "stability", "row-large": "stability"},
-    "cross_entropy": {"wide": "stability", "extreme": "stability", "row-large": "stability"},
-    "regression": {"wide": "stability", "extreme": "stability"},
-    "l2": {"wide": "stability", "extreme": "stability", "offset": "stability"},
-    "hinge": {"extreme": "stability"},
-    "huber": {"wide": "stability", "offset": "stability"},
-    "cosine_similarity": {"wide": "stability", "extreme": "stability", "far-scales": "extreme"},
-    "network": {"net-5x4x3-saturated": "stability", "net-saturated-hidden": "stability"},
-}
-
-
-def tiered(group: str, fams: tuple[Family, ...]) -> tuple[Family, ...]:
-    """The families with the tier TIERS gives them in `group`."""
-    table = TIERS[group]
-    unknown = set(table) - {f.name for f in fams}
-    if unknown:
-        raise ValueError(f"TIERS[{group!r}] names families that do not exist: {sorted(unknown)}")
-    return tuple(dataclasses.replace(f, tier=table.get(f.name, "derivation")) for f in fams)
-
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per function
 class Entry:
@@ -72,13 +47,29 @@ class Entry:
     """The contract's one-line math, for the starter file and docs/contract.md."""
     cancelled: Callable[[tuple[Any, ...]], np.ndarray] | None = None
     """Size of terms a correct formula may cancel where the sensitivity S does not see them,
-    per element of the output; added to S (reference/tolerances.py). See CANCELLED: the
-    contract's own forms that cancel where S is small."""
+    per element of the output; added to S (reference/tolerances.py). Set for the contract's
+    own forms that cancel where S is small (the *_terms functions below)."""
     floor_follows_input: bool = False
     """The absolute floor (atol) shrinks with |x| below 1, element by element
     (reference/tolerances.py, input_floor): for activations, whose values near 0 are of
     the order of x, a form that cancels there (tanh as 2 sigmoid(2x) - 1) is off by far more
     than rounding of x explains, which a fixed floor of 1e-6 hid."""
+    tiers: Mapping[str, Tier] = field(default_factory=dict)
+    """The tier of each family (by name) that is not `derivation` (reference/families.py,
+    Tier); `families` carry it once the entry is built. `stability` is what the contract
+    states (docs/contract.md, "Stability"): activations, softmax and the losses finite and
+    accurate for inputs up to 1e4 in magnitude. `extreme` is beyond it: reported, and counted
+    only with --strict or a rubric weight. Naming a family the entry does not draw is an error."""
+
+    def __post_init__(self) -> None:
+        unknown = set(self.tiers) - {f.name for f in self.families}
+        if unknown:
+            raise ValueError(f"{self.name}: tiers names families that do not exist: {sorted(unknown)}")
+        tiered = tuple(
+            f if self.tiers.get(f.name, f.tier) == f.tier else dataclasses.replace(f, tier=self.tiers[f.name])
+            for f in self.families
+        )
+        object.__setattr__(self, "families", tiered)
 
     @property
     def vmap_axes(self) -> tuple[int | None, ...]:
@@ -111,7 +102,10 @@ class Entry:
         return self.of is not None
 
 
-def _activation(name: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
+def _activation(
+    name: str, summary: str, grad_summary: str, tiers: Mapping[str, Tier], kink: Kink | None = None
+) -> tuple[Entry, Entry]:
+    """An activation and its derivative: elementwise, on the same families."""
     fams: tuple[Family, ...] = (
         families.normal(()),
         families.normal((7,)),
@@ -122,22 +116,36 @@ def _activation(name: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
     )
     if kink is not None:
         fams += (families.relu_kink(),)
-    fams = tiered("activation", fams)
     value = Entry(
-        name, getattr(activations, name), ("x",), "elementwise", fams, summary=SUMMARIES[name], floor_follows_input=True
-    )
-    grad = Entry(
-        f"{name}_grad",
-        getattr(activations, f"{name}_grad"),
-        ("x",),
-        "elementwise",
-        fams,
-        kink=kink,
-        of=name,
-        summary=SUMMARIES[f"{name}_grad"],
-        cancelled=CANCELLED.get(f"{name}_grad"),
+        name, getattr(activations, name), ("x",), "elementwise", fams, summary=summary, tiers=tiers,
         floor_follows_input=True,
-    )
+    )  # fmt: skip
+    grad = dataclasses.replace(
+        value, name=f"{name}_grad", reference=getattr(activations, f"{name}_grad"), kink=kink, of=name,
+        summary=grad_summary,
+    )  # fmt: skip
+    return value, grad
+
+
+def _loss(
+    name: str,
+    fams: tuple[Family, ...],
+    summary: str,
+    grad_summary: str,
+    tiers: Mapping[str, Tier],
+    kink: Kink | None = None,
+    cancelled: Callable[[tuple[Any, ...]], np.ndarray] | None = None,
+    grad_cancelled: Callable[[tuple[Any, ...]], np.ndarray] | None = None,
+) -> tuple[Entry, Entry]:
+    """A loss over the last axis, loss(pred, target), and its gradient in pred."""
+    value = Entry(
+        name, getattr(losses, name), ("pred", "target"), "last_axis", fams, summary=summary, cancelled=cancelled,
+        tiers=tiers,
+    )  # fmt: skip
+    grad = dataclasses.replace(
+        value, name=f"{name}_grad", reference=getattr(losses, f"{name}_grad"), kink=kink, of=name,
+        summary=grad_summary, cancelled=grad_cancelled,
+    )  # fmt: skip
     return value, grad
 
 
@@ -172,76 +180,43 @@ def _cosine_grad_terms(args: tuple[Any, ...]) -> np.ndarray:
     return (np.abs(y) / (na * ny) + np.abs(cos * a) / (na * na)) * a.shape[-1]
 
 
-CANCELLED: dict[str, Callable[[tuple[Any, ...]], np.ndarray]] = {
-    "cross_entropy": _cross_entropy_terms,
-    "softmax_vjp": _softmax_vjp_terms,
-    "cosine_similarity_grad": _cosine_grad_terms,
-}
-"""The contract's own forms that cancel where S is small, and the size of what they cancel."""
-
-
-def _loss(name: str, fams: tuple[Family, ...], group: str, kink: Kink | None = None) -> tuple[Entry, Entry]:
-    fams = tiered(group, fams)
-    value = Entry(
-        name,
-        getattr(losses, name),
-        ("pred", "target"),
-        "last_axis",
-        fams,
-        summary=SUMMARIES[name],
-        cancelled=CANCELLED.get(name),
-    )
-    grad = Entry(
-        f"{name}_grad",
-        getattr(losses, f"{name}_grad"),
-        ("pred", "target"),
-        "last_axis",
-        fams,
-        kink=kink,
-        of=name,
-        summary=SUMMARIES[f"{name}_grad"],
-        cancelled=CANCELLED.get(f"{name}_grad"),
-    )
-    return value, grad
-
-
-SUMMARIES: dict[str, str] = {
-    "sigmoid": "s(x) = 1 / (1 + e^-x), elementwise.",
-    "sigmoid_grad": "s'(x) = s(x) (1 - s(x)), elementwise.",
-    "tanh": "tanh x = (e^x - e^-x) / (e^x + e^-x), elementwise.",
-    "tanh_grad": "tanh'(x) = 1 - tanh(x)^2, elementwise.",
-    "relu": "max(x, 0), elementwise.",
-    "relu_grad": "1 where x > 0, 0 where x < 0; at x = 0 any value in [0, 1] (convention 0).",
-    "softmax": "s_i = e^{x_i} / sum_j e^{x_j} over the last axis; shape kept.",
-    "softmax_jacobian": "J[..., i, j] = ds_i/dx_j = s_i (delta_ij - s_j); shape (..., n, n).",
-    "softmax_vjp": "g @ J without building J: s * (g - sum(g * s)) over the last axis; shape of x.",
-    "cross_entropy": "-sum_i y_i log softmax(z)_i over the last axis (y one-hot or any non-negative weights).",
-    "cross_entropy_grad": "softmax(z) * sum(y) - y (= softmax(z) - y only when y sums to 1).",
-    "l2": "sum_i (a_i - y_i)^2 over the last axis.",
-    "l2_grad": "2 (a - y).",
-    "l1": "sum_i |a_i - y_i| over the last axis.",
-    "l1_grad": "sign(a - y); where a_i = y_i any value in [-1, 1] (convention 0).",
-    "hinge": "max(0, 1 - <y, a>) over the last axis; y one-hot or +-1.",
-    "hinge_grad": "-y where <y, a> < 1, else 0; at <y, a> = 1 any t (-y), t in [0, 1] (convention 0).",
-    "huber": "mean_i of 0.5 r_i^2 if |r_i| <= delta else delta (|r_i| - delta / 2), r = a - y.",
-    "huber_grad": "clip(a - y, -delta, delta) / n.",
-    "cosine_similarity": "<a, y> / (|a| |y|) over the last axis (Euclidean norms).",
-    "cosine_similarity_grad": "y / (|a| |y|) - cos(a, y) a / |a|^2.",
-    "two_layer_forward": "sigmoid(sigmoid(x @ W1 + b1) @ W2 + b2), shape (d_out,); x of shape (d_in,).",
-    "two_layer_loss": "sum_k (two_layer_forward(params, x)_k - y_k)^2, a scalar.",
-    "two_layer_grads": "the gradient of two_layer_loss w.r.t. params by backpropagation: a dict like params.",
-}
-
-
-_SOFTMAX = tiered("softmax", families.softmax_families(with_g=False))
-_NETWORK = tiered("network", families.network_families())
+STABLE_WIDE_EXTREME: Mapping[str, Tier] = {"wide": "stability", "extreme": "stability"}
+"""The contract's stability promise for most functions: its wide and extreme families."""
+_SOFTMAX_TIERS: Mapping[str, Tier] = {**STABLE_WIDE_EXTREME, "ties": "stability", "row-large": "stability"}
+_NETWORK_TIERS: Mapping[str, Tier] = {"net-5x4x3-saturated": "stability", "net-saturated-hidden": "stability"}
+_SOFTMAX = families.softmax_families(with_g=False)
+_NETWORK = families.network_families()
 _REGRESSION = families.regression_families()
 
 CATALOG: tuple[Entry, ...] = (
-    *_activation("sigmoid"),
-    *_activation("tanh"),
-    *_activation("relu", kink=RELU),
-    Entry("softmax", softmax.softmax, ("x",), "last_axis", _SOFTMAX, summary=SUMMARIES["softmax"]),
+    *_activation(
+        "sigmoid",
+        "s(x) = 1 / (1 + e^-x), elementwise.",
+        "s'(x) = s(x) (1 - s(x)), elementwise.",
+        STABLE_WIDE_EXTREME,
+    ),
+    *_activation(
+        "tanh",
+        "tanh x = (e^x - e^-x) / (e^x + e^-x), elementwise.",
+        "tanh'(x) = 1 - tanh(x)^2, elementwise.",
+        STABLE_WIDE_EXTREME,
+    ),
+    *_activation(
+        "relu",
+        "max(x, 0), elementwise.",
+        "1 where x > 0, 0 where x < 0; at x = 0 any value in [0, 1] (convention 0).",
+        STABLE_WIDE_EXTREME,
+        kink=RELU,
+    ),
+    Entry(
+        "softmax",
+        softmax.softmax,
+        ("x",),
+        "last_axis",
+        _SOFTMAX,
+        summary="s_i = e^{x_i} / sum_j e^{x_j} over the last axis; shape kept.",
+        tiers=_SOFTMAX_TIERS,
+    ),
     Entry(
         "softmax_jacobian",
         softmax.softmax_jacobian,
@@ -249,19 +224,28 @@ CATALOG: tuple[Entry, ...] = (
         "last_axis",
         _SOFTMAX,
         of="softmax",
-        summary=SUMMARIES["softmax_jacobian"],
+        summary="J[..., i, j] = ds_i/dx_j = s_i (delta_ij - s_j); shape (..., n, n).",
+        tiers=_SOFTMAX_TIERS,
     ),
     Entry(
         "softmax_vjp",
         softmax.softmax_vjp,
         ("x", "g"),
         "last_axis",
-        tiered("softmax", families.softmax_families(with_g=True)),
+        families.softmax_families(with_g=True),
         of="softmax",
-        summary=SUMMARIES["softmax_vjp"],
-        cancelled=CANCELLED["softmax_vjp"],
+        summary="g @ J without building J: s * (g - sum(g * s)) over the last axis; shape of x.",
+        cancelled=_softmax_vjp_terms,
+        tiers=_SOFTMAX_TIERS,
     ),
-    *_loss("cross_entropy", families.cross_entropy_families(), "cross_entropy"),
+    *_loss(
+        "cross_entropy",
+        families.cross_entropy_families(),
+        "-sum_i y_i log softmax(z)_i over the last axis (y one-hot or any non-negative weights).",
+        "softmax(z) * sum(y) - y (= softmax(z) - y only when y sums to 1).",
+        {**STABLE_WIDE_EXTREME, "row-large": "stability"},
+        cancelled=_cross_entropy_terms,
+    ),
     *_loss(
         "l2",
         (
@@ -269,7 +253,9 @@ CATALOG: tuple[Entry, ...] = (
             families.pairs("ties", families.ties, "a = y at half the elements"),
             families.full_precision(families.pairs("offset", families.offset, "a and y near 1e3, |a - y| of order 1")),
         ),
-        "l2",
+        "sum_i (a_i - y_i)^2 over the last axis.",
+        "2 (a - y).",
+        {**STABLE_WIDE_EXTREME, "offset": "stability"},
     ),
     *_loss(
         "l1",
@@ -278,19 +264,42 @@ CATALOG: tuple[Entry, ...] = (
             families.pairs("ties", families.ties, "a = y (the kink)"),
             families.float64_only(families.pairs("near-ties", families.near_ties, "0 < |a - y| < 1e-3")),
         ),
-        "regression",
+        "sum_i |a_i - y_i| over the last axis.",
+        "sign(a - y); where a_i = y_i any value in [-1, 1] (convention 0).",
+        STABLE_WIDE_EXTREME,
         kink=L1,
     ),
-    *_loss("hinge", families.hinge_families(), "hinge", kink=HINGE),
-    *_loss("huber", families.huber_families(), "huber"),
-    *_loss("cosine_similarity", families.cosine_families(), "cosine_similarity"),
+    *_loss(
+        "hinge",
+        families.hinge_families(),
+        "max(0, 1 - <y, a>) over the last axis; y one-hot or +-1.",
+        "-y where <y, a> < 1, else 0; at <y, a> = 1 any t (-y), t in [0, 1] (convention 0).",
+        {"extreme": "stability"},
+        kink=HINGE,
+    ),
+    *_loss(
+        "huber",
+        families.huber_families(),
+        "mean_i of 0.5 r_i^2 if |r_i| <= delta else delta (|r_i| - delta / 2), r = a - y.",
+        "clip(a - y, -delta, delta) / n.",
+        {"wide": "stability", "offset": "stability"},
+    ),
+    *_loss(
+        "cosine_similarity",
+        families.cosine_families(),
+        "<a, y> / (|a| |y|) over the last axis (Euclidean norms).",
+        "y / (|a| |y|) - cos(a, y) a / |a|^2.",
+        {**STABLE_WIDE_EXTREME, "far-scales": "extreme"},
+        grad_cancelled=_cosine_grad_terms,
+    ),
     Entry(
         "two_layer_forward",
         network.two_layer_forward,
         ("params", "x"),
         "network",
         _NETWORK,
-        summary=SUMMARIES["two_layer_forward"],
+        summary="sigmoid(sigmoid(x @ W1 + b1) @ W2 + b2), shape (d_out,); x of shape (d_in,).",
+        tiers=_NETWORK_TIERS,
     ),
     Entry(
         "two_layer_loss",
@@ -298,7 +307,8 @@ CATALOG: tuple[Entry, ...] = (
         ("params", "x", "y"),
         "network",
         _NETWORK,
-        summary=SUMMARIES["two_layer_loss"],
+        summary="sum_k (two_layer_forward(params, x)_k - y_k)^2, a scalar.",
+        tiers=_NETWORK_TIERS,
     ),
     Entry(
         "two_layer_grads",
@@ -307,7 +317,8 @@ CATALOG: tuple[Entry, ...] = (
         "network",
         _NETWORK,
         of="two_layer_loss",
-        summary=SUMMARIES["two_layer_grads"],
+        summary="the gradient of two_layer_loss w.r.t. params by backpropagation: a dict like params.",
+        tiers=_NETWORK_TIERS,
     ),
 )
 

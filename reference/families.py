@@ -28,7 +28,7 @@ Tier = Literal["derivation", "stability", "extreme"]
 """Which promise a family checks: `derivation` (ordinary inputs: is the formula right?),
 `stability` (the extremes the contract states for the function, e.g. logits of +-1e4),
 `extreme` (beyond what the contract states, e.g. norms whose squares overflow float32).
-The catalog assigns each family of each function its tier (reference/catalog.py, TIERS)."""
+The catalog assigns each family of each function its tier (reference/catalog.py, Entry.tiers)."""
 
 TIERS: tuple[Tier, ...] = ("derivation", "stability", "extreme")
 
@@ -86,12 +86,17 @@ def normal(shape: Shape, scale: float = 1.0) -> Family:
     )
 
 
-def wide() -> Family:
-    def draw(rng: np.random.Generator) -> Inputs:
-        shape = ELEMENTWISE_SHAPE
-        return Inputs((rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape),))
+def wide_values(rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """Magnitudes log-uniform from 1e-3 to 1e4 (10^u, u uniform in [-3, 4]), each sign with
+    probability 1/2: the contract's range of inputs (docs/contract.md, "Stability"). The
+    activations' `wide` family and every argument of verify's `wide` are drawn by this."""
+    return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-3, 4, shape)
 
-    return Family("wide", draw, "magnitudes from 1e-3 to 1e4, both signs")
+
+def wide() -> Family:
+    return Family(
+        "wide", lambda rng: Inputs((wide_values(rng, ELEMENTWISE_SHAPE),)), "magnitudes from 1e-3 to 1e4, both signs"
+    )
 
 
 def small() -> Family:

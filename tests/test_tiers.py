@@ -3,6 +3,7 @@ the order checks run in, and the 'Fails only ...' patterns."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from handgrad.engine import CaseResult, InProcess
 from handgrad.grading.grader import Options, _order, _pattern, grade_function
 from handgrad.grading.rubric import Rubric, RubricError, load
 from reference import families
-from reference.catalog import BY_NAME, CATALOG, TIERS, tiered
+from reference.catalog import BY_NAME, CATALOG
 from reference.compare import Comparison
 from tests.corpus.correct_forms import CORRECT_FORMS
 from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
@@ -31,9 +32,10 @@ def test_every_family_has_a_tier_and_the_table_names_only_real_families() -> Non
     assert seen[("tanh", "small")] == seen[("cosine_similarity_grad", "small-scales")] == "derivation"
     # Large values with a small difference test the form's stability, as the wide ones do.
     assert seen[("l2", "offset")] == seen[("huber_grad", "offset")] == "stability"
-    assert all(t in families.TIERS for group in TIERS.values() for t in group.values())
+    assert all(t in families.TIERS for e in CATALOG for t in e.tiers.values())
+    assert all(f.tier == e.tiers.get(f.name, "derivation") for e in CATALOG for f in e.families)
     with pytest.raises(ValueError, match="do not exist"):
-        tiered("softmax", (families.normal((3,)),))
+        dataclasses.replace(BY_NAME["softmax"], families=(families.normal((3,)),))
 
 
 def _grade(source_id: str, options: Options):  # type: ignore[no-untyped-def]

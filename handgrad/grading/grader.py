@@ -1,6 +1,6 @@
 """Grade submissions: every check of every function, in sandboxed workers.
 
-Every check belongs to a tier (reference/catalog.py, TIERS). By default a function earns
+Every check belongs to a tier (reference/catalog.py, Entry.tiers). By default a function earns
 its weight only when every check of its `derivation` and `stability` tiers passes on
 every dtype, transform and input family (on the grading device); failures in the
 `extreme` tier are reported ("not robust at ...") and cost nothing unless `--strict`.

@@ -1,0 +1,67 @@
+"""The outcome of `handgrad.verify`: `Report`, its verdict and its text.
+
+`str(report)` is what `handgrad check` prints for the catalog: the table of cases
+(handgrad/table.py), the explanation of each failing case, the worst first (the one
+furthest outside its tolerance, `CaseResult.ratio`), and a one-line summary with the number
+of elements not compared (where f is not finite or its autodiff is NaN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from handgrad.results import CaseResult
+
+
+class Report:
+    """The outcome of `verify`: `ok`, the case results, and `str(report)`, the table and
+    the explanation of each failing case as `handgrad check` prints them."""
+
+    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5, about: str = "") -> None:
+        self.name = name
+        self.results = tuple(results)
+        self.show = show
+        self.about = about
+        """How grad was read (as a VJP for a non-scalar f), said under a failure."""
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failures(self) -> list[CaseResult]:
+        return [r for r in self.results if not r.ok]
+
+    @property
+    def worst(self) -> CaseResult | None:
+        """The failing case furthest outside its tolerance (None when every case passes)."""
+        failed = self.failures
+        return max(failed, key=lambda r: r.ratio) if failed else None
+
+    @property
+    def unchecked(self) -> int:
+        return sum(r.unchecked for r in self.results)
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        from handgrad.table import check_table
+
+        failed = self.failures
+        worst = self.worst
+        ordered = ([worst] if worst is not None else []) + [r for r in failed if r is not worst]
+        parts = [check_table(self.results)]
+        parts += [r.message() for r in ordered[: self.show]]
+        if len(failed) > self.show:
+            parts.append(f"... and {len(failed) - self.show} more failed cases")
+        if failed and self.about:
+            parts.append(self.about)
+        summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
+        if self.unchecked:
+            summary += f"; {self.unchecked} elements not compared where f is not finite or its autodiff is NaN"
+        parts.append(summary)
+        return "\n\n".join(parts)
+
+    def __repr__(self) -> str:
+        return f"<Report {self.name}: {'ok' if self.ok else f'{len(self.failures)} failed'} of {len(self.results)}>"

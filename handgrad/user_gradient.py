@@ -1,0 +1,165 @@
+"""The user's grad= and hvp= as verify calls them, with the truth beside each.
+
+Both the formula under test and the truth take the float leaves of the arguments (then the
+cotangent c for a non-scalar f, or the direction v for hvp=) and return {leaf name: array}:
+
+    grad=  formula  grad(*args) for a scalar f, grad(*args, c) (a VJP) otherwise
+           truth    jax.value_and_grad of f's primal, or jax.vjp(primal)(c), in float64;
+                    NaN (not compared) where f's own value is not finite
+    hvp=   formula  hvp(*args, v)
+           truth    jax.jvp(jax.grad(primal), (x,), (v,))
+
+`check_returns` reads the user's function on the example (shapes and dtypes, by
+jax.eval_shape) so that a wrong signature or structure is said once, up front.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from handgrad.arguments import Call, parameter_names, short, traced_note
+
+
+class ReturnError(TypeError):
+    """grad or hvp returned the wrong structure; the message says what was expected."""
+
+
+def as_dict(out: Any, call: Call, who: str) -> dict[str, Any]:
+    """What `who` (grad) returned, as {leaf name: array}; its structure must be the
+    differentiated argument's (a tuple of them for several argnums)."""
+    import jax
+
+    single_array = jax.tree_util.treedef_is_leaf(call.grad_tree)
+    if single_array and isinstance(out, (tuple, list)) and len(out) == 1:
+        out = out[0]  # (g,) for one array argument, as a custom_vjp bwd returns it
+    if isinstance(out, list) and len(call.diff_names) > 1:
+        out = tuple(out)
+    leaves, tree = jax.tree_util.tree_flatten(out)
+    if tree != call.grad_tree:
+        args = ", ".join(call.diff_names)
+        raise ReturnError(
+            f"{who} must return the gradient shaped like the differentiated arguments ({args}): "
+            f"{call.grad_tree}, got {tree}"
+        )
+    return dict(zip(call.diff_names, leaves, strict=True))
+
+
+def gradient_functions(call: Call, grad: Callable[..., Any] | None) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(formula, truth): each takes the float arguments (and the cotangent when f is not
+    scalar) and returns {name: gradient}. The truth differentiates `call.primal`."""
+    import jax
+
+    names = call.diff_names
+
+    def undefined_where_f_is(value: Any, grads: Sequence[Any]) -> list[Any]:
+        """NaN (not compared: counted as unchecked) where f's own value is not finite, outside
+        its domain: elementwise where the shapes match, else everywhere."""
+        import jax.numpy as jnp
+
+        bad = ~jnp.isfinite(value)
+        return [jnp.where(bad if jnp.shape(t) == jnp.shape(bad) else bad.any(), jnp.nan, t) for t in grads]
+
+    def autodiff(fn: Callable[..., Any], truth: bool = False) -> Callable[..., Any]:
+        def through(*fl_ct: Any) -> dict[str, Any]:
+            fl = fl_ct if call.scalar else fl_ct[:-1]
+            diff = [fl[i] for i in call.argnums]
+
+            def g(*d: Any) -> Any:
+                merged = list(fl)
+                for i, v in zip(call.argnums, d, strict=True):
+                    merged[i] = v
+                return fn(*call.full(merged))
+
+            if call.scalar:
+                value, grads = jax.value_and_grad(g, argnums=tuple(range(len(diff))))(*diff)
+            else:
+                value, pullback = jax.vjp(g, *diff)
+                grads = pullback(fl_ct[-1])
+            if truth:
+                grads = undefined_where_f_is(value, grads)
+            return dict(zip(names, grads, strict=True))
+
+        return through
+
+    truth = autodiff(call.primal, truth=True)
+    if grad is None:
+        return autodiff(call.f), truth
+
+    def formula(*fl_ct: Any) -> dict[str, Any]:
+        fl = fl_ct if call.scalar else fl_ct[:-1]
+        extra = () if call.scalar else (fl_ct[-1],)
+        return as_dict(grad(*call.full(fl), *extra), call, "grad")
+
+    return formula, truth
+
+
+def hvp_functions(call: Call, hvp: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    import jax
+
+    (i,) = call.argnums
+    name = call.names[i]
+
+    def truth(*fl_v: Any) -> dict[str, Any]:
+        fl, v = list(fl_v[:-1]), fl_v[-1]
+
+        def g(x: Any) -> Any:
+            merged = list(fl)
+            merged[i] = x
+            return call.primal(*call.full(merged))
+
+        return {name: jax.jvp(jax.grad(g), (fl[i],), (v,))[1]}
+
+    def formula(*fl_v: Any) -> dict[str, Any]:
+        return as_dict(hvp(*call.full(fl_v[:-1]), fl_v[-1]), call, "hvp")
+
+    return formula, truth
+
+
+def calling(call: Call, who: str, n_args: int) -> str:
+    """How verify calls the user's grad or hvp, and what it must return, in one sentence."""
+    params = ", ".join(parameter_names(call.primal, n_args))
+    if who == "hvp":
+        return f"hvp is called as hvp({params}, v) and returns the Hessian of f times v"
+    if call.scalar:
+        return f"f returns a scalar, so grad is called as grad({params}) and returns the gradient of f"
+    return (
+        f"f returns shape {call.out_shape}, not a scalar, so grad is its vector-Jacobian product: "
+        f"grad({params}, cotangent) returns the cotangent (shaped like f's output) pulled back to the arguments"
+    )
+
+
+def check_returns(
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    want: dict[str, Any],
+    who: str,
+    user_fn: Callable[..., Any],
+    calling: str = "",
+) -> None:
+    """The user's grad/hvp on the example arguments: its shapes and dtypes, up front.
+    `calling` says how it is called, for an error that looks like a wrong signature."""
+    import jax
+
+    if not callable(user_fn):
+        raise TypeError(f"handgrad.verify: {who} must be a function, got {type(user_fn).__name__}")
+    try:
+        got = jax.eval_shape(fn, *args)
+    except ReturnError as exc:
+        raise TypeError(f"handgrad.verify: {exc}") from None
+    except TypeError as exc:
+        arity = "positional argument" in str(exc) or "unexpected keyword" in str(exc)
+        note = f" ({calling})" if arity and calling else traced_note(exc, who)
+        raise TypeError(f"handgrad.verify: {who} on the example arguments: {short(exc)}{note}") from None
+    except Exception as exc:
+        note = traced_note(exc, who)
+        raise ValueError(f"handgrad.verify: {who} fails on the example arguments: {short(exc)}{note}") from None
+    for k, w in want.items():
+        g = got[k]
+        if not hasattr(g, "shape") or g.shape != w.shape:
+            raise ValueError(
+                f"handgrad.verify: {who} returns shape {getattr(g, 'shape', type(g).__name__)} for {k}, "
+                f"expected {w.shape} (the shape of {k})"
+            )
+        if g.dtype != w.dtype:
+            raise TypeError(f"handgrad.verify: {who} returns dtype {g.dtype} for {k}, expected {w.dtype}")

@@ -1,0 +1,221 @@
+"""Kinks of verify's rev checks: declared (kinks=, kink_range=) or found from one-sided slopes.
+
+At a kink element the derivative is set-valued and any value in the set passes (not
+strict); elsewhere, and under strict, autodiff's value stands. The forward checks find
+theirs along the tangent (handgrad/modes.py, _AlongKink). `with_kink_note` explains an
+hvp failure at an exact 0, where no kink is looked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from handgrad.arguments import Call
+from handgrad.results import CaseResult
+from reference.kinks import Kink
+
+
+@dataclass(frozen=True)
+class KinkRule:
+    mask: Callable[..., Any]
+    range: tuple[float, float] | Callable[..., tuple[Any, Any]]
+
+
+def _unused(*args: Any) -> Any:
+    raise AssertionError("a TreeKink answers expected_at itself")
+
+
+@dataclass(frozen=True)
+class TreeKink(Kink):
+    """The user's kink declaration over verify's {argument name: gradient} outputs.
+
+    At a kink element the valid values are c * [lo, hi], c being the cotangent element
+    there (1 for a scalar f): [lo, hi] is the range of the derivative of the output
+    element with respect to that input element. Strict: autodiff's value of f's primal.
+    """
+
+    call: Any = None
+    declared: Any = None
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call, declared = self.call, self.declared
+        fl = args if call.scalar else args[:-1]
+        ct = None if call.scalar else np.asarray(args[-1], np.float64)
+        stacked = np.ndim(fl[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
+        examples = [list(fl)] if not stacked else [[np.asarray(a)[k] for a in fl] for k in range(len(fl[0]))]
+        masks, values = {}, {}
+        for which, name in enumerate(call.diff_names):
+            shape = got[name].shape
+            per_mask, per_lo, per_hi = [], [], []
+            for ex in examples:
+                full = call.full([np.asarray(a) for a in ex])
+                m = declared.mask(*full)
+                per_mask.append(np.asarray(m[which] if isinstance(m, (tuple, list)) else m, bool))
+                lo, hi = declared.range if isinstance(declared.range, tuple) else declared.range(*full)
+                per_lo.append(np.asarray(lo, np.float64))
+                per_hi.append(np.asarray(hi, np.float64))
+            one = shape[1:] if stacked else shape
+
+            def pick(xs: list[np.ndarray], one: tuple[int, ...] = one) -> np.ndarray:
+                return np.stack([np.broadcast_to(x, one) for x in xs]) if stacked else np.broadcast_to(xs[0], one)
+
+            mask, lo_, hi_ = pick(per_mask), pick(per_lo), pick(per_hi)
+            c = 1.0 if ct is None else ct
+            a, b = np.minimum(c * lo_, c * hi_), np.maximum(c * lo_, c * hi_)
+            g = got[name]
+            masks[name] = np.zeros(shape, bool) if strict else mask
+            values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), np.nan)
+        return masks, values
+
+
+MAX_KINK_PROBES = 1024
+"""Elements of one argument probed for kinks (two evaluations of f each); past that, none is found."""
+FOUND_KINK_RULE = (
+    "f has a kink there (its one-sided derivatives differ, found by handgrad): any value between them "
+    "is a valid derivative (strict: only autodiff's value)"
+)
+
+
+@dataclass(frozen=True)
+class FoundKink(Kink):
+    """Kinks found, not declared: at each element of a differentiated argument, the one-sided
+    derivatives of f (of sum(cotangent * f) for a non-scalar f) along that element, in float64,
+    from f's values a small step either side. Where they differ by more than the difference
+    quotients' own rounding explains, the element is a kink and any value between the two is
+    valid (a subgradient); elsewhere the truth stands. Strict: no element is a kink."""
+
+    call: Any = None
+    _probes: dict[tuple[int, bool], Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def _probe(self, i: int, cotangent: bool) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        key = (i, cotangent)
+        if key not in self._probes:
+            call = self.call
+
+            def value(xi: Any, fl: list[Any], c: Any) -> Any:
+                xs = list(fl)
+                xs[i] = xi
+                out = call.primal(*call.full(xs))
+                return jnp.sum(out * c) if cotangent else out
+
+            self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None, None)))
+        return self._probes[key]
+
+    def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(low, high, kink): the range between the one-sided derivatives at every element of
+        fl[i], widened by their rounding error, and where they differ (the kinks)."""
+        x = fl[i]
+        m = x.size
+        nothing = np.zeros(x.shape, bool)
+        if m == 0 or m > MAX_KINK_PROBES:
+            return np.zeros(x.shape), np.zeros(x.shape), nothing
+        h = 1e-7 * np.maximum(np.abs(x), 1e-2).ravel()
+        steps = (np.eye(m) * h).reshape(m, *x.shape)
+        points = np.concatenate([x + steps, x - steps, x[None]])
+        try:
+            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
+        except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
+            return np.zeros(x.shape), np.zeros(x.shape), nothing
+        up, down, here = values[:m], values[m : 2 * m], values[-1]
+        with np.errstate(all="ignore"):  # (inf - inf where f overflows: no kink there)
+            right, left = (up - here) / h, (here - down) / h
+            rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
+            kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
+        kink &= np.isfinite(right) & np.isfinite(left)
+        # The slopes are estimates, off by up to their rounding: the range is widened by it, so
+        # that relu's exact 1 at 0 is inside although the quotient says 0.99999997.
+        low, high = np.minimum(left, right) - rounding, np.maximum(left, right) + rounding
+        return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape)
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call = self.call
+        fl = [np.asarray(a, np.float64) for a in (args if call.scalar else args[:-1])]
+        ct = None if call.scalar else np.asarray(args[-1], np.float64)
+        stacked = np.ndim(fl[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
+        examples = (
+            [(fl, ct)]
+            if not stacked
+            else [([a[k] for a in fl], None if ct is None else ct[k]) for k in range(len(fl[0]))]
+        )
+        masks, values = {}, {}
+        for which, name in enumerate(call.diff_names):
+            i = call.argnums[which]
+            found = [self.slopes(ex, c, i) for ex, c in examples] if not strict else []
+            g = got[name]
+            if strict or not found:
+                masks[name], values[name] = np.zeros(g.shape, bool), np.zeros(g.shape)
+                continue
+            left, right, kink = (np.stack([f[j] for f in found]) if stacked else found[0][j] for j in range(3))
+            a, b = np.minimum(left, right), np.maximum(left, right)
+            masks[name] = kink
+            values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
+        return masks, values
+
+
+def tree_kink(call: Call, declared: KinkRule) -> TreeKink:
+    r = declared.range
+    text = f"any value in [{r[0]:g}, {r[1]:g}]" if isinstance(r, tuple) else "any value in the declared range"
+    scale = "" if call.scalar else " times the cotangent"
+    rule = f"a declared kink: {text}{scale} is a valid derivative (strict: only autodiff's value)"
+    return TreeKink(rule, _unused, _unused, _unused, call=call, declared=declared)
+
+
+def found_kink(call: Call) -> FoundKink:
+    return FoundKink(FOUND_KINK_RULE, _unused, _unused, _unused, call=call)
+
+
+def kink_rule(call: Call, kinks: Callable[..., Any] | None, kink_range: Any) -> KinkRule | None:
+    if kinks is None:
+        if kink_range is not None:
+            raise ValueError("handgrad.verify: kink_range without kinks: say where the kinks are (kinks=lambda x: ...)")
+        return None
+    if call.pytree:
+        raise ValueError("handgrad.verify: kinks= needs the differentiated arguments to be arrays, not pytrees")
+    if not callable(kinks):
+        raise TypeError(f"handgrad.verify: kinks must be a function of the arguments returning a mask, got {kinks!r}")
+    if kink_range is None:
+        raise ValueError("handgrad.verify: kinks needs kink_range=(lo, hi): the valid derivatives at a kink")
+    if not callable(kink_range):
+        if not (isinstance(kink_range, (tuple, list)) and len(kink_range) == 2):
+            raise TypeError(
+                f"handgrad.verify: kink_range must be (lo, hi) or a function returning it, got {kink_range!r}"
+            )
+        lo, hi = (float(v) for v in kink_range)
+        if not lo <= hi:
+            raise ValueError(f"handgrad.verify: kink_range ({lo}, {hi}) needs lo <= hi")
+        kink_range = (lo, hi)
+    if not call.scalar:
+        for i in call.argnums:
+            if call.floats[i].shape != call.out_shape:
+                raise ValueError(
+                    "handgrad.verify: kinks for a non-scalar f need f's output shaped like the argument "
+                    f"(an elementwise f); {call.names[i]} has shape {call.floats[i].shape}, f returns {call.out_shape}"
+                )
+    return KinkRule(kinks, kink_range)
+
+
+KINK_NOTE = (
+    "the input there is exactly 0, where f may have a kink (abs, relu, max, a norm): there any valid "
+    "subgradient is right, but autodiff picks one; declare kinks= and kink_range= (docs/verify.md). "
+    "A smooth f has no kink there: then the gradient is wrong at 0"
+)
+
+
+def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
+    """A failure at an input element that is exactly 0, with no kink declared: the likely
+    cause is a kink of f there, not a wrong formula (say so instead of guessing a term)."""
+    import dataclasses
+
+    if result.ok or result.comparison is None or result.comparison.problem not in ("value", "nonfinite"):
+        return result
+    at = [v for k, v in result.inputs_at_worst.items() if any(k.startswith(n) for n in names)]
+    if any(np.size(v) == 1 and float(np.asarray(v, np.float64)) == 0.0 for v in at):
+        return dataclasses.replace(result, hint=KINK_NOTE)
+    return result

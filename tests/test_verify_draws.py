@@ -1,0 +1,141 @@
+"""verify's draws beyond standard normal: matrices that are rank-deficient or have repeated
+singular values (handgrad/matrix_draws.py), and draws made again where f is not finite
+(handgrad/finite_draws.py).
+
+The matrix cases use f(X) = sum_i sqrt(s_i^2 + 1) = tr (X^T X + I)^(1/2), s_i the singular
+values of X: smooth everywhere, rank-deficient and repeated singular values included. Its
+gradient is U diag(s / sqrt(s^2 + 1)) V^T = X V diag(1 / sqrt(s^2 + 1)) V^T for the thin SVD
+X = U diag(s) V^T, that is X (X^T X + I)^(-1/2).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import handgrad
+from handgrad.cases import case_inputs
+
+SEEDS = range(10)
+MATRIX_FAMILIES = ["normal", "low-rank", "repeated-sv"]
+
+
+def soft_nuclear_norm(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.sqrt(jnp.linalg.svd(x, compute_uv=False) ** 2 + 1))
+
+
+def through_gram(x: jax.Array) -> jax.Array:
+    """X V diag(1 / sqrt(lambda + 1)) V^T from eigh(X^T X) = V diag(lambda) V^T: right for every X."""
+    lam, v = jnp.linalg.eigh(x.T @ x)
+    return x @ (v / jnp.sqrt(lam + 1)) @ v.T
+
+
+def pairing_two_eighs(x: jax.Array) -> jax.Array:
+    """U from eigh(X X^T) and V from eigh(X^T X), each column of U signed to match X v: the
+    singular vectors pair up where the singular values are distinct. Where two are equal, each
+    eigh picks its own basis of their shared space, and U V^T is no longer X's."""
+    n = x.shape[-1]
+    lam, v = jnp.linalg.eigh(x.T @ x)
+    _, u = jnp.linalg.eigh(x @ x.T)
+    u, v, s = u[:, ::-1][:, :n], v[:, ::-1], jnp.sqrt(jnp.maximum(lam[::-1], 0))
+    u = u * jnp.sign(jnp.sum(u * (x @ v), axis=0))
+    return (u * (s / jnp.sqrt(s * s + 1))) @ v.T
+
+
+def dividing_by_s(x: jax.Array) -> jax.Array:
+    """U = X V / s with s = sqrt(eigvalsh(X^T X)): right where X has full rank. Where it does
+    not, rounding leaves the zero eigenvalues of X^T X near +-eps, and the square root of a
+    negative one is NaN (the true derivative there is finite: its s / sqrt(s^2 + 1) is 0)."""
+    lam, v = jnp.linalg.eigh(x.T @ x)
+    s = jnp.sqrt(lam)
+    return (x @ v / s * (s / jnp.sqrt(s * s + 1))) @ v.T
+
+
+def _failed_families(report: Any) -> set[str]:
+    return {r.case.family.name for r in report.failures}
+
+
+def test_the_matrix_families_draw_what_they_say() -> None:
+    """low-rank: rank < min(m, n) in the last two axes of every matrix argument (a stack of
+    them too); repeated-sv: full rank with a run of equal singular values. A vector argument is
+    standard normal there, a fixed matrix stays as given, and without a matrix argument the two
+    families are not drawn at all."""
+
+    def f(w: Any, v: Any, stack: Any, held: Any) -> Any:
+        return jnp.sum(w) * jnp.sum(v) + jnp.sum(stack) + jnp.sum(held)
+
+    rng = np.random.default_rng(0)
+    w, v, stack, held = rng.standard_normal((5, 3)), rng.standard_normal(4), rng.standard_normal((2, 3, 4)), np.eye(3)
+    grad = lambda w, v, stack, held: jnp.sum(v) * jnp.ones_like(w)  # noqa: E731
+    options: dict[str, Any] = dict(dtypes=["float64"], devices=["cpu:0"], transforms=["eager"], fixed="held")
+    report = handgrad.verify(f, w, v, stack, held, grad=grad, families=["low-rank", "repeated-sv"], **options)
+    assert report.ok and {r.case.family.name for r in report.results} == {"low-rank", "repeated-sv"}
+    for seed in range(5):
+        for r in report.results:
+            w_, v_, stack_, held_ = case_inputs(r.case, seed).args
+            np.testing.assert_array_equal(held_, held)
+            assert v_.shape == (4,)
+            for matrix in (w_, *stack_):
+                s = np.linalg.svd(matrix, compute_uv=False)
+                if r.case.family.name == "low-rank":
+                    assert np.linalg.matrix_rank(matrix) < min(matrix.shape)
+                else:
+                    assert s[-1] > 0.4 and np.min(np.diff(s[::-1]) / s[0]) < 1e-12, s
+    vectors = handgrad.verify(lambda v: jnp.sum(v * v), v, grad=lambda v: 2 * v, **options | {"fixed": ()})
+    assert not {"low-rank", "repeated-sv"} & {r.case.family.name for r in vectors.results}
+
+
+def test_a_gradient_that_pairs_singular_vectors_apart_fails_where_singular_values_repeat() -> None:
+    """The two-eigh gradient passes every standard normal matrix and fails where singular
+    values repeat (repeated-sv, and low-rank, whose zero singular values repeat), in every
+    seed; the gradient through X^T X + I passes everywhere, in float32 and float64."""
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    options: dict[str, Any] = dict(devices=["cpu:0"], transforms=["vmap"], families=MATRIX_FAMILIES)
+    for seed in SEEDS:
+        right = handgrad.verify(soft_nuclear_norm, x, grad=through_gram, seed=seed, **options)
+        assert right.ok, f"seed {seed}\n{right}"
+        paired = handgrad.verify(soft_nuclear_norm, x, grad=pairing_two_eighs, dtypes=["float64"], seed=seed, **options)
+        assert "repeated-sv" in _failed_families(paired) <= {"repeated-sv", "low-rank"}, f"seed {seed}\n{paired}"
+
+
+def test_a_gradient_that_divides_by_a_singular_value_fails_where_the_matrix_is_rank_deficient() -> None:
+    """Dividing by s = sqrt(eigvalsh(X^T X)) passes every full-rank matrix (repeated singular
+    values too) and fails on the rank-deficient ones only, in every seed."""
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    options: dict[str, Any] = dict(devices=["cpu:0"], transforms=["vmap"], families=MATRIX_FAMILIES)
+    for seed in SEEDS:
+        report = handgrad.verify(soft_nuclear_norm, x, grad=dividing_by_s, seed=seed, **options)
+        assert _failed_families(report) == {"low-rank"}, f"seed {seed}\n{report}"
+        worst = report.worst
+        assert worst is not None and worst.comparison is not None and worst.comparison.problem == "nonfinite"
+
+
+def neg_entropy(p: jax.Array) -> jax.Array:
+    """sum_i p_i log p_i, defined for p > 0 only: one negative element makes it NaN."""
+    return jnp.sum(p * jnp.log(p))
+
+
+def test_draws_where_f_is_not_finite_are_drawn_again() -> None:
+    """A standard normal vector of 6 is positive in 1 draw out of 64, so without redrawing
+    almost every case of sum(p log p) would be NaN, not compared: a gradient missing its +1
+    passed every random family. Redrawn (the magnitudes last), every case is inside the domain
+    and checked: the right gradient passes with nothing left unchecked, the wrong one fails in
+    every random family, in every seed. A function finite everywhere keeps its first draw."""
+    p = np.array([0.2, 0.5, 1.3, 2.0, 0.7, 0.1])
+    options: dict[str, Any] = dict(dtypes=["float64"], devices=["cpu:0"], transforms=["jit"])
+    random = ["normal", "wide", "overflow", "tiny"]
+    for seed in SEEDS:
+        right = handgrad.verify(neg_entropy, p, grad=lambda p: jnp.log(p) + 1, families=random, seed=seed, **options)
+        assert right.ok and right.unchecked == 0, f"seed {seed}\n{right}"
+        for r in right.results:
+            assert np.isfinite(neg_entropy(case_inputs(r.case, seed).args[0]))
+        wrong = handgrad.verify(neg_entropy, p, grad=jnp.log, families=random, seed=seed, **options)
+        assert _failed_families(wrong) == set(random), f"seed {seed}\n{wrong}"
+    finite = handgrad.verify(lambda p: jnp.sum(p * p), p, grad=lambda p: 2 * p, families=["normal"], **options)
+    (case,) = [r.case for r in finite.results]
+    np.testing.assert_array_equal(
+        case.family.draw(np.random.default_rng(3)).args[0], np.random.default_rng(3).standard_normal(p.shape)
+    )
