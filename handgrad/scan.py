@@ -802,7 +802,7 @@ class _ModuleScan:
             for bound, found, _, _ in self._import_targets(node):
                 home = scope.home(bound)  # `global jax` then `import jax` binds the module's jax
                 if bound != "*":
-                    home.bind(bound)
+                    home.bind(bound, "import" if found is not None else "refused-import")
                 if found is not None:
                     home.imports.setdefault(bound, []).append(found)
         elif isinstance(node, ast.Attribute) and id(node) not in self.chain_inner:
@@ -1120,6 +1120,8 @@ class _ModuleScan:
                     self._find(v, a, kind, f"`.{a.attr}` {why}: not allowed")
                     return
         modules = [t for t in targets if t[0] == "lib" or t[2] is None]
+        if not modules and self._refused_import(v, inner):
+            return  # (`import time` is refused where it is: `time.time()` need not be refused again)
         if not modules:  # a value: its own object, or one whose type the check cannot know
             self._check_value_chain(v, attrs, self._own_receiver(v, inner))
         shown = inner.id if isinstance(inner, ast.Name) else ""  # (modules are reached by name only)
@@ -1128,6 +1130,12 @@ class _ModuleScan:
                 self._walk_library(v, node, target[1], shown, attrs)
             else:
                 self._walk_own(v, node, target[1], shown, attrs)
+
+    @staticmethod
+    def _refused_import(v: _Visit, expr: ast.expr) -> bool:
+        """Whether `expr` is a name bound only by imports the check refused."""
+        scope = v.scope.resolve(expr.id) if isinstance(expr, ast.Name) else None
+        return scope is not None and isinstance(expr, ast.Name) and scope.hows.get(expr.id) == {"refused-import"}
 
     def _own_receiver(self, v: _Visit, expr: ast.expr) -> str:
         """What `expr` is, where the submission's own code made it: "instance" (a plain method's

@@ -290,3 +290,14 @@ def test_aliases_are_followed_to_what_they_name(source: str, refused: str) -> No
     assert any(refused in f.what for f in found), [str(f) for f in found]
     clean = source.split("\ndef")[0] + "\ndef f(x):\n    return x\n"
     assert scan_source(clean, ["f"]) == {"f": []}  # the import alone costs nothing
+
+
+def test_a_refused_import_is_said_once_not_again_on_each_attribute() -> None:
+    """`import time` is refused on its line; `time.time()` is not refused a second time as an
+    attribute of an unknown value (one clear message), but a name bound to a value too is."""
+    src = "import time\nimport jax\n\ndef relu_grad(x):\n    t = time.time()\n    return (x > 0).astype(x.dtype)\n"
+    found = [str(f) for f in scan_source(src, ["relu_grad"])["relu_grad"]]
+    assert len(found) == 1 and "`time` is not on the allowlist of modules" in found[0], found
+    rebound = src.replace("import jax\n", "import jax\ntime = jax.nn.relu\n").replace("time.time()", "time.fun")
+    found = [str(f) for f in scan_source(rebound, ["relu_grad"])["relu_grad"]]
+    assert any("`.fun`" in f for f in found), found
