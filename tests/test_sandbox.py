@@ -17,7 +17,6 @@ import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,15 +44,6 @@ def write(directory: Path, name: str, text: str) -> Path:
     path = directory / name
     path.write_text(text)
     return path
-
-
-@pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The grader's temporary folders (copies, worker folders) go here, to be checked empty."""
-    d = tmp_path / "grader-tmp"
-    d.mkdir(mode=0o700)
-    monkeypatch.setattr(tempfile, "tempdir", str(d))
-    return d
 
 
 def attack_processes(grader: int | None = None) -> list[int]:

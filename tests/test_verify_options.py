@@ -21,6 +21,7 @@ import pytest
 import handgrad
 from handgrad import verification
 from handgrad.cases import case_inputs
+from tests.test_verify import _softplus_rule
 
 ONE: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float64"])
 """One device, one dtype: every option's point shows in float64 alone."""
@@ -66,16 +67,8 @@ def test_order_2_differentiates_a_custom_vjp_rule_in_reverse_mode() -> None:
     """A bwd right in value but not differentiable (stop_gradient): jax.grad(jax.grad(f)) is
     wrong, what check_grads(order=2, modes=["rev"]) sees; order 1 cannot."""
 
-    def softplus_with(bwd: Any) -> Any:
-        @jax.custom_vjp
-        def softplus(x: jax.Array) -> jax.Array:
-            return jnp.logaddexp(x, 0.0)
-
-        softplus.defvjp(lambda x: (softplus(x), x), bwd)
-        return softplus
-
-    right = softplus_with(lambda x, g: (g * jax.nn.sigmoid(x),))
-    stopped = softplus_with(lambda x, g: (g * jax.lax.stop_gradient(jax.nn.sigmoid(x)),))
+    right = _softplus_rule(lambda x, g: (g * jax.nn.sigmoid(x),))
+    stopped = _softplus_rule(lambda x, g: (g * jax.lax.stop_gradient(jax.nn.sigmoid(x)),))
     x = np.linspace(-3.0, 3.0, 5)
     opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
     assert handgrad.verify(stopped, x, **opts).ok

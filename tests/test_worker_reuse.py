@@ -9,7 +9,6 @@ and a worker whose function failed, crashed or timed out is never handed on.
 
 from __future__ import annotations
 
-import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -46,15 +45,6 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
 
     monkeypatch.setattr(pool, "Worker", Recorded)
     return workers
-
-
-@pytest.fixture
-def scratch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The grader's temporary folders go here, to be checked empty: idle workers are disposed."""
-    d = tmp_path / "grader-tmp"
-    d.mkdir(mode=0o700)
-    monkeypatch.setattr(tempfile, "tempdir", str(d))
-    return d
 
 
 def submission(tmp_path: Path, changed: str = "") -> Path:
