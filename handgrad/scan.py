@@ -326,8 +326,10 @@ def _rebinds_module_name(tree: ast.Module) -> bool:
 METHOD_DECORATORS = names("classmethod property")
 """Builtin decorators after which a method's first parameter is still its own object (its class
 for a classmethod); after any other (staticmethod, a wrapper of the student's) it may be anything."""
-SAFE_BASES = names("object tuple list dict Exception ValueError TypeError NamedTuple Generic Protocol ABC")
-"""Bases an own class may have besides own classes (builtins, or typing's and abc's names)."""
+SAFE_BUILTIN_BASES = names("object tuple list dict Exception ValueError TypeError")
+SAFE_LIBRARY_BASES = names("typing.NamedTuple typing.Generic typing.Protocol abc.ABC")
+"""Bases an own class may have besides own classes: these builtins, and these library classes
+by what they are (not by the name they are imported under)."""
 
 
 def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[str | None]:
@@ -1120,10 +1122,9 @@ class _ModuleScan:
                     self._find(v, a, kind, f"`.{a.attr}` {why}: not allowed")
                     return
         modules = [t for t in targets if t[0] == "lib" or t[2] is None]
-        if not modules and self._refused_import(v, inner):
-            return  # (`import time` is refused where it is: `time.time()` need not be refused again)
         if not modules:  # a value: its own object, or one whose type the check cannot know
-            self._check_value_chain(v, attrs, self._own_receiver(v, inner))
+            if not self._refused_import(v, inner):  # (`import time` is refused where it is, once)
+                self._check_value_chain(v, attrs, self._own_receiver(v, inner))
         shown = inner.id if isinstance(inner, ast.Name) else ""  # (modules are reached by name only)
         for target in modules:
             if target[0] == "lib":
@@ -1134,8 +1135,10 @@ class _ModuleScan:
     @staticmethod
     def _refused_import(v: _Visit, expr: ast.expr) -> bool:
         """Whether `expr` is a name bound only by imports the check refused."""
-        scope = v.scope.resolve(expr.id) if isinstance(expr, ast.Name) else None
-        return scope is not None and isinstance(expr, ast.Name) and scope.hows.get(expr.id) == {"refused-import"}
+        if not isinstance(expr, ast.Name):
+            return False
+        scope = v.scope.resolve(expr.id)
+        return scope is not None and scope.hows.get(expr.id) == {"refused-import"}
 
     def _own_receiver(self, v: _Visit, expr: ast.expr) -> str:
         """What `expr` is, where the submission's own code made it: "instance" (a plain method's
@@ -1181,15 +1184,25 @@ class _ModuleScan:
             return True  # a namedtuple
         for base in node.bases:
             assert isinstance(base, ast.Name)  # (_own_class_statement)
-            if base.id in SAFE_BASES and (home.resolve(base.id) is None or self._targets_from(home, base.id)):
+            if self._safe_base(home, base.id):
                 continue
             if not self._own_class(home, base.id, seen | {name}):
                 return False
         return True
 
-    def _targets_from(self, scope: _Scope, name: str) -> bool:
-        """Whether `name` in `scope` is an allowed library name (typing.NamedTuple, abc.ABC)."""
-        return any(t[0] == "lib" for s in [scope.resolve(name)] if s is not None for t in s.imports.get(name, []))
+    @staticmethod
+    def _safe_base(scope: _Scope, name: str) -> bool:
+        """Whether `name`, looked up from `scope`, is a builtin of SAFE_BUILTIN_BASES or is bound
+        only to imports of SAFE_LIBRARY_BASES (`from typing import NamedTuple`)."""
+        home = scope.resolve(name)
+        if home is None:
+            return name in SAFE_BUILTIN_BASES
+        imported = home.imports.get(name, [])
+        return (
+            home.hows.get(name) == {"import"}
+            and bool(imported)
+            and all(t[0] == "lib" and t[1] in SAFE_LIBRARY_BASES for t in imported)
+        )
 
     def _own_readable(self, name: str, receiver: str) -> bool:
         """An own attribute name, readable on this kind of own object: any on an instance; on a

@@ -421,6 +421,49 @@ HOSTILE: tuple[Hostile, ...] = (
         "`.func` on a value of unknown type",
         ONLY_RELU,
     ),
+    h(
+        "library-base-under-a-safe-name",
+        "functools.partial imported as `Generic`: a base is judged by what it is, not what it is called",
+        """
+        from functools import partial as Generic
+
+        class Other:
+            func = None
+
+        class Lent(Generic):
+            def peek(self):
+                return self.func  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Lent(jax.nn.relu).peek() else x
+        """,
+        "system",
+        "`.func` on a value of unknown type",
+        ONLY_RELU,
+    ),
+    h(
+        "safe-base-name-rebound",
+        "NamedTuple imported from typing, then bound again to functools.partial before the class uses it",
+        """
+        import functools
+        from typing import NamedTuple
+
+        NamedTuple = functools.partial
+
+        class Other:
+            func = None
+
+        class Lent(NamedTuple):
+            def peek(self):
+                return self.func  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) if Lent(jax.nn.relu).peek() else x
+        """,
+        "system",
+        "`.func` on a value of unknown type",
+        ONLY_RELU,
+    ),
     # ---- attributes stored on objects the student did not make ----------------------------
     h(
         "store-on-a-library-function",
