@@ -9,6 +9,8 @@ label in the report, drawn from the same families, dtypes, transforms and device
 
     mode  order  label               formula                           truth
     rev   1      grad(f)             g(x) or g(x, c)                   the gradient, or c^T J(x)
+    rev   1      primal(rule(f))     jax.vjp(f, x)[0]: the rule's      f.fun(x)
+                                     primal output
     fwd   1      fwd(grad(f))        sum_i <g_i(x), t_i>               jax.jvp(f, x, t)
                                      sum_i <g_i(x, c), t_i>            <c, jax.jvp(f, x, t)>
                  fwd(rule(f))        jax.jvp(f, x, t): tangent, primal jax.jvp(f.fun, x, t)
@@ -49,7 +51,8 @@ JVP = "jvp"
 """The output of a forward check: a directional derivative (an array shaped like f's output
 for a custom_jvp rule, a scalar otherwise)."""
 PRIMAL = "primal"
-"""A custom_jvp rule's primal output, compared with f.fun's in the forward check."""
+"""A custom rule's primal output, compared with f.fun's: in the forward check of a custom_jvp
+rule, and in the primal check of any rule (rule_primal)."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,26 @@ def forward(call: Call, label: str, rev: Callable[..., Any] | None, taken: set[s
 
     kink = _AlongKink(ALONG_RULE, _unused, _unused, _unused, call=call, contracted=contracted)
     return Check(f"fwd({label})", formula, truth, (*cotangent, *tangents), kink)
+
+
+def rule_primal(call: Call, label: str) -> Check:
+    """The primal output of f's custom rule, what jax.vjp(f, x) returns first (a custom_vjp's
+    fwd, a custom_jvp's jvp rule), against f.fun(x) in float64. The rev check compares only the
+    cotangent; a fwd that returns its residual, drops a term or rounds through float32 would
+    pass it while every caller of jax.vjp or jax.grad-with-value gets the wrong value."""
+    import jax
+
+    def formula(*floats: Any) -> dict[str, Any]:
+        def g(*d: Any) -> Any:
+            return call.f(*call.full(_merged(call, floats, d)))
+
+        value, _ = jax.vjp(g, *(floats[i] for i in call.argnums))
+        return {PRIMAL: value}
+
+    def truth(*floats: Any) -> dict[str, Any]:
+        return {PRIMAL: call.primal(*call.full(floats))}
+
+    return Check(f"primal({label})", formula, truth, (), None)
 
 
 def second_rev(

@@ -35,7 +35,16 @@ from handgrad.engine import CaseResult, InProcess, run_all
 from handgrad.evaluate import TRANSFORMS, available_devices, forget
 from handgrad.finite_draws import NotFinite
 from handgrad.matrix_draws import MATRIX_DRAWS, matrix_arguments
-from handgrad.modes import Check, Extra, check_modes, check_order, forward, second_fwd, second_rev
+from handgrad.modes import (
+    Check,
+    Extra,
+    check_modes,
+    check_order,
+    forward,
+    rule_primal,
+    second_fwd,
+    second_rev,
+)
 from handgrad.report import Report
 from handgrad.taylor import TaylorResult, taylor_test
 from handgrad.user_gradient import calling, check_returns, gradient_functions, hvp_functions
@@ -140,7 +149,9 @@ def verify(
         mask, a temperature. Other float arguments are redrawn in every family.
     order, modes: as in `jax.test_util.check_grads(f, args, order, modes)`, for grad= or f's
         rule (hvp= is checked as before). "rev" (the default): grad against autodiff's VJP,
-        labelled grad(f) (rule(f)). "fwd": grad as a directional derivative, sum_i <g_i, t_i>
+        labelled grad(f) (rule(f)); for f's rule also the primal output jax.vjp(f, x)[0]
+        (a custom_vjp's fwd, a custom_jvp's rule) against f.fun(x), labelled
+        primal(rule(f)). "fwd": grad as a directional derivative, sum_i <g_i, t_i>
         against jax.jvp(f, x, t) for tangents t (<g(x, c), t> against <c, jax.jvp(f, x, t)>
         for a VJP), or for a custom_jvp rule jax.jvp(f, x, t) itself (tangent and primal
         output) against jax.jvp(f.fun, x, t); labelled fwd(grad(f)); at a kink along t any
@@ -281,6 +292,8 @@ def _checks(
         kink = tree_kink(call, rule) if rule is not None else found_kink(call)
         if "rev" in modes:
             checks.append(Check(label, formula, truth, cotangent, kink))
+        if "rev" in modes and grad is None:  # (jax.vjp of f's rule returns its primal output too)
+            checks.append(rule_primal(call, label))
         fwd = forward(call, label, formula if grad is not None else None, set(call.names)) if "fwd" in modes else None
         if fwd is not None:
             checks.append(fwd)

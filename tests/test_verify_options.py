@@ -77,6 +77,52 @@ def test_order_2_differentiates_a_custom_vjp_rule_in_reverse_mode() -> None:
     assert handgrad.verify(right, x, order=2, **opts).ok
 
 
+# ---- a custom rule's primal output: what jax.vjp(f, x) returns first ------------------------------
+
+
+def _softplus_with_fwd(primal_of: Any) -> Any:
+    """softplus with a right bwd and a fwd whose primal output is primal_of(x)."""
+
+    @jax.custom_vjp
+    def softplus(x: jax.Array) -> jax.Array:
+        return jnp.logaddexp(x, 0.0)
+
+    softplus.defvjp(lambda x: (primal_of(x), x), lambda x, g: (g * jax.nn.sigmoid(x),))
+    return softplus
+
+
+WRONG_PRIMALS: dict[str, Any] = {
+    "the residual": lambda x: x,
+    "a forgotten term": lambda x: jnp.maximum(x, 0.0),  # (log1p(exp(-|x|)) dropped)
+    "a float32 round trip": lambda x: jnp.logaddexp(x.astype(jnp.float32), 0.0).astype(x.dtype),
+}
+
+
+@pytest.mark.parametrize("primal_of", WRONG_PRIMALS.values(), ids=WRONG_PRIMALS.keys())
+def test_a_custom_vjp_fwd_that_returns_a_wrong_primal_fails_in_its_own_row(primal_of: Any) -> None:
+    """The bwd is right, so the cotangent check passes; the primal row compares jax.vjp(f, x)[0]
+    with f.fun(x) in float64 and names the worst element."""
+    x = np.linspace(-3.0, 3.0, 7)
+    opts: dict[str, Any] = dict(families=["given", "normal"], transforms=["jit", "vmap"], **ONE)
+    caught = handgrad.verify(_softplus_with_fwd(primal_of), x, **opts)
+    assert _labels(caught) == {"primal(rule(softplus))"}
+    worst = caught.worst
+    assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
+    assert worst.comparison.worst.leaf == "primal"
+    at = worst.inputs_at_worst["x"]
+    assert worst.comparison.worst.expected == pytest.approx(float(np.logaddexp(at, 0.0)), rel=1e-12)
+    assert "primal(rule(softplus))(x) FAILED (value)" in str(caught)
+
+
+def test_a_right_custom_rules_primal_output_passes_in_its_own_row() -> None:
+    x = np.linspace(-3.0, 3.0, 7)
+    right = handgrad.verify(_softplus_with_fwd(lambda x: jnp.logaddexp(x, 0.0)), x, transforms=["jit"], **ONE)
+    assert right.ok, right
+    assert _labels(right, failed=False) == {"rule(softplus)", "primal(rule(softplus))"}
+    user_grad = handgrad.verify(_softplus_with_fwd(lambda x: x), x, grad=lambda x, g: g * jax.nn.sigmoid(x), **ONE)
+    assert user_grad.ok and _labels(user_grad, failed=False) == {"grad(softplus)"}  # (grad=: f's rule is not checked)
+
+
 # ---- modes=("fwd",): a custom_jvp rule's own JVP ---------------------------------------------------
 
 
@@ -105,17 +151,18 @@ def test_a_wrong_custom_jvp_rule_fails_in_forward_mode_and_prints_its_tangent() 
     assert re.search(r"input tangent = \[\[", message) and "input x = [[" in message
     right = handgrad.verify(_log1pexp_rule(jax.nn.sigmoid), x, modes=("rev", "fwd"), order=2, **opts)
     assert right.ok, right
-    assert _labels(right, failed=False) == {
-        "rule(log1pexp)", "fwd(rule(log1pexp))", "vjp(rule(log1pexp))", "jvp(fwd(rule(log1pexp)))"}  # fmt: skip
+    assert _labels(right, failed=False) == {"rule(log1pexp)", "primal(rule(log1pexp))", "fwd(rule(log1pexp))",
+                                            "vjp(rule(log1pexp))", "jvp(fwd(rule(log1pexp)))"}  # fmt: skip
 
 
 def test_forward_mode_compares_a_custom_jvp_rules_primal_output() -> None:
-    """A rule whose primal output is off (its tangent right): jax.jvp(f) returns the wrong value,
-    which a reverse-mode check of the gradient never looks at."""
+    """A rule whose primal output is off (its tangent right): jax.jvp(f) returns the wrong value
+    (the fwd row's primal leaf), and so does jax.vjp(f) (the rev mode's primal row); the
+    cotangent check alone never looks at it."""
     x = np.linspace(-2.0, 2.0, 5)
     shifted = _log1pexp_rule(jax.nn.sigmoid, primal_shift=1e-3)
     opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
-    assert handgrad.verify(shifted, x, **opts).ok
+    assert _labels(handgrad.verify(shifted, x, **opts)) == {"primal(rule(log1pexp))"}
     caught = handgrad.verify(shifted, x, modes=("fwd",), **opts)
     worst = caught.worst
     assert worst is not None and worst.comparison is not None and worst.comparison.worst is not None
