@@ -148,7 +148,10 @@ def verify(
         given values in every family, cast to each dtype checked: labels exactly 0 and 1, a
         mask, a temperature. Other float arguments are redrawn in every family.
     order, modes: as in `jax.test_util.check_grads(f, args, order, modes)`, for grad= or f's
-        rule (hvp= is checked as before). "rev" (the default): grad against autodiff's VJP,
+        rule. hvp= is always checked element by element against H v, whatever they say: a
+        "fwd" check of it, <hvp(x, v), t>, would only project that comparison onto t, and
+        order=2 would need third derivatives; so with hvp= alone, order=2 or a mode other
+        than "rev" is a ValueError (beside grad=, they apply to grad). "rev" (the default): grad against autodiff's VJP,
         labelled grad(f) (rule(f)); for f's rule also the primal output jax.vjp(f, x)[0]
         (a custom_vjp's fwd, a custom_jvp's rule) against f.fun(x), labelled
         primal(rule(f)). "fwd": grad as a directional derivative, sum_i <g_i, t_i>
@@ -192,6 +195,12 @@ def verify(
         raise ValueError(
             "handgrad.verify: order=2 differentiates grad= (or f's custom rule) once more; with hvp= alone there is "
             "nothing to differentiate (hvp= is checked as a second derivative already)"
+        )
+    if mode_names != ("rev",) and not first_order:
+        raise ValueError(
+            f"handgrad.verify: modes={tuple(modes)!r} applies to grad= (or f's custom rule); hvp= alone is always "
+            "checked element by element against jax.jvp(jax.grad(f), (x,), (v,)), which a 'fwd' check "
+            "(<hvp(x, v), t>, one number) would only project: leave modes= out with hvp= alone"
         )
     strict = bool(strict)
     dtype_names = _validate_names("dtype", dtypes, DTYPES) if dtypes is not None else None

@@ -367,6 +367,28 @@ def test_bad_options_are_clear_errors_naming_the_option(options: dict[str, Any],
         handgrad.verify(sin_x, np.ones(3), grad=sin_x_grad, **options)
 
 
+def _sin_x_hvp(x: Any, v: Any) -> Any:
+    return (2 * jnp.cos(x) - x * jnp.sin(x)) * v
+
+
+@pytest.mark.parametrize("modes", [("fwd",), ("rev", "fwd")], ids=["fwd", "rev+fwd"])
+def test_hvp_alone_refuses_modes_instead_of_ignoring_them(modes: tuple[str, ...]) -> None:
+    """hvp= is checked element by element against H v; a mode it cannot honour is an error
+    naming the option, never dropped in silence."""
+    with pytest.raises(ValueError, match=re.escape(f"modes={modes!r} applies to grad= (or f's custom rule)")):
+        handgrad.verify(sin_x, np.ones(3), hvp=_sin_x_hvp, modes=modes)
+
+
+def test_hvp_beside_grad_is_checked_whatever_the_modes_of_grad() -> None:
+    x = np.linspace(-2.0, 2.0, 5)
+    opts: dict[str, Any] = dict(families=["normal"], transforms=["jit"], **ONE)
+    assert handgrad.verify(sin_x, x, hvp=_sin_x_hvp, modes=["rev"], **opts).ok  # (the default, said aloud)
+    both = handgrad.verify(sin_x, x, grad=sin_x_grad, hvp=_sin_x_hvp, modes=("fwd",), **opts)
+    assert both.ok and _labels(both, failed=False) == {"fwd(grad(sin_x))", "hvp(sin_x)"}
+    wrong = handgrad.verify(sin_x, x, grad=sin_x_grad, hvp=lambda x, v: 2 * jnp.cos(x) * v, modes=("fwd",), **opts)
+    assert _labels(wrong) == {"hvp(sin_x)"}
+
+
 def test_options_that_cannot_apply_say_why() -> None:
     x = np.ones(3)
     with pytest.raises(ValueError, match=r"JAX has no forward mode for a jax.custom_vjp function"):
