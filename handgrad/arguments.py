@@ -59,6 +59,13 @@ class Call:
             leaves[pos] = value
         return list(self.treedef.unflatten(leaves))
 
+    def merged(self, floats: Sequence[Any], diff: Sequence[Any]) -> list[Any]:
+        """The float leaves with the differentiated ones (at `argnums`) replaced by `diff`."""
+        out = list(floats)
+        for i, d in zip(self.argnums, diff, strict=True):
+            out[i] = d
+        return out
+
     @property
     def diff_names(self) -> tuple[str, ...]:
         return tuple(self.names[i] for i in self.argnums)

@@ -26,20 +26,26 @@ Newton step, a gradient penalty, meta-learning) silently gets that wrong derivat
 over g for "rev" (as check_grads' VJP of the VJP), forward over it for "fwd" (JVP of the JVP):
 a custom_vjp inside g cannot be differentiated forward, a while_loop not in reverse.
 
+Kinks: the forward checks and both checks of order 2 find theirs along the drawn direction,
+in float64 (handgrad/verify_kinks.py, AlongKink): where the one-sided directional derivatives
+along t of f (order 1) or along v of the truth's first-order output (order 2: the gradient,
+or its JVP) differ at an element, any value between them passes there (not strict). So a
+correct rule passes at Huber's |r| = delta, at abs or a relu at an exact 0, whatever
+subgradient of the gradient autodiff of it picks.
+
 The rev check of order 1 is built from handgrad/user_gradient.py (gradient_functions) by
-verification.py (it is what verify always did); this module builds the others, and the kink
-rule of the forward checks (_AlongKink).
+verification.py (it is what verify always did); this module builds the others.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from handgrad.user_gradient import undefined_where
+from handgrad.verify_kinks import ALONG_T_RULE, ALONG_V_RULE, along_kink
 from reference.kinks import Kink
 
 if TYPE_CHECKING:
@@ -124,23 +130,6 @@ def extras_for(call: Call, group: str, taken: set[str]) -> tuple[Extra, ...]:
     )
 
 
-def _merged(call: Call, floats: Sequence[Any], diff: Sequence[Any]) -> list[Any]:
-    """The float leaves with the differentiated ones replaced by `diff`."""
-    merged = list(floats)
-    for i, d in zip(call.argnums, diff, strict=True):
-        merged[i] = d
-    return merged
-
-
-def _undefined(value: Any, out: Any) -> Any:
-    """NaN (not compared, counted as unchecked) where f's own value is not finite: elementwise
-    where the shapes match, else everywhere (as the rev check's truth)."""
-    import jax.numpy as jnp
-
-    bad = ~jnp.isfinite(value)
-    return jnp.where(bad if jnp.shape(out) == jnp.shape(bad) else bad.any(), jnp.nan, out)
-
-
 def forward(call: Call, label: str, rev: Callable[..., Any] | None, taken: set[str]) -> Check:
     """The fwd check of order 1. `rev`: the rev check's formula (the user's grad, as
     {name: gradient}); None for a custom_jvp rule, whose JVP jax.jvp(f) computes itself."""
@@ -158,14 +147,14 @@ def forward(call: Call, label: str, rev: Callable[..., Any] | None, taken: set[s
             floats, t = args[:n], args[k:]
 
             def g(*d: Any) -> Any:
-                return fn(*call.full(_merged(call, floats, d)))
+                return fn(*call.full(call.merged(floats, d)))
 
             value, tangent = jax.jvp(g, tuple(floats[i] for i in call.argnums), tuple(t))
             if contracted:
                 tangent = jnp.sum(args[n] * tangent)
             if not truth:
                 return {JVP: tangent, PRIMAL: value} if rev is None else {JVP: tangent}
-            out = {JVP: _undefined(value, tangent)}
+            out = {JVP: undefined_where(value, tangent)}
             return {**out, PRIMAL: value} if rev is None else out
 
         return through
@@ -184,7 +173,12 @@ def forward(call: Call, label: str, rev: Callable[..., Any] | None, taken: set[s
                     raise ValueError(f"grad returns shape {jnp.shape(g[name])} for {name}, expected {jnp.shape(ti)}")
             return {JVP: sum((jnp.sum(g[name] * ti) for name, ti in zip(call.diff_names, t, strict=True)), start=0)}
 
-    kink = _AlongKink(ALONG_RULE, _unused, _unused, _unused, call=call, contracted=contracted)
+    def phi(floats: list[Any], *c: Any) -> dict[str, Any]:
+        """f (<c, f> for a VJP), whose one-sided directional derivatives along t bound the JVP."""
+        out = call.primal(*call.full(floats))
+        return {JVP: jnp.sum(c[0] * out) if contracted else out}
+
+    kink = along_kink(ALONG_T_RULE, call, phi)
     return Check(f"fwd({label})", formula, truth, (*cotangent, *tangents), kink)
 
 
@@ -192,12 +186,12 @@ def rule_primal(call: Call, label: str) -> Check:
     """The primal output of f's custom rule, what jax.vjp(f, x) returns first (a custom_vjp's
     fwd, a custom_jvp's jvp rule), against f.fun(x) in float64. The rev check compares only the
     cotangent; a fwd that returns its residual, drops a term or rounds through float32 would
-    pass it while every caller of jax.vjp or jax.grad-with-value gets the wrong value."""
+    pass it while every caller of jax.vjp gets the wrong value."""
     import jax
 
     def formula(*floats: Any) -> dict[str, Any]:
         def g(*d: Any) -> Any:
-            return call.f(*call.full(_merged(call, floats, d)))
+            return call.f(*call.full(call.merged(floats, d)))
 
         value, _ = jax.vjp(g, *(floats[i] for i in call.argnums))
         return {PRIMAL: value}
@@ -212,10 +206,13 @@ def second_rev(
     call: Call, label: str, rev: Callable[..., Any], rev_truth: Callable[..., Any], taken: set[str]
 ) -> Check:
     """The rev check of order 2: reverse-mode autodiff of the rev check's formula (the user's
-    grad or VJP, or jax.vjp of f's rule) with cotangent v, against the same of the truth."""
+    grad or VJP, or jax.vjp of f's rule) with cotangent v, against the same of the truth. The
+    gradient's Jacobian is a Hessian (of f, or of <c, f>), symmetric: its VJP along v is the
+    directional derivative of the gradient along v, whose one-sided values bound it at a kink."""
     import jax
 
-    k = len(call.floats) + (0 if call.scalar else 1)
+    n = len(call.floats)
+    k = n + (0 if call.scalar else 1)
     names = call.diff_names
     cotangent = () if call.scalar else (Extra(_unique("cotangent", taken), "cotangent", None),)
     vs = extras_for(call, "v", taken)
@@ -225,7 +222,7 @@ def second_rev(
             base, v = list(args[:k]), args[k:]
 
             def g(*d: Any) -> tuple[Any, ...]:
-                out = first(*_merged(call, base[: len(call.floats)], d), *base[len(call.floats) :])
+                out = first(*call.merged(base[:n], d), *base[n:])
                 return tuple(out[name] for name in names)
 
             out, pullback = jax.vjp(g, *(base[i] for i in call.argnums))
@@ -234,127 +231,47 @@ def second_rev(
                     raise ValueError(f"grad returns shape {o.shape} for {name}, expected {w.shape}")
             grads = pullback(tuple(v))
             if truth:
-                value = call.primal(*call.full(base[: len(call.floats)]))
-                grads = tuple(_undefined(value, d) for d in grads)
+                value = call.primal(*call.full(base[:n]))
+                grads = tuple(undefined_where(value, d) for d in grads)
             return dict(zip(names, grads, strict=True))
 
         return second
 
-    return Check(f"vjp({label})", through(rev, False), through(rev_truth, True), (*cotangent, *vs), None)
+    def phi(floats: list[Any], *c: Any) -> dict[str, Any]:
+        return dict(rev_truth(*floats, *c))
+
+    kink = along_kink(ALONG_V_RULE, call, phi)
+    return Check(f"vjp({label})", through(rev, False), through(rev_truth, True), (*cotangent, *vs), kink)
 
 
 def second_fwd(call: Call, first: Check) -> Check:
     """The fwd check of order 2: forward-mode autodiff of the fwd check (`first`) along v,
-    against the same of its truth."""
+    against the same of its truth; at a kink, between the one-sided derivatives of that truth
+    along v."""
     import jax
 
-    k = len(call.floats) + len(first.extras)
+    n = len(call.floats)
+    k = n + len(first.extras)
     vs = extras_for(call, "v", {e.name for e in first.extras} | set(call.names))
 
     def through(fn: Callable[..., Any], truth: bool) -> Callable[..., Any]:
         def second(*args: Any) -> dict[str, Any]:
             base, v = list(args[:k]), args[k:]
-            floats = base[: len(call.floats)]
+            floats = base[:n]
 
             def g(*d: Any) -> Any:
-                return fn(*_merged(call, floats, d), *base[len(call.floats) :])[JVP]
+                return fn(*call.merged(floats, d), *base[n:])[JVP]
 
             _, tangent = jax.jvp(g, tuple(floats[i] for i in call.argnums), tuple(v))
             if truth:
-                tangent = _undefined(call.primal(*call.full(floats)), tangent)
+                tangent = undefined_where(call.primal(*call.full(floats)), tangent)
             return {JVP: tangent}
 
         return second
 
+    def phi(floats: list[Any], *extras: Any) -> dict[str, Any]:
+        return {JVP: first.truth(*floats, *extras)[JVP]}
+
+    kink = along_kink(ALONG_V_RULE, call, phi)
     return Check(f"jvp({first.label})", through(first.formula, False), through(first.truth, True),
-                 (*first.extras, *vs), None)  # fmt: skip
-
-
-# ---- kinks of the forward check ---------------------------------------------------------------------
-
-ALONG_RULE = (
-    "f has a kink along the tangent there (its one-sided directional derivatives differ, found by handgrad): "
-    "any value between them is a valid directional derivative (strict: only autodiff's value)"
-)
-
-
-def _unused(*args: Any) -> Any:
-    raise AssertionError("an _AlongKink answers expected_at itself")
-
-
-@dataclass(frozen=True)
-class _AlongKink(Kink):
-    """Kinks of a forward check, found along the tangent t itself: the one-sided directional
-    derivatives (phi(x + h t) - phi(x)) / h and (phi(x) - phi(x - h t)) / h of phi = f (of
-    <c, f> for a VJP), in float64. Where they differ by more than 0.1% plus their own rounding,
-    the directional derivative is set-valued and any value between them is valid: for
-    sum(relu(x)) at an exact 0 in x, every subgradient s in [0, 1] gives s * t_j there, and the
-    two one-sided values are the extremes of that set. One step per case (three evaluations of
-    f), whatever the number of elements. Declared kinks (kinks=, kink_range=) are per element of
-    a gradient and are not used here. Strict: no kink."""
-
-    call: Any = None
-    contracted: bool = False
-    _programs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-    def _program(self) -> Any:
-        import jax
-        import jax.numpy as jnp
-
-        if "along" not in self._programs:
-            call, contracted = self.call, self.contracted
-
-            def phi(h: Any, floats: list[Any], c: Any, t: list[Any]) -> Any:
-                moved = _merged(call, floats, [floats[i] + h * ti for i, ti in zip(call.argnums, t, strict=True)])
-                out = call.primal(*call.full(moved))
-                return jnp.sum(c * out) if contracted else out
-
-            self._programs["along"] = jax.jit(jax.vmap(phi, in_axes=(0, None, None, None)))
-        return self._programs["along"]
-
-    def one_sided(self, floats: list[np.ndarray], c: Any, t: list[np.ndarray]) -> tuple[Any, Any, Any]:
-        """(low, high, kink), shaped like phi: the range between the one-sided directional
-        derivatives, widened by their rounding, and where they differ."""
-        diff = [floats[i] for i in self.call.argnums]
-        top_t = max(float(np.max(np.abs(a), initial=0.0)) for a in t)
-        top_x = max(float(np.max(np.abs(a), initial=0.0)) for a in diff)
-        if not top_t > 0 or not np.isfinite(top_t) or not np.isfinite(top_x):
-            return None, None, None
-        h = 1e-7 * max(top_x, 1e-2) / top_t
-        try:
-            values = np.asarray(self._program()(np.array([h, -h, 0.0]), floats, c, t), np.float64)
-        except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
-            return None, None, None
-        up, down, here = values[0], values[1], values[2]
-        with np.errstate(all="ignore"):
-            right, left = (up - here) / h, (here - down) / h
-            rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
-            kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
-        kink &= np.isfinite(right) & np.isfinite(left)
-        return np.minimum(left, right) - rounding, np.maximum(left, right) + rounding, kink
-
-    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
-        call = self.call
-        n = len(call.floats)
-        k = n + (1 if self.contracted else 0)
-        floats = [np.asarray(a, np.float64) for a in args[:n]]
-        c: Any = np.asarray(args[n], np.float64) if self.contracted else 0.0
-        t = [np.asarray(a, np.float64) for a in args[k:]]
-        stacked = np.ndim(floats[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
-        g = got[JVP]
-        masks = {key: np.zeros(np.shape(value), bool) for key, value in got.items()}
-        values = {key: np.zeros(np.shape(value)) for key, value in got.items()}
-        if strict:
-            return masks, values
-        if not stacked:
-            examples = [(floats, c, t)]
-        else:
-            pick = (lambda j: c[j]) if self.contracted else (lambda j: c)
-            examples = [([a[j] for a in floats], pick(j), [a[j] for a in t]) for j in range(len(g))]
-        found = [self.one_sided(*example) for example in examples]
-        if any(low is None for low, _, _ in found):
-            return masks, values
-        low, high, kink = (np.stack([f[j] for f in found]) if stacked else found[0][j] for j in range(3))
-        masks[JVP] = np.broadcast_to(kink, g.shape)
-        values[JVP] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), low, high), (low + high) / 2)
-        return masks, values
+                 (*first.extras, *vs), kink)  # fmt: skip

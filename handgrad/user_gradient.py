@@ -15,7 +15,7 @@ jax.eval_shape) so that a wrong signature or structure is said once, up front.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from handgrad.arguments import Call, parameter_names, short, traced_note
@@ -45,6 +45,15 @@ def as_dict(out: Any, call: Call, who: str) -> dict[str, Any]:
     return dict(zip(call.diff_names, leaves, strict=True))
 
 
+def undefined_where(value: Any, out: Any) -> Any:
+    """`out` with NaN (not compared: counted as unchecked) where f's own `value` is not finite,
+    outside its domain: elementwise where the shapes match, else everywhere."""
+    import jax.numpy as jnp
+
+    bad = ~jnp.isfinite(value)
+    return jnp.where(bad if jnp.shape(out) == jnp.shape(bad) else bad.any(), jnp.nan, out)
+
+
 def gradient_functions(call: Call, grad: Callable[..., Any] | None) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """(formula, truth): each takes the float arguments (and the cotangent when f is not
     scalar) and returns {name: gradient}. The truth differentiates `call.primal`."""
@@ -52,24 +61,13 @@ def gradient_functions(call: Call, grad: Callable[..., Any] | None) -> tuple[Cal
 
     names = call.diff_names
 
-    def undefined_where_f_is(value: Any, grads: Sequence[Any]) -> list[Any]:
-        """NaN (not compared: counted as unchecked) where f's own value is not finite, outside
-        its domain: elementwise where the shapes match, else everywhere."""
-        import jax.numpy as jnp
-
-        bad = ~jnp.isfinite(value)
-        return [jnp.where(bad if jnp.shape(t) == jnp.shape(bad) else bad.any(), jnp.nan, t) for t in grads]
-
     def autodiff(fn: Callable[..., Any], truth: bool = False) -> Callable[..., Any]:
         def through(*fl_ct: Any) -> dict[str, Any]:
             fl = fl_ct if call.scalar else fl_ct[:-1]
             diff = [fl[i] for i in call.argnums]
 
             def g(*d: Any) -> Any:
-                merged = list(fl)
-                for i, v in zip(call.argnums, d, strict=True):
-                    merged[i] = v
-                return fn(*call.full(merged))
+                return fn(*call.full(call.merged(fl, d)))
 
             if call.scalar:
                 value, grads = jax.value_and_grad(g, argnums=tuple(range(len(diff))))(*diff)
@@ -77,7 +75,7 @@ def gradient_functions(call: Call, grad: Callable[..., Any] | None) -> tuple[Cal
                 value, pullback = jax.vjp(g, *diff)
                 grads = pullback(fl_ct[-1])
             if truth:
-                grads = undefined_where_f_is(value, grads)
+                grads = [undefined_where(value, t) for t in grads]
             return dict(zip(names, grads, strict=True))
 
         return through
@@ -104,9 +102,7 @@ def hvp_functions(call: Call, hvp: Callable[..., Any]) -> tuple[Callable[..., An
         fl, v = list(fl_v[:-1]), fl_v[-1]
 
         def g(x: Any) -> Any:
-            merged = list(fl)
-            merged[i] = x
-            return call.primal(*call.full(merged))
+            return call.primal(*call.full(call.merged(fl, (x,))))
 
         return {name: jax.jvp(jax.grad(g), (fl[i],), (v,))[1]}
 

@@ -163,7 +163,8 @@ def verify(
         formula once more by autodiff, reverse mode for "rev" (vjp(grad(f)): the VJP of grad
         with cotangent v, against H v) and forward mode for "fwd" (jvp(fwd(grad(f))): v^T H t):
         a gradient right in value but not differentiable right (stop_gradient, a cast) fails
-        there. handgrad/modes.py has the table.
+        there; at a kink of the gradient along v (Huber at |r| = delta) any value between its
+        one-sided derivatives passes (not strict). handgrad/modes.py has the table.
     examples: more example argument tuples, each like `args` (same number of arguments, any
         shapes): every check runs on each through the same families, labelled
         "grad(f) on examples[0]"; grad's calling convention is checked on `args` alone.

@@ -1,9 +1,11 @@
-"""Kinks of verify's rev checks: declared (kinks=, kink_range=) or found from one-sided slopes.
+"""Kinks of verify's checks: declared (kinks=, kink_range=) or found from one-sided slopes.
 
 At a kink element the derivative is set-valued and any value in the set passes (not
-strict); elsewhere, and under strict, autodiff's value stands. The forward checks find
-theirs along the tangent (handgrad/modes.py, _AlongKink). `with_kink_note` explains an
-hvp failure at an exact 0, where no kink is looked for.
+strict); elsewhere, and under strict, autodiff's value stands. The rev check of order 1
+probes each element of the arguments (FoundKink); the forward checks and the checks of
+order 2 look along the drawn direction itself (AlongKink: along the tangent for the first,
+along v, of the truth's first-order output, for the others). Both decide with `one_sided`.
+`with_kink_note` explains an hvp failure at an exact 0, where no kink is looked for.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ class KinkRule:
 
 
 def _unused(*args: Any) -> Any:
-    raise AssertionError("a TreeKink answers expected_at itself")
+    raise AssertionError("TreeKink, FoundKink and AlongKink answer expected_at themselves")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,20 @@ class TreeKink(Kink):
             masks[name] = np.zeros(shape, bool) if strict else mask
             values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), np.nan)
         return masks, values
+
+
+def one_sided(up: np.ndarray, down: np.ndarray, here: np.ndarray, h: Any) -> tuple[np.ndarray, ...]:
+    """(low, high, kink) from values of a function a step h either side of a point, in float64:
+    the range between the one-sided difference quotients (up - here) / h and (here - down) / h,
+    and where they differ by more than 0.1% plus what their own rounding explains (a kink)."""
+    with np.errstate(all="ignore"):  # (inf - inf where f overflows: no kink there)
+        right, left = (up - here) / h, (here - down) / h
+        rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
+        kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
+    kink &= np.isfinite(right) & np.isfinite(left)
+    # The slopes are estimates, off by up to their rounding: the range is widened by it, so
+    # that relu's exact 1 at 0 is inside although the quotient says 0.99999997.
+    return np.minimum(left, right) - rounding, np.maximum(left, right) + rounding, kink
 
 
 MAX_KINK_PROBES = 1024
@@ -123,15 +139,7 @@ class FoundKink(Kink):
             values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
         except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
             return np.zeros(x.shape), np.zeros(x.shape), nothing
-        up, down, here = values[:m], values[m : 2 * m], values[-1]
-        with np.errstate(all="ignore"):  # (inf - inf where f overflows: no kink there)
-            right, left = (up - here) / h, (here - down) / h
-            rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
-            kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
-        kink &= np.isfinite(right) & np.isfinite(left)
-        # The slopes are estimates, off by up to their rounding: the range is widened by it, so
-        # that relu's exact 1 at 0 is inside although the quotient says 0.99999997.
-        low, high = np.minimum(left, right) - rounding, np.maximum(left, right) + rounding
+        low, high, kink = one_sided(values[:m], values[m : 2 * m], values[-1], h)
         return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape)
 
     def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
@@ -157,6 +165,94 @@ class FoundKink(Kink):
             masks[name] = kink
             values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
         return masks, values
+
+
+ALONG_T_RULE = (
+    "f has a kink along the tangent there (its one-sided directional derivatives differ, found by handgrad): "
+    "any value between them is a valid directional derivative (strict: only autodiff's value)"
+)
+ALONG_V_RULE = (
+    "f's gradient has a kink along v there (its one-sided directional derivatives differ, found by handgrad): "
+    "any value between them is a valid second derivative (strict: only autodiff's value)"
+)
+
+
+@dataclass(frozen=True)
+class AlongKink(Kink):
+    """Kinks found along the check's direction d, its last extras (one per differentiated
+    leaf: the tangent t, or v): the one-sided directional derivatives
+    (phi(x + h d) - phi(x)) / h and (phi(x) - phi(x - h d)) / h of `phi`, in float64, at every
+    element of phi's outputs. phi takes the float leaves and the extras before d and returns
+    some of the check's outputs ({name: array}): f (or <c, f>) for a forward check, whose
+    directional derivative is the JVP; the truth's gradient or JVP for a check of order 2,
+    whose derivative along v is the second derivative checked. Where they differ, the
+    derivative is set-valued and any value between them is valid: for sum(relu(x)) at an exact
+    0 in x every subgradient s in [0, 1] gives s * t_j, and the two one-sided values are the
+    extremes of that set; Huber's gradient clip(r, -delta, delta) at r = delta has one-sided
+    derivatives 0 and v_j. One step per case (three evaluations of phi), whatever the number of
+    elements. Declared kinks (kinks=, kink_range=) are per element of a gradient and are not
+    used here. Strict: no kink."""
+
+    call: Any = None
+    phi: Callable[..., dict[str, Any]] | None = None
+    _programs: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def _program(self) -> Any:
+        import jax
+
+        if "along" not in self._programs:
+            call, phi = self.call, self.phi
+            assert phi is not None
+
+            def moved(h: Any, floats: list[Any], rest: list[Any], d: list[Any]) -> Any:
+                stepped = [floats[i] + h * di for i, di in zip(call.argnums, d, strict=True)]
+                return phi(call.merged(floats, stepped), *rest)
+
+            self._programs["along"] = jax.jit(jax.vmap(moved, in_axes=(0, None, None, None)))
+        return self._programs["along"]
+
+    def slopes(self, floats: list[np.ndarray], rest: list[np.ndarray], d: list[np.ndarray]) -> dict[str, Any] | None:
+        """{output: (low, high, kink)} along d at one example (None: no kink is looked for)."""
+        diff = [floats[i] for i in self.call.argnums]
+        top_d = max(float(np.max(np.abs(a), initial=0.0)) for a in d)
+        top_x = max(float(np.max(np.abs(a), initial=0.0)) for a in diff)
+        if not top_d > 0 or not np.isfinite(top_d) or not np.isfinite(top_x):
+            return None
+        h = 1e-7 * max(top_x, 1e-2) / top_d
+        try:
+            values = self._program()(np.array([h, -h, 0.0]), floats, rest, d)
+        except Exception:  # phi cannot be evaluated this way: no kink is found, the truth stands
+            return None
+        out = {}
+        for key, v in values.items():
+            up, down, here = np.asarray(v, np.float64)
+            out[key] = one_sided(up, down, here, h)
+        return out
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call = self.call
+        n, m = len(call.floats), len(call.argnums)
+        args = [np.asarray(a, np.float64) for a in args]
+        masks = {key: np.zeros(np.shape(value), bool) for key, value in got.items()}
+        values = {key: np.zeros(np.shape(value)) for key, value in got.items()}
+        if strict:
+            return masks, values
+        stacked = np.ndim(args[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
+        examples = [args] if not stacked else [[a[j] for a in args] for j in range(len(args[0]))]
+        each = [self.slopes(ex[:n], ex[n : len(ex) - m], ex[len(ex) - m :]) for ex in examples]
+        found = [f for f in each if f is not None]
+        if len(found) < len(each):
+            return masks, values
+        for key in set(found[0]) & set(got):  # (phi's outputs: a custom_jvp's primal has no kink)
+            low, high, kink = (np.stack([f[key][j] for f in found]) if stacked else found[0][key][j] for j in range(3))
+            g = got[key]
+            masks[key] = np.broadcast_to(kink, g.shape)
+            values[key] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), low, high), (low + high) / 2)
+        return masks, values
+
+
+def along_kink(rule: str, call: Call, phi: Callable[..., dict[str, Any]]) -> AlongKink:
+    return AlongKink(rule, _unused, _unused, _unused, call=call, phi=phi)
 
 
 def tree_kink(call: Call, declared: KinkRule) -> TreeKink:

@@ -77,6 +77,80 @@ def test_order_2_differentiates_a_custom_vjp_rule_in_reverse_mode() -> None:
     assert handgrad.verify(right, x, order=2, **opts).ok
 
 
+# ---- order=2 at a kink of the gradient: found along v, as order 1 finds its own ---------------------
+
+
+def _huber(x: jax.Array, delta: float = 1.0) -> jax.Array:
+    """Written with minimum (as optax), so autodiff's gradient at |x| = delta is delta, not doubled;
+    its second derivative there is autodiff's pick between 1 and 0."""
+    a = jnp.abs(x)
+    q = jnp.minimum(a, delta)
+    return jnp.sum(0.5 * q * q + delta * (a - q))
+
+
+def _x_abs_x(x: jax.Array) -> jax.Array:
+    return jnp.sum(x * jnp.abs(x))
+
+
+def _relu_exp(x: jax.Array) -> jax.Array:
+    """Its gradient jumps at 0 (from 0 to 1): the second derivative there is unbounded."""
+    return jnp.sum(jax.nn.relu(x) * jnp.exp(x))
+
+
+def _huber_grad(x: jax.Array) -> jax.Array:
+    return jnp.clip(x, -1.0, 1.0)  # (its derivative at +-1 is a tie of minimum/maximum: 0.5)
+
+
+HUBER_AT_KINK = np.array([1.0, -1.0, 0.25, 2.0, -0.7])
+"""+-delta exactly, where the gradient's slope jumps from 1 to 0; 0.25 inside, 2 and -0.7 beside."""
+AT_ZERO = np.array([0.0, 1.5, -0.5])
+GRADIENT_KINKS: dict[str, tuple[Any, Any, np.ndarray]] = {
+    "huber at |x| = delta": (_huber, _huber_grad, HUBER_AT_KINK),
+    "x abs(x) at 0": (_x_abs_x, lambda x: 2 * jnp.where(x > 0, x, -x), AT_ZERO),  # (slope -2 at 0, autodiff 2)
+    "relu(x) exp(x) at 0": (_relu_exp, lambda x: jnp.where(x >= 0, jnp.exp(x) * (1 + x), 0.0), AT_ZERO),
+}
+ORDER_2: dict[str, Any] = dict(order=2, modes=("rev", "fwd"), transforms=["jit", "vmap"], **ONE)
+
+
+@pytest.mark.parametrize(("f", "grad", "x"), GRADIENT_KINKS.values(), ids=GRADIENT_KINKS.keys())
+def test_a_right_gradient_passes_order_2_at_a_kink_of_the_gradient_unless_strict(f: Any, grad: Any,
+                                                                                 x: np.ndarray) -> None:  # fmt: skip
+    """At the kink the gradient's one-sided derivatives along v differ; the gradient's own
+    derivative there (a tie of clip, the other branch of a where) lies between them, not at
+    autodiff's pick, which strict alone insists on."""
+    opts: dict[str, Any] = dict(families=["given", "normal", "one-hot"], **ORDER_2)
+    right = handgrad.verify(f, x, grad=grad, **opts)
+    assert right.ok, right
+    strict = handgrad.verify(f, x, grad=grad, strict=True, **opts)
+    assert f"vjp(grad({f.__name__}))" in _labels(strict)
+    assert {r.case.family.name for r in strict.failures} == {"given"}  # (the only draw on the kink)
+
+
+def test_a_wrong_second_derivative_away_from_the_kink_still_fails_at_order_2() -> None:
+    """The gradient's value is right everywhere; its derivative is 0 (stop_gradient) for
+    |x| < 0.5, where Huber's is 1: no kink there, so order 2 fails at 0.25, not at +-1."""
+    stopped = lambda x: jnp.where(jnp.abs(x) < 0.5, jax.lax.stop_gradient(x), _huber_grad(x))  # noqa: E731
+    caught = handgrad.verify(_huber, HUBER_AT_KINK, grad=stopped, families=["given"], **ORDER_2)
+    assert _labels(caught) == {"vjp(grad(_huber))", "jvp(fwd(grad(_huber)))"}
+    for result in caught.failures:
+        if result.case.entry.name == "vjp(grad(_huber))":
+            assert result.comparison is not None and result.comparison.worst is not None
+            assert result.comparison.worst.index[-1] == 2 and not result.comparison.worst.at_kink
+
+
+def test_a_second_derivative_outside_the_one_sided_ones_fails_at_the_kink() -> None:
+    """3.5 at x = +-1 (0.5 + 3, with the value unchanged) is outside [0, 1]: wrong at a kink."""
+    steeper = lambda x: _huber_grad(x) + jnp.where(jnp.abs(x) == 1, 3 * (x - jax.lax.stop_gradient(x)), 0)  # noqa: E731
+    opts: dict[str, Any] = dict(families=["given"], **ORDER_2)
+    assert handgrad.verify(_huber, HUBER_AT_KINK, grad=steeper, **{**opts, "order": 1}).ok
+    caught = handgrad.verify(_huber, HUBER_AT_KINK, grad=steeper, **opts)
+    assert "vjp(grad(_huber))" in _labels(caught)
+    (vjp,) = [r for r in caught.failures if r.case.entry.name == "vjp(grad(_huber))" and not r.case.stacked]
+    assert vjp.comparison is not None and vjp.comparison.worst is not None
+    assert vjp.comparison.worst.index in ((0,), (1,)) and vjp.comparison.worst.at_kink
+    assert "f's gradient has a kink along v there" in vjp.message()
+
+
 # ---- a custom rule's primal output: what jax.vjp(f, x) returns first ------------------------------
 
 
