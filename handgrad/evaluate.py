@@ -17,6 +17,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from handgrad.op_by_op import one_op_at_a_time
+
 TRANSFORMS: tuple[str, ...] = ("eager", "jit", "vmap")
 SHARDED = "sharded"
 
@@ -176,25 +178,34 @@ def export_cell(
 
 
 def export_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]]) -> bytes:
-    """One program computing every cell of `cells` (each a jit or vmap call: transform,
-    device, args, kwargs, vmap_axes, as export_cell takes them), serialized like
-    export_cell's. It takes a list of argument tuples, one per cell in order, and returns
-    a list of results: what the grader's runner compiles once for a whole function instead
-    of once per shape and dtype. Exceptions from tracing fn propagate."""
+    """One program computing every cell of `cells` (transform, device, args, kwargs,
+    vmap_axes, as export_cell takes them: all jit and vmap cells, or all eager cells),
+    serialized like export_cell's. It takes a list of argument tuples, one per cell in
+    order, and returns a list of results: what the grader's runner compiles once for a whole
+    function instead of once per shape and dtype. An eager cell is fn one operation at a
+    time (handgrad/op_by_op.py), which the runner compiles with EAGER_COMPILER_OPTIONS.
+    Exceptions from tracing fn propagate."""
     from jax import export
 
+    eager = {cell["transform"] == "eager" for cell in cells}
+    if len(eager) > 1:
+        raise ValueError("one program holds eager cells or jit and vmap cells, not both")
+    specs = [
+        jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), tuple(c["args"])) for c in cells
+    ]
     parts = []
-    for cell in cells:
-        if cell["transform"] not in ("jit", "vmap") or cell["device"] == SHARDED:
+    for cell, spec in zip(cells, specs, strict=True):
+        if cell["transform"] not in TRANSFORMS or cell["device"] == SHARDED:
             raise ValueError(f"no exported program for {cell['transform']} on {cell['device']}")
-        parts.append(_transformed(fn, cell["transform"], cell["kwargs"], tuple(cell["vmap_axes"])))
+        if cell["transform"] == "eager":
+            bound = functools.partial(fn, **cell["kwargs"]) if cell["kwargs"] else fn
+            parts.append(one_op_at_a_time(bound, spec))
+        else:
+            parts.append(_transformed(fn, cell["transform"], cell["kwargs"], tuple(cell["vmap_axes"])))
 
     def program(*argsets: tuple[Any, ...]) -> list[Any]:
         return [part(*args) for part, args in zip(parts, argsets, strict=True)]
 
-    specs = [
-        jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), tuple(c["args"])) for c in cells
-    ]
     return bytes(export.export(jax.jit(program), platforms=["cpu"])(*specs).serialize())
 
 

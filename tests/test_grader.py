@@ -339,8 +339,8 @@ def test_gradescope_bundle_runs_against_an_autograder_layout(tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("source", "pattern"),
     [
-        (
-            "def relu_grad(x):\n    if isinstance(x, jax.core.Tracer):\n        return jnp.zeros_like(x)\n"
+        (  # Python control flow on a value: neither program can be traced, so eager cells run eagerly
+            "def relu_grad(x):\n    if float(jnp.max(x)) > 1e30:\n        return jnp.zeros_like(x)\n"
             "    return (x > 0).astype(x.dtype)\n",
             "Passes eagerly but fails under jit",
         ),

@@ -98,14 +98,14 @@ def test_sandbox_alone_holds(hostile: RuntimeHostile, tmp_path: Path, scratch: P
     fill = {"root": str(ROOT), "victim": "victim-student.py", "out": str(tmp_path / "out")}
     path = write(tmp_path, "submission.py", hostile.module_text(**fill))
     before = project_digest()
-    limits = dataclasses.replace(SMALL, memory=hostile.memory, timeout=getattr(hostile, "timeout", SMALL.timeout))
+    limits = dataclasses.replace(SMALL, memory=hostile.memory, timeout=hostile.timeout)
     options = Options(functions=hostile.graded, seed=4, limits=limits, fail_fast=getattr(hostile, "fail_fast", True),
                       scan=False, jobs=getattr(hostile, "jobs", 1))  # fmt: skip
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10
     result = grade(path, options)
-    if hostile.id == "huge-reply":  # refused from its header, not read (it is 512 MiB)
+    if hostile.id == "huge-reply":  # 512 MiB a cell (x4 under vmap): refused unread, or unrun by the runner
         assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10) - rss < 256 << 20
-        assert "536870912 bytes" in result.functions[0].feedback
+        assert any(f"{n << 29} bytes" in result.functions[0].feedback for n in (1, 4)), result.functions[0].feedback
     got = {f.name: ("" if f.passed else f.problem) for f in result.functions}
     assert got == hostile.expect, {f.name: f.feedback for f in result.functions}
     assert all(getattr(hostile, "said", "") in f.feedback for f in result.functions)

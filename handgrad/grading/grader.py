@@ -378,15 +378,18 @@ def grade_function(
     evaluator: Evaluator, entry: Entry, options: Options, seed: int, device: str, *, until_failure: bool = False
 ) -> FunctionGrade:
     """Run every check of `entry` in a seeded shuffled order, then the first one again after
-    the related functions ran (its answer must not change), and score it by tier.
+    the related functions ran (its answer must not change), and score it by tier. An
+    evaluator with `prepare` (a sandboxed submission's) runs every check but the first ahead,
+    as programs in the runner; the first, an eager one where there is one, is a real eager
+    call in the submission's process, as is its repeat.
     `until_failure`: stop at the first failing check of any tier, counted or not (a run in a
     reused worker, kept only when clean: the rest would be discarded anyway)."""
     in_catalog_order = build_cases([entry], devices=[device])
     cases = _order(in_catalog_order, entry, seed)
     shares = _counted(options)
     prepare = getattr(evaluator, "prepare", None)
-    if prepare is not None:  # every jit and vmap cell as one program, compiled once
-        prepare(entry.name, [_call(case, seed) for case in cases if case.transform != "eager"])
+    if prepare is not None:  # every cell but the first run ahead in the runner: two programs, each compiled once
+        prepare(entry.name, [_call(case, seed) for case in cases[1:]])
     recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []

@@ -780,7 +780,7 @@ class SubmissionEvaluator:
                 "vmap_axes": list(vmap_axes),
             }
             compiled = transform != "eager" and device != "sharded"
-            prepared = self._prepared.pop(_cell_key(request), None) if compiled else None
+            prepared = self._prepared.pop(_cell_key(request), None) if device != "sharded" else None
             if prepared is not None:  # run ahead by prepare(), in the runner
                 return prepared
             stacked = transform == "vmap" or device == "sharded"
@@ -856,7 +856,7 @@ class SubmissionEvaluator:
             if reply["program"] is None or reply["value"] is not None:
                 raise self._died(name, WorkerDied("protocol", "the worker's reply holds no program"), 0.0)
             program = self._programs[key] = reply["program"]
-        run = {"program": program, "args": request["args"], "device": request["device"]}
+        run = {"program": program, "args": request["args"], "device": request["device"], "max_bytes": max_bytes}
         return self._in_runner(name, run, max_bytes, check)
 
     def _in_runner(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
@@ -875,17 +875,24 @@ class SubmissionEvaluator:
                 raise self._died(name, exc, left) from None
 
     def prepare(self, name: str, calls: Sequence[Mapping[str, Any]]) -> None:
-        """Run every jit and vmap call of `calls` (the keywords of __call__) ahead, as one
-        program: the worker traces `name` once for all of them (evaluate.export_cells, each
-        distinct shape and dtype once), the runner inspects that program, compiles it once
-        and runs it once per round of inputs; __call__ then answers those calls from what
-        came back. Where the worker cannot export it (a trace fails) or the runner fails on
-        it, nothing is kept and each call asks on its own, so each failure is told as its
-        own cell's; a verdict on the whole function (timeout, memory, autodiff, a refused
-        program) is kept for its calls to raise."""
+        """Run `calls` (the keywords of __call__) ahead, as two programs: the worker traces
+        `name` once for its jit and vmap calls (evaluate.export_cells, each distinct shape and
+        dtype once) and once for its eager calls (one operation at a time:
+        handgrad/op_by_op.py); the runner inspects each program, compiles it once and runs it
+        once per round of inputs; __call__ then answers those calls from what came back. So
+        an eager value, like a jit one, comes from the runner, not from the submission's
+        process. Where the worker cannot export a program (a trace fails) or the runner fails
+        on it, nothing of it is kept and each of its calls asks on its own (an eager one runs
+        in the worker), so each failure is told as its own cell's; a verdict on the whole
+        function (timeout, memory, autodiff, a refused program) is kept for its calls to
+        raise. A sharded call is never prepared."""
+        here = [c for c in calls if c["device"] != "sharded"]
+        self._prepare_program(name, [c for c in here if c["transform"] in ("jit", "vmap")], eager=False)
+        self._prepare_program(name, [c for c in here if c["transform"] == "eager"], eager=True)
+
+    def _prepare_program(self, name: str, wanted: Sequence[Mapping[str, Any]], eager: bool) -> None:
         from handgrad.grading.runner import MAX_PROGRAM_BYTES
 
-        wanted = [c for c in calls if c["transform"] in ("jit", "vmap") and c["device"] != "sharded"]
         if not wanted:
             return
         with self._lock:
@@ -922,7 +929,13 @@ class SubmissionEvaluator:
                 for row in slots
                 for call in row
             )
-            request = {"program": reply["program"], "rounds": args, "device": wanted[0]["device"]}
+            request = {
+                "program": reply["program"],
+                "rounds": args,
+                "device": wanted[0]["device"],
+                "eager": eager,
+                "max_bytes": max_bytes,
+            }
             answer = self._in_runner(name, request, max_bytes, None)
             if not answer["ok"]:
                 if answer["kind"] in WHOLE_FUNCTION:

@@ -15,6 +15,7 @@ huge constant costs only its own submission.
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -94,6 +95,8 @@ def inspect(text: str) -> None:
 
 _COMPILED: dict[str, tuple[Any, Callable[..., Any]]] = {}
 """Deserialized, inspected and jitted programs by the hash of their bytes."""
+_EAGER: dict[str, Any] = {}
+"""Programs of eager cells compiled with EAGER_COMPILER_OPTIONS, by hash and argument shapes."""
 
 
 def load(blob: bytes) -> tuple[Any, Callable[..., Any]]:
@@ -123,21 +126,49 @@ def load(blob: bytes) -> tuple[Any, Callable[..., Any]]:
     return found
 
 
-def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0") -> Any:
+def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0", eager: bool = False) -> Any:
     """The program's outputs on `args` placed on `device` (one CPU device), as an
     evaluate.Output; Refused when it may not run; TypeError or ValueError when it does not
-    take these arguments (then it is not this case's program)."""
+    take these arguments (then it is not this case's program). `eager`: the program holds
+    eager cells (handgrad/op_by_op.py) and is compiled as they need, every result rounded
+    to its dtype."""
     import jax
 
     from handgrad.evaluate import SHARDED, Output, device_name, place
+    from handgrad.op_by_op import EAGER_COMPILER_OPTIONS
 
     if device == SHARDED:
         raise ValueError("an exported program runs on one device")
+    call: Any
     _, call = load(blob)
-    out = jax.block_until_ready(call(*place(args, device, (None,) * len(args))))
+    placed = place(args, device, (None,) * len(args))
+    if eager:
+        key = (hashlib.sha256(blob).hexdigest(), jax.tree.map(lambda a: (a.shape, a.dtype.name), placed))
+        compiled = _EAGER.get(repr(key))
+        if compiled is None:
+            compiled = _EAGER[repr(key)] = call.lower(*placed).compile(EAGER_COMPILER_OPTIONS)
+        call = compiled
+    out = jax.block_until_ready(call(*placed))
     leaves = jax.tree.leaves(out)
     devices = frozenset(device_name(d) for leaf in leaves for d in leaf.devices())
     return Output(jax.tree.map(np.asarray, out), devices)
+
+
+def _check_output_size(blob: bytes, rounds: int, max_bytes: object) -> None:
+    """Refuse, before running it, a program whose outputs for `rounds` rounds of inputs are
+    larger than the grader will read (`max_bytes`, from the request; None: no bound): a
+    program that returns 512 MiB per cell would otherwise be run, and fill the runner's
+    memory, before its reply is refused unread."""
+    if not isinstance(max_bytes, int) or isinstance(max_bytes, bool):
+        return
+    exported, _ = load(blob)
+    sizes = [math.prod(a.shape) * np.dtype(a.dtype).itemsize for a in exported.out_avals]
+    if rounds * sum(sizes) > max_bytes:
+        raise Refused(
+            "protocol",
+            f"its program returns {max(sizes)} bytes in its largest output, {rounds * sum(sizes)} in all; "
+            f"the case expects at most {max_bytes}",
+        )
 
 
 def _is_value(value: Any) -> bool:
@@ -155,6 +186,7 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     from handgrad.evaluate import describe_exception
 
     program, device = request.get("program"), str(request.get("device", "cpu:0"))
+    eager = request.get("eager") is True
     rounds = request.get("rounds")
     batched = rounds is not None
     if not batched:
@@ -170,8 +202,9 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
     devices: set[str] = set()
     blob = program.tobytes()
     try:
+        _check_output_size(blob, len(rounds), request.get("max_bytes"))
         for args in rounds:
-            out = run(blob, tuple(tuple(a) for a in args) if batched else tuple(args), device)
+            out = run(blob, tuple(tuple(a) for a in args) if batched else tuple(args), device, eager)
             values.extend(out.value if batched else [out.value])
             devices |= out.devices
     except Refused as exc:

@@ -51,6 +51,8 @@ class RuntimeHostile:
     """Text that must appear in no feedback (what the attack tried to read)."""
     memory: int = 1 << 30
     """The worker's memory cap in the test."""
+    timeout: float = 8.0
+    """The time limit per call in the test."""
 
     @property
     def graded(self) -> tuple[str, ...]:
@@ -358,6 +360,9 @@ RUNTIME_HOSTILE: tuple[RuntimeHostile, ...] = (
             return (x > 0).astype(x.dtype)
         """,
         {"relu_grad": "memory", "l1": ""},
+        # Room to reach the cap: where the host backs guest memory on first touch (this CI VM),
+        # a page fault costs the worker CPU time, about 0.5 s per 64 MiB, and 8 s ran out first.
+        timeout=40.0,
     ),
     RuntimeHostile(
         "state-across-functions",

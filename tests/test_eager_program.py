@@ -1,0 +1,111 @@
+"""Eager cells as one program (handgrad/op_by_op.py): a function's eager cells are computed by
+the runner from a program that runs one operation at a time. It must keep what eager dispatch
+shows and jit hides, agree with real eager calls to within rounding, and a function that
+behaves differently outside jit must still be seen (its first check runs really eagerly)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handwritten
+from handgrad.cases import build_cases, case_inputs
+from handgrad.engine import run_case
+from handgrad.evaluate import Output, evaluate, export_cells
+from handgrad.grading import runner
+from handgrad.grading.grader import Options, grade
+from handgrad.grading.pool import Limits
+from reference.catalog import BY_NAME
+
+FAST = Limits(timeout=8.0, memory=3 << 30, startup=60.0)
+
+
+def _eager_cell(args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"transform": "eager", "device": "cpu:0", "args": args, "kwargs": kwargs or {}, "vmap_axes": [0] * len(args)}
+
+
+def _run_eager_program(fn: Any, cells: list[dict[str, Any]]) -> list[Any]:
+    """Each cell's value from one exported eager program, run by the runner as the grader asks."""
+    program = np.frombuffer(export_cells(fn, cells), np.uint8)
+    reply = runner.answer({"program": program, "rounds": [[list(c["args"]) for c in cells]], "eager": True})
+    assert reply["ok"], reply
+    return list(reply["values"])
+
+
+def test_an_eager_program_keeps_the_overflow_jit_rewrites_away() -> None:
+    """log(exp(x)) overflows eagerly at x = 100 in float32; XLA rewrites it to x under jit.
+    The eager cell must see the overflow, as a student calling the function would."""
+
+    def log_exp(x: Any) -> Any:
+        return jnp.log(jnp.exp(x))
+
+    x = np.array([100.0, 1.0], np.float32)
+    assert np.isinf(np.asarray(log_exp(x))[0])  # eagerly: inf
+    assert np.asarray(jax.jit(log_exp)(x))[0] == 100.0  # under jit: rewritten (the premise)
+    (value,) = _run_eager_program(log_exp, [_eager_cell((x,))])
+    assert np.isinf(value[0]) and value[1] == pytest.approx(1.0)
+
+
+def _unjitted(name: str) -> Any:
+    """The shipped formula without its outermost jax.jit: run eagerly, one operation at a time."""
+    fn = getattr(handwritten, name)
+    return getattr(fn, "__wrapped__", fn)
+
+
+class _Answers:
+    """An evaluator that answers with a value computed beforehand."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __call__(self, name: str, **call: Any) -> Output:
+        return Output(self.value, frozenset({"cpu:0"}))
+
+
+FORMULAS = ["tanh_grad", "softmax_vjp", "cosine_similarity_grad", "huber_grad", "two_layer_grads"]
+
+
+@pytest.mark.parametrize("name", FORMULAS)
+def test_an_eager_program_gets_the_verdict_of_eager_calls(name: str) -> None:
+    """Every eager cell of the matrix, for the shipped formula run one operation at a time (its
+    jit taken off): the program's value passes exactly where a real eager call's does (all of
+    them: the formula is right), with the same structure, shapes and dtypes. Bits may differ:
+    XLA sums a row in another order, or divides by a scalar through its reciprocal, inside a
+    program; the grader's tolerance is a numerical analyst's, so no verdict changes."""
+    fn = _unjitted(name)
+    for case in [c for c in build_cases([BY_NAME[name]], devices=["cpu:0"]) if c.transform == "eager"]:
+        inputs = case_inputs(case, 7)
+        cell = _eager_cell(inputs.args, dict(inputs.kwargs))
+        (value,) = _run_eager_program(fn, [cell])
+        called = evaluate(fn, **{**cell, "vmap_axes": tuple(BY_NAME[name].vmap_axes)}).value
+        assert jax.tree.structure(value) == jax.tree.structure(called)
+        for p, e in zip(jax.tree.leaves(value), jax.tree.leaves(called), strict=True):
+            assert (p.shape, p.dtype) == (e.shape, e.dtype)
+        from_program = run_case(_Answers(value), case, seed=7)
+        from_call = run_case(_Answers(called), case, seed=7)
+        assert from_program.ok and from_call.ok, (case.id, from_program.error, from_call.error)
+
+
+def test_a_function_that_answers_differently_outside_jit_loses_its_marks(tmp_path: Path) -> None:
+    """A sigmoid right under tracing and wrong on concrete arrays: the program's eager values
+    are right, but the first check runs really eagerly in the worker and catches it."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import jax.numpy as jnp\n\n"
+        "def sigmoid(x):\n"
+        "    x = jnp.asarray(x)\n"
+        "    y = 0.5 * (1 + jnp.tanh(0.5 * x))\n"
+        "    try:\n"
+        "        float(jnp.sum(x))  # only a concrete array converts\n"
+        "    except Exception:\n"
+        "        return y\n"
+        "    return 2 * y\n"
+    )
+    result = grade(path, Options(insecure=True, functions=("sigmoid",), seed=5, limits=FAST)).functions[0]
+    assert not result.passed and result.score == 0
+    assert "eager" in result.feedback, result.feedback
