@@ -245,38 +245,63 @@ class Budget:
     """Other public callables the submission defines (worker.other_names)."""
     _staged: Staged | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _runner: Worker | None = None
-    runner_lock: threading.Lock = field(default_factory=threading.Lock)
-    """Held while the runner is started or called (one program at a time per submission)."""
+    _runners: list[Worker] = field(default_factory=list)
+    """Started runners not running a program now, the first perhaps still starting."""
+    _runners_out: int = 0
+    """Runners started and not disposed, idle or running a program."""
+    _runner_turn: threading.Condition = field(default_factory=threading.Condition)
+    """Held while runners are counted, taken or handed back; notified when one is handed back."""
     _idle: list[Worker] = field(default_factory=list)
     """Live workers whose last function passed every check, waiting for its next function."""
     _closed: bool = False
 
     def prestart_runner(self) -> None:
-        """Start the runner's process without waiting for it (it starts JAX while the first
-        worker does)."""
-        with self.runner_lock:
-            if self._runner is None and self.import_error is None:
-                self._runner = Worker(self, runner=True, wait=False)
+        """Start the first runner's process without waiting for it (it starts JAX while the
+        first worker does)."""
+        with self._runner_turn:
+            if self._runners_out == 0 and self.import_error is None:
+                self._runners.append(Worker(self, runner=True, wait=False))
+                self._runners_out += 1
 
-    def runner(self) -> Worker:
-        """The submission's runner (started on first use, again after one was closed): a sealed
-        worker that never imports the submission, for its exported programs. Call with
-        runner_lock held."""
-        if self._runner is not None and not self._runner.waited:
-            self._runner.wait()
-        if self._runner is None or not self._runner.alive:
-            if self._runner is not None:
-                error = self._runner.import_error
-                self._runner.dispose()
-                self._runner = None
+    @contextlib.contextmanager
+    def runner(self) -> Iterator[Worker]:
+        """A runner of the submission for one program: a sealed worker that never imports the
+        submission, for its exported programs. Up to `jobs` run at once (each graded function
+        has its own core share), so one function's compile does not wait for another's; an
+        idle one is taken, else one is started while fewer than `jobs` exist, else the caller
+        waits for one. One that died is replaced."""
+        runner: Worker | None = None
+        with self._runner_turn:
+            while not self._runners and self._runners_out >= max(1, self.limits.jobs):
+                self._runner_turn.wait()
+            if self._runners:
+                runner = self._runners.pop()
+            else:
+                self._runners_out += 1
+        try:
+            if runner is not None and not runner.waited:
+                runner.wait()
+            if runner is not None and not runner.alive:
+                error = runner.import_error
+                runner.dispose()
+                runner = None
                 if error is not None:
                     raise error
-            runner = Worker(self, runner=True)
-            if runner.import_error is not None:
-                raise runner.import_error
-            self._runner = runner
-        return self._runner
+            if runner is None:
+                runner = Worker(self, runner=True)
+                if runner.import_error is not None:
+                    raise runner.import_error
+            yield runner
+        finally:
+            with self._runner_turn:
+                keep = runner is not None and runner.alive and not self._closed
+                if keep and runner is not None:
+                    self._runners.append(runner)
+                else:
+                    self._runners_out -= 1
+                self._runner_turn.notify()
+            if not keep and runner is not None:
+                runner.dispose()
 
     def take_idle(self) -> Worker | None:
         """A live worker that graded another function of this submission and was given back, or
@@ -333,10 +358,11 @@ class Budget:
             idle, self._idle = self._idle, []
         for worker in idle:
             worker.dispose()
-        with self.runner_lock:
-            if self._runner is not None:
-                self._runner.dispose()
-                self._runner = None
+        with self._runner_turn:
+            runners, self._runners = self._runners, []
+            self._runners_out -= len(runners)
+        for runner in runners:
+            runner.dispose()
         with self._lock:
             if self._staged is not None:
                 self._staged.remove()
@@ -889,17 +915,20 @@ class SubmissionEvaluator:
     def _in_runner(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
         """The runner's reply to `request` (one program, its inputs), within the call timeout."""
         budget = self._budget()
-        with budget.runner_lock:
-            try:
-                runner = budget.runner()
-            except EvaluationError as exc:
-                raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
-            left = budget.left(runner)
-            timeout = max(0.0, min(self.limits.timeout, left))
-            try:
-                return runner.call(request, timeout, max_bytes, check)
-            except WorkerDied as exc:
-                raise self._died(name, exc, left) from None
+        started = False
+        try:
+            with budget.runner() as runner:
+                started = True
+                left = budget.left(runner)
+                timeout = max(0.0, min(self.limits.timeout, left))
+                try:
+                    return runner.call(request, timeout, max_bytes, check)
+                except WorkerDied as exc:
+                    raise self._died(name, exc, left) from None
+        except EvaluationError as exc:
+            if started:
+                raise
+            raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
 
     def prepare(self, name: str, calls: Sequence[Mapping[str, Any]]) -> None:
         """Run `calls` (the keywords of __call__) ahead, as two programs: the worker traces
