@@ -51,6 +51,37 @@ def test_an_eager_program_keeps_the_overflow_jit_rewrites_away() -> None:
     assert np.isinf(value[0]) and value[1] == pytest.approx(1.0)
 
 
+@jax.custom_vjp
+def _sine_with_rule(x: Any) -> Any:
+    return jnp.sin(x) * 2.0
+
+
+_sine_with_rule.defvjp(lambda x: (_sine_with_rule(x), x), lambda x, g: (g,))
+
+KINDS_OF_OPERATION = {
+    "custom_jvp (jax.nn.relu)": lambda x: jax.nn.relu(x) * 3.0,
+    "custom_jvp (softplus)": jax.nn.softplus,
+    "jitted library call (logsumexp)": lambda x: jax.nn.logsumexp(x, axis=-1),
+    "custom_vjp": _sine_with_rule,
+    "cond": lambda x: jax.lax.cond(True, lambda y: y * 2, lambda y: y, x),
+    "loop": lambda x: jax.lax.fori_loop(0, 3, lambda i, y: y * 1.5, x),
+    "a dict holding an input as it came": lambda x: {"twice": x * 2, "same": x},
+}
+
+
+@pytest.mark.parametrize("kind", KINDS_OF_OPERATION)
+def test_an_eager_program_computes_every_kind_of_operation_as_eager_calls_do(kind: str) -> None:
+    """Opened bodies (custom_jvp/custom_vjp), units (a jitted call, cond, a loop) and an output
+    that is an input: the program's values and structure are a real eager call's."""
+    f = KINDS_OF_OPERATION[kind]
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    (value,) = _run_eager_program(f, [_eager_cell((x,))])
+    want = f(x)
+    assert jax.tree.structure(value) == jax.tree.structure(want)
+    for got, expected in zip(jax.tree.leaves(value), jax.tree.leaves(want), strict=True):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(expected), rtol=1e-6)
+
+
 def _unjitted(name: str) -> Any:
     """The shipped formula without its outermost jax.jit: run eagerly, one operation at a time."""
     fn = getattr(handwritten, name)
