@@ -909,11 +909,14 @@ class SubmissionEvaluator:
             if reply["program"] is None or reply["value"] is not None:
                 raise self._died(name, WorkerDied("protocol", "the worker's reply holds no program"), 0.0)
             program = self._programs[key] = reply["program"]
-        run = {"program": program, "args": request["args"], "device": request["device"], "max_bytes": max_bytes}
+        run = {"program": program, "args": request["args"], "device": request["device"]}
         return self._in_runner(name, run, max_bytes, check)
 
     def _in_runner(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
-        """The runner's reply to `request` (one program, its inputs), within the call timeout."""
+        """The runner's reply to `request` (one program, its inputs), within the call timeout;
+        the runner is told `max_bytes` too, so it refuses a program whose outputs are larger
+        before running it (runner._check_output_size)."""
+        request = {**request, "max_bytes": max_bytes}
         budget = self._budget()
         started = False
         try:
@@ -990,7 +993,6 @@ class SubmissionEvaluator:
                 "rounds": args,
                 "device": wanted[0]["device"],
                 "eager": eager,
-                "max_bytes": max_bytes,
             }
             answer = self._in_runner(name, request, max_bytes, None)
             if not answer["ok"]:

@@ -93,23 +93,26 @@ def inspect(text: str) -> None:
             raise Refused("forbidden", f"its compiled program holds a constant of shape {dims}")
 
 
-_COMPILED: dict[str, tuple[Any, Callable[..., Any]]] = {}
-"""Deserialized, inspected and jitted programs by the hash of their bytes."""
-_EAGER: dict[str, Any] = {}
-"""Programs of eager cells compiled with EAGER_COMPILER_OPTIONS, by hash and argument shapes."""
+_COMPILED: dict[str, tuple[Any, Callable[..., Any], Callable[..., Any]]] = {}
+"""Deserialized and inspected programs by the hash of their bytes: (exported, jitted as XLA
+compiles by default, jitted with EAGER_COMPILER_OPTIONS)."""
 
 
-def load(blob: bytes) -> tuple[Any, Callable[..., Any]]:
-    """(exported, callable) for a program's bytes, inspected; Refused when it may not run."""
+def load(blob: bytes, eager: bool = False) -> tuple[Any, Callable[..., Any]]:
+    """(exported, callable) for a program's bytes, inspected; Refused when it may not run.
+    `eager`: the callable compiles with EAGER_COMPILER_OPTIONS (a program of eager cells,
+    handgrad/op_by_op.py: every result rounded to its dtype)."""
     import jax
     from jax import export
+
+    from handgrad.op_by_op import EAGER_COMPILER_OPTIONS
 
     if len(blob) > MAX_PROGRAM_BYTES:
         raise Refused("forbidden", f"its compiled program is larger than {MAX_PROGRAM_BYTES >> 20} MiB")
     key = hashlib.sha256(blob).hexdigest()
     found = _COMPILED.get(key)
     if found is not None:
-        return found
+        return found[0], found[2 if eager else 1]
     try:
         exported = export.deserialize(bytearray(blob))
         text = exported.mlir_module()
@@ -121,9 +124,10 @@ def load(blob: bytes) -> tuple[Any, Callable[..., Any]]:
         if aval.dtype.name not in DTYPES:
             raise Refused("forbidden", f"its compiled program takes or returns {aval.dtype.name}")
     inspect(text)
-    found = (exported, jax.jit(exported.call))
-    _COMPILED[key] = found
-    return found
+    plain: Callable[..., Any] = jax.jit(exported.call)
+    rounded: Callable[..., Any] = jax.jit(exported.call, compiler_options=EAGER_COMPILER_OPTIONS)
+    _COMPILED[key] = (exported, plain, rounded)
+    return exported, rounded if eager else plain
 
 
 def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0", eager: bool = False) -> Any:
@@ -135,20 +139,11 @@ def run(blob: bytes, args: tuple[Any, ...], device: str = "cpu:0", eager: bool =
     import jax
 
     from handgrad.evaluate import SHARDED, Output, device_name, place
-    from handgrad.op_by_op import EAGER_COMPILER_OPTIONS
 
     if device == SHARDED:
         raise ValueError("an exported program runs on one device")
-    call: Any
-    _, call = load(blob)
-    placed = place(args, device, (None,) * len(args))
-    if eager:
-        key = (hashlib.sha256(blob).hexdigest(), jax.tree.map(lambda a: (a.shape, a.dtype.name), placed))
-        compiled = _EAGER.get(repr(key))
-        if compiled is None:
-            compiled = _EAGER[repr(key)] = call.lower(*placed).compile(EAGER_COMPILER_OPTIONS)
-        call = compiled
-    out = jax.block_until_ready(call(*placed))
+    _, call = load(blob, eager)
+    out = jax.block_until_ready(call(*place(args, device, (None,) * len(args))))
     leaves = jax.tree.leaves(out)
     devices = frozenset(device_name(d) for leaf in leaves for d in leaf.devices())
     return Output(jax.tree.map(np.asarray, out), devices)
