@@ -141,3 +141,24 @@ def test_a_function_that_answers_differently_outside_jit_loses_its_marks(tmp_pat
     result = grade(path, Options(insecure=True, functions=("sigmoid",), seed=5, limits=FAST)).functions[0]
     assert not result.passed and result.score == 0
     assert "eager" in result.feedback, result.feedback
+
+
+OVERSIZED = {
+    "a dict with one huge leaf": (lambda x: {"small": x, "huge": jnp.zeros((1 << 22,), x.dtype)}, 1),
+    "small outputs over many rounds": (lambda x: jnp.broadcast_to(x, (64, *x.shape)), 64),
+}
+
+
+@pytest.mark.parametrize("kind", OVERSIZED)
+def test_a_program_whose_outputs_exceed_what_the_grader_reads_is_refused_unrun(kind: str) -> None:
+    """The runner compares a program's declared outputs, times the rounds asked, with the
+    grader's bound before it runs anything: no value comes back, and the reason says sizes."""
+    f, rounds = OVERSIZED[kind]
+    x = np.ones((3, 4), np.float32)
+    program = np.frombuffer(export_cells(f, [_eager_cell((x,))]), np.uint8)
+    bound = 4 * 3 * 4 * 8  # a few times the cell's own size: what the grader allows such a cell
+    reply = runner.answer({"program": program, "rounds": [[[x]]] * rounds, "eager": True, "max_bytes": bound})
+    assert not reply["ok"] and reply["kind"] == "protocol", reply
+    assert "bytes" in reply["message"] and str(bound) in reply["message"]
+    unbounded = runner.answer({"program": program, "rounds": [[[x]]] * rounds, "eager": True})
+    assert unbounded["ok"]  # the same program runs where no bound is asked: the refusal is the size
