@@ -4,6 +4,7 @@ by cell, one trace and one compile per program, and a failure still told as its 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,28 @@ def test_a_cell_whose_trace_fails_is_told_as_its_own(tmp_path: Path, monkeypatch
     assert "bool" in result.feedback  # JAX's own words on a traced value in an if
     # Neither program can be made (the eager one is traced too), so every cell asks alone.
     assert counts["cells"] == 2 and counts["rounds"] == 0 and counts["export"] > 0
+
+
+def test_a_functions_programs_do_not_depend_on_the_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The seed orders the checks and picks the first one (a real eager call in the worker),
+    but not the programs: their slots cover every check in a fixed order, so the runner's
+    compilation cache finds them again whatever the seed. sigmoid under seeds 5, 6 and 7 has
+    a check whose shape no other check shares first under one seed and not under another."""
+    path = tmp_path / "submission.py"
+    path.write_text("import jax.numpy as jnp\n\ndef sigmoid(x):\n    return 0.5 * (1 + jnp.tanh(0.5 * x))\n")
+    sent: list[str] = []
+    original = pool.Worker.call
+
+    def call(self: Any, request: Any, timeout: float, max_bytes: int, check: Any) -> Any:
+        if "rounds" in request:
+            sent.append(hashlib.sha256(request["program"].tobytes()).hexdigest())
+        return original(self, request, timeout, max_bytes, check)
+
+    monkeypatch.setattr(pool.Worker, "call", call)
+    programs = []
+    for seed in (5, 6, 7):
+        sent.clear()
+        result = grade(path, Options(insecure=True, functions=("sigmoid",), seed=seed, limits=FAST)).functions[0]
+        assert result.passed, result.feedback
+        programs.append(sorted(sent))
+    assert len(programs[0]) == 2 and programs[0] == programs[1] == programs[2]

@@ -389,7 +389,7 @@ def grade_function(
     shares = _counted(options)
     prepare = getattr(evaluator, "prepare", None)
     if prepare is not None:  # every cell but the first run ahead in the runner: two programs, each compiled once
-        prepare(entry.name, [_call(case, seed) for case in cases[1:]])
+        prepare(entry.name, [_call(case, seed) for case in cases[1:]], live=[_call(cases[0], seed)])
     recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []

@@ -933,7 +933,7 @@ class SubmissionEvaluator:
                 raise
             raise self._died(name, WorkerDied(exc.kind, f"the runner did not start: {exc.message}"), 0.0) from None
 
-    def prepare(self, name: str, calls: Sequence[Mapping[str, Any]]) -> None:
+    def prepare(self, name: str, calls: Sequence[Mapping[str, Any]], live: Sequence[Mapping[str, Any]] = ()) -> None:
         """Run `calls` (the keywords of __call__) ahead, as two programs: the worker traces
         `name` once for its jit and vmap calls (evaluate.export_cells, each distinct shape and
         dtype once) and once for its eager calls (one operation at a time:
@@ -944,25 +944,36 @@ class SubmissionEvaluator:
         on it, nothing of it is kept and each of its calls asks on its own (an eager one runs
         in the worker), so each failure is told as its own cell's; a verdict on the whole
         function (timeout, memory, autodiff, a refused program) is kept for its calls to
-        raise. A sharded call is never prepared."""
-        here = [c for c in calls if c["device"] != "sharded"]
-        self._prepare_program(name, [c for c in here if c["transform"] in ("jit", "vmap")], eager=False)
-        self._prepare_program(name, [c for c in here if c["transform"] == "eager"], eager=True)
+        raise. A sharded call is never prepared.
+        `live`: calls __call__ will ask of the worker itself (the first check, a real eager
+        call): they shape the programs, so a program's slots are the same whichever check the
+        seed put first, but their values are not kept. With the slots in a fixed order, a
+        function's programs do not depend on the seed, and the runner's compilation cache
+        (runner_cache) finds them again on the next grade."""
+        here = [(c, True) for c in calls if c["device"] != "sharded"]
+        here += [(c, False) for c in live if c["device"] != "sharded"]
+        self._prepare_program(name, [c for c in here if c[0]["transform"] in ("jit", "vmap")], eager=False)
+        self._prepare_program(name, [c for c in here if c[0]["transform"] == "eager"], eager=True)
 
-    def _prepare_program(self, name: str, wanted: Sequence[Mapping[str, Any]], eager: bool) -> None:
+    def _prepare_program(self, name: str, wanted: Sequence[tuple[Mapping[str, Any], bool]], eager: bool) -> None:
+        """One program for `wanted` ((call, keep its value)), run in the runner (prepare)."""
         from handgrad.grading.runner import MAX_PROGRAM_BYTES
 
-        if not wanted:
+        if not any(keep for _, keep in wanted):
             return
         with self._lock:
             if name in self._fatal:
                 return
-            groups: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
-            for call in wanted:
-                groups.setdefault(_program_key({"name": name, **call}), []).append(call)
-            keys = list(groups)
+            groups: dict[tuple[Any, ...], list[tuple[Mapping[str, Any], bool]]] = {}
+            for call, keep in wanted:
+                groups.setdefault(_program_key({"name": name, **call}), []).append((call, keep))
+            keys = sorted(groups, key=repr)  # (not the seed's order: see prepare)
             cells = [
-                {**groups[k][0], "args": list(groups[k][0]["args"]), "vmap_axes": list(groups[k][0]["vmap_axes"])}
+                {
+                    **groups[k][0][0],
+                    "args": list(groups[k][0][0]["args"]),
+                    "vmap_axes": list(groups[k][0][0]["vmap_axes"]),
+                }
                 for k in keys
             ]
             try:
@@ -981,7 +992,7 @@ class SubmissionEvaluator:
                 return
             rounds = max(len(g) for g in groups.values())
             # Round r holds the r-th call of each shape and dtype (a shape with fewer calls repeats its last).
-            slots = [[groups[k][min(r, len(groups[k]) - 1)] for k in keys] for r in range(rounds)]
+            slots = [[groups[k][min(r, len(groups[k]) - 1)][0] for k in keys] for r in range(rounds)]
             args = [[list(call["args"]) for call in row] for row in slots]
             max_bytes = sum(
                 reply_check(name, tuple(call["args"]), call["kwargs"], call["transform"] == "vmap")[0]
@@ -991,7 +1002,7 @@ class SubmissionEvaluator:
             request = {
                 "program": reply["program"],
                 "rounds": args,
-                "device": wanted[0]["device"],
+                "device": wanted[0][0]["device"],
                 "eager": eager,
             }
             answer = self._in_runner(name, request, max_bytes, None)
@@ -1005,8 +1016,8 @@ class SubmissionEvaluator:
             devices = frozenset(answer["devices"])
             for r in range(rounds):
                 for i, k in enumerate(keys):
-                    if r < len(groups[k]):
-                        call = {"name": name, **groups[k][r]}
+                    if r < len(groups[k]) and groups[k][r][1]:
+                        call = {"name": name, **groups[k][r][0]}
                         self._prepared[_cell_key(call)] = Output(_checked_value(values[r * len(keys) + i]), devices)
 
     def _check_findings(self, name: str) -> None:
