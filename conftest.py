@@ -43,6 +43,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "matrix: a cell of the catalog-driven agreement matrix")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compile_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Grades run by tests (in this process or by the `handgrad` command) keep compiled
+    programs in a folder of this run, not in the user's ~/.cache."""
+    os.environ.setdefault("HANDGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("compile-cache")))
+
+
 @pytest.fixture(scope="session")
 def strict_kinks(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--strict-kinks"))

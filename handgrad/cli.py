@@ -196,7 +196,23 @@ def _grade_options(args: argparse.Namespace) -> Options:
         rubric=rubric,
         functions=functions,
         fail_fast=args.fail_fast,
+        cache=not args.no_cache,
     )
+
+
+def _use_grader_cache() -> None:
+    """Keep what this process compiles (the references) for the next grade, where the
+    submissions run sealed away from it (handgrad/grading/compile_cache.py). Without a full
+    sandbox a submission runs with this user's rights and could write the cache, so none."""
+    from handgrad.grading import compile_cache, sandbox
+
+    try:
+        full = sandbox.detect().full
+    except sandbox.SandboxError:
+        return  # (grade_many says why)
+    where = compile_cache.grader_dir() if full else None
+    if where is not None:
+        compile_cache.use(where)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -252,6 +268,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
             json_target.write(reports.json_text(reports.gradescope_error(problems[0])))
         raise UsageError(problems[0])
     options = _grade_options(args)
+    if options.cache:
+        _use_grader_cache()
     try:  # created only once every path is known to hold a submission
         out_dir = reports.Target(Path(args.out), create=True) if args.out else None
     except reports.TargetError as exc:
@@ -494,6 +512,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.add_argument("--insecure", action="store_true",
                        help="grade one submission even without a sandbox (it runs with your rights)")  # fmt: skip
+    grade.add_argument("--no-cache", action="store_true",
+                       help="compile everything anew: keep no compiled program for the next grade "
+                            "(needed where different students' files are graded at one path)")  # fmt: skip
     grade.set_defaults(run=cmd_grade)
 
     bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")

@@ -30,7 +30,7 @@ from handgrad.cases import Case, build_cases, case_inputs
 from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
 from handgrad.failures import FATAL
-from handgrad.grading import sandbox
+from handgrad.grading import compile_cache, sandbox
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
@@ -58,6 +58,9 @@ class Options:
     grader's rights); several submissions always need one."""
     scan: bool = True
     """Run the static scan. Only tests turn it off, to show the sandbox holds alone."""
+    cache: bool = True
+    """Keep each submission's compiled programs for its next grade (compile_cache.runner_dir;
+    in a full sandbox only, and not when HANDGRAD_CACHE_DIR=off)."""
 
 
 @dataclass(frozen=True)
@@ -687,7 +690,13 @@ def grade_many(
             refused.append(f"The submission was refused: {exc}")
         else:
             refused.append("")
-    budgets = [Budget(r, limits) for r in resolved]
+    caches = [
+        compile_cache.runner_dir(r, box.mode == "namespaces")
+        if options.cache and box.mode in sandbox.FULL and not refused[i]
+        else None
+        for i, r in enumerate(resolved)
+    ]
+    budgets = [Budget(r, limits, cache=c) for r, c in zip(resolved, caches, strict=True)]
     findings: list[dict[str, list[Finding]]] = []
     reviews: list[tuple[str, ...]] = []
     for i, budget in enumerate(budgets):

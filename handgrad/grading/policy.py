@@ -12,6 +12,9 @@ from __future__ import annotations
 # ---- the file system a worker sees ---------------------------------------------------------
 SUBMISSION_ROOT = "/submission"
 """Where the submission's own copy appears, read-only, inside the sealed root."""
+CACHE_ROOT = "/handgrad-cache"
+"""Where a sealed runner (never a worker) sees its submission's compilation cache, read-write
+(handgrad/grading/compile_cache.py)."""
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache")
 """Bound read-only (no set-uid, no devices), besides the interpreter's prefix and the import path."""
 CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")

@@ -243,6 +243,8 @@ class Budget:
     defined: list[str] | None = None
     others: list[str] = field(default_factory=list)
     """Other public callables the submission defines (worker.other_names)."""
+    cache: Path | None = None
+    """Its runners' compilation cache (compile_cache.runner_dir; None: none)."""
     _staged: Staged | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _runners: list[Worker] = field(default_factory=list)
@@ -422,6 +424,8 @@ class Worker:
             args.append("--userns")
         if runner:
             args.append("--runner")
+            if budget.cache is not None:
+                args += ["--cache", str(budget.cache)]
         python = [sys.executable, "-I", "-m", "handgrad.grading.worker", *args]
         procs = self.cgroup.procs if self.cgroup is not None else ()
         env = {

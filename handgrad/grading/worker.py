@@ -33,6 +33,7 @@ from typing import Any
 
 from handgrad.grading.policy import (
     BLOCKED_PACKAGES,
+    CACHE_ROOT,
     CHECKOUT_MARKERS,
     DENIED,
     DEVICES,
@@ -88,11 +89,13 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _check(_libc.mount(enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
-def _bind(source: str, target: str) -> None:
-    """Bind `source` read-only (and without set-uid or devices) at `target`."""
+def _bind(source: str, target: str, writable: bool = False) -> None:
+    """Bind `source` read-only (and without set-uid or devices) at `target`; `writable`:
+    read-write, and nothing in it can be executed."""
     _mount(source, target, None, MS_BIND | MS_REC)
     kept = os.statvfs(source).f_flag & (MS_NOEXEC | 1024 | 2048 | 4096)  # noexec, atime flags: locked in a userns
-    _mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | kept)
+    access = MS_NOEXEC if writable else MS_RDONLY
+    _mount(None, target, None, MS_REMOUNT | MS_BIND | access | MS_NOSUID | MS_NODEV | kept)
 
 
 def view_paths() -> list[str]:
@@ -113,11 +116,12 @@ def view_paths() -> list[str]:
     return chosen
 
 
-def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
+def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool, cache: str | None = None) -> Path:
     """Move this process into a new root holding only view_paths(), /proc of its own PID
     namespace, a few devices, private /tmp and /dev/shm and a read-only copy of the
     submission; the old root is detached, so nothing outside can be reached again.
-    Returns the submission's path inside."""
+    `cache` (a runner's only): its submission's compilation cache, bound read-write at
+    policy.CACHE_ROOT. Returns the submission's path inside."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = str(workdir / "root")
     os.makedirs(root, exist_ok=True)
@@ -153,6 +157,9 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool) -> Path:
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + SUBMISSION_ROOT)
     _bind(str(submission.parent), root + SUBMISSION_ROOT)
+    if cache is not None:
+        os.makedirs(root + CACHE_ROOT)
+        _bind(cache, root + CACHE_ROOT, writable=True)
     _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     number = SYS_PIVOT_ROOT.get(platform.machine())
     if number is None:
@@ -464,7 +471,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--probe", action="store_true", help="seal, drop, say 'sealed' and exit (no JAX)")
     parser.add_argument("--log", type=int, default=None, help="descriptor for everything this process prints")
     parser.add_argument("--runner", action="store_true", help="run exported programs; never import the submission")
+    parser.add_argument("--cache", default=None, help="a runner's compilation cache (compile_cache.py)")
     args = parser.parse_args(argv)
+    if args.cache is not None and not args.runner:
+        parser.error("--cache is a runner's: a worker that imports a submission never sees a cache")
     if args.log is not None:  # (the inherited 1 and 2 are unshare's: the grader trusts what it says there)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -489,16 +499,18 @@ def main(argv: list[str] | None = None) -> None:
     import handgrad
     import handgrad.evaluate as api
     from handgrad.evaluate import evaluate
-    from handgrad.grading import runner
+    from handgrad.grading import compile_cache, runner
     from handgrad.grading.protocol import read_message, write_message
 
     handgrad.configure_for_checking()
     warm_up(evaluate, runner=args.runner)
     submission = args.submission
     if args.seal is not None:
-        submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns)
+        submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns, args.cache)
     if args.drop_to:
         drop_privileges(args.drop_to)
+    if args.cache is not None:  # (its warm-up's compiles, before the seal, were not kept)
+        compile_cache.use(CACHE_ROOT if args.seal is not None else args.cache)
     # Die with unshare (itself killed when the grader ends: sandbox.Sandbox.command); the
     # setting unshare --kill-child made is cleared by the change of uid.
     _check(_libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "parent death signal")
