@@ -123,9 +123,15 @@ def test_an_eager_program_gets_the_verdict_of_eager_calls(name: str) -> None:
         assert from_program.ok and from_call.ok, (case.id, from_program.error, from_call.error)
 
 
-def test_a_function_that_answers_differently_outside_jit_loses_its_marks(tmp_path: Path) -> None:
-    """A sigmoid right under tracing and wrong on concrete arrays: the program's eager values
-    are right, but the first check runs really eagerly in the worker and catches it."""
+@pytest.mark.parametrize("wrong_when", ["concrete", "traced"])
+def test_a_function_that_answers_differently_outside_jit_loses_its_marks_and_is_told_why(
+    tmp_path: Path, wrong_when: str
+) -> None:
+    """A sigmoid right only under tracing (the program's eager values are right, but the first
+    check runs really eagerly in the worker and catches it), or right only on concrete arrays
+    (the first check passes, every traced one fails): no marks either way, and the feedback
+    says the function behaves differently on tracers, not that the formula is off."""
+    concrete, traced = ("2 * y", "y") if wrong_when == "concrete" else ("y", "2 * y")
     path = tmp_path / "submission.py"
     path.write_text(
         "import jax.numpy as jnp\n\n"
@@ -135,12 +141,20 @@ def test_a_function_that_answers_differently_outside_jit_loses_its_marks(tmp_pat
         "    try:\n"
         "        float(jnp.sum(x))  # only a concrete array converts\n"
         "    except Exception:\n"
-        "        return y\n"
-        "    return 2 * y\n"
+        f"        return {traced}\n"
+        f"    return {concrete}\n"
     )
     result = grade(path, Options(insecure=True, functions=("sigmoid",), seed=5, limits=FAST)).functions[0]
     assert not result.passed and result.score == 0
-    assert "eager" in result.feedback, result.feedback
+    assert "answers differently when traced than on concrete arrays" in result.feedback, result.feedback
+
+
+def test_a_wrong_formula_is_not_told_it_answers_differently_when_traced(tmp_path: Path) -> None:
+    path = tmp_path / "submission.py"
+    path.write_text("import jax.numpy as jnp\n\ndef sigmoid(x):\n    return jnp.tanh(0.5 * x)\n")
+    result = grade(path, Options(insecure=True, functions=("sigmoid",), seed=5, limits=FAST)).functions[0]
+    assert not result.passed
+    assert "traced" not in result.feedback, result.feedback
 
 
 OVERSIZED = {

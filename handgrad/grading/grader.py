@@ -289,6 +289,13 @@ STALE_HINT = (
     "function left behind); every function must depend only on its arguments"
 )
 NOT_IMPLEMENTED = "NotImplementedError"
+TRACED_HINT = (
+    "it answers differently when traced than on concrete arrays: the first check, called on "
+    "concrete arrays, and the same inputs traced (as under jax.jit, and as the other checks run) "
+    "got different verdicts. Python that looks at values (an `if` on an array, float(), .item(), "
+    "a try/except around a conversion, isinstance on arrays) changes what it computes; write the "
+    "formula with jnp operations alone"
+)
 
 
 def _not_implemented(result: CaseResult) -> bool:
@@ -419,6 +426,8 @@ def grade_function(
         if until_failure and not result.ok:
             stopped = abandoned = True  # (nor the stale-state check: this grade is not kept)
             break
+    if results and results[0].case is cases[0] and not results[0].error_kind:
+        results = _explain_tracing(evaluator, results, options, seed)
     if not fatal and not abandoned and cases and cases[0].transform == "eager":
         first = cases[0]
         _call_related(evaluator, entry, first.dtype, device, seed)
@@ -428,6 +437,22 @@ def grade_function(
         elif not again.ok and next(r for r in results if r.case is first).ok:
             results.append(_stale(first, "the first check, repeated at the end, failed where it had passed"))
     return _score(entry, options, in_catalog_order, results, shares, stopped)
+
+
+def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: Options, seed: int) -> list[CaseResult]:
+    """`results` with TRACED_HINT on every failed one where the first check, called live on
+    concrete arrays, and the same inputs traced (its slot in the function's program,
+    SubmissionEvaluator.traced) get different verdicts: a function that looks at values in
+    Python, which no formula needs, rather than a wrong formula."""
+    first = results[0]
+    traced = getattr(evaluator, "traced", None)
+    shadow = traced(first.case.entry.name, _call(first.case, seed)) if traced is not None else None
+    if shadow is None or not any(not r.ok for r in results):
+        return results
+    again = run_case(lambda name, **call: shadow, first.case, strict=options.strict, seed=seed)
+    if again.ok == first.ok:
+        return results
+    return [r if r.ok else dataclasses.replace(r, hint=TRACED_HINT) for r in results]
 
 
 def _call(case: Case, seed: int) -> dict[str, Any]:

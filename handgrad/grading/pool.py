@@ -766,6 +766,8 @@ class SubmissionEvaluator:
     """Each exported program by _program_key: traced once, run for every input family."""
     _prepared: dict[tuple[Any, ...], Output] = field(default_factory=dict)
     """Each jit or vmap cell's value by _cell_key, computed ahead by prepare()."""
+    _traced: dict[tuple[Any, ...], Output] = field(default_factory=dict)
+    """prepare()'s program value of each live call, by _cell_key: see traced()."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -1020,9 +1022,17 @@ class SubmissionEvaluator:
             devices = frozenset(answer["devices"])
             for r in range(rounds):
                 for i, k in enumerate(keys):
-                    if r < len(groups[k]) and groups[k][r][1]:
-                        call = {"name": name, **groups[k][r][0]}
-                        self._prepared[_cell_key(call)] = Output(_checked_value(values[r * len(keys) + i]), devices)
+                    if r < len(groups[k]):
+                        call, keep = {"name": name, **groups[k][r][0]}, groups[k][r][1]
+                        out = Output(_checked_value(values[r * len(keys) + i]), devices)
+                        (self._prepared if keep else self._traced)[_cell_key(call)] = out
+
+    def traced(self, name: str, call: Mapping[str, Any]) -> Output | None:
+        """What the program prepare() ran gave for `call`, one of its `live` calls (asked of
+        the worker itself): the same inputs traced, to set beside the live answer. None
+        where no program ran it."""
+        with self._lock:
+            return self._traced.get(_cell_key({"name": name, **call}))
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
