@@ -197,11 +197,16 @@ def export_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]]) -> 
     for cell, spec in zip(cells, specs, strict=True):
         if cell["transform"] not in TRANSFORMS or cell["device"] == SHARDED:
             raise ValueError(f"no exported program for {cell['transform']} on {cell['device']}")
+        bound = functools.partial(fn, **cell["kwargs"]) if cell["kwargs"] else fn
+        # A jit or vmap cell is traced inline, not through its own jax.jit: the whole program is
+        # jitted, so the computation is the same, and the worker traces and lowers each cell
+        # once instead of through a nested jit (about 15% of the export).
         if cell["transform"] == "eager":
-            bound = functools.partial(fn, **cell["kwargs"]) if cell["kwargs"] else fn
             parts.append(one_op_at_a_time(bound, spec))
+        elif cell["transform"] == "jit":
+            parts.append(bound)
         else:
-            parts.append(_transformed(fn, cell["transform"], cell["kwargs"], tuple(cell["vmap_axes"])))
+            parts.append(jax.vmap(bound, in_axes=tuple(cell["vmap_axes"])))
 
     def program(*argsets: tuple[Any, ...]) -> list[Any]:
         return [part(*args) for part, args in zip(parts, argsets, strict=True)]
