@@ -87,3 +87,25 @@ def test_the_grader_refuses_a_submission_whose_scan_runs_past_its_budget(
     result = grade(_large(tmp_path, 20000), Options(jobs=1))
     assert result.score == 0 and "within its budget" in result.problem and "s of CPU" in result.problem
     assert result.reason == "import-error"
+
+
+def test_given_the_graders_module_names_the_scan_child_imports_no_jax_and_says_the_same(tmp_path: Path) -> None:
+    """The grader sends its scan child the public names of jax.numpy (module_names), so the
+    child does not import JAX to learn them (about 1 s a submission); its verdicts are the
+    ones it reaches by importing: a name jnp has is allowed, one it lacks is refused."""
+    path = tmp_path / "submission.py"
+    path.write_text(
+        "import jax.numpy as jnp\n\n"
+        "def relu(x):\n    return jnp.maximum(x, 0)\n\n"
+        "def l1(a, y):\n    return jnp.sum(jnp.absolutely_not_a_name(a - y), axis=-1)\n"
+    )
+    command = [sys.executable, "-X", "importtime", "-I", "-B", "-m", "handgrad.scan_budget", "20", str(3 << 30)]
+    command += [str(path), "relu", "l1"]
+    replies = []
+    for names in (scan_budget.module_names(), b""):
+        done = subprocess.run(command, input=names, capture_output=True, timeout=120, check=True)
+        imported = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if "|" in line}
+        assert ("jax.numpy" in imported) == (not names), sorted(m for m in imported if m.startswith("jax"))
+        replies.append(done.stdout)
+    assert replies[0] == replies[1]
+    assert b"absolutely_not_a_name" in replies[0] and b'"relu": []' in replies[0]
