@@ -125,11 +125,23 @@ def test_a_cache_is_pruned_oldest_first(cache_base: Path, tmp_path: Path, monkey
     assert sorted(d.name for d in c.parent.iterdir()) == sorted([b.name, c.name])  # a.py's went first
 
 
-def test_an_unwritable_cache_means_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unwritable_or_planted_cache_means_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache folder that cannot be made, or a link planted where a folder should be (its
+    target would be chmod-ed and written through), is no cache, not an error."""
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
     monkeypatch.setenv(compile_cache.ENV, str(blocked / "cache"))
     assert compile_cache.grader_dir() is None and compile_cache.runner_dir(tmp_path / "a.py", True) is None
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "cache"))
+    base = compile_cache.root()
+    assert base is not None
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    base.mkdir(parents=True)
+    (base / "grader").symlink_to(elsewhere)
+    (base / "runners").symlink_to(elsewhere)
+    assert compile_cache.grader_dir() is None and compile_cache.runner_dir(tmp_path / "a.py", True) is None
+    assert elsewhere.stat().st_mode & 0o7777 == 0o755 and not any(elsewhere.iterdir())
 
 
 def test_only_a_runner_is_given_a_cache() -> None:

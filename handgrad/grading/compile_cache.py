@@ -31,6 +31,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import stat
 from pathlib import Path
 
 ENV = "HANDGRAD_CACHE_DIR"
@@ -61,8 +62,16 @@ def root() -> Path | None:
 def _private(path: Path) -> Path:
     """`path` made (with its parents), readable by this user alone."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _own_folder(path)
     os.chmod(path, 0o700)
     return path
+
+
+def _own_folder(path: Path) -> None:
+    """Raise OSError unless `path` is a folder (not a link to one) of this user's."""
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid():
+        raise OSError(f"{path} is not a folder of this user's")
 
 
 def grader_dir() -> Path | None:
@@ -92,6 +101,7 @@ def runner_dir(submission: Path, other_uids: bool) -> Path | None:
         runners = _private(base / "runners")
         path = runners / key
         path.mkdir(exist_ok=True, mode=0o700)
+        _own_folder(path)
         os.chmod(path, 0o1777 if other_uids else 0o700)
         os.utime(path)  # graded now: the last to be pruned
         _prune(path, RUNNER_BYTES)
