@@ -87,15 +87,18 @@ def test_no_cache_without_a_sandbox_or_when_turned_off(
     nothing; HANDGRAD_CACHE_DIR=off turns every cache off."""
     path = tmp_path / "mine.py"
     path.write_text(RELU)
-    monkeypatch.setenv("HANDGRAD_SANDBOX", "none")
-    sandbox.detect.cache_clear()
+    real = sandbox.detect()
     try:
-        insecure = grade(path, Options(functions=("relu",), seed=1, limits=FAST, insecure=True)).functions[0]
-    finally:
+        with monkeypatch.context() as forced:
+            forced.setenv("HANDGRAD_SANDBOX", "none")
+            sandbox.detect.cache_clear()
+            insecure = grade(path, Options(functions=("relu",), seed=1, limits=FAST, insecure=True)).functions[0]
+    finally:  # (with the variable gone: the next test must find the real sandbox, not "none")
         sandbox.detect.cache_clear()
     assert insecure.passed
     assert not cache_base.exists() or not _runner_dirs(cache_base)
-    if sandbox.detect().full:
+    assert sandbox.detect() == real
+    if real.full:
         grade(path, Options(functions=("relu",), seed=1, limits=FAST, cache=False))
         assert not cache_base.exists() or not _runner_dirs(cache_base)
     monkeypatch.setenv(compile_cache.ENV, "off")
