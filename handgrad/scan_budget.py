@@ -11,6 +11,7 @@ class run goes on. Its reply is JSON on standard output, read with a size cap.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import resource
@@ -158,8 +159,10 @@ importing them is what the child's time went to."""
 MAX_NAMES_BYTES = 1 << 20
 
 
+@functools.cache
 def module_names() -> bytes:
-    """NAMED_MODULES' public names in this interpreter, as the child reads them on its stdin."""
+    """NAMED_MODULES' public names in this interpreter, as the child reads them on its stdin
+    (made once: every submission's scan sends the same)."""
     from handgrad.scan import _public_names
 
     return json.dumps({m: sorted(_public_names(m)) for m in NAMED_MODULES}).encode()

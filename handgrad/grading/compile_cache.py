@@ -113,14 +113,14 @@ def runner_dir(submission: Path, other_uids: bool) -> Path | None:
 
 def _prune(path: Path, max_bytes: int) -> None:
     """Remove the oldest files in `path` until the rest hold at most `max_bytes`."""
-    files = [(f.stat().st_mtime, f.stat().st_size, f) for f in path.iterdir() if f.is_file() and not f.is_symlink()]
-    total = sum(size for _, size, _ in files)
-    for _, size, f in sorted(files, key=lambda t: t[0]):
+    files = [(f.stat(), f) for f in path.iterdir() if f.is_file() and not f.is_symlink()]
+    total = sum(info.st_size for info, _ in files)
+    for info, f in sorted(files, key=lambda t: t[0].st_mtime):
         if total <= max_bytes:
             break
         with contextlib.suppress(OSError):
             f.unlink()
-            total -= size
+            total -= info.st_size
 
 
 def _prune_paths(runners: Path, keep: int) -> None:

@@ -447,7 +447,7 @@ def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: O
     first = results[0]
     traced = getattr(evaluator, "traced", None)
     shadow = traced(first.case.entry.name, _call(first.case, seed)) if traced is not None else None
-    if shadow is None or not any(not r.ok for r in results):
+    if shadow is None or all(r.ok for r in results):
         return results
     again = run_case(lambda name, **call: shadow, first.case, strict=options.strict, seed=seed)
     if again.ok == first.ok:

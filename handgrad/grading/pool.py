@@ -955,7 +955,7 @@ class SubmissionEvaluator:
         call): they shape the programs, so a program's slots are the same whichever check the
         seed put first, but their values are not kept. With the slots in a fixed order, a
         function's programs do not depend on the seed, and the runner's compilation cache
-        (runner_cache) finds them again on the next grade."""
+        (compile_cache.runner_dir) finds them again on the next grade."""
         here = [(c, True) for c in calls if c["device"] != "sharded"]
         here += [(c, False) for c in live if c["device"] != "sharded"]
         self._prepare_program(name, [c for c in here if c[0]["transform"] in ("jit", "vmap")], eager=False)
