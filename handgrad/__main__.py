@@ -9,6 +9,6 @@ _checkout = Path(__file__).resolve().parents[1]
 if sys.path and Path(sys.path[0] or os.getcwd()).resolve() != _checkout:
     del sys.path[0]
 
-from handgrad.cli import main  # noqa: E402
+from handgrad.cli import entry  # noqa: E402
 
-sys.exit(main())
+entry()

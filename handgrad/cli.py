@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
+import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 from handgrad import __version__
 from handgrad.errors import UsageError
@@ -570,5 +574,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def entry() -> NoReturn:
+    """The `handgrad` command: main(), then an exit that skips the interpreter's teardown.
+    Freeing JAX's modules and compiled programs took 0.2-0.3 s after every command had
+    finished (a third of grading the untouched template). The atexit handlers still run
+    (temporary folders, JAX's own clean-up) and the output is flushed; where a thread of
+    ours still runs, the exit is the usual one, which waits for it."""
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

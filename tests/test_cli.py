@@ -3,6 +3,7 @@ answer before JAX loads, and no JAX configuration changed by importing handgrad.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,25 @@ def test_license_is_an_spdx_string_and_setuptools_reads_it() -> None:
     assert data["project"]["license"] == "MIT"
     minimum = next(r for r in data["build-system"]["requires"] if r.startswith("setuptools"))
     assert tuple(int(p) for p in minimum.split(">=")[1].split(".")[:1]) >= (77,)  # SPDX strings: setuptools 77
+
+
+def test_the_command_ends_fast_but_flushes_its_output_and_runs_exit_handlers(tmp_path: Path) -> None:
+    # entry() skips the interpreter's teardown; what a command printed, its exit status and
+    # the atexit handlers (temporary folders are removed by them) must all survive that.
+    code = (
+        "import atexit, sys; from pathlib import Path; "
+        f"atexit.register(lambda: Path({str(tmp_path / 'handler-ran')!r}).write_text('yes')); "
+        "atexit.register(lambda: print('said at exit')); "  # left in the buffer: flushed, or lost
+        "sys.argv = ['handgrad', 'rubric']; from handgrad.cli import entry; entry()"
+    )
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as in a terminal's pipe
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=buffered)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("# ") and proc.stdout.endswith("weight = 1\nsaid at exit\n"), proc.stdout[-300:]
+    assert (tmp_path / "handler-ran").read_text() == "yes"
+    failed = subprocess.run(
+        [sys.executable, "-c", "import sys; sys.argv = ['handgrad', 'check', 'student.py']; "
+         "from handgrad.cli import entry; entry()"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert failed.returncode == 2 and "handgrad grade" in failed.stderr
