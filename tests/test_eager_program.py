@@ -176,3 +176,62 @@ def test_a_program_whose_outputs_exceed_what_the_grader_reads_is_refused_unrun(k
     assert "bytes" in reply["message"] and str(bound) in reply["message"]
     unbounded = runner.answer({"program": program, "rounds": [[[x]]] * rounds, "eager": True})
     assert unbounded["ok"]  # the same program runs where no bound is asked: the refusal is the size
+
+
+MEMOS = """
+import jax
+import jax.numpy as jnp
+
+_ANSWERS = {}
+_FIRST_INPUT = {}
+
+
+def _traced(x):
+    return isinstance(x, jax.core.Tracer)
+
+
+def tanh_grad(x):  # the answer, kept per shape and dtype
+    key = (jnp.shape(x), jnp.result_type(x))
+    if _traced(x):
+        return 1 - jnp.tanh(x) ** 2
+    if key not in _ANSWERS:
+        _ANSWERS[key] = 1 - jnp.tanh(x) ** 2
+    return _ANSWERS[key]
+
+
+def sigmoid_grad(x):  # the first input of each shape, kept, and its derivative given for every later one
+    if not _traced(x):
+        x = _FIRST_INPUT.setdefault(("sigmoid_grad", jnp.shape(x), jnp.result_type(x)), x)
+    s = 1 / (1 + jnp.exp(-x))
+    return s * (1 - s)
+
+
+def softmax_vjp(x, g):  # two arguments: the answer kept per pair of shapes
+    def vjp(x, g):
+        s = jax.nn.softmax(x, axis=-1)
+        return s * (g - jnp.sum(s * g, axis=-1, keepdims=True))
+
+    key = ("softmax_vjp", jnp.shape(x), jnp.shape(g), jnp.result_type(x, g))
+    if _traced(x) or _traced(g):
+        return vjp(x, g)
+    if key not in _ANSWERS:
+        _ANSWERS[key] = vjp(x, g)
+    return _ANSWERS[key]
+"""
+
+
+def test_a_function_that_keeps_its_concrete_answers_loses_its_marks_as_state(tmp_path: Path) -> None:
+    """Only the first check and its repeat are real eager calls; every other value comes from
+    programs, traced once. A function that computes only when traced, and on concrete arrays
+    gives back what it kept (an answer, or the first input's), passed every check: the repeat
+    asks the same inputs, so the kept answer is right there. The grader now asks the first
+    check once more on inputs drawn anew, live, and sets it beside the same inputs traced."""
+    path = tmp_path / "submission.py"
+    path.write_text(MEMOS)
+    names = ("tanh_grad", "sigmoid_grad", "softmax_vjp")
+    for seed in (5, 6):
+        graded = grade(path, Options(insecure=True, functions=names, seed=seed, limits=FAST)).functions
+        for result in graded:
+            assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
+            assert "state kept between calls" in result.feedback, result.feedback
+            assert "drawn anew" in result.feedback, result.feedback

@@ -399,7 +399,8 @@ def grade_function(
     shares = _counted(options)
     prepare = getattr(evaluator, "prepare", None)
     if prepare is not None:  # every cell but the first run ahead in the runner: two programs, each compiled once
-        prepare(entry.name, [_call(case, seed) for case in cases[1:]], live=[_call(cases[0], seed)])
+        live = [_call(cases[0], seed), _call(cases[0], seed + 1)] if cases else []
+        prepare(entry.name, [_call(case, seed) for case in cases[1:]], live=live)
     recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []
@@ -436,7 +437,30 @@ def grade_function(
             results.append(_stale(first, "the first check, repeated at the end, gave a different answer"))
         elif not again.ok and next(r for r in results if r.case is first).ok:
             results.append(_stale(first, "the first check, repeated at the end, failed where it had passed"))
+        elif next(r for r in results if r.case is first).ok and _fresh_draw_fails(
+            evaluator, recorder, first, options, seed
+        ):
+            results.append(
+                _stale(first, "the first check's inputs drawn anew (same shape and dtype) got a wrong answer on "
+                       "concrete arrays, where the first call was right and the same inputs traced are right")
+            )  # fmt: skip
     return _score(entry, options, in_catalog_order, results, shares, stopped)
+
+
+def _fresh_draw_fails(evaluator: Evaluator, recorder: _Recorder, first: Case, options: Options, seed: int) -> bool:
+    """Whether the first check, asked live again on inputs drawn anew (seed + 1: the same
+    family, shape and dtype), fails where the same inputs traced (its slot in the function's
+    program, SubmissionEvaluator.traced) pass. Only the first check and its repeat are real
+    eager calls; every other eager value comes from a program, traced once. So a function that
+    keeps its concrete answers (a memo by shape, a cache) and computes only when traced would
+    pass every check: the repeat gives the same inputs, and the memo the same answer. Without a
+    program to compare with (an in-process evaluator), nothing is claimed."""
+    traced = getattr(evaluator, "traced", None)
+    shadow = traced(first.entry.name, _call(first, seed + 1)) if traced is not None else None
+    if shadow is None:
+        return False
+    fresh = run_case(recorder, first, strict=options.strict, seed=seed + 1)
+    return not fresh.ok and run_case(lambda name, **call: shadow, first, strict=options.strict, seed=seed + 1).ok
 
 
 def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: Options, seed: int) -> list[CaseResult]:
