@@ -24,6 +24,7 @@ from handgrad.grading.pool import Limits, SubmissionEvaluator
 from reference.catalog import BY_NAME
 from tests.corpus.hostile import HOSTILE, Hostile
 from tests.corpus.mistakes import MISTAKES, Mistake, correct_source
+from tests.in_process import InProcessPrograms
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = Limits(timeout=8.0, memory=3 << 30, startup=60.0)
@@ -80,7 +81,7 @@ def _graded(
         path = write(tmp_path, "submission.py", mistake.module_text)
         return {f.name: f for f in grade(path, options).functions}
     assert options.seed is not None
-    here = here or InProcess(mistake.namespace())
+    here = here or InProcessPrograms(mistake.namespace())
     return {n: grade_function(here, BY_NAME[n], options, options.seed, "cpu:0") for n in options.functions}
 
 
@@ -98,7 +99,7 @@ def test_wrong_submission_loses_exactly_its_function(mistake: Mistake, tmp_path:
         strict=mistake.strict_only,
         fail_fast=True,
     )
-    here = None if mistake.id in THROUGH_WORKERS else InProcess(mistake.namespace())
+    here = None if mistake.id in THROUGH_WORKERS else InProcessPrograms(mistake.namespace())
     result = _graded(mistake, options, tmp_path, here)
     wrong, right = result[mistake.function], result[CONTROL]
     assert not wrong.passed and wrong.score == 0 and wrong.max_score == 1

@@ -20,6 +20,7 @@ from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
 from tests.corpus.mistakes import MISTAKES, Mistake
 from tests.corpus.mistakes_subtle import SUBTLE
 from tests.corpus.mistakes_subtle_2 import SUBTLE_2
+from tests.in_process import InProcessPrograms
 
 COUNTED = ("derivation", "stability")
 
@@ -78,11 +79,17 @@ def test_other_valid_subgradient_passes_unless_strict(mistake: Mistake) -> None:
 def test_subtle_mistake_loses_its_marks_with_a_hint_that_names_the_cause(mistake: Mistake, twice_c: None) -> None:
     # The grader's own path: shuffled checks, the repeat at the end, the tiers.
     entry = BY_NAME[mistake.function]
-    grade = grade_function(InProcess(mistake.namespace()), entry, Options(fail_fast=True), 3, "cpu:0")
+    grade = grade_function(InProcessPrograms(mistake.namespace()), entry, Options(fail_fast=True), 3, "cpu:0")
     assert grade.score == 0 and not grade.passed, f"{mistake.id} ({mistake.about}) kept its marks"
     assert mistake.function in grade.feedback
-    if mistake.hint:
+    if mistake.hint and mistake.id not in DRIFTS_WHILE_TRACED:
         assert mistake.hint in grade.feedback, grade.feedback
+
+
+DRIFTS_WHILE_TRACED = ("sigmoid-grad-drifts",)
+"""A function that changes its answer after its third call changes it while the grader
+traces its programs, before any check is asked: every check then sees the same factor of
+1.01, and the hint names that factor. It loses its marks all the same."""
 
 
 @pytest.mark.parametrize("form", (*CORRECT_FORMS, *CORRECT_FORMS_2), ids=lambda f: f.id)
@@ -127,7 +134,7 @@ SHIPPED_SEEDS = (912375528, 2090890118, 66610957, 870050475, 1019663917, 1376084
 @pytest.mark.parametrize("seed", SHIPPED_SEEDS)
 def test_shipped_formulas_keep_full_marks_in_every_draw(seed: int) -> None:
     # The grader draws fresh inputs every run: a correct formula must pass each draw.
-    shipped = InProcess(handwritten)
+    shipped = InProcessPrograms(handwritten)
     lost = [e.name for e in CATALOG if not grade_function(shipped, e, Options(fail_fast=True), seed, "cpu:0").passed]
     assert not lost, f"seed {seed}: the shipped formulas lose marks on {lost}"
 

@@ -14,6 +14,7 @@ from handgrad.engine import InProcess, run_case
 from handgrad.grading.grader import Options, grade, grade_function
 from handgrad.starter import ALLOWED_IMPORTS, solution, template
 from reference.catalog import CATALOG
+from tests.in_process import InProcessPrograms
 
 
 def _namespace(text: str) -> dict[str, object]:
@@ -28,7 +29,7 @@ def test_template_has_every_signature_and_grades_as_not_implemented() -> None:
         fn = ns[entry.name]
         assert callable(fn) and fn.__doc__ and entry.summary in fn.__doc__
         assert tuple(inspect.signature(fn).parameters)[: len(entry.args)] == entry.args
-        grade_ = grade_function(InProcess(ns), entry, Options(), 0, "cpu:0")
+        grade_ = grade_function(InProcessPrograms(ns), entry, Options(), 0, "cpu:0")
         assert grade_.score == 0 and grade_.feedback.startswith("Not implemented yet"), grade_.feedback
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from handgrad.cases import build_cases
-from handgrad.engine import CaseResult, InProcess
+from handgrad.engine import CaseResult
 from handgrad.grading.grader import Options, _order, _pattern, grade_function
 from handgrad.grading.rubric import Rubric, RubricError, load
 from reference import families
@@ -19,6 +19,7 @@ from tests.corpus.correct_forms import CORRECT_FORMS
 from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
 from tests.corpus.mistakes import MISTAKES
 from tests.corpus.mistakes_subtle_2 import SUBTLE_2
+from tests.in_process import InProcessPrograms
 
 
 def test_every_family_has_a_tier_and_the_table_names_only_real_families() -> None:
@@ -42,7 +43,7 @@ def _grade(source_id: str, *options: Options):  # type: ignore[no-untyped-def]
     """The form graded under each of `options`, in one namespace: its functions are compiled
     once for all of them (none of these forms keeps state)."""
     form = {m.id: m for m in (*CORRECT_FORMS, *CORRECT_FORMS_2, *MISTAKES, *SUBTLE_2)}[source_id]
-    here = InProcess(form.namespace())
+    here = InProcessPrograms(form.namespace())
     grades = [grade_function(here, BY_NAME[form.function], o, 5, "cpu:0") for o in options]
     return grades[0] if len(grades) == 1 else grades
 

@@ -40,6 +40,7 @@ from handgrad.engine import EvaluationError
 from handgrad.escape import printable
 from handgrad.evaluate import Output
 from handgrad.grading import sandbox
+from handgrad.grading.plan import Plan, cell_key, program_key
 from handgrad.grading.protocol import (
     DTYPES,
     MAX_MESSAGE_BYTES,
@@ -763,11 +764,11 @@ class SubmissionEvaluator:
     _retried: set[str] = field(default_factory=set)
     _fatal: dict[str, EvaluationError] = field(default_factory=dict)
     _programs: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    """Each exported program by _program_key: traced once, run for every input family."""
+    """Each exported program by program_key: traced once, run for every input family."""
     _prepared: dict[tuple[Any, ...], Output] = field(default_factory=dict)
-    """Each jit or vmap cell's value by _cell_key, computed ahead by prepare()."""
+    """Each jit or vmap cell's value by cell_key, computed ahead by prepare()."""
     _traced: dict[tuple[Any, ...], Output] = field(default_factory=dict)
-    """prepare()'s program value of each live call, by _cell_key: see traced()."""
+    """prepare()'s program value of each live call, by cell_key: see traced()."""
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -839,7 +840,7 @@ class SubmissionEvaluator:
                 "vmap_axes": list(vmap_axes),
             }
             compiled = transform != "eager" and device != "sharded"
-            prepared = self._prepared.pop(_cell_key(request), None) if device != "sharded" else None
+            prepared = self._prepared.pop(cell_key(request), None) if device != "sharded" else None
             if prepared is not None:  # run ahead by prepare(), in the runner
                 return prepared
             stacked = transform == "vmap" or device == "sharded"
@@ -906,7 +907,7 @@ class SubmissionEvaluator:
         these shapes and dtypes (asked of the worker once per shape and dtype)."""
         from handgrad.grading.runner import MAX_PROGRAM_BYTES
 
-        key = _program_key(request)
+        key = program_key(request)
         program = self._programs.get(key)
         if program is None:
             reply = self._ask(name, request, MAX_PROGRAM_BYTES + 4096, None)
@@ -970,22 +971,13 @@ class SubmissionEvaluator:
         with self._lock:
             if name in self._fatal:
                 return
-            groups: dict[tuple[Any, ...], list[tuple[Mapping[str, Any], bool]]] = {}
-            for call, keep in wanted:
-                groups.setdefault(_program_key({"name": name, **call}), []).append((call, keep))
-            keys = sorted(groups, key=repr)  # (not the seed's order: see prepare)
-            cells = [
-                {
-                    **groups[k][0][0],
-                    "args": list(groups[k][0][0]["args"]),
-                    "vmap_axes": list(groups[k][0][0]["vmap_axes"]),
-                }
-                for k in keys
-            ]
+            plan = Plan.of(name, wanted)
             try:
                 self._check_findings(name)
                 # (up to one program's limit per shape: a larger one is refused below, cell by cell)
-                reply = self._ask(name, {"name": name, "cells": cells}, len(keys) * MAX_PROGRAM_BYTES + 4096, None)
+                reply = self._ask(
+                    name, {"name": name, "cells": plan.cells}, len(plan.keys) * MAX_PROGRAM_BYTES + 4096, None
+                )
             except EvaluationError as exc:
                 if exc.kind not in ("missing", "exception", "bad-return"):
                     self._fatal[name] = exc
@@ -996,18 +988,15 @@ class SubmissionEvaluator:
                 return
             if reply["program"].size > MAX_PROGRAM_BYTES:  # each cell's own program then meets the runner's cap
                 return
-            rounds = max(len(g) for g in groups.values())
-            # Round r holds the r-th call of each shape and dtype (a shape with fewer calls repeats its last).
-            slots = [[groups[k][min(r, len(groups[k]) - 1)][0] for k in keys] for r in range(rounds)]
-            args = [[list(call["args"]) for call in row] for row in slots]
+            rounds = plan.rounds
             max_bytes = sum(
                 reply_check(name, tuple(call["args"]), call["kwargs"], call["transform"] == "vmap")[0]
-                for row in slots
+                for row in rounds
                 for call in row
             )
             request = {
                 "program": reply["program"],
-                "rounds": args,
+                "rounds": [[list(call["args"]) for call in row] for row in rounds],
                 "device": wanted[0][0]["device"],
                 "eager": eager,
             }
@@ -1017,22 +1006,19 @@ class SubmissionEvaluator:
                     self._fatal[name] = EvaluationError(answer["kind"], answer["message"][:2000])
                 return
             values = answer["values"]
-            if values is None or len(values) != rounds * len(keys):
+            if values is None or len(values) != len(rounds) * len(plan.keys):
                 return
             devices = frozenset(answer["devices"])
-            for r in range(rounds):
-                for i, k in enumerate(keys):
-                    if r < len(groups[k]):
-                        call, keep = {"name": name, **groups[k][r][0]}, groups[k][r][1]
-                        out = Output(_checked_value(values[r * len(keys) + i]), devices)
-                        (self._prepared if keep else self._traced)[_cell_key(call)] = out
+            kept, live = plan.assign([Output(_checked_value(v), devices) for v in values])
+            self._prepared.update(kept)
+            self._traced.update(live)
 
     def traced(self, name: str, call: Mapping[str, Any]) -> Output | None:
         """What the program prepare() ran gave for `call`, one of its `live` calls (asked of
         the worker itself): the same inputs traced, to set beside the live answer. None
         where no program ran it."""
         with self._lock:
-            return self._traced.get(_cell_key({"name": name, **call}))
+            return self._traced.get(cell_key({"name": name, **call}))
 
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
@@ -1071,47 +1057,6 @@ HOST_CALLBACK = (
     "calls back into Python on the host under jit (jax.pure_callback, io_callback or "
     "jax.debug.print): a formula must be JAX operations the grader can inspect"
 )
-
-
-def _signature(arg: Any) -> Any:
-    import numpy as np
-
-    if isinstance(arg, Mapping):
-        return tuple(sorted((str(k), _signature(v)) for k, v in arg.items()))
-    arr = np.asarray(arg)
-    return (arr.shape, arr.dtype.name)
-
-
-def _program_key(request: Mapping[str, Any]) -> tuple[Any, ...]:
-    """What a cell's program depends on: the transform, device, static keywords, batch axes
-    and the shapes and dtypes of the arguments (not their values)."""
-    kwargs = tuple(sorted((k, repr(v)) for k, v in request["kwargs"].items()))
-    args = tuple(_signature(a) for a in request["args"])
-    return (request["name"], request["transform"], request["device"], kwargs, tuple(request["vmap_axes"]), args)
-
-
-def _cell_key(request: Mapping[str, Any]) -> tuple[Any, ...]:
-    """A call's _program_key and a digest of its arguments' values: the same key, the same
-    answer from the same program."""
-    import hashlib
-
-    import numpy as np
-
-    digest = hashlib.sha256()
-
-    def feed(arg: Any) -> None:
-        if isinstance(arg, Mapping):
-            for k in sorted(arg, key=str):
-                digest.update(str(k).encode())
-                feed(arg[k])
-            return
-        arr = np.ascontiguousarray(np.asarray(arg))
-        digest.update(f"{arr.dtype.name}{arr.shape}".encode())
-        digest.update(arr.tobytes())
-
-    for arg in request["args"]:
-        feed(arg)
-    return (*_program_key(request), digest.hexdigest())
 
 
 def missing(name: str, others: Sequence[str]) -> EvaluationError:
