@@ -391,7 +391,8 @@ def grade_function(
     the related functions ran (its answer must not change), and score it by tier. An
     evaluator with `prepare` (a sandboxed submission's) runs every check but the first ahead,
     as programs in the runner; the first, an eager one where there is one, is a real eager
-    call in the submission's process, as is its repeat.
+    call in the submission's process, as are its repeat and the same check on inputs drawn
+    anew (_fresh_draw_fails).
     `until_failure`: stop at the first failing check of any tier, counted or not (a run in a
     reused worker, kept only when clean: the rest would be discarded anyway)."""
     in_catalog_order = build_cases([entry], devices=[device])
