@@ -39,7 +39,10 @@ DESCRIPTIONS: dict[Failure, str] = {
     Failure.IMPORT: "the submission did not import (syntax error, an exception at import, unreadable)",
     Failure.PROTOCOL: "the worker sent a message the grader refuses (that submission alone loses the function)",
     Failure.DEVICE: "the result lives on another device than its inputs",
-    Failure.STALE_STATE: "the same input gave another answer later, or an earlier call's answer came back",
+    Failure.STALE_STATE: (
+        "the same input gave another answer later, an earlier call's answer came back, or the first "
+        "check on inputs drawn anew was wrong on concrete arrays and right traced"
+    ),
 }
 
 FATAL = frozenset({
