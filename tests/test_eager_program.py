@@ -235,3 +235,52 @@ def test_a_function_that_keeps_its_concrete_answers_loses_its_marks_as_state(tmp
             assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
             assert "state kept between calls" in result.feedback, result.feedback
             assert "drawn anew" in result.feedback, result.feedback
+
+
+ORDER_TRICKS = """
+import jax
+
+_ok_sigmoid_grad, _ok_l2_grad, _ok_tanh_grad = sigmoid_grad, l2_grad, tanh_grad
+_SEEN_TRACE = []
+_KEPT = {}
+
+
+def sigmoid_grad(x):  # wrong on concrete arrays until it has been traced once in its process
+    if isinstance(x, jax.core.Tracer):
+        _SEEN_TRACE.append(1)
+        return _ok_sigmoid_grad(x)
+    return _ok_sigmoid_grad(x) * (1 if _SEEN_TRACE else 2)
+
+
+def l2_grad(pred, target):  # a concrete answer kept per pair of shapes, handed to later traces
+    key = (pred.shape, target.shape, str(pred.dtype))
+    if isinstance(pred, jax.core.Tracer) or isinstance(target, jax.core.Tracer):
+        return _KEPT.get(key, _ok_l2_grad(pred, target))
+    _KEPT[key] = _ok_l2_grad(pred, target)
+    return _KEPT[key]
+
+
+def tanh_grad(x):  # the first concrete input's scale, kept and used by every trace after it
+    if not isinstance(x, jax.core.Tracer):
+        _KEPT.setdefault("scale", 1.0 + float(jnp.max(jnp.abs(x))) * 0.0 + 0.05)
+        return _ok_tanh_grad(x)
+    return _ok_tanh_grad(x) * _KEPT.get("scale", 1.0)
+"""
+
+
+def test_a_function_that_depends_on_the_order_of_traces_and_concrete_calls_loses_its_marks(tmp_path: Path) -> None:
+    """The grader traces a function's programs only after its first check was asked live, so
+    the first call in its process is a concrete one, as a user's usually is. A function wrong
+    on concrete arrays until traced got full marks when the traces came first; one that keeps
+    a concrete answer or value and hands it to later traces did too (every trace came before
+    any concrete call)."""
+    from handgrad import starter
+
+    path = tmp_path / "submission.py"
+    path.write_text(starter.solution() + ORDER_TRICKS)
+    names = ("sigmoid_grad", "l2_grad", "tanh_grad")
+    for seed in (5, 6):
+        graded = grade(path, Options(insecure=True, functions=names, seed=seed, limits=FAST)).functions
+        for result in graded:
+            assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
+            assert result.problem in ("value", "stale-state"), result.feedback  # its numbers, not a refusal

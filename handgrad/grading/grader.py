@@ -390,18 +390,15 @@ def grade_function(
     """Run every check of `entry` in a seeded shuffled order, then the first one again after
     the related functions ran (its answer must not change), and score it by tier. An
     evaluator with `prepare` (a sandboxed submission's) runs every check but the first ahead,
-    as programs in the runner; the first, an eager one where there is one, is a real eager
-    call in the submission's process, as are its repeat and the same check on inputs drawn
-    anew (_fresh_draw_fails).
+    as programs in the runner, once the first has been asked; the first, an eager one where
+    there is one, is a real eager call in the submission's process (the function's first
+    call there), as are its repeat and the same check on inputs drawn anew (_fresh_draw_fails).
     `until_failure`: stop at the first failing check of any tier, counted or not (a run in a
     reused worker, kept only when clean: the rest would be discarded anyway)."""
     in_catalog_order = build_cases([entry], devices=[device])
     cases = _order(in_catalog_order, entry, seed)
     shares = _counted(options)
     prepare = getattr(evaluator, "prepare", None)
-    if prepare is not None:  # every cell but the first run ahead in the runner: two programs, each compiled once
-        live = [_call(cases[0], seed), _call(cases[0], seed + 1)] if cases else []
-        prepare(entry.name, [_call(case, seed) for case in cases[1:]], live=live)
     recorder = _Recorder(evaluator)
     results: list[CaseResult] = []
     outputs: list[tuple[Case, Output]] = []
@@ -428,6 +425,14 @@ def grade_function(
         if until_failure and not result.ok:
             stopped = abandoned = True  # (nor the stale-state check: this grade is not kept)
             break
+        if case is cases[0] and prepare is not None:
+            # Every other check runs ahead, as two programs compiled once in the runner. They are
+            # traced only now: the first check is the function's first call in its process, so
+            # a function that goes wrong on concrete arrays until it has been traced, or that
+            # keeps a concrete answer and hands it to a later trace, shows it (a function that
+            # fails or raises at once is never traced at all).
+            live = [_call(cases[0], seed), _call(cases[0], seed + 1)]
+            prepare(entry.name, [_call(c, seed) for c in cases[1:]], live=live)
     if results and results[0].case is cases[0] and not results[0].error_kind:
         results = _explain_tracing(evaluator, results, options, seed)
     if not fatal and not abandoned and cases and cases[0].transform == "eager":
