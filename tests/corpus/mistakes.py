@@ -410,6 +410,25 @@ MISTAKES: tuple[Mistake, ...] = (
         hint="branch",
     ),
     m(
+        "huber-grad-default-delta",
+        "huber_grad",
+        "the contract's default delta=1.0 written as 0.1: right whenever delta is given",
+        """
+      def huber_grad(a, y, delta=0.1):
+          return jnp.clip(a - y, -delta, delta) / a.shape[-1]
+      """,
+    ),
+    m(
+        "huber-default-delta",
+        "huber",
+        "no default for delta: a call without it fails",
+        """
+      def huber(a, y, delta):
+          r = jnp.abs(a - y)
+          return jnp.mean(jnp.where(r <= delta, 0.5 * r**2, delta * (r - 0.5 * delta)), axis=-1)
+      """,
+    ),
+    m(
         "huber-sum",
         "huber",
         "sum instead of mean",
