@@ -106,9 +106,10 @@ def test_a_correct_function_is_traced_and_compiled_once(tmp_path: Path, monkeypa
     result = grade(path, Options(insecure=True, functions=("l1",), seed=5, limits=FAST)).functions[0]
     assert result.passed, result.feedback
     # Two programs (jit and vmap cells; eager cells one operation at a time), each run in rounds
-    # by the runner; in the worker, only the first check, its repeat at the end and the same
-    # check on inputs drawn anew (grader._fresh_draw_fails) run eagerly.
-    assert counts == {"cells": 2, "export": 0, "rounds": 2, "run": 0, "eager": 3}
+    # by the runner; in the worker, only the first check, its repeat at the end, the same check
+    # on inputs drawn anew (grader._fresh_draw_fails) and one check of each of the three other
+    # dtypes (grader._concrete_checks) run eagerly.
+    assert counts == {"cells": 2, "export": 0, "rounds": 2, "run": 0, "eager": 6}
 
 
 def test_a_cell_whose_trace_fails_is_told_as_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -284,3 +284,39 @@ def test_a_function_that_depends_on_the_order_of_traces_and_concrete_calls_loses
         for result in graded:
             assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
             assert result.problem in ("value", "stale-state"), result.feedback  # its numbers, not a refusal
+
+
+ONE_DTYPE_OR_SHAPE = """
+import jax
+
+_ok_relu_grad, _ok_huber_grad = relu_grad, huber_grad
+_FIRST = []
+
+
+def relu_grad(x):  # wrong on concrete bfloat16 arrays only
+    if not isinstance(x, jax.core.Tracer) and x.dtype == jnp.bfloat16:
+        return (x > -1).astype(x.dtype)
+    return _ok_relu_grad(x)
+
+
+def huber_grad(pred, target, delta=1.0):  # right on concrete arrays only for the first dtype it meets
+    if isinstance(pred, jax.core.Tracer):
+        return _ok_huber_grad(pred, target, delta)
+    _FIRST.append(pred.dtype)
+    return _ok_huber_grad(pred, target, delta) * (1 if pred.dtype == _FIRST[0] else 1.5)
+"""
+
+
+def test_a_function_wrong_on_concrete_arrays_of_one_dtype_loses_its_marks_whatever_comes_first(tmp_path: Path) -> None:
+    """The program answers every eager check but the few asked live, so one check of each
+    dtype but the first's is asked again live: a function wrong on concrete arrays of one
+    dtype passed unless the seed put that dtype first (about three seeds in four)."""
+    from handgrad import starter
+
+    path = tmp_path / "submission.py"
+    path.write_text(starter.solution() + ONE_DTYPE_OR_SHAPE)
+    for seed in (5, 6, 7):
+        graded = grade(path, Options(insecure=True, functions=("relu_grad", "huber_grad"), seed=seed, limits=FAST))
+        for result in graded.functions:
+            assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
+            assert "answers differently when traced than on concrete arrays" in result.feedback, result.feedback

@@ -290,9 +290,9 @@ STALE_HINT = (
 )
 NOT_IMPLEMENTED = "NotImplementedError"
 TRACED_HINT = (
-    "it answers differently when traced than on concrete arrays: the first check, called on "
-    "concrete arrays, and the same inputs traced (as under jax.jit, and as the other checks run) "
-    "got different verdicts. Python that looks at values (an `if` on an array, float(), .item(), "
+    "it answers differently when traced than on concrete arrays: a check called on concrete "
+    "arrays, and the same inputs traced (as under jax.jit, and as most checks run), got "
+    "different verdicts. Python that looks at values (an `if` on an array, float(), .item(), "
     "a try/except around a conversion, isinstance on arrays) changes what it computes; write the "
     "formula with jnp operations alone"
 )
@@ -433,6 +433,8 @@ def grade_function(
             # fails or raises at once is never traced at all).
             live = [_call(cases[0], seed), _call(cases[0], seed + 1)]
             prepare(entry.name, [_call(c, seed) for c in cases[1:]], live=live)
+    if prepare is not None and not fatal and not abandoned and not (stopped and options.fail_fast):
+        results += _concrete_checks(recorder, cases, results, options, seed)
     if results and results[0].case is cases[0] and not results[0].error_kind:
         results = _explain_tracing(evaluator, results, options, seed)
     if not fatal and not abandoned and cases and cases[0].transform == "eager":
@@ -451,6 +453,28 @@ def grade_function(
                        "concrete arrays, where the first call was right and the same inputs traced are right")
             )  # fmt: skip
     return _score(entry, options, in_catalog_order, results, shares, stopped)
+
+
+def _concrete_checks(
+    recorder: _Recorder, cases: list[Case], results: list[CaseResult], options: Options, seed: int
+) -> list[CaseResult]:
+    """One eager check of each dtype but the first check's, asked again live on concrete
+    arrays after its program's answer passed (the first eager check of that dtype in the
+    seeded order): failures where live and traced disagree, with TRACED_HINT. The program
+    answers every eager check but the first, so a function wrong on concrete arrays of one
+    dtype only, or right only for the first shape and dtype it was called with, passed
+    unless the seed put that dtype first."""
+    passed = {id(r.case) for r in results if r.ok}
+    picked: dict[str, Case] = {}
+    for case in cases[1:]:
+        if case.transform == "eager" and case.dtype != cases[0].dtype and id(case) in passed:
+            picked.setdefault(case.dtype, case)
+    found = []
+    for case in picked.values():
+        live = run_case(recorder, case, strict=options.strict, seed=seed)  # (its program's answer was taken)
+        if not live.ok:
+            found.append(dataclasses.replace(live, hint=TRACED_HINT))
+    return found
 
 
 def _fresh_draw_fails(evaluator: Evaluator, recorder: _Recorder, first: Case, options: Options, seed: int) -> bool:
