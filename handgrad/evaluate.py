@@ -240,5 +240,12 @@ def evaluate(
         raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
     placed = place(args, device, vmap_axes)
     program = _transformed(fn, transform, kwargs, vmap_axes)
+    before = [dict(a) if isinstance(a, dict) else None for a in placed]
     out = jax.block_until_ready(program(*placed))
+    for position, (arg, kept) in enumerate(zip(placed, before, strict=True)):
+        if kept is not None and (arg.keys() != kept.keys() or any(arg[k] is not kept[k] for k in kept)):
+            raise BadReturn(
+                f"changed its argument {position + 1} (a dict) in place: a caller's dict (the network's "
+                "params) must come back as it was given; build a new dict instead"
+            )
     return _to_numpy(out)

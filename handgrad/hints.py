@@ -173,6 +173,8 @@ def _error_hint(result: CaseResult) -> str:
 def _bad_return_hint(result: CaseResult) -> str:
     """The likely slip behind a return value that is not a jax array (see evaluate.returned)."""
     text = result.error
+    if text.startswith("changed its argument"):
+        return "it updates the caller's dict in place (params[k] = ...): compute the gradients into a new dict"
     if text.startswith("returned NotImplemented"):
         return "not implemented yet: NotImplemented is a value for operators; a stub raises NotImplementedError"
     if text.startswith("returned None"):

@@ -472,8 +472,8 @@ def _concrete_checks(
     found = []
     for case in picked.values():
         live = run_case(recorder, case, strict=options.strict, seed=seed)  # (its program's answer was taken)
-        if not live.ok:
-            found.append(dataclasses.replace(live, hint=TRACED_HINT))
+        if not live.ok:  # (a failure of its own kind, a dict changed in place, keeps its own hint)
+            found.append(live if live.error_kind else dataclasses.replace(live, hint=TRACED_HINT))
     return found
 
 
@@ -506,7 +506,7 @@ def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: O
     again = run_case(lambda name, **call: shadow, first.case, strict=options.strict, seed=seed)
     if again.ok == first.ok:
         return results
-    return [r if r.ok else dataclasses.replace(r, hint=TRACED_HINT) for r in results]
+    return [r if r.ok or r.error_kind else dataclasses.replace(r, hint=TRACED_HINT) for r in results]
 
 
 def _call(case: Case, seed: int) -> dict[str, Any]:

@@ -513,6 +513,20 @@ MISTAKES: tuple[Mistake, ...] = (
         hint="factor",
     ),
     m(
+        "net-grads-step-in-place",
+        "two_layer_grads",
+        "right gradients, but it also takes an SGD step into the caller's params (dict.update)",
+        """
+      _correct_two_layer_grads = two_layer_grads
+
+      def two_layer_grads(params, x, y):
+          grads = _correct_two_layer_grads(params, x, y)
+          params.update({k: params[k] - 0.1 * g for k, g in grads.items()})
+          return grads
+      """,
+        hint="in place",
+    ),
+    m(
         "net-erratum-w1ji",
         "two_layer_grads",
         "erratum 3: w^1_ji where w^2_j1 belongs",
