@@ -29,7 +29,10 @@ class Failure(str, Enum):
 
 DESCRIPTIONS: dict[Failure, str] = {
     Failure.EXCEPTION: "the formula raised (its own error and line are quoted)",
-    Failure.BAD_RETURN: "it returned something other than a JAX array (None, a NumPy array, a tuple, a number)",
+    Failure.BAD_RETURN: (
+        "it returned something other than a JAX array (None, a NumPy array, a tuple, a number), "
+        "or changed its dict argument in place"
+    ),
     Failure.MISSING: "the submission does not define the function (a near name it does define is pointed out)",
     Failure.TIMEOUT: "a call did not finish within its time (CPU seconds), or the submission's budget is spent",
     Failure.MEMORY: "the worker ran out of its memory cap",
