@@ -106,12 +106,13 @@ def test_stubs_are_reported_without_a_worker_and_real_functions_still_graded(tmp
 
 def test_a_function_returning_none_when_run_stops_after_its_first_check() -> None:
     """A stub the source reading cannot be sure of (decorated here) is found by calling it: its
-    first eager answer is None, and none of its other checks are run."""
+    first eager answer is None, and none of its other checks are run: through the grader's
+    programs too, which are traced only after the first check (so never, here)."""
     import functools
 
-    from handgrad.engine import InProcess
     from handgrad.grading.grader import Options, grade_function
     from reference.catalog import CATALOG
+    from tests.in_process import InProcessPrograms
 
     calls: list[int] = []
 
@@ -127,6 +128,6 @@ def test_a_function_returning_none_when_run_stops_after_its_first_check() -> Non
         calls.append(1)
 
     entry = CATALOG[0]
-    graded = grade_function(InProcess({entry.name: nothing}), entry, Options(), 0, "cpu:0")
+    graded = grade_function(InProcessPrograms({entry.name: nothing}), entry, Options(), 0, "cpu:0")
     assert graded.score == 0 and len(calls) == 1, (len(calls), graded.feedback)
     assert "returned None" in graded.feedback or "None" in graded.feedback
