@@ -317,19 +317,26 @@ def test_the_submissions_own_jit_is_not_mistaken_for_state_kept_between_calls() 
 
     import jax
 
+    from handgrad.cases import build_cases
+    from handgrad.engine import InProcess, run_case
+    from reference.catalog import BY_NAME
+
     @jax.jit
     def huber_grad(pred: Any, target: Any, delta: float = 1.0) -> Any:
         if delta <= 0:  # delta is traced by this jit: a Python `if` on it fails
             raise ValueError("delta must be positive")
         return pred - target
 
-    result = _first_result("huber_grad", huber_grad)
+    # (a family that passes delta: the ordinary ones leave it to the default, never traced)
+    (case,) = [c for c in build_cases([BY_NAME["huber_grad"]], dtypes=["float32"], transforms=["eager"],
+                                      devices=["cpu:0"]) if c.family.name == "delta0.5"]  # fmt: skip
+    result = run_case(InProcess({"huber_grad": huber_grad}), case)
     assert result.problem == "exception" and "TracerBoolConversionError" in result.error
     assert result.hint.startswith("fails under the function's own jax.jit")
     assert "static_argnames=('delta',)" in result.hint
     assert "state kept" not in result.hint
     fixed = partial(jax.jit, static_argnames=("delta",))(huber_grad.__wrapped__)
-    assert _first_result("huber_grad", fixed).problem != "exception"
+    assert run_case(InProcess({"huber_grad": fixed}), case).problem != "exception"
 
 
 def test_a_complex_input_to_any_shipped_formula_is_refused_not_cast() -> None:

@@ -56,9 +56,10 @@ def l1(pred, target):
             "message": "\\x1b]0;hgattack-title\\x07\\x1b[32mPASS\\x1b[0m\\r\\ud800\\u202e"})
     return _correct_l1(pred, target)
 """,
-        # (l1 is first called while its jit and vmap cells are traced as one program, once per
-        # shape: each call queues a forged failure, read as the answers to the requests after)
-        {"relu_grad": "protocol", "l1": "exception"},
+        # (l1's first call is its live first check; its programs are traced after, once per shape,
+        # each trace queueing a forged failure that is read as the answer to a later request: the
+        # live repeat's, which then differs from the first answer)
+        {"relu_grad": "protocol", "l1": "stale-state"},
         secrets=("\x1b", "\r", "\ud800", "\u202e", "full marks"),
     ),
     RuntimeHostile2(
@@ -74,7 +75,7 @@ _correct_l2 = l2
 _stalled = []
 
 def l2(pred, target):
-    if _stalled:  # (stalls at its first call: a trace, since eager cells are traced too)
+    if _stalled:  # (stalls at its first call: the live first check)
         return _correct_l2(pred, target)
     _stalled.append(True)
     fcntl.fcntl(_IN, 1031, 4096)  # F_SETPIPE_SZ
@@ -83,9 +84,9 @@ def l2(pred, target):
     time.sleep(30)  # then reads again: a grader without a deadline on its writes waits, then runs every check
     return _correct_l2(pred, target)
 """,
-        # The first call is a trace (the jit and vmap program): its reply is the first forged
-        # one, so that program is asked again cell by cell, and the next request, too large
-        # for the shrunk pipe, cannot be written: it times out, which stops the function there.
+        # The first call is the live first check: it sleeps past its timeout with the pipe
+        # shrunk and a hundred forged replies queued, and times out, which stops the function
+        # there (the grader's writes have a deadline, so it never blocks on the pipe).
         {"l2": "timeout"},
         timeout=3.0,
         fail_fast=False,

@@ -515,13 +515,14 @@ MISTAKES: tuple[Mistake, ...] = (
     m(
         "net-grads-step-in-place",
         "two_layer_grads",
-        "right gradients, but it also takes an SGD step into the caller's params (dict.update)",
+        "right gradients, but it also takes an SGD step into the caller's params (params[k] -= ...)",
         """
       _correct_two_layer_grads = two_layer_grads
 
       def two_layer_grads(params, x, y):
           grads = _correct_two_layer_grads(params, x, y)
-          params.update({k: params[k] - 0.1 * g for k, g in grads.items()})
+          for k, g in grads.items():
+              params[k] -= 0.1 * g
           return grads
       """,
         hint="in place",
