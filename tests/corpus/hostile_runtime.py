@@ -257,6 +257,11 @@ RUNTIME_HOSTILE: tuple[RuntimeHostile, ...] = (
         """,
         {"relu_grad": "protocol", "l1": ""},
         memory=3 << 30,  # room to build the reply: the grader must refuse it unread
+        # The first check is a live call, so the worker builds and sends the 512 MiB before any
+        # program is inspected; with the suite's memory-heavy tests beside it, zeroing that much
+        # took more than 8 CPU seconds (the kernel's reclaim is billed to it). Time enough to
+        # send it: the refusal, not the clock, must be what fails it.
+        timeout=30.0,
     ),
     RuntimeHostile(
         "leftovers-tmp-shm",
