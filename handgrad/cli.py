@@ -204,11 +204,20 @@ def _grade_options(args: argparse.Namespace) -> Options:
     )
 
 
+_AS_COMMAND = False
+"""Set by entry(): this process is the `handgrad` command, not main() called from Python."""
+
+
 def _use_grader_cache() -> None:
     """Keep what this process compiles (the references) for the next grade, where the
     submissions run sealed away from it (handgrad/grading/compile_cache.py). Without a full
-    sandbox a submission runs with this user's rights and could write the cache, so none."""
+    sandbox a submission runs with this user's rights and could write the cache, so none.
+    Only in the `handgrad` command's own process: main() called from Python (a notebook, a
+    test) would otherwise write every later compile of its caller to disk."""
     from handgrad.grading import compile_cache, sandbox
+
+    if not _AS_COMMAND:
+        return
 
     try:
         full = sandbox.detect().full
@@ -580,6 +589,8 @@ def entry() -> NoReturn:
     finished (a third of grading the untouched template). The atexit handlers still run
     (temporary folders, JAX's own clean-up) and the output is flushed; where a thread of
     ours still runs, the exit is the usual one, which waits for it."""
+    global _AS_COMMAND
+    _AS_COMMAND = True
     code = main()
     if threading.active_count() > 1:
         sys.exit(code)

@@ -168,3 +168,16 @@ def test_the_command_keeps_the_graders_and_the_paths_programs_unless_told_not_to
             assert files == []
         else:
             assert any("/grader/" in f for f in files) and any("/runners/" in f for f in files), files
+
+
+def test_main_called_from_python_leaves_its_callers_compiles_alone() -> None:
+    # Only the `handgrad` command's process keeps what it compiles: a notebook or a test that
+    # calls main() would otherwise write every later compile of its own to the grader's cache
+    # (a pytest process that had done so aborted inside JAX's cache writer).
+    import jax
+
+    from handgrad import cli
+
+    before = jax.config.jax_compilation_cache_dir
+    cli._use_grader_cache()
+    assert jax.config.jax_compilation_cache_dir == before
