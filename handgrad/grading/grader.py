@@ -441,13 +441,12 @@ def grade_function(
         first = cases[0]
         _call_related(evaluator, entry, first.dtype, device, seed)
         again = run_case(recorder, first, strict=options.strict, seed=seed)
+        first_ok = next(r for r in results if r.case is first).ok
         if not _agrees(first_out, recorder.last if not again.error_kind else None, first):
             results.append(_stale(first, "the first check, repeated at the end, gave a different answer"))
-        elif not again.ok and next(r for r in results if r.case is first).ok:
+        elif not again.ok and first_ok:
             results.append(_stale(first, "the first check, repeated at the end, failed where it had passed"))
-        elif next(r for r in results if r.case is first).ok and _fresh_draw_fails(
-            evaluator, recorder, first, options, seed
-        ):
+        elif first_ok and _fresh_draw_fails(evaluator, recorder, first, options, seed):
             results.append(
                 _stale(first, "the first check's inputs drawn anew (same shape and dtype) got a wrong answer on "
                        "concrete arrays, where the first call was right and the same inputs traced are right")
@@ -480,17 +479,26 @@ def _concrete_checks(
 def _fresh_draw_fails(evaluator: Evaluator, recorder: _Recorder, first: Case, options: Options, seed: int) -> bool:
     """Whether the first check, asked live again on inputs drawn anew (seed + 1: the same
     family, shape and dtype), fails where the same inputs traced (its slot in the function's
-    program, SubmissionEvaluator.traced) pass. Only the first check and its repeat are real
-    eager calls; every other eager value comes from a program, traced once. So a function that
+    program, SubmissionEvaluator.traced) pass. Most eager values come from a program, traced
+    once, and the first check's repeat asks the same inputs again. So a function that
     keeps its concrete answers (a memo by shape, a cache) and computes only when traced would
     pass every check: the repeat gives the same inputs, and the memo the same answer. Without a
     program to compare with (an in-process evaluator), nothing is claimed."""
-    traced = getattr(evaluator, "traced", None)
-    shadow = traced(first.entry.name, _call(first, seed + 1)) if traced is not None else None
+    shadow = _traced_verdict(evaluator, first, options, seed + 1)
     if shadow is None:
         return False
     fresh = run_case(recorder, first, strict=options.strict, seed=seed + 1)
-    return not fresh.ok and run_case(lambda name, **call: shadow, first, strict=options.strict, seed=seed + 1).ok
+    return not fresh.ok and shadow.ok
+
+
+def _traced_verdict(evaluator: Evaluator, case: Case, options: Options, seed: int) -> CaseResult | None:
+    """`case` under `seed` judged on its traced twin (a live call's slot in the function's
+    program, SubmissionEvaluator.traced); None without one (an in-process evaluator)."""
+    traced = getattr(evaluator, "traced", None)
+    shadow = traced(case.entry.name, _call(case, seed)) if traced is not None else None
+    if shadow is None:
+        return None
+    return run_case(lambda name, **call: shadow, case, strict=options.strict, seed=seed)
 
 
 def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: Options, seed: int) -> list[CaseResult]:
@@ -499,12 +507,10 @@ def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: O
     SubmissionEvaluator.traced) get different verdicts: a function that looks at values in
     Python, which no formula needs, rather than a wrong formula."""
     first = results[0]
-    traced = getattr(evaluator, "traced", None)
-    shadow = traced(first.case.entry.name, _call(first.case, seed)) if traced is not None else None
-    if shadow is None or all(r.ok for r in results):
+    if all(r.ok for r in results):
         return results
-    again = run_case(lambda name, **call: shadow, first.case, strict=options.strict, seed=seed)
-    if again.ok == first.ok:
+    again = _traced_verdict(evaluator, first.case, options, seed)
+    if again is None or again.ok == first.ok:
         return results
     return [r if r.ok or r.error_kind else dataclasses.replace(r, hint=TRACED_HINT) for r in results]
 
