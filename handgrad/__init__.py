@@ -11,7 +11,15 @@ import os as _os
 __version__ = "0.1.0"
 """The one version string (pyproject.toml reads it from here)."""
 
-__all__ = ["Report", "TaylorResult", "assert_gradient", "configure_for_checking", "taylor_test", "verify"]
+__all__ = [
+    "Report",
+    "TaylorResult",
+    "assert_gradient",
+    "clear_caches",
+    "configure_for_checking",
+    "taylor_test",
+    "verify",
+]
 
 _CHECKING_API = {
     "Report": "handgrad.report",
@@ -74,3 +82,26 @@ def _jaxlib_takes_fast_compile_flag() -> bool:
     import jaxlib
 
     return jaxlib.__version__.startswith(_FAST_COMPILE_JAXLIB)
+
+
+def clear_caches() -> None:
+    """Drop every compiled program handgrad keeps (the catalog's formulas and references
+    under each transform, the grader runner's programs), then JAX's own caches
+    (`jax.clear_caches`). Everything is compiled again when next needed.
+
+    For a long-lived process that checks a great many functions: each compiled program
+    holds memory maps, and XLA aborts a process that reaches the kernel's
+    `vm.max_map_count` (65530 by default). handgrad.verify already keeps nothing of the
+    functions it checked once their report is dropped; the test suite calls this when its
+    processes come near the limit (conftest.py)."""
+    import sys
+
+    evaluate, cases, runner = (sys.modules.get(f"handgrad.{m}") for m in ("evaluate", "cases", "grading.runner"))
+    if evaluate is not None:
+        evaluate.forget_all()
+    if cases is not None:
+        cases.forget_all()
+    if runner is not None:
+        runner.forget_all()
+    if "jax" in sys.modules:
+        sys.modules["jax"].clear_caches()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
+import weakref
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +77,55 @@ def build_cases(
     ]
 
 
+class _PerEntry:
+    """A cache of fn(entry, *key) held per entry, so that one entry's values go with it
+    while the catalog's stay. handgrad.verify makes entries of a user's functions, and what
+    was kept for them (jitted references and, through the functions, JAX's compiled
+    programs: three memory maps each) must go with its report, not live as long as the
+    process: a notebook or test process that verified thousands of functions ran out of
+    memory maps (vm.max_map_count) and XLA aborted it. Entries are held weakly, and
+    forget() drops one at once (a value that refers back to its entry would keep it).
+    At most `size` values in all; past that everything is dropped and computed again."""
+
+    def __init__(self, fn: Callable[..., Any], size: int) -> None:
+        self._fn, self._size = fn, size
+        self._values: weakref.WeakKeyDictionary[Entry, dict[tuple[Any, ...], Any]] = weakref.WeakKeyDictionary()
+        self._count = 0
+        self._lock = threading.Lock()
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, entry: Entry, *key: Any) -> Any:
+        with self._lock:
+            mine = self._values.get(entry)
+            if mine is not None and key in mine:
+                return mine[key]
+        value = self._fn(entry, *key)
+        with self._lock:
+            if self._count >= self._size:  # (entries gone with their owner are not counted off)
+                self._count = sum(len(v) for v in self._values.values())
+                if self._count >= self._size:
+                    self._values.clear()
+                    self._count = 0
+            mine = self._values.setdefault(entry, {})
+            if key not in mine:
+                mine[key] = value
+                self._count += 1
+        return value
+
+    def forget(self, entry: Entry) -> None:
+        with self._lock:
+            self._count -= len(self._values.pop(entry, {}))
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._count = 0
+
+
+def _per_entry(size: int) -> Callable[[Callable[..., Any]], _PerEntry]:
+    return lambda fn: _PerEntry(fn, size)
+
+
 def _rng(entry: Entry, family: Family, draw: int, seed: int) -> np.random.Generator:
     return np.random.default_rng([zlib.crc32(f"{entry.name}/{family.name}".encode()), draw, seed])
 
@@ -98,7 +149,7 @@ def case_inputs(case: Case, seed: int = DEFAULT_SEED) -> Inputs:
     return _inputs(case.entry, case.family, case.dtype, _stack_size(case), seed)
 
 
-@functools.lru_cache(maxsize=4096)
+@_per_entry(4096)
 def _inputs(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> Inputs:
     if not stack:
         drawn = family.draw(_rng(entry, family, 0, seed))
@@ -113,7 +164,7 @@ def _inputs(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> 
     return Inputs(_cast(tuple(args), dtype), draws[0].kwargs)
 
 
-@functools.lru_cache(maxsize=256)
+@_per_entry(256)
 def _reference(entry: Entry, kwargs: tuple[tuple[str, Any], ...], stacked: bool) -> Any:
     f = functools.partial(entry.reference, **dict(kwargs))
     return jax.jit(jax.vmap(f, in_axes=entry.vmap_axes) if stacked else f)
@@ -124,7 +175,7 @@ def expected(case: Case, seed: int = DEFAULT_SEED) -> Any:
     return _expected(case.entry, case.family, case.dtype, _stack_size(case), seed)
 
 
-@functools.lru_cache(maxsize=4096)
+@_per_entry(4096)
 def _expected(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> Any:
     if not jax.config.read("jax_enable_x64"):
         raise RuntimeError("handgrad needs jax_enable_x64 for its float64 references")
@@ -136,7 +187,7 @@ def _expected(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -
     return jax.tree.map(np.asarray, out)
 
 
-@functools.lru_cache(maxsize=256)
+@_per_entry(256)
 def _sensitivity_program(entry: Entry, kwargs: tuple[tuple[str, Any], ...]) -> Any:
     f = functools.partial(entry.reference, **dict(kwargs))
     return jax.jit(sensitivity_fn(f))
@@ -148,7 +199,7 @@ def sensitivity(case: Case, seed: int = DEFAULT_SEED) -> Any:
     return _sensitivity(case.entry, case.family, case.dtype, _stack_size(case), seed)
 
 
-@functools.lru_cache(maxsize=1024)
+@_per_entry(1024)
 def _sensitivity(entry: Entry, family: Family, dtype: str, stack: int, seed: int) -> Any:
     # Examples are independent, so a stacked case's S is each example's S stacked: one
     # small Jacobian per draw, compiled once per shape, instead of one of the whole batch.
@@ -170,3 +221,18 @@ def _sensitivity(entry: Entry, family: Family, dtype: str, stack: int, seed: int
     if entry.cancelled is not None:
         out = out + entry.cancelled(tuple(np.asarray(a, np.float64) for a in inputs.args))
     return out
+
+
+_CACHES = (_inputs, _reference, _expected, _sensitivity_program, _sensitivity)
+
+
+def forget(entry: Entry) -> None:
+    """Drop what was computed for `entry` (handgrad.verify's own entries, once checked)."""
+    for cache in _CACHES:
+        cache.forget(entry)
+
+
+def forget_all() -> None:
+    """Drop what was computed for every entry (handgrad.clear_caches)."""
+    for cache in _CACHES:
+        cache.forget_all()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -125,7 +126,12 @@ def _to_numpy(out: Any) -> Output:
     return Output(array, frozenset(on))
 
 
-_TRANSFORMED: dict[tuple[Any, ...], tuple[Callable[..., Any], Callable[..., Any]]] = {}
+_TRANSFORMED: OrderedDict[tuple[Any, ...], tuple[Callable[..., Any], Callable[..., Any]]] = OrderedDict()
+KEPT_TRANSFORMED = 1024
+"""The catalog's formulas under every transform and keyword set fill a few hundred entries.
+A process that checks many functions (a test suite, a notebook) keeps no more, least
+recently used first out: an entry keeps its compiled programs, three memory maps each, and
+XLA aborts a process past vm.max_map_count."""
 
 
 def _transformed(
@@ -142,6 +148,7 @@ def _transformed(
     key = (id(fn), transform, tuple(sorted((k, repr(v)) for k, v in kwargs.items())), vmap_axes)
     found = _TRANSFORMED.get(key)
     if found is not None and found[0] is fn:
+        _TRANSFORMED.move_to_end(key)
         return found[1]
     f = functools.partial(fn, **kwargs) if kwargs else fn
     if transform == "eager":
@@ -153,6 +160,9 @@ def _transformed(
         # compile time; a failure under jit alone shows in the "jit" cells.)
         g = jax.jit(jax.vmap(f, in_axes=vmap_axes))
     _TRANSFORMED[key] = (fn, g)
+    _TRANSFORMED.move_to_end(key)
+    while len(_TRANSFORMED) > KEPT_TRANSFORMED:
+        _TRANSFORMED.popitem(last=False)
     return g
 
 
@@ -214,10 +224,15 @@ def export_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]]) -> 
     return bytes(export.export(jax.jit(program), platforms=["cpu"])(*specs).serialize())
 
 
+def forget_all() -> None:
+    """Drop every transformed copy (handgrad.clear_caches)."""
+    _TRANSFORMED.clear()
+
+
 def forget(fn: Callable[..., Any]) -> None:
     """Drop the transformed copies of fn (handgrad.verify checks a function once; the
     catalog's formulas stay for the whole run)."""
-    for key in [k for k, (f, _) in _TRANSFORMED.items() if f is fn]:
+    for key in [k for k, (f, _) in list(_TRANSFORMED.items()) if f is fn]:
         del _TRANSFORMED[key]
 
 

@@ -30,6 +30,7 @@ import numpy as np
 from handgrad import broadcast
 from handgrad.arguments import DEFAULT_SEED, Call, check_seed, prepare, short
 from handgrad.cases import build_cases
+from handgrad.cases import forget as forget_entry
 from handgrad.checking_scope import checking
 from handgrad.engine import CaseResult, InProcess, run_all
 from handgrad.evaluate import TRANSFORMS, available_devices, forget
@@ -264,8 +265,9 @@ def verify(
                 done = run_all(
                     InProcess({target.name: formula}), cases, strict=strict, seed=seed, nan_truth_unchecked=True
                 )
-            finally:
+            finally:  # nothing compiled for the user's functions outlives their report
                 forget(formula)
+                forget_entry(target)
             if rule is None and target.name.startswith("hvp("):  # (the others find their kinks)
                 done = [with_kink_note(r, each.names) for r in done]
             results += [broadcast.with_note(r) for r in done]

@@ -8,7 +8,9 @@ fail with its worst element named where the mistake is.
 from __future__ import annotations
 
 import functools
+import gc
 import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -666,3 +668,42 @@ def test_autodiffs_value_stays_valid_at_any_kink_unless_strict() -> None:
     _, lenient = _apply_kink(case, (np.zeros(3),), want, got, strict=False)
     _, strict = _apply_kink(case, (np.zeros(3),), want, got, strict=True)
     assert lenient.tolist() == [1.0, 5.0, 5.0] and strict.tolist() == [5.0, 5.0, 5.0]
+
+
+# ---- nothing kept: a process that verifies many functions does not run out of memory maps ----
+
+
+def _fresh(kind: str) -> tuple[Any, Any]:
+    if kind == "custom rule":
+
+        @jax.custom_vjp
+        def f(x: jax.Array) -> jax.Array:
+            return jnp.logaddexp(x, 0.0)
+
+        f.defvjp(lambda x: (f(x), x), lambda x, g: (g * jax.nn.sigmoid(x) * 1.5,))
+        return f, None
+
+    def loss(x: jax.Array) -> jax.Array:
+        return jnp.sum(jnp.tanh(x) ** 2)
+
+    def grad(x: jax.Array) -> jax.Array:
+        return 2 * jnp.tanh(x) * (1 - jnp.tanh(x) ** 2) * (1.0 if kind == "right" else 0.5)
+
+    return loss, grad
+
+
+@pytest.mark.parametrize("kind", ["right", "wrong", "custom rule"])
+def test_verify_keeps_nothing_of_the_functions_it_checked(kind: str) -> None:
+    # Each compiled program holds three memory maps; a notebook or test process that kept the
+    # programs of every function it verified reached vm.max_map_count, and XLA aborted it.
+    # Once its report is dropped, nothing handgrad keeps refers to the user's function, so
+    # JAX's caches of it (held by weak reference) go with it.
+    f, grad = _fresh(kind)
+    x = np.linspace(-2.0, 2.0, 6, dtype=np.float32)
+    report = handgrad.verify(f, x, **QUICK) if grad is None else handgrad.verify(f, x, grad=grad, **QUICK)
+    assert report.ok == (kind == "right")
+    str(report)  # (its hints read the inputs again)
+    gone = weakref.ref(f)
+    del f, grad, report
+    gc.collect()
+    assert gone() is None

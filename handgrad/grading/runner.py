@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -93,9 +94,20 @@ def inspect(text: str) -> None:
             raise Refused("forbidden", f"its compiled program holds a constant of shape {dims}")
 
 
-_COMPILED: dict[str, tuple[Any, Callable[..., Any], Callable[..., Any]]] = {}
+_COMPILED: OrderedDict[str, tuple[Any, Callable[..., Any], Callable[..., Any]]] = OrderedDict()
 """Deserialized and inspected programs by the hash of their bytes: (exported, jitted as XLA
-compiles by default, jitted with EAGER_COMPILER_OPTIONS)."""
+compiles by default, jitted with EAGER_COMPILER_OPTIONS); the least recently used go past
+KEPT_PROGRAMS."""
+
+KEPT_PROGRAMS = 64
+"""A grade asks a few programs per function (handgrad/grading/plan.py), so a runner keeps
+all of one submission's. A process that runs many (the test suite's) keeps no more: each
+compiled program holds memory maps, and XLA aborts a process past vm.max_map_count."""
+
+
+def forget_all() -> None:
+    """Drop every program kept (handgrad.clear_caches)."""
+    _COMPILED.clear()
 
 
 def load(blob: bytes, eager: bool = False) -> tuple[Any, Callable[..., Any]]:
@@ -112,6 +124,7 @@ def load(blob: bytes, eager: bool = False) -> tuple[Any, Callable[..., Any]]:
     key = hashlib.sha256(blob).hexdigest()
     found = _COMPILED.get(key)
     if found is not None:
+        _COMPILED.move_to_end(key)
         return found[0], found[2 if eager else 1]
     try:
         exported = export.deserialize(bytearray(blob))
@@ -127,6 +140,8 @@ def load(blob: bytes, eager: bool = False) -> tuple[Any, Callable[..., Any]]:
     plain: Callable[..., Any] = jax.jit(exported.call)
     rounded: Callable[..., Any] = jax.jit(exported.call, compiler_options=EAGER_COMPILER_OPTIONS)
     _COMPILED[key] = (exported, plain, rounded)
+    while len(_COMPILED) > KEPT_PROGRAMS:
+        _COMPILED.popitem(last=False)
     return exported, rounded if eager else plain
 
 
