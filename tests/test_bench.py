@@ -56,10 +56,8 @@ def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
 
 
 QUICK_ON_ONE_WORKER = pytest.mark.xdist_group("bench-quick")
-"""The tests of the `quick` run share one worker (the README runs pytest with --dist
-loadgroup), so the run is made once per suite, not once in each worker that gets one of
-them (25-35 s each). Not in pyproject's addopts: a pytest run without xdist (-p no:xdist,
-as tests/test_grader.py runs --submission) would not know the option."""
+"""The tests of the `quick` run share one worker (with --dist loadgroup), so the run is made
+once per suite, not once in each worker that gets one of them (25-35 s each)."""
 
 
 @pytest.fixture(scope="module")
