@@ -55,11 +55,6 @@ def _bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
     )
 
 
-QUICK_ON_ONE_WORKER = pytest.mark.xdist_group("bench-quick")
-"""The tests of the `quick` run share one worker (with --dist loadgroup), so the run is made
-once per suite, not once in each worker that gets one of them (25-35 s each)."""
-
-
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], Path]:
     out = tmp_path_factory.mktemp("bench")
@@ -68,7 +63,6 @@ def quick(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
     return proc, json.loads((out / "quick.json").read_text()), out / "quick.png"
 
 
-@QUICK_ON_ONE_WORKER
 def test_quick_json_describes_the_machine(quick: Any) -> None:
     _, doc, _ = quick
     machine = doc["machine"]
@@ -79,7 +73,6 @@ def test_quick_json_describes_the_machine(quick: Any) -> None:
     assert any(d.startswith("cpu:1") for d in machine["devices"]), "the run was given two host devices"
 
 
-@QUICK_ON_ONE_WORKER
 @pytest.mark.parametrize("entry", GRADIENTS, ids=lambda e: e.name)
 def test_quick_json_has_every_implementation_of_every_gradient(quick: Any, entry: Entry) -> None:
     _, doc, _ = quick
@@ -93,7 +86,6 @@ def test_quick_json_has_every_implementation_of_every_gradient(quick: Any, entry
     assert all(r["scaling"] > 0 for r in rows if r["device"] == "sharded-2")
 
 
-@QUICK_ON_ONE_WORKER
 def test_quick_json_rows_are_well_formed(quick: Any) -> None:
     _, doc, _ = quick
     assert doc["results"]
@@ -105,7 +97,6 @@ def test_quick_json_rows_are_well_formed(quick: Any) -> None:
         assert row["gbps"] > 0 and row["items_per_s"] > 0
 
 
-@QUICK_ON_ONE_WORKER
 def test_quick_reports_what_it_did_not_measure(quick: Any) -> None:
     proc, doc, _ = quick
     skipped = {(s["case"], s["impl"]) for s in doc["skipped"]}
@@ -116,7 +107,6 @@ def test_quick_reports_what_it_did_not_measure(quick: Any) -> None:
         assert "torch: torch is not installed" in proc.stdout
 
 
-@QUICK_ON_ONE_WORKER
 def test_quick_prints_no_verdicts(quick: Any) -> None:
     """--quick sizes are too small to show anything: no target is judged, printed or written."""
     proc, doc, _ = quick
@@ -126,7 +116,6 @@ def test_quick_prints_no_verdicts(quick: Any) -> None:
         assert f": {word}" not in proc.stdout and f"{word}," not in proc.stdout, word
 
 
-@QUICK_ON_ONE_WORKER
 def test_quick_prints_the_table_and_writes_the_plot(quick: Any) -> None:
     proc, _, png = quick
     assert "hand/auto (range)" in proc.stdout
