@@ -18,25 +18,22 @@ def _maps() -> int:
         return f.read().count(b"\n")
 
 
-def test_clear_caches_gives_back_the_compiled_programs_and_answers_stay_the_same() -> None:
-    x = np.linspace(-3.0, 3.0, 7)
-    shapes = [(n,) for n in range(3, 63)]  # 60 programs under jit, one per shape
-    first = [
+def _sixty_programs() -> list[np.ndarray]:
+    """sigmoid_grad under jit at 60 lengths: one compiled program each."""
+    return [
         evaluate(
-            sigmoid_grad, transform="jit", device="cpu:0", args=(x[:1].repeat(n[0]),), kwargs={}, vmap_axes=(0,)
+            sigmoid_grad, transform="jit", device="cpu:0", args=(np.linspace(-3.0, 3.0, n),), kwargs={}, vmap_axes=(0,)
         ).value
-        for n in shapes
+        for n in range(3, 63)
     ]
+
+
+def test_clear_caches_gives_back_the_compiled_programs_and_answers_stay_the_same() -> None:
+    first = _sixty_programs()
     case = build_cases([BY_NAME["sigmoid_grad"]], dtypes=["float32"], transforms=["jit"], devices=["cpu:0"])[0]
     truth = expected(case)
     held = _maps()
     handgrad.clear_caches()
     assert _maps() < held - 100  # three maps or so per program
-    again = [
-        evaluate(
-            sigmoid_grad, transform="jit", device="cpu:0", args=(x[:1].repeat(n[0]),), kwargs={}, vmap_axes=(0,)
-        ).value
-        for n in shapes
-    ]
-    assert all(np.array_equal(a, b) for a, b in zip(first, again, strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(first, _sixty_programs(), strict=True))
     assert np.array_equal(expected(case), truth)
