@@ -13,7 +13,7 @@ import pytest
 
 import handgrad
 
-FLAG = "--xla_cpu_use_fusion_emitters=false"
+FLAGS = "--xla_cpu_use_fusion_emitters=false --xla_cpu_parallel_codegen_split_count=1"
 
 
 def _configured_flags(monkeypatch: pytest.MonkeyPatch, version: str, flags: str) -> str:
@@ -23,10 +23,15 @@ def _configured_flags(monkeypatch: pytest.MonkeyPatch, version: str, flags: str)
     return os.environ["XLA_FLAGS"]
 
 
-def test_fast_compile_flag_is_added_for_a_vetted_jaxlib_and_kept_once(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fast_compile_flags_are_added_for_a_vetted_jaxlib_and_kept_once(monkeypatch: pytest.MonkeyPatch) -> None:
     flags = _configured_flags(monkeypatch, "0.10.2", "--xla_force_host_platform_device_count=2")
-    assert flags == f"--xla_force_host_platform_device_count=2 {FLAG}"
-    assert _configured_flags(monkeypatch, "0.10.2", flags).count("xla_cpu_use_fusion_emitters") == 1
+    assert flags == f"--xla_force_host_platform_device_count=2 {FLAGS}"
+    assert _configured_flags(monkeypatch, "0.10.2", flags) == flags
+
+
+def test_a_flag_the_user_set_is_kept_as_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    mine = "--xla_cpu_parallel_codegen_split_count=8"
+    assert _configured_flags(monkeypatch, "0.10.2", mine) == f"{mine} --xla_cpu_use_fusion_emitters=false"
 
 
 @pytest.mark.parametrize("version", ["0.11.2", "0.9.0", "1.0.0"])
