@@ -25,6 +25,7 @@ class Failure(str, Enum):
     PROTOCOL = "protocol"
     DEVICE = "device"
     STALE_STATE = "stale-state"
+    INTERFACE = "interface"
 
 
 DESCRIPTIONS: dict[Failure, str] = {
@@ -46,10 +47,14 @@ DESCRIPTIONS: dict[Failure, str] = {
         "the same input gave another answer later, an earlier call's answer came back, or the first "
         "check on inputs drawn anew was wrong on concrete arrays and right traced"
     ),
+    Failure.INTERFACE: (
+        "its source takes the contract's keyword otherwise than the contract (huber's delta not its third "
+        "parameter, taken only by position or only by name): a caller's huber(a, y, 0.5) or delta=0.5 would fail"
+    ),
 }
 
 FATAL = frozenset({
     Failure.TIMEOUT, Failure.CRASH, Failure.MEMORY, Failure.AUTODIFF, Failure.FORBIDDEN,
-    Failure.MISSING, Failure.IMPORT, Failure.PROTOCOL,
+    Failure.MISSING, Failure.IMPORT, Failure.PROTOCOL, Failure.INTERFACE,
 })  # fmt: skip
 """Failures after which a function's other checks are not worth running."""

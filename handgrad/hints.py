@@ -112,6 +112,8 @@ def _error_hint(result: CaseResult) -> str:
         return "the function is not defined at module level with the contract's name"
     if kind == "autodiff":
         return "the formula must be derived by hand: no jax.grad/vjp/jvp/jacrev/jacfwd or other autodiff"
+    if kind == "interface":
+        return f"the parameters must take delta as the contract does: {result.case.entry.signature}"
     if kind == "forbidden":
         return "use only what docs/allowlist.md lists (jax.numpy, listed jax.lax/jax.nn functions, math, ...)"
     if kind == "import":

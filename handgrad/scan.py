@@ -69,6 +69,7 @@ from handgrad.allowlist import (
     AllExcept,
     names,
 )
+from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
 
@@ -129,7 +130,8 @@ class Finding:
     line: int
     what: str
     kind: str = "autodiff"
-    """autodiff | dynamic | system | project | unreadable"""
+    """autodiff | dynamic | system | project | unreadable | interface (the contract's keyword
+    parameter taken otherwise: handgrad/interface.py; not a refusal, the function's own failure)"""
     file: str = ""
     """The file, relative to the submission (a package's own path, or the file's name)."""
 
@@ -1674,8 +1676,24 @@ def scan_source(source: str | bytes, functions: Iterable[str], file: str = "") -
     """For each requested top-level function of a one-file submission: the findings that
     refuse it (empty = allowed)."""
     mod = _Module("", file, is_package=False)
-    _check_all([(mod, source.encode() if isinstance(source, str) else source)], None)
-    return _scan_modules({"": mod}, functions)
+    data = source.encode() if isinstance(source, str) else source
+    _check_all([(mod, data)], None)
+    return _with_interface(_scan_modules({"": mod}, functions), data, file)
+
+
+def _with_interface(found: dict[str, list[Finding]], source: bytes | None, file: str) -> dict[str, list[Finding]]:
+    """`found` and, for each function whose contract keyword the root module's def takes
+    otherwise, an "interface" finding (handgrad/interface.py)."""
+    if source is None:
+        return found
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # already said as unreadable
+        return found
+    for name, problems in interface_problems(tree).items():
+        if name in found:
+            found[name] = found[name] + [Finding(line, what, "interface", file) for line, what in problems]
+    return found
 
 
 def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
@@ -1714,4 +1732,5 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))
     modules[""].import_time.findings.extend(content)
-    return _scan_modules(modules, functions)
+    root = next((data for mod, data in sources if mod.key == ""), None)
+    return _with_interface(_scan_modules(modules, functions), root, modules[""].file)

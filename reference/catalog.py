@@ -19,6 +19,7 @@ import numpy as np
 from reference import activations, families, losses, network, softmax
 from reference.families import Family, Tier
 from reference.kinks import HINGE, L1, RELU, Kink
+from reference.names import KEYWORDS
 from reference.tolerances import TOLERANCES, Tolerance
 
 Layout = Literal["elementwise", "last_axis", "network"]
@@ -81,7 +82,8 @@ class Entry:
     @property
     def signature(self) -> str:
         """The contract's signature, for messages: "huber_grad(pred, target, delta=1.0)"."""
-        extra = ", delta=1.0" if self.name.startswith("huber") else ""
+        keyword = KEYWORDS.get(self.name)
+        extra = f", {keyword[0]}={keyword[2]}" if keyword else ""
         return f"{self.name}({', '.join(self.args)}{extra})"
 
     def called_with(self, kwargs: Mapping[str, Any]) -> str:

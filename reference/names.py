@@ -11,3 +11,12 @@ NAMES: tuple[str, ...] = (
     "hinge", "hinge_grad", "huber", "huber_grad", "cosine_similarity", "cosine_similarity_grad",
     "two_layer_forward", "two_layer_loss", "two_layer_grads",
 )  # fmt: skip
+
+KEYWORDS: dict[str, tuple[str, int, str]] = {
+    "huber": ("delta", 2, "1.0"),
+    "huber_grad": ("delta", 2, "1.0"),
+}
+"""The contract's keyword parameters: name -> (parameter, its position, its default). A caller
+may pass delta either way, huber(a, y, 0.5) or huber(a, y, delta=0.5), so a submission's
+parameter must take both (handgrad/interface.py checks its source). tests/test_interface.py
+keeps this equal to the catalog's signatures."""

@@ -1023,7 +1023,8 @@ class SubmissionEvaluator:
     def _check_findings(self, name: str) -> None:
         """The static allowlist's verdict for `name`. Only "autodiff" findings are lifted by
         --allow-autodiff; every other kind, known or not, is a refusal (eval, a computed
-        getattr or an unreadable file never run because a flag was given)."""
+        getattr or an unreadable file never run because a flag was given), but "interface"
+        (handgrad/interface.py), the function's own failure, said after any refusal."""
         found = self.findings.get(name, [])
         unreadable = [f for f in found if f.kind == "unreadable"]
         if unreadable:  # the grader makes this the submission's import error; never run unread code
@@ -1031,12 +1032,15 @@ class SubmissionEvaluator:
         autodiff = [f for f in found if f.kind == "autodiff"]
         if autodiff and not self.allow_autodiff:
             raise EvaluationError("autodiff", "uses automatic differentiation: " + "; ".join(map(str, autodiff[:3])))
-        refused = [f for f in found if f.kind != "autodiff"]
+        refused = [f for f in found if f.kind not in ("autodiff", "interface")]
         if refused:
             raise EvaluationError(
                 "forbidden",
                 "uses what the allowlist does not allow (docs/allowlist.md): " + "; ".join(map(str, refused[:3])),
             )
+        interface = [f for f in found if f.kind == "interface"]
+        if interface:
+            raise EvaluationError("interface", "; ".join(map(str, interface[:3])))
 
     def close(self, keep_budget: bool = False, give_back: bool = False) -> None:
         """Stop the worker, or with `give_back` hand it, alive, to the budget for the
