@@ -4,20 +4,31 @@ The contract fixes `huber(a, y, delta=1.0)` and `huber_grad(a, y, delta=1.0)`: a
 pass delta by position or by name. The grader's checks pass it by name, so a function whose
 delta sits elsewhere (`huber_grad(a, y, scale=1.0, delta=1.0)`), is keyword-only (`*, delta`)
 or positional-only (`delta, /`) passed every check while `huber_grad(a, y, 0.5)` gives its
-callers a wrong answer or a TypeError. This module finds those in a top-level `def` of the
-contract's name (decorated or not) and says what a caller would meet. A function bound any
-other way (an assignment, an import, a lambda) or taking `*args` is left to the checks, which
-pass delta by name; so is a default other than the contract's, which the checks that leave
-delta out catch by its values.
+callers a wrong answer or a TypeError. This module finds those in the module's one binding of
+the contract's name, a `def` at module scope (inside a module-level `if` or `try` too), and
+says what a caller would meet.
 
-Only the parser runs here (no import), so the scan's child calls it (handgrad/scan.py).
+Left to the checks, which pass delta by name (the source alone cannot say what a caller meets):
+a name bound more than once at module scope (redefined, reassigned, declared `global`) or in
+a module with a star import; a def with a decorator other than jax's own (`jit`,
+`custom_jvp`, `custom_vjp`, `partial(jit, ...)`: they keep the signature), since a decorator
+may change it; a def taking `*args`, or taking `**kwargs` beside a positional-only delta; a
+default other than the contract's, which the checks that leave delta out catch by its values.
+
+Only the parser's tree is read (no import): the scan's child calls this (handgrad/scan.py).
 """
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from reference.names import KEYWORDS
+
+KEEPS_SIGNATURE = frozenset({"jit", "custom_jvp", "custom_vjp"})
+"""Decorators (by their last name: `jax.jit`, `jit`) that keep the def's parameters."""
+
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 
 def _problem(name: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
@@ -31,10 +42,12 @@ def _problem(name: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         at = positional.index(keyword)
         if at != position:
             took = positional[position] if position < len(positional) else None
-            what = f"binds 0.5 to {took!r}" if took else "is a TypeError"
+            what = (
+                f"binds 0.5 to {took!r}" if took else f"puts 0.5 in *{a.vararg.arg}" if a.vararg else "is a TypeError"
+            )
             where = f"{keyword} is parameter {at + 1} of {name}, not {position + 1}"
             return f"{where}: a caller's {by_position} {what} {contract}"
-        if at < len(a.posonlyargs):
+        if at < len(a.posonlyargs) and a.kwarg is None:
             return f"{keyword} is positional-only: a caller's {by_name} is a TypeError {contract}"
         return ""
     if a.vararg is not None:
@@ -44,35 +57,64 @@ def _problem(name: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
     return f"{name} has no parameter {keyword}: a caller's {by_name} is a TypeError {contract}"
 
 
-def _bindings(tree: ast.Module) -> dict[str, int]:
-    """How many times each contract name with a keyword is bound anywhere in the module."""
-    count = dict.fromkeys(KEYWORDS, 0)
-    for node in ast.walk(tree):
-        names: list[str] = []
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names = [node.name]
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names = [node.id]
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names = [(a.asname or a.name).split(".")[0] for a in node.names]
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            names = list(node.names)
-        for n in names:
-            if n in count:
-                count[n] += 1
-    return count
+def _keeps_signature(decorator: ast.expr) -> bool:
+    if isinstance(decorator, ast.Call):  # partial(jax.jit, static_argnames=...)
+        called = decorator.func
+        is_partial = isinstance(called, (ast.Name, ast.Attribute)) and _last(called) == "partial"
+        return is_partial and bool(decorator.args) and _keeps_signature(decorator.args[0])
+    return isinstance(decorator, (ast.Name, ast.Attribute)) and _last(decorator) in KEEPS_SIGNATURE
+
+
+def _last(node: ast.expr) -> str:
+    return node.id if isinstance(node, ast.Name) else node.attr if isinstance(node, ast.Attribute) else ""
+
+
+def _module_scope(tree: ast.Module) -> Iterator[ast.AST]:
+    """Every node that runs in the module's own scope: not the bodies of its functions,
+    classes and lambdas (their defs and names are yielded; their bodies are not). Without
+    recursion: a hostile file may nest deeper than Python's stack."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        for child in ast.iter_child_nodes(stack.pop()):
+            yield child
+            if not isinstance(child, _SCOPES):
+                stack.append(child)
+
+
+def _bound_names(node: ast.AST) -> list[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+        return [node.id]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    return []
 
 
 def interface_problems(tree: ast.Module) -> dict[str, list[tuple[int, str]]]:
     """(line, what a caller would meet) per contract function with a keyword parameter whose
-    one binding in the module is a top-level def that does not take the keyword as the
-    contract says. A name bound more than once (redefined, reassigned, declared global) is left
-    to the checks: which binding a caller meets is decided at run time."""
-    bound = _bindings(tree)
+    one module-scope binding is a def that does not take the keyword as the contract says."""
+    count = dict.fromkeys(KEYWORDS, 0)
+    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
+    for node in _module_scope(tree):
+        names = _bound_names(node)
+        if "*" in names:  # a star import may bind any name
+            return {}
+        for n in names:
+            if n in count:
+                count[n] += 1
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    defs[n] = node
+    for node in ast.walk(tree):  # `global huber` in a function rebinds the module's name
+        if isinstance(node, ast.Global):
+            for n in node.names:
+                if n in count:
+                    count[n] += 1
     found: dict[str, list[tuple[int, str]]] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and bound.get(node.name) == 1:
-            problem = _problem(node.name, node)
-            if problem:
-                found[node.name] = [(node.lineno, problem)]
+    for name, node in defs.items():
+        if count[name] != 1 or not all(_keeps_signature(d) for d in node.decorator_list):
+            continue
+        problem = _problem(name, node)
+        if problem:
+            found[name] = [(node.lineno, problem)]
     return found

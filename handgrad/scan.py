@@ -436,6 +436,8 @@ class _Module:
     import_time: _Unit = field(default_factory=_Unit)
     units: dict[str, _Unit] = field(default_factory=dict)
     public: set[str] = field(default_factory=set)
+    tree: ast.Module | None = None
+    """Its parsed source, once read (None: unreadable, or not read)."""
 
 
 class _Package:
@@ -1630,6 +1632,7 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
             mod.import_time.findings.append(problem)
             continue
         assert tree is not None
+        mod.tree = tree
         try:
             scans.append((mod, _ModuleScan(mod, tree, package)))
         except _TooComplex as exc:
@@ -1676,23 +1679,18 @@ def scan_source(source: str | bytes, functions: Iterable[str], file: str = "") -
     """For each requested top-level function of a one-file submission: the findings that
     refuse it (empty = allowed)."""
     mod = _Module("", file, is_package=False)
-    data = source.encode() if isinstance(source, str) else source
-    _check_all([(mod, data)], None)
-    return _with_interface(_scan_modules({"": mod}, functions), data, file)
+    _check_all([(mod, source.encode() if isinstance(source, str) else source)], None)
+    return _with_interface(_scan_modules({"": mod}, functions), mod)
 
 
-def _with_interface(found: dict[str, list[Finding]], source: bytes | None, file: str) -> dict[str, list[Finding]]:
+def _with_interface(found: dict[str, list[Finding]], root: _Module) -> dict[str, list[Finding]]:
     """`found` and, for each function whose contract keyword the root module's def takes
     otherwise, an "interface" finding (handgrad/interface.py)."""
-    if source is None:
+    if root.tree is None:  # unreadable: already said
         return found
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # already said as unreadable
-        return found
-    for name, problems in interface_problems(tree).items():
+    for name, problems in interface_problems(root.tree).items():
         if name in found:
-            found[name] = found[name] + [Finding(line, what, "interface", file) for line, what in problems]
+            found[name] = found[name] + [Finding(line, what, "interface", root.file) for line, what in problems]
     return found
 
 
@@ -1732,5 +1730,4 @@ def scan_path(path: Path, functions: Iterable[str]) -> dict[str, list[Finding]]:
     _check_all(sources, package)
     modules.setdefault("", _Module("", "__init__.py", True))
     modules[""].import_time.findings.extend(content)
-    root = next((data for mod, data in sources if mod.key == ""), None)
-    return _with_interface(_scan_modules(modules, functions), root, modules[""].file)
+    return _with_interface(_scan_modules(modules, functions), modules[""])

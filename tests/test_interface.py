@@ -13,7 +13,7 @@ import pytest
 
 from handgrad import starter
 from handgrad.cases import build_cases, case_inputs
-from handgrad.scan import scan_source
+from handgrad.scan import scan_path, scan_source
 from reference.catalog import BY_NAME, CATALOG
 from reference.names import KEYWORDS, NAMES
 
@@ -30,6 +30,12 @@ WRONG = [
     ("def huber_grad(a, y, d=1.0):", "no parameter delta"),
     ("def huber_grad(a, y):", "no parameter delta"),
     ("@jax.jit\ndef huber_grad(a, y, w=None, delta=1.0):", "binds 0.5 to 'w'"),
+    ("@partial(jax.jit, static_argnames='delta')\ndef huber_grad(a, y, *, delta=1.0):", "taken only by name"),
+    ("def huber_grad(a, delta=1.0, *rest):", "puts 0.5 in *rest"),
+    ("if True:\n  def huber_grad(a, y, *, delta=1.0):", "taken only by name"),  # (a def under an if)
+    # Names bound in another scope are not the module's: a local, a class field, a nested def.
+    ("class Config:\n    huber_grad: float = 1.0\ndef huber_grad(a, y, *, delta=1.0):", "taken only by name"),
+    ("def helper():\n    def huber_grad(): pass\ndef huber_grad(a, y, d=1.0):", "no parameter delta"),
 ]
 RIGHT = [
     "def huber_grad(a, y, delta=1.0):",
@@ -38,12 +44,16 @@ RIGHT = [
     "def huber_grad(a, y, delta=None):",  # a default other than the contract's is the checks' to catch
     "def huber_grad(*args, **kwargs):",  # unknowable from the source: the checks pass delta by name
     "@jax.jit\ndef huber_grad(a, y, delta=1.0):",
+    "def huber_grad(a, y, /, delta=1.0):",  # the arrays positional-only: delta goes both ways
+    "def huber_grad(a, y, delta=1.0, /, **options):",  # it may read delta from **options
+    "@my_decorator\ndef huber_grad(a, y, *, delta=1.0):",  # a decorator of its own may change the parameters
 ]
-BODY = "\n    return jnp.clip(a - y, -1.0, 1.0) / a.shape[-1]\n"
+BODY = "\n    huber_grad = jnp.clip(a - y, -1.0, 1.0)\n    return huber_grad / a.shape[-1]\n"
+"""(A local named like the function is the function's own, not a second binding of the module's.)"""
 
 
 def _findings(header: str, body: str = BODY) -> list[str]:
-    source = "import jax\nimport jax.numpy as jnp\n\n" + header + body
+    source = "import jax\nimport jax.numpy as jnp\nfrom functools import partial\n\n" + header + body
     found = scan_source(source, NAMES, "submission.py")
     assert all(not found[n] for n in NAMES if n != "huber_grad"), found
     return [f.what for f in found["huber_grad"] if f.kind == "interface"]
@@ -66,7 +76,23 @@ def test_a_name_bound_twice_is_left_to_the_checks() -> None:
     wrong = "def huber_grad(a, y, scale=1.0, delta=1.0):" + BODY
     assert _findings(wrong + "\ndef huber_grad(a, y, delta=1.0):") == []
     assert _findings(wrong + "\nhuber_grad = jax.jit(huber_grad)\n", body="") == []
+    assert _findings(wrong + "\nif __name__ == '__main__':\n    huber_grad = print\n", body="") == []
+    assert _findings(wrong + "\ndef reset():\n    global huber_grad\n", body="") == []
     assert _findings(wrong, body="") != []  # (the same def alone is found)
+
+
+def test_in_a_package_only_the_root_modules_one_binding_is_read(tmp_path: Path) -> None:
+    package = tmp_path / "sub"
+    package.mkdir()
+    (package / "impl.py").write_text("def huber_grad(a, y, *, delta=1.0):" + BODY)
+    (package / "__init__.py").write_text("from .impl import huber_grad\n")
+    assert [f.kind for f in scan_path(package, NAMES)["huber_grad"]] == []  # (imported: the checks' to judge)
+    stub = "def huber_grad(a, y, *, delta=1.0):\n    raise NotImplementedError\n"
+    (package / "__init__.py").write_text(stub + "from .impl import *\n")
+    assert [f.kind for f in scan_path(package, NAMES)["huber_grad"]] == []  # (the star import may rebind it)
+    (package / "__init__.py").write_text("import jax.numpy as jnp\n" + "def huber_grad(a, y, d=1.0):" + BODY)
+    found = scan_path(package, NAMES)["huber_grad"]
+    assert [(f.kind, f.file) for f in found] == [("interface", "__init__.py")], found
 
 
 def test_the_keyword_table_is_the_catalogs() -> None:
