@@ -12,8 +12,9 @@ Left to the checks, which pass delta by name (the source alone cannot say what a
 a name bound more than once at module scope (redefined, reassigned, declared `global`) or in
 a module with a star import; a def with a decorator other than jax's own (`jit`,
 `custom_jvp`, `custom_vjp`, `partial(jit, ...)`: they keep the signature), since a decorator
-may change it; a def taking `*args`, or taking `**kwargs` beside a positional-only delta; a
-default other than the contract's, which the checks that leave delta out catch by its values.
+may change it; a def whose body reads its `*args`, or taking `**kwargs` beside a
+positional-only delta; a default other than the contract's, which the checks that leave
+delta out catch by its values.
 
 Only the parser's tree is read (no import): the scan's child calls this (handgrad/scan.py).
 """
@@ -50,11 +51,19 @@ def _problem(name: str, node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
         if at < len(a.posonlyargs) and a.kwarg is None:
             return f"{keyword} is positional-only: a caller's {by_name} is a TypeError {contract}"
         return ""
-    if a.vararg is not None:
+    if a.vararg is not None and _reads(node, a.vararg.arg):
         return ""
     if keyword in (p.arg for p in a.kwonlyargs) or a.kwarg is not None:
+        if a.vararg is not None:  # (never read: 0.5 is dropped without an error)
+            what = f"puts 0.5 in *{a.vararg.arg}, which it never reads, and keeps the default {keyword}"
+            return f"{keyword} is taken only by name: a caller's {by_position} {what} {contract}"
         return f"{keyword} is taken only by name: a caller's {by_position} is a TypeError {contract}"
     return f"{name} has no parameter {keyword}: a caller's {by_name} is a TypeError {contract}"
+
+
+def _reads(node: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> bool:
+    """Whether the def's body (nested functions included) reads `name`."""
+    return any(isinstance(n, ast.Name) and n.id == name for stmt in node.body for n in ast.walk(stmt))
 
 
 def _keeps_signature(decorator: ast.expr) -> bool:

@@ -32,6 +32,8 @@ WRONG = [
     ("@jax.jit\ndef huber_grad(a, y, w=None, delta=1.0):", "binds 0.5 to 'w'"),
     ("@partial(jax.jit, static_argnames='delta')\ndef huber_grad(a, y, *, delta=1.0):", "taken only by name"),
     ("def huber_grad(a, delta=1.0, *rest):", "puts 0.5 in *rest"),
+    ("def huber_grad(a, y, *rest, delta=1.0):", "puts 0.5 in *rest, which it never reads, and keeps the default delta"),
+    ("def huber_grad(a, y, *rest):", "no parameter delta"),
     ("if True:\n  def huber_grad(a, y, *, delta=1.0):", "taken only by name"),  # (a def under an if)
     # Names bound in another scope are not the module's: a local, a class field, a nested def.
     ("class Config:\n    huber_grad: float = 1.0\ndef huber_grad(a, y, *, delta=1.0):", "taken only by name"),
@@ -42,7 +44,8 @@ RIGHT = [
     "def huber_grad(pred, target, delta=1.0, eps=0.0):",
     "def huber_grad(a, y, delta=1.0, *, strict=False):",
     "def huber_grad(a, y, delta=None):",  # a default other than the contract's is the checks' to catch
-    "def huber_grad(*args, **kwargs):",  # unknowable from the source: the checks pass delta by name
+    "def huber_grad(*args, **kwargs):\n    a, y = args",  # read: unknowable from the source, left to the checks
+    "def huber_grad(a, y, *rest, delta=1.0):\n    delta = rest[0] if rest else delta",
     "@jax.jit\ndef huber_grad(a, y, delta=1.0):",
     "def huber_grad(a, y, /, delta=1.0):",  # the arrays positional-only: delta goes both ways
     "def huber_grad(a, y, delta=1.0, /, **options):",  # it may read delta from **options
