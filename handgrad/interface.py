@@ -114,11 +114,6 @@ def interface_problems(tree: ast.Module) -> dict[str, list[tuple[int, str]]]:
                 count[n] += 1
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     defs[n] = node
-    for node in ast.walk(tree):  # `global huber` in a function rebinds the module's name
-        if isinstance(node, ast.Global):
-            for n in node.names:
-                if n in count:
-                    count[n] += 1
     found: dict[str, list[tuple[int, str]]] = {}
     for name, node in defs.items():
         if count[name] != 1 or not all(_keeps_signature(d) for d in node.decorator_list):
@@ -126,4 +121,7 @@ def interface_problems(tree: ast.Module) -> dict[str, list[tuple[int, str]]]:
         problem = _problem(name, node)
         if problem:
             found[name] = [(node.lineno, problem)]
+    if found:  # `global huber` in a function rebinds the module's name (walked only when it matters)
+        declared = {n for node in ast.walk(tree) if isinstance(node, ast.Global) for n in node.names}
+        found = {n: problems for n, problems in found.items() if n not in declared}
     return found
