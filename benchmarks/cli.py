@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from handgrad.errors import UsageError
+from handgrad.outputs import replace_problem
 
 DEVICE_CHOICES = ("cpu", "gpu", "all")
 
@@ -137,6 +138,9 @@ def _output(path: Path | None, what: str) -> Path | None:
         raise UsageError(f"--{what} {path}: no folder {path.parent} (create it first)")
     if path.is_dir():
         raise UsageError(f"--{what} {path}: is a folder, give a file name")
+    problem = replace_problem(path, what)
+    if problem:
+        raise UsageError(f"--{what} {path}: {problem}")
     return path
 
 

@@ -247,6 +247,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError("--json writes one submission's results; use --out DIR for several")
     if args.json and args.json != "-" and Path(args.json).is_dir():
         raise UsageError(f"--json {args.json}: is a directory; name the file, e.g. {Path(args.json) / 'results.json'}")
+    if args.json and args.json != "-":
+        from handgrad.outputs import replace_problem
+
+        problem = replace_problem(Path(args.json), "json", paths)
+        if problem:
+            raise UsageError(f"--json {args.json}: {problem}")
     problems = []
     for p in paths:  # every path is checked, so a class's bad paths are all named at once
         try:

@@ -160,3 +160,46 @@ def test_the_command_ends_fast_but_flushes_its_output_and_runs_exit_handlers(tmp
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert failed.returncode == 2 and "handgrad grade" in failed.stderr
+
+
+# ---- an output never replaces a file it did not write --------------------------------
+
+
+def test_json_and_bench_outputs_never_replace_a_source_or_a_file_they_did_not_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sub = tmp_path / "my_grads.py"
+    sub.write_text("def relu(x):\n    return x\n")
+    notebook = tmp_path / "hw.ipynb"
+    notebook.write_text('{"cells": [], "nbformat": 4}')  # JSON, and still a source
+    notes, other = tmp_path / "notes.txt", tmp_path / "other.py"
+    notes.write_text("my derivation notes")
+    other.write_text("x = 1\n")
+    before = {p: p.read_bytes() for p in (sub, notebook, notes, other)}
+    cases = [
+        (["grade", str(sub), "--json", str(sub)], "is a submission being graded"),
+        (["grade", str(notebook), "--json", str(notebook)], "is a submission being graded"),
+        (["grade", str(sub), "--json", str(other)], "is a .py file"),
+        (["grade", str(sub), "--json", str(notes)], "does not hold a json output"),
+        (["bench", "--quick", "--json", str(other)], "is a .py file"),
+        (["bench", "--quick", "--plot", str(notes)], "does not hold a plot output"),
+        (["bench", "--grading", "--json", str(notes)], "does not hold a json output"),
+    ]
+    for argv, words in cases:
+        assert main(argv) == 2, argv
+        assert words in capsys.readouterr().err, argv
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_what_an_output_may_replace(tmp_path: Path) -> None:
+    from handgrad.outputs import replace_problem
+
+    report, empty, png = tmp_path / "results.json", tmp_path / "empty.json", tmp_path / "speed.png"
+    report.write_text('\n  {"score": 1}')
+    empty.write_text("")
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(16))
+    assert replace_problem(tmp_path / "new.json", "json") is None
+    assert replace_problem(report, "json") is None and replace_problem(empty, "json") is None
+    assert replace_problem(png, "plot") is None
+    assert replace_problem(png, "json") is not None and replace_problem(report, "plot") is not None
+    assert replace_problem(report, "json", graded=[report]) is not None

@@ -245,7 +245,7 @@ def test_gradescope_json_format_and_rubric(tmp_path: Path) -> None:
     path = write(tmp_path, "submission.py", next(m for m in MISTAKES if m.id == "l2-grad-no-2").module_text)
     rubric = write(tmp_path, "rubric.toml", '[functions.l2_grad]\nweight = 3\nvisibility = "hidden"\n')
     report = tmp_path / "results.json"
-    report.write_text("planted by someone else")
+    report.write_text('{"score": 0, "output": "an earlier grade"}')  # an earlier report is replaced
     proc = run_cli("grade", str(path), "--json", str(report), "--rubric", str(rubric), "--insecure",
                    "--function", "l2_grad", "--function", "relu_grad")  # fmt: skip
     assert proc.returncode == 1, proc.stderr
