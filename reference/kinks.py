@@ -26,13 +26,22 @@ class Kink:
     nearest: Callable[[Args, np.ndarray], np.ndarray]
     """The valid subgradient closest to the returned value (finite where it is not)."""
     convention: Callable[[Args], np.ndarray]
+    side: Callable[[Args], np.ndarray] | None = None
+    """Where `locate` also counts elements merely within rounding of the kink (the hinge's
+    margin, computed in the formula's own dtype): the derivative on the side the exact
+    inputs lie, NaN where they sit exactly on the kink. Strict mode accepts it there as
+    well as the convention, since the formula's rounding may put it on either side."""
 
     def expected_at(self, args: Args, got: np.ndarray, strict: bool) -> tuple[np.ndarray, np.ndarray]:
         """(mask, value to compare against) for the kink elements of this output."""
         mask = self.locate(args)
         conv = self.convention(args)
         if strict:
-            return mask, conv
+            if self.side is None:
+                return mask, conv
+            side = self.side(args)
+            side_closer = np.abs(np.nan_to_num(got) - side) < np.abs(np.nan_to_num(got) - conv)
+            return mask, np.where(np.isfinite(side) & side_closer, side, conv)
         nearest = self.nearest(args, got)
         return mask, np.where(np.isfinite(got), nearest, conv)
 
@@ -63,15 +72,35 @@ L1 = Kink(
 )
 
 
-def _hinge_locate(args: Args) -> np.ndarray:
+def _hinge_margin(args: Args) -> tuple[np.ndarray, np.ndarray]:
+    """(exact margin <y, a> per example, how far the formula's own rounding may move it).
+
+    The formula computes the margin in its own dtype: a sum of k non-zero terms y_i a_i is
+    off by at most (k - 1) eps sum|y_i a_i| in any order of summation (one more rounding of
+    the result is covered for k >= 2, where sum|y_i a_i| >= |margin|), and the products add
+    k eps sum|y_i a_i| unless every y_i is -1, 0 or 1 (then they are exact). A one-hot
+    target's margin is its one element of a, exactly: no band at all."""
     a, y = _f64(args[0], args[1])
     terms = y * a
     margin = terms.sum(axis=-1, keepdims=True)
-    # The formula computes the margin in its own dtype; a margin within rounding of 1
-    # may legitimately land on either side, so it counts as the kink.
     eps = machine_epsilon(np.asarray(args[0]).dtype.name)
-    slack = 4 * eps * np.maximum(np.abs(terms).sum(axis=-1, keepdims=True), 1.0)
-    return np.broadcast_to(np.abs(margin - 1) <= slack, a.shape)
+    k = np.count_nonzero(terms, axis=-1)[..., None]
+    exact_products = np.isin(y, (-1.0, 0.0, 1.0)).all(axis=-1, keepdims=True)
+    roundings = np.maximum(k - 1, 0) + np.where(exact_products, 0, k)
+    return margin, 2 * eps * roundings * np.abs(terms).sum(axis=-1, keepdims=True)
+
+
+def _hinge_locate(args: Args) -> np.ndarray:
+    # A margin within rounding of 1 may legitimately land on either side: it counts as the kink.
+    margin, slack = _hinge_margin(args)
+    return np.broadcast_to(np.abs(margin - 1) <= slack, np.shape(args[0]))
+
+
+def _hinge_side(args: Args) -> np.ndarray:
+    margin, _ = _hinge_margin(args)
+    y = _f64(args[1])[0]
+    side = np.where(margin < 1, -y, 0.0)
+    return np.where(margin == 1, np.nan, side)
 
 
 def _hinge_nearest(args: Args, got: np.ndarray) -> np.ndarray:
@@ -88,4 +117,5 @@ HINGE = Kink(
     locate=_hinge_locate,
     nearest=_hinge_nearest,
     convention=lambda args: np.zeros(np.shape(args[0])),
+    side=_hinge_side,
 )

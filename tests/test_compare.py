@@ -172,3 +172,30 @@ def test_hinge_kink_only_where_margin_is_one() -> None:
     a = np.array([[3.0, 1.0], [3.0, 0.9]])
     mask = HINGE.locate((a, y))
     assert mask.tolist() == [[True, True], [False, False]]
+
+
+def test_hinge_band_is_the_margins_own_rounding() -> None:
+    import ml_dtypes
+
+    # A one-hot target's margin is one element of a, exact in any dtype: no band. The
+    # reviewer's bfloat16 row (margin 0.98046875) was counted as a kink and strict mode then
+    # failed the right answer -y there.
+    a = np.array([[-1.257812, 0.980469, -0.730469, 1.328125]]).astype(ml_dtypes.bfloat16)
+    y = np.array([[0.0, 1.0, 0.0, 0.0]]).astype(ml_dtypes.bfloat16)
+    assert not HINGE.locate((a, y)).any()
+    # Targets of +-1 summed in bfloat16: a margin within the sum's rounding of 1 is a kink,
+    # and strict mode takes the convention or the side the exact inputs lie on, not others.
+    y_pm = np.array([[1.0, -1.0, 1.0, 1.0]])
+    a_pm = np.array([[0.5, 0.25, 0.75, 0.0]]) + np.array([[0.0, 0.0, 0.0, 2.0**-9]])
+    a16, y16 = a_pm.astype(ml_dtypes.bfloat16), y_pm.astype(ml_dtypes.bfloat16)
+    assert HINGE.locate((a16, y16)).all()  # margin 1 + 2^-9, within bfloat16's rounding of 1
+    for got, ok in [(np.zeros((1, 4)), True), (-y_pm, False), (-0.5 * y_pm, False)]:
+        _, at = HINGE.expected_at((a16, y16), got, strict=True)
+        assert bool(np.allclose(at, got)) is ok, got  # margin > 1 exactly: 0 (the convention and the side)
+    a_below = a_pm - np.array([[0.0, 0.0, 0.0, 2.0**-8]])  # margin 1 - 2^-9
+    a16 = a_below.astype(ml_dtypes.bfloat16)
+    for got, ok in [(np.zeros((1, 4)), True), (-y_pm, True), (-0.5 * y_pm, False)]:
+        _, at = HINGE.expected_at((a16, y16), got, strict=True)
+        assert bool(np.allclose(at, got)) is ok, got
+    # In float64 the same margins are far outside the band: plain derivatives, no kink.
+    assert not HINGE.locate((a_below, y_pm)).any()
