@@ -317,7 +317,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     flipped = _flipped_term(result, want, got)
     if flipped:
         return flipped
-    if np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
+    rest = finite & ~sig  # where the value is (nearly) 0: an error of the output's order there is not close
+    near = not rest.any() or bool(np.all(np.abs(got[rest] - want[rest]) <= 1e-2 * scale))
+    if near and np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
         rels = np.abs(got[sig] - want[sig]) / np.abs(want[sig])
         rel = float(rels.max())
         off = rels[rels > 1e-3 * rel]
@@ -345,6 +347,11 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
                 return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
             if factor:
                 return f"{factor}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
+    if wrong.any() and not (sig & wrong).any():
+        return (
+            f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: "
+            "a wrong branch condition?"
+        )
     if _beyond_ordinary(result):
         return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
     return "not a constant factor or a sign: a term is missing, extra or wrong"
