@@ -283,7 +283,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     if want.shape != got.shape:
         return ""
     spread = _spread(result)  # the dtype's rounding: a bfloat16 transpose is one to 0.4%
-    if want.ndim == 2 and want.shape[0] == want.shape[1] > 1 and np.allclose(got, want.T, rtol=spread):
+    if _transposed(want, got, spread):
         return "transposed: the result is the transpose of the right one"
     if _reshaped_transpose(want, got, spread):
         return (
@@ -435,6 +435,16 @@ def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3)
     if _close(c, -2.0) or _close(c, -0.5):
         return f"sign flipped and off by a factor of {abs(c):g}"
     return "" if named_only else f"off by a constant factor of {c:.4g}"
+
+
+def _transposed(want: np.ndarray, got: np.ndarray, spread: float) -> bool:
+    """got is want with its last two axes swapped, and want is not (nearly) symmetric: a
+    symmetric truth (a softmax Jacobian) is its own transpose, so a result near it is no
+    evidence of a transpose."""
+    if want.ndim < 2 or not want.shape[-1] == want.shape[-2] > 1:
+        return False
+    swapped = np.swapaxes(want, -1, -2)
+    return bool(np.allclose(got, swapped, rtol=spread) and not np.allclose(want, swapped, rtol=spread))
 
 
 def _reshaped_transpose(want: np.ndarray, got: np.ndarray, spread: float) -> bool:
