@@ -99,7 +99,8 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "inf/inf, log of an underflowed probability); rewrite it in a stable form"
             )
         return "NaN/inf at ordinary inputs: a division by zero or the log/sqrt of a non-positive number?"
-    return _value_hint(result, np.asarray(want_leaf, np.float64), np.asarray(got_leaf, np.float64), leaf)
+    with np.errstate(all="ignore"):  # inf and NaN are data here (inf - inf in a comparison), not news
+        return _value_hint(result, np.asarray(want_leaf, np.float64), np.asarray(got_leaf, np.float64), leaf)
 
 
 def _leaf(tree: Any, key: str) -> Any:
@@ -453,7 +454,7 @@ def _reshaped_transpose(want: np.ndarray, got: np.ndarray, spread: float) -> boo
     if want.ndim < 2 or want.shape[-1] == want.shape[-2] or min(want.shape[-2:]) < 2:
         return False
     flipped = np.swapaxes(want, -1, -2).reshape(want.shape)
-    scale = max(1.0, float(np.nanmax(np.abs(want))))
+    scale = max(1.0, float(np.max(np.abs(want[np.isfinite(want)]), initial=0.0)))  # inf is no scale
     rtol, atol = spread, spread * 1e-3 * scale
     # A truth that hardly varies (near constant) is its own reshaped transpose: no evidence then.
     return bool(

@@ -24,7 +24,8 @@ def _case(function: str, family: str, dtype: str = "float64", transform: str = "
 
 def _failed(case: Case, want: np.ndarray, got: np.ndarray, **inputs: object) -> CaseResult:
     """A value failure at the element furthest from the truth."""
-    err = np.where(np.isfinite(want) & np.isfinite(got), np.abs(got - want), 0.0)
+    both = np.isfinite(want) & np.isfinite(got)
+    err = np.abs(np.where(both, got, 0.0) - np.where(both, want, 0.0))
     index = np.unravel_index(int(np.argmax(err)), want.shape) if want.ndim else ()
     e, g = float(want[index]), float(got[index])
     worst = Worst("", tuple(int(i) for i in index), e, g, abs(g - e), abs(g - e) / max(abs(e), 1e-30), 1e-9)
