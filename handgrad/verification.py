@@ -50,7 +50,7 @@ from handgrad.report import Report
 from handgrad.taylor import TaylorResult, taylor_test
 from handgrad.user_gradient import calling, check_returns, gradient_functions, hvp_functions
 from handgrad.verify_families import ALL_FAMILIES, FAMILIES, RENAMED, Cuts, label_like, make_family
-from handgrad.verify_kinks import KinkRule, found_kink, kink_rule, tree_kink, with_kink_note
+from handgrad.verify_kinks import KinkRule, found_kink, kink_rule, own_rounding, tree_kink, with_kink_note
 from reference.catalog import Entry
 from reference.families import Family
 from reference.tolerances import DTYPES, TOLERANCES
@@ -410,7 +410,7 @@ def _target(
         layout="elementwise",
         families=tuple(fams),
         dtypes=tuple(dtypes),
-        kink=check.kink,
+        kink=own_rounding(call, check.kink, check.truth),
         tolerance=TOLERANCES,
         of=call.name,
         directions=directions,

@@ -315,3 +315,100 @@ def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
     if any(np.size(v) == 1 and float(np.asarray(v, np.float64)) == 0.0 for v in at):
         return dataclasses.replace(result, hint=KINK_NOTE)
     return result
+
+
+OWN_FACTOR = 4.0
+"""How many times autodiff's own rounding error a result may be off (C of docs/tolerances.md)."""
+OWN_SAMPLES = 4
+"""Neighbours of the inputs (one ulp away in the dtype) whose autodiff error is measured too."""
+
+
+@dataclass(frozen=True)
+class OwnRounding(Kink):
+    """The allowance autodiff's own rule needs, beside the check's kink rule (`inner`).
+
+    The fixed allowance (docs/tolerances.md) is the truth's sensitivity S to rounding of the
+    inputs; a correct rule also rounds its intermediates, and where it cancels (the VJP of
+    tanh, 1 - t^2 with t = fl(tanh z) ~ 1, off by ~eps absolute against sech^2 z) that error
+    is far above eps S. So in a dtype below float64 the truth's own computation (autodiff of
+    f's primal: the check's `truth`) runs in that dtype at the inputs x_0 = x and at
+    OWN_SAMPLES neighbours x_k one ulp away in random directions, and
+
+        E = max_k |truth_dtype(x_k) - truth_float64(x_k)|
+
+    (several rounding patterns: one may be exact by luck) is autodiff's rounding error there.
+    An element with |got - truth_float64(x)| <= OWN_FACTOR * E passes (marked like a kink
+    element, its valid value `got`): a result as accurate as autodiff's never fails, a wrong
+    one still does wherever autodiff is accurate. float64 (the truth's own dtype): no change."""
+
+    call: Any = None
+    inner: Kink | None = None
+    truth: Callable[..., dict[str, Any]] | None = None
+    _programs: dict[bool, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def _program(self, stacked: bool) -> Any:
+        import jax
+        import jax.numpy as jnp
+
+        if stacked not in self._programs:
+            truth = self.truth
+            assert truth is not None
+
+            def errors(low: list[Any], high: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+                ad, exact = truth(*low), truth(*high)
+                return {k: jnp.abs(ad[k].astype(exact[k].dtype) - exact[k]) for k in exact}, exact
+
+            samples = jax.vmap(errors)  # over x_0, ..., x_K
+            self._programs[stacked] = jax.jit(jax.vmap(samples, in_axes=1, out_axes=1) if stacked else samples)
+        return self._programs[stacked]
+
+    def own_error(self, args: Sequence[np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None:
+        """(E, truth_float64(x)) per output element; None in float64 or where the truth fails."""
+        arrays = [np.asarray(a) for a in args]
+        dtype = arrays[0].dtype
+        if dtype == np.float64 or not np.issubdtype(dtype, np.floating) or self.truth is None:
+            return None
+        rng = np.random.default_rng(0)
+        samples = [arrays]
+        with np.errstate(all="ignore"):
+            for _ in range(OWN_SAMPLES):
+                samples.append([np.nextafter(a, _random_sign(rng, a)) for a in arrays])
+        low = [np.stack([s[i] for s in samples]) for i in range(len(arrays))]
+        high = [a.astype(np.float64) for a in low]
+        stacked = np.ndim(arrays[0]) == self.call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
+        try:
+            err, exact = self._program(stacked)((low), high)
+        except Exception:  # the truth does not run in this dtype: no allowance beyond the fixed one
+            return None
+        return {k: np.max(np.asarray(v, np.float64), axis=0) for k, v in err.items()}, {
+            k: np.asarray(v, np.float64)[0] for k, v in exact.items()
+        }
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        if self.inner is not None:
+            masks, values = (dict(t) for t in self.inner.expected_at(args, got, strict))
+        else:
+            masks = {k: np.zeros(np.shape(v), bool) for k, v in got.items()}
+            values = {k: np.zeros(np.shape(v)) for k, v in got.items()}
+        found = self.own_error(args)
+        if found is None:
+            return masks, values
+        err, exact = found
+        for k in set(err) & set(got):
+            g = np.asarray(got[k], np.float64)
+            if np.shape(err[k]) != g.shape:
+                continue
+            with np.errstate(all="ignore"):
+                ok = np.isfinite(g) & np.isfinite(err[k]) & (np.abs(g - exact[k]) <= OWN_FACTOR * err[k])
+            masks[k] = np.asarray(masks[k], bool) | ok
+            values[k] = np.where(ok, g, values[k])
+        return masks, values
+
+
+def _random_sign(rng: np.random.Generator, a: np.ndarray) -> np.ndarray:
+    return np.where(rng.random(a.shape) < 0.5, -np.inf, np.inf).astype(a.dtype)
+
+
+def own_rounding(call: Call, inner: Kink | None, truth: Callable[..., dict[str, Any]]) -> OwnRounding:
+    rule = inner.rule if inner is not None else "as accurate as autodiff's own rule in this dtype"
+    return OwnRounding(rule, _unused, _unused, _unused, call=call, inner=inner, truth=truth)
