@@ -49,15 +49,19 @@ def _size_one(call: Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | Non
     there. The batch axis is a leading axis of length n > 1, cut in every float argument
     whose leading axis is n (logits and labels (8, 5) -> (1, 5); weights (5, 3) beside inputs
     (8, 5) keep theirs); the differentiated arguments' leading lengths are tried first, then
-    the others', and the first that f takes is used. None where f takes none (an integer
-    label array is passed as given, at its full length). A length that lines up, counted from
-    the right, with the same length in an argument not cut is a broadcast, not a batch (a bias
-    (2,) beside rows (5, 2)): passed over here, the broadcast family's (handgrad/broadcast.py)."""
+    the others', and the first that f takes is used. None where f takes none. A length that
+    a non-float array (integer labels, a boolean mask: passed as given, never cut) also has as
+    its leading axis is not cut: the labels would stay at full length beside one row. A length
+    that lines up, counted from the right, with the same length in an argument not cut is a
+    broadcast, not a batch (a bias (2,) beside rows (5, 2)): passed over here, the broadcast
+    family's (handgrad/broadcast.py)."""
     import jax
 
     order = [call.floats[i] for i in call.argnums] + list(call.floats)
     candidates = list(dict.fromkeys(a.shape[0] for a in order if a.ndim and a.shape[0] > 1))
     for n in candidates:
+        if any(np.ndim(v) and np.shape(v)[0] == n for v in call.fixed.values() if hasattr(v, "shape")):
+            continue  # (integer labels or a mask of the batch's length: passed as given, never cut)
         cut = [i for i, a in enumerate(call.floats) if a.ndim and a.shape[0] == n]
         if any(lines_up(call, i, 0, [j for j in range(len(call.floats)) if j not in cut]) for i in cut):
             continue

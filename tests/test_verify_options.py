@@ -480,3 +480,30 @@ def test_options_that_cannot_apply_say_why() -> None:
     fwd_only = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), families=["one-hot"], **ONE)
     assert fwd_only.ok and _labels(fwd_only, failed=False) == {"fwd(grad(sin_x))"}  # (rev draws no one-hot here)
     assert "broadcast" in verification.ALL_FAMILIES and "broadcast" not in verification.FAMILIES
+
+
+def _xent_int_labels(logits: Any, labels: Any) -> Any:
+    return -jnp.sum(jnp.take_along_axis(jax.nn.log_softmax(logits), labels[:, None], axis=1))
+
+
+def _masked_sum_of_squares(x: Any, mask: Any) -> Any:
+    return jnp.sum(jnp.where(mask[:, None], x * x, 0.0))
+
+
+@pytest.mark.parametrize(
+    ("f", "grad", "given"),
+    [
+        (_xent_int_labels, lambda z, y: jax.nn.softmax(z) - jax.nn.one_hot(y, z.shape[-1], dtype=z.dtype),
+         np.array([0, 3, 4, 1])),
+        (_masked_sum_of_squares, lambda x, m: jnp.where(m[:, None], 2 * x, 0.0), np.array([True, False, True, True])),
+    ],
+)  # fmt: skip
+def test_the_size_one_family_is_not_drawn_beside_integer_labels_or_a_mask_of_the_batch(
+    f: Any, grad: Any, given: Any
+) -> None:
+    """Labels and masks are passed as given, at their full length 4: cutting the float batch to
+    one row beside them broadcast (1, 5) against 4 rows and failed the textbook gradient."""
+    x = np.random.default_rng(8).standard_normal((4, 5))
+    report = handgrad.verify(f, x, given, grad=grad, transforms=["jit"], **ONE)
+    assert report.ok, report
+    assert "size-1" not in {r.case.family.name for r in report.results}
