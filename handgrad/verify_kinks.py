@@ -74,18 +74,45 @@ class TreeKink(Kink):
         return masks, values
 
 
-def one_sided(up: np.ndarray, down: np.ndarray, here: np.ndarray, h: Any) -> tuple[np.ndarray, ...]:
+def one_sided(
+    up: np.ndarray, down: np.ndarray, here: np.ndarray, h: Any, curvature: Any = 0.0
+) -> tuple[np.ndarray, ...]:
     """(low, high, kink) from values of a function a step h either side of a point, in float64:
     the range between the one-sided difference quotients (up - here) / h and (here - down) / h,
-    and where they differ by more than 0.1% plus what their own rounding explains (a kink)."""
+    and where they differ by more than 0.1% plus what their own rounding and `curvature` (what
+    a smooth f's second derivative puts between them, see `curvature_gap`) explain (a kink)."""
     with np.errstate(all="ignore"):  # (inf - inf where f overflows: no kink there)
         right, left = (up - here) / h, (here - down) / h
         rounding = 16 * np.finfo(np.float64).eps * (np.abs(up) + np.abs(down) + 2 * np.abs(here)) / h
-        kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding
+        kink = np.abs(right - left) > 1e-3 * np.maximum(np.abs(right), np.abs(left)) + rounding + curvature
     kink &= np.isfinite(right) & np.isfinite(left)
     # The slopes are estimates, off by up to their rounding: the range is widened by it, so
     # that relu's exact 1 at 0 is inside although the quotient says 0.99999997.
     return np.minimum(left, right) - rounding, np.maximum(left, right) + rounding, kink
+
+
+def curvature_gap(
+    up2: np.ndarray, up: np.ndarray, here: np.ndarray, down: np.ndarray, down2: np.ndarray, h: Any
+) -> np.ndarray:
+    """What a smooth f puts between its one-sided quotients at step h: right - left =
+    h f'' + O(h^2), while each quotient moves by h f'' / 2 from step h to 2h. So 4 times
+    |r_2h - r_h| + |l_2h - l_h| (~ 2 h |f''|) is twice the gap curvature explains; at a kink the
+    quotients hardly move with the step and the gap (the jump) stays."""
+    with np.errstate(all="ignore"):
+        r1, r2 = (up - here) / h, (up2 - here) / (2 * h)
+        l1, l2 = (here - down) / h, (here - down2) / (2 * h)
+        gap = 4 * (np.abs(r2 - r1) + np.abs(l2 - l1))
+    return np.where(np.isfinite(gap), gap, 0.0)
+
+
+def probe_steps(x: np.ndarray) -> np.ndarray:
+    """The kink probe's step at each element: 1e-7 of the element itself (a step of 1e-7 of 1e-2
+    at x ~ 1e-8 crossed the whole curved part of a norm), and at an exact 0 1e-7 of the
+    argument's smallest nonzero magnitude (at most 1e-2); never below 1e-30."""
+    a = np.abs(np.asarray(x, np.float64))
+    nonzero = a[a > 0]
+    at_zero = min(1e-2, float(nonzero.min())) if nonzero.size else 1e-2
+    return np.maximum(1e-7 * np.where(a > 0, a, at_zero), 1e-30)
 
 
 MAX_KINK_PROBES = 1024
@@ -132,14 +159,17 @@ class FoundKink(Kink):
         nothing = np.zeros(x.shape, bool)
         if m == 0 or m > MAX_KINK_PROBES:
             return np.zeros(x.shape), np.zeros(x.shape), nothing
-        h = 1e-7 * np.maximum(np.abs(x), 1e-2).ravel()
+        h = probe_steps(x).ravel()
         steps = (np.eye(m) * h).reshape(m, *x.shape)
-        points = np.concatenate([x + steps, x - steps, x[None]])
+        points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
         try:
             values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
         except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
             return np.zeros(x.shape), np.zeros(x.shape), nothing
-        low, high, kink = one_sided(values[:m], values[m : 2 * m], values[-1], h)
+        up, down, up2, down2 = (values[k * m : (k + 1) * m] for k in range(4))
+        here = values[-1]
+        curvature = curvature_gap(up2, up, here, down, down2, h)
+        low, high, kink = one_sided(up, down, here, h, curvature)
         return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape)
 
     def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:

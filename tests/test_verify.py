@@ -747,3 +747,37 @@ def test_a_verdict_does_not_depend_on_the_functions_name() -> None:
                                  devices=["cpu:0"])  # fmt: skip
         verdicts.add(report.ok)
     assert verdicts == {True}
+
+
+# ---- a smooth f at tiny inputs has no kink ----------------------------------------------------
+
+
+def _norm(x: jax.Array) -> jax.Array:
+    return jnp.sqrt(jnp.sum(x * x))
+
+
+def _smooth_abs(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.sqrt(x * x + 1e-20))  # smooth: curved within ~1e-10 of 0
+
+
+def _relu_plus_square(x: jax.Array) -> jax.Array:
+    return jnp.sum(jax.nn.relu(x) + x * x)
+
+
+def _l1(x: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.abs(x))
+
+
+@pytest.mark.parametrize(("f", "kinks"), [(_norm, False), (_smooth_abs, False), (_relu_plus_square, True), (_l1, True)])
+def test_a_smooth_function_at_tiny_inputs_is_not_a_kink(f: Any, kinks: bool) -> None:
+    """The probe's step was 1e-7 * max(|x|, 1e-2) = 1e-9 at |x| ~ 1e-8 (the `tiny` family): it
+    crossed the curved part of f, the one-sided slopes differed by curvature alone, and a norm
+    gradient off by an added 1e-10 passed as a subgradient at a "kink". Now the step is 1e-7 of
+    the element and a gap curvature explains is no kink; relu's and abs's exact 0 still are."""
+    from handgrad.arguments import prepare
+
+    x = np.array([3e-9, -1.2e-8, 5e-9, 0.0, 2e-8, 1e-3])
+    with verification.checking():
+        call = prepare(f, (x,), 0, None)
+        _, _, found = verify_kinks.found_kink(call).slopes([x], None, 0)
+    assert found.tolist() == [False, False, False, kinks, False, False]
