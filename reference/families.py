@@ -75,7 +75,13 @@ ROWS: Shape = (7, 5)
 
 # ---- elementwise ---------------------------------------------------------------------
 
-EXTREMES = np.array([-1e4, -1e3, -100.0, -30.0, -17.0, -9.0, 9.0, 17.0, 30.0, 100.0, 1e3, 1e4])
+_LADDER = (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 22, 25, 28, 30, 33, 36, 40, 45, 50, 60, 70, 85,
+           100, 200, 500, 1e3, 2e3, 5e3, 1e4)  # fmt: skip
+EXTREMES = np.array([-m for m in reversed(_LADDER)] + [float(m) for m in _LADDER])
+"""The activations' `extreme` inputs, fixed: 60 magnitudes from 9 to 1e4 of both signs, closest
+(steps of 1) where the activations' tails change fastest. A formula that branches wrongly over a
+stretch wider than a step (say `x < -9` given another branch, wrong until its error sinks below
+the tolerance near -14) is caught in every draw, not only in draws of `wide` that land there."""
 
 
 def normal(shape: Shape, scale: float = 1.0) -> Family:
@@ -114,9 +120,18 @@ def extreme() -> Family:
     return Family("extreme", draw, "+-9 ... +-1e4")
 
 
+RELU_KINK = np.array(
+    [0.0, -0.0, 0.0, 1.0, -1.0, 2.0**-10, -(2.0**-10)]
+    + [s * m for m in (1e-8, 1e-12, 1e-20, 1e-30, 2.0**-126, 1e-300) for s in (1.0, -1.0)]
+)
+"""x = 0 and -0.0, and neighbours down to each dtype's smallest normal number (2^-126 for float32
+and bfloat16, 1e-300 for float64): relu'(x) is 1 for every x > 0, so a threshold such as
+`x > 1e-8` is a mistake these catch. What rounds to zero in a dtype (all of them in float16)
+sits on the kink there, where any value in [0, 1] passes. No subnormals: XLA may flush them."""
+
+
 def relu_kink() -> Family:
-    values = np.array([0.0, -0.0, 0.0, 1.0, -1.0, 2.0**-10, -(2.0**-10)])
-    return Family("kink", lambda rng: Inputs((values.copy(),)), "x = 0 and -0.0, with neighbours")
+    return Family("kink", lambda rng: Inputs((RELU_KINK.copy(),)), "x = 0 and -0.0, with neighbours down to 1e-300")
 
 
 # ---- softmax -------------------------------------------------------------------------
@@ -259,14 +274,21 @@ def weights(rng: np.random.Generator, shape: Shape) -> np.ndarray:
 
 
 def near(rng: np.random.Generator, shape: Shape) -> np.ndarray:
-    """Offsets 0 < |d| < 1e-3 of both signs, from 1e-9 up: near a kink, never on it."""
-    return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-9, -3, shape)
+    """Offsets 1e-15 <= |d| < 1e-3 of both signs: next to a kink at 1, never on it (1e-15 is
+    a few units in the last place of 1 in float64, the closest a margin near 1 can be)."""
+    return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(-15, -3, shape)
+
+
+NEAR_TIE_SCALES = np.array([0.0, 0.0, -3.0, -8.0, -20.0, -60.0, -250.0])
+"""log10 of each row's scale in near_ties: ties of values near 1 down to values near 1e-250."""
 
 
 def near_ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """a within 1e-3 of y, never equal to it (float64 only: float32 would round onto y)."""
-    y = rng.standard_normal(ROWS)
-    return y + near(rng, ROWS), y
+    """a next to y, never equal to it: a = y (1 + d), 1e-15 <= |d| < 1e-3, so a - y is from
+    about 1e-265 to 1e-3 (rows of y scaled from 1 down to 1e-250). A threshold on |a - y| such
+    as `abs(a - y) < 1e-10` for the tie is caught. Float64 only: float32 would round onto y."""
+    y = rng.standard_normal(ROWS) * 10.0 ** NEAR_TIE_SCALES[:, None]
+    return y * (1.0 + near(rng, ROWS)), y
 
 
 def hinge_margin_one(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

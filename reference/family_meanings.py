@@ -65,11 +65,11 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("extreme", "the largest inputs the contract states, up to +-1e4: +-9 ... +-1e4 for the "
             "activations, fixed rows of logits for softmax and cross-entropy, predictions for the losses",
             "catalog"),
-    Meaning("kink", "x = 0 and -0.0 with neighbours (relu's kink)", "catalog"),
+    Meaning("kink", "x = 0 and -0.0 with neighbours, down to 1e-300 (relu's kink)", "catalog"),
     Meaning("ties", "equal values a formula may branch on or divide by the difference of: a = y at half the "
             "elements (l1's kink, l2), equal logits in a row (softmax)", "catalog"),
-    Meaning("near-ties", "next to a kink, never on it: 0 < |a - y| < 1e-3, hinge margins within 1e-3 of 1 "
-            "(float64 only)", "catalog"),
+    Meaning("near-ties", "next to a kink, never on it: 0 < |a - y| < 1e-3 (down to 1e-265), hinge margins "
+            "within 1e-3 of 1 (down to 1e-15) (float64 only)", "catalog"),
     Meaning("row-large", "one 1-D row of logits up to +-1e4, no batch axis", "catalog"),
     Meaning("onehot-g", "one-hot cotangents g (softmax_vjp)", "catalog"),
     Meaning("onehot-<shape>", "scores with one-hot targets, at the shape named (cross-entropy, hinge)",

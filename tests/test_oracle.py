@@ -19,7 +19,7 @@ from tests.corpus.correct_forms import CORRECT_FORMS
 from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
 from tests.corpus.mistakes import MISTAKES, Mistake
 from tests.corpus.mistakes_subtle import SUBTLE
-from tests.corpus.mistakes_subtle_2 import SUBTLE_2
+from tests.corpus.mistakes_subtle_2 import SUBTLE_2, THRESHOLDS
 from tests.in_process import InProcessPrograms
 
 COUNTED = ("derivation", "stability")
@@ -169,3 +169,14 @@ def test_hints_read_the_inputs_the_case_was_drawn_with() -> None:
 STATEFUL = ("tanh-grad-memo-by-shape", "sigmoid-grad-drifts", "relu-grad-cache-under-jit", "relu-grad-pure-callback")
 """Mistakes whose cause is named by the grader's state checks or its program policy, not by
 the first failing case's hint."""
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+@pytest.mark.parametrize("mistake", THRESHOLDS, ids=lambda m: m.id)
+def test_a_threshold_or_branch_off_by_a_little_fails_in_every_draw(mistake: Mistake, seed: int) -> None:
+    # Wrong only on a narrow stretch (0 < x <= 1e-8, |a - y| <= 1e-10, -14 < x < -9): before
+    # the fixed inputs there (reference/families.py: RELU_KINK, near_ties, EXTREMES), some
+    # draws missed the stretch and the function kept its marks (seed 4 for the sigmoid one).
+    entry = BY_NAME[mistake.function]
+    grade = grade_function(InProcessPrograms(mistake.namespace()), entry, Options(fail_fast=True), seed, "cpu:0")
+    assert grade.score == 0 and not grade.passed, f"{mistake.id} kept its marks with seed {seed}"

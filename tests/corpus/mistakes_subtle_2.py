@@ -12,6 +12,61 @@ from __future__ import annotations
 
 from tests.corpus.mistakes import Mistake, m
 
+# Thresholds and branches a little off the kink or the formula's own range: wrong only on
+# a narrow stretch of inputs, so they are caught by fixed inputs there, in every draw.
+THRESHOLDS: tuple[Mistake, ...] = (
+    m(
+        "relu-grad-eps-threshold",
+        "relu_grad",
+        "x > 1e-8 instead of x > 0: 0 where relu'(x) = 1, for 0 < x <= 1e-8",
+        """
+      def relu_grad(x):
+          return (x > 1e-8).astype(x.dtype)
+      """,
+    ),
+    m(
+        "l1-grad-tie-tolerance",
+        "l1_grad",
+        "0 where |a - y| <= 1e-10, taken as a tie: sign(a - y) is +-1 right next to one",
+        """
+      def l1_grad(a, y):
+          d = a - y
+          return jnp.where(jnp.abs(d) <= 1e-10, 0.0, jnp.sign(d)).astype(d.dtype)
+      """,
+    ),
+    m(
+        "hinge-grad-margin-tolerance",
+        "hinge_grad",
+        "margin < 1 - 1e-12: 0 for margins just below 1, where the gradient is -y",
+        """
+      def hinge_grad(a, y):
+          margin = jnp.sum(y * a, axis=-1, keepdims=True)
+          return jnp.where(margin < 1 - 1e-12, -y, jnp.zeros_like(y))
+      """,
+    ),
+    m(
+        "sigmoid-grad-wrong-far-branch",
+        "sigmoid_grad",
+        "s(1 + s) below -9: wrong by 2 s^2, above the tolerance only from -9 to about -14",
+        """
+      def sigmoid_grad(x):
+          s = jax.nn.sigmoid(x)
+          return jnp.where(x < -9, s * (1 + s), s * (1 - s))
+      """,
+    ),
+    m(
+        "tanh-grad-truncated-tail",
+        "tanh_grad",
+        "0 past |x| > 10, as if tanh' had vanished: it is 8e-9 at 10, far above float64's floor",
+        """
+      def tanh_grad(x):
+          t = jnp.tanh(x)
+          return jnp.where(jnp.abs(x) > 10, 0.0, 1 - t * t).astype(t.dtype)
+      """,
+    ),
+)
+
+
 SUBTLE_2: tuple[Mistake, ...] = (
     # ---- unstable forms, right on small inputs ------------------------------------------
     m(
@@ -510,4 +565,5 @@ SUBTLE_2: tuple[Mistake, ...] = (
       """,
         hint="near 0",
     ),
+    *THRESHOLDS,
 )
