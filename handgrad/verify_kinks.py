@@ -159,9 +159,10 @@ class FoundKink(Kink):
         nothing = np.zeros(x.shape, bool)
         if m == 0 or m > MAX_KINK_PROBES:
             return np.zeros(x.shape), np.zeros(x.shape), nothing
-        h = probe_steps(x).ravel()
-        steps = (np.eye(m) * h).reshape(m, *x.shape)
-        points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
+        with np.errstate(all="ignore"):  # (an inf element: NaN points, no kink there, see one_sided)
+            h = probe_steps(x).ravel()
+            steps = (np.eye(m) * h).reshape(m, *x.shape)
+            points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
         try:
             values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
         except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands

@@ -781,3 +781,20 @@ def test_a_smooth_function_at_tiny_inputs_is_not_a_kink(f: Any, kinks: bool) -> 
         call = prepare(f, (x,), 0, None)
         _, _, found = verify_kinks.found_kink(call).slopes([x], None, 0)
     assert found.tolist() == [False, False, False, kinks, False, False]
+
+
+@pytest.mark.parametrize(
+    ("f", "grad", "x"),
+    [
+        (lambda x: jnp.sum(x**2), lambda x: 2 * x, np.array([1.0, np.inf, 2.0], np.float32)),
+        (lambda x: jnp.sum(jnp.abs(x)), jnp.sign, np.array([0.0, -np.inf, 2.0])),
+    ],
+)
+def test_an_infinite_input_leaks_no_numpy_warning_from_the_kink_probe(f: Any, grad: Any, x: np.ndarray) -> None:
+    """The probe's steps at an inf element are 0 * inf and inf - inf: NaN points, no kink there,
+    handled; numpy's RuntimeWarning about them leaked into the user's output."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        handgrad.verify(f, x, grad=grad, families=["given"], transforms=["jit"], devices=["cpu:0"])
