@@ -798,3 +798,19 @@ def test_an_infinite_input_leaks_no_numpy_warning_from_the_kink_probe(f: Any, gr
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         handgrad.verify(f, x, grad=grad, families=["given"], transforms=["jit"], devices=["cpu:0"])
+
+
+def test_every_name_docs_verify_md_reads_from_a_module_exists_right_after_import() -> None:
+    """docs/verify.md wrote handgrad.verification.FAMILIES, an AttributeError in a fresh process
+    until verify had loaded the module (handgrad loads its checking API lazily)."""
+    import subprocess
+    import sys
+
+    text = (Path(__file__).parent.parent / "docs" / "verify.md").read_text()
+    dotted = sorted(set(re.findall(r"\bhandgrad\.[a-z_]+\.[A-Za-z_]+\b", text)))
+    imported = re.findall(r"^from (handgrad\.[a-z_.]+) import (.+)$", text, flags=re.M)
+    program = "import handgrad\n" + "".join(f"{name}\n" for name in dotted)
+    program += "".join(f"from {m} import {names.split('#')[0].strip()}\n" for m, names in imported)
+    assert dotted or imported
+    run = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
