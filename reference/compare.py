@@ -169,7 +169,8 @@ def _worst_finite(
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.where(finite, np.abs(got - exp), 0.0)
     allowed = tolerance.allowed(np.where(finite, np.abs(exp), 0.0), np.where(finite, terms, 0.0))
-    ratio = err / allowed
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # an exact answer's allowance may be ~0
+        ratio = err / allowed
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
     e, g, a = float(exp[idx]), float(got[idx]), float(err[idx])
     rel = a / abs(e) if e != 0 else (0.0 if a == 0 else float("inf"))

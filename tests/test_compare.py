@@ -199,3 +199,14 @@ def test_hinge_band_is_the_margins_own_rounding() -> None:
         assert bool(np.allclose(at, got)) is ok, got
     # In float64 the same margins are far outside the band: plain derivatives, no kink.
     assert not HINGE.locate((a_below, y_pm)).any()
+
+
+def test_an_allowance_near_zero_fails_the_element_without_a_warning() -> None:
+    # An exact answer's allowance can be a subnormal (an input floor at x = 1e-300): the
+    # ratio error/allowance overflows, the element fails, and numpy says nothing to the user
+    # (the suite turns warnings into errors).
+    import dataclasses
+
+    tight = dataclasses.replace(TOLERANCES["float32"], atol=np.array([1e-310, 1e-310]), rtol=0.0)
+    result = compare(np.array([0.0, 0.0]), np.array([1.0, 0.0], np.float32), dtype="float32", tolerance=tight)
+    assert not result.ok and result.worst is not None and result.worst.index == (0,)
