@@ -148,6 +148,16 @@ class Finding:
 
 UNFOLLOWED = "refused with --allow-autodiff too: code the check cannot follow could reach anything"
 
+NOTEBOOK_EXPORT = "a notebook exported to .py: delete or comment out the get_ipython() lines"
+"""Said beside a refusal or an import error that involves get_ipython(): what nbconvert
+writes for a magic (`get_ipython().system(...)`, `.run_line_magic(...)`)."""
+
+
+def _calls_get_ipython(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "get_ipython" for n in ast.walk(node)
+    )
+
 
 def _findings(line: int, what: str, kind: str, file: str) -> list[Finding]:
     """A finding, and for dynamic access a second one of kind "system": `--allow-autodiff`
@@ -678,6 +688,8 @@ class _ModuleScan:
         return self.mod.units.setdefault(owner, _Unit())
 
     def _find(self, v: _Visit, node: ast.AST, kind: str, what: str) -> None:
+        if isinstance(node, ast.expr) and _calls_get_ipython(node):
+            what = f"{what} ({NOTEBOOK_EXPORT})"
         self._add(self._unit(v.owner), getattr(node, "lineno", 0), what, kind)
 
     def _add(self, unit: _Unit, line: int, what: str, kind: str) -> None:

@@ -301,3 +301,17 @@ def test_a_refused_import_is_said_once_not_again_on_each_attribute() -> None:
     rebound = src.replace("import jax\n", "import jax\ntime = jax.nn.relu\n").replace("time.time()", "time.fun")
     found = [str(f) for f in scan_source(rebound, ["relu_grad"])["relu_grad"]]
     assert any("`.fun`" in f for f in found), found
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["get_ipython().system('pip install jax')", "get_ipython().run_line_magic('timeit', 'relu(1.0)')",
+     "_ = get_ipython().getoutput('ls')"],
+)  # fmt: skip
+def test_a_magic_exported_from_a_notebook_is_refused_with_what_to_do(line: str) -> None:
+    # What nbconvert writes for `!pip install jax`, `%timeit` and `x = !ls`.
+    source = f"import jax.numpy as jnp\n{line}\n\n\ndef relu(x):\n    return jnp.maximum(x, 0)\n"
+    (finding, *_) = scan_source(source, ["relu"])["relu"]
+    assert finding.line == 2 and "get_ipython() lines" in finding.what
+    clean = scan_source("import jax.numpy as jnp\nx = jnp.ones(3).sum()\n\n\ndef relu(x):\n    return x\n", ["relu"])
+    assert clean["relu"] == []

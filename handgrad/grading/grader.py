@@ -35,7 +35,7 @@ from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
-from handgrad.scan import Finding
+from handgrad.scan import NOTEBOOK_EXPORT, Finding
 from handgrad.scan_budget import scan_and_review_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
@@ -698,7 +698,7 @@ def _import_problem(budget: Budget, path: Path) -> tuple[str, str]:
     else:
         reason = "import-error"
     if "get_ipython" in message:
-        message += " (a notebook exported to .py: delete or comment out the get_ipython() lines)"
+        message += f" ({NOTEBOOK_EXPORT})"
     return f"The submission could not be imported, so no function was graded: {message}", reason
 
 
