@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import os
 import re
+import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -584,9 +585,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"handgrad {args.command}: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("handgrad: terminated", file=sys.stderr)
+        return 128 + 15
     except KeyboardInterrupt:
         print("handgrad: interrupted", file=sys.stderr)
         return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the command is (as Ctrl-C is): the same clean-up runs, so no
+    worker, cgroup or copy of a submission is left behind."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def entry() -> NoReturn:
@@ -597,6 +610,7 @@ def entry() -> NoReturn:
     ours still runs, the exit is the usual one, which waits for it."""
     global _AS_COMMAND
     _AS_COMMAND = True
+    signal.signal(signal.SIGTERM, _raise_terminated)
     code = main()
     if threading.active_count() > 1:
         sys.exit(code)

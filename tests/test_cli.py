@@ -203,3 +203,26 @@ def test_what_an_output_may_replace(tmp_path: Path) -> None:
     assert replace_problem(png, "plot") is None
     assert replace_problem(png, "json") is not None and replace_problem(report, "plot") is not None
     assert replace_problem(report, "json", graded=[report]) is not None
+
+
+def test_sigterm_mid_grade_ends_the_command_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    # SIGTERM used to end the command where it stood: the staged copy of the submission
+    # stayed in /tmp. Now it is handled as Ctrl-C is (exit 143, "terminated").
+    import signal
+    import time
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    sub = tmp_path / "sub.py"
+    sub.write_text("import jax.numpy as jnp\n\n\ndef relu(x):\n    return jnp.maximum(x, 0)\n")
+    argv = [sys.executable, "-m", "handgrad", "grade", str(sub), "--function", "relu", "--insecure", "--no-cache"]
+    proc = subprocess.Popen(argv, env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(scratch.glob("handgrad-sub-*")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert proc.poll() is None, "the grade ended before its copy was seen"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "handgrad: terminated" in err, err[-2000:]
+    assert list(scratch.iterdir()) == []

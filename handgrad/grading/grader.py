@@ -782,126 +782,131 @@ def grade_many(
         for i, r in enumerate(resolved)
     ]
     budgets = [Budget(r, limits, cache=c) for r, c in zip(resolved, caches, strict=True)]
-    findings: list[dict[str, list[Finding]]] = []
-    reviews: list[tuple[str, ...]] = []
-    for i, budget in enumerate(budgets):
-        # The scan reads the very copy the workers will run (made now, read-only to them): a
-        # file swapped at the upload path after the scan is never what runs.
-        found: dict[str, list[Finding]] = {}
-        notes: list[str] = []
-        if not refused[i]:
-            try:
-                staged = budget.staged()
-            except SubmissionError as exc:
-                refused[i] = f"The submission was refused: {exc}"
-            else:
-                found, notes = _scan(staged) if options.scan else ({}, [])
-        findings.append(found)
-        reviews.append(tuple(notes))
-    for budget, found in zip(budgets, findings, strict=True):
-        budget.import_error = _unreadable(found)
-    # Stubs are read from the staged copy and graded without a worker; a function the scan
-    # refused keeps the scan's verdict.
-    stubs: list[dict[str, StubKind]] = [
-        {}
-        if refused[i] or budgets[i].import_error is not None
-        else {
-            name: kind
-            for name, kind in find_stubs(budgets[i].staged(), [e.name for e in entries]).items()
-            if not findings[i].get(name)
-        }
-        for i in range(len(paths))
-    ]
-    tasks = [(i, e) for i in range(len(paths)) for e in entries]
-    # Each submission's functions still to begin in a worker: an idle worker waits only for these.
-    unstarted = [0 if refused[i] else sum(e.name not in stubs[i] for e in entries) for i in range(len(paths))]
-    grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
-    started = [0.0] * len(paths)
-    finished: list[SubmissionGrade | None] = [None] * len(paths)
-    protocol = [False] * len(paths)
-    lock = threading.Lock()
-
-    def finish(i: int) -> SubmissionGrade:
-        problem, reason = (refused[i], "refused") if refused[i] else _import_problem(budgets[i], resolved[i])
-        functions = tuple(grades[i][e.name] for e in entries)
-        if refused[i] or budgets[i].import_error is not None:  # said once at the top, not in every function
-            functions = tuple(
-                f if f.passed else _not_graded(BY_ENTRY[f.name], options, "see the message at the top.")
-                for f in functions
-            )
-        return SubmissionGrade(
-            Path(paths[i]),
-            functions,
-            time.monotonic() - started[i],
-            seed,
-            box.mode,
-            problem,
-            _reason(functions, reason or ("protocol" if protocol[i] else "budget" if budgets[i].left() <= 0 else "")),
-            reviews[i],
-        )
-
-    def in_worker(i: int, entry: Entry, reuse: bool) -> tuple[FunctionGrade, bool]:
-        """(grade, kept): `entry` of submission i graded in a worker, with `reuse` in one the
-        submission left idle where one waits (pool.Budget.take_idle). A run in a reused worker
-        stops at its first failing check and is not kept (the caller grades the function again
-        in a fresh worker) unless every check passed or the worker was never asked anything:
-        so a failure is never caused by state another function left, and its feedback is what
-        a fresh worker gives. The discarded run stays charged to the submission's budget: the
-        budget bounds all the time a submission's code runs, and the run ended at its first
-        failure, so it costs little more than a fresh worker's start would have. A worker whose
-        function passed every check, or never reached it, is given back while the submission
-        has functions left to begin (at most one per thread, so `jobs` per submission)."""
-        ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i], reuse=reuse)
-        unharmed = protocol_error = False
-        try:
-            try:
-                grade = grade_function(ev, entry, options, seed, device, until_failure=ev.reused)
-            except Exception as exc:  # whatever a worker sent costs its own submission only
-                grade, protocol_error = _protocol_failure(entry, options, exc), True
-            unharmed = grade.clean or not ev.sent
-        finally:
-            with lock:
-                wanted = unstarted[i] > 0
-            ev.close(keep_budget=True, give_back=unharmed and wanted)
-        kept = unharmed or not ev.reused
-        if kept and protocol_error:
-            with lock:
-                protocol[i] = True
-        return grade, kept
-
-    def run(task: tuple[int, Entry]) -> None:
-        i, entry = task
-        with lock:
-            started[i] = started[i] or time.monotonic()
-        if refused[i]:
-            grade = _not_graded(entry, options, "the submission was refused (see the message at the top).")
-        elif entry.name in stubs[i]:
-            grade = stub_grade(entry, options, seed, device, stubs[i][entry.name])
-        else:
-            with lock:
-                unstarted[i] -= 1
-            grade, kept = in_worker(i, entry, reuse=True)
-            if not kept:  # it failed in a reused worker: only a fresh worker's verdict counts
-                grade, _ = in_worker(i, entry, reuse=False)
-        with lock:
-            grades[i][entry.name] = grade
-            done = len(grades[i]) == len(entries)
-            if done:
-                budgets[i].close()
-                finished[i] = finish(i)
-        if on_progress is not None:
-            on_progress(1)
-        if done and on_done is not None:
-            on_done(Path(paths[i]), finished[i])  # type: ignore[arg-type]
-
     try:
+        findings: list[dict[str, list[Finding]]] = []
+        reviews: list[tuple[str, ...]] = []
+        for i, budget in enumerate(budgets):
+            # The scan reads the very copy the workers will run (made now, read-only to them): a
+            # file swapped at the upload path after the scan is never what runs.
+            found: dict[str, list[Finding]] = {}
+            notes: list[str] = []
+            if not refused[i]:
+                try:
+                    staged = budget.staged()
+                except SubmissionError as exc:
+                    refused[i] = f"The submission was refused: {exc}"
+                else:
+                    found, notes = _scan(staged) if options.scan else ({}, [])
+            findings.append(found)
+            reviews.append(tuple(notes))
+        for budget, found in zip(budgets, findings, strict=True):
+            budget.import_error = _unreadable(found)
+        # Stubs are read from the staged copy and graded without a worker; a function the scan
+        # refused keeps the scan's verdict.
+        stubs: list[dict[str, StubKind]] = [
+            {}
+            if refused[i] or budgets[i].import_error is not None
+            else {
+                name: kind
+                for name, kind in find_stubs(budgets[i].staged(), [e.name for e in entries]).items()
+                if not findings[i].get(name)
+            }
+            for i in range(len(paths))
+        ]
+        tasks = [(i, e) for i in range(len(paths)) for e in entries]
+        # Each submission's functions still to begin in a worker: an idle worker waits only for these.
+        unstarted = [0 if refused[i] else sum(e.name not in stubs[i] for e in entries) for i in range(len(paths))]
+        grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
+        started = [0.0] * len(paths)
+        finished: list[SubmissionGrade | None] = [None] * len(paths)
+        protocol = [False] * len(paths)
+        lock = threading.Lock()
+
+        def finish(i: int) -> SubmissionGrade:
+            problem, reason = (refused[i], "refused") if refused[i] else _import_problem(budgets[i], resolved[i])
+            functions = tuple(grades[i][e.name] for e in entries)
+            if refused[i] or budgets[i].import_error is not None:  # said once at the top, not in every function
+                functions = tuple(
+                    f if f.passed else _not_graded(BY_ENTRY[f.name], options, "see the message at the top.")
+                    for f in functions
+                )
+            return SubmissionGrade(
+                Path(paths[i]),
+                functions,
+                time.monotonic() - started[i],
+                seed,
+                box.mode,
+                problem,
+                _reason(functions, reason or _spent_or_protocol(protocol[i], budgets[i])),
+                reviews[i],
+            )
+
+        def in_worker(i: int, entry: Entry, reuse: bool) -> tuple[FunctionGrade, bool]:
+            """(grade, kept): `entry` of submission i graded in a worker, with `reuse` in one the
+            submission left idle where one waits (pool.Budget.take_idle). A run in a reused worker
+            stops at its first failing check and is not kept (the caller grades the function again
+            in a fresh worker) unless every check passed or the worker was never asked anything:
+            so a failure is never caused by state another function left, and its feedback is what
+            a fresh worker gives. The discarded run stays charged to the submission's budget: the
+            budget bounds all the time a submission's code runs, and the run ended at its first
+            failure, so it costs little more than a fresh worker's start would have. A worker whose
+            function passed every check, or never reached it, is given back while the submission
+            has functions left to begin (at most one per thread, so `jobs` per submission)."""
+            ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i], reuse=reuse)
+            unharmed = protocol_error = False
+            try:
+                try:
+                    grade = grade_function(ev, entry, options, seed, device, until_failure=ev.reused)
+                except Exception as exc:  # whatever a worker sent costs its own submission only
+                    grade, protocol_error = _protocol_failure(entry, options, exc), True
+                unharmed = grade.clean or not ev.sent
+            finally:
+                with lock:
+                    wanted = unstarted[i] > 0
+                ev.close(keep_budget=True, give_back=unharmed and wanted)
+            kept = unharmed or not ev.reused
+            if kept and protocol_error:
+                with lock:
+                    protocol[i] = True
+            return grade, kept
+
+        def run(task: tuple[int, Entry]) -> None:
+            i, entry = task
+            with lock:
+                started[i] = started[i] or time.monotonic()
+            if refused[i]:
+                grade = _not_graded(entry, options, "the submission was refused (see the message at the top).")
+            elif entry.name in stubs[i]:
+                grade = stub_grade(entry, options, seed, device, stubs[i][entry.name])
+            else:
+                with lock:
+                    unstarted[i] -= 1
+                grade, kept = in_worker(i, entry, reuse=True)
+                if not kept:  # it failed in a reused worker: only a fresh worker's verdict counts
+                    grade, _ = in_worker(i, entry, reuse=False)
+            with lock:
+                grades[i][entry.name] = grade
+                done = len(grades[i]) == len(entries)
+                if done:
+                    budgets[i].close()
+                    finished[i] = finish(i)
+            if on_progress is not None:
+                on_progress(1)
+            if done and on_done is not None:
+                on_done(Path(paths[i]), finished[i])  # type: ignore[arg-type]
+
         with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
             for _ in pool.map(run, tasks):
                 pass
-    finally:
+    finally:  # from the first copy on: an interrupt (Ctrl-C, SIGTERM) mid-scan leaves no copy behind
         for b in budgets:
             b.close()
     return [g for g in finished if g is not None]
+
+
+def _spent_or_protocol(protocol: bool, budget: Budget) -> str:
+    """The reason of a submission that imported: "protocol", "budget" (spent) or none."""
+    return "protocol" if protocol else "budget" if budget.left() <= 0 else ""
 
 
 BY_ENTRY = {e.name: e for e in CATALOG}
