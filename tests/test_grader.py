@@ -391,3 +391,24 @@ def test_workers_are_cpu_only_whatever_the_grader_sees(monkeypatch: pytest.Monke
     assert seen["JAX_PLATFORMS"] == "cpu"
     assert list(scratch.iterdir()) == [], "a failed start left its folder behind"
     assert grading_device() == "cpu:0"
+
+
+def test_a_function_that_prints_a_lot_keeps_its_marks(tmp_path: Path) -> None:
+    # 16 MiB printed per call: four calls filled the worker's 64 MiB file-size limit, the
+    # fifth print raised OSError (File too large) and a right formula lost its marks.
+    path = write(tmp_path, "noisy.py", "import jax.numpy as jnp\n\n\ndef relu(x):\n"
+                 "    print('debug', 'x' * (16 << 20))\n    return jnp.maximum(x, 0)\n")  # fmt: skip
+    (result,) = grade(path, Options(insecure=True, functions=("relu",), seed=3, limits=FAST)).functions
+    assert result.passed, result.feedback
+
+
+def test_prints_past_the_cap_are_dropped_and_said_once() -> None:
+    import io
+
+    from handgrad.grading.worker import CappedText
+
+    sink = io.StringIO()
+    capped = CappedText(sink, 10)
+    assert [capped.write(t) for t in ("abcdef", "ghijkl", "mnop")] == [6, 6, 4]
+    kept = sink.getvalue()
+    assert kept.startswith("abcdefghij") and "mnop" not in kept and kept.count("more than 10 characters") == 1

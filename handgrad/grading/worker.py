@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import importlib.util
+import io
 import os
 import platform
 import resource
@@ -396,6 +397,36 @@ def warm_up(evaluate: Callable[..., Any], runner: bool = False) -> None:
         runner_module.run(blob, (x,))
 
 
+PRINTED_BYTES = 1 << 20
+"""What a worker keeps of the submission's prints (its log's tail is shown where it crashed)."""
+
+
+class CappedText(io.TextIOBase):
+    """A text stream that writes through to `stream` until `limit` characters were written,
+    then drops the rest (saying so once): writing never fails and never fills the disk."""
+
+    def __init__(self, stream: Any, limit: int) -> None:
+        self._stream, self._limit, self._left = stream, limit, limit
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self._left > 0:
+            kept = text[: self._left]
+            self._left -= len(kept)
+            self._stream.write(kept)
+            if self._left <= 0:
+                self._stream.write(f"\n[handgrad: printed more than {self._limit} characters; the rest is not kept]\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def fileno(self) -> int:
+        return int(self._stream.fileno())
+
+
 def describe(exc: BaseException, submission: Path) -> str:
     """describe_exception, pointing at the submission's own frame (never the grader's)."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
@@ -494,7 +525,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.cpus:  # before the backend starts: XLA sizes its thread pools from this
         os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
     inp, out = os.fdopen(args.inp, "rb"), os.fdopen(args.out, "wb")
-    sys.stdout = sys.stderr  # prints from the submission go to the log, like everything else
+    # Prints from the submission go to the log, like everything else, up to PRINTED_BYTES:
+    # a function that prints on every call is not wrong, and must not fail once the log
+    # reaches the worker's file-size limit (its print would raise OSError there).
+    sys.stdout = sys.stderr = CappedText(sys.stderr, PRINTED_BYTES)
 
     import handgrad
     import handgrad.evaluate as api
@@ -564,5 +598,5 @@ if __name__ == "__main__":
     try:
         main()
     except Exception:
-        traceback.print_exc()
+        traceback.print_exc(file=sys.__stderr__)  # (past the cap on the submission's prints)
         sys.exit(3)
