@@ -11,8 +11,9 @@ found by the grader (grading/grader.py), which sees more than one call.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -93,7 +94,7 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "NaN/inf at a kink: something divides by zero there (d / |d|, or an added epsilon too small "
                 "for the dtype: 1e-12 is 0 in float16)"
             )
-        if _beyond_ordinary(result) or _has_large_input(result):
+        if _has_large_input(result) or (_beyond_ordinary(result) and not _ordinary_inputs(result)):
             return (
                 "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
                 "inf/inf, log of an underflowed probability); rewrite it in a stable form"
@@ -229,6 +230,19 @@ def _has_large_input(result: CaseResult) -> bool:
         if arr.size and np.nanmax(np.abs(arr)) >= 9:
             return True
     return False
+
+
+def _ordinary_inputs(result: CaseResult) -> bool:
+    """The inputs at the worst element are known and none is extreme: finite, |v| < 9, and
+    0 or not tiny (an extreme family's case still draws some ordinary values, x = 0.499)."""
+    arrays = [np.asarray(v, np.float64) for v in result.inputs_at_worst.values() if not isinstance(v, Mapping)]
+    if not arrays:
+        return False
+    for a in arrays:
+        m = np.abs(a)
+        if not np.all(np.isfinite(a)) or np.any(m >= 9) or np.any((m > 0) & (m < 1e-6)):
+            return False
+    return True
 
 
 def _reduced_size(result: CaseResult) -> int:
@@ -537,3 +551,52 @@ def _known_form(result: CaseResult, got: np.ndarray) -> str:
             f"for which it is {right}"
         )
     return ""
+
+
+BATCH_HINTS = ("fails on a batch",)
+"""Hints that blame a batch (vmap): only right when the function's unbatched checks pass."""
+EXTREME_HINTS = {"nonfinite": "NaN/inf only at extreme inputs", "value": "inaccurate at extreme inputs"}
+"""Hints that blame extreme inputs: only right when the ordinary inputs give no such failure."""
+
+
+def related(results: Sequence[CaseResult]) -> list[CaseResult]:
+    """The results of one function's checks, with a hint that only one check's view made
+    (a batch, extreme inputs) replaced by the hint of a check that shows the same failure
+    without that condition: a vmap call that raises as the eager call does, a NaN or a wrong
+    value at extreme inputs when ordinary inputs give one too, is the same mistake, and its
+    feedback names one cause. Order and everything else are kept."""
+    out = []
+    for result in results:
+        same = _same_failure_elsewhere(result, results)
+        out.append(dataclasses.replace(result, hint=same.hint) if same is not None else result)
+    return out
+
+
+def _same_failure_elsewhere(result: CaseResult, results: Sequence[CaseResult]) -> CaseResult | None:
+    if result.ok or not result.hint:
+        return None
+    others = [
+        r
+        for r in results
+        if not r.ok and r.hint and r is not result and r.case.entry.name == result.case.entry.name
+        and r.problem == result.problem and not _at_kink(r)
+    ]  # fmt: skip
+    extreme = EXTREME_HINTS.get(result.problem)
+    if result.case.stacked and result.hint.startswith(BATCH_HINTS):
+        kind = _exception_type(result)
+        found = [r for r in others if not r.case.stacked and _exception_type(r) == kind]
+    elif extreme is not None and _beyond_ordinary(result) and result.hint.startswith(extreme):
+        found = [r for r in others if not _beyond_ordinary(r) and r.case.dtype == result.case.dtype]
+    else:
+        return None
+    return found[0] if found else None
+
+
+def _at_kink(result: CaseResult) -> bool:
+    worst = result.comparison.worst if result.comparison is not None else None
+    return worst is not None and worst.at_kink
+
+
+def _exception_type(result: CaseResult) -> str:
+    """The exception's class as the error quotes it first ("TypeError"), "" for other failures."""
+    return result.error.split(":", 1)[0].strip() if result.error_kind == "exception" else ""

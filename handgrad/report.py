@@ -19,7 +19,9 @@ class Report:
 
     def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5, about: str = "") -> None:
         self.name = name
-        self.results = tuple(results)
+        from handgrad.hints import related
+
+        self.results = tuple(related(results))  # one cause, not one per transform or tier
         self.show = show
         self.about = about
         """How grad was read (as a VJP for a non-scalar f), said under a failure."""
