@@ -412,3 +412,15 @@ def test_prints_past_the_cap_are_dropped_and_said_once() -> None:
     assert [capped.write(t) for t in ("abcdef", "ghijkl", "mnop")] == [6, 6, 4]
     kept = sink.getvalue()
     assert kept.startswith("abcdefghij") and "mnop" not in kept and kept.count("more than 10 characters") == 1
+
+
+def test_a_python_number_returned_is_the_one_cause_shown(tmp_path: Path) -> None:
+    # Under jit a returned 1.0 comes back as a float64 array of shape (): its dtype and shape
+    # failures are symptoms, and were shown first (the Python number as a third cause, or not
+    # at all past the three shown).
+    path = write(tmp_path, "numbers.py", "def relu(x):\n    return 0\n\n\ndef relu_grad(x):\n    return 1.0\n")
+    options = Options(insecure=True, functions=("relu", "relu_grad"), seed=3, limits=FAST)
+    for result in grade(path, options).functions:
+        first = result.feedback.split("First failing check:")[1]
+        assert "FAILED (bad-return)" in first.splitlines()[1], result.feedback
+        assert "Python" in first and "Fix this first" in first and "Another cause" not in first, result.feedback

@@ -579,7 +579,10 @@ def _score(
     failed = sorted(
         (r for r in results if not r.ok),
         key=lambda r: (
-            r.error_kind != "stale-state",  # the cause, when found, before its symptoms
+            # The cause, when found, before its symptoms: state kept between calls, or a value
+            # that is not a jax array (a Python number comes back from jit as a float64 array,
+            # so its dtype and shape failures there are what it looks like).
+            r.error_kind not in ("stale-state", "bad-return"),
             not shares.get(r.case.family.tier, 0),
             TIERS.index(r.case.family.tier),
             rank.get(id(r.case), 0),
@@ -616,7 +619,10 @@ def _score(
     else:
         causes = _causes(failed)
         parts += [label, first.message()]
-        if len(causes) == 1 and len(failed) > 1:
+        if first.error_kind == "bad-return" and len(causes) > 1:  # the others are its symptoms: said once
+            parts.append(f"(Fix this first: the other {len(failed) - 1} failing checks may all follow from it.)")
+            causes = causes[:1]
+        elif len(causes) == 1 and len(failed) > 1:
             parts.append(f"(All {len(failed)} failing checks show this same problem and likely mistake.)")
         for result, alike in causes[1:MAX_CAUSES]:
             parts += [f"Another cause ({_checks_at(alike)}):", result.message()]
