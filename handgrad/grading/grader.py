@@ -35,6 +35,7 @@ from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
+from handgrad.hints import related
 from handgrad.scan import NOTEBOOK_EXPORT, Finding
 from handgrad.scan_budget import scan_and_review_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
@@ -576,6 +577,7 @@ def _score(
         score = weight * earned / total if total > 0 else weight
     counted_failed = sum(v.failed + v.not_run for v in verdicts if v.counted)
     tier_lines = [v.line() for v in verdicts]
+    results = related(results)  # a batch's or an extreme input's hint where the plain check fails alike: one cause
     failed = sorted(
         (r for r in results if not r.ok),
         key=lambda r: (
