@@ -289,6 +289,28 @@ def _cancels_near_zero(result: CaseResult) -> str:
     )
 
 
+KINK_ADJACENT = ("kink", "near-ties")
+"""Families whose inputs sit right next to a kink, never on it (reference/families.py)."""
+
+
+def _zero_beside_the_kink(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
+    """0 (the kink's convention) wherever the value is wrong, on inputs next to the kink but not
+    on it: the formula treats a neighbourhood of the kink as the kink (`x > 1e-8`, a tie when
+    `abs(a - y) < 1e-10`, a margin within 1e-12 of 1)."""
+    kink = result.case.entry.kink
+    if kink is None or result.case.family.name not in KINK_ADJACENT:
+        return ""
+    with np.errstate(all="ignore"):
+        wrong = ~np.isclose(got, want, rtol=1e-3, atol=0.0)
+    if not wrong.any() or not np.all(got[wrong] == 0) or not np.all(np.isfinite(want[wrong])):
+        return ""
+    return (
+        f"0 right next to the kink in {int(wrong.sum())} elements: a threshold or tolerance (x > 1e-8, "
+        "abs(a - y) < 1e-10)? Next to the kink the derivative is already the one-sided value; "
+        "only the kink itself (x = 0, a = y, a margin of exactly 1) takes the convention"
+    )
+
+
 def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str) -> str:
     comparison = result.comparison
     worst = comparison.worst if comparison is not None else None
@@ -297,6 +319,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"wrong at a kink: {kink.rule}" if kink is not None else "wrong at a kink"
     if want.shape != got.shape:
         return ""
+    beside = _zero_beside_the_kink(result, want, got)
+    if beside:
+        return beside
     spread = _spread(result)  # the dtype's rounding: a bfloat16 transpose is one to 0.4%
     if _transposed(want, got, spread):
         return "transposed: the result is the transpose of the right one"

@@ -23,6 +23,7 @@ THRESHOLDS: tuple[Mistake, ...] = (
       def relu_grad(x):
           return (x > 1e-8).astype(x.dtype)
       """,
+        hint="right next to the kink",
     ),
     m(
         "l1-grad-tie-tolerance",
@@ -33,6 +34,7 @@ THRESHOLDS: tuple[Mistake, ...] = (
           d = a - y
           return jnp.where(jnp.abs(d) <= 1e-10, 0.0, jnp.sign(d)).astype(d.dtype)
       """,
+        hint="right next to the kink",
     ),
     m(
         "hinge-grad-margin-tolerance",
@@ -43,6 +45,7 @@ THRESHOLDS: tuple[Mistake, ...] = (
           margin = jnp.sum(y * a, axis=-1, keepdims=True)
           return jnp.where(margin < 1 - 1e-12, -y, jnp.zeros_like(y))
       """,
+        hint="right next to the kink",
     ),
     m(
         "sigmoid-grad-wrong-far-branch",
