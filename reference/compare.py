@@ -123,7 +123,7 @@ def _compare(
             return Comparison(
                 False,
                 "nonfinite",
-                f"{found.where}: expected {found.expected!r}, got {found.got!r}",
+                f"{found.where}: expected {_digits(found.expected, dtype)}, got {_digits(found.got, dtype)}",
                 found,
                 leaf=key,
             )
@@ -142,6 +142,15 @@ def _compare(
             leaf=worst.leaf,
         )
     return Comparison(True, "", "", worst)
+
+
+_SHOWN_DIGITS = {"float64": 17, "float32": 8, "float16": 4, "bfloat16": 4}
+"""Significant digits that tell two values of each dtype apart (more would show float64 noise)."""
+
+
+def _digits(value: float, dtype: str) -> str:
+    """`value` (inf and nan as numpy writes them) to the digits the checked dtype holds."""
+    return f"{value:.{_SHOWN_DIGITS.get(dtype, 17)}g}" if np.isfinite(value) else repr(value)
 
 
 def _overflowed(exp: np.ndarray, dtype: np.dtype) -> np.ndarray:

@@ -210,3 +210,12 @@ def test_an_allowance_near_zero_fails_the_element_without_a_warning() -> None:
     tight = dataclasses.replace(TOLERANCES["float32"], atol=np.array([1e-310, 1e-310]), rtol=0.0)
     result = compare(np.array([0.0, 0.0]), np.array([1.0, 0.0], np.float32), dtype="float32", tolerance=tight)
     assert not result.ok and result.worst is not None and result.worst.index == (0,)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shown"), [("float32", "0.14200198"), ("float16", "0.142"), ("float64", "0.14200198358145644")]
+)
+def test_a_nonfinite_mismatch_shows_the_truth_to_the_dtypes_digits(dtype: str, shown: str) -> None:
+    np_dtype = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
+    result = cmp(np.array([0.14200198358145644, 1.0]), np.array([np.nan, 1.0]).astype(np_dtype), dtype)
+    assert result.problem == "nonfinite" and f"expected {shown}, got nan" in result.detail, result.detail
