@@ -619,7 +619,27 @@ def _refused_module(mod: str) -> tuple[str, str] | None:
         return "autodiff", f"`{mod}` is JAX's internals, where its differentiation lives: not allowed"
     if top in DYNAMIC_MODULES or mod in DYNAMIC_MODULES:
         return "dynamic", f"`{mod}` reaches code dynamically (imports, reflection or serialized code): not allowed"
-    return "system", f"`{mod}` is not on the allowlist of modules a formula may use (see docs/allowlist.md)"
+    why = f"`{mod}` is not on the allowlist of modules a formula may use (see docs/allowlist.md)"
+    if not _installed(top):
+        why += (
+            f"; no module `{top}` is installed here: if it is a file of yours, a one-file submission cannot "
+            f"import other files (paste its code into this file, or hand in a folder with __init__.py that "
+            f"imports it as `from . import {top}`)"
+        )
+    return "system", why
+
+
+def _installed(top: str) -> bool:
+    """Whether `top` names a standard-library module or a top-level module of an installed
+    distribution (read from metadata: nothing is imported)."""
+    return top in sys.stdlib_module_names or top in _distributed_tops()
+
+
+@functools.cache
+def _distributed_tops() -> frozenset[str]:
+    import importlib.metadata
+
+    return frozenset(importlib.metadata.packages_distributions())
 
 
 def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:

@@ -315,3 +315,14 @@ def test_a_magic_exported_from_a_notebook_is_refused_with_what_to_do(line: str) 
     assert finding.line == 2 and "get_ipython() lines" in finding.what
     clean = scan_source("import jax.numpy as jnp\nx = jnp.ones(3).sum()\n\n\ndef relu(x):\n    return x\n", ["relu"])
     assert clean["relu"] == []
+
+
+def test_an_import_of_a_file_beside_the_submission_says_what_to_do() -> None:
+    # `import helpers` with helpers.py next to a one-file submission: no such module is
+    # installed, and the refusal says how to hand in the helper. An installed library that
+    # is not allowed (sqlite3) gets the allowlist's refusal alone.
+    own = scan_source("import helpers\n\n\ndef relu(x):\n    return helpers.f(x)\n", ["relu"])["relu"][0].what
+    assert "not on the allowlist" in own and "a one-file submission cannot import other files" in own
+    assert "from . import helpers" in own
+    library = scan_source("import sqlite3\n\n\ndef relu(x):\n    return x\n", ["relu"])["relu"][0].what
+    assert "not on the allowlist" in library and "file of yours" not in library
