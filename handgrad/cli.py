@@ -99,8 +99,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.device:
         unknown = [d for d in args.device if d not in devices]
         if unknown:
-            raise UsageError(f"unknown device {', '.join(unknown)}; this machine has: {', '.join(devices)}")
-        devices = args.device
+            why = " (sharded needs two or more devices)" if "sharded" in unknown else ""
+            raise UsageError(f"unknown device {', '.join(unknown)}{why}; this machine has: {', '.join(devices)}")
+        devices = list(dict.fromkeys(args.device))  # a device named twice is checked once
     entries = [e for e in CATALOG if not args.function or e.name in args.function]
     dtypes = list(dict.fromkeys(d for group in args.dtype for d in group)) if args.dtype else None
     cases = build_cases(entries, dtypes=dtypes, devices=devices)
@@ -126,8 +127,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _size(text: str) -> int:
-    """Bytes, with an optional K/M/G suffix: 4G, 512M, 1073741824."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    """Bytes, with an optional K/M/G/T suffix: 4G, 512M, 1T, 1073741824."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     try:
         if t and t[-1] in units:
@@ -154,7 +155,7 @@ def _seconds(text: str, least: float = 0.0, why: str = "") -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not 0 < value < float("inf"):  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+        raise argparse.ArgumentTypeError(f"must be a positive, finite number of seconds, not {text}")
     if value < least:
         raise argparse.ArgumentTypeError(f"{text} s is too short: at least {least:g} s ({why})")
     return value
@@ -465,6 +466,8 @@ def cmd_starter(args: argparse.Namespace) -> int:
     if args.path is None or str(args.path) == "-":  # "-" is standard output, as for --json
         sys.stdout.write(text)
         return 0
+    if Path(args.path).suffix != ".py" and not Path(args.path).is_dir():
+        raise UsageError(f"{args.path}: name it with .py, e.g. my_grads.py (handgrad grade takes a .py file)")
     try:
         starter.write(text, args.path)
     except OSError as exc:

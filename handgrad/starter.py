@@ -163,3 +163,5 @@ def write(text: str, path: Path) -> None:
             f.write(text)
     except FileExistsError:
         raise FileExistsError(f"{path} exists; choose another path or remove it first") from None
+    except OSError as exc:  # a read-only or special place (/proc, /sys): said plainly
+        raise OSError(f"{path}: cannot be written ({exc.strerror or exc})") from None

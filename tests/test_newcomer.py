@@ -59,8 +59,8 @@ def test_rubric_with_one_weighted_function_loads(tmp_path: Path) -> None:
     ("argv", "words"),
     [
         (["--jobs", "0"], "argument --jobs: must be at least 1, not 0"),
-        (["--timeout", "-1"], "argument --timeout: must be a positive number of seconds"),
-        (["--timeout", "nan"], "argument --timeout: must be a positive number of seconds"),
+        (["--timeout", "-1"], "argument --timeout: must be a positive, finite number of seconds"),
+        (["--timeout", "nan"], "argument --timeout: must be a positive, finite number of seconds"),
         (["--memory", "1K"], "argument --memory: 1K: must be at least 256M"),
         (["--timeout", "0.001"], "argument --timeout: 0.001 s is too short: at least 1 s (a function's first call"),
     ],
@@ -79,7 +79,7 @@ def test_bundle_refuses_limits_that_would_fail_every_student(
 def test_grade_budget_must_be_positive(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["grade", "a.py", "--budget", "0"])
-    assert "argument --budget: must be a positive number of seconds, not 0" in capsys.readouterr().err
+    assert "argument --budget: must be a positive, finite number of seconds, not 0" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["grade", "a.py", "--budget", "2"])
     assert "argument --budget: 2 s is too short: at least 10 s" in capsys.readouterr().err
@@ -542,3 +542,42 @@ def test_template_dash_is_standard_output(
     assert main(["template", "-"]) == 0
     assert "def softmax_vjp(x, g):" in capsys.readouterr().out
     assert not (tmp_path / "-").exists()  # a file named "-" was written
+
+
+def test_template_names_and_places_it_cannot_write_are_said_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["template", str(tmp_path / "mine.txt")]) == 2  # grade would refuse it afterwards
+    assert "name it with .py" in capsys.readouterr().err and not (tmp_path / "mine.txt").exists()
+    assert main(["template", "/proc/handgrad-template.py"]) == 2
+    err = capsys.readouterr().err
+    assert "/proc/handgrad-template.py: cannot be written (" in err and "Errno" not in err
+
+
+def test_sizes_take_a_t_and_an_infinite_timeout_is_named(capsys: pytest.CaptureFixture[str]) -> None:
+    from handgrad.cli import _size
+
+    assert _size("1T") == _size("1024G") == 1 << 40 and _size("2TiB") == 2 << 40
+    with pytest.raises(SystemExit):
+        main(["grade", "a.py", "--timeout", "inf"])
+    assert "positive, finite number of seconds, not inf" in capsys.readouterr().err
+
+
+def test_the_untouched_template_is_not_attempted_in_marks(tmp_path: Path) -> None:
+    from handgrad.grading.grader import Options, grade
+    from handgrad.starter import template
+
+    path = tmp_path / "template.py"
+    path.write_text(template())
+    assert grade(path, Options(insecure=True)).reason == "not-attempted"
+    partly = tmp_path / "partly.py"
+    partly.write_text(template() + "\n\ndef relu(x):\n    return x\n")  # one function tried (and wrong)
+    assert grade(partly, Options(insecure=True, functions=("relu", "relu_grad"))).reason == "failed"
+
+
+def test_a_device_named_twice_is_checked_once(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["check", "--function", "relu", "--dtype", "float32", "--device", "cpu:0"]
+    assert main(argv) == 0
+    once = capsys.readouterr().out.strip().splitlines()[-1]
+    assert main([*argv, "--device", "cpu:0"]) == 0
+    assert capsys.readouterr().out.strip().splitlines()[-1] == once and once.endswith("devices: cpu:0")

@@ -169,7 +169,10 @@ def _copy(source: Path, target: Path) -> None:
             data = notebook_source(src, data).encode()
         budget[0] -= len(data)
         if budget[0] < 0:
-            raise SubmissionError(f"{source}: larger than {MAX_BYTES} bytes in all")
+            raise SubmissionError(
+                f"{source}: larger than the limit of {MAX_BYTES:,} bytes in all; a submission holds source code "
+                "only (no data, saved outputs or large literals)"
+            )
         with open(dst, "xb") as out:
             out.write(data)
         os.chmod(dst, 0o644)
