@@ -424,3 +424,13 @@ def test_a_python_number_returned_is_the_one_cause_shown(tmp_path: Path) -> None
         first = result.feedback.split("First failing check:")[1]
         assert "FAILED (bad-return)" in first.splitlines()[1], result.feedback
         assert "Python" in first and "Fix this first" in first and "Another cause" not in first, result.feedback
+
+
+def test_a_whole_function_failure_is_not_told_tier_by_tier(tmp_path: Path) -> None:
+    # A refused import fails every check of the function: 'Derivation: FAILED 0 of 48 checks;
+    # 48 not run / Stability: FAILED 1 of 24 (wide)' read as if one tier failed.
+    path = write(tmp_path, "sub.py", "import os\nimport jax.numpy as jnp\n\n\ndef relu(x):\n"
+                 "    os.getcwd()\n    return jnp.maximum(x, 0)\n")  # fmt: skip
+    (result,) = grade(path, Options(insecure=True, functions=("relu",), seed=3, limits=FAST)).functions
+    assert not result.passed and result.problem == "forbidden"
+    assert "This failure is the whole function's" in result.feedback and "Derivation (" not in result.feedback

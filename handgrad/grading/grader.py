@@ -614,6 +614,9 @@ def _score(
         head = f"Failed {counted_failed} of {len(cases)} checks."
     fatal = first.error_kind in FATAL or _not_implemented(first)
     pattern = _pattern(results) if not fatal else ""
+    if first.error_kind in FATAL:  # a whole-function failure: per-tier counts would only say where it stopped
+        not_run = sum(v.not_run for v in verdicts)
+        tier_lines = [f"This failure is the whole function's: {not_run} of its {len(cases)} checks were not run."]
     parts = [head, *tier_lines] + ([pattern] if pattern else [])
     label = "First failing check:" if counted_failed else "First check beyond the contract that failed:"
     if _not_implemented(first):
