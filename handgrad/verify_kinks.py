@@ -377,6 +377,12 @@ class OwnRounding(Kink):
     truth: Callable[..., dict[str, Any]] | None = None
     _programs: dict[bool, Any] = field(default_factory=dict, compare=False, hash=False)
 
+    @property
+    def narrower(self) -> Kink | None:
+        """The rule this one widens: the engine asks it first and this one only where it fails
+        (the program that measures autodiff's error then runs for failing cases alone)."""
+        return self.inner
+
     def _program(self, stacked: bool) -> Any:
         import jax
         import jax.numpy as jnp

@@ -665,8 +665,8 @@ def test_autodiffs_value_stays_valid_at_any_kink_unless_strict() -> None:
     entry = dataclasses.replace(BY_NAME["relu_grad"], kink=far)
     case = build_cases([entry], dtypes=["float64"], transforms=["eager"], devices=["cpu:0"])[0]
     want, got = np.array([1.0, 1.0, 1.0]), np.array([1.0, 4.0, 9.0])
-    _, lenient = _apply_kink(case, (np.zeros(3),), want, got, strict=False)
-    _, strict = _apply_kink(case, (np.zeros(3),), want, got, strict=True)
+    _, lenient = _apply_kink(case.entry.kink, (np.zeros(3),), want, got, strict=False)
+    _, strict = _apply_kink(case.entry.kink, (np.zeros(3),), want, got, strict=True)
     assert lenient.tolist() == [1.0, 5.0, 5.0] and strict.tolist() == [5.0, 5.0, 5.0]
 
 
@@ -732,6 +732,21 @@ def test_autodiffs_own_gradient_passes_in_float32_where_its_intermediates_cancel
         assert handgrad.verify(f, w, x, grad=jax.grad(f), seed=seed, **opts).ok
     missing_square = lambda w, x: x.T @ (1 - jnp.tanh(x @ w))  # noqa: E731
     assert not handgrad.verify(f, w, x, grad=missing_square, **opts).ok
+
+
+def test_autodiffs_rounding_is_measured_only_for_a_case_that_fails_without_it(monkeypatch: Any) -> None:
+    """The allowance runs a program per case: a rule that passes the fixed allowance never
+    pays for it; the wrong one does (and still fails)."""
+    from handgrad.verify_kinks import OwnRounding
+
+    asked: list[int] = []
+    measure = OwnRounding.own_error
+    monkeypatch.setattr(OwnRounding, "own_error", lambda self, args: asked.append(1) or measure(self, args))
+    x = np.linspace(-2, 2, 7).astype(np.float32)
+    opts: dict[str, Any] = dict(dtypes=["float32"], devices=["cpu:0"], families=["normal"])
+    f = lambda x: jnp.sum(jnp.sin(x))  # noqa: E731
+    assert handgrad.verify(f, x, grad=jnp.cos, **opts).ok and asked == []
+    assert not handgrad.verify(f, x, grad=lambda x: jnp.cos(x) * 1.001, **opts).ok and asked
 
 
 def test_a_verdict_does_not_depend_on_the_functions_name() -> None:
