@@ -584,22 +584,27 @@ EXTREME_HINTS = {"nonfinite": "NaN/inf only at extreme inputs", "value": "inaccu
 """Hints that blame extreme inputs: only right when the ordinary inputs give no such failure."""
 
 
+ALSO_AT_EXTREMES = (
+    "also at extreme inputs, as at ordinary ones: most likely the same mistake; if it stays once that one "
+    "is fixed, look for an overflow or a cancellation at these inputs"
+)
+"""For an extreme-input failure whose own inputs are extreme while ordinary inputs fail alike:
+one mistake or two (an overflow besides), which the values cannot tell apart."""
+
+
 def related(results: Sequence[CaseResult]) -> list[CaseResult]:
     """The results of one function's checks, with a hint that only one check's view made
-    (a batch, extreme inputs) replaced by the hint of a check that shows the same failure
-    without that condition: a vmap call that raises as the eager call does, a NaN or a wrong
-    value at extreme inputs when ordinary inputs give one too, is the same mistake, and its
-    feedback names one cause. Order and everything else are kept."""
-    out = []
-    for result in results:
-        same = _same_failure_elsewhere(result, results)
-        out.append(dataclasses.replace(result, hint=same.hint) if same is not None else result)
-    return out
+    (a batch, extreme inputs) replaced where a check shows the same failure without that
+    condition: a vmap call that raises as the eager call does takes that call's hint, as does
+    a NaN or a wrong value in an extreme family at an ordinary input (one cause). At an input
+    that is itself extreme it may be a second mistake (an overflow), so it is not folded: its
+    hint says both (ALSO_AT_EXTREMES). Order and everything else are kept."""
+    return [dataclasses.replace(r, hint=h) if (h := _related_hint(r, results)) else r for r in results]
 
 
-def _same_failure_elsewhere(result: CaseResult, results: Sequence[CaseResult]) -> CaseResult | None:
+def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
     if result.ok or not result.hint:
-        return None
+        return ""
     others = [
         r
         for r in results
@@ -608,13 +613,16 @@ def _same_failure_elsewhere(result: CaseResult, results: Sequence[CaseResult]) -
     ]  # fmt: skip
     extreme = EXTREME_HINTS.get(result.problem)
     if result.case.stacked and result.hint.startswith(BATCH_HINTS):
+        # The same exception unbatched (a shape or value failure has no exception to match on).
         kind = _exception_type(result)
-        found = [r for r in others if not r.case.stacked and _exception_type(r) == kind]
-    elif extreme is not None and _beyond_ordinary(result) and result.hint.startswith(extreme):
+        found = [r for r in others if kind and not r.case.stacked and _exception_type(r) == kind]
+        return found[0].hint if found else ""
+    if extreme is not None and _beyond_ordinary(result) and result.hint.startswith(extreme):
         found = [r for r in others if not _beyond_ordinary(r) and r.case.dtype == result.case.dtype]
-    else:
-        return None
-    return found[0] if found else None
+        if not found:
+            return ""
+        return found[0].hint if _ordinary_inputs(result) else ALSO_AT_EXTREMES
+    return ""
 
 
 def _at_kink(result: CaseResult) -> bool:
