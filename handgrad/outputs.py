@@ -37,6 +37,8 @@ def replace_problem(path: Path, kind: str, graded: Sequence[Path] = ()) -> str |
         for source in graded:
             if source.exists() and os.path.samefile(path, source):
                 return "is a submission being graded; name the report another file, e.g. results.json"
+            if source.is_dir() and path.resolve().is_relative_to(source.resolve()):
+                return f"is inside {source}, a submission being graded; write the report outside it"
         if path.suffix.lower() in SOURCE_SUFFIXES:
             return f"is a {path.suffix} file; name the report another file, e.g. results.json"
         with path.open("rb") as f:

@@ -28,8 +28,8 @@ class Kink:
     convention: Callable[[Args], np.ndarray]
     side: Callable[[Args], np.ndarray] | None = None
     """Where `locate` also counts elements merely within rounding of the kink (the hinge's
-    margin, computed in the formula's own dtype): the derivative on the side the exact
-    inputs lie, NaN where they sit exactly on the kink. Strict mode accepts it there as
+    margin, computed in the formula's own dtype): the one-sided derivative other than the
+    convention, NaN where the inputs sit exactly on the kink. Strict mode accepts it there as
     well as the convention, since the formula's rounding may put it on either side."""
 
     def expected_at(self, args: Args, got: np.ndarray, strict: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -75,19 +75,21 @@ L1 = Kink(
 def _hinge_margin(args: Args) -> tuple[np.ndarray, np.ndarray]:
     """(exact margin <y, a> per example, how far the formula's own rounding may move it).
 
-    The formula computes the margin in its own dtype: a sum of k non-zero terms y_i a_i is
-    off by at most (k - 1) eps sum|y_i a_i| in any order of summation (one more rounding of
-    the result is covered for k >= 2, where sum|y_i a_i| >= |margin|), and the products add
-    k eps sum|y_i a_i| unless every y_i is -1, 0 or 1 (then they are exact). A one-hot
-    target's margin is its one element of a, exactly: no band at all."""
+    The formula computes the margin in its own dtype, with unit roundoff u = eps / 2: a sum
+    of k non-zero terms y_i a_i is off by at most gamma_(k-1) sum|y_i a_i| in any order of
+    summation, gamma_n = n u / (1 - n u) (one more rounding of the result, where the sum runs
+    in a wider type, is covered for k >= 2, as sum|y_i a_i| >= |margin|); the products add k
+    roundings unless every y_i is -1, 0 or 1 (then they are exact). A one-hot target's margin
+    is its one element of a, exactly: no band at all."""
     a, y = _f64(args[0], args[1])
     terms = y * a
     margin = terms.sum(axis=-1, keepdims=True)
-    eps = machine_epsilon(np.asarray(args[0]).dtype.name)
+    u = machine_epsilon(np.asarray(args[0]).dtype.name) / 2
     k = np.count_nonzero(terms, axis=-1)[..., None]
     exact_products = np.isin(y, (-1.0, 0.0, 1.0)).all(axis=-1, keepdims=True)
-    roundings = np.maximum(k - 1, 0) + np.where(exact_products, 0, k)
-    return margin, 2 * eps * roundings * np.abs(terms).sum(axis=-1, keepdims=True)
+    nu = u * (np.maximum(k - 1, 0) + np.where(exact_products, 0, k))
+    gamma = nu / np.maximum(1 - nu, 1e-3)
+    return margin, gamma * np.abs(terms).sum(axis=-1, keepdims=True)
 
 
 def _hinge_locate(args: Args) -> np.ndarray:
@@ -97,10 +99,11 @@ def _hinge_locate(args: Args) -> np.ndarray:
 
 
 def _hinge_side(args: Args) -> np.ndarray:
+    """-y (the margin < 1 side; the convention 0 is the other) where the margin is within
+    rounding of 1 but not exactly 1: the formula's own sum may land on either side."""
     margin, _ = _hinge_margin(args)
     y = _f64(args[1])[0]
-    side = np.where(margin < 1, -y, 0.0)
-    return np.where(margin == 1, np.nan, side)
+    return np.where(margin == 1, np.nan, -y)
 
 
 def _hinge_nearest(args: Args, got: np.ndarray) -> np.ndarray:

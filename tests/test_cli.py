@@ -203,6 +203,11 @@ def test_what_an_output_may_replace(tmp_path: Path) -> None:
     assert replace_problem(png, "plot") is None
     assert replace_problem(png, "json") is not None and replace_problem(report, "plot") is not None
     assert replace_problem(report, "json", graded=[report]) is not None
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "config.json").write_text("{}")
+    assert "inside" in str(replace_problem(package / "config.json", "json", graded=[package]))
+    assert replace_problem(package / "config.json", "json", graded=[report]) is None
 
 
 def test_sigterm_mid_grade_ends_the_command_and_leaves_nothing_behind(tmp_path: Path) -> None:

@@ -184,14 +184,15 @@ def test_hinge_band_is_the_margins_own_rounding() -> None:
     y = np.array([[0.0, 1.0, 0.0, 0.0]]).astype(ml_dtypes.bfloat16)
     assert not HINGE.locate((a, y)).any()
     # Targets of +-1 summed in bfloat16: a margin within the sum's rounding of 1 is a kink,
-    # and strict mode takes the convention or the side the exact inputs lie on, not others.
+    # and strict mode takes the convention (0) or the other one-sided value (-y), whichever
+    # side the formula's own sum fell on, but no mix of them.
     y_pm = np.array([[1.0, -1.0, 1.0, 1.0]])
     a_pm = np.array([[0.5, 0.25, 0.75, 0.0]]) + np.array([[0.0, 0.0, 0.0, 2.0**-9]])
     a16, y16 = a_pm.astype(ml_dtypes.bfloat16), y_pm.astype(ml_dtypes.bfloat16)
     assert HINGE.locate((a16, y16)).all()  # margin 1 + 2^-9, within bfloat16's rounding of 1
-    for got, ok in [(np.zeros((1, 4)), True), (-y_pm, False), (-0.5 * y_pm, False)]:
+    for got, ok in [(np.zeros((1, 4)), True), (-y_pm, True), (-0.5 * y_pm, False)]:
         _, at = HINGE.expected_at((a16, y16), got, strict=True)
-        assert bool(np.allclose(at, got)) is ok, got  # margin > 1 exactly: 0 (the convention and the side)
+        assert bool(np.allclose(at, got)) is ok, got  # margin 1 + 2^-9 exactly: a bfloat16 sum may give 1 - ...
     a_below = a_pm - np.array([[0.0, 0.0, 0.0, 2.0**-8]])  # margin 1 - 2^-9
     a16 = a_below.astype(ml_dtypes.bfloat16)
     for got, ok in [(np.zeros((1, 4)), True), (-y_pm, True), (-0.5 * y_pm, False)]:
@@ -199,6 +200,10 @@ def test_hinge_band_is_the_margins_own_rounding() -> None:
         assert bool(np.allclose(at, got)) is ok, got
     # In float64 the same margins are far outside the band: plain derivatives, no kink.
     assert not HINGE.locate((a_below, y_pm)).any()
+    # Exact partial sums: a bfloat16 margin of 1.203125 is no rounding of 1, so -y (where the
+    # only derivative is 0) is wrong there; a band of 2 eps per rounding had called it a kink.
+    a_far = np.array([[1.0, -1.0, 1.0, -1.0, 1.203125]]).astype(ml_dtypes.bfloat16)
+    assert not HINGE.locate((a_far, np.ones((1, 5)).astype(ml_dtypes.bfloat16))).any()
 
 
 def test_an_allowance_near_zero_fails_the_element_without_a_warning() -> None:
