@@ -495,6 +495,21 @@ def _add_limits(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _unknown_options(parser: argparse.ArgumentParser, command: str | None, unknown: list[str]) -> NoReturn:
+    """Exit 2 as argparse does, from `command`'s parser (its usage, not the top level's),
+    naming the option a misspelt one is closest to."""
+    import difflib
+
+    target = parser
+    for action in parser._actions:  # the subcommands' parsers, by name
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            target = action.choices[command]
+    known = [o for a in target._actions for o in a.option_strings]
+    near = [m for u in unknown if u.startswith("-") for m in difflib.get_close_matches(u.split("=")[0], known, 1)]
+    hint = f" (did you mean {' or '.join(dict.fromkeys(near))}?)" if near else ""
+    target.error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="handgrad", description="Check hand-written gradients against JAX's automatic differentiation."
@@ -579,7 +594,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the command's own parser, with its usage and the option meant
+        _unknown_options(parser, getattr(args, "command", None), unknown)
     if args.command is None:
         parser.print_help()
         return 0

@@ -231,3 +231,15 @@ def test_sigterm_mid_grade_ends_the_command_and_leaves_nothing_behind(tmp_path: 
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143 and "handgrad: terminated" in err, err[-2000:]
     assert list(scratch.iterdir()) == []
+
+
+def test_a_misspelt_option_is_answered_by_its_command_with_the_option_meant(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["grade", "t.py", "--functoin", "sigmoid"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "usage: handgrad grade" in err and "did you mean --function?" in err
+    with pytest.raises(SystemExit):
+        main(["check", "--strcit"])
+    err = capsys.readouterr().err
+    assert "usage: handgrad check" in err and "did you mean --strict?" in err
