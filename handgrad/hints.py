@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -222,25 +222,28 @@ def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...])
     return "wrong shape: the result must have the contract's shape"
 
 
+LARGE_INPUT = 9.0
+"""The smallest magnitude the extreme families draw (reference/families.py, EXTREMES)."""
+
+
+def _worst_inputs(result: CaseResult) -> list[np.ndarray]:
+    """The array inputs at the worst element (a dict argument, the network's, is left out)."""
+    return [np.asarray(v, np.float64) for v in result.inputs_at_worst.values() if not isinstance(v, Mapping)]
+
+
 def _has_large_input(result: CaseResult) -> bool:
-    for value in result.inputs_at_worst.values():
-        if isinstance(value, Mapping):
-            continue
-        arr = np.asarray(value, np.float64)
-        if arr.size and np.nanmax(np.abs(arr)) >= 9:
-            return True
-    return False
+    return any(a.size and np.nanmax(np.abs(a)) >= LARGE_INPUT for a in _worst_inputs(result))
 
 
 def _ordinary_inputs(result: CaseResult) -> bool:
     """The inputs at the worst element are known and none is extreme: finite, |v| < 9, and
     0 or not tiny (an extreme family's case still draws some ordinary values, x = 0.499)."""
-    arrays = [np.asarray(v, np.float64) for v in result.inputs_at_worst.values() if not isinstance(v, Mapping)]
+    arrays = _worst_inputs(result)
     if not arrays:
         return False
     for a in arrays:
         m = np.abs(a)
-        if not np.all(np.isfinite(a)) or np.any(m >= 9) or np.any((m > 0) & (m < 1e-6)):
+        if not np.all(np.isfinite(a)) or np.any(m >= LARGE_INPUT) or np.any((m > 0) & (m < 1e-6)):
             return False
     return True
 
@@ -605,24 +608,29 @@ def related(results: Sequence[CaseResult]) -> list[CaseResult]:
 def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
     if result.ok or not result.hint:
         return ""
-    others = [
-        r
-        for r in results
-        if not r.ok and r.hint and r is not result and r.case.entry.name == result.case.entry.name
-        and r.problem == result.problem and not _at_kink(r)
-    ]  # fmt: skip
     extreme = EXTREME_HINTS.get(result.problem)
     if result.case.stacked and result.hint.startswith(BATCH_HINTS):
         # The same exception unbatched (a shape or value failure has no exception to match on).
         kind = _exception_type(result)
-        found = [r for r in others if kind and not r.case.stacked and _exception_type(r) == kind]
-        return found[0].hint if found else ""
+        found = _alike(result, results, lambda r: not r.case.stacked and _exception_type(r) == kind) if kind else None
+        return found.hint if found else ""
     if extreme is not None and _beyond_ordinary(result) and result.hint.startswith(extreme):
-        found = [r for r in others if not _beyond_ordinary(r) and r.case.dtype == result.case.dtype]
+        found = _alike(result, results, lambda r: not _beyond_ordinary(r) and r.case.dtype == result.case.dtype)
         if not found:
             return ""
-        return found[0].hint if _ordinary_inputs(result) else ALSO_AT_EXTREMES
+        return found.hint if _ordinary_inputs(result) else ALSO_AT_EXTREMES
     return ""
+
+
+def _alike(result: CaseResult, results: Sequence[CaseResult], where: Callable[[CaseResult], bool]) -> CaseResult | None:
+    """The first other failed check of the same function and problem, off a kink, that `where` takes."""
+    for r in results:
+        if (
+            not r.ok and r.hint and r is not result and r.case.entry.name == result.case.entry.name
+            and r.problem == result.problem and not _at_kink(r) and where(r)
+        ):  # fmt: skip
+            return r
+    return None
 
 
 def _at_kink(result: CaseResult) -> bool:
