@@ -247,12 +247,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise UsageError("--out needs a folder name")
     if args.json and len(paths) > 1:
         raise UsageError("--json writes one submission's results; use --out DIR for several")
-    if args.json and args.json != "-" and Path(args.json).is_dir():
-        raise UsageError(f"--json {args.json}: is a directory; name the file, e.g. {Path(args.json) / 'results.json'}")
     if args.json and args.json != "-":
         from handgrad.outputs import replace_problem
 
-        problem = replace_problem(Path(args.json), "json", paths)
+        target = Path(args.json)
+        if target.is_dir():
+            raise UsageError(f"--json {args.json}: is a directory; name the file, e.g. {target / 'results.json'}")
+        problem = replace_problem(target, "json", paths)
         if problem:
             raise UsageError(f"--json {args.json}: {problem}")
     problems = []
