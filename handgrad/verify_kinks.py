@@ -19,6 +19,7 @@ import numpy as np
 from handgrad.arguments import Call
 from handgrad.results import CaseResult
 from reference.kinks import Kink
+from reference.tolerances import CONDITIONING_FACTOR
 
 
 @dataclass(frozen=True)
@@ -348,7 +349,7 @@ def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
     return result
 
 
-OWN_FACTOR = 4.0
+OWN_FACTOR = CONDITIONING_FACTOR
 """How many times autodiff's own rounding error a result may be off (C of docs/tolerances.md)."""
 OWN_SAMPLES = 4
 """Neighbours of the inputs (one ulp away in the dtype) whose autodiff error is measured too."""
