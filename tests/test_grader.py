@@ -364,10 +364,14 @@ def test_feedback_says_where_failures_are_confined(source: str, pattern: str, tm
     assert not f.passed and pattern in f.feedback, f.feedback
 
 
-def test_workers_are_cpu_only_whatever_the_grader_sees(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+@pytest.mark.parametrize("start", ["own-interpreter", "zygote"])
+def test_workers_are_cpu_only_whatever_the_grader_sees(
+    start: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Workers never start a GPU backend (see grader.grading_device): their environment says
-    so even when the grader's own says otherwise, and grading happens on cpu:0."""
-    from handgrad.grading import pool
+    so even when the grader's own says otherwise, and grading happens on cpu:0. A worker
+    forked by the zygote has the zygote's environment, the one it is started for."""
+    from handgrad.grading import pool, zygote
 
     seen: dict[str, str] = {}
 
@@ -378,9 +382,17 @@ def test_workers_are_cpu_only_whatever_the_grader_sees(monkeypatch: pytest.Monke
         seen.update(env)
         raise Refused
 
+    def fake_zygote(env: dict[str, str], *args: object) -> None:
+        seen.update(env)
+        raise Refused
+
+    if start == "zygote" and not sandbox.detect().full:
+        pytest.skip("workers are forked only in a full sandbox")  # (none here: CI has one)
     sandbox.detect()  # (probing the sandbox starts processes too)
     monkeypatch.setenv("JAX_PLATFORMS", "cuda,cpu")
+    monkeypatch.setenv("HANDGRAD_ZYGOTE", "1" if start == "zygote" else "0")
     monkeypatch.setattr(subprocess, "Popen", fake_popen)
+    monkeypatch.setattr(zygote, "start", fake_zygote)
     scratch = tmp_path / "scratch"  # the worker's folders go here, away from other tests'
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))

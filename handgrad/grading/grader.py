@@ -31,7 +31,7 @@ from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, worker_devices
 from handgrad.failures import FATAL
 from handgrad.grading import compile_cache, sandbox
-from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, printable
+from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, prestart_zygote, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
@@ -768,6 +768,7 @@ def grade_many(
     Raises sandbox.SandboxError before anything runs where no safe sandbox exists.
     """
     box = sandbox.require(options.insecure, bulk=len(paths) > 1)
+    prestart_zygote(box)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     device = grading_device()
     entries = [e for e in CATALOG if e.name in options.functions]

@@ -39,7 +39,7 @@ from typing import Any
 from handgrad.engine import EvaluationError
 from handgrad.escape import printable
 from handgrad.evaluate import Output
-from handgrad.grading import sandbox
+from handgrad.grading import sandbox, zygote
 from handgrad.grading.plan import Plan, cell_key, program_key
 from handgrad.grading.protocol import (
     DTYPES,
@@ -380,6 +380,27 @@ class WorkerDied(EvaluationError):
         self.outside = outside
 
 
+def worker_env(box: sandbox.Sandbox, workdir: Path) -> dict[str, str]:
+    """A worker's whole environment (in a full sandbox it does not depend on `workdir`)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": "/tmp" if box.full else str(workdir),
+        "TMPDIR": "/tmp" if box.full else str(workdir),
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
+        "JAX_PLATFORMS": "cpu",  # see grader.grading_device
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena otherwise
+    }
+    return {k: v for k, v in env.items() if v}
+
+
+def prestart_zygote(box: sandbox.Sandbox) -> None:
+    """Start the zygote workers are forked from (zygote.py) without waiting for it: it imports
+    JAX while the grader copies and scans the submissions."""
+    if box.full:
+        zygote.prestart(worker_env(box, Path("/")))
+
+
 class Worker:
     """One worker process holding one imported submission: for one function, or for several
     of that submission in turn while each passes every check (Budget.give_back)."""
@@ -417,38 +438,48 @@ class Worker:
         to `log` (--log): the submission cannot write here, so unshare's word is its own."""
         req_r, self._req_w = os.pipe()
         self._rep_r, rep_w = os.pipe()
-        args = ["--in", str(req_r), "--out", str(rep_w), "--submission", str(staged), "--names", ",".join(names)]
-        args += ["--log", str(self.log.fileno())]
-        args += ["--address-space", str(address_space(limits, len(cpus), self.cgroup is not None))]
-        args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
-        if self.box.mode == "userns":
-            args.append("--userns")
-        if runner:
-            args.append("--runner")
-            if budget.cache is not None:
-                args += ["--cache", str(budget.cache)]
-        python = [sys.executable, "-I", "-m", "handgrad.grading.worker", *args]
+
+        def worker_args(inp: int, out: int, log: int) -> list[str]:
+            args = ["--in", str(inp), "--out", str(out), "--submission", str(staged), "--names", ",".join(names)]
+            args += ["--log", str(log)]
+            args += ["--address-space", str(address_space(limits, len(cpus), self.cgroup is not None))]
+            args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
+            if self.box.mode == "userns":
+                args.append("--userns")
+            if runner:
+                args.append("--runner")
+                if budget.cache is not None:
+                    args += ["--cache", str(budget.cache)]
+            return args
+
         procs = self.cgroup.procs if self.cgroup is not None else ()
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": "/tmp" if self.box.full else str(self.workdir),
-            "TMPDIR": "/tmp" if self.box.full else str(self.workdir),
-            "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""),
-            "JAX_PLATFORMS": "cpu",  # see grader.grading_device
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "MALLOC_ARENA_MAX": "2",  # glibc reserves 64 MiB of address space per arena otherwise
-        }
+        env = worker_env(self.box, self.workdir)
         try:
-            self.proc = subprocess.Popen(  # our own interpreter and module
-                self.box.command(python, slot, procs),
-                stdin=subprocess.DEVNULL,
-                stdout=self.outer_log,
-                stderr=self.outer_log,
-                pass_fds=(req_r, rep_w, self.log.fileno()),
-                cwd=self.workdir,
-                env={k: v for k, v in env.items() if v},
-                start_new_session=True,
-            )
+            forked = None
+            if self.box.full:  # forked from a process that has imported JAX already (zygote.py)
+                fixed = zygote.FIRST_FD
+                forked = zygote.start(
+                    env,
+                    [*worker_args(fixed, fixed + 1, fixed + 2), *self.box.sealing(slot)],
+                    (self.outer_log.fileno(), req_r, rep_w, self.log.fileno()),
+                    str(self.workdir),
+                    tuple(map(str, procs)),
+                    self.box.mode == "userns",
+                )
+            if forked is not None:
+                self.proc: subprocess.Popen[bytes] | zygote.Started = forked
+            else:
+                python = [sys.executable, "-I", "-m", "handgrad.grading.worker"]
+                self.proc = subprocess.Popen(  # our own interpreter and module
+                    self.box.command([*python, *worker_args(req_r, rep_w, self.log.fileno())], slot, procs),
+                    stdin=subprocess.DEVNULL,
+                    stdout=self.outer_log,
+                    stderr=self.outer_log,
+                    pass_fds=(req_r, rep_w, self.log.fileno()),
+                    cwd=self.workdir,
+                    env=env,
+                    start_new_session=True,
+                )
         except BaseException:  # could not start: leave no descriptor or folder behind
             for fd in (req_r, rep_w, self._req_w, self._rep_r):
                 os.close(fd)

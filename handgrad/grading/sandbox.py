@@ -51,6 +51,13 @@ class Sandbox:
     def full(self) -> bool:
         return self.mode in FULL
 
+    def sealing(self, slot: int) -> list[str]:
+        """The worker's own options for sealing itself in this mode, in slot `slot`."""
+        if not self.full:
+            return []
+        drop = ["--drop-to", f"{UID_BASE + slot}:{UID_BASE + slot}"] if self.mode == "namespaces" else []
+        return ["--seal", str(slot), *drop]
+
     def command(self, python: list[str], slot: int, cgroup_procs: tuple[Path, ...] = ()) -> list[str]:
         """The command line that starts `python` (the worker) in this sandbox."""
         # The worker dies with the grader's thread that started it, however the grader ends
@@ -59,9 +66,7 @@ class Sandbox:
         if self.mode == "none":
             return [*deathsig, *python]
         unshare = [*deathsig, "unshare", *UNSHARE] + (["--user", "--map-root-user"] if self.mode == "userns" else [])
-        command = [*unshare, "--", *python, "--seal", str(slot)]
-        if self.mode == "namespaces":
-            command += ["--drop-to", f"{UID_BASE + slot}:{UID_BASE + slot}"]
+        command = [*unshare, "--", *python, *self.sealing(slot)]
         if cgroup_procs:  # join the cgroups first, so that everything the worker starts is inside
             joins = " && ".join(f'echo $$ > "${i + 1}"' for i in range(len(cgroup_procs)))
             shift = len(cgroup_procs)
