@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from handgrad.grading import pool, zygote
+from handgrad.grading import pool, sandbox, zygote
 from handgrad.grading.grader import Options, grade
 from handgrad.grading.pool import Limits
 from tests.corpus.mistakes import correct_source
@@ -120,3 +120,26 @@ def test_a_worker_that_ends_itself_is_told_from_one_killed_from_outside(tmp_path
     graded = grade(path, Options(functions=("relu",), seed=1, limits=SMALL, scan=False))
     assert graded.reason == "import-crash", (graded.reason, graded.problem)
     assert f"exited with status {code}" in graded.problem and "outside" not in graded.problem
+
+
+@needs_sandbox
+def test_a_zygote_that_died_is_not_asked_again_and_grades_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write(tmp_path, "s.py", correct_source())
+    assert grade(path, Options(functions=("relu",), seed=1, limits=SMALL)).full_marks
+    made = zygote._zygotes[tuple(sorted(pool.worker_env(sandbox.detect(), Path("/")).items()))]
+    made.proc.kill()  # (as the machine's OOM killer would)
+    made.proc.wait()
+    kinds: list[str] = []
+    original = pool.Worker.__init__
+
+    def started(self: pool.Worker, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        kinds.append(type(self.proc).__name__)
+
+    monkeypatch.setattr(pool.Worker, "__init__", started)
+    again = grade(path, Options(functions=("relu", "l1"), seed=2, limits=SMALL))
+    assert again.full_marks, [f.feedback for f in again.functions]
+    assert kinds and set(kinds) == {"Popen"} and made.broken
+    zygote.close_all()  # (the next test's grades get a zygote again)

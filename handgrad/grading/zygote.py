@@ -109,6 +109,10 @@ class Started:
                 os.close(self._status)
 
 
+class ForkFailed(OSError):
+    """The zygote could not fork a worker (the process limit, memory): the error fork gave."""
+
+
 class Zygote:
     """One zygote process and the grader's end of its socket."""
 
@@ -136,8 +140,9 @@ class Zygote:
         self, argv: Sequence[str], fds: Sequence[int], cwd: str, cgroup_procs: Sequence[str], userns: bool
     ) -> Started | None:
         """Fork a worker running `worker.main(argv)` with `fds` (outer log, request pipe, reply
-        pipe, log) and return its handle; None where the zygote cannot (then it is broken and
-        the caller starts the worker the old way)."""
+        pipe, log) and return its handle. None where the zygote does not answer (it is then
+        broken, killed, and not asked again: the caller starts the worker the old way);
+        OSError where its fork failed (no process could start, as Popen would say)."""
         status_r, status_w = os.pipe()
         request = {"argv": list(argv), "cwd": cwd, "cgroups": list(cgroup_procs), "userns": userns}
         try:
@@ -147,11 +152,18 @@ class Zygote:
                 self.used = True
                 self._sock.settimeout(START_TIMEOUT)
                 socket.send_fds(self._sock, [json.dumps(request).encode()], [*fds, status_w])
-                reply = self._sock.recv(256)
-            pid = int(json.loads(reply)["pid"])
+                reply = json.loads(self._sock.recv(4096))
+            if "error" in reply:
+                os.close(status_r)
+                raise ForkFailed(str(reply["error"])[:300])
+            pid = int(reply["pid"])
+        except ForkFailed:
+            raise
         except (OSError, ValueError, KeyError, TypeError):
-            self.broken = True
             os.close(status_r)
+            self.broken = True
+            with contextlib.suppress(OSError):
+                self.proc.kill()
             return None
         finally:
             os.close(status_w)
@@ -179,12 +191,12 @@ def _zygote(env: Mapping[str, str]) -> Zygote | None:
     key = tuple(sorted(env.items()))
     with _zygotes_lock:
         zygote = _zygotes.get(key)
-        if zygote is None or zygote.broken:
+        if zygote is None:
             try:
                 zygote = _zygotes[key] = Zygote(env)
             except OSError:
                 return None
-    return zygote
+    return None if zygote.broken else zygote  # (one that failed once is not tried again)
 
 
 def prestart(env: Mapping[str, str]) -> None:
@@ -363,7 +375,13 @@ def main(argv: list[str] | None = None) -> None:
                 os.close(fd)
             sock.send(b"{}")
             continue
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError as exc:  # (told to the grader as Popen would have raised it)
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"error": f"cannot start a worker: {exc}"}).encode())
+            continue
         if pid == 0:
             sock.close()
             _keeper(request, fds, zygote)
