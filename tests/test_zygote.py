@@ -48,6 +48,12 @@ raise RuntimeError("SEEN" + json.dumps({k: hashlib.sha1(json.dumps(v, sort_keys=
 """
 
 
+@pytest.fixture(autouse=True)
+def _forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the zygote: on, whatever the environment says."""
+    monkeypatch.setenv("HANDGRAD_ZYGOTE", "1")
+
+
 def seen(path: Path) -> dict[str, str]:
     """What the probe saw at import, as a digest per kind."""
     graded = grade(path, Options(functions=("relu",), seed=1, limits=SMALL, scan=False))
