@@ -43,6 +43,9 @@ _seen = {
     "interpreter": [sys.flags.isolated, sys.flags.ignore_environment, sys.flags.dont_write_bytecode, sys.path],
     "network": sorted(os.listdir("/sys/class/net")) if os.path.isdir("/sys/class/net") else None,
 }
+import numpy as np
+(np.ones((400, 400)) @ np.ones((400, 400))).sum()  # (BLAS starts its threads: as many as the worker's cores)
+_seen["threads"] = open("/proc/self/status").read().split("Threads:")[1].split()[0]
 raise RuntimeError("SEEN" + json.dumps({k: hashlib.sha1(json.dumps(v, sort_keys=True).encode()).hexdigest()[:8]
                                         for k, v in _seen.items()}) + "END")
 """
@@ -56,7 +59,7 @@ def _forked(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def seen(path: Path) -> dict[str, str]:
     """What the probe saw at import, as a digest per kind."""
-    graded = grade(path, Options(functions=("relu",), seed=1, limits=SMALL, scan=False))
+    graded = grade(path, Options(functions=("relu",), seed=1, limits=SMALL, scan=False, jobs=2))
     found = re.search(r"SEEN(\{.*?\})END", graded.problem)
     assert found, graded.problem
     return dict(json.loads(found.group(1)))
@@ -65,8 +68,9 @@ def seen(path: Path) -> dict[str, str]:
 @needs_sandbox
 def test_a_forked_worker_sees_what_a_worker_started_anew_sees(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Descriptors, environment, ids, namespaces (host name, mounts, network), limits, cores,
-    privileges (seccomp, capabilities), signal dispositions and the interpreter's flags and
-    path: the same whichever way the worker started."""
+    privileges (seccomp, capabilities), signal dispositions, the interpreter's flags and path,
+    and its threads once BLAS ran (a share of the cores: --jobs 2): the same whichever way
+    the worker started."""
     path = write(tmp_path, "probe.py", PROBE)
     forked = seen(path)
     monkeypatch.setenv("HANDGRAD_ZYGOTE", "0")

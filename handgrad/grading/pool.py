@@ -487,6 +487,7 @@ class Worker:
             self.outer_log.close()
             self._release()
             raise
+        self.started = time.monotonic()  # (a first worker waited for the zygote's imports: not its time)
         os.close(req_r)
         os.close(rep_w)
         os.set_blocking(self._req_w, False)  # written with a deadline (_write_all)

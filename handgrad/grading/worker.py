@@ -19,6 +19,7 @@ easy ways; the guards that hold are the sandbox and the static scan.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import importlib.util
 import io
@@ -487,6 +488,25 @@ def reply_to(
     return {"ok": True, "program": np.frombuffer(program, np.uint8)}
 
 
+BLAS_SET_THREADS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads")
+
+
+def blas_threads(n: int) -> None:
+    """Size an OpenBLAS already loaded (numpy's, in a worker forked from the zygote, which
+    imported it with all the grader's cores) to the worker's `n` cores, as OpenBLAS sizes
+    itself from the affinity when it loads after it."""
+    with contextlib.suppress(OSError):
+        with open("/proc/self/maps") as maps:
+            loaded = {line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1]}
+        for path in loaded:
+            with contextlib.suppress(OSError):
+                library = ctypes.CDLL(path)
+                for name in BLAS_SET_THREADS:
+                    if hasattr(library, name):
+                        getattr(library, name)(ctypes.c_int(n))
+                        break
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="handgrad-worker")
     parser.add_argument("--in", dest="inp", type=int, required=True)
@@ -524,6 +544,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if args.cpus:  # before the backend starts: XLA sizes its thread pools from this
         os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
+        blas_threads(len(args.cpus.split(",")))
     inp, out = os.fdopen(args.inp, "rb"), os.fdopen(args.out, "wb")
     # Prints from the submission go to the log, like everything else, up to PRINTED_BYTES:
     # a function that prints on every call is not wrong, and must not fail once the log

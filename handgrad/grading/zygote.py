@@ -38,8 +38,10 @@ import atexit
 import contextlib
 import ctypes
 import fcntl
+import gc
 import json
 import os
+import resource
 import select
 import signal
 import socket
@@ -77,21 +79,23 @@ class Started:
         self.pid = pid
         self._status = status
         self.returncode: int | None = None
+        self._lock = threading.Lock()
 
     def _read(self, timeout: float | None) -> None:
-        if self.returncode is not None:
-            return
-        ready, _, _ = select.select([self._status], [], [], timeout)
-        if not ready:
-            return
-        data = b""
-        with contextlib.suppress(OSError):
-            data = os.read(self._status, 64)
-        os.close(self._status)
-        try:
-            self.returncode = int(data)
-        except ValueError:  # the zygote is gone, and the keeper died with it
-            self.returncode = -signal.SIGKILL
+        with self._lock:  # (the descriptor is closed once, and only by the thread that read it)
+            if self.returncode is not None:
+                return
+            ready, _, _ = select.select([self._status], [], [], timeout)
+            if not ready:
+                return
+            data = b""
+            with contextlib.suppress(OSError):
+                data = os.read(self._status, 64)
+            os.close(self._status)
+            try:
+                self.returncode = int(data)
+            except ValueError:  # the zygote is gone, and the keeper died with it
+                self.returncode = -signal.SIGKILL
 
     def poll(self) -> int | None:
         self._read(0)
@@ -141,7 +145,8 @@ class Zygote:
     ) -> Started | None:
         """Fork a worker running `worker.main(argv)` with `fds` (outer log, request pipe, reply
         pipe, log) and return its handle. None where the zygote does not answer (it is then
-        broken, killed, and not asked again: the caller starts the worker the old way);
+        broken and not asked again, its running workers left alone: the caller starts the
+        worker the old way);
         OSError where its fork failed (no process could start, as Popen would say)."""
         status_r, status_w = os.pipe()
         request = {"argv": list(argv), "cwd": cwd, "cgroups": list(cgroup_procs), "userns": userns}
@@ -159,12 +164,12 @@ class Zygote:
             pid = int(reply["pid"])
         except ForkFailed:
             raise
-        except (OSError, ValueError, KeyError, TypeError):
+        except BaseException as exc:  # (interrupted too: a reply left queued would go to the next start)
             os.close(status_r)
-            self.broken = True
-            with contextlib.suppress(OSError):
-                self.proc.kill()
-            return None
+            self.broken = True  # (kept, not killed: its keepers, and their workers, go on until close_all)
+            if isinstance(exc, (OSError, ValueError, KeyError, TypeError)):
+                return None
+            raise
         finally:
             os.close(status_w)
         return Started(pid, status_r)
@@ -279,6 +284,7 @@ def _keeper(request: dict[str, Any], fds: list[int], zygote: int) -> None:
                 os._exit(code)
         if os.WIFSIGNALED(waited):  # die the same way, so that the grader reads the signal
             sig = os.WTERMSIG(waited)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # (no dump of the keeper's memory)
             if sig not in (signal.SIGKILL, signal.SIGSTOP):
                 signal.signal(sig, signal.SIG_DFL)
             os.kill(os.getpid(), sig)
@@ -335,12 +341,19 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     sock = socket.socket(fileno=int(args[0]))
     # What a worker imports before it seals itself (worker.main): imported once, here. No
-    # backend starts and no thread is left running, so each fork is a whole process.
+    # backend starts and no thread is left running, so each fork is a whole process. numpy's
+    # OpenBLAS loads with one thread; each worker sizes it to its own cores (worker.blas_threads),
+    # as it sizes itself from the affinity in a worker started anew.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    import numpy  # noqa: F401
+
+    del os.environ["OPENBLAS_NUM_THREADS"]
     import handgrad
     import handgrad.evaluate
     from handgrad.grading import compile_cache, protocol, runner, worker  # noqa: F401
 
     del handgrad
+    gc.freeze()  # (a collection in a worker would otherwise copy the pages of these objects)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
