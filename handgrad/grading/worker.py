@@ -543,8 +543,9 @@ def main(argv: list[str] | None = None) -> None:
         print("sealed" if sealed and not os.path.exists(os.getcwd() + "/root") else "not sealed", flush=True)
         return
     if args.cpus:  # before the backend starts: XLA sizes its thread pools from this
-        os.sched_setaffinity(0, {int(c) for c in args.cpus.split(",")})
-        blas_threads(len(args.cpus.split(",")))
+        cpus = {int(c) for c in args.cpus.split(",")}
+        os.sched_setaffinity(0, cpus)
+        blas_threads(len(cpus))
     inp, out = os.fdopen(args.inp, "rb"), os.fdopen(args.out, "wb")
     # Prints from the submission go to the log, like everything else, up to PRINTED_BYTES:
     # a function that prints on every call is not wrong, and must not fail once the log

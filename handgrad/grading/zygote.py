@@ -146,8 +146,7 @@ class Zygote:
         """Fork a worker running `worker.main(argv)` with `fds` (outer log, request pipe, reply
         pipe, log) and return its handle. None where the zygote does not answer (it is then
         broken and not asked again, its running workers left alone: the caller starts the
-        worker the old way);
-        OSError where its fork failed (no process could start, as Popen would say)."""
+        worker the old way); ForkFailed (an OSError) where its fork failed, as Popen's would."""
         status_r, status_w = os.pipe()
         request = {"argv": list(argv), "cwd": cwd, "cgroups": list(cgroup_procs), "userns": userns}
         try:
@@ -158,12 +157,7 @@ class Zygote:
                 self._sock.settimeout(START_TIMEOUT)
                 socket.send_fds(self._sock, [json.dumps(request).encode()], [*fds, status_w])
                 reply = json.loads(self._sock.recv(4096))
-            if "error" in reply:
-                os.close(status_r)
-                raise ForkFailed(str(reply["error"])[:300])
-            pid = int(reply["pid"])
-        except ForkFailed:
-            raise
+            pid = None if "error" in reply else int(reply["pid"])
         except BaseException as exc:  # (interrupted too: a reply left queued would go to the next start)
             os.close(status_r)
             self.broken = True  # (kept, not killed: its keepers, and their workers, go on until close_all)
@@ -172,6 +166,9 @@ class Zygote:
             raise
         finally:
             os.close(status_w)
+        if pid is None:
+            os.close(status_r)
+            raise ForkFailed(str(reply["error"])[:300])
         return Started(pid, status_r)
 
     def close(self) -> None:
@@ -192,7 +189,10 @@ _zygotes_lock = threading.Lock()
 
 
 def _zygote(env: Mapping[str, str]) -> Zygote | None:
-    """This grader's zygote for `env`, started now where there is none (None: it cannot start)."""
+    """This grader's zygote for `env`, started now where there is none (None: turned off by
+    HANDGRAD_ZYGOTE=0, or it cannot start)."""
+    if not enabled():
+        return None
     key = tuple(sorted(env.items()))
     with _zygotes_lock:
         zygote = _zygotes.get(key)
@@ -206,8 +206,7 @@ def _zygote(env: Mapping[str, str]) -> Zygote | None:
 
 def prestart(env: Mapping[str, str]) -> None:
     """Start the zygote for `env` now, without waiting for its imports."""
-    if enabled():
-        _zygote(env)
+    _zygote(env)
 
 
 def start(
@@ -215,7 +214,7 @@ def start(
 ) -> Started | None:
     """A worker forked by this grader's zygote for `env` (started on first use), or None: the
     caller starts it as its own interpreter."""
-    zygote = _zygote(env) if enabled() else None
+    zygote = _zygote(env)
     return None if zygote is None else zygote.start(argv, fds, cwd, cgroup_procs, userns)
 
 
