@@ -339,18 +339,20 @@ def _reap(status: dict[int, int]) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     sock = socket.socket(fileno=int(args[0]))
-    # What a worker imports before it seals itself (worker.main): imported once, here. No
-    # backend starts and no thread is left running, so each fork is a whole process. numpy's
-    # OpenBLAS loads with one thread; each worker sizes it to its own cores (worker.blas_threads),
-    # as it sizes itself from the affinity in a worker started anew.
+    # What a worker imports before it seals itself (worker.main, worker.preload): imported
+    # once, here. No backend starts and no thread is left running, so each fork is a whole
+    # process. numpy's and scipy's OpenBLAS load with one thread; each worker sizes them to its
+    # own cores (worker.blas_threads), as they size themselves from the affinity in a worker
+    # started anew.
     os.environ["OPENBLAS_NUM_THREADS"] = "1"
     import numpy  # noqa: F401
 
-    del os.environ["OPENBLAS_NUM_THREADS"]
     import handgrad
     import handgrad.evaluate
     from handgrad.grading import compile_cache, protocol, runner, worker  # noqa: F401
 
+    worker.preload()
+    del os.environ["OPENBLAS_NUM_THREADS"]
     del handgrad
     gc.freeze()  # (a collection in a worker would otherwise copy the pages of these objects)
     wake_r, wake_w = os.pipe()
