@@ -103,3 +103,29 @@ def test_without_preload_a_formula_that_lowers_to_lapack_imports_scipy_while_gra
     # The check above can fail: the warm-up alone leaves LAPACK's kernels to the first call.
     seen = imported_after_warm_up(preload=False)
     assert "scipy.linalg.cython_blas" in seen["worker"]
+
+
+BLAS = r"""
+import ctypes, json, os
+import numpy, scipy.linalg.cython_blas
+from handgrad.grading import worker
+worker.blas_threads(2)
+sizes = {}
+for path in {line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.rsplit("/", 1)[-1]}:
+    library = ctypes.CDLL(path)
+    for name in ("scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+                 "openblas_get_num_threads64_", "openblas_get_num_threads"):
+        if hasattr(library, name):
+            sizes[os.path.basename(path)] = getattr(library, name)()
+            break
+print("SIZES" + json.dumps(sizes))
+"""
+
+
+def test_a_forked_worker_sizes_every_openblas_the_zygote_loaded_with_one_thread() -> None:
+    # numpy's and scipy's wheels each bundle one; the zygote loads both with one thread.
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-c", BLAS], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    sizes = json.loads(proc.stdout.split("SIZES", 1)[1])
+    assert sizes and set(sizes.values()) == {2}, sizes

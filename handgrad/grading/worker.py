@@ -499,12 +499,17 @@ def reply_to(
     return {"ok": True, "program": np.frombuffer(program, np.uint8)}
 
 
-BLAS_SET_THREADS = ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_", "openblas_set_num_threads")
+BLAS_SET_THREADS = (
+    "scipy_openblas_set_num_threads64_",  # numpy's
+    "scipy_openblas_set_num_threads",  # scipy's (JAX's LAPACK kernels)
+    "openblas_set_num_threads64_",
+    "openblas_set_num_threads",
+)
 
 
 def blas_threads(n: int) -> None:
-    """Size an OpenBLAS already loaded (numpy's, in a worker forked from the zygote, which
-    imported it with all the grader's cores) to the worker's `n` cores, as OpenBLAS sizes
+    """Size every OpenBLAS already loaded (numpy's and scipy's, in a worker forked from the
+    zygote, which loaded them with one thread) to the worker's `n` cores, as OpenBLAS sizes
     itself from the affinity when it loads after it."""
     with contextlib.suppress(OSError):
         with open("/proc/self/maps") as maps:
