@@ -7,6 +7,7 @@ the sandbox, each layer tested on its own; the project's files are untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -125,7 +126,8 @@ def test_hostile_submission_is_not_fooled(hostile: Hostile, tmp_path: Path) -> N
     text = hostile.module_text.replace("{root}", str(ROOT)).replace("{report}", str(report))
     path = write(tmp_path, "submission.py", text)
     before = project_digest()
-    result = grade(path, Options(insecure=True, functions=hostile.graded, seed=3, limits=FAST))
+    limits = dataclasses.replace(FAST, timeout=hostile.timeout)
+    result = grade(path, Options(insecure=True, functions=hostile.graded, seed=3, limits=limits))
     for f in result.functions:
         if f.name in hostile.fails:
             assert (f.passed, f.problem) == (False, hostile.fails[f.name]), f.feedback
@@ -140,7 +142,7 @@ def runtime_kinds(hostile: Hostile, tmp_path: Path) -> dict[str, str]:
     report = tmp_path / "results.json"
     text = hostile.module_text.replace("{root}", str(ROOT)).replace("{report}", str(report))
     path = write(tmp_path, "submission.py", text)
-    evaluator = SubmissionEvaluator(path, Limits(timeout=8.0, memory=3 << 30, startup=20.0), findings={})
+    evaluator = SubmissionEvaluator(path, Limits(timeout=hostile.timeout, memory=3 << 30, startup=20.0), findings={})
     kinds: dict[str, str] = {}
     try:
         for name in hostile.graded:

@@ -373,12 +373,13 @@ def other_names(module: Any, names: list[str]) -> list[str]:
 
 
 LAZY_IMPORTS = (
-    "scipy.linalg.cython_blas",  # jax's LAPACK kernels, loaded where a program is first lowered
-    "jaxlib.mlir.dialects.mhlo",
+    "scipy.linalg.cython_blas",  # JAX's LAPACK kernels: loaded where the first program using one is lowered
+    "jaxlib.mlir.dialects.mhlo",  # what an export lowers to
     "jax.experimental.multihost_utils",
 )
-"""What JAX imports only once it runs something: imported by preload() (in the zygote, once for
-every worker it forks), where warm_up() would otherwise import them by running code paths."""
+"""What JAX imports only once it runs something, imported by preload(): in the zygote, once
+for every worker it forks, not by each worker's warm-up; and LAPACK's, which no warm-up
+reaches but a student's call can."""
 
 
 def preload() -> None:
@@ -393,7 +394,6 @@ def warm_up(evaluate: Callable[..., Any], runner: bool = False) -> None:
     """Start the backend and compile once (eager, and jit for export; for a runner, running an
     exported program) before the file system is sealed and the uid dropped, after preload():
     what evaluation imports must be imported by then (the sealed root is read as another uid)."""
-    import jax
     import jax.numpy as jnp
     import numpy as np
 
@@ -406,7 +406,6 @@ def warm_up(evaluate: Callable[..., Any], runner: bool = False) -> None:
         from handgrad.grading import runner as runner_module
 
         runner_module.run(blob, (x,))
-    del jax
 
 
 PRINTED_BYTES = 1 << 20

@@ -28,6 +28,8 @@ class Hostile:
     """The same in a sealed sandbox (namespaces, userns), where it differs (None: as `runtime`)."""
     replace: bool = False
     """The source is the whole file, not an addition to the correct formulas."""
+    timeout: float = 8.0
+    """A call's timeout (CPU seconds) in the tests that grade it."""
 
     @property
     def module_text(self) -> str:
@@ -120,6 +122,7 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         {"relu_grad": "timeout"},
         runtime={"relu_grad": "timeout"},
+        timeout=3.0,  # (it spins until then: CPU the suite spends for nothing)
     ),
     Hostile(
         "memory-bomb",
