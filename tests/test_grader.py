@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -448,3 +449,18 @@ def test_a_whole_function_failure_is_not_told_tier_by_tier(tmp_path: Path) -> No
     (result,) = grade(path, Options(insecure=True, functions=("relu",), seed=3, limits=FAST)).functions
     assert not result.passed and result.problem == "forbidden"
     assert "This failure is the whole function's" in result.feedback and "Derivation (" not in result.feedback
+
+
+def test_grading_without_float64_says_so_before_anything_runs(tmp_path: Path) -> None:
+    # A library caller that skipped configure_for_checking() got every function failed as a
+    # worker's "protocol" fault (the grader's float64 references could not be computed).
+    path = tmp_path / "s.py"
+    path.write_text("def relu(x):\n    return x\n")
+    code = (
+        "import sys; from pathlib import Path; from handgrad.grading.grader import Options, grade\n"
+        f"try:\n    grade(Path({str(path)!r}), Options(functions=('relu',), seed=1))\n"
+        "except RuntimeError as exc:\n    print('RAISED', exc)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    assert "RAISED" in proc.stdout and "configure_for_checking" in proc.stdout, proc.stdout + proc.stderr[-2000:]

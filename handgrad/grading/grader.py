@@ -765,8 +765,17 @@ def grade_many(
     reused worker counts only once a fresh worker gives it too, so no function fails by
     state another left. The workers of a submission share its copy, its time budget and
     its import verdict (a submission that does not import is reported once, not retried).
-    Raises sandbox.SandboxError before anything runs where no safe sandbox exists.
+    Raises sandbox.SandboxError before anything runs where no safe sandbox exists, and
+    RuntimeError where float64 is off (handgrad.configure_for_checking(), which the
+    `handgrad` command calls, turns it on): every reference is computed in float64.
     """
+    import jax
+
+    if not jax.config.read("jax_enable_x64"):
+        raise RuntimeError(
+            "grading needs float64 for its references: call handgrad.configure_for_checking() "
+            "before grade() or grade_many() (the handgrad command does)"
+        )
     box = sandbox.require(options.insecure, bulk=len(paths) > 1)
     prestart_zygote(box)
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
