@@ -102,6 +102,9 @@ def test_every_worker_of_a_grade_is_forked_by_one_zygote(tmp_path: Path, monkeyp
     assert graded.full_marks
     assert len(parents) >= 2 and None not in parents, parents  # (a worker and a runner at least)
     assert len(set(parents)) == 1 and parents[0] != os.getpid()
+    # A fork copies only the forking thread: the zygote must have no other (an OpenBLAS loaded
+    # without OPENBLAS_NUM_THREADS=1 can start its pool as it loads).
+    assert len(os.listdir(f"/proc/{parents[0]}/task")) == 1
 
 
 @needs_sandbox
