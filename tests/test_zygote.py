@@ -102,8 +102,9 @@ def test_every_worker_of_a_grade_is_forked_by_one_zygote(tmp_path: Path, monkeyp
     assert graded.full_marks
     assert len(parents) >= 2 and None not in parents, parents  # (a worker and a runner at least)
     assert len(set(parents)) == 1 and parents[0] != os.getpid()
-    # A fork copies only the forking thread: the zygote must have no other (an OpenBLAS loaded
-    # without OPENBLAS_NUM_THREADS=1 can start its pool as it loads).
+    # A fork copies only the forking thread: the zygote must have no other. (OpenBLAS, which
+    # starts a pool as it loads unless told to use one thread, stops it before each fork by
+    # itself; a thread anything else started would be missing in every worker.)
     assert len(os.listdir(f"/proc/{parents[0]}/task")) == 1
 
 
