@@ -107,9 +107,11 @@ def test_a_correct_function_is_traced_and_compiled_once(tmp_path: Path, monkeypa
     assert result.passed, result.feedback
     # Two programs (jit and vmap cells; eager cells one operation at a time), each run in rounds
     # by the runner; in the worker, only the first check, its repeat at the end, the same check
-    # on inputs drawn anew (grader._fresh_draw_fails) and one check of each of the three other
-    # dtypes (grader._concrete_checks) run eagerly.
-    assert counts == {"cells": 2, "export": 0, "rounds": 2, "run": 0, "eager": 6}
+    # on inputs drawn anew (grader._fresh_draw_fails) and one check of each other dtype and tier
+    # that costs marks (grader._concrete_checks: 4 dtypes x 2 tiers, less the first's) run eagerly.
+    tiers = {(c.dtype, c.family.tier) for c in build_cases([BY_NAME["l1"]], devices=["cpu:0"])}
+    assert len(tiers) == 8 and {t for _, t in tiers} == {"derivation", "stability"}
+    assert counts == {"cells": 2, "export": 0, "rounds": 2, "run": 0, "eager": 3 + 7}
 
 
 def test_a_cell_whose_trace_fails_is_told_as_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

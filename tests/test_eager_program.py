@@ -304,19 +304,31 @@ def huber_grad(pred, target, delta=1.0):  # right on concrete arrays only for th
         return _ok_huber_grad(pred, target, delta)
     _FIRST.append(pred.dtype)
     return _ok_huber_grad(pred, target, delta) * (1 if pred.dtype == _FIRST[0] else 1.5)
+
+
+_ok_sigmoid_grad = sigmoid_grad
+
+
+def sigmoid_grad(x):  # wrong on concrete float32 arrays only, and there only for |x| > 5
+    if not isinstance(x, jax.core.Tracer) and x.dtype == jnp.float32:
+        return jnp.where(jnp.abs(x) > 5, 1.5, 1.0).astype(x.dtype) * _ok_sigmoid_grad(x)
+    return _ok_sigmoid_grad(x)
 """
 
 
 def test_a_function_wrong_on_concrete_arrays_of_one_dtype_loses_its_marks_whatever_comes_first(tmp_path: Path) -> None:
     """The program answers every eager check but the few asked live, so one check of each
-    dtype but the first's is asked again live: a function wrong on concrete arrays of one
-    dtype passed unless the seed put that dtype first (about three seeds in four)."""
+    dtype and tier is asked again live: a function wrong on concrete arrays of one dtype
+    passed unless the seed put that dtype first (about three seeds in four), and one wrong
+    there for some values only (relu's x > -1, sigmoid's |x| > 5) unless the check asked
+    live held such values (relu kept its marks in 3 seeds of 30, sigmoid in seed 5 here)."""
     from handgrad import starter
 
     path = tmp_path / "submission.py"
     path.write_text(starter.solution() + ONE_DTYPE_OR_SHAPE)
+    names = ("relu_grad", "huber_grad", "sigmoid_grad")
     for seed in (5, 6, 7):
-        graded = grade(path, Options(insecure=True, functions=("relu_grad", "huber_grad"), seed=seed, limits=FAST))
+        graded = grade(path, Options(insecure=True, functions=names, seed=seed, limits=FAST))
         for result in graded.functions:
             assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
             assert "answers differently when traced than on concrete arrays" in result.feedback, result.feedback

@@ -107,7 +107,10 @@ def test_sandbox_alone_holds(hostile: RuntimeHostile, tmp_path: Path, scratch: P
         assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss << 10) - rss < 256 << 20
         assert any(f"{n << 29} bytes" in result.functions[0].feedback for n in (1, 4)), result.functions[0].feedback
     got = {f.name: ("" if f.passed else f.problem) for f in result.functions}
-    assert got == hostile.expect, {f.name: f.feedback for f in result.functions}
+    # "a|b": either problem is right (which one depends on the order of the checks); "": passed.
+    assert got.keys() == hostile.expect.keys(), got
+    for name, problem in got.items():
+        assert problem in hostile.expect[name].split("|"), {f.name: f.feedback for f in result.functions}
     assert all(getattr(hostile, "said", "") in f.feedback for f in result.functions)
     text = reports.text(result) + json.dumps(reports.gradescope(result))
     for secret in hostile.secrets:

@@ -102,7 +102,7 @@ RUNTIME_HOSTILE_FORGED += tuple(
         # that reads as a program is refused by the runner (protocol), or, where it is read in
         # place of the program and the real reply is then read as a later live answer, the live
         # answers disagree (stale-state). Either way relu_grad fails and honest l1 keeps its marks.
-        {"relu_grad": "protocol" if name == "garbage-program" else "stale-state", "l1": ""},
+        {"relu_grad": "protocol" if name == "garbage-program" else "protocol|stale-state", "l1": ""},
     )
     for name, make in FORGED_PROGRAMS.items()
 )
