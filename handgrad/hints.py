@@ -292,6 +292,29 @@ def _cancels_near_zero(result: CaseResult) -> str:
     )
 
 
+def _cancels_in_the_tail(result: CaseResult) -> str:
+    """An activation off by a rounding error of 1 where its value is far smaller than 1: for |x|
+    of a few units its derivative is small, and a form that subtracts from 1 a number near 1
+    (4 s (1 - s) with s = sigmoid(2x)) keeps an error the size of 1's rounding, not the value's.
+    Told by that size: at most a few of the dtype's eps, yet over 1% of the value (a wrong
+    branch there, 2 s^2 off, is off by far less than 1% of it)."""
+    comparison = result.comparison
+    worst = comparison.worst if comparison is not None else None
+    x = result.inputs_at_worst.get("x")
+    if worst is None or not result.case.entry.floor_follows_input or x is None or np.size(x) != 1:
+        return ""
+    eps = result.case.entry.tolerance[result.case.dtype].eps
+    if abs(float(np.asarray(x, np.float64).ravel()[0])) < 1 or not abs(worst.expected) < 0.25:
+        return ""
+    if not 0.01 * abs(worst.expected) < worst.abs_err <= 4 * eps:
+        return ""
+    return (
+        "loses its digits in the tail: where the value is small (|x| of a few units) the form subtracts "
+        "nearly equal numbers (1 - s with s = sigmoid(2x) near 1) and keeps a rounding error of 1, not of "
+        "the value; compute the small factor directly (sigmoid(-x) for 1 - sigmoid(x), e^(-2|x|))"
+    )
+
+
 KINK_ADJACENT = ("kink", "near-ties")
 """Families whose inputs sit right next to a kink, never on it (reference/families.py)."""
 
@@ -351,9 +374,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     known = _known_form(result, got)
     if known:
         return known
-    near_zero = _cancels_near_zero(result)
-    if near_zero:
-        return near_zero
+    cancels = _cancels_near_zero(result) or _cancels_in_the_tail(result)
+    if cancels:
+        return cancels
     epsilon = _added_epsilon(result, want, got)
     if epsilon:
         return epsilon

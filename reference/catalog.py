@@ -114,6 +114,7 @@ def _activation(
         families.normal((3, 5, 4)),
         families.small(),
         families.wide(),
+        families.tails(),
         families.extreme(),
     )
     if kink is not None:
@@ -184,6 +185,7 @@ def _cosine_grad_terms(args: tuple[Any, ...]) -> np.ndarray:
 
 STABLE_WIDE_EXTREME: Mapping[str, Tier] = {"wide": "stability", "extreme": "stability"}
 """The contract's stability promise for most functions: its wide and extreme families."""
+_ACTIVATION_TIERS: Mapping[str, Tier] = {**STABLE_WIDE_EXTREME, "tails": "stability"}
 _SOFTMAX_TIERS: Mapping[str, Tier] = {**STABLE_WIDE_EXTREME, "ties": "stability", "row-large": "stability"}
 _NETWORK_TIERS: Mapping[str, Tier] = {"net-5x4x3-saturated": "stability", "net-saturated-hidden": "stability"}
 _SOFTMAX = families.softmax_families(with_g=False)
@@ -195,19 +197,19 @@ CATALOG: tuple[Entry, ...] = (
         "sigmoid",
         "s(x) = 1 / (1 + e^-x), elementwise.",
         "s'(x) = s(x) (1 - s(x)), elementwise.",
-        STABLE_WIDE_EXTREME,
+        _ACTIVATION_TIERS,
     ),
     *_activation(
         "tanh",
         "tanh x = (e^x - e^-x) / (e^x + e^-x), elementwise.",
         "tanh'(x) = 1 - tanh(x)^2, elementwise.",
-        STABLE_WIDE_EXTREME,
+        _ACTIVATION_TIERS,
     ),
     *_activation(
         "relu",
         "max(x, 0), elementwise.",
         "1 where x > 0, 0 where x < 0; at x = 0 any value in [0, 1] (convention 0).",
-        STABLE_WIDE_EXTREME,
+        _ACTIVATION_TIERS,
         kink=RELU,
     ),
     Entry(

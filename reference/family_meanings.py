@@ -65,6 +65,9 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("extreme", "the largest inputs the contract states, up to +-1e4: +-9 ... +-1e4 for the "
             "activations, fixed rows of logits for softmax and cross-entropy, predictions for the losses",
             "catalog"),
+    Meaning("tails", "fixed inputs +-1.5 ... +-8.75 in steps of 1/4, where the activations' derivatives fall "
+            "from order 1 towards the float16 and bfloat16 floors (a form that cancels there is judged on the "
+            "same inputs in every draw)", "catalog"),
     Meaning("kink", "x = 0 and -0.0 with neighbours, down to 1e-300 (relu's kink)", "catalog"),
     Meaning("ties", "equal values a formula may branch on or divide by the difference of: a = y at half the "
             "elements (l1's kink, l2), equal logits in a row (softmax)", "catalog"),

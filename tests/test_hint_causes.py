@@ -74,3 +74,50 @@ def test_the_library_api_hints_never_speak_of_a_contract(grad: Callable[..., Any
     hints = [r.hint for r in report.results if not r.ok]
     assert hints and all(h for h in hints)
     assert not any("contract" in h for h in hints), hints
+
+
+def _sigmoid_one_minus(x: Any) -> Any:
+    """sigmoid as 1 - s(|x|) for x < 0: 1 - s cancels there, but only by s's own rounding."""
+    p = S(jnp.abs(x))
+    return jnp.where(x >= 0, p, 1 - p)
+
+
+# Forms that subtract from 1 a number near 1 where the value is small (|x| of a few units),
+# besides the corpus's 4 s (1 - s) for tanh' (tests/corpus/mistakes_subtle_2.py): wrong by a
+# few eps of 1 on the fixed `tails` inputs in float16, in every draw, and told so.
+TAIL_CANCELLING: list[tuple[str, Callable[..., Any]]] = [
+    ("tanh_grad", lambda x: 1 - (2 * S(2 * x) - 1) ** 2),
+    ("tanh_grad", lambda x: 4 * S(2 * x) - 4 * S(2 * x) ** 2),
+]
+# Forms that cancel the same way by at most the rounding of one term: within the allowance there.
+TAIL_WITHIN: list[tuple[str, Callable[..., Any]]] = [
+    ("tanh_grad", lambda x: 1 - T(x) ** 2),
+    ("tanh_grad", lambda x: (1 - T(x)) * (1 + T(x))),
+    ("sigmoid_grad", lambda x: S(x) - S(x) ** 2),
+    ("sigmoid_grad", lambda x: S(x) * (1 - S(x))),
+    ("sigmoid", _sigmoid_one_minus),
+]
+
+
+def _tails(function: str, fn: Callable[..., Any], seed: int) -> list[Any]:
+    evaluator = InProcess({**vars(handwritten), function: fn})
+    cases = build_cases(
+        [BY_NAME[function]], dtypes=["float16", "bfloat16"], transforms=["jit"], devices=["cpu:0"], families=["tails"]
+    )
+    return run_all(evaluator, cases, seed=seed)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize(("function", "form"), TAIL_CANCELLING, ids=lambda v: str(v)[:20])
+def test_a_form_that_cancels_in_the_tail_fails_there_in_every_draw_and_is_told_so(
+    function: str, form: Callable[..., Any], seed: int
+) -> None:
+    float16, _ = _tails(function, form, seed)
+    assert not float16.ok, f"{function}: a cancelling form passed the tails in float16"
+    assert "loses its digits in the tail" in float16.hint, float16.message()
+
+
+@pytest.mark.parametrize(("function", "form"), TAIL_WITHIN, ids=lambda v: str(v)[:20])
+def test_a_form_that_cancels_by_one_rounding_passes_the_tails(function: str, form: Callable[..., Any]) -> None:
+    failed = [r.message() for r in _tails(function, form, 0) if not r.ok]
+    assert not failed, failed[0]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from tests.corpus.mistakes import Mistake, m
 
-# Thresholds and branches a little off the kink or the formula's own range: wrong only on
-# a narrow stretch of inputs, so they are caught by fixed inputs there, in every draw.
+# Thresholds and branches a little off the kink or the formula's own range, and a form that
+# cancels on a stretch of moderate inputs: wrong only on a narrow stretch, so they are caught
+# by fixed inputs there, in every draw.
 THRESHOLDS: tuple[Mistake, ...] = (
     m(
         "relu-grad-eps-threshold",
@@ -66,6 +67,19 @@ THRESHOLDS: tuple[Mistake, ...] = (
           t = jnp.tanh(x)
           return jnp.where(jnp.abs(x) > 10, 0.0, 1 - t * t).astype(t.dtype)
       """,
+    ),
+    m(
+        "tanh-grad-4s-one-minus-s",
+        "tanh_grad",
+        "4 s(2x) (1 - s(2x)), from tanh x = 2 s(2x) - 1: right in exact arithmetic, but 1 - s cancels for "
+        "2 < |x| < 4 in float16 and near 2.8 in bfloat16, up to 1.8 times the allowance (twice the textbook "
+        "1 - tanh^2's error)",
+        """
+      def tanh_grad(x):
+          s = jax.nn.sigmoid(2 * x)
+          return 4 * s * (1 - s)
+      """,
+        hint="loses its digits in the tail",
     ),
 )
 
