@@ -478,15 +478,20 @@ def _concrete_checks(
     in 3 seeds of 30 (its check fell on +-9 ... +-1e4, or on a single number), and would let
     the second keep them whenever it fell on ordinary inputs."""
     passed = {id(r.case) for r in results if r.ok}
-    counted = {tier for tier, share in _counted(options).items() if share > 0}
+    counted = [tier for tier in TIERS if _counted(options).get(tier, 0) > 0]
+    asked = {cases[0].dtype: _shapes(cases[0], seed)}
     picked: dict[tuple[str, str], Case] = {}
-    for case in cases[1:]:
-        key = (case.dtype, case.family.tier)
-        if case.transform == "eager" and id(case) in passed and key[1] in counted:
-            if key not in picked or _live_rank(case, seed) > _live_rank(picked[key], seed):
+    for tier in counted:  # (in TIERS order: a dtype's ordinary inputs are picked before its extreme ones)
+        for case in cases[1:]:
+            key = (case.dtype, tier)
+            if case.transform != "eager" or case.family.tier != tier or id(case) not in passed:
+                continue
+            if key not in picked or _live_rank(case, seed, asked) > _live_rank(picked[key], seed, asked):
                 picked[key] = case
+        for (dtype, _), case in picked.items():
+            asked.setdefault(dtype, _shapes(case, seed))
     first_key = (cases[0].dtype, cases[0].family.tier)
-    if first_key in picked and _live_rank(picked[first_key], seed) <= _live_rank(cases[0], seed):
+    if first_key in picked and _live_rank(picked[first_key], seed, {}) <= _live_rank(cases[0], seed, {}):
         del picked[first_key]  # (the first check was asked live, on inputs as telling)
     found = []
     for case in picked.values():
@@ -496,10 +501,20 @@ def _concrete_checks(
     return found
 
 
-def _live_rank(case: Case, seed: int) -> bool:
-    """Whether a check's inputs hold more than one number (a single one rarely shows a
-    function that is wrong on concrete arrays for some values only)."""
-    return sum(np.size(a) for a in case_inputs(case, seed).args if not isinstance(a, dict)) > 1
+def _shapes(case: Case, seed: int) -> tuple[tuple[int, ...], ...]:
+    """The shapes of a check's input arrays (the network's parameters included)."""
+    import jax
+
+    return tuple(np.shape(a) for a in jax.tree.leaves(case_inputs(case, seed).args))
+
+
+def _live_rank(case: Case, seed: int, asked: dict[str, tuple[tuple[int, ...], ...]]) -> tuple[bool, bool]:
+    """How well a check serves as a live one: inputs of more than one number first (a single
+    one rarely shows a function that is wrong on concrete arrays for some values only), then
+    the shapes a live call of its dtype already had (the worker's eager operations for them
+    are compiled: a second live call of a dtype costs a few ms, not a compile per operation)."""
+    shapes = _shapes(case, seed)
+    return sum(int(np.prod(s)) for s in shapes) > 1, asked.get(case.dtype) == shapes
 
 
 def _fresh_draw_fails(evaluator: Evaluator, recorder: _Recorder, first: Case, options: Options, seed: int) -> bool:
