@@ -41,7 +41,11 @@ DESCRIPTIONS: dict[Failure, str] = {
     Failure.AUTODIFF: "it uses automatic differentiation (jax.grad, complex-step, ...), in its code or program",
     Failure.FORBIDDEN: "it uses what the allowlist or the runner's program policy does not allow",
     Failure.IMPORT: "the submission did not import (syntax error, an exception at import, unreadable)",
-    Failure.PROTOCOL: "the worker sent a message the grader refuses (that submission alone loses the function)",
+    Failure.PROTOCOL: (
+        "the worker sent a message the grader refuses, or grading the function raised an error the grader did "
+        "not foresee (which may be a bug in handgrad: the feedback says where it was raised); that submission "
+        "alone loses the function"
+    ),
     Failure.DEVICE: "the result lives on another device than its inputs",
     Failure.STALE_STATE: (
         "the same input gave another answer later, an earlier call's answer came back, or the first "

@@ -173,6 +173,8 @@ def test_an_exception_anywhere_in_grading_a_function_fails_only_that_submission(
     bad = grades["hostile.py"]
     assert (bad.reason, bad.functions[0].problem, bad.score) == ("protocol", "protocol", 0.0)
     assert "something no one foresaw" in bad.functions[0].feedback
+    # It cannot tell an unforeseen reply from its own bug: it says both, and where it was raised.
+    assert "a bug in handgrad" in bad.functions[0].feedback and "test_protocol_fuzz.py:" in bad.functions[0].feedback
 
 
 def test_an_evaluator_raises_only_evaluation_errors_on_junk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

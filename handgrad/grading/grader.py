@@ -28,7 +28,7 @@ import numpy as np
 
 from handgrad.cases import Case, build_cases, case_inputs
 from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
-from handgrad.evaluate import Output, worker_devices
+from handgrad.evaluate import Output, describe_exception, worker_devices
 from handgrad.failures import FATAL
 from handgrad.grading import compile_cache, sandbox
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, prestart_zygote, printable
@@ -774,10 +774,19 @@ def _is_empty(path: Path) -> bool:
 
 
 def _protocol_failure(entry: Entry, options: Options, exc: Exception) -> FunctionGrade:
-    """A function whose grading raised: only a worker's malformed message can cause that, so
-    it fails that function (reason `protocol`), and every other function and submission goes on."""
-    why = printable(f"{type(exc).__name__}: {exc}"[:300])
-    return _zero(entry, options, f"Failed: the worker sent a message the grader refuses ({why}).", "protocol")
+    """A function whose grading raised an exception other than the evaluation errors every
+    known failure becomes: it fails that function (reason `protocol`: no marks for what was
+    not judged), and every other function and submission goes on. The grader cannot tell a
+    worker's message it did not foresee from a bug of its own, so the feedback says both and
+    where it was raised (no hostile submission of the corpora reaches this; only the test
+    that raises here on purpose does)."""
+    why = printable(describe_exception(exc, limit=300))
+    return _zero(
+        entry, options,
+        f"Failed: grading this function raised an error the grader did not foresee ({why}): a message "
+        "from the worker it cannot use, or a bug in handgrad (report it with this line).",
+        "protocol",
+    )  # fmt: skip
 
 
 def _not_graded(entry: Entry, options: Options, why: str) -> FunctionGrade:
