@@ -121,3 +121,17 @@ def test_a_form_that_cancels_in_the_tail_fails_there_in_every_draw_and_is_told_s
 def test_a_form_that_cancels_by_one_rounding_passes_the_tails(function: str, form: Callable[..., Any]) -> None:
     failed = [r.message() for r in _tails(function, form, 0) if not r.ok]
     assert not failed, failed[0]
+
+
+def test_a_grade_that_fails_only_on_the_tails_in_low_precision_names_a_cancellation() -> None:
+    """The grade's pattern line (grader._pattern) for 4 s (1 - s): it fails only in float16 and
+    bfloat16, only on `tails`, where nothing overflows or underflows; 1 - s cancels."""
+    from handgrad.grading.grader import Options, grade_function
+    from tests.in_process import InProcessPrograms
+
+    form = {"tanh_grad": lambda x: 4 * S(2 * x) * (1 - S(2 * x))}
+    grade = grade_function(InProcessPrograms(form), BY_NAME["tanh_grad"], Options(), 1, "cpu:0")
+    assert not grade.passed
+    assert "on the input families tails: a low-precision overflow, underflow or cancellation" in grade.feedback, (
+        grade.feedback
+    )

@@ -233,7 +233,7 @@ def _pattern(results: Sequence[CaseResult]) -> str:
         return f"Fails only on the input families {', '.join(sorted(bad_f))}; passes on {', '.join(sorted(ok_f))}."
     # Two conditions together: no passing case has both a failing dtype and a failing family.
     if not any(value(r, "dtype") in bad_d and value(r, "family") in bad_f for r in passed):
-        why = ": a low-precision overflow or underflow at those inputs?" if low else "."
+        why = ": a low-precision overflow, underflow or cancellation at those inputs?" if low else "."
         return f"Fails only in {', '.join(sorted(bad_d))} on the input families {', '.join(sorted(bad_f))}{why}"
     if not any(value(r, "transform") in bad_t and value(r, "dtype") in bad_d for r in passed):
         return f"Fails only under {', '.join(sorted(bad_t))} in {', '.join(sorted(bad_d))}."
