@@ -277,13 +277,19 @@ def _input_term(result: CaseResult, diff: np.ndarray) -> str:
     return ""
 
 
+def _activation_input(result: CaseResult) -> float | None:
+    """|x| at the worst element of an activation's check (None for other functions)."""
+    x = result.inputs_at_worst.get("x")
+    if not result.case.entry.floor_follows_input or x is None or np.size(x) != 1:
+        return None
+    return abs(float(np.asarray(x, np.float64).ravel()[0]))
+
+
 def _cancels_near_zero(result: CaseResult) -> str:
     """An activation wrong beyond rounding at a small |x|, where its value is of the order of x
     (the floor follows the input there: reference/tolerances.py, input_floor)."""
-    x = result.inputs_at_worst.get("x")
-    if not result.case.entry.floor_follows_input or x is None or np.size(x) != 1:
-        return ""
-    if not 0 < abs(float(np.asarray(x, np.float64).ravel()[0])) < 1e-2:
+    x = _activation_input(result)
+    if x is None or not 0 < x < 1e-2:
         return ""
     return (
         "loses its digits near 0: for small |x| the form subtracts nearly equal numbers (e^x - e^-x, "
@@ -300,12 +306,10 @@ def _cancels_in_the_tail(result: CaseResult) -> str:
     branch there, 2 s^2 off, is off by far less than 1% of it)."""
     comparison = result.comparison
     worst = comparison.worst if comparison is not None else None
-    x = result.inputs_at_worst.get("x")
-    if worst is None or not result.case.entry.floor_follows_input or x is None or np.size(x) != 1:
+    x = _activation_input(result)
+    if worst is None or x is None or x < 1 or not abs(worst.expected) < 0.25:
         return ""
     eps = result.case.entry.tolerance[result.case.dtype].eps
-    if abs(float(np.asarray(x, np.float64).ravel()[0])) < 1 or not abs(worst.expected) < 0.25:
-        return ""
     if not 0.01 * abs(worst.expected) < worst.abs_err <= 4 * eps:
         return ""
     return (

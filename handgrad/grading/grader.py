@@ -371,8 +371,8 @@ def _order(cases: list[Case], entry: Entry, seed: int) -> list[Case]:
     program compiled the first time, state and all. One of ordinary inputs (the derivation
     tier) where there is one: the first check is also asked on inputs drawn anew
     (_fresh_draw_fails), and a family of fixed inputs (the activations' tails and extreme)
-    draws the same values again, only moved; and it is the only live check of its dtype, so
-    a function wrong on concrete arrays for some values only must meet ordinary ones there."""
+    draws the same values again, only moved; and a function wrong on concrete arrays for
+    some values only should meet ordinary ones in its first call too (_concrete_checks)."""
     rng = random.Random(f"{seed}/{entry.name}")
     order = list(cases)
     rng.shuffle(order)
@@ -478,18 +478,18 @@ def _concrete_checks(
     in 3 seeds of 30 (its check fell on +-9 ... +-1e4, or on a single number), and would let
     the second keep them whenever it fell on ordinary inputs."""
     passed = {id(r.case) for r in results if r.ok}
-    counted = [tier for tier in TIERS if _counted(options).get(tier, 0) > 0]
+    shares = _counted(options)
+    groups: dict[tuple[str, str], list[Case]] = {}  # (dtype, tier) -> its candidates, in the seeded order
+    for case in cases[1:]:
+        if case.transform == "eager" and id(case) in passed and shares.get(case.family.tier, 0) > 0:
+            groups.setdefault((case.dtype, case.family.tier), []).append(case)
     asked = {cases[0].dtype: _shapes(cases[0], seed)}
     picked: dict[tuple[str, str], Case] = {}
-    for tier in counted:  # (in TIERS order: a dtype's ordinary inputs are picked before its extreme ones)
-        for case in cases[1:]:
-            key = (case.dtype, tier)
-            if case.transform != "eager" or case.family.tier != tier or id(case) not in passed:
-                continue
-            if key not in picked or _live_rank(case, seed, asked) > _live_rank(picked[key], seed, asked):
-                picked[key] = case
-        for (dtype, _), case in picked.items():
-            asked.setdefault(dtype, _shapes(case, seed))
+    for tier in TIERS:  # (a dtype's ordinary inputs are picked before its extreme ones, for their shapes)
+        for (dtype, of), group in groups.items():
+            if of == tier:  # (max: the first of the best)
+                picked[dtype, of] = max(group, key=lambda c: _live_rank(c, seed, asked))
+                asked.setdefault(dtype, _shapes(picked[dtype, of], seed))
     first_key = (cases[0].dtype, cases[0].family.tier)
     if first_key in picked and _live_rank(picked[first_key], seed, {}) <= _live_rank(cases[0], seed, {}):
         del picked[first_key]  # (the first check was asked live, on inputs as telling)
