@@ -322,6 +322,31 @@ def test_verify_leaves_jax_configuration_as_it_found_it(rng: np.random.Generator
     assert (jax.config.read("jax_enable_x64"), jax.config.jax_default_matmul_precision) == before
 
 
+def test_verify_compiles_with_xlas_optimizations_off_and_restores_the_setting(rng: np.random.Generator) -> None:
+    """As the grader does (checking_scope.checking): the user's gradient is traced, and so
+    compiled, with jax_disable_most_optimizations on, whatever the process had; afterwards
+    the process has its own setting back."""
+    seen: list[bool] = []
+
+    def softplus_sum(x: jax.Array) -> jax.Array:
+        return jnp.sum(jax.nn.softplus(x))
+
+    def grad(x: jax.Array) -> jax.Array:
+        seen.append(jax.config.read("jax_disable_most_optimizations"))
+        return jax.nn.sigmoid(x)
+
+    saved = jax.config.read("jax_disable_most_optimizations")
+    jax.config.update("jax_disable_most_optimizations", False)  # a user's process
+    try:
+        report = handgrad.verify(softplus_sum, _x(rng), grad=grad, devices=["cpu:0"], transforms=["jit"])
+        after = jax.config.read("jax_disable_most_optimizations")
+    finally:
+        jax.config.update("jax_disable_most_optimizations", saved)
+    assert report.ok
+    assert seen and all(seen)
+    assert after is False
+
+
 # ---- the documented example runs ---------------------------------------------------------
 
 
