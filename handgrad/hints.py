@@ -183,6 +183,8 @@ def _bad_return_hint(result: CaseResult) -> str:
         return "not implemented yet: NotImplemented is a value for operators; a stub raises NotImplementedError"
     if text.startswith("returned None"):
         return "no value came back: a `return` is missing (a stub left with `pass` or `...`?)"
+    if text.startswith("returned a value the grader cannot receive") and "of dtype" in text:
+        return "a dtype no function of the contract returns: keep the input's float dtype (an .astype at the end?)"
     if "NumPy array" in text:
         return "computed with NumPy (np.*): use jax.numpy (jnp.*) so the result is a jax array and runs under jit"
     if "number (" in text:

@@ -983,7 +983,8 @@ class SubmissionEvaluator:
         on it, nothing of it is kept and each of its calls asks on its own (an eager one runs
         in the worker), so each failure is told as its own cell's; a verdict on the whole
         function (timeout, memory, autodiff, a refused program) is kept for its calls to
-        raise. A sharded call is never prepared.
+        raise, but for the runner's timeout on the whole program, which may be the batch's
+        size alone: then each call asks on its own, within its own limit. A sharded call is never prepared.
         `live`: calls __call__ will ask of the worker itself (the first check, a real eager
         call): they shape the programs, so a program's slots are the same whichever check the
         seed put first, but their values are not kept. With the slots in a fixed order, a
@@ -1032,7 +1033,17 @@ class SubmissionEvaluator:
                 "device": wanted[0][0]["device"],
                 "eager": eager,
             }
-            answer = self._in_runner(name, request, max_bytes, None)
+            try:
+                answer = self._in_runner(name, request, max_bytes, None)
+            except EvaluationError as exc:
+                # The runner died on the whole function's program. A timeout may be the batch's
+                # own size (every slot compiled and run in one call), so the function is not
+                # judged by it: its calls ask one by one, each within its own time limit, and
+                # a program that is slow on its own times out there. Anything else (memory,
+                # a crash) is the function's verdict, as the worker's are.
+                if exc.kind == "timeout":
+                    self._fatal.pop(name, None)
+                return
             if not answer["ok"]:
                 if answer["kind"] in WHOLE_FUNCTION:
                     self._fatal[name] = EvaluationError(answer["kind"], answer["message"][:2000])

@@ -571,7 +571,7 @@ def main(argv: list[str] | None = None) -> None:
     import handgrad.evaluate as api
     from handgrad.evaluate import evaluate
     from handgrad.grading import compile_cache, runner
-    from handgrad.grading.protocol import read_message, write_message
+    from handgrad.grading.protocol import ProtocolError, read_message, write_message
 
     handgrad.configure_for_checking()
     preload()  # (a worker forked from the zygote finds these imported)
@@ -629,7 +629,11 @@ def main(argv: list[str] | None = None) -> None:
         used[0] = False
         reply = reply_to(fn, request, lambda exc: describe(exc, submission), api)
         reply["autodiff"] = used[0]
-        send(reply)
+        try:
+            send(reply)
+        except ProtocolError as exc:  # encoded whole before a byte is written: nothing was sent
+            why = f"returned a value the grader cannot receive ({exc})"
+            send({"ok": False, "kind": "bad-return", "message": why, "autodiff": used[0]})
 
 
 if __name__ == "__main__":
