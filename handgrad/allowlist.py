@@ -50,6 +50,10 @@ COMPLEX_NAMES = names(
 """Complex dtypes, and functions that make or take apart complex numbers (`jnp.poly` of a
 matrix goes through its eigenvalues: of a rotation, complex)."""
 
+DIFFERENCE_QUOTIENTS = names("gradient")
+"""jax.numpy functions that differentiate numerically (`jnp.gradient`: finite differences on a
+grid). Not a derivation, and a formula needs none: refused as differentiation is."""
+
 FILE_NAMES = names(
     """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap
     DataSource"""
@@ -63,7 +67,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
-    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES),
+    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES, *DIFFERENCE_QUOTIENTS),
     "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
     "jax.lax": names(
         """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc

@@ -55,6 +55,7 @@ from handgrad.allowlist import (
     CALL_ONLY_BUILTINS,
     COMPLEX_NAMES,
     CONFIG_OPTIONS,
+    DIFFERENCE_QUOTIENTS,
     DYNAMIC_BUILTINS,
     DYNAMIC_MODULES,
     EXCEPTIONS,
@@ -649,6 +650,8 @@ def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:
         return "autodiff", f"{path} is complex arithmetic, which complex-step differentiation needs: not allowed"
     if name in AUTODIFF_NAMES:
         return "autodiff", f"{path} is automatic differentiation: derive the formula by hand"
+    if name in DIFFERENCE_QUOTIENTS and module.startswith("jax.numpy"):
+        return "autodiff", f"{path} differentiates numerically (finite differences): derive the formula by hand"
     internal = name.startswith("_") or name in JAX_INTERNALS or module.rsplit(".", 1)[-1] in JAX_INTERNALS
     if module.startswith("jax") and internal:
         return "autodiff", f"{path} is JAX's internals, where its differentiation lives: not allowed"

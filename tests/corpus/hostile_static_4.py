@@ -18,6 +18,34 @@ from tests.corpus.hostile_static import Hostile, Submission, h
 ONLY_RELU = ("relu_grad",)
 
 HOSTILE: tuple[Hostile, ...] = (
+    # ---- numerical differentiation the library offers (red team, 2026-12-05) ---------------
+    h(
+        "numerical-gradient-of-the-forward",
+        "jnp.gradient's central difference of relu on a three-point grid: a derivative not derived",
+        """
+        def relu_grad(x):
+            step = 1e-3
+            grid = jnp.stack([x - step, x, x + step])
+            return jnp.gradient(jax.nn.relu(grid), step, axis=0)[1]  # <-
+        """,
+        "autodiff",
+        "differentiates numerically",
+        ONLY_RELU,
+    ),
+    h(
+        "numerical-gradient-imported-by-name",
+        "the same through `from jax.numpy import gradient as slope`",
+        """
+        from jax.numpy import gradient as slope  # <-
+
+        def relu_grad(x):
+            grid = jnp.stack([x - 1e-3, x, x + 1e-3])
+            return slope(jax.nn.relu(grid), 1e-3, axis=0)[1]
+        """,
+        "autodiff",
+        "differentiates numerically",
+        ONLY_RELU,
+    ),
     # ---- a library object reached through an attribute off the list ----------------------
     h(
         "jitted-function-lowered",
