@@ -119,6 +119,8 @@ def _activation(
     )
     if kink is not None:
         fams += (families.relu_kink(),)
+    else:  # (relu's kink family holds 0 and tiny neighbours, judged there by its kink rule)
+        fams += (families.landmarks(),)
     value = Entry(
         name, getattr(activations, name), ("x",), "elementwise", fams, summary=summary, tiers=tiers,
         floor_follows_input=True,

@@ -98,6 +98,29 @@ def tails() -> Family:
     return Family("tails", lambda rng: Inputs((rng.permutation(TAILS).reshape(ELEMENTWISE_SHAPE),)), "+-1.5 ... +-8.75")
 
 
+LANDMARKS = np.array(
+    [0.0, -0.0, 0.0, -0.0]
+    + [s * v for v in (0.25, 0.5, 0.75, 1.0, 1.25) for s in (1.0, -1.0)]
+    + [s * 2.0**-k for k in (3, 5, 7, 9, 11, 13, 16, 19, 22, 26, 30, 34, 40, 48, 56, 64, 72, 80, 96, 110, 120, 125, 126)
+       for s in (1.0, -1.0)]
+)  # fmt: skip
+"""The sigmoid's and tanh's `landmarks` inputs, fixed: exact zeros of both signs, +-1/4 ... +-5/4
+in quarters (below `tails`, whose stretch judges cancellation), and powers of two from 1/8
+down to 2^-126 (float32's and bfloat16's smallest normal), both signs. No random draw lands on
+x = 0, where sigmoid' is 1/4 and tanh' is 1, or on magnitudes below `small`'s 1e-7: a red team
+(2026-12-05) kept the marks with s'(0) = 0.3. In float16 the powers below 2^-24 round to zero.
+No subnormal of float32 or bfloat16: a CPU that flushes them would compare them as zero.
+(relu's kink family holds 0 and tiny neighbours down to 1e-300, judged by its kink rule.)"""
+
+
+def landmarks() -> Family:
+    return Family(
+        "landmarks",
+        lambda rng: Inputs((rng.permutation(LANDMARKS).reshape(ELEMENTWISE_SHAPE),)),
+        "0, -0, 1/4 ... 5/4, 2^-3 ... 2^-126",
+    )
+
+
 def normal(shape: Shape, scale: float = 1.0) -> Family:
     return Family(
         f"normal-{shape_name(shape)}",

@@ -65,6 +65,9 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("extreme", "the largest inputs the contract states, up to +-1e4: +-9 ... +-1e4 for the "
             "activations, fixed rows of logits for softmax and cross-entropy, predictions for the losses",
             "catalog"),
+    Meaning("landmarks", "fixed inputs for sigmoid and tanh: 0 and -0, +-1/4 ... +-5/4 in quarters, and powers "
+            "of two +-2^-3 ... +-2^-126: values no draw lands on (x = 0 above all) and magnitudes below small's "
+            "1e-7", "catalog"),
     Meaning("tails", "fixed inputs +-1.5 ... +-8.75 in steps of 1/4, where the activations' derivatives fall "
             "from order 1 towards the float16 and bfloat16 floors (a form that cancels there is judged on the "
             "same inputs in every draw)", "catalog"),

@@ -440,7 +440,7 @@ def grade_function(
             live = [_call(cases[0], seed), _call(cases[0], seed + 1)]
             prepare(entry.name, [_call(c, seed) for c in cases[1:]], live=live)
     if prepare is not None and not fatal and not abandoned and not (stopped and options.fail_fast):
-        results += _concrete_checks(recorder, cases, results, options, seed)
+        results += _concrete_checks(recorder, cases, results, outputs, options, seed)
     if results and results[0].case is cases[0] and not results[0].error_kind:
         results = _explain_tracing(evaluator, results, options, seed)
     if not fatal and not abandoned and cases and cases[0].transform == "eager":
@@ -461,7 +461,12 @@ def grade_function(
 
 
 def _concrete_checks(
-    recorder: _Recorder, cases: list[Case], results: list[CaseResult], options: Options, seed: int
+    recorder: _Recorder,
+    cases: list[Case],
+    results: list[CaseResult],
+    outputs: list[tuple[Case, Output]],
+    options: Options,
+    seed: int,
 ) -> list[CaseResult]:
     """Eager checks asked again live on concrete arrays after their program's answer passed:
     failures where live and traced disagree, with TRACED_HINT. The program answers every
@@ -476,7 +481,9 @@ def _concrete_checks(
     asked: x > -1 for x > 0 on ordinary inputs of both signs around 1, a branch on |x| > 5 on
     large ones. One check per dtype, the first that came, let the first kind keep its marks
     in 3 seeds of 30 (its check fell on +-9 ... +-1e4, or on a single number), and would let
-    the second keep them whenever it fell on ordinary inputs."""
+    the second keep them whenever it fell on ordinary inputs. A live answer that is exactly
+    one the function gave before for other inputs (`outputs`, the passing answers so far, and
+    the live answers here) is told as state kept between calls (STALE_HINT), not as tracing."""
     passed = {id(r.case) for r in results if r.ok}
     shares = _counted(options)
     groups: dict[tuple[str, str], list[Case]] = {}  # (dtype, tier) -> its candidates, in the seeded order
@@ -494,10 +501,15 @@ def _concrete_checks(
     if first_key in picked and _live_rank(picked[first_key], seed, {}) <= _live_rank(cases[0], seed, {}):
         del picked[first_key]  # (the first check was asked live, on inputs as telling)
     found = []
+    seen = list(outputs)
     for case in picked.values():
         live = run_case(recorder, case, strict=options.strict, seed=seed)  # (its program's answer was taken)
-        if not live.ok:  # (a failure of its own kind, a dict changed in place, keeps its own hint)
-            found.append(live if live.error_kind else dataclasses.replace(live, hint=TRACED_HINT))
+        out = recorder.last if not live.error_kind else None
+        if live.ok and out is not None:
+            seen.append((case, out))
+        elif not live.ok:  # (a failure of its own kind, a dict changed in place, keeps its own hint)
+            hint = STALE_HINT if _earlier_answer(live, out, seen, seed) else TRACED_HINT
+            found.append(live if live.error_kind else dataclasses.replace(live, hint=hint))
     return found
 
 

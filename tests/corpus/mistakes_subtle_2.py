@@ -16,6 +16,36 @@ from tests.corpus.mistakes import Mistake, m
 # cancels on a stretch of moderate inputs: wrong only on a narrow stretch, so they are caught
 # by fixed inputs there, in every draw.
 THRESHOLDS: tuple[Mistake, ...] = (
+    # Wrong only at values no random draw lands on (the `landmarks` family, 2026-12-05).
+    m(
+        "sigmoid-grad-half-at-zero",
+        "sigmoid_grad",
+        "s'(0) taken as s(0) = 1/2 (a special case for x = 0): s'(0) = 1/4",
+        """
+      def sigmoid_grad(x):
+          s = jax.nn.sigmoid(x)
+          return jnp.where(x == 0, 0.5, s * (1 - s)).astype(x.dtype)
+      """,
+    ),
+    m(
+        "tanh-grad-zero-at-zero",
+        "tanh_grad",
+        "tanh'(0) set to 0 (read off tanh(0) = 0): tanh'(0) = 1",
+        """
+      def tanh_grad(x):
+          t = jnp.tanh(x)
+          return jnp.where(x == 0, 0.0, 1 - t * t).astype(x.dtype)
+      """,
+    ),
+    m(
+        "relu-grad-tiny-threshold",
+        "relu_grad",
+        "x > 1e-10 instead of x > 0: 0 where relu'(x) = 1, for 0 < x <= 1e-10",
+        """
+      def relu_grad(x):
+          return (x > 1e-10).astype(x.dtype)
+      """,
+    ),
     m(
         "relu-grad-eps-threshold",
         "relu_grad",
