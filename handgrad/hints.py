@@ -113,7 +113,10 @@ def _error_hint(result: CaseResult) -> str:
     if kind == "missing":
         return "the function is not defined at module level with the contract's name"
     if kind == "autodiff":
-        return "the formula must be derived by hand: no jax.grad/vjp/jvp/jacrev/jacfwd or other autodiff"
+        return (
+            "the formula must be derived by hand: no jax.grad/vjp/jvp/jacrev/jacfwd, other autodiff or "
+            "library finite differences (jnp.gradient)"
+        )
     if kind == "interface":
         return f"the parameters must take delta as the contract does: {result.case.entry.signature}"
     if kind == "forbidden":

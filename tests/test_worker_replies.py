@@ -1,5 +1,6 @@
-"""Failures found by red-teaming the grader (2026-12-05) that reached the student as the
-grader's own error: each must be the function's verdict, said in the student's terms."""
+"""Findings of a red team on the grader (2026-12-05) that reached the student in the wrong
+words (the grader's own error, a crash, autodiff for finite differences): each must be the
+function's verdict, said in the student's terms."""
 
 from __future__ import annotations
 
@@ -72,4 +73,20 @@ def test_a_return_value_the_protocol_cannot_carry_is_a_bad_return(tmp_path: Path
     assert tanh.score == 0 and tanh.problem == "bad-return", tanh.feedback
     assert dtype in tanh.feedback and "keep the input's float dtype" in tanh.feedback
     assert "Traceback" not in tanh.feedback and "protocol.py" not in tanh.feedback
+    assert got["l1_grad"].passed
+
+
+def test_the_librarys_finite_differences_are_named_as_such(tmp_path: Path) -> None:
+    """jnp.gradient is refused as a derivative not derived; the feedback says what it did."""
+    source = (
+        "import jax\nimport jax.numpy as jnp\n\n\ndef sigmoid_grad(x):\n"
+        "    grid = jnp.stack([x - 1e-3, x, x + 1e-3])\n"
+        "    return jnp.gradient(jax.nn.sigmoid(grid), 1e-3, axis=0)[1]\n\n\n"
+        "def l1_grad(pred, target):\n    return jnp.sign(pred - target)\n"
+    )
+    got = _grade(tmp_path, source, "sigmoid_grad", "l1_grad")
+    sigmoid = got["sigmoid_grad"]
+    assert sigmoid.score == 0 and sigmoid.problem == "autodiff", sigmoid.feedback
+    assert "differentiates numerically: " in sigmoid.feedback and "jnp.gradient" in sigmoid.feedback
+    assert "uses automatic differentiation" not in sigmoid.feedback
     assert got["l1_grad"].passed

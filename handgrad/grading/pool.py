@@ -1074,7 +1074,9 @@ class SubmissionEvaluator:
             raise EvaluationError("import", "; ".join(map(str, unreadable[:3])))
         autodiff = [f for f in found if f.kind == "autodiff"]
         if autodiff and not self.allow_autodiff:
-            raise EvaluationError("autodiff", "uses automatic differentiation: " + "; ".join(map(str, autodiff[:3])))
+            numerical = all("differentiates numerically" in str(f) for f in autodiff)
+            what = "differentiates numerically" if numerical else "uses automatic differentiation"
+            raise EvaluationError("autodiff", f"{what}: " + "; ".join(map(str, autodiff[:3])))
         refused = [f for f in found if f.kind not in ("autodiff", "interface")]
         if refused:
             raise EvaluationError(
