@@ -53,6 +53,8 @@ matrix goes through its eigenvalues: of a rotation, complex)."""
 DIFFERENCE_QUOTIENTS = names("gradient")
 """jax.numpy functions that differentiate numerically (`jnp.gradient`: finite differences on a
 grid). Not a derivation, and a formula needs none: refused as differentiation is."""
+NUMERICALLY = "differentiates numerically"
+"""What the scan says of a DIFFERENCE_QUOTIENTS name, and the grader of a function using one."""
 
 FILE_NAMES = names(
     """load save savez savez_compressed savetxt loadtxt genfromtxt fromfile tofile fromregex memmap

@@ -61,6 +61,7 @@ from handgrad.allowlist import (
     EXCEPTIONS,
     INSPECTORS,
     JAX_INTERNALS,
+    NUMERICALLY,
     PROJECT_PACKAGES,
     SELF_MATCHING,
     TYPE_CHECK_HOOKS,
@@ -651,7 +652,7 @@ def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:
     if name in AUTODIFF_NAMES:
         return "autodiff", f"{path} is automatic differentiation: derive the formula by hand"
     if name in DIFFERENCE_QUOTIENTS and module.startswith("jax.numpy"):
-        return "autodiff", f"{path} differentiates numerically (finite differences): derive the formula by hand"
+        return "autodiff", f"{path} {NUMERICALLY} (finite differences): derive the formula by hand"
     internal = name.startswith("_") or name in JAX_INTERNALS or module.rsplit(".", 1)[-1] in JAX_INTERNALS
     if module.startswith("jax") and internal:
         return "autodiff", f"{path} is JAX's internals, where its differentiation lives: not allowed"

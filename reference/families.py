@@ -94,8 +94,13 @@ now and then, it kept its marks in 1 draw of 20. Here it is judged on the same i
 every draw. All exact in every dtype (multiples of 1/4 below 16)."""
 
 
+def _fixed(name: str, values: np.ndarray, about: str) -> Family:
+    """A family of fixed elementwise inputs (60 values), permuted anew by each draw."""
+    return Family(name, lambda rng: Inputs((rng.permutation(values).reshape(ELEMENTWISE_SHAPE),)), about)
+
+
 def tails() -> Family:
-    return Family("tails", lambda rng: Inputs((rng.permutation(TAILS).reshape(ELEMENTWISE_SHAPE),)), "+-1.5 ... +-8.75")
+    return _fixed("tails", TAILS, "+-1.5 ... +-8.75")
 
 
 LANDMARKS = np.array(
@@ -114,11 +119,7 @@ No subnormal of float32 or bfloat16: a CPU that flushes them would compare them 
 
 
 def landmarks() -> Family:
-    return Family(
-        "landmarks",
-        lambda rng: Inputs((rng.permutation(LANDMARKS).reshape(ELEMENTWISE_SHAPE),)),
-        "0, -0, 1/4 ... 5/4, 2^-3 ... 2^-126",
-    )
+    return _fixed("landmarks", LANDMARKS, "0, -0, 1/4 ... 5/4, 2^-3 ... 2^-126")
 
 
 def normal(shape: Shape, scale: float = 1.0) -> Family:
@@ -151,10 +152,7 @@ def small() -> Family:
 
 
 def extreme() -> Family:
-    def draw(rng: np.random.Generator) -> Inputs:
-        return Inputs((rng.permutation(np.resize(EXTREMES, 60)).reshape(ELEMENTWISE_SHAPE),))
-
-    return Family("extreme", draw, "+-9 ... +-1e4")
+    return _fixed("extreme", np.resize(EXTREMES, 60), "+-9 ... +-1e4")
 
 
 RELU_KINK = np.array(

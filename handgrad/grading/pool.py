@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from handgrad.allowlist import NUMERICALLY
 from handgrad.engine import EvaluationError
 from handgrad.escape import printable
 from handgrad.evaluate import Output
@@ -1074,8 +1075,8 @@ class SubmissionEvaluator:
             raise EvaluationError("import", "; ".join(map(str, unreadable[:3])))
         autodiff = [f for f in found if f.kind == "autodiff"]
         if autodiff and not self.allow_autodiff:
-            numerical = all("differentiates numerically" in str(f) for f in autodiff)
-            what = "differentiates numerically" if numerical else "uses automatic differentiation"
+            numerical = all(NUMERICALLY in str(f) for f in autodiff)
+            what = NUMERICALLY if numerical else "uses automatic differentiation"
             raise EvaluationError("autodiff", f"{what}: " + "; ".join(map(str, autodiff[:3])))
         refused = [f for f in found if f.kind not in ("autodiff", "interface")]
         if refused:
