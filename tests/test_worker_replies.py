@@ -73,6 +73,11 @@ def test_a_return_value_the_protocol_cannot_carry_is_a_bad_return(tmp_path: Path
     assert tanh.score == 0 and tanh.problem == "bad-return", tanh.feedback
     assert dtype in tanh.feedback and "keep the input's float dtype" in tanh.feedback
     assert "Traceback" not in tanh.feedback and "protocol.py" not in tanh.feedback
+    # The header counts what the tier lines count: the checks that failed, then those not run
+    # after the failure (it once said "Failed 84 of 84" above tiers that each failed one).
+    failed, not_run = sum(v.failed for v in tanh.tiers), sum(v.not_run for v in tanh.tiers)
+    assert 0 < failed < tanh.checks and not_run > 0
+    assert tanh.feedback.splitlines()[0] == f"Failed {failed} of {tanh.checks} checks; {not_run} not run."
     assert got["l1_grad"].passed
 
 

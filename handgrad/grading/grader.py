@@ -662,8 +662,10 @@ def _score(
         head = "Failed (stopped at the first failing check)."
     elif counted_failed == 0:
         head = f"Full marks; {len(failed)} of {len(cases)} checks beyond the contract failed (reported only)."
-    else:
-        head = f"Failed {counted_failed} of {len(cases)} checks."
+    else:  # the checks that failed, and apart from them those a failure left unrun: they earn nothing either
+        failed_here = sum(v.failed for v in verdicts if v.counted)
+        not_run = sum(v.not_run for v in verdicts if v.counted)
+        head = f"Failed {failed_here} of {len(cases)} checks{f'; {not_run} not run' if not_run else ''}."
     fatal = first.error_kind in FATAL or _not_implemented(first)
     pattern = _pattern(results) if not fatal else ""
     if first.error_kind in FATAL:  # a whole-function failure: per-tier counts would only say where it stopped
@@ -677,7 +679,9 @@ def _score(
         causes = _causes(failed)
         parts += [label, first.message()]
         if first.error_kind == "bad-return" and len(causes) > 1:  # the others are its symptoms: said once
-            parts.append(f"(Fix this first: the other {len(failed) - 1} failing checks may all follow from it.)")
+            n = len(failed) - 1
+            others = "the other failing check may" if n == 1 else f"the other {n} failing checks may all"
+            parts.append(f"(Fix this first: {others} follow from it.)")
             causes = causes[:1]
         elif len(causes) == 1 and len(failed) > 1:
             parts.append(f"(All {len(failed)} failing checks show this same problem and likely mistake.)")
