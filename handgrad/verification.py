@@ -50,7 +50,15 @@ from handgrad.report import Report
 from handgrad.taylor import TaylorResult, taylor_test
 from handgrad.user_gradient import calling, check_returns, gradient_functions, hvp_functions
 from handgrad.verify_families import ALL_FAMILIES, FAMILIES, RENAMED, Cuts, label_like, make_family
-from handgrad.verify_kinks import KinkRule, found_kink, kink_rule, own_rounding, tree_kink, with_kink_note
+from handgrad.verify_kinks import (
+    KinkRule,
+    found_kink,
+    kink_rule,
+    own_rounding,
+    tree_kink,
+    with_kink_note,
+    with_tie_note,
+)
 from reference.catalog import Entry
 from reference.families import Family
 from reference.tolerances import DTYPES, TOLERANCES
@@ -270,7 +278,7 @@ def verify(
                 forget_entry(target)
             if rule is None and target.name.startswith("hvp("):  # (the others find their kinks)
                 done = [with_kink_note(r, each.names) for r in done]
-            results += [broadcast.with_note(r) for r in done]
+            results += [broadcast.with_note(with_tie_note(r, target.kink)) for r in done]
     about = []
     if not call.scalar and grad is not None:
         about.append(

@@ -134,6 +134,8 @@ class FoundKink(Kink):
 
     call: Any = None
     _probes: dict[tuple[int, bool], Any] = field(default_factory=dict, compare=False, hash=False)
+    rejected: set[str] = field(default_factory=set, compare=False, hash=False)
+    """The arguments where kinks judged together were no subgradient (joint_holds), in any case."""
 
     def _probe(self, i: int, cotangent: bool) -> Any:
         import jax
@@ -174,6 +176,67 @@ class FoundKink(Kink):
         low, high, kink = one_sided(up, down, here, h, curvature)
         return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape)
 
+    def joint_holds(
+        self,
+        fl: list[np.ndarray],
+        c: np.ndarray | None,
+        i: int,
+        low: np.ndarray,
+        high: np.ndarray,
+        kink: np.ndarray,
+        g: np.ndarray,
+    ) -> bool:
+        """Whether `g`, at the kinks of fl[i] (at least two), is a subgradient along them taken
+        together, not only one element at a time. At a tie of max(x1, x2) each element alone
+        accepts [0, 1], but a subgradient's weights add up to 1: along d = (1, 1) f moves at
+        rate 1 from both sides, and g . d must lie between f's one-sided derivatives along d.
+        That holds for every subgradient of a convex or concave f, along any d. Checked along
+        d = every kink element at once and along three random positive weightings of them,
+        each a probe step per element (five more evaluations of f each, under the same jit).
+        Positive only: a sum of kinks of both kinds (w1 relu(x1) + w2 relu(x2), w1 > 0 > w2, at
+        0), neither convex nor concave, takes one convention for every element (relu'(0) = 0, or
+        1) within the range along any positive d, but not along a signed one. A direction along
+        which f's one-sided derivatives are not inside the range the elements' own intervals
+        allow (a median's corner) says nothing and is skipped. Rounding: 2% of the rate, plus a
+        bfloat16 ulp of each term."""
+        at = np.flatnonzero(kink.ravel())
+        if at.size < 2:
+            return True
+        gk, lk, hk = np.nan_to_num(g.ravel()[at]), low.ravel()[at], high.ravel()[at]
+        own = 2.0**-8 * np.abs(gk) + 0.02 * np.maximum(np.abs(lk), np.abs(hk))
+        if np.any((gk < lk - own) | (gk > hk + own)):  # one is wrong alone: the element's own rule says so
+            return True
+        x = fl[i]
+        h = probe_steps(x).ravel()[at]
+        rng = np.random.default_rng(at.size)  # (fixed: the same draw's verdict never changes)
+        weights = [np.ones(at.size)]
+        weights += [rng.uniform(0.5, 1.5, at.size) for _ in range(3)]
+        steps = np.zeros((len(weights), x.size))
+        for row, w in zip(steps, weights, strict=True):
+            row[at] = w * h
+        steps = steps.reshape(len(weights), *x.shape)
+        with np.errstate(all="ignore"):
+            points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
+        try:
+            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
+        except Exception:  # (as in slopes: f cannot be evaluated this way, nothing is judged)
+            return True
+        n = len(weights)
+        up, down, up2, down2 = (values[k * n : (k + 1) * n] for k in range(4))
+        here = values[-1]
+        lo, hi, _ = one_sided(up, down, here, 1.0, curvature_gap(up2, up, here, down, down2, 1.0))
+        for d, jlo, jhi in zip(steps.reshape(n, -1)[:, at], lo, hi, strict=True):
+            if not (np.isfinite(jlo) and np.isfinite(jhi)):
+                continue
+            slack = 0.02 * max(abs(jlo), abs(jhi)) + 2.0**-8 * float(np.sum(np.abs(gk * d)))
+            box_lo = float(np.sum(np.minimum(lk * d, hk * d)))
+            box_hi = float(np.sum(np.maximum(lk * d, hk * d)))
+            if jlo < box_lo - slack or jhi > box_hi + slack:
+                continue
+            if not jlo - slack <= float(np.dot(gk, d)) <= jhi + slack:
+                return False
+        return True
+
     def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
         call = self.call
         fl = [np.asarray(a, np.float64) for a in (args if call.scalar else args[:-1])]
@@ -194,6 +257,15 @@ class FoundKink(Kink):
                 continue
             left, right, kink = (np.stack([f[j] for f in found]) if stacked else found[0][j] for j in range(3))
             a, b = np.minimum(left, right), np.maximum(left, right)
+            # Kinks that share a direction (a tie of max) are judged together too: where the
+            # values, each valid alone, are no subgradient together, the truth stands there.
+            held = [
+                self.joint_holds(ex, c, i, f[0], f[1], f[2], gk)
+                for (ex, c), f, gk in zip(examples, found, g if stacked else [g], strict=True)
+            ]
+            kink = kink & (np.array(held)[(...,) + (None,) * (kink.ndim - 1)] if stacked else held[0])
+            if not all(held):
+                self.rejected.add(name)
             masks[name] = kink
             values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
         return masks, values
@@ -347,6 +419,34 @@ def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
     if any(np.size(v) == 1 and float(np.asarray(v, np.float64)) == 0.0 for v in at):
         return dataclasses.replace(result, hint=KINK_NOTE)
     return result
+
+
+def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
+    """A failure at an element tied with others of its argument, where FoundKink.joint_holds
+    found kinks that are no subgradient together: say so (the expected value shown is
+    autodiff's split, one valid answer of many)."""
+    import dataclasses
+
+    from handgrad.cases import case_inputs
+
+    found = getattr(kink, "inner", kink)
+    worst = result.comparison.worst if result.comparison is not None else None
+    if not isinstance(found, FoundKink) or worst is None or worst.leaf not in found.rejected or result.ok:
+        return result
+    entry = result.case.entry
+    arg = np.asarray(case_inputs(result.case, result.seed).args[entry.args.index(worst.leaf)])
+    one = arg[worst.index[0]] if result.case.stacked and worst.index else arg
+    value = arg[worst.index] if arg.ndim == len(worst.index) else None
+    tied = int(np.sum(one == value)) - 1 if value is not None else 0
+    if tied < 1:
+        return result
+    note = (
+        f"{worst.leaf}{list(worst.index)} is tied with {tied} other element{'s' * (tied > 1)} of {worst.leaf} at a "
+        "kink (a tie of max or min): each alone may take any value between f's one-sided derivatives, but "
+        "together they must be one subgradient (at a tie of max the shares add up to 1, as autodiff's split "
+        "does), and these are not"
+    )
+    return dataclasses.replace(result, hint=note)
 
 
 OWN_FACTOR = CONDITIONING_FACTOR

@@ -1,0 +1,114 @@
+"""Kinks judged together (handgrad/verify_kinks.py, FoundKink.joint_holds): at a tie of max
+each tied element alone accepts any value in [0, 1], but a subgradient's shares add up to 1.
+Until 2026-12-06 an all-zero gradient, or 1 on every tied element, passed at a tie.
+
+Both directions: gradients that are no subgradient together fail, with a note that names a
+tied element; every valid subgradient of functions whose kinks meet (convex, concave, and
+sums of kinks of both kinds taken with one convention) still passes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handgrad
+
+GIVEN: dict[str, Any] = dict(devices=["cpu:0"], families=["given"], dtypes=["float32", "bfloat16", "float64"])
+TIED = np.array([1.0, 3.0, 3.0, 3.0, 0.0], np.float32)
+ZEROS = np.zeros(5, np.float32)
+LEVEL = np.full(4, 2.0, np.float32)
+TOP = np.array([1.0, 1.0, 1.0, -1.0], np.float32)
+ROWS = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], np.float32)
+W = np.array([1.0, -2.0, 3.0, -1.5, 0.5], np.float32)
+
+
+def _max(x: Any) -> Any:
+    return jnp.max(x)
+
+
+def _row_max(x: Any) -> Any:
+    return jnp.max(x, axis=-1)
+
+
+def _range(x: Any) -> Any:
+    return jnp.max(x) - jnp.min(x)
+
+
+def _top2(x: Any) -> Any:
+    return jnp.sum(jax.lax.top_k(x, 2)[0])
+
+
+def _mixed_relu(x: Any) -> Any:  # neither convex nor concave at 0: kinks of both kinds
+    return jnp.sum(W * jax.nn.relu(x))
+
+
+def _norm(x: Any) -> Any:  # autodiff gives 0 at 0 (the double where), a kink in every direction
+    s = jnp.sum(x * x)
+    return jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1.0)), 0.0)
+
+
+def _tied_mask(x: Any) -> Any:
+    return (x == jnp.max(x, axis=-1, keepdims=True)).astype(x.dtype)
+
+
+def _const(values: list[float]) -> Callable[[Any], Any]:
+    return lambda x: jnp.asarray(values, x.dtype)
+
+
+WRONG_TOGETHER = [
+    ("max-zero-at-the-tie", _max, _const([0, 0, 0, 0, 0]), TIED),
+    ("max-one-on-every-tied", _max, _tied_mask, TIED),
+    ("range-all-ones", _range, jnp.ones_like, LEVEL),
+    ("top2-one-on-every-tied", _top2, _const([1, 1, 1, 0]), TOP),
+    ("norm-at-zero-all-ones", _norm, jnp.ones_like, ZEROS),  # |g| = sqrt(5) > 1
+]
+
+
+@pytest.mark.parametrize(("f", "grad", "x"), [w[1:] for w in WRONG_TOGETHER], ids=[w[0] for w in WRONG_TOGETHER])
+def test_values_valid_alone_but_not_together_fail_and_name_the_tie(f: Any, grad: Any, x: np.ndarray) -> None:
+    report = handgrad.verify(f, x, grad=grad, **GIVEN)
+    assert not report.ok
+    worst = report.worst
+    assert worst is not None and "is tied with" in worst.hint and "one subgradient" in worst.hint, worst.message()
+    # The element named is one of the tied ones: its input value occurs elsewhere in x.
+    ((name, value),) = worst.inputs_at_worst.items()
+    assert name.startswith("x[") and np.sum(x == np.asarray(value, np.float32)) >= 2
+
+
+def test_a_vector_valued_max_is_judged_row_by_row_with_its_cotangent() -> None:
+    def shares(x: Any, ct: Any) -> Any:
+        m = _tied_mask(x)
+        return m / m.sum(-1, keepdims=True) * ct[..., None]
+
+    assert handgrad.verify(_row_max, ROWS, grad=shares, transforms=["jit", "vmap"], **GIVEN).ok
+    every = handgrad.verify(_row_max, ROWS, grad=lambda x, ct: _tied_mask(x) * ct[..., None], **GIVEN)
+    assert not every.ok and every.worst is not None and "is tied with" in every.worst.hint
+
+
+RIGHT_TOGETHER = [
+    ("max-uneven-shares", _max, _const([0, 0.2, 0.3, 0.5, 0]), TIED),
+    ("max-one-hot", _max, _const([0, 0, 0, 1, 0]), TIED),
+    ("range-zero", _range, jnp.zeros_like, LEVEL),
+    ("range-first-minus-last", _range, _const([1, 0, 0, -1]), LEVEL),
+    ("top2-thirds", _top2, _const([2 / 3, 2 / 3, 2 / 3, 0]), TOP),
+    ("top2-two-of-three", _top2, _const([1, 0, 1, 0]), TOP),
+    ("mixed-relu-convention-0", _mixed_relu, lambda x: (W * (x > 0)).astype(x.dtype), ZEROS),
+    ("mixed-relu-convention-1", _mixed_relu, lambda x: (W * (x >= 0)).astype(x.dtype), ZEROS),
+    ("mixed-relu-convention-half", _mixed_relu, lambda x: (0.5 * W * jnp.ones_like(x)).astype(x.dtype), ZEROS),
+    ("l1-ones-at-zero", lambda x: jnp.sum(jnp.abs(x)), jnp.ones_like, ZEROS),
+    ("l1-sign-at-zero", lambda x: jnp.sum(jnp.abs(x)), jnp.sign, ZEROS),
+    ("norm-at-zero-inside-the-ball", _norm, lambda x: jnp.full_like(x, 0.4), ZEROS),
+    ("norm-at-zero-a-unit-vector", _norm, lambda x: jnp.zeros_like(x).at[0].set(1), ZEROS),
+    ("median-autodiff", jnp.median, jax.grad(jnp.median), np.ones(3, np.float32)),
+]
+
+
+@pytest.mark.parametrize(("f", "grad", "x"), [r[1:] for r in RIGHT_TOGETHER], ids=[r[0] for r in RIGHT_TOGETHER])
+def test_every_subgradient_of_meeting_kinks_passes(f: Any, grad: Any, x: np.ndarray) -> None:
+    report = handgrad.verify(f, x, grad=grad, **GIVEN)
+    assert report.ok, report.worst.message() if report.worst else report
