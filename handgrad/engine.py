@@ -125,7 +125,10 @@ def run_case(
     except EvaluationError as exc:
         result = CaseResult(case, error_kind=exc.kind, error=exc.message, kwargs=inputs.kwargs, seed=seed)
         return _with_hint(result, hint_for(result, want, None))
-    if case.device != SHARDED and out.devices and out.devices != {case.device}:
+    # Only an eager call can move its result off the inputs' device (through NumPy); a jit or
+    # vmap program with an output that does not depend on its inputs (jnp.zeros_like(x)) has
+    # it placed on the default device by JAX itself.
+    if case.transform == "eager" and case.device != SHARDED and out.devices and out.devices != {case.device}:
         result = CaseResult(
             case,
             error_kind="device",
@@ -137,7 +140,8 @@ def run_case(
         return _with_hint(result, hint_for(result, want, out.value))
     unchecked = 0
     if nan_truth_unchecked:
-        want, unchecked = _undefined_as_returned(want, out.value)
+        by_slopes = lambda: _by_slopes(case.entry.kink, inputs.args, out.value)  # noqa: E731
+        want, unchecked = _undefined_as_returned(want, out.value, by_slopes)
     # The allowance: per dtype (entry.tolerance) plus the truth's conditioning S
     # (reference/conditioning.py), for every caller alike (the catalog and handgrad.verify).
     tolerance = case.entry.tolerance[case.dtype]
@@ -198,15 +202,37 @@ def _closer(got: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(np.abs(got - b) < np.abs(got - a), b, a)
 
 
-def _undefined_as_returned(want: Any, got: Any) -> tuple[Any, int]:
-    """The truth with its NaN elements replaced by what was returned (so they agree), and
-    how many there were; unchanged where the output's layout does not match."""
+def _undefined_as_returned(
+    want: Any, got: Any, by_slopes: Callable[[], Mapping[str, np.ndarray] | None]
+) -> tuple[Any, int]:
+    """The truth with its NaN elements judged by f's one-sided derivatives there, where the
+    check's kink rule can probe them (`by_slopes`: handgrad.verify's FoundKink.judged_by_slopes:
+    a derivative f has although its autodiff is NaN, or a kink's range); elsewhere by the
+    returned value itself (they agree: not compared). With how many were not compared;
+    unchanged where the output's layout does not match."""
     if not _same_layout(want, got):
         return want, 0
-    count = sum(int(np.isnan(np.asarray(w, np.float64)).sum()) for w in _as_leaves(want).values())
-    if not count:
+    if not any(np.isnan(np.asarray(w, np.float64)).any() for w in _as_leaves(want).values()):
         return want, 0
-    return _leafwise(lambda w, g: np.where(np.isnan(w), g.astype(np.float64), w), want, got), count
+    slopes = by_slopes() or {}
+    unchecked = 0
+    judged = {}
+    for key, w in _as_leaves(want).items():
+        w = np.asarray(w, np.float64)
+        g = np.asarray(_as_leaves(got)[key]).astype(np.float64)
+        value = np.broadcast_to(slopes.get(key, np.nan), w.shape)
+        undefined, known = np.isnan(w), np.isfinite(value)
+        unchecked += int((undefined & ~known).sum())
+        judged[key] = np.where(undefined, np.where(known, value, g), w)
+    return (judged if isinstance(want, Mapping) else judged[""]), unchecked
+
+
+def _by_slopes(kink: Any, args: tuple[Any, ...], got: Any) -> Mapping[str, np.ndarray] | None:
+    """The values the case's kink rule (or the rule inside it: verify's OwnRounding wraps its
+    FoundKink) judges `got` by from f's one-sided derivatives; None for every other rule."""
+    rule = getattr(kink, "inner", kink)
+    judge = getattr(rule, "judged_by_slopes", None)
+    return judge(args, got) if judge is not None else None
 
 
 def _as_leaves(tree: Any) -> dict[str, Any]:

@@ -154,14 +154,19 @@ class FoundKink(Kink):
             self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None, None)))
         return self._probes[key]
 
-    def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(low, high, kink): the range between the one-sided derivatives at every element of
-        fl[i], widened by their rounding error, and where they differ (the kinks)."""
+    def slopes(
+        self, fl: list[np.ndarray], c: np.ndarray | None, i: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(low, high, kink, settled): the range between the one-sided derivatives at every
+        element of fl[i], widened by their rounding error, where they differ (the kinks), and
+        where both quotients have settled: neither grows by more than 1% in magnitude as the
+        step halves, as a one-sided derivative that is infinite does (sqrt(|x|) at 0: by 41%;
+        x log x at 0: by 3%)."""
         x = fl[i]
         m = x.size
-        nothing = np.zeros(x.shape, bool)
+        nothing, unknown = np.zeros(x.shape, bool), np.full(x.shape, np.nan)
         if m == 0 or m > MAX_KINK_PROBES:
-            return np.zeros(x.shape), np.zeros(x.shape), nothing
+            return unknown, unknown, nothing, nothing
         with np.errstate(all="ignore"):  # (an inf element: NaN points, no kink there, see one_sided)
             h = probe_steps(x).ravel()
             steps = (np.eye(m) * h).reshape(m, *x.shape)
@@ -169,12 +174,18 @@ class FoundKink(Kink):
         try:
             values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
         except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
-            return np.zeros(x.shape), np.zeros(x.shape), nothing
+            return unknown, unknown, nothing, nothing
         up, down, up2, down2 = (values[k * m : (k + 1) * m] for k in range(4))
         here = values[-1]
         curvature = curvature_gap(up2, up, here, down, down2, h)
         low, high, kink = one_sided(up, down, here, h, curvature)
-        return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape)
+        with np.errstate(all="ignore"):
+            grows = [
+                np.abs(near) > 1.01 * np.abs(far)
+                for near, far in ((up - here, (up2 - here) / 2), (here - down, (here - down2) / 2))
+            ]
+        settled = ~(grows[0] | grows[1])
+        return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape), settled.reshape(x.shape)
 
     def joint_holds(
         self,
@@ -237,16 +248,44 @@ class FoundKink(Kink):
                 return False
         return True
 
-    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+    def _examples(self, args: Any) -> tuple[list[tuple[list[np.ndarray], np.ndarray | None]], bool]:
+        """The case's examples (one, or one per row of a vmap case) as (float arguments,
+        cotangent or None), in float64, and whether the case is stacked."""
         call = self.call
         fl = [np.asarray(a, np.float64) for a in (args if call.scalar else args[:-1])]
         ct = None if call.scalar else np.asarray(args[-1], np.float64)
         stacked = np.ndim(fl[0]) == call.floats[0].ndim + 1  # (a vmap case: one more leading axis)
-        examples = (
-            [(fl, ct)]
-            if not stacked
-            else [([a[k] for a in fl], None if ct is None else ct[k]) for k in range(len(fl[0]))]
-        )
+        if not stacked:
+            return [(fl, ct)], False
+        return [([a[k] for a in fl], None if ct is None else ct[k]) for k in range(len(fl[0]))], True
+
+    def judged_by_slopes(self, args: Any, got: Any) -> dict[str, np.ndarray]:
+        """{argument: value}: what each element of the returned `got` is judged by from f's
+        one-sided derivatives there alone (NaN where f cannot be probed or a one-sided
+        derivative is infinite, see `slopes`): the returned value
+        moved into their range (widened by its rounding), and where kinks that meet are no
+        subgradient together (joint_holds), the middle of each kink's range. What the engine
+        uses where autodiff's own truth is NaN (engine.run_case): a derivative f has there (the
+        range is a point: norm(x)**2 at 0) or a kink's range (norm(x) at 0)."""
+        examples, stacked = self._examples(args)
+        out = {}
+        for which, name in enumerate(self.call.diff_names):
+            i = self.call.argnums[which]
+            g = np.asarray(got[name], np.float64)
+            rows = []
+            for (ex, c), gk in zip(examples, g if stacked else [g], strict=True):
+                low, high, kink, settled = self.slopes(ex, c, i)
+                with np.errstate(invalid="ignore"):
+                    value = np.where(np.isfinite(gk), np.clip(np.nan_to_num(gk), low, high), (low + high) / 2)
+                if not self.joint_holds(ex, c, i, low, high, kink, gk):
+                    value = np.where(kink, (low + high) / 2, value)
+                rows.append(np.where(settled, value, np.nan))
+            out[name] = np.stack(rows) if stacked else rows[0]
+        return out
+
+    def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
+        call = self.call
+        examples, stacked = self._examples(args)
         masks, values = {}, {}
         for which, name in enumerate(call.diff_names):
             i = call.argnums[which]
@@ -441,10 +480,10 @@ def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
     if tied < 1:
         return result
     note = (
-        f"{worst.leaf}{list(worst.index)} is tied with {tied} other element{'s' * (tied > 1)} of {worst.leaf} at a "
-        "kink (a tie of max or min): each alone may take any value between f's one-sided derivatives, but "
-        "together they must be one subgradient (at a tie of max the shares add up to 1, as autodiff's split "
-        "does), and these are not"
+        f"{worst.leaf}{list(worst.index)} and {tied} other element{'s' * (tied > 1)} of {worst.leaf} equal to it "
+        "sit at kinks that meet (a tie of max or min, a norm at 0): each alone may take any value between f's "
+        "one-sided derivatives, but together they must be one subgradient (at a tie of max the shares add up "
+        "to 1; at a norm's 0 the gradient's length is at most 1), and these are not"
     )
     return dataclasses.replace(result, hint=note)
 

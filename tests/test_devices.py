@@ -4,6 +4,8 @@ whose CPU has the forced host devices), by standing in for jax.devices."""
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
 from handgrad import evaluate
@@ -38,3 +40,18 @@ def test_a_single_device_machine_has_no_sharded_placement(monkeypatch: pytest.Mo
     one = jax.devices("cpu")[:1]
     monkeypatch.setattr(jax, "devices", lambda backend=None: one)
     assert evaluate.SHARDED not in evaluate.available_devices()
+
+
+def test_a_gradient_that_does_not_depend_on_its_input_stays_on_its_device() -> None:
+    """jax.jit places an output that does not depend on the inputs (jnp.zeros_like(x)) on the
+    default device, whatever device the inputs were on: that is JAX's doing, not a formula's
+    result leaving the device (only an eager call can, through NumPy). It failed as "device"
+    on cpu:1 under jit and vmap."""
+    import handgrad
+
+    assert len(jax.devices("cpu")) >= 2, "conftest asks XLA for two host devices"
+    report = handgrad.verify(
+        lambda x: jnp.sum(0 * x), np.ones(4, np.float32), grad=jnp.zeros_like, dtypes=["float32"], families=["normal"]
+    )
+    assert report.ok, report
+    assert {r.case.device for r in report.results} >= {"cpu:0", "cpu:1"}
