@@ -102,6 +102,37 @@ def _float_leaf(value: Any) -> np.ndarray | None:
     return None
 
 
+def _as_indices(argnums: Any) -> tuple[int, ...]:
+    """argnums as a tuple of ints (NumPy integers too); () where it is not one or a sequence
+    of them (bools are not positions)."""
+    import operator
+
+    items = argnums if isinstance(argnums, (list, tuple)) else (argnums,)
+    try:
+        if any(isinstance(n, (bool, np.bool_)) for n in items):
+            return ()
+        return tuple(operator.index(n) for n in items)
+    except TypeError:
+        return ()
+
+
+def _rule_argnums(args: tuple[Any, ...], rule: Any, fixed: Any, names_all: Sequence[str], who: str) -> tuple[int, ...]:
+    """The arguments a custom rule differentiates: those holding a float array with elements,
+    neither fixed= nor in its nondiff_argnums (0 where none: prepare then says why)."""
+    import jax
+
+    static = set(getattr(rule, "nondiff_argnums", ()) or ())
+    held = _held_positions(fixed, names_all, (), who)
+    nums = tuple(
+        n
+        for n, arg in enumerate(args)
+        if n not in static
+        and n not in held
+        and any((a := _float_leaf(leaf)) is not None and a.size > 0 for leaf in jax.tree_util.tree_leaves(arg))
+    )
+    return nums or (0,)
+
+
 def _held_positions(fixed: Any, names_all: Sequence[str], nums: tuple[int, ...], who: str) -> set[int]:
     """The argument positions verify's `fixed=` names (ints or parameter names)."""
     if isinstance(fixed, (int, str)):
@@ -133,13 +164,15 @@ def _held_positions(fixed: Any, names_all: Sequence[str], nums: tuple[int, ...],
 def prepare(
     f: Any,
     args: tuple[Any, ...],
-    argnums: int | Sequence[int],
+    argnums: int | Sequence[int] | None,
     rule: Any,
     who: str = "handgrad.verify",
     fixed: Any = (),
 ) -> Call:
     """`rule`: the custom_vjp/custom_jvp object whose rule is checked (None: f is plain);
-    `fixed`: verify's fixed= (arguments kept at their given values)."""
+    `fixed`: verify's fixed= (arguments kept at their given values). `argnums` None: 0 for a
+    plain f; for a rule, every argument it differentiates (holding floats, not fixed, not in
+    its nondiff_argnums): a rule answers for all of them at once."""
     import jax
 
     if not callable(f):
@@ -148,8 +181,10 @@ def prepare(
         raise TypeError(f"{who}: give example arguments after f: {who.split('.')[-1]}(f, x, ...)")
     primal = rule.fun if rule is not None else f
     names_all = parameter_names(primal, len(args))
-    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
-    if not nums or not all(isinstance(n, int) for n in nums):
+    if argnums is None:
+        argnums = 0 if rule is None else _rule_argnums(args, rule, fixed, names_all, who)
+    nums = _as_indices(argnums)
+    if not nums:
         raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")
     for n in nums:
         if not -len(args) <= n < len(args):

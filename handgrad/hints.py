@@ -346,6 +346,23 @@ def _zero_beside_the_kink(result: CaseResult, want: np.ndarray, got: np.ndarray)
     )
 
 
+def _ignores_its_cotangent(
+    result: CaseResult, want: np.ndarray, got: np.ndarray, sig: np.ndarray, spread: float
+) -> bool:
+    """A VJP of a scalar f (verify's check of f's own rule: one cotangent number per example)
+    that came back as the gradient at cotangent 1: got * g = want."""
+    from handgrad.cases import case_inputs
+
+    entry = result.case.entry
+    if "cotangent" not in getattr(entry, "directions", ()):
+        return False
+    g = np.asarray(case_inputs(result.case, result.seed).args[entry.args.index("cotangent")], np.float64)
+    if g.ndim != (1 if result.case.stacked else 0) or g.ndim > want.ndim or np.all(np.abs(g) == 1):
+        return False
+    scaled = got * g.reshape(g.shape + (1,) * (want.ndim - g.ndim))
+    return bool(np.allclose(scaled[sig], want[sig], rtol=max(spread, 1e-6), atol=0))
+
+
 def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str) -> str:
     comparison = result.comparison
     worst = comparison.worst if comparison is not None else None
@@ -370,6 +387,11 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     sig = finite & (np.abs(want) > 1e-3 * scale)
     if not sig.any():
         return ""
+    if _ignores_its_cotangent(result, want, got, sig, spread):
+        return (
+            "the rule ignores its cotangent: right only where the cotangent g is 1, here off by a factor of 1/g "
+            "(return g times the gradient)"
+        )
     n = _reduced_size(result)
     ratios = got[sig] / want[sig]
     if np.allclose(ratios, ratios[0], rtol=spread):

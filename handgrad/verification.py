@@ -21,6 +21,7 @@ This module is the wiring; the parts live beside it:
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,7 +115,7 @@ def verify(
     f: Callable[..., Any],
     *args: Any,
     grad: Callable[..., Any] | None = None,
-    argnums: int | Sequence[int] = 0,
+    argnums: int | Sequence[int] | None = None,
     hvp: Callable[..., Any] | None = None,
     dtypes: Sequence[str] | None = None,
     kinks: Callable[..., Any] | None = None,
@@ -139,6 +140,9 @@ def verify(
     grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums`, shaped
         like that argument (a tuple for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
         own custom rule, against autodiff of its primal (`f.fun`).
+    argnums: the arguments to differentiate. Default: 0 with `grad=` or `hvp=`; for f's own
+        rule, every argument it differentiates (each holding floats, not `fixed`, not in its
+        nondiff_argnums), since its bwd answers for all of them.
     hvp: `hvp(*args, v)` -> the Hessian of a scalar f (one argnum) times v, against
         `jax.jvp(jax.grad(f), (x,), (v,))`.
     kinks, kink_range: `kinks(*args)` -> mask of the input elements where the derivative
@@ -310,7 +314,17 @@ def _checks(
         label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
         cotangent = () if call.scalar else (Extra("cotangent", "cotangent", None),)
         kink = tree_kink(call, rule) if rule is not None else found_kink(call)
-        if "rev" in modes:
+        if "rev" in modes and grad is None and call.scalar:
+            # f's own rule, for a scalar f too, is pulled back with a drawn cotangent, not only
+            # with 1: a bwd that ignores g (g * s(x) written s(x)) is right at g = 1 alone, and
+            # wrong for a weighted or scaled loss.
+            pulled = dataclasses.replace(call, scalar=False)
+            pulled_formula, pulled_truth = gradient_functions(pulled, None)
+            pulled_kink = tree_kink(pulled, rule) if rule is not None else found_kink(pulled)
+            checks.append(
+                Check(label, pulled_formula, pulled_truth, (Extra("cotangent", "cotangent", None),), pulled_kink)
+            )
+        elif "rev" in modes:
             checks.append(Check(label, formula, truth, cotangent, kink))
         if "rev" in modes and grad is None:  # (jax.vjp of f's rule returns its primal output too)
             checks.append(rule_primal(call, label))
