@@ -147,12 +147,15 @@ def _error_hint(result: CaseResult) -> str:
     traced = any(name in text for name in TRACER_ERRORS)
     if traced and transform == "eager" and "while tracing the function" in text and "Unexpected" not in text:
         # An eager call traced: the formula's own jax.jit (JAX names the traced argument).
+        # Only a keyword of the contract (huber's delta) comes as a Python number to be marked
+        # static; an array argument must be computed on with jax.numpy instead.
         named = re.search(r"depends on the value of the argument (\w+)", text)
-        static = f"; {named[1]} is a Python number: static_argnames=('{named[1]}',)" if named else ""
-        return (
-            "fails under the function's own jax.jit: Python control flow or NumPy on a traced argument "
-            f"(if/float()/np.*){static}, or jnp.where"
-        )
+        if named and named[1] in result.kwargs:
+            return (
+                f"fails under the function's own jax.jit: it traces {named[1]}, a Python number that a Python "
+                f"`if` or float() needs: mark it static, static_argnames=('{named[1]}',), or use jnp.where"
+            )
+        return JIT_HINT
     escaped = transform == "eager" and traced
     if "UnexpectedTracerError" in text or escaped:
         # An eager call never traces: a tracer there was kept from an earlier jit or vmap call.
@@ -161,10 +164,7 @@ def _error_hint(result: CaseResult) -> str:
             "something stored outside the function (a global, a cache); depend only on the arguments"
         )
     if any(name in text for name in TRACER_ERRORS):
-        return (
-            "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); "
-            "use jnp.where and jax.numpy"
-        )
+        return JIT_HINT
     if "truth value of an array" in text:
         return "a Python `if` on an array: use jnp.where to choose elementwise"
     if transform == "vmap" or result.case.stacked:
@@ -361,6 +361,13 @@ def _ignores_its_cotangent(
         return False
     scaled = got * g.reshape(g.shape + (1,) * (want.ndim - g.ndim))
     return bool(np.allclose(scaled[sig], want[sig], rtol=max(spread, 1e-6), atol=0))
+
+
+JIT_HINT = (
+    "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); use jnp.where and jax.numpy"
+)
+"""One hint for the eager check under the function's own jax.jit and for the jit checks: one
+cause, told once."""
 
 
 def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str) -> str:

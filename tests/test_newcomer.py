@@ -339,6 +339,32 @@ def test_the_submissions_own_jit_is_not_mistaken_for_state_kept_between_calls() 
     assert run_case(InProcess({"huber_grad": fixed}), case).problem != "exception"
 
 
+def test_numpy_under_the_functions_own_jit_is_one_cause_and_no_array_is_called_static() -> None:
+    """A red team's finding: np.exp under the submission's own @jax.jit was told "x is a Python
+    number: static_argnames=('x',)" (advice that breaks the function: x is an array), and its
+    eager and jit checks came out as two causes with two hints."""
+    import jax
+
+    from handgrad.cases import build_cases
+    from handgrad.engine import InProcess, run_case
+    from reference.catalog import BY_NAME
+
+    @jax.jit
+    def sigmoid(x: Any) -> Any:
+        return 1 / (1 + np.exp(-x))
+
+    hints = set()
+    for transform in ("eager", "jit"):
+        (case,) = build_cases(
+            [BY_NAME["sigmoid"]], dtypes=["float32"], transforms=[transform], devices=["cpu:0"], families=["normal-7"]
+        )
+        result = run_case(InProcess({"sigmoid": sigmoid}), case)
+        assert result.problem == "exception" and "TracerArrayConversionError" in result.error
+        hints.add(result.hint)
+    (hint,) = hints
+    assert "static_argnames" not in hint and "jax.numpy" in hint
+
+
 def test_a_complex_input_to_any_shipped_formula_is_refused_not_cast() -> None:
     # The cast kept only the real part: sigmoid(1+1j) answered sigmoid(1).
     import handwritten
