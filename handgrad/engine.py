@@ -172,6 +172,9 @@ def run_case(
     )
     if comparison.ok:
         return result
+    if strict and comparison.worst is not None and comparison.worst.at_kink and case.entry.kink is not None:
+        # Not "wrong": another valid subgradient, which strict mode does not take.
+        return _with_hint(result, f"at a kink strict mode takes only the convention: {case.entry.kink.rule}")
     return _with_hint(result, hint_for(result, want_eff, out.value))
 
 

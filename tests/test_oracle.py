@@ -73,6 +73,8 @@ def test_other_valid_subgradient_passes_unless_strict(mistake: Mistake) -> None:
     failure = first_failure(mistake, strict=True, evaluator=here)
     assert failure is not None and failure.case.family.name in {"kink", "ties", "margin"}
     assert "at a kink" in failure.message() and mistake.hint in failure.hint
+    # Not called wrong: a valid subgradient that strict mode does not take (it read "wrong at a kink").
+    assert "strict mode takes only the convention" in failure.hint and "wrong" not in failure.hint
 
 
 @pytest.mark.parametrize("mistake", (*SUBTLE, *SUBTLE_2), ids=lambda m: m.id)

@@ -93,3 +93,20 @@ def test_failures_are_told_once_per_distinct_cause() -> None:
     feedback = _score(entry, OPTIONS, cases, many, _counted(OPTIONS), stopped=False).feedback
     assert feedback.count("Another cause") == MAX_CAUSES - 1
     assert f"... and {9 - MAX_CAUSES} more distinct causes." in feedback
+
+
+def test_one_cause_says_how_many_of_its_checks_are_beyond_the_contract() -> None:
+    """The header counts the checks that cost marks; the line that groups every failing check
+    under one cause counted those beyond the contract too, without saying so ("Failed 84 of
+    105 checks" above "All 93 failing checks show this same problem")."""
+    entry = BY_NAME["cosine_similarity"]
+    cases = build_cases([entry])
+    counted = [c for c in cases if c.family.tier == "derivation"][:3]
+    beyond = [c for c in cases if c.family.tier == "extreme"][:2]
+    assert counted and beyond
+    results = [CaseResult(c, error_kind="exception", error="ValueError: the same mistake") for c in counted + beyond]
+    grade = _score(entry, OPTIONS, cases, results, _counted(OPTIONS), stopped=False)
+    lines = grade.feedback.splitlines()
+    assert lines[0] == f"Failed {len(counted)} of {len(cases)} checks."
+    total, extra = len(counted) + len(beyond), len(beyond)
+    assert f"(All {total} failing checks, the {extra} beyond the contract too, show this same problem" in grade.feedback

@@ -684,7 +684,9 @@ def _score(
             parts.append(f"(Fix this first: {others} follow from it.)")
             causes = causes[:1]
         elif len(causes) == 1 and len(failed) > 1:
-            parts.append(f"(All {len(failed)} failing checks show this same problem and likely mistake.)")
+            beyond = sum(1 for r in failed if not shares.get(r.case.family.tier, 0))
+            also = f", the {beyond} beyond the contract too," if beyond and counted_failed else ""
+            parts.append(f"(All {len(failed)} failing checks{also} show this same problem and likely mistake.)")
         for result, alike in causes[1:MAX_CAUSES]:
             parts += [f"Another cause ({_checks_at(alike)}):", result.message()]
         if len(causes) > MAX_CAUSES:
