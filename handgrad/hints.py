@@ -401,9 +401,12 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         )
     n = _reduced_size(result)
     ratios = got[sig] / want[sig]
-    if np.allclose(ratios, ratios[0], rtol=spread):
-        # With one or two elements any ratio is "constant"; only name a telling one then.
-        factor = _factor_words(float(ratios[0]), n, named_only=sig.sum() < 3, rel=spread)
+    rest = finite & ~sig  # where the value is (nearly) 0
+    if np.allclose(ratios, ratios[0], rtol=spread) and _scaled_alike(want[rest], got[rest], float(ratios[0]), scale):
+        # With one or two distinct elements any ratio is "constant" (a vmap batch of one example
+        # repeated holds one number several times); only name a telling one then.
+        distinct = np.unique(want[sig]).size
+        factor = _factor_words(float(ratios[0]), n, named_only=distinct < 3, rel=spread)
         if factor:
             return factor
     negative = sig & (want < 0)
@@ -421,7 +424,6 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     flipped = _flipped_term(result, want, got)
     if flipped:
         return flipped
-    rest = finite & ~sig  # where the value is (nearly) 0: an error of the output's order there is not close
     near = not rest.any() or bool(np.all(np.abs(got[rest] - want[rest]) <= 1e-2 * scale))
     if near and np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
         rels = np.abs(got[sig] - want[sig]) / np.abs(want[sig])
@@ -515,6 +517,13 @@ def _simple_quantities(result: CaseResult, shape: tuple[int, ...]) -> list[np.nd
             if value is not None and value.shape == shape:
                 base.append(value)
     return base + [a * b for i, a in enumerate(base) for b in base[i:]]
+
+
+def _scaled_alike(want: np.ndarray, got: np.ndarray, c: float, scale: float) -> bool:
+    """The elements left out of a factor's ratio (|want| under 1e-3 of the largest) agree with
+    it too, to 1% of the output's scale: a constant factor is the whole result's, not the large
+    elements' alone beside a tiny one that came back as -8.8."""
+    return bool(np.all(np.abs(got - c * want) <= 1e-2 * scale * max(1.0, abs(c))))
 
 
 def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3) -> str:
