@@ -106,6 +106,24 @@ def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]
     return tuple(given)
 
 
+def _dtype_names(dtypes: Any) -> Any:
+    """verify's dtypes= as names: a name, or anything NumPy reads as a dtype (np.float32,
+    jnp.bfloat16, np.dtype("float16")), each as its name; what is neither is left for
+    _validate_names to refuse by name."""
+    if isinstance(dtypes, str) or not isinstance(dtypes, (list, tuple)):
+        dtypes = (dtypes,)
+    names = []
+    for d in dtypes:
+        if isinstance(d, str):
+            names.append(d)
+            continue
+        try:
+            names.append(np.dtype(d).name)
+        except TypeError:
+            names.append(repr(d))
+    return tuple(names)
+
+
 def _default_dtypes(*calls: Call) -> tuple[str, ...]:
     own = {np.dtype(a.dtype).name for call in calls for a in call.floats}
     return tuple(d for d in DTYPES if d in own | {"float32", "float64"})
@@ -217,7 +235,7 @@ def verify(
             "(<hvp(x, v), t>, one number) would only project: leave modes= out with hvp= alone"
         )
     strict = bool(strict)
-    dtype_names = _validate_names("dtype", dtypes, DTYPES) if dtypes is not None else None
+    dtype_names = _validate_names("dtype", _dtype_names(dtypes), DTYPES) if dtypes is not None else None
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
     family_names = FAMILIES if families is None else _validate_names("family", families, ALL_FAMILIES)
     with checking():

@@ -437,7 +437,50 @@ def kink_rule(call: Call, kinks: Callable[..., Any] | None, kink_range: Any) -> 
                     "handgrad.verify: kinks for a non-scalar f need f's output shaped like the argument "
                     f"(an elementwise f); {call.names[i]} has shape {call.floats[i].shape}, f returns {call.out_shape}"
                 )
+    _check_declared(call, kinks, kink_range)
     return KinkRule(kinks, kink_range)
+
+
+def _check_declared(call: Call, kinks: Callable[..., Any], kink_range: Any) -> None:
+    """kinks= and a callable kink_range= called once on the example arguments: what they
+    return must be a boolean mask per differentiated argument, of its shape (or broadcast to
+    it), and a (lo, hi) pair; else a clear error now, not a raw one (or a false verdict: a
+    float mask read as True wherever nonzero) in the middle of the run."""
+    full = call.full(call.floats)
+    try:
+        masks = kinks(*full)
+    except Exception as exc:
+        raise ValueError(
+            f"handgrad.verify: kinks raised on the example arguments: {type(exc).__name__}: {exc}"
+        ) from None
+    several = len(call.diff_names) > 1
+    if several and not (isinstance(masks, (tuple, list)) and len(masks) == len(call.diff_names)):
+        raise TypeError(
+            f"handgrad.verify: kinks must return one boolean mask per differentiated argument (a tuple of "
+            f"{len(call.diff_names)}), got {type(masks).__name__}"
+        )
+    for which, name in enumerate(call.diff_names):
+        mask = masks[which] if several else masks
+        dtype = np.bool_ if isinstance(mask, bool) else getattr(mask, "dtype", None)
+        if dtype is None or np.dtype(dtype) != np.bool_:
+            got = f"an array of {np.dtype(dtype).name}" if dtype is not None else type(mask).__name__
+            raise TypeError(f"handgrad.verify: kinks must return a boolean mask for {name} (like x == 0), got {got}")
+        shape = call.floats[call.argnums[which]].shape
+        try:
+            np.broadcast_to(np.asarray(mask), shape)
+        except ValueError:
+            raise ValueError(
+                f"handgrad.verify: kinks returned a mask of shape {np.shape(mask)} for {name}, of shape {shape}"
+            ) from None
+    if callable(kink_range):
+        try:
+            pair = kink_range(*full)
+        except Exception as exc:
+            raise ValueError(
+                f"handgrad.verify: kink_range raised on the example arguments: {type(exc).__name__}: {exc}"
+            ) from None
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError(f"handgrad.verify: kink_range must return a pair (lo, hi), got {pair!r}")
 
 
 KINK_NOTE = (

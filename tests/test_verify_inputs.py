@@ -1,0 +1,57 @@
+"""What verify is given, checked up front with a message that says what to pass (a red
+team's findings, 2026-12-06): kinks= and kink_range= returning the wrong thing gave a raw
+NumPy error from deep inside, or a false FAIL of a valid subgradient (a float mask); dtypes
+given as NumPy or JAX dtypes gave a KeyError or "unknown dtype <class 'numpy.float32'>"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handgrad
+
+X = np.array([0.0, 1.0, -2.0, 0.0])
+QUICK: dict[str, Any] = dict(dtypes=["float64"], transforms=["jit"], families=["given"], devices=["cpu:0"])
+
+
+def _abs_sum(x: Any) -> Any:
+    return jnp.sum(jnp.abs(x))
+
+
+@pytest.mark.parametrize(
+    ("kinks", "kink_range", "error", "words"),
+    [
+        (lambda x: None, (-1.0, 1.0), TypeError, "kinks must return a boolean mask for x .*got NoneType"),
+        (lambda x: x, (-1.0, 1.0), TypeError, "kinks must return a boolean mask for x .*got an array of float64"),
+        (lambda x: jnp.ones(3, bool), (-1.0, 1.0), ValueError, r"kinks returned a mask of shape \(3,\) for x"),
+        (lambda x: 1 / 0, (-1.0, 1.0), ValueError, "kinks raised on the example arguments: ZeroDivisionError"),
+        (lambda x: x == 0, lambda x: 3, TypeError, r"kink_range must return a pair \(lo, hi\), got 3"),
+    ],
+    ids=["none", "float-mask", "wrong-shape", "raises", "range-not-a-pair"],
+)
+def test_a_kink_declaration_that_returns_the_wrong_thing_is_refused_up_front(
+    kinks: Any, kink_range: Any, error: type[Exception], words: str
+) -> None:
+    with pytest.raises(error, match=f"handgrad.verify: {words}"):
+        handgrad.verify(_abs_sum, X, grad=jnp.sign, kinks=kinks, kink_range=kink_range, **QUICK)
+
+
+def test_a_right_kink_declaration_still_takes_any_value_in_its_range() -> None:
+    report = handgrad.verify(_abs_sum, X, grad=lambda x: jnp.where(x == 0, 0.7, jnp.sign(x)), kinks=lambda x: x == 0,
+                             kink_range=(-1.0, 1.0), **QUICK)  # fmt: skip
+    assert report.ok, report
+
+
+@pytest.mark.parametrize("dtype", [np.float32, jnp.bfloat16, np.dtype("float16"), "float32"], ids=str)
+def test_dtypes_are_taken_as_numpy_and_jax_dtypes_too(dtype: Any) -> None:
+    report = handgrad.verify(lambda x: jnp.sum(x * x), X, grad=lambda x: 2 * x, dtypes=[dtype], families=["given"])
+    assert report.ok, report
+    assert {r.case.dtype for r in report.results} == {np.dtype(dtype).name}
+
+
+def test_an_unknown_dtype_is_named_in_the_refusal() -> None:
+    with pytest.raises(ValueError, match="unknown dtype 'int32'; known: float64, float32"):
+        handgrad.verify(lambda x: jnp.sum(x * x), X, grad=lambda x: 2 * x, dtypes=[np.int32])
