@@ -22,7 +22,7 @@ from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, ev
 from handgrad.hints import hint_for
 from handgrad.results import CaseResult, EvaluationError
 from reference.compare import Comparison, compare
-from reference.tolerances import input_floor
+from reference.tolerances import Tolerance, input_floor, truth_floor
 
 
 class Evaluator(Protocol):
@@ -144,9 +144,12 @@ def run_case(
         want, unchecked = _undefined_as_returned(want, out.value, by_slopes)
     # The allowance: per dtype (entry.tolerance) plus the truth's conditioning S
     # (reference/conditioning.py), for every caller alike (the catalog and handgrad.verify).
-    tolerance = case.entry.tolerance[case.dtype]
+    fixed = case.entry.tolerance[case.dtype]
+    tolerance: Tolerance | Mapping[str, Tolerance] = fixed
     if case.entry.floor_follows_input and _same_layout(want, inputs.args[0]):
-        tolerance = input_floor(tolerance, inputs.args[0], case.dtype)
+        tolerance = input_floor(fixed, inputs.args[0], case.dtype)
+    elif case.entry.floor_follows_truth:
+        tolerance = truth_floor(fixed, want, case.dtype)
     conditioning = functools.cache(lambda: sensitivity(case, seed))
 
     def judged(kink: Any) -> tuple[Any, Comparison]:

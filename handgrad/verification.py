@@ -452,6 +452,7 @@ def _target(
         dtypes=tuple(dtypes),
         kink=own_rounding(call, check.kink, check.truth),
         tolerance=TOLERANCES,
+        floor_follows_truth=True,
         of=call.name,
         directions=directions,
         where=where,

@@ -64,12 +64,13 @@ def compare(
     got: Tree,
     *,
     dtype: str,
-    tolerance: Tolerance,
+    tolerance: Tolerance | Mapping[str, Tolerance],
     kink_mask: Tree | None = None,
     sensitivity: Tree | Callable[[], Tree] | None = None,
 ) -> Comparison:
     """Compare `got` with `expected` (float64 truth); every leaf must have `dtype`.
 
+    `tolerance`: one for every leaf, or one per leaf of a dict truth (by key).
     `sensitivity` is the truth's S (reference/conditioning.py), shaped like `expected`,
     or a function computing it: it is called only when an element fails the fixed
     tolerance, since the S term can only widen it.
@@ -90,7 +91,12 @@ def _some_keys(keys: Mapping[str, Any], most: int = 8, width: int = 40) -> str:
 
 
 def _compare(
-    expected: Tree, got: Tree, dtype: str, tolerance: Tolerance, kink_mask: Tree | None, sensitivity: Tree | None
+    expected: Tree,
+    got: Tree,
+    dtype: str,
+    tolerance: Tolerance | Mapping[str, Tolerance],
+    kink_mask: Tree | None,
+    sensitivity: Tree | None,
 ) -> Comparison:
     exp_leaves, got_leaves = _leaves(expected), _leaves(got)
     if isinstance(expected, Mapping) != isinstance(got, Mapping):
@@ -129,7 +135,8 @@ def _compare(
             )
         s_leaf = sens.get(key)
         terms = np.zeros(e64.shape) if s_leaf is None else np.broadcast_to(np.asarray(s_leaf, np.float64), e64.shape)
-        ratio, candidate = _worst_finite(key, e64, g64, tolerance, mask, terms)
+        tol = tolerance[key] if isinstance(tolerance, Mapping) else tolerance
+        ratio, candidate = _worst_finite(key, e64, g64, tol, mask, terms)
         if candidate is not None and ratio > worst_ratio:
             worst_ratio, worst = ratio, candidate
     if worst is not None and worst_ratio > 1.0:

@@ -17,7 +17,9 @@ of C with the tests that pin it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +62,26 @@ def input_floor(tolerance: Tolerance, x: np.ndarray, dtype: str) -> Tolerance:
     tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
     scale = np.minimum(1.0, np.abs(np.asarray(x, np.float64)))
     return dataclasses.replace(tolerance, atol=np.maximum(tolerance.atol * scale, tiny))
+
+
+def truth_floor(tolerance: Tolerance, want: Any, dtype: str) -> Tolerance | dict[str, Tolerance]:
+    """`tolerance` with its absolute floor scaled by min(1, the largest finite |truth|) of each
+    output (one per leaf of a dict truth), never below the dtype's smallest subnormal: a
+    result's accuracy is relative to its own size, so multiplying f by 1e-13 must not turn
+    every answer right. An all-zero truth keeps the fixed floor (it has no scale to follow)."""
+    import ml_dtypes
+
+    tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
+
+    def scaled(w: Any) -> Tolerance:
+        w = np.asarray(w, np.float64)
+        top = float(np.max(np.abs(w[np.isfinite(w)]), initial=0.0))
+        scale = min(1.0, top) if top > 0 else 1.0
+        return dataclasses.replace(tolerance, atol=max(float(tolerance.atol) * scale, tiny))
+
+    if isinstance(want, Mapping):
+        return {key: scaled(w) for key, w in want.items()}
+    return scaled(want)
 
 
 def machine_epsilon(dtype: str) -> float:

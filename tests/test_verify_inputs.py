@@ -55,3 +55,19 @@ def test_dtypes_are_taken_as_numpy_and_jax_dtypes_too(dtype: Any) -> None:
 def test_an_unknown_dtype_is_named_in_the_refusal() -> None:
     with pytest.raises(ValueError, match="unknown dtype 'int32'; known: float64, float32"):
         handgrad.verify(lambda x: jnp.sum(x * x), X, grad=lambda x: 2 * x, dtypes=[np.int32])
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-6, 1e-13])
+def test_a_verdict_does_not_depend_on_the_units_of_f(scale: float) -> None:
+    """A red team's finding: with f = 1e-13 sum(sin x), a gradient of the wrong sign was inside
+    float64's fixed absolute floor of 1e-12 (and float32's 1e-6) and passed. The floor now
+    follows the truth's own scale below 1 (reference/tolerances.py, truth_floor)."""
+    x = np.linspace(-2.0, 2.0, 6)
+
+    def f(x: Any) -> Any:
+        return scale * jnp.sum(jnp.sin(x))
+
+    kw: dict[str, Any] = dict(dtypes=["float64", "float32"], devices=["cpu:0"], transforms=["jit"])
+    assert handgrad.verify(f, x, grad=lambda x: scale * jnp.cos(x), **kw).ok
+    assert not handgrad.verify(f, x, grad=lambda x: -scale * jnp.cos(x), **kw).ok
+    assert not handgrad.verify(f, x, grad=lambda x: scale * 1.01 * jnp.cos(x), **kw).ok
