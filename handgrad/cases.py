@@ -22,7 +22,7 @@ import numpy as np
 
 from handgrad.evaluate import SHARDED, TRANSFORMS, available_devices, shard_count
 from reference.catalog import CATALOG, Entry
-from reference.conditioning import sensitivity_fn
+from reference.conditioning import sensitivity_fn, sensitivity_rows_fn
 from reference.families import Family, Inputs
 
 STACK = 4
@@ -193,10 +193,75 @@ def _sensitivity_program(entry: Entry, kwargs: tuple[tuple[str, Any], ...]) -> A
     return jax.jit(sensitivity_fn(f))
 
 
-def sensitivity(case: Case, seed: int = DEFAULT_SEED) -> Any:
+def sensitivity(case: Case, seed: int = DEFAULT_SEED, needed: Any = None) -> Any:
     """The truth's sensitivity S to relative rounding of the case's inputs (float64, numpy),
-    shaped like the truth: see reference/conditioning.py and reference/tolerances.py."""
-    return _sensitivity(case.entry, case.family, case.dtype, _stack_size(case), seed)
+    shaped like the truth: see reference/conditioning.py and reference/tolerances.py.
+
+    `needed` (boolean masks shaped like the truth, or None for all): where S is asked for.
+    Where one example's whole Jacobian has more than DENSE_JACOBIAN entries, S is computed at
+    those elements alone, by reverse mode, and is 0 elsewhere (S only widens an allowance: an
+    element that passes without it passes with it)."""
+    stack = _stack_size(case)
+    if needed is None or _jacobian_entries(case, seed) <= DENSE_JACOBIAN:
+        return _sensitivity(case.entry, case.family, case.dtype, stack, seed)
+    return _sensitivity_at(case, seed, needed)
+
+
+DENSE_JACOBIAN = 1 << 22
+"""Entries of one example's Jacobian (outputs by inputs) up to which S is computed whole, by
+forward mode, and kept for every check of the case: 32 MB in float64."""
+
+
+def _jacobian_entries(case: Case, seed: int) -> int:
+    inputs, want = case_inputs(case, seed), expected(case, seed)
+    stack = _stack_size(case)
+    n_in = sum(
+        np.size(leaf) // (stack if stack and axis is not None else 1)
+        for arg, axis in zip(inputs.args, case.entry.vmap_axes, strict=True)
+        for leaf in jax.tree.leaves(arg)
+        if np.issubdtype(np.asarray(leaf).dtype, np.floating)
+    )
+    n_out = sum(np.size(leaf) for leaf in jax.tree.leaves(want)) // max(stack, 1)
+    return n_in * n_out
+
+
+def _sensitivity_at(case: Case, seed: int, needed: Any) -> Any:
+    """S at the `needed` elements (0 elsewhere), one reverse-mode row each."""
+    from jax.flatten_util import ravel_pytree
+
+    entry, stack = case.entry, _stack_size(case)
+    inputs = case_inputs(case, seed)
+    program = _sensitivity_rows_program(entry, tuple(sorted(inputs.kwargs.items())))
+    args64 = _cast(inputs.args, "float64")
+    want = expected(case, seed)
+    mask = jax.tree.map(lambda w, m: np.broadcast_to(np.asarray(m, bool), np.shape(w)), want, needed)
+    examples = range(stack) if stack else [None]
+    per = []
+    with jax.default_device(jax.devices("cpu")[0]):
+        for i in examples:
+            one = args64 if i is None else tuple(
+                a if axis is None else jax.tree.map(lambda v, i=i: v[i], a)
+                for a, axis in zip(args64, entry.vmap_axes, strict=True)
+            )  # fmt: skip
+            here = mask if i is None else jax.tree.map(lambda m, i=i: m[i], mask)
+            flat, unravel = ravel_pytree(jax.tree.map(lambda m: np.asarray(m, np.float64), here))
+            rows = np.flatnonzero(np.asarray(flat) > 0)
+            s = np.zeros(flat.shape[0])
+            if rows.size:
+                padded = np.full(max(64, 1 << (int(rows.size) - 1).bit_length()), flat.shape[0], np.int64)
+                padded[: rows.size] = rows
+                s[rows] = np.asarray(program(padded, *one), np.float64)[: rows.size]
+            per.append(jax.tree.map(np.asarray, unravel(jax.numpy.asarray(s))))
+    out = per[0] if not stack else jax.tree.map(lambda *leaves: np.stack(leaves), *per)
+    if entry.cancelled is not None:
+        out = out + entry.cancelled(tuple(np.asarray(a, np.float64) for a in inputs.args))
+    return out
+
+
+@_per_entry(256)
+def _sensitivity_rows_program(entry: Entry, kwargs: tuple[tuple[str, Any], ...]) -> Any:
+    f = functools.partial(entry.reference, **dict(kwargs))
+    return jax.jit(sensitivity_rows_fn(f))
 
 
 @_per_entry(1024)
@@ -223,7 +288,7 @@ def _sensitivity(entry: Entry, family: Family, dtype: str, stack: int, seed: int
     return out
 
 
-_CACHES = (_inputs, _reference, _expected, _sensitivity_program, _sensitivity)
+_CACHES = (_inputs, _reference, _expected, _sensitivity_program, _sensitivity, _sensitivity_rows_program)
 
 
 def forget(entry: Entry) -> None:

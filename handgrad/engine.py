@@ -10,7 +10,6 @@ submission. The reference, the kink rule and the comparison always run here.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, Protocol
@@ -150,12 +149,14 @@ def run_case(
         tolerance = input_floor(fixed, inputs.args[0], case.dtype)
     elif case.entry.floor_follows_truth:
         tolerance = truth_floor(fixed, want, case.dtype)
-    conditioning = functools.cache(lambda: sensitivity(case, seed))
+
+    def conditioning(needed: Any) -> Any:
+        return sensitivity(case, seed, needed)
 
     def judged(kink: Any) -> tuple[Any, Comparison]:
         kink_mask, want_eff = _apply_kink(kink, inputs.args, want, out.value, strict)
         found = compare(
-            want_eff, out.value, dtype=case.dtype, tolerance=tolerance, kink_mask=kink_mask, sensitivity=conditioning
+            want_eff, out.value, dtype=case.dtype, tolerance=tolerance, kink_mask=kink_mask, sensitivity_at=conditioning
         )
         return want_eff, found
 

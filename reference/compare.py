@@ -67,19 +67,39 @@ def compare(
     tolerance: Tolerance | Mapping[str, Tolerance],
     kink_mask: Tree | None = None,
     sensitivity: Tree | Callable[[], Tree] | None = None,
+    sensitivity_at: Callable[[Tree], Tree] | None = None,
 ) -> Comparison:
     """Compare `got` with `expected` (float64 truth); every leaf must have `dtype`.
 
     `tolerance`: one for every leaf, or one per leaf of a dict truth (by key).
     `sensitivity` is the truth's S (reference/conditioning.py), shaped like `expected`,
     or a function computing it: it is called only when an element fails the fixed
-    tolerance, since the S term can only widen it.
+    tolerance, since the S term can only widen it. `sensitivity_at`, where given, is used
+    instead: it is given the elements that fail the fixed tolerance (boolean masks shaped like
+    `expected`) and need return S only there.
     """
     first = _compare(expected, got, dtype, tolerance, kink_mask, None)
-    if first.ok or first.problem != "value" or sensitivity is None:
+    if first.ok or first.problem != "value" or (sensitivity is None and sensitivity_at is None):
         return first
-    s = sensitivity() if callable(sensitivity) else sensitivity
+    if sensitivity_at is not None:
+        s = sensitivity_at(_beyond_fixed(expected, got, tolerance))
+    else:
+        s = sensitivity() if callable(sensitivity) else sensitivity
     return _compare(expected, got, dtype, tolerance, kink_mask, s)
+
+
+def _beyond_fixed(expected: Tree, got: Tree, tolerance: Tolerance | Mapping[str, Tolerance]) -> Tree:
+    """Where each leaf's finite elements fail the fixed tolerance (no S): the elements whose S
+    can change a verdict. Shaped like `expected` (compare has checked shapes, dtypes and
+    non-finite elements by then)."""
+    masks = {}
+    for key, exp in _leaves(expected).items():
+        tol = tolerance[key] if isinstance(tolerance, Mapping) else tolerance
+        e64 = np.asarray(exp, np.float64)
+        g64 = np.asarray(_leaves(got)[key]).astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            masks[key] = np.isfinite(e64) & (np.abs(g64 - e64) > tol.allowed(np.abs(e64)))
+    return masks if isinstance(expected, Mapping) else masks[""]
 
 
 def _some_keys(keys: Mapping[str, Any], most: int = 8, width: int = 40) -> str:

@@ -82,6 +82,39 @@ def sensitivity_fn(fn: Callable[..., Any], argnums: Sequence[int] | None = None)
     return s
 
 
+def sensitivity_rows_fn(fn: Callable[..., Any]) -> Callable[..., jax.Array]:
+    """A JAX function `(rows, *args) -> S[rows]`: S (see `sensitivity`) at the flat output
+    elements `rows` only (fn's outputs raveled, dict keys sorted, as ravel_pytree does), one
+    reverse-mode pullback per row, 64 rows at a time. What a check needs where f is too large
+    for its whole Jacobian (n outputs by n inputs: 8192 of each for two 64 x 64 matrices is
+    512 MB and half a minute) and only some elements fail the fixed tolerance. Every
+    argument counts as an input; rows past the output's size give 0 (padding)."""
+
+    def s(rows: jax.Array, *args: Any) -> jax.Array:
+        nums = tuple(i for i, a in enumerate(args) if all(_is_float(leaf) for leaf in jax.tree.leaves(a)))
+        flat, unravel = ravel_pytree({i: args[i] for i in nums})
+
+        def f_flat(v: jax.Array) -> jax.Array:
+            new = list(args)
+            for i, a in unravel(v).items():
+                new[i] = a
+            return ravel_pytree(fn(*new))[0]
+
+        out_flat, pullback = jax.vjp(f_flat, flat)
+        ax = jnp.abs(flat)
+        n = out_flat.shape[0]
+
+        def row(k: jax.Array) -> jax.Array:
+            (g,) = pullback(jnp.zeros_like(out_flat).at[jnp.minimum(k, n - 1)].set(1.0))
+            total = jnp.sum(jnp.where(ax == 0, 0.0, jnp.abs(g) * ax))
+            ok = (k < n) & jnp.isfinite(total) & jnp.isfinite(out_flat[jnp.minimum(k, n - 1)])
+            return jnp.where(ok, total, 0.0)
+
+        return jax.lax.map(row, rows, batch_size=64)
+
+    return s
+
+
 def sensitivity(fn: Callable[..., Any], args: tuple[Any, ...], argnums: tuple[int, ...] | None = None) -> Tree:
     """S_k = sum_i |d fn(*args)_k / d x_i| * |x_i| for every output element k, in float64.
 

@@ -95,3 +95,57 @@ def test_backward_stable_forms_pass_and_cancellation_beyond_the_inputs_fails() -
     assert _verdict(exact, exact, small)
     # The naive softmax overflows: NaN where the truth is finite.
     assert not _verdict(lambda v: jnp.exp(v) / jnp.sum(jnp.exp(v)), jax.nn.softmax, -x)
+
+
+def test_rows_by_reverse_mode_equal_the_whole_jacobians_rows() -> None:
+    """sensitivity_rows_fn (S at chosen output elements, one pullback each: what a check uses
+    where the whole Jacobian is too large) gives S's own values there, for a pytree output
+    too, and 0 for padding rows past the output's size."""
+    from jax.flatten_util import ravel_pytree
+
+    from reference.conditioning import sensitivity_rows_fn
+
+    rng = np.random.default_rng(3)
+    w, x = rng.standard_normal((5, 4)), rng.standard_normal((3, 5))
+
+    def f(w, x):  # type: ignore[no-untyped-def]
+        h = jnp.tanh(x @ w)
+        return {"h": h, "norm": jnp.sum(h * h, axis=0)}
+
+    whole = ravel_pytree(sensitivity(f, (w, x)))[0]
+    rows = np.array([0, 3, 7, 11, 12, 15, 99])  # 16 outputs: 99 is padding
+    got = np.asarray(jax.jit(sensitivity_rows_fn(f))(rows, w, x))
+    assert np.allclose(got[:-1], np.asarray(whole)[rows[:-1]], rtol=1e-12) and got[-1] == 0.0
+    assert np.all(got[:-1] > 0)
+
+
+def test_a_check_too_large_for_the_whole_jacobian_keeps_every_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the dense limit at 0 every check takes S at its failing elements alone: the same
+    verdicts as the whole Jacobian's, for a right float32 gradient of a matrix product (which
+    needs S) and a wrong one."""
+    import handgrad
+    from handgrad import cases
+
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((6, 6)) / 3).astype(np.float32)
+    x = (rng.standard_normal((6, 6)) * 1e3).astype(np.float32)
+
+    def f(w, x):  # type: ignore[no-untyped-def]
+        return jnp.sum(jnp.tanh(x @ w) * x[:, :1])
+
+    def right(w, x):  # type: ignore[no-untyped-def]
+        return x.T @ ((1 - jnp.tanh(x @ w) ** 2) * x[:, :1])
+
+    def wrong(w, x):  # type: ignore[no-untyped-def]
+        return x.T @ ((1 - jnp.tanh(x @ w)) * x[:, :1])
+
+    kw = dict(dtypes=["float32"], devices=["cpu:0"], transforms=["jit"], families=["given", "normal", "wide"])
+    dense = [handgrad.verify(f, w, x, grad=g, **kw) for g in (right, wrong)]
+    monkeypatch.setattr(cases, "DENSE_JACOBIAN", 0)
+    asked = []
+    at = cases._sensitivity_at
+    monkeypatch.setattr(cases, "_sensitivity_at", lambda *a: asked.append(1) or at(*a))
+    by_rows = [handgrad.verify(f, w, x, grad=g, **kw) for g in (right, wrong)]
+    assert asked, "no check needed S: the test does not reach the rows"
+    assert [r.ok for r in dense] == [r.ok for r in by_rows] == [True, False]
+    assert [[c.ok for c in r.results] for r in dense] == [[c.ok for c in r.results] for r in by_rows]
