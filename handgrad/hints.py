@@ -363,6 +363,8 @@ def _ignores_its_cotangent(
     return bool(np.allclose(scaled[sig], want[sig], rtol=max(spread, 1e-6), atol=0))
 
 
+BRANCH = "a wrong branch condition (a margin, a kink, a threshold)?"
+
 JIT_HINT = (
     "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); use jnp.where and jax.numpy"
 )
@@ -392,8 +394,11 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     finite = np.isfinite(want) & np.isfinite(got)
     scale = max(float(np.max(np.abs(want[finite]), initial=0.0)), 1e-30)
     sig = finite & (np.abs(want) > 1e-3 * scale)
-    if not sig.any():
-        return ""
+    if not sig.any():  # the value is 0 throughout (a hinge past its margin): what came back is not
+        nonzero = finite & (got != 0)
+        if not nonzero.any():
+            return ""
+        return f"nonzero in {int(nonzero.sum())} of {int(finite.sum())} elements where it should be 0: {BRANCH}"
     if _ignores_its_cotangent(result, want, got, sig, spread):
         return (
             "the rule ignores its cotangent: right only where the cotangent g is 1, here off by a factor of 1/g "
@@ -454,10 +459,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
             if factor:
                 return f"{factor}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
     if wrong.any() and not (sig & wrong).any():
-        return (
-            f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: "
-            "a wrong branch condition?"
-        )
+        return f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: {BRANCH}"
     if _beyond_ordinary(result):
         return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
     return "not a constant factor or a sign: a term is missing, extra or wrong"

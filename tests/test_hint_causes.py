@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import handwritten
@@ -157,3 +158,17 @@ def test_a_factor_is_never_read_off_one_example_repeated(family: str) -> None:
     assert all(not r.ok for r in results)
     hints = {r.case.transform: r.hint for r in results}
     assert "constant factor of" not in hints["vmap"], hints
+
+
+def test_a_value_that_should_be_zero_throughout_still_gets_a_hint() -> None:
+    """hinge_grad as -y everywhere (the margin ignored) failed first where every element of
+    the truth is 0 (every margin met), and the feedback had no "likely mistake" line."""
+    from handgrad.cases import expected
+
+    evaluator = InProcess({**vars(handwritten), "hinge_grad": lambda a, y: -y})
+    cases = build_cases([BY_NAME["hinge_grad"]], transforms=["eager"], devices=["cpu:0"])
+    results = run_all(evaluator, cases, seed=1)  # (seed 1 draws onehot-5 with every margin met)
+    zero_truth = [r for r in results if not r.ok and not np.any(expected(r.case, r.seed))]
+    assert zero_truth, "no failing check with an all-zero truth: the test misses its case"
+    for result in zero_truth:
+        assert result.hint.startswith("nonzero in") and "branch condition" in result.hint, result.message()

@@ -110,3 +110,18 @@ def test_one_cause_says_how_many_of_its_checks_are_beyond_the_contract() -> None
     assert lines[0] == f"Failed {len(counted)} of {len(cases)} checks."
     total, extra = len(counted) + len(beyond), len(beyond)
     assert f"(All {total} failing checks, the {extra} beyond the contract too, show this same problem" in grade.feedback
+
+
+def test_a_hint_that_counts_elements_is_one_cause_whatever_the_counts() -> None:
+    """ "nonzero in 1 of 5 elements ..." and "nonzero in 4 of 49 elements ..." are one mistake
+    seen at two shapes: they were told as two causes (a hinge gradient that ignores its
+    margin had 11 "distinct causes")."""
+    entry = BY_NAME["hinge_grad"]
+    cases = build_cases([entry])[:2]
+    hints = [f"nonzero in {k} of {n} elements where it should be 0: x" for k, n in ((1, 5), (4, 49))]
+    results = [
+        dataclasses.replace(CaseResult(c, error_kind="exception", error="ValueError: same"), hint=h)
+        for c, h in zip(cases, hints, strict=True)
+    ]
+    grade = _score(entry, OPTIONS, build_cases([entry]), results, _counted(OPTIONS), stopped=False)
+    assert "(All 2 failing checks show this same problem" in grade.feedback and "Another cause" not in grade.feedback

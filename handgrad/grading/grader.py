@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 import secrets
 import threading
 import time
@@ -699,6 +700,9 @@ def _score(
     )  # fmt: skip
 
 
+IN_SOME = re.compile(r"in \d+ of \d+ elements")
+"""A hint's count of elements ("nonzero in 1 of 5 elements"), left out when checks are grouped by cause."""
+
 MAX_CAUSES = 3
 """Distinct causes a function's feedback shows, each by its first failing check."""
 
@@ -707,8 +711,8 @@ def _causes(failed: Sequence[CaseResult]) -> list[tuple[CaseResult, list[CaseRes
     """The failed checks grouped by cause (what went wrong and the likely mistake), each group
     with its first check, in the order of `failed`: one message per cause, not one per cell."""
     groups: dict[tuple[str, str], list[CaseResult]] = {}
-    for result in failed:
-        groups.setdefault((result.problem, result.hint), []).append(result)
+    for result in failed:  # (a count of elements differs with the shape, not the cause)
+        groups.setdefault((result.problem, IN_SOME.sub("in some of the elements", result.hint)), []).append(result)
     return [(alike[0], alike) for alike in groups.values()]
 
 
