@@ -456,7 +456,10 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
             factor = _factor_words(float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread)
             if factor.startswith("zero"):
                 return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
-            if factor:
+            # At large or extreme inputs an unnamed factor on some elements is more likely a
+            # cancellation there (a(1 - a) where a sigmoid saturates) than a branch.
+            named = _factor_words(float(sub_ratios[0]), n, named_only=True, rel=spread)
+            if factor and (named or not _beyond_ordinary(result)):
                 return f"{factor}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
     if wrong.any() and not (sig & wrong).any():
         return f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: {BRANCH}"

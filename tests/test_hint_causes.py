@@ -172,3 +172,25 @@ def test_a_value_that_should_be_zero_throughout_still_gets_a_hint() -> None:
     assert zero_truth, "no failing check with an all-zero truth: the test misses its case"
     for result in zero_truth:
         assert result.hint.startswith("nonzero in") and "branch condition" in result.hint, result.message()
+
+
+def _grads_a_one_minus_a(params: Any, x: Any, y: Any) -> Any:
+    """backprop with s'(z) written a (1 - a): right, except where a unit saturates."""
+    a1 = S(x @ params["W1"] + params["b1"])
+    a2 = S(a1 @ params["W2"] + params["b2"])
+    d2 = 2 * (a2 - y) * a2 * (1 - a2)
+    d1 = (params["W2"] @ d2) * a1 * (1 - a1)
+    return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+
+
+def test_a_cancellation_where_a_unit_saturates_is_not_told_as_a_branch() -> None:
+    """a (1 - a) for s'(z) fails where a hidden sigmoid saturates, off by an odd factor in some
+    elements; the hint said "one branch of a piecewise formula?" (there is none)."""
+    evaluator = InProcess({**vars(handwritten), "two_layer_grads": _grads_a_one_minus_a})
+    cases = build_cases(
+        [BY_NAME["two_layer_grads"]], dtypes=["float32"], transforms=["eager"], devices=["cpu:0"],
+        families=["net-saturated-hidden"],
+    )  # fmt: skip
+    (result,) = run_all(evaluator, cases, seed=1)
+    assert not result.ok
+    assert "branch" not in result.hint and "cancels" in result.hint, result.message()
