@@ -414,6 +414,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         factor = _factor_words(float(ratios[0]), n, named_only=distinct < 3, rel=spread)
         if factor:
             return factor
+    within = _factor_within_allowance(result, want, got, leaf, n)
+    if within:
+        return within
     negative = sig & (want < 0)
     if negative.any() and np.allclose(got[sig], np.abs(want[sig]), rtol=spread):
         return "lost the sign: an absolute value where a signed difference belongs (2|a-y| instead of 2(a-y))"
@@ -522,6 +525,33 @@ def _simple_quantities(result: CaseResult, shape: tuple[int, ...]) -> list[np.nd
             if value is not None and value.shape == shape:
                 base.append(value)
     return base + [a * b for i, a in enumerate(base) for b in base[i:]]
+
+
+def _factor_within_allowance(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str, n: int) -> str:
+    """A named factor c (a sign, 2, 1/2, n, 1/n, ...) with got = c * want within the check's own
+    allowance at every element, S included: in float16 s(s - 1) for s(1 - s) is the negation
+    to within the rounding s(1 - s) itself is allowed (its ratio wobbles by 7% where s ~ 1), and
+    was told "not a constant factor or a sign". Only where the truth's whole Jacobian is small
+    enough to be kept (cases.DENSE_JACOBIAN): then S is at hand."""
+    from handgrad.cases import DENSE_JACOBIAN, _jacobian_entries, sensitivity
+
+    case = result.case
+    finite = np.isfinite(want) & np.isfinite(got)
+    if not finite.any() or _jacobian_entries(case, result.seed) > DENSE_JACOBIAN:
+        return ""
+    tree = sensitivity(case, result.seed)
+    s_leaf = np.asarray(tree[leaf] if isinstance(tree, Mapping) else tree, np.float64)
+    if s_leaf.shape != want.shape:  # (a part of the output: one row, one example)
+        return ""
+    tolerance = case.entry.tolerance[case.dtype]
+    candidates = (*NAMED_COEFFICIENTS, *((float(n), 1.0 / n) if n > 1 else ()), 0.25)
+    for c in candidates:
+        if c == 1.0:
+            continue
+        allowed = tolerance.allowed(np.abs(c * want), abs(c) * s_leaf)
+        if np.all(np.abs(got[finite] - c * want[finite]) <= allowed[finite]):
+            return _factor_words(c, n, named_only=True)
+    return ""
 
 
 def _scaled_alike(want: np.ndarray, got: np.ndarray, c: float, scale: float) -> bool:

@@ -194,3 +194,26 @@ def test_a_cancellation_where_a_unit_saturates_is_not_told_as_a_branch() -> None
     (result,) = run_all(evaluator, cases, seed=1)
     assert not result.ok
     assert "branch" not in result.hint and "cancels" in result.hint, result.message()
+
+
+@pytest.mark.parametrize(
+    ("function", "form", "says"),
+    [
+        ("sigmoid_grad", lambda x: S(x) * (S(x) - 1), "sign flipped"),
+        ("tanh_grad", lambda x: T(x) ** 2 - 1, "sign flipped"),
+        ("sigmoid_grad", lambda x: 0.5 * S(x) * (1 - S(x)), "factor of 1/2"),
+    ],
+    ids=["sigmoid-sign", "tanh-sign", "sigmoid-half"],
+)
+def test_a_named_factor_is_told_in_every_dtype_whatever_the_forms_own_rounding(
+    function: str, form: Callable[..., Any], says: str
+) -> None:
+    """In float16 s(s - 1) is the negation of s(1 - s) only to within s(1 - s)'s own rounding
+    (7% where s ~ 1), so its ratio to the truth is no constant: it was told "not a constant
+    factor or a sign" beside float32's "sign flipped". A named factor within the check's own
+    allowance, S included, is told as such."""
+    evaluator = InProcess({**vars(handwritten), function: form})
+    cases = build_cases([BY_NAME[function]], dtypes=["float16", "bfloat16", "float32"], transforms=["eager"],
+                        devices=["cpu:0"])  # fmt: skip
+    failed = [r for r in run_all(evaluator, cases, seed=1) if not r.ok]
+    assert failed and all(says in r.hint for r in failed), [(r.case.id, r.hint) for r in failed if says not in r.hint]
