@@ -317,6 +317,12 @@ def _cancels_in_the_tail(result: CaseResult) -> str:
     eps = result.case.entry.tolerance[result.case.dtype].eps
     if not 0.01 * abs(worst.expected) < worst.abs_err <= 4 * eps:
         return ""
+    if worst.got == 0:  # as 1 - s with s rounded to 1 gives, or a denominator that overflowed to inf
+        return (
+            "0 in the tail, where the value is small but not 0: an intermediate overflows the dtype (e^(-x) "
+            "or its square in a denominator, inf in float16 from |x| ~ 6) or cancels (1 - s with s rounded "
+            "to 1); compute the small factor directly (e^(-|x|) / (1 + e^(-|x|))^2, sigmoid(-x))"
+        )
     return (
         "loses its digits in the tail: where the value is small (|x| of a few units) the form subtracts "
         "nearly equal numbers (1 - s with s = sigmoid(2x) near 1) and keeps a rounding error of 1, not of "

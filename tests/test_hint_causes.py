@@ -217,3 +217,17 @@ def test_a_named_factor_is_told_in_every_dtype_whatever_the_forms_own_rounding(
                         devices=["cpu:0"])  # fmt: skip
     failed = [r for r in run_all(evaluator, cases, seed=1) if not r.ok]
     assert failed and all(says in r.hint for r in failed), [(r.case.id, r.hint) for r in failed if says not in r.hint]
+
+
+def _sigmoid_grad_exp_minus_x(x: Any) -> Any:
+    e = jnp.exp(-x)  # no |x|: e overflows float16 for x < -11, (1 + e)^2 already for x < -5.5
+    return e / (1 + e) ** 2
+
+
+def test_a_zero_in_the_tail_names_overflow_as_well_as_cancellation() -> None:
+    """e^(-x) / (1 + e^(-x))^2 in float16 comes back 0 at x ~ -6, where (1 + e)^2 overflows: the
+    hint spoke only of subtracting nearly equal numbers, which the form never does."""
+    failed = [r for r in _tails("sigmoid_grad", _sigmoid_grad_exp_minus_x, 1) if not r.ok]
+    assert failed and failed[0].case.dtype == "float16"
+    assert "overflows" in failed[0].hint and failed[0].comparison is not None, failed[0].message()
+    assert failed[0].comparison.worst is not None and failed[0].comparison.worst.got == 0
