@@ -94,6 +94,11 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "NaN/inf at a kink: something divides by zero there (d / |d|, or an added epsilon too small "
                 "for the dtype: 1e-12 is 0 in float16)"
             )
+        if result.case.family.name == "far-magnitudes":
+            return (
+                "NaN/inf where the inputs' squares overflow or underflow the dtype (1e21 or 1e-21 in float32): a "
+                "norm or a variance computed from x * x; divide by max |x| first, then square"
+            )
         if _has_large_input(result) or (_beyond_ordinary(result) and not _ordinary_inputs(result)):
             return (
                 "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
@@ -369,7 +374,7 @@ def _ignores_its_cotangent(
     return bool(np.allclose(scaled[sig], want[sig], rtol=max(spread, 1e-6), atol=0))
 
 
-BRANCH = "a wrong branch condition (a margin, a kink, a threshold)?"
+BRANCH = "a wrong branch condition (a margin, a threshold, a case left out)?"
 
 JIT_HINT = (
     "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); use jnp.where and jax.numpy"
