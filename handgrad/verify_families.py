@@ -32,8 +32,14 @@ FAMILIES: tuple[str, ...] = (
 )  # fmt: skip
 """The input families verify draws from the example arguments' shapes (see make_family)."""
 
-ALL_FAMILIES: tuple[str, ...] = (*FAMILIES, "broadcast")
-"""FAMILIES and those drawn only when named in families= ("broadcast": handgrad/broadcast.py)."""
+ALL_FAMILIES: tuple[str, ...] = (*FAMILIES, "broadcast", "far-magnitudes")
+"""FAMILIES and those drawn only when named in families= ("broadcast": handgrad/broadcast.py;
+"far-magnitudes": every argument scaled to 1e21 or 1e-21 at once, where squares overflow or
+underflow float32, as in a norm written sqrt(sum(x * x)): a real robustness check, but most
+float32 formulas of other kinds overflow there too, so it is asked for, not drawn always)."""
+
+FAR_MAGNITUDES = (1e21, 1e-21)
+"""Where x * x overflows (past 3.4e38) or underflows (below 1.2e-38) float32 and bfloat16."""
 
 RENAMED: dict[str, str] = {"extreme": "overflow"}
 """verify's former family names, and what they are called now (the catalog's meaning differs)."""
@@ -133,7 +139,7 @@ def make_family(
             return MATRIX_DRAWS[name](rng, shape) if is_matrix(shape) else rng.standard_normal(shape)
         if name in ("normal", "one-hot", "size-1", "broadcast"):
             return rng.standard_normal(shape)
-        if name == "tiny":  # every argument small at once, at one scale (atan2(y, x) with both near 0)
+        if name in ("tiny", "far-magnitudes"):  # every argument at one scale (atan2(y, x) with both near 0)
             return rng.standard_normal(shape) * scale
         if name in ("wide", "labels"):  # (label-like arguments themselves are drawn as labels)
             return wide_values(rng, shape)
@@ -153,6 +159,8 @@ def make_family(
 
     def draw_once(rng: np.random.Generator) -> Inputs:
         scale = 10.0 ** rng.uniform(-8, -2) if name == "tiny" else 1.0
+        if name == "far-magnitudes":
+            scale = float(rng.choice(FAR_MAGNITUDES))
         args = [one(rng, i, s, g, scale) for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))]
         if name != "one-hot":
             args += [rng.standard_normal(s) for s in extra_shapes]
@@ -175,7 +183,8 @@ def make_family(
             return draw_once(rng)
         return finite_draw(draw_once, rng, not_finite, redrawn)
 
-    return Family(shown or name, draw, meaning(shown or name).draws)
+    dtypes = ("float32", "bfloat16") if name == "far-magnitudes" else None  # (float16 cannot hold 1e21)
+    return Family(shown or name, draw, meaning(shown or name).draws, dtypes=dtypes)
 
 
 class Cuts:

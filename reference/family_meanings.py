@@ -115,6 +115,8 @@ MEANINGS: tuple[Meaning, ...] = (
             "verify"),
     Meaning("broadcast:<argument>", "standard normal with the argument named cut to length 1 where f "
             "broadcasts it against the others (drawn only when families= names broadcast)", "verify"),
+    Meaning("far-magnitudes", "every argument at 1e21 or 1e-21 at once, where x * x overflows or underflows "
+            "float32 and bfloat16 (drawn only when named)", "verify"),
 )  # fmt: skip
 
 

@@ -139,3 +139,27 @@ def test_draws_where_f_is_not_finite_are_drawn_again() -> None:
     np.testing.assert_array_equal(
         case.family.draw(np.random.default_rng(3)).args[0], np.random.default_rng(3).standard_normal(p.shape)
     )
+
+
+def test_far_magnitudes_finds_a_norm_whose_squares_overflow_float32() -> None:
+    """x / sqrt(sum(x * x)) is right at ordinary scales and inf or NaN at 1e21 and 1e-21 in
+    float32, where x * x overflows or underflows; a red team found no family drew there. The
+    form that divides by max |x| first passes. Drawn only when named: most float32 formulas
+    of other kinds overflow there too."""
+    x = np.random.default_rng(0).standard_normal(5).astype(np.float32)
+
+    def naive(x: Any) -> Any:
+        return x / jnp.sqrt(jnp.sum(x * x))
+
+    def rescaled(x: Any) -> Any:
+        y = x / jnp.max(jnp.abs(x))
+        return y / jnp.sqrt(jnp.sum(y * y))
+
+    kw: dict[str, Any] = dict(families=["normal", "far-magnitudes"], devices=["cpu:0"])
+    report = handgrad.verify(jnp.linalg.norm, x, grad=naive, **kw)
+    assert not report.ok and report.worst is not None and report.worst.case.family.name == "far-magnitudes"
+    assert "squares overflow or underflow" in report.worst.hint
+    assert handgrad.verify(jnp.linalg.norm, x, grad=rescaled, **kw).ok
+    assert "far-magnitudes" not in {
+        r.case.family.name for r in handgrad.verify(jnp.linalg.norm, x, grad=rescaled).results
+    }
