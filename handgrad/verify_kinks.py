@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from handgrad.arguments import Call
+from handgrad.arguments import Call, is_float_dtype
 from handgrad.results import CaseResult
 from reference.kinks import Kink
 from reference.tolerances import CONDITIONING_FACTOR
@@ -116,6 +116,24 @@ def probe_steps(x: np.ndarray) -> np.ndarray:
     return np.maximum(1e-7 * np.where(a > 0, a, at_zero), 1e-30)
 
 
+class Slopes(NamedTuple):
+    """f's one-sided derivatives at every element of one argument, from its values a probe
+    step either side (and two steps, for the curvature), in float64."""
+
+    low: np.ndarray
+    high: np.ndarray
+    """The range between the two, widened by their rounding error."""
+    kink: np.ndarray
+    """Where they differ by more than rounding and curvature explain."""
+    settled: np.ndarray
+    """Where both have settled: neither grows by more than 1% in magnitude as the step halves,
+    as a one-sided derivative that is infinite does (sqrt(|x|) at 0: by 41%; x log x: 3%)."""
+    rising: np.ndarray
+    """Where the right one is above the left (a kink like |x|, not like -|x|)."""
+    curvature: np.ndarray
+    """What f's curvature puts between them (curvature_gap): how far a quotient may be off."""
+
+
 MAX_KINK_PROBES = 1024
 """Elements of one argument probed for kinks (two evaluations of f each); past that, none is found."""
 FOUND_KINK_RULE = (
@@ -154,19 +172,13 @@ class FoundKink(Kink):
             self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None, None)))
         return self._probes[key]
 
-    def slopes(
-        self, fl: list[np.ndarray], c: np.ndarray | None, i: int
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(low, high, kink, settled): the range between the one-sided derivatives at every
-        element of fl[i], widened by their rounding error, where they differ (the kinks), and
-        where both quotients have settled: neither grows by more than 1% in magnitude as the
-        step halves, as a one-sided derivative that is infinite does (sqrt(|x|) at 0: by 41%;
-        x log x at 0: by 3%)."""
+    def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> Slopes:
+        """f's one-sided derivatives at every element of fl[i] (see Slopes)."""
         x = fl[i]
         m = x.size
         nothing, unknown = np.zeros(x.shape, bool), np.full(x.shape, np.nan)
         if m == 0 or m > MAX_KINK_PROBES:
-            return unknown, unknown, nothing, nothing
+            return Slopes(unknown, unknown, nothing, nothing, nothing, unknown)
         with np.errstate(all="ignore"):  # (an inf element: NaN points, no kink there, see one_sided)
             h = probe_steps(x).ravel()
             steps = (np.eye(m) * h).reshape(m, *x.shape)
@@ -174,7 +186,7 @@ class FoundKink(Kink):
         try:
             values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
         except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
-            return unknown, unknown, nothing, nothing
+            return Slopes(unknown, unknown, nothing, nothing, nothing, unknown)
         up, down, up2, down2 = (values[k * m : (k + 1) * m] for k in range(4))
         here = values[-1]
         curvature = curvature_gap(up2, up, here, down, down2, h)
@@ -185,16 +197,16 @@ class FoundKink(Kink):
                 for near, far in ((up - here, (up2 - here) / 2), (here - down, (here - down2) / 2))
             ]
         settled = ~(grows[0] | grows[1])
-        return low.reshape(x.shape), high.reshape(x.shape), kink.reshape(x.shape), settled.reshape(x.shape)
+        with np.errstate(all="ignore"):
+            rising = (up - here) > (here - down)  # right quotient above the left: |x|'s kind, not -|x|'s
+        return Slopes(*(a.reshape(x.shape) for a in (low, high, kink, settled, rising, curvature)))
 
     def joint_holds(
         self,
         fl: list[np.ndarray],
         c: np.ndarray | None,
         i: int,
-        low: np.ndarray,
-        high: np.ndarray,
-        kink: np.ndarray,
+        found: Slopes,
         g: np.ndarray,
     ) -> bool:
         """Whether `g`, at the kinks of fl[i] (at least two), is a subgradient along them taken
@@ -208,10 +220,17 @@ class FoundKink(Kink):
         0), neither convex nor concave, takes one convention for every element (relu'(0) = 0, or
         1) within the range along any positive d, but not along a signed one. A direction along
         which f's one-sided derivatives are not inside the range the elements' own intervals
-        allow (a median's corner) says nothing and is skipped. Rounding: 2% of the rate, plus a
-        bfloat16 ulp of each term."""
+        allow (a median's corner) says nothing and is skipped. Nor is anything judged where the
+        kinks are of both kinds (some like |x|, right derivative above the left, some like -|x|):
+        f is then neither convex nor concave there, and a sum of separate kinks of both kinds
+        (clip(x, -1, 1) at -1 and at 1, a max-pool under weights of both signs) takes any value
+        valid alone at each. Rounding: 2% of the rate, plus a bfloat16 ulp of each term."""
+        low, high, kink = found.low, found.high, found.kink
         at = np.flatnonzero(kink.ravel())
         if at.size < 2:
+            return True
+        kinds = found.rising.ravel()[at]
+        if kinds.any() and not kinds.all():
             return True
         gk, lk, hk = np.nan_to_num(g.ravel()[at]), low.ravel()[at], high.ravel()[at]
         own = 2.0**-8 * np.abs(gk) + 0.02 * np.maximum(np.abs(lk), np.abs(hk))
@@ -274,12 +293,15 @@ class FoundKink(Kink):
             g = np.asarray(got[name], np.float64)
             rows = []
             for (ex, c), gk in zip(examples, g if stacked else [g], strict=True):
-                low, high, kink, settled = self.slopes(ex, c, i)
+                found = self.slopes(ex, c, i)
+                # Each quotient is off the derivative by what f's curvature puts there (x**3 at
+                # 0: both h**2, the derivative 0): the range is widened by that much.
+                low, high = found.low - found.curvature, found.high + found.curvature
                 with np.errstate(invalid="ignore"):
                     value = np.where(np.isfinite(gk), np.clip(np.nan_to_num(gk), low, high), (low + high) / 2)
-                if not self.joint_holds(ex, c, i, low, high, kink, gk):
-                    value = np.where(kink, (low + high) / 2, value)
-                rows.append(np.where(settled, value, np.nan))
+                if not self.joint_holds(ex, c, i, found, gk):
+                    value = np.where(found.kink, (low + high) / 2, value)
+                rows.append(np.where(found.settled, value, np.nan))
             out[name] = np.stack(rows) if stacked else rows[0]
         return out
 
@@ -299,7 +321,7 @@ class FoundKink(Kink):
             # Kinks that share a direction (a tie of max) are judged together too: where the
             # values, each valid alone, are no subgradient together, the truth stands there.
             held = [
-                self.joint_holds(ex, c, i, f[0], f[1], f[2], gk)
+                self.joint_holds(ex, c, i, f, gk)
                 for (ex, c), f, gk in zip(examples, found, g if stacked else [g], strict=True)
             ]
             kink = kink & (np.array(held)[(...,) + (None,) * (kink.ndim - 1)] if stacked else held[0])
@@ -586,7 +608,7 @@ class OwnRounding(Kink):
         """(E, truth_float64(x)) per output element; None in float64 or where the truth fails."""
         arrays = [np.asarray(a) for a in args]
         dtype = arrays[0].dtype
-        if dtype == np.float64 or not np.issubdtype(dtype, np.floating) or self.truth is None:
+        if dtype == np.float64 or not is_float_dtype(dtype) or self.truth is None:  # (bfloat16 too)
             return None
         rng = np.random.default_rng(0)
         samples = [arrays]

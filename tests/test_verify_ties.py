@@ -52,6 +52,44 @@ def _norm(x: Any) -> Any:  # autodiff gives 0 at 0 (the double where), a kink in
     return jnp.where(s > 0, jnp.sqrt(jnp.where(s > 0, s, 1.0)), 0.0)
 
 
+CLIPPED = np.array([-1.0, 1.0, 0.3, 2.0], np.float32)
+POOLED = np.array([1.0, 1.0, 2.0, 2.0, 3.0, 3.0, 4.0, 4.0], np.float32)
+POOL_WEIGHTS = np.array([1.0, -1.0, 1.0, -1.0], np.float32)
+LAYER_X, LAYER_V = np.array([1.0, -1.0], np.float32), np.array([1.0, -1.0, 1.0, -1.0], np.float32)
+KNOTS, KNOT_VALUES = np.array([0.0, 1.0, 2.0], np.float32), np.array([0.0, 1.0, 0.0], np.float32)
+
+
+def _clip_sum(x: Any) -> Any:  # at -1 a kink like |x|, at 1 one like -|x|
+    return jnp.sum(jnp.clip(x, -1.0, 1.0))
+
+
+def _pooled(x: Any) -> Any:  # max over windows of 2, weighted +1 and -1
+    return jnp.sum(POOL_WEIGHTS * jnp.max(x.reshape(-1, 2), axis=1))
+
+
+def _pool_to_first_max(x: Any) -> Any:  # a hand-written max-pool backward
+    first = jax.nn.one_hot(jnp.argmax(x.reshape(-1, 2), axis=1), 2, dtype=x.dtype)
+    return (first * POOL_WEIGHTS[:, None]).reshape(-1).astype(x.dtype)
+
+
+def _relu_layer(w: Any) -> Any:  # every pre-activation exactly 0 at W = 0
+    return jnp.sum(LAYER_V * jax.nn.relu(w @ LAYER_X))
+
+
+def _relu_layer_ge(w: Any) -> Any:  # backprop with relu'(0) = 1
+    return jnp.outer(LAYER_V * (w @ LAYER_X >= 0), LAYER_X).astype(w.dtype)
+
+
+def _interp_sum(x: Any) -> Any:
+    return jnp.sum(jnp.interp(x, KNOTS, KNOT_VALUES))
+
+
+def _interp_left_slope(x: Any) -> Any:  # the segment left of a knot, on [0, 2)
+    slopes = jnp.diff(KNOT_VALUES) / jnp.diff(KNOTS)
+    i = jnp.clip(jnp.searchsorted(KNOTS, x, side="left") - 1, 0, len(slopes) - 1)
+    return jnp.where((x > KNOTS[0]) & (x < KNOTS[-1]), slopes[i], 0.0).astype(x.dtype)
+
+
 def _tied_mask(x: Any) -> Any:
     return (x == jnp.max(x, axis=-1, keepdims=True)).astype(x.dtype)
 
@@ -106,6 +144,14 @@ RIGHT_TOGETHER = [
     ("norm-at-zero-inside-the-ball", _norm, lambda x: jnp.full_like(x, 0.4), ZEROS),
     ("norm-at-zero-a-unit-vector", _norm, lambda x: jnp.zeros_like(x).at[0].set(1), ZEROS),
     ("median-autodiff", jnp.median, jax.grad(jnp.median), np.ones(3, np.float32)),
+    # Kinks of both kinds (like |x| and like -|x|) in one argument: f is neither convex nor
+    # concave there, and any value valid alone at each is valid together (a second red team's
+    # finds, 2026-12-06: each failed the joint check).
+    ("clip-closed-at-both-bounds", _clip_sum, lambda x: (jnp.abs(x) <= 1).astype(x.dtype), CLIPPED),
+    ("clip-open-at-both-bounds", _clip_sum, lambda x: (jnp.abs(x) < 1).astype(x.dtype), CLIPPED),
+    ("max-pool-under-signed-weights", _pooled, _pool_to_first_max, POOLED),
+    ("relu-layer-at-zero-init", _relu_layer, _relu_layer_ge, np.zeros((4, 2), np.float32)),
+    ("interp-left-segment-at-knots", _interp_sum, _interp_left_slope, np.array([1.0, 2.0, 0.5], np.float32)),
 ]
 
 

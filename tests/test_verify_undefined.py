@@ -67,3 +67,31 @@ def test_at_zero_a_norm_is_judged_by_its_one_sided_derivatives(f: Any, grad: Any
     report = handgrad.verify(f, ZEROS, grad=grad, families=["given"], dtypes=["float32", "float64"])
     assert report.ok == ok, report
     assert report.unchecked == 0
+
+
+def test_a_derivation_where_f_is_flat_to_second_order_is_judged_with_its_curvature() -> None:
+    """sum(x) * norm(x)**2 at 0 is a cubic: both one-sided quotients are h**2 (~1e-18), the
+    derivative 0. The quotients' range excluded 0 until it was widened by what f's curvature
+    puts between a quotient and the derivative (a second red team's find)."""
+    report = handgrad.verify(
+        lambda x: jnp.sum(x) * jnp.linalg.norm(x) ** 2, np.zeros(3), grad=lambda x: jnp.sum(x * x) + 2 * x * jnp.sum(x),
+        families=["given", "zeros"], devices=["cpu:0"],
+    )  # fmt: skip
+    assert report.ok, report
+    assert report.unchecked == 0
+
+
+def test_a_bfloat16_rule_as_accurate_as_autodiff_passes_where_the_truth_is_tiny() -> None:
+    """1 - tanh(x)**2 in bfloat16 is jax.grad's own answer bit for bit, and was failed in the
+    overflow family (truth ~1e-10, the floor scaled to it): the allowance for autodiff's own
+    rounding never applied in bfloat16, which NumPy does not count as a floating dtype."""
+    x = np.linspace(-3.0, 3.0, 8).astype(jnp.bfloat16)
+
+    def f(x: Any) -> Any:  # (named f, as found: the draws follow the function's name)
+        return jnp.sum(jnp.tanh(x))
+
+    def g(x: Any) -> Any:
+        return 1 - jnp.tanh(x) ** 2
+
+    report = handgrad.verify(f, x, grad=g, dtypes=["bfloat16"], devices=["cpu:0"], transforms=["eager"])
+    assert report.ok, report
