@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from handgrad.cases import build_cases
 from handgrad.engine import CaseResult
 from handgrad.grading import reports
@@ -112,13 +114,20 @@ def test_one_cause_says_how_many_of_its_checks_are_beyond_the_contract() -> None
     assert f"(All {total} failing checks, the {extra} beyond the contract too, show this same problem" in grade.feedback
 
 
-def test_a_hint_that_counts_elements_is_one_cause_whatever_the_counts() -> None:
+@pytest.mark.parametrize(
+    "hints",
+    [
+        [f"nonzero in {k} of {n} elements where it should be 0: x" for k, n in ((1, 5), (4, 49))],
+        [f"off by a factor of 1/n = 1/{n}: an extra 1/n (mean where the contract sums)" for n in (5, 4)],
+    ],
+    ids=["elements", "mean-length"],
+)
+def test_a_hint_that_counts_at_one_shape_is_one_cause_whatever_the_counts(hints: list[str]) -> None:
     """ "nonzero in 1 of 5 elements ..." and "nonzero in 4 of 49 elements ..." are one mistake
-    seen at two shapes: they were told as two causes (a hinge gradient that ignores its
-    margin had 11 "distinct causes")."""
+    seen at two shapes, as are "1/n = 1/5" and "1/n = 1/4": they were told as two causes (a
+    hinge gradient that ignores its margin had 11 "distinct causes")."""
     entry = BY_NAME["hinge_grad"]
     cases = build_cases([entry])[:2]
-    hints = [f"nonzero in {k} of {n} elements where it should be 0: x" for k, n in ((1, 5), (4, 49))]
     results = [
         dataclasses.replace(CaseResult(c, error_kind="exception", error="ValueError: same"), hint=h)
         for c, h in zip(cases, hints, strict=True)

@@ -700,8 +700,10 @@ def _score(
     )  # fmt: skip
 
 
-IN_SOME = re.compile(r"in \d+ of \d+ elements")
-"""A hint's count of elements ("nonzero in 1 of 5 elements"), left out when checks are grouped by cause."""
+SHAPE_NUMBERS = re.compile(r"in \d+ of \d+ elements|n = (1/)?\d+")
+"""What a hint counts at one shape: elements ("nonzero in 1 of 5 elements") and the length n
+of a mean ("1/n = 1/5"), left out when checks are grouped by cause: the same mistake at
+another shape is the same cause."""
 
 MAX_CAUSES = 3
 """Distinct causes a function's feedback shows, each by its first failing check."""
@@ -711,8 +713,8 @@ def _causes(failed: Sequence[CaseResult]) -> list[tuple[CaseResult, list[CaseRes
     """The failed checks grouped by cause (what went wrong and the likely mistake), each group
     with its first check, in the order of `failed`: one message per cause, not one per cell."""
     groups: dict[tuple[str, str], list[CaseResult]] = {}
-    for result in failed:  # (a count of elements differs with the shape, not the cause)
-        groups.setdefault((result.problem, IN_SOME.sub("in some of the elements", result.hint)), []).append(result)
+    for result in failed:
+        groups.setdefault((result.problem, SHAPE_NUMBERS.sub("#", result.hint)), []).append(result)
     return [(alike[0], alike) for alike in groups.values()]
 
 
