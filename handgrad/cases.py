@@ -201,10 +201,20 @@ def sensitivity(case: Case, seed: int = DEFAULT_SEED, needed: Any = None) -> Any
     Where one example's whole Jacobian has more than DENSE_JACOBIAN entries, S is computed at
     those elements alone, by reverse mode, and is 0 elsewhere (S only widens an allowance: an
     element that passes without it passes with it)."""
-    stack = _stack_size(case)
-    if needed is None or _jacobian_entries(case, seed) <= DENSE_JACOBIAN:
-        return _sensitivity(case.entry, case.family, case.dtype, stack, seed)
+    whole = whole_sensitivity(case, seed)
+    if whole is not None:
+        return whole
+    if needed is None:
+        return _sensitivity(case.entry, case.family, case.dtype, _stack_size(case), seed)
     return _sensitivity_at(case, seed, needed)
+
+
+def whole_sensitivity(case: Case, seed: int = DEFAULT_SEED) -> Any:
+    """S at every element, where one example's Jacobian is small enough to be computed whole
+    and kept (DENSE_JACOBIAN); None where it is not (then ask `sensitivity` with `needed`)."""
+    if _jacobian_entries(case, seed) > DENSE_JACOBIAN:
+        return None
+    return _sensitivity(case.entry, case.family, case.dtype, _stack_size(case), seed)
 
 
 DENSE_JACOBIAN = 1 << 22

@@ -544,13 +544,13 @@ def _factor_within_allowance(result: CaseResult, want: np.ndarray, got: np.ndarr
     to within the rounding s(1 - s) itself is allowed (its ratio wobbles by 7% where s ~ 1), and
     was told "not a constant factor or a sign". Only where the truth's whole Jacobian is small
     enough to be kept (cases.DENSE_JACOBIAN): then S is at hand."""
-    from handgrad.cases import DENSE_JACOBIAN, _jacobian_entries, sensitivity
+    from handgrad.cases import whole_sensitivity
 
     case = result.case
     finite = np.isfinite(want) & np.isfinite(got)
-    if not finite.any() or _jacobian_entries(case, result.seed) > DENSE_JACOBIAN:
+    tree = whole_sensitivity(case, result.seed) if finite.any() else None
+    if tree is None:
         return ""
-    tree = sensitivity(case, result.seed)
     s_leaf = np.asarray(tree[leaf] if isinstance(tree, Mapping) else tree, np.float64)
     if s_leaf.shape != want.shape:  # (a part of the output: one row, one example)
         return ""

@@ -172,6 +172,21 @@ class FoundKink(Kink):
             self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None, None)))
         return self._probes[key]
 
+    def _stepped(
+        self, fl: list[np.ndarray], c: np.ndarray | None, i: int, steps: np.ndarray
+    ) -> tuple[np.ndarray, ...] | None:
+        """f (or <c, f>) at fl[i] + s, - s, + 2 s, - 2 s for each step s of `steps` (one per
+        row), and at fl[i] itself: (up, down, up2, down2, here), in float64, under one jit.
+        None where f cannot be evaluated this way."""
+        x, n = fl[i], len(steps)
+        with np.errstate(all="ignore"):  # (an inf element: NaN points, no kink there, see one_sided)
+            points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
+        try:
+            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
+        except Exception:
+            return None
+        return (*(values[k * n : (k + 1) * n] for k in range(4)), values[-1])
+
     def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> Slopes:
         """f's one-sided derivatives at every element of fl[i] (see Slopes)."""
         x = fl[i]
@@ -179,16 +194,13 @@ class FoundKink(Kink):
         nothing, unknown = np.zeros(x.shape, bool), np.full(x.shape, np.nan)
         if m == 0 or m > MAX_KINK_PROBES:
             return Slopes(unknown, unknown, nothing, nothing, nothing, unknown)
-        with np.errstate(all="ignore"):  # (an inf element: NaN points, no kink there, see one_sided)
+        with np.errstate(all="ignore"):  # (an inf element: 0 * inf steps, NaN points, no kink there)
             h = probe_steps(x).ravel()
             steps = (np.eye(m) * h).reshape(m, *x.shape)
-            points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
-        try:
-            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
-        except Exception:  # f cannot be evaluated this way: no kink is found, the truth stands
+        stepped = self._stepped(fl, c, i, steps)
+        if stepped is None:  # f cannot be evaluated this way: no kink is found, the truth stands
             return Slopes(unknown, unknown, nothing, nothing, nothing, unknown)
-        up, down, up2, down2 = (values[k * m : (k + 1) * m] for k in range(4))
-        here = values[-1]
+        up, down, up2, down2, here = stepped
         curvature = curvature_gap(up2, up, here, down, down2, h)
         low, high, kink = one_sided(up, down, here, h, curvature)
         with np.errstate(all="ignore"):
@@ -216,15 +228,13 @@ class FoundKink(Kink):
         That holds for every subgradient of a convex or concave f, along any d. Checked along
         d = every kink element at once and along three random positive weightings of them,
         each a probe step per element (five more evaluations of f each, under the same jit).
-        Positive only: a sum of kinks of both kinds (w1 relu(x1) + w2 relu(x2), w1 > 0 > w2, at
-        0), neither convex nor concave, takes one convention for every element (relu'(0) = 0, or
-        1) within the range along any positive d, but not along a signed one. A direction along
-        which f's one-sided derivatives are not inside the range the elements' own intervals
-        allow (a median's corner) says nothing and is skipped. Nor is anything judged where the
-        kinks are of both kinds (some like |x|, right derivative above the left, some like -|x|):
-        f is then neither convex nor concave there, and a sum of separate kinks of both kinds
-        (clip(x, -1, 1) at -1 and at 1, a max-pool under weights of both signs) takes any value
-        valid alone at each. Rounding: 2% of the rate, plus a bfloat16 ulp of each term."""
+        Nothing is judged where the kinks are of both kinds (some like |x|, right derivative
+        above the left, some like -|x|): f is then neither convex nor concave there, and a sum
+        of separate kinks of both kinds (clip(x, -1, 1) at -1 and at 1, a max-pool under weights
+        of both signs, w1 relu(x1) + w2 relu(x2) at 0 with w1 > 0 > w2) takes any value valid
+        alone at each. A direction along which f's one-sided derivatives are not inside the
+        range the elements' own intervals allow (a median's corner) says nothing and is
+        skipped. Rounding: 2% of the rate, plus a bfloat16 ulp of each term."""
         low, high, kink = found.low, found.high, found.kink
         at = np.flatnonzero(kink.ravel())
         if at.size < 2:
@@ -244,18 +254,12 @@ class FoundKink(Kink):
         steps = np.zeros((len(weights), x.size))
         for row, w in zip(steps, weights, strict=True):
             row[at] = w * h
-        steps = steps.reshape(len(weights), *x.shape)
-        with np.errstate(all="ignore"):
-            points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
-        try:
-            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
-        except Exception:  # (as in slopes: f cannot be evaluated this way, nothing is judged)
+        stepped = self._stepped(fl, c, i, steps.reshape(len(weights), *x.shape))
+        if stepped is None:  # (as in slopes: f cannot be evaluated this way, nothing is judged)
             return True
-        n = len(weights)
-        up, down, up2, down2 = (values[k * n : (k + 1) * n] for k in range(4))
-        here = values[-1]
+        up, down, up2, down2, here = stepped
         lo, hi, _ = one_sided(up, down, here, 1.0, curvature_gap(up2, up, here, down, down2, 1.0))
-        for d, jlo, jhi in zip(steps.reshape(n, -1)[:, at], lo, hi, strict=True):
+        for d, jlo, jhi in zip(steps[:, at], lo, hi, strict=True):
             if not (np.isfinite(jlo) and np.isfinite(jhi)):
                 continue
             slack = 0.02 * max(abs(jlo), abs(jhi)) + 2.0**-8 * float(np.sum(np.abs(gk * d)))
