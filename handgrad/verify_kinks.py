@@ -172,19 +172,46 @@ class FoundKink(Kink):
             self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None, None)))
         return self._probes[key]
 
+    def _probe_all(self, cotangent: bool) -> Any:
+        """f (or <c, f>) at a batch of points that move every float argument at once."""
+        import jax
+        import jax.numpy as jnp
+
+        key = (-1, cotangent)
+        if key not in self._probes:
+            call = self.call
+
+            def value(xs: list[Any], c: Any) -> Any:
+                out = call.primal(*call.full(list(xs)))
+                return jnp.sum(out * c) if cotangent else out
+
+            self._probes[key] = jax.jit(jax.vmap(value, in_axes=(0, None)))
+        return self._probes[key]
+
     def _stepped(
-        self, fl: list[np.ndarray], c: np.ndarray | None, i: int, steps: np.ndarray
+        self, fl: list[np.ndarray], c: np.ndarray | None, steps: dict[int, np.ndarray]
     ) -> tuple[np.ndarray, ...] | None:
-        """f (or <c, f>) at fl[i] + s, - s, + 2 s, - 2 s for each step s of `steps` (one per
-        row), and at fl[i] itself: (up, down, up2, down2, here), in float64, under one jit.
-        None where f cannot be evaluated this way."""
-        x, n = fl[i], len(steps)
+        """f (or <c, f>) at x + s, - s, + 2 s, - 2 s for each step s (one per row of every array
+        of `steps`, keyed by the float argument it moves; the others stay), and at x itself:
+        (up, down, up2, down2, here), in float64, under one jit. None where f cannot be
+        evaluated this way."""
+        n = len(next(iter(steps.values())))
         with np.errstate(all="ignore"):  # (an inf element: NaN points, no kink there, see one_sided)
-            points = np.concatenate([x + steps, x - steps, x + 2 * steps, x - 2 * steps, x[None]])
-        try:
-            values = np.asarray(self._probe(i, c is not None)(points, fl, 0.0 if c is None else c), np.float64)
-        except Exception:
-            return None
+
+            def around(x: np.ndarray, s: np.ndarray) -> np.ndarray:
+                return np.concatenate([x + s, x - s, x + 2 * s, x - 2 * s, x[None]])
+
+            try:
+                if len(steps) == 1:  # one argument moves: the others are passed once, not per point
+                    ((i, s),) = steps.items()
+                    probe = self._probe(i, c is not None)
+                    values = probe(around(fl[i], s), fl, 0.0 if c is None else c)
+                else:
+                    points = [around(x, steps.get(j, np.zeros((n, *x.shape)))) for j, x in enumerate(fl)]
+                    values = self._probe_all(c is not None)(points, 0.0 if c is None else c)
+                values = np.asarray(values, np.float64)
+            except Exception:
+                return None
         return (*(values[k * n : (k + 1) * n] for k in range(4)), values[-1])
 
     def slopes(self, fl: list[np.ndarray], c: np.ndarray | None, i: int) -> Slopes:
@@ -197,7 +224,7 @@ class FoundKink(Kink):
         with np.errstate(all="ignore"):  # (an inf element: 0 * inf steps, NaN points, no kink there)
             h = probe_steps(x).ravel()
             steps = (np.eye(m) * h).reshape(m, *x.shape)
-        stepped = self._stepped(fl, c, i, steps)
+        stepped = self._stepped(fl, c, {i: steps})
         if stepped is None:  # f cannot be evaluated this way: no kink is found, the truth stands
             return Slopes(unknown, unknown, nothing, nothing, nothing, unknown)
         up, down, up2, down2, here = stepped
@@ -214,18 +241,16 @@ class FoundKink(Kink):
         return Slopes(*(a.reshape(x.shape) for a in (low, high, kink, settled, rising, curvature)))
 
     def joint_holds(
-        self,
-        fl: list[np.ndarray],
-        c: np.ndarray | None,
-        i: int,
-        found: Slopes,
-        g: np.ndarray,
+        self, fl: list[np.ndarray], c: np.ndarray | None, parts: Sequence[tuple[int, Slopes, np.ndarray]]
     ) -> bool:
-        """Whether `g`, at the kinks of fl[i] (at least two), is a subgradient along them taken
-        together, not only one element at a time. At a tie of max(x1, x2) each element alone
-        accepts [0, 1], but a subgradient's weights add up to 1: along d = (1, 1) f moves at
-        rate 1 from both sides, and g . d must lie between f's one-sided derivatives along d.
-        That holds for every subgradient of a convex or concave f, along any d. Checked along
+        """Whether the returned gradient, at the kinks of the arguments in `parts` ((float
+        argument index, its Slopes, its returned gradient) each; at least two kinks in all), is
+        a subgradient along them taken together, not only one element at a time. At a tie of
+        max(x1, x2) each element alone accepts [0, 1], but a subgradient's weights add up to 1:
+        along d = (1, 1) f moves at rate 1 from both sides, and g . d must lie between f's
+        one-sided derivatives along d. That holds for every subgradient of a convex or concave
+        f, along any d, and the kinks may lie in different arguments (maximum(a, b) at a == b,
+        relu(a - b) at a == b, where the two gradients must cancel along (1, 1)). Checked along
         d = every kink element at once and along three random positive weightings of them,
         each a probe step per element (five more evaluations of f each, under the same jit).
         Nothing is judged where the kinks are of both kinds (some like |x|, right derivative
@@ -235,31 +260,36 @@ class FoundKink(Kink):
         alone at each. A direction along which f's one-sided derivatives are not inside the
         range the elements' own intervals allow (a median's corner) says nothing and is
         skipped. Rounding: 2% of the rate, plus a bfloat16 ulp of each term."""
-        low, high, kink = found.low, found.high, found.kink
-        at = np.flatnonzero(kink.ravel())
-        if at.size < 2:
+        at = {i: np.flatnonzero(found.kink.ravel()) for i, found, _ in parts}
+        total = sum(a.size for a in at.values())
+        if total < 2:
             return True
-        kinds = found.rising.ravel()[at]
+
+        def gather(values: Callable[[Slopes, np.ndarray], np.ndarray]) -> np.ndarray:
+            return np.concatenate([values(found, g).ravel()[at[i]] for i, found, g in parts])
+
+        kinds = gather(lambda found, g: found.rising)
         if kinds.any() and not kinds.all():
             return True
-        gk, lk, hk = np.nan_to_num(g.ravel()[at]), low.ravel()[at], high.ravel()[at]
+        gk, lk, hk = (gather(v) for v in (lambda f, g: np.nan_to_num(g), lambda f, g: f.low, lambda f, g: f.high))
         own = 2.0**-8 * np.abs(gk) + 0.02 * np.maximum(np.abs(lk), np.abs(hk))
         if np.any((gk < lk - own) | (gk > hk + own)):  # one is wrong alone: the element's own rule says so
             return True
-        x = fl[i]
-        h = probe_steps(x).ravel()[at]
-        rng = np.random.default_rng(at.size)  # (fixed: the same draw's verdict never changes)
-        weights = [np.ones(at.size)]
-        weights += [rng.uniform(0.5, 1.5, at.size) for _ in range(3)]
-        steps = np.zeros((len(weights), x.size))
-        for row, w in zip(steps, weights, strict=True):
-            row[at] = w * h
-        stepped = self._stepped(fl, c, i, steps.reshape(len(weights), *x.shape))
+        h = np.concatenate([probe_steps(fl[i]).ravel()[at[i]] for i, _, _ in parts])
+        rng = np.random.default_rng(total)  # (fixed: the same draw's verdict never changes)
+        weights = [np.ones(total)] + [rng.uniform(0.5, 1.5, total) for _ in range(3)]
+        directions = np.stack(weights) * h  # (one row per direction, one column per kink element)
+        steps, first = {}, 0
+        for i, _, _ in parts:
+            moved = np.zeros((len(weights), fl[i].size))
+            moved[:, at[i]] = directions[:, first : first + at[i].size]
+            steps[i], first = moved.reshape(len(weights), *fl[i].shape), first + at[i].size
+        stepped = self._stepped(fl, c, steps)
         if stepped is None:  # (as in slopes: f cannot be evaluated this way, nothing is judged)
             return True
         up, down, up2, down2, here = stepped
         lo, hi, _ = one_sided(up, down, here, 1.0, curvature_gap(up2, up, here, down, down2, 1.0))
-        for d, jlo, jhi in zip(steps[:, at], lo, hi, strict=True):
+        for d, jlo, jhi in zip(directions, lo, hi, strict=True):
             if not (np.isfinite(jlo) and np.isfinite(jhi)):
                 continue
             slack = 0.02 * max(abs(jlo), abs(jhi)) + 2.0**-8 * float(np.sum(np.abs(gk * d)))
@@ -270,6 +300,28 @@ class FoundKink(Kink):
             if not jlo - slack <= float(np.dot(gk, d)) <= jhi + slack:
                 return False
         return True
+
+    def _held(
+        self,
+        examples: list[tuple[list[np.ndarray], np.ndarray | None]],
+        found: dict[str, list[Slopes]],
+        grads: dict[str, list[np.ndarray]],
+    ) -> dict[str, list[bool]]:
+        """{argument: per example, whether its kinks are a subgradient together (joint_holds),
+        within the argument and with the kinks of the other differentiated arguments}.
+        `found` and `grads`: per argument, its Slopes and its returned gradient per example."""
+        held: dict[str, list[bool]] = {name: [] for name in found}
+        for k, (ex, c) in enumerate(examples):
+            parts = {
+                name: (self.call.argnums[self.call.diff_names.index(name)], found[name][k], grads[name][k])
+                for name in found
+            }
+            kinked = [part for part in parts.values() if part[1].kink.any()]
+            together = len(kinked) < 2 or self.joint_holds(ex, c, kinked)
+            for name, part in parts.items():
+                alone = self.joint_holds(ex, c, [part])
+                held[name].append(alone and (together or not part[1].kink.any()))
+        return held
 
     def _examples(self, args: Any) -> tuple[list[tuple[list[np.ndarray], np.ndarray | None]], bool]:
         """The case's examples (one, or one per row of a vmap case) as (float arguments,
@@ -291,46 +343,56 @@ class FoundKink(Kink):
         uses where autodiff's own truth is NaN (engine.run_case): a derivative f has there (the
         range is a point: norm(x)**2 at 0) or a kink's range (norm(x) at 0)."""
         examples, stacked = self._examples(args)
+        found, grads = self._found(examples, stacked, got)
+        held = self._held(examples, found, grads)
         out = {}
-        for which, name in enumerate(self.call.diff_names):
-            i = self.call.argnums[which]
-            g = np.asarray(got[name], np.float64)
+        for name in found:
             rows = []
-            for (ex, c), gk in zip(examples, g if stacked else [g], strict=True):
-                found = self.slopes(ex, c, i)
+            for f, gk, ok in zip(found[name], grads[name], held[name], strict=True):
                 # Each quotient is off the derivative by what f's curvature puts there (x**3 at
                 # 0: both h**2, the derivative 0): the range is widened by that much.
-                low, high = found.low - found.curvature, found.high + found.curvature
+                low, high = f.low - f.curvature, f.high + f.curvature
                 with np.errstate(invalid="ignore"):
                     value = np.where(np.isfinite(gk), np.clip(np.nan_to_num(gk), low, high), (low + high) / 2)
-                if not self.joint_holds(ex, c, i, found, gk):
-                    value = np.where(found.kink, (low + high) / 2, value)
-                rows.append(np.where(found.settled, value, np.nan))
+                if not ok:
+                    value = np.where(f.kink, (low + high) / 2, value)
+                rows.append(np.where(f.settled, value, np.nan))
             out[name] = np.stack(rows) if stacked else rows[0]
         return out
 
+    def _found(
+        self, examples: list[tuple[list[np.ndarray], np.ndarray | None]], stacked: bool, got: Any
+    ) -> tuple[dict[str, list[Slopes]], dict[str, list[np.ndarray]]]:
+        """Per differentiated argument: its Slopes and its returned gradient, per example."""
+        found, grads = {}, {}
+        for which, name in enumerate(self.call.diff_names):
+            i = self.call.argnums[which]
+            found[name] = [self.slopes(ex, c, i) for ex, c in examples]
+            g = np.asarray(got[name], np.float64)
+            grads[name] = list(g) if stacked else [g]
+        return found, grads
+
     def expected_at(self, args: Any, got: Any, strict: bool) -> tuple[Any, Any]:
-        call = self.call
         examples, stacked = self._examples(args)
+        if strict:
+            nothing = {name: np.zeros(np.shape(got[name]), bool) for name in self.call.diff_names}
+            return nothing, {name: np.zeros(np.shape(got[name])) for name in self.call.diff_names}
+        found, grads = self._found(examples, stacked, got)
+        # Kinks that share a direction (a tie of max, in one argument or across two) are judged
+        # together too: where the values, each valid alone, are no subgradient together, the
+        # truth stands there.
+        held = self._held(examples, found, grads)
         masks, values = {}, {}
-        for which, name in enumerate(call.diff_names):
-            i = call.argnums[which]
-            found = [self.slopes(ex, c, i) for ex, c in examples] if not strict else []
-            g = got[name]
-            if strict or not found:
-                masks[name], values[name] = np.zeros(g.shape, bool), np.zeros(g.shape)
-                continue
-            left, right, kink = (np.stack([f[j] for f in found]) if stacked else found[0][j] for j in range(3))
+        for name in found:
+            left, right, kink = (
+                np.stack([f[j] for f in found[name]]) if stacked else found[name][0][j] for j in range(3)
+            )
             a, b = np.minimum(left, right), np.maximum(left, right)
-            # Kinks that share a direction (a tie of max) are judged together too: where the
-            # values, each valid alone, are no subgradient together, the truth stands there.
-            held = [
-                self.joint_holds(ex, c, i, f, gk)
-                for (ex, c), f, gk in zip(examples, found, g if stacked else [g], strict=True)
-            ]
-            kink = kink & (np.array(held)[(...,) + (None,) * (kink.ndim - 1)] if stacked else held[0])
-            if not all(held):
+            ok = np.array(held[name])
+            kink = kink & (ok[(...,) + (None,) * (kink.ndim - 1)] if stacked else bool(ok[0]))
+            if not ok.all():
                 self.rejected.add(name)
+            g = got[name]
             masks[name] = kink
             values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
         return masks, values
@@ -530,8 +592,8 @@ def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
 
 
 def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
-    """A failure at an element tied with others of its argument, where FoundKink.joint_holds
-    found kinks that are no subgradient together: say so (the expected value shown is
+    """A failure at an element tied with others of its argument or at a kink shared with another
+    argument, where FoundKink.joint_holds found kinks that are no subgradient together: say so (the expected value shown is
     autodiff's split, one valid answer of many)."""
     import dataclasses
 
@@ -546,14 +608,23 @@ def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
     one = arg[worst.index[0]] if result.case.stacked and worst.index else arg
     value = arg[worst.index] if arg.ndim == len(worst.index) else None
     tied = int(np.sum(one == value)) - 1 if value is not None else 0
-    if tied < 1:
+    others = sorted(found.rejected - {worst.leaf})
+    if tied >= 1:
+        note = (
+            f"{worst.leaf}{list(worst.index)} and {tied} other element{'s' * (tied > 1)} of {worst.leaf} equal to it "
+            "sit at kinks that meet (a tie of max or min, a norm at 0): each alone may take any value between f's "
+            "one-sided derivatives, but together they must be one subgradient (at a tie of max the shares add up "
+            "to 1; at a norm's 0 the gradient's length is at most 1), and these are not"
+        )
+    elif others:
+        note = (
+            f"{worst.leaf}{list(worst.index)} sits at a kink that meets kinks of {', '.join(others)} (maximum(a, b) or "
+            "relu(a - b) where a == b): each element alone may take any value between f's one-sided derivatives, "
+            "but together they must be one subgradient (at a tie of maximum(a, b) the two shares add up to 1; for "
+            "relu(a - b) the gradients of a and b cancel), and these are not"
+        )
+    else:
         return result
-    note = (
-        f"{worst.leaf}{list(worst.index)} and {tied} other element{'s' * (tied > 1)} of {worst.leaf} equal to it "
-        "sit at kinks that meet (a tie of max or min, a norm at 0): each alone may take any value between f's "
-        "one-sided derivatives, but together they must be one subgradient (at a tie of max the shares add up "
-        "to 1; at a norm's 0 the gradient's length is at most 1), and these are not"
-    )
     return dataclasses.replace(result, hint=note)
 
 

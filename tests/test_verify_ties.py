@@ -159,3 +159,74 @@ RIGHT_TOGETHER = [
 def test_every_subgradient_of_meeting_kinks_passes(f: Any, grad: Any, x: np.ndarray) -> None:
     report = handgrad.verify(f, x, grad=grad, **GIVEN)
     assert report.ok, report.worst.message() if report.worst else report
+
+
+# Kinks shared by two arguments (maximum(a, b), relu(a - b), |a - b| where a == b): each
+# element alone accepts its own range, so until 2026-12-06 a rule that gave both arguments
+# the whole tie (or neither, or a and not b for relu(a - b)) passed.
+A2 = np.array([0.5, -1.0, 2.0, 0.25], np.float32)
+B2 = np.array([0.5, 1.0, 2.0, -0.25], np.float32)  # tied with A2 at elements 0 and 2
+TWO: dict[str, Any] = dict(GIVEN, argnums=(0, 1))
+
+
+def _maximum(a: Any, b: Any) -> Any:
+    return jnp.sum(jnp.maximum(a, b))
+
+
+def _minimum(a: Any, b: Any) -> Any:
+    return jnp.sum(jnp.minimum(a, b))
+
+
+def _relu_gap(a: Any, b: Any) -> Any:
+    return jnp.sum(jax.nn.relu(a - b))
+
+
+def _abs_gap(a: Any, b: Any) -> Any:
+    return jnp.sum(jnp.abs(a - b))
+
+
+def _relu_both(a: Any, b: Any) -> Any:  # separate kinks of one kind: any convention passes at each
+    return jnp.sum(jax.nn.relu(a) + 2 * jax.nn.relu(b))
+
+
+def _f(x: Any, like: Any) -> Any:  # a condition as 0 and 1 in the arguments' dtype
+    return x.astype(like.dtype)
+
+
+WRONG_ACROSS = [
+    ("maximum-both-take-the-tie", _maximum, lambda a, b: (_f(a >= b, a), _f(b >= a, a))),
+    ("maximum-neither-takes-the-tie", _maximum, lambda a, b: (_f(a > b, a), _f(b > a, a))),
+    ("minimum-both-take-the-tie", _minimum, lambda a, b: (_f(a <= b, a), _f(b <= a, a))),
+    ("relu-gap-a-takes-it-b-does-not", _relu_gap, lambda a, b: (_f(a >= b, a), -_f(a > b, a))),
+    ("abs-gap-one-sign-for-both", _abs_gap, lambda a, b: (_f(a >= b, a) * 2 - 1, _f(a >= b, a) * 2 - 1)),
+]
+
+
+@pytest.mark.parametrize(("f", "grad"), [w[1:] for w in WRONG_ACROSS], ids=[w[0] for w in WRONG_ACROSS])
+def test_kinks_shared_by_two_arguments_are_judged_together(f: Any, grad: Any) -> None:
+    report = handgrad.verify(f, A2, B2, grad=grad, **TWO)
+    assert not report.ok
+    worst = report.worst
+    assert worst is not None and "meets kinks of" in worst.hint, worst.message()
+    ((name, value),) = worst.inputs_at_worst.items()  # a tied element: a[0] or a[2], b[0] or b[2]
+    assert name[:1] in "ab" and float(np.asarray(value)) in (0.5, 2.0)
+
+
+RIGHT_ACROSS = [
+    ("maximum-halves", _maximum, lambda a, b: (_f(a > b, a) + 0.5 * _f(a == b, a), _f(b > a, a) + 0.5 * _f(a == b, a))),
+    ("maximum-to-a", _maximum, lambda a, b: (_f(a >= b, a), _f(b > a, a))),
+    ("maximum-to-b", _maximum, lambda a, b: (_f(a > b, a), _f(b >= a, a))),
+    ("minimum-quarter-to-a", _minimum, lambda a, b: (_f(a < b, a) + 0.25 * _f(a == b, a), _f(b < a, a) + 0.75 * _f(a == b, a))),
+    ("relu-gap-zero-at-the-tie", _relu_gap, lambda a, b: (_f(a > b, a), -_f(a > b, a))),
+    ("relu-gap-one-at-the-tie", _relu_gap, lambda a, b: (_f(a >= b, a), -_f(a >= b, a))),
+    ("abs-gap-sign", _abs_gap, lambda a, b: (jnp.sign(a - b), -jnp.sign(a - b))),
+    ("separate-relus-ones", _relu_both, lambda a, b: (_f(a >= 0, a), 2 * _f(b >= 0, a))),
+    ("separate-relus-zeros", _relu_both, lambda a, b: (_f(a > 0, a), 2 * _f(b > 0, a))),
+]
+
+
+@pytest.mark.parametrize(("f", "grad"), [r[1:] for r in RIGHT_ACROSS], ids=[r[0] for r in RIGHT_ACROSS])
+def test_every_subgradient_of_kinks_shared_by_two_arguments_passes(f: Any, grad: Any) -> None:
+    x = (np.zeros(4, np.float32), np.zeros(4, np.float32)) if f is _relu_both else (A2, B2)
+    report = handgrad.verify(f, *x, grad=grad, **TWO)
+    assert report.ok, report.worst.message() if report.worst else report
