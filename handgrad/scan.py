@@ -75,9 +75,10 @@ from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
 
-CALLED_DIRECTLY = frozenset({"jax.config.update"})
+CALLED_DIRECTLY = frozenset({"jax.config.update", "jax.debug.print"})
 """Library functions whose arguments the check reads at the call: used in any other way
-(`partial(jax.config.update, name)`, a name bound to them) they are refused."""
+(`partial(jax.config.update, name)`, a name bound to them, `map(jax.debug.print, ...)`) they
+are refused. So are str's FORMATTERS (`fmt = str.format`), for the same reason."""
 MAX_FINDINGS = 500
 """Refusals recorded for one file: past these the file is refused as a whole (a file of
 `eval` on every line once held 660,000 findings and 800 MiB in the grader)."""
@@ -522,6 +523,10 @@ def _is_text(node: ast.expr | None, text: str) -> bool:
     return isinstance(node, ast.Constant) and node.value == text
 
 
+def _text_or_none(node: ast.expr | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
 def _texts(node: ast.expr) -> list[str]:
     """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples, lists and
     dicts too (a structured dtype's spec)."""
@@ -832,7 +837,7 @@ class _ModuleScan:
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             home = scope.home(node.name)
             own = isinstance(node, ast.ClassDef) and _own_class_statement(node)
-            home.bind(node.name, "class" if own else "other")
+            home.bind(node.name, "class" if own else "other" if isinstance(node, ast.ClassDef) else "def")
             if isinstance(node, ast.ClassDef):
                 home.classes[node.name] = node
         elif isinstance(node, ast.ExceptHandler) and node.name:
@@ -913,6 +918,10 @@ class _ModuleScan:
             self.inspected.add(id(node.value))
         elif isinstance(node, ast.Attribute) and node.attr == "__name__" and isinstance(node.ctx, ast.Load):
             self.inspected.add(id(node.value))
+        if isinstance(node, ast.Attribute) and node.attr in FORMATTERS and id(node) not in self.direct_calls:
+            # Taken as a value (`fmt = str.format`, `map("{0}".format, xs)`), its format is not checked.
+            why = f"`.{node.attr}` may only be called where it is written, with its format in the source"
+            self._find(v, node, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
         if isinstance(node, ast.Constant):
             self._check_constant(v, node)
         elif isinstance(node, ast.Name):
@@ -1362,14 +1371,65 @@ class _ModuleScan:
     def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
         if path == "jax.config.update":
             self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
+        elif path == "jax.debug.print":
+            why = "may only be called directly, with its format written in the call"
+            self._find(v, node, "dynamic", f'`jax.debug.print` {why} (`jax.debug.print("{{}}", x)`)')
         else:  # (CALLED_DIRECTLY holds nothing else)
             raise AssertionError(path)
+
+    def _own_function(self, v: _Visit, func: ast.expr) -> bool:
+        """Whether `func` names only a function or class the submission defines (def, class)."""
+        if not isinstance(func, ast.Name) or self._targets(v, func.id):
+            return False
+        scope = v.scope.resolve(func.id)
+        return scope is not None and bool(scope.hows.get(func.id)) and scope.hows[func.id] <= {"def", "class"}
+
+    def _check_unpacked(self, v: _Visit, node: ast.Call) -> list[ast.keyword]:
+        """`f(*args)` and `f(**options)` hide from the check what it reads at a call (a format,
+        a dtype, `compiler_options`): a computed sequence or mapping is refused in a call of
+        anything but the submission's own functions; a literal one (`*[x, 0]`, `**{"axis": 0}`,
+        `**dict(axis=0)`) is read as if written out. Returns the keywords the literal mappings
+        hold, for the checks of named arguments."""
+        own = self._own_function(v, node.func)
+        spelled: list[ast.keyword] = []
+        for a in node.args:
+            if isinstance(a, ast.Starred) and not isinstance(a.value, (ast.List, ast.Tuple)) and not own:
+                why = "`*` of a computed sequence in a library call is not allowed: write the arguments in the call"
+                self._find(v, a, "dynamic", why)
+        for k in node.keywords:
+            if k.arg is not None:
+                continue
+            value = k.value
+            keys = [_text_or_none(key) for key in value.keys] if isinstance(value, ast.Dict) else [None]
+            if isinstance(value, ast.Dict) and all(key is not None for key in keys):
+                spelled += [ast.keyword(arg=key, value=d) for key, d in zip(keys, value.values, strict=True)]
+            elif (
+                isinstance(value, ast.Call)
+                and isinstance(value.func, ast.Name)
+                and value.func.id == "dict"
+                and v.scope.resolve("dict") is None
+                and not value.args
+                and all(kw.arg is not None for kw in value.keywords)
+            ):
+                spelled += value.keywords
+            elif not own:
+                why = "`**` of a computed mapping in a library call is not allowed: name the arguments in the call"
+                self._find(v, value, "dynamic", why)
+        return spelled
 
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
         func = node.func
         paths = self._library_paths(v, func)
-        if paths & CALLED_DIRECTLY:
+        if paths & CALLED_DIRECTLY or (isinstance(func, ast.Attribute) and func.attr in FORMATTERS):
             self.direct_calls.add(id(func))
+        keywords = [k for k in node.keywords if k.arg is not None] + self._check_unpacked(v, node)
+        positional = [
+            e
+            for a in node.args
+            for e in (
+                a.value.elts if isinstance(a, ast.Starred) and isinstance(a.value, (ast.List, ast.Tuple)) else [a]
+            )
+        ]
         if "jax.config.update" in paths:
             self._check_config(v, node)
         if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
@@ -1391,26 +1451,23 @@ class _ModuleScan:
         if isinstance(func, ast.Attribute) and func.attr in FORMATTERS:
             fmt = func.value
         elif "jax.debug.print" in self._library_paths(v, func):
-            fmt = node.args[0] if node.args else next((k.value for k in node.keywords if k.arg == "fmt"), None)
+            fmt = positional[0] if positional else next((k.value for k in keywords if k.arg == "fmt"), None)
         if fmt is not None and not (isinstance(fmt, ast.Constant) and isinstance(fmt.value, str)):
             why = "a format computed at run time is not allowed: write the format string in the call"
             self._find(v, fmt, "dynamic", f'{why} (`"{{0.shape}}".format(x)`)')
-        for k in node.keywords:
+        for k in keywords:
             if k.arg == "compiler_options":
                 why = "`compiler_options` is not allowed: XLA's options write files and change the compiler"
                 self._find(v, k.value, "system", why)
         callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
-        named = [k.value for k in node.keywords if k.arg == "dtype"]
-        for k in node.keywords:  # f(**{"dtype": "D"})
-            if k.arg is None and isinstance(k.value, ast.Dict):
-                named += [d for key, d in zip(k.value.keys, k.value.values, strict=True) if _is_text(key, "dtype")]
+        named = [k.value for k in keywords if k.arg == "dtype"]  # (f(**{"dtype": "D"}) too)
         if callee in ("astype", "view", "dtype"):
-            named += node.args[:1]
-        for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
+            named += positional[:1]
+        for arg in [*named, *(positional if callee in DTYPE_TAKERS else [])]:
             for text in _texts(arg):  # "D", b"D", ("D", 1): a dtype's code, alone or in a spec
                 if COMPLEX_TYPE_CODE.fullmatch(text):
                     self._find(v, arg, "autodiff", f"the complex dtype {text!r} is not allowed: {COMPLEX_STEP}")
-        for arg in [*named, *(node.args if callee in DTYPE_TAKERS else [])]:
+        for arg in [*named, *(positional if callee in DTYPE_TAKERS else [])]:
             made = isinstance(arg, ast.JoinedStr) or (
                 isinstance(arg, ast.Call)
                 and (

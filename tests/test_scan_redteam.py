@@ -1,5 +1,5 @@
-"""The allowlist check against the second, third and fourth hostile corpora
-(tests/corpus/hostile_static_2.py, _3.py, _4.py): each attack is refused on its marked
+"""The allowlist check against the second to fifth hostile corpora
+(tests/corpus/hostile_static_2.py to _5.py): each attack is refused on its marked
 line with its rule, only where it should be, and the correct but unusual submissions beside
 them still pass."""
 
@@ -12,12 +12,12 @@ import pytest
 
 from handgrad.scan import scan_path
 from reference.catalog import NAMES
-from tests.corpus import hostile_static_2, hostile_static_3, hostile_static_4
+from tests.corpus import hostile_static_2, hostile_static_3, hostile_static_4, hostile_static_5
 from tests.corpus.hostile_static import HOSTILE as FIRST_HOSTILE
 from tests.corpus.hostile_static_2 import BOTH, Hostile, Submission
 from tests.test_scan_corpus import assert_refused_on_its_line
 
-CORPORA = (hostile_static_2, hostile_static_3, hostile_static_4)
+CORPORA = (hostile_static_2, hostile_static_3, hostile_static_4, hostile_static_5)
 HOSTILE = tuple(s for corpus in CORPORA for s in corpus.HOSTILE)
 CLEAN = tuple(s for corpus in CORPORA for s in corpus.CLEAN)
 
