@@ -92,10 +92,35 @@ def test_rubric_tiers_table_is_read_and_checked(tmp_path: Path) -> None:
         ("[tiers]\nderivation = -1\n", "weight must be"),
         ("[tiers]\nderivation = 0\n", "every share is 0"),
         ("tiers = 3\n", "must be a table"),
+        # Shares that count no check of a weighted function: it would earn its weight for
+        # anything, an empty file too (a red team's rubric gave 22 of 24 for one).
+        ("[tiers]\nextreme = 1\n", "sigmoid, sigmoid_grad, tanh, tanh_grad and 18 more have no check in it"),
+        ("partial = true\n[tiers]\nextreme = 1\n", "whatever is submitted"),
+        ("default_weight = 0\n[functions.relu]\nweight = 1\n[tiers]\nextreme = 1\n", "relu has no check in it"),
+        ("[functions.relu]\nweight = 1e308\n[functions.tanh]\nweight = 1e308\n", "more than a number can hold"),
     ]:
         path.write_text(text)
         with pytest.raises(RubricError, match=message):
             load(path)
+
+
+def test_a_rubric_counting_only_extreme_still_reads_where_every_function_has_extreme_checks(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rubric.toml"
+    weighted = [e.name for e in CATALOG if any(f.tier == "extreme" for f in e.families)]
+    assert weighted and len(weighted) < len(CATALOG)
+    table = "".join(f"[functions.{n}]\nweight = 1\n" for n in weighted)
+    path.write_text(f"default_weight = 0\n{table}[tiers]\nextreme = 1\n")
+    assert load(path).tiers == {"derivation": 0.0, "stability": 0.0, "extreme": 1.0}
+
+
+def test_a_function_whose_counted_tiers_hold_no_check_earns_nothing() -> None:
+    # A rubric made in code skips load's check: what nothing could fail earns nothing.
+    nothing_counts = Rubric(tiers={"derivation": 0.0, "stability": 0.0, "extreme": 1.0})
+    grade = _grade("softmax-no-shift", Options(rubric=nothing_counts))
+    assert not any(t.tier == "extreme" for t in grade.tiers)
+    assert grade.score == 0
 
 
 def test_checks_run_in_a_seeded_order_that_starts_eagerly() -> None:

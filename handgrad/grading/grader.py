@@ -623,11 +623,11 @@ def _score(
     earned = sum(shares.get(v.tier, 0.0) for v in verdicts if v.passed)
     if options.rubric.partial:  # each tier: its share times the fraction of its checks passed
         earned = sum(shares.get(v.tier, 0.0) * max(0, v.checks - v.failed - v.not_run) / v.checks for v in verdicts)
-        score = weight * earned / total if total > 0 else weight
+        score = weight * earned / total if total > 0 else 0.0  # (nothing counted: nothing earned)
     elif options.rubric.tiers is None:
         score = weight if all(v.passed for v in verdicts if v.counted) else 0.0
     else:
-        score = weight * earned / total if total > 0 else weight
+        score = weight * earned / total if total > 0 else 0.0  # (nothing counted: nothing earned)
     counted_failed = sum(v.failed + v.not_run for v in verdicts if v.counted)
     tier_lines = [v.line() for v in verdicts]
     results = related(results)  # a batch's or an extreme input's hint where the plain check fails alike: one cause

@@ -14,7 +14,9 @@
 Defaults: every function weighs 1 and is visible; without [tiers] a function earns its
 weight when its derivation and stability checks all pass (extreme ones too with --strict).
 With [tiers], a function earns weight * (sum of the shares of the tiers it passes) /
-(sum of the shares of the tiers it has); a tier missing from the table has share 0.
+(sum of the shares of the tiers it has); a tier missing from the table has share 0. Shares
+under which a weighted function has no counted check are refused (it would earn its weight
+for anything, an empty file too).
 `partial = true` (with or without [tiers]) makes each tier earn its share times the fraction
 of its checks (cells: dtype x transform x input family) that passed, instead of all or
 nothing: a function right in float32 and wrong in float16 earns the float32 cells' share.
@@ -118,10 +120,36 @@ def load(path: Path) -> Rubric:
             visibility[name] = _visibility(spec["visibility"], where)
     if not any(weights.values()):
         raise RubricError(f"{path}: every function weighs 0, so no submission could earn a mark")
+    if not math.isfinite(sum(weights.values())):
+        raise RubricError(f"{path}: the weights add up to more than a number can hold: use smaller weights")
     partial = data.get("partial", False)
     if not isinstance(partial, bool):
         raise RubricError(f"{path}: partial must be true or false, got {partial!r}")
-    return Rubric(weights, visibility, _tiers(data.get("tiers"), f"{path}: tiers"), partial)
+    tiers = _tiers(data.get("tiers"), f"{path}: tiers")
+    _every_weight_earnable(weights, tiers, f"{path}: tiers")
+    return Rubric(weights, visibility, tiers, partial)
+
+
+def _every_weight_earnable(weights: dict[str, float], tiers: dict[str, float] | None, where: str) -> None:
+    """Refuse tier shares that count no check of a function with weight: it would earn its
+    weight whatever was submitted (an empty file too), as nothing it could fail counts."""
+    if tiers is None:
+        return
+    from reference.catalog import BY_NAME
+
+    idle = [
+        name
+        for name, weight in weights.items()
+        if weight > 0 and not any(tiers[f.tier] > 0 for f in BY_NAME[name].families)
+    ]
+    if idle:
+        counted = ", ".join(t for t in TIERS if tiers[t] > 0)
+        shown = ", ".join(idle[:4]) + (f" and {len(idle) - 4} more" if len(idle) > 4 else "")
+        raise RubricError(
+            f"{where}: only {counted} counts, and {shown} {'has' if len(idle) == 1 else 'have'} no check in it: "
+            "they would earn their weight whatever is submitted (an empty file too). Give derivation or "
+            "stability a share, or weigh those functions 0"
+        )
 
 
 def _tiers(spec: object, where: str) -> dict[str, float] | None:
