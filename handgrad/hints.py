@@ -94,6 +94,13 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "NaN/inf at a kink: something divides by zero there (d / |d|, or an added epsilon too small "
                 "for the dtype: 1e-12 is 0 in float16)"
             )
+        if worst is not None and np.isfinite(worst.got) and np.isinf(worst.expected):
+            # Not an overflow of the formula's: the truth itself is past the dtype's range.
+            return (
+                f"expected inf, as the exact value is past {result.case.dtype}'s range here, and a finite number "
+                "came back: the formula computes less than the contract's value (a lost factor, a mean where "
+                "the contract sums?) or clamps its result"
+            )
         if result.case.family.name == "far-magnitudes":
             return (
                 "NaN/inf where the inputs' squares overflow or underflow the dtype (1e21 or 1e-21 in float32): a "
@@ -198,7 +205,13 @@ def _bad_return_hint(result: CaseResult) -> str:
     if "number (" in text:
         return "float(), int() or .item() made a Python number: keep the result a jax array (jnp.*)"
     if result.case.entry.layout == "network" and ("tuple" in text or "list" in text):
-        return "return a dict with keys W1, b1, W2, b2 (jax arrays), not a tuple or list"
+        if result.case.entry.of is not None:  # the gradient with respect to params: a dict like params
+            return "return a dict with keys W1, b1, W2, b2 (jax arrays), not a tuple or list"
+        # The forward and the loss return one array: `return out, h` keeps the hidden layer too.
+        return (
+            f"{result.case.entry.name} returns one array, not a tuple or list: return the output alone "
+            "(`return out, h` hands back the hidden layer too)"
+        )
     if "tuple of 1" in text or "list of 1" in text:
         return "the array is wrapped in a tuple or list of one: return the array itself (a stray trailing comma?)"
     return "return a jax array (jnp.*), not a Python number, list, tuple or NumPy array"

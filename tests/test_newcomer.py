@@ -219,6 +219,19 @@ def test_a_network_gradient_as_a_tuple_is_told_to_return_the_dict() -> None:
     assert "a dict with keys W1, b1, W2, b2" in hint_for(result, None, None)
 
 
+@pytest.mark.parametrize("name", ["two_layer_forward", "two_layer_loss"])
+def test_a_network_forward_or_loss_as_a_tuple_is_told_to_return_one_array(name: str) -> None:
+    # `return out, h` is the classic slip; these return an array, not the gradients' dict.
+    from handgrad.engine import CaseResult
+    from handgrad.hints import hint_for
+
+    result = CaseResult(
+        _case(name, "eager"), error_kind="bad-return", error="returned a tuple of 2, expected a jax.Array"
+    )
+    hint = hint_for(result, None, None)
+    assert f"{name} returns one array" in hint and "dict" not in hint
+
+
 @pytest.mark.parametrize(
     "error",
     [
@@ -607,3 +620,19 @@ def test_a_device_named_twice_is_checked_once(capsys: pytest.CaptureFixture[str]
     once = capsys.readouterr().out.strip().splitlines()[-1]
     assert main([*argv, "--device", "cpu:0"]) == 0
     assert capsys.readouterr().out.strip().splitlines()[-1] == once and once.endswith("devices: cpu:0")
+
+
+def test_a_finite_value_where_the_truth_overflows_is_not_told_as_an_overflow() -> None:
+    # l2 with a mean where the contract sums, in float16 at inputs near 1e2: the exact sum is past
+    # float16's range (inf) and the mean is not. The formula did not overflow; it is too small.
+    from handgrad.cases import build_cases
+    from handgrad.engine import CaseResult
+    from handgrad.hints import hint_for
+    from reference.catalog import BY_NAME
+    from reference.compare import Comparison, Worst
+
+    case = build_cases([BY_NAME["l2"]], dtypes=["float16"], transforms=["eager"], devices=["cpu:0"])[0]
+    worst = Worst("", (), float("inf"), 16800.0, float("inf"), float("inf"), 0.0)
+    result = CaseResult(case, Comparison(False, "nonfinite", "expected inf, got 1.68e+04", worst))
+    hint = hint_for(result, np.full((), np.inf), np.full((), 16800.0))
+    assert "past float16's range" in hint and "overflows (exp" not in hint
