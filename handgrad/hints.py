@@ -132,6 +132,8 @@ def _error_hint(result: CaseResult) -> str:
     if kind == "interface":
         return f"the parameters must take delta as the contract does: {result.case.entry.signature}"
     if kind == "forbidden":
+        if "is not a module of your package" in result.error or "is installed here" in result.error:
+            return "it imports a file the upload does not hold: add that file, or paste its code into this one"
         return "use only what docs/allowlist.md lists (jax.numpy, listed jax.lax/jax.nn functions, math, ...)"
     if kind == "import":
         return "the file could not be imported: fix the error above (run `python yourfile.py` first)"

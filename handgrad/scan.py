@@ -791,7 +791,11 @@ class _ModuleScan:
                 full = module[len(own_name) + 1 :] if own_name else ""
             assert self.package is not None
             if full not in self.package.keys:
-                why = f"`{module or '.'}` is not a module of your package"
+                path = "/".join(full.split("."))
+                why = (
+                    f"`{module or '.'}` is not a module of your package: the upload holds no {path}.py or "
+                    f"{path}/__init__.py (a file left out of the upload?)"
+                )
                 return [(a.asname or a.name, None, "system", why) for a in node.names]
             if any(a.name == "*" for a in node.names):
                 return [("*", ("own", full, "*"), "", "")]

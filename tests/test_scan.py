@@ -121,6 +121,29 @@ def test_package_importing_its_own_modules_passes(tmp_path: Path) -> None:
     assert scan_path(package, ["relu_grad"]) == {"relu_grad": []}
 
 
+@pytest.mark.parametrize(
+    ("imports", "missing"),
+    [
+        ("from .missing import *", "missing.py"),
+        ("from .sub.gone import f", "sub/gone.py"),
+    ],
+)
+def test_a_module_left_out_of_the_upload_is_named_as_a_missing_file(tmp_path: Path, imports: str, missing: str) -> None:
+    from handgrad.engine import CaseResult
+    from handgrad.hints import hint_for
+    from tests.test_newcomer import _case
+
+    package = tmp_path / "student"
+    (package / "sub").mkdir(parents=True)
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text(f"{imports}\n\ndef relu_grad(x):\n    return (x > 0) * 1.0\n")
+    (finding,) = scan_path(package, ["relu_grad"])["relu_grad"]
+    assert f"the upload holds no {missing} " in finding.what
+    error = f"uses what the allowlist does not allow (docs/allowlist.md): {finding}"
+    hint = hint_for(CaseResult(_case("relu_grad", "eager"), error_kind="forbidden", error=error), None, None)
+    assert hint.startswith("it imports a file the upload does not hold")
+
+
 # ---- what is refused, and for whom -------------------------------------------------------------
 
 
