@@ -439,6 +439,21 @@ def test_a_notebook_that_is_not_one_is_named_as_such(tmp_path: Path) -> None:
         resolve(tmp_path)
 
 
+def test_a_notebook_without_cell_ids_is_read_without_warnings(tmp_path: Path) -> None:
+    # nbformat 4.5 wants an id per cell and warns (two blocks on stderr) where one is missing.
+    import json
+    import warnings
+
+    from handgrad.grading.submission import notebook_source
+
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": ["x = 1\n"]}
+    path = tmp_path / "hw.ipynb"
+    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert notebook_source(path) == "# cell 1\nx = 1\n\n"
+
+
 # ---- layouts a student may hand in: scanned clean and imported as written ----------------
 
 _SIGMOID_GRAD = "def sigmoid_grad(x):\n    s = 1 / (1 + jnp.exp(-x))\n    return s * (1 - s)\n"
