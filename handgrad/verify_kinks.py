@@ -593,8 +593,8 @@ def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
 
 def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
     """A failure at an element tied with others of its argument or at a kink shared with another
-    argument, where FoundKink.joint_holds found kinks that are no subgradient together: say so (the expected value shown is
-    autodiff's split, one valid answer of many)."""
+    argument, where FoundKink.joint_holds found kinks that are no subgradient together: say so
+    (the expected value shown is autodiff's split, one valid answer of many)."""
     import dataclasses
 
     from handgrad.cases import case_inputs
