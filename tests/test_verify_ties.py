@@ -216,7 +216,11 @@ RIGHT_ACROSS = [
     ("maximum-halves", _maximum, lambda a, b: (_f(a > b, a) + 0.5 * _f(a == b, a), _f(b > a, a) + 0.5 * _f(a == b, a))),
     ("maximum-to-a", _maximum, lambda a, b: (_f(a >= b, a), _f(b > a, a))),
     ("maximum-to-b", _maximum, lambda a, b: (_f(a > b, a), _f(b >= a, a))),
-    ("minimum-quarter-to-a", _minimum, lambda a, b: (_f(a < b, a) + 0.25 * _f(a == b, a), _f(b < a, a) + 0.75 * _f(a == b, a))),
+    (
+        "minimum-quarter-to-a",
+        _minimum,
+        lambda a, b: (_f(a < b, a) + 0.25 * _f(a == b, a), _f(b < a, a) + 0.75 * _f(a == b, a)),
+    ),
     ("relu-gap-zero-at-the-tie", _relu_gap, lambda a, b: (_f(a > b, a), -_f(a > b, a))),
     ("relu-gap-one-at-the-tie", _relu_gap, lambda a, b: (_f(a >= b, a), -_f(a >= b, a))),
     ("abs-gap-sign", _abs_gap, lambda a, b: (jnp.sign(a - b), -jnp.sign(a - b))),
