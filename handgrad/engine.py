@@ -18,7 +18,7 @@ import numpy as np
 
 from handgrad.cases import DEFAULT_SEED, Case, case_inputs, expected, sensitivity
 from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, evaluate
-from handgrad.hints import hint_for
+from handgrad.hints import hint_for, switch_window
 from handgrad.results import CaseResult, EvaluationError
 from reference.compare import Comparison, compare
 from reference.tolerances import Tolerance, input_floor, truth_floor
@@ -179,6 +179,7 @@ def run_case(
     if strict and comparison.worst is not None and comparison.worst.at_kink and case.entry.kink is not None:
         # Not "wrong": another valid subgradient, which strict mode does not take.
         return _with_hint(result, f"at a kink strict mode takes only the convention: {case.entry.kink.rule}")
+    result = dataclasses.replace(result, switch_window=switch_window(result, want_eff, out.value))
     return _with_hint(result, hint_for(result, want_eff, out.value))
 
 

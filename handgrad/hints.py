@@ -354,6 +354,73 @@ KINK_ADJACENT = ("kink", "near-ties")
 """Families whose inputs sit right next to a kink, never on it (reference/families.py)."""
 
 
+def switch_window(result: CaseResult, want: Any, got: Any) -> tuple[float, float] | None:
+    """Where a piecewise derivative is wrong on one stretch of the quantity its branch depends
+    on (reference/kinks.py, Switch: x for relu) and right on both sides of it: the open window
+    between the nearest right values below and above that stretch (relu's derivative written
+    `x > 1`: wrong for 0 < x <= 1, right below 0 and above 1). Elements that share a value of
+    the quantity (a hinge example's row) are one point: wrong if any of them is. None where the
+    failure is not of that shape: a stretch of fewer than two points, right on one side only, or
+    within 1e-6 of the switch point (a tolerance or an epsilon there, which other hints name)."""
+    switch = getattr(result.case.entry.kink, "switch", None)
+    if switch is None or not isinstance(want, np.ndarray) or not isinstance(got, np.ndarray) or want.shape != got.shape:
+        return None
+    from handgrad.cases import case_inputs
+
+    args = tuple(np.asarray(a) for a in case_inputs(result.case, result.seed).args)
+    value = switch.value(args)
+    if np.shape(value) != want.shape:  # (not the case's own inputs' output)
+        return None
+    t = np.asarray(value, np.float64).ravel()
+    w, g = want.ravel().astype(np.float64), got.ravel().astype(np.float64)
+    finite = np.isfinite(w) & np.isfinite(t)
+    scale = max(float(np.max(np.abs(w[finite]), initial=0.0)), 1e-30)
+    with np.errstate(all="ignore"):
+        wrong = ~np.isclose(g, w, rtol=1e-3, atol=1e-6 * scale)
+    points, where = np.unique(t[finite], return_inverse=True)
+    bad = np.zeros(points.size, bool)
+    np.logical_or.at(bad, where, wrong[finite])
+    if bad.sum() < 2:
+        return None
+    lo, hi = points[bad].min(), points[bad].max()
+    if max(abs(lo - switch.at), abs(hi - switch.at)) <= 1e-6 * max(1.0, abs(switch.at)):
+        return None  # a tolerance or an epsilon at the kink itself: _zero_beside_the_kink, _added_epsilon
+    good = points[~bad]
+    if np.any((good > lo) & (good < hi)):
+        return None
+    below, above = good[good < lo], good[good > hi]
+    if not below.size or not above.size:
+        return None
+    return float(below.max()), float(above.min())
+
+
+def _misplaced_switch(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
+    window = switch_window(result, want, got)
+    switch = getattr(result.case.entry.kink, "switch", None)
+    if window is None or switch is None:
+        return ""
+    return (
+        f"wrong on one stretch of {switch.name} and right on both sides of it: a branch switches at the wrong "
+        f"point (the derivative changes branch where {switch.name} = {switch.at:g}; a threshold elsewhere, or "
+        "a comparison the wrong way round?)"
+    )
+
+
+WEAK_HINTS = (
+    "zero where the value is not",
+    "zero in ",
+    "nonzero in ",
+    "loses its digits near 0",
+    "0 right next to the kink",
+    "sign flipped",
+    "not a constant factor or a sign",
+    "off by a constant factor",
+    "close, but",
+)
+"""Hints drawn from one check's few elements that a misplaced switch, found in another check of
+the same function, explains better where this check's worst input lies inside its window."""
+
+
 def _zero_beside_the_kink(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
     """0 (the kink's convention) wherever the value is wrong, on inputs next to the kink but not
     on it: the formula treats a neighbourhood of the kink as the kink (`x > 1e-8`, a tie when
@@ -406,6 +473,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"wrong at a kink: {kink.rule}" if kink is not None else "wrong at a kink"
     if want.shape != got.shape:
         return ""
+    switched = _misplaced_switch(result, want, got) if not leaf else ""
+    if switched:
+        return switched
     beside = _zero_beside_the_kink(result, want, got)
     if beside:
         return beside
@@ -739,6 +809,9 @@ def related(results: Sequence[CaseResult]) -> list[CaseResult]:
 def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
     if result.ok or not result.hint:
         return ""
+    switched = _inside_a_switch_window(result, results)
+    if switched:
+        return switched
     extreme = EXTREME_HINTS.get(result.problem)
     if result.case.stacked and result.hint.startswith(BATCH_HINTS):
         # The same exception unbatched (a shape or value failure has no exception to match on).
@@ -750,6 +823,28 @@ def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
         if not found:
             return ""
         return found.hint if _ordinary_inputs(result) else ALSO_AT_EXTREMES
+    return ""
+
+
+def _inside_a_switch_window(result: CaseResult, results: Sequence[CaseResult]) -> str:
+    """The misplaced-switch hint of another check of the function, for a check with a hint in
+    WEAK_HINTS whose worst element's switch quantity lies inside that check's window (a
+    scalar case at x = 0.16 where relu's derivative was written x > 1)."""
+    switch = getattr(result.case.entry.kink, "switch", None)
+    worst = result.comparison.worst if result.comparison is not None else None
+    if switch is None or worst is None or result.problem != "value" or not result.hint.startswith(WEAK_HINTS):
+        return ""
+    from handgrad.cases import case_inputs
+
+    args = tuple(np.asarray(a) for a in case_inputs(result.case, result.seed).args)
+    value = np.broadcast_to(switch.value(args), np.shape(args[0]))
+    if len(worst.index) != value.ndim:
+        return ""
+    t = float(value[worst.index])
+    for r in results:
+        window = r.switch_window
+        if r is not result and r.case.entry.name == result.case.entry.name and window and window[0] < t < window[1]:
+            return r.hint
     return ""
 
 

@@ -39,6 +39,9 @@ class CaseResult:
     """Elements not compared because the truth is undefined there (see run_case)."""
     seed: int = DEFAULT_SEED
     """The seed the case's inputs were drawn with: the hints redraw them from it."""
+    switch_window: tuple[float, float] | None = None
+    """Where the failure is a branch switching at the wrong point (hints.switch_window): the
+    window of the switch's quantity it is wrong in, for the hints of the function's other checks."""
 
     @property
     def ok(self) -> bool:

@@ -19,6 +19,18 @@ Args = tuple[np.ndarray, ...]
 
 
 @dataclass(frozen=True)
+class Switch:
+    """Where a piecewise derivative changes branch: `value(args)`, shaped like the output, is
+    the quantity whose crossing of `at` switches it (relu: x at 0; l1: a - y at 0; the hinge:
+    the margin <y, a> at 1, the same across an example's row). The hints use it to tell a
+    branch that switches at the wrong point (a threshold of 1 where 0 belongs) from a wrong term."""
+
+    name: str
+    at: float
+    value: Callable[[Args], np.ndarray]
+
+
+@dataclass(frozen=True)
 class Kink:
     rule: str
     locate: Callable[[Args], np.ndarray]
@@ -31,6 +43,8 @@ class Kink:
     margin, computed in the formula's own dtype): the one-sided derivative other than the
     convention, NaN where the inputs sit exactly on the kink. Strict mode accepts it there as
     well as the convention, since the formula's rounding may put it on either side."""
+    switch: Switch | None = None
+    """What the branch depends on, where the hints may look for a misplaced switch."""
 
     def expected_at(self, args: Args, got: np.ndarray, strict: bool) -> tuple[np.ndarray, np.ndarray]:
         """(mask, value to compare against) for the kink elements of this output."""
@@ -62,6 +76,7 @@ RELU = Kink(
     locate=lambda args: _f64(args[0])[0] == 0,
     nearest=_clip_got(0.0, 1.0),
     convention=lambda args: np.zeros(np.shape(args[0])),
+    switch=Switch("x", 0.0, lambda args: _f64(args[0])[0]),
 )
 
 L1 = Kink(
@@ -69,6 +84,7 @@ L1 = Kink(
     locate=lambda args: np.equal(*_f64(args[0], args[1])),
     nearest=_clip_got(-1.0, 1.0),
     convention=lambda args: np.zeros(np.shape(args[0])),
+    switch=Switch("pred - target", 0.0, lambda args: np.subtract(*_f64(args[0], args[1]))),
 )
 
 
@@ -121,4 +137,7 @@ HINGE = Kink(
     nearest=_hinge_nearest,
     convention=lambda args: np.zeros(np.shape(args[0])),
     side=_hinge_side,
+    switch=Switch(
+        "the margin <target, pred>", 1.0, lambda args: np.broadcast_to(_hinge_margin(args)[0], np.shape(args[0]))
+    ),
 )
