@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks.files import not_writable
 from handgrad.errors import UsageError
 from handgrad.outputs import replace_problem
 
@@ -46,7 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cases", action="extend", nargs="+", metavar="NAME", help="only these gradients (default: every one)"
     )
-    parser.add_argument("--hlo", metavar="DIR", type=Path, help="also write the optimised HLO of every program to DIR")
+    parser.add_argument(
+        "--hlo",
+        metavar="DIR",
+        type=Path,
+        help="also write the optimised HLO of every program to DIR (an existing folder, or a new one in an existing "
+        "folder)",
+    )
     parser.add_argument(
         "--default-allocator",
         action="store_true",
@@ -58,10 +65,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="time grading: the reference solution, the untouched template and a class, against a bare JAX start",
     )
-    grading.add_argument("--class-size", type=int, default=4, metavar="N", help="submissions in the class (default 4)")
-    grading.add_argument("--jobs", type=int, default=2, metavar="J", help="--jobs for the class (default 2)")
-    grading.add_argument("--repeats", type=int, default=1, metavar="R", help="runs of each, the best kept (default 1)")
+    # (default None: given without --grading, they are refused rather than ignored; GRADING_DEFAULTS fills them in)
+    grading.add_argument("--class-size", type=int, metavar="N", help="submissions in the class (default 4)")
+    grading.add_argument("--jobs", type=int, metavar="J", help="--jobs for the class (default 2)")
+    grading.add_argument("--repeats", type=int, metavar="R", help="runs of each, the best kept (default 1)")
     parser.set_defaults(bench_prog=parser.prog)
+
+
+GRADING_DEFAULTS = {"class_size": 4, "jobs": 2, "repeats": 1}
+"""The --grading options and their defaults."""
 
 
 def _split(values: Sequence[str] | None) -> list[str]:
@@ -141,7 +153,38 @@ def _output(path: Path | None, what: str) -> Path | None:
     problem = replace_problem(path, what)
     if problem:
         raise UsageError(f"--{what} {path}: {problem}")
+    why = not_writable(path.parent)
+    if why:
+        raise UsageError(f"--{what} {path}: {path.parent} cannot be written ({why})")
     return path
+
+
+def _hlo_dir(path: Path | None) -> Path | None:
+    """--hlo DIR: an existing folder one can write, or a new one in such a folder (made by
+    _make_hlo_dir once every other argument is checked; a missing parent is not created)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        folder = path
+    elif path.exists() or path.is_symlink():
+        raise UsageError(f"--hlo {path}: is not a folder (a file is there); name a folder for the HLO files")
+    elif not path.parent.is_dir():
+        raise UsageError(f"--hlo {path}: no such folder {path.parent} (it is not created for you)")
+    else:
+        folder = path.parent
+    why = not_writable(folder)
+    if why:
+        raise UsageError(f"--hlo {path}: {folder} cannot be written ({why})")
+    return path
+
+
+def _make_hlo_dir(path: Path | None) -> None:
+    if path is None or path.is_dir():
+        return
+    try:
+        path.mkdir()
+    except OSError as exc:
+        raise UsageError(f"--hlo {path}: cannot be created ({exc.strerror or exc})") from None
 
 
 def _configure_jax() -> None:
@@ -167,6 +210,7 @@ def _options(args: argparse.Namespace) -> tuple[Any, list[str], str]:
     dtypes = _dtypes(_split(args.dtype), args.quick, entries)
     _output(args.json, "json")
     _output(args.plot, "plot")
+    _hlo_dir(args.hlo)
     if args.device not in DEVICE_CHOICES:  # checked again with the devices, but before any set-up
         raise UsageError(f"unknown device {args.device!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     # Before JAX starts its backend and threads (see allocator.py).
@@ -183,6 +227,7 @@ def _options(args: argparse.Namespace) -> tuple[Any, list[str], str]:
     )
     if not runner.tasks(options):
         raise UsageError(f"nothing to measure: no chosen case runs in {', '.join(dtypes)}")
+    _make_hlo_dir(args.hlo)  # the last check passed: nothing is made for a run refused
     return options, notes, memory
 
 
@@ -196,6 +241,11 @@ def _progress(total: int) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Validate, measure, report. 0 on success, 2 on a bad argument (one line on stderr)."""
     prog = getattr(args, "bench_prog", "bench")
+    try:
+        _grading_options(args)
+    except UsageError as e:
+        print(f"{prog}: {e}", file=sys.stderr)
+        return 2
     if getattr(args, "grading", False):
         return _run_grading(args, prog)
     try:
@@ -223,8 +273,22 @@ def run(args: argparse.Namespace) -> int:
         outcome = runner.run(options, tick)
     finally:
         bar.close()
-    _report(args, options, outcome, notes, memory)
-    return 0
+    return _report(args, options, outcome, notes, memory, prog)
+
+
+def _grading_options(args: argparse.Namespace) -> None:
+    """--class-size, --jobs, --repeats: whole numbers of at least 1 (always checked), given
+    only with --grading (nothing else reads them); then their defaults filled in."""
+    given = [n for n in GRADING_DEFAULTS if getattr(args, n, None) is not None]
+    for name in given:
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
+    if given and not getattr(args, "grading", False):
+        flags = ", ".join(f"--{n.replace('_', '-')}" for n in given)
+        raise UsageError(f"{flags}: only with --grading (they set up the grading benchmark)")
+    for name, default in GRADING_DEFAULTS.items():
+        if getattr(args, name, None) is None:
+            setattr(args, name, default)
 
 
 def _run_grading(args: argparse.Namespace, prog: str) -> int:
@@ -232,9 +296,6 @@ def _run_grading(args: argparse.Namespace, prog: str) -> int:
     from benchmarks import grading
 
     try:
-        for name in ("class_size", "jobs", "repeats"):
-            if getattr(args, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(args, name)}")
         others = [f"--{n}" for n in ("plot", "hlo", "cases", "dtype") if getattr(args, n)] + ["--quick"] * args.quick
         if others:
             raise UsageError(f"{', '.join(others)}: only for the formula benchmark, not with --grading")
@@ -242,10 +303,18 @@ def _run_grading(args: argparse.Namespace, prog: str) -> int:
     except UsageError as e:
         print(f"{prog}: {e}", file=sys.stderr)
         return 2
-    return grading.run(args.class_size, args.jobs, args.repeats, args.json)
+    return grading.run(args.class_size, args.jobs, args.repeats, args.json, prog)
 
 
-def _report(args: argparse.Namespace, options: Any, outcome: Any, notes: list[str], memory: str) -> None:
+def unwritten(prog: str, what: str, path: Path, exc: OSError) -> int:
+    """Say that an output checked before the run could not be written after it (the disk
+    filled, the folder changed meanwhile): one line, exit status 2, the table already shown."""
+    print(f"{prog}: --{what} {path}: cannot be written ({exc.strerror or exc}); the table above is the result",
+          file=sys.stderr)  # fmt: skip
+    return 2
+
+
+def _report(args: argparse.Namespace, options: Any, outcome: Any, notes: list[str], memory: str, prog: str) -> int:
     """The table, the targets and what was not measured on stdout; then the JSON and the PNG."""
     from benchmarks import machine, report, targets
 
@@ -273,13 +342,20 @@ def _report(args: argparse.Namespace, options: Any, outcome: Any, notes: list[st
             "notes": notes,
         }
         doc = report.document(machine.describe(), outcome.results, outcome.skipped, checks, settings)
-        report.write_json(args.json, doc)
+        try:
+            report.write_json(args.json, doc)
+        except OSError as exc:
+            return unwritten(prog, "json", args.json, exc)
         print(f"\nwrote {args.json}")
     if args.plot is not None:
         from benchmarks.plot import plot
 
-        plot(outcome.results, args.plot, quick=args.quick)
+        try:
+            plot(outcome.results, args.plot, quick=args.quick)
+        except OSError as exc:
+            return unwritten(prog, "plot", args.plot, exc)
         print(f"wrote {args.plot}")
+    return 0
 
 
 def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:

@@ -142,14 +142,19 @@ def table(rows: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
-def run(class_size: int, jobs: int, repeats: int, json_path: Path | None) -> int:
+def run(class_size: int, jobs: int, repeats: int, json_path: Path | None, prog: str = "bench") -> int:
     from benchmarks import machine
+    from benchmarks.cli import unwritten
+    from benchmarks.files import replace_file
 
     rows, settings = measure(class_size, jobs, repeats)
     print(table(rows))
     if json_path is not None:
         table_rows = [asdict(r) | {"met": r.met} for r in rows]
         doc = {"kind": "grading", "machine": machine.describe(), "settings": settings, "rows": table_rows}
-        json_path.write_text(json.dumps(doc, indent=2) + "\n")
+        try:
+            replace_file(json_path, json.dumps(doc, indent=2) + "\n")
+        except OSError as exc:
+            return unwritten(prog, "json", json_path, exc)
         print(f"\nwrote {json_path}")
     return 0

@@ -39,9 +39,15 @@ def _series(rows: Sequence[Result], impl: str) -> tuple[list[int], list[Any]]:
 def plot(
     results: Sequence[Result], path: Path, dtype: str = "float32", device: str | None = None, *, quick: bool = False
 ) -> None:
-    """Write figure(...) to `path` as a PNG."""
+    """Write figure(...) to `path` as a PNG (whole, or not at all)."""
+    import io
+
+    from benchmarks.files import replace_file
+
     fig = figure(results, dtype, device, quick=quick)
-    fig.savefig(path, format="png", dpi=80)
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=80)
+    replace_file(path, png.getvalue())
 
 
 def figure(results: Sequence[Result], dtype: str = "float32", device: str | None = None, *, quick: bool = False) -> Any:

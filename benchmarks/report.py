@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from benchmarks.files import replace_file
 from benchmarks.runner import Ratio, Result, Skip, ratio
 from benchmarks.targets import ROOFLINE_TARGET, SPEED_TARGET, Check
 from handgrad.table import table as text_table
@@ -167,7 +168,7 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
             parts.append(f" {json.dumps(key)}: [\n{rows}\n ]")
         else:
             parts.append(f" {json.dumps(key)}: {json.dumps(value, indent=1).replace(chr(10), chr(10) + ' ')}")
-    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
+    replace_file(path, "{\n" + ",\n".join(parts) + "\n}\n")
 
 
 def _rounded(row: Any) -> Any:

@@ -156,7 +156,7 @@ def _dump_hlo(options: Options, task: Task, placement: Placement, impl: str, com
         return
     p = task.point
     label = p.label.replace(" ", "-").replace("=", "")
-    options.hlo_dir.mkdir(parents=True, exist_ok=True)
+    options.hlo_dir.mkdir(exist_ok=True)  # (the command made it; its parent is never made)
     (options.hlo_dir / f"{p.case}-{impl}-{task.dtype}-{placement.name}-{label}.hlo.txt").write_text(compiled.as_text())
 
 

@@ -20,6 +20,7 @@ from reference.names import NAMES
 from reference.tolerances import DTYPES
 
 if TYPE_CHECKING:  # the grading modules load JAX: imported when a command runs
+    from handgrad.grading import reports as reports_module
     from handgrad.grading.grader import Options, SubmissionGrade
 
 T = TypeVar("T")
@@ -127,8 +128,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _size(text: str) -> int:
-    """Bytes, with an optional K/M/G/T suffix: 4G, 512M, 1T, 1073741824."""
-    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    """Bytes, with an optional K/M/G/T/P/E suffix: 4G, 512M, 1T, 1073741824."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40, "P": 1 << 50, "E": 1 << 60}
     t = text.strip().upper().removesuffix("B").removesuffix("I")
     try:
         if t and t[-1] in units:
@@ -140,12 +141,19 @@ def _size(text: str) -> int:
 
 MIN_MEMORY = 256 << 20
 """A worker's smallest memory cap: JAX alone needs about that much."""
+MAX_MEMORY = 1 << 60
+"""A worker's largest memory cap, 1E: its address-space limit (about twice the cap, plus some
+gigabytes: pool.address_space) must fit setrlimit's 2^63 - 1 bytes."""
 
 
 def _memory(text: str) -> int:
     size = _size(text)
     if size < MIN_MEMORY:
         raise argparse.ArgumentTypeError(f"{text}: must be at least 256M (JAX alone needs that much)")
+    if size > MAX_MEMORY:
+        raise argparse.ArgumentTypeError(
+            f"{text}: must be at most 1E (2^60 bytes; the system takes no larger limit, and no machine has as much)"
+        )
     return size
 
 
@@ -235,7 +243,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     from handgrad.grading.submission import SubmissionError, resolve  # light: no JAX
 
-    paths = [Path(p) for p in args.paths]
+    paths = _once_each(args.paths)
+    class_paths = paths  # the whole class: its report names and marks.csv's order do not depend on --shard
     if args.shard:
         k, n = args.shard
         paths = [p for i, p in enumerate(sorted(paths)) if i % n == k - 1]
@@ -292,15 +301,25 @@ def cmd_grade(args: argparse.Namespace) -> int:
     options = _grade_options(args)
     if options.cache:
         _use_grader_cache()
+    report_names = reports.report_names(class_paths)
     try:  # created only once every path is known to hold a submission
         out_dir = reports.Target(Path(args.out), create=True) if args.out else None
+        if out_dir is not None:
+            _check_out(out_dir, paths, report_names, options)
     except reports.TargetError as exc:
         raise UsageError(str(exc)) from None
-    report_names = reports.report_names(paths)
 
     def save(path: Path, grade: SubmissionGrade) -> None:
         if out_dir is not None:
-            out_dir.write(f"{report_names[path]}.json", reports.json_text(reports.gradescope(grade)))
+            name = f"{report_names[path]}.json"
+            try:  # (checked before grading: something put there since is kept, and said; the class goes on)
+                out_dir.write(name, reports.json_text(reports.gradescope(grade)), "report")
+            except reports.TargetError as exc:
+                print(f"handgrad grade: {exc}", file=sys.stderr)
+            except OSError as exc:
+                print(
+                    f"handgrad grade: {out_dir.path / name}: cannot be written ({exc.strerror or exc})", file=sys.stderr
+                )
 
     try:
         if len(paths) > 1 or out_dir is not None:
@@ -316,13 +335,24 @@ def cmd_grade(args: argparse.Namespace) -> int:
         if json_target is not None:
             json_target.write(reports.json_text(reports.gradescope_error(str(exc))))
         raise UsageError(str(exc)) from None
-    try:  # checked before grading; a directory made at that name since is still an error, not a traceback
-        if out_dir is not None:
-            out_dir.write("marks.csv", reports.marks_csv(grades))
-        if json_target is not None:
+    # Checked before grading; what changed since (a folder made at that name, a full disk) is
+    # said after the grades are shown (exit 2), never a traceback that hides them.
+    unwritten, rows = [], 0
+    if out_dir is not None:
+        order = [reports.csv_cell(str(p)) for p in class_paths]
+        try:
+            rows = reports.write_marks(out_dir, reports.marks_csv(grades, report_names), order)
+        except reports.TargetError as exc:
+            unwritten.append(str(exc))
+        except OSError as exc:
+            unwritten.append(f"{out_dir.path / 'marks.csv'}: cannot be written ({exc.strerror or exc})")
+    if json_target is not None:
+        try:
             json_target.write(reports.json_text(reports.gradescope(grades[0])))
-    except reports.TargetError as exc:
-        raise UsageError(str(exc)) from None
+        except reports.TargetError as exc:
+            unwritten.append(str(exc))
+        except OSError as exc:
+            unwritten.append(f"{args.json}: cannot be written ({exc.strerror or exc})")
     report = sys.stderr if json_target is not None and json_target.stdout else sys.stdout
     for g in grades:
         print(reports.text(g, verbose=not args.quiet and len(grades) == 1), file=report)
@@ -330,9 +360,61 @@ def cmd_grade(args: argparse.Namespace) -> int:
             print(file=report)
     if len(grades) > 1:
         print(reports.failures(grades), file=report)
+    if unwritten:
+        raise UsageError("; ".join(unwritten))
     if out_dir is not None:
-        print(f"wrote {len(grades)} reports and marks.csv to {out_dir.path}", file=report)
+        earlier = f" ({rows - len(grades)} of its rows from earlier runs)" if rows > len(grades) else ""
+        print(f"wrote {len(grades)} reports and marks.csv{earlier} to {out_dir.path}", file=report)
     return 0 if all(g.full_marks for g in grades) else 1
+
+
+def _once_each(texts: Sequence[str]) -> list[Path]:
+    """The paths given, less every one that names a submission given before it (a.py, ./a.py
+    and /abs/a.py; a folder and the one file it is graded as; a hard link), said in one line
+    on stderr: each submission is graded once and has one row. Same means the same file
+    once resolved (resolve()); a path that does not resolve is compared as itself (a link
+    is refused when graded, so it is not the file it points to)."""
+    from handgrad.escape import printable
+    from handgrad.grading.submission import SubmissionError, resolve
+
+    def identity(path: Path) -> object:
+        try:
+            st = os.stat(resolve(path), follow_symlinks=False)
+        except (SubmissionError, OSError):
+            try:
+                st = os.stat(path, follow_symlinks=False)  # (a link: itself, refused when graded)
+            except OSError:
+                return os.path.normpath(path)
+        return st.st_dev, st.st_ino
+
+    first: dict[object, str] = {}
+    kept, dropped = [], []
+    for text in texts:
+        path = Path(text)
+        key = identity(path)
+        if key in first:
+            dropped.append(printable(f"{text} is {first[key]}", newlines=False))
+        else:
+            first[key] = text
+            kept.append(path)
+    if dropped:
+        listed = ", ".join(dropped[:3]) + (f" and {len(dropped) - 3} more" if len(dropped) > 3 else "")
+        print(f"handgrad grade: {len(dropped)} path(s) name a submission given before ({listed}): "
+              "each submission is graded once, with one row", file=sys.stderr)  # fmt: skip
+    return kept
+
+
+def _check_out(out_dir: reports_module.Target, paths: Sequence[Path], names: dict[Path, str], options: Options) -> None:
+    """Before any worker starts: every file this run writes in --out DIR is new, a link, or
+    one handgrad wrote (an earlier report; a marks.csv for the same functions and total)."""
+    from handgrad.grading import reports
+
+    for path in paths:
+        out_dir.check_replace(f"{names[path]}.json", "report")
+    functions = [n for n in NAMES if n in options.functions]  # marks.csv's columns, in the catalog's order
+    total = sum(options.rubric.weights[n] for n in functions)
+    cells = {reports.csv_cell(str(p)): names[p] for p in paths}
+    reports.check_marks(out_dir, functions, total, cells)
 
 
 def _many_files_pointer(path: Path) -> str:

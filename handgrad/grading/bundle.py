@@ -7,7 +7,9 @@ rubric. constraints.txt is resolved for the TARGET Python (`--python 3.10`, defa
 oldest the project supports: Gradescope's Ubuntu 22.04 image has 3.10), from wheels that
 exist for it, not copied from this machine: versions installed here may not exist there.
 The zip is reproducible: sorted entries, fixed timestamps and modes, nothing grading does
-not use (benchmarks, results). Environment variables (docs/grading.md):
+not use (benchmarks, results). It holds a marker, MARKER: an existing file at the target is
+replaced only when it is such a bundle (is_bundle), never a class's export or any other zip.
+Environment variables (docs/grading.md):
 HANDGRAD_AUTOGRADER_ROOT moves the paths, HANDGRAD_PYTHON names the interpreter setup.sh
 uses (then apt is not run), HANDGRAD_BIN the handgrad run_autograder calls,
 HANDGRAD_EXTRA_ARGS adds options to `handgrad grade`.
@@ -16,7 +18,9 @@ HANDGRAD_EXTRA_ARGS adds options to `handgrad grade`.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
 import shlex
 import subprocess
 import sys
@@ -35,6 +39,11 @@ PLATFORMS = ("manylinux_2_28_x86_64", "manylinux2014_x86_64")
 """Gradescope's images are x86-64 Ubuntu (22.04: glibc 2.35)."""
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 """Every entry's timestamp: the same source gives the same bytes."""
+MARKER = "handgrad-bundle.json"
+"""A member every bundle holds, saying what wrote it: how an earlier bundle is told from any other zip."""
+MARKER_TEXT = json.dumps({"written_by": "handgrad gradescope-bundle", "format": 1}) + "\n"
+EARLIER = frozenset(("setup.sh", "run_autograder", "constraints.txt", "handgrad-src/handgrad/cli.py"))
+"""Members of a bundle written before MARKER was: such a bundle is recognised by all of them."""
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when the autograder image is built. Any failure
@@ -147,9 +156,26 @@ class BundleError(Exception):
     """The bundle cannot be written where asked; the message says why."""
 
 
+def is_bundle(path: Path) -> bool:
+    """Whether `path` is a zip that gradescope-bundle wrote: it holds MARKER saying so (or,
+    written before the marker was, every member of EARLIER). A Gradescope export of the
+    class's submissions, another autograder or a text file named .zip is not."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+            if MARKER in names:
+                small = zf.getinfo(MARKER).file_size <= len(MARKER_TEXT)  # (not a member made to be large)
+                return small and zf.read(MARKER).decode("utf-8") == MARKER_TEXT
+    except (OSError, zipfile.BadZipFile, zipfile.LargeZipFile, UnicodeDecodeError, NotImplementedError, RuntimeError):
+        return False
+    return EARLIER <= names
+
+
 def check_target(out: Path) -> None:
-    """`out` names a new or existing .zip file in an existing folder (a missing folder is an
-    error, never created; a folder is never replaced). Checked before anything is written."""
+    """`out` names a .zip file in an existing folder (a missing folder is an error, never
+    created): new, empty, or an earlier bundle (is_bundle); anything else there (a folder, a
+    link, the class's submissions export, any other file) is never replaced. Checked before
+    anything is written, and again right before the zip replaces it."""
     if out.suffix.lower() != ".zip":
         raise BundleError(f"{out}: Gradescope takes the autograder as a .zip file; name it e.g. autograder.zip")
     if out.is_dir():
@@ -157,6 +183,22 @@ def check_target(out: Path) -> None:
     parent = out.parent
     if not parent.is_dir():
         raise BundleError(f"{parent}: no such directory (it is not created for you)")
+    if not os.access(parent, os.W_OK):  # (a read-only file system too)
+        raise BundleError(f"{parent}: cannot be written (no permission, or a read-only file system)")
+    if out.is_symlink():
+        raise BundleError(f"{out}: is a symbolic link; not replacing it (name the file itself, or remove the link)")
+    if not out.exists():
+        return
+    if not out.is_file():
+        raise BundleError(f"{out}: exists and is not a regular file; not replacing it")
+    try:
+        empty = out.stat().st_size == 0
+    except OSError as exc:
+        raise BundleError(f"{out}: cannot be read to check what it holds ({exc.strerror})") from None
+    if not empty and not is_bundle(out):
+        raise BundleError(
+            f"{out} exists and is not a handgrad bundle; not replacing it (move it, or choose another name)"
+        )
 
 
 def write_bundle(
@@ -170,9 +212,11 @@ def write_bundle(
         options += ["--rubric", "$ROOT/source/rubric.toml"]
     quoted = " ".join(o if o.startswith("$ROOT") else shlex.quote(o) for o in options)
     quoted = quoted.replace("$ROOT/source/rubric.toml", '"$ROOT/source/rubric.toml"')
-    tmp = out.with_name(f".{out.name}.tmp")
+    tmp = out.with_name(f".{out.name}.{secrets.token_hex(6)}.tmp")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))  # new: nothing replaced
     try:
         _write_zip(tmp, quoted, rubric, constraints)
+        check_target(out)  # again, right before: something may have been put there meanwhile
         tmp.replace(out)
     except BaseException:
         tmp.unlink(missing_ok=True)  # no half-written zip left beside the target
@@ -184,6 +228,7 @@ def _write_zip(tmp: Path, quoted: str, rubric: Path | None, constraints: Sequenc
         ("setup.sh", SETUP.encode(), 0o755),
         ("run_autograder", RUN.format(options=quoted).encode(), 0o755),
         ("constraints.txt", "".join(f"{line}\n" for line in constraints).encode(), 0o644),
+        (MARKER, MARKER_TEXT.encode(), 0o644),
     ]
     if rubric is not None:
         entries.append(("rubric.toml", rubric.read_bytes(), 0o644))

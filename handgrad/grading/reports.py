@@ -5,12 +5,18 @@ directory must exist, belong to the grader's user and not be writable by others,
 nothing a submission could have reached is trusted. Every file is written by the
 grader, through a descriptor of that directory, to a new temporary file beside the
 target (O_EXCL, O_NOFOLLOW) and then renamed over it: a report is never half-written,
-and whatever else sat at that name is replaced, never followed or appended to.
+and a link at that name is replaced, never followed or appended to. The command line
+replaces only what handgrad wrote (`Target.check_replace`: an earlier report, an earlier
+marks.csv), and merges this run's rows into an earlier marks.csv under a lock
+(`write_marks`), so shards graded into one folder make one marks.csv.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -19,7 +25,7 @@ import secrets
 import stat
 import sys
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +47,11 @@ class Target:
                 raise TargetError(f"{directory.parent}: no such directory (it is not created for you)")
             try:
                 os.mkdir(directory, 0o755)
+            except FileExistsError:
+                pass  # made meanwhile (another shard of the class): checked below as any existing one
             except OSError as exc:
-                raise TargetError(f"{directory}: cannot be created ({exc.strerror})") from None
+                why = "its folder takes no new folders" if exc.errno == errno.ENOENT else exc.strerror
+                raise TargetError(f"{directory}: cannot be created ({why})") from None
         try:
             self.fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         except OSError as exc:
@@ -55,14 +64,88 @@ class Target:
             problem = f"belongs to uid {st.st_uid}, not to the grader's user ({os.geteuid()})"
         elif st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
             problem = "is writable by other users (choose a directory only you can write)"
+        if not problem:
+            problem = _not_writable(self.fd)
         if problem:
             os.close(self.fd)
             raise TargetError(f"{directory}: {problem}")
 
-    def write(self, name: str, text: str) -> None:
-        """Write `name` in the directory atomically (a temporary file, then a rename)."""
-        if "/" in name or name in ("", ".", ".."):
-            raise ValueError(f"not a file name: {name!r}")
+    def read(self, name: str, limit: int = 64 << 20) -> bytes | None:
+        """What the regular file `name` holds (at most `limit` bytes), or None where nothing
+        or a link is at that name (a link is replaced by a write, never followed).
+
+        Raises:
+            TargetError: a folder or another kind of file is there, or it cannot be read.
+        """
+        _file_name(name)
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=self.fd)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                return None
+            if exc.errno == errno.EISDIR:
+                raise TargetError(f"{self.path / name} is a directory; not replacing it") from None
+            raise TargetError(f"{self.path / name}: cannot be read to check what it holds ({exc.strerror})") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+            raise TargetError(f"{self.path / name} is {what}; not replacing it")
+        with os.fdopen(fd, "rb") as f:
+            return f.read(limit + 1)
+
+    def check_replace(self, name: str, kind: str) -> None:
+        """Refuse, before anything is written, to replace at `name` a file handgrad did not
+        write: `kind` "report" (a results.json: is_report) or "marks" (marks_columns).
+
+        Raises:
+            TargetError: what is there and what to do.
+        """
+        data = self.read(name)
+        if not data:  # nothing, a link, or an empty file: nothing is lost
+            return
+        if kind == "report" and not is_report(data):
+            raise TargetError(
+                f"{self.path / name} exists and is not a handgrad report; not replacing it "
+                "(move it, or choose another --out DIR)"
+            )
+        if kind == "marks" and marks_columns(data) is None:
+            raise TargetError(
+                f"{self.path / name} exists and was not written by handgrad; not replacing it "
+                "(move it, or choose another --out DIR)"
+            )
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive lock on the directory (flock on its descriptor; where the file
+        system refuses that, on a file LOCK_NAME in it) while a read-merge-replace runs."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except OSError:  # (NFS takes locks only on files opened for writing)
+            flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
+            try:
+                fd = os.open(LOCK_NAME, flags, 0o600, dir_fd=self.fd)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            except OSError as exc:
+                raise TargetError(f"{self.path}: cannot be locked to merge marks.csv ({exc.strerror})") from None
+            try:
+                yield
+            finally:
+                os.close(fd)  # (closing releases the lock)
+            return
+        try:
+            yield
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+
+    def write(self, name: str, text: str, kind: str | None = None) -> None:
+        """Write `name` in the directory atomically (a temporary file, then a rename); with a
+        `kind`, only over a file of that kind (check_replace), checked right before."""
+        _file_name(name)
+        if kind is not None:
+            self.check_replace(name, kind)
         with_dir = {"dir_fd": self.fd}
         try:
             if stat.S_ISDIR(os.stat(name, follow_symlinks=False, **with_dir).st_mode):
@@ -83,6 +166,29 @@ class Target:
     def close(self) -> None:
         with _suppress():
             os.close(self.fd)
+
+
+LOCK_NAME = ".handgrad-marks.lock"
+"""The lock file of a folder whose file system refuses a lock on the folder itself (Target.lock)."""
+
+
+def _file_name(name: str) -> None:
+    if "/" in name or name in ("", ".", ".."):
+        raise ValueError(f"not a file name: {name!r}")
+
+
+def _not_writable(fd: int) -> str:
+    """Why no file can be made in the directory open at `fd` (tried: a read-only file system,
+    a mode without w, /proc), or "" where one can."""
+    probe = f".handgrad-{secrets.token_hex(6)}.tmp"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd))
+    except OSError as exc:
+        why = "it takes no new files" if exc.errno == errno.ENOENT else exc.strerror
+        return f"cannot be written ({why})"
+    with _suppress():
+        os.unlink(probe, dir_fd=fd)
+    return ""
 
 
 class _suppress:
@@ -118,6 +224,16 @@ def write_atomic(path: Path, text: str) -> None:
         target.close()
 
 
+REPORT_KEYS = frozenset(("score", "execution_time", "output", "visibility", "output_format", "test_output_format",
+                         "test_name_format", "extra_data", "tests"))  # fmt: skip
+"""The keys of every results.json gradescope() writes: how an earlier report is recognised."""
+EXTRA_KEYS = frozenset(("sandbox", "seed", "reason", "review"))
+"""The keys of its extra_data."""
+ERROR_KEYS = frozenset(("score", "execution_time", "output", "tests"))
+ERROR_OUTPUT = "handgrad could not grade this submission: "
+"""gradescope_error()'s keys and the start of its output."""
+
+
 def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
     """Gradescope's results.json: one test per contract function."""
     return {
@@ -151,32 +267,180 @@ def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
 
 def gradescope_error(message: str) -> dict[str, Any]:
     """A results.json for a submission the grader could not even start on."""
-    return {"score": 0, "execution_time": 0, "output": f"handgrad could not grade this submission: {message}",
-            "tests": []}  # fmt: skip
+    return {"score": 0, "execution_time": 0, "output": ERROR_OUTPUT + message, "tests": []}
+
+
+def is_report(data: bytes) -> bool:
+    """Whether `data` is a results.json handgrad wrote (gradescope or gradescope_error): a JSON
+    object with exactly those keys; any other JSON (a roster, a config) is not."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return False
+    if not isinstance(doc, dict):
+        return False
+    if set(doc) == REPORT_KEYS:
+        return isinstance(doc["extra_data"], dict) and set(doc["extra_data"]) == EXTRA_KEYS
+    return set(doc) == ERROR_KEYS and str(doc["output"]).startswith(ERROR_OUTPUT)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+"""What a spreadsheet may read as the start of a formula (OWASP's list: = + - @ tab and
+carriage return; and their full-width forms, which some spreadsheets take too)."""
 
 
 def csv_cell(text: str) -> str:
     """A cell a spreadsheet shows as text: printable, and never a formula (a file named
-    `=HYPERLINK(...).py` gets a leading apostrophe)."""
+    `=HYPERLINK(...).py` gets a leading apostrophe, as does one that starts so after spaces)."""
     text = printable(text, newlines=False)
-    return "'" + text if text.startswith(("=", "+", "-", "@", "\t")) else text
+    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
 
 
-def marks_csv(grades: Sequence[SubmissionGrade]) -> str:
+def _uncell(cell: str) -> str:
+    """The text csv_cell made `cell` from (its apostrophe taken off)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].lstrip(" ").startswith(FORMULA_STARTS) else cell
+
+
+FIRST = ("submission", "score", "max_score", "reason")
+LAST = ("report", "review")
+"""marks.csv's columns before and after one per function."""
+
+
+def marks_header(functions: Sequence[str]) -> list[str]:
+    return [*FIRST, *functions, *LAST]
+
+
+def marks_csv(grades: Sequence[SubmissionGrade], reports: Mapping[Path, str] | None = None) -> str:
     """One row per submission: its score, a one-word reason, each function's mark and the
-    name of its report (REPORT.json in the output folder; see report_names)."""
+    name of its report (REPORT.json in the output folder; `reports`, by default
+    report_names of these grades' paths)."""
     if not grades:
-        return "submission,score,max_score,reason,report,review\n"
+        return ",".join(marks_header(())) + "\n"
     names = [f.name for f in grades[0].functions]
-    reports = report_names([g.path for g in grades])
+    reports = report_names([g.path for g in grades]) if reports is None else reports
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["submission", "score", "max_score", "reason", *names, "report", "review"])
+    writer.writerow(marks_header(names))
     for g in grades:
         by = {f.name: f.score for f in g.functions}
         row = [csv_cell(str(g.path)), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
-        writer.writerow([*row, reports[g.path], csv_cell(" | ".join(g.review))])
+        writer.writerow([*row, csv_cell(reports[g.path]), csv_cell(" | ".join(g.review))])
     return out.getvalue()
+
+
+def marks_columns(data: bytes) -> list[str] | None:
+    """The function columns of a marks.csv that handgrad wrote (its header is marks_header of
+    contract functions, and every row as long), or None for any other file."""
+    from reference.names import NAMES
+
+    try:
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error):
+        return None
+    if not rows:
+        return None
+    header = rows[0]
+    functions = header[len(FIRST) : -len(LAST)]
+    if header != marks_header(functions) or not set(functions) <= set(NAMES) or len(set(functions)) < len(functions):
+        return None
+    if any(len(row) != len(header) for row in rows[1:]):
+        return None
+    return functions
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))[1:]
+
+
+def check_marks(target: Target, functions: Sequence[str], max_score: float, reports: Mapping[str, str]) -> None:
+    """Before grading: the marks.csv in `target` (if any) is handgrad's, for the same
+    functions and out of the same total, and none of its rows names a report of another
+    submission at a name this run writes. `reports`: this run's submission cell -> report name.
+
+    Raises:
+        TargetError: which and what to do.
+    """
+    data = target.read("marks.csv")
+    if not data:
+        return
+    where = target.path / "marks.csv"
+    found = marks_columns(data)
+    if found is None:
+        raise TargetError(
+            f"{where} exists and was not written by handgrad; not replacing it (move it, or choose another --out DIR)"
+        )
+    if found != list(functions):
+        raise TargetError(
+            f"{where} holds marks for other functions ({', '.join(found) or 'none'}); its rows and this run's "
+            "cannot share a table: choose another --out DIR, or move it"
+        )
+    rows = _rows(data)
+    totals = {row[2] for row in rows} - {f"{max_score:g}"}
+    if totals:
+        raise TargetError(
+            f"{where} holds marks out of {', '.join(sorted(totals))}, this run's are out of {max_score:g} "
+            "(another rubric): choose another --out DIR, or move it"
+        )
+    owner = {_uncell(row[-2]): row[0] for row in rows}
+    for cell, name in reports.items():
+        other = owner.get(name)
+        if other is not None and other != cell:
+            raise TargetError(
+                f"{target.path / name}.json is the report of {other} (marks.csv); {cell}'s would replace it: "
+                "choose another --out DIR"
+            )
+
+
+def merge_marks(old: bytes | None, new: str, order: Sequence[str]) -> str:
+    """marks.csv with `new`'s rows merged into `old`'s (both marks_csv of the same functions),
+    keyed by the submission column: a submission graded again has its row replaced where it
+    stood; one new to the table goes after the nearest submission before it in `order` (the
+    class as given, before --shard split it) that the table holds, else before the nearest
+    after it, else at the end. So the shards of a class, merged in any order, list it in
+    `order`; rows of submissions not in `order` keep their place."""
+    if not old:
+        return new
+    rows = _rows(old)
+    header, *fresh = list(csv.reader(io.StringIO(new)))
+    position = {cell: i for i, cell in enumerate(order)}
+    for row in sorted(fresh, key=lambda r: position.get(r[0], len(order))):
+        keys = [r[0] for r in rows]
+        if row[0] in keys:
+            rows[keys.index(row[0])] = row
+            continue
+        at = len(rows)
+        i = position.get(row[0])
+        if i is not None:
+            before = [keys.index(c) + 1 for c in reversed(order[:i]) if c in keys][:1]
+            after = [keys.index(c) for c in order[i + 1 :] if c in keys][:1]
+            at = (before or after or [len(rows)])[0]
+        rows.insert(at, row)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerows([header, *rows])
+    return out.getvalue()
+
+
+def write_marks(target: Target, text: str, order: Sequence[str]) -> int:
+    """Write marks.csv (marks_csv's `text`) into `target`, merged with the marks.csv there
+    (merge_marks), under the folder's lock: two shards finishing at once each re-read the
+    other's rows before replacing the file, atomically. An earlier marks.csv not handgrad's,
+    or for other functions, is refused (checked again here: it was before grading).
+
+    Returns:
+        The number of submissions marks.csv now lists.
+    """
+    new_columns = marks_columns(text.encode("utf-8"))
+    with target.lock():
+        old = target.read("marks.csv")
+        if old and marks_columns(old) != new_columns:
+            raise TargetError(
+                f"{target.path / 'marks.csv'} was replaced during grading by a file for other functions or not "
+                "written by handgrad; not replacing it (the reports are written; move it and grade again)"
+            )
+        merged = merge_marks(old, text, order)
+        target.write("marks.csv", merged)
+    return len(_rows(merged.encode("utf-8")))
 
 
 def failures(grades: Sequence[SubmissionGrade]) -> str:

@@ -1,0 +1,36 @@
+"""The benchmark's output files: checked before the run, written whole after it."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import secrets
+import tempfile
+from pathlib import Path
+
+
+def not_writable(folder: Path) -> str:
+    """Why no file can be made in `folder` (tried: a read-only file system, a mode without w,
+    /proc), or "" where one can."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".handgrad-probe-")
+    except OSError as exc:
+        return "it takes no new files" if exc.errno == errno.ENOENT else str(exc.strerror or exc)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return ""
+
+
+def replace_file(path: Path, data: str | bytes) -> None:
+    """Write `path` whole or not at all: a new file beside it, renamed over it."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "xb") as f:
+            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
