@@ -183,6 +183,11 @@ def prepare(
     names_all = parameter_names(primal, len(args))
     if argnums is None:
         argnums = 0 if rule is None else _rule_argnums(args, rule, fixed, names_all, who)
+    if isinstance(argnums, (list, tuple)) and not argnums:
+        raise ValueError(
+            f"{who}: argnums={argnums!r} names no argument: give at least one argument to differentiate "
+            "(argnums=0 for the first, argnums=(0, 1) for two)"
+        )
     nums = _as_indices(argnums)
     if not nums:
         raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")

@@ -15,7 +15,7 @@ jax.eval_shape) so that a wrong signature or structure is said once, up front.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from handgrad.arguments import Call, parameter_names, short, traced_note
@@ -159,3 +159,54 @@ def check_returns(
             )
         if g.dtype != w.dtype:
             raise TypeError(f"handgrad.verify: {who} returns dtype {g.dtype} for {k}, expected {w.dtype}")
+
+
+def forward_differentiable(fn: Callable[..., Any], args: Sequence[Any]) -> bool:
+    """Whether the allowance's S of `fn` (a truth), which takes its Jacobian by jax.jacfwd
+    (reference/conditioning.py), traces at `args` (no FLOPs). Not where f calls a
+    jax.custom_vjp function whose fwd calls it again (the usual `fwd = lambda x: (f(x), x)`):
+    forward mode over its VJP is refused. Where this is False the truth goes through
+    reverse_jvp."""
+    import jax
+
+    from reference.conditioning import sensitivity_fn
+
+    try:
+        jax.eval_shape(sensitivity_fn(fn), *args)
+    except Exception:
+        return False
+    return True
+
+
+def reverse_jvp(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn` (a truth: float arrays in, {name: array} out) with a JVP computed in reverse mode: its
+    Jacobian by jax.jacrev, contracted with the tangents. For a truth that holds a jax.custom_vjp
+    function (f calls one inside), which jax.jvp and jax.jacfwd refuse ("can't apply
+    forward-mode autodiff (jvp) to a custom_vjp function"); its values are fn's own. Where even
+    reverse mode fails (a bwd that JAX cannot differentiate), the tangent is 0: the allowance
+    then has no conditioning part beyond the fixed one (S = 0), rather than the check failing."""
+    import jax
+    import jax.numpy as jnp
+
+    wrapped = jax.custom_jvp(fn)
+
+    def rule(primals: tuple[Any, ...], tangents: tuple[Any, ...]) -> tuple[Any, Any]:
+        out = fn(*primals)
+        try:
+            jac = jax.jacrev(fn, argnums=tuple(range(len(primals))))(*primals)
+        except Exception:
+            return out, jax.tree_util.tree_map(jnp.zeros_like, out)
+        tangent = {
+            key: sum(
+                (
+                    jnp.tensordot(j, t, axes=jnp.ndim(t)).astype(value.dtype)
+                    for j, t in zip(jac[key], tangents, strict=True)
+                ),
+                start=jnp.zeros_like(value),
+            )
+            for key, value in out.items()
+        }
+        return out, tangent
+
+    wrapped.defjvp(rule)
+    return wrapped

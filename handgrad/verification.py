@@ -49,7 +49,14 @@ from handgrad.modes import (
 )
 from handgrad.report import Report
 from handgrad.taylor import TaylorResult, taylor_test
-from handgrad.user_gradient import calling, check_returns, gradient_functions, hvp_functions
+from handgrad.user_gradient import (
+    calling,
+    check_returns,
+    forward_differentiable,
+    gradient_functions,
+    hvp_functions,
+    reverse_jvp,
+)
 from handgrad.verify_families import ALL_FAMILIES, FAMILIES, RENAMED, Cuts, label_like, make_family
 from handgrad.verify_kinks import (
     KinkRule,
@@ -102,8 +109,15 @@ def _validate_names(kind: str, given: Sequence[str] | None, known: Sequence[str]
             f"handgrad.verify: unknown {kind} {', '.join(map(repr, unknown))}; known: {', '.join(known)}{renamed}"
         )
     if not given:
-        raise ValueError(f"handgrad.verify: {kind}s is empty")
+        raise ValueError(
+            f"handgrad.verify: {_plural(kind)} is empty: give at least one {kind}; known: {', '.join(known)}"
+        )
     return tuple(given)
+
+
+def _plural(kind: str) -> str:
+    """The option's name for `kind`: dtypes, transforms, devices, families."""
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
 
 
 def _dtype_names(dtypes: Any) -> Any:
@@ -157,7 +171,9 @@ def verify(
         are passed as given and never drawn or differentiated.
     grad: `grad(*args)` -> the gradient of a scalar f with respect to `argnums`, shaped
         like that argument (a tuple for several); for a non-scalar f, `grad(*args, cotangent)` -> the VJP. None: f's
-        own custom rule, against autodiff of its primal (`f.fun`).
+        own custom rule, against autodiff of its primal (`f.fun`). Where f has a rule, grad= (and
+        hvp=) are checked against autodiff of that primal too, never against the rule; grad=
+        takes the rule's place (the rule is then not checked: the report says so).
     argnums: the arguments to differentiate. Default: 0 with `grad=` or `hvp=`; for f's own
         rule, every argument it differentiates (each holding floats, not `fixed`, not in its
         nondiff_argnums), since its bwd answers for all of them.
@@ -167,7 +183,11 @@ def verify(
         is set-valued (a tuple of masks for several argnums); `kink_range=(lo, hi)` (or a
         function of the arguments returning it) -> the valid derivatives of an output
         element with respect to that input element, times the cotangent for a non-scalar
-        (elementwise) f. `strict`: at kinks only autodiff's value passes.
+        (elementwise) f: real numbers, or arrays broadcasting to the argument (from a
+        function), no NaN, lo <= hi, checked at the example up front and at every draw. They
+        apply to the "rev" check of grad= (or f's rule) at order 1: a ValueError with hvp=
+        alone or modes= without "rev". `strict` (True or False): at kinks only autodiff's
+        value passes.
     dtypes, families, transforms, devices: what to check (default: the arguments' float
         dtypes with float32 and float64; every family of FAMILIES, transform and device
         present; docs/families.md says what each family draws). "broadcast" (ALL_FAMILIES)
@@ -207,6 +227,8 @@ def verify(
     mode_names = check_modes(modes)
     more = _check_examples(examples, len(args))
     rule_of_f = _rule_of(f)
+    # Without grad=, f's own rule is the formula under test; grad= takes its place. Either way
+    # (and for hvp=) the truth is autodiff of the rule's primal (f.fun), never the rule itself.
     check_rule = grad is None and rule_of_f is not None
     if grad is None and hvp is None and not check_rule:
         if callable(f):
@@ -234,17 +256,21 @@ def verify(
             "checked element by element against jax.jvp(jax.grad(f), (x,), (v,)), which a 'fwd' check "
             "(<hvp(x, v), t>, one number) would only project: leave modes= out with hvp= alone"
         )
-    strict = bool(strict)
+    if kinks is not None or kink_range is not None:
+        _check_kinks_apply(first_order, mode_names)
+    kink_range = _kink_range_pair(kink_range)
+    strict = _check_strict(strict)
     dtype_names = _validate_names("dtype", _dtype_names(dtypes), DTYPES) if dtypes is not None else None
     transform_names = _validate_names("transform", transforms, TRANSFORMS)
     family_names = FAMILIES if families is None else _validate_names("family", families, ALL_FAMILIES)
+    if argnums is None and (grad is not None or hvp is not None):
+        argnums = 0  # (f's own rule alone: every argument it differentiates, prepare's default)
     with checking():
-        rule_object = rule_of_f if check_rule else None
-        call = prepare(f, args, argnums, rule_object, fixed=fixed)
+        call = prepare(f, args, argnums, rule_of_f, fixed=fixed)
         calls = [(call, "")]
         for k, example in enumerate(more):
             who = f"handgrad.verify: examples[{k}]"
-            calls.append((prepare(f, example, argnums, rule_object, who=who, fixed=fixed), f" on examples[{k}]"))
+            calls.append((prepare(f, example, argnums, rule_of_f, who=who, fixed=fixed), f" on examples[{k}]"))
         dtype_names = dtype_names or _default_dtypes(*(c for c, _ in calls))
         device_names = _validate_names("device", devices, available_devices())
         if first_order:
@@ -271,9 +297,11 @@ def verify(
         targets = []
         for each, where in calls:
             rule = kink_rule(each, kinks, kink_range)
+            if rule is not None and callable(rule.range):
+                rule = dataclasses.replace(rule, range=_checked_range(rule.range, each))
             cuts, not_finite = Cuts(each), NotFinite(each)
             found = 0
-            for check in _checks(each, grad if first_order else None, hvp, rule, mode_names, order, first_order):
+            for check in _checks(each, grad, hvp, rule, mode_names, order, check_rule):
                 if each is call:
                     _truth_runs(check, call)
                 target = _target(check, each, dtype_names, family_names, cuts, not_finite, where)
@@ -302,6 +330,13 @@ def verify(
                 done = [with_kink_note(r, each.names) for r in done]
             results += [broadcast.with_note(with_tie_note(r, target.kink)) for r in done]
     about = []
+    if grad is not None and rule_of_f is not None:
+        kind = "custom_vjp" if isinstance(rule_of_f, jax.custom_vjp) else "custom_jvp"
+        about.append(
+            f"{call.name} has its own jax.{kind} rule, which grad= replaces here: grad was checked against "
+            f"autodiff of its primal ({call.name}.fun), the rule (what jax.grad({call.name}) uses) was not; "
+            f"handgrad.verify({call.name}, ...) without grad= checks it"
+        )
     if not call.scalar and grad is not None:
         about.append(
             f"{call.name} returns shape {call.out_shape}, not a scalar: grad was checked as its vector-Jacobian "
@@ -322,40 +357,48 @@ def _checks(
     rule: KinkRule | None,
     modes: Sequence[str],
     order: int,
-    first_order: bool,
+    check_rule: bool,
 ) -> list[Check]:
-    """What verify checks on one example: for grad= (or f's rule, `first_order` without grad)
+    """What verify checks on one example: for grad= (or f's own rule, `check_rule`, without it)
     each mode at order 1 and, at order 2, each mode's derivative (handgrad/modes.py); hvp=."""
     checks = []
-    if first_order:
-        formula, truth = gradient_functions(call, grad)
-        label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
-        cotangent = () if call.scalar else (Extra("cotangent", "cotangent", None),)
-        kink = tree_kink(call, rule) if rule is not None else found_kink(call)
-        if "rev" in modes and grad is None and call.scalar:
-            # f's own rule, for a scalar f too, is pulled back with a drawn cotangent, not only
-            # with 1: a bwd that ignores g (g * s(x) written s(x)) is right at g = 1 alone, and
-            # wrong for a weighted or scaled loss.
-            pulled = dataclasses.replace(call, scalar=False)
-            pulled_formula, pulled_truth = gradient_functions(pulled, None)
-            pulled_kink = tree_kink(pulled, rule) if rule is not None else found_kink(pulled)
-            checks.append(
-                Check(label, pulled_formula, pulled_truth, (Extra("cotangent", "cotangent", None),), pulled_kink)
-            )
-        elif "rev" in modes:
-            checks.append(Check(label, formula, truth, cotangent, kink))
-        if "rev" in modes and grad is None:  # (jax.vjp of f's rule returns its primal output too)
-            checks.append(rule_primal(call, label))
-        fwd = forward(call, label, formula if grad is not None else None, set(call.names)) if "fwd" in modes else None
-        if fwd is not None:
-            checks.append(fwd)
-        if order == 2 and "rev" in modes:
-            checks.append(second_rev(call, label, formula, truth, set(call.names)))
-        if order == 2 and fwd is not None:
-            checks.append(second_fwd(call, fwd))
+    if grad is not None or check_rule:
+        checks += _first_order(call, grad, rule, modes, order)
     if hvp is not None:
         formula, truth = hvp_functions(call, hvp)
         checks.append(Check(f"hvp({call.name})", formula, truth, (Extra("v", "v", call.argnums[0]),), None))
+    return checks
+
+
+def _first_order(
+    call: Call, grad: Callable[..., Any] | None, rule: KinkRule | None, modes: Sequence[str], order: int
+) -> list[Check]:
+    """The checks of grad= (None: of f's own rule): each mode at order 1, and at order 2 each
+    mode's derivative; for f's rule also its primal output ("rev")."""
+    checks = []
+    formula, truth = gradient_functions(call, grad)
+    label = f"grad({call.name})" if grad is not None else f"rule({call.name})"
+    cotangent = () if call.scalar else (Extra("cotangent", "cotangent", None),)
+    kink = tree_kink(call, rule) if rule is not None else found_kink(call)
+    if "rev" in modes and grad is None and call.scalar:
+        # f's own rule, for a scalar f too, is pulled back with a drawn cotangent, not only
+        # with 1: a bwd that ignores g (g * s(x) written s(x)) is right at g = 1 alone, and
+        # wrong for a weighted or scaled loss.
+        pulled = dataclasses.replace(call, scalar=False)
+        pulled_formula, pulled_truth = gradient_functions(pulled, None)
+        pulled_kink = tree_kink(pulled, rule) if rule is not None else found_kink(pulled)
+        checks.append(Check(label, pulled_formula, pulled_truth, (Extra("cotangent", "cotangent", None),), pulled_kink))
+    elif "rev" in modes:
+        checks.append(Check(label, formula, truth, cotangent, kink))
+    if "rev" in modes and grad is None:  # (jax.vjp of f's rule returns its primal output too)
+        checks.append(rule_primal(call, label))
+    fwd = forward(call, label, formula if grad is not None else None, set(call.names)) if "fwd" in modes else None
+    if fwd is not None:
+        checks.append(fwd)
+    if order == 2 and "rev" in modes:
+        checks.append(second_rev(call, label, formula, truth, set(call.names)))
+    if order == 2 and fwd is not None:
+        checks.append(second_fwd(call, fwd))
     return checks
 
 
@@ -372,6 +415,119 @@ def _truth_runs(check: Check, call: Call) -> None:
             f"handgrad.verify: JAX cannot compute {check.label}'s truth from {call.name}'s primal "
             f"({short(exc)}); check that mode or order another way (handgrad.taylor_test)"
         ) from None
+
+
+def _check_strict(strict: object) -> bool:
+    """strict= as a bool: "no" or 0 read as a truth value would turn strict mode on or off by accident."""
+    if not isinstance(strict, (bool, np.bool_)):
+        raise TypeError(f"handgrad.verify: strict must be True or False, got {strict!r}")
+    return bool(strict)
+
+
+def _check_kinks_apply(first_order: bool, modes: Sequence[str]) -> None:
+    """kinks= and kink_range= declare the valid values of a gradient's elements: they apply to the
+    "rev" check of grad= (or of f's rule) at order 1, and are refused where nothing uses them."""
+    if not first_order:
+        raise ValueError(
+            "handgrad.verify: kinks= and kink_range= declare where f's gradient is set-valued, for grad= (or f's "
+            "custom rule); hvp= alone is checked against jax.jvp(jax.grad(f), (x,), (v,)), which they do not "
+            "describe: leave them out with hvp= alone"
+        )
+    if "rev" not in modes:
+        raise ValueError(
+            f"handgrad.verify: kinks= and kink_range= apply to modes='rev' (each element of the gradient); with "
+            f"modes={tuple(modes)!r} the kinks are found along the tangent instead: leave them out, or add 'rev'"
+        )
+
+
+def _bound(value: Any) -> bool:
+    """A real number (or an array of them): not a bool, None, a string or a complex number."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        return False
+    try:
+        dtype = np.asarray(value).dtype
+    except Exception:
+        return False
+    return dtype.kind in "fiu"
+
+
+def _kink_range_pair(kink_range: Any) -> Any:
+    """kink_range=(lo, hi) as two floats, each a real number, not NaN, lo <= hi; a function (or
+    None) as given (_checked_range validates what it returns); anything else is left for
+    verify_kinks.kink_rule to refuse."""
+    if not (isinstance(kink_range, (tuple, list)) and len(kink_range) == 2):
+        return kink_range
+    for which, value in zip(("lo", "hi"), kink_range, strict=True):
+        if not _bound(value) or np.ndim(value) != 0:
+            raise TypeError(
+                f"handgrad.verify: kink_range=(lo, hi) takes two real numbers, got {which} = {value!r}"
+                + (" (for bounds per element, pass a function returning arrays)" if np.ndim(value) else "")
+            )
+    lo, hi = (float(v) for v in kink_range)
+    if np.isnan(lo) or np.isnan(hi):
+        raise ValueError(f"handgrad.verify: kink_range ({lo}, {hi}) holds NaN: give the bounds as numbers")
+    if not lo <= hi:
+        raise ValueError(f"handgrad.verify: kink_range ({lo}, {hi}) needs lo <= hi")
+    return (lo, hi)
+
+
+def _checked_range(user: Callable[..., Any], call: Call) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """A kink_range= function, its result validated wherever it is called: at the example, now
+    (up front), then at every drawn input (see _range_result)."""
+    example = call.full(call.floats)
+    _range_result(user(*example), example, call, "on the example arguments")
+
+    def checked(*args: Any) -> tuple[np.ndarray, np.ndarray]:
+        try:
+            pair = user(*args)
+        except Exception as exc:
+            raise ValueError(f"handgrad.verify: kink_range raised at a drawn input: {short(exc)}") from None
+        return _range_result(pair, args, call, "at a drawn input")
+
+    return checked
+
+
+def _range_result(pair: Any, args: Sequence[Any], call: Call, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """What a kink_range= function returned, as (lo, hi) in float64: a pair of real numbers or
+    arrays, each broadcasting to every differentiated argument's shape in `args` (f's arguments
+    there), with no NaN and lo <= hi; else a clear error naming kink_range, never a NaN range (a
+    false FAIL of a right gradient, hinted as NaN at ordinary inputs) or a raw NumPy error from
+    inside the check."""
+    import jax
+
+    if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+        raise TypeError(f"handgrad.verify: kink_range must return a pair (lo, hi), got {pair!r} {where}")
+    for which, value in zip(("lo", "hi"), pair, strict=True):
+        if not _bound(value):
+            raise TypeError(
+                f"handgrad.verify: kink_range returned {which} = {value!r} {where}: lo and hi must be real numbers "
+                "or arrays of them"
+            )
+    lo, hi = (np.asarray(v, np.float64) for v in pair)
+    leaves = jax.tree_util.tree_leaves(list(args))
+    for name, i in zip(call.diff_names, call.argnums, strict=True):
+        shape = np.shape(leaves[call.float_pos[i]])
+        for which, bound in (("lo", lo), ("hi", hi)):
+            try:
+                np.broadcast_to(bound, shape)
+            except ValueError:
+                raise ValueError(
+                    f"handgrad.verify: kink_range returned {which} of shape {bound.shape} {where}, which does not "
+                    f"broadcast to {name}'s shape {shape}: return numbers, or arrays shaped like {name}"
+                ) from None
+    shown = f"(lo = {_shown(lo)}, hi = {_shown(hi)})"
+    if np.isnan(lo).any() or np.isnan(hi).any():
+        raise ValueError(
+            f"handgrad.verify: kink_range returned NaN {where} {shown}: the valid derivatives at a kink must be "
+            "numbers (-inf and inf allowed)"
+        )
+    if (lo > hi).any():
+        raise ValueError(f"handgrad.verify: kink_range returned lo > hi {where} {shown}: it needs lo <= hi")
+    return lo, hi
+
+
+def _shown(a: np.ndarray) -> str:
+    return np.array2string(a, threshold=6, precision=4) if a.ndim else f"{float(a):g}"
 
 
 def _check_examples(examples: Any, n: int) -> list[tuple[Any, ...]]:
@@ -423,7 +579,9 @@ def _target(
     extra, "labels" a label-like argument, "low-rank" and "repeated-sv" a matrix argument,
     "size-1" and "broadcast" a shape f takes; None where none is left. `not_finite`: f's
     values at a draw, to redraw where f is not finite. `where`: which extra example
-    (" on examples[0]"), appended to the label."""
+    (" on examples[0]"), appended to the label. The truth's Jacobian, which the allowance's S needs
+    (reference/conditioning.py: jax.jacfwd), is taken in reverse mode (reverse_jvp) where JAX
+    cannot take it forward (a custom_vjp inside f)."""
     fams: list[Family] = []
     for name in family_names:
         if (name == "one-hot" and not check.extras) or (name == "labels" and not label_like(call)):
@@ -443,9 +601,12 @@ def _target(
     if not fams:
         return None
     directions = tuple(e.name for e in check.extras)
+    example = [np.asarray(a, np.float64) for a in call.floats]
+    example += [np.ones(call.out_shape if e.like is None else call.floats[e.like].shape) for e in check.extras]
+    forward_ok = forward_differentiable(check.truth, example)
     return Target(
         name=check.label + where,
-        reference=check.truth,
+        reference=check.truth if forward_ok else reverse_jvp(check.truth),
         args=(*call.names, *directions),
         layout="elementwise",
         families=tuple(fams),
