@@ -17,7 +17,9 @@ class Report:
     """The outcome of `verify`: `ok`, the case results, and `str(report)`, the table and
     the explanation of each failing case as `handgrad check` prints them."""
 
-    def __init__(self, name: str, results: Sequence[CaseResult], show: int = 5, about: str = "") -> None:
+    def __init__(
+        self, name: str, results: Sequence[CaseResult], show: int = 5, about: str = "", notice: str = ""
+    ) -> None:
         self.name = name
         from handgrad.hints import related
 
@@ -25,6 +27,8 @@ class Report:
         self.show = show
         self.about = about
         """How grad was read (as a VJP for a non-scalar f), said under a failure."""
+        self.notice = notice
+        """What was not checked, said whatever the outcome (f's own rule, where grad= replaced it)."""
 
     @property
     def ok(self) -> bool:
@@ -59,6 +63,8 @@ class Report:
             parts.append(f"... and {len(failed) - self.show} more failed cases")
         if failed and self.about:
             parts.append(self.about)
+        if self.notice:
+            parts.append(self.notice)
         summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
         if self.unchecked:
             summary += f"; {self.unchecked} elements not compared where f is not finite or its autodiff is NaN"

@@ -329,10 +329,10 @@ def verify(
             if rule is None and target.name.startswith("hvp("):  # (the others find their kinks)
                 done = [with_kink_note(r, each.names) for r in done]
             results += [broadcast.with_note(with_tie_note(r, target.kink)) for r in done]
-    about = []
+    about, notice = [], ""
     if grad is not None and rule_of_f is not None:
         kind = "custom_vjp" if isinstance(rule_of_f, jax.custom_vjp) else "custom_jvp"
-        about.append(
+        notice = (
             f"{call.name} has its own jax.{kind} rule, which grad= replaces here: grad was checked against "
             f"autodiff of its primal ({call.name}.fun), the rule (what jax.grad({call.name}) uses) was not; "
             f"handgrad.verify({call.name}, ...) without grad= checks it"
@@ -347,7 +347,7 @@ def verify(
         if any(name.endswith(where) for name in failed):
             shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(each.names, each.floats, strict=True))
             about.append(f"examples[{k}] (extra example arguments): {shapes}")
-    return Report(call.name, results, about="\n".join(about))
+    return Report(call.name, results, about="\n".join(about), notice=notice)
 
 
 def _checks(

@@ -64,10 +64,11 @@ def test_grad_beside_a_wrong_rule_is_judged_by_autodiff_of_the_primal(make: Any,
     right = handgrad.verify(f, X, grad=_right_vjp, **NORMAL)  # raised TypeError (custom_vjp) or failed
     assert right.ok, right
     assert _labels(right, failed=False) == {"grad(sp)"}  # grad= takes the rule's place
+    assert "the rule (what jax.grad(sp) uses) was not" in str(right)  # said on a passing report too
     same_mistake = handgrad.verify(f, X, grad=_twice_vjp, **NORMAL)  # passed: the truth came from the rule
     assert _labels(same_mistake) == {"grad(sp)"}
     assert "constant factor of 2" in str(same_mistake.worst.hint)
-    assert "which grad= replaces here" in str(same_mistake)  # (said under a failure: Report.about)
+    assert "which grad= replaces here" in str(same_mistake)
     assert not handgrad.verify(f, X, **NORMAL).ok  # the rule itself, without grad=
 
 
