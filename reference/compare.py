@@ -207,6 +207,9 @@ def _worst_finite(
     allowed = tolerance.allowed(np.where(finite, np.abs(exp), 0.0), np.where(finite, terms, 0.0))
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # an exact answer's allowance may be ~0
         ratio = err / allowed
+    # An allowance that is NaN allows nothing but an exact answer: were it left NaN, argmax
+    # would pick it and every other element would go unjudged.
+    ratio = np.where(np.isnan(ratio), np.where(err == 0, 0.0, np.inf), ratio)
     idx = tuple(int(i) for i in np.unravel_index(int(np.argmax(ratio)), ratio.shape))
     e, g, a = float(exp[idx]), float(got[idx]), float(err[idx])
     rel = a / abs(e) if e != 0 else (0.0 if a == 0 else float("inf"))

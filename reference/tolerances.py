@@ -60,7 +60,7 @@ def input_floor(tolerance: Tolerance, x: np.ndarray, dtype: str) -> Tolerance:
     import ml_dtypes
 
     tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
-    scale = np.minimum(1.0, np.abs(np.asarray(x, np.float64)))
+    scale = np.minimum(1.0, np.nan_to_num(np.abs(np.asarray(x, np.float64)), nan=1.0))  # (NaN x: the fixed floor)
     return dataclasses.replace(tolerance, atol=np.maximum(tolerance.atol * scale, tiny))
 
 

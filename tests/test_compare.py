@@ -217,6 +217,24 @@ def test_an_allowance_near_zero_fails_the_element_without_a_warning() -> None:
     assert not result.ok and result.worst is not None and result.worst.index == (0,)
 
 
+def test_a_nan_allowance_leaves_no_other_element_unjudged() -> None:
+    # An input floor at a NaN input was NaN: argmax picked that element, its ratio failed every
+    # comparison, and a grossly wrong answer elsewhere passed (a red team's find, 2026-12-06).
+    import dataclasses
+
+    from reference.tolerances import input_floor
+
+    x = np.array([np.nan, 1.0, 2.0])
+    want, got = np.array([np.nan, 0.197, 0.105]), np.array([np.nan, 5.0, -7.0], np.float32)
+    floored = compare(want, got, dtype="float32", tolerance=input_floor(TOLERANCES["float32"], x, "float32"))
+    assert not floored.ok and floored.worst is not None and floored.worst.index == (2,)
+    nan_atol = dataclasses.replace(TOLERANCES["float32"], atol=np.array([np.nan, np.nan, 1e-6]), rtol=0.0)
+    right = np.array([0.5, 0.25, 1.0], np.float32)
+    assert compare(np.array([0.5, 0.25, 1.0]), right, dtype="float32", tolerance=nan_atol).ok  # exact: nothing to allow
+    off = compare(np.array([0.5, 0.25, 1.0]), right + np.float32(0.125), dtype="float32", tolerance=nan_atol)
+    assert not off.ok and off.worst is not None and off.worst.index in ((0,), (1,))
+
+
 @pytest.mark.parametrize(
     ("dtype", "shown"), [("float32", "0.14200198"), ("float16", "0.142"), ("float64", "0.14200198358145644")]
 )
