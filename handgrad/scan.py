@@ -112,6 +112,9 @@ WORD = re.compile(r"\w+")
 ATTRIBUTE_IN_FIELD = re.compile(r"\.(\w+)")
 FORMATTERS = names("format format_map")
 """Methods of str that read the attributes their format fields name."""
+POSITIONALS_READ = DTYPE_TAKERS | FORMATTERS | names("astype view dtype compile")
+"""Callees whose positional arguments the check reads (a dtype, a format, XLA's options): a
+computed `*args` in their call is refused (`jnp.zeros(*spec)` with spec = (3, "D"))."""
 STRING_BUILDERS = names(
     """join format format_map decode encode replace translate upper lower swapcase title capitalize
     casefold strip lstrip rstrip center ljust rjust zfill expandtabs removeprefix removesuffix"""
@@ -1388,18 +1391,25 @@ class _ModuleScan:
         scope = v.scope.resolve(func.id)
         return scope is not None and bool(scope.hows.get(func.id)) and scope.hows[func.id] <= {"def", "class"}
 
-    def _check_unpacked(self, v: _Visit, node: ast.Call) -> list[ast.keyword]:
+    def _check_unpacked(self, v: _Visit, node: ast.Call, paths: set[str]) -> list[ast.keyword]:
         """`f(*args)` and `f(**options)` hide from the check what it reads at a call (a format,
-        a dtype, `compiler_options`): a computed sequence or mapping is refused in a call of
-        anything but the submission's own functions; a literal one (`*[x, 0]`, `**{"axis": 0}`,
-        `**dict(axis=0)`) is read as if written out. Returns the keywords the literal mappings
-        hold, for the checks of named arguments."""
-        own = self._own_function(v, node.func)
+        a dtype, `compiler_options`). A computed sequence is refused where the check reads the
+        call's positional arguments (POSITIONALS_READ: a format, a dtype); a computed mapping
+        in a call of anything but a builtin or the submission's own functions (a library
+        function, a method, a name bound to one: `jit = jax.jit; jit(f, **options)`). A literal
+        one (`*[x, 0]`, `**{"axis": 0}`, `**dict(axis=0)`) is read as if written out; `zip(*rows)`,
+        `x.reshape(*shape)` and `helper(*args)` are fine. Returns the keywords the literal
+        mappings hold, for the checks of named arguments."""
+        func = node.func
+        callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        builtin = isinstance(func, ast.Name) and v.scope.resolve(func.id) is None and func.id in _BUILTINS
+        own = builtin or self._own_function(v, func)
+        reads_positionals = bool(paths & CALLED_DIRECTLY) or callee in POSITIONALS_READ
         spelled: list[ast.keyword] = []
         for a in node.args:
-            if isinstance(a, ast.Starred) and not isinstance(a.value, (ast.List, ast.Tuple)) and not own:
-                why = "`*` of a computed sequence in a library call is not allowed: write the arguments in the call"
-                self._find(v, a, "dynamic", why)
+            if isinstance(a, ast.Starred) and not isinstance(a.value, (ast.List, ast.Tuple)) and reads_positionals:
+                why = f"`*` of a computed sequence in a call of `{callee}` is not allowed"
+                self._find(v, a, "dynamic", f"{why}: write its arguments in the call")
         for k in node.keywords:
             if k.arg is not None:
                 continue
@@ -1417,8 +1427,8 @@ class _ModuleScan:
             ):
                 spelled += value.keywords
             elif not own:
-                why = "`**` of a computed mapping in a library call is not allowed: name the arguments in the call"
-                self._find(v, value, "dynamic", why)
+                why = "`**` of a computed mapping is not allowed outside your own functions"
+                self._find(v, value, "dynamic", f"{why}: name the arguments in the call")
         return spelled
 
     def _check_call(self, v: _Visit, node: ast.Call) -> None:
@@ -1426,7 +1436,7 @@ class _ModuleScan:
         paths = self._library_paths(v, func)
         if paths & CALLED_DIRECTLY or (isinstance(func, ast.Attribute) and func.attr in FORMATTERS):
             self.direct_calls.add(id(func))
-        keywords = [k for k in node.keywords if k.arg is not None] + self._check_unpacked(v, node)
+        keywords = [k for k in node.keywords if k.arg is not None] + self._check_unpacked(v, node, paths)
         positional = [
             e
             for a in node.args

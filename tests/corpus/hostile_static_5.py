@@ -18,8 +18,8 @@ from tests.corpus.hostile_static import Hostile, Submission, h
 ONLY_RELU = ("relu_grad",)
 AS_VALUE = "may only be called where it is written"
 PRINT_AS_VALUE = "`jax.debug.print` may only be called directly"
-STARRED = "`*` of a computed sequence in a library call"
-MAPPING = "`**` of a computed mapping in a library call"
+STARRED = "`*` of a computed sequence in a call of"
+MAPPING = "`**` of a computed mapping"
 FIELDS = '"{" + "s:{s.__cl" + "ass__.__ar" + "ray__}}"'
 """A format whose field reads dunders, built so no dunder is written in the source."""
 
@@ -317,7 +317,8 @@ CLEAN: tuple[Submission, ...] = (
     Submission(
         "unpacking-spelled-out",
         "literal sequences and mappings unpacked into library calls, computed ones into the "
-        "submission's own functions and classes, a debug print called directly",
+        "submission's own functions and classes and builtins (zip(*rows)) and a shape into "
+        "reshape, a debug print called directly",
         {
             "submission.py": """
             import jax
@@ -342,7 +343,12 @@ CLEAN: tuple[Submission, ...] = (
                 args = (x,)
                 grad = grad * Scaled(**{"scale": 1.0}).scale + 0 * _step(*args)
                 show("{} rows", total.shape)
-                return grad
+                rows = [[1.0, 2.0], [3.0, 4.0]]
+                columns = list(zip(*rows))
+                biggest = max(*[len(c) for c in columns], 1)
+                merged = dict(**options, **{"extra": biggest})
+                shape = grad.shape
+                return grad.reshape(*shape) * (merged["extra"] > 0)
 
 
             def l2_grad(a, y):
