@@ -101,7 +101,7 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "came back: the formula computes less than the contract's value (a lost factor, a mean where "
                 "the contract sums?) or clamps its result"
             )
-        if result.case.family.name == "far-magnitudes":
+        if result.case.family.name in ("far-magnitudes", "far-scales"):
             return (
                 "NaN/inf where the inputs' squares overflow or underflow the dtype (1e21 or 1e-21 in float32): a "
                 "norm or a variance computed from x * x; divide by max |x| first, then square"
@@ -456,7 +456,7 @@ def _ignores_its_cotangent(
     return bool(np.allclose(scaled[sig], want[sig], rtol=max(spread, 1e-6), atol=0))
 
 
-BRANCH = "a wrong branch condition (a margin, a threshold, a case left out)?"
+BRANCH = "a term that should vanish there is left over, or a wrong branch condition (a margin, a threshold)?"
 
 JIT_HINT = (
     "fails under jit: Python control flow or NumPy on traced values (if/float()/np.*); use jnp.where and jax.numpy"
@@ -507,7 +507,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         # With one or two distinct elements any ratio is "constant" (a vmap batch of one example
         # repeated holds one number several times); only name a telling one then.
         distinct = np.unique(want[sig]).size
-        factor = _factor_words(float(ratios[0]), n, named_only=distinct < 3, rel=spread)
+        factor = _per_row_words(result, float(ratios[0]), n, spread) or _factor_words(
+            float(ratios[0]), n, named_only=distinct < 3, rel=spread
+        )
         if factor:
             return factor
     within = _factor_within_allowance(result, want, got, leaf, n)
@@ -553,8 +555,10 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         sub_ratios = got[sub] / want[sub]
         if np.allclose(sub_ratios, sub_ratios[0], rtol=spread, atol=1e-6):
             factor = _factor_words(float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread)
-            if factor.startswith("zero"):
-                return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
+            if factor.startswith("zero"):  # (unless it is also nonzero where the value is 0: no one pattern)
+                if not (wrong & rest).any():
+                    return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
+                factor = ""
             # At large or extreme inputs an unnamed factor on some elements is more likely a
             # cancellation there (a(1 - a) where a sigmoid saturates) than a branch.
             named = _factor_words(float(sub_ratios[0]), n, named_only=True, rel=spread)
@@ -640,6 +644,9 @@ def _factor_within_allowance(result: CaseResult, want: np.ndarray, got: np.ndarr
     if s_leaf.shape != want.shape:  # (a part of the output: one row, one example)
         return ""
     tolerance = case.entry.tolerance[case.dtype]
+    own = tolerance.allowed(np.abs(want), s_leaf)
+    if np.any((got == 0) & finite & (np.abs(want) > own)):  # a 0 where the value is not, beyond rounding: no factor
+        return ""
     candidates = (*NAMED_COEFFICIENTS, *((float(n), 1.0 / n) if n > 1 else ()), 0.25)
     for c in candidates:
         if c == 1.0:
@@ -655,6 +662,28 @@ def _scaled_alike(want: np.ndarray, got: np.ndarray, c: float, scale: float) -> 
     it too, to 1% of the output's scale: a constant factor is the whole result's, not the large
     elements' alone beside a tiny one that came back as -8.8."""
     return bool(np.all(np.abs(got - c * want) <= 1e-2 * scale * max(1.0, abs(c))))
+
+
+def _per_row_words(result: CaseResult, c: float, n: int, rel: float) -> str:
+    """A factor of 1/rows or rows, rows the length of the first argument's leading axis (as the
+    formula sees it, a vmap case's stacking axis left out), other than n: a loss or gradient
+    divided by `x.shape[0]`, the batch size, where the contract's values are per example."""
+    from handgrad.cases import case_inputs
+
+    args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
+    shape: tuple[int, ...] = tuple(np.shape(args[0])) if args else ()
+    shape = shape[1:] if result.case.stacked else shape
+    if len(shape) < 2 or shape[0] in (1, n):
+        return ""
+    rows = int(shape[0])
+    if abs(c * rows - 1.0) <= rel:
+        return (
+            f"off by a factor of 1/{rows}, one over the number of rows (x.shape[0]): the contract's values are "
+            "per example, not averaged over the batch"
+        )
+    if abs(c / rows - 1.0) <= rel:
+        return f"off by a factor of {rows}, the number of rows (x.shape[0]): summed over the batch, not per example?"
+    return ""
 
 
 def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3) -> str:
@@ -782,6 +811,8 @@ def _known_form(result: CaseResult, got: np.ndarray) -> str:
     return ""
 
 
+LOW_PRECISION = ("float16", "bfloat16")
+"""Dtypes whose hints yield to a float32 or float64 check of the same family (_related_hint)."""
 BATCH_HINTS = ("fails on a batch",)
 """Hints that blame a batch (vmap): only right when the function's unbatched checks pass."""
 EXTREME_HINTS = {"nonfinite": "NaN/inf only at extreme inputs", "value": "inaccurate at extreme inputs"}
@@ -814,10 +845,28 @@ def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
         return switched
     extreme = EXTREME_HINTS.get(result.problem)
     if result.case.stacked and result.hint.startswith(BATCH_HINTS):
-        # The same exception unbatched (a shape or value failure has no exception to match on).
+        # The same exception unbatched, or the same wrong shape: the batch is not the cause.
         kind = _exception_type(result)
-        found = _alike(result, results, lambda r: not r.case.stacked and _exception_type(r) == kind) if kind else None
+        if kind:
+            found = _alike(result, results, lambda r: not r.case.stacked and _exception_type(r) == kind)
+        else:
+            found = _alike(result, results, lambda r: not r.case.stacked) if result.problem == "shape" else None
         return found.hint if found else ""
+    if result.case.dtype in LOW_PRECISION and result.problem == "value":
+        # float16 and bfloat16 name a factor or a form within their own loose rounding, which a
+        # coincidence meets (0.1995 for 1/5); a check of the same inputs in float32 or float64
+        # that fails too tells the cause better.
+        family, transform = result.case.family.name, result.case.transform
+        found = _alike(
+            result,
+            results,
+            lambda r: (
+                r.case.dtype not in LOW_PRECISION and r.case.family.name == family and r.case.transform == transform
+            ),
+        ) or _alike(result, results, lambda r: r.case.dtype not in LOW_PRECISION and r.case.family.name == family)
+        blames_extremes = found is not None and found.hint.startswith((*EXTREME_HINTS.values(), ALSO_AT_EXTREMES))
+        if found is not None and found.hint != result.hint and not blames_extremes:
+            return found.hint
     if extreme is not None and _beyond_ordinary(result) and result.hint.startswith(extreme):
         found = _alike(result, results, lambda r: not _beyond_ordinary(r) and r.case.dtype == result.case.dtype)
         if not found:

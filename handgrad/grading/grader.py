@@ -36,7 +36,7 @@ from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, prestart_
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
 from handgrad.grading.submission import SubmissionError, check_submission, resolve
-from handgrad.hints import related
+from handgrad.hints import ALSO_AT_EXTREMES, related
 from handgrad.scan import NOTEBOOK_EXPORT, Finding
 from handgrad.scan_budget import scan_and_review_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
@@ -700,10 +700,15 @@ def _score(
     )  # fmt: skip
 
 
-SHAPE_NUMBERS = re.compile(r"in \d+ of \d+ elements|n = (1/)?\d+")
-"""What a hint counts at one shape: elements ("nonzero in 1 of 5 elements") and the length n
-of a mean ("1/n = 1/5"), left out when checks are grouped by cause: the same mistake at
-another shape is the same cause."""
+SHAPE_NUMBERS = re.compile(
+    r"in \d+ of \d+ elements|n = (1/)?\d+|factor of -?\d+\.\d+(e[-+]?\d+)?|factor of (1/)?\d+, (one over )?the "
+    r"number of rows|\((\d+, )*\d+,?\)|\b(b?float(16|32|64))\b|[\d.]+(e-?\d+)? off \(relative\)"
+)
+"""What a hint says of one check's shape, dtype or draw, left out when checks are grouped by
+cause: elements ("nonzero in 1 of 5 elements"), the length n of a mean ("1/n = 1/5"), the
+number of rows, a shape ("(5, 5)"), a dtype ("float32 rounding"), an unnamed factor
+("0.1429": 1/7 at one batch size, 1/3 at another) and how far off ("0.00025 off"). The same
+mistake at another shape or dtype is the same cause; named factors (2, 1/2, n) stay apart."""
 
 MAX_CAUSES = 3
 """Distinct causes a function's feedback shows, each by its first failing check."""
@@ -714,7 +719,10 @@ def _causes(failed: Sequence[CaseResult]) -> list[tuple[CaseResult, list[CaseRes
     with its first check, in the order of `failed`: one message per cause, not one per cell."""
     groups: dict[tuple[str, str], list[CaseResult]] = {}
     for result in failed:
-        groups.setdefault((result.problem, SHAPE_NUMBERS.sub("#", result.hint)), []).append(result)
+        key = (result.problem, SHAPE_NUMBERS.sub("#", result.hint))
+        if result.hint == ALSO_AT_EXTREMES:  # (its words: most likely the same mistake as at ordinary inputs)
+            key = next((k for k in groups if k[0] == result.problem and k[1] != ALSO_AT_EXTREMES), key)
+        groups.setdefault(key, []).append(result)
     return [(alike[0], alike) for alike in groups.values()]
 
 

@@ -1,0 +1,104 @@
+"""One mistake, one cause, in words that fit it: a third red team (2026-12-06) graded 71
+copies of the solution with a student's mistake each; every verdict was right, but one
+mistake was often told as several causes (an unnamed factor per batch size, float16 naming a
+coincidental 1/n beside float32's words, "also at extreme inputs" as a second cause), or in
+words for another mistake. Each test grades a form in this process as the grader would."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+import handwritten
+from handgrad.grading.grader import Options, grade_function
+from reference.catalog import BY_NAME
+from tests.in_process import InProcessPrograms
+
+
+def _grade(name: str, formula: Any) -> Any:
+    return grade_function(InProcessPrograms({**vars(handwritten), name: formula}), BY_NAME[name], Options(), 1, "cpu:0")
+
+
+def _hints(grade: Any) -> list[str]:
+    return re.findall(r"likely mistake: (.*)", grade.feedback)
+
+
+def _ce_over_rows(z: Any, y: Any) -> Any:  # divided by z.shape[0]: a mean over the batch
+    return -jnp.sum(y * jax.nn.log_softmax(z, axis=-1), axis=-1) / z.shape[0]
+
+
+def test_a_loss_divided_by_the_batch_size_is_named_so() -> None:
+    grade = _grade("cross_entropy", _ce_over_rows)
+    assert grade.score == 0
+    # Rows of 5 (one example: n and the rows coincide) and batches of 7 and 3 rows: until now
+    # "a factor of 1/n", "a constant factor of 0.1429", "of 0.3333" and 8 more causes.
+    assert any("one over the number of rows (x.shape[0])" in h for h in _hints(grade)), grade.feedback
+    assert "0.1429" not in grade.feedback and "more distinct causes" not in grade.feedback
+
+
+def _ce_grad_probabilities(z: Any, y: Any) -> Any:  # right only where the target sums to 1
+    return jax.nn.softmax(z, axis=-1) - y
+
+
+def test_float16_takes_float32s_words_for_the_same_inputs() -> None:
+    grade = _grade("cross_entropy_grad", _ce_grad_probabilities)
+    assert grade.score == 0
+    assert all("right only when the target sums to 1" in h for h in _hints(grade)), grade.feedback
+    assert "Another cause" not in grade.feedback
+
+
+def _softmax_over_everything(x: Any) -> Any:  # the sum over every axis, not the last
+    e = jnp.exp(x - jnp.max(x, axis=-1, keepdims=True))
+    return e / jnp.sum(e)
+
+
+def test_the_same_mistake_at_extreme_inputs_is_not_a_second_cause() -> None:
+    grade = _grade("softmax", _softmax_over_everything)
+    assert grade.score == 0
+    assert "Another cause" not in grade.feedback, grade.feedback
+    assert "show this same problem" in grade.feedback
+
+
+def _hinge_grad_per_element(a: Any, y: Any) -> Any:  # y_i a_i per element, not the row's <y, a>
+    return jnp.where(y * a < 1, -y, jnp.zeros_like(y))
+
+
+def test_a_hint_never_says_zero_where_the_values_shown_are_nonzero_too() -> None:
+    grade = _grade("hinge_grad", _hinge_grad_per_element)
+    assert grade.score == 0
+    # Its pm1 check is 0 where -y belongs and -y where 0 belongs: "zero in 4 of 95 elements
+    # where the value is not" was shown beside "expected 0, got 1".
+    assert not [h for h in _hints(grade) if h.startswith("zero")], grade.feedback
+
+
+def _softmax_vjp_without_the_dot(s_in: Any, g: Any) -> Any:  # s * g: the -s <g, s> term missing
+    return jax.nn.softmax(s_in, axis=-1) * g
+
+
+def test_a_leftover_term_in_a_function_without_branches_is_not_told_as_only_a_branch() -> None:
+    grade = _grade("softmax_vjp", _softmax_vjp_without_the_dot)
+    left_over = [h for h in _hints(grade) if "where it should be 0" in h]
+    assert all("a term that should vanish there is left over" in h for h in left_over), grade.feedback
+
+
+def _cosine_grad_first_term(a: Any, y: Any) -> Any:  # y / (|a| |y|) alone, norms from squares
+    na = jnp.sqrt(jnp.sum(a * a, axis=-1, keepdims=True))
+    ny = jnp.sqrt(jnp.sum(y * y, axis=-1, keepdims=True))
+    return y / (na * ny)
+
+
+def test_far_scales_name_the_norm_computed_from_squares() -> None:
+    options = Options(strict=True)
+    grade = grade_function(
+        InProcessPrograms({"cosine_similarity_grad": _cosine_grad_first_term}),
+        BY_NAME["cosine_similarity_grad"],
+        options,
+        1,
+        "cpu:0",
+    )
+    far = grade.feedback.split("inputs far-scales", 1)
+    assert len(far) == 2 and "a norm or a variance computed from x * x" in far[1], grade.feedback
+    assert "log of an underflowed probability" not in far[1].split("Another cause", 1)[0]
