@@ -158,7 +158,15 @@ def check_returns(
                 f"expected {w.shape} (the shape of {k})"
             )
         if g.dtype != w.dtype:
-            raise TypeError(f"handgrad.verify: {who} returns dtype {g.dtype} for {k}, expected {w.dtype}")
+            why = ""
+            if g.dtype == "float64" and w.dtype != "float64":  # (JAX's float64, on for the check, widened it)
+                why = (
+                    ": verify runs with float64 enabled (jax_enable_x64, for its float64 truth), where a Python "
+                    "number, jnp.arange or jax.nn.one_hot without dtype= is float64, as it is wherever float64 is "
+                    f"on; give the dtype (jnp.asarray(0.5, {k}.dtype), one_hot(..., dtype={k}.dtype)) or end with "
+                    f".astype({k}.dtype)"
+                )
+            raise TypeError(f"handgrad.verify: {who} returns dtype {g.dtype} for {k}, expected {w.dtype}{why}")
 
 
 def forward_differentiable(fn: Callable[..., Any], args: Sequence[Any]) -> bool:

@@ -301,3 +301,19 @@ def test_kinks_beside_hvp_apply_to_grad() -> None:
                              **GIVEN)  # fmt: skip
     assert report.ok, report
     assert _labels(report, failed=False) == {"grad(_abs_sum)", "hvp(_abs_sum)"}
+
+
+def test_a_gradient_widened_to_float64_by_python_numbers_is_told_why() -> None:
+    # jnp.where(c, -tau, 1 - tau) is float32 where float64 is off, float64 under verify's x64.
+    def pinball(p: Any) -> Any:
+        return jnp.sum(jnp.maximum(0.3 * p, -0.7 * p))
+
+    def grad(p: Any) -> Any:
+        return jnp.where(p > 0, 0.3, -0.7)
+
+    with pytest.raises(TypeError, match=r"returns dtype float64 for p, expected float32: verify runs with float64"):
+        handgrad.verify(pinball, np.linspace(-1.0, 1.0, 5, dtype=np.float32), grad=grad)
+    fixed = handgrad.verify(
+        pinball, np.linspace(-0.9, 1.1, 5, dtype=np.float32), grad=lambda p: grad(p).astype(p.dtype), **NORMAL
+    )
+    assert fixed.ok, fixed
