@@ -60,7 +60,9 @@ def _size_one(call: Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | Non
     its leading axis is not cut: the labels would stay at full length beside one row. A length
     that lines up, counted from the right, with the same length in an argument not cut is a
     broadcast, not a batch (a bias (2,) beside rows (5, 2)): passed over here, the broadcast
-    family's (handgrad/broadcast.py)."""
+    family's (handgrad/broadcast.py). An argument square in its last two axes is never cut:
+    jnp.linalg.cholesky takes one row (1, 5) of an SPD (5, 5) and returns NaN, so f seems to
+    take the cut shape where its gradient (an inverse) does not."""
     import jax
 
     order = [call.floats[i] for i in call.argnums] + list(call.floats)
@@ -71,6 +73,8 @@ def _size_one(call: Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | Non
         cut = [i for i, a in enumerate(call.floats) if a.ndim and a.shape[0] == n]
         if any(lines_up(call, i, 0, [j for j in range(len(call.floats)) if j not in cut]) for i in cut):
             continue
+        if any(call.floats[i].ndim >= 2 and call.floats[i].shape[-1] == call.floats[i].shape[-2] for i in cut):
+            continue  # a square matrix (an inverse's, a Cholesky's): one row of it is no matrix f takes
         shapes = [(1, *a.shape[1:]) if a.ndim and a.shape[0] == n else a.shape for a in call.floats]
         specs = [jax.ShapeDtypeStruct(s, a.dtype) for s, a in zip(shapes, call.floats, strict=True)]
         try:

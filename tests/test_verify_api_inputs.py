@@ -317,3 +317,21 @@ def test_a_gradient_widened_to_float64_by_python_numbers_is_told_why() -> None:
         pinball, np.linspace(-0.9, 1.1, 5, dtype=np.float32), grad=lambda p: grad(p).astype(p.dtype), **NORMAL
     )
     assert fixed.ok, fixed
+
+
+def test_a_square_matrix_argument_is_not_cut_to_one_row() -> None:
+    # size-1 cut an SPD (5, 5) to (1, 5): cholesky took it (NaN), inv refused, and the right
+    # gradient of a log-determinant failed with "a shape error".
+    a = np.random.default_rng(0).standard_normal((5, 5))
+    spd = (a @ a.T + 5 * np.eye(5)).astype(np.float32)
+
+    def logdet(s: Any) -> Any:
+        return 2 * jnp.sum(jnp.log(jnp.diag(jnp.linalg.cholesky(s))))
+
+    report = handgrad.verify(logdet, spd, grad=jnp.linalg.inv, families=["given", "size-1"], **ONE)
+    assert report.ok, report
+    assert {r.case.family.name for r in report.results} == {"given"}
+    rows = handgrad.verify(
+        lambda x: jnp.sum(jnp.tanh(x)), np.ones((5, 3)), grad=lambda x: 1 - jnp.tanh(x) ** 2, families=["size-1"], **ONE
+    )
+    assert {r.case.family.name for r in rows.results} == {"size-1"}  # a batch of rows is still cut
