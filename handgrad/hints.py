@@ -666,14 +666,18 @@ def _scaled_alike(want: np.ndarray, got: np.ndarray, c: float, scale: float) -> 
 
 def _per_row_words(result: CaseResult, c: float, n: int, rel: float) -> str:
     """A factor of 1/rows or rows, rows the length of the first argument's leading axis (as the
-    formula sees it, a vmap case's stacking axis left out), other than n: a loss or gradient
-    divided by `x.shape[0]`, the batch size, where the contract's values are per example."""
+    formula sees it, a vmap case's stacking axis left out), other than n: a catalog loss or
+    gradient divided by `x.shape[0]`, the batch size, where the contract's values are per
+    example. Not for handgrad.verify's functions, whose leading axis need be no batch."""
     from handgrad.cases import case_inputs
+    from reference.catalog import BY_NAME
 
+    if BY_NAME.get(result.case.entry.name) is not result.case.entry:  # (verify's functions have no batch)
+        return ""
     args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
     shape: tuple[int, ...] = tuple(np.shape(args[0])) if args else ()
     shape = shape[1:] if result.case.stacked else shape
-    if len(shape) < 2 or shape[0] in (1, n):
+    if len(shape) < 2 or shape[0] in (1, 2, 4, n):  # (2 and 4 rows: the named factors 2, 1/2, 4, 1/4 say it)
         return ""
     rows = int(shape[0])
     if abs(c * rows - 1.0) <= rel:
