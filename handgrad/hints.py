@@ -554,6 +554,11 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     if sub.any() and sub.sum() < sig.sum():
         sub_ratios = got[sub] / want[sub]
         if np.allclose(sub_ratios, sub_ratios[0], rtol=spread, atol=1e-6):
+            by_option = _option_factor(result, float(sub_ratios[0]), spread)
+            if by_option:
+                return (
+                    f"{by_option}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
+                )
             factor = _factor_words(float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread)
             if factor.startswith("zero"):  # (unless it is also nonzero where the value is 0: no one pattern)
                 if not (wrong & rest).any():
@@ -662,6 +667,21 @@ def _scaled_alike(want: np.ndarray, got: np.ndarray, c: float, scale: float) -> 
     it too, to 1% of the output's scale: a constant factor is the whole result's, not the large
     elements' alone beside a tiny one that came back as -8.8."""
     return bool(np.all(np.abs(got - c * want) <= 1e-2 * scale * max(1.0, abs(c))))
+
+
+def _option_factor(result: CaseResult, c: float, rel: float) -> str:
+    """A factor equal to a number the function is called with (Huber's delta), or its inverse:
+    Huber's linear branch written sign(a - y) without delta is off by 1/delta there, 2 at
+    delta = 0.5 and 0.4 at 2.5, one mistake told as two factors. No value, so that the
+    feedback groups every delta's checks as one cause."""
+    for name, value in result.kwargs.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or abs(value) in (0.0, 1.0):
+            continue
+        if abs(c * value - 1.0) <= rel:
+            return f"off by a factor of 1/{name}: a factor {name} missing"
+        if abs(c / value - 1.0) <= rel:
+            return f"off by a factor of {name}: a factor {name} too many"
+    return ""
 
 
 def _per_row_words(result: CaseResult, c: float, n: int, rel: float) -> str:

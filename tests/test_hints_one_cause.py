@@ -102,3 +102,22 @@ def test_far_scales_name_the_norm_computed_from_squares() -> None:
     far = grade.feedback.split("inputs far-scales", 1)
     assert len(far) == 2 and "a norm or a variance computed from x * x" in far[1], grade.feedback
     assert "log of an underflowed probability" not in far[1].split("Another cause", 1)[0]
+
+
+def _huber_grad_linear_without_delta(a: Any, y: Any, delta: float = 1.0) -> Any:  # seed erratum 2
+    r = a - y
+    return jnp.where(jnp.abs(r) <= delta, r, jnp.sign(r)) / a.shape[-1]
+
+
+def _huber_grad_delta_in_the_quadratic_branch(a: Any, y: Any, delta: float = 1.0) -> Any:
+    r = a - y
+    return jnp.where(jnp.abs(r) <= delta, delta * r, delta * jnp.sign(r)) / a.shape[-1]
+
+
+def test_a_factor_equal_to_the_option_is_named_once_whatever_its_value() -> None:
+    # Off by 1/delta on the linear branch: "a factor of 2" at delta 0.5, "of 0.4" at 2.5 were two causes.
+    missing = _grade("huber_grad", _huber_grad_linear_without_delta)
+    assert missing.score == 0 and "Another cause" not in missing.feedback, missing.feedback
+    assert all("a factor delta missing" in h for h in _hints(missing)), missing.feedback
+    extra = _grade("huber_grad", _huber_grad_delta_in_the_quadratic_branch)
+    assert all("a factor delta too many" in h for h in _hints(extra)), extra.feedback
