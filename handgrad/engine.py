@@ -179,7 +179,8 @@ def run_case(
     if strict and comparison.worst is not None and comparison.worst.at_kink and case.entry.kink is not None:
         # Not "wrong": another valid subgradient, which strict mode does not take.
         return _with_hint(result, f"at a kink strict mode takes only the convention: {case.entry.kink.rule}")
-    result = dataclasses.replace(result, switch_window=switch_window(result, want_eff, out.value))
+    if comparison.problem == "value":  # (the window's hint is a value hint: hints._misplaced_switch)
+        result = dataclasses.replace(result, switch_window=switch_window(result, want_eff, out.value))
     return _with_hint(result, hint_for(result, want_eff, out.value))
 
 

@@ -365,13 +365,10 @@ def switch_window(result: CaseResult, want: Any, got: Any) -> tuple[float, float
     switch = getattr(result.case.entry.kink, "switch", None)
     if switch is None or not isinstance(want, np.ndarray) or not isinstance(got, np.ndarray) or want.shape != got.shape:
         return None
-    from handgrad.cases import case_inputs
-
-    args = tuple(np.asarray(a) for a in case_inputs(result.case, result.seed).args)
-    value = switch.value(args)
-    if np.shape(value) != want.shape:  # (not the case's own inputs' output)
+    value = _switch_values(result)
+    if value is None or value.shape != want.shape:  # (not the case's own inputs' output)
         return None
-    t = np.asarray(value, np.float64).ravel()
+    t = value.ravel()
     w, g = want.ravel().astype(np.float64), got.ravel().astype(np.float64)
     finite = np.isfinite(w) & np.isfinite(t)
     scale = max(float(np.max(np.abs(w[finite]), initial=0.0)), 1e-30)
@@ -394,10 +391,23 @@ def switch_window(result: CaseResult, want: Any, got: Any) -> tuple[float, float
     return float(below.max()), float(above.min())
 
 
-def _misplaced_switch(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
-    window = switch_window(result, want, got)
+def _switch_values(result: CaseResult) -> np.ndarray | None:
+    """The quantity the case's kink switches on (reference/kinks.py, Switch), at the inputs the
+    case was drawn with, in float64; None where its kink has none."""
     switch = getattr(result.case.entry.kink, "switch", None)
-    if window is None or switch is None:
+    if switch is None:
+        return None
+    from handgrad.cases import case_inputs
+
+    args = tuple(np.asarray(a) for a in case_inputs(result.case, result.seed).args)
+    return np.asarray(switch.value(args), np.float64)
+
+
+def _misplaced_switch(result: CaseResult) -> str:
+    """The hint for a check whose switch_window the engine found (engine.run_case sets it
+    before it asks for the hint: the window is computed once per check)."""
+    switch = getattr(result.case.entry.kink, "switch", None)
+    if result.switch_window is None or switch is None:
         return ""
     return (
         f"wrong on one stretch of {switch.name} and right on both sides of it: a branch switches at the wrong "
@@ -473,7 +483,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"wrong at a kink: {kink.rule}" if kink is not None else "wrong at a kink"
     if want.shape != got.shape:
         return ""
-    switched = _misplaced_switch(result, want, got) if not leaf else ""
+    switched = _misplaced_switch(result) if not leaf else ""
     if switched:
         return switched
     beside = _zero_beside_the_kink(result, want, got)
@@ -903,15 +913,11 @@ def _inside_a_switch_window(result: CaseResult, results: Sequence[CaseResult]) -
     """The misplaced-switch hint of another check of the function, for a check with a hint in
     WEAK_HINTS whose worst element's switch quantity lies inside that check's window (a
     scalar case at x = 0.16 where relu's derivative was written x > 1)."""
-    switch = getattr(result.case.entry.kink, "switch", None)
     worst = result.comparison.worst if result.comparison is not None else None
-    if switch is None or worst is None or result.problem != "value" or not result.hint.startswith(WEAK_HINTS):
+    if worst is None or result.problem != "value" or not result.hint.startswith(WEAK_HINTS):
         return ""
-    from handgrad.cases import case_inputs
-
-    args = tuple(np.asarray(a) for a in case_inputs(result.case, result.seed).args)
-    value = np.broadcast_to(switch.value(args), np.shape(args[0]))
-    if len(worst.index) != value.ndim:
+    value = _switch_values(result)
+    if value is None or len(worst.index) != value.ndim:
         return ""
     t = float(value[worst.index])
     for r in results:
