@@ -522,10 +522,6 @@ def _literal_names(node: ast.expr) -> bool:
     return False
 
 
-def _is_text(node: ast.expr | None, text: str) -> bool:
-    return isinstance(node, ast.Constant) and node.value == text
-
-
 def _text_or_none(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
