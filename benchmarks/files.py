@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import secrets
-import tempfile
 from pathlib import Path
 
 
 def not_writable(folder: Path) -> str:
     """Why no file can be made in `folder` (tried: a read-only file system, a mode without w,
-    /proc), or "" where one can."""
+    /proc), or "" where one can: the grader's own probe (reports.why_not_writable)."""
+    from handgrad.grading.reports import why_not_writable
+
     try:
-        fd, name = tempfile.mkstemp(dir=folder, prefix=".handgrad-probe-")
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as exc:
-        return "it takes no new files" if exc.errno == errno.ENOENT else str(exc.strerror or exc)
-    os.close(fd)
-    with contextlib.suppress(OSError):
-        os.unlink(name)
-    return ""
+        return str(exc.strerror or exc)
+    try:
+        return why_not_writable(fd)
+    finally:
+        os.close(fd)
 
 
 def replace_file(path: Path, data: str | bytes) -> None:

@@ -178,14 +178,19 @@ def _file_name(name: str) -> None:
 
 
 def _not_writable(fd: int) -> str:
+    why = why_not_writable(fd)
+    return f"cannot be written ({why})" if why else ""
+
+
+def why_not_writable(fd: int) -> str:
     """Why no file can be made in the directory open at `fd` (tried: a read-only file system,
-    a mode without w, /proc), or "" where one can."""
+    a mode without w, /proc), or "" where one can. The benchmark's outputs are checked with
+    it too (benchmarks/files.py)."""
     probe = f".handgrad-{secrets.token_hex(6)}.tmp"
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=fd))
     except OSError as exc:
-        why = "it takes no new files" if exc.errno == errno.ENOENT else exc.strerror
-        return f"cannot be written ({why})"
+        return "it takes no new files" if exc.errno == errno.ENOENT else str(exc.strerror or exc)
     with _suppress():
         os.unlink(probe, dir_fd=fd)
     return ""
