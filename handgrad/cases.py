@@ -261,11 +261,8 @@ def _sensitivity_at(case: Case, seed: int, needed: Any) -> Any:
                 padded = np.full(max(64, 1 << (int(rows.size) - 1).bit_length()), flat.shape[0], np.int64)
                 padded[: rows.size] = rows
                 s[rows] = np.asarray(program(padded, *one), np.float64)[: rows.size]
-            per.append(jax.tree.map(np.asarray, unravel(jax.numpy.asarray(s))))
-    out = per[0] if not stack else jax.tree.map(lambda *leaves: np.stack(leaves), *per)
-    if entry.cancelled is not None:
-        out = out + entry.cancelled(tuple(np.asarray(a, np.float64) for a in inputs.args))
-    return out
+            per.append(_with_cancelled(entry, one, jax.tree.map(np.asarray, unravel(jax.numpy.asarray(s)))))
+    return per[0] if not stack else jax.tree.map(lambda *leaves: np.stack(leaves), *per)
 
 
 @_per_entry(256)
@@ -283,19 +280,26 @@ def _sensitivity(entry: Entry, family: Family, dtype: str, stack: int, seed: int
     args64 = _cast(inputs.args, "float64")
     with jax.default_device(jax.devices("cpu")[0]):
         if not stack:
-            out = jax.tree.map(np.asarray, program(*args64))
-        else:
-            per = []
-            for i in range(stack):
-                one = tuple(
-                    a if axis is None else jax.tree.map(lambda v, i=i: v[i], a)
-                    for a, axis in zip(args64, entry.vmap_axes, strict=True)
-                )
-                per.append(program(*one))
-            out = jax.tree.map(lambda *leaves: np.stack([np.asarray(v) for v in leaves]), *per)
-    if entry.cancelled is not None:
-        out = out + entry.cancelled(tuple(np.asarray(a, np.float64) for a in inputs.args))
-    return out
+            return _with_cancelled(entry, args64, jax.tree.map(np.asarray, program(*args64)))
+        per = []
+        for i in range(stack):
+            one = tuple(
+                a if axis is None else jax.tree.map(lambda v, i=i: v[i], a)
+                for a, axis in zip(args64, entry.vmap_axes, strict=True)
+            )
+            per.append(_with_cancelled(entry, one, jax.tree.map(np.asarray, program(*one))))
+    return jax.tree.map(lambda *leaves: np.stack(leaves), *per)
+
+
+def _with_cancelled(entry: Entry, args64: Any, s: Any) -> Any:
+    """S of one example (or of a batch-polymorphic entry's whole batch) plus the terms its
+    formula may cancel (Entry.cancelled), leaf by leaf."""
+    if entry.cancelled is None:
+        return s
+    extra = entry.cancelled(tuple(jax.tree.map(lambda a: np.asarray(a, np.float64), a) for a in args64))
+    if extra is None:
+        return s
+    return jax.tree.map(lambda a, b: np.asarray(a, np.float64) + np.asarray(b, np.float64), s, extra)
 
 
 _CACHES = (_inputs, _reference, _expected, _sensitivity_program, _sensitivity, _sensitivity_rows_program)

@@ -69,7 +69,8 @@ from handgrad.verify_kinks import (
 )
 from reference.catalog import Entry
 from reference.families import Family
-from reference.tolerances import DTYPES, TOLERANCES
+from reference.rounding import rounding_terms
+from reference.tolerances import CONDITIONING_FACTOR, DTYPES, ROUNDING_FACTOR, TOLERANCES
 
 __all__ = ["ALL_FAMILIES", "FAMILIES", "Report", "Target", "TaylorResult", "assert_gradient", "taylor_test", "verify"]
 
@@ -613,11 +614,27 @@ def _target(
         dtypes=tuple(dtypes),
         kink=own_rounding(call, check.kink, check.truth),
         tolerance=TOLERANCES,
+        cancelled=_own_rounding(check.truth),
         floor_follows_truth=True,
         of=call.name,
         directions=directions,
         where=where,
     )
+
+
+def _own_rounding(truth: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Any]:
+    """Entry.cancelled for a truth: its running error bound R (reference/rounding.py), in units
+    of S (the allowance multiplies S by CONDITIONING_FACTOR; R is taken ROUNDING_FACTOR times)."""
+    import jax
+
+    terms = rounding_terms(truth)
+    scale = ROUNDING_FACTOR / CONDITIONING_FACTOR
+
+    def cancelled(args: tuple[Any, ...]) -> Any:
+        r = terms(args)
+        return None if r is None else jax.tree.map(lambda a: a * scale, r)
+
+    return cancelled
 
 
 def assert_gradient(f: Callable[..., Any], *args: Any, **options: Any) -> Report:

@@ -46,10 +46,12 @@ class Entry:
     """For a derivative: the catalog name of the function it differentiates."""
     summary: str = ""
     """The contract's one-line math, for the starter file and docs/contract.md."""
-    cancelled: Callable[[tuple[Any, ...]], np.ndarray] | None = None
+    cancelled: Callable[[tuple[Any, ...]], Any] | None = None
     """Size of terms a correct formula may cancel where the sensitivity S does not see them,
-    per element of the output; added to S (reference/tolerances.py). Set for the contract's
-    own forms that cancel where S is small (the *_terms functions below)."""
+    per element of the output (a tree shaped like the output, or None for none), given one
+    example's float64 arguments; added to S (reference/tolerances.py). Set for the contract's
+    own forms that cancel where S is small (the *_terms functions below), and by
+    handgrad.verify from its truth's running error bound (reference/rounding.py)."""
     floor_follows_input: bool = False
     """The absolute floor (atol) shrinks with |x| below 1, element by element
     (reference/tolerances.py, input_floor): for activations, whose values near 0 are of

@@ -1,0 +1,81 @@
+"""verify where the exact gradient is 0, or small, by cancellation: the truth's own rounding.
+
+Until 2026-12-06 the allowance followed the size of the result (and S, the rounding of the
+inputs), never the size of the terms a computation cancels: where the gradient is 0 by
+cancellation (sum(softmax(x)), a layer norm's sum) the float64 truth came out as noise of
+1e-17 and the exact answer 0 failed against it. Now the allowance includes eps times the
+running error bound R of the truth's own program (reference/rounding.py). Each right answer
+below failed before; beside it, a wrong one of the same function still fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import handgrad
+
+X = np.random.default_rng(7).normal(size=(9,)).astype(np.float32)
+
+
+def _sum_softmax(x: Any) -> Any:  # identically 1: its gradient is exactly 0
+    return jnp.sum(jax.nn.softmax(x))
+
+
+def _softmax_vjp_of_ones(x: Any) -> Any:  # the textbook VJP, s * (v - <s, v>) with v = 1
+    s = jax.nn.softmax(x)
+    return s * (1.0 - jnp.sum(s))
+
+
+def _layer_norm_sum(x: Any) -> Any:  # a layer norm's outputs sum to 0 whatever x is
+    c = x - jnp.mean(x)
+    return jnp.sum(c / jnp.sqrt(jnp.mean(c * c) + 1e-5))
+
+
+def _layer_norm_backward(x: Any, mean_term: bool = True) -> Any:  # the textbook backward, upstream 1
+    c = x - jnp.mean(x)
+    r = 1.0 / jnp.sqrt(jnp.mean(c * c) + 1e-5)
+    gy = jnp.ones_like(x)
+    xhat = c * r
+    return r * (gy - (jnp.mean(gy) if mean_term else 0.0) - xhat * jnp.mean(gy * xhat))
+
+
+def _logsumexp_hvp(x: Any, v: Any, cross_term: bool = True) -> Any:
+    s = jax.nn.softmax(x)
+    return s * v - (s * jnp.sum(s * v) if cross_term else 0.0)
+
+
+Formula = Callable[..., Any]
+RIGHT: list[tuple[str, Formula, dict[str, Formula]]] = [
+    ("sum-softmax-zero", _sum_softmax, {"grad": jnp.zeros_like}),
+    ("sum-softmax-textbook", _sum_softmax, {"grad": _softmax_vjp_of_ones}),
+    ("layer-norm-sum-zero", _layer_norm_sum, {"grad": jnp.zeros_like}),
+    ("layer-norm-sum-textbook", _layer_norm_sum, {"grad": _layer_norm_backward}),
+    ("logsumexp-hvp", jax.nn.logsumexp, {"hvp": _logsumexp_hvp}),
+]
+WRONG: list[tuple[str, Formula, dict[str, Formula]]] = [
+    # 1e-9 of the softmax: far below float32's resolution, far above float64 rounding.
+    ("sum-softmax-off-by-1e-9", _sum_softmax, {"grad": lambda x: 1e-9 * jax.nn.softmax(x)}),
+    ("layer-norm-sum-no-mean-term", _layer_norm_sum, {"grad": lambda x: _layer_norm_backward(x, mean_term=False)}),
+    ("logsumexp-hvp-no-cross-term", jax.nn.logsumexp, {"hvp": lambda x, v: _logsumexp_hvp(x, v, cross_term=False)}),
+    # A gradient that is not 0: softmax-weighted sum, 1e-4 off in every dtype.
+    ("weighted-softmax-1e-4-off", lambda x: jnp.sum(jnp.arange(9.0, dtype=x.dtype) * jax.nn.softmax(x)),
+     {"grad": lambda x: 1.0001 * jax.grad(lambda x: jnp.sum(jnp.arange(9.0, dtype=x.dtype) * jax.nn.softmax(x)))(x)}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "f", "formula"), RIGHT, ids=[r[0] for r in RIGHT])
+def test_a_right_answer_passes_where_the_truth_is_rounding_noise(name: str, f: Formula, formula: Any) -> None:
+    report = handgrad.verify(f, X, dtypes=["float64", "float32"], **formula)
+    assert report.ok, report
+
+
+@pytest.mark.parametrize(("name", "f", "formula"), WRONG, ids=[w[0] for w in WRONG])
+def test_a_wrong_answer_of_the_same_functions_still_fails(name: str, f: Formula, formula: Any) -> None:
+    report = handgrad.verify(f, X, dtypes=["float64", "float32"], **formula)
+    assert not report.ok
+    assert any(r.case.dtype == "float64" for r in report.failures)
