@@ -281,10 +281,14 @@ def verify(
             try:
                 want = jax.eval_shape(truth, *example)
             except Exception as exc:
-                raise ValueError(
-                    f"handgrad.verify: JAX cannot differentiate {call.name} ({short(exc)}); "
-                    "check the gradient with handgrad.taylor_test instead"
-                ) from None
+                if "rev" not in mode_names:  # (the forward checks' truth is jax.jvp: reverse mode may fail)
+                    want = {n: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype) for n, a in _diff(call)}
+                else:
+                    raise ValueError(
+                        f"handgrad.verify: JAX cannot differentiate {call.name} ({short(exc)}); "
+                        "check the gradient with handgrad.taylor_test instead"
+                        + (", or as a directional derivative with modes=('fwd',)" if _reverse_only(exc) else "")
+                    ) from None
             if grad is not None:
                 check_returns(formula, example, want, "grad", grad, calling(call, "grad", len(args)))
         if hvp is not None:
@@ -401,6 +405,16 @@ def _first_order(
     if order == 2 and fwd is not None:
         checks.append(second_fwd(call, fwd))
     return checks
+
+
+def _diff(call: Call) -> list[tuple[str, np.ndarray]]:
+    """The differentiated float leaves, by name: the shapes and dtypes grad returns."""
+    return [(call.names[i], call.floats[i]) for i in call.argnums]
+
+
+def _reverse_only(exc: Exception) -> bool:
+    """Whether JAX refused reverse mode alone (a while_loop with a dynamic trip count)."""
+    return "Reverse-mode differentiation does not work" in str(exc)
 
 
 def _truth_runs(check: Check, call: Call) -> None:

@@ -257,6 +257,32 @@ def test_a_hand_vjp_in_forward_mode_is_its_directional_derivative() -> None:
     assert worst.comparison.worst.got == pytest.approx(1.01 * worst.comparison.worst.expected)
 
 
+def _three_steps(x: jax.Array) -> jax.Array:
+    # A while_loop (a trip count JAX does not read as static): forward mode goes through it,
+    # reverse mode refuses it.
+    def body(carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        i, y = carry
+        return i + 1, y + jnp.tanh(y)
+
+    return jax.lax.while_loop(lambda c: c[0] < 3, body, (0, x))[1]
+
+
+def _steps_vjp(x: jax.Array, c: jax.Array, off: float = 1.0) -> jax.Array:
+    d, y = jnp.ones_like(x), x
+    for _ in range(3):
+        d, y = d * (2 - jnp.tanh(y) ** 2), y + jnp.tanh(y)
+    return c * d * off
+
+
+@pytest.mark.parametrize(("off", "ok"), [(1.0, True), (1.01, False)])
+def test_a_loop_reverse_mode_refuses_is_checked_in_forward_mode(off: float, ok: bool) -> None:
+    x = np.linspace(-2.0, 2.0, 6)
+    report = handgrad.verify(_three_steps, x, grad=lambda x, c: _steps_vjp(x, c, off), modes=("fwd",), **ONE)
+    assert report.ok is ok, report
+    with pytest.raises(ValueError, match=re.escape("modes=('fwd',)")):  # where reverse mode is asked, it says how
+        handgrad.verify(_three_steps, x, grad=_steps_vjp, **ONE)
+
+
 def test_one_hot_tangents_pick_one_element_of_all_the_differentiated_arguments() -> None:
     """With several argnums the one-hot family draws one tangent element of all of them
     together: the JVP is then one entry of the gradient, of one argument."""
