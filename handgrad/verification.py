@@ -36,7 +36,7 @@ from handgrad.checking_scope import checking
 from handgrad.engine import CaseResult, InProcess, run_all
 from handgrad.evaluate import TRANSFORMS, available_devices, forget
 from handgrad.finite_draws import NotFinite
-from handgrad.matrix_draws import MATRIX_DRAWS, matrix_arguments
+from handgrad.matrix_draws import MATRIX_DRAWS, SPD, matrix_arguments, structure
 from handgrad.modes import (
     Check,
     Extra,
@@ -342,6 +342,14 @@ def verify(
             f"autodiff of its primal ({call.name}.fun), the rule (what jax.grad({call.name}) uses) was not; "
             f"handgrad.verify({call.name}, ...) without grad= checks it"
         )
+    structured = [(call.names[i], structure(a)) for i, a in enumerate(call.floats) if i not in call.held]
+    structured = [(n, k) for n, k in structured if k]
+    if structured:
+        kinds = "; ".join(f"{n} {'symmetric positive definite' if k == SPD else 'symmetric'}" for n, k in structured)
+        notice = "\n".join(
+            [notice] * bool(notice)
+            + [f"drawn as the example is ({kinds}): the gradient at other matrices was not checked (docs/verify.md)"]
+        )
     if not call.scalar and grad is not None:
         about.append(
             f"{call.name} returns shape {call.out_shape}, not a scalar: grad was checked as its vector-Jacobian "
@@ -601,7 +609,7 @@ def _target(
     for name in family_names:
         if (name == "one-hot" and not check.extras) or (name == "labels" and not label_like(call)):
             continue
-        if name in MATRIX_DRAWS and not matrix_arguments(call):
+        if name in MATRIX_DRAWS and not matrix_arguments(call, name):
             continue
         if name == "size-1":
             cut = cuts.size_one

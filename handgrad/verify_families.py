@@ -22,7 +22,14 @@ import numpy as np
 from handgrad.arguments import Call
 from handgrad.broadcast import broadcast_cuts, lines_up
 from handgrad.finite_draws import NotFinite, finite_draw
-from handgrad.matrix_draws import MATRIX_DRAWS, is_matrix
+from handgrad.matrix_draws import (
+    MATRIX_DRAWS,
+    is_matrix,
+    matrix_arguments,
+    repeated_singular_values,
+    shaped,
+    structure,
+)
 from handgrad.modes import Extra
 from reference.families import Family, Inputs, wide_values
 from reference.family_meanings import meaning
@@ -135,12 +142,16 @@ def make_family(
     extra_shapes = [out_shape if e.like is None else shapes[e.like] for e in extras]
 
     labels = label_like(call) if name == "labels" else {}
+    kinds = {i: structure(g) for i, g in enumerate(call.floats)}  # (a symmetric or SPD example stays so)
+    matrices = set(matrix_arguments(call, name)) if name in MATRIX_DRAWS else set()
 
-    def values(rng: np.random.Generator, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
+    def values(rng: np.random.Generator, i: int, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
         if name == "given":
             return given.astype(np.float64)
+        if name == "repeated-sv" and is_matrix(shape) and kinds[i] is not None:
+            return repeated_singular_values(rng, shape, symmetric=True)
         if name in MATRIX_DRAWS:
-            return MATRIX_DRAWS[name](rng, shape) if is_matrix(shape) else rng.standard_normal(shape)
+            return MATRIX_DRAWS[name](rng, shape) if i in matrices else rng.standard_normal(shape)
         if name in ("normal", "one-hot", "size-1", "broadcast"):
             return rng.standard_normal(shape)
         if name in ("tiny", "far-magnitudes"):  # every argument at one scale (atan2(y, x) with both near 0)
@@ -159,7 +170,8 @@ def make_family(
             return given[: shape[0] if shape else None].astype(np.float64)
         if i in labels:
             return draw_labels(rng, given, labels[i])
-        return values(rng, shape, given, scale)
+        drawn = values(rng, i, shape, given, scale)
+        return shaped(kinds[i], drawn) if name != "given" and is_matrix(shape) else drawn
 
     def draw_once(rng: np.random.Generator) -> Inputs:
         scale = 10.0 ** rng.uniform(-8, -2) if name == "tiny" else 1.0

@@ -113,6 +113,74 @@ def test_a_gradient_that_divides_by_a_singular_value_fails_where_the_matrix_is_r
         assert worst is not None and worst.comparison is not None and worst.comparison.problem == "nonfinite"
 
 
+def _log_det(a: jax.Array) -> jax.Array:
+    """log det A through its Cholesky factor: defined for symmetric positive definite A only (JAX's
+    cholesky reads A's symmetric part, so on a general A the true gradient is symmetrized)."""
+    return 2 * jnp.sum(jnp.log(jnp.diagonal(jnp.linalg.cholesky(a))))
+
+
+def _trace_cubed(a: jax.Array) -> jax.Array:
+    """tr A^3 from eigvalsh (which reads A's symmetric part): its gradient is 3 A^2 for symmetric A."""
+    return jnp.sum(jnp.linalg.eigvalsh(a) ** 3)
+
+
+def test_a_positive_definite_example_is_drawn_positive_definite_in_every_family() -> None:
+    """Before 2026-12-06 the families drew general matrices: cholesky was NaN there (so only
+    the example was checked) and, where it was not, the right inv(A) failed against the
+    symmetrized truth. Now every draw is symmetric positive definite, low-rank (never positive
+    definite) is not drawn, repeated-sv repeats eigenvalues, and a wrong factor still fails."""
+    b = np.random.default_rng(5).standard_normal((4, 4))
+    a = (b @ b.T + np.eye(4)).astype(np.float32)
+    options: dict[str, Any] = dict(dtypes=["float64", "float32"], devices=["cpu:0"], transforms=["eager", "vmap"])
+    right = handgrad.verify(_log_det, a, grad=jnp.linalg.inv, **options)
+    assert right.ok and right.unchecked == 0, right
+    families = {r.case.family.name for r in right.results}
+    assert "low-rank" not in families and {"normal", "wide", "zeros", "repeated-sv"} <= families
+    for r in right.results:
+        drawn = np.asarray(case_inputs(r.case, r.seed).args[0], np.float64)
+        np.testing.assert_array_equal(drawn, np.swapaxes(drawn, -1, -2))
+        eig = np.linalg.eigvalsh(drawn)
+        assert np.all(eig > 0), (r.case.id, eig)
+        if r.case.family.name == "repeated-sv":
+            assert np.min(np.diff(eig, axis=-1)) < 1e-6 * np.max(eig), (r.case.id, eig)
+    assert "drawn as the example is (a symmetric positive definite)" in str(right)
+    assert not handgrad.verify(_log_det, a, grad=lambda a: 0.5 * jnp.linalg.inv(a), **options).ok
+
+
+def test_an_identity_or_diagonal_example_is_no_structure() -> None:
+    """eye(n) is as often a placeholder for any matrix: a gradient transposed where it must not
+    be passes on symmetric draws and fails on the general ones."""
+
+    def f(w: jax.Array, x: jax.Array) -> jax.Array:
+        return 0.5 * jnp.sum((w @ w @ x) ** 2)
+
+    def transposed(w: jax.Array, x: jax.Array) -> jax.Array:  # right only where w is symmetric
+        r = jnp.outer(w @ w @ x, x)
+        return r @ w + w @ r
+
+    x = np.arange(1.0, 4.0)
+    for example in (np.eye(3), np.diag([1.0, 2.0, 3.0])):
+        report = handgrad.verify(f, example, x, grad=transposed, dtypes=["float64"], transforms=["eager"])
+        assert not report.ok and "drawn as the example is" not in str(report)
+
+
+def test_a_symmetric_example_is_drawn_symmetric_not_positive_definite() -> None:
+    """A symmetric indefinite example: every draw symmetric, some with negative eigenvalues; the
+    right 3 A^2 passes (it failed on general draws against the symmetrized truth), 3 A * A fails."""
+    b = np.random.default_rng(6).standard_normal((4, 4))
+    a = b + b.T
+    options: dict[str, Any] = dict(dtypes=["float64"], devices=["cpu:0"], transforms=["eager"])
+    right = handgrad.verify(_trace_cubed, a, grad=lambda a: 3 * a @ a, **options)
+    assert right.ok, right
+    negative = False
+    for r in right.results:
+        drawn = np.asarray(case_inputs(r.case, r.seed).args[0], np.float64)
+        np.testing.assert_array_equal(drawn, drawn.T)
+        negative |= bool(np.min(np.linalg.eigvalsh(drawn)) < 0)
+    assert negative
+    assert not handgrad.verify(_trace_cubed, a, grad=lambda a: 3 * a * a, **options).ok
+
+
 def neg_entropy(p: jax.Array) -> jax.Array:
     """sum_i p_i log p_i, defined for p > 0 only: one negative element makes it NaN."""
     return jnp.sum(p * jnp.log(p))
