@@ -645,7 +645,7 @@ def _target(
 
 
 def _own_rounding(truth: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Any]:
-    """Entry.cancelled for a truth: its running error bound R (reference/rounding.py), in units
+    """Entry.cancelled for a truth: its rounding R (reference/rounding.py), in units
     of S (the allowance multiplies S by CONDITIONING_FACTOR; R is taken ROUNDING_FACTOR times)."""
     import jax
 

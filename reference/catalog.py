@@ -51,7 +51,7 @@ class Entry:
     per element of the output (a tree shaped like the output, or None for none), given one
     example's float64 arguments; added to S (reference/tolerances.py). Set for the contract's
     own forms that cancel where S is small (the *_terms functions below), and by
-    handgrad.verify from its truth's running error bound (reference/rounding.py)."""
+    handgrad.verify from its truth's own rounding R (reference/rounding.py)."""
     floor_follows_input: bool = False
     """The absolute floor (atol) shrinks with |x| below 1, element by element
     (reference/tolerances.py, input_floor): for activations, whose values near 0 are of

@@ -1,42 +1,43 @@
-"""How large the terms are that a function's own computation rounds: a running error bound.
+"""How large the roundings are that reach a function's result from inside its own program.
 
 The sensitivity S (reference/conditioning.py) says how far a result may move when the
 *inputs* are rounded. It sees nothing of rounding inside the computation, and where the
 exact result is 0 by cancellation (the gradient of sum(softmax(x)), of a layer norm's sum)
 S is 0 too, while any program that computes it, autodiff's own in float64 included, returns
-rounding noise of the size of the terms it cancelled. A numerical analyst's answer is the
-running error bound: every operation rounds its result by a relative eps, and each rounding
-reaches output k scaled by |d out_k / d that result|. This module computes
+rounding noise of the size of the terms it cancelled. To first order, a program whose every
+operation j rounds its result v_j by a relative u_j (|u_j| <= eps / 2) is off by
 
-    R_k = sum over the operations j of |d out_k / d v_j| * m_j
+    sum_j (d out_k / d v_j) m_j u_j
 
-where v_j is operation j's result and m_j its magnitude (|v_j|; for a sum or a matrix
-product, the sum of the magnitudes of its terms, sum |x_i| or |A| |B|, which its partial
-sums round), as one forward pass beside the function's own: a magnitude r_v >= 0 carried
-with every value, with r = 0 at the inputs (their rounding is S's part), and at each
-operation
+where m_j is the size of what operation j rounds: |v_j|, or for a sum or a matrix product the
+sum of the magnitudes of its terms (sum |x_i|, |A| |B|), which its partial sums round. R
+measures that error as it happens: the truth's own program, read from its jaxpr, is run
+SAMPLES times with every rounding result moved, v_j -> v_j + SCALE * w_j * m_j with w_j
+in [-1, 1) a hash of v_j's own bits (the same R every time, and the same move for the same
+operation on the same inputs, as a real run rounds them), and
 
-    r_out = sum_i |d out / d in_i| r_in_i + m_out,
+    R_k = FACTOR * (standard deviation over the samples of out_k) / SCALE.
 
-where |d out / d in_i| r is exact for elementwise operations, for those that move or add
-elements with coefficient 1 (reshape, gather, reduce_sum, ...) and for the bilinear ones
-(mul, dot_general, conv: |B| r_A + |A| r_B); for any other operation (a solve, an
-eigendecomposition, a loop) it is taken as |J r|, which can be smaller than |J| r (the
-allowance is then what S alone gives, as before). Operations that only move or pick values
-(reshape, select, max, neg) round nothing (m = 0). Nested programs (jit, custom_jvp,
-custom_vjp) are followed inside; stop_gradient passes its r on, since a value that autodiff
-does not differentiate still carries its rounding.
+The total derivative d out_k / d v_j comes for free and exactly: a rounding that reaches the
+result along two paths that cancel (s (1 - s) / (1 - s), one rounded 1 - s) counts for
+nothing, and a deep chain counts |W_1 ... W_k|. (A first version carried |derivative| step by
+step, which adds the paths' absolute values: a 12-layer network got R 1e17 times its
+gradient and a wrong gradient passed; tests/test_rounding.py keeps that case.) Random
+roundings add up as a random walk, as real ones do, so R grows like sqrt(n) for a sum of n,
+not like n. FACTOR = 3 covers one rounding at its worst (rms sqrt(1/3) against eps / 2) and
+the spread of SAMPLES = 8 draws.
 
-An upper bound in the elementwise sense (each rounding counted with |coefficient|, never
-cancelled against another), so R >= the error of the function's own program to first
-order, up to a factor of the summations' depth. Where R is not finite (an intermediate
-inf, 0 * inf), it is 0: no allowance beyond S there. Everything runs in float64 and
-can be jitted.
+The inputs' own rounding is S's part, not R's. Operations that only move or pick values
+(reshape, select, max, neg) round nothing; programs nested by jit are followed inside;
+anything else that holds a program (a loop, a cond, a custom_jvp or custom_vjp function, a
+linear solve) is one operation, rounded at its results. Nothing is differentiated, so R is
+found for any program JAX can run. Where R is not finite it is 0 (the allowance is S's
+alone there). Everything runs in float64 and can be jitted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -51,54 +52,66 @@ EXACT = frozenset(
         "reshape", "broadcast_in_dim", "transpose", "squeeze", "expand_dims", "slice", "pad", "concatenate",
         "rev", "gather", "dynamic_slice", "dynamic_update_slice", "select_n", "copy", "copy_p", "neg", "abs",
         "sign", "max", "min", "reduce_max", "reduce_min", "argmax", "argmin", "clamp", "floor", "ceil", "round",
-        "sort", "stop_gradient", "convert_element_type", "sharding_constraint", "optimization_barrier",
-        "cummax", "cummin", "real", "imag", "conj", "scatter", "reduce_precision", "iota", "eq", "ne", "lt",
-        "le", "gt", "ge",
+        "sort", "convert_element_type", "sharding_constraint", "cummax", "cummin", "real", "imag", "conj",
+        "scatter", "iota", "eq", "ne", "lt", "le", "gt", "ge",
     }
 )  # fmt: skip
 """Operations whose result is one of their inputs' values, moved or picked, never rounded
 (convert_element_type: float64 to float64 here)."""
 
-PASS_THROUGH = frozenset({"stop_gradient", "optimization_barrier", "reduce_precision", "copy", "copy_p"})
-"""Operations whose r is their input's, whatever autodiff says of them (stop_gradient has no
-derivative but its value still carries the rounding it was computed with)."""
+PASS_THROUGH = frozenset({"stop_gradient", "optimization_barrier", "reduce_precision"})
+"""Operations whose input is their result here (reduce_precision would round the moves away)."""
 
 BILINEAR = frozenset({"mul", "dot_general", "conv_general_dilated"})
-"""Sums of products of two inputs: |d out / d A| r_A = op(r_A, |B|), and the terms' magnitude
-is op(|A|, |B|)."""
-
-ADDS = frozenset({"add", "add_any", "sub"})
-"""One addition per element: r adds up, and the result is rounded once (m = |out|)."""
+"""Sums of products of two inputs: the terms' magnitude is op(|A|, |B|)."""
 
 SUMS = frozenset({"reduce_sum", "cumsum"})
-"""Many additions per element: r passes through the op, and the partial sums round terms of
-magnitude op(|x|)."""
+"""Many additions per element: the partial sums round terms of magnitude op(|x|)."""
 
-NESTED = {
-    "jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr", "core_call": "call_jaxpr",
-    "custom_jvp_call": "call_jaxpr", "custom_vjp_call": "call_jaxpr", "checkpoint": "jaxpr", "remat": "jaxpr",
-}  # fmt: skip
+NESTED = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr", "core_call": "call_jaxpr"}
 """Primitives that hold a program run once with their inputs: followed inside."""
+
+SAMPLES = 8
+SCALE = 2.0**-30
+"""How far each result is moved, relative to its magnitude: far above float64's own rounding
+(2^-53), far below where second-order terms show."""
+FACTOR = 3.0
+MAX_ELEMENTS = 1 << 24
+"""Elements of one run's outputs past which R is not computed (SAMPLES runs at once)."""
 
 
 def _is_float(x: Any) -> bool:
-    return bool(jnp.issubdtype(jnp.result_type(x), jnp.inexact))
+    return bool(jnp.issubdtype(jnp.result_type(x), jnp.floating))
 
 
 def rounding_fn(fn: Callable[..., Any]) -> Callable[..., Tree]:
     """A JAX function of `fn`'s arguments returning R (module docstring), shaped like
-    fn(*args): float64, >= 0, finite (0 where the bound is not). Integer outputs get 0."""
+    fn(*args): float64, >= 0, finite (0 where the bound is not: no allowance beyond S there).
+    Integer outputs get 0."""
 
     def r(*args: Any) -> Tree:
-        closed, shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+        closed = jax.make_jaxpr(fn)(*args)
         flat = jax.tree.leaves(args)
-        zeros = [jnp.zeros(jnp.shape(a), jnp.float64) if _is_float(a) else None for a in flat]
-        _, bounds = _run(closed.jaxpr, closed.consts, flat, zeros)
+        shape = jax.eval_shape(fn, *args)
+        sites: list[tuple[int, ...]] = []
+        jax.eval_shape(lambda *a: _run(closed.jaxpr, closed.consts, a, _Mover(sites=sites), {}), *flat)
+        rng = np.random.default_rng(0)  # (the same moves every time: R is reproducible)
+        moves = [rng.uniform(-1.0, 1.0, (SAMPLES, *s)) for s in sites]
+
+        def moved(ws: list[Any]) -> list[Any]:
+            return _run(closed.jaxpr, closed.consts, flat, _Mover(moves=iter(ws)), {})
+
+        if not moves:  # (nothing is rounded: moves and picks alone)
+            return jax.tree.map(lambda leaf: jnp.zeros(leaf.shape, jnp.float64), shape)
+        runs = jax.vmap(moved)(moves)
         leaves, tree = jax.tree.flatten(shape)
         out = []
-        for leaf, b in zip(leaves, bounds, strict=True):
-            b = jnp.zeros(leaf.shape, jnp.float64) if b is None else jnp.asarray(b, jnp.float64)
-            out.append(jnp.where(jnp.isfinite(b), b, 0.0))
+        for leaf, s in zip(leaves, runs, strict=True):
+            if not jnp.issubdtype(leaf.dtype, jnp.floating):
+                out.append(jnp.zeros(leaf.shape, jnp.float64))
+                continue
+            spread = FACTOR * jnp.std(jnp.asarray(s, jnp.float64) / SCALE, axis=0, ddof=1)
+            out.append(jnp.where(jnp.isfinite(spread), spread, 0.0))
         return jax.tree.unflatten(tree, out)
 
     return r
@@ -114,35 +127,97 @@ def rounding(fn: Callable[..., Any], args: Sequence[Any]) -> Tree:
     return jax.tree.map(lambda a: np.asarray(a, np.float64), out)
 
 
-def _run(
-    jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any], bounds: Sequence[Any]
-) -> tuple[list[Any], list[Any]]:
-    """Evaluate `jaxpr` on `args`, carrying r beside every floating value (None: not a float)."""
-    env: dict[Any, tuple[Any, Any]] = {}
+def rounding_terms(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Tree | None]:
+    """`args -> R of fn at args` (float64 numpy, shaped like fn's output), compiled once per
+    shape; None where R cannot be computed (an operation that cannot be bound again outside
+    its program, outputs past MAX_ELEMENTS): the allowance is then S's."""
+    program = jax.jit(rounding_fn(fn))
 
-    def read(v: Any) -> tuple[Any, Any]:
-        if isinstance(v, Literal):
-            return v.val, (jnp.zeros(jnp.shape(v.val), jnp.float64) if _is_float(v.val) else None)
-        return env[v]
+    def terms(args: tuple[Any, ...]) -> Tree | None:
+        try:
+            with jax.default_device(jax.devices("cpu")[0]):
+                if sum(int(np.size(o)) for o in jax.tree.leaves(jax.eval_shape(fn, *args))) > MAX_ELEMENTS:
+                    return None
+                out = program(*args)
+        except Exception:
+            return None
+        return jax.tree.map(lambda a: np.asarray(a, np.float64), out)
+
+    return terms
+
+
+class _Mover:
+    """Moves each rounding result by SCALE * w * its magnitude, w the next of `moves` (one per
+    element, uniform in [-1, 1]); with `sites` instead, records the results' shapes."""
+
+    def __init__(self, moves: Iterator[Any] | None = None, sites: list[tuple[int, ...]] | None = None) -> None:
+        self.moves, self.sites = moves, sites
+
+    def __call__(self, out: Any, magnitude: Any) -> Any:
+        if magnitude is None or not _is_float(out):
+            return out
+        if self.sites is not None:
+            self.sites.append(tuple(jnp.shape(out)))
+            return out
+        assert self.moves is not None
+        dtype = jnp.result_type(out)
+        return out + (SCALE * next(self.moves) * magnitude).astype(dtype)
+
+
+def _run(
+    jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any], move: _Mover, seen: dict[Any, list[Any]]
+) -> list[Any]:
+    """Evaluate `jaxpr` on `args`, every rounding result passed through `move`. `seen`: results
+    by operation and inputs. The same operation on the same inputs is one rounding, as it is in
+    a real run (1 - s computed twice rounds alike, and cancels where it cancels there), so a
+    repeated one takes the first's (moved) results."""
+    env: dict[Any, Any] = {}
+
+    def read(v: Any) -> Any:
+        return v.val if isinstance(v, Literal) else env[v]
+
+    def key(v: Any) -> Any:
+        return ("literal", repr(v.val)) if isinstance(v, Literal) else id(env[v])
 
     for v, c in zip(jaxpr.constvars, consts, strict=True):
-        env[v] = (c, jnp.zeros(jnp.shape(c), jnp.float64) if _is_float(c) else None)
-    for v, a, b in zip(jaxpr.invars, args, bounds, strict=True):
-        env[v] = (a, b)
+        env[v] = c
+    for v, a in zip(jaxpr.invars, args, strict=True):
+        env[v] = a
     for eqn in jaxpr.eqns:
-        ins = [read(v) for v in eqn.invars]
-        values, rs = [x for x, _ in ins], [b for _, b in ins]
+        values = [read(v) for v in eqn.invars]
         name = eqn.primitive.name
         inner = eqn.params.get(NESTED[name]) if name in NESTED else None
-        if inner is not None:
+        same = (_kind(name, eqn.params), *(key(v) for v in eqn.invars))
+        if same in seen and inner is None:
+            outs = seen[same]
+        elif inner is not None:
             sub = inner if isinstance(inner, ClosedJaxpr) else ClosedJaxpr(inner, ())
-            outs, out_rs = _run(sub.jaxpr, sub.consts, values, rs)
+            outs = _run(sub.jaxpr, sub.consts, values, move, seen)
+        elif name in PASS_THROUGH:
+            outs = list(values[: len(eqn.outvars)])
         else:
-            outs, out_rs = _step(eqn, values, rs)
-        for v, x, b in zip(eqn.outvars, outs, out_rs, strict=True):
-            env[v] = (x, b if _is_float(x) else None)
-    results = [read(v) for v in jaxpr.outvars]
-    return [x for x, _ in results], [b for _, b in results]
+            call = _bind(eqn)
+            outs = call(*values)
+            if name not in EXACT:
+                outs = [move(o, m) for o, m in zip(outs, _magnitudes(name, call, values, outs), strict=True)]
+            seen[same] = outs
+        for v, x in zip(eqn.outvars, outs, strict=True):
+            env[v] = x
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _kind(name: str, params: dict[str, Any]) -> str:
+    """The operation: its primitive and its plain parameters (axes, shapes, a comparison's
+    direction); two equations with other parameters (a jaxpr, a function) are never the same."""
+    plain = (int, float, str, bool, type(None))
+    kept = sorted(
+        (k, v)
+        for k, v in params.items()
+        if isinstance(v, plain) or (isinstance(v, tuple) and all(isinstance(e, plain) for e in v))
+    )
+    if len(kept) < len(params):
+        return f"{name} {id(params)}"
+    return f"{name} {kept}"
 
 
 def _bind(eqn: Any) -> Callable[..., list[Any]]:
@@ -157,63 +232,11 @@ def _bind(eqn: Any) -> Callable[..., list[Any]]:
     return call
 
 
-def _zero_if_none(r: Any, x: Any) -> Any:
-    return jnp.zeros(jnp.shape(x), jnp.float64) if r is None else r
-
-
-def _step(eqn: Any, values: list[Any], rs: list[Any]) -> tuple[list[Any], list[Any]]:
-    """One equation: its results and their r."""
-    call = _bind(eqn)
-    outs = call(*values)
-    name = eqn.primitive.name
-    as64 = lambda x: jnp.asarray(x, jnp.float64)  # noqa: E731
-    all_float = all(_is_float(x) for x in values)
-    if name in PASS_THROUGH:
-        return outs, [rs[0] if _is_float(o) else None for o in outs]
-    if name in ADDS and all_float:
-        a, b = (_zero_if_none(r, x) for r, x in zip(rs, values, strict=True))
-        return outs, [a + b + jnp.abs(as64(outs[0]))]
-    if name in SUMS and all_float:
-        (x,), (r,) = values, rs
-        (through,) = call(_zero_if_none(r, x).astype(jnp.result_type(x)))
-        (terms,) = call(jnp.abs(x))
-        return outs, [as64(through) + jnp.abs(as64(terms))]
-    if name in BILINEAR and all_float:
-        a, b = values
-        ra, rb = (_zero_if_none(r, x).astype(jnp.result_type(x)) for r, x in zip(rs, values, strict=True))
-        (terms,) = call(jnp.abs(a), jnp.abs(b))
-        (from_a,) = call(ra, jnp.abs(b))
-        (from_b,) = call(jnp.abs(a), rb)
-        return outs, [as64(from_a) + as64(from_b) + as64(terms)]
-    totals = [jnp.zeros(jnp.shape(o), jnp.float64) if _is_float(o) else None for o in outs]
-    for i, (x, r) in enumerate(zip(values, rs, strict=True)):
-        if r is None or not _is_float(x):
-            continue
-
-        def along(y: Any, i: int = i) -> list[Any]:
-            return call(*values[:i], y, *values[i + 1 :])
-
-        _, tangents = jax.jvp(along, (x,), (jnp.asarray(r, jnp.result_type(x)),))
-        totals = [
-            t if t is None or not _is_float(d) else t + jnp.abs(as64(d)) for t, d in zip(totals, tangents, strict=True)
-        ]
-    if name not in EXACT:
-        totals = [t if t is None else t + jnp.abs(as64(o)) for t, o in zip(totals, outs, strict=True)]
-    return outs, totals
-
-
-def rounding_terms(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Tree | None]:
-    """`args -> R of fn at args` (float64 numpy, shaped like fn's output), compiled once per
-    shape; None where R cannot be computed (an operation this module cannot follow through:
-    the allowance is then S alone, as it was)."""
-    program = jax.jit(rounding_fn(fn))
-
-    def terms(args: tuple[Any, ...]) -> Tree | None:
-        try:
-            with jax.default_device(jax.devices("cpu")[0]):
-                out = program(*args)
-        except Exception:
-            return None
-        return jax.tree.map(lambda a: np.asarray(a, np.float64), out)
-
-    return terms
+def _magnitudes(name: str, call: Callable[..., list[Any]], values: list[Any], outs: list[Any]) -> list[Any]:
+    """What each result rounds (None: not a float): the terms of a sum or product, else |result|;
+    constant with respect to the perturbations, and 0 where not finite."""
+    if name in SUMS | BILINEAR and all(_is_float(x) for x in values):
+        terms = call(*(jnp.abs(x) for x in values))
+    else:
+        terms = [jnp.abs(o) if _is_float(o) else None for o in outs]
+    return [None if t is None else jnp.where(jnp.isfinite(t), t, 0.0) for t in terms]

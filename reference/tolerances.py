@@ -30,10 +30,10 @@ cross-entropy at logits near -1e4 in float32); every mistake of the corpora fail
 
 ROUNDING_FACTOR = 1.0
 """How many times eps * R a function checked by handgrad.verify may be off, R being the
-running error bound of its truth's own program (reference/rounding.py): R already counts
-every rounding at its worst, with no cancellation between them (autodiff's float32 layer-norm
-gradient is off by about 0.1 eps R), so it is taken once. It is what lets the exact answer 0
-pass where the truth is 0 by cancellation (the gradient of sum(softmax(x)))."""
+rounding of its truth's own program (reference/rounding.py): R is already 3 times the spread
+of randomly rounded runs (autodiff's float32 layer-norm gradient is off by about 0.5 eps R),
+so it is taken once. It is what lets the exact answer 0 pass where the truth is 0 by
+cancellation (the gradient of sum(softmax(x)))."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""The running error bound R of reference/rounding.py: hand-computed values, what it follows
-through, where it gives up, and that it bounds a float32 program's real error."""
+"""R of reference/rounding.py, the rounding of a program's own operations: sizes against
+hand-computed terms, roundings that cancel along two paths, deep chains, what it follows, and
+that it bounds a float32 program's real error."""
 
 from __future__ import annotations
 
@@ -8,29 +9,51 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from reference.rounding import rounding, rounding_terms
+from reference.rounding import FACTOR, rounding, rounding_terms
 
 
 def test_a_matrix_product_rounds_its_terms_not_its_result() -> None:
     a = np.array([[1.0, -2.0], [3.0, 4.0]])
     b = np.array([[2.0, 1.0], [1.0, -1.0]])
     # Entry (0, 0) is 1*2 - 2*1 = 0, but its partial sums round terms of |1*2| + |-2*1| = 4.
-    assert np.allclose(rounding(lambda a, b: a @ b, (a, b)), np.abs(a) @ np.abs(b))
+    # One rounding of m, moved uniformly: R = FACTOR * m * rms(w), about 1.7 m.
+    r, terms = rounding(lambda a, b: a @ b, (a, b)), np.abs(a) @ np.abs(b)
+    assert np.all((r > 0.5 * terms) & (r < FACTOR * terms)), r / terms
 
 
 def test_a_sum_that_cancels_to_zero_keeps_the_size_of_its_terms() -> None:
     x = np.array([1.0, -3.0, 2.5])
-    # Each sum rounds terms of sum|x| = 6.5; the subtraction's exact result is 0.
-    assert np.allclose(rounding(lambda x: jnp.sum(x) - jnp.sum(x), (x,)), 13.0)
+    # The sum rounds terms of sum|x| = 6.5, the two additions results of 2 and 0.5: R is about
+    # FACTOR * sqrt((6.5^2 + 2^2 + 0.5^2) / 3) = 12.
+    assert 6.5 < rounding(lambda x: jnp.sum(x) - (x[0] + x[1] + x[2]), (x,)) < FACTOR * 9.0
+    # The same operation on the same values rounds alike, as in a real run: this is exactly 0.
+    assert rounding(lambda x: jnp.sum(x) - jnp.sum(x), (x,)) == 0.0
 
 
-def test_each_rounding_is_carried_with_its_derivative() -> None:
-    x = np.array([0.5, 2.0])
-    # exp rounds once (e^x); times 3 carries 3 e^x and rounds 3 e^x again.
-    assert np.allclose(rounding(jnp.exp, (x,)), np.exp(x))
-    assert np.allclose(rounding(lambda x: 3.0 * jnp.exp(x), (x,)), 6 * np.exp(x))
-    # log(exp(x)): exp's rounding e^x reaches log with 1/e^x, log rounds |x| once more.
-    assert np.allclose(rounding(lambda x: jnp.log(jnp.exp(x)), (x,)), 1.0 + np.abs(x))
+def test_a_rounding_that_cancels_along_two_paths_counts_for_nothing() -> None:
+    # 2 (1 - s) / (1 - s) at z = 30, where 1 - s ~ 1e-13 is one rounded value used twice: its
+    # rounding cancels exactly, as in autodiff's sigmoid'(z) / (1 - s). Only the product's and
+    # the quotient's own roundings, of size 2, are left (adding |derivative| path by path gave
+    # R ~ 1e13 here).
+    z = np.array([30.0, 1.0])
+    r = rounding(lambda z: 2 * (1 - jax.nn.sigmoid(z)) / (1 - jax.nn.sigmoid(z)), (z,))
+    assert np.all(r < 2 * FACTOR * 2), r
+
+
+def test_a_deep_chain_counts_the_product_of_its_derivatives() -> None:
+    # A 12-layer tanh network's gradient: R stays within a few hundred times the gradient (the
+    # product of |W| over the layers, the path-by-path bound, was 1e17 times it).
+    rng = np.random.default_rng(0)
+    ws = [rng.normal(size=(32, 32)) / np.sqrt(32) for _ in range(12)]
+
+    def loss(x):  # type: ignore[no-untyped-def]
+        for w in ws:
+            x = jnp.tanh(w @ x)
+        return jnp.sum(x**2)
+
+    x = rng.normal(size=(32,))
+    g, r = np.abs(np.asarray(jax.grad(loss)(x))), rounding(jax.grad(loss), (x,))
+    assert np.median(r / g) < 300, np.median(r / g)
 
 
 def test_inputs_and_moves_round_nothing() -> None:
@@ -41,37 +64,43 @@ def test_inputs_and_moves_round_nothing() -> None:
     assert np.all(rounding(moved, (x,)) == 0.0)
 
 
-def test_stop_gradient_passes_its_rounding_on() -> None:
-    x = np.array([0.3, 1.7])
-    plain = rounding(lambda x: 2.0 * jnp.exp(x), (x,))
-    stopped = rounding(lambda x: 2.0 * jax.lax.stop_gradient(jnp.exp(x)), (x,))
-    assert np.allclose(stopped, plain) and np.all(plain > 0)
-
-
-def test_nested_programs_are_followed_inside() -> None:
-    x = np.array([1.0, -3.0, 2.5])
-    inner = jax.jit(lambda x: jnp.sum(x) - jnp.sum(x))
-    assert np.allclose(rounding(lambda x: inner(x), (x,)), 13.0)
+def test_stop_gradient_and_jit_change_nothing() -> None:
+    # stop_gradient's value still carries its rounding; a jit-nested program is followed inside.
+    x = np.array([0.3, 1.7, -2.0])
+    plain = rounding(lambda x: 2.0 * jnp.exp(x) - jnp.sum(x), (x,))
+    stopped = rounding(lambda x: 2.0 * jax.lax.stop_gradient(jnp.exp(x)) - jnp.sum(x), (x,))
+    nested = rounding(lambda x: jax.jit(lambda x: 2.0 * jnp.exp(x))(x) - jnp.sum(x), (x,))
+    assert np.all(plain > 0)
+    np.testing.assert_array_equal(stopped, plain)
+    np.testing.assert_array_equal(nested, plain)
 
 
 def test_a_bound_that_is_not_finite_is_no_bound() -> None:
-    # exp overflows to inf, and 0 * inf is NaN: R there is 0 (no allowance beyond S), not inf.
+    # exp overflows to inf: R there is 0 (no allowance beyond S), not inf or NaN.
     x = np.array([1000.0, 1.0])
-    r = rounding(lambda x: 0.0 * jnp.exp(x) + x, (x,))
+    r = rounding(lambda x: jnp.exp(x) * 2.0, (x,))
     assert r[0] == 0.0 and np.isfinite(r[1]) and r[1] > 0
 
 
 def test_pytrees_and_integer_outputs() -> None:
     x = np.array([2.0, -1.0])
     out = rounding(lambda x: {"e": jnp.exp(x), "n": jnp.argmax(x)}, (x,))
-    assert np.allclose(out["e"], np.exp(x)) and out["n"] == 0
+    assert np.all(out["e"] > np.exp(x) / 2) and out["n"] == 0
 
 
-def test_an_operation_it_cannot_follow_gives_no_bound() -> None:
-    def host(x):  # type: ignore[no-untyped-def]
-        return jax.pure_callback(np.sin, jax.ShapeDtypeStruct(x.shape, x.dtype), x)
+def test_loops_and_solves_are_one_operation_each() -> None:
+    # Nothing is differentiated: a while_loop and a linear solve (which reverse mode refuses,
+    # or cannot differentiate again) are rounded at their results, and the sum(softmax) of a
+    # solve, exactly 1, gets the size of its terms.
+    p = np.array([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 5.0]])
+    x = np.array([0.5, -1.0, 2.0])
 
-    assert rounding_terms(host)((np.array([1.0, 2.0]),)) is None
+    def looped(x):  # type: ignore[no-untyped-def]
+        y = jax.lax.while_loop(lambda c: c[0] < 3, lambda c: (c[0] + 1, c[1] * 1.5), (0, jnp.exp(x)))[1]
+        return jnp.sum(jax.nn.softmax(jnp.linalg.solve(p, y)))
+
+    assert 0.5 < rounding(looped, (x,)) < 100.0
+    assert rounding_terms(looped)((x,)) is not None
 
 
 def _layer_norm_grad(x: jax.Array, w: jax.Array) -> jax.Array:
@@ -100,6 +129,7 @@ def test_it_bounds_the_error_of_the_same_program_in_float32(fn, n: int) -> None:
     # What R is for: the float32 run of a program is off from its float64 run (on the same
     # float32 inputs) by at most eps32 * R, also where the exact result cancels to 0.
     rng = np.random.default_rng(n)
+    n = min(n, 40) if fn is _net_grad else n  # (its output is n x n: one pullback per element)
     x = (rng.normal(size=(n,)) * 3).astype(np.float32)
     other = (rng.normal(size=(n, n)) / np.sqrt(n) if fn is _net_grad else rng.normal(size=(n,))).astype(np.float32)
     if fn is _softmax_vjp:

@@ -4,7 +4,7 @@ Until 2026-12-06 the allowance followed the size of the result (and S, the round
 inputs), never the size of the terms a computation cancels: where the gradient is 0 by
 cancellation (sum(softmax(x)), a layer norm's sum) the float64 truth came out as noise of
 1e-17 and the exact answer 0 failed against it. Now the allowance includes eps times the
-running error bound R of the truth's own program (reference/rounding.py). Each right answer
+rounding R of the truth's own program (reference/rounding.py). Each right answer
 below failed before; beside it, a wrong one of the same function still fails."""
 
 from __future__ import annotations
@@ -49,6 +49,39 @@ def _logsumexp_hvp(x: Any, v: Any, cross_term: bool = True) -> Any:
     return s * v - (s * jnp.sum(s * v) if cross_term else 0.0)
 
 
+def _masked_sum_softmax(x: Any) -> Any:  # -inf logits: exp gives 0, its rounding nothing
+    return jnp.sum(jax.nn.softmax(jnp.where(jnp.arange(x.shape[0]) % 3 == 0, -jnp.inf, x)))
+
+
+def _sum_softmax_of_a_solve(x: Any) -> Any:  # through a linear solve, which is one operation to R
+    p = jnp.asarray([[4.0, 1.0, 0.0], [1.0, 3.0, 1.0], [0.0, 1.0, 5.0]], x.dtype)
+    return jnp.sum(jax.nn.softmax(jnp.linalg.solve(p, x[:3]))) + 0 * jnp.sum(x)
+
+
+_RNG = np.random.default_rng(0)
+_LAYERS = [(_RNG.normal(size=(32, 32)) / np.sqrt(32)).astype(np.float32) for _ in range(12)]
+
+
+def _deep(x: Any) -> Any:  # 12 tanh layers: a long chain whose roundings do not cancel
+    for w in _LAYERS:
+        x = jnp.tanh(jnp.asarray(w, x.dtype) @ x)
+    return jnp.sum(x**2)
+
+
+def _deep_missing_first_derivative(x: Any) -> Any:  # backprop that forgets tanh' at the first layer
+    hs = [x]
+    for w in _LAYERS:
+        hs.append(jnp.tanh(jnp.asarray(w, x.dtype) @ hs[-1]))
+    g = 2 * hs[-1]
+    for i in reversed(range(len(_LAYERS))):
+        g = jnp.asarray(_LAYERS[i], x.dtype).T @ (g if i == 0 else g * (1 - hs[i + 1] ** 2))
+    return g
+
+
+def _naive_bce(z: Any) -> Any:  # -log(1 - sigmoid(z)): autodiff's s (1 - s) / (1 - s) is exact
+    return -jnp.sum(jnp.log(1.0 - jax.nn.sigmoid(z)))
+
+
 Formula = Callable[..., Any]
 RIGHT: list[tuple[str, Formula, dict[str, Formula]]] = [
     ("sum-softmax-zero", _sum_softmax, {"grad": jnp.zeros_like}),
@@ -56,6 +89,8 @@ RIGHT: list[tuple[str, Formula, dict[str, Formula]]] = [
     ("layer-norm-sum-zero", _layer_norm_sum, {"grad": jnp.zeros_like}),
     ("layer-norm-sum-textbook", _layer_norm_sum, {"grad": _layer_norm_backward}),
     ("logsumexp-hvp", jax.nn.logsumexp, {"hvp": _logsumexp_hvp}),
+    ("masked-sum-softmax-zero", _masked_sum_softmax, {"grad": jnp.zeros_like}),
+    ("sum-softmax-of-a-solve-zero", _sum_softmax_of_a_solve, {"grad": jnp.zeros_like}),
 ]
 WRONG: list[tuple[str, Formula, dict[str, Formula]]] = [
     # 1e-9 of the softmax: far below float32's resolution, far above float64 rounding.
@@ -65,6 +100,10 @@ WRONG: list[tuple[str, Formula, dict[str, Formula]]] = [
     # A gradient that is not 0: softmax-weighted sum, 1e-4 off in every dtype.
     ("weighted-softmax-1e-4-off", lambda x: jnp.sum(jnp.arange(9.0, dtype=x.dtype) * jax.nn.softmax(x)),
      {"grad": lambda x: 1.0001 * jax.grad(lambda x: jnp.sum(jnp.arange(9.0, dtype=x.dtype) * jax.nn.softmax(x)))(x)}),
+    # An R that added |derivative| path by path (the first version) was 1e17 times this gradient,
+    # and 1/(1 - s) times the BCE's: both passed.
+    ("deep-chain-missing-a-derivative", _deep, {"grad": _deep_missing_first_derivative}),
+    ("naive-bce-saturated-to-0", _naive_bce, {"grad": lambda z: jnp.where(z > 35.0, 0.0, jax.nn.sigmoid(z))}),
 ]  # fmt: skip
 
 
@@ -74,8 +113,14 @@ def test_a_right_answer_passes_where_the_truth_is_rounding_noise(name: str, f: F
     assert report.ok, report
 
 
+EXAMPLES = {
+    _naive_bce: np.array([-2.0, 0.5, 1.0, 35.5, 36.0, 36.5, 3.0, -1.0, 0.0], np.float32),
+    _deep: _RNG.normal(size=(32,)).astype(np.float32),
+}
+
+
 @pytest.mark.parametrize(("name", "f", "formula"), WRONG, ids=[w[0] for w in WRONG])
 def test_a_wrong_answer_of_the_same_functions_still_fails(name: str, f: Formula, formula: Any) -> None:
-    report = handgrad.verify(f, X, dtypes=["float64", "float32"], **formula)
+    report = handgrad.verify(f, EXAMPLES.get(f, X), dtypes=["float64", "float32"], **formula)
     assert not report.ok
     assert any(r.case.dtype == "float64" for r in report.failures)
