@@ -12,6 +12,7 @@ found by the grader (grading/grader.py), which sees more than one call.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -497,6 +498,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
             "reshape where a transpose was meant: the values are the transpose's, laid out row by row "
             "in the original shape (use .T or jnp.swapaxes, not reshape)"
         )
+    axis = _wrong_axis(result, want, got) if not leaf else ""
+    if axis:
+        return axis
     finite = np.isfinite(want) & np.isfinite(got)
     scale = max(float(np.max(np.abs(want[finite]), initial=0.0)), 1e-30)
     sig = finite & (np.abs(want) > 1e-3 * scale)
@@ -814,6 +818,42 @@ def _added_epsilon(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str
                     f"an added epsilon: the result is what dividing by ({name} + {np.sqrt(lo * hi):.0e}) gives; "
                     "the contract's formula has no epsilon, and near the kink or at small values it shows"
                 )
+    return ""
+
+
+def _wrong_axis(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
+    """A row-wise function (softmax, a loss over the last axis) computed over another axis: the
+    truth of the inputs with that axis and the last one swapped, swapped back, is what came
+    back. Axes are counted as the student's function sees them (without vmap's batch axis)."""
+    from handgrad.cases import case_inputs
+
+    entry = result.case.entry
+    if entry.layout != "last_axis" or entry.kink is not None:  # (a piecewise one's few levels, a hinge's
+        return ""  # 0 and -y, agree over any axis by chance)
+    inputs = case_inputs(result.case, result.seed)
+    args = [np.asarray(a, np.float64) for a in inputs.args]
+    batched = result.case.transform == "vmap"
+    ndim = args[0].ndim
+    if ndim < 2 + batched or any(a.ndim != ndim for a in args):
+        return ""
+    f = functools.partial(entry.reference, **inputs.kwargs)  # (row-wise: a vmap stack is more rows)
+    for k in range(int(batched), ndim - 1):
+        swapped = [np.swapaxes(a, k, -1) for a in args]
+        with np.errstate(all="ignore"):
+            other = np.asarray(f(*swapped), np.float64)
+        if other.shape != np.swapaxes(got, k, -1).shape:
+            continue
+        other = np.swapaxes(other, k, -1)
+        finite = np.isfinite(other) & np.isfinite(got)
+        if not finite.all():
+            continue
+        # It explains the error, not only most of the values: what is left is at most 5% of it
+        # (float16's own rounding of a cancelling form is more than a fixed 1e-3 of the values).
+        if np.linalg.norm(got - other) <= 0.05 * np.linalg.norm(got - want):
+            return (
+                f"computed over the wrong axis: these are the values over axis {k - int(batched)}, "
+                "not over the last one (axis=-1)"
+            )
     return ""
 
 

@@ -210,6 +210,41 @@ MISTAKES: tuple[Mistake, ...] = (
           e = jnp.exp(x - jnp.max(x, axis=0, keepdims=True))
           return e / jnp.sum(e, axis=0, keepdims=True)
       """,
+        "wrong axis",
+    ),
+    m(
+        "softmax-vjp-wrong-axis",
+        "softmax_vjp",
+        "takes the softmax and its sum over the first axis",
+        """
+      def softmax_vjp(x, g):
+          s = jax.nn.softmax(x, axis=0)
+          return s * (g - jnp.sum(g * s, axis=0, keepdims=True))
+      """,
+        "wrong axis",
+    ),
+    m(
+        "ce-grad-wrong-axis",
+        "cross_entropy_grad",
+        "normalises the logits over the first axis",
+        """
+      def cross_entropy_grad(z, y):
+          return jax.nn.softmax(z, axis=0) * jnp.sum(y, axis=0, keepdims=True) - y
+      """,
+        "wrong axis",
+    ),
+    m(
+        "cosine-grad-wrong-axis",
+        "cosine_similarity_grad",
+        "takes the norms and the dot product over the first axis",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=0, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=0, keepdims=True)
+          cos = jnp.sum(a * y, axis=0, keepdims=True) / (na * ny)
+          return y / (na * ny) - cos * a / na**2
+      """,
+        "wrong axis",
     ),
     m(
         "softmax-vjp-epsilon",
