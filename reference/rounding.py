@@ -13,10 +13,12 @@ where m_j is the size of what operation j rounds: |v_j|, or for a sum or a matri
 sum of the magnitudes of its terms (sum |x_i|, |A| |B|), which its partial sums round. R
 measures that error as it happens: the truth's own program, read from its jaxpr, is run
 SAMPLES times with every rounding result moved, v_j -> v_j + SCALE * w_j * m_j with w_j
-in [-1, 1) a hash of v_j's own bits (the same R every time, and the same move for the same
-operation on the same inputs, as a real run rounds them), and
+drawn uniform in [-1, 1] (a fixed seed: the same R every time; the same operation on the same
+inputs is one rounding with one move, as a real run rounds it alike), and
 
-    R_k = FACTOR * (standard deviation over the samples of out_k) / SCALE.
+    R_k = FACTOR * (standard deviation over the samples of out_k) / SCALE,
+
+where the result follows the moves smoothly (SHRINK: where a move flips a choice, R is 0).
 
 The total derivative d out_k / d v_j comes for free and exactly: a rounding that reaches the
 result along two paths that cancel (s (1 - s) / (1 - s), one rounded 1 - s) counts for
@@ -76,6 +78,14 @@ SCALE = 2.0**-30
 """How far each result is moved, relative to its magnitude: far above float64's own rounding
 (2^-53), far below where second-order terms show."""
 FACTOR = 3.0
+SHRINK = 16.0
+AGREE = 0.25
+"""The runs are made twice, the second time with every move SHRINK times smaller. Where the
+result follows its roundings smoothly, the two spreads per unit of move agree; where a move
+flips a choice (a comparison, a sort, a floor near its step) the output jumps by the same
+amount whatever the move, and the two disagree by far more than AGREE: R is 0 there (a
+2^-30 move flips choices that float64's own rounding, 2^-53, would not, and the jump is no
+rounding of the formula's)."""
 MAX_ELEMENTS = 1 << 24
 """Elements of one run's outputs past which R is not computed (SAMPLES runs at once)."""
 
@@ -96,7 +106,8 @@ def rounding_fn(fn: Callable[..., Any]) -> Callable[..., Tree]:
         sites: list[tuple[int, ...]] = []
         jax.eval_shape(lambda *a: _run(closed.jaxpr, closed.consts, a, _Mover(sites=sites), {}), *flat)
         rng = np.random.default_rng(0)  # (the same moves every time: R is reproducible)
-        moves = [rng.uniform(-1.0, 1.0, (SAMPLES, *s)) for s in sites]
+        draws = [rng.uniform(-1.0, 1.0, (SAMPLES, *s)) for s in sites]
+        moves = [np.concatenate([SCALE * w, SCALE / SHRINK * w]) for w in draws]  # (the same draws, smaller)
 
         def moved(ws: list[Any]) -> list[Any]:
             return _run(closed.jaxpr, closed.consts, flat, _Mover(moves=iter(ws)), {})
@@ -110,8 +121,11 @@ def rounding_fn(fn: Callable[..., Any]) -> Callable[..., Tree]:
             if not jnp.issubdtype(leaf.dtype, jnp.floating):
                 out.append(jnp.zeros(leaf.shape, jnp.float64))
                 continue
-            spread = FACTOR * jnp.std(jnp.asarray(s, jnp.float64) / SCALE, axis=0, ddof=1)
-            out.append(jnp.where(jnp.isfinite(spread), spread, 0.0))
+            s = jnp.asarray(s, jnp.float64)
+            spread = FACTOR * jnp.std(s[:SAMPLES] / SCALE, axis=0, ddof=1)
+            smaller = FACTOR * jnp.std(s[SAMPLES:] / (SCALE / SHRINK), axis=0, ddof=1)
+            linear = jnp.abs(spread - smaller) <= AGREE * jnp.maximum(spread, smaller)
+            out.append(jnp.where(jnp.isfinite(spread) & linear, spread, 0.0))
         return jax.tree.unflatten(tree, out)
 
     return r
@@ -147,8 +161,9 @@ def rounding_terms(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Tree |
 
 
 class _Mover:
-    """Moves each rounding result by SCALE * w * its magnitude, w the next of `moves` (one per
-    element, uniform in [-1, 1]); with `sites` instead, records the results' shapes."""
+    """Moves each rounding result by w * its magnitude, w the next of `moves` (one per element:
+    SCALE or SCALE / SHRINK times a uniform draw in [-1, 1]); with `sites` instead, records
+    the results' shapes."""
 
     def __init__(self, moves: Iterator[Any] | None = None, sites: list[tuple[int, ...]] | None = None) -> None:
         self.moves, self.sites = moves, sites
@@ -161,7 +176,7 @@ class _Mover:
             return out
         assert self.moves is not None
         dtype = jnp.result_type(out)
-        return out + (SCALE * next(self.moves) * magnitude).astype(dtype)
+        return out + (next(self.moves) * magnitude).astype(dtype)
 
 
 def _run(

@@ -56,6 +56,17 @@ def test_a_deep_chain_counts_the_product_of_its_derivatives() -> None:
     assert np.median(r / g) < 300, np.median(r / g)
 
 
+def test_a_choice_that_a_move_flips_gives_no_allowance() -> None:
+    # a * b lies 1e-13 above c: a move of 2^-30 flips the comparison, and the result jumps by
+    # 200 a. That is no rounding of the formula's (float64's 2^-53 would not flip it), and an
+    # R of the jump's size would let any answer pass there: R is 0 where the moves flip a
+    # choice, and the same as ever where they do not.
+    a, b, c = np.array([1.0, 3.0]), np.array([0.1, 1.0]), np.array([0.1 + 1e-13, 1.0])
+    r = rounding(lambda a: jnp.where(a * b > c, 100.0 * a, -100.0 * a), (a,))
+    assert r[0] == 0.0 and 150.0 < r[1] < FACTOR * 300.0, r
+    assert rounding(lambda x: jnp.floor(jnp.exp(x) * 2.0), (np.array([np.log(1.5)]),)) == 0.0
+
+
 def test_inputs_and_moves_round_nothing() -> None:
     x = np.array([[1.0, -2.0, 3.0]])
     # The inputs' rounding is S's part (reference/conditioning.py), and reshapes, negation,
