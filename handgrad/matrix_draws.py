@@ -26,6 +26,8 @@ draw `cholesky` is NaN, and only the example was left to check.
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from handgrad.arguments import Call
@@ -45,7 +47,7 @@ def matrix_arguments(call: Call, family: str = "") -> list[int]:
     return [
         i
         for i, a in enumerate(call.floats)
-        if is_matrix(a.shape) and i not in call.held and not (family == "low-rank" and structure(a) == SPD)
+        if is_matrix(a.shape) and i not in call.held and not (family == "low-rank" and structures(call)[i] == SPD)
     ]
 
 
@@ -86,30 +88,107 @@ SPD_FLOOR = 1e-2
 """The smallest eigenvalue of an SPD draw, relative to its largest (a condition number of at most 100)."""
 
 
-def structure(example: np.ndarray) -> str | None:
-    """SPD where every matrix of `example` (in its last two axes) is symmetric to within its
-    dtype's rounding, not diagonal, and positive definite; SYMMETRIC where symmetric and not
-    diagonal but not that; else None (not square, not symmetric, or diagonal: an example of
-    eye(n) is as often a placeholder for any matrix as a covariance, and a transposed
-    gradient passes on symmetric draws only)."""
-    a = np.asarray(example)
+def _symmetric(a: np.ndarray) -> bool:
+    """Every matrix of `a` (a square float array, finite) equal to its transpose to within
+    8 units of its dtype's rounding of its largest element."""
+    import ml_dtypes
+
     if not is_matrix(a.shape) or a.shape[-1] != a.shape[-2] or not np.issubdtype(a.dtype, np.floating):
-        return None
+        return False
     a64 = a.astype(np.float64)
-    if not np.all(np.isfinite(a64)):
-        return None
-    eps = float(np.finfo(a.dtype).eps) if a.dtype.itemsize >= 4 else 2.0**-7  # (bfloat16 and float16: coarse)
     scale = np.max(np.abs(a64), axis=(-2, -1), keepdims=True)
-    if not np.all(np.abs(a64 - np.swapaxes(a64, -1, -2)) <= 8 * eps * scale) or not np.all(scale > 0):
-        return None
-    off = a64 * (1 - np.eye(a.shape[-1]))
-    if not np.all(np.max(np.abs(off), axis=(-2, -1)) > 0):  # (eye(n), a diagonal: a placeholder, not a structure)
-        return None
+    eps = float(ml_dtypes.finfo(a.dtype).eps)
+    return bool(
+        np.all(np.isfinite(a64))
+        and np.all(scale > 0)
+        and np.all(np.abs(a64 - np.swapaxes(a64, -1, -2)) <= 8 * eps * scale)
+    )
+
+
+_STRUCTURES: dict[int, dict[int, str | None]] = {}
+
+
+def structures(call: Call) -> dict[int, str | None]:
+    """Each float argument's structure (found once per call): SYMMETRIC or SPD where the
+    example is symmetric, f's program holds a cholesky or an eigh (SYMMETRIC_ONLY) and f reads
+    only the argument's symmetric part; SPD where the example is also positive definite and f
+    is not finite at a symmetric indefinite matrix; else None.
+
+    What the example looks like is not enough: a symmetric example is as often a placeholder
+    (full((n, n), 0.1), a Gram matrix) for a weight matrix, where a gradient missing a
+    transpose passes on symmetric draws alone. So f is asked, at the example with a small
+    asymmetric change A + E against its symmetric part A + (E + E^T) / 2: equal results (to
+    float64 rounding) mean f reads the symmetric part alone, as JAX's cholesky and eigh do, and
+    its true gradient on a general matrix is symmetrized: a right inv(A) fails there."""
+    cached = _STRUCTURES.get(id(call))
+    if cached is not None:
+        return cached
+    found = {
+        i: (_structure(call, i) if i not in call.held and _symmetric(a) else None) for i, a in enumerate(call.floats)
+    }
+    _STRUCTURES[id(call)] = found
+    weakref.finalize(call, _STRUCTURES.pop, id(call), None)  # (kept while the call lives, never longer)
+    return found
+
+
+SYMMETRIC_ONLY = frozenset({"cholesky", "eigh"})
+"""Primitives defined for symmetric (Hermitian) matrices alone: JAX's cholesky and eigh read
+the lower triangle (after symmetrizing), so an f built on them declares its matrix symmetric.
+x^T A x reads A's symmetric part too, but of any A: its gradient (A + A^T) x written 2 A x is
+wrong, and passed on symmetric draws."""
+
+
+def _declares_symmetric(call: Call, floats: list[np.ndarray]) -> bool:
+    """Whether f's program holds a SYMMETRIC_ONLY primitive (in nested programs too)."""
+    import jax
+    from jax.extend.core import ClosedJaxpr, Jaxpr
+
+    def holds(jaxpr: Jaxpr) -> bool:
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name in SYMMETRIC_ONLY:
+                return True
+            for value in eqn.params.values():
+                for sub in value if isinstance(value, (tuple, list)) else (value,):
+                    inner = sub.jaxpr if isinstance(sub, ClosedJaxpr) else sub
+                    if isinstance(inner, Jaxpr) and holds(inner):
+                        return True
+        return False
+
+    return holds(jax.make_jaxpr(lambda *fl: call.f(*call.full(list(fl))))(*floats).jaxpr)
+
+
+def _structure(call: Call, i: int) -> str | None:
+    rng = np.random.default_rng(0)
+    floats = [np.asarray(a, np.float64) for a in call.floats]
+    a = floats[i]
+    scale = float(np.max(np.abs(a)))
+    change = 1e-3 * scale * rng.standard_normal(a.shape)
+
+    def f_at(x: np.ndarray) -> list[np.ndarray]:
+        import jax
+
+        out = call.f(*call.full([x if k == i else v for k, v in enumerate(floats)]))
+        return [np.asarray(leaf, np.float64) for leaf in jax.tree.leaves(out)]
+
     try:
-        np.linalg.cholesky((a64 + np.swapaxes(a64, -1, -2)) / 2)
-    except np.linalg.LinAlgError:
+        if not _declares_symmetric(call, floats):
+            return None
+        general = f_at(a + change)
+        symmetric_part = f_at(a + (change + np.swapaxes(change, -1, -2)) / 2)
+        if not all(
+            np.allclose(g, s, rtol=1e-9, atol=1e-12 * max(1.0, float(np.max(np.abs(s), initial=0.0))), equal_nan=True)
+            for g, s in zip(general, symmetric_part, strict=True)
+        ):
+            return None
+        sym = (a + np.swapaxes(a, -1, -2)) / 2
+        np.linalg.cholesky(sym)
+        lowest = np.linalg.eigvalsh(sym)[..., :1]
+        indefinite = sym - (lowest + 0.5 * scale)[..., None] * np.eye(a.shape[-1])
+        return SPD if not all(np.all(np.isfinite(v)) for v in f_at(indefinite)) else SYMMETRIC
+    except np.linalg.LinAlgError:  # (the example is symmetric, not positive definite)
         return SYMMETRIC
-    return SPD
+    except Exception:
+        return None
 
 
 def shaped(kind: str | None, x: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from handgrad.checking_scope import checking
 from handgrad.engine import CaseResult, InProcess, run_all
 from handgrad.evaluate import TRANSFORMS, available_devices, forget
 from handgrad.finite_draws import NotFinite
-from handgrad.matrix_draws import MATRIX_DRAWS, SPD, matrix_arguments, structure
+from handgrad.matrix_draws import MATRIX_DRAWS, SPD, matrix_arguments, structures
 from handgrad.modes import (
     Check,
     Extra,
@@ -342,8 +342,7 @@ def verify(
             f"autodiff of its primal ({call.name}.fun), the rule (what jax.grad({call.name}) uses) was not; "
             f"handgrad.verify({call.name}, ...) without grad= checks it"
         )
-    structured = [(call.names[i], structure(a)) for i, a in enumerate(call.floats) if i not in call.held]
-    structured = [(n, k) for n, k in structured if k]
+    structured = [(call.names[i], k) for i, k in structures(call).items() if k]
     if structured:
         kinds = "; ".join(f"{n} {'symmetric positive definite' if k == SPD else 'symmetric'}" for n, k in structured)
         notice = "\n".join(

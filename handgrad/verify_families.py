@@ -28,7 +28,7 @@ from handgrad.matrix_draws import (
     matrix_arguments,
     repeated_singular_values,
     shaped,
-    structure,
+    structures,
 )
 from handgrad.modes import Extra
 from reference.families import Family, Inputs, wide_values
@@ -142,7 +142,7 @@ def make_family(
     extra_shapes = [out_shape if e.like is None else shapes[e.like] for e in extras]
 
     labels = label_like(call) if name == "labels" else {}
-    kinds = {i: structure(g) for i, g in enumerate(call.floats)}  # (a symmetric or SPD example stays so)
+    kinds = structures(call)  # (a symmetric or SPD argument stays so, where f reads it so)
     matrices = set(matrix_arguments(call, name)) if name in MATRIX_DRAWS else set()
 
     def values(rng: np.random.Generator, i: int, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:

@@ -394,7 +394,8 @@ class FoundKink(Kink):
                 self.rejected.add(name)
             g = got[name]
             masks[name] = kink
-            values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
+            with np.errstate(invalid="ignore"):  # (a range of (-inf, inf): its middle is NaN, and unused)
+                values[name] = np.where(np.isfinite(g), np.clip(np.nan_to_num(g), a, b), (a + b) / 2)
         return masks, values
 
 

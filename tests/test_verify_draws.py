@@ -15,6 +15,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import handgrad
 from handgrad.cases import case_inputs
@@ -147,38 +148,42 @@ def test_a_positive_definite_example_is_drawn_positive_definite_in_every_family(
     assert not handgrad.verify(_log_det, a, grad=lambda a: 0.5 * jnp.linalg.inv(a), **options).ok
 
 
-def test_an_identity_or_diagonal_example_is_no_structure() -> None:
-    """eye(n) is as often a placeholder for any matrix: a gradient transposed where it must not
-    be passes on symmetric draws and fails on the general ones."""
-
-    def f(w: jax.Array, x: jax.Array) -> jax.Array:
-        return 0.5 * jnp.sum((w @ w @ x) ** 2)
-
-    def transposed(w: jax.Array, x: jax.Array) -> jax.Array:  # right only where w is symmetric
-        r = jnp.outer(w @ w @ x, x)
-        return r @ w + w @ r
-
-    x = np.arange(1.0, 4.0)
-    for example in (np.eye(3), np.diag([1.0, 2.0, 3.0])):
-        report = handgrad.verify(f, example, x, grad=transposed, dtypes=["float64"], transforms=["eager"])
-        assert not report.ok and "drawn as the example is" not in str(report)
+def _mlp(x: jax.Array, w: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.tanh(w @ x))
 
 
-def test_a_symmetric_example_is_drawn_symmetric_not_positive_definite() -> None:
-    """A symmetric indefinite example: every draw symmetric, some with negative eigenvalues; the
-    right 3 A^2 passes (it failed on general draws against the symmetrized truth), 3 A * A fails."""
-    b = np.random.default_rng(6).standard_normal((4, 4))
-    a = b + b.T
-    options: dict[str, Any] = dict(dtypes=["float64"], devices=["cpu:0"], transforms=["eager"])
-    right = handgrad.verify(_trace_cubed, a, grad=lambda a: 3 * a @ a, **options)
-    assert right.ok, right
-    negative = False
-    for r in right.results:
-        drawn = np.asarray(case_inputs(r.case, r.seed).args[0], np.float64)
-        np.testing.assert_array_equal(drawn, drawn.T)
-        negative |= bool(np.min(np.linalg.eigvalsh(drawn)) < 0)
-    assert negative
-    assert not handgrad.verify(_trace_cubed, a, grad=lambda a: 3 * a * a, **options).ok
+def _mlp_missing_transpose(x: jax.Array, w: jax.Array) -> jax.Array:  # W @ delta where W.T @ delta belongs
+    return w @ (1 - jnp.tanh(w @ x) ** 2)
+
+
+_B = np.random.default_rng(8).standard_normal((4, 4))
+_XV = np.array([0.3, -1.2, 0.8, 0.5])
+
+
+@pytest.mark.parametrize(
+    ("f", "args", "grad"),
+    [
+        (_mlp, (_XV, np.full((4, 4), 0.1)), _mlp_missing_transpose),  # a placeholder weight matrix
+        (_mlp, (_XV, np.eye(4)), _mlp_missing_transpose),
+        (_mlp, (_XV, _B @ _B.T / 4), _mlp_missing_transpose),  # a Gram-like example
+        (lambda a: jnp.linalg.slogdet(a)[1], (_B @ _B.T + np.eye(4),), jnp.linalg.inv),  # inv(A).T is right
+        (lambda x, a: x @ a @ x, (_XV, _B @ _B.T + np.eye(4)), lambda x, a: 2 * a @ x),  # (A + A.T) x is
+    ],
+    ids=["full", "eye", "gram", "slogdet", "quadratic-form"],
+)
+def test_a_symmetric_example_of_a_function_of_the_whole_matrix_is_drawn_general(f: Any, args: Any, grad: Any) -> None:
+    """A symmetric example says nothing of the domain where f reads the whole matrix: each of
+    these gradients is right on symmetric matrices only, and must fail (it passed every family
+    when a symmetric example alone decided the draws: a red team found the first two)."""
+    report = handgrad.verify(f, *args, grad=grad, dtypes=["float64"], transforms=["eager"])
+    assert not report.ok and "drawn as the example is" not in str(report), report
+
+
+def test_an_identity_example_of_a_function_of_a_covariance_is_drawn_positive_definite() -> None:
+    """Where f reads the symmetric part alone (cholesky) and is NaN off positive definite ones,
+    eye(n) is a covariance too: SPD draws, and the right inv(A) passes."""
+    report = handgrad.verify(_log_det, np.eye(3), grad=jnp.linalg.inv, dtypes=["float64"], transforms=["eager"])
+    assert report.ok and "drawn as the example is (a symmetric positive definite)" in str(report), report
 
 
 def neg_entropy(p: jax.Array) -> jax.Array:
