@@ -64,6 +64,8 @@ def test_wrong_formula_is_caught_and_named(mistake: Mistake, twice_c: None) -> N
     if mistake.hint:
         assert mistake.hint in failure.hint, failure.message()
         assert f"likely mistake: {failure.hint}" in failure.message()
+    # No other mistake is told it reduced over the wrong axis (hints.py checks that by recomputing).
+    assert ("wrong axis" in failure.hint) == ("wrong axis" in mistake.hint), failure.message()
 
 
 @pytest.mark.parametrize("mistake", [m for m in MISTAKES if m.strict_only], ids=lambda m: m.id)
@@ -86,6 +88,7 @@ def test_subtle_mistake_loses_its_marks_with_a_hint_that_names_the_cause(mistake
     assert mistake.function in grade.feedback
     if mistake.hint and mistake.id not in DRIFTS_WHILE_TRACED:
         assert mistake.hint in grade.feedback, grade.feedback
+    assert "wrong axis" not in grade.feedback, grade.feedback  # (none of these reduces over the wrong axis)
 
 
 DRIFTS_WHILE_TRACED = ("sigmoid-grad-drifts",)
