@@ -123,9 +123,11 @@ def structures(call: Call) -> dict[int, str | None]:
     cached = _STRUCTURES.get(id(call))
     if cached is not None:
         return cached
-    found = {
-        i: (_structure(call, i) if i not in call.held and _symmetric(a) else None) for i, a in enumerate(call.floats)
-    }
+    found: dict[int, str | None] = dict.fromkeys(range(len(call.floats)))
+    candidates = [i for i, a in enumerate(call.floats) if i not in call.held and _symmetric(a)]
+    floats = [np.asarray(a, np.float64) for a in call.floats]
+    if candidates and _declares_symmetric(call, floats):  # (one trace of f for every argument)
+        found.update({i: _structure(call, floats, i) for i in candidates})
     _STRUCTURES[id(call)] = found
     weakref.finalize(call, _STRUCTURES.pop, id(call), None)  # (kept while the call lives, never longer)
     return found
@@ -139,7 +141,8 @@ wrong, and passed on symmetric draws."""
 
 
 def _declares_symmetric(call: Call, floats: list[np.ndarray]) -> bool:
-    """Whether f's program holds a SYMMETRIC_ONLY primitive (in nested programs too)."""
+    """Whether f's program holds a SYMMETRIC_ONLY primitive (in nested programs too); False
+    where f cannot be traced at `floats`."""
     import jax
     from jax.extend.core import ClosedJaxpr, Jaxpr
 
@@ -154,12 +157,16 @@ def _declares_symmetric(call: Call, floats: list[np.ndarray]) -> bool:
                         return True
         return False
 
-    return holds(jax.make_jaxpr(lambda *fl: call.f(*call.full(list(fl))))(*floats).jaxpr)
+    try:
+        return holds(jax.make_jaxpr(lambda *fl: call.f(*call.full(list(fl))))(*floats).jaxpr)
+    except Exception:
+        return False
 
 
-def _structure(call: Call, i: int) -> str | None:
+def _structure(call: Call, floats: list[np.ndarray], i: int) -> str | None:
+    """Argument i's structure, f having a SYMMETRIC_ONLY primitive (see `structures`);
+    `floats`: the example's float arguments in float64."""
     rng = np.random.default_rng(0)
-    floats = [np.asarray(a, np.float64) for a in call.floats]
     a = floats[i]
     scale = float(np.max(np.abs(a)))
     change = 1e-3 * scale * rng.standard_normal(a.shape)
@@ -171,8 +178,6 @@ def _structure(call: Call, i: int) -> str | None:
         return [np.asarray(leaf, np.float64) for leaf in jax.tree.leaves(out)]
 
     try:
-        if not _declares_symmetric(call, floats):
-            return None
         general = f_at(a + change)
         symmetric_part = f_at(a + (change + np.swapaxes(change, -1, -2)) / 2)
         if not all(

@@ -92,7 +92,8 @@ amount whatever the move, and the two disagree by far more than AGREE: R is 0 th
 2^-30 move flips choices that float64's own rounding, 2^-53, would not, and the jump is no
 rounding of the formula's)."""
 MAX_ELEMENTS = 1 << 24
-"""Elements of one run's outputs past which R is not computed (SAMPLES runs at once)."""
+"""Elements of one run's outputs past which R is not computed (4 * SAMPLES runs at once):
+`rounding` raises ValueError there, `rounding_terms` gives None."""
 
 
 def _is_float(x: Any) -> bool:
@@ -105,9 +106,10 @@ def rounding_fn(fn: Callable[..., Any]) -> Callable[..., Tree]:
     Integer outputs get 0."""
 
     def r(*args: Any) -> Tree:
-        closed = jax.make_jaxpr(fn)(*args)
+        closed, shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+        if sum(int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(shape)) > MAX_ELEMENTS:
+            raise ValueError(f"R is not computed past {MAX_ELEMENTS} output elements")
         flat = jax.tree.leaves(args)
-        shape = jax.eval_shape(fn, *args)
         sites: list[tuple[int, ...]] = []
         jax.eval_shape(lambda *a: _run(closed.jaxpr, closed.consts, a, _Mover(sites=sites), {}), *flat)
         rng = np.random.default_rng(0)  # (the same moves every time: R is reproducible)
@@ -167,8 +169,6 @@ def rounding_terms(fn: Callable[..., Any]) -> Callable[[tuple[Any, ...]], Tree |
     def terms(args: tuple[Any, ...]) -> Tree | None:
         try:
             with jax.default_device(jax.devices("cpu")[0]):
-                if sum(int(np.size(o)) for o in jax.tree.leaves(jax.eval_shape(fn, *args))) > MAX_ELEMENTS:
-                    return None
                 out = program(*args)
         except Exception:
             return None
@@ -266,7 +266,7 @@ def _bind(eqn: Any) -> Callable[..., list[Any]]:
 
 def _magnitudes(name: str, call: Callable[..., list[Any]], values: list[Any], outs: list[Any]) -> list[Any]:
     """What each result rounds (None: not a float): the terms of a sum or product, else |result|;
-    constant with respect to the perturbations, and 0 where not finite."""
+    0 where not finite."""
     if name in SUMS | BILINEAR and all(_is_float(x) for x in values):
         terms = call(*(jnp.abs(x) for x in values))
     else:
