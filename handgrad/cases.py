@@ -170,6 +170,14 @@ def _reference(entry: Entry, kwargs: tuple[tuple[str, Any], ...], stacked: bool)
     return jax.jit(jax.vmap(f, in_axes=entry.vmap_axes) if stacked else f)
 
 
+def reference_shape(entry: Entry, kwargs: tuple[tuple[str, Any], ...], stacked: bool, args: tuple[Any, ...]) -> Any:
+    """What the reference returns (a pytree of jax.ShapeDtypeStruct) for float64 arguments
+    shaped as `args` (a pytree of ShapeDtypeStruct): traced by the same jitted object, in the
+    same context, as `expected` computes it, so the trace is made once for both."""
+    with jax.default_device(jax.devices("cpu")[0]):
+        return _reference(entry, kwargs, stacked).eval_shape(*args)
+
+
 def expected(case: Case, seed: int = DEFAULT_SEED) -> Any:
     """The truth: the reference in float64 on the case's (rounded) inputs, as numpy."""
     return _expected(case.entry, case.family, case.dtype, _stack_size(case), seed)

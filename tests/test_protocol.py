@@ -145,6 +145,11 @@ def test_reply_check_bounds_a_reply_by_what_the_reference_returns() -> None:
         check({}, max_bytes + 1)
     small, _ = reply_check("relu_grad", (x,), {}, stacked=False)
     assert small == 2 * 35 * 8 + 4096
+    # A vmap cell's stack of rows (each row's Jacobian 5 x 5), and a loss with its keyword.
+    stacked, _ = reply_check("softmax_jacobian", (np.zeros((3, 7, 5), np.float32),), {}, stacked=True)
+    assert stacked == 2 * 3 * 7 * 5 * 5 * 8 + 4096
+    loss, _ = reply_check("huber", (x, x), {"delta": 0.5}, stacked=True)
+    assert loss == 2 * 7 * 8 + 4096
 
 
 @pytest.mark.parametrize(

@@ -740,12 +740,11 @@ def _expected_elements(
     import jax
     import numpy as np
 
-    entry = BY_NAME[name]
-    f = functools.partial(entry.reference, **dict(kwargs))
-    f = jax.vmap(f, in_axes=entry.vmap_axes) if stacked else f
+    from handgrad.cases import reference_shape
+
     args = jax.tree.unflatten(tree, [jax.ShapeDtypeStruct(s, np.float64) for s in shapes])
     try:
-        out = jax.eval_shape(f, *args)
+        out = reference_shape(BY_NAME[name], kwargs, stacked, args)
     except Exception:
         return None
     return sum(math.prod(leaf.shape) for leaf in jax.tree.leaves(out))
