@@ -4,6 +4,7 @@ when a formula gives no value. Read by the engine, the hints, the grader and the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,9 +92,26 @@ def _cut(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
+SHOWN_ELEMENTS = 24
+"""An input with more elements is summarised: its first and last few (an array), its shape
+(a dict's entry, as the network's parameters)."""
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: shape {np.shape(v)}" for k, v in value.items()) + "}"
+        # The network's parameters: each small one in full, on this one line, so the failing
+        # check can be worked by hand (the seed's 3x2x1 example); a large one by its shape.
+        arrays = {k: np.asarray(v) for k, v in value.items()}
+        parts = [
+            f"{k}: {_values(a)}" if a.size <= SHOWN_ELEMENTS else f"{k}: shape {a.shape}" for k, a in arrays.items()
+        ]
+        dtypes = {a.dtype.name for a in arrays.values() if a.size <= SHOWN_ELEMENTS}
+        return "{" + ", ".join(parts) + "}" + (f" ({dtypes.pop()})" if len(dtypes) == 1 else "")
     arr = np.asarray(value)
-    with np.printoptions(precision=6, threshold=24, edgeitems=4, linewidth=200):
-        return np.array2string(arr.astype(np.float64), separator=", ") + f" ({arr.dtype.name})"
+    return _values(arr) + f" ({arr.dtype.name})"
+
+
+def _values(arr: np.ndarray) -> str:
+    """The elements of `arr` in float64 (exactly as drawn), rows on one line."""
+    with np.printoptions(precision=6, threshold=SHOWN_ELEMENTS, edgeitems=4, linewidth=200):
+        return re.sub(r"\n\s*", " ", np.array2string(arr.astype(np.float64), separator=", "))

@@ -134,3 +134,37 @@ def test_a_hint_that_counts_at_one_shape_is_one_cause_whatever_the_counts(hints:
     ]
     grade = _score(entry, OPTIONS, build_cases([entry]), results, _counted(OPTIONS), stopped=False)
     assert "(All 2 failing checks show this same problem" in grade.feedback and "Another cause" not in grade.feedback
+
+
+def _halved_b2(params, x, y):  # type: ignore[no-untyped-def]
+    import handwritten
+
+    grads = handwritten.two_layer_grads(params, x, y)
+    return {**grads, "b2": grads["b2"] / 2}
+
+
+@pytest.mark.parametrize(("family", "in_full"), [("seed", True), ("net-16x8x4", False)])
+def test_a_failed_network_check_shows_its_small_parameters_in_full(family: str, in_full: bool) -> None:
+    """The seed's 3x2x1 example can be worked by hand from the message: each parameter's values
+    as drawn, rows on the one line; a 16x8x4 network's W1 (128 numbers) by its shape."""
+    import ast
+    import re
+
+    import numpy as np
+
+    from handgrad.cases import case_inputs
+    from handgrad.engine import InProcess, run_case
+
+    case = next(c for c in build_cases([BY_NAME["two_layer_grads"]], devices=["cpu:0"], dtypes=["float32"])
+                if c.family.name == family and c.transform == "eager")  # fmt: skip
+    result = run_case(InProcess({"two_layer_grads": _halved_b2}), case)
+    line = next(line for line in result.message().splitlines() if line.startswith("  input params = {"))
+    params = case_inputs(case).args[0]
+    shown = dict(re.findall(r"(\w+): (\[[^a-z]*?\](?=, \w+:|\}))", line))
+    if in_full:
+        assert line.endswith("} (float32)") and set(shown) == set(params)
+        for name, value in params.items():  # the numbers as drawn, to the 6 digits printed
+            assert np.allclose(np.array(ast.literal_eval(shown[name])), np.asarray(value, np.float64), atol=5e-7), name
+    else:
+        assert "W1: shape (16, 8)" in line and "W2: shape (8, 4)" in line
+        assert set(shown) == {"b1", "b2"}  # 8 and 4 numbers: in full
