@@ -745,6 +745,21 @@ def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3)
             return f"off by a constant factor of {text}"
     if _close(c, -2.0) or _close(c, -0.5):
         return f"sign flipped and off by a factor of {abs(c):g}"
+    # Two mistakes at once, each common alone: the mean taken as a sum (or the reverse) and a
+    # lost or extra 1/2 (Huber's 1/2 r^2 written r^2, its gradient 2r). The factor then changes
+    # with the row length (10 for rows of 5, 8 for 4), one cause told as several without this.
+    if n > 2:
+        both = {
+            2.0 * n: "2n",
+            n / 2.0: "n/2",
+            1.0 / (2 * n): "1/(2n)",
+            2.0 / n: "2/n",
+        }  # (after the named factors: n = 4's 2 and 1/2 are said as such)
+        for value, text in both.items():
+            if _close(c, value):
+                per_row = "a missing 1/n (mean vs sum)" if value > 1 else "an extra 1/n (mean where the contract sums)"
+                half = "a factor of 2 (a missing 1/2?)" if text in ("2n", "2/n") else "an extra 1/2"
+                return f"off by a factor of {text} (n = {n}): {per_row} and {half}"
     return "" if named_only else f"off by a constant factor of {c:.4g}"
 
 

@@ -121,3 +121,29 @@ def test_a_factor_equal_to_the_option_is_named_once_whatever_its_value() -> None
     assert all("a factor delta missing" in h for h in _hints(missing)), missing.feedback
     extra = _grade("huber_grad", _huber_grad_delta_in_the_quadratic_branch)
     assert all("a factor delta too many" in h for h in _hints(extra)), extra.feedback
+
+
+def _huber_without_half_summed(a: Any, y: Any, delta: float = 1.0) -> Any:  # r^2, and a sum, not the mean
+    r = jnp.abs(a - y)
+    return jnp.sum(jnp.where(r <= delta, r**2, 2 * delta * r - delta**2), axis=-1)
+
+
+def _huber_grad_2r_summed(a: Any, y: Any, delta: float = 1.0) -> Any:  # its gradient: 2r, no 1/n
+    r = a - y
+    return jnp.where(jnp.abs(r) <= delta, 2 * r, 2 * delta * jnp.sign(r))
+
+
+def _huber_grad_halved(a: Any, y: Any, delta: float = 1.0) -> Any:  # an extra 1/2 alone
+    return 0.5 * jnp.clip(a - y, -delta, delta) / a.shape[-1]
+
+
+def test_two_factors_at_once_are_one_cause_named_by_the_row_length() -> None:
+    # Rows of 5 and 4: a factor of 10 and of 8, until now two causes ("a constant factor of 10",
+    # "of 8", and "not a constant factor" for the scalar of one row).
+    for name, formula in (("huber", _huber_without_half_summed), ("huber_grad", _huber_grad_2r_summed)):
+        grade = _grade(name, formula)
+        assert grade.score == 0
+        assert _hints(grade) and all("factor of 2n" in h and "mean vs sum" in h for h in _hints(grade)), grade.feedback
+        assert "Another cause" not in grade.feedback
+    halved = _grade("huber_grad", _huber_grad_halved)  # rows of 4: 1/2, not "2/n"
+    assert all("constant factor of 1/2" in h for h in _hints(halved)), halved.feedback

@@ -475,6 +475,27 @@ MISTAKES: tuple[Mistake, ...] = (
         hint="1/n",
     ),
     m(
+        "huber-no-half-summed",
+        "huber",
+        "r^2 without its 1/2, summed: two factors at once (2n)",
+        """
+      def huber(a, y, delta=1.0):
+          r = jnp.abs(a - y)
+          return jnp.sum(jnp.where(r <= delta, r**2, 2 * delta * r - delta**2), axis=-1)
+      """,
+        hint="factor of 2n",
+    ),
+    m(
+        "huber-grad-2r-no-n",
+        "huber_grad",
+        "2r (the gradient of r^2) and no 1/n: two factors at once (2n)",
+        """
+      def huber_grad(a, y, delta=1.0):
+          return 2 * jnp.clip(a - y, -delta, delta)
+      """,
+        hint="factor of 2n",
+    ),
+    m(
         "cosine-grad-missing-term",
         "cosine_similarity_grad",
         "y/(|a||y|) only",
