@@ -522,7 +522,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         # repeated holds one number several times); only name a telling one then.
         distinct = np.unique(want[sig]).size
         factor = _per_row_words(result, float(ratios[0]), n, spread) or _factor_words(
-            float(ratios[0]), n, named_only=distinct < 3, rel=spread
+            float(ratios[0]), n, named_only=distinct < 3, rel=spread, combined=_reduces_rows(result)
         )
         if factor:
             return factor
@@ -573,7 +573,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
                 return (
                     f"{by_option}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
                 )
-            factor = _factor_words(float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread)
+            factor = _factor_words(
+                float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread, combined=_reduces_rows(result)
+            )
             if factor.startswith("zero"):  # (unless it is also nonzero where the value is 0: no one pattern)
                 if not (wrong & rest).any():
                     return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
@@ -724,7 +726,18 @@ def _per_row_words(result: CaseResult, c: float, n: int, rel: float) -> str:
     return ""
 
 
-def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3) -> str:
+def _reduces_rows(result: CaseResult) -> bool:
+    """A contract function over the last axis (a loss, softmax): where a mean and a sum over
+    its rows of n are both plausible, and two factors at once (2n) say more than a number.
+    Not for handgrad.verify's functions, where a ratio of 2/n is as often a coincidence (a
+    scatter dropping a repeated index: 1/3, with n = 6)."""
+    from reference.catalog import BY_NAME
+
+    entry = result.case.entry
+    return BY_NAME.get(entry.name) is entry and entry.layout == "last_axis"
+
+
+def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3, combined: bool = False) -> str:
     def _close(a: float, b: float) -> bool:
         return abs(a - b) <= rel * max(abs(a), abs(b))
 
@@ -748,7 +761,7 @@ def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3)
     # Two mistakes at once, each common alone: the mean taken as a sum (or the reverse) and a
     # lost or extra 1/2 (Huber's 1/2 r^2 written r^2, its gradient 2r). The factor then changes
     # with the row length (10 for rows of 5, 8 for 4), one cause told as several without this.
-    if n > 2:
+    if combined and n > 2:
         both = {
             2.0 * n: "2n",
             n / 2.0: "n/2",

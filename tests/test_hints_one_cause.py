@@ -147,3 +147,23 @@ def test_two_factors_at_once_are_one_cause_named_by_the_row_length() -> None:
         assert "Another cause" not in grade.feedback
     halved = _grade("huber_grad", _huber_grad_halved)  # rows of 4: 1/2, not "2/n"
     assert all("constant factor of 1/2" in h for h in _hints(halved)), halved.feedback
+
+
+def test_a_ratio_of_two_over_n_in_verify_is_no_mean_taken_as_a_sum() -> None:
+    # A red team's scatter that drops repeated indices (.set where .add belongs) keeps one of
+    # x[2]'s three terms: a ratio of 1/3 = 2/n with n = 6, which verify's functions (no rows
+    # of a mean) must not explain as a mean and a factor 2.
+    import numpy as np
+
+    import handgrad
+
+    idx = np.array([0, 2, 2, 5, 1, 2])
+    report = handgrad.verify(
+        lambda x, idx: jnp.sum(jnp.sin(x[idx])),
+        np.random.default_rng(1).standard_normal(6),
+        idx,
+        grad=lambda x, idx: jnp.zeros_like(x).at[idx].set(jnp.cos(x[idx])),
+        devices=["cpu:0"], transforms=["jit"], dtypes=["float64"], families=["normal"],
+    )  # fmt: skip
+    assert not report.ok and report.worst is not None
+    assert "2/n" not in report.worst.hint and "mean" not in report.worst.hint, report.worst.hint
