@@ -33,9 +33,11 @@ def as_dict(out: Any, call: Call, who: str) -> dict[str, Any]:
     single_array = jax.tree_util.treedef_is_leaf(call.grad_tree)
     if single_array and isinstance(out, (tuple, list)) and len(out) == 1:
         out = out[0]  # (g,) for one array argument, as a custom_vjp bwd returns it
-    if isinstance(out, list) and len(call.diff_names) > 1:
-        out = tuple(out)
     leaves, tree = jax.tree_util.tree_flatten(out)
+    if tree != call.grad_tree and isinstance(out, list):
+        # [g0, g1] for argnums=(0, 1), as a tuple is meant; a list argument's own gradient (a
+        # list of layers' weights) is a list already, and matched as it is above
+        leaves, tree = jax.tree_util.tree_flatten(tuple(out))
     if tree != call.grad_tree:
         args = ", ".join(call.diff_names)
         raise ReturnError(

@@ -381,6 +381,34 @@ def _params(rng: np.random.Generator) -> tuple[dict[str, np.ndarray], np.ndarray
     return p, _x(rng, (5, 3)), _x(rng, (5, 2))
 
 
+def _layers_loss(layers: list[jax.Array], x: jax.Array) -> jax.Array:
+    h = x
+    for w in layers:
+        h = jnp.tanh(h @ w)
+    return jnp.sum(h**2)
+
+
+def test_a_list_of_layers_is_checked_as_a_list(rng: np.random.Generator) -> None:
+    """jax.grad of a list argument returns a list: it was taken for several argnums' gradients
+    (turned into a tuple) and refused, so no gradient of a list of layers could pass."""
+    layers, x = [_x(rng, (4, 4)), _x(rng, (4, 3))], _x(rng, (2, 4))
+    assert handgrad.verify(_layers_loss, layers, x, grad=jax.grad(_layers_loss), **QUICK).ok
+
+    def second_doubled(layers: list[jax.Array], x: jax.Array) -> list[jax.Array]:
+        g = jax.grad(_layers_loss)(layers, x)
+        return [g[0], 2 * g[1]]
+
+    wrong = handgrad.verify(_layers_loss, layers, x, grad=second_doubled, **QUICK)
+    _, worst = _worst(wrong)
+    assert worst.leaf.startswith("layers[1]"), worst.leaf  # the first layer's gradient is right
+    # Several argnums' gradients as a list still mean the tuple of them.
+    as_list = handgrad.verify(
+        _layers_loss, layers, x, grad=lambda p, x: list(jax.grad(_layers_loss, argnums=(0, 1))(p, x)), argnums=(0, 1),
+        **QUICK,
+    )  # fmt: skip
+    assert as_list.ok, as_list
+
+
 def test_a_dict_of_parameters_is_checked_leaf_by_leaf(rng: np.random.Generator) -> None:
     p, x, y = _params(rng)
     assert handgrad.verify(_linear_loss, p, x, y, grad=_linear_loss_grad(False), **QUICK).ok
