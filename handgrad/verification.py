@@ -228,10 +228,19 @@ def verify(
     mode_names = check_modes(modes)
     more = _check_examples(examples, len(args))
     rule_of_f = _rule_of(f)
+    wraps_another = rule_of_f is not None and not _computes_its_rule(f, rule_of_f, args)
+    if wraps_another:  # f = t * rule(x / t) under functools.wraps, jax.vmap(rule), jax.grad(rule): f is f
+        rule_of_f = None
     # Without grad=, f's own rule is the formula under test; grad= takes its place. Either way
     # (and for hvp=) the truth is autodiff of the rule's primal (f.fun), never the rule itself.
     check_rule = grad is None and rule_of_f is not None
     if grad is None and hvp is None and not check_rule:
+        if wraps_another:
+            raise TypeError(
+                f"handgrad.verify: {getattr(f, '__name__', 'f')} wraps a jax.custom_vjp/custom_jvp function but "
+                "computes something else (its value at the example differs from the wrapped function's, or it takes "
+                "other arguments): pass the custom_vjp/custom_jvp function itself to check its rule, or give grad="
+            )
         if callable(f):
             raise TypeError(
                 "handgrad.verify: give grad= (your gradient) or hvp=, or pass a function with a "
@@ -573,6 +582,30 @@ def _check_examples(examples: Any, n: int) -> list[tuple[Any, ...]]:
             )
         out.append(tuple(example))
     return out
+
+
+def _computes_its_rule(f: Any, rule: Any, args: tuple[Any, ...]) -> bool:
+    """Whether f, found to wrap `rule` (through __wrapped__), computes what the rule's primal
+    does at the example: a jax.jit or a plain functools.wraps wrapper does; a decorator that
+    changes the value (t * rule(x / t)), jax.vmap(rule) or jax.grad(rule) does not, and then the
+    rule's primal is not f's truth (a red team's wrong gradient of t * softplus(x / t) passed
+    against softplus's autodiff)."""
+    import jax
+
+    if f is rule:
+        return True
+    try:
+        ours, theirs = f(*args), rule.fun(*args)
+        a, b = jax.tree.leaves(ours), jax.tree.leaves(theirs)
+        if str(jax.tree.structure(ours)) != str(jax.tree.structure(theirs)):
+            return False
+        for x, y in zip(a, b, strict=True):
+            x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+            if x.shape != y.shape or not np.allclose(x, y, rtol=1e-5, atol=1e-30, equal_nan=True):
+                return False
+    except Exception:  # (rule.fun does not take f's arguments, or an output is no array)
+        return False
+    return True
 
 
 def _rule_of(f: Any) -> Any:

@@ -88,3 +88,58 @@ def test_argnums_takes_numpy_integers_and_refuses_bools() -> None:
     assert handgrad.verify(f, X, grad=grad, argnums=np.int64(0), **QUICK).ok
     with pytest.raises(TypeError, match="argnums must be an int or a tuple of ints, got True"):
         handgrad.verify(f, X, grad=grad, argnums=True, **QUICK)
+
+
+# ---- a wrapper of a rule is the rule only where it computes the same (red team, 2026-12-06) ----
+
+
+@jax.custom_vjp
+def _softplus(x: Any) -> Any:
+    return jnp.logaddexp(x, 0.0)
+
+
+_softplus.defvjp(lambda x: (_softplus(x), x), lambda x, g: (g * jax.nn.sigmoid(x),))
+
+
+def _with_temperature(t: float) -> Any:
+    import functools
+
+    def decorate(fn: Any) -> Any:
+        @functools.wraps(fn)  # keeps the name and __wrapped__: the rule's primal is not this function
+        def tempered(x: Any) -> Any:
+            return t * fn(x / t)
+
+        return tempered
+
+    return decorate
+
+
+def test_a_decorator_that_changes_the_value_is_checked_as_itself_not_as_the_rule_it_wraps() -> None:
+    x = np.random.default_rng(1).standard_normal((3, 4))
+    soft = _with_temperature(0.5)(_softplus)
+    # Its gradient needs the 1/t: a red team's gradient without it passed against softplus's autodiff.
+    assert handgrad.verify(soft, x, grad=lambda x, g: g * jax.nn.sigmoid(x / 0.5), **QUICK).ok
+    assert not handgrad.verify(soft, x, grad=lambda x, g: g * jax.nn.sigmoid(x), **QUICK).ok
+    with pytest.raises(TypeError, match="computes something else"):
+        handgrad.verify(soft, x, **QUICK)  # no rule of its own to check: the one it wraps is another function's
+    # A wrapper that computes the same is the rule: jax.jit of it, checked without grad=.
+    assert handgrad.verify(jax.jit(_softplus), x, **QUICK).ok
+
+
+def test_vmap_and_grad_of_a_rule_take_their_own_arguments() -> None:
+    @jax.custom_vjp
+    def lse(v: Any) -> Any:
+        return jax.nn.logsumexp(v)
+
+    lse.defvjp(lambda v: (lse(v), v), lambda v, g: (g * jax.nn.softmax(v),))
+    rows = np.random.default_rng(2).standard_normal((3, 4))
+    # Refused before as "JAX cannot differentiate lse": the rule's primal takes one row.
+    by_rows = handgrad.verify(jax.vmap(lse), rows, grad=lambda X, g: g[:, None] * jax.nn.softmax(X, -1), **QUICK)
+    assert by_rows.ok, by_rows
+
+    def softmax_vjp(v: Any, c: Any) -> Any:
+        s = jax.nn.softmax(v)
+        return s * (c - jnp.dot(s, c))
+
+    assert handgrad.verify(jax.grad(lse), rows[0], grad=softmax_vjp, **QUICK).ok
+    assert not handgrad.verify(jax.grad(lse), rows[0], grad=lambda v, c: jax.nn.softmax(v) * c, **QUICK).ok
