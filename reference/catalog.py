@@ -195,7 +195,11 @@ STABLE_WIDE_EXTREME: Mapping[str, Tier] = {"wide": "stability", "extreme": "stab
 """The contract's stability promise for most functions: its wide and extreme families."""
 _ACTIVATION_TIERS: Mapping[str, Tier] = {**STABLE_WIDE_EXTREME, "tails": "stability"}
 _SOFTMAX_TIERS: Mapping[str, Tier] = {**STABLE_WIDE_EXTREME, "ties": "stability", "row-large": "stability"}
-_NETWORK_TIERS: Mapping[str, Tier] = {"net-5x4x3-saturated": "stability", "net-saturated-hidden": "stability"}
+_NETWORK_TIERS: Mapping[str, Tier] = {
+    "net-5x4x3-saturated": "stability",
+    "net-saturated-hidden": "stability",
+    "net-saturated-output": "stability",
+}
 _SOFTMAX = families.softmax_families(with_g=False)
 _NETWORK = families.network_families()
 _REGRESSION = families.regression_families()

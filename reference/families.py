@@ -468,6 +468,26 @@ up to 10% (a rounds to a float32 spacing of 6e-8 below 1), which x and W2 then s
 the float32 allowance in every draw."""
 
 
+SATURATED_OUTPUT = Inputs(
+    (
+        {
+            "W1": np.array([[0.2, -0.1, 0.01], [-0.1, 0.2, 0.01], [0.1, 0.1, 0.01]]),
+            "b1": np.array([0.0, -4.0, -0.4]),
+            "W2": np.array([[3.0, 2.0], [-2.5, 0.0], [0.0, 100.0]]),
+            "b2": np.array([-2.0, -38.0]),
+        },
+        np.array([50.0, -30.0, 20.0]),
+        np.array([-1.0, -1.0]),
+    )
+)
+"""One fixed example whose second output unit saturates (z2 = 14) behind a hidden unit that
+does not (z1 = 0, s' = 1/4), under inputs of size 50: a (1 - a) at the output, with a =
+fl(s(14)), is 0 in float16 and off by up to 10% in float32 (a red team's output-layer-only
+a (1 - a) kept its marks in 35 of 40 seeds, failing only where a random draw saturated the
+output), which W2 = 100 and x then carry into W1's gradient past the allowance. The hidden
+units of SATURATED_HIDDEN (z1 = 15 and -13) are kept, so one example holds both."""
+
+
 def network(d_in: int, h: int, d_out: int, weight_scale: float = 1.0) -> Family:
     def draw(rng: np.random.Generator) -> Inputs:
         params = {
@@ -492,4 +512,9 @@ def network_families() -> tuple[Family, ...]:
         network(16, 8, 4),
         network(5, 4, 3, weight_scale=25.0),
         Family("net-saturated-hidden", lambda rng: SATURATED_HIDDEN, "hidden pre-activations 15 and -13, |x| up to 50"),
+        Family(
+            "net-saturated-output",
+            lambda rng: SATURATED_OUTPUT,
+            "an output pre-activation of 14 behind an unsaturated hidden unit, |x| up to 50",
+        ),
     )

@@ -96,6 +96,7 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("net-<d_in>x<h>x<d_out>", "a random network of those sizes and its inputs", "catalog"),
     Meaning("net-<d_in>x<h>x<d_out>-saturated", "weights x25: saturated sigmoids", "catalog"),
     Meaning("net-saturated-hidden", "hidden pre-activations 15 and -13 under inputs up to 50", "catalog"),
+    Meaning("net-saturated-output", "an output pre-activation of 14 behind an unsaturated hidden unit", "catalog"),
     # ---- verify
     Meaning("given", "the example arguments as given", "verify"),
     Meaning("normal", "standard normal at the example's shapes", "verify"),

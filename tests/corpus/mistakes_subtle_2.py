@@ -180,6 +180,22 @@ SUBTLE_2: tuple[Mistake, ...] = (
       """,
     ),
     m(
+        "net-grads-output-a-one-minus-a",
+        "two_layer_grads",
+        "a (1 - a) at the output layer only (the hidden layer's s' stable): 1 - a cancels once an output unit "
+        "saturates; a red team's, kept its marks in 35 of 40 seeds before net-saturated-output",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          z1 = x @ W1 + b1
+          a1 = sigmoid(z1)
+          a = sigmoid(a1 @ W2 + b2)
+          d2 = 2 * (a - y) * a * (1 - a)
+          d1 = (W2 @ d2) * sigmoid_grad(z1)
+          return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+      """,
+    ),
+    m(
         "ce-grad-shift-by-target",
         "cross_entropy_grad",
         "softmax shifted by the target logit <y, z> instead of the max: overflows when another logit dominates",
