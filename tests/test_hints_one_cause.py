@@ -167,3 +167,18 @@ def test_a_ratio_of_two_over_n_in_verify_is_no_mean_taken_as_a_sum() -> None:
     )  # fmt: skip
     assert not report.ok and report.worst is not None
     assert "2/n" not in report.worst.hint and "mean" not in report.worst.hint, report.worst.hint
+
+
+def _cosine_grad_without_one_over_ny(a: Any, y: Any) -> Any:  # y/|a| - cos a/|a|^2: the 1/|y| lost
+    na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+    ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+    cos = jnp.sum(a * y, axis=-1, keepdims=True) / (na * ny)
+    return y / na - cos * a / na**2
+
+
+def test_values_below_the_dtypes_floor_name_no_wrong_axis() -> None:
+    # A red team's: in bfloat16 `extreme` the gradient is ~1e-4, below bfloat16's floor of 8e-3,
+    # where the truth over axis 0 "explained" every element within rounding: told a wrong axis.
+    grade = _grade("cosine_similarity_grad", _cosine_grad_without_one_over_ny)
+    assert grade.score == 0
+    assert not any("wrong axis" in h for h in _hints(grade)), grade.feedback
