@@ -11,6 +11,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import pytest
 
 import handwritten
 from handgrad.grading.grader import Options, grade_function
@@ -182,3 +183,20 @@ def test_values_below_the_dtypes_floor_name_no_wrong_axis() -> None:
     grade = _grade("cosine_similarity_grad", _cosine_grad_without_one_over_ny)
     assert grade.score == 0
     assert not any("wrong axis" in h for h in _hints(grade)), grade.feedback
+
+
+def _tanh_expm1(x: Any) -> Any:  # accurate near 0, inf/inf once e^{2x} overflows: eager, jit and vmap alike
+    e = jnp.expm1(2 * x)
+    return e / (e + 2)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_grade_stopped_at_its_first_failure_says_nowhere_the_failures_are_confined(seed: int) -> None:
+    # A red team's: with fail_fast the pattern line was read off one failure and the passes
+    # before it ("Fails only under vmap" in seed 1, "only in float32" in seed 2).
+    options = Options(fail_fast=True)
+    grade = grade_function(
+        InProcessPrograms({**vars(handwritten), "tanh": _tanh_expm1}), BY_NAME["tanh"], options, seed, "cpu:0"
+    )
+    assert grade.score == 0 and "stopped at the first failing check" in grade.feedback
+    assert "Fails only" not in grade.feedback, grade.feedback

@@ -668,7 +668,10 @@ def _score(
         not_run = sum(v.not_run for v in verdicts if v.counted)
         head = f"Failed {failed_here} of {len(cases)} checks{f'; {not_run} not run' if not_run else ''}."
     fatal = first.error_kind in FATAL or _not_implemented(first)
-    pattern = _pattern(results) if not fatal else ""
+    # Where the function stopped at its first failure, the checks it never ran say nothing of
+    # where failures are confined: "Fails only under vmap" from one failure and the passes
+    # before it misled a red team's student (the same formula failed eager and jit too).
+    pattern = _pattern(results) if not fatal and not (options.fail_fast and stopped) else ""
     if first.error_kind in FATAL:  # a whole-function failure: per-tier counts would only say where it stopped
         not_run = sum(v.not_run for v in verdicts)
         tier_lines = [f"This failure is the whole function's: {not_run} of its {len(cases)} checks were not run."]
