@@ -152,6 +152,13 @@ def _error_hint(result: CaseResult) -> str:
         return f"the function's parameters differ from the contract's: it must be {result.case.entry.signature}"
     if text.startswith("TypeError: exceptions must derive from BaseException"):
         return "not implemented yet? `raise NotImplemented` raises a TypeError: write raise NotImplementedError"
+    if text.startswith("NotImplementedError: Transpose rule"):  # JAX's own, not a stub's
+        return (
+            "JAX cannot transpose the rule for reverse mode: a custom_jvp rule's tangent output must be "
+            "linear in the tangents (no abs, max, where on them, no tangent times tangent)"
+        )
+    if text.startswith("NotImplementedError: Differentiation rule for"):
+        return "JAX has no derivative rule for an operation in it (the error above names it): not a stub of yours"
     if text.startswith("NotImplementedError"):
         return "not implemented yet: the function still raises NotImplementedError (replace the stub with a formula)"
     if "vmap_method" in text or "callback" in text.lower():

@@ -143,3 +143,18 @@ def test_vmap_and_grad_of_a_rule_take_their_own_arguments() -> None:
 
     assert handgrad.verify(jax.grad(lse), rows[0], grad=softmax_vjp, **QUICK).ok
     assert not handgrad.verify(jax.grad(lse), rows[0], grad=lambda v, c: jax.nn.softmax(v) * c, **QUICK).ok
+
+
+def test_a_rule_not_linear_in_its_tangent_is_told_so_not_called_a_stub() -> None:
+    @jax.custom_jvp
+    def square(x: Any) -> Any:
+        return x * x
+
+    @square.defjvp
+    def square_jvp(primals: Any, tangents: Any) -> Any:
+        (x,), (t,) = primals, tangents
+        return x * x, 2 * x * jnp.abs(t)  # |t|: JAX cannot transpose it for reverse mode
+
+    report = handgrad.verify(square, np.linspace(-1.0, 1.0, 6), **QUICK)
+    assert not report.ok and report.worst is not None
+    assert "linear in the tangents" in report.worst.hint and "stub" not in report.worst.hint, report.worst.hint
