@@ -32,6 +32,7 @@ from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, describe_exception, worker_devices
 from handgrad.failures import FATAL
 from handgrad.grading import compile_cache, sandbox
+from handgrad.grading.calls import contract_calls, shared_causes
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, prestart_zygote, printable
 from handgrad.grading.rubric import Rubric
 from handgrad.grading.stubs import StubKind, find_stubs
@@ -152,6 +153,9 @@ class SubmissionGrade:
     """Notes for the instructor, never shown to the student and never a refusal: code worth
     reading by hand (handgrad/scan_review.py: a class defining arithmetic, where dual numbers
     would live). In marks.csv and results.json's extra_data."""
+    calls: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Which contract functions each one calls, read from the source (calls.contract_calls):
+    a failing function that failing ones call is named as their likely shared cause."""
 
     @property
     def score(self) -> float:
@@ -186,6 +190,8 @@ class SubmissionGrade:
             lines.append(printable(self.problem).replace("\n", "\n  "))
         else:
             lines.append(passed + (f"; {lost}." if lost else "."))
+            failing = [f.name for f in self.functions if not f.passed and f.attempted and f.visibility in SHOWN]
+            lines += shared_causes({name: frozenset(called) for name, called in self.calls}, failing)
         lines.append(
             f"Inputs drawn with seed {self.seed} (repeat with --seed {self.seed}); "
             f"sandbox: {self.sandbox}; {self.seconds:.1f} s."
@@ -908,6 +914,12 @@ def grade_many(
             reviews.append(tuple(notes))
         for budget, found in zip(budgets, findings, strict=True):
             budget.import_error = _unreadable(found)
+        calls = [
+            ()
+            if refused[i] or budgets[i].import_error is not None
+            else tuple(sorted((k, tuple(sorted(v))) for k, v in contract_calls(budgets[i].staged(), NAMES).items()))
+            for i in range(len(paths))
+        ]
         # Stubs are read from the staged copy and graded without a worker; a function the scan
         # refused keeps the scan's verdict.
         stubs: list[dict[str, StubKind]] = [
@@ -946,6 +958,7 @@ def grade_many(
                 problem,
                 _reason(functions, reason or _spent_or_protocol(protocol[i], budgets[i])),
                 reviews[i],
+                calls[i],
             )
 
         def in_worker(i: int, entry: Entry, reuse: bool) -> tuple[FunctionGrade, bool]:
