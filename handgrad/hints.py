@@ -107,7 +107,10 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "NaN/inf where the inputs' squares overflow or underflow the dtype (1e21 or 1e-21 in float32): a "
                 "norm or a variance computed from x * x; divide by max |x| first, then square"
             )
-        if _has_large_input(result) or (_beyond_ordinary(result) and not _ordinary_inputs(result)):
+        # (float16's range ends sooner: e^(2x) overflows past x = 5.5, where a red team's tanh at
+        # x = 8.75 was told "a division by zero")
+        large = FLOAT16_EXP2_OVERFLOW if result.case.dtype == "float16" else LARGE_INPUT
+        if _has_large_input(result, large) or (_beyond_ordinary(result) and not _ordinary_inputs(result)):
             return (
                 "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
                 "inf/inf, log of an underflowed probability); rewrite it in a stable form"
@@ -258,14 +261,17 @@ def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...])
 LARGE_INPUT = 9.0
 """The smallest magnitude the extreme families draw (reference/families.py, EXTREMES)."""
 
+FLOAT16_EXP2_OVERFLOW = 5.5
+"""Where e^(2x) passes float16's largest number (ln(65504) / 2 = 5.55): tanh's textbook form."""
+
 
 def _worst_inputs(result: CaseResult) -> list[np.ndarray]:
     """The array inputs at the worst element (a dict argument, the network's, is left out)."""
     return [np.asarray(v, np.float64) for v in result.inputs_at_worst.values() if not isinstance(v, Mapping)]
 
 
-def _has_large_input(result: CaseResult) -> bool:
-    return any(a.size and np.nanmax(np.abs(a)) >= LARGE_INPUT for a in _worst_inputs(result))
+def _has_large_input(result: CaseResult, large: float = LARGE_INPUT) -> bool:
+    return any(a.size and np.nanmax(np.abs(a)) >= large for a in _worst_inputs(result))
 
 
 def _ordinary_inputs(result: CaseResult) -> bool:

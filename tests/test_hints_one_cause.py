@@ -200,3 +200,17 @@ def test_a_grade_stopped_at_its_first_failure_says_nowhere_the_failures_are_conf
     )
     assert grade.score == 0 and "stopped at the first failing check" in grade.feedback
     assert "Fails only" not in grade.feedback, grade.feedback
+
+
+def _tanh_textbook(x: Any) -> Any:  # (e^2x - 1) / (e^2x + 1): inf / inf once e^2x overflows
+    e = jnp.exp(2 * x)
+    return (e - 1) / (e + 1)
+
+
+def test_a_float16_overflow_at_moderate_inputs_is_told_as_an_overflow() -> None:
+    # A red team's: float16 `tails` (x = 8.75, where e^(2x) passes 65504) was told "NaN/inf at
+    # ordinary inputs: a division by zero?", a second cause beside the extreme inputs' overflow.
+    grade = _grade("tanh", _tanh_textbook)
+    assert grade.score == 0
+    assert not any("division by zero" in h for h in _hints(grade)), grade.feedback
+    assert sum("overflows" in h for h in _hints(grade)) == 1, grade.feedback  # one cause, float16's tails in it
