@@ -17,43 +17,25 @@ a name defined twice, a star import, a syntax error) gives no calls, and so no s
 from __future__ import annotations
 
 import ast
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from handgrad.grading.stubs import bindings
+
 
 def _top_level_defs(tree: ast.Module) -> dict[str, ast.FunctionDef | ast.AsyncFunctionDef] | None:
-    """The module's top-level functions by name; None where a name is bound more than once
-    or by a star import (which def runs is then not certain from the text)."""
-    defs: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = {}
-    bound: set[str] = set()
-    twice: set[str] = set()
-    for stmt in tree.body:
-        names: list[str] = []
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            # (a `global` inside rebinds a module name from within: uncertain too)
-            names = [stmt.name, *(g for n in ast.walk(stmt) if isinstance(n, ast.Global) for g in n.names)]
-        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            if any(alias.name == "*" for alias in stmt.names):
-                return None
-            names = [alias.asname or alias.name.split(".")[0] for alias in stmt.names]
-        else:  # an assignment, or a def or import inside an `if` or `try`
-            names = [
-                n.id if isinstance(n, ast.Name) else n.name
-                for n in ast.walk(stmt)
-                if (isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load))
-                or isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-            ]
-            names += [
-                a.asname or a.name.split(".")[0]
-                for n in ast.walk(stmt)
-                if isinstance(n, (ast.Import, ast.ImportFrom))
-                for a in n.names
-            ]
-        twice |= bound & set(names)
-        bound |= set(names)
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            defs[stmt.name] = stmt
-    return {name: d for name, d in defs.items() if name not in twice}
+    """The module's top-level functions by name, each bound nowhere else in the module (stubs'
+    reading: a second def, an assignment, an import, a `global`); None where a star import
+    makes the bindings unknowable (which def runs is then not certain from the text)."""
+    counts: Counter[str] = Counter()
+    if not bindings(tree, counts):
+        return None
+    return {
+        stmt.name: stmt
+        for stmt in tree.body
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and counts[stmt.name] == 1
+    }
 
 
 def _named(node: ast.AST) -> set[str]:

@@ -58,7 +58,7 @@ def stub_kind(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> StubKind | None:
     return None
 
 
-def _bindings(tree: ast.AST, counts: Counter[str]) -> bool:
+def bindings(tree: ast.AST, counts: Counter[str]) -> bool:
     """Count every binding of every name in `tree`; False when a star import makes the
     bindings unknowable."""
     for node in ast.walk(tree):
@@ -95,7 +95,7 @@ def find_stubs(path: Path, names: tuple[str, ...] | list[str]) -> dict[str, Stub
             tree = ast.parse(file.read_bytes())
         except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
             return {}
-        if not _bindings(tree, counts):
+        if not bindings(tree, counts):
             return {}
         for stmt in tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)) and stmt.name in wanted:
