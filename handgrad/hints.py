@@ -59,9 +59,7 @@ there, only the reference it is checked against (first match first)."""
 
 def hint_for(result: CaseResult, want: Any, got: Any) -> str:
     hint = _hint_for(result, want, got)
-    from reference.catalog import BY_NAME
-
-    if BY_NAME.get(result.case.entry.name) is not result.case.entry:  # the library API's own function
+    if not _contract_function(result):  # the library API's own function
         for contract, library in LIBRARY_WORDS:
             hint = hint.replace(contract, library)
     return hint
@@ -719,9 +717,8 @@ def _per_row_words(result: CaseResult, c: float, n: int, rel: float) -> str:
     gradient divided by `x.shape[0]`, the batch size, where the contract's values are per
     example. Not for handgrad.verify's functions, whose leading axis need be no batch."""
     from handgrad.cases import case_inputs
-    from reference.catalog import BY_NAME
 
-    if BY_NAME.get(result.case.entry.name) is not result.case.entry:  # (verify's functions have no batch)
+    if not _contract_function(result):  # (verify's functions have no batch)
         return ""
     args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
     shape: tuple[int, ...] = tuple(np.shape(args[0])) if args else ()
@@ -739,15 +736,19 @@ def _per_row_words(result: CaseResult, c: float, n: int, rel: float) -> str:
     return ""
 
 
+def _contract_function(result: CaseResult) -> bool:
+    """The check is of a catalog function (graded), not of one handgrad.verify was given."""
+    from reference.catalog import BY_NAME
+
+    return BY_NAME.get(result.case.entry.name) is result.case.entry
+
+
 def _reduces_rows(result: CaseResult) -> bool:
     """A contract function over the last axis (a loss, softmax): where a mean and a sum over
     its rows of n are both plausible, and two factors at once (2n) say more than a number.
     Not for handgrad.verify's functions, where a ratio of 2/n is as often a coincidence (a
     scatter dropping a repeated index: 1/3, with n = 6)."""
-    from reference.catalog import BY_NAME
-
-    entry = result.case.entry
-    return BY_NAME.get(entry.name) is entry and entry.layout == "last_axis"
+    return _contract_function(result) and result.case.entry.layout == "last_axis"
 
 
 def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3, combined: bool = False) -> str:
