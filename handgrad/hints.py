@@ -495,6 +495,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"wrong at a kink: {kink.rule}" if kink is not None else "wrong at a kink"
     if want.shape != got.shape:
         return ""
+    quantity = _wrong_quantity(result, want, got) if not leaf else ""
+    if quantity:
+        return quantity
     switched = _misplaced_switch(result) if not leaf else ""
     if switched:
         return switched
@@ -589,7 +592,12 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
             )
             if factor.startswith("zero"):  # (unless it is also nonzero where the value is 0: no one pattern)
                 if not (wrong & rest).any():
-                    return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: a missing term?"
+                    # (a piecewise formula zero there more likely took the other branch: a hinge's
+                    # margin as max(y * a), not <y, a>, was told "a missing term?")
+                    why = "a missing term?"
+                    if result.case.entry.kink is not None:
+                        why = "a missing term, or a wrong branch condition?"
+                    return f"zero in {sub.sum()} of {sig.sum()} elements where the value is not: {why}"
                 factor = ""
             # At large or extreme inputs an unnamed factor on some elements is more likely a
             # cancellation there (a(1 - a) where a sigmoid saturates) than a branch.
@@ -642,21 +650,73 @@ def _simple_quantities(result: CaseResult, shape: tuple[int, ...]) -> list[np.nd
     function's own value for a derivative (tanh(x) for tanh_grad), and their pairwise products."""
     from handgrad.cases import case_inputs
 
-    entry = result.case.entry
     args = [a for a in case_inputs(result.case, result.seed).args if not isinstance(a, Mapping)]
     base = [np.asarray(a, np.float64) for a in args if np.shape(a) == shape]
-    if entry.of is not None and len(base) == len(args) == 1:
-        from reference.catalog import BY_NAME
-
-        of = BY_NAME.get(entry.of)
-        if of is not None:
-            try:
-                value = np.asarray(of.reference(*base), np.float64)
-            except Exception:  # a reference that does not take these inputs: no such quantity
-                value = None
-            if value is not None and value.shape == shape:
-                base.append(value)
+    value = _own_value(result, shape)
+    if value is not None and len(base) == len(args) == 1:
+        base.append(value)
     return base + [a * b for i, a in enumerate(base) for b in base[i:]]
+
+
+def _own_value(result: CaseResult, shape: tuple[int, ...]) -> np.ndarray | None:
+    """For a derivative of one input (tanh_grad), the function's own value at the case's
+    inputs in float64 (tanh(x)), where it has the output's shape; None otherwise."""
+    from handgrad.cases import case_inputs
+    from reference.catalog import BY_NAME
+
+    entry = result.case.entry
+    of = BY_NAME.get(entry.of) if entry.of is not None else None
+    args = case_inputs(result.case, result.seed).args
+    if of is None or len(args) != 1 or np.shape(args[0]) != shape:
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            value = np.asarray(of.reference(np.asarray(args[0], np.float64)), np.float64)
+    except Exception:  # a reference that does not take these inputs: no such quantity
+        return None
+    return value if value.shape == shape else None
+
+
+OUTPUT_FORMS: dict[str, tuple[str, str, Callable[[np.ndarray], np.ndarray]]] = {
+    "sigmoid": ("s(1 - s)", "x(1 - x)", lambda v: v * (1 - v)),
+    "tanh": ("1 - t^2", "1 - x^2", lambda v: 1 - v * v),
+}
+"""A derivative the textbook writes in terms of the function's output (s' = s(1 - s)): its words
+and the wrong value it has where the input is put in for the output."""
+
+
+def _wrong_quantity(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
+    """A derivative of one input that returns something else the student knows: the function's
+    own value (relu(x) for relu'(x)), or the derivative's output form evaluated at the input
+    (x(1 - x) for sigmoid'(x) = s(1 - s)). Told only where that quantity explains every element
+    to within the dtype's allowance, and the right value differs beyond it somewhere; not in
+    float16 or bfloat16, whose allowance holds other forms too (1.01 sigmoid(x) is sigmoid(x)
+    to bfloat16's 3%): _related_hint gives their checks float32's words."""
+    value = _own_value(result, want.shape) if result.case.dtype not in LOW_PRECISION else None
+    if value is None:
+        return ""
+    entry = result.case.entry
+    tolerance = entry.tolerance[result.case.dtype]
+    of = entry.of or ""
+    candidates = [(value, f"returns {of}(x) itself, not its derivative")]
+    if of in OUTPUT_FORMS:
+        words, at_input, form = OUTPUT_FORMS[of]
+        from handgrad.cases import case_inputs
+
+        x = np.asarray(case_inputs(result.case, result.seed).args[0], np.float64)
+        candidates.append(
+            (
+                form(x),
+                f"the derivative's form in terms of the output, {words}, evaluated at the input ({at_input}): "
+                f"compute the output {of}(x) first and put it in",
+            )
+        )
+    for candidate, words in candidates:
+        allowed = tolerance.allowed(np.abs(candidate))
+        with np.errstate(all="ignore"):
+            if np.all(np.abs(got - candidate) <= allowed) and np.any(np.abs(got - want) > allowed):
+                return words
+    return ""
 
 
 def _factor_within_allowance(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str, n: int) -> str:
@@ -966,9 +1026,14 @@ def related(results: Sequence[CaseResult]) -> list[CaseResult]:
 def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
     if result.ok or not result.hint:
         return ""
+    lower = _in_higher_precision(result, results)
+    if lower and not lower.startswith(WEAK_HINTS):  # (relu(x) for relu'(x), which float16 cannot tell)
+        return lower
     switched = _inside_a_switch_window(result, results)
     if switched:
         return switched
+    if lower:
+        return lower
     extreme = EXTREME_HINTS.get(result.problem)
     if result.case.stacked and result.hint.startswith(BATCH_HINTS):
         # The same exception unbatched, or the same wrong shape: the batch is not the cause.
@@ -978,26 +1043,29 @@ def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
         else:
             found = _alike(result, results, lambda r: not r.case.stacked) if result.problem == "shape" else None
         return found.hint if found else ""
-    if result.case.dtype in LOW_PRECISION and result.problem == "value":
-        # float16 and bfloat16 name a factor or a form within their own loose rounding, which a
-        # coincidence meets (0.1995 for 1/5); a check of the same inputs in float32 or float64
-        # that fails too tells the cause better.
-        family, transform = result.case.family.name, result.case.transform
-        found = _alike(
-            result,
-            results,
-            lambda r: (
-                r.case.dtype not in LOW_PRECISION and r.case.family.name == family and r.case.transform == transform
-            ),
-        ) or _alike(result, results, lambda r: r.case.dtype not in LOW_PRECISION and r.case.family.name == family)
-        blames_extremes = found is not None and found.hint.startswith((*EXTREME_HINTS.values(), ALSO_AT_EXTREMES))
-        if found is not None and found.hint != result.hint and not blames_extremes:
-            return found.hint
     if extreme is not None and _beyond_ordinary(result) and result.hint.startswith(extreme):
         found = _alike(result, results, lambda r: not _beyond_ordinary(r) and r.case.dtype == result.case.dtype)
         if not found:
             return ""
         return found.hint if _ordinary_inputs(result) else ALSO_AT_EXTREMES
+    return ""
+
+
+def _in_higher_precision(result: CaseResult, results: Sequence[CaseResult]) -> str:
+    """float16 and bfloat16 name a factor or a form within their own loose rounding, which a
+    coincidence meets (0.1995 for 1/5); a check of the same inputs in float32 or float64 that
+    fails too tells the cause better: its hint, where it differs and does not blame extremes."""
+    if result.case.dtype not in LOW_PRECISION or result.problem != "value":
+        return ""
+    family, transform = result.case.family.name, result.case.transform
+    found = _alike(
+        result,
+        results,
+        lambda r: r.case.dtype not in LOW_PRECISION and r.case.family.name == family and r.case.transform == transform,
+    ) or _alike(result, results, lambda r: r.case.dtype not in LOW_PRECISION and r.case.family.name == family)
+    blames_extremes = found is not None and found.hint.startswith((*EXTREME_HINTS.values(), ALSO_AT_EXTREMES))
+    if found is not None and found.hint != result.hint and not blames_extremes:
+        return found.hint
     return ""
 
 

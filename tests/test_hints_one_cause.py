@@ -214,3 +214,24 @@ def test_a_float16_overflow_at_moderate_inputs_is_told_as_an_overflow() -> None:
     assert grade.score == 0
     assert not any("division by zero" in h for h in _hints(grade)), grade.feedback
     assert sum("overflows" in h for h in _hints(grade)) == 1, grade.feedback  # one cause, float16's tails in it
+
+
+def _hinge_grad_max_margin(a: Any, y: Any) -> Any:  # the margin as max(y * a), not <y, a>
+    margin = jnp.max(y * a, axis=-1, keepdims=True)
+    return jnp.where(margin < 1, -y, jnp.zeros_like(y))
+
+
+def _relu_grad_capped(x: Any) -> Any:  # 1 only for 0 < x < 3: the large inputs' branch taken wrong
+    return jnp.where((x > 0) & (x < 3), 1.0, 0.0).astype(x.dtype)
+
+
+BRANCHES = [("hinge_grad", _hinge_grad_max_margin), ("relu_grad", _relu_grad_capped)]
+
+
+@pytest.mark.parametrize(("name", "formula"), BRANCHES, ids=["hinge", "relu"])
+def test_a_piecewise_gradient_zero_where_it_is_not_names_the_branch_condition(name: str, formula: Any) -> None:
+    grade = _grade(name, formula)
+    assert grade.score == 0
+    zeros = [h for h in _hints(grade) if h.startswith("zero in")]
+    # (a red team's hinge was told only "a missing term?"; nothing is missing: the branch is taken wrong)
+    assert zeros and all("a wrong branch condition" in h for h in zeros), grade.feedback

@@ -75,6 +75,7 @@ MISTAKES: tuple[Mistake, ...] = (
       def sigmoid_grad(x):
           return sigmoid(x)
       """,
+        hint="returns sigmoid(x) itself",
     ),
     m(
         "sigmoid-grad-sign",
