@@ -463,7 +463,7 @@ def _target_python(text: str | None) -> tuple[str, str | None]:
 def cmd_bundle(args: argparse.Namespace) -> int:
     from handgrad import starter
     from handgrad.grading.bundle import BundleError, check_bundle, check_target, resolve_constraints, write_bundle
-    from handgrad.grading.rubric import RubricError, load
+    from handgrad.grading.rubric import RubricError, hidden_points_warning, load
 
     out = Path(args.out)
     try:
@@ -472,9 +472,11 @@ def cmd_bundle(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if args.rubric:
         try:
-            load(args.rubric)
+            warning = hidden_points_warning(load(args.rubric))
         except RubricError as exc:
             raise UsageError(f"{exc} (handgrad rubric {args.rubric} writes a starter rubric)") from None
+        if warning:
+            print(warning, file=sys.stderr)
     version, interpreter = _target_python(args.python)
     if args.check and interpreter is None:
         raise UsageError(f"--check: no Python {version} found on PATH or in pyenv; give --python PATH")

@@ -60,11 +60,12 @@ NEAR_MISSES = [  # wrong, but neither quantity: the words must not come
     ("sigmoid_grad", lambda x: jax.nn.sigmoid(x) * (1 + jax.nn.sigmoid(x))),
     ("tanh_grad", lambda x: 1 - jnp.tanh(x)),
     ("relu_grad", lambda x: (x > 1).astype(x.dtype)),
-    ("sigmoid_grad", lambda x: jax.nn.sigmoid(x) * 1.01),
+    ("sigmoid_grad", lambda x: jax.nn.sigmoid(x) * 1.01),  # (sigmoid(x) itself to bfloat16's 3%)
+    ("tanh_grad", lambda x: jnp.tanh(x) * 1.006),  # (and nearly to float16's 0.4%)
 ]
 
 
-@pytest.mark.parametrize(("name", "formula"), NEAR_MISSES, ids=["s(1+s)", "1-t", "x>1", "1.01s"])
+@pytest.mark.parametrize(("name", "formula"), NEAR_MISSES, ids=["s(1+s)", "1-t", "x>1", "1.01s", "1.006t"])
 def test_other_wrong_derivatives_are_not_told_they_return_another_quantity(name: str, formula: Any) -> None:
     score, hints, feedback = _hints(name, formula)
     assert score < 1

@@ -133,8 +133,12 @@ class FunctionGrade:
         return self.failed == 0 and bool(self.tiers) and all(t.passed for t in self.tiers)
 
 
-SHOWN = ("visible", "after_published")
-"""Visibilities under which a function may be named in what students see."""
+SHOWN = ("visible",)
+"""Visibilities under which a function may be named, or its result counted, in what students
+always see (the summary, Gradescope's top-level output, the text report). A function graded
+`hidden`, `after_due_date` or `after_published` shows only in its own test, which Gradescope
+holds back as its visibility says: a red team counted "wrong: 1 hidden function" and the
+summary's score as a pass/fail oracle for the hidden function, resubmitting against it."""
 
 
 @dataclass(frozen=True)
@@ -169,28 +173,40 @@ class SubmissionGrade:
     def full_marks(self) -> bool:
         return all(f.passed for f in self.functions)
 
+    @property
+    def shown(self) -> tuple[FunctionGrade, ...]:
+        """The functions students always see (SHOWN)."""
+        return tuple(f for f in self.functions if f.visibility in SHOWN)
+
     def lost(self) -> str:
-        """The functions that lost marks, naming only those students may see: real mistakes
-        first, then (apart) the functions not attempted yet."""
+        """The functions students always see that lost marks: real mistakes first, then
+        (apart) the functions not attempted yet. The others are neither named nor counted."""
         parts = []
         for attempted in (True, False):
-            lost = [f for f in self.functions if not f.passed and f.attempted == attempted]
-            shown = [f.name for f in lost if f.visibility in SHOWN]
-            hidden = sum(f.visibility not in SHOWN for f in lost)
-            names = ", ".join(shown + ([f"{hidden} hidden function{'s' * (hidden > 1)}"] if hidden else []))
+            names = ", ".join(f.name for f in self.shown if not f.passed and f.attempted == attempted)
             if names:
                 parts.append(f"wrong: {names}" if attempted else f"not attempted: {names}")
         return "; ".join(parts)
 
     def summary(self) -> str:
+        """What students always see: the score and verdicts of the SHOWN functions only. The
+        total over every function is `score` (marks.csv, each function's own test)."""
         lost = self.lost()
-        passed = f"{sum(f.passed for f in self.functions)} of {len(self.functions)} functions pass every check"
-        lines = [f"handgrad: {self.score:g} / {self.max_score:g} for {printable(self.path.name, newlines=False)}"]
+        shown = self.shown
+        score, top = sum(f.score for f in shown), sum(f.max_score for f in shown)
+        passed = f"{sum(f.passed for f in shown)} of {len(shown)} functions pass every check"
+        lines = [f"handgrad: {score:g} / {top:g} for {printable(self.path.name, newlines=False)}"]
+        apart = len(self.functions) - len(shown)
+        if apart:
+            lines.append(
+                f"{apart} more function{'s are' if apart > 1 else ' is'} graded apart (hidden, or shown after the "
+                "due date or once published): not counted here."
+            )
         if self.problem:  # its first line is ours; any further line quotes the submission: indented
             lines.append(printable(self.problem).replace("\n", "\n  "))
         else:
             lines.append(passed + (f"; {lost}." if lost else "."))
-            failing = [f.name for f in self.functions if not f.passed and f.attempted and f.visibility in SHOWN]
+            failing = [f.name for f in shown if not f.passed and f.attempted]
             lines += shared_causes({name: frozenset(called) for name, called in self.calls}, failing)
         lines.append(
             f"Inputs drawn with seed {self.seed} (repeat with --seed {self.seed}); "

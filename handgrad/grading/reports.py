@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from handgrad.escape import printable
-from handgrad.grading.grader import SHOWN, SubmissionGrade
+from handgrad.grading.grader import SubmissionGrade
 
 
 class TargetError(Exception):
@@ -241,7 +241,7 @@ ERROR_OUTPUT = "handgrad could not grade this submission: "
 
 def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
     """Gradescope's results.json: one test per contract function."""
-    return {
+    report = {
         "score": round(grade.score, 6),
         "execution_time": round(grade.seconds, 3),
         "output": grade.summary(),
@@ -268,6 +268,13 @@ def gradescope(grade: SubmissionGrade) -> dict[str, Any]:
             for f in grade.functions
         ],
     }
+    if len(grade.shown) < len(grade.functions):
+        # A top-level score "overrides the total of tests" and is shown at once; without it
+        # Gradescope sums the tests and holds the total back while a test is after_due_date or
+        # after_published. (A `hidden` test's points still count in the total it shows: its own
+        # rule, for tests worth no points; the rubric warns of it, rubric.hidden_points_warning.)
+        del report["score"]
+    return report
 
 
 def gradescope_error(message: str) -> dict[str, Any]:
@@ -284,7 +291,7 @@ def is_report(data: bytes) -> bool:
         return False
     if not isinstance(doc, dict):
         return False
-    if set(doc) == REPORT_KEYS:
+    if set(doc) in (REPORT_KEYS, REPORT_KEYS - {"score"}):
         return isinstance(doc["extra_data"], dict) and set(doc["extra_data"]) == EXTRA_KEYS
     return set(doc) == ERROR_KEYS and str(doc["output"]).startswith(ERROR_OUTPUT)
 
@@ -464,18 +471,13 @@ def failures(grades: Sequence[SubmissionGrade]) -> str:
 
 
 def text(grade: SubmissionGrade, verbose: bool = True) -> str:
-    """The plain-text report: a function whose visibility hides it is counted, not named."""
+    """The plain-text report: a function not SHOWN is neither named nor counted (marks.csv has it)."""
     lines = [grade.summary(), ""]
-    shown = [f for f in grade.functions if f.visibility in SHOWN]
-    hidden = [f for f in grade.functions if f.visibility not in SHOWN]
+    shown = grade.shown
     width = max((len(f.name) for f in shown), default=0)
     for f in shown:
         mark = "PASS" if f.passed else "FAIL" if f.attempted else "TODO"
         lines.append(f"{mark}  {f.name:<{width}}  {f.score:g}/{f.max_score:g}")
-    if hidden:
-        score = sum(f.score for f in hidden)
-        top = sum(f.max_score for f in hidden)
-        lines.append(f"      {len(hidden)} hidden function{'s' * (len(hidden) > 1)}: {score:g}/{top:g}")
     if verbose and not grade.problem:
         for f in shown:  # real mistakes, each with its failing check
             if f.attempted and (not f.passed or f.warned):  # indented: only the grader's own lines start a line

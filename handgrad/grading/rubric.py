@@ -60,6 +60,23 @@ class Rubric:
         return sum(self.weights.values())
 
 
+def hidden_points_warning(rubric: Rubric) -> str:
+    """What an instructor should know of `hidden` functions worth points, or "": Gradescope shows
+    students the total of every test's points, hidden ones included (hidden tests are meant to
+    be worth none), so a student reads a hidden function's result off the total. handgrad's
+    own words never count them (grader.SHOWN); after_due_date and after_published also hold
+    the total back until then."""
+    paid = [name for name, v in rubric.visibility.items() if v == "hidden" and rubric.weights.get(name, 0) > 0]
+    if not paid:
+        return ""
+    return (
+        f"warning: {', '.join(paid)} {'is' if len(paid) == 1 else 'are'} hidden and worth points: Gradescope's "
+        "total, which students see, counts hidden tests' points, so a student can read "
+        f"{'its' if len(paid) == 1 else 'their'} result off it; after_published (or after_due_date) holds "
+        "results and the total back until then"
+    )
+
+
 def _did_you_mean(word: object, known: Iterable[str]) -> str:
     """' (did you mean X?)' for a near miss of a known word, else ''."""
     close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.6)
