@@ -171,7 +171,10 @@ def checked_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[str],
     where = tmp_path_factory.mktemp("gradescope")
     out = where / "autograder.zip"
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    write_bundle(out, ["--timeout", "10"], constraints=bundle.resolve_constraints(version))
+    # One function held back: its reports have no top-level score (Gradescope sums the tests).
+    rubric = where / "rubric.toml"
+    rubric.write_text(f'[functions.{bundle.WRONG_FUNCTION}]\nweight = 2\nvisibility = "after_published"\n')
+    write_bundle(out, ["--timeout", "10"], rubric, constraints=bundle.resolve_constraints(version))
     solution, wrong = where / "solution.py", where / "wrong.py"
     solution.write_text(starter.solution(), encoding="utf-8")
     wrong.write_text(starter.solution() + WRONG_TAIL, encoding="utf-8")
