@@ -58,9 +58,10 @@ class Entry:
     the order of x, a form that cancels there (tanh as 2 sigmoid(2x) - 1) is off by far more
     than rounding of x explains, which a fixed floor of 1e-6 hid."""
     floor_follows_truth: bool = False
-    """The absolute floor (atol) shrinks with the truth's own scale below 1, output by output
-    (reference/tolerances.py, truth_floor): handgrad.verify's functions come in any units, and
-    a gradient of 1e-13 sum(sin x) with the wrong sign was inside float64's fixed 1e-12."""
+    """The absolute floor (atol) follows the truth's own scale, output by output
+    (reference/tolerances.py, truth_floor): handgrad.verify's functions come in any units; a
+    gradient of 1e-13 sum(sin x) with the wrong sign was inside float64's fixed 1e-12, and a
+    rule within the floor for f failed for 1000 f."""
     tiers: Mapping[str, Tier] = field(default_factory=dict)
     """The tier of each family (by name) that is not `derivation` (reference/families.py,
     Tier); `families` carry it once the entry is built. `stability` is what the contract

@@ -72,10 +72,12 @@ def input_floor(tolerance: Tolerance, x: np.ndarray, dtype: str) -> Tolerance:
 
 
 def truth_floor(tolerance: Tolerance, want: Any, dtype: str) -> Tolerance | dict[str, Tolerance]:
-    """`tolerance` with its absolute floor scaled by min(1, the largest finite |truth|) of each
-    output (one per leaf of a dict truth), never below the dtype's smallest subnormal: a
-    result's accuracy is relative to its own size, so multiplying f by 1e-13 must not turn
-    every answer right. An all-zero truth keeps the fixed floor (it has no scale to follow)."""
+    """`tolerance` with its absolute floor scaled by the largest finite |truth| of each output
+    (one per leaf of a dict truth), never below the dtype's smallest subnormal: a result's
+    accuracy is relative to its own size, so multiplying f by 1e-13 must not turn every answer
+    right, nor multiplying it by 1000 turn a right one wrong (a red team's softplus gradient as
+    1 - sigmoid(-z), within the floor of f's gradient, failed for 1000 f and passed for f and
+    1e-3 f). An all-zero truth keeps the fixed floor (it has no scale to follow)."""
     import ml_dtypes
 
     tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
@@ -83,7 +85,7 @@ def truth_floor(tolerance: Tolerance, want: Any, dtype: str) -> Tolerance | dict
     def scaled(w: Any) -> Tolerance:
         w = np.asarray(w, np.float64)
         top = float(np.max(np.abs(w[np.isfinite(w)]), initial=0.0))
-        scale = min(1.0, top) if top > 0 else 1.0
+        scale = top if top > 0 else 1.0
         return dataclasses.replace(tolerance, atol=max(float(tolerance.atol) * scale, tiny))
 
     if isinstance(want, Mapping):

@@ -5,8 +5,10 @@ given as NumPy or JAX dtypes gave a KeyError or "unknown dtype <class 'numpy.flo
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -57,7 +59,7 @@ def test_an_unknown_dtype_is_named_in_the_refusal() -> None:
         handgrad.verify(lambda x: jnp.sum(x * x), X, grad=lambda x: 2 * x, dtypes=[np.int32])
 
 
-@pytest.mark.parametrize("scale", [1.0, 1e-6, 1e-13])
+@pytest.mark.parametrize("scale", [1.0, 1e-6, 1e-13, 1e3, 1e8])
 def test_a_verdict_does_not_depend_on_the_units_of_f(scale: float) -> None:
     """A red team's finding: with f = 1e-13 sum(sin x), a gradient of the wrong sign was inside
     float64's fixed absolute floor of 1e-12 (and float32's 1e-6) and passed. The floor now
@@ -71,3 +73,20 @@ def test_a_verdict_does_not_depend_on_the_units_of_f(scale: float) -> None:
     assert handgrad.verify(f, x, grad=lambda x: scale * jnp.cos(x), **kw).ok
     assert not handgrad.verify(f, x, grad=lambda x: -scale * jnp.cos(x), **kw).ok
     assert not handgrad.verify(f, x, grad=lambda x: scale * 1.01 * jnp.cos(x), **kw).ok
+
+
+def test_a_rule_within_the_floor_keeps_its_verdict_whatever_the_units() -> None:
+    """A second red team's finding: a softplus gradient written 1 - sigmoid(-z) (right to about
+    float32's eps absolute, off by up to 100% where sigmoid(z) is below 1e-7) passed for f and for
+    1e-3 f, and failed for 1000 f: the floor followed the truth's scale down, never up."""
+    z = np.array([-16.0, -15.0, -17.0, -14.0, -18.0, -12.0, 0.5, 1.0], np.float32)
+    kw: dict[str, Any] = dict(dtypes=["float32"], devices=["cpu:0"], transforms=["jit"], families=["given"])
+    verdicts = {}
+    for scale in (1e-3, 1.0, 1e3, 1e6):
+        f = functools.partial(lambda s, z: s * jnp.sum(jnp.logaddexp(z, 0.0)), scale)
+        cancelling = functools.partial(lambda s, z: s * (1 - jax.nn.sigmoid(-z)), scale)
+        verdicts[scale] = handgrad.verify(f, z, grad=cancelling, **kw).ok
+        assert handgrad.verify(f, z, grad=functools.partial(lambda s, z: s * jax.nn.sigmoid(z), scale), **kw).ok
+        wrong = functools.partial(lambda s, z: s * 1.001 * jax.nn.sigmoid(z), scale)
+        assert not handgrad.verify(f, z, grad=wrong, **kw).ok
+    assert len(set(verdicts.values())) == 1, verdicts
