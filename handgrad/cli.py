@@ -339,7 +339,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     # said after the grades are shown (exit 2), never a traceback that hides them.
     unwritten, rows = [], 0
     if out_dir is not None:
-        order = [reports.csv_cell(str(p)) for p in class_paths]
+        order = [reports.submission_cell(p) for p in class_paths]
         try:
             rows = reports.write_marks(out_dir, reports.marks_csv(grades, report_names), order)
         except reports.TargetError as exc:
@@ -413,7 +413,7 @@ def _check_out(out_dir: reports_module.Target, paths: Sequence[Path], names: dic
         out_dir.check_replace(f"{names[path]}.json", "report")
     functions = [n for n in NAMES if n in options.functions]  # marks.csv's columns, in the catalog's order
     total = sum(options.rubric.weights[n] for n in functions)
-    cells = {reports.csv_cell(str(p)): names[p] for p in paths}
+    cells = {reports.submission_cell(p): names[p] for p in paths}
     reports.check_marks(out_dir, functions, total, cells)
 
 

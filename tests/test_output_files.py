@@ -318,11 +318,36 @@ def test_what_appears_in_out_during_grading_is_kept_and_said_after_the_grades(
     assert reports.is_report((out / "bob.json").read_bytes())
 
 
+ALIKE = [  # names whose shown cells were the same (a formula's apostrophe, printable's escapes)
+    ("=a.py", "'=a.py"),
+    ("-x.py", "'-x.py"),
+    (" =b.py", "' =b.py"),
+    ("a\x1b.py", "a\\x1b.py"),
+    ("c\udcff.py", "c\\xff.py"),
+]
+
+
+@pytest.mark.parametrize(("one", "other"), ALIKE, ids=[f"alike-{i}" for i in range(len(ALIKE))])
+def test_two_submissions_graded_apart_into_one_folder_keep_a_row_each(one: str, other: str) -> None:
+    """A red team graded `=a.py` and then `'=a.py` into one --out: both became the cell `'=a.py`,
+    and merging marks.csv replaced the first student's row with the second's."""
+    grades = [SubmissionGrade(Path(n), (FunctionGrade("relu", m, 1, 1, 1 - m, "", "visible"),), 0, 1, "t")
+              for n, m in ((one, 1), (other, 0))]  # fmt: skip
+    names = reports.report_names([g.path for g in grades])
+    merged = reports.merge_marks(
+        reports.marks_csv(grades[:1], names).encode(), reports.marks_csv(grades[1:], names), []
+    )
+    rows = list(csv.DictReader(io.StringIO(merged)))
+    assert [r["score"] for r in rows] == ["1", "0"], merged
+    assert rows[0]["submission"] != rows[1]["submission"]
+    assert all(not r["submission"].startswith("=") for r in rows)  # still never a formula
+
+
 def test_two_targets_merge_their_rows_and_the_lock_excludes_another_process(tmp_path: Path) -> None:
     out = _folder(tmp_path / "out")
     grades = [SubmissionGrade(Path(f"{n}.py"), (FunctionGrade("relu", 1, 1, 1, 0, "", "visible"),), 0, 1, "t")
               for n in ("a", "b", "c")]  # fmt: skip
-    order = [reports.csv_cell(str(g.path)) for g in grades]
+    order = [reports.submission_cell(g.path) for g in grades]
     first, second = reports.Target(out), reports.Target(out)  # two shards, both checked before either wrote
     assert reports.write_marks(second, reports.marks_csv(grades[2:]), order) == 1
     assert reports.write_marks(first, reports.marks_csv(grades[:2]), order) == 3

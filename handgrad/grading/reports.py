@@ -303,14 +303,24 @@ carriage return; and their full-width forms, which some spreadsheets take too)."
 
 def csv_cell(text: str) -> str:
     """A cell a spreadsheet shows as text: printable, and never a formula (a file named
-    `=HYPERLINK(...).py` gets a leading apostrophe, as does one that starts so after spaces)."""
+    `=HYPERLINK(...).py` gets a leading apostrophe, as does one that starts so after spaces).
+    A text that starts with an apostrophe gets one more, so no two texts share a cell for it
+    (`=a.py` and `'=a.py` both read `'=a.py`, and merging marks kept one student's row)."""
     text = printable(text, newlines=False)
-    return "'" + text if text.lstrip(" ").startswith(FORMULA_STARTS) else text
+    return "'" + text if text.lstrip(" ").startswith((*FORMULA_STARTS, "'")) else text
 
 
 def _uncell(cell: str) -> str:
     """The text csv_cell made `cell` from (its apostrophe taken off)."""
-    return cell[1:] if cell.startswith("'") and cell[1:].lstrip(" ").startswith(FORMULA_STARTS) else cell
+    rest = cell[1:]
+    return rest if cell.startswith("'") and rest.lstrip(" ").startswith((*FORMULA_STARTS, "'")) else cell
+
+
+def submission_cell(path: Path) -> str:
+    """marks.csv's submission column, by which rows merge (merge_marks): one cell per path.
+    printable() writes a byte it cannot show as \\x1b, as a file could name itself, so the
+    path's own backslashes are doubled first."""
+    return csv_cell(str(path).replace("\\", "\\\\"))
 
 
 FIRST = ("submission", "score", "max_score", "reason")
@@ -335,7 +345,7 @@ def marks_csv(grades: Sequence[SubmissionGrade], reports: Mapping[Path, str] | N
     writer.writerow(marks_header(names))
     for g in grades:
         by = {f.name: f.score for f in g.functions}
-        row = [csv_cell(str(g.path)), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
+        row = [submission_cell(g.path), f"{g.score:g}", f"{g.max_score:g}", g.reason, *(f"{by[n]:g}" for n in names)]
         writer.writerow([*row, csv_cell(reports[g.path]), csv_cell(" | ".join(g.review))])
     return out.getvalue()
 
