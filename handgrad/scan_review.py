@@ -13,23 +13,74 @@ ARITHMETIC = frozenset(
 """The special methods a number-like class defines; two or more make a class worth a look."""
 
 
+def _own_arithmetic(node: ast.ClassDef) -> set[str]:
+    """The arithmetic special methods a class body binds: defs, and assignments
+    (`__mul__ = mul`, `__radd__ = __add__`)."""
+    names: set[str] = set()
+    for s in node.body:
+        if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            names.add(s.name)
+        elif isinstance(s, (ast.Assign, ast.AnnAssign)):
+            targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names & ARITHMETIC
+
+
+def _attached(tree: ast.AST) -> dict[str, set[str]]:
+    """Arithmetic special methods put on a class from outside it: `Dual.__mul__ = f` and
+    `setattr(Dual, "__mul__", f)`, by the class's name."""
+    found: dict[str, set[str]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Attribute) and isinstance(t.value, ast.Name) and t.attr in ARITHMETIC:
+                    found.setdefault(t.value.id, set()).add(t.attr)
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr"
+            and len(node.args) >= 2 and isinstance(node.args[0], ast.Name)
+            and isinstance(node.args[1], ast.Constant) and node.args[1].value in ARITHMETIC
+        ):  # fmt: skip
+            found.setdefault(node.args[0].id, set()).add(str(node.args[1].value))
+    return found
+
+
 def review_notes(source: str | bytes, file: str = "") -> list[str]:
-    """One line per class that defines two or more arithmetic special methods (a dual-number
-    or jet class looks like this), or [] where the source does not parse (the scan says why)."""
+    """One line per class with two or more arithmetic special methods (a dual-number or jet
+    class looks like this), counting those it inherits from classes of the same file and
+    those put on it from outside; or [] where the source does not parse (the scan says why).
+    A red team's dual numbers kept one method per class along a chain (`__add__` in a base,
+    `__mul__` in its subclass) and had no note. A class that adds none of its own to what a
+    noted base has is not noted again. Only these layouts: tangents carried in plain tuples
+    by plain functions leave no such shape (docs/allowlist.md)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return []
     where = f"{file}:" if file else "line "
+    classes = [node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)]
+    attached = _attached(tree)
+    own = {id(c): _own_arithmetic(c) | attached.get(c.name, set()) for c in classes}
+    by_name: dict[str, list[ast.ClassDef]] = {}
+    for c in classes:
+        by_name.setdefault(c.name, []).append(c)
+
+    def total(c: ast.ClassDef, seen: frozenset[int] = frozenset()) -> set[str]:
+        names = set(own[id(c)])
+        for base in c.bases:
+            if isinstance(base, ast.Name):
+                for b in by_name.get(base.id, []):
+                    if id(b) not in seen and b is not c:
+                        names |= total(b, seen | {id(c)})
+        return names
+
     notes = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            defined = sorted(
-                {s.name for s in node.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))} & ARITHMETIC
+    for c in classes:
+        defined = total(c)
+        inherited = defined - own[id(c)]
+        if len(defined) >= 2 and own[id(c)]:
+            from_bases = f"; {', '.join(sorted(inherited))} from its bases" if inherited else ""
+            notes.append(
+                f"{where}{c.lineno}: class `{c.name}` defines arithmetic ({', '.join(sorted(defined))}{from_bases}):"
+                " read it for forward-mode differentiation (dual numbers) by hand"
             )
-            if len(defined) >= 2:
-                notes.append(
-                    f"{where}{node.lineno}: class `{node.name}` defines arithmetic ({', '.join(defined)}):"
-                    " read it for forward-mode differentiation (dual numbers) by hand"
-                )
     return notes

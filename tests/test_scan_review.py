@@ -80,3 +80,64 @@ def test_review_notes_reach_the_instructor_and_not_the_student(tmp_path: Path) -
     seen = results["output"] + "".join(t["output"] for t in results["tests"])
     assert "Dual" not in seen and "review" not in seen
     assert "To read by hand (the review column of marks.csv):\n  " in reports.failures([graded])
+
+
+SPREAD = {  # one arithmetic method per place: noted all the same
+    "chain": """
+        class _A(tuple):
+            def __add__(self, o):
+                return Dual((self[0] + o[0], self[1] + o[1]))
+
+        class Dual(_A):
+            def __mul__(self, o):
+                return Dual((self[0] * o[0], self[1] * o[0] + self[0] * o[1]))
+        """,
+    "assigned": """
+        def _mul(a, b):
+            return Jet(a.v * b.v, a.v * b.t + a.t * b.v)
+
+        class Jet:
+            __mul__ = _mul
+            def __sub__(self, o):
+                return Jet(self.v - o.v, self.t - o.t)
+        """,
+    "attached": """
+        class Pair:
+            def __init__(self, v, t):
+                self.v, self.t = v, t
+
+        def _add(a, b):
+            return Pair(a.v + b.v, a.t + b.t)
+
+        Pair.__add__ = _add
+        setattr(Pair, "__truediv__", lambda a, b: Pair(a.v / b.v, (a.t * b.v - a.v * b.t) / (b.v * b.v)))
+        """,
+    "three deep": """
+        class A:
+            def __neg__(self):
+                return self
+
+        class B(A):
+            pass
+
+        class C(B):
+            def __rmul__(self, o):
+                return self
+        """,
+}
+
+
+def test_arithmetic_spread_over_bases_assignments_and_setattr_is_noted() -> None:
+    for layout, source in SPREAD.items():
+        notes = review_notes(textwrap.dedent(source))
+        assert len(notes) == 1, (layout, notes)
+    [note] = review_notes(textwrap.dedent(SPREAD["chain"]))
+    assert "class `Dual`" in note and "__add__, __mul__" in note and "__add__ from its bases" in note
+
+
+def test_a_subclass_that_adds_no_arithmetic_is_not_noted_again() -> None:
+    source = DUAL + "\n\nclass Named(Dual):\n    def describe(self):\n        return 'x'\n"
+    [note] = review_notes(source)
+    assert "class `Dual`" in note
+    lone = "class A:\n    def __add__(self, o):\n        return self\n\nclass B(A):\n    def __str__(self):\n        return ''\n"
+    assert review_notes(lone) == []
