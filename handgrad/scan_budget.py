@@ -205,13 +205,14 @@ MAX_NOTES = 20
 
 def _review(path: Path) -> list[str]:
     """review_notes for the submission's .py files (a package's, up to 200 files)."""
-    from handgrad.scan_review import review_notes
+    from handgrad.scan_review import copied_note, review_notes
 
     if path.is_dir():
         files = sorted(p for p in path.rglob("*.py") if p.is_file() and not p.is_symlink())[:200]
     else:
         files = [path]
     notes: list[str] = []
+    sources: dict[str, str | bytes] = {}
     for file in files:
         try:
             source = file.read_bytes()
@@ -219,7 +220,8 @@ def _review(path: Path) -> list[str]:
             continue
         name = str(file.relative_to(path)) if path.is_dir() else file.name
         notes += review_notes(source, name)
-    return notes[:MAX_NOTES]
+        sources[name] = source
+    return (copied_note(sources) + notes)[:MAX_NOTES]
 
 
 if __name__ == "__main__":

@@ -84,3 +84,83 @@ def review_notes(source: str | bytes, file: str = "") -> list[str]:
                 " read it for forward-mode differentiation (dual numbers) by hand"
             )
     return notes
+
+
+COPIED_NODES = 45
+"""The size (AST nodes) from which a function matching the shipped solution's is telling: a
+one-line relu_grad is written alike by anyone."""
+COPIED_FUNCTIONS = 3
+"""How many such functions make a note."""
+
+
+def _canonical(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """A function's structure without its name, docstring, annotations, or the names of its
+    arguments and variables (each renamed by order of first appearance): a copy with renamed
+    variables and new comments reads the same."""
+    import copy
+
+    node = copy.deepcopy(node)
+    names: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        return names.setdefault(name, f"v{len(names)}")
+
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            sub.name, sub.returns = "f", None
+            body = sub.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                if isinstance(body[0].value.value, str) and len(body) > 1:
+                    sub.body = body[1:]
+        elif isinstance(sub, ast.arg):
+            sub.arg, sub.annotation = rename(sub.arg), None
+        elif isinstance(sub, ast.Name):
+            sub.id = rename(sub.id)
+        elif isinstance(sub, ast.AnnAssign):
+            sub.annotation = ast.Constant(None)
+    return ast.dump(node, annotate_fields=False, include_attributes=False)
+
+
+def _defs(source: str | bytes) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _shipped() -> dict[str, str]:
+    """The canonical form of every telling function of handwritten/ (what `handgrad solution`
+    writes), read from its files without importing it: canonical form -> its name."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("handwritten")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    found: dict[str, str] = {}
+    for folder in folders:
+        for file in sorted(Path(folder).glob("*.py")):
+            for node in _defs(file.read_bytes()):
+                if sum(1 for _ in ast.walk(node)) >= COPIED_NODES:
+                    found.setdefault(_canonical(node), node.name)
+    return found
+
+
+def copied_note(sources: dict[str, str | bytes]) -> list[str]:
+    """One line where COPIED_FUNCTIONS or more functions of a submission (its files by name)
+    are the shipped solution's (handwritten/, which `pip install` brings and `handgrad
+    solution` writes out) up to names, comments, docstrings and annotations: the answer key
+    copied. [] otherwise. A note for a reader, never a mark: a student may derive the same code."""
+    shipped = _shipped()
+    matched = []
+    for file, source in sources.items():
+        for node in _defs(source):
+            if sum(1 for _ in ast.walk(node)) >= COPIED_NODES and _canonical(node) in shipped:
+                matched.append(f"{file}:{node.lineno} {node.name}" if file else f"{node.name} (line {node.lineno})")
+    if len(matched) < COPIED_FUNCTIONS:
+        return []
+    shown = ", ".join(matched[:6]) + (f" and {len(matched) - 6} more" if len(matched) > 6 else "")
+    return [
+        f"{len(matched)} functions are handgrad's own solution (handwritten/, `handgrad solution`) up to names "
+        f"and comments: {shown}; read it for copying"
+    ]

@@ -142,3 +142,49 @@ def test_a_subclass_that_adds_no_arithmetic_is_not_noted_again() -> None:
     lone = "class A:\n    def __add__(self, o):\n        return self\n\n"
     lone += "class B(A):\n    def __str__(self):\n        return ''\n"
     assert review_notes(lone) == []
+
+
+def _renamed(source: str) -> str:
+    """The shipped solution as a copier hides it: comments and docstrings gone, every local
+    name and argument renamed, blank lines moved; the code itself unchanged."""
+    import ast as _ast
+
+    tree = _ast.parse(source)
+    for node in _ast.walk(tree):
+        if isinstance(node, _ast.FunctionDef):
+            fresh = {a.arg: f"my_{a.arg}" for a in node.args.args}
+            for sub in _ast.walk(node):
+                if isinstance(sub, _ast.arg) and sub.arg in fresh:
+                    sub.arg = fresh[sub.arg]
+                elif isinstance(sub, _ast.Name) and sub.id in fresh:
+                    sub.id = fresh[sub.id]
+            if node.body and isinstance(node.body[0], _ast.Expr) and len(node.body) > 1:
+                node.body = node.body[1:]
+    return _ast.unparse(tree)
+
+
+def test_the_shipped_solution_copied_is_noted_however_renamed() -> None:
+    from handgrad import starter
+    from handgrad.scan_review import COPIED_FUNCTIONS, copied_note
+
+    solution = starter.solution()
+    [note] = copied_note({"mine.py": _renamed(solution)})
+    count = int(note.split()[0])
+    assert count >= 10 and "handgrad's own solution" in note and "mine.py:" in note
+    import ast as _ast
+
+    body = _ast.parse(_renamed(solution)).body  # a package: the same code over two files, one note
+    half = len(body) // 2
+    halves = {"a.py": _ast.unparse(_ast.Module(body[:half], [])), "b.py": _ast.unparse(_ast.Module(body[half:], []))}
+    [split] = copied_note(halves)
+    assert int(split.split()[0]) == count and "a.py:" in split
+    assert COPIED_FUNCTIONS > 1
+
+
+def test_students_own_correct_forms_are_not_noted_as_copies() -> None:
+    from handgrad.scan_review import copied_note
+
+    corpus = Path(__file__).parent / "corpus"
+    for name in ("correct_forms.py", "correct_forms_2.py"):
+        assert copied_note({name: (corpus / name).read_text()}) == [], name
+    assert copied_note({"dual.py": DUAL}) == []
