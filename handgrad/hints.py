@@ -608,7 +608,17 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: {BRANCH}"
     if _beyond_ordinary(result):
         return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
+    if result.case.family.name in ("offset", "shifted"):
+        return OFFSET_HINT
     return "not a constant factor or a sign: a term is missing, extra or wrong"
+
+
+OFFSET_HINT = (
+    "inaccurate where the inputs sit far from 0 with differences of order 1: an expanded square cancels "
+    "(mean(x^2) - mean(x)^2, a^2 - 2ay + y^2); subtract the mean, or the other argument, before squaring"
+)
+"""For a wrong value in the catalog's `offset` or verify's `shifted` family (values near 1e3,
+spread of order 1) that no other pattern explains."""
 
 
 NAMED_COEFFICIENTS = (1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0, 4.0, -4.0)

@@ -35,7 +35,8 @@ from reference.families import Family, Inputs, wide_values
 from reference.family_meanings import meaning
 
 FAMILIES: tuple[str, ...] = (
-    "given", "normal", "wide", "overflow", "tiny", "zeros", "low-rank", "repeated-sv", "size-1", "labels", "one-hot",
+    "given", "normal", "wide", "overflow", "tiny", "zeros", "shifted", "low-rank", "repeated-sv", "size-1", "labels",
+    "one-hot",
 )  # fmt: skip
 """The input families verify draws from the example arguments' shapes (see make_family)."""
 
@@ -50,6 +51,12 @@ FAR_MAGNITUDES = (1e21, 1e-21)
 
 RENAMED: dict[str, str] = {"extreme": "overflow"}
 """verify's former family names, and what they are called now (the catalog's meaning differs)."""
+
+OFFSETS = (3e2, 1e3)
+"""verify's `shifted`: every drawn argument is one of these plus standard normal, so values sit
+far from 0 with differences of order 1, where a form that expands a square cancels (a layer
+norm's variance as mean(x^2) - mean(x)^2, a red team's, passed every other family: all are
+centred on 0). float32 and float64 only: float16's spacing near 1e3 is 0.5 to 1, the spread itself."""
 
 OVERFLOW_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.0, 1420.0])
 """Around ln(largest finite number) of float16 (11.1), float32 and bfloat16 (88.7) and
@@ -158,6 +165,8 @@ def make_family(
             return rng.standard_normal(shape) * scale
         if name in ("wide", "labels"):  # (label-like arguments themselves are drawn as labels)
             return wide_values(rng, shape)
+        if name == "shifted":
+            return scale + rng.standard_normal(shape)
         if name == "overflow":
             return rng.choice([-1.0, 1.0], shape) * rng.choice(OVERFLOW_MAGNITUDES, shape)
         # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
@@ -177,6 +186,8 @@ def make_family(
         scale = 10.0 ** rng.uniform(-8, -2) if name == "tiny" else 1.0
         if name == "far-magnitudes":
             scale = float(rng.choice(FAR_MAGNITUDES))
+        if name == "shifted":
+            scale = float(rng.choice(OFFSETS))
         args = [one(rng, i, s, g, scale) for i, (s, g) in enumerate(zip(shapes, call.floats, strict=True))]
         if name != "one-hot":
             args += [rng.standard_normal(s) for s in extra_shapes]
@@ -199,7 +210,8 @@ def make_family(
             return draw_once(rng)
         return finite_draw(draw_once, rng, not_finite, redrawn)
 
-    dtypes = ("float32", "bfloat16") if name == "far-magnitudes" else None  # (float16 cannot hold 1e21)
+    dtypes = {"far-magnitudes": ("float32", "bfloat16"), "shifted": ("float32", "float64")}.get(name)
+    # (float16 cannot hold 1e21, nor resolve a spread of 1 at 1e3)
     return Family(shown or name, draw, meaning(shown or name).draws, dtypes=dtypes)
 
 

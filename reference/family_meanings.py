@@ -103,6 +103,8 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("overflow", "+-11 ... +-1420: around ln(max) of float16 (11.1), float32 and bfloat16 (88.7) and "
             "float64 (709.8), and twice those, where exp overflows in each dtype", "verify"),
     Meaning("tiny", "standard normal times one scale from 1e-8 to 1e-2, every argument at once", "verify"),
+    Meaning("shifted", "every argument at 300 or 1000 plus standard normal: far from 0, differences of order 1, "
+            "where an expanded square cancels, as the catalog's offset (float32 and float64 only)", "verify"),
     Meaning("zeros", "half the elements exactly +0.0 or -0.0, the rest standard normal", "verify"),
     Meaning("low-rank", "matrix arguments (two axes or more, the last two of length 2 or more) of rank r < "
             "min(m, n), A B / sqrt(r) with A (m, r) and B (r, n) standard normal; the others standard normal",
