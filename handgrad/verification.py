@@ -296,7 +296,11 @@ def verify(
                     raise ValueError(
                         f"handgrad.verify: JAX cannot differentiate {call.name} ({short(exc)}); "
                         "check the gradient with handgrad.taylor_test instead"
-                        + (", or as a directional derivative with modes=('fwd',)" if _reverse_only(exc) else "")
+                        + (
+                            _reverse_only_words(check_rule and isinstance(rule_of_f, jax.custom_vjp))
+                            if _reverse_only(exc)
+                            else ""
+                        )
                     ) from None
             if grad is not None:
                 check_returns(formula, example, want, "grad", grad, calling(call, "grad", len(args)))
@@ -426,6 +430,18 @@ def _first_order(
 def _diff(call: Call) -> list[tuple[str, np.ndarray]]:
     """The differentiated float leaves, by name: the shapes and dtypes grad returns."""
     return [(call.names[i], call.floats[i]) for i in call.argnums]
+
+
+def _reverse_only_words(custom_vjp: bool) -> str:
+    """How else to check a function whose primal JAX differentiates forward only. A custom_vjp
+    rule cannot run forward (modes=('fwd',) is refused for it: a red team was sent round from
+    one refusal to the other), so its primal is what must change."""
+    if custom_vjp:
+        return (
+            ", or write the rule's primal with lax.scan or a fori_loop of static bounds (reverse mode, from which "
+            "the truth comes, cannot go through a while_loop), then check the rule"
+        )
+    return ", or as a directional derivative with modes=('fwd',)"
 
 
 def _reverse_only(exc: Exception) -> bool:

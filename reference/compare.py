@@ -184,7 +184,7 @@ def _overflowed(exp: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """The truth as the dtype can hold it: values past its largest finite number become inf."""
     with np.errstate(over="ignore"):
         big = np.isfinite(exp) & np.isinf(exp.astype(dtype))
-    return np.where(big, np.sign(exp) * np.inf, exp) if big.any() else exp
+    return np.where(big, np.copysign(np.inf, exp), exp) if big.any() else exp  # (sign(0) * inf warned)
 
 
 def _nonfinite_mismatch(key: str, exp: np.ndarray, got: np.ndarray, mask: np.ndarray) -> Worst | None:

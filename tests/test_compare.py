@@ -242,3 +242,16 @@ def test_a_nonfinite_mismatch_shows_the_truth_to_the_dtypes_digits(dtype: str, s
     np_dtype = np.dtype(ml_dtypes.bfloat16) if dtype == "bfloat16" else np.dtype(dtype)
     result = cmp(np.array([0.14200198358145644, 1.0]), np.array([np.nan, 1.0]).astype(np_dtype), dtype)
     assert result.problem == "nonfinite" and f"expected {shown}, got nan" in result.detail, result.detail
+
+
+def test_a_truth_past_the_dtypes_range_beside_a_zero_warns_nothing() -> None:
+    """A red team saw "RuntimeWarning: invalid value encountered in multiply" from compare:
+    the overflowed truth was made as sign(truth) * inf, which is 0 * inf at a zero."""
+    import warnings
+
+    want = np.array([0.0, 1e300, -1e300, 2.0])
+    got = np.array([0.0, np.inf, -np.inf, 2.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = cmp(want, got)
+    assert result.ok, result

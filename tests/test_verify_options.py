@@ -283,6 +283,20 @@ def test_a_loop_reverse_mode_refuses_is_checked_in_forward_mode(off: float, ok: 
         handgrad.verify(_three_steps, x, grad=_steps_vjp, **ONE)
 
 
+def test_a_custom_vjp_over_a_loop_reverse_mode_refuses_is_not_sent_to_forward_mode() -> None:
+    """A red team's fixed point: its custom_vjp's primal was a while_loop; verify suggested
+    modes=('fwd',), which it then refused for a custom_vjp (no forward mode): round in a circle."""
+    rule = jax.custom_vjp(_three_steps)
+    rule.defvjp(lambda x: (_three_steps(x), x), lambda x, c: (_steps_vjp(x, c),))
+    x = np.linspace(-2.0, 2.0, 6)
+    with pytest.raises(ValueError, match=re.escape("lax.scan or a fori_loop of static bounds")) as refused:
+        handgrad.verify(rule, x, **ONE)
+    assert "modes=" not in str(refused.value)
+    scanned = jax.custom_vjp(lambda x: jax.lax.fori_loop(0, 3, lambda i, y: y + jnp.tanh(y), x))
+    scanned.defvjp(lambda x: (scanned(x), x), lambda x, c: (_steps_vjp(x, c),))
+    assert handgrad.verify(scanned, x, **ONE).ok  # as the words say: then it is checked
+
+
 def test_one_hot_tangents_pick_one_element_of_all_the_differentiated_arguments() -> None:
     """With several argnums the one-hot family draws one tangent element of all of them
     together: the JVP is then one entry of the gradient, of one argument."""
@@ -533,3 +547,21 @@ def test_the_size_one_family_is_not_drawn_beside_integer_labels_or_a_mask_of_the
     report = handgrad.verify(f, x, given, grad=grad, transforms=["jit"], **ONE)
     assert report.ok, report
     assert "size-1" not in {r.case.family.name for r in report.results}
+
+
+def test_nan_where_the_exact_value_overflows_the_dtype_is_told_so() -> None:
+    """A red team's trace(expm(A)) in float32: "expected inf, got nan" was told "NaN/inf at
+    ordinary inputs: a division by zero ...". The value is past float32's range; the NaN is
+    an overflowed intermediate meeting another."""
+
+    def f(x: Any) -> Any:
+        return jnp.sum(jnp.exp(x))
+
+    def grad(x: Any) -> Any:  # e^x as (e^x * e^x) / e^x: inf / inf past x = 88.7 in float32, where e^x is inf
+        e = jnp.exp(x)
+        return (e * e) / e
+
+    x = np.array([0.5, 100.0, 1.0])
+    report = handgrad.verify(f, x, grad=grad, dtypes=["float32"], families=["given"], devices=["cpu:0"])
+    failed = [r for r in report.results if not r.ok]
+    assert failed and all("past float32's range (inf)" in r.hint for r in failed), report
