@@ -161,6 +161,18 @@ def _held_positions(fixed: Any, names_all: Sequence[str], nums: tuple[int, ...],
     return positions
 
 
+def _weak_floats(floats: list[np.ndarray], leaves: Sequence[Any]) -> list[np.ndarray]:
+    """A Python float takes the dtype the array arguments share, as JAX's weak types do
+    (x / 3.0 stays float32): made a float64 array, it promoted f's and grad's results where
+    plain JAX would not (a red team's temperature argument was refused as "grad returns
+    dtype float64 for x"). With no array argument, or arrays of several dtypes, float64."""
+    strong = {a.dtype for a, leaf in zip(floats, leaves, strict=True) if not isinstance(leaf, float)}
+    if len(strong) != 1:
+        return floats
+    [dtype] = strong
+    return [a.astype(dtype) if isinstance(leaf, float) else a for a, leaf in zip(floats, leaves, strict=True)]
+
+
 def prepare(
     f: Any,
     args: tuple[Any, ...],
@@ -220,6 +232,7 @@ def prepare(
     for n in nums:
         if n not in owner:
             raise TypeError(f"{who}: argument {n} ({names_all[n]}) holds no floating-point array to differentiate")
+    floats = _weak_floats(floats, [leaves_with_paths[pos][1] for pos in float_pos])
     for name, array, top in zip(names, floats, owner, strict=True):
         if top in nums and array.size == 0:
             raise ValueError(f"{who}: {name} has no elements (shape {array.shape}): nothing would be checked")

@@ -176,7 +176,7 @@ def make_family(
 
     def one(rng: np.random.Generator, i: int, shape: tuple[int, ...], given: np.ndarray, scale: float) -> np.ndarray:
         if i in call.held:  # as given (its first row where the batch is cut to one)
-            return given[: shape[0] if shape else None].astype(np.float64)
+            return (given[: shape[0]] if shape else given).astype(np.float64)  # (a 0-d one cannot be sliced)
         if i in labels:
             return draw_labels(rng, given, labels[i])
         drawn = values(rng, i, shape, given, scale)

@@ -90,3 +90,21 @@ def test_a_rule_within_the_floor_keeps_its_verdict_whatever_the_units() -> None:
         wrong = functools.partial(lambda s, z: s * 1.001 * jax.nn.sigmoid(z), scale)
         assert not handgrad.verify(f, z, grad=wrong, **kw).ok
     assert len(set(verdicts.values())) == 1, verdicts
+
+
+def _tempered(x: Any, t: Any) -> Any:
+    return jnp.sum(jnp.tanh(x / t))
+
+
+@pytest.mark.parametrize("t", [3.0, np.float32(3.0)], ids=["python-float", "numpy-scalar"])
+@pytest.mark.parametrize("fixed", [(), 1], ids=["drawn", "fixed"])
+def test_a_scalar_hyperparameter_is_checked_like_jax_would_call_it(t: Any, fixed: Any) -> None:
+    """A red team's temperature: a Python float was made a float64 array, so x / t was float64
+    and verify refused grad ("grad returns dtype float64 for x"), where plain JAX keeps
+    float32; and a 0-d argument held with fixed= raised an IndexError from inside verify."""
+    x = np.random.default_rng(12).standard_normal((3, 4)).astype(np.float32)
+    kw: dict[str, Any] = dict(fixed=fixed, devices=["cpu:0"], transforms=["jit"])
+    right = handgrad.verify(_tempered, x, t, grad=lambda x, t: (1 - jnp.tanh(x / t) ** 2) / t, **kw)
+    assert right.ok, right
+    assert {"float32", "float64"} <= {r.case.dtype for r in right.results}
+    assert not handgrad.verify(_tempered, x, t, grad=lambda x, t: 1 - jnp.tanh(x / t) ** 2, **kw).ok
