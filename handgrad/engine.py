@@ -171,6 +171,7 @@ def run_case(
     at: dict[str, Any] = {}
     if not comparison.ok and comparison.worst is not None:
         at = inputs_at(case, inputs.args, comparison.worst.index, comparison.worst.leaf)
+    unchecked += comparison.undetermined  # (not finite where no answer in the dtype holds a digit)
     result = CaseResult(
         case, comparison, devices=out.devices, inputs_at_worst=at, kwargs=inputs.kwargs, unchecked=unchecked, seed=seed
     )

@@ -10,6 +10,7 @@ dicts of arrays compared leaf by leaf.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,9 @@ class Comparison:
     worst: Worst | None = None
     leaf: str = ""
     """The dict key where a structure, shape or dtype problem was found ("" for arrays)."""
+    undetermined: int = 0
+    """Elements not judged: the answer is not finite where the truth is, and rounding the inputs
+    to the dtype alone moves the truth by more than the output's own scale (_undetermined)."""
 
     def __bool__(self) -> bool:
         return self.ok
@@ -79,13 +83,88 @@ def compare(
     `expected`) and need return S only there.
     """
     first = _compare(expected, got, dtype, tolerance, kink_mask, None)
-    if first.ok or first.problem != "value" or (sensitivity is None and sensitivity_at is None):
+    if first.ok or first.problem not in ("value", "nonfinite") or (sensitivity is None and sensitivity_at is None):
         return first
-    if sensitivity_at is not None:
-        s = sensitivity_at(_beyond_fixed(expected, got, tolerance))
-    else:
-        s = sensitivity() if callable(sensitivity) else sensitivity
+
+    def s_where(needed: Tree) -> Tree:
+        if sensitivity_at is not None:
+            return sensitivity_at(needed)
+        return sensitivity() if callable(sensitivity) else sensitivity
+
+    if first.problem == "nonfinite":
+        found = _undetermined(expected, got, tolerance, _not_finite_answers(expected, got), s_where)
+        if found is None:
+            return first
+        kept, count = found
+        again = compare(expected, kept, dtype=dtype, tolerance=tolerance, kink_mask=kink_mask,
+                        sensitivity=sensitivity, sensitivity_at=sensitivity_at)  # fmt: skip
+        return dataclasses.replace(again, undetermined=again.undetermined + count)
+    s = s_where(_beyond_fixed(expected, got, tolerance))
     return _compare(expected, got, dtype, tolerance, kink_mask, s)
+
+
+def _not_finite_answers(expected: Tree, got: Tree) -> Tree:
+    """Where the answer is NaN or inf and the truth is finite (and representable), per leaf."""
+    masks = {}
+    for key, exp in _leaves(expected).items():
+        g = np.asarray(_leaves(got)[key])
+        e64 = _overflowed(np.asarray(exp, np.float64), g.dtype)
+        masks[key] = np.isfinite(e64) & ~np.isfinite(g.astype(np.float64))
+    return masks if isinstance(expected, Mapping) else masks[""]
+
+
+UNDETERMINED = 1e-3
+"""How far, as a share of the output's typical size, rounding the inputs must move a truth (as
+well as by more than the truth itself) for a NaN there to go unjudged: a well-determined 0 in an
+output of size 1 moves by C eps S ~ 1e-6 in float32 and its NaN stays wrong."""
+
+
+def _undetermined(
+    expected: Tree,
+    got: Tree,
+    tolerance: Tolerance | Mapping[str, Tolerance],
+    where: Tree,
+    s_where: Callable[[Tree], Tree],
+) -> tuple[Tree, int] | None:
+    """Where a NaN or inf answer (`where`) meets a truth no answer in this dtype can hold a digit
+    of: rounding the inputs to the dtype moves the truth by C eps S, more than the truth there and
+    than UNDETERMINED of the output's typical size (the median finite |truth| of the leaf), so
+    the input is, in this dtype, a singular point (jax's own gradient of inv(A) at a
+    rank-deficient A, float64 truth 3e14 only by rounding, is NaN in float32: a red team's false
+    failure). Those elements take the truth's
+    value in `got` (not judged, counted); None when some non-finite answer is not so (NaN where
+    the truth is well determined stays wrong, as in float16 norms)."""
+    from reference.tolerances import CONDITIONING_FACTOR
+
+    s_leaves = _leaves(s_where(where))
+    masks = _leaves(where)
+    kept = {}
+    count = 0
+    for key, exp in _leaves(expected).items():
+        g = np.asarray(_leaves(got)[key])
+        mask = np.asarray(masks[key], bool)
+        if not mask.any():
+            kept[key] = g
+            continue
+        if key not in s_leaves or s_leaves[key] is None:
+            return None
+        e64 = np.asarray(exp, np.float64)
+        finite = np.abs(e64[np.isfinite(e64)])
+        # The leaf's typical size: its median (a vmap stack holds well-posed examples of size 1
+        # beside singular ones of 1e18, whose largest value would hide the others' scale).
+        scale = float(np.median(finite)) if finite.size else 0.0
+        scale = scale or float(np.max(finite, initial=0.0))
+        tol = tolerance[key] if isinstance(tolerance, Mapping) else tolerance
+        spread = CONDITIONING_FACTOR * tol.eps * np.broadcast_to(np.asarray(s_leaves[key], np.float64), e64.shape)
+        with np.errstate(invalid="ignore"):
+            lost = mask & (spread > np.maximum(np.abs(e64), UNDETERMINED * scale)) & (scale > 0)
+        if not np.array_equal(lost, mask):
+            return None
+        kept[key] = np.where(mask, e64.astype(g.dtype), g)
+        count += int(mask.sum())
+    if not count:
+        return None
+    return (kept if isinstance(expected, Mapping) else kept[""]), count
 
 
 def _beyond_fixed(expected: Tree, got: Tree, tolerance: Tolerance | Mapping[str, Tolerance]) -> Tree:
