@@ -259,6 +259,13 @@ def prepare(
         out = jax.eval_shape(lambda *fl: f(*call.full(fl)), *call.floats)
     except Exception as exc:
         raise ValueError(f"{who}: f fails on the example arguments: {short(exc)}{traced_note(exc, 'f')}") from None
+    if isinstance(out, (tuple, list, dict)):
+        key = "'name'" if isinstance(out, dict) else "0"
+        raise TypeError(
+            f"{who}: f must return one floating-point array, and it returns a {type(out).__name__} of "
+            f"{len(out)}: check one output at a time (f_0 = lambda *a: f(*a)[{key}], with a grad= or rule for that "
+            "output), or a scalar that combines them (their weighted sum)"
+        )
     if not hasattr(out, "shape") or not is_float_dtype(out.dtype):
         raise TypeError(f"{who}: f must return one floating-point array, got {out!r}")
     return _replace(call, out_shape=tuple(out.shape), out_dtype=out.dtype, scalar=out.shape == ())

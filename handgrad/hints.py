@@ -544,7 +544,12 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         # repeated holds one number several times); only name a telling one then.
         distinct = np.unique(want[sig]).size
         factor = _per_row_words(result, float(ratios[0]), n, spread) or _factor_words(
-            float(ratios[0]), n, named_only=distinct < 3, rel=spread, combined=_reduces_rows(result)
+            float(ratios[0]),
+            n,
+            named_only=distinct < 3,
+            rel=spread,
+            combined=_reduces_rows(result),
+            contract=_contract_function(result),
         )
         if factor:
             return factor
@@ -596,7 +601,12 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
                     f"{by_option}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
                 )
             factor = _factor_words(
-                float(sub_ratios[0]), n, named_only=sub.sum() < 2, rel=spread, combined=_reduces_rows(result)
+                float(sub_ratios[0]),
+                n,
+                named_only=sub.sum() < 2,
+                rel=spread,
+                combined=_reduces_rows(result),
+                contract=_contract_function(result),
             )
             if factor.startswith("zero"):  # (unless it is also nonzero where the value is 0: no one pattern)
                 if not (wrong & rest).any():
@@ -829,7 +839,15 @@ def _reduces_rows(result: CaseResult) -> bool:
     return _contract_function(result) and result.case.entry.layout == "last_axis"
 
 
-def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3, combined: bool = False) -> str:
+def _factor_words(
+    c: float, n: int, named_only: bool = False, rel: float = 2e-3, combined: bool = False, contract: bool = True
+) -> str:
+    """Words for a constant factor c between what came back and the truth, n the length reduced
+    over. `contract`: a contract function, where a mean taken for a sum is the common mistake, so
+    n = 2 or 4 is said as 1/n first; for handgrad.verify's own functions a named factor comes
+    first, with the 1/n reading beside it (a red team's attention VJP missing 1/sqrt(d), d = 4,
+    over rows of 2, was told only "a missing 1/n (mean vs sum)")."""
+
     def _close(a: float, b: float) -> bool:
         return abs(a - b) <= rel * max(abs(a), abs(b))
 
@@ -839,12 +857,19 @@ def _factor_words(c: float, n: int, named_only: bool = False, rel: float = 2e-3,
         return "zero where the value is not: a missing term"
     if _close(c, -1.0):
         return "sign flipped: the result is the negative of the right one"
+    named = {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}
+    if not contract:
+        for value, text in named.items():
+            if _close(c, value):
+                also = n > 1 and (_close(c, float(n)) or _close(c, 1.0 / n))
+                return f"off by a constant factor of {text}" + (
+                    f" (n = {n} here too: a mean where a sum belongs, or the reverse?)" if also else ""
+                )
     # n first: with n = 4 or 2, "a missing 1/n" says more than "a factor of 4".
     if n > 1 and _close(c, float(n)):
         return f"off by a factor of n = {n}: a missing 1/n (mean vs sum)"
     if n > 1 and _close(c, 1.0 / n):
         return f"off by a factor of 1/n = 1/{n}: an extra 1/n (mean where the contract sums)"
-    named = {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}
     for value, text in named.items():
         if _close(c, value):
             return f"off by a constant factor of {text}"

@@ -6,6 +6,7 @@ given as NumPy or JAX dtypes gave a KeyError or "unknown dtype <class 'numpy.flo
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import jax
@@ -108,3 +109,17 @@ def test_a_scalar_hyperparameter_is_checked_like_jax_would_call_it(t: Any, fixed
     assert right.ok, right
     assert {"float32", "float64"} <= {r.case.dtype for r in right.results}
     assert not handgrad.verify(_tempered, x, t, grad=lambda x, t: 1 - jnp.tanh(x / t) ** 2, **kw).ok
+
+
+@pytest.mark.parametrize(
+    ("f", "words"),
+    [
+        (lambda x: (jnp.sum(x * x), jnp.sum(x)), "returns a tuple of 2: check one output at a time"),
+        (lambda x: {"a": jnp.sum(x), "b": jnp.sum(x * x)}, "returns a dict of 2"),
+        (lambda x: jnp.sum(x) > 0, "got ShapeDtypeStruct(shape=(), dtype=bool)"),
+    ],
+    ids=["tuple", "dict", "bool"],
+)
+def test_an_output_that_is_not_one_float_array_is_refused_with_a_way_round(f: Any, words: str) -> None:
+    with pytest.raises(TypeError, match=re.escape(words)):
+        handgrad.verify(f, X, grad=lambda x: 2 * x)

@@ -565,3 +565,17 @@ def test_nan_where_the_exact_value_overflows_the_dtype_is_told_so() -> None:
     report = handgrad.verify(f, x, grad=grad, dtypes=["float32"], families=["given"], devices=["cpu:0"])
     failed = [r for r in report.results if not r.ok]
     assert failed and all("past float32's range (inf)" in r.hint for r in failed), report
+
+
+def test_a_factor_of_two_in_a_verified_function_is_named_before_a_mean() -> None:
+    """A red team's attention VJP missing 1/sqrt(d), d = 4, over rows of 2 was told only "a
+    missing 1/n (mean vs sum)": for handgrad.verify's own functions a plain factor comes first,
+    the 1/n reading beside it."""
+
+    def f(x: Any) -> Any:
+        return jnp.sum(x**2)
+
+    x = np.random.default_rng(3).standard_normal((3, 2))
+    report = handgrad.verify(f, x, grad=lambda x: x, dtypes=["float64"], families=["given"], devices=["cpu:0"])
+    hints = {r.hint for r in report.results if not r.ok}
+    assert hints and all(h.startswith("off by a constant factor of 1/2") and "n = 2 here too" in h for h in hints)
