@@ -116,7 +116,12 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
         # (float16's range ends sooner: e^(2x) overflows past x = 5.5, where a red team's tanh at
         # x = 8.75 was told "a division by zero")
         large = FLOAT16_EXP2_OVERFLOW if result.case.dtype == "float16" else LARGE_INPUT
-        if _has_large_input(result, large) or (_beyond_ordinary(result) and not _ordinary_inputs(result)):
+        drawn_large = result.case.family.name in LARGE_FAMILIES  # (the worst element's own inputs may be small)
+        if (
+            _has_large_input(result, large)
+            or drawn_large
+            or (_beyond_ordinary(result) and not _ordinary_inputs(result))
+        ):
             return (
                 "NaN/inf only at extreme inputs: an unstable form overflows (exp of a large number, "
                 "inf/inf, log of an underflowed probability); rewrite it in a stable form"
@@ -263,6 +268,11 @@ def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...])
         return "fails on a batch: the code handles only one example or one shape"
     return "wrong shape: the result must have the contract's shape"
 
+
+LARGE_FAMILIES = ("wide", "overflow", "shifted")
+"""Families drawn for their large values: a NaN there is told as an overflow even where the
+worst element's own inputs are small (a red team's attention VJP, NaN at q = -7 from a score
+of K's 1e4, was told "a division by zero at ordinary inputs")."""
 
 LARGE_INPUT = 9.0
 """The smallest magnitude the extreme families draw (reference/families.py, EXTREMES)."""

@@ -579,3 +579,20 @@ def test_a_factor_of_two_in_a_verified_function_is_named_before_a_mean() -> None
     report = handgrad.verify(f, x, grad=lambda x: x, dtypes=["float64"], families=["given"], devices=["cpu:0"])
     hints = {r.hint for r in report.results if not r.ok}
     assert hints and all(h.startswith("off by a constant factor of 1/2") and "n = 2 here too" in h for h in hints)
+
+
+def test_nan_in_a_family_drawn_large_is_told_as_an_overflow_where_its_own_inputs_are_small() -> None:
+    """A red team's attention VJP: NaN at q = -7, from a score that K's 1e4 overflowed, was told
+    "NaN/inf at ordinary inputs: a division by zero"."""
+
+    def f(q: Any, k: Any) -> Any:
+        return jax.nn.logsumexp(k @ q)
+
+    def naive(q: Any, k: Any) -> Any:  # softmax without the shift: inf / inf
+        e = jnp.exp(k @ q)
+        return k.T @ (e / jnp.sum(e))
+
+    q, k = np.array([0.3, -0.2]), np.random.default_rng(0).standard_normal((3, 2))
+    report = handgrad.verify(f, q, k, grad=naive, families=["wide"], dtypes=["float32"], devices=["cpu:0"])
+    failed = [r for r in report.results if not r.ok]
+    assert failed and all(r.hint.startswith("NaN/inf only at extreme inputs") for r in failed), report
