@@ -53,13 +53,32 @@ def test_a_wrong_matrix_rule_still_fails() -> None:
     assert not handgrad.verify(_logdet, A, grad=lambda a: jnp.linalg.inv(a), **KW).ok  # A^-1, not A^-T
 
 
-@pytest.mark.parametrize("s", [1.0, 30.0])
-def test_a_nan_where_the_truth_is_well_determined_still_fails(s: float) -> None:
-    want = np.array([0.0, 1.0, -2.0])
-    got = np.array([np.nan, 1.0, -2.0], np.float32)
-    sensitivity = np.full(3, s)
-    found = compare(want, got, dtype="float32", tolerance=TOLERANCES["float32"], sensitivity=sensitivity)
-    assert not found.ok and found.problem == "nonfinite"
-    lost = np.array([1e14, 1.0, -2.0])
-    undetermined = compare(lost, got, dtype="float32", tolerance=TOLERANCES["float32"], sensitivity=np.full(3, 1e22))
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+def test_a_nan_where_the_truth_is_well_determined_still_fails(dtype: str) -> None:
+    import ml_dtypes
+
+    np_dtype = ml_dtypes.bfloat16 if dtype == "bfloat16" else np.dtype(dtype)
+    a, y = np.array([1.3, 0.5, -1.2, 2.0]), np.array([1.3, -0.7, 0.4, 2.0])
+    want = 2 * (a - y)  # l2's gradient, 0 at the ties; S of the order of the inputs
+    got = want.astype(np_dtype)
+    got[0] = np.nan
+    kw: dict[str, Any] = dict(dtype=dtype, tolerance=TOLERANCES[dtype], singular=True)
+    found = compare(want, got, sensitivity=2 * np.abs(a) + 2 * np.abs(y), **kw)
+    assert not found.ok and found.problem == "nonfinite"  # (a reviewer's: float16 once let it pass)
+    lost = np.array([3e4, 1.0, -2.0, 0.5])  # (within float16's range)
+    answer = lost.astype(np_dtype)
+    answer[0] = np.nan
+    sensitivity = np.array([1e32, 1.0, 1.0, 1.0])
+    undetermined = compare(lost, answer, sensitivity=sensitivity, **kw)
     assert undetermined.ok and undetermined.undetermined == 1
+    assert not compare(lost, answer, sensitivity=sensitivity, **{**kw, "singular": False}).ok
+
+
+def test_a_nan_beside_a_wrong_shape_is_told_as_the_wrong_shape() -> None:
+    """A reviewer's: a NaN in one leaf of a dict and a wrong shape in a later one raised from
+    inside compare instead of a verdict."""
+    want = {"a": np.array([1e14, 1.0]), "b": np.array([1.0, 2.0])}
+    got = {"a": np.array([np.nan, 1.0], np.float32), "b": np.array([1.0, 2.0, 3.0], np.float32)}
+    s = {"a": np.array([1e32, 1.0]), "b": np.ones(2)}
+    found = compare(want, got, dtype="float32", tolerance=TOLERANCES["float32"], sensitivity=s, singular=True)
+    assert not found.ok and found.problem == "nonfinite"  # (the first leaf's problem, as without S)
