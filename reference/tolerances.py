@@ -72,20 +72,26 @@ def input_floor(tolerance: Tolerance, x: np.ndarray, dtype: str) -> Tolerance:
 
 
 def truth_floor(tolerance: Tolerance, want: Any, dtype: str) -> Tolerance | dict[str, Tolerance]:
-    """`tolerance` with its absolute floor scaled by the largest finite |truth| of each output
-    (one per leaf of a dict truth), never below the dtype's smallest subnormal: a result's
-    accuracy is relative to its own size, so multiplying f by 1e-13 must not turn every answer
-    right, nor multiplying it by 1000 turn a right one wrong (a red team's softplus gradient as
-    1 - sigmoid(-z), within the floor of f's gradient, failed for 1000 f and passed for f and
-    1e-3 f). An all-zero truth keeps the fixed floor (it has no scale to follow)."""
+    """`tolerance` with its absolute floor scaled by the typical size of each output (one per
+    leaf of a dict truth): the median of its nonzero finite |truth| that the dtype can hold,
+    never below the dtype's smallest normal number. A result's accuracy is relative to its own
+    size, so multiplying f by 1e-13 must not turn every answer right, nor multiplying it by
+    1000 turn a right one wrong (a red team's softplus gradient as 1 - sigmoid(-z) failed for
+    1000 f only). The median, not the largest value: one large element (a truth of 1e10 beside
+    2 and -3, e^88 in the overflow family, a singular example in a vmap stack) must not switch
+    off the check of the small ones (a reviewer's sign error and extra +1 passed so). A truth
+    with no such element keeps the fixed floor."""
     import ml_dtypes
 
-    tiny = float(ml_dtypes.finfo(dtype).smallest_subnormal)
+    # (never below the smallest normal number: below it a dtype keeps fewer digits, and float16's
+    # own sigmoid(-12), 6e-6, is 0 where autodiff's is not)
+    tiny = float(ml_dtypes.finfo(dtype).smallest_normal)
+    largest = float(ml_dtypes.finfo(dtype).max)
 
     def scaled(w: Any) -> Tolerance:
-        w = np.asarray(w, np.float64)
-        top = float(np.max(np.abs(w[np.isfinite(w)]), initial=0.0))
-        scale = top if top > 0 else 1.0
+        size = np.abs(np.asarray(w, np.float64))
+        typical = size[np.isfinite(size) & (size > 0) & (size <= largest)]
+        scale = float(np.median(typical)) if typical.size else 1.0
         return dataclasses.replace(tolerance, atol=max(float(tolerance.atol) * scale, tiny))
 
     if isinstance(want, Mapping):

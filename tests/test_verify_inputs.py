@@ -123,3 +123,23 @@ def test_a_scalar_hyperparameter_is_checked_like_jax_would_call_it(t: Any, fixed
 def test_an_output_that_is_not_one_float_array_is_refused_with_a_way_round(f: Any, words: str) -> None:
     with pytest.raises(TypeError, match=re.escape(words)):
         handgrad.verify(f, X, grad=lambda x: 2 * x)
+
+
+def test_one_large_element_does_not_switch_off_the_check_of_the_small_ones() -> None:
+    """A reviewer's cases against a floor scaled by the largest truth: x^3's gradient with the
+    sign lost (x^2 |x|) passed beside x = 1e5, and exp(x) + 1 for exp(x) passed the overflow
+    and shifted families (truths of e^88). The floor follows the output's typical size."""
+    x = np.array([1e5, 2.0, -3.0, 0.5, -1.5])
+
+    def quartic(x: Any) -> Any:
+        return jnp.sum(x**4) / 4
+
+    kw: dict[str, Any] = dict(devices=["cpu:0"], transforms=["jit"])
+    assert handgrad.verify(quartic, x, grad=lambda x: x**3, families=["given"], **kw).ok
+    lost_sign = handgrad.verify(quartic, x, grad=lambda x: x * x * jnp.abs(x), families=["given"], **kw)
+    assert {r.case.dtype for r in lost_sign.results if not r.ok} == {"float32", "float64"}
+
+    z = np.array([3.0, 1.0, 2.0, -1.0])  # (elementwise: where e^x overflows, only that element goes unchecked)
+    kw["families"] = ["overflow"]  # (+-11 ... +-1420: e^-11 beside e^88; the +1 is lost only beside e^x itself)
+    assert handgrad.verify(jnp.exp, z, grad=lambda x, g: g * jnp.exp(x), **kw).ok
+    assert not handgrad.verify(jnp.exp, z, grad=lambda x, g: g * (jnp.exp(x) + 1), **kw).ok
