@@ -166,11 +166,12 @@ def _weak_floats(floats: list[np.ndarray], leaves: Sequence[Any]) -> list[np.nda
     (x / 3.0 stays float32): made a float64 array, it promoted f's and grad's results where
     plain JAX would not (a red team's temperature argument was refused as "grad returns
     dtype float64 for x"). With no array argument, or arrays of several dtypes, float64."""
-    strong = {a.dtype for a, leaf in zip(floats, leaves, strict=True) if not isinstance(leaf, float)}
+    strong = {a.dtype for a, leaf in zip(floats, leaves, strict=True) if type(leaf) is not float}
     if len(strong) != 1:
         return floats
     [dtype] = strong
-    return [a.astype(dtype) if isinstance(leaf, float) else a for a, leaf in zip(floats, leaves, strict=True)]
+    # (type, not isinstance: np.float64 is a float subclass and, as in JAX, not weak)
+    return [a.astype(dtype) if type(leaf) is float else a for a, leaf in zip(floats, leaves, strict=True)]
 
 
 def prepare(

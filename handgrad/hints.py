@@ -116,7 +116,15 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
         # (float16's range ends sooner: e^(2x) overflows past x = 5.5, where a red team's tanh at
         # x = 8.75 was told "a division by zero")
         large = FLOAT16_EXP2_OVERFLOW if result.case.dtype == "float16" else LARGE_INPUT
-        drawn_large = result.case.family.name in LARGE_FAMILIES  # (the worst element's own inputs may be small)
+        if result.case.family.name in ("offset", "shifted"):  # (a sqrt of a variance that cancelled to <= 0)
+            return (
+                "NaN/inf where the inputs sit far from 0 with differences of order 1: an expanded square cancelled "
+                "to 0 or below (the sqrt or log of mean(x^2) - mean(x)^2?), or an exp of the large values overflowed"
+            )
+        # (the worst element's own inputs may be small where others feed it; not for a contract
+        # activation, whose element depends on its own input alone)
+        own_input_alone = _contract_function(result) and result.case.entry.layout == "elementwise"
+        drawn_large = result.case.family.name in LARGE_FAMILIES and not own_input_alone
         if (
             _has_large_input(result, large)
             or drawn_large
@@ -269,7 +277,7 @@ def _shape_hint(result: CaseResult, want: tuple[int, ...], got: tuple[int, ...])
     return "wrong shape: the result must have the contract's shape"
 
 
-LARGE_FAMILIES = ("wide", "overflow", "shifted")
+LARGE_FAMILIES = ("wide", "overflow")
 """Families drawn for their large values: a NaN there is told as an overflow even where the
 worst element's own inputs are small (a red team's attention VJP, NaN at q = -7 from a score
 of K's 1e4, was told "a division by zero at ordinary inputs")."""
@@ -752,7 +760,8 @@ def _wrong_quantity(result: CaseResult, want: np.ndarray, got: np.ndarray) -> st
     for candidate, words in candidates:
         allowed = tolerance.allowed(np.abs(candidate))
         with np.errstate(all="ignore"):
-            if np.all(np.abs(got - candidate) <= allowed) and np.any(np.abs(got - want) > allowed):
+            telling = np.any(np.abs(candidate) > allowed)  # (not a 0 that any zero answer matches)
+            if telling and np.all(np.abs(got - candidate) <= allowed) and np.any(np.abs(got - want) > allowed):
                 return words
     return ""
 

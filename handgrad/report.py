@@ -67,7 +67,10 @@ class Report:
             parts.append(self.notice)
         summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
         if self.unchecked:
-            summary += f"; {self.unchecked} elements not compared where f is not finite or its autodiff is NaN"
+            summary += (
+                f"; {self.unchecked} elements not compared where f is not finite, its autodiff is NaN, or the "
+                "input is a singular point in that dtype"
+            )
         parts.append(summary)
         return "\n\n".join(parts)
 

@@ -188,3 +188,39 @@ def test_students_own_correct_forms_are_not_noted_as_copies() -> None:
     for name in ("correct_forms.py", "correct_forms_2.py"):
         assert copied_note({name: (corpus / name).read_text()}) == [], name
     assert copied_note({"dual.py": DUAL}) == []
+
+
+def test_a_class_that_brings_two_mixins_together_is_noted() -> None:
+    source = (
+        "class _Add:\n    def __add__(self, o):\n        return self\n\n"
+        "class _Mul:\n    def __mul__(self, o):\n        return self\n\n"
+        "class Dual(_Add, _Mul):\n    pass\n"
+    )
+    [note] = review_notes(source)
+    assert "class `Dual`" in note and "__add__, __mul__" in note
+
+
+def test_deep_and_wide_class_hierarchies_are_read_without_recursion_or_blowup() -> None:
+    """A reviewer's: a legal chain of 1200 classes raised RecursionError in the note, and 22
+    levels of diamonds took 34 s (the scan's budget is 20 s), refusing the submission. Read in
+    a child with a generous limit: a walk exponential in the 40 levels below would never end."""
+    import subprocess
+    import sys
+
+    chain = "class C0:\n    def __add__(self, o):\n        return self\n"
+    chain += "".join(f"class C{i}(C{i - 1}):\n    pass\n" for i in range(1, 1200))
+    chain += "class Top(C1199):\n    def __mul__(self, o):\n        return self\n"
+    diamonds = "class L0a:\n    def __add__(self, o):\n        return self\n\nclass L0b:\n    pass\n"
+    for i in range(1, 40):
+        diamonds += f"class L{i}a(L{i - 1}a, L{i - 1}b):\n    pass\n\nclass L{i}b(L{i - 1}a, L{i - 1}b):\n    pass\n"
+    diamonds += "class Top(L39a, L39b):\n    def __mul__(self, o):\n        return self\n"
+    code = (
+        "import sys\nfrom handgrad.scan_review import review_notes\n"
+        "for source in sys.stdin.read().split('#----\\n'):\n    print(review_notes(source))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], input=chain + "#----\n" + diamonds, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 2 and all("class `Top`" in line and "__add__, __mul__" in line for line in lines), lines

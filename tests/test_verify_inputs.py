@@ -143,3 +143,11 @@ def test_one_large_element_does_not_switch_off_the_check_of_the_small_ones() -> 
     kw["families"] = ["overflow"]  # (+-11 ... +-1420: e^-11 beside e^88; the +1 is lost only beside e^x itself)
     assert handgrad.verify(jnp.exp, z, grad=lambda x, g: g * jnp.exp(x), **kw).ok
     assert not handgrad.verify(jnp.exp, z, grad=lambda x, g: g * (jnp.exp(x) + 1), **kw).ok
+
+
+def test_a_numpy_float64_argument_is_not_weak() -> None:
+    """As in JAX, np.float64(3.0) is a float64 array, not a weak Python float (a reviewer's):
+    x / t is float64, and a grad that returns it for a float32 x is refused as JAX would make it."""
+    x = np.random.default_rng(12).standard_normal((3, 4)).astype(np.float32)
+    with pytest.raises(TypeError, match="grad returns dtype float64 for x"):
+        handgrad.verify(_tempered, x, np.float64(3.0), grad=lambda x, t: (1 - jnp.tanh(x / t) ** 2) / t)

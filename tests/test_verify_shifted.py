@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -71,3 +72,16 @@ def test_a_correlation_gradient_from_raw_sums_fails_on_shifted_inputs(expanded: 
     x, y = RNG.standard_normal(12), RNG.standard_normal(12)
     report = handgrad.verify(_correlation, x, y, grad=_correlation_grad(expanded), argnums=0, **KW)
     assert report.ok != expanded, report
+
+
+def test_a_nan_on_shifted_inputs_is_told_in_their_words() -> None:
+    """A reviewer's: a NaN on shifted inputs was told only as an exp overflow, where it may as
+    well be the sqrt or log of a variance that cancelled to 0 or below: the words name both."""
+
+    def naive(x: Any) -> Any:  # softmax without the shift: e^1000 / e^1000
+        e = jnp.exp(x)
+        return e / jnp.sum(e)
+
+    report = handgrad.verify(jax.nn.logsumexp, RNG.standard_normal(6), grad=naive, families=["shifted"], **KW)
+    nonfinite = [r for r in report.results if not r.ok and r.problem == "nonfinite"]
+    assert nonfinite and all("inputs sit far from 0" in r.hint and "cancelled" in r.hint for r in nonfinite), report
