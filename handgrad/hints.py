@@ -113,14 +113,14 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "NaN/inf where the inputs' squares overflow or underflow the dtype (1e21 or 1e-21 in float32): a "
                 "norm or a variance computed from x * x; divide by max |x| first, then square"
             )
-        # (float16's range ends sooner: e^(2x) overflows past x = 5.5, where a red team's tanh at
-        # x = 8.75 was told "a division by zero")
-        large = FLOAT16_EXP2_OVERFLOW if result.case.dtype == "float16" else LARGE_INPUT
-        if result.case.family.name in ("offset", "shifted"):  # (a sqrt of a variance that cancelled to <= 0)
+        if result.case.family.name in SHIFTED_FAMILIES:  # (a sqrt of a variance that cancelled to <= 0)
             return (
                 "NaN/inf where the inputs sit far from 0 with differences of order 1: an expanded square cancelled "
                 "to 0 or below (the sqrt or log of mean(x^2) - mean(x)^2?), or an exp of the large values overflowed"
             )
+        # (float16's range ends sooner: e^(2x) overflows past x = 5.5, where a red team's tanh at
+        # x = 8.75 was told "a division by zero")
+        large = FLOAT16_EXP2_OVERFLOW if result.case.dtype == "float16" else LARGE_INPUT
         # (the worst element's own inputs may be small where others feed it; not for a contract
         # activation, whose element depends on its own input alone)
         own_input_alone = _contract_function(result) and result.case.entry.layout == "elementwise"
@@ -644,10 +644,13 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: {BRANCH}"
     if _beyond_ordinary(result):
         return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
-    if result.case.family.name in ("offset", "shifted"):
+    if result.case.family.name in SHIFTED_FAMILIES:
         return OFFSET_HINT
     return "not a constant factor or a sign: a term is missing, extra or wrong"
 
+
+SHIFTED_FAMILIES = ("offset", "shifted")
+"""The catalog's and verify's families of values far from 0 with differences of order 1."""
 
 OFFSET_HINT = (
     "inaccurate where the inputs sit far from 0 with differences of order 1: an expanded square cancels "

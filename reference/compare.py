@@ -52,8 +52,8 @@ class Comparison:
     leaf: str = ""
     """The dict key where a structure, shape or dtype problem was found ("" for arrays)."""
     undetermined: int = 0
-    """Elements not judged: the answer is not finite where the truth is, and rounding the inputs
-    to the dtype alone moves the truth by more than the output's own scale (_undetermined)."""
+    """Elements not judged: the answer is not finite where the truth is, and the input is a
+    singular point of the function in this dtype (_undetermined)."""
 
     def __bool__(self) -> bool:
         return self.ok
@@ -151,11 +151,11 @@ def _undetermined(
     """Where a NaN or inf answer (`where`) meets a truth no answer in this dtype can hold a digit
     of: rounding the inputs to the dtype moves the truth by C eps S, more than the truth there,
     and S is UNDETERMINED times the output's typical size (the median finite |truth| of the
-    leaf) or more, so the input is, in this dtype, a singular point (jax's own gradient of inv(A) at a
-    rank-deficient A, float64 truth 3e14 only by rounding, is NaN in float32: a red team's false
-    failure). Those elements take the truth's
-    value in `got` (not judged, counted); None when some non-finite answer is not so (NaN where
-    the truth is well determined stays wrong, as in float16 norms)."""
+    leaf) or more, so the input is, in this dtype, a singular point (jax's own gradient of inv(A)
+    at a rank-deficient A, float64 truth 3e14 only by rounding, is NaN in float32: a red team's
+    false failure). Those elements take the truth's value in `got` (not judged, counted); None
+    when some non-finite answer is not so (NaN where the truth is well determined stays wrong,
+    as in float16 norms)."""
     from reference.tolerances import CONDITIONING_FACTOR
 
     s_leaves = _leaves(s_where(where))

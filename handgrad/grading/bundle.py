@@ -291,7 +291,7 @@ def check_bundle(bundle: Path, python: str, solution: Path, wrong: Path) -> list
             tests = data.get("tests") or []
             top = sum(t.get("max_score", 0) for t in tests)
             # (no top-level score where a function is held back: Gradescope's total is the tests' sum)
-            score = data.get("score", sum(t.get("score", 0) for t in tests)) if tests else data.get("score")
+            score = data.get("score", sum(t.get("score", 0) for t in tests))
             if not tests or not isinstance(score, (int, float)):
                 problems.append(f"{label}: results.json has no score or tests: {data.get('output', '')[:300]}")
             elif full and abs(score - top) > 1e-9:

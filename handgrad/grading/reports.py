@@ -301,19 +301,24 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", 
 carriage return; and their full-width forms, which some spreadsheets take too)."""
 
 
+QUOTED_STARTS = (*FORMULA_STARTS, "'")
+"""What csv_cell puts an apostrophe before: a formula's start, and an apostrophe itself (so no two
+texts share a cell)."""
+
+
 def csv_cell(text: str) -> str:
     """A cell a spreadsheet shows as text: printable, and never a formula (a file named
     `=HYPERLINK(...).py` gets a leading apostrophe, as does one that starts so after spaces).
     A text that starts with an apostrophe gets one more, so no two texts share a cell for it
     (`=a.py` and `'=a.py` both read `'=a.py`, and merging marks kept one student's row)."""
     text = printable(text, newlines=False)
-    return "'" + text if text.lstrip(" ").startswith((*FORMULA_STARTS, "'")) else text
+    return "'" + text if text.lstrip(" ").startswith(QUOTED_STARTS) else text
 
 
 def _uncell(cell: str) -> str:
     """The text csv_cell made `cell` from (its apostrophe taken off)."""
     rest = cell[1:]
-    return rest if cell.startswith("'") and rest.lstrip(" ").startswith((*FORMULA_STARTS, "'")) else cell
+    return rest if cell.startswith("'") and rest.lstrip(" ").startswith(QUOTED_STARTS) else cell
 
 
 def submission_cell(path: Path) -> str:
