@@ -148,21 +148,29 @@ def _defs(source: str | bytes) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
     return [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
 
 
-def _shipped() -> dict[str, str]:
+def _size(node: ast.AST) -> int:
+    return sum(1 for _ in ast.walk(node))
+
+
+def _shipped() -> tuple[dict[str, str], int]:
     """The canonical form of every telling function of handwritten/ (what `handgrad solution`
-    writes), read from its files without importing it: canonical form -> its name."""
+    writes), read from its files without importing it: canonical form -> its name; and the
+    largest one's size, past which no function of a submission can match."""
     import importlib.util
     from pathlib import Path
 
     spec = importlib.util.find_spec("handwritten")
     folders = list(spec.submodule_search_locations or []) if spec is not None else []
     found: dict[str, str] = {}
+    largest = 0
     for folder in folders:
         for file in sorted(Path(folder).glob("*.py")):
             for node in _defs(file.read_bytes()):
-                if sum(1 for _ in ast.walk(node)) >= COPIED_NODES:
+                size = _size(node)
+                if size >= COPIED_NODES:
                     found.setdefault(_canonical(node), node.name)
-    return found
+                    largest = max(largest, size)
+    return found, largest
 
 
 def copied_note(sources: dict[str, str | bytes]) -> list[str]:
@@ -170,11 +178,13 @@ def copied_note(sources: dict[str, str | bytes]) -> list[str]:
     are the shipped solution's (handwritten/, which `pip install` brings and `handgrad
     solution` writes out) up to names, comments, docstrings and annotations: the answer key
     copied. [] otherwise. A note for a reader, never a mark: a student may derive the same code."""
-    shipped = _shipped()
+    shipped, largest = _shipped()
     matched = []
     for file, source in sources.items():
         for node in _defs(source):
-            if sum(1 for _ in ast.walk(node)) >= COPIED_NODES and _canonical(node) in shipped:
+            # (only sizes a shipped function has: _canonical copies and dumps the tree recursively,
+            # and a legal 2500-term sum in a submission's function ran past Python's recursion limit)
+            if COPIED_NODES <= _size(node) <= largest and _canonical(node) in shipped:
                 matched.append(f"{file}:{node.lineno} {node.name}" if file else f"{node.name} (line {node.lineno})")
     if len(matched) < COPIED_FUNCTIONS:
         return []

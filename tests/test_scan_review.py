@@ -224,3 +224,16 @@ def test_deep_and_wide_class_hierarchies_are_read_without_recursion_or_blowup() 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 2 and all("class `Top`" in line and "__add__, __mul__" in line for line in lines), lines
+
+
+def test_a_long_expression_does_not_end_the_copy_check() -> None:
+    """A legal function of a 2500-term sum parses, but copying and dumping its tree recursively
+    ran past Python's recursion limit inside the scan child (found reading the change): only
+    functions of a size a shipped one has are compared now."""
+    from handgrad import starter
+    from handgrad.scan_review import copied_note
+
+    long_sum = "def f(x):\n    return " + " + ".join(["x"] * 2500) + "\n"  # (3000 is past the parser's own limit)
+    assert copied_note({"long.py": long_sum}) == []
+    [note] = copied_note({"long.py": long_sum, "copy.py": starter.solution()})  # (the copy is still seen)
+    assert "copy.py:" in note
