@@ -795,7 +795,7 @@ def _factor_within_allowance(result: CaseResult, want: np.ndarray, got: np.ndarr
             continue
         allowed = tolerance.allowed(np.abs(c * want), abs(c) * s_leaf)
         if np.all(np.abs(got[finite] - c * want[finite]) <= allowed[finite]):
-            return _factor_words(c, n, named_only=True)
+            return _factor_words(c, n, named_only=True, contract=_contract_function(result))
     return ""
 
 

@@ -581,6 +581,26 @@ def test_a_factor_of_two_in_a_verified_function_is_named_before_a_mean() -> None
     assert hints and all(h.startswith("off by a constant factor of 1/2") and "n = 2 here too" in h for h in hints)
 
 
+def test_a_factor_within_the_checks_allowance_is_told_as_the_same_factor_in_every_family() -> None:
+    """A sigmoid rule at half its value, 0.5 (s - s^2), over rows of 2: its own rounding spreads
+    its ratio to the truth, so the normal, wide and overflow draws went the way of "a factor
+    within the allowance", which for verify's functions still led with "an extra 1/n" while
+    the other families said "a constant factor of 1/2": one mistake, two causes."""
+
+    def f(x: Any) -> Any:
+        return jnp.sum(jax.nn.sigmoid(x))
+
+    def grad(x: Any) -> Any:
+        s = jax.nn.sigmoid(x)
+        return 0.5 * (s - s * s)
+
+    x = 4 * np.random.default_rng(3).standard_normal((3, 2))
+    report = handgrad.verify(f, x, grad=grad, dtypes=["float32"], devices=["cpu:0"])
+    hints = {r.case.family.name: r.hint for r in report.results if not r.ok}
+    assert {"normal", "wide", "given"} <= set(hints), hints
+    assert all(h.startswith("off by a constant factor of 1/2") for h in hints.values()), hints
+
+
 def test_nan_in_a_family_drawn_large_is_told_as_an_overflow_where_its_own_inputs_are_small() -> None:
     """A red team's attention VJP: NaN at q = -7, from a score that K's 1e4 overflowed, was told
     "NaN/inf at ordinary inputs: a division by zero"."""
