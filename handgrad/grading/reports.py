@@ -471,12 +471,14 @@ def write_marks(target: Target, text: str, order: Sequence[str]) -> int:
 
 
 def failures(grades: Sequence[SubmissionGrade]) -> str:
-    """A short summary of every submission that lost marks, one line each."""
+    """The instructor's summary of every submission that lost marks, one line each, naming
+    every function that lost them, hidden or held back ones too (students never see it:
+    it is printed only for a class, and a Gradescope run grades one file)."""
     lines = []
     for g in grades:
         if g.full_marks and not g.problem:
             continue
-        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else g.lost()
+        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else g.lost(everything=True)
         lines.append(f"  {printable(str(g.path), newlines=False)}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
     review = [f"  {printable(str(g.path), newlines=False)}: {len(g.review)} note(s)" for g in grades if g.review]
     also = ["To read by hand (the review column of marks.csv):", *review] if review else []
