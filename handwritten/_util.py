@@ -21,6 +21,17 @@ def as_float(x: ArrayLike) -> Array:
     return x
 
 
+HALF_PRECISION = (jnp.float16, jnp.bfloat16)
+
+
+def widened(x: Array) -> Array:
+    """`x` in float32 where it is float16 or bfloat16, as XLA evaluates their exp and tanh:
+    a formula of a few roundings computed in the narrow type is 1-2 eps off, which a caller
+    building on it amplifies (1 - t^2 with t = tanh(x) by 2t^2 / (1 - t^2)); computed in
+    float32 and rounded once, it is correctly rounded but for rare double roundings."""
+    return x.astype(jnp.float32) if x.dtype in HALF_PRECISION else x
+
+
 def as_rows(x: ArrayLike, name: str) -> Array:
     """`x` as a float array with a last axis to work along; a scalar is a ValueError naming
     the function (not JAX's "axis -1 is out of bounds" from deep inside)."""

@@ -348,4 +348,24 @@ CORRECT_FORMS_2: tuple[Form, ...] = (
           return jax.lax.logistic(jnp.einsum("j,jk->k", h, params["W2"]) + params["b2"])
       """,
     ),
+    f(
+        "tanh-grad-own-tanh",
+        "tanh_grad",
+        "1 - t^2 with the file's own tanh (the shipped one): a red team found it failing float16 and bfloat16 "
+        "by the seed while the shipped tanh there was 1.5 eps off, which 1 - t^2 amplifies by 2t^2 / (1 - t^2)",
+        """
+      def tanh_grad(x):
+          return 1 - tanh(x) ** 2
+      """,
+    ),
+    f(
+        "sigmoid-grad-own-sigmoid",
+        "sigmoid_grad",
+        "s (1 - s) with the file's own sigmoid (the shipped one)",
+        """
+      def sigmoid_grad(x):
+          s = sigmoid(x)
+          return s * (1 - s)
+      """,
+    ),
 )
