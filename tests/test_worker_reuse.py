@@ -17,6 +17,7 @@ import pytest
 
 from handgrad.grading import pool
 from handgrad.grading.grader import Options, grade
+from handgrad.grading.rubric import Rubric
 from reference.catalog import NAMES
 from tests.corpus.mistakes import correct_source
 from tests.test_grader import FAST, write
@@ -188,3 +189,44 @@ def test_an_idle_worker_is_billed_when_given_back_and_disposed_with_its_submissi
     budget.close()
     budget.give_back(late)
     assert waiting.disposed and late.disposed and budget.take_idle() is None
+
+
+HELD_BACK_ORACLE = """
+_SEEN = []
+_relu_grad = relu_grad
+
+def relu_grad(x):  # held back from students until the due date
+    _SEEN.append(1)
+    return {relu_grad}
+
+_l1, _l2 = l1_grad, l2_grad
+
+def l1_grad(pred, target):  # visible: right only in a worker that ran relu_grad to success
+    return _l1(pred, target) * (1.0 if _SEEN else 2.0)
+
+def l2_grad(pred, target):
+    return _l2(pred, target) * (1.0 if _SEEN else 2.0)
+"""
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_visible_function_cannot_read_whether_a_held_back_one_passed(
+    tmp_path: Path, scratch: Path, jobs: int
+) -> None:
+    """A red team (2026-12-06): a worker is handed on only when its function passed, so a
+    visible function that checks whether a held-back one ran in its process before it showed
+    students the held-back verdict, one bit per visible function, on every resubmission.
+    Held-back functions are graded after the visible ones, in workers of their own."""
+    rubric = Rubric(visibility={**dict.fromkeys(NAMES, "visible"), "relu_grad": "after_due_date"})
+    options = Options(insecure=True, functions=("relu_grad", "l1_grad", "l2_grad"), seed=3, limits=FAST, jobs=jobs,
+                      rubric=rubric)  # fmt: skip
+    seen = {}
+    for right, body in ((True, "_relu_grad(x)"), (False, "(x >= -1).astype(x.dtype)")):
+        folder = tmp_path / str(right)
+        folder.mkdir()
+        result = grade(submission(folder, HELD_BACK_ORACLE.format(relu_grad=body)), options)
+        by_name = {f.name: f for f in result.functions}
+        assert by_name["relu_grad"].passed == right
+        seen[right] = [(f.name, f.score, f.passed) for f in result.shown]
+    assert seen[True] == seen[False]
+    assert_nothing_left(scratch)

@@ -19,6 +19,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -954,9 +955,17 @@ def grade_many(
             }
             for i in range(len(paths))
         ]
-        tasks = [(i, e) for i in range(len(paths)) for e in entries]
-        # Each submission's functions still to begin in a worker: an idle worker waits only for these.
-        unstarted = [0 if refused[i] else sum(e.name not in stubs[i] for e in entries) for i in range(len(paths))]
+        # Each submission's visible functions first, the held-back ones after them, in workers of
+        # their own (SubmissionEvaluator.group): a visible function cannot see whether a held-back
+        # one passed from the worker it lands in, nor (with --jobs 1) from its run's timing.
+        shown_first = sorted(entries, key=lambda e: options.rubric.visibility[e.name] not in SHOWN)
+        tasks = [(i, e) for i in range(len(paths)) for e in shown_first]
+        # Each submission's functions still to begin in a worker, by visibility: an idle worker
+        # waits only for these.
+        unstarted = [
+            Counter(options.rubric.visibility[e.name] for e in entries if not refused[i] and e.name not in stubs[i])
+            for i in range(len(paths))
+        ]
         grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
         started = [0.0] * len(paths)
         finished: list[SubmissionGrade | None] = [None] * len(paths)
@@ -994,7 +1003,10 @@ def grade_many(
             failure, so it costs little more than a fresh worker's start would have. A worker whose
             function passed every check, or never reached it, is given back while the submission
             has functions left to begin (at most one per thread, so `jobs` per submission)."""
-            ev = SubmissionEvaluator(resolved[i], limits, findings[i], options.allow_autodiff, budgets[i], reuse=reuse)
+            group = options.rubric.visibility[entry.name]
+            ev = SubmissionEvaluator(
+                resolved[i], limits, findings[i], options.allow_autodiff, budgets[i], reuse=reuse, group=group
+            )
             unharmed = protocol_error = False
             try:
                 try:
@@ -1004,7 +1016,7 @@ def grade_many(
                 unharmed = grade.clean or not ev.sent
             finally:
                 with lock:
-                    wanted = unstarted[i] > 0
+                    wanted = unstarted[i][group] > 0
                 ev.close(keep_budget=True, give_back=unharmed and wanted)
             kept = unharmed or not ev.reused
             if kept and protocol_error:
@@ -1022,7 +1034,7 @@ def grade_many(
                 grade = stub_grade(entry, options, seed, device, stubs[i][entry.name])
             else:
                 with lock:
-                    unstarted[i] -= 1
+                    unstarted[i][options.rubric.visibility[entry.name]] -= 1
                 grade, kept = in_worker(i, entry, reuse=True)
                 if not kept:  # it failed in a reused worker: only a fresh worker's verdict counts
                     grade, _ = in_worker(i, entry, reuse=False)

@@ -255,8 +255,9 @@ class Budget:
     """Runners started and not disposed, idle or running a program."""
     _runner_turn: threading.Condition = field(default_factory=threading.Condition)
     """Held while runners are counted, taken or handed back; notified when one is handed back."""
-    _idle: list[Worker] = field(default_factory=list)
-    """Live workers whose last function passed every check, waiting for its next function."""
+    _idle: dict[str, list[Worker]] = field(default_factory=dict)
+    """Live workers whose last function passed every check, waiting for the next function of
+    the same group (the grader's group is a function's visibility: take_idle)."""
     _closed: bool = False
 
     def prestart_runner(self) -> None:
@@ -307,27 +308,31 @@ class Budget:
             if not keep and runner is not None:
                 runner.dispose()
 
-    def take_idle(self) -> Worker | None:
-        """A live worker that graded another function of this submission and was given back, or
-        None (the caller starts a fresh one). One that died while it waited is disposed."""
+    def take_idle(self, group: str = "") -> Worker | None:
+        """A live worker that graded another function of this submission in the same `group`
+        and was given back, or None (the caller starts a fresh one). One that died while it
+        waited is disposed. The grader groups functions by visibility: a worker that ran a
+        held-back function is never handed to a visible one, whose result would otherwise
+        show whether the held-back one passed (a worker is given back only then)."""
         while True:
             with self._lock:
-                if not self._idle:
+                idle = self._idle.get(group)
+                if not idle:
                     return None
-                worker = self._idle.pop()
+                worker = idle.pop()
             if worker.alive:
                 return worker
             worker.dispose()  # (outside the lock: it charges the budget)
 
-    def give_back(self, worker: Worker) -> None:
-        """Keep `worker`, alive and billed up to now, for this submission's next function. The
-        caller vouches that its function passed every check (or never reached it); a dead
-        worker, or any after close(), is disposed instead."""
+    def give_back(self, worker: Worker, group: str = "") -> None:
+        """Keep `worker`, alive and billed up to now, for this submission's next function of
+        `group`. The caller vouches that its function passed every check (or never reached
+        it); a dead worker, or any after close(), is disposed instead."""
         if worker.alive:
             worker.bill()
             with self._lock:
                 if not self._closed:
-                    self._idle.append(worker)
+                    self._idle.setdefault(group, []).append(worker)
                     return
         worker.dispose()
 
@@ -359,7 +364,7 @@ class Budget:
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
+            idle, self._idle = [w for ws in self._idle.values() for w in ws], {}
         for worker in idle:
             worker.dispose()
         with self._runner_turn:
@@ -787,6 +792,8 @@ class SubmissionEvaluator:
     budget: Budget | None = None
     reuse: bool = False
     """Take an idle worker of the budget (Budget.take_idle) instead of starting one."""
+    group: str = ""
+    """Which of the budget's idle workers it may take, and gives its own back to."""
     reused: bool = field(default=False, init=False)
     """Its worker had answered requests of another function before this evaluator took it."""
     sent: bool = field(default=False, init=False)
@@ -807,7 +814,7 @@ class SubmissionEvaluator:
         if self.budget is None:
             self.budget = Budget(self.submission, self.limits)
         if self.reuse and self._worker is None:
-            self._worker = self.budget.take_idle()
+            self._worker = self.budget.take_idle(self.group)
             self.reused = self._worker is not None and self._worker.calls > 0
 
     def _budget(self) -> Budget:
@@ -1094,7 +1101,7 @@ class SubmissionEvaluator:
         with self._lock:
             if self._worker is not None:
                 if give_back:
-                    self._budget().give_back(self._worker)
+                    self._budget().give_back(self._worker, self.group)
                 else:
                     self._worker.dispose()
                 self._worker = None
