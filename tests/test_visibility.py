@@ -7,6 +7,7 @@ instructor's files (marks.csv, the class summary) carry its result."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from pathlib import Path
 
@@ -60,6 +61,20 @@ def test_the_instructors_class_summary_names_a_held_back_function_that_lost_mark
     summary = reports.failures([_grade("hidden", False), _grade("after_due_date", True)])
     assert "wrong: relu_grad, l2_grad (hidden); not attempted: l1_grad" in summary
     assert summary.count("l2_grad") == 1  # the right one is not named
+
+
+def test_the_class_summary_writes_each_path_as_marks_csv_does() -> None:
+    """A red team's class of `a<newline>b.py` (right) and `a\\nb.py` (a literal backslash,
+    wrong): the summary printed the wrong one as `a\\nb.py`, which is how marks.csv writes the
+    right one, so the instructor would have blamed the wrong student."""
+    grades = [dataclasses.replace(_grade("visible", right), path=Path(name)) for name, right in
+              (("a\nb.py", True), ("a\\nb.py", False))]  # fmt: skip
+    grades[0] = dataclasses.replace(grades[0], functions=tuple(dataclasses.replace(f, score=f.max_score, failed=0,
+                                    attempted=True) for f in grades[0].functions))  # fmt: skip
+    summary = reports.failures(grades)
+    cells = [reports.submission_cell(g.path) for g in grades]
+    assert cells[0] != cells[1]
+    assert f"  {cells[1]}: " in summary and f"  {cells[0]}: " not in summary, (cells, summary)
 
 
 def test_a_report_with_every_function_visible_keeps_its_top_level_score() -> None:
