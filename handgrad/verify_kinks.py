@@ -152,8 +152,9 @@ class FoundKink(Kink):
 
     call: Any = None
     _probes: dict[tuple[int, bool], Any] = field(default_factory=dict, compare=False, hash=False)
-    rejected: set[str] = field(default_factory=set, compare=False, hash=False)
-    """The arguments where kinks judged together were no subgradient (joint_holds), in any case."""
+    rejected: dict[bytes, dict[str, np.ndarray]] = field(default_factory=dict, compare=False, hash=False)
+    """Per case's inputs (`inputs_key`): each argument's elements at kinks judged together that
+    were no subgradient together (joint_holds), where there are any."""
 
     def _probe(self, i: int, cotangent: bool) -> Any:
         import jax
@@ -389,9 +390,10 @@ class FoundKink(Kink):
             )
             a, b = np.minimum(left, right), np.maximum(left, right)
             ok = np.array(held[name])
-            kink = kink & (ok[(...,) + (None,) * (kink.ndim - 1)] if stacked else bool(ok[0]))
+            held_here = ok[(...,) + (None,) * (kink.ndim - 1)] if stacked else bool(ok[0])
             if not ok.all():
-                self.rejected.add(name)
+                self.rejected.setdefault(inputs_key(args), {})[name] = kink & ~held_here
+            kink = kink & held_here
             g = got[name]
             masks[name] = kink
             with np.errstate(invalid="ignore"):  # (a range of (-inf, inf): its middle is NaN, and unused)
@@ -592,6 +594,18 @@ def with_kink_note(result: CaseResult, names: Sequence[str]) -> CaseResult:
     return result
 
 
+def inputs_key(args: Any) -> bytes:
+    """One case's inputs, as a key: FoundKink.rejected keeps what each case's kinks were."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for a in args:
+        a = np.asarray(a)
+        digest.update(f"{a.dtype.str}{a.shape}".encode())
+        digest.update(np.ascontiguousarray(a).tobytes())
+    return digest.digest()
+
+
 def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
     """A failure at an element tied with others of its argument or at a kink shared with another
     argument, where FoundKink.joint_holds found kinks that are no subgradient together: say so
@@ -602,14 +616,21 @@ def with_tie_note(result: CaseResult, kink: Kink | None) -> CaseResult:
 
     found = getattr(kink, "inner", kink)
     worst = result.comparison.worst if result.comparison is not None else None
-    if not isinstance(found, FoundKink) or worst is None or worst.leaf not in found.rejected or result.ok:
+    if not isinstance(found, FoundKink) or worst is None or result.ok:
+        return result
+    args = case_inputs(result.case, result.seed).args
+    rejected = found.rejected.get(inputs_key(args), {})
+    # Only where this case's worst element is such a kink (equal elements elsewhere, a symmetric
+    # matrix's mirror pairs under a wrong eigenvalue rule, are no tie: a red team, 2026-12-06).
+    at = rejected.get(worst.leaf)
+    if at is None or np.ndim(at) != len(worst.index) or not at[worst.index]:
         return result
     entry = result.case.entry
-    arg = np.asarray(case_inputs(result.case, result.seed).args[entry.args.index(worst.leaf)])
+    arg = np.asarray(args[entry.args.index(worst.leaf)])
     one = arg[worst.index[0]] if result.case.stacked and worst.index else arg
     value = arg[worst.index] if arg.ndim == len(worst.index) else None
     tied = int(np.sum(one == value)) - 1 if value is not None else 0
-    others = sorted(found.rejected - {worst.leaf})
+    others = sorted(set(rejected) - {worst.leaf})
     if tied >= 1:
         note = (
             f"{worst.leaf}{list(worst.index)} and {tied} other element{'s' * (tied > 1)} of {worst.leaf} equal to it "

@@ -234,3 +234,26 @@ def test_every_subgradient_of_kinks_shared_by_two_arguments_passes(f: Any, grad:
     x = (np.zeros(4, np.float32), np.zeros(4, np.float32)) if f is _relu_both else (A2, B2)
     report = handgrad.verify(f, *x, grad=grad, **TWO)
     assert report.ok, report.worst.message() if report.worst else report
+
+
+def lmax(m: Any) -> Any:  # (named as the red team named it: a case's draws follow its name)
+    return jnp.linalg.eigvalsh(m)[-1]
+
+
+def lmax_grad_bad(m: Any) -> Any:
+    _, v = jnp.linalg.eigh(m)
+    return jnp.outer(v[-1, :], v[-1, :])
+
+
+def test_equal_elements_away_from_a_kink_are_not_told_as_a_tie() -> None:
+    """A red team's largest-eigenvalue rule taking a row of V for a column failed rightly, but
+    was told "A[3, 1] and 1 other element of A equal to it sit at kinks that meet (a tie of max
+    or min ...)": A[i, j] == A[j, i] in any symmetric matrix, and the worst element was at no
+    kink. The tie note is for failures at a kink only."""
+    rng = np.random.default_rng(0)
+    a0 = rng.standard_normal((4, 4))
+    a = (a0 @ a0.T + 4 * np.eye(4)).astype(np.float32)
+    report = handgrad.verify(lmax, a, grad=lmax_grad_bad)
+    assert len(report.failures) > 20
+    noted = [r for r in report.failures if "kinks that meet" in r.hint]
+    assert not [r.case.id for r in noted if r.comparison is None or not r.comparison.worst.at_kink]
