@@ -595,10 +595,16 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         rel = float(rels.max())
         off = rels[rels > 1e-3 * rel]
         uniform = rel > 0 and float(off.max()) <= 10 * float(off.min())  # one ratio, not growing where |want| is small
-        if uniform and rel > 1e-5 and rel > 100 * result.case.entry.tolerance[result.case.dtype].eps:
+        eps = result.case.entry.tolerance[result.case.dtype].eps
+        if uniform and rel > 1e-5 and rel > 100 * eps:
             return (
                 f"close, but {rel:.2g} off (relative), far more than {result.case.dtype} rounding: a constant "
                 "or coefficient slightly wrong, or one branch of a piecewise formula slightly off"
+            )
+        if rel > max(FAR_FROM_ROUNDING, 1e3 * eps):  # (tanh' as sech x, not sech^2 x, at small x: 0.5% off)
+            return (
+                f"close, but up to {rel:.2g} off (relative), far more than any rounding or a float32 intermediate "
+                "explains: a term or power slightly wrong, near the right one only at these inputs"
             )
         return (
             "close, but not within the tolerance: the derivation looks right and the arithmetic loses "
@@ -648,6 +654,10 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         return OFFSET_HINT
     return "not a constant factor or a sign: a term is missing, extra or wrong"
 
+
+FAR_FROM_ROUNDING = 1e-4
+"""A relative error no precision loss of an ordinary form explains (float32 intermediates in a
+float64 check are off by about 1e-7): the formula is wrong, not inexact."""
 
 SHIFTED_FAMILIES = ("offset", "shifted")
 """The catalog's and verify's families of values far from 0 with differences of order 1."""

@@ -231,3 +231,16 @@ def test_a_zero_in_the_tail_names_overflow_as_well_as_cancellation() -> None:
     assert failed and failed[0].case.dtype == "float16"
     assert "overflows" in failed[0].hint and failed[0].comparison is not None, failed[0].message()
     assert failed[0].comparison.worst is not None and failed[0].comparison.worst.got == 0
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_wrong_power_close_at_small_inputs_is_not_told_as_lost_precision(dtype: str) -> None:
+    """A red team's tanh' as sech x where sech^2 x belongs is 0.5% off at |x| ~ 0.1 (40000
+    float32 units) and was told "the derivation looks right and the arithmetic loses precision":
+    no rounding explains an error that size. Precision loss keeps its words (the epsilon in
+    softmax_vjp's denominator, tests/corpus/mistakes.py)."""
+    evaluator = InProcess({**vars(handwritten), "tanh_grad": lambda x: 1 / jnp.cosh(x)})
+    cases = build_cases([BY_NAME["tanh_grad"]], dtypes=[dtype], transforms=["eager"], devices=["cpu:0"],
+                        families=["small"])  # fmt: skip
+    failed = [r for r in run_all(evaluator, cases, seed=1) if not r.ok]
+    assert failed and all("term or power slightly wrong" in r.hint for r in failed), [r.hint for r in failed]
