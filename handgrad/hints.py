@@ -621,9 +621,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         if np.allclose(sub_ratios, sub_ratios[0], rtol=spread, atol=1e-6):
             by_option = _option_factor(result, float(sub_ratios[0]), spread)
             if by_option:
-                return (
-                    f"{by_option}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
-                )
+                return f"{by_option}, {_only_some(result, sub, sig)}"
             factor = _factor_words(
                 float(sub_ratios[0]),
                 n,
@@ -645,7 +643,7 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
             # cancellation there (a(1 - a) where a sigmoid saturates) than a branch.
             named = _factor_words(float(sub_ratios[0]), n, named_only=True, rel=spread)
             if factor and (named or not _beyond_ordinary(result)):
-                return f"{factor}, but only in {sub.sum()} of {sig.sum()} elements: one branch of a piecewise formula?"
+                return f"{factor}, {_only_some(result, sub, sig)}"
     if wrong.any() and not (sig & wrong).any():
         return f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: {BRANCH}"
     if _beyond_ordinary(result):
@@ -658,6 +656,21 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
 FAR_FROM_ROUNDING = 1e-4
 """A relative error no precision loss of an ordinary form explains (float32 intermediates in a
 float64 check are off by about 1e-7): the formula is wrong, not inexact."""
+
+
+def _only_some(result: CaseResult, sub: np.ndarray, sig: np.ndarray) -> str:
+    """Where a factor holds in some elements only: one branch of a piecewise function, or, for a
+    function with no kink, a term only those elements have (softmax's Jacobian without its
+    diagonal s_i was told "one branch of a piecewise formula?", though softmax has no branch)."""
+    some = f"but only in {sub.sum()} of {sig.sum()} elements"
+    if result.case.entry.kink is not None:
+        return f"{some}: one branch of a piecewise formula?"
+    if sub.ndim >= 2 and sub.shape[-1] == sub.shape[-2] > 1:
+        diagonal = np.broadcast_to(np.eye(sub.shape[-1], dtype=bool), sub.shape)
+        if not (sub & ~diagonal).any():
+            return f"{some}, all on the diagonal (i = j): the term with the Kronecker delta is missing or wrong"
+    return f"{some}: a term that only those elements have is missing or wrong"
+
 
 SHIFTED_FAMILIES = ("offset", "shifted")
 """The catalog's and verify's families of values far from 0 with differences of order 1."""

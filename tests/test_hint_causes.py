@@ -244,3 +244,21 @@ def test_a_wrong_power_close_at_small_inputs_is_not_told_as_lost_precision(dtype
                         families=["small"])  # fmt: skip
     failed = [r for r in run_all(evaluator, cases, seed=1) if not r.ok]
     assert failed and all("term or power slightly wrong" in r.hint for r in failed), [r.hint for r in failed]
+
+
+def test_a_function_without_a_kink_is_not_told_of_a_branch() -> None:
+    """A red team's softmax Jacobian without its diagonal term, -s_i s_j: at a tie of two
+    leaders (s = 1/2 each) it is right off the diagonal and the negative of the truth on it, and
+    was told "sign flipped ..., but only in 2 of 4 elements: one branch of a piecewise formula?",
+    though softmax has no branch. Where the elements off are the diagonal, it says so; a
+    function with a kink keeps the branch."""
+    from tests.test_hints_arrays import _case, _hint
+
+    s = np.array([[0.5, 0.5], [0.25, 0.75]])
+    want = np.stack([np.diag(r) - np.outer(r, r) for r in s])
+    got = np.stack([-np.outer(r, r) for r in s])
+    got[1] = want[1]  # the second row right: a tie in one row only
+    hint = _hint(_case("softmax_jacobian", "ties"), want, got, x=np.log(s))
+    assert "sign flipped" in hint and "all on the diagonal" in hint and "branch" not in hint, hint
+    relu = np.array([1.0, 2.0, 0.5, 3.0, 1.5])
+    assert "one branch of a piecewise formula" in _hint(_case("relu_grad", "kink"), relu, relu * [1, -1, 1, -1, 1])
