@@ -54,15 +54,6 @@ def test_the_instructors_marks_keep_every_function() -> None:
     assert (row["score"], row["max_score"], row["l2_grad"], row["relu"]) == ("1", "7", "0", "1")
 
 
-def test_the_instructors_class_summary_names_a_held_back_function_that_lost_marks() -> None:
-    """The class summary (printed for several files, never in a student's report) said "sub.py:
-    1/7 wrong: relu_grad" when a hidden l2_grad had lost marks too: the instructor saw a score
-    that its own list did not explain."""
-    summary = reports.failures([_grade("hidden", False), _grade("after_due_date", True)])
-    assert "wrong: relu_grad, l2_grad (hidden); not attempted: l1_grad" in summary
-    assert summary.count("l2_grad") == 1  # the right one is not named
-
-
 def test_the_class_summary_writes_each_path_as_marks_csv_does() -> None:
     """A red team's class of `a<newline>b.py` (right) and `a\\nb.py` (a literal backslash,
     wrong): the summary printed the wrong one as `a\\nb.py`, which is how marks.csv writes the

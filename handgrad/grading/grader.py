@@ -179,18 +179,12 @@ class SubmissionGrade:
         """The functions students always see (SHOWN)."""
         return tuple(f for f in self.functions if f.visibility in SHOWN)
 
-    def lost(self, everything: bool = False) -> str:
+    def lost(self) -> str:
         """The functions students always see that lost marks: real mistakes first, then
-        (apart) the functions not attempted yet. The others are neither named nor counted,
-        unless `everything` (the instructor's class summary), which names each with its
-        visibility."""
+        (apart) the functions not attempted yet. The others are neither named nor counted."""
         parts = []
         for attempted in (True, False):
-            names = ", ".join(
-                f.name if f.visibility in SHOWN else f"{f.name} ({f.visibility})"
-                for f in (self.functions if everything else self.shown)
-                if not f.passed and f.attempted == attempted
-            )
+            names = ", ".join(f.name for f in self.shown if not f.passed and f.attempted == attempted)
             if names:
                 parts.append(f"wrong: {names}" if attempted else f"not attempted: {names}")
         return "; ".join(parts)

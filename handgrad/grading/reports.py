@@ -471,16 +471,16 @@ def write_marks(target: Target, text: str, order: Sequence[str]) -> int:
 
 
 def failures(grades: Sequence[SubmissionGrade]) -> str:
-    """The instructor's summary of every submission that lost marks, one line each, naming
-    every function that lost them, hidden or held back ones too (students never see it:
-    it is printed only for a class, and a Gradescope run grades one file). Each path is
-    written as marks.csv's submission column writes it, so that two files whose names
-    print alike (a newline and a literal backslash-n) are told apart the same way there."""
+    """A short summary of every submission that lost marks, one line each, naming only the
+    functions students always see (tests/test_sandbox.py holds it to that; marks.csv has every
+    function). Each path is written as marks.csv's submission column writes it, so that two
+    files whose names print alike (a newline and a literal backslash-n) are told apart the
+    same way there."""
     lines = []
     for g in grades:
         if g.full_marks and not g.problem:
             continue
-        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else g.lost(everything=True)
+        why = printable(g.problem.split(": ", 1)[0], newlines=False) if g.problem else g.lost()
         lines.append(f"  {submission_cell(g.path)}: {g.score:g}/{g.max_score:g} ({g.reason}) {why}")
     review = [f"  {submission_cell(g.path)}: {len(g.review)} note(s)" for g in grades if g.review]
     also = ["To read by hand (the review column of marks.csv):", *review] if review else []
