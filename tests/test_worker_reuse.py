@@ -209,24 +209,56 @@ def l2_grad(pred, target):
 """
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+DEFAULT_ORACLE = """
+def _box(_kept={{}}):  # a mutable default argument, not a global name
+    return _kept
+
+_relu_grad = relu_grad
+
+def relu_grad(x):
+    _box()["ran"] = True
+    return {relu_grad}
+
+_l1, _l2 = l1_grad, l2_grad
+
+def l1_grad(pred, target):
+    return _l1(pred, target) * (1.0 if "ran" in _box() else 2.0)
+
+def l2_grad(pred, target):
+    return _l2(pred, target) * (1.0 if "ran" in _box() else 2.0)
+"""
+
+AFTER_DUE = {"relu_grad": "after_due_date"}
+HIDDEN_TO_AFTER_DUE = {"relu_grad": "hidden", "l1_grad": "after_due_date", "l2_grad": "after_due_date"}
+"""Hidden results are never shown; after_due_date ones are, later: a hidden function's verdict
+must not show in them either."""
+
+
+@pytest.mark.parametrize(
+    ("oracle", "held", "jobs"),
+    [(HELD_BACK_ORACLE, AFTER_DUE, 1), (HELD_BACK_ORACLE, AFTER_DUE, 2), (DEFAULT_ORACLE, AFTER_DUE, 1),
+     (HELD_BACK_ORACLE, HIDDEN_TO_AFTER_DUE, 1)],
+    ids=["global-jobs1", "global-jobs2", "default-argument", "hidden-to-after-due"],
+)  # fmt: skip
 def test_a_visible_function_cannot_read_whether_a_held_back_one_passed(
-    tmp_path: Path, scratch: Path, jobs: int
+    tmp_path: Path, scratch: Path, oracle: str, held: dict[str, str], jobs: int
 ) -> None:
     """A red team (2026-12-06): a worker is handed on only when its function passed, so a
     visible function that checks whether a held-back one ran in its process before it showed
     students the held-back verdict, one bit per visible function, on every resubmission.
-    Held-back functions are graded after the visible ones, in workers of their own."""
-    rubric = Rubric(visibility={**dict.fromkeys(NAMES, "visible"), "relu_grad": "after_due_date"})
+    Held-back functions are graded after the visible ones, in workers of their own visibility.
+    Beside the red team's global list: a mutable default argument, and a hidden function read by
+    after_due_date ones (each leaked before the fix)."""
+    rubric = Rubric(visibility={**dict.fromkeys(NAMES, "visible"), **held})
     options = Options(insecure=True, functions=("relu_grad", "l1_grad", "l2_grad"), seed=3, limits=FAST, jobs=jobs,
                       rubric=rubric)  # fmt: skip
     seen = {}
     for right, body in ((True, "_relu_grad(x)"), (False, "(x >= -1).astype(x.dtype)")):
         folder = tmp_path / str(right)
         folder.mkdir()
-        result = grade(submission(folder, HELD_BACK_ORACLE.format(relu_grad=body)), options)
+        result = grade(submission(folder, oracle.format(relu_grad=body)), options)
         by_name = {f.name: f for f in result.functions}
         assert by_name["relu_grad"].passed == right
-        seen[right] = [(f.name, f.score, f.passed) for f in result.shown]
+        seen[right] = [(f.name, f.score, f.passed) for f in result.functions if f.name != "relu_grad"]
     assert seen[True] == seen[False]
     assert_nothing_left(scratch)
