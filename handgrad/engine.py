@@ -187,7 +187,14 @@ def _run_case(evaluator: Evaluator, case: Case, strict: bool, seed: int, nan_tru
         at = inputs_at(case, inputs.args, comparison.worst.index, comparison.worst.leaf)
     unchecked += comparison.undetermined  # (not finite where no answer in the dtype holds a digit)
     result = CaseResult(
-        case, comparison, devices=out.devices, inputs_at_worst=at, kwargs=inputs.kwargs, unchecked=unchecked, seed=seed
+        case,
+        comparison,
+        devices=out.devices,
+        inputs_at_worst=at,
+        kwargs=inputs.kwargs,
+        unchecked=unchecked,
+        elements=sum(np.size(leaf) for leaf in _as_leaves(out.value).values()),
+        seed=seed,
     )
     if comparison.ok:
         return result

@@ -32,7 +32,15 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.results)
+        """Every case agrees, and at least one element was compared: where f is not finite
+        (or its autodiff is NaN) at every input drawn, nothing was checked, and that is not
+        agreement."""
+        return all(r.ok for r in self.results) and not self.nothing_compared
+
+    @property
+    def nothing_compared(self) -> bool:
+        """Cases ran, and every element of every one was left uncompared (`unchecked`)."""
+        return bool(self.results) and all(r.nothing_compared for r in self.results)
 
     @property
     def failures(self) -> list[CaseResult]:
@@ -66,7 +74,13 @@ class Report:
         if self.notice:
             parts.append(self.notice)
         summary = f"{self.name}: {len(self.results) - len(failed)}/{len(self.results)} cases agree"
-        if self.unchecked:
+        if self.nothing_compared:
+            summary = (
+                f"{self.name}: NOT CHECKED: no element of any of the {len(self.results)} cases was compared: f is "
+                "not finite, or its autodiff is NaN, at every input drawn. Give example arguments inside f's "
+                "domain (the `given` family uses them as they are) or `fixed=` for the arguments that set it"
+            )
+        elif self.unchecked:
             summary += (
                 f"; {self.unchecked} elements not compared where f is not finite, its autodiff is NaN, or the "
                 "input is a singular point in that dtype"

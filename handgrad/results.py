@@ -38,6 +38,9 @@ class CaseResult:
     kwargs: Mapping[str, Any] = field(default_factory=dict)
     unchecked: int = 0
     """Elements not compared because the truth is undefined there (see run_case)."""
+    elements: int = 0
+    """Elements of the answer that came back (0 where none did): `elements - unchecked` were
+    compared."""
     seed: int = DEFAULT_SEED
     """The seed the case's inputs were drawn with: the hints redraw them from it."""
     switch_window: tuple[float, float] | None = None
@@ -47,6 +50,11 @@ class CaseResult:
     @property
     def ok(self) -> bool:
         return not self.error_kind and self.comparison is not None and self.comparison.ok
+
+    @property
+    def nothing_compared(self) -> bool:
+        """It passed only because no element of it was compared (every one `unchecked`)."""
+        return self.ok and 0 < self.unchecked and self.elements <= self.unchecked
 
     @property
     def problem(self) -> str:

@@ -71,7 +71,10 @@ class Row:
             err = f"{w.ratio:.2f}" if w.ratio < 100 else f"{w.ratio:.1e}"
         else:
             err = "-"
-        status = "ok" if self.ok else f"FAIL {w.problem} ({w.case.family.name}, {w.case.family.tier} tier)"
+        if self.ok and all(r.nothing_compared for r in self.results):
+            err, status = "-", "not compared"
+        else:
+            status = "ok" if self.ok else f"FAIL {w.problem} ({w.case.family.name}, {w.case.family.tier} tier)"
         return [self.function, self.dtype, self.device, self.transform, err, status]
 
 

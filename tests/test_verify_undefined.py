@@ -95,3 +95,37 @@ def test_a_bfloat16_rule_as_accurate_as_autodiff_passes_where_the_truth_is_tiny(
 
     report = handgrad.verify(f, x, grad=g, dtypes=["bfloat16"], devices=["cpu:0"], transforms=["eager"])
     assert report.ok, report
+
+
+def _log_of_negative(x: Any) -> Any:  # NaN wherever it is asked: an empty domain
+    return jnp.sum(jnp.log(-jnp.abs(x) - 1.0))
+
+
+@pytest.mark.parametrize(
+    ("f", "x", "families"),
+    [
+        (_log_of_negative, SPREAD, None),  # every family, every draw: f is NaN
+        (_sqrt_abs, ZEROS, ["given"]),  # a cusp at every element asked: both slopes infinite
+    ],
+    ids=["f-nan-everywhere", "a-cusp-at-every-element"],
+)
+def test_a_report_that_compared_nothing_is_not_ok(f: Any, x: Any, families: Any) -> None:
+    """Until 2026-12-06 a report whose every element was left uncompared said "48/48 cases
+    agree" and ok=True, for a gradient returning 123 everywhere: no check is no agreement."""
+    nonsense = lambda x: jnp.full_like(x, 123.0)  # noqa: E731
+    report = handgrad.verify(f, x, grad=nonsense, families=families, devices=["cpu:0"])
+    assert report.unchecked > 0 and not report.failures
+    assert not report.ok, report
+    text = str(report)
+    assert "NOT CHECKED: no element of any of the" in text and "cases agree" not in text
+    assert "not compared" in text.splitlines()[2]  # the table's first row says so, not "ok"
+    with pytest.raises(AssertionError, match="NOT CHECKED"):
+        handgrad.assert_gradient(f, x, grad=nonsense, families=families, devices=["cpu:0"])
+
+
+def test_a_report_with_some_elements_compared_keeps_its_verdict() -> None:
+    """The other side: SPREAD holds no zero, so the cusp rule leaves the right gradient's
+    report ok, and where only the given family sits on the cusp the drawn families still count."""
+    report = handgrad.verify(_sqrt_abs, ZEROS, grad=_sqrt_abs_grad, families=["given", "normal"], devices=["cpu:0"])
+    assert report.ok and report.unchecked > 0, report
+    assert any(r.nothing_compared for r in report.results) and not report.nothing_compared
