@@ -73,7 +73,9 @@ def build_cases(
         for device in devices
         if applicable(entry, transform, device)
         for family in entry.families
-        if (families is None or family.name in families) and (family.dtypes is None or dtype in family.dtypes)
+        if (families is None or family.name in families)
+        and (family.dtypes is None or dtype in family.dtypes)
+        and (family.transforms is None or transform in family.transforms)
     ]
 
 
@@ -141,7 +143,8 @@ def _args(entry: Entry, inputs: Inputs) -> tuple[Any, ...]:
 def _stack_size(case: Case) -> int:
     if not case.stacked:
         return 0
-    return math.lcm(STACK, shard_count()) if case.device == SHARDED else STACK
+    stack = case.family.stack or STACK
+    return math.lcm(stack, shard_count()) if case.device == SHARDED else stack
 
 
 def case_inputs(case: Case, seed: int = DEFAULT_SEED) -> Inputs:

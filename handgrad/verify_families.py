@@ -35,8 +35,8 @@ from reference.families import Family, Inputs, wide_values
 from reference.family_meanings import meaning
 
 FAMILIES: tuple[str, ...] = (
-    "given", "normal", "wide", "overflow", "tiny", "zeros", "shifted", "low-rank", "repeated-sv", "size-1", "labels",
-    "one-hot",
+    "given", "normal", "wide", "overflow", "sweep", "tiny", "zeros", "shifted", "low-rank", "repeated-sv", "size-1",
+    "labels", "one-hot",
 )  # fmt: skip
 """The input families verify draws from the example arguments' shapes (see make_family)."""
 
@@ -62,6 +62,30 @@ OVERFLOW_MAGNITUDES = np.array([11.0, 12.0, 22.0, 88.0, 90.0, 177.0, 709.0, 711.
 """Around ln(largest finite number) of float16 (11.1), float32 and bfloat16 (88.7) and
 float64 (709.8), and twice those: where exp overflows, and a form that divides two
 overflowed terms (inf/inf) turns NaN, in each dtype."""
+
+
+SWEEP_DECADES = (0.0, 2.0)
+"""verify's `sweep`: every element's magnitude log-uniform from 10^0 to 10^2, of either sign.
+Where a formula switches to an asymptotic form (softplus' = sigmoid(x) -> 1, log(1 + e^x) ->
+x, erfc's series): a switch is right only past where the two forms agree within the
+allowance (softplus' at x > 21 in float64, whose rtol is 1e-9; x > 11 in float32), and a
+switch at 15 is wrong only for 15 < x < 21, which `wide` (seven decades) and `overflow` (nine
+points) reached in 2 seeds of 8 at 5 elements and never at one (a red team's)."""
+
+SWEEP_VALUES = 4096
+"""Values a `sweep` vmap case draws at least, in examples of the example arguments' size
+(at most SWEEP_STACK of them, at least handgrad.cases.STACK): at 128 draws of one element, a
+window as narrow as 15 < x < 21 of one sign is missed with probability 0.965^128 = 1%."""
+
+SWEEP_STACK = 128
+
+
+def sweep_stack(call: Call) -> int:
+    """Examples a `sweep` vmap case stacks for this call's float arguments."""
+    from handgrad.cases import STACK
+
+    size = max(1, sum(int(a.size) for a in call.floats))
+    return max(STACK, min(SWEEP_STACK, SWEEP_VALUES // size))
 
 
 def _size_one(call: Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | None:
@@ -167,6 +191,8 @@ def make_family(
             return wide_values(rng, shape)
         if name == "shifted":
             return scale + rng.standard_normal(shape)
+        if name == "sweep":
+            return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(*SWEEP_DECADES, shape)
         if name == "overflow":
             return rng.choice([-1.0, 1.0], shape) * rng.choice(OVERFLOW_MAGNITUDES, shape)
         # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
@@ -212,6 +238,8 @@ def make_family(
 
     dtypes = {"far-magnitudes": ("float32", "bfloat16"), "shifted": ("float32", "float64")}.get(name)
     # (float16 cannot hold 1e21, nor resolve a spread of 1 at 1e3)
+    if name == "sweep":  # (under vmap alone: its worth is the many examples it stacks there)
+        return Family(name, draw, meaning(name).draws, stack=sweep_stack(call), transforms=("vmap",))
     return Family(shown or name, draw, meaning(shown or name).draws, dtypes=dtypes)
 
 

@@ -50,6 +50,12 @@ class Family:
     dtypes: tuple[str, ...] | None = None
     """The dtypes the family is drawn in (None: every dtype of the function). Near-ties of
     1e-9 exist only in float64; norms of 1e25 are not float16 numbers."""
+    stack: int = 0
+    """Examples a vmap case stacks (0: handgrad.cases.STACK): more where the family's worth
+    is how many values it reaches (verify's `sweep`)."""
+    transforms: tuple[str, ...] | None = None
+    """The transforms the family is drawn under (None: every one asked): `sweep` under vmap
+    alone, where it stacks many examples; eagerly it would be one more draw like `wide`."""
 
 
 def _normal(rng: np.random.Generator, shape: Shape) -> np.ndarray:

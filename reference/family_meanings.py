@@ -102,6 +102,8 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("normal", "standard normal at the example's shapes", "verify"),
     Meaning("overflow", "+-11 ... +-1420: around ln(max) of float16 (11.1), float32 and bfloat16 (88.7) and "
             "float64 (709.8), and twice those, where exp overflows in each dtype", "verify"),
+    Meaning("sweep", "magnitudes 1 to 100 of both signs, log-uniform, up to 128 examples, under vmap only: where "
+            "formulas switch to an asymptotic form (softplus' to 1 past a threshold)", "verify"),
     Meaning("tiny", "standard normal times one scale from 1e-8 to 1e-2, every argument at once", "verify"),
     Meaning("shifted", "every argument at 300 or 1000 plus standard normal: far from 0, differences of order 1, "
             "where an expanded square cancels, as the catalog's offset (float32 and float64 only)", "verify"),
