@@ -57,7 +57,7 @@ from handgrad.user_gradient import (
     hvp_functions,
     reverse_jvp,
 )
-from handgrad.verify_families import ALL_FAMILIES, FAMILIES, RENAMED, Cuts, label_like, make_family
+from handgrad.verify_families import ALL_FAMILIES, FAMILIES, RENAMED, Cuts, label_like, make_family, size_one_note
 from handgrad.verify_kinks import (
     KinkRule,
     found_kink,
@@ -313,11 +313,13 @@ def verify(
             want = jax.eval_shape(truth, *example)
             check_returns(formula, example, want, "hvp", hvp, calling(call, "hvp", len(args)))
         targets = []
+        cut_by_call: dict[str, Cuts] = {}
         for each, where in calls:
             rule = kink_rule(each, kinks, kink_range)
             if rule is not None and callable(rule.range):
                 rule = dataclasses.replace(rule, range=_checked_range(rule.range, each))
             cuts, not_finite = Cuts(each), NotFinite(each)
+            cut_by_call[where] = cuts
             found = 0
             for check in _checks(each, grad, hvp, rule, mode_names, order, check_rule):
                 if each is call:
@@ -368,6 +370,9 @@ def verify(
             "product, grad(*args, cotangent) (for a loss, return a scalar: shape (), not (1,))"
         )
     failed = {r.case.entry.name for r in results if not r.ok}
+    for each, where in calls:  # (a size-1 family was drawn only where its cut was found)
+        if any(not r.ok and r.case.family.name == "size-1" and r.case.entry.name.endswith(where) for r in results):
+            about.append(size_one_note(each, cut_by_call[where].size_one, where))
     for k, (each, where) in enumerate(calls[1:]):
         if any(name.endswith(where) for name in failed):
             shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(each.names, each.floats, strict=True))

@@ -123,6 +123,24 @@ def _size_one(call: Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | Non
     return None
 
 
+def size_one_note(call: Call, cut: Cut | None, where: str = "") -> str:
+    """What the size-1 family changed, said under its failures: which arguments it cut to a
+    batch of one, from what shape to what; a matrix cut to one row is named as such, since
+    its leading axis may be no batch at all (a QR rule that takes only tall matrices)."""
+    if cut is None:
+        return ""
+    shapes, _ = cut
+    changed = [(n, a.shape, s) for n, a, s in zip(call.names, call.floats, shapes, strict=True) if a.shape != s]
+    what = ", ".join(f"{n} from {old} to {new}" for n, old, new in changed)
+    words = f"size-1{where}: the family cut {what}, taking the leading axis for a batch of one"
+    if any(len(old) == 2 for _, old, _ in changed):
+        words += (
+            "; where that axis is a matrix's rows, not a batch, a one-row matrix may be outside what f is for "
+            "(a rule for tall matrices only): leave size-1 out with families=[...]"
+        )
+    return words
+
+
 def label_like(call: Call) -> dict[int, str]:
     """The float arguments, not differentiated and not fixed, whose example holds only 0 and
     1: "one-hot" where every row (last axis) sums to 1, else "binary"."""

@@ -658,6 +658,38 @@ def test_the_size_one_family_catches_a_squeeze_that_drops_the_batch_axis() -> No
         loss, w, x, grad=grad, argnums=0, dtypes=["float64"], devices=["cpu:0"], families=["size-1"]
     )
     assert x_rows.ok and {r.case.family.name for r in x_rows.results} == {"size-1"}
+    assert "the family cut x from (5, 3) to (1, 3)" in str(caught), caught
+
+
+def _qr_diagonal(m: Any) -> Any:
+    return jnp.sum(jnp.abs(jnp.diagonal(jnp.linalg.qr(m)[1])))
+
+
+def _qr_diagonal_grad_tall_only(m: Any) -> Any:  # right for tall m (rows >= columns) alone
+    q, r = jnp.linalg.qr(m)
+    x = r * jnp.sign(jnp.diagonal(r))[None, :]
+    return q @ (jnp.tril(x) + jnp.tril(x, -1).T) @ jnp.linalg.inv(r).T
+
+
+@pytest.mark.parametrize(
+    ("f", "grad", "x", "cut", "matrix"),
+    [
+        (_qr_diagonal, _qr_diagonal_grad_tall_only, np.arange(15.0).reshape(5, 3) ** 0.5,
+         "m from (5, 3) to (1, 3)", True),
+        (lambda v: jnp.sum(v**3), lambda v: 3 * v.squeeze() ** 2, np.linspace(0.5, 2.0, 4),
+         "v from (4,) to (1,)", False),
+    ],
+    ids=["qr-tall-only", "squeeze-vector"],
+)  # fmt: skip
+def test_a_size_one_failure_says_what_the_family_cut(f: Any, grad: Any, x: Any, cut: str, matrix: bool) -> None:
+    """A QR rule for tall matrices failed at the size-1 family's (1, 3) and was told only "the
+    code assumes one example or one layout" (a red team's F7): the report now says what was cut,
+    and that a matrix's rows may be no batch at all. A vector cut to (1,) is a batch of one."""
+    report = handgrad.verify(f, x, grad=grad, dtypes=["float64"], devices=["cpu:0"], transforms=["eager"])
+    assert {r.case.family.name for r in report.failures} == {"size-1"}, report
+    text = str(report)
+    assert f"size-1: the family cut {cut}, taking the leading axis for a batch of one" in text, text
+    assert ("a one-row matrix may be outside what f is for" in text) == matrix
 
 
 def test_a_vjp_failure_prints_the_cotangent_it_used() -> None:
