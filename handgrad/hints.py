@@ -1131,6 +1131,9 @@ def _related_hint(result: CaseResult, results: Sequence[CaseResult]) -> str:
         return switched
     if lower:
         return lower
+    precision = _only_in_low_precision(result, results)
+    if precision:
+        return precision
     extreme = EXTREME_HINTS.get(result.problem)
     if result.case.stacked and result.hint.startswith(BATCH_HINTS):
         # The same exception unbatched, or the same wrong shape: the batch is not the cause.
@@ -1164,6 +1167,30 @@ def _in_higher_precision(result: CaseResult, results: Sequence[CaseResult]) -> s
     if found is not None and found.hint != result.hint and not blames_extremes:
         return found.hint
     return ""
+
+
+def _only_in_low_precision(result: CaseResult, results: Sequence[CaseResult]) -> str:
+    """A float16 or bfloat16 check whose hint reads the values' shape (WEAK_HINTS: a missing
+    term, a zero, a factor) while every float32 and float64 check of the same family passes:
+    the derivation holds, and the dtype's range or precision is the cause (a two-layer network
+    on jax.nn.sigmoid, whose sigmoid(-14) is 0 in float16, was told "a missing term"). Not where
+    a float32 or float64 check of another family fails with the same words: one cause, seen
+    there too (tanh as (e^2x - 1)/(e^2x + 1) loses its digits near 0 in both)."""
+    if result.case.dtype not in LOW_PRECISION or result.problem != "value" or not result.hint.startswith(WEAK_HINTS):
+        return ""
+    family = result.case.family.name
+    higher = [r for r in results if r.case.family.name == family and r.case.dtype not in LOW_PRECISION]
+    if not higher or not all(r.ok for r in higher):
+        return ""
+    if any(not r.ok and r.hint == result.hint and r.case.dtype not in LOW_PRECISION for r in results):
+        return ""  # (the same words at another family in float32: one cause, shown there as well)
+    dtypes = " and ".join(sorted({r.case.dtype for r in higher}))
+    dtype = result.case.dtype
+    return (
+        f"right in {dtypes} on the same family, wrong in {dtype}: the formula holds, {dtype}'s range or precision "
+        f"fails it: an intermediate that overflows, underflows to 0 or cancels in {dtype} (keep it in range, or "
+        "compute in float32 and round once)"
+    )
 
 
 def _inside_a_switch_window(result: CaseResult, results: Sequence[CaseResult]) -> str:

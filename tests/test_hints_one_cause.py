@@ -11,8 +11,10 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
+import handgrad
 import handwritten
 from handgrad.grading.grader import Options, grade_function
 from reference.catalog import BY_NAME
@@ -235,3 +237,41 @@ def test_a_piecewise_gradient_zero_where_it_is_not_names_the_branch_condition(na
     zeros = [h for h in _hints(grade) if h.startswith("zero in")]
     # (a red team's hinge was told only "a missing term?"; nothing is missing: the branch is taken wrong)
     assert zeros and all("a wrong branch condition" in h for h in zeros), grade.feedback
+
+
+def _net_on_jax_sigmoid(params: Any, x: Any, y: Any) -> Any:
+    """The network's gradients, right in every dtype's algebra, each sigmoid' as s(z) s(-z)
+    from jax.nn.sigmoid, which is 0 in float16 at z = -14 where the truth is a subnormal."""
+    s = jax.nn.sigmoid
+    w1, b1, w2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    z1 = x @ w1 + b1
+    a1 = s(z1)
+    z2 = a1 @ w2 + b2
+    d2 = 2 * (s(z2) - y) * s(z2) * s(-z2)
+    d1 = (w2 @ d2) * s(z1) * s(-z1)
+    return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+
+
+PRECISION_WORDS = "right in float32 and float64 on the same family, wrong in float16: the formula holds"
+
+
+def test_a_float16_underflow_in_a_right_network_is_not_told_a_missing_term() -> None:
+    """A red team's (F2): "zero where the value is not: a missing term" under a tier header
+    that said low-precision underflow. Nothing is missing: float32 and float64 pass there."""
+    grade = _grade("two_layer_grads", _net_on_jax_sigmoid)
+    assert grade.score == 0, grade.feedback
+    hints = _hints(grade)
+    assert hints and all(h.startswith(PRECISION_WORDS) for h in hints), grade.feedback
+    assert "missing term" not in grade.feedback
+
+
+def test_a_verified_rule_whose_square_overflows_float16_is_told_the_range() -> None:
+    """The same class through verify: 2x / (1 + x^2) is 0 in float16 once x * x passes 65504,
+    where the truth 2/x is not; float32 holds x * x to 1e38."""
+    x = np.linspace(-2.0, 2.0, 6).astype(np.float32)
+    report = handgrad.verify(
+        lambda x: jnp.sum(jnp.log1p(x * x)), x, grad=lambda x: 2 * x / (1 + x * x),
+        dtypes=["float16", "float32", "float64"], devices=["cpu:0"], families=["wide"], transforms=["eager"],
+    )  # fmt: skip
+    assert {r.case.dtype for r in report.failures} == {"float16"}, report
+    assert all(r.hint.startswith(PRECISION_WORDS) for r in report.failures), report
