@@ -615,6 +615,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         if term:
             return term
     wrong = finite & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)  # rounding is not wrong
+    on_diagonal = _only_on_the_diagonal(wrong)
+    if on_diagonal:
+        return on_diagonal
     sub = sig & wrong
     if sub.any() and sub.sum() < sig.sum():
         sub_ratios = got[sub] / want[sub]
@@ -674,11 +677,25 @@ def _only_some(result: CaseResult, sub: np.ndarray, sig: np.ndarray) -> str:
     some = f"but only in {sub.sum()} of {sig.sum()} elements"
     if result.case.entry.name not in UNBRANCHED:
         return f"{some}: one branch of a piecewise formula?"
-    if sub.ndim >= 2 and sub.shape[-1] == sub.shape[-2] > 1:
-        diagonal = np.broadcast_to(np.eye(sub.shape[-1], dtype=bool), sub.shape)
-        if not (sub & ~diagonal).any():
-            return f"{some}, all on the diagonal (i = j): the term with the Kronecker delta is missing or wrong"
     return f"{some}: a term that only those elements have is missing or wrong"
+
+
+ON_THE_DIAGONAL = (
+    "wrong only on the diagonal (i = j), right everywhere else: a term only the diagonal has (a Kronecker "
+    "delta, an identity: diag(s) in a softmax Jacobian diag(s) - s s^T) is missing or wrong"
+)
+
+
+def _only_on_the_diagonal(wrong: np.ndarray) -> str:
+    """ON_THE_DIAGONAL where every wrong element of a square matrix (the last two axes) is on
+    its diagonal: one cause in every check, whatever the diagonal's error looks like (softmax's
+    Jacobian without diag(s) is -s_i^2 there, no factor of s_i - s_i^2 but at a tie, and was
+    told "a term is missing" at ordinary inputs, "a factor of -0.5 ... on the diagonal" at a
+    tie and "inaccurate at extreme inputs" beyond them: three causes for one term)."""
+    if wrong.ndim < 2 or not wrong.shape[-1] == wrong.shape[-2] > 1 or not wrong.any():
+        return ""
+    diagonal = np.broadcast_to(np.eye(wrong.shape[-1], dtype=bool), wrong.shape)
+    return ON_THE_DIAGONAL if not (wrong & ~diagonal).any() else ""
 
 
 SHIFTED_FAMILIES = ("offset", "shifted")

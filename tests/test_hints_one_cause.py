@@ -275,3 +275,41 @@ def test_a_verified_rule_whose_square_overflows_float16_is_told_the_range() -> N
     )  # fmt: skip
     assert {r.case.dtype for r in report.failures} == {"float16"}, report
     assert all(r.hint.startswith(PRECISION_WORDS) for r in report.failures), report
+
+
+def _jacobian_without_diagonal(x: Any) -> Any:
+    s = jax.nn.softmax(x, axis=-1)
+    return -s[..., :, None] * s[..., None, :]
+
+
+def _jacobian_squared_diagonal(x: Any) -> Any:  # diag(s^2) for diag(s): wrong, not missing
+    s = jax.nn.softmax(x, axis=-1)
+    return jnp.einsum("...i,ij->...ij", s * s, jnp.eye(s.shape[-1], dtype=s.dtype)) - s[..., :, None] * s[..., None, :]
+
+
+DIAGONAL = "wrong only on the diagonal (i = j), right everywhere else"
+
+
+DIAGONAL_FORMS = [_jacobian_without_diagonal, _jacobian_squared_diagonal]
+
+
+@pytest.mark.parametrize("formula", DIAGONAL_FORMS, ids=["missing", "squared"])
+def test_a_jacobian_wrong_on_its_diagonal_is_one_cause(formula: Any) -> None:
+    """A red team's (F4): softmax's Jacobian without diag(s) was three causes, "a term is
+    missing" at ordinary inputs, "a factor of -0.5 ... on the diagonal" at a tie, "inaccurate
+    at extreme inputs" beyond them; now every check says what they share."""
+    grade = _grade("softmax_jacobian", formula)
+    assert grade.score == 0
+    hints = _hints(grade)
+    assert hints and all(h.startswith(DIAGONAL) for h in hints), grade.feedback
+    assert "Another cause" not in grade.feedback and "show this same problem" in grade.feedback, grade.feedback
+
+
+def test_a_verified_matrix_gradient_missing_its_identity_is_told_the_diagonal() -> None:
+    """The same words for verify: d/dX (tr X + sum X^2) = I + 2X, written 2X."""
+    x = np.arange(9.0).reshape(3, 3) / 4
+    report = handgrad.verify(
+        lambda x: jnp.trace(x) + jnp.sum(x * x), x, grad=lambda x: 2 * x,
+        dtypes=["float64"], devices=["cpu:0"], families=["normal", "given"], transforms=["eager"],
+    )  # fmt: skip
+    assert report.failures and all(r.hint.startswith(DIAGONAL) for r in report.failures), report
