@@ -39,8 +39,8 @@ class Report:
 
     @property
     def nothing_compared(self) -> bool:
-        """Cases ran, and every element of every one was left uncompared (`unchecked`)."""
-        return bool(self.results) and all(r.nothing_compared for r in self.results)
+        """Every element of every case was left uncompared (`unchecked`), or no case ran."""
+        return all(r.nothing_compared for r in self.results)
 
     @property
     def failures(self) -> list[CaseResult]:

@@ -336,9 +336,19 @@ def verify(
                     "with two axes of length 2 or more, 'broadcast' an argument f broadcasts against another at "
                     "length 1"
                 )
+        planned = [
+            (each, rule, target, formula, build_cases([target], dtypes=dtype_names, transforms=transform_names,
+                                                      devices=device_names))
+            for each, rule, target, formula in targets
+        ]  # fmt: skip
+        if not any(cases for *_, cases in planned):
+            raise ValueError(
+                "handgrad.verify: nothing to check: the families asked for are not drawn in these dtypes and "
+                "transforms ('sweep' under vmap only, 'shifted' in float32 and float64 only, 'far-magnitudes' in "
+                "float32 and bfloat16 only)"
+            )
         results: list[CaseResult] = []
-        for each, rule, target, formula in targets:
-            cases = build_cases([target], dtypes=dtype_names, transforms=transform_names, devices=device_names)
+        for each, rule, target, formula, cases in planned:
             try:
                 done = run_all(
                     InProcess({target.name: formula}), cases, strict=strict, seed=seed, nan_truth_unchecked=True

@@ -517,6 +517,10 @@ def test_options_that_cannot_apply_say_why() -> None:
         handgrad.verify(sin_x, x, grad=sin_x_grad, families=["broadcast"])
     with pytest.raises(ValueError, match=r"no family left to draw on examples\[0\]: .*'size-1' a batch axis"):
         handgrad.verify(sin_x, x, grad=sin_x_grad, families=["size-1"], examples=[(np.ones(1),)])
+    # Families drawn in some dtypes or transforms only: an empty report said "0/0 cases agree", ok.
+    for nothing in (dict(families=["sweep"], transforms=["eager"]), dict(families=["shifted"], dtypes=["float16"])):
+        with pytest.raises(ValueError, match=r"nothing to check: the families asked for are not drawn in these"):
+            handgrad.verify(sin_x, x, grad=sin_x_grad, devices=["cpu:0"], **nothing)  # type: ignore[arg-type]
     fwd_only = handgrad.verify(sin_x, x, grad=sin_x_grad, modes=("rev", "fwd"), families=["one-hot"], **ONE)
     assert fwd_only.ok and _labels(fwd_only, failed=False) == {"fwd(grad(sin_x))"}  # (rev draws no one-hot here)
     assert "broadcast" in verification.ALL_FAMILIES and "broadcast" not in verification.FAMILIES
