@@ -589,6 +589,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     flipped = _flipped_term(result, want, got)
     if flipped:
         return flipped
+    window = _wrong_on_a_stretch(result, want, got)
+    if window:
+        return window
     near = not rest.any() or bool(np.all(np.abs(got[rest] - want[rest]) <= 1e-2 * scale))
     if near and np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
         rels = np.abs(got[sig] - want[sig]) / np.abs(want[sig])
@@ -654,6 +657,49 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     if result.case.family.name in SHIFTED_FAMILIES:
         return OFFSET_HINT
     return "not a constant factor or a sign: a term is missing, extra or wrong"
+
+
+STRETCH_ELEMENTS = 32
+"""Elements a check needs before a stretch of wrong ones is evidence: in a 3x3 matrix the
+diagonal's three values fall between the others' by chance (a gradient missing its identity)."""
+
+
+def _wrong_on_a_stretch(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
+    """For verify's functions (the contract's switches are known: _misplaced_switch): the
+    elements beyond the allowance are exactly those whose input lies in one stretch [lo, hi],
+    with right elements on both sides of it. A softplus rule switching to 1 past x = 15 is off
+    by 1e-7 for 15 < x < 21 only, and was told "the arithmetic loses precision"."""
+    from handgrad.cases import case_inputs
+
+    if _contract_function(result) or want.size < STRETCH_ELEMENTS:
+        return ""
+    entry = result.case.entry
+    args = case_inputs(result.case, result.seed).args
+    found = [(n, a) for n, a in zip(entry.args, args, strict=False) if np.shape(a) == want.shape]
+    if not found:
+        return ""
+    name, x = found[0]
+    xs = np.asarray(x, np.float64).ravel()
+    w, g = want.ravel(), got.ravel()
+    finite = np.isfinite(xs) & np.isfinite(w) & np.isfinite(g)
+    from reference.tolerances import truth_floor
+
+    tolerance = entry.tolerance[result.case.dtype]
+    if entry.floor_follows_truth:  # (as engine.run_case: the floor scaled to the truth's typical size)
+        tolerance = truth_floor(tolerance, want, result.case.dtype)  # type: ignore[assignment]
+    bad = finite & (np.abs(g - w) > tolerance.allowed(np.abs(w)))
+    if bad.sum() < 3 or np.unique(xs[bad]).size < 3:
+        return ""
+    lo, hi = float(xs[bad].min()), float(xs[bad].max())
+    inside = finite & (xs >= lo) & (xs <= hi)
+    below, above = int((finite & (xs < lo)).sum()), int((finite & (xs > hi)).sum())
+    if (inside & ~bad).any() or below < 3 or above < 3:
+        return ""
+    return (
+        f"wrong only for {lo:.3g} <= {name} <= {hi:.3g}, right on both sides: one piece of a piecewise form, or a "
+        "switch to another form at the wrong point (an asymptotic form taken too early: the two agree only past "
+        "where the error ends)?"
+    )
 
 
 FAR_FROM_ROUNDING = 1e-4

@@ -10,6 +10,7 @@ X = U diag(s) V^T, that is X (X^T X + I)^(-1/2).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jax
@@ -293,3 +294,20 @@ def test_sweep_stacks_fewer_examples_of_large_arguments() -> None:
         report = handgrad.verify(rule, np.zeros(shape), dtypes=["float64"], devices=["cpu:0"], families=["sweep"])
         assert {case_inputs(r.case, r.seed).args[0].shape[0] for r in report.results} == {stack}
         assert report.ok, report
+
+
+@pytest.mark.parametrize(("name", "at"), [("softplus-one-past-15", 15.0), ("log-sigmoid-exp-past-12", 12.0)])
+def test_a_switch_to_the_asymptote_too_early_is_told_where(name: str, at: float) -> None:
+    """It was told "the arithmetic loses precision": the error is 1e-7 or less. Where the
+    sweep's values show it wrong on one stretch (at least 3 distinct inputs in it, right ones
+    on both sides: most seeds of a scalar), the hint says so, and the stretch lies between the
+    switch and where the two forms agree."""
+    options: dict[str, Any] = dict(dtypes=["float64"], devices=["cpu:0"], families=["sweep"])
+    told = 0
+    for seed in range(5):
+        (failure,) = handgrad.verify(SWITCHES[name][0], np.float64(0.5), seed=seed, **options).failures
+        found = re.match(r"wrong only for (\S+) <= x <= (\S+), right on both sides", failure.hint)
+        if found:
+            told += 1
+            assert at <= float(found.group(1)) < float(found.group(2)) <= 21.0, failure.hint  # (e^-x < 1e-9 past 20.7)
+    assert told >= 2, told
