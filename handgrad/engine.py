@@ -151,12 +151,7 @@ def _run_case(evaluator: Evaluator, case: Case, strict: bool, seed: int, nan_tru
         want, unchecked = _undefined_as_returned(want, out.value, by_slopes)
     # The allowance: per dtype (entry.tolerance) plus the truth's conditioning S
     # (reference/conditioning.py), for every caller alike (the catalog and handgrad.verify).
-    fixed = case.entry.tolerance[case.dtype]
-    tolerance: Tolerance | Mapping[str, Tolerance] = fixed
-    if case.entry.floor_follows_input and _same_layout(want, inputs.args[0]):
-        tolerance = input_floor(fixed, inputs.args[0], case.dtype)
-    elif case.entry.floor_follows_truth:
-        tolerance = truth_floor(fixed, want, case.dtype)
+    tolerance = case_tolerance(case, want, inputs.args)
 
     def conditioning(needed: Any) -> Any:
         return sensitivity(case, seed, needed)
@@ -264,6 +259,18 @@ def _by_slopes(kink: Any, args: tuple[Any, ...], got: Any) -> Mapping[str, np.nd
     rule = getattr(kink, "inner", kink)
     judge = getattr(rule, "judged_by_slopes", None)
     return judge(args, got) if judge is not None else None
+
+
+def case_tolerance(case: Case, want: Any, args: Sequence[Any]) -> Tolerance | Mapping[str, Tolerance]:
+    """The case's fixed allowance (before the truth's conditioning S is added): its entry's
+    tolerance for the dtype, with the absolute floor following the input (input_floor) or
+    the truth's typical size (truth_floor) where the entry says so; one per leaf of a dict truth."""
+    fixed = case.entry.tolerance[case.dtype]
+    if case.entry.floor_follows_input and _same_layout(want, args[0]):
+        return input_floor(fixed, args[0], case.dtype)
+    if case.entry.floor_follows_truth:
+        return truth_floor(fixed, want, case.dtype)
+    return fixed
 
 
 def _as_leaves(tree: Any) -> dict[str, Any]:

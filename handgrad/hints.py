@@ -670,6 +670,7 @@ def _wrong_on_a_stretch(result: CaseResult, want: np.ndarray, got: np.ndarray) -
     with right elements on both sides of it. A softplus rule switching to 1 past x = 15 is off
     by 1e-7 for 15 < x < 21 only, and was told "the arithmetic loses precision"."""
     from handgrad.cases import case_inputs
+    from handgrad.engine import case_tolerance  # (engine imports this module)
 
     if _contract_function(result) or want.size < STRETCH_ELEMENTS:
         return ""
@@ -682,11 +683,8 @@ def _wrong_on_a_stretch(result: CaseResult, want: np.ndarray, got: np.ndarray) -
     xs = np.asarray(x, np.float64).ravel()
     w, g = want.ravel(), got.ravel()
     finite = np.isfinite(xs) & np.isfinite(w) & np.isfinite(g)
-    from reference.tolerances import truth_floor
-
-    tolerance = entry.tolerance[result.case.dtype]
-    if entry.floor_follows_truth:  # (as engine.run_case: the floor scaled to the truth's typical size)
-        tolerance = truth_floor(tolerance, want, result.case.dtype)  # type: ignore[assignment]
+    tolerance = case_tolerance(result.case, want, args)
+    assert not isinstance(tolerance, Mapping)  # (want is one array: one Tolerance)
     bad = finite & (np.abs(g - w) > tolerance.allowed(np.abs(w)))
     if bad.sum() < 3 or np.unique(xs[bad]).size < 3:
         return ""
