@@ -12,7 +12,6 @@ found by the grader (grading/grader.py), which sees more than one call.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -1085,7 +1084,7 @@ def _wrong_axis(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
     """A row-wise function (softmax, a loss over the last axis) computed over another axis: the
     truth of the inputs with that axis and the last one swapped, swapped back, is what came
     back. Axes are counted as the student's function sees them (without vmap's batch axis)."""
-    from handgrad.cases import case_inputs
+    from handgrad.cases import case_inputs, reference_at
 
     entry = result.case.entry
     if entry.layout != "last_axis" or entry.kink is not None:  # (a piecewise one's few levels, a hinge's
@@ -1096,11 +1095,9 @@ def _wrong_axis(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
     ndim = args[0].ndim
     if ndim < 2 + batched or any(a.ndim != ndim for a in args):
         return ""
-    f = functools.partial(entry.reference, **inputs.kwargs)  # (row-wise: a vmap stack is more rows)
     for k in range(int(batched), ndim - 1):
         swapped = [np.swapaxes(a, k, -1) for a in args]
-        with np.errstate(all="ignore"):
-            other = np.asarray(f(*swapped), np.float64)
+        other = np.asarray(reference_at(entry, inputs.kwargs, swapped), np.float64)
         if other.shape != np.swapaxes(got, k, -1).shape:
             continue
         other = np.swapaxes(other, k, -1)
