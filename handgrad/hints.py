@@ -547,7 +547,14 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         nonzero = finite & (got != 0)
         if not nonzero.any():
             return ""
-        return f"nonzero in {int(nonzero.sum())} of {int(finite.sum())} elements where it should be 0: {BRANCH}"
+        # Counted where it is beyond rounding (within it, -1e-87 for 1e-87 is not "nonzero"); at a
+        # one-hot row softmax's Jacobian is 0 throughout, and without diag(s) -1 at i = j only.
+        beyond = nonzero & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)
+        on_diagonal = _only_on_the_diagonal(beyond)
+        if on_diagonal:
+            return on_diagonal
+        shown = beyond if beyond.any() else nonzero
+        return f"nonzero in {int(shown.sum())} of {int(finite.sum())} elements where it should be 0: {BRANCH}"
     if _ignores_its_cotangent(result, want, got, sig, spread):
         return (
             "the rule ignores its cotangent: right only where the cotangent g is 1, here off by a factor of 1/g "
@@ -591,6 +598,11 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     window = _wrong_on_a_stretch(result, want, got)
     if window:
         return window
+    wrong = finite & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)  # rounding is not wrong
+    if _off_the_diagonal(sig):  # (a Jacobian that is diagonal by nature keeps "close, but" words)
+        on_diagonal = _only_on_the_diagonal(wrong)
+        if on_diagonal:
+            return on_diagonal
     near = not rest.any() or bool(np.all(np.abs(got[rest] - want[rest]) <= 1e-2 * scale))
     if near and np.allclose(got[sig], want[sig], rtol=1e-2, atol=0):
         rels = np.abs(got[sig] - want[sig]) / np.abs(want[sig])
@@ -616,7 +628,6 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         term = _input_term(result, got - want)
         if term:
             return term
-    wrong = finite & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)  # rounding is not wrong
     on_diagonal = _only_on_the_diagonal(wrong)
     if on_diagonal:
         return on_diagonal
@@ -739,6 +750,13 @@ def _only_on_the_diagonal(wrong: np.ndarray) -> str:
         return ""
     diagonal = np.broadcast_to(np.eye(wrong.shape[-1], dtype=bool), wrong.shape)
     return ON_THE_DIAGONAL if not (wrong & ~diagonal).any() else ""
+
+
+def _off_the_diagonal(mask: np.ndarray) -> bool:
+    """Whether `mask` holds an element off the diagonal of a square matrix (the last two axes)."""
+    if mask.ndim < 2 or not mask.shape[-1] == mask.shape[-2] > 1:
+        return False
+    return bool((mask & ~np.eye(mask.shape[-1], dtype=bool)).any())
 
 
 SHIFTED_FAMILIES = ("offset", "shifted")

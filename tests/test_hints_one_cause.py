@@ -305,11 +305,49 @@ def test_a_jacobian_wrong_on_its_diagonal_is_one_cause(formula: Any) -> None:
     assert "Another cause" not in grade.feedback and "show this same problem" in grade.feedback, grade.feedback
 
 
-def test_a_verified_matrix_gradient_missing_its_identity_is_told_the_diagonal() -> None:
-    """The same words for verify: d/dX (tr X + sum X^2) = I + 2X, written 2X."""
+@pytest.mark.parametrize("seed", range(6))
+def test_a_jacobian_without_its_diagonal_at_a_one_hot_row_is_the_same_cause(seed: int) -> None:
+    """At a row whose softmax is one-hot (row-large draws one of the extreme rows) the truth is
+    0 throughout and the form without diag(s) is -1 at i = j: that was told "nonzero in 1 of 25
+    elements where it should be 0", a second cause beside the diagonal words of every other
+    check (in some seeds, as a student saw it); and at [-100, ..., 100] in float64, where the
+    truth is 1e-87 and below, "nonzero in 25 of 25 elements" counted values within rounding."""
+    from handgrad.cases import build_cases
+    from handgrad.engine import InProcess, run_case
+
+    here = InProcess({**vars(handwritten), "softmax_jacobian": _jacobian_without_diagonal})
+    cases = build_cases(
+        [BY_NAME["softmax_jacobian"]],
+        dtypes=["float32", "float64"],  # (float16's yield to these in a grade: _related_hint)
+        devices=["cpu:0"],
+        families=["row-large", "extreme"],
+    )
+    results = [run_case(here, case, seed=seed) for case in cases]
+    assert all(not r.ok for r in results)
+    assert all(r.hint.startswith(DIAGONAL) for r in results), {r.case.id: r.hint for r in results}
+
+
+@pytest.mark.parametrize("families", [["normal", "given"], ["wide"]])
+def test_a_verified_matrix_gradient_missing_its_identity_is_told_the_diagonal(families: list[str]) -> None:
+    """The same words for verify: d/dX (tr X + sum X^2) = I + 2X, written 2X. At `wide` entries
+    (up to hundreds) the identity is 1% of the diagonal, and was told "close, but 0.01 off"."""
     x = np.arange(9.0).reshape(3, 3) / 4
     report = handgrad.verify(
         lambda x: jnp.trace(x) + jnp.sum(x * x), x, grad=lambda x: 2 * x,
-        dtypes=["float64"], devices=["cpu:0"], families=["normal", "given"], transforms=["eager"],
+        dtypes=["float64"], devices=["cpu:0"], families=families, transforms=["eager"],
     )  # fmt: skip
     assert report.failures and all(r.hint.startswith(DIAGONAL) for r in report.failures), report
+
+
+def test_a_gradient_diagonal_by_nature_slightly_off_keeps_the_close_words() -> None:
+    """The diagonal words are for a matrix right off its diagonal where it is nonzero there:
+    d/dX sum(diag(X)^2) is 0 off the diagonal, and 2.01 diag(X) is a coefficient slightly off."""
+    x = np.arange(9.0).reshape(3, 3) / 4 + 1
+    report = handgrad.verify(
+        lambda x: jnp.sum(jnp.diagonal(x) ** 2), x, grad=lambda x: 2.01 * jnp.diag(jnp.diagonal(x)),
+        dtypes=["float64"], devices=["cpu:0"], families=["normal", "wide"], transforms=["eager"],
+    )  # fmt: skip
+    assert len(report.failures) == 2, report
+    assert all(("1.005" in r.hint or "0.005 off" in r.hint) and DIAGONAL not in r.hint for r in report.failures), [
+        r.hint for r in report.failures
+    ]
