@@ -786,14 +786,17 @@ def _flipped_term(result: CaseResult, want: np.ndarray, got: np.ndarray) -> str:
     simple = _simple_quantities(result, want.shape)
 
     rtol, atol = _spread(result), 1e-9 * scale
+    k = np.asarray(NAMED_COEFFICIENTS).reshape((-1,) + (1,) * want.ndim)
+    candidates = [k]  # every k * q at once (one comparison, not one np.allclose per pair: 6600 in a grade)
+    if simple:
+        candidates.append((k[:, None] * np.stack(simple)).reshape((-1, *want.shape)))
 
     def fits(v: np.ndarray, allow_constant: bool) -> bool:
         """v is k or k*q for a named coefficient k and a simple quantity q: named, so that one
         element (a scalar case) is evidence too, not a fit that any number passes."""
-        for k in NAMED_COEFFICIENTS:
-            if allow_constant and np.allclose(v, k, rtol=rtol, atol=atol):
-                return True
-            if any(np.allclose(v, k * q, rtol=rtol, atol=atol) for q in simple):
+        for c in candidates[0 if allow_constant else 1 :]:
+            close = np.isclose(v, c, rtol=rtol, atol=atol).reshape(len(c), -1)
+            if close.all(axis=1).any():
                 return True
         return False
 

@@ -24,13 +24,17 @@ from tests.corpus.mistakes_subtle_2 import SUBTLE_2
 S = handwritten.sigmoid
 T = jnp.tanh
 
+ONE_TERM = "a sign error on one term: the result is A + T where it should be A - T"
+
 # (function, wrong form, words the hint must contain, words it must not)
 TABLE: list[tuple[str, Callable[..., Any], str, str]] = [
-    ("tanh_grad", lambda x: 1 + T(x) * T(x), "sign", "missing"),
-    ("tanh_grad", lambda x: 1 + T(x) ** 2, "sign", "missing"),
-    ("sigmoid_grad", lambda x: S(x) * (1 + S(x)), "sign", "missing"),
-    ("sigmoid_grad", lambda x: S(x) + S(x) ** 2, "sign", "missing"),
+    ("tanh_grad", lambda x: 1 + T(x) * T(x), ONE_TERM, "missing"),
+    ("tanh_grad", lambda x: 1 + T(x) ** 2, ONE_TERM, "missing"),
+    ("sigmoid_grad", lambda x: S(x) * (1 + S(x)), ONE_TERM, "missing"),
+    ("sigmoid_grad", lambda x: S(x) + S(x) ** 2, ONE_TERM, "missing"),
     ("tanh_grad", lambda x: -1 + T(x) ** 2, "sign flipped", "missing"),
+    ("tanh_grad", lambda x: 1 + 2 * T(x) ** 2 - 2 * T(x) ** 2 + T(x) * T(x) * 1.0, ONE_TERM, "missing"),
+    ("sigmoid_grad", lambda x: 2 * S(x) - S(x) * (1 - S(x)), ONE_TERM, "missing"),  # s + s^2 again
     ("sigmoid_grad", lambda x: jnp.where(x < 0, 1.001, 1.0) * S(x) * (1 - S(x)), "branch", "epsilon"),
     ("sigmoid_grad", lambda x: jnp.where(x < 0, 0.999, 1.0) * S(x) * (1 - S(x)), "branch", "epsilon"),
     ("tanh_grad", lambda x: jnp.where(x < 0, 0.999, 1.0) * (1 - T(x) ** 2), "branch", "epsilon"),
