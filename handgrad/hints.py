@@ -543,13 +543,14 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     finite = np.isfinite(want) & np.isfinite(got)
     scale = max(float(np.max(np.abs(want[finite]), initial=0.0)), 1e-30)
     sig = finite & (np.abs(want) > 1e-3 * scale)
+    wrong = finite & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)  # rounding is not wrong
     if not sig.any():  # the value is 0 throughout (a hinge past its margin): what came back is not
         nonzero = finite & (got != 0)
         if not nonzero.any():
             return ""
         # Counted where it is beyond rounding (within it, -1e-87 for 1e-87 is not "nonzero"); at a
         # one-hot row softmax's Jacobian is 0 throughout, and without diag(s) -1 at i = j only.
-        beyond = nonzero & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)
+        beyond = nonzero & wrong
         on_diagonal = _only_on_the_diagonal(beyond)
         if on_diagonal:
             return on_diagonal
@@ -598,7 +599,6 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     window = _wrong_on_a_stretch(result, want, got)
     if window:
         return window
-    wrong = finite & ~np.isclose(got, want, rtol=max(1e-3, spread), atol=1e-6 * scale)  # rounding is not wrong
     if _off_the_diagonal(sig):  # (a Jacobian that is diagonal by nature keeps "close, but" words)
         on_diagonal = _only_on_the_diagonal(wrong)
         if on_diagonal:
@@ -746,17 +746,19 @@ def _only_on_the_diagonal(wrong: np.ndarray) -> str:
     Jacobian without diag(s) is -s_i^2 there, no factor of s_i - s_i^2 but at a tie, and was
     told "a term is missing" at ordinary inputs, "a factor of -0.5 ... on the diagonal" at a
     tie and "inaccurate at extreme inputs" beyond them: three causes for one term)."""
-    if wrong.ndim < 2 or not wrong.shape[-1] == wrong.shape[-2] > 1 or not wrong.any():
+    if not _square(wrong) or not wrong.any():
         return ""
-    diagonal = np.broadcast_to(np.eye(wrong.shape[-1], dtype=bool), wrong.shape)
-    return ON_THE_DIAGONAL if not (wrong & ~diagonal).any() else ""
+    return ON_THE_DIAGONAL if not _off_the_diagonal(wrong) else ""
+
+
+def _square(mask: np.ndarray) -> bool:
+    """Whether `mask`'s last two axes are a square matrix larger than 1 x 1."""
+    return mask.ndim >= 2 and mask.shape[-1] == mask.shape[-2] > 1
 
 
 def _off_the_diagonal(mask: np.ndarray) -> bool:
     """Whether `mask` holds an element off the diagonal of a square matrix (the last two axes)."""
-    if mask.ndim < 2 or not mask.shape[-1] == mask.shape[-2] > 1:
-        return False
-    return bool((mask & ~np.eye(mask.shape[-1], dtype=bool)).any())
+    return _square(mask) and bool((mask & ~np.eye(mask.shape[-1], dtype=bool)).any())
 
 
 SHIFTED_FAMILIES = ("offset", "shifted")
