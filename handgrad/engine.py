@@ -156,7 +156,7 @@ def _run_case(evaluator: Evaluator, case: Case, strict: bool, seed: int, nan_tru
     def conditioning(needed: Any) -> Any:
         return sensitivity(case, seed, needed)
 
-    def judged(kink: Any) -> tuple[Any, Comparison]:
+    def judged(kink: Any) -> tuple[Any, Comparison, int]:
         kink_mask, want_eff = _apply_kink(kink, inputs.args, want, out.value, strict)
         found = compare(
             want_eff,
@@ -167,16 +167,17 @@ def _run_case(evaluator: Evaluator, case: Case, strict: bool, seed: int, nan_tru
             sensitivity_at=conditioning,
             singular=case.entry.floor_follows_truth,  # (handgrad.verify's functions, not the contract's)
         )
-        return want_eff, found
+        return want_eff, found, _unjudged(kink_mask, want_eff, want)
 
     # A rule that only widens what passes (verify's allowance for autodiff's own rounding,
     # verify_kinks.OwnRounding, which runs a program) is asked only where the narrower rule
     # inside it fails: whatever passes without it passes with it.
     kink = case.entry.kink
     narrower = getattr(kink, "narrower", _NO_RULE)
-    want_eff, comparison = judged(kink if narrower is _NO_RULE else narrower)
+    want_eff, comparison, lost = judged(kink if narrower is _NO_RULE else narrower)
     if narrower is not _NO_RULE and not comparison.ok:
-        want_eff, comparison = judged(kink)
+        want_eff, comparison, lost = judged(kink)
+    unchecked += lost  # (a rule's valid value NaN: no answer in the dtype holds one there)
     at: dict[str, Any] = {}
     if not comparison.ok and comparison.worst is not None:
         at = inputs_at(case, inputs.args, comparison.worst.index, comparison.worst.leaf)
@@ -220,6 +221,24 @@ def _apply_kink(kink: Any, args: tuple[Any, ...], want: Any, got: Any, strict: b
     if not strict:  # autodiff's own value is a valid derivative at a kink too: the closer one stands
         at_kink = _leafwise(_closer, got64, at_kink, want)
     return mask, _leafwise(np.where, mask, at_kink, want)
+
+
+def _unjudged(mask: Any, want_eff: Any, want: Any) -> int:
+    """How many elements a kink rule gave NaN as their valid value (verify's OwnRounding, where
+    autodiff's own answer in the dtype is NaN past its range): they are not compared."""
+    if mask is None:
+        return 0
+    masks, eff, truth = _as_leaves(mask), _as_leaves(want_eff), _as_leaves(want)
+    return sum(
+        int(
+            np.sum(
+                np.asarray(masks[k], bool)
+                & np.isnan(np.asarray(eff[k], np.float64))
+                & ~np.isnan(np.asarray(truth[k], np.float64))
+            )
+        )
+        for k in masks
+    )
 
 
 def _closer(got: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:

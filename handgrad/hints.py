@@ -100,12 +100,12 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
                 "the contract sums?) or clamps its result"
             )
         if worst is not None and np.isnan(worst.got) and np.isinf(worst.expected):
-            # (not "a division by zero at ordinary inputs": a red team's trace(expm(A)) in float32,
-            # where jax.grad itself gives NaN)
+            # (not "a division by zero at ordinary inputs": a red team's trace(expm(A)) in float32;
+            # where jax.grad itself gives NaN too, verify does not compare it: OwnRounding)
             return (
                 f"NaN where the exact value is past {result.case.dtype}'s range (inf): an overflowed intermediate "
-                "met another (inf - inf, inf / inf, 0 * inf); autodiff does the same where f itself overflows. "
-                "Keep the intermediates in range (a shift, a scale), or check in a wider dtype"
+                "met another (inf - inf, inf / inf, 0 * inf) where the value rounds to inf. Keep the intermediates in "
+                "range (a shift, a scale), or check in a wider dtype"
             )
         if result.case.family.name in ("far-magnitudes", "far-scales"):
             return (

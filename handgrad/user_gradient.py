@@ -15,7 +15,9 @@ jax.eval_shape) so that a wrong signature or structure is said once, up front.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import contextvars
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from handgrad.arguments import Call, parameter_names, short, traced_note
@@ -47,11 +49,29 @@ def as_dict(out: Any, call: Call, who: str) -> dict[str, Any]:
     return dict(zip(call.diff_names, leaves, strict=True))
 
 
+_AS_COMPUTED = contextvars.ContextVar("handgrad_truth_as_computed", default=False)
+
+
+@contextlib.contextmanager
+def as_computed() -> Iterator[None]:
+    """Truths traced inside this block keep autodiff's values where f's own value is not finite
+    (undefined_where returns `out` unchanged): what autodiff itself computes in a dtype, which
+    verify_kinks.OwnRounding compares an answer with. Read at trace time."""
+    token = _AS_COMPUTED.set(True)
+    try:
+        yield
+    finally:
+        _AS_COMPUTED.reset(token)
+
+
 def undefined_where(value: Any, out: Any) -> Any:
     """`out` with NaN (not compared: counted as unchecked) where f's own `value` is not finite,
-    outside its domain: elementwise where the shapes match, else everywhere."""
+    outside its domain: elementwise where the shapes match, else everywhere (not inside
+    `as_computed`)."""
     import jax.numpy as jnp
 
+    if _AS_COMPUTED.get():
+        return out
     bad = ~jnp.isfinite(value)
     return jnp.where(bad if jnp.shape(out) == jnp.shape(bad) else bad.any(), jnp.nan, out)
 

@@ -571,6 +571,49 @@ def test_nan_where_the_exact_value_overflows_the_dtype_is_told_so() -> None:
     assert failed and all("past float32's range (inf)" in r.hint for r in failed), report
 
 
+PAST_RANGE = {"float32": 100.0, "float16": 15.0}
+"""An input whose e^x is past the dtype's range (e^100 ~ 2.7e43, e^15 ~ 3.3e6)."""
+
+
+def _exp_difference(x: Any) -> Any:  # autodiff: e^x - e^x / 2 = inf - inf past the range
+    return jnp.sum(jnp.exp(x) - 0.5 * jnp.exp(x))
+
+
+def _exp_quotient(x: Any) -> Any:  # f itself inf / inf past the range, and so its autodiff
+    return jnp.sum(jnp.exp(2 * x) / jnp.exp(x))
+
+
+@pytest.mark.parametrize("f", [_exp_difference, _exp_quotient])
+@pytest.mark.parametrize("dtype", sorted(PAST_RANGE))
+def test_nan_where_autodiff_itself_is_nan_past_the_range_is_not_compared(f: Any, dtype: str) -> None:
+    """jax.grad of sum(expm(A)) in float32 at entries of hundreds is NaN where the exact value
+    (1e120) is past the range: verify(f, A, grad=jax.grad(f)) failed with "expected inf, got
+    nan" against autodiff itself. A NaN there is as good as autodiff's own answer: not compared,
+    and counted; every other element is still judged, and a rule off there fails."""
+    x = np.array([0.5, PAST_RANGE[dtype], 1.0])
+    kw: dict[str, Any] = dict(dtypes=[dtype], families=["given"], devices=["cpu:0"])
+    assert np.isnan(np.asarray(jax.grad(f)(x.astype(dtype)))[1])  # (the premise)
+    report = handgrad.verify(f, x, grad=jax.grad(f), **kw)
+    assert report.ok, report
+    eager = [r for r in report.results if r.case.transform == "eager"]
+    assert [r.unchecked for r in eager] == [1], report
+
+    off = handgrad.verify(f, x, grad=lambda x: 1.5 * jax.grad(f)(x), **kw)
+    assert off.failures and all(r.comparison.problem == "value" for r in off.failures), off
+
+
+def test_nan_where_autodiff_is_nan_but_the_exact_value_is_in_range_still_fails() -> None:
+    """The rule above is for values past the range only: e^x e^-x has derivative 0, which
+    float32 holds, and its autodiff at x = 100 is inf * 0 = NaN. That NaN is wrong."""
+
+    def f(x: Any) -> Any:
+        return jnp.sum(jnp.exp(x) * jnp.exp(-x))
+
+    x = np.array([0.5, 100.0, 1.0])
+    report = handgrad.verify(f, x, grad=jax.grad(f), dtypes=["float32"], families=["given"], devices=["cpu:0"])
+    assert report.failures and all(r.comparison.problem == "nonfinite" for r in report.failures), report
+
+
 def test_a_factor_of_two_in_a_verified_function_is_named_before_a_mean() -> None:
     """A red team's attention VJP missing 1/sqrt(d), d = 4, over rows of 2 was told only "a
     missing 1/n (mean vs sum)": for handgrad.verify's own functions a plain factor comes first,
