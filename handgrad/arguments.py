@@ -97,6 +97,8 @@ def _float_leaf(value: Any) -> np.ndarray | None:
     if isinstance(value, float):
         return np.asarray(value, np.float64)
     if hasattr(value, "shape") and hasattr(value, "dtype"):
+        if not is_float_dtype(value.dtype):  # (a typed PRNG key, jax.random.key, has no NumPy form)
+            return None
         array = np.asarray(value)
         return array if is_float_dtype(array.dtype) else None
     return None

@@ -335,3 +335,27 @@ def test_a_square_matrix_argument_is_not_cut_to_one_row() -> None:
         lambda x: jnp.sum(jnp.tanh(x)), np.ones((5, 3)), grad=lambda x: 1 - jnp.tanh(x) ** 2, families=["size-1"], **ONE
     )
     assert {r.case.family.name for r in rows.results} == {"size-1"}  # a batch of rows is still cut
+
+
+# ---- a PRNG key argument, old style and typed, is passed as given ---------------------------
+
+
+def _dropout_loss(x: Any, key: Any) -> Any:
+    return jnp.sum(jnp.sin(x) * jax.random.bernoulli(key, 0.5, x.shape))
+
+
+@pytest.mark.parametrize("make_key", [jax.random.PRNGKey, jax.random.key], ids=["uint32", "typed"])
+def test_a_prng_key_argument_is_passed_as_given(make_key: Any) -> None:
+    """A typed key (jax.random.key, what JAX now recommends) raised NumPy's "PRNGKey dtype
+    cannot be converted" from inside handgrad; the uint32 key of jax.random.PRNGKey worked.
+    Either is passed as given: the right gradient (the mask times cos) passes, one without the
+    mask fails."""
+    x = np.linspace(-1.0, 1.0, 6)
+    key = make_key(1)
+
+    def right(x: Any, key: Any) -> Any:
+        return jnp.cos(x) * jax.random.bernoulli(key, 0.5, x.shape)
+
+    assert handgrad.verify(_dropout_loss, x, key, grad=right, **NORMAL).ok
+    wrong = handgrad.verify(_dropout_loss, x, key, grad=lambda x, key: jnp.cos(x), **NORMAL)
+    assert not wrong.ok and all(r.comparison.problem == "value" for r in wrong.failures), wrong
