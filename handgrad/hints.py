@@ -387,7 +387,7 @@ def _cancels_in_the_tail(result: CaseResult) -> str:
     )
 
 
-KINK_ADJACENT = ("kink", "near-ties")
+KINK_ADJACENT = ("kink", "near-ties", "ulp-ties")
 """Families whose inputs sit right next to a kink, never on it (reference/families.py)."""
 
 
@@ -568,13 +568,22 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         # With one or two distinct elements any ratio is "constant" (a vmap batch of one example
         # repeated holds one number several times); only name a telling one then.
         distinct = np.unique(want[sig]).size
-        factor = _per_row_words(result, float(ratios[0]), n, spread) or _factor_words(
-            float(ratios[0]),
-            n,
-            named_only=distinct < 3,
-            rel=spread,
-            combined=_reduces_rows(result),
-            contract=_contract_function(result),
+        c = float(ratios[0])
+        # A number the function is called with (Huber's delta) before the combined readings: 0.4
+        # at delta = 2.5 over rows of 5 is one missing delta, not "an extra 1/n and a factor 2".
+        # Not a power of 2, which reads as well as a factor of its own (2 at delta = 0.5).
+        by_option = "" if np.log2(abs(c)).is_integer() else _option_factor(result, c, spread)
+        factor = (
+            by_option
+            or _per_row_words(result, float(ratios[0]), n, spread)
+            or _factor_words(
+                float(ratios[0]),
+                n,
+                named_only=distinct < 3,
+                rel=spread,
+                combined=_reduces_rows(result),
+                contract=_contract_function(result),
+            )
         )
         if factor:
             return factor

@@ -271,3 +271,26 @@ def test_a_function_without_a_kink_is_not_told_of_a_branch() -> None:
     assert hint.startswith("wrong only on the diagonal (i = j)") and "branch" not in hint, hint
     relu = np.array([1.0, 2.0, 0.5, 3.0, 1.5])
     assert "one branch of a piecewise formula" in _hint(_case("relu_grad", "kink"), relu, relu * [1, -1, 1, -1, 1])
+
+
+HW = handwritten
+BY_DELTA = [
+    ("huber_grad", lambda a, y, delta=1.0: HW.huber_grad(a, y, delta) / delta),  # clip(r/delta, -1, 1)/n
+    ("huber_grad", lambda a, y, delta=1.0: HW.huber_grad(a, y, delta) * delta),
+    ("huber", lambda a, y, delta=1.0: HW.huber(a, y, delta) / delta),  # PyTorch's SmoothL1 with beta = delta
+]
+
+
+@pytest.mark.parametrize(("function", "form"), BY_DELTA, ids=["grad-over-delta", "grad-times-delta", "smooth-l1"])
+def test_a_result_off_by_delta_everywhere_is_told_delta(function: str, form: Callable[..., Any]) -> None:
+    """A huber result off by 1/delta in every element (a red team's clip(r / delta, -1, 1) / n)
+    was told "off by a factor of 2/n: an extra 1/n and a factor of 2" at delta = 2.5 over rows
+    of 5 (0.4 = 2/5): two mistakes where there is one. Only the branch-wise case was told
+    delta; a whole-array factor now is too, where it is no power of 2 (at delta = 0.5 a factor
+    of 2 reads as well either way)."""
+    evaluator = InProcess({**vars(handwritten), function: form})
+    cases = build_cases(
+        [BY_NAME[function]], dtypes=["float64"], transforms=["eager"], devices=["cpu:0"], families=["delta2.5"]
+    )
+    failed = [r for r in run_all(evaluator, cases) if not r.ok]
+    assert failed and all("delta" in r.hint and "/n" not in r.hint for r in failed), [r.hint for r in failed]
