@@ -35,8 +35,8 @@ from reference.families import Family, Inputs, wide_values
 from reference.family_meanings import meaning
 
 FAMILIES: tuple[str, ...] = (
-    "given", "normal", "wide", "overflow", "sweep", "tiny", "zeros", "shifted", "low-rank", "repeated-sv", "size-1",
-    "labels", "one-hot",
+    "given", "normal", "wide", "overflow", "sweep", "tiny", "zeros", "one-zero", "shifted", "low-rank", "repeated-sv",
+    "size-1", "labels", "one-hot",
 )  # fmt: skip
 """The input families verify draws from the example arguments' shapes (see make_family)."""
 
@@ -215,6 +215,11 @@ def make_family(
             return rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(*SWEEP_DECADES, shape)
         if name == "overflow":
             return rng.choice([-1.0, 1.0], shape) * rng.choice(OVERFLOW_MAGNITUDES, shape)
+        if name == "one-zero":  # (a product's gradient at one zero is the product of the others, not 0)
+            x = rng.standard_normal(shape)
+            if x.size:
+                x.flat[rng.integers(x.size)] = rng.choice([0.0, -0.0])
+            return x
         # zeros: about half the elements exactly +0.0 or -0.0, the rest standard normal
         x = rng.standard_normal(shape)
         zero = rng.random(shape) < 0.5

@@ -280,6 +280,7 @@ CATALOG: tuple[Entry, ...] = (
             *_REGRESSION,
             families.pairs("ties", families.ties, "a = y (the kink)"),
             families.float64_only(families.pairs("near-ties", families.near_ties, "0 < |a - y| < 1e-3")),
+            families.pairs("ulp-ties", families.ulp_ties, "a one unit in the last place of each dtype from y"),
         ),
         "sum_i |a_i - y_i| over the last axis.",
         "sign(a - y); where a_i = y_i any value in [-1, 1] (convention 0).",

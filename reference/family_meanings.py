@@ -76,6 +76,9 @@ MEANINGS: tuple[Meaning, ...] = (
             "elements (l1's kink, l2), equal logits in a row (softmax)", "catalog"),
     Meaning("near-ties", "next to a kink, never on it: 0 < |a - y| < 1e-3 (down to 1e-265), hinge margins "
             "within 1e-3 of 1 (down to 1e-15) (float64 only)", "catalog"),
+    Meaning("ulp-ties", "next to a kink by one unit in the last place of each dtype, in every dtype: a = y "
+            "+- ulp (l1), one-hot margins 1 +- ulp (hinge); a dtype too coarse for a row rounds it onto the "
+            "kink", "catalog"),
     Meaning("row-large", "one 1-D row of logits up to +-1e4, no batch axis", "catalog"),
     Meaning("onehot-g", "one-hot cotangents g (softmax_vjp)", "catalog"),
     Meaning("onehot-<shape>", "scores with one-hot targets, at the shape named (cross-entropy, hinge)",
@@ -108,6 +111,9 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("shifted", "every argument at 300 or 1000 plus standard normal: far from 0, differences of order 1, "
             "where an expanded square cancels, as the catalog's offset (float32 and float64 only)", "verify"),
     Meaning("zeros", "half the elements exactly +0.0 or -0.0, the rest standard normal", "verify"),
+    Meaning("one-zero", "exactly one element of each argument +0.0 or -0.0, the rest standard normal: where a "
+            "product's gradient is the product of the others (zeros rarely leaves exactly one in a long vector)",
+            "verify"),
     Meaning("low-rank", "matrix arguments (two axes or more, the last two of length 2 or more) of rank r < "
             "min(m, n), A B / sqrt(r) with A (m, r) and B (r, n) standard normal; the others standard normal",
             "verify"),

@@ -311,3 +311,42 @@ def test_a_switch_to_the_asymptote_too_early_is_told_where(name: str, at: float)
             told += 1
             assert at <= float(found.group(1)) < float(found.group(2)) <= 21.0, failure.hint  # (e^-x < 1e-9 past 20.7)
     assert told >= 2, told
+
+
+# ---- one-zero: exactly one element at 0, where a product's gradient is the others' product --
+
+
+def _guarded_quotient(x: Any, axis: Any = None) -> Any:
+    """prod / x, 0 where x == 0: right with no zero or two, wrong at exactly one (the product
+    of the others there)."""
+    p = jnp.prod(x, axis=axis, keepdims=axis is not None)
+    return jnp.where(x == 0, 0.0, p / jnp.where(x == 0, 1.0, x)).astype(x.dtype)
+
+
+def _others_product(x: Any) -> Any:
+    """The product of the other elements of the last axis, by products from both ends: right everywhere."""
+    ones = jnp.ones_like(x[..., :1])
+    before = jnp.cumprod(jnp.concatenate([ones, x[..., :-1]], axis=-1), axis=-1)
+    after = jnp.flip(jnp.cumprod(jnp.concatenate([ones, jnp.flip(x[..., 1:], -1)], axis=-1), axis=-1), -1)
+    return before * after
+
+
+PRODUCTS = [
+    ("vector", lambda x: jnp.prod(x), lambda x: _guarded_quotient(x), (8,)),
+    ("rows", lambda x: jnp.sum(jnp.prod(x, axis=-1)), lambda x: _guarded_quotient(x, -1), (3, 8)),
+]
+
+
+@pytest.mark.parametrize("label, f, wrong, shape", PRODUCTS, ids=[p[0] for p in PRODUCTS])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_product_gradient_wrong_at_exactly_one_zero_fails_in_every_seed(
+    label: str, f: Any, wrong: Any, shape: tuple[int, ...], seed: int
+) -> None:
+    """A red team's prod(x) gradient as prod / x guarded at zeros passed a default verify of an
+    8-vector in seeds 0-3: `zeros` puts half the elements at 0, which almost never leaves
+    exactly one. `one-zero` does, in every seed; the right rule passes it."""
+    x = np.random.default_rng(seed).standard_normal(shape)
+    kw: dict[str, Any] = dict(devices=["cpu:0"], dtypes=["float64"], seed=seed)
+    bad = handgrad.verify(f, x, grad=wrong, **kw)
+    assert not bad.ok and {r.case.family.name for r in bad.failures} >= {"one-zero"}, bad
+    assert handgrad.verify(f, x, grad=_others_product, families=["one-zero", "zeros"], **kw).ok
