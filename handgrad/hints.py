@@ -572,7 +572,8 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         # A number the function is called with (Huber's delta) before the combined readings: 0.4
         # at delta = 2.5 over rows of 5 is one missing delta, not "an extra 1/n and a factor 2".
         # Not a power of 2, which reads as well as a factor of its own (2 at delta = 0.5).
-        by_option = "" if np.log2(abs(c)).is_integer() else _option_factor(result, c, spread)
+        power = 2.0 ** np.round(np.log2(abs(c))) if c else 0.0
+        by_option = "" if abs(abs(c) - power) <= spread * power else _option_factor(result, c, spread)
         factor = (
             by_option
             or _per_row_words(result, float(ratios[0]), n, spread)

@@ -114,7 +114,7 @@ THRESHOLDS: tuple[Mistake, ...] = (
         hint="right next to the kink",
     ),
     m(
-        "l1-grad-isclose-tie",
+        "l1-grad-isclose-eps-tie",
         "l1_grad",
         "jnp.isclose(a, y, rtol=8 eps, atol=0) taken as a tie: 0 a few units in the last place from one",
         """
