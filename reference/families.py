@@ -81,13 +81,15 @@ ROWS: Shape = (7, 5)
 
 # ---- elementwise ---------------------------------------------------------------------
 
-_LADDER = (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 22, 25, 28, 30, 33, 36, 40, 45, 50, 60, 70, 85,
+_LADDER = (9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 20, 22, 25, 28, 30, 31, 32, 33, 36, 40, 50, 60, 70,
            100, 200, 500, 1e3, 2e3, 5e3, 1e4)  # fmt: skip
 EXTREMES = np.array([-m for m in reversed(_LADDER)] + [float(m) for m in _LADDER])
 """The activations' `extreme` inputs, fixed: 60 magnitudes from 9 to 1e4 of both signs, closest
 (steps of 1) where the activations' tails change fastest. A formula that branches wrongly over a
 stretch wider than a step (say `x < -9` given another branch, wrong until its error sinks below
-the tolerance near -14) is caught in every draw, not only in draws of `wide` that land there."""
+the tolerance near -14) is caught in every draw, not only in draws of `wide` that land there.
+31 and 32 (for 45 and 85) where sigmoid' crosses float64's floor of 1e-14 (at 32.2): a derivative
+cut to 0 past 30 is caught at 31 in every draw, not in draws of `wide` that reach 30-32."""
 
 
 TAILS = np.array([s * (1.5 + k / 4) for k in range(30) for s in (1.0, -1.0)])

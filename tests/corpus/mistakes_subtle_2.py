@@ -144,6 +144,47 @@ THRESHOLDS: tuple[Mistake, ...] = (
           return jnp.where(jnp.abs(x) > 10, 0.0, 1 - t * t).astype(t.dtype)
       """,
     ),
+    # Within float64's former absolute floor of 1e-12 (4500 eps), far beyond its rounding: a
+    # red team's clips and truncations in the tails kept their marks (2026-12-06).
+    m(
+        "sigmoid-clipped-at-30",
+        "sigmoid",
+        "the input clipped to [-30, 30] before exp: sigmoid(-50) = 9.4e-14 where it is 1.9e-22",
+        """
+      def sigmoid(x):
+          return 1 / (1 + jnp.exp(-jnp.clip(x, -30, 30)))
+      """,
+    ),
+    m(
+        "sigmoid-grad-clipped-at-30",
+        "sigmoid_grad",
+        "s(1 - s) with s of the input clipped to [-30, 30]: 9.4e-14 far in the tails where s' is 1e-22",
+        """
+      def sigmoid_grad(x):
+          s = 1 / (1 + jnp.exp(-jnp.clip(x, -30, 30)))
+          return s * (1 - s)
+      """,
+    ),
+    m(
+        "tanh-grad-truncated-past-15",
+        "tanh_grad",
+        "0 past |x| > 15: tanh'(16) is 5.1e-14, 230 times float64's rounding of 1",
+        """
+      def tanh_grad(x):
+          t = jnp.tanh(x)
+          return jnp.where(jnp.abs(x) > 15, 0.0, 1 - t * t).astype(t.dtype)
+      """,
+    ),
+    m(
+        "sigmoid-grad-zero-past-30",
+        "sigmoid_grad",
+        "0 past |x| > 30, as if s' had vanished: it is 9.4e-14 at 30",
+        """
+      def sigmoid_grad(x):
+          s = jax.nn.sigmoid(x)
+          return jnp.where(jnp.abs(x) > 30, 0.0, s * (1 - s)).astype(s.dtype)
+      """,
+    ),
     m(
         "tanh-grad-4s-one-minus-s",
         "tanh_grad",
