@@ -576,9 +576,9 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
         by_option = "" if abs(abs(c) - power) <= spread * power else _option_factor(result, c, spread)
         factor = (
             by_option
-            or _per_row_words(result, float(ratios[0]), n, spread)
+            or _per_row_words(result, c, n, spread)
             or _factor_words(
-                float(ratios[0]),
+                c,
                 n,
                 named_only=distinct < 3,
                 rel=spread,

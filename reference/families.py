@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from reference.tolerances import TOLERANCES
+
 Shape = tuple[int, ...]
 
 NO_FLOAT16 = ("float32", "float64", "bfloat16")
@@ -334,13 +336,13 @@ def near_ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     return y * (1.0 + near(rng, ROWS)), y
 
 
-PRECISIONS = {"bfloat16": 8, "float16": 11, "float32": 24, "float64": 53}
-"""Significant bits of each dtype: the spacing of its numbers in [2^e, 2^(e+1)) is 2^(e+1-p)."""
+COARSE_TO_FINE = ("bfloat16", "float16", "float32", "float64")
 
 
-def ulp(value: float, precision: int) -> float:
-    """The spacing of a dtype of `precision` bits at `value` (from |value| up to the next power of 2)."""
-    return 2.0 ** (np.floor(np.log2(abs(value))) + 1 - precision)
+def ulp(value: float, dtype: str) -> float:
+    """The spacing of `dtype`'s numbers at `value` (from |value| up to the next power of 2):
+    eps 2^e in [2^e, 2^(e+1))."""
+    return TOLERANCES[dtype].eps * 2.0 ** np.floor(np.log2(abs(value)))
 
 
 ULP_TIE_VALUES = (1.0, -3.0, 0.375, 96.0)
@@ -355,7 +357,7 @@ def ulp_ties(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     its float64 draws held one only now and then (a red team's 2-ulp tie kept its marks in
     3 seeds of 8). Rows a coarser dtype cannot hold round onto y there: a tie, where any value
     in [-1, 1] passes."""
-    pairs_ = [(y, y + side * ulp(y, p)) for p in PRECISIONS.values() for y in ULP_TIE_VALUES for side in (1.0, -1.0)]
+    pairs_ = [(y, y + side * ulp(y, dt)) for dt in COARSE_TO_FINE for y in ULP_TIE_VALUES for side in (1.0, -1.0)]
     pairs_ += [(y, y) for y in (0.5, -2.0, 7.0)]
     y, a = np.array(pairs_).T
     order = rng.permutation(y.size)
@@ -368,8 +370,8 @@ def hinge_ulp_margin(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     test with a tolerance of a few eps of the checked dtype (`margin < 1 - 4 * eps`) is wrong
     at these in every draw (a red team's kept its marks in 3 seeds of 10). The margin of a
     one-hot row is its true class's score, exact in every dtype."""
-    margins = [1.0 - ulp(1.0, p) / 2 for p in PRECISIONS.values()]  # (below 1 the spacing halves)
-    margins += [1.0 + ulp(1.0, p) for p in list(PRECISIONS.values())[:3]]
+    margins = [1.0 - ulp(1.0, dt) / 2 for dt in COARSE_TO_FINE]  # (below 1 the spacing halves)
+    margins += [1.0 + ulp(1.0, dt) for dt in COARSE_TO_FINE[:-1]]
     y = one_hot(rng, ROWS)
     a = rng.standard_normal(ROWS)
     a[y == 1] = rng.permutation(margins)
