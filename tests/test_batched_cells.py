@@ -74,10 +74,15 @@ def test_runner_refuses_a_malformed_round() -> None:
     assert runner.answer({"program": program, "rounds": [[[np.ones(3, np.float32)]]]})["kind"] == "exception"
 
 
+EAGER_SHAPES: set[tuple[tuple[int, ...], ...]] = set()
+"""The input shapes of the eager calls _counting saw."""
+
+
 def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Count the grader's requests by kind: a whole function's cells, one cell's program,
     a runner round set, a runner single run, an eager call."""
     counts = {"cells": 0, "export": 0, "rounds": 0, "run": 0, "eager": 0}
+    EAGER_SHAPES.clear()
     original = pool.Worker.call
 
     def call(self: Any, request: Any, timeout: float, max_bytes: int, check: Any) -> Any:
@@ -89,6 +94,7 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
             counts["run"] += 1
         elif request["transform"] == "eager":
             counts["eager"] += 1
+            EAGER_SHAPES.add(tuple(np.shape(a) for a in request["args"]))
         else:
             counts["export"] += 1
         return original(self, request, timeout, max_bytes, check)
@@ -108,10 +114,16 @@ def test_a_correct_function_is_traced_and_compiled_once(tmp_path: Path, monkeypa
     # Two programs (jit and vmap cells; eager cells one operation at a time), each run in rounds
     # by the runner; in the worker, only the first check, its repeat at the end, the same check
     # on inputs drawn anew (grader._fresh_draw_fails) and one check of each other dtype and tier
-    # that costs marks (grader._concrete_checks: 4 dtypes x 2 tiers, less the first's) run eagerly.
-    tiers = {(c.dtype, c.family.tier) for c in build_cases([BY_NAME["l1"]], devices=["cpu:0"])}
+    # that costs marks (grader._concrete_checks: 4 dtypes x 2 tiers, less the first's), and one
+    # check of each input shape none of those had, run eagerly.
+    cases = build_cases([BY_NAME["l1"]], devices=["cpu:0"])
+    tiers = {(c.dtype, c.family.tier) for c in cases}
     assert len(tiers) == 8 and {t for _, t in tiers} == {"derivation", "stability"}
-    assert counts == {"cells": 2, "export": 0, "rounds": 2, "run": 0, "eager": 3 + 7}
+    shapes = {tuple(np.shape(a) for a in case_inputs(c, 5).args) for c in cases if c.transform == "eager"}
+    assert EAGER_SHAPES == shapes and len(shapes) > 2
+    eager = counts.pop("eager")
+    assert counts == {"cells": 2, "export": 0, "rounds": 2, "run": 0}
+    assert 3 + 7 <= eager <= 3 + 7 + len(shapes) - 1
 
 
 def test_a_cell_whose_trace_fails_is_told_as_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -332,3 +332,50 @@ def test_a_function_wrong_on_concrete_arrays_of_one_dtype_loses_its_marks_whatev
         for result in graded.functions:
             assert not result.passed and result.score == 0, (seed, result.name, result.feedback)
             assert "answers differently when traced than on concrete arrays" in result.feedback, result.feedback
+
+
+ONE_SHAPE = """
+
+_right_tanh_grad, _right_l2_grad, _right_softmax_vjp = tanh_grad, l2_grad, softmax_vjp
+_FIRST_SHAPE = []
+
+
+def tanh_grad(x):  # wrong on concrete 0-d arrays only
+    if not isinstance(x, jax.core.Tracer) and jnp.ndim(x) == 0:
+        return (0.3 * jnp.ones_like(x)).astype(x.dtype)
+    return _right_tanh_grad(x)
+
+
+def l2_grad(pred, target):  # right on concrete arrays only of the shape of its first concrete call
+    if isinstance(pred, jax.core.Tracer):
+        return _right_l2_grad(pred, target)
+    _FIRST_SHAPE.append(jnp.shape(pred))
+    return _right_l2_grad(pred, target) * (1 if jnp.shape(pred) == _FIRST_SHAPE[0] else 1.5)
+
+
+def softmax_vjp(x, g):  # wrong on concrete arrays of one batch shape
+    if not isinstance(x, jax.core.Tracer) and jnp.shape(x) == (1, 5):
+        return 2 * _right_softmax_vjp(x, g)
+    return _right_softmax_vjp(x, g)
+"""
+
+
+@pytest.mark.parametrize("name", ["tanh_grad", "l2_grad", "softmax_vjp"])
+def test_a_function_wrong_on_concrete_arrays_of_one_shape_loses_its_marks_in_every_seed(name: str) -> None:
+    """The live checks (one per dtype and tier) preferred inputs of more than one number and
+    the shapes a dtype had already been called with, so a function wrong on concrete 0-d
+    arrays kept its marks in 12 seeds of 16, one wrong on any shape but its first concrete
+    call's in 2 of 8 (a red team, 2026-12-07). Every input shape of the function is now asked
+    live once. Graded in this process as the sandboxed grader grades (tests/in_process.py),
+    each seed in a fresh namespace."""
+    from handgrad.grading.grader import grade_function
+    from tests.corpus.mistakes import correct_source
+    from tests.in_process import InProcessPrograms
+
+    text = correct_source() + ONE_SHAPE
+    for seed in (1, 3, 4, 5):
+        namespace: dict[str, Any] = {}
+        exec(compile(text, "<one shape>", "exec"), namespace)  # the test's own text, not a submission
+        graded = grade_function(InProcessPrograms(namespace), BY_NAME[name], Options(), seed, "cpu:0")
+        assert not graded.passed and graded.score == 0, (seed, graded.feedback)
+        assert "answers differently when traced than on concrete arrays" in graded.feedback, graded.feedback

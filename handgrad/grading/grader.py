@@ -507,13 +507,20 @@ def _concrete_checks(
     in 3 seeds of 30 (its check fell on +-9 ... +-1e4, or on a single number), and would let
     the second keep them whenever it fell on ordinary inputs. A live answer that is exactly
     one the function gave before for other inputs (`outputs`, the passing answers so far, and
-    the live answers here) is told as state kept between calls (STALE_HINT), not as tracing."""
+    the live answers here) is told as state kept between calls (STALE_HINT), not as tracing.
+
+    And one check of every input shape none of those had: the picks prefer inputs of more
+    than one number and shapes already compiled, so an activation's 0-d cells were never
+    asked live, and a function wrong on concrete arrays of one shape (a 0-d one, or any but
+    the shape of its first concrete call) kept its marks in most seeds (a red team, 2026-12-07)."""
     passed = {id(r.case) for r in results if r.ok}
     shares = _counted(options)
-    groups: dict[tuple[str, str], list[Case]] = {}  # (dtype, tier) -> its candidates, in the seeded order
-    for case in cases[1:]:
-        if case.transform == "eager" and id(case) in passed and shares.get(case.family.tier, 0) > 0:
-            groups.setdefault((case.dtype, case.family.tier), []).append(case)
+    eligible = [
+        c for c in cases[1:] if c.transform == "eager" and id(c) in passed and shares.get(c.family.tier, 0) > 0
+    ]  # (in the seeded order)
+    groups: dict[tuple[str, str], list[Case]] = {}  # (dtype, tier) -> its candidates
+    for case in eligible:
+        groups.setdefault((case.dtype, case.family.tier), []).append(case)
     asked = {cases[0].dtype: _shapes(cases[0], seed)}
     picked: dict[tuple[str, str], Case] = {}
     for tier in TIERS:  # (a dtype's ordinary inputs are picked before its extreme ones, for their shapes)
@@ -524,9 +531,15 @@ def _concrete_checks(
     first_key = (cases[0].dtype, cases[0].family.tier)
     if first_key in picked and _live_rank(picked[first_key], seed, {}) <= _live_rank(cases[0], seed, {}):
         del picked[first_key]  # (the first check was asked live, on inputs as telling)
+    chosen = list(picked.values())
+    covered = {_shapes(cases[0], seed)} | {_shapes(c, seed) for c in chosen}
+    for case in eligible:  # every input shape asked live once: the first of it in the seeded order
+        if (shapes := _shapes(case, seed)) not in covered:
+            covered.add(shapes)
+            chosen.append(case)
     found = []
     seen = list(outputs)
-    for case in picked.values():
+    for case in chosen:
         live = run_case(recorder, case, strict=options.strict, seed=seed)  # (its program's answer was taken)
         out = recorder.last if not live.error_kind else None
         if live.ok and out is not None:
