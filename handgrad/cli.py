@@ -262,7 +262,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         target = Path(args.json)
         if target.is_dir():
             raise UsageError(f"--json {args.json}: is a directory; name the file, e.g. {target / 'results.json'}")
-        problem = replace_problem(target, "json", paths)
+        problem = replace_problem(target, "report", paths)
         if problem:
             raise UsageError(f"--json {args.json}: {problem}")
     problems = []

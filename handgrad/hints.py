@@ -73,8 +73,10 @@ def _hint_for(result: CaseResult, want: Any, got: Any) -> str:
     problem = comparison.problem
     if problem == "dtype":
         return (
-            "wrong dtype: the formula must return the dtype it was given; look for a hard-coded "
-            "dtype (astype, jnp.float32(...), np.float64 constants) or a boolean/integer result"
+            "wrong dtype: the formula must return the dtype it was given; look for an array made without "
+            "dtype= (jnp.eye(n), jnp.zeros, jnp.ones, jnp.arange, jnp.full: float64 where float64 is on, as in "
+            "these checks, float32 elsewhere; pass dtype=x.dtype), a hard-coded dtype (astype, jnp.float32(...), "
+            "np.float64 constants) or a boolean/integer result"
         )
     if problem == "structure":
         if isinstance(want, Mapping) and isinstance(got, Mapping):

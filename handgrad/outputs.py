@@ -2,7 +2,8 @@
 
 `handgrad grade --json OUT`, `handgrad bench --json OUT --plot OUT` and the grading benchmark
 write one file each. A path that already holds something is replaced only when that
-something is what the same option writes (a JSON document, an image) or an empty file:
+something is what the same option writes (a results.json handgrad wrote, for `grade`; a JSON
+document or an image, for `bench`) or an empty file:
 a typo such as `--json my_grads.py` must never turn a student's source into a report. A
 file named like source code (.py, .ipynb) and a file being graded are never replaced,
 whatever they hold (a notebook is JSON too). Everything else is refused before any work
@@ -25,10 +26,15 @@ _LOOKS_LIKE = {
 """The first non-blank bytes of a file each kind of output writes (matplotlib: png, pdf, svg, eps)."""
 
 
+MAX_REPORT = 64 << 20
+"""A longer file is no report of handgrad's (a whole class's feedback is a few MiB)."""
+
+
 def replace_problem(path: Path, kind: str, graded: Sequence[Path] = ()) -> str | None:
-    """Why `path` must not be replaced by an output of `kind` ("json" or "plot"), or None
-    when it may be: it does not exist, is empty, or already holds that kind of output and is
-    none of `graded` (the submissions of this run)."""
+    """Why `path` must not be replaced by an output of `kind` ("report": a results.json of
+    handgrad's, "json" or "plot"), or None when it may be: it does not exist, is empty, or
+    already holds that kind of output and is none of `graded` (the submissions of this run).
+    Any other JSON (a roster, a config) is not a report."""
     try:
         if not path.exists():
             return None
@@ -43,8 +49,19 @@ def replace_problem(path: Path, kind: str, graded: Sequence[Path] = ()) -> str |
             return f"is a {path.suffix} file; name the report another file, e.g. results.json"
         with path.open("rb") as f:
             head = f.read(4096).lstrip()
+            if kind == "report" and head:
+                f.seek(0)
+                whole = f.read(MAX_REPORT + 1)
     except OSError as exc:
         return f"cannot be read to check what it holds ({exc.strerror})"
-    if not head or head.startswith(_LOOKS_LIKE[kind]):
+    if not head:
+        return None
+    if kind == "report":
+        from handgrad.grading.reports import is_report
+
+        if len(whole) <= MAX_REPORT and is_report(whole):
+            return None
+        return "exists and is not a handgrad report; not replacing it (remove it or choose another name)"
+    if head.startswith(_LOOKS_LIKE[kind]):
         return None
     return f"exists and does not hold a {kind} output; not replacing it (remove it or choose another name)"

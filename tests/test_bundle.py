@@ -52,6 +52,15 @@ def test_starter_rubric_reads_back_as_the_default(tmp_path: Path) -> None:
     assert load(path) == Rubric()
 
 
+def test_a_rubric_saved_with_a_byte_order_mark_reads_as_without(tmp_path: Path) -> None:
+    # Windows editors save UTF-8 with a BOM; TOML has none, and tomllib refused it at line 1 column 1.
+    text = '[functions.l2_grad]\nweight = 3\nvisibility = "hidden"\n'
+    plain, marked = tmp_path / "plain.toml", tmp_path / "marked.toml"
+    plain.write_text(text, encoding="utf-8")
+    marked.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load(marked) == load(plain) != Rubric()
+
+
 def test_readme_bundle_command_works_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from handgrad.cli import main
 

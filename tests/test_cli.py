@@ -3,6 +3,7 @@ answer before JAX loads, and no JAX configuration changed by importing handgrad.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -172,15 +173,17 @@ def test_json_and_bench_outputs_never_replace_a_source_or_a_file_they_did_not_wr
     sub.write_text("def relu(x):\n    return x\n")
     notebook = tmp_path / "hw.ipynb"
     notebook.write_text('{"cells": [], "nbformat": 4}')  # JSON, and still a source
-    notes, other = tmp_path / "notes.txt", tmp_path / "other.py"
+    notes, other, roster = tmp_path / "notes.txt", tmp_path / "other.py", tmp_path / "roster.json"
     notes.write_text("my derivation notes")
     other.write_text("x = 1\n")
-    before = {p: p.read_bytes() for p in (sub, notebook, notes, other)}
+    roster.write_text('{"students": ["ann", "bob"]}')
+    before = {p: p.read_bytes() for p in (sub, notebook, notes, other, roster)}
     cases = [
         (["grade", str(sub), "--json", str(sub)], "is a submission being graded"),
         (["grade", str(notebook), "--json", str(notebook)], "is a submission being graded"),
         (["grade", str(sub), "--json", str(other)], "is a .py file"),
-        (["grade", str(sub), "--json", str(notes)], "does not hold a json output"),
+        (["grade", str(sub), "--json", str(notes)], "is not a handgrad report"),
+        (["grade", str(sub), "--json", str(roster)], "is not a handgrad report"),  # JSON, not a report
         (["bench", "--quick", "--json", str(other)], "is a .py file"),
         (["bench", "--quick", "--plot", str(notes)], "does not hold a plot output"),
         (["bench", "--grading", "--json", str(notes)], "does not hold a json output"),
@@ -203,6 +206,15 @@ def test_what_an_output_may_replace(tmp_path: Path) -> None:
     assert replace_problem(png, "plot") is None
     assert replace_problem(png, "json") is not None and replace_problem(report, "plot") is not None
     assert replace_problem(report, "json", graded=[report]) is not None
+    # `grade --json` replaces only a results.json of handgrad's: not an instructor's roster
+    from handgrad.grading.reports import gradescope_error
+
+    earlier, roster = tmp_path / "earlier.json", tmp_path / "roster.json"
+    earlier.write_text(json.dumps(gradescope_error("could not start")))
+    roster.write_text(json.dumps({"students": ["ann", "bob"], "due": "2026-12-01"}))
+    assert replace_problem(earlier, "report") is None and replace_problem(empty, "report") is None
+    assert "not a handgrad report" in str(replace_problem(roster, "report"))
+    assert "not a handgrad report" in str(replace_problem(report, "report"))
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "config.json").write_text("{}")

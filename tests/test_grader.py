@@ -25,6 +25,7 @@ from handgrad.engine import InProcess, run_case
 from handgrad.grading import sandbox
 from handgrad.grading.grader import FunctionGrade, Options, grade, grade_function, grading_device
 from handgrad.grading.pool import Limits, SubmissionEvaluator
+from handgrad.grading.reports import gradescope_error
 from reference.catalog import BY_NAME
 from tests.corpus.hostile import HOSTILE, Hostile
 from tests.corpus.mistakes import MISTAKES, Mistake, correct_source
@@ -251,7 +252,7 @@ def test_gradescope_json_format_and_rubric(tmp_path: Path) -> None:
     path = write(tmp_path, "submission.py", next(m for m in MISTAKES if m.id == "l2-grad-no-2").module_text)
     rubric = write(tmp_path, "rubric.toml", '[functions.l2_grad]\nweight = 3\nvisibility = "hidden"\n')
     report = tmp_path / "results.json"
-    report.write_text('{"score": 0, "output": "an earlier grade"}')  # an earlier report is replaced
+    report.write_text(json.dumps(gradescope_error("an earlier grade")))  # an earlier report is replaced
     proc = run_cli("grade", str(path), "--json", str(report), "--rubric", str(rubric), "--insecure",
                    "--function", "l2_grad", "--function", "relu_grad")  # fmt: skip
     assert proc.returncode == 1, proc.stderr

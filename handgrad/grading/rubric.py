@@ -101,7 +101,7 @@ def _visibility(value: object, where: str) -> str:
 
 def load(path: Path) -> Rubric:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # (a byte-order mark, as Notepad writes, is no TOML)
     except OSError as exc:
         raise RubricError(f"{path}: cannot be read ({exc.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

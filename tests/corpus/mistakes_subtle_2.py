@@ -436,7 +436,7 @@ SUBTLE_2: tuple[Mistake, ...] = (
           s = softmax(x)
           return s[..., :, None] * (jnp.eye(s.shape[-1]) - s[..., None, :])
       """,
-        hint="dtype",
+        hint="made without dtype= (jnp.eye(n)",
     ),
     m(
         "net-grads-half-internal",
