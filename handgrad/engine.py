@@ -21,6 +21,7 @@ from handgrad.evaluate import SHARDED, BadReturn, Output, describe_exception, ev
 from handgrad.hints import hint_for, switch_window
 from handgrad.results import CaseResult, EvaluationError
 from reference.compare import Comparison, compare
+from reference.keywords import call_keywords
 from reference.tolerances import Tolerance, input_floor, truth_floor
 
 
@@ -126,7 +127,7 @@ def _run_case(evaluator: Evaluator, case: Case, strict: bool, seed: int, nan_tru
             transform=case.transform,
             device=case.device,
             args=inputs.args,
-            kwargs=dict(inputs.kwargs),
+            kwargs=call_keywords(case.entry.name, inputs.kwargs, case.family.by_position),
             vmap_axes=case.entry.vmap_axes,
         )
     except EvaluationError as exc:

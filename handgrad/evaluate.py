@@ -7,7 +7,6 @@ formulas, so both take exactly the same path.
 
 from __future__ import annotations
 
-import functools
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -19,6 +18,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from handgrad.op_by_op import one_op_at_a_time
+from reference.keywords import bind
 
 TRANSFORMS: tuple[str, ...] = ("eager", "jit", "vmap")
 SHARDED = "sharded"
@@ -150,7 +150,7 @@ def _transformed(
     if found is not None and found[0] is fn:
         _TRANSFORMED.move_to_end(key)
         return found[1]
-    f = functools.partial(fn, **kwargs) if kwargs else fn
+    f = bind(fn, kwargs)
     if transform == "eager":
         g = f
     elif transform == "jit":
@@ -207,7 +207,7 @@ def export_cells(fn: Callable[..., Any], cells: Sequence[Mapping[str, Any]]) -> 
     for cell, spec in zip(cells, specs, strict=True):
         if cell["transform"] not in TRANSFORMS or cell["device"] == SHARDED:
             raise ValueError(f"no exported program for {cell['transform']} on {cell['device']}")
-        bound = functools.partial(fn, **cell["kwargs"]) if cell["kwargs"] else fn
+        bound = bind(fn, cell["kwargs"])
         # A jit or vmap cell is traced inline, not through its own jax.jit: the whole program is
         # jitted, so the computation is the same, and the worker traces and lowers each cell
         # once instead of through a nested jit (about 15% of the export).

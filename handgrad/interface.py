@@ -1,14 +1,15 @@
 """The contract's keyword parameters, read from a submission's source before anything runs.
 
 The contract fixes `huber(a, y, delta=1.0)` and `huber_grad(a, y, delta=1.0)`: a caller may
-pass delta by position or by name. The grader's checks pass it by name, so a function whose
+pass delta by position or by name. The grader's checks passed it by name only, so a function whose
 delta sits elsewhere (`huber_grad(a, y, scale=1.0, delta=1.0)`), is keyword-only (`*, delta`)
 or positional-only (`delta, /`) passed every check while `huber_grad(a, y, 0.5)` gives its
 callers a wrong answer or a TypeError. This module finds those in the module's one binding of
 the contract's name, a `def` at module scope (inside a module-level `if` or `try` too), and
 says what a caller would meet.
 
-Left to the checks, which pass delta by name (the source alone cannot say what a caller meets):
+Left to the checks, which pass delta by name in most families and by position in the others
+(reference/keywords.py), since the source alone cannot say what a caller meets:
 a name bound more than once at module scope (redefined, reassigned, declared `global`) or in
 a module with a star import; a def with a decorator other than jax's own (`jit`,
 `custom_jvp`, `custom_vjp`, `partial(jit, ...)`: they keep the signature), since a decorator

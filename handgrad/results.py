@@ -76,7 +76,8 @@ class CaseResult:
         """What a student needs: which input, what was expected, what came back, why."""
         if self.ok:
             return f"{self.case.id}: ok"
-        lines = [f"{self.case.id}: {self.case.entry.called_with(self.kwargs)} FAILED ({self.problem})"]
+        call = self.case.entry.called_with(self.kwargs, self.case.family.by_position)
+        lines = [f"{self.case.id}: {call} FAILED ({self.problem})"]
         if self.error:  # the submission's own words: every line of them indented under ours
             lines.append("  error: " + _cut(self.error, MAX_QUOTED).replace("\n", "\n         "))
         if self.comparison is not None and not self.comparison.ok:

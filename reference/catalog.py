@@ -18,6 +18,7 @@ import numpy as np
 
 from reference import activations, families, losses, network, softmax
 from reference.families import Family, Tier
+from reference.keywords import call_keywords, shown
 from reference.kinks import HINGE, L1, RELU, Kink
 from reference.names import KEYWORDS
 from reference.tolerances import TOLERANCES, Tolerance
@@ -93,12 +94,13 @@ class Entry:
         extra = f", {keyword[0]}={keyword[2]}" if keyword else ""
         return f"{self.name}({', '.join(self.args)}{extra})"
 
-    def called_with(self, kwargs: Mapping[str, Any]) -> str:
+    def called_with(self, kwargs: Mapping[str, Any], by_position: bool = False) -> str:
         """The call a case made, for failure headers: the signature with the keywords the case
-        really used ("huber_grad(pred, target, delta=0.5)"), the contract's defaults otherwise."""
+        really used, by name or by position as passed ("huber_grad(pred, target, delta=0.5)",
+        "huber_grad(pred, target, 0.5)"), the contract's defaults otherwise."""
         if not kwargs:
             return self.signature
-        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        given = ", ".join(shown(call_keywords(self.name, kwargs, by_position)))
         return f"{self.name}({', '.join(self.args)}, {given})"
 
     @property

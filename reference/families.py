@@ -58,6 +58,9 @@ class Family:
     transforms: tuple[str, ...] | None = None
     """The transforms the family is drawn under (None: every one asked): `sweep` under vmap
     alone, where it stacks many examples; eagerly it would be one more draw like `wide`."""
+    by_position: bool = False
+    """Its checks pass the contract's keyword (Huber's delta) by position, huber(a, y, 0.5),
+    not by name (reference/keywords.py)."""
 
 
 def _normal(rng: np.random.Generator, shape: Shape) -> np.ndarray:
@@ -422,22 +425,30 @@ def full_precision(family: Family) -> Family:
     return dataclasses.replace(family, dtypes=FULL_PRECISION)
 
 
+def by_position(family: Family) -> Family:
+    return dataclasses.replace(family, by_position=True)
+
+
 def huber_families() -> tuple[Family, ...]:
     def residuals(delta: float, shape: Shape) -> Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]:
         return lambda r: ((y := r.standard_normal(shape)) + 2 * delta * r.standard_normal(shape), y)
+
+    def wide(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        return 1e3 * rng.standard_normal(ROWS), rng.standard_normal(ROWS)
 
     def seam(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         y = np.round(4 * rng.standard_normal(ROWS)) / 4
         return y + rng.choice([-0.5, 0.5, 0.25, -1.5], ROWS), y
 
     # The ordinary families call with no delta: the contract's default (1.0) is the function's
-    # own, and a default of another value must lose marks. The others pass delta by keyword.
+    # own, and a default of another value must lose marks. The others pass delta by name, but
+    # delta2.5 and wide by position: a caller may write either (reference/keywords.py).
     fams = [pairs(f"normal-{shape_name(s)}", residuals(1.0, s)) for s in LOSS_SHAPES]
     fams += [
         pairs("delta0.5", residuals(0.5, ROWS), delta=0.5),
-        pairs("delta2.5", residuals(2.5, ROWS), delta=2.5),
+        by_position(pairs("delta2.5", residuals(2.5, ROWS), delta=2.5)),
         pairs("seam", seam, "|a - y| = delta exactly", delta=0.5),
-        pairs("wide", lambda r: (1e3 * r.standard_normal(ROWS), r.standard_normal(ROWS)), "residuals ~1e3", delta=1.0),
+        by_position(pairs("wide", wide, "residuals ~1e3", delta=1.0)),
         full_precision(pairs("offset", offset, "a and y near 1e3, |a - y| of order 1", delta=1.0)),
         float64_only(pairs("near-ties", near_ties, "0 < |a - y| < 1e-3", delta=1.0)),
     ]

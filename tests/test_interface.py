@@ -135,3 +135,37 @@ def test_the_grader_fails_the_function_and_says_what_a_caller_meets(tmp_path: Pa
     said = tests["huber_grad"]["output"]
     assert "interface" in said and "binds 0.5 to 'scale'" in said, said
     assert "huber_grad(pred, target, delta=1.0)" in said, said  # the hint: the contract's signature
+
+
+BOUND_OTHERWISE = {
+    # (how huber_grad is bound where the source scan cannot read its parameters, what a caller meets)
+    "an alias of a def": "def _impl(a, y, scale=1.0, delta=1.0):\n    return _right(a, y, delta) * scale\n"
+    "huber_grad = _impl",
+    "a lambda with delta keyword-only": "huber_grad = lambda a, y, *, delta=1.0: _right(a, y, delta)",
+    "a callable object": "class _Grad:\n    def __call__(self, a, y, eps=0.0, delta=1.0):\n"
+    "        return _right(a, y, delta) + eps\nhuber_grad = _Grad()",
+    "a partial binding a keyword": "import functools\ndef _impl(a, y, w, delta=1.0):\n"
+    "    return _right(a, y, delta) * w\nhuber_grad = functools.partial(_impl, w=1.0)",
+}
+
+
+@pytest.mark.parametrize("how", BOUND_OTHERWISE)
+def test_a_delta_not_taken_by_position_loses_its_marks_however_the_function_is_bound(how: str) -> None:
+    """The source scan reads only a def; any other binding was left to the checks, which all
+    passed delta by name, so `huber_grad = _impl` with `_impl(a, y, scale=1.0, delta=1.0)`
+    kept full marks (a red team, 2026-12-07). The delta2.5 and wide families now pass it by
+    position (reference/keywords.py), as a caller may."""
+    from handgrad.grading.grader import Options, grade_function
+    from tests.corpus.mistakes import correct_source
+    from tests.in_process import InProcessPrograms
+
+    text = correct_source() + "\n_right = huber_grad\n" + BOUND_OTHERWISE[how] + "\n"
+    namespace: dict[str, object] = {}
+    exec(compile(text, "<bound otherwise>", "exec"), namespace)  # the test's own text, not a submission
+    assert scan_source(text, ["huber_grad"])["huber_grad"] == []  # (allowed, and nothing the scan reads)
+    graded = grade_function(InProcessPrograms(namespace), BY_NAME["huber_grad"], Options(), 3, "cpu:0")
+    assert not graded.passed and graded.score == 0, graded.feedback
+    assert "huber_grad(pred, target, 2.5)" in graded.feedback, graded.feedback
+    # Where only the families that pass delta by position fail, the feedback says so.
+    if "delta2.5;" in graded.feedback:
+        assert "delta must be parameter 3" in graded.feedback, graded.feedback

@@ -43,6 +43,8 @@ from handgrad.scan import NOTEBOOK_EXPORT, Finding
 from handgrad.scan_budget import scan_and_review_in_budget
 from reference.catalog import CATALOG, NAMES, Entry
 from reference.families import TIERS
+from reference.keywords import call_keywords
+from reference.names import KEYWORDS
 
 
 @dataclass(frozen=True)
@@ -254,7 +256,15 @@ def _pattern(results: Sequence[CaseResult]) -> str:
         return f"Fails only in {', '.join(sorted(bad_d))}{why}"
     bad_f, ok_f = values(failed, "family"), values(passed, "family")
     if not bad_f & ok_f:
-        return f"Fails only on the input families {', '.join(sorted(bad_f))}; passes on {', '.join(sorted(ok_f))}."
+        confined = f"Fails only on the input families {', '.join(sorted(bad_f))}; passes on {', '.join(sorted(ok_f))}."
+        if all(r.case.family.by_position for r in failed) and any(r.kwargs for r in passed):
+            entry = failed[0].case.entry
+            keyword, position, _ = KEYWORDS[entry.name]
+            confined += (
+                f" Their checks pass {keyword} by position ({entry.called_with(failed[0].kwargs, True)}), the others "
+                f"by name: {keyword} must be parameter {position + 1}, as in the contract's {entry.signature}."
+            )
+        return confined
     # Two conditions together: no passing case has both a failing dtype and a failing family.
     if not any(value(r, "dtype") in bad_d and value(r, "family") in bad_f for r in passed):
         why = ": a low-precision overflow, underflow or cancellation at those inputs?" if low else "."
@@ -301,7 +311,7 @@ def _call_related(evaluator: Evaluator, entry: Entry, dtype: str, device: str, s
                 transform="eager",
                 device=device,
                 args=inputs.args,
-                kwargs=dict(inputs.kwargs),
+                kwargs=call_keywords(other.name, inputs.kwargs, found[-1].family.by_position),
                 vmap_axes=other.vmap_axes,
             )
         except Exception:  # a missing or broken sibling is graded on its own
@@ -612,7 +622,7 @@ def _call(case: Case, seed: int) -> dict[str, Any]:
         "transform": case.transform,
         "device": case.device,
         "args": inputs.args,
-        "kwargs": dict(inputs.kwargs),
+        "kwargs": call_keywords(case.entry.name, inputs.kwargs, case.family.by_position),
         "vmap_axes": case.entry.vmap_axes,
     }
 

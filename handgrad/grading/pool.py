@@ -55,6 +55,7 @@ from handgrad.grading.protocol import (
 from handgrad.grading.submission import copy_submission, staged_name
 from handgrad.scan import Finding
 from reference.catalog import BY_NAME, NAMES
+from reference.keywords import named
 
 UNSHARE_SIGKILL = "unshare: sigprocmask unblock failed: Invalid argument"
 """What unshare says, exiting with status 1, when the namespace's init was SIGKILLed."""
@@ -763,7 +764,7 @@ def reply_check(name: str, args: tuple[Any, ...], kwargs: Mapping[str, Any], sta
 
     leaves, tree = jax.tree.flatten(tuple(args))
     shapes = tuple(tuple(np.shape(a)) for a in leaves)
-    elements = _expected_elements(name, tree, shapes, stacked, tuple(sorted(kwargs.items())))
+    elements = _expected_elements(name, tree, shapes, stacked, tuple(sorted(named(name, kwargs).items())))
     if elements is None:  # inputs the reference cannot take: the caller's own problem, bound loosely
         elements = sum(math.prod(s) for s in shapes) ** 2
     max_bytes = 2 * elements * max(d.itemsize for d in DTYPES.values()) + 4096
