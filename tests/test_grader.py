@@ -470,3 +470,14 @@ def test_grading_without_float64_says_so_before_anything_runs(tmp_path: Path) ->
     env = {k: v for k, v in os.environ.items() if k != "JAX_ENABLE_X64"}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
     assert "RAISED" in proc.stdout and "configure_for_checking" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+def test_a_file_whose_top_level_never_ends_is_told_where_to_look(tmp_path: Path) -> None:
+    # The import's limit (Limits.startup, 120 s by default) is not --timeout's: a student who set
+    # --timeout 10 waited two minutes for "did not finish importing in time" and no reason.
+    path = write(tmp_path, "submission.py", "import jax.numpy as jnp\n\nwhile True:\n    pass\n")
+    limits = dataclasses.replace(FAST, startup=8.0)
+    result = grade(path, Options(insecure=True, functions=("relu_grad",), seed=3, limits=limits))
+    assert not result.functions[0].passed and result.functions[0].score == 0
+    assert "did not finish importing in time" in result.problem, result.problem
+    assert "top level of the file (outside every def) runs when it is imported" in result.problem
