@@ -381,8 +381,9 @@ def verify(
         )
     failed = {r.case.entry.name for r in results if not r.ok}
     for each, where in calls:  # (a size-1 family was drawn only where its cut was found)
-        if any(not r.ok and r.case.family.name == "size-1" and r.case.entry.name.endswith(where) for r in results):
-            about.append(size_one_note(each, cut_by_call[where].size_one, where))
+        failing = {r.case.family.name for r in results if not r.ok and r.case.entry.name.endswith(where)}
+        if "size-1" in failing:
+            about.append(size_one_note(each, cut_by_call[where].size_one, where, alone=failing == {"size-1"}))
     for k, (each, where) in enumerate(calls[1:]):
         if any(name.endswith(where) for name in failed):
             shapes = ", ".join(f"{n} {a.shape}" for n, a in zip(each.names, each.floats, strict=True))

@@ -125,20 +125,23 @@ def _size_one(call: Call) -> tuple[list[tuple[int, ...]], tuple[int, ...]] | Non
     return None
 
 
-def size_one_note(call: Call, cut: Cut | None, where: str = "") -> str:
+def size_one_note(call: Call, cut: Cut | None, where: str = "", alone: bool = True) -> str:
     """What the size-1 family changed, said under its failures: which arguments it cut to a
     batch of one, from what shape to what; a matrix cut to one row is named as such, since
-    its leading axis may be no batch at all (a QR rule that takes only tall matrices)."""
+    its leading axis may be no batch at all (a QR rule that takes only tall matrices), but
+    only where size-1 is `alone` in failing: a rule that fails other families too is wrong
+    whatever a one-row matrix is, and leaving the family out would hide one more failure."""
     if cut is None:
         return ""
     shapes, _ = cut
     changed = [(n, a.shape, s) for n, a, s in zip(call.names, call.floats, shapes, strict=True) if a.shape != s]
     what = ", ".join(f"{n} from {old} to {new}" for n, old, new in changed)
     words = f"size-1{where}: the family cut {what}, taking the leading axis for a batch of one"
-    if any(len(old) == 2 for _, old, _ in changed):
+    if alone and any(len(old) == 2 for _, old, _ in changed):
         words += (
             "; where that axis is a matrix's rows, not a batch, a one-row matrix may be outside what f is for "
-            "(a rule for tall matrices only): leave size-1 out with families=[...]"
+            "(a rule for tall matrices only), and families=[...] can leave size-1 out; where it is a batch, "
+            "the rule is wrong for a batch of one (a .squeeze() that drops the batch axis?)"
         )
     return words
 

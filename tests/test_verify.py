@@ -692,6 +692,24 @@ def test_a_size_one_failure_says_what_the_family_cut(f: Any, grad: Any, x: Any, 
     assert ("a one-row matrix may be outside what f is for" in text) == matrix
 
 
+def test_a_rule_that_fails_more_than_size_one_is_not_told_to_leave_it_out() -> None:
+    """A row-norm rule that squeezes the cotangent (wrong for a batch of one) and forgets the
+    factor 2 fails every family: the report named families=[...] to leave size-1 out, which
+    would only hide one more failure (a newcomer's finding). Said only where size-1 alone fails."""
+
+    def rownorm(x: Any) -> Any:
+        return jnp.sum(x * x, axis=-1)
+
+    def half(x: Any, g: Any) -> Any:
+        return x * jnp.atleast_1d(g.squeeze())[:, None]
+
+    rows = np.linspace(-1.0, 2.0, 15).reshape(5, 3)
+    report = handgrad.verify(rownorm, rows, grad=half, dtypes=["float64"], devices=["cpu:0"], transforms=["eager"])
+    assert {"size-1", "normal"} <= {r.case.family.name for r in report.failures}, report
+    text = str(report)
+    assert "size-1: the family cut x from (5, 3) to (1, 3)" in text and "families=[" not in text, text
+
+
 def test_a_vjp_failure_prints_the_cotangent_it_used() -> None:
     x = np.array([0.5, -1.0, 2.0], np.float64)
     report = handgrad.verify(jnp.sin, x, grad=lambda x, g: 2 * g * jnp.cos(x), families=["given"], **{
