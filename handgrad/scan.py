@@ -1370,6 +1370,16 @@ class _ModuleScan:
                 "system",
                 f"`jax.config.update` of {shown} is not allowed: only {', '.join(sorted(CONFIG_OPTIONS))}",
             )
+        elif name == "jax_enable_x64":
+            value = node.args[1] if len(node.args) > 1 else None
+            if not (isinstance(value, ast.Constant) and value.value is True):
+                self._find(
+                    v,
+                    node,
+                    "system",
+                    "`jax.config.update('jax_enable_x64', ...)` may only turn float64 on (True): the checks run "
+                    "with it on, since every function must take float64, and turning it off fails them all",
+                )
 
     def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
         if path == "jax.config.update":

@@ -53,7 +53,42 @@ def _in_a_function(option: str, value: str) -> Hostile:
     )
 
 
+_X64_OFF = "may only turn float64 on (True)"
+
 HOSTILE: tuple[Hostile, ...] = (
     *(_at_import(o, v) for o, v in _REFUSED),
     *(_in_a_function(o, v) for o, v in _REFUSED[:9]),
+    # x64 is allowed on (a correct file may set it); off, every float64 check failed with the
+    # grader's own export error quoted and a hint about hard-coded dtypes (a red team, 2026-12-07).
+    h(
+        "config-x64-off-at-import",
+        "turns float64 off when the module is imported",
+        """
+        jax.config.update("jax_enable_x64", False)  # <-
+        """,
+        "system",
+        _X64_OFF,
+    ),
+    h(
+        "config-x64-off-in-l2-grad",
+        "turns float64 off inside a graded function",
+        """
+        def l2_grad(a, y):
+            jax.config.update("jax_enable_x64", 0)  # <-
+            return 2 * (a - y)
+        """,
+        "system",
+        _X64_OFF,
+        refused=("l2_grad",),
+    ),
+    h(
+        "config-x64-computed",
+        "sets float64 from a computed value",
+        """
+        OFF = 1 > 2
+        jax.config.update("jax_enable_x64", OFF)  # <-
+        """,
+        "system",
+        _X64_OFF,
+    ),
 )
