@@ -294,3 +294,26 @@ def test_a_result_off_by_delta_everywhere_is_told_delta(function: str, form: Cal
     )
     failed = [r for r in run_all(evaluator, cases) if not r.ok]
     assert failed and all("delta" in r.hint and "/n" not in r.hint for r in failed), [r.hint for r in failed]
+
+
+# (function, a form that leaves out a sum or mean's 1/n)
+WITHOUT_ONE_OVER_N: list[tuple[str, Callable[..., Any]]] = [
+    ("huber_grad", lambda a, y, delta=1.0: jnp.clip(a - y, -delta, delta)),
+    ("huber", lambda a, y, delta=1.0: a.shape[-1] * handwritten.huber(a, y, delta=delta)),
+]
+
+
+@pytest.mark.parametrize(("function", "form"), WITHOUT_ONE_OVER_N, ids=lambda v: str(v)[:12])
+def test_a_missing_one_over_n_at_a_batch_of_one_row_is_not_told_as_a_wrong_axis(
+    function: str, form: Callable[..., Any]
+) -> None:
+    """At rows of shape (1, 5), the truth with the two axes swapped is a mean over one element,
+    and a form without its 1/n reads the same: huber_grad without /n was told 'computed over the
+    wrong axis: these are the values over axis 0' beside 'off by a factor of n' (a newcomer's
+    finding). An axis of length 1 says nothing about the axis reduced over."""
+    evaluator = InProcess({**vars(handwritten), function: form})
+    cases = build_cases([BY_NAME[function]], dtypes=["float64", "float32"], devices=["cpu:0"], families=["normal-1x5"])
+    results = run_all(evaluator, cases)
+    assert results and not any(r.ok for r in results)
+    for r in results:
+        assert "wrong axis" not in r.hint, r.message()
