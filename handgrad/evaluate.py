@@ -7,10 +7,12 @@ formulas, so both take exactly the same path.
 
 from __future__ import annotations
 
+import sysconfig
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -31,9 +33,30 @@ def describe_exception(exc: BaseException, limit: int = 400) -> str:
     text = text.split("\n--------------------\n")[0].strip()
     frames = traceback.extract_tb(exc.__traceback__)
     if frames:
-        last = frames[-1]
+        # The formula's own line where there is one: the last frame outside the libraries (JAX
+        # raises a broadcast error in its util.py, which says nothing about where to look).
+        own = [f for f in frames if not _in_a_library(f.filename)]
+        last = (own or frames)[-1]
         text += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_LIBRARIES = tuple(
+    {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    | {str(Path(__file__).resolve().parent), str(Path(jax.__file__).resolve().parents[1])}
+)
+
+
+def _in_a_library(filename: str) -> bool:
+    """Whether a traceback frame is the standard library's, an installed package's (JAX,
+    NumPy) or handgrad's own, not the code under test."""
+    if filename.startswith("<frozen "):
+        return True  # (importlib's; code compiled from a string, "<string>", is the caller's own)
+    try:
+        path = str(Path(filename).resolve())
+    except (OSError, ValueError):
+        return False
+    return path.startswith(_LIBRARIES) or "/site-packages/" in path or "/dist-packages/" in path
 
 
 class BadReturn(Exception):

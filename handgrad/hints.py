@@ -217,6 +217,11 @@ def _error_hint(result: CaseResult) -> str:
             "fails on a batch: the code assumes one example "
             "(reduce with axis=-1, keepdims=True; avoid .T, jnp.dot on rows)"
         )
+    if "broadcast" in text.lower():  # ((7, 5) against a (7,) sum: the reduced axis dropped)
+        return (
+            "a shape error: arrays of shapes that do not broadcast; a sum or max over axis=-1 drops that axis, "
+            "so dividing or subtracting it from the rows needs keepdims=True (or check .T)"
+        )
     if "shape" in text.lower() or "dot_general" in text:
         return "a shape error: the code assumes one example or one layout (reduce with axis=-1; check .T)"
     return "the formula raised an exception"

@@ -651,3 +651,30 @@ def test_a_finite_value_where_the_truth_overflows_is_not_told_as_an_overflow() -
     result = CaseResult(case, Comparison(False, "nonfinite", "expected inf, got 1.68e+04", worst))
     hint = hint_for(result, np.full((), np.inf), np.full((), 16800.0))
     assert "past float16's range" in hint and "overflows (exp" not in hint
+
+
+def test_a_shape_error_inside_jax_is_told_at_the_students_line_with_keepdims(tmp_path: Path) -> None:
+    """cross_entropy_grad without keepdims=True: JAX raises its broadcast error in its own
+    util.py, and the report said '(at util.py:59)' with the hint 'reduce with axis=-1; check
+    .T' to a student whose code reduced with axis=-1 (a newcomer's finding)."""
+    import importlib.util
+
+    from handgrad.cases import build_cases
+    from handgrad.engine import InProcess, run_case
+    from reference.catalog import BY_NAME
+
+    path = tmp_path / "student.py"
+    path.write_text(
+        "import jax.numpy as jnp\n\n\ndef cross_entropy_grad(z, y):\n"
+        "    e = jnp.exp(z - jnp.max(z, axis=-1, keepdims=True))\n"
+        "    return e / jnp.sum(e, axis=-1) * jnp.sum(y, axis=-1, keepdims=True) - y\n"
+    )
+    spec = importlib.util.spec_from_file_location("student", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (case,) = build_cases([BY_NAME["cross_entropy_grad"]], dtypes=["float32"], transforms=["eager"],
+                          devices=["cpu:0"], families=["onehot-7x5"])  # fmt: skip
+    result = run_case(InProcess(module), case)
+    assert result.error_kind == "exception" and result.error.endswith("(at student.py:6)"), result.error
+    assert "keepdims=True" in result.hint, result.hint
