@@ -7,6 +7,7 @@ formulas, so both take exactly the same path.
 
 from __future__ import annotations
 
+import re
 import sysconfig
 import traceback
 from collections import OrderedDict
@@ -29,16 +30,37 @@ SHARDED = "sharded"
 def describe_exception(exc: BaseException, limit: int = 400) -> str:
     """'TypeError: message (at file.py:12)', shortened for a report."""
     text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    # JAX appends a paragraph about its filtered traceback; it says nothing about the formula.
+    # JAX appends a paragraph about its filtered traceback, and names the function it traced
+    # (handgrad's own wrapper of the formula): neither says anything about the formula.
     text = text.split("\n--------------------\n")[0].strip()
+    text = _SEE_LINK.sub("", _TRACED_AT.sub(_traced_at, text))
+    where = ""
     frames = traceback.extract_tb(exc.__traceback__)
     if frames:
         # The formula's own line where there is one: the last frame outside the libraries (JAX
         # raises a broadcast error in its util.py, which says nothing about where to look).
         own = [f for f in frames if not _in_a_library(f.filename)]
         last = (own or frames)[-1]
-        text += f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+        where = f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+    room = max(limit - len(where), 40)
+    if len(text) > room:  # (cut at a word, not inside one)
+        cut = text[: room - 3]
+        text = (cut.rsplit(None, 1)[0] if " " in cut else cut) + "..."
+    return text + where
+
+
+_TRACED_AT = re.compile(r"The error occurred while tracing the function (\S+) at (\S+):\d+ for (\w+)\.")
+
+
+def _traced_at(found: re.Match[str]) -> str:
+    """JAX's sentence naming the function it traced, without the place where that is
+    handgrad's own wrapper of the formula (the formula's own jax.jit keeps its file and line)."""
+    if _in_a_library(found[2]):
+        return f"The error occurred while tracing the function for {found[3]}."
+    return found[0]
+
+
+_SEE_LINK = re.compile(r"\s*(For more information, )?[Ss]ee https?://\S+")
 
 
 _LIBRARIES = tuple(

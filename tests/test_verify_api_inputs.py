@@ -359,3 +359,25 @@ def test_a_prng_key_argument_is_passed_as_given(make_key: Any) -> None:
     assert handgrad.verify(_dropout_loss, x, key, grad=right, **NORMAL).ok
     wrong = handgrad.verify(_dropout_loss, x, key, grad=lambda x, key: jnp.cos(x), **NORMAL)
     assert not wrong.ok and all(r.comparison.problem == "value" for r in wrong.failures), wrong
+
+
+def test_a_grad_that_calls_numpy_is_told_without_handgrads_own_paths_or_a_word_cut() -> None:
+    """NumPy on a traced argument: the message quoted JAX's 'while tracing the function formula
+    at .../handgrad/user_gradient.py:109 for jit', was cut in the middle of a word, and its
+    place could be cut off with it (a newcomer's finding)."""
+    x = np.linspace(-1.0, 1.0, 5).astype(np.float32)
+
+    def uses_numpy(x: Any) -> Any:
+        return 2 * np.asarray(x)
+
+    with pytest.raises(TypeError) as raised:
+        handgrad.verify(lambda x: jnp.sum(x**2), x, grad=uses_numpy, dtypes=["float32"], devices=["cpu:0"])
+    text = str(raised.value)
+    assert "handgrad/" not in text and "user_gradient" not in text, text
+    assert "(at test_verify_api_inputs.py:" in text and "write it with jax.numpy" in text, text
+    quoted = text[: text.index(" (at ")]
+    try:
+        jax.jit(uses_numpy)(x)
+    except Exception as exc:  # JAX's own words, whole
+        words = set(str(exc).split())
+    assert quoted.endswith("...") and quoted[:-3].split()[-1] in words, quoted  # (cut between words)
