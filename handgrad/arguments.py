@@ -311,6 +311,8 @@ def traced_note(exc: BaseException, who: str) -> str:
             f" ({who} runs under jax.jit and jax.vmap here: write it with jax.numpy, not numpy, float() "
             "or a Python `if` on its arguments)"
         )
+    if "bwd rule must produce" in str(exc):  # (JAX's own words; a bare array where a tuple belongs)
+        return " (a custom_vjp's bwd returns a tuple, one cotangent per argument: `return (ct,)` for one)"
     return ""
 
 

@@ -37,11 +37,12 @@ def describe_exception(exc: BaseException, limit: int = 400) -> str:
     where = ""
     frames = traceback.extract_tb(exc.__traceback__)
     if frames:
-        # The formula's own line where there is one: the last frame outside the libraries (JAX
-        # raises a broadcast error in its util.py, which says nothing about where to look).
+        # The formula's own line: the last frame outside the libraries (JAX raises a broadcast
+        # error in its util.py, which says nothing about where to look); none where every frame
+        # is a library's (a custom_vjp's bwd of the wrong structure, found by JAX after it ran).
         own = [f for f in frames if not _in_a_library(f.filename)]
-        last = (own or frames)[-1]
-        where = f" (at {last.filename.rsplit('/', 1)[-1]}:{last.lineno})"
+        if own:
+            where = f" (at {own[-1].filename.rsplit('/', 1)[-1]}:{own[-1].lineno})"
     room = max(limit - len(where), 40)
     if len(text) > room:  # (cut at a word, not inside one)
         cut = text[: room - 3]

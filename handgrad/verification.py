@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from handgrad import broadcast
-from handgrad.arguments import DEFAULT_SEED, Call, check_seed, prepare, short
+from handgrad.arguments import DEFAULT_SEED, Call, check_seed, prepare, short, traced_note
 from handgrad.cases import build_cases
 from handgrad.cases import forget as forget_entry
 from handgrad.checking_scope import checking
@@ -304,6 +304,8 @@ def verify(
                     ) from None
             if grad is not None:
                 check_returns(formula, example, want, "grad", grad, calling(call, "grad", len(args)))
+            else:  # f's own rule: a bwd of the wrong structure is said once, not in every case (other
+                _check_bwd_structure(formula, example, call.name)  # failures are the cases' to explain)
         if hvp is not None:
             if not call.scalar or len(call.argnums) != 1 or call.pytree:
                 raise ValueError("handgrad.verify: hvp= needs a scalar f and one argnum that is one array")
@@ -614,6 +616,20 @@ def _check_examples(examples: Any, n: int) -> list[tuple[Any, ...]]:
             )
         out.append(tuple(example))
     return out
+
+
+def _check_bwd_structure(formula: Any, example: tuple[Any, ...], name: str) -> None:
+    """Raise where f's custom_vjp bwd returns something other than a tuple of one cotangent per
+    argument (a bare array): JAX's error then fails every case alike, placed in JAX's code."""
+    import jax
+
+    try:
+        jax.eval_shape(formula, *example)
+    except Exception as exc:
+        if "bwd rule must produce" in str(exc):
+            raise TypeError(
+                f"handgrad.verify: the rule of {name} on the example arguments: {short(exc)}{traced_note(exc, name)}"
+            ) from None
 
 
 def _computes_its_rule(f: Any, rule: Any, args: tuple[Any, ...]) -> bool:

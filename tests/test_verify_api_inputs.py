@@ -381,3 +381,20 @@ def test_a_grad_that_calls_numpy_is_told_without_handgrads_own_paths_or_a_word_c
     except Exception as exc:  # JAX's own words, whole
         words = set(str(exc).split())
     assert quoted.endswith("...") and quoted[:-3].split()[-1] in words, quoted  # (cut between words)
+
+
+def test_a_custom_vjp_whose_bwd_returns_a_bare_array_is_told_once_up_front() -> None:
+    """bwd returning 2 * x * g, not (2 * x * g,): JAX's structure error was repeated in every
+    case, each 'the formula raised an exception', placed in JAX's custom_derivatives.py (a
+    newcomer's finding). Now verify says it before any case, with what bwd must return."""
+
+    @jax.custom_vjp
+    def square_sum(x: Any) -> Any:
+        return jnp.sum(x * x)
+
+    square_sum.defvjp(lambda x: (square_sum(x), x), lambda x, g: 2 * x * g)
+    x = np.linspace(-1.0, 1.0, 5).astype(np.float32)
+    with pytest.raises(TypeError, match=r"the rule of square_sum on the example arguments") as raised:
+        handgrad.verify(square_sum, x, dtypes=["float32"], devices=["cpu:0"])
+    text = str(raised.value)
+    assert "`return (ct,)` for one" in text and ".py:" not in text, text  # (no place in JAX or handgrad)
