@@ -468,11 +468,14 @@ def cosine_families() -> tuple[Family, ...]:
         return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
 
     def small_scales(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        # Norms from 1e-12 to 1, with |a|^2 |y|^2 (1e-34 and up) still a normal float32
+        # Norms from 1e-13 to 1, with |a|^2 |y|^2 (1e-34 and up) still a normal float32
         # number: the similarity is scale-invariant, so a textbook formula is as accurate
         # here as at norms of 1, while an epsilon clamp such as max(|a|, 1e-8) or
-        # max(|a| |y|, 1e-8) changes the answer. Squares that underflow are far-scales.
-        a_scale = np.array([[1e-4], [1e-6], [1e-9], [1e-10], [1e-12], [1.0], [-1e-9]])
+        # max(|a| |y|, 1e-8) changes the answer. Squares that underflow are far-scales. The
+        # 1e-13 row's norm (at most ~5e-13) is below PyTorch's F.normalize clamp of 1e-12 in
+        # every draw: at 1e-12 a draw's norm fell below it only now and then, and the clamp
+        # kept its marks in 23 seeds of 30 (a red team, 2026-12-07).
+        a_scale = np.array([[1e-4], [1e-6], [1e-9], [1e-10], [1e-13], [1.0], [-1e-9]])
         y_scale = np.array([[1e-5], [1e-3], [1e-7], [-1e-6], [1.0], [1e-6], [1e-4]])
         return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
 
@@ -488,7 +491,7 @@ def cosine_families() -> tuple[Family, ...]:
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(
-            pairs("small-scales", small_scales, "norms from 1e-12 to 1, |a|^2 |y|^2 still normal in float32"),
+            pairs("small-scales", small_scales, "norms from 1e-13 to 1, |a|^2 |y|^2 still normal in float32"),
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(

@@ -198,6 +198,32 @@ THRESHOLDS: tuple[Mistake, ...] = (
       """,
         hint="loses its digits in the tail",
     ),
+    # PyTorch's F.normalize: x / max(|x|, 1e-12). The small-scales row of norms near 2e-12 fell
+    # below the clamp only in some draws (a red team, 2026-12-07: full marks in 23 seeds of 30).
+    m(
+        "cosine-normalize-clamp-1e-12",
+        "cosine_similarity",
+        "each vector normalized as x / max(|x|, 1e-12): wrong for norms below 1e-12",
+        """
+      def cosine_similarity(pred, target):
+          an = pred / jnp.maximum(jnp.linalg.norm(pred, axis=-1, keepdims=True), 1e-12)
+          yn = target / jnp.maximum(jnp.linalg.norm(target, axis=-1, keepdims=True), 1e-12)
+          return jnp.sum(an * yn, axis=-1)
+      """,
+    ),
+    m(
+        "cosine-grad-normalize-clamp-1e-12",
+        "cosine_similarity_grad",
+        "the gradient through normalized vectors, each as x / max(|x|, 1e-12)",
+        """
+      def cosine_similarity_grad(pred, target):
+          na = jnp.maximum(jnp.linalg.norm(pred, axis=-1, keepdims=True), 1e-12)
+          ny = jnp.maximum(jnp.linalg.norm(target, axis=-1, keepdims=True), 1e-12)
+          ah, yh = pred / na, target / ny
+          cos = jnp.sum(ah * yh, axis=-1, keepdims=True)
+          return (yh - cos * ah) / na
+      """,
+    ),
 )
 
 
