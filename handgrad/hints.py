@@ -56,8 +56,24 @@ LIBRARY_WORDS = (
 there, only the reference it is checked against (first match first)."""
 
 
+SIGMOID_BASED = frozenset({"sigmoid", "sigmoid_grad", "two_layer_forward", "two_layer_loss", "two_layer_grads"})
+"""Contract functions a student computes with a sigmoid."""
+ZERO_WHOLE = "zero where the value is not: a missing term"
+
+
+def _underflow_example(result: CaseResult) -> str:
+    """The common underflow, where the function is computed with a sigmoid in float16."""
+    if result.case.dtype == "float16" and result.case.entry.name in SIGMOID_BASED:
+        return " (in float16 jax.nn.sigmoid(-x), 1 / (1 + e^x), is 0 from x = 11.1 on: e^x overflows)"
+    return ""
+
+
 def hint_for(result: CaseResult, want: Any, got: Any) -> str:
     hint = _hint_for(result, want, got)
+    if hint == ZERO_WHOLE and result.case.dtype in ("float16", "bfloat16") and _beyond_ordinary(result):
+        # Zero throughout at the extreme inputs of a low precision: an underflow, more likely than
+        # a term left out that the ordinary inputs would have shown.
+        hint = f"zero where the value is not: an intermediate underflows to 0 here{_underflow_example(result)}"
     if not _contract_function(result):  # the library API's own function
         for contract, library in LIBRARY_WORDS:
             hint = hint.replace(contract, library)
@@ -680,7 +696,8 @@ def _value_hint(result: CaseResult, want: np.ndarray, got: np.ndarray, leaf: str
     if wrong.any() and not (sig & wrong).any():
         return f"nonzero in {int(wrong.sum())} of {int(rest.sum())} elements where it should be 0: {BRANCH}"
     if _beyond_ordinary(result):
-        return "inaccurate at extreme inputs: an intermediate overflows or cancels; use a stable form"
+        what = "an intermediate overflows, underflows to 0 or cancels"
+        return f"inaccurate at extreme inputs: {what}{_underflow_example(result)}; use a stable form"
     if result.case.family.name in SHIFTED_FAMILIES:
         return OFFSET_HINT
     return "not a constant factor or a sign: a term is missing, extra or wrong"
@@ -1008,7 +1025,7 @@ def _factor_words(
     if _close(c, 1.0):
         return ""
     if abs(c) < 1e-6:
-        return "zero where the value is not: a missing term"
+        return ZERO_WHOLE
     if _close(c, -1.0):
         return "sign flipped: the result is the negative of the right one"
     named = {2.0: "2", 0.5: "1/2", 4.0: "4", 0.25: "1/4"}

@@ -317,3 +317,23 @@ def test_a_missing_one_over_n_at_a_batch_of_one_row_is_not_told_as_a_wrong_axis(
     assert results and not any(r.ok for r in results)
     for r in results:
         assert "wrong axis" not in r.hint, r.message()
+
+
+def test_a_library_sigmoid_that_underflows_in_float16_is_named() -> None:
+    """s'(z) as jax.nn.sigmoid(z) * jax.nn.sigmoid(-z) at the network's saturated output: in
+    float16 jax.nn.sigmoid(-14) is 0 (e^14 overflows), so every gradient came back 0, told as
+    'an intermediate overflows or cancels', which a student using the library's own sigmoid
+    did not see in their code (a red team's)."""
+
+    def two_layer_grads(params: Any, x: Any, y: Any) -> Any:
+        z1 = x @ params["W1"] + params["b1"]
+        a1 = jax.nn.sigmoid(z1)
+        z2 = a1 @ params["W2"] + params["b2"]
+        d2 = 2 * (jax.nn.sigmoid(z2) - y) * jax.nn.sigmoid(z2) * jax.nn.sigmoid(-z2)
+        d1 = (params["W2"] @ d2) * jax.nn.sigmoid(z1) * jax.nn.sigmoid(-z1)
+        return {"W1": jnp.outer(x, d1), "b1": d1, "W2": jnp.outer(a1, d2), "b2": d2}
+
+    cases = build_cases([BY_NAME["two_layer_grads"]], dtypes=["float16"], transforms=["eager"], devices=["cpu:0"],
+                        families=["net-saturated-output"])  # fmt: skip
+    (result,) = run_all(InProcess({**vars(handwritten), "two_layer_grads": two_layer_grads}), cases)
+    assert not result.ok and "underflows to 0" in result.hint and "jax.nn.sigmoid(-x)" in result.hint, result.message()
