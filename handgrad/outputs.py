@@ -48,10 +48,8 @@ def replace_problem(path: Path, kind: str, graded: Sequence[Path] = ()) -> str |
         if path.suffix.lower() in SOURCE_SUFFIXES:
             return f"is a {path.suffix} file; name the report another file, e.g. results.json"
         with path.open("rb") as f:
-            head = f.read(4096).lstrip()
-            if kind == "report" and head:
-                f.seek(0)
-                whole = f.read(MAX_REPORT + 1)
+            whole = f.read(MAX_REPORT + 1 if kind == "report" else 4096)
+        head = whole[:4096].lstrip()
     except OSError as exc:
         return f"cannot be read to check what it holds ({exc.strerror})"
     if not head:

@@ -41,16 +41,21 @@ def named(name: str, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {keyword[0] if k == f"{POSITION}{keyword[1]}" else k: v for k, v in kwargs.items()}
 
 
+def _split(kwargs: Mapping[str, Any]) -> tuple[list[tuple[int, Any]], dict[str, Any]]:
+    """(position, value) of the keywords passed by position, in position order; the others by name."""
+    at = sorted((int(k[len(POSITION) :]), v) for k, v in kwargs.items() if k.startswith(POSITION))
+    return at, {k: v for k, v in kwargs.items() if not k.startswith(POSITION)}
+
+
 def bind(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> Callable[..., Any]:
     """fn with the call's keywords bound: a function of the arrays alone."""
-    at = {int(k[len(POSITION) :]): v for k, v in kwargs.items() if k.startswith(POSITION)}
-    by_name = {k: v for k, v in kwargs.items() if not k.startswith(POSITION)}
+    at, by_name = _split(kwargs)
     if not at:
         return functools.partial(fn, **by_name) if by_name else fn
 
     def bound(*arrays: Any) -> Any:
         args = list(arrays)
-        for position, value in sorted(at.items()):
+        for position, value in at:
             args.insert(position, value)
         return fn(*args, **by_name)
 
@@ -59,5 +64,5 @@ def bind(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> Callable[..., Any
 
 def shown(kwargs: Mapping[str, Any]) -> list[str]:
     """The keywords as a call writes them, in position order first: ["0.5"], ["delta=0.5"]."""
-    at = sorted((int(k[len(POSITION) :]), v) for k, v in kwargs.items() if k.startswith(POSITION))
-    return [repr(v) for _, v in at] + [f"{k}={v!r}" for k, v in kwargs.items() if not k.startswith(POSITION)]
+    at, by_name = _split(kwargs)
+    return [repr(v) for _, v in at] + [f"{k}={v!r}" for k, v in by_name.items()]

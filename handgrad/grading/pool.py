@@ -542,14 +542,13 @@ class Worker:
                 what = f"did not finish importing within the time left of its budget ({self.limits.budget:g} s)"
             else:
                 what = "did not finish importing in time" if reason == "timeout" else "died while being imported"
+            why = ""
             if reason == "timeout":  # (a worker's own start takes seconds: the file's top level ran on)
-                what += (
-                    f": {exc.message}; code at the top level of the file (outside every def) runs when it is "
-                    "imported: an endless loop, input(), or a long computation there?"
+                why = (
+                    "; code at the top level of the file (outside every def) runs when it is imported: an "
+                    "endless loop, input(), or a long computation there?"
                 )
-                self.import_error = EvaluationError(reason, f"the submission {what}")
-            else:
-                self.import_error = EvaluationError(reason, f"the submission {what}: {exc.message}")
+            self.import_error = EvaluationError(reason, f"the submission {what}: {exc.message}{why}")
             self.close()
             return
         try:
