@@ -49,7 +49,7 @@ class Tolerance:
 
 
 TOLERANCES: dict[str, Tolerance] = {
-    "float64": Tolerance(rtol=1e-9, atol=1e-14, eps=2.0**-52),
+    "float64": Tolerance(rtol=1e-13, atol=1e-14, eps=2.0**-52),
     "float32": Tolerance(rtol=2e-5, atol=1e-6, eps=2.0**-23),
     "float16": Tolerance(rtol=4e-3, atol=1e-3, eps=2.0**-10),
     "bfloat16": Tolerance(rtol=3e-2, atol=8e-3, eps=2.0**-7),
