@@ -468,16 +468,22 @@ def cosine_families() -> tuple[Family, ...]:
         return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
 
     def small_scales(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        # Norms from 1e-13 to 1, with |a|^2 |y|^2 (1e-34 and up) still a normal float32
-        # number: the similarity is scale-invariant, so a textbook formula is as accurate
-        # here as at norms of 1, while an epsilon clamp such as max(|a|, 1e-8) or
-        # max(|a| |y|, 1e-8) changes the answer. Squares that underflow are far-scales. The
-        # 1e-13 row's norm (at most ~5e-13) is below PyTorch's F.normalize clamp of 1e-12 in
-        # every draw: at 1e-12 a draw's norm fell below it only now and then, and the clamp
-        # kept its marks in 23 seeds of 30 (a red team, 2026-12-07).
-        a_scale = np.array([[1e-4], [1e-6], [1e-9], [1e-10], [1e-13], [1.0], [-1e-9]])
+        # Norms from 5e-13 to 1, with |a|^2 |y|^2 (1e-34 and up) and |a|^3 |y| still normal
+        # float32 numbers: the similarity is scale-invariant, so a textbook formula (the
+        # quotient rule's (|a|^2 y - <a, y> a) / (|a|^3 |y|) too) is as accurate here as at
+        # norms of 1, while an epsilon clamp such as max(|a|, 1e-8) or max(|a| |y|, 1e-8)
+        # changes the answer. Squares that underflow are far-scales. The fifth row's a has a
+        # norm of exactly 5e-13 and its y of 1: below PyTorch's F.normalize clamp of 1e-12 in
+        # every draw (at a scale of 1e-12 a draw fell below it only now and then, and the
+        # clamp kept its marks in 23 seeds of 30), and with |a|^3 = 1.25e-37 normal (at a
+        # scale of 1e-13, |a|^3 fell below float32's smallest normal, 1.2e-38, and the
+        # quotient rule came back inf: red teams, 2026-12-07).
+        a_scale = np.array([[1e-4], [1e-6], [1e-9], [1e-10], [1.0], [1.0], [-1e-9]])
         y_scale = np.array([[1e-5], [1e-3], [1e-7], [-1e-6], [1.0], [1e-6], [1e-4]])
-        return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
+        a, y = a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
+        a[4] *= 5e-13 / np.linalg.norm(a[4])
+        y[4] /= np.linalg.norm(y[4])
+        return a, y
 
     # |a|^2 of the wide and extreme rows overflows float16: a range no contract promise covers.
     regression = tuple(
@@ -491,7 +497,7 @@ def cosine_families() -> tuple[Family, ...]:
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(
-            pairs("small-scales", small_scales, "norms from 1e-13 to 1, |a|^2 |y|^2 still normal in float32"),
+            pairs("small-scales", small_scales, "norms from 5e-13 to 1, |a|^2 |y|^2 still normal in float32"),
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(

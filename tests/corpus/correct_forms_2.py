@@ -312,6 +312,30 @@ CORRECT_FORMS_2: tuple[Form, ...] = (
           return (y - proj * a) / (jnp.sqrt(aa) * jnp.linalg.norm(y, axis=-1, keepdims=True))
       """,
     ),
+    f(
+        "cosine-grad-quotient-rule",
+        "cosine_similarity_grad",
+        "the quotient rule, (|a|^2 y - <a, y> a) / (|a|^3 |y|): |a|^3 is the smallest intermediate",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          ay = jnp.sum(a * y, axis=-1, keepdims=True)
+          return (na**2 * y - ay * a) / (na**3 * ny)
+      """,
+    ),
+    f(
+        "cosine-grad-contract-over-a-cube",
+        "cosine_similarity_grad",
+        "the contract's form with <a, y> a / (|a|^3 |y|) for its second term",
+        """
+      def cosine_similarity_grad(a, y):
+          na = jnp.linalg.norm(a, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(y, axis=-1, keepdims=True)
+          ay = jnp.sum(a * y, axis=-1, keepdims=True)
+          return y / (na * ny) - ay * a / (na**3 * ny)
+      """,
+    ),
     # ---- the network ----------------------------------------------------------------------
     f(
         "net-grads-row-vectors",
