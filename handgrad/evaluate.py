@@ -7,11 +7,15 @@ formulas, so both take exactly the same path.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import importlib
 import re
 import sysconfig
 import traceback
+import warnings
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,6 +135,42 @@ def _device(name: str) -> jax.Device:
         if device_name(d) == name:
             return d
     raise ValueError(f"no device {name!r} here; available: {available_devices()}")
+
+
+def without_float64(transform: str, args: Any) -> bool:
+    """Whether an eager call on `args` runs with float64 off: one whose floating inputs are all
+    narrower than float64 (a float32, float16 or bfloat16 check). Checks need float64 on for
+    the float64 checks and the truths, but JAX's default is off, and a function can read it
+    (`jnp.zeros(()).dtype`): a red team's file returned its formulas only where float64 was on,
+    and kept full marks while wrong for every user who never turns it on. So the live calls of
+    the narrower dtypes run as such a user's do, and the traced programs of every dtype with
+    float64 on, as a user who turns it on gets them: a function must be right both ways."""
+    floats = [a for a in jax.tree.leaves(args) if np.issubdtype(np.asarray(a).dtype, np.floating)]
+    return transform == "eager" and bool(floats) and all(np.asarray(a).dtype.itemsize < 8 for a in floats)
+
+
+def _as_a_user_calls_it(transform: str, args: Any) -> Any:
+    """float64_off() where without_float64 says so, else a context that changes nothing."""
+    return float64_off() if without_float64(transform, args) else contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def float64_off() -> Iterator[None]:
+    """JAX's float64 switch off, as by default, in this thread. JAX's warning that an explicit
+    float64 is truncated to float32 is what a user with float64 off gets too, and no mistake: a
+    formula computing in jnp.float64 and casting back is right either way."""
+    if not jax.config.read("jax_enable_x64"):
+        yield
+        return
+    switch = getattr(jax, "enable_x64", None)
+    off = (
+        functools.partial(switch, False)
+        if switch is not None
+        else importlib.import_module("jax.experimental").disable_x64
+    )
+    with off(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Explicitly requested dtype", category=UserWarning)
+        yield
 
 
 def place(args: tuple[Any, ...], device: str, vmap_axes: tuple[int | None, ...]) -> tuple[Any, ...]:
@@ -299,10 +339,11 @@ def evaluate(
     """
     if transform not in TRANSFORMS:
         raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
-    placed = place(args, device, vmap_axes)
-    program = _transformed(fn, transform, kwargs, vmap_axes)
-    before = [dict(a) if isinstance(a, dict) else None for a in placed]
-    out = jax.block_until_ready(program(*placed))
+    with _as_a_user_calls_it(transform, args):
+        placed = place(args, device, vmap_axes)
+        program = _transformed(fn, transform, kwargs, vmap_axes)
+        before = [dict(a) if isinstance(a, dict) else None for a in placed]
+        out = jax.block_until_ready(program(*placed))
     for position, (arg, kept) in enumerate(zip(placed, before, strict=True)):
         if kept is not None and (arg.keys() != kept.keys() or any(arg[k] is not kept[k] for k in kept)):
             raise BadReturn(

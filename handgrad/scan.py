@@ -23,7 +23,7 @@ helpers it calls, the names it uses, in any module of a package) costs that func
 only. A construct in code that runs at import (module-level statements, decorators,
 default arguments, class bodies, and everything they refer to) costs every function.
 Code under `if __name__ == "__main__":` is skipped: it never runs when graded (the
-worker imports a submission under the name "submission").
+worker imports a submission under its own name, never as "__main__").
 """
 
 from __future__ import annotations

@@ -332,6 +332,22 @@ TRACED_HINT = (
     "formula with jnp operations alone"
 )
 
+TRACED_X64_HINT = (
+    "it answers differently when traced than on concrete arrays: a check called on concrete "
+    "arrays with float64 off (JAX's default, as a user who never turns on jax_enable_x64 calls it), "
+    "and the same inputs traced with float64 on (as under jax.jit once a user turns it on), got "
+    "different verdicts. Code that reads JAX's settings (jnp.zeros(()).dtype), computes in "
+    "jnp.float64 (float32 while float64 is off) or looks at values in Python (an `if` on an array, "
+    "float(), .item()) changes what it computes; write the formula in the input's dtype with jnp "
+    "operations alone"
+)
+
+
+def _traced_hint(case: Case) -> str:
+    """TRACED_HINT, or TRACED_X64_HINT where the live call ran with float64 off (a narrower
+    dtype's eager check: evaluate.without_float64)."""
+    return TRACED_X64_HINT if case.dtype != "float64" else TRACED_HINT
+
 
 def _not_implemented(result: CaseResult) -> bool:
     """The function itself raises NotImplementedError (a stub), even when called eagerly;
@@ -555,7 +571,7 @@ def _concrete_checks(
         if live.ok and out is not None:
             seen.append((case, out))
         elif not live.ok:  # (a failure of its own kind, a dict changed in place, keeps its own hint)
-            hint = STALE_HINT if _earlier_answer(live, out, seen, seed) else TRACED_HINT
+            hint = STALE_HINT if _earlier_answer(live, out, seen, seed) else _traced_hint(case)
             found.append(live if live.error_kind else dataclasses.replace(live, hint=hint))
     return found
 
@@ -612,7 +628,8 @@ def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: O
     again = _traced_verdict(evaluator, first.case, options, seed)
     if again is None or again.ok == first.ok:
         return results
-    return [r if r.ok or r.error_kind else dataclasses.replace(r, hint=TRACED_HINT) for r in results]
+    hint = _traced_hint(first.case)
+    return [r if r.ok or r.error_kind else dataclasses.replace(r, hint=hint) for r in results]
 
 
 def _call(case: Case, seed: int) -> dict[str, Any]:
