@@ -111,10 +111,16 @@ def probe_steps(x: np.ndarray) -> np.ndarray:
     """The kink probe's step at each element: 1e-7 of the element itself (a step of 1e-7 of 1e-2
     at x ~ 1e-8 crossed the whole curved part of a norm), and at an exact 0 1e-7 of the
     argument's smallest nonzero magnitude (at most 1e-2); never below 1e-30."""
-    a = np.abs(np.asarray(x, np.float64))
+    x = np.asarray(x, np.float64)
+    a = np.abs(x)
     nonzero = a[a > 0]
     at_zero = min(1e-2, float(nonzero.min())) if nonzero.size else 1e-2
-    return np.maximum(1e-7 * np.where(a > 0, a, at_zero), 1e-30)
+    h = np.maximum(1e-7 * np.where(a > 0, a, at_zero), 1e-30)
+    # The step x + h really takes: h rounded to a multiple of x's spacing. A quotient over the h
+    # asked for is off by up to eps |x| / h = 2e-9 (max - min at a tie of 2s gave -1 + 5e-10).
+    with np.errstate(all="ignore"):
+        taken = (x + h) - x
+    return np.where(np.isfinite(taken) & (taken > 0), taken, h)
 
 
 class Slopes(NamedTuple):
