@@ -629,7 +629,10 @@ def _explain_tracing(evaluator: Evaluator, results: list[CaseResult], options: O
     if again is None or again.ok == first.ok:
         return results
     hint = _traced_hint(first.case)
-    return [r if r.ok or r.error_kind else dataclasses.replace(r, hint=hint) for r in results]
+    # With float64 off live and on traced, a dtype that differs is told by its own hint
+    # (jnp.eye(n) without dtype= is float32 with float64 off, float64 with it on).
+    own = {"dtype"} if hint == TRACED_X64_HINT else set()
+    return [r if r.ok or r.error_kind or r.problem in own else dataclasses.replace(r, hint=hint) for r in results]
 
 
 def _call(case: Case, seed: int) -> dict[str, Any]:
