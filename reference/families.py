@@ -497,7 +497,7 @@ def cosine_families() -> tuple[Family, ...]:
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(
-            pairs("small-scales", small_scales, "norms from 5e-13 to 1, |a|^2 |y|^2 still normal in float32"),
+            pairs("small-scales", small_scales, "norms from 5e-13 to 1, |a|^2 |y|^2 and |a|^3 |y| normal in float32"),
             dtypes=NO_FLOAT16,
         ),
         dataclasses.replace(

@@ -7,7 +7,6 @@ The truths here are checked against an independent computation in 50 decimal dig
 
 from __future__ import annotations
 
-import textwrap
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -19,7 +18,7 @@ from handgrad.cases import build_cases
 from handgrad.engine import InProcess, run_case
 from reference.catalog import BY_NAME
 from reference.families import SATURATED_HIDDEN, SATURATED_OUTPUT
-from tests.corpus.mistakes import correct_source
+from tests.corpus.mistakes import m
 
 EPS64 = 2.0**-52
 
@@ -108,7 +107,7 @@ FLOAT64_ONLY = {
 }
 
 
-def _failing(namespace: dict[str, Any], function: str, dtype: str) -> list[str]:
+def _failing(namespace: dict[str, object], function: str, dtype: str) -> list[str]:
     """The families of `function` whose eager checks in `dtype` fail, seed 3."""
     cases = build_cases([BY_NAME[function]], dtypes=[dtype], transforms=["eager"], devices=["cpu:0"])
     evaluator = InProcess(namespace)
@@ -118,8 +117,7 @@ def _failing(namespace: dict[str, Any], function: str, dtype: str) -> list[str]:
 @pytest.mark.parametrize("name", FLOAT64_ONLY)
 def test_a_form_off_by_1e_10_fails_in_float64(name: str) -> None:
     function, source = FLOAT64_ONLY[name]
-    namespace: dict[str, Any] = {}
-    exec(compile(correct_source() + "\n" + textwrap.dedent(source), name, "exec"), namespace)
+    namespace = m(name, function, "off by about 1e-10", source).namespace()
     assert _failing(namespace, function, "float64")
     if name != "network-a-one-minus-a":  # (which fails in float32 too)
         assert not _failing(namespace, function, "float32")

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from handgrad.grading import worker
 from handgrad.grading.grader import TRACED_X64_HINT, Options, grade_function, grade_many
 from reference.catalog import BY_NAME
-from tests.corpus.mistakes import correct_source
+from tests.corpus.mistakes import m
 from tests.in_process import InProcessPrograms
 
 # Ways to read the float64 switch without jax.config; each file is right only where it is on.
@@ -54,8 +53,7 @@ WRONG_BY_DEFAULT = {  # (function, its body with `graded` set to the read)
 @pytest.mark.parametrize("function", WRONG_BY_DEFAULT)
 def test_a_function_right_only_with_float64_on_loses_its_marks(function: str, read: str) -> None:
     source = f"def graded():\n    return bool({READS[read]})\n" + textwrap.dedent(WRONG_BY_DEFAULT[function])
-    namespace: dict[str, Any] = {}
-    exec(compile(correct_source() + "\n" + source, function, "exec"), namespace)
+    namespace = m(f"{function}-{read}", function, "right only with float64 on", source).namespace()
     for seed in (1, 4):
         grade = grade_function(InProcessPrograms(namespace), BY_NAME[function], Options(), seed, "cpu:0")
         assert not grade.passed, (seed, grade.feedback)
@@ -70,8 +68,7 @@ def test_float64_intermediates_cast_back_keep_their_marks() -> None:
             e = jnp.exp(-jnp.abs(w))
             return (e / (1 + e) ** 2).astype(x.dtype)
         """
-    namespace: dict[str, Any] = {}
-    exec(compile(correct_source() + "\n" + textwrap.dedent(source), "cast", "exec"), namespace)
+    namespace = m("cast", "sigmoid_grad", "float64 intermediates cast back", source).namespace()
     grade = grade_function(InProcessPrograms(namespace), BY_NAME["sigmoid_grad"], Options(), 2, "cpu:0")
     assert grade.passed, grade.feedback
 
