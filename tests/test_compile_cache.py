@@ -65,19 +65,29 @@ def test_a_regrade_finds_every_program_its_path_compiled(tmp_path: Path, cache_b
 
 
 @needs_sandbox
-def test_a_worker_never_sees_a_cache(tmp_path: Path, cache_base: Path) -> None:
+def test_a_worker_sees_no_cache_but_its_own_empty_at_its_start(tmp_path: Path, cache_base: Path) -> None:
     """The submission's own process (scan off: the sandbox alone) finds neither the runner's
     cache where a runner sees it nor the folder that holds it on the host (made before any
-    process starts): relu is right only where it finds neither."""
+    process starts). Its own private cache keeps what it compiles, and starts empty: a
+    second grade's worker finds nothing the first left there. relu is right only where all
+    of that holds."""
     path = tmp_path / "peek.py"
     path.write_text(
-        "import os\nimport jax.numpy as jnp\n\n"
-        f"SEEN = any(os.path.exists(p) for p in ({worker.CACHE_ROOT!r}, {str(cache_base)!r}))\n\n"
+        "import builtins, os\nimport jax.numpy as jnp\n\n"
+        f"PRIVATE = {worker.PRIVATE_CACHE!r}\n"
+        f"SEEN = any(os.path.exists(p) for p in ({worker.CACHE_ROOT!r}, {str(cache_base)!r}))\n"
+        "if not hasattr(builtins, 'hg_token'):  # one per process: both copies of this module share it\n"
+        "    builtins.hg_token = os.urandom(8).hex()\n"
+        "FOREIGN = [f for f in os.listdir(PRIVATE) if f.startswith('hgmark-') and f != 'hgmark-' + builtins.hg_token]\n"
+        "jnp.cosh(jnp.ones((3, 5, 7))).block_until_ready()  # a program no warm-up compiled\n"
+        "KEPT = any(not f.startswith('hgmark-') for f in os.listdir(PRIVATE))\n"
+        "open(os.path.join(PRIVATE, 'hgmark-' + builtins.hg_token), 'w').close()\n\n"
         "def relu(x):\n"
-        "    return jnp.maximum(x, 0) + (1.0 if SEEN else 0.0)\n"
+        "    return jnp.maximum(x, 0) + (0.0 if KEPT and not SEEN and not FOREIGN else 1.0)\n"
     )
-    result = grade(path, Options(functions=("relu",), seed=1, limits=FAST, scan=False)).functions[0]
-    assert result.passed, result.feedback
+    for seed in (1, 2):
+        result = grade(path, Options(functions=("relu",), seed=seed, limits=FAST, scan=False)).functions[0]
+        assert result.passed, result.feedback
 
 
 def test_no_cache_without_a_sandbox_or_when_turned_off(

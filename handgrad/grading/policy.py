@@ -15,6 +15,14 @@ SUBMISSION_ROOT = "/submission"
 CACHE_ROOT = "/handgrad-cache"
 """Where a sealed runner (never a worker) sees its submission's compilation cache, read-write
 (handgrad/grading/compile_cache.py)."""
+PRIVATE_CACHE = "/handgrad-compiled"
+"""Where a sealed worker (or a runner without a cache) keeps the programs its JAX compiles: a
+private tmpfs of PRIVATE_CACHE_BYTES, empty when it starts and gone with it. A worker compiles
+every operation of its eager calls once with float64 on and again for its copy imported with
+it off (worker.import_without_float64); the second finds the first's programs there."""
+PRIVATE_CACHE_BYTES = 32 << 20
+"""Size of that tmpfs (the reference solution's worker keeps about 1.2 MiB in 183 files; when
+it is full, JAX compiles without keeping)."""
 SYSTEM_PATHS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/etc/ld.so.cache")
 """Bound read-only (no set-uid, no devices), besides the interpreter's prefix and the import path."""
 CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")

@@ -43,6 +43,8 @@ from handgrad.grading.policy import (
     FILE_BYTES,
     NOFILE,
     NPROC,
+    PRIVATE_CACHE,
+    PRIVATE_CACHE_BYTES,
     PROJECT_PACKAGES,
     SUBMISSION_ROOT,
     SYSTEM_PATHS,
@@ -124,7 +126,8 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool, cache: s
     namespace, a few devices, private /tmp and /dev/shm and a read-only copy of the
     submission; the old root is detached, so nothing outside can be reached again.
     `cache` (a runner's only): its submission's compilation cache, bound read-write at
-    policy.CACHE_ROOT. Returns the submission's path inside."""
+    policy.CACHE_ROOT. Every sealed process gets a private tmpfs at policy.PRIVATE_CACHE.
+    Returns the submission's path inside."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = str(workdir / "root")
     os.makedirs(root, exist_ok=True)
@@ -160,6 +163,9 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool, cache: s
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + SUBMISSION_ROOT)
     _bind(str(submission.parent), root + SUBMISSION_ROOT)
+    os.makedirs(root + PRIVATE_CACHE)
+    _mount("tmpfs", root + PRIVATE_CACHE, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+           f"mode=1777,size={PRIVATE_CACHE_BYTES},nr_inodes={TMP_INODES}")  # fmt: skip
     if cache is not None:
         os.makedirs(root + CACHE_ROOT)
         _bind(cache, root + CACHE_ROOT, writable=True)
@@ -622,8 +628,11 @@ def main(argv: list[str] | None = None) -> None:
         submission = seal(Path(os.getcwd()), submission, args.tmp_bytes, args.userns, args.cache)
     if args.drop_to:
         drop_privileges(args.drop_to)
-    if args.cache is not None:  # (its warm-up's compiles, before the seal, were not kept)
-        compile_cache.use(CACHE_ROOT if args.seal is not None else args.cache)
+    # (the warm-up's compiles, before the seal, are not kept)
+    if args.seal is not None:  # its runner's cache, or a private one (policy.PRIVATE_CACHE)
+        compile_cache.use(CACHE_ROOT if args.cache is not None else PRIVATE_CACHE)
+    elif args.cache is not None:
+        compile_cache.use(args.cache)
     # Die with unshare (itself killed when the grader ends: sandbox.Sandbox.command); the
     # setting unshare --kill-child made is cleared by the change of uid.
     _check(_libc.prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0), "parent death signal")
