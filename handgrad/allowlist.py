@@ -254,8 +254,22 @@ own helpers. `format` reads the attributes its fields name: scan.py checks the f
 names of the format string written in the call (a computed format is refused). Not listed:
 `lower` and `upper` (a jitted function's `lower` hands over its compiled program) and
 `update` (an array under jit forwards it to JAX's internal abstract value)."""
+CONTAINER_ONLY_ATTRIBUTES = names(
+    """update popitem isdisjoint difference_update intersection_update symmetric_difference_update
+    lower upper title capitalize casefold swapcase center ljust rjust zfill isalpha isalnum
+    isnumeric isdecimal isspace islower isupper istitle isascii removeprefix removesuffix rindex
+    expandtabs"""
+)
+"""Methods of dict, set and str that CONTAINER_ATTRIBUTES leaves out because something else
+has a method of that name (an array's `update`, a jitted function's `lower`): readable only
+on a value the check knows to be a builtin container or string, a name bound nowhere but to a
+display (`{}`, `[...]`, `{k: v}`, `"..."`, an f-string, a comprehension) or to a call of the
+builtin `dict`, `list`, `set`, `str` or `sorted` (scan.py, the receiver "container")."""
+CONTAINER_BUILTINS = frozenset({"dict", "list", "set", "str", "sorted"})
+"""Builtins whose call makes a container (where no code of the submission binds the name)."""
 GENERATOR_ATTRIBUTES = names("normal uniform integers standard_normal random permutation")
 """Of NumPy's random Generator (`np.random.default_rng(0).normal(size=3)`, for constants)."""
 VALUE_ATTRIBUTES = ARRAY_ATTRIBUTES | NUMBER_INFO_ATTRIBUTES | CONTAINER_ATTRIBUTES | GENERATOR_ATTRIBUTES
 """The attributes readable on any value (those refused in VALUE_ATTRIBUTES_REFUSED excepted)."""
 assert not VALUE_ATTRIBUTES & VALUE_ATTRIBUTES_REFUSED.keys(), VALUE_ATTRIBUTES & VALUE_ATTRIBUTES_REFUSED.keys()
+assert not CONTAINER_ONLY_ATTRIBUTES & (VALUE_ATTRIBUTES | VALUE_ATTRIBUTES_REFUSED.keys())

@@ -55,6 +55,8 @@ from handgrad.allowlist import (
     CALL_ONLY_BUILTINS,
     COMPLEX_NAMES,
     CONFIG_OPTIONS,
+    CONTAINER_BUILTINS,
+    CONTAINER_ONLY_ATTRIBUTES,
     DIFFERENCE_QUOTIENTS,
     DYNAMIC_BUILTINS,
     DYNAMIC_MODULES,
@@ -526,6 +528,13 @@ def _text_or_none(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def _is_display(node: ast.expr) -> bool:
+    """A dict, list or set display or comprehension, a string or an f-string: a builtin
+    container or string whatever any name is bound to."""
+    displays = (ast.Dict, ast.List, ast.Set, ast.DictComp, ast.ListComp, ast.SetComp, ast.JoinedStr)
+    return isinstance(node, displays) or (isinstance(node, ast.Constant) and isinstance(node.value, str))
+
+
 def _texts(node: ast.expr) -> list[str]:
     """The strings (and bytes, as latin-1) written in a dtype's place, inside tuples, lists and
     dicts too (a structured dtype's spec)."""
@@ -690,6 +699,8 @@ class _ModuleScan:
         """Own names that are plain methods somewhere: never read on a class, where they are unbound."""
         self.class_callables: set[str] = package.class_callables if package is not None else set()
         """Own names of classmethods and staticmethods: readable on an own class too."""
+        self.shadowed: set[str] | None = None
+        """Every name bound anywhere in this module (made when first needed: _container)."""
         self.assigned: dict[int, str] = {}
         """How an assignment target is bound, where it is a class or an instance (_Scope.hows)."""
         self.line = 0
@@ -905,6 +916,12 @@ class _ModuleScan:
             for target in node.targets:
                 if how and isinstance(target, ast.Name):
                     self.assigned[id(target)] = how
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_display(node.value):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    self.assigned[id(target)] = "container"
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            self.assigned[id(node.target)] = "augmented"  # (`d |= {...}`: a container stays one)
 
     # -- pass 2: checks
 
@@ -1204,6 +1221,8 @@ class _ModuleScan:
         `self`, `super()` there, a call of an own class, a name bound only to such calls),
         "class" (an own class, a classmethod's `cls`), or "" (anything else, where the check
         cannot know). A name counts only where nothing else is ever bound to it."""
+        if _is_display(expr):
+            return "container"
         if isinstance(expr, ast.Call):
             func = expr.func
             if isinstance(func, ast.Name) and func.id == "super" and v.scope.resolve("super") is None:
@@ -1219,6 +1238,8 @@ class _ModuleScan:
             return scope.self_kind
         if hows == {"class"}:
             return "class" if self._own_class(v.scope, expr.id) else ""
+        if self._container(hows):
+            return "container"
         made = {h.removeprefix("instance:") for h in hows}
         own = hows and all(h.startswith("instance:") for h in hows) and all(self._own_class(scope, c) for c in made)
         return "instance" if own else ""
@@ -1273,6 +1294,19 @@ class _ModuleScan:
             return name in self.class_callables and name not in self.plain_methods
         return False
 
+    def _container(self, hows: set[str]) -> bool:
+        """Whether a name bound in these ways (_Scope.hows) is always a builtin container or
+        string: each binding a display, or a call of a builtin of CONTAINER_BUILTINS that no
+        code of the submission binds, or an augmented assignment of one (`d |= {...}`)."""
+        made = hows - {"augmented"}
+        if self.shadowed is None:  # (every name bound anywhere in this module)
+            self.shadowed = {n for s in {id(v.scope): v.scope for v in self.visits}.values() for n in s.bound}
+        return bool(made) and all(
+            h == "container"
+            or (h.removeprefix("instance:") in CONTAINER_BUILTINS and h.removeprefix("instance:") not in self.shadowed)
+            for h in made
+        )
+
     def _check_value_chain(self, v: _Visit, attrs: list[ast.Attribute], receiver: str) -> None:
         """Attributes read or stored on a value: listed ones (VALUE_ATTRIBUTES) on any value; the
         submission's own attribute names first on its own object (`self.w`, `Model().forward`),
@@ -1290,8 +1324,11 @@ class _ModuleScan:
                 return
             if a.attr in VALUE_ATTRIBUTES or self._own_readable(a.attr, here) or _is_dunder(a.attr):
                 continue  # (double underscores are checked in _check_chain)
+            if here == "container" and a.attr in CONTAINER_ONLY_ATTRIBUTES:
+                continue
             where = {
                 "": "on a value of unknown type",
+                "container": "on a dict, list, set or string",
                 "instance": "on your object: your classes do not define it",
                 "class": "on your class: read it on an instance (`Model().name`) or `self`",
             }[here]

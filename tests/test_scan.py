@@ -16,8 +16,10 @@ from handgrad.scan import Finding, check_package_files, scan_path, scan_source
 from reference.catalog import NAMES
 from tests.corpus import hostile
 from tests.corpus.correct_forms import CORRECT_FORMS
+from tests.corpus.correct_forms_2 import CORRECT_FORMS_2
 from tests.corpus.mistakes import MISTAKES, MODULES, correct_source
 from tests.corpus.mistakes_subtle import SUBTLE
+from tests.corpus.mistakes_subtle_2 import SUBTLE_2
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,7 +80,7 @@ def test_the_shipped_package_passes_under_another_name(tmp_path: Path) -> None:
 
 def test_no_mistake_or_correct_form_of_the_corpus_is_refused() -> None:
     """A mistake loses marks for its numbers, never for the scan; a correct form keeps them."""
-    corpus = (*MISTAKES, *SUBTLE, *CORRECT_FORMS)
+    corpus = (*MISTAKES, *SUBTLE, *SUBTLE_2, *CORRECT_FORMS, *CORRECT_FORMS_2)
     refused = {m.id: problems(scan_source(m.module_text, NAMES)) for m in corpus}
     assert {k: v for k, v in refused.items() if v} == {}
 
@@ -99,6 +101,48 @@ def test_clean_source_and_plain_numeric_code_pass() -> None:
     source = "import math\nimport functools\nimport jax.numpy as jnp\n\n@functools.partial(jnp.vectorize)\n"
     source += "def relu_grad(x):\n    return jnp.where(x > 0, 1.0, 0.0) * math.pi / math.pi\n"
     assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
+
+
+CONTAINER_BODIES = {
+    "dict-display": "g = {}\n    g.update(a=x)\n    return g['a']",
+    "dict-call": "g = dict(a=x)\n    g.update({'b': x})\n    return g['b']",
+    "augmented": "g = {}\n    g |= {'a': x}\n    g.update(b=x)\n    return g['b']",
+    "annotated": "g: dict = {'a': x}\n    g.popitem()\n    return x",
+    "comprehension": "g = {k: x for k in 'ab'}\n    g.update(c=x)\n    return g['c']",
+    "set": "s = {1, 2}\n    s.intersection_update({2})\n    return x * s.isdisjoint({3})",
+    "string": "name = 'W1'\n    return x if name.lower() == 'w1' else -x",
+    "f-string": "name = f'{1}x'\n    return x if name.removesuffix('x') == '1' else -x",
+    "display-itself": "return x if 'AB'.lower() == 'ab' else -x",
+}
+NOT_CONTAINERS = {
+    "parameter": ("def relu_grad(x, g={}):\n    g.update(a=x)\n    return x", "system"),
+    "also-an-array": ("def relu_grad(x):\n    g = {}\n    g = jnp.zeros(3)\n    g.update(a=x)\n    return x", "system"),
+    "loop-variable": ("def relu_grad(x):\n    for g in [{}]:\n        g.update(a=x)\n    return x", "system"),
+    "dict-shadowed": (
+        "def dict(**k):\n    return jnp.zeros(3)\n\n"
+        "def relu_grad(x):\n    g = dict(a=x)\n    g.update(b=x)\n    return x",
+        "system",
+    ),
+    "jitted-lower": ("def relu_grad(x):\n    f = jax.jit(jnp.sin)\n    return f.lower(x)", "system"),
+    "array-update": ("def relu_grad(x):\n    return (x * 2).update(x)", "system"),
+    "walrus": ("def relu_grad(x):\n    g = {}\n    (g := jnp.ones(2))\n    return g.update(x)", "system"),
+}
+
+
+@pytest.mark.parametrize("body", CONTAINER_BODIES.values(), ids=CONTAINER_BODIES.keys())
+def test_a_builtin_containers_own_methods_pass_where_the_check_knows_the_container(body: str) -> None:
+    """`update`, `lower` and the like are refused on a value of unknown type (an array's
+    `update`, a jitted function's `lower` lead into JAX), but not on a name bound only to a
+    display or a builtin container's call: a red team's dict.update of the network's gradients
+    lost every mark."""
+    source = f"import jax.numpy as jnp\n\ndef relu_grad(x):\n    {body}\n"
+    assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
+
+
+@pytest.mark.parametrize(("source", "kind"), NOT_CONTAINERS.values(), ids=NOT_CONTAINERS.keys())
+def test_those_methods_stay_refused_where_the_value_may_be_anything_else(source: str, kind: str) -> None:
+    found = scan_source(f"import jax\nimport jax.numpy as jnp\n\n{source}\n", ["relu_grad"])["relu_grad"]
+    assert kind in {f.kind for f in found}, [str(f) for f in found]
 
 
 def test_own_grad_and_backward_pass_but_jax_grad_does_not() -> None:

@@ -353,6 +353,24 @@ CORRECT_FORMS_2: tuple[Form, ...] = (
       """,
     ),
     f(
+        "net-grads-dict-update",
+        "two_layer_grads",
+        "the gradients gathered with dict.update, in two calls (a red team's: the scan refused "
+        "`.update` on any value, for an array's sake)",
+        """
+      def two_layer_grads(params, x, y):
+          W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+          a1 = sigmoid(x @ W1 + b1)
+          z2 = a1 @ W2 + b2
+          d2 = 2 * (sigmoid(z2) - y) * sigmoid_grad(z2)
+          d1 = (W2 @ d2) * sigmoid_grad(x @ W1 + b1)
+          grads = {}
+          grads.update({"W2": jnp.outer(a1, d2), "b2": d2})
+          grads.update(W1=jnp.outer(x, d1), b1=d1)
+          return grads
+      """,
+    ),
+    f(
         "net-loss-dot",
         "two_layer_loss",
         "d . d with d = a - y",
