@@ -28,6 +28,7 @@ worker imports a submission under its own name, never as "__main__").
 
 from __future__ import annotations
 
+import _string
 import ast
 import builtins
 import functools
@@ -38,6 +39,7 @@ import math
 import os
 import re
 import stat
+import string
 import sys
 import unicodedata
 from collections.abc import Iterable, Iterator
@@ -111,7 +113,6 @@ FORMAT_FIELD = re.compile(r"\{[^{}]*\}")
 str.format reads the attributes it names. Each pattern here runs in time linear in the
 string's length (a student chooses the strings)."""
 WORD = re.compile(r"\w+")
-ATTRIBUTE_IN_FIELD = re.compile(r"\.(\w+)")
 FORMATTERS = names("format format_map")
 """Methods of str that read the attributes their format fields name."""
 POSITIONALS_READ = DTYPE_TAKERS | FORMATTERS | names("astype view dtype compile")
@@ -548,17 +549,33 @@ def _texts(node: ast.expr) -> list[str]:
 
 
 def _dunder_field(text: str) -> str:
-    """The first format field in `text` that names a double-underscore attribute, or one not
-    listed for values (`{0.gi_frame.f_globals}`); "" if none."""
+    """The first format field in `text` that names a double-underscore attribute, or reads
+    one not listed for values (`{0.gi_frame.f_globals}`); "" if none. A field's attributes are
+    read as str.format reads them (its name up to `!` or `:`, then each `.name`; fields nested
+    in a format spec too), so a spec's `.3f` and a set written in a message (`{0.5, 1.0}`, no
+    attribute a name could reach) read nothing."""
     if "{" not in text:
         return ""
     for match in FORMAT_FIELD.finditer(text):
-        field_ = match.group()
-        if any(_is_dunder(w) for w in WORD.findall(field_)):
-            return field_
-        if any(w not in VALUE_ATTRIBUTES for w in ATTRIBUTE_IN_FIELD.findall(field_)):
-            return field_
+        if any(_is_dunder(w) for w in WORD.findall(match.group())):
+            return match.group()
+    try:  # (in str.format's order: a malformed string raises there after the fields before it)
+        for name in _field_names(text):
+            _, rest = _string.formatter_field_name_split(name)
+            if any(is_attr and str(key).isidentifier() and key not in VALUE_ATTRIBUTES for is_attr, key in rest):
+                return "{" + name + "}"
+    except ValueError:
+        pass
     return ""
+
+
+def _field_names(text: str) -> Iterator[str]:
+    """The field names of a format string, those nested in a field's format spec included."""
+    for _, name, spec, _ in string.Formatter().parse(text):
+        if name is not None:
+            yield name
+        if spec:
+            yield from _field_names(spec)
 
 
 def _is_dunder(name: str) -> bool:

@@ -129,6 +129,36 @@ NOT_CONTAINERS = {
 }
 
 
+FORMATS_THAT_READ_NOTHING = {
+    "precision": "raise ValueError('delta must be positive, got {:.3g}'.format(x))",
+    "named-precision": "jax.debug.print('max grad {m:.4f}', m=x)\n    return x",
+    "indexed-precision": "print('{0:.3f} {1:.1%}'.format(1.0, 0.5))\n    return x",
+    "listed-attribute-and-spec": "print('{0.shape} {0.dtype.name:>8}'.format(x))\n    return x",
+    "braces-in-a-message": "print('delta as in {0.5, 1.0, 2.0}')\n    return x",
+    "nested-width": "print('{0:>{1}.{2}f}'.format(1.0, 8, 3))\n    return x",
+}
+FORMATS_THAT_READ = {
+    "unlisted": "print('{0.gi_frame}'.format(x))\n    return x",
+    "in-a-nested-spec": "print('{0:{1.gi_frame}}'.format(x, x))\n    return x",
+    "after-an-index": "print('{0[0].gi_frame}'.format([x]))\n    return x",
+    "dunder-before-a-spec": "print('{0.__class__:>9}'.format(x))\n    return x",
+}
+
+
+@pytest.mark.parametrize("body", FORMATS_THAT_READ_NOTHING.values(), ids=FORMATS_THAT_READ_NOTHING.keys())
+def test_a_format_spec_or_a_brace_in_a_message_reads_no_attribute(body: str) -> None:
+    """str.format reads attributes only in a field's name (up to `!` or `:`): `{:.3g}` in an
+    error message was taken for an attribute `3g` and cost the function its marks (a red team's)."""
+    source = f"import jax\n\ndef relu_grad(x):\n    {body}\n"
+    assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
+
+
+@pytest.mark.parametrize("body", FORMATS_THAT_READ.values(), ids=FORMATS_THAT_READ.keys())
+def test_a_format_field_that_reads_an_unlisted_attribute_is_still_refused(body: str) -> None:
+    found = scan_source(f"def relu_grad(x):\n    {body}\n", ["relu_grad"])["relu_grad"]
+    assert any("format field" in str(f) for f in found), [str(f) for f in found]
+
+
 @pytest.mark.parametrize("body", CONTAINER_BODIES.values(), ids=CONTAINER_BODIES.keys())
 def test_a_builtin_containers_own_methods_pass_where_the_check_knows_the_container(body: str) -> None:
     """`update`, `lower` and the like are refused on a value of unknown type (an array's
