@@ -229,6 +229,8 @@ class _Scope:
     """In a class body: its plain methods (which take any first argument when not bound)."""
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     """The class statements binding each name here (for their bases)."""
+    functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    """The plain def statements binding each name here (for what they return)."""
     class_name: str = ""
     """A class body's class (its methods' `self` is own only where the class is)."""
 
@@ -471,6 +473,8 @@ class _Package:
         """Attribute names the package's own classes define (see _ModuleScan.own_attrs)."""
         self.plain_methods: set[str] = set()
         self.class_callables: set[str] = set()
+        self.class_constants: set[str] = set()
+        self.class_others: set[str] = set()
         self.steps = _Steps()
         self._library: dict[tuple[str, str], list[_Target]] = {}
         """library()'s answers, asked once every module is bound."""
@@ -527,6 +531,43 @@ def _literal_names(node: ast.expr) -> bool:
 
 def _text_or_none(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _own_body(node: ast.FunctionDef) -> Iterator[ast.AST]:
+    """The nodes of a function's own body: not those of functions, lambdas or classes in it."""
+    todo: list[ast.AST] = [*node.body]
+    while todo:
+        n = todo.pop()
+        yield n
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(n))
+
+
+def _names_bound(node: ast.AST) -> list[str]:
+    """The names a node binds (a target, a parameter, a def, class or import)."""
+    if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+        return [node.id]
+    if isinstance(node, ast.arg):
+        return [node.arg]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    return []
+
+
+def _is_constant(node: ast.expr) -> bool:
+    """A number, string, bool or None written out, a sign or arithmetic on such, or a tuple of
+    them (`HALF = 0.5`, `SHAPE = (3, 4)`, `TINY = 2.0**-20`); never a complex number."""
+    if isinstance(node, ast.Constant):
+        return not isinstance(node.value, (complex, bytes)) and node.value is not Ellipsis
+    if isinstance(node, ast.UnaryOp):
+        return _is_constant(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_constant(node.left) and _is_constant(node.right)
+    if isinstance(node, ast.Tuple):
+        return all(_is_constant(e) for e in node.elts)
+    return False
 
 
 def _is_display(node: ast.expr) -> bool:
@@ -716,6 +757,12 @@ class _ModuleScan:
         """Own names that are plain methods somewhere: never read on a class, where they are unbound."""
         self.class_callables: set[str] = package.class_callables if package is not None else set()
         """Own names of classmethods and staticmethods: readable on an own class too."""
+        self.class_constants: set[str] = package.class_constants if package is not None else set()
+        self.class_others: set[str] = package.class_others if package is not None else set()
+        """Names a class body binds to a constant (`HALF = 0.5`), and any other way: a name only
+        ever bound to constants is readable on an own class too (`Const.HALF`)."""
+        self.constant_targets: set[int] = set()
+        """Targets in a class body assigned a constant (pass 1)."""
         self.shadowed: set[str] | None = None
         """Every name bound anywhere in this module (made when first needed: _container)."""
         self.assigned: dict[int, str] = {}
@@ -871,6 +918,8 @@ class _ModuleScan:
             home.bind(node.name, "class" if own else "other" if isinstance(node, ast.ClassDef) else "def")
             if isinstance(node, ast.ClassDef):
                 home.classes[node.name] = node
+            elif isinstance(node, ast.FunctionDef):
+                home.functions[node.name] = node
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.home(node.name).bind(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
@@ -903,10 +952,15 @@ class _ModuleScan:
         one of its classes or to an instance of one."""
         node, scope = v.node, v.scope
         if scope.kind == "class":
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_constant(node.value):
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    self.constant_targets.add(id(target))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.own_attrs.add(node.name)
+                self.class_others.add(node.name)
             elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
                 self.own_attrs.add(node.id)
+                (self.class_constants if id(node) in self.constant_targets else self.class_others).add(node.id)
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 decorators = _decorator_names(node)
                 if "classmethod" in decorators or "staticmethod" in decorators:
@@ -917,7 +971,7 @@ class _ModuleScan:
 
         if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
             self.own_attrs.add(node.attr)  # (stored on `self` only: _check_value_chain)
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(node.value, ast.Call):
             func = node.value.func
             made = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             if made in ("namedtuple", "NamedTuple"):
@@ -930,7 +984,7 @@ class _ModuleScan:
                 if isinstance(func, ast.Name)
                 else ""
             )
-            for target in node.targets:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if how and isinstance(target, ast.Name):
                     self.assigned[id(target)] = how
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_display(node.value):
@@ -1258,7 +1312,11 @@ class _ModuleScan:
         if self._container(hows):
             return "container"
         made = {h.removeprefix("instance:") for h in hows}
-        own = hows and all(h.startswith("instance:") for h in hows) and all(self._own_class(scope, c) for c in made)
+        own = (
+            hows
+            and all(h.startswith("instance:") for h in hows)
+            and all(self._own_class(scope, c) or self._makes_own(scope, c) for c in made)
+        )
         return "instance" if own else ""
 
     def _builtin_decorators(self, method: _Scope) -> bool:
@@ -1268,6 +1326,28 @@ class _ModuleScan:
         assert body is not None and body.parent is not None
         own = self._own_class(body.parent, body.class_name)
         return own and all(body.resolve(d) is None for d in method.self_decorators)
+
+    def _makes_own(self, scope: _Scope, name: str) -> bool:
+        """Whether `name`, looked up from `scope`, is bound only by one plain undecorated def
+        (not a generator) whose every `return` is a call of an own class that the function
+        does not bind itself: `def _forward(...): ... return Cache(z1, a1)`, so that
+        `cache = _forward(...)` then `cache.z1` reads an own object's field."""
+        home = scope.resolve(name)
+        node = home.functions.get(name) if home is not None else None
+        if home is None or node is None or home.hows.get(name) != {"def"} or node.decorator_list:
+            return False
+        inside = list(_own_body(node))
+        returns = [n for n in inside if isinstance(n, ast.Return)]
+        if not returns or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in inside):
+            return False
+        local = {t for n in ast.walk(node) for t in _names_bound(n)}
+        return all(
+            isinstance(r.value, ast.Call)
+            and isinstance(r.value.func, ast.Name)
+            and r.value.func.id not in local
+            and self._own_class(home, r.value.func.id)
+            for r in returns
+        )
 
     def _own_class(self, scope: _Scope, name: str, seen: frozenset[str] = frozenset()) -> bool:
         """Whether `name`, looked up from `scope`, is bound only by a class statement of the
@@ -1303,12 +1383,14 @@ class _ModuleScan:
 
     def _own_readable(self, name: str, receiver: str) -> bool:
         """An own attribute name, readable on this kind of own object: any on an instance; on a
-        class only a classmethod or staticmethod (a plain method read on the class is unbound
-        and would run with any first argument as its `self`)."""
+        class only a classmethod, a staticmethod or a constant that every class body binding
+        the name assigns, and not a name every class has (`mro`): a plain method read on the
+        class is unbound and would run with any first argument as its `self`."""
         if receiver == "instance":
             return name in self.own_attrs
         if receiver == "class":
-            return name in self.class_callables and name not in self.plain_methods
+            constant = name in self.class_constants and name not in self.class_others and not hasattr(type, name)
+            return (name in self.class_callables or constant) and name not in self.plain_methods
         return False
 
     def _container(self, hows: set[str]) -> bool:

@@ -159,6 +159,47 @@ def test_a_format_field_that_reads_an_unlisted_attribute_is_still_refused(body: 
     assert any("format field" in str(f) for f in found), [str(f) for f in found]
 
 
+CACHE = "from typing import NamedTuple\n\nclass Cache(NamedTuple):\n    z: float\n    a: float\n\n"
+OWN_OBJECTS = {
+    "returned-by-a-helper": CACHE + "def _forward(x):\n    z = x * 2\n    if z.ndim > 9:\n        return Cache(z, z)\n"
+    "    return Cache(z=z, a=z + 1)\n\n"
+    "def relu_grad(x):\n    cache = _forward(x)\n    return cache.a - cache.z",
+    "annotated": "class Relu:\n    def backward(self, x):\n        return x > 0\n\n"
+    "def relu_grad(x):\n    act: Relu = Relu()\n    return act.backward(x)",
+    "class-constant": "class Const:\n    HALF = 0.5\n    TWO: float = 2 * 1.0\n\n"
+    "def relu_grad(x):\n    return (x > 0) * Const.HALF * Const.TWO",
+}
+NOT_OWN_OBJECTS = {
+    "helper-returns-anything-once": CACHE
+    + "def _forward(x):\n    if x.ndim:\n        return x\n    return Cache(x, x)\n\n"
+    "def relu_grad(x):\n    cache = _forward(x)\n    return cache.a",
+    "helper-shadows-the-class": CACHE + "def _forward(x):\n    Cache = jax.jit\n    return Cache(x)\n\n"
+    "def relu_grad(x):\n    cache = _forward(x)\n    return cache.a",
+    "decorated-helper": CACHE + "@jax.jit\ndef _forward(x):\n    return Cache(x, x)\n\n"
+    "def relu_grad(x):\n    cache = _forward(x)\n    return cache.a",
+    "generator-helper": CACHE + "def _forward(x):\n    yield x\n    return Cache(x, x)\n\n"
+    "def relu_grad(x):\n    cache = _forward(x)\n    return cache.a",
+    "constant-and-method": "class A:\n    f = 0.5\n\nclass B:\n    def f(self):\n        return 1\n\n"
+    "def relu_grad(x):\n    return x * B.f",
+    "constant-named-like-type-s": "class A:\n    mro = 1\n\ndef relu_grad(x):\n    return A.mro()",
+    "computed-class-attribute": "class A:\n    g = jax.jit(jnp.sin)\n\ndef relu_grad(x):\n    return A.g(x)",
+}
+
+
+@pytest.mark.parametrize("source", OWN_OBJECTS.values(), ids=OWN_OBJECTS.keys())
+def test_own_fields_read_on_objects_the_check_knows_are_own(source: str) -> None:
+    """A NamedTuple cache a forward helper returns (`cache = _forward(x); cache.z1`), an own
+    object bound with an annotation, a constant read on its own class: each cost the whole
+    function its marks (a red team's)."""
+    assert scan_source(f"import jax\nimport jax.numpy as jnp\n{source}\n", ["relu_grad"]) == {"relu_grad": []}
+
+
+@pytest.mark.parametrize("source", NOT_OWN_OBJECTS.values(), ids=NOT_OWN_OBJECTS.keys())
+def test_own_names_stay_refused_where_the_object_may_be_another(source: str) -> None:
+    found = scan_source(f"import jax\nimport jax.numpy as jnp\n{source}\n", ["relu_grad"])["relu_grad"]
+    assert found, "accepted"
+
+
 @pytest.mark.parametrize("body", CONTAINER_BODIES.values(), ids=CONTAINER_BODIES.keys())
 def test_a_builtin_containers_own_methods_pass_where_the_check_knows_the_container(body: str) -> None:
     """`update`, `lower` and the like are refused on a value of unknown type (an array's
