@@ -124,10 +124,16 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     "typing": names(
         """Any Callable Optional Union Sequence Mapping MutableMapping Iterable Iterator Tuple List
         Dict Set FrozenSet NamedTuple TypeVar Generic Protocol Final Literal ClassVar Annotated
-        TypeAlias Self TYPE_CHECKING cast overload"""
+        TypeAlias Self TYPE_CHECKING cast overload TypedDict NewType Type Never NoReturn Hashable
+        Sized Collection Container Reversible Generator AbstractSet MutableSequence MutableSet
+        DefaultDict Deque SupportsFloat SupportsInt SupportsIndex SupportsAbs ParamSpec
+        Concatenate TypeGuard Required NotRequired LiteralString final assert_never"""
     ),
     "collections": names("namedtuple OrderedDict defaultdict"),
-    "collections.abc": names("Callable Mapping MutableMapping Sequence Iterable Iterator"),
+    "collections.abc": names(
+        """Callable Mapping MutableMapping Sequence Iterable Iterator Generator Collection Sized
+        Container Hashable Reversible Set MutableSet MutableSequence KeysView ValuesView ItemsView"""
+    ),
     "abc": names("ABC abstractmethod"),
     "numbers": names("Number Real Integral"),
     "warnings": names("warn"),

@@ -299,6 +299,8 @@ class _Visit:
     """The top-level class whose body (running at import) this is."""
     skip_main: bool = False
     """On the module: skip the body of `if __name__ == "__main__":` (never run when graded)."""
+    skip: frozenset[int] = frozenset()
+    """Nodes that never run, by id, left unvisited (_never_run)."""
 
 
 def _is_main_guard(stmt: ast.stmt) -> bool:
@@ -380,11 +382,68 @@ def _own_class_statement(node: ast.ClassDef) -> bool:
     return not node.decorator_list and not node.keywords and not new and plain_bases
 
 
+def _never_run(tree: ast.Module) -> frozenset[int]:
+    """The nodes of a module that never run, by id: the body of a top-level `if
+    TYPE_CHECKING:` (typing's constant False: imports for annotations only), where the module
+    binds `TYPE_CHECKING` (or `typing`) by that import alone and has no `import *`; and, under
+    `from __future__ import annotations`, every annotation (kept as a string, never evaluated:
+    `typing.get_type_hints` and `__annotations__` are refused)."""
+    bindings: dict[str, list[ast.AST]] = {}
+    stores = set()
+    for node in ast.walk(tree):
+        for name in _bound_names(node):
+            bindings.setdefault(name, []).append(node)
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bindings.setdefault(node.id, []).append(node)
+        if isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Load):
+            stores.add(node.attr)
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return frozenset()
+
+    def only_import(name: str, module: str, member: str | None) -> bool:
+        found = bindings.get(name, [])
+        return len(found) == 1 and any(
+            (isinstance(n, ast.ImportFrom) and n.module == module and n.level == 0 and member is not None
+             and any(a.name == member and (a.asname or a.name) == name for a in n.names))
+            or (isinstance(n, ast.Import) and member is None and any(a.name == module and a.asname is None
+                                                                      for a in n.names))
+            for n in found
+        )  # fmt: skip
+
+    def type_checking(test: ast.expr) -> bool:
+        if isinstance(test, ast.Name) and test.id == "TYPE_CHECKING":
+            return only_import("TYPE_CHECKING", "typing", "TYPE_CHECKING")
+        return (
+            isinstance(test, ast.Attribute)
+            and test.attr == "TYPE_CHECKING"
+            and isinstance(test.value, ast.Name)
+            and test.value.id == "typing"
+            and only_import("typing", "typing", None)
+        )
+
+    skip = set()
+    if "TYPE_CHECKING" not in stores:
+        skip |= {id(s) for s in tree.body if isinstance(s, ast.If) and type_checking(s.test)}
+    lazy = any(
+        isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
+        for s in tree.body
+    )
+    if lazy:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.arg) and node.annotation is not None:
+                skip.add(id(node.annotation))
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.returns is not None:
+                skip.add(id(node.returns))
+            elif isinstance(node, ast.AnnAssign):
+                skip.add(id(node.annotation))
+    return frozenset(skip)
+
+
 def _visits(tree: ast.Module) -> list[_Visit]:
     """Every node with its scope and owner, parents before children (no recursion)."""
     out: list[_Visit] = []
     skip_main = not _rebinds_module_name(tree)
-    stack = [_Visit(tree, _Scope("module", None), None, skip_main=skip_main)]
+    stack = [_Visit(tree, _Scope("module", None), None, skip_main=skip_main, skip=_never_run(tree))]
     while stack:
         v = stack.pop()
         out.append(v)
@@ -401,11 +460,12 @@ def _children(v: _Visit) -> list[_Visit]:
     children: list[_Visit] = []
 
     def add(nodes: Iterable[ast.AST | None], s: _Scope = scope, o: str | None = owner, c: str | None = v.cls) -> None:
-        children.extend(_Visit(n, s, o, c) for n in nodes if n is not None)
+        children.extend(_Visit(n, s, o, c, skip=v.skip) for n in nodes if n is not None and id(n) not in v.skip)
 
     if isinstance(node, ast.Module):
         for stmt in node.body:
-            add(stmt.orelse if v.skip_main and isinstance(stmt, ast.If) and _is_main_guard(stmt) else [stmt])
+            never = isinstance(stmt, ast.If) and (id(stmt) in v.skip or (v.skip_main and _is_main_guard(stmt)))
+            add(stmt.orelse if isinstance(stmt, ast.If) and never else [stmt])
     elif isinstance(node, ast.Lambda):
         add([*node.args.defaults, *node.args.kw_defaults])
         inner = _Scope("function", scope)

@@ -200,6 +200,43 @@ def test_own_names_stay_refused_where_the_object_may_be_another(source: str) -> 
     assert found, "accepted"
 
 
+RELU_BODY = "\n\ndef relu_grad(x: Float[Array, 'n']) -> Float[Array, 'n']:\n    return x > 0\n"
+NEVER_RUN = {
+    "type-checking": "from __future__ import annotations\nfrom typing import TYPE_CHECKING\n\n"
+    "if TYPE_CHECKING:\n    from jaxtyping import Array, Float" + RELU_BODY,
+    "typing-dot-type-checking": "from __future__ import annotations\nimport typing\n\n"
+    "if typing.TYPE_CHECKING:\n    from jaxtyping import Array, Float\nelse:\n    Array = Float = None" + RELU_BODY,
+    "lazy-annotation-of-anything": "from __future__ import annotations\nimport jax\n\n"
+    "def relu_grad(x: jax.grad(abs)) -> jax.vjp:\n    y: jax.jacrev = x > 0\n    return y\n",
+    "typing-names": "from typing import TypedDict, NewType, Type, Never\nfrom collections.abc import Generator\n\n"
+    "class Params(TypedDict):\n    W1: float\n\nScale = NewType('Scale', float)\n\n"
+    "def relu_grad(x: Type[float] | Generator | Params) -> float:\n    return x > Scale(0.0)\n",
+}
+DOES_RUN = {
+    "rebound": "from typing import TYPE_CHECKING\nTYPE_CHECKING = True\n\nif TYPE_CHECKING:\n    import os"
+    "\n\ndef relu_grad(x):\n    return x > 0\n",
+    "star-import-beside-it": "from typing import TYPE_CHECKING\nfrom jax.numpy import *\n\nif TYPE_CHECKING:\n"
+    "    import os\n\ndef relu_grad(x):\n    return x > 0\n",
+    "not-typings": "from jax.numpy import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import os"
+    "\n\ndef relu_grad(x):\n    return x > 0\n",
+    "annotation-evaluated-without-the-future-import": "import jax\n\n"
+    "def relu_grad(x: jax.grad(abs)):\n    return x > 0\n",
+}
+
+
+@pytest.mark.parametrize("source", NEVER_RUN.values(), ids=NEVER_RUN.keys())
+def test_code_that_never_runs_is_not_refused(source: str) -> None:
+    """`if TYPE_CHECKING:` imports (jaxtyping for annotations) and, under `from __future__
+    import annotations`, annotations themselves never run: the jaxtyping import cost every
+    function its marks, as did typing names used only in annotations (a red team's)."""
+    assert scan_source(source, ["relu_grad"]) == {"relu_grad": []}
+
+
+@pytest.mark.parametrize("source", DOES_RUN.values(), ids=DOES_RUN.keys())
+def test_code_that_may_run_is_still_checked(source: str) -> None:
+    assert scan_source(source, ["relu_grad"])["relu_grad"], "accepted"
+
+
 @pytest.mark.parametrize("body", CONTAINER_BODIES.values(), ids=CONTAINER_BODIES.keys())
 def test_a_builtin_containers_own_methods_pass_where_the_check_knows_the_container(body: str) -> None:
     """`update`, `lower` and the like are refused on a value of unknown type (an array's
