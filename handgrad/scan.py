@@ -736,6 +736,16 @@ def _public_names(module: str) -> frozenset[str]:
         return frozenset()
 
 
+IMPORT_ONLY = names(
+    """time timeit random pprint unittest doctest argparse sys os pathlib statistics textwrap
+    string decimal fractions json csv datetime logging numpy.testing jax.test_util"""
+)
+"""Modules not on the allowlist whose import does nothing but define names (or whose import
+the interpreter has done already): `import time` at the top for a timing under `__main__` is
+refused only where a name it binds is used in code that runs, costing those functions alone.
+A dotted `import numpy.testing` binds `numpy` itself: not among them."""
+
+
 def _refused_module(mod: str) -> tuple[str, str] | None:
     """(kind, why) when `import mod` is refused; None when it is allowed."""
     if mod in ALLOWED:
@@ -1708,12 +1718,21 @@ class _ModuleScan:
             self._find(v, node, "dynamic", "an import inside a class body is not allowed: import at module level")
             return
         at_top = v.owner is None and v.scope.kind == "module"
-        for bound, target, kind, why in self._import_targets(node):
+        targets = self._import_targets(node)
+        if isinstance(node, ast.Import):  # (`import a.b` binds `a`: its name is not b's to answer for)
+            modules = [a.name if a.asname or "." not in a.name else "" for a in node.names]
+        else:
+            modules = [node.module or "" if not node.level else ""] * len(node.names)
+        if len(modules) != len(targets):
+            modules = [""] * len(targets)
+        for (bound, target, kind, why), module in zip(targets, modules, strict=True):
             if target is None:
                 # Importing a module that is not allowed runs its code at import: every function
-                # pays. A refused name of an allowed module costs only the functions that use it.
+                # pays. A refused name of an allowed module costs only the functions that use it,
+                # as does a module of IMPORT_ONLY (`import time` for a timing under __main__).
                 # (A star import binds names unseen: every function pays for it too.)
                 runs_code = isinstance(node, ast.Import) or node.level or _refused_module(node.module or "") is not None
+                runs_code = runs_code and module not in IMPORT_ONLY
                 if at_top and not runs_code and bound != "*":
                     self._add(self._unit(bound), node.lineno, why, kind)
                 else:

@@ -213,11 +213,11 @@ NEVER_RUN = {
     "def relu_grad(x: Type[float] | Generator | Params) -> float:\n    return x > Scale(0.0)\n",
 }
 DOES_RUN = {
-    "rebound": "from typing import TYPE_CHECKING\nTYPE_CHECKING = True\n\nif TYPE_CHECKING:\n    import os"
+    "rebound": "from typing import TYPE_CHECKING\nTYPE_CHECKING = True\n\nif TYPE_CHECKING:\n    import ctypes"
     "\n\ndef relu_grad(x):\n    return x > 0\n",
     "star-import-beside-it": "from typing import TYPE_CHECKING\nfrom jax.numpy import *\n\nif TYPE_CHECKING:\n"
-    "    import os\n\ndef relu_grad(x):\n    return x > 0\n",
-    "not-typings": "from jax.numpy import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import os"
+    "    import ctypes\n\ndef relu_grad(x):\n    return x > 0\n",
+    "not-typings": "from jax.numpy import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    import ctypes"
     "\n\ndef relu_grad(x):\n    return x > 0\n",
     "annotation-evaluated-without-the-future-import": "import jax\n\n"
     "def relu_grad(x: jax.grad(abs)):\n    return x > 0\n",
@@ -465,6 +465,25 @@ def test_aliases_are_followed_to_what_they_name(source: str, refused: str) -> No
     assert any(refused in f.what for f in found), [str(f) for f in found]
     clean = source.split("\ndef")[0] + "\ndef f(x):\n    return x\n"
     assert scan_source(clean, ["f"]) == {"f": []}  # the import alone costs nothing
+
+
+def test_an_import_that_only_defines_names_costs_only_the_functions_that_use_them() -> None:
+    """`import time` and `from numpy.testing import assert_allclose` at the top for checks under
+    `__main__` zeroed every function (a red team's); a module of IMPORT_ONLY is refused where its
+    names are used in code that runs: in one function, that function; at import, every one. A
+    module whose import runs code of its own (ctypes) still costs every function."""
+    head = "import time\nfrom numpy.testing import assert_allclose\nimport jax.numpy as jnp\n{top}\n"
+    body = "def relu_grad(x):\n    {use}\n    return x > 0\n\ndef l1(a, y):\n    return jnp.sum(jnp.abs(a - y))\n"
+    main = "\nif __name__ == '__main__':\n    t = time.perf_counter()\n    assert_allclose(relu_grad(1.0), 1.0)\n"
+
+    def refused(top: str = "", use: str = "pass") -> list[str]:
+        found = scan_source(head.format(top=top) + body.format(use=use) + main, ["relu_grad", "l1"])
+        return [name for name, fs in found.items() if fs]
+
+    assert refused() == []
+    assert refused(use="time.sleep(0)") == ["relu_grad"]
+    assert refused(top="T0 = time.time()") == ["relu_grad", "l1"]
+    assert refused(top="import ctypes") == ["relu_grad", "l1"]
 
 
 def test_a_refused_import_is_said_once_not_again_on_each_attribute() -> None:
