@@ -1364,6 +1364,12 @@ class _ModuleScan:
         cannot know). A name counts only where nothing else is ever bound to it."""
         if _is_display(expr):
             return "container"
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Name)
+            and self._container({f"instance:{expr.func.id}"})
+        ):
+            return "container"  # (`str(x.dtype).upper()`)
         if isinstance(expr, ast.Call):
             func = expr.func
             if isinstance(func, ast.Name) and func.id == "super" and v.scope.resolve("super") is None:

@@ -113,6 +113,7 @@ CONTAINER_BODIES = {
     "string": "name = 'W1'\n    return x if name.lower() == 'w1' else -x",
     "f-string": "name = f'{1}x'\n    return x if name.removesuffix('x') == '1' else -x",
     "display-itself": "return x if 'AB'.lower() == 'ab' else -x",
+    "builtin-call-itself": "return x if str(x.dtype).upper() == 'FLOAT32' else -x",
 }
 NOT_CONTAINERS = {
     "parameter": ("def relu_grad(x, g={}):\n    g.update(a=x)\n    return x", "system"),
@@ -125,6 +126,10 @@ NOT_CONTAINERS = {
     ),
     "jitted-lower": ("def relu_grad(x):\n    f = jax.jit(jnp.sin)\n    return f.lower(x)", "system"),
     "array-update": ("def relu_grad(x):\n    return (x * 2).update(x)", "system"),
+    "shadowed-call-itself": (
+        "def str(v):\n    return jax.jit(jnp.sin)\n\ndef relu_grad(x):\n    return str(x).lower(x)",
+        "system",
+    ),
     "walrus": ("def relu_grad(x):\n    g = {}\n    (g := jnp.ones(2))\n    return g.update(x)", "system"),
 }
 
