@@ -82,7 +82,8 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         cond switch while_loop fori_loop scan map associative_scan platform_dependent
         optimization_barrier reshape broadcast broadcast_in_dim broadcast_to_rank expand_dims
         squeeze transpose concatenate pad slice slice_in_dim dynamic_slice dynamic_slice_in_dim
-        dynamic_update_slice dynamic_index_in_dim index_in_dim rev sort sort_key_val top_k iota
+        dynamic_update_slice dynamic_update_slice_in_dim dynamic_update_index_in_dim dynamic_index_in_dim
+        index_in_dim rev sort sort_key_val top_k iota
         broadcasted_iota full full_like collapse dot dot_general batch_matmul Precision"""
     ),
     "jax.lax.Precision": names("DEFAULT HIGH HIGHEST"),
@@ -98,12 +99,16 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     ),
     "jax.tree_util": names(
         """tree_map tree_leaves tree_structure tree_flatten tree_unflatten tree_reduce tree_all
-        register_pytree_node register_pytree_node_class Partial"""
+        register_pytree_node register_pytree_node_class Partial tree_map_with_path
+        tree_flatten_with_path tree_leaves_with_path keystr"""
     ),
     "jax.tree": names("map leaves structure flatten unflatten reduce all"),
     "jax.typing": names("ArrayLike DTypeLike"),
     "jax.config": names("update"),
-    "jax.random": names("PRNGKey key split fold_in normal uniform randint bernoulli choice permutation"),
+    "jax.random": names(
+        """PRNGKey key split fold_in normal uniform randint bernoulli choice permutation
+        truncated_normal exponential categorical gumbel laplace logistic multivariate_normal"""
+    ),
     "jax.core": names("Tracer"),  # for isinstance checks only: the rest of jax.core is JAX's internals
     "jax.debug": names("print"),
     # numpy: constants, dtypes and array basics, for host-side shapes and constants.
@@ -114,13 +119,17 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         zeros_like ones_like full_like empty arange linspace eye identity shape ndim prod sum mean
         max min maximum minimum abs absolute exp log log1p expm1 sqrt square tanh sign where clip
         isfinite isnan isinf allclose isclose broadcast_to broadcast_shapes reshape transpose
-        concatenate stack outer dot matmul einsum errstate random"""
+        concatenate stack outer dot matmul einsum errstate random log2 log10 sin cos tan sinh cosh
+        arcsin arccos arctan arctan2 hypot power floor ceil round sort argsort argmax argmin
+        cumsum diag"""
     ),
     "numpy.random": names("seed default_rng randn rand normal uniform randint standard_normal RandomState"),
     "math": AllExcept(),
     "functools": names("partial reduce cache lru_cache"),
-    "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter"),
-    "itertools": names("product combinations permutations accumulate chain repeat count islice starmap"),
+    "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter getitem lt le gt ge eq ne"),
+    "itertools": names(
+        "product combinations permutations accumulate chain repeat count islice starmap pairwise zip_longest"
+    ),
     "typing": names(
         """Any Callable Optional Union Sequence Mapping MutableMapping Iterable Iterator Tuple List
         Dict Set FrozenSet NamedTuple TypeVar Generic Protocol Final Literal ClassVar Annotated
@@ -136,7 +145,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     ),
     "abc": names("ABC abstractmethod"),
     "numbers": names("Number Real Integral"),
-    "warnings": names("warn"),
+    "warnings": names("warn catch_warnings simplefilter filterwarnings"),
     "__future__": AllExcept(),
 }
 """Module -> the names a formula may take from it. A dotted entry is a module (or a
