@@ -375,11 +375,42 @@ def _method_self(scope: _Scope, node: ast.FunctionDef | ast.AsyncFunctionDef) ->
 
 def _own_class_statement(node: ast.ClassDef) -> bool:
     """A class statement whose name stays bound to the class it makes, whose instances it makes
-    itself: no decorator or keyword (a metaclass) that may return something else, no `__new__`,
-    bases named plainly (checked where the class is used)."""
+    itself: no keyword (a metaclass), no `__new__`, decorators and bases named plainly, a base
+    perhaps subscripted (`Generic[T]`): which library names they are is checked where the
+    class is used (_ModuleScan._own_class: only SAFE_DECORATORS, and SAFE_SUBSCRIPTED bases)."""
     new = any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__new__" for s in node.body)
-    plain_bases = all(isinstance(b, ast.Name) for b in node.bases)
-    return not node.decorator_list and not node.keywords and not new and plain_bases
+    plain_bases = all(isinstance(b.value if isinstance(b, ast.Subscript) else b, ast.Name) for b in node.bases)
+    plain_decorators = all(_dotted(d) is not None for d in node.decorator_list)
+    return plain_decorators and not node.keywords and not new and plain_bases
+
+
+def _dotted(expr: ast.expr) -> list[str] | None:
+    """`a.b.c` as ["a", "b", "c"]; None for anything but names and attributes."""
+    parts: list[str] = []
+    while isinstance(expr, ast.Attribute):
+        parts.append(expr.attr)
+        expr = expr.value
+    return [expr.id, *reversed(parts)] if isinstance(expr, ast.Name) else None
+
+
+def _library_name(scope: _Scope, expr: ast.expr) -> str | None:
+    """The library name `expr` (a name or attribute chain) means, looked up from `scope`,
+    where its first name is bound only by imports of one library name; None otherwise."""
+    parts = _dotted(expr)
+    if parts is None:
+        return None
+    home = scope.resolve(parts[0])
+    imported = home.imports.get(parts[0], []) if home is not None else []
+    paths = {t[1] for t in imported if t[0] == "lib"}
+    if home is None or home.hows.get(parts[0]) != {"import"} or len(paths) != 1 or len(imported) != len(paths):
+        return None
+    return ".".join([paths.pop(), *parts[1:]])
+
+
+SAFE_DECORATORS = names("jax.tree_util.register_pytree_node_class")
+"""Class decorators that hand back the class they are given, unchanged."""
+SAFE_SUBSCRIPTED = names("typing.Generic typing.Protocol")
+"""Library bases an own class may name subscripted (`Generic[T]`: the class itself)."""
 
 
 def _never_run(tree: ast.Module) -> frozenset[int]:
@@ -1435,7 +1466,13 @@ class _ModuleScan:
         node = home.classes.get(name)
         if node is None:
             return True  # a namedtuple
+        if any(_library_name(home, d) not in SAFE_DECORATORS for d in node.decorator_list):
+            return False
         for base in node.bases:
+            if isinstance(base, ast.Subscript):
+                if _library_name(home, base.value) in SAFE_SUBSCRIPTED:
+                    continue
+                return False
             assert isinstance(base, ast.Name)  # (_own_class_statement)
             if self._safe_base(home, base.id):
                 continue
@@ -1607,7 +1644,10 @@ class _ModuleScan:
         if not isinstance(func, ast.Name) or self._targets(v, func.id):
             return False
         scope = v.scope.resolve(func.id)
-        return scope is not None and bool(scope.hows.get(func.id)) and scope.hows[func.id] <= {"def", "class"}
+        if scope is None or not scope.hows.get(func.id) or not scope.hows[func.id] <= {"def", "class"}:
+            return False
+        node = scope.classes.get(func.id)  # (a class decorated by anything but SAFE_DECORATORS is not)
+        return node is None or all(_library_name(scope, d) in SAFE_DECORATORS for d in node.decorator_list)
 
     def _check_unpacked(self, v: _Visit, node: ast.Call, paths: set[str]) -> list[ast.keyword]:
         """`f(*args)` and `f(**options)` hide from the check what it reads at a call (a format,

@@ -173,6 +173,12 @@ OWN_OBJECTS = {
     "def relu_grad(x):\n    act: Relu = Relu()\n    return act.backward(x)",
     "class-constant": "class Const:\n    HALF = 0.5\n    TWO: float = 2 * 1.0\n\n"
     "def relu_grad(x):\n    return (x > 0) * Const.HALF * Const.TWO",
+    "generic-base": "from typing import Generic, TypeVar\nT = TypeVar('T')\n\nclass Act(Generic[T]):\n"
+    "    def backward(self, x: T) -> T:\n        return x > 0\n\ndef relu_grad(x):\n    return Act().backward(x)",
+    "pytree-class": "from jax.tree_util import register_pytree_node_class\n\n@register_pytree_node_class\n"
+    "class P:\n    def __init__(self, k):\n        self.k = k\n\n    def tree_flatten(self):\n"
+    "        return (self.k,), None\n\n    @classmethod\n    def tree_unflatten(cls, aux, children):\n"
+    "        return cls(*children)\n\ndef relu_grad(x):\n    return (x > 0) * P(1.0).k",
 }
 NOT_OWN_OBJECTS = {
     "helper-returns-anything-once": CACHE
@@ -188,6 +194,10 @@ NOT_OWN_OBJECTS = {
     "def relu_grad(x):\n    return x * B.f",
     "constant-named-like-type-s": "class A:\n    mro = 1\n\ndef relu_grad(x):\n    return A.mro()",
     "computed-class-attribute": "class A:\n    g = jax.jit(jnp.sin)\n\ndef relu_grad(x):\n    return A.g(x)",
+    "decorated-by-a-library": "@jax.jit\nclass A:\n    def f(self):\n        return 1\n\n"
+    "def relu_grad(x):\n    return A().f()",
+    "subscripted-other-base": "class A(dict[str, int]):\n    def f(self):\n        return 1\n\n"
+    "def relu_grad(x):\n    return A().f()",
 }
 
 
