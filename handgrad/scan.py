@@ -1092,8 +1092,10 @@ class _ModuleScan:
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
                     self.assigned[id(target)] = "container"
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            self.assigned[id(node.target)] = "augmented"  # (`d |= {...}`: a container stays one)
+        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and _is_display(node.value):
+            # (`d |= {...}`: a container stays one. Not `s += obj`: str and set fall back on
+            # obj.__radd__ / __ror__, which may return anything)
+            self.assigned[id(node.target)] = "augmented"
 
     # -- pass 2: checks
 

@@ -130,6 +130,11 @@ NOT_CONTAINERS = {
         "def str(v):\n    return jax.jit(jnp.sin)\n\ndef relu_grad(x):\n    return str(x).lower(x)",
         "system",
     ),
+    "augmented-by-an-object": (
+        "class E:\n    def __radd__(self, other):\n        return jax.jit(jnp.sin)\n\n"
+        "def relu_grad(x):\n    s = ''\n    s += E()\n    return s.lower(x)",
+        "system",
+    ),
     "walrus": ("def relu_grad(x):\n    g = {}\n    (g := jnp.ones(2))\n    return g.update(x)", "system"),
 }
 
