@@ -145,7 +145,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     ),
     "abc": names("ABC abstractmethod"),
     "numbers": names("Number Real Integral"),
-    "warnings": names("warn catch_warnings simplefilter filterwarnings"),
+    "warnings": names("warn simplefilter filterwarnings"),
     "__future__": AllExcept(),
 }
 """Module -> the names a formula may take from it. A dotted entry is a module (or a

@@ -231,6 +231,11 @@ class _Scope:
     """The class statements binding each name here (for their bases)."""
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
     """The plain def statements binding each name here (for what they return)."""
+    namedtuples: dict[str, ast.Call] = field(default_factory=dict)
+    """The calls binding each name here that look like `namedtuple(...)` (checked where used)."""
+    count: dict[str, int] = field(default_factory=dict)
+    """How many statements bind each name here: a name bound twice (`def f` in an `if`, then
+    again) may be either binding when it is used."""
     class_name: str = ""
     """A class body's class (its methods' `self` is own only where the class is)."""
 
@@ -243,6 +248,7 @@ class _Scope:
     def bind(self, name: str, how: str = "other") -> None:
         self.bound.add(name)
         self.hows.setdefault(name, set()).add(how)
+        self.count[name] = self.count.get(name, 0) + 1
 
     def resolve_all(self, name: str) -> list[_Scope | None]:
         """Every binding `name` may refer to here (None: a builtin). In a class body a name
@@ -407,16 +413,31 @@ def _library_name(scope: _Scope, expr: ast.expr) -> str | None:
     return ".".join([paths.pop(), *parts[1:]])
 
 
+NAMEDTUPLE_MAKERS = names("collections.namedtuple typing.NamedTuple")
+"""What a call must be, by what it is and not by its spelling, to make a namedtuple class."""
 SAFE_DECORATORS = names("jax.tree_util.register_pytree_node_class")
 """Class decorators that hand back the class they are given, unchanged."""
 SAFE_SUBSCRIPTED = names("typing.Generic typing.Protocol")
 """Library bases an own class may name subscripted (`Generic[T]`: the class itself)."""
 
 
-def _never_run(tree: ast.Module) -> frozenset[int]:
+def _children_of(mod: _Module, package: _Package | None) -> dict[str, str]:
+    """The direct submodules of a package's module (its __init__), by name: their keys."""
+    if package is None or not mod.is_package:
+        return {}
+    prefix = f"{mod.key}." if mod.key else ""
+    return {
+        k[len(prefix) :]: k
+        for k in package.keys
+        if k.startswith(prefix) and k != mod.key and "." not in k[len(prefix) :]
+    }
+
+
+def _never_run(tree: ast.Module, children: frozenset[str] = frozenset()) -> frozenset[int]:
     """The nodes of a module that never run, by id: the body of a top-level `if
     TYPE_CHECKING:` (typing's constant False: imports for annotations only), where the module
-    binds `TYPE_CHECKING` (or `typing`) by that import alone and has no `import *`; and, under
+    binds `TYPE_CHECKING` (or `typing`) by that import alone, has no `import *` and no submodule
+    of that name (importing one binds it); and, under
     `from __future__ import annotations`, every annotation (kept as a string, never evaluated:
     `typing.get_type_hints` and `__annotations__` are refused)."""
     bindings: dict[str, list[ast.AST]] = {}
@@ -453,7 +474,7 @@ def _never_run(tree: ast.Module) -> frozenset[int]:
         )
 
     skip = set()
-    if "TYPE_CHECKING" not in stores:
+    if "TYPE_CHECKING" not in stores and not children & {"TYPE_CHECKING", "typing"}:
         skip |= {id(s) for s in tree.body if isinstance(s, ast.If) and type_checking(s.test)}
     lazy = any(
         isinstance(s, ast.ImportFrom) and s.module == "__future__" and any(a.name == "annotations" for a in s.names)
@@ -470,11 +491,12 @@ def _never_run(tree: ast.Module) -> frozenset[int]:
     return frozenset(skip)
 
 
-def _visits(tree: ast.Module) -> list[_Visit]:
-    """Every node with its scope and owner, parents before children (no recursion)."""
+def _visits(tree: ast.Module, children: frozenset[str] = frozenset()) -> list[_Visit]:
+    """Every node with its scope and owner, parents before children (no recursion).
+    `children`: the names of a package module's submodules (_never_run)."""
     out: list[_Visit] = []
     skip_main = not _rebinds_module_name(tree)
-    stack = [_Visit(tree, _Scope("module", None), None, skip_main=skip_main, skip=_never_run(tree))]
+    stack = [_Visit(tree, _Scope("module", None), None, skip_main=skip_main, skip=_never_run(tree, children))]
     while stack:
         v = stack.pop()
         out.append(v)
@@ -591,7 +613,7 @@ class _Package:
                     found.append(target)
                 elif target[2] is not None:
                     pending.append((target[1], target[2]))
-            if ref[1] not in scope.bound:
+            if ref[1] not in scope.bound or "star" in scope.hows.get(ref[1], ()):  # (bind_stars)
                 stars = scope.imports.get("*", [])
                 self.steps.take(len(stars))
                 pending += [(star[1], ref[1]) for star in stars]
@@ -840,7 +862,10 @@ class _ModuleScan:
         """Binds every name; `check` then runs once every module of the package is bound."""
         self.mod = mod
         self.package = package
-        self.visits = _visits(tree)
+        self.children = _children_of(mod, package)
+        """A package module's direct submodules, by name and key: importing one anywhere binds
+        its name here (`from .jnp.linalg import x` rebinds an `import jax.numpy as jnp`)."""
+        self.visits = _visits(tree, frozenset(self.children))
         self.chain_inner: set[int] = set()
         self.attr_base: set[int] = set()
         self.approved: set[int] = set()
@@ -868,6 +893,8 @@ class _ModuleScan:
         """Every name bound anywhere in this module (made when first needed: _container)."""
         self.assigned: dict[int, str] = {}
         """How an assignment target is bound, where it is a class or an instance (_Scope.hows)."""
+        self.namedtuple_calls: dict[int, ast.Call] = {}
+        """Targets assigned a call that looks like `namedtuple(...)`, and the call (pass 1)."""
         self.line = 0
         """The line being checked (where a construct too deep to check is reported)."""
         self.found = 0
@@ -875,9 +902,33 @@ class _ModuleScan:
         for v in self.visits:
             self._bind(v)
         module_scope = self.visits[0].scope
+        for name, key in self.children.items():
+            module_scope.bind(name, "import")
+            module_scope.imports.setdefault(name, []).append(("own", key, None))
         mod.public = {n for n in module_scope.bound if not n.startswith("_")}
         if package is not None:
             package.scopes[mod.key] = module_scope
+
+    def bind_stars(self) -> bool:
+        """Bind here, as "star", every name the package's modules that this one star-imports
+        (`from .tools import *`) bind: one of them may rebind a builtin (`def dict`) or a
+        class of this module's. Returns whether any was new (the caller repeats until none
+        is: a star-imported module may star-import another)."""
+        if self.package is None:
+            return False
+        module_scope = self.visits[0].scope
+        added = False
+        for v in self.visits:
+            if not isinstance(v.node, ast.ImportFrom) or not any(a.name == "*" for a in v.node.names):
+                continue
+            for _, target, _, _ in self._import_targets(v.node):
+                source = self.package.scopes.get(target[1]) if target is not None and target[0] == "own" else None
+                self.package.steps.take(len(source.bound) if source is not None else 1)
+                for name in sorted(source.bound if source is not None else ()):
+                    if "star" not in module_scope.hows.get(name, set()):
+                        module_scope.bind(name, "star")
+                        added = True
+        return added
 
     def check(self) -> None:
         for v in self.visits:
@@ -1006,6 +1057,8 @@ class _ModuleScan:
                 self.docstrings.add(id(first.value))
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             scope.home(node.id).bind(node.id, self.assigned.get(id(node), "other"))
+            if id(node) in self.namedtuple_calls:
+                scope.home(node.id).namedtuples[node.id] = self.namedtuple_calls[id(node)]
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
             home = scope
             while home.kind == "comprehension" and home.parent is not None:
@@ -1088,6 +1141,8 @@ class _ModuleScan:
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if how and isinstance(target, ast.Name):
                     self.assigned[id(target)] = how
+                    if how == "class":
+                        self.namedtuple_calls[id(target)] = node.value
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_display(node.value):
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
@@ -1274,7 +1329,8 @@ class _ModuleScan:
         for target in list(found):
             if target[0] == "own" and target[2] is not None:
                 found += self.package.library(target[1], target[2])
-        if None in scopes:
+        starred = any(s is not None and s.kind == "module" and "star" in s.hows.get(name, ()) for s in scopes)
+        if None in scopes or starred:  # (followed through star imports, as before bind_stars)
             found += self.package.library(self.mod.key, name)
         return found
 
@@ -1293,8 +1349,12 @@ class _ModuleScan:
             why = "runs with any first argument as its `self`: call it on an instance, after the class"
             self._find(v, node, "dynamic", f"the method `{name}` used in its own class body {why}")
         targets = self._targets(v, name)
+        refused_too = scope is not None and "refused-import" in scope.hows.get(name, set())
         own_module_base = (
-            id(node) in self.attr_base and targets and all(t[0] == "own" and t[2] is None for t in targets)
+            id(node) in self.attr_base
+            and targets
+            and all(t[0] == "own" and t[2] is None for t in targets)
+            and not refused_too  # (`import pkg.helpers as os` beside `import os`: both may be it)
         )
         if scope is None or scope.kind in ("module", "class"):
             if any(s is None or s.kind == "module" for s in scopes) and not own_module_base:
@@ -1445,6 +1505,8 @@ class _ModuleScan:
         node = home.functions.get(name) if home is not None else None
         if home is None or node is None or home.hows.get(name) != {"def"} or node.decorator_list:
             return False
+        if home.count.get(name) != 1:  # (another def of the name, never run or not, may be the one called)
+            return False
         inside = list(_own_body(node))
         returns = [n for n in inside if isinstance(n, ast.Return)]
         if not returns or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in inside):
@@ -1465,9 +1527,12 @@ class _ModuleScan:
         home = scope.resolve(name)
         if home is None or home.hows.get(name) != {"class"} or home.imports.get(name) or name in seen:
             return False
+        if home.count.get(name) != 1:  # (two class statements: only the last is in `classes`)
+            return False
         node = home.classes.get(name)
-        if node is None:
-            return True  # a namedtuple
+        if node is None:  # a namedtuple, where the call is the library's
+            call = home.namedtuples.get(name)
+            return call is not None and _library_name(home, call.func) in NAMEDTUPLE_MAKERS
         if any(_library_name(home, d) not in SAFE_DECORATORS for d in node.decorator_list):
             return False
         for base in node.bases:
@@ -1553,6 +1618,12 @@ class _ModuleScan:
         """An attribute chain on the submission's own module: to its submodules and names, and
         on into a library where the name is a library import in that module."""
         assert self.package is not None
+        if not isinstance(node.ctx, ast.Load):
+            why = "rebinds a name of your own module from outside it (the check reads each module's names in it)"
+            self._find(
+                v, node, "dynamic", f"assigning to `{shown}.{'.'.join(a.attr for a in attrs)}` {why}: not allowed"
+            )
+            return
         for i, a in enumerate(attrs):
             shown = f"{shown}.{a.attr}"
             sub = f"{key}.{a.attr}".strip(".")
@@ -2017,6 +2088,14 @@ def _check_all(sources: list[tuple[_Module, bytes]], package: _Package | None) -
         except Exception as exc:  # RecursionError among them
             what = f"could not be checked ({type(exc).__name__} in the check; please report it)"
             mod.import_time.findings.append(Finding(0, what, "unreadable", mod.file))
+    try:
+        for _ in range(len(scans)):  # (star imports of star imports: until nothing is new)
+            if not any([scan.bind_stars() for _, scan in scans]):
+                break
+    except _TooManyStars as exc:  # the package's cost: said once, on its root
+        where = root or scans[0][0]
+        where.import_time.findings.append(Finding(0, f"too complex to check: {exc}", "unreadable", where.file))
+        return
     for mod, scan in scans:
         try:
             scan.check()

@@ -12,12 +12,12 @@ import pytest
 
 from handgrad.scan import scan_path
 from reference.catalog import NAMES
-from tests.corpus import hostile_static_2, hostile_static_3, hostile_static_4, hostile_static_5
+from tests.corpus import hostile_static_2, hostile_static_3, hostile_static_4, hostile_static_5, hostile_static_6
 from tests.corpus.hostile_static import HOSTILE as FIRST_HOSTILE
 from tests.corpus.hostile_static_2 import BOTH, Hostile, Submission
 from tests.test_scan_corpus import assert_refused_on_its_line
 
-CORPORA = (hostile_static_2, hostile_static_3, hostile_static_4, hostile_static_5)
+CORPORA = (hostile_static_2, hostile_static_3, hostile_static_4, hostile_static_5, hostile_static_6)
 HOSTILE = tuple(s for corpus in CORPORA for s in corpus.HOSTILE)
 CLEAN = tuple(s for corpus in CORPORA for s in corpus.CLEAN)
 

@@ -1,0 +1,442 @@
+"""A sixth corpus for the allowlist check, of the classes a red team found on 2026-12-07 in the
+rules that day loosened (a name the check takes for a builtin container or an own object, code
+that never runs) and two older ones. Each gets past the check by a binding it did not count:
+
+- a second `def` or `class` of the same name (in an `if` never taken, or after the first), so
+  the one the check read is not the one called;
+- a call spelled `namedtuple` that is not the library's;
+- a package's submodule, whose import binds its name in the package (`TYPE_CHECKING`,
+  `typing`, or a library alias such as `jnp`);
+- `from .tools import *` rebinding a builtin or a class of the importing module;
+- `import pkg.helpers as os` beside `import os`, and an attribute stored on an own module;
+- `s += obj`, where str and set fall back on obj.__radd__ / __ror__.
+
+Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
+passed the check before the commit that added this file. Same conventions as the first corpus:
+BASE is prepended to each one-file attack, the line a finding must be on is marked `# <-`.
+"""
+
+from __future__ import annotations
+
+from tests.corpus.hostile_static import BASE, Hostile, Submission, h
+
+ONLY_RELU = ("relu_grad",)
+UNKNOWN = "on a value of unknown type is not on the allowlist of attributes"
+CACHE = """
+        from typing import NamedTuple
+
+        class Cache(NamedTuple):
+            lower: object
+"""
+"""An own NamedTuple whose field name is a jitted function's `lower`."""
+
+
+def _without_relu_grad(text: str) -> str:
+    return text.replace("def relu_grad(x):\n    return (x > 0).astype(x.dtype)\n", "")
+
+
+HOSTILE: tuple[Hostile, ...] = (
+    # ---- a name bound twice: the check read one binding, the other runs ------------------------
+    h(
+        "second-def-in-an-if",
+        "a helper returning an own NamedTuple, defined again in an if never taken as one that "
+        "returns its argument: the helper's result was taken for an own object",
+        CACHE
+        + """
+        def _make(v):
+            return v
+
+        if len([]) > 0:
+            def _make(v):
+                return Cache(v)
+
+        def relu_grad(x):
+            made = _make(jax.jit(relu))
+            made.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "second-def-after-the-first",
+        "the own-object helper first, then rebound by a second def that returns its argument",
+        CACHE
+        + """
+        def _make(v):
+            return Cache(v)
+
+        def _make(v):  # noqa: F811
+            return v
+
+        def relu_grad(x):
+            made = _make(jax.jit(relu))
+            made.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "def-in-try-and-except",
+        "the two bindings in the two arms of a try statement",
+        CACHE
+        + """
+        try:
+            def _make(v):
+                return v
+        except ValueError:
+            def _make(v):
+                return Cache(v)
+
+        def relu_grad(x):
+            made = _make(jax.jit(relu))
+            made.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "decorated-class-then-a-plain-one",
+        "a class under an identity-making decorator, and a plain class of the same name never made",
+        """
+        def _as_is(cls):
+            return lambda v: v
+
+        @_as_is
+        class Box:
+            pass
+
+        if len([]) > 0:
+            class Box:
+                def lower(self, x):
+                    return x
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "class-then-a-function-of-its-name",
+        "a class statement, then a def of the same name that hands back its argument",
+        """
+        class Box:
+            def lower(self, x):
+                return x
+
+        def Box(v):  # noqa: F811
+            return v
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    # ---- a call spelled like namedtuple ----------------------------------------------------------
+    h(
+        "namedtuple-of-an-own-object",
+        "Factory.namedtuple returns its argument: the field string named the attribute to read",
+        """
+        class _Factory:
+            @staticmethod
+            def namedtuple(name, fields):
+                return lambda v: v
+
+        Factory = _Factory()
+        Box = Factory.namedtuple("Box", "lower")
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "own-function-named-namedtuple",
+        "a function of the file called namedtuple",
+        """
+        def namedtuple(name, fields):
+            return lambda v: v
+
+        Box = namedtuple("Box", "lower")
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "NamedTuple-from-elsewhere",
+        "NamedTuple imported from a module where it is not typing's (functools.partial of an identity)",
+        """
+        from functools import partial as NamedTuple
+
+        Box = NamedTuple(lambda v: v)
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    # ---- augmented assignment that falls back on the other operand ------------------------------
+    h(
+        "str-plus-equals-an-object",
+        "s = '' then s += obj: str has no __iadd__, so obj.__radd__ decides what s is",
+        """
+        class _Swap:
+            def __radd__(self, other):
+                return jax.jit(relu)
+
+        def relu_grad(x):
+            s = ""
+            s += _Swap()
+            s.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "set-or-equals-an-object",
+        "s = set() then s |= obj: set.__ior__ declines a non-set, so obj.__ror__ decides",
+        """
+        class _Swap:
+            def __ror__(self, other):
+                return {"k": jax.jit(relu)}
+
+        def relu_grad(x):
+            s = set()
+            s |= _Swap()
+            s.update(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    # ---- packages: what a submodule's import, a star import or a store binds ----------------------
+    Hostile(
+        "submodule-named-TYPE_CHECKING",
+        "importing the package's own TYPE_CHECKING.py binds that (truthy) module over typing's "
+        "constant, so the block the check skipped runs",
+        {
+            "__init__.py": _without_relu_grad(BASE)
+            + "\nfrom typing import TYPE_CHECKING\n\nfrom .TYPE_CHECKING import NOTE\n\n"
+            "if TYPE_CHECKING:  # <-\n    from jax import grad\n\n"
+            "def relu_grad(x):\n    return jax.vmap(grad(relu))(x.reshape(-1)).reshape(x.shape)\n",
+            "TYPE_CHECKING.py": "NOTE = 1\n",
+        },
+        kind="system",
+        rule="the module `TYPE_CHECKING` is used as a value",
+    ),
+    Hostile(
+        "submodule-named-typing",
+        "the package's own typing.py, imported, binds `typing` over the library in the package",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nimport typing\n\nfrom .typing import NOTE\n\n"
+            "if typing.TYPE_CHECKING:\n    from jax import grad  # <-\n\n"
+            "def relu_grad(x):\n    return jax.vmap(grad(relu))(x.reshape(-1)).reshape(x.shape)\n",
+            "typing.py": "TYPE_CHECKING = True\nNOTE = 1\n",
+        },
+        kind="autodiff",
+        rule="automatic differentiation",
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "subpackage-over-a-library-alias",
+        "`from .np.linalg import NOTE` binds the package's folder np over `import numpy as np`; its "
+        "linalg module exports jax.grad as norm",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nimport numpy as np\n\nfrom .np.linalg import NOTE\n\n"
+            "def relu_grad(x):\n    return jax.vmap(np.linalg.norm(relu))(x.reshape(-1)).reshape(x.shape)\n",
+            "np/__init__.py": "",
+            "np/linalg.py": "from jax import grad as norm  # <-\n\nNOTE = 1\n",
+        },
+        kind="autodiff",
+        rule="automatic differentiation",
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "star-import-rebinds-str",
+        "a module of the package defines str, star-imported over the builtin",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom .impl import relu_grad\n",
+            "tools.py": "def str(v):\n    return v\n",
+            "impl.py": "import jax\n\nfrom .tools import *\n\n\ndef relu_grad(x):\n"
+            "    str(jax.jit(jax.nn.relu)).lower(x)  # <-\n    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "star-import-rebinds-an-own-class",
+        "the importing module's own class Box, rebound by a star import to an identity function",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom .impl import relu_grad\n",
+            "tools.py": "def Box(v):\n    return v\n",
+            "impl.py": "import jax\n\n\nclass Box:\n    def lower(self, x):\n        return x\n\n\n"
+            "from .tools import *\n\n\ndef relu_grad(x):\n"
+            "    Box(jax.jit(jax.nn.relu)).lower(x)  # <-\n    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "star-import-of-a-star-import",
+        "the rebinding comes two star imports away",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom .impl import relu_grad\n",
+            "deep.py": "def dict(v):\n    return v\n",
+            "tools.py": "from .deep import *\n",
+            "impl.py": "import jax\n\nfrom .tools import *\n\n\ndef relu_grad(x):\n"
+            "    dict(jax.jit(jax.nn.relu)).update(x)  # <-\n    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "own-module-aliased-as-a-refused-one",
+        "`import pkg.helpers as os` beside `import os`: the name was taken for the own module alone",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nimport pkg.helpers as os\nimport os  # <-\n\n\n"
+            "def relu_grad(x):\n    os.getcwd()\n    return (x > 0).astype(x.dtype)\n",
+            "helpers.py": "NOTE = 1\n",
+        },
+        kind="system",
+        rule="`os` is not on the allowlist of modules",
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "store-on-an-own-module",
+        "a sibling module assigns impl.dict, rebinding impl's builtin name from outside",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom . import setup\nfrom .impl import relu_grad\n",
+            "setup.py": "from . import impl\n\nimpl.dict = lambda v: v  # <-\n",
+            "impl.py": "import jax\n\n\ndef relu_grad(x):\n"
+            "    dict(jax.jit(jax.nn.relu)).update(x)\n    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="dynamic",
+        rule="rebinds a name of your own module from outside it",
+    ),
+    Hostile(
+        "store-of-TYPE_CHECKING-on-an-own-module",
+        "a sibling module sets the package's TYPE_CHECKING to True",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom typing import TYPE_CHECKING\n\nfrom . import setter\n\n"
+            "if TYPE_CHECKING:\n    from jax import grad\n\n"
+            "def relu_grad(x):\n    return (x > 0).astype(x.dtype)\n",
+            "setter.py": "import pkg\n\npkg.TYPE_CHECKING = True  # <-\n",
+        },
+        kind="dynamic",
+        rule="rebinds a name of your own module from outside it",
+    ),
+    Hostile(
+        "deleting-an-own-modules-name",
+        "`del impl.relu` from a sibling: a store of another kind on an own module",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom . import impl, setup\nfrom .impl import relu_grad\n",
+            "setup.py": "from . import impl\n\ndel impl.relu  # <-\n",
+            "impl.py": "import jax\n\n\ndef relu(x):\n    return x\n\n\ndef relu_grad(x):\n"
+            "    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="dynamic",
+        rule="rebinds a name of your own module from outside it",
+    ),
+)
+
+CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "typed-pytree-and-cache-package",
+        "a package with TYPE_CHECKING imports, a Generic pytree params class, a NamedTuple cache "
+        "made by a forward helper, class constants, a format spec in an error and dict.update",
+        {
+            "__init__.py": "from .net import relu_grad, l2_grad\n",
+            "net.py": """
+            from __future__ import annotations
+
+            import time
+            from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
+
+            import jax.numpy as jnp
+            from jax.tree_util import register_pytree_node_class
+
+            if TYPE_CHECKING:
+                from jaxtyping import Array, Float
+
+            T = TypeVar("T")
+
+
+            class Const:
+                HALF = 0.5
+
+
+            class Cache(NamedTuple):
+                a: float
+                z: float
+
+
+            @register_pytree_node_class
+            class Scale(Generic[T]):
+                def __init__(self, k: T) -> None:
+                    self.k = k
+
+                def tree_flatten(self):
+                    return (self.k,), None
+
+                @classmethod
+                def tree_unflatten(cls, aux, children):
+                    return cls(*children)
+
+
+            def _forward(x: Float[Array, "n"]) -> Cache:
+                return Cache(a=jnp.maximum(x, 0.0), z=x)
+
+
+            def relu_grad(x: Float[Array, "n"]) -> Float[Array, "n"]:
+                cache = _forward(x)
+                return (cache.z > 0).astype(x.dtype) * Scale(2 * Const.HALF).k
+
+
+            def l2_grad(a, y):
+                if a.shape != y.shape:
+                    raise ValueError("shapes {} and {} differ by {:.1f}".format(a.shape, y.shape, 1.0))
+                parts = {}
+                parts.update(d=2 * (a - y))
+                return parts["d"]
+
+
+            if __name__ == "__main__":
+                t = time.perf_counter()
+                print(relu_grad(jnp.ones(3)), time.perf_counter() - t)
+            """,
+        },
+    ),
+)
