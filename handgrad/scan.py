@@ -367,15 +367,21 @@ def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
     return [d.id if isinstance(d, ast.Name) else None for d in node.decorator_list]
 
 
+IMPLICIT_CLASSMETHODS = names("__init_subclass__ __class_getitem__")
+"""Methods Python makes classmethods without a decorator: their first parameter is the class."""
+IMPLICIT_STATIC = names("__new__")
+"""A method Python makes a staticmethod: its first parameter is whatever the call passes."""
+
+
 def _method_self(scope: _Scope, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
     """Mark a method's own first parameter on its scope (`scope`): the instance for a plain method
     or a property, the class for a classmethod; none after another decorator or for a staticmethod."""
     decorators = _decorator_names(node)
     first = [*node.args.posonlyargs, *node.args.args][:1]
-    if not first or not all(d in METHOD_DECORATORS for d in decorators):
+    if not first or not all(d in METHOD_DECORATORS for d in decorators) or node.name in IMPLICIT_STATIC:
         return
     scope.self_name = first[0].arg
-    scope.self_kind = "class" if "classmethod" in decorators else "instance"
+    scope.self_kind = "class" if "classmethod" in decorators or node.name in IMPLICIT_CLASSMETHODS else "instance"
     scope.self_decorators = tuple(d for d in decorators if d is not None)
 
 
@@ -862,6 +868,11 @@ class _ModuleScan:
         """Binds every name; `check` then runs once every module of the package is bound."""
         self.mod = mod
         self.package = package
+        self.redeclared = {
+            n for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names
+        }
+        """Names some scope declares global or nonlocal: bound from there, in whatever order the
+        check meets the statements, they are never a known container or own object."""
         self.children = _children_of(mod, package)
         """A package module's direct submodules, by name and key: importing one anywhere binds
         its name here (`from .jnp.linalg import x` rebinds an `import jax.numpy as jnp`)."""
@@ -1077,9 +1088,9 @@ class _ModuleScan:
         elif isinstance(node, ast.ExceptHandler) and node.name:
             scope.home(node.name).bind(node.name)
         elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
-            scope.bind(node.name)
+            scope.home(node.name).bind(node.name)
         elif isinstance(node, ast.MatchMapping) and node.rest:
-            scope.bind(node.rest)
+            scope.home(node.rest).bind(node.rest)
         elif isinstance(node, ast.Global):
             scope.declared_global.update(node.names)
             for name in node.names:
@@ -1186,6 +1197,12 @@ class _ModuleScan:
             self._check_power(v, node, [node.left, node.right])
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self._check_import(v, node)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)) and v.scope.kind == "class":
+            # A def under it binds a function elsewhere whose body the check charges to the class.
+            why = "in a class body binds its names outside the class, out of the check's sight"
+            self._find(
+                v, node, "dynamic", f"`{'global' if isinstance(node, ast.Global) else 'nonlocal'}` {why}: not allowed"
+            )
         elif isinstance(node, ast.MatchClass):
             # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
             own = "instance" if isinstance(node.cls, ast.Name) and self._own_class(v.scope, node.cls.id) else ""
@@ -1478,6 +1495,8 @@ class _ModuleScan:
             return scope.self_kind
         if hows == {"class"}:
             return "class" if self._own_class(v.scope, expr.id) else ""
+        if expr.id in self.redeclared:  # (bound from inner scopes, in any order: not known)
+            return ""
         if self._container(hows):
             return "container"
         made = {h.removeprefix("instance:") for h in hows}
@@ -1511,7 +1530,7 @@ class _ModuleScan:
         returns = [n for n in inside if isinstance(n, ast.Return)]
         if not returns or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in inside):
             return False
-        local = {t for n in ast.walk(node) for t in _names_bound(n)}
+        local = {t for n in ast.walk(node) for t in (*_names_bound(n), *_bound_names(n))}
         return all(
             isinstance(r.value, ast.Call)
             and isinstance(r.value.func, ast.Name)
@@ -1580,6 +1599,7 @@ class _ModuleScan:
         made = hows - {"augmented"}
         if self.shadowed is None:  # (every name bound anywhere in this module)
             self.shadowed = {n for s in {id(v.scope): v.scope for v in self.visits}.values() for n in s.bound}
+            self.shadowed |= self.redeclared
         return bool(made) and all(
             h == "container"
             or (h.removeprefix("instance:") in CONTAINER_BUILTINS and h.removeprefix("instance:") not in self.shadowed)
@@ -1719,6 +1739,10 @@ class _ModuleScan:
         scope = v.scope.resolve(func.id)
         if scope is None or not scope.hows.get(func.id) or not scope.hows[func.id] <= {"def", "class"}:
             return False
+        if scope.functions.get(func.id) is not None and scope.functions[func.id].decorator_list:
+            return False  # (a decorator may return anything: `jax.jit`, which takes the options)
+        if scope.hows[func.id] == {"def"} and func.id not in scope.functions:
+            return False  # (an async def, or a def the check did not keep)
         node = scope.classes.get(func.id)  # (a class decorated by anything but SAFE_DECORATORS is not)
         return node is None or all(_library_name(scope, d) in SAFE_DECORATORS for d in node.decorator_list)
 

@@ -9,7 +9,11 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   `typing`, or a library alias such as `jnp`);
 - `from .tools import *` rebinding a builtin or a class of the importing module;
 - `import pkg.helpers as os` beside `import os`, and an attribute stored on an own module;
-- `s += obj`, where str and set fall back on obj.__radd__ / __ror__.
+- `s += obj`, where str and set fall back on obj.__radd__ / __ror__;
+- (a second red team) `global` or `nonlocal` in a class body, the implicit classmethods
+  `__class_getitem__` and `__init_subclass__`, nonlocal stores written before the binding they
+  rebind or made by a capture pattern, a helper's class rebound by `except ... as`, and `**`
+  into a def under a decorator that may return anything.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -369,6 +373,166 @@ HOSTILE: tuple[Hostile, ...] = (
         },
         kind="dynamic",
         rule="rebinds a name of your own module from outside it",
+    ),
+    # ---- a second red team the same day: scopes the binding analysis read in order ------------
+    h(
+        "global-def-in-a-class-body",
+        "`global helper` in a class body: the def under it is a module function, whose body the "
+        "check charged to the class, which nothing references",
+        """
+        class _Tools:
+            global helper  # <-
+
+            def helper(x):
+                return jax.vmap(jax.grad(relu))(x)
+
+        def relu_grad(x):
+            return helper(x)
+        """,
+        "dynamic",
+        "in a class body binds its names outside the class",
+    ),
+    h(
+        "nonlocal-in-a-class-body",
+        "`nonlocal` in a class body nested in a function rebinds the function's name",
+        """
+        def relu_grad(x):
+            s = ""
+
+            class _Swap:
+                nonlocal s  # <-
+                s = jax.jit(relu)
+
+            s.lower(x)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "in a class body binds its names outside the class",
+        ONLY_RELU,
+    ),
+    h(
+        "class-getitem-cls-is-the-class",
+        "__class_getitem__ is a classmethod without a decorator: its cls reading a plain method "
+        "runs that method with any object as its self",
+        """
+        class Peek:
+            def lower_of(self, x):
+                return self.lower(x)
+
+            def __class_getitem__(cls, item):
+                return cls.lower_of(item[0], item[1])  # <-
+
+        def relu_grad(x):
+            Peek[jax.jit(relu), x]
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "on your class: read it on an instance",
+        ONLY_RELU,
+    ),
+    h(
+        "init-subclass-cls-is-the-class",
+        "__init_subclass__ likewise",
+        """
+        class Base:
+            def lower_of(self, x):
+                return self.lower(x)
+
+            def __init_subclass__(cls, f=None, x=None):
+                cls.lower_of(f, x)  # <-
+
+        def relu_grad(x):
+            class Sub(Base, f=jax.jit(relu), x=x):
+                pass
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "on your class: read it on an instance",
+        ONLY_RELU,
+    ),
+    h(
+        "nonlocal-written-before-the-binding",
+        "an inner function's nonlocal store, written before the outer `s = ''` it rebinds",
+        """
+        def relu_grad(x):
+            def swap():
+                nonlocal s
+                s = jax.jit(relu)
+
+            s = ""
+            swap()
+            s.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "match-capture-under-nonlocal",
+        "a capture pattern rebinding a nonlocal name",
+        """
+        def relu_grad(x):
+            s = ""
+
+            def swap(f):
+                nonlocal s
+                match f:
+                    case s:
+                        pass
+
+            swap(jax.jit(relu))
+            s.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "helper-rebinds-its-class-by-except-as",
+        "a helper whose `return Cache(v)` names the exception it caught, not the class",
+        CACHE
+        + """
+        class _Hand(Exception):
+            def __call__(self, v):
+                return v
+
+        def _make(v):
+            try:
+                raise _Hand()
+            except _Hand as Cache:
+                return Cache(v)
+
+        def relu_grad(x):
+            made = _make(jax.jit(relu))
+            made.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "decorated-def-takes-computed-options",
+        "`**options` into an own def whose decorator hands back jax.jit: compiler_options reach XLA",
+        """
+        def _as_jit(f):
+            return jax.jit
+
+        @_as_jit
+        def compile_with(f, **options):
+            return f
+
+        def relu_grad(x):
+            opts = {}
+            opts["compiler_options"] = {"xla_cpu_enable_fast_math": True}
+            compile_with(relu, **opts)(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`**` of a computed mapping",
+        ONLY_RELU,
     ),
 )
 
