@@ -576,6 +576,8 @@ class _Module:
     import_time: _Unit = field(default_factory=_Unit)
     units: dict[str, _Unit] = field(default_factory=dict)
     public: set[str] = field(default_factory=set)
+    starred: set[str] = field(default_factory=set)
+    """Names a star import of an own module may bind here (_ModuleScan.bind_stars)."""
     tree: ast.Module | None = None
     """Its parsed source, once read (None: unreadable, or not read)."""
 
@@ -938,6 +940,7 @@ class _ModuleScan:
                 for name in sorted(source.bound if source is not None else ()):
                     if "star" not in module_scope.hows.get(name, set()):
                         module_scope.bind(name, "star")
+                        self.mod.starred.add(name)
                         added = True
         return added
 
@@ -1197,6 +1200,16 @@ class _ModuleScan:
             self._check_power(v, node, [node.left, node.right])
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             self._check_import(v, node)
+        elif (
+            isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and v.scope.kind == "class"
+            and node.name in VALUE_ATTRIBUTES
+            and not {"staticmethod", "classmethod", "property"} & set(filter(None, _decorator_names(node)))
+        ):
+            # `Box.keys(obj, x)`, or through any alias of Box, passes the value-attribute check and
+            # runs the method with obj as its `self`, on which every own name is then readable.
+            why = f"a method named `{node.name}`, like a method of builtin values, runs with any object as its `self`"
+            self._find(v, node, "dynamic", f"{why} when read on its class (`Box.{node.name}(obj)`): rename it")
         elif isinstance(node, (ast.Global, ast.Nonlocal)) and v.scope.kind == "class":
             # A def under it binds a function elsewhere whose body the check charges to the class.
             why = "in a class body binds its names outside the class, out of the check's sight"
@@ -2046,7 +2059,8 @@ class _Graph:
             return
         if f"{key}.{name}".strip(".") in self.modules:
             yield (f"{key}.{name}".strip("."), None)
-        if name not in mod.units and "*" in mod.units and name in self.defined:
+        starred = name in mod.starred  # (a def of the name here, run or not, does not hide the star's)
+        if (name not in mod.units or starred) and "*" in mod.units and name in self.defined:
             for star in sorted(mod.units["*"].refs):
                 self.steps.take()
                 yield (star[0], name)

@@ -13,7 +13,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
 - (a second red team) `global` or `nonlocal` in a class body, the implicit classmethods
   `__class_getitem__` and `__init_subclass__`, nonlocal stores written before the binding they
   rebind or made by a capture pattern, a helper's class rebound by `except ... as`, and `**`
-  into a def under a decorator that may return anything.
+  into a def under a decorator that may return anything; (a third) a star import whose name a
+  def never run also binds, and a plain method named like a builtin value's (`keys`, `items`).
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -533,6 +534,41 @@ HOSTILE: tuple[Hostile, ...] = (
         "dynamic",
         "`**` of a computed mapping",
         ONLY_RELU,
+    ),
+    # ---- a third red team: a star import hidden by a def, a method named like a value's ---------
+    Hostile(
+        "star-import-hidden-by-a-def-never-run",
+        "tools.py imports os (refused where its names are used); impl.py star-imports tools and "
+        "defines os in an if never taken: the def's clean unit answered for the name, not the star's",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom .impl import relu_grad\n",
+            "tools.py": "import os  # <-\n\nNOTE = 1\n",
+            "impl.py": "from .tools import *\n\nif len([]) > 0:\n\n    def os():\n        return len\n\n\n"
+            "def relu_grad(x):\n    os.getcwd()\n    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="system",
+        rule="`os` is not on the allowlist of modules",
+        refused=ONLY_RELU,
+    ),
+    h(
+        "method-named-like-a-value-method",
+        "a plain method named items, read on its class, runs with a jitted function as its self, on "
+        "which the own name lower is then read",
+        """
+        class Box:
+            def items(self, x):  # <-
+                return self.lower(x)
+
+            def lower(self, x):
+                return x
+
+        def relu_grad(x):
+            Alias = Box
+            Alias.items(jax.jit(relu), x)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "like a method of builtin values, runs with any object as its `self`",
     ),
 )
 
