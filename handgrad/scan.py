@@ -390,10 +390,24 @@ def _own_class_statement(node: ast.ClassDef) -> bool:
     itself: no keyword (a metaclass), no `__new__`, decorators and bases named plainly, a base
     perhaps subscripted (`Generic[T]`): which library names they are is checked where the
     class is used (_ModuleScan._own_class: only SAFE_DECORATORS, and SAFE_SUBSCRIPTED bases)."""
-    new = any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and s.name == "__new__" for s in node.body)
+    new = "__new__" in _class_body_names(node)
     plain_bases = all(isinstance(b.value if isinstance(b, ast.Subscript) else b, ast.Name) for b in node.bases)
     plain_decorators = all(_dotted(d) is not None for d in node.decorator_list)
     return plain_decorators and not node.keywords and not new and plain_bases
+
+
+def _class_body_names(node: ast.ClassDef) -> set[str]:
+    """Every name a class body binds, in compound statements too (`if True: def __new__`),
+    not in the functions, lambdas and classes nested in it."""
+    todo: list[ast.AST] = [*node.body]
+    bound: set[str] = set()
+    while todo:
+        n = todo.pop()
+        bound.update(_names_bound(n))
+        bound.update(_bound_names(n))
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(n))
+    return bound
 
 
 def _dotted(expr: ast.expr) -> list[str] | None:

@@ -14,7 +14,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   `__class_getitem__` and `__init_subclass__`, nonlocal stores written before the binding they
   rebind or made by a capture pattern, a helper's class rebound by `except ... as`, and `**`
   into a def under a decorator that may return anything; (a third) a star import whose name a
-  def never run also binds, and a plain method named like a builtin value's (`keys`, `items`).
+  def never run also binds, and a plain method named like a builtin value's (`keys`, `items`);
+  (a fourth) `__new__` bound inside a compound statement of the class body.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -569,6 +570,52 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "dynamic",
         "like a method of builtin values, runs with any object as its `self`",
+    ),
+    # ---- a fourth red team ------------------------------------------------------------------------
+    h(
+        "new-inside-an-if-of-the-class-body",
+        "__new__ defined under `if True:` in the class body: Box(v) is v, yet Box passed for an own "
+        "class (only statements directly in the body were looked at)",
+        """
+        class Box:
+            if True:
+                def __new__(cls, v):
+                    return v
+
+            def lower(self, x):
+                return x
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "new-inside-a-try-of-the-class-body",
+        "__new__ defined in a try statement of the class body",
+        """
+        class Box:
+            try:
+                def __new__(cls, v):
+                    return v
+            except ValueError:
+                pass
+
+            def lower(self, x):
+                return x
+
+        def relu_grad(x):
+            b = Box(jax.jit(relu))
+            b.lower(x)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
     ),
 )
 
