@@ -399,15 +399,7 @@ def _own_class_statement(node: ast.ClassDef) -> bool:
 def _class_body_names(node: ast.ClassDef) -> set[str]:
     """Every name a class body binds, in compound statements too (`if True: def __new__`),
     not in the functions, lambdas and classes nested in it."""
-    todo: list[ast.AST] = [*node.body]
-    bound: set[str] = set()
-    while todo:
-        n = todo.pop()
-        bound.update(_names_bound(n))
-        bound.update(_bound_names(n))
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(n))
-    return bound
+    return {name for n in _own_body(node) for name in _every_bound_name(n)}
 
 
 def _dotted(expr: ast.expr) -> list[str] | None:
@@ -668,8 +660,9 @@ def _text_or_none(node: ast.expr | None) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
-def _own_body(node: ast.FunctionDef) -> Iterator[ast.AST]:
-    """The nodes of a function's own body: not those of functions, lambdas or classes in it."""
+def _own_body(node: ast.FunctionDef | ast.ClassDef) -> Iterator[ast.AST]:
+    """The nodes of a function's or class's own body: not those of functions, lambdas or
+    classes in it (their statements are, their bodies are not)."""
     todo: list[ast.AST] = [*node.body]
     while todo:
         n = todo.pop()
@@ -678,17 +671,14 @@ def _own_body(node: ast.FunctionDef) -> Iterator[ast.AST]:
             todo.extend(ast.iter_child_nodes(n))
 
 
-def _names_bound(node: ast.AST) -> list[str]:
-    """The names a node binds (a target, a parameter, a def, class or import)."""
+def _every_bound_name(node: ast.AST) -> list[str]:
+    """The names a node binds in any way: an assignment target or a parameter, and whatever
+    _bound_names lists (imports, `except ... as`, captures, declarations, defs and classes)."""
     if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
         return [node.id]
     if isinstance(node, ast.arg):
         return [node.arg]
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [node.name]
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return [(a.asname or a.name).split(".")[0] for a in node.names]
-    return []
+    return _bound_names(node)
 
 
 def _is_constant(node: ast.expr) -> bool:
@@ -945,17 +935,14 @@ class _ModuleScan:
             return False
         module_scope = self.visits[0].scope
         added = False
-        for v in self.visits:
-            if not isinstance(v.node, ast.ImportFrom) or not any(a.name == "*" for a in v.node.names):
-                continue
-            for _, target, _, _ in self._import_targets(v.node):
-                source = self.package.scopes.get(target[1]) if target is not None and target[0] == "own" else None
-                self.package.steps.take(len(source.bound) if source is not None else 1)
-                for name in sorted(source.bound if source is not None else ()):
-                    if "star" not in module_scope.hows.get(name, set()):
-                        module_scope.bind(name, "star")
-                        self.mod.starred.add(name)
-                        added = True
+        for target in module_scope.imports.get("*", []):  # (kept by _bind, the own ones only)
+            source = self.package.scopes.get(target[1])
+            self.package.steps.take(len(source.bound) if source is not None else 1)
+            for name in sorted(source.bound if source is not None else ()):
+                if "star" not in module_scope.hows.get(name, set()):
+                    module_scope.bind(name, "star")
+                    self.mod.starred.add(name)
+                    added = True
         return added
 
     def check(self) -> None:
@@ -1557,7 +1544,7 @@ class _ModuleScan:
         returns = [n for n in inside if isinstance(n, ast.Return)]
         if not returns or any(isinstance(n, (ast.Yield, ast.YieldFrom, ast.Await)) for n in inside):
             return False
-        local = {t for n in ast.walk(node) for t in (*_names_bound(n), *_bound_names(n))}
+        local = {t for n in ast.walk(node) for t in _every_bound_name(n)}
         return all(
             isinstance(r.value, ast.Call)
             and isinstance(r.value.func, ast.Name)
@@ -1766,9 +1753,10 @@ class _ModuleScan:
         scope = v.scope.resolve(func.id)
         if scope is None or not scope.hows.get(func.id) or not scope.hows[func.id] <= {"def", "class"}:
             return False
-        if scope.functions.get(func.id) is not None and scope.functions[func.id].decorator_list:
+        fn = scope.functions.get(func.id)
+        if fn is not None and fn.decorator_list:
             return False  # (a decorator may return anything: `jax.jit`, which takes the options)
-        if scope.hows[func.id] == {"def"} and func.id not in scope.functions:
+        if fn is None and scope.hows[func.id] == {"def"}:
             return False  # (an async def, or a def the check did not keep)
         node = scope.classes.get(func.id)  # (a class decorated by anything but SAFE_DECORATORS is not)
         return node is None or all(_library_name(scope, d) in SAFE_DECORATORS for d in node.decorator_list)
