@@ -29,6 +29,7 @@ worker imports a submission under its own name, never as "__main__").
 from __future__ import annotations
 
 import _string
+import abc
 import ast
 import builtins
 import functools
@@ -429,6 +430,11 @@ NAMEDTUPLE_MAKERS = names("collections.namedtuple typing.NamedTuple")
 """What a call must be, by what it is and not by its spelling, to make a namedtuple class."""
 SAFE_DECORATORS = names("jax.tree_util.register_pytree_node_class")
 """Class decorators that hand back the class they are given, unchanged."""
+MAX_IMPORT_HOPS = 16
+"""Imports followed from a name to the class statement it takes (`from .helpers import Scaled`)."""
+METACLASS_BASES = names("typing.Protocol abc.ABC")
+"""Safe library bases whose metaclass decides isinstance (ABCMeta): an ABC's `register` or a
+runtime protocol makes objects of any type its instances."""
 SAFE_SUBSCRIPTED = names("typing.Generic typing.Protocol")
 """Library bases an own class may name subscripted (`Generic[T]`: the class itself)."""
 
@@ -605,6 +611,32 @@ class _Package:
         self.steps = _Steps()
         self._library: dict[tuple[str, str], list[_Target]] = {}
         """library()'s answers, asked once every module is bound."""
+
+    def shadowed(self, key: str, name: str) -> bool:
+        """Whether module `key`, a package, binds `name`, one of its submodules, to anything but
+        that submodule (`from .softmax import softmax`, `helpers = jax.jit(f)`, a star import).
+        Python looks a package's attribute up before its submodule: `from . import helpers`,
+        `import pkg.helpers as h` and `pkg.helpers` then all give that value."""
+        child = f"{key}.{name}".strip(".")
+        return child in self.keys and key in self.scopes and not self._binds_submodule(key, name, child, set())
+
+    def _binds_submodule(self, key: str, name: str, child: str, seen: set[str]) -> bool:
+        """Whether module `key` binds `name` to the module `child` and nothing else: by imports
+        of it (`from . import helpers`), or by star imports of modules that do the same."""
+        scope = self.scopes.get(key)
+        hows = scope.hows.get(name, set()) if scope is not None else {"unknown"}
+        if scope is None or key in seen or hows - {"import", "star"}:
+            return False
+        seen.add(key)
+        parent = child.rpartition(".")[0]
+        if not all(t in {("own", child, None), ("own", parent, name)} for t in scope.imports.get(name, [])):
+            return False
+        for star in scope.imports.get("*", []) if "star" in hows else []:
+            self.steps.take()
+            source = self.scopes.get(star[1])
+            if source is None or (name in source.bound and not self._binds_submodule(star[1], name, child, seen)):
+                return False
+        return True
 
     def library(self, key: str, name: str) -> list[_Target]:
         """What `name` in module `key` is when it is a library import there (`import jax`,
@@ -1219,7 +1251,15 @@ class _ModuleScan:
             )
         elif isinstance(node, ast.MatchClass):
             # `case object(jvp=rule)` reads an attribute by name, like `x.jvp`.
-            own = "instance" if isinstance(node.cls, ast.Name) and self._own_class(v.scope, node.cls.id) else ""
+            # Only where its isinstance is Python's own: an ABC's or a Protocol's asks the library
+            # (`register`, a runtime protocol), and lets in objects that merely have the names.
+            own = (
+                "instance"
+                if isinstance(node.cls, ast.Name)
+                and self._own_class(v.scope, node.cls.id)
+                and not self._library_bases(v.scope, node.cls.id) & METACLASS_BASES
+                else ""
+            )
             for attr in node.kwd_attrs:
                 listed = attr in VALUE_ATTRIBUTES or self._own_readable(attr, own)
                 if not listed or _is_dunder(attr) or attr in VALUE_ATTRIBUTES_REFUSED:
@@ -1463,7 +1503,10 @@ class _ModuleScan:
                     self._find(v, a, kind, f"`.{a.attr}` {why}: not allowed")
                     return
         modules = [t for t in targets if t[0] == "lib" or t[2] is None]
-        if not modules:  # a value: its own object, or one whose type the check cannot know
+        shadowed = self.package is not None and any(
+            t[0] == "own" and t[2] is not None and self.package.shadowed(t[1], t[2]) for t in targets
+        )  # (`from . import helpers` takes the package's value of that name first)
+        if not modules or shadowed:  # a value: its own object, or one whose type the check cannot know
             if not self._refused_import(v, inner):  # (`import time` is refused where it is, once)
                 self._check_value_chain(v, attrs, self._own_receiver(v, inner))
         shown = inner.id if isinstance(inner, ast.Name) else ""  # (modules are reached by name only)
@@ -1497,7 +1540,7 @@ class _ModuleScan:
         if isinstance(expr, ast.Call):
             func = expr.func
             if isinstance(func, ast.Name) and func.id == "super" and v.scope.resolve("super") is None:
-                return "instance" if v.scope.self_kind == "instance" and self._builtin_decorators(v.scope) else ""
+                return "instance" if self._plain_super(v, expr) else ""
             return "instance" if isinstance(func, ast.Name) and self._own_class(v.scope, func.id) else ""
         if not isinstance(expr, ast.Name):
             return ""
@@ -1520,6 +1563,30 @@ class _ModuleScan:
             and all(self._own_class(scope, c) or self._makes_own(scope, c) for c in made)
         )
         return "instance" if own else ""
+
+    def _plain_super(self, v: _Visit, call: ast.Call) -> bool:
+        """Whether `super(...)` here is the method's own instance seen from its class: `super()`
+        or `super(C, self)` (C an own class) in a plain method whose `self` is never bound again.
+        Python's `super()` reads the method's first variable as it is when called: `self = Sub`
+        first, or `super(Sub, Sub)`, gives the class's plain functions unbound, to be called
+        with any object as their `self`."""
+        scope = v.scope
+        me = scope.self_name
+        if scope.self_kind != "instance" or me is None or not self._builtin_decorators(scope):
+            return False
+        if scope.hows.get(me) != {"param"} or scope.count.get(me) != 1 or me in self.redeclared:
+            return False
+        if call.keywords or call.args == []:
+            return not call.keywords
+        if len(call.args) != 2:
+            return False
+        cls, inst = call.args
+        return (
+            isinstance(cls, ast.Name)
+            and self._own_class(scope, cls.id)
+            and isinstance(inst, ast.Name)
+            and inst.id == me
+        )
 
     def _builtin_decorators(self, method: _Scope) -> bool:
         """Whether a method's decorators (classmethod, property) are the builtins of those names,
@@ -1557,11 +1624,12 @@ class _ModuleScan:
         """Whether `name`, looked up from `scope`, is bound only by a class statement of the
         submission's (see _own_class_statement) or a namedtuple, whose bases are own classes
         or SAFE_BASES."""
-        home = scope.resolve(name)
-        if home is None or home.hows.get(name) != {"class"} or home.imports.get(name) or name in seen:
+        found = self._class_home(scope, name)
+        if found is None or name in seen:
             return False
-        if home.count.get(name) != 1:  # (two class statements: only the last is in `classes`)
-            return False
+        home, name = found
+        if home.hows.get(name) != {"class"} or home.imports.get(name) or home.count.get(name) != 1:
+            return False  # (two class statements: only the last is in `classes`)
         node = home.classes.get(name)
         if node is None:  # a namedtuple, where the call is the library's
             call = home.namedtuples.get(name)
@@ -1580,6 +1648,38 @@ class _ModuleScan:
                 return False
         return True
 
+    def _class_home(self, scope: _Scope, name: str) -> tuple[_Scope, str] | None:
+        """Where `name`, looked up from `scope`, is bound other than by an import from one of the
+        package's modules (`from .helpers import Scaled`, taken again elsewhere), and its name
+        there; None where a name is bound in more ways than by that one import."""
+        home = scope.resolve(name)
+        for _ in range(MAX_IMPORT_HOPS):
+            if home is None or home.hows.get(name) != {"import"} or self.package is None:
+                break
+            targets = home.imports.get(name, [])
+            if len(targets) != 1 or targets[0][0] != "own" or targets[0][2] is None or home.count.get(name) != 1:
+                return None
+            home, name = self.package.scopes.get(targets[0][1]), targets[0][2]
+        return None if home is None else (home, name)
+
+    def _library_bases(self, scope: _Scope, name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+        """The library classes an own class is built on, through its own bases (by what they
+        are: `typing.Protocol`, `abc.ABC`); builtins by name. Only for a name _own_class took."""
+        found_home = self._class_home(scope, name)
+        home, name = found_home if found_home is not None else (None, name)
+        node = home.classes.get(name) if home is not None else None
+        if home is None or node is None or name in seen:
+            return set()
+        found: set[str] = set()
+        for base in node.bases:
+            inner = base.value if isinstance(base, ast.Subscript) else base
+            library = _library_name(home, inner)
+            if library is not None:
+                found.add(library)
+            elif isinstance(inner, ast.Name):
+                found |= self._library_bases(home, inner.id, seen | {name})
+        return found
+
     @staticmethod
     def _safe_base(scope: _Scope, name: str) -> bool:
         """Whether `name`, looked up from `scope`, is a builtin of SAFE_BUILTIN_BASES or is bound
@@ -1597,13 +1697,15 @@ class _ModuleScan:
     def _own_readable(self, name: str, receiver: str) -> bool:
         """An own attribute name, readable on this kind of own object: any on an instance; on a
         class only a classmethod, a staticmethod or a constant that every class body binding
-        the name assigns, and not a name every class has (`mro`): a plain method read on the
-        class is unbound and would run with any first argument as its `self`."""
+        the name assigns, and not a name its metaclass has (`mro` of every class, `register`
+        of an ABC's, which makes any class its subclass): a plain method read on the class is
+        unbound and would run with any first argument as its `self`."""
         if receiver == "instance":
             return name in self.own_attrs
         if receiver == "class":
-            constant = name in self.class_constants and name not in self.class_others and not hasattr(type, name)
-            return (name in self.class_callables or constant) and name not in self.plain_methods
+            constant = name in self.class_constants and name not in self.class_others
+            metaclass = hasattr(abc.ABCMeta, name)  # (`register`, `mro`: the class's class's, not yours)
+            return (name in self.class_callables or constant) and name not in self.plain_methods and not metaclass
         return False
 
     def _container(self, hows: set[str]) -> bool:
@@ -1665,6 +1767,8 @@ class _ModuleScan:
                 # The parent may bind the submodule's name to something else after importing it.
                 for target in self.package.library(key, a.attr):
                     self._walk_library(v, node, target[1], shown, attrs[i + 1 :])
+                if self.package.shadowed(key, a.attr):  # (a value there: a jitted function's `lower`)
+                    self._check_value_chain(v, attrs[i + 1 :], "")
                 key = sub
                 continue
             self._unit(v.owner).refs.add((key, a.attr))
@@ -1877,6 +1981,12 @@ class _ModuleScan:
             return
         at_top = v.owner is None and v.scope.kind == "module"
         targets = self._import_targets(node)
+        for bound, target, _, _ in targets if isinstance(node, ast.Import) else []:
+            parts = target[1].split(".") if target is not None and target[0] == "own" and target[1] else []
+            steps = [(".".join(parts[:i]), part) for i, part in enumerate(parts)]
+            if self.package is not None and any(self.package.shadowed(k, n) for k, n in steps):
+                why = "is a value its package binds (Python takes a package's attribute before its submodule)"
+                self._find(v, node, "dynamic", f"`import ... as {bound}`: the module {why}: import its names instead")
         if isinstance(node, ast.Import):  # (`import a.b` binds `a`: its name is not b's to answer for)
             modules = [a.name if a.asname or "." not in a.name else "" for a in node.names]
         else:

@@ -15,7 +15,11 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   rebind or made by a capture pattern, a helper's class rebound by `except ... as`, and `**`
   into a def under a decorator that may return anything; (a third) a star import whose name a
   def never run also binds, and a plain method named like a builtin value's (`keys`, `items`);
-  (a fourth) `__new__` bound inside a compound statement of the class body.
+  (a fourth) `__new__` bound inside a compound statement of the class body; (a fifth)
+  `super(Sub, Sub)` and `super()` after `self = Sub`, which hand out plain methods unbound, class
+  patterns and `register` on own classes built on `Protocol` or `ABC` (whose isinstance is the
+  library's), and a package attribute over the submodule of the same name (`helpers = jax.jit(f)`
+  in __init__.py: `from . import helpers` gives the value).
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -617,9 +621,266 @@ HOSTILE: tuple[Hostile, ...] = (
         UNKNOWN,
         ONLY_RELU,
     ),
+    # ---- a fifth red team -------------------------------------------------------------------------
+    h(
+        "two-argument-super-of-the-class",
+        "super(Sub, Sub).peek is Base.peek unbound: called with a jitted function as its self, "
+        "whose own name `lower` it reads",
+        CACHE
+        + """
+        class Base:
+            def peek(self, x):
+                return self.lower(x)
+
+        class Sub(Base):
+            def run(self, f, x):
+                return super(Sub, Sub).peek(f, x)  # <-
+
+        def relu_grad(x):
+            Sub().run(jax.jit(relu), x)
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "self-rebound-before-super",
+        "super() reads the method's first variable when called: `self = Sub` first makes it "
+        "super(Sub, Sub), the same unbound method",
+        CACHE
+        + """
+        class Base:
+            def peek(self, x):
+                return self.lower(x)
+
+        class Sub(Base):
+            def run(self, f, x):
+                self = Sub
+                return super().peek(f, x)  # <-
+
+        def relu_grad(x):
+            Sub().run(jax.jit(relu), x)
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "super-with-another-second-argument",
+        "super(Sub, f): the second argument a jitted function, not the method's self",
+        CACHE
+        + """
+        class Base:
+            def peek(self, x):
+                return self.lower(x)
+
+        class Sub(Base):
+            def run(self, f, x):
+                return super(Sub, f).peek(x)  # <-
+
+        def relu_grad(x):
+            Sub().run(jax.jit(relu), x)
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "runtime-protocol-in-a-class-pattern",
+        "an own Protocol made runtime-checkable by its class attribute matches any object with "
+        "`lower`; the class pattern then reads it on a jitted function",
+        """
+        from typing import Protocol
+
+        class Lowerable(Protocol):
+            _is_runtime_protocol = True
+            lower: object
+
+        def relu_grad(x):
+            match jax.jit(relu):
+                case Lowerable(lower=lower):  # <-
+                    lower(x)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "a class pattern reading `lower` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "abc-register-then-a-class-pattern",
+        "ABCMeta.register, read on an own ABC (another own class has a staticmethod of that "
+        "name), makes every array its instance",
+        """
+        from abc import ABC
+
+        class Tools:
+            @staticmethod
+            def register(v):
+                return v
+
+        class OnDevice(ABC):
+            device: object
+
+        def relu_grad(x):
+            OnDevice.register(jax.Array)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "`.register` on your class",
+        ONLY_RELU,
+    ),
+    h(
+        "abc-subclass-in-a-class-pattern",
+        "an own class built on an own ABC: its isinstance is still ABCMeta's",
+        """
+        from abc import ABC
+
+        class Base(ABC):
+            device: object
+
+        class OnDevice(Base):
+            pass
+
+        def relu_grad(x):
+            match x:
+                case OnDevice(device=dev):  # <-
+                    print(dev)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "a class pattern reading `device` is not allowed",
+        ONLY_RELU,
+    ),
+    Hostile(
+        "value-over-a-submodule-from-dot-import",
+        "__init__.py binds `helpers` to a jitted function; helpers.py is never imported, so "
+        "`from . import helpers` gives the value, not the module the check read",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nhelpers = jax.jit(relu)\n\n\n"
+            "def relu_grad(x):\n    from . import helpers\n\n    helpers.lower(x)  # <-\n"
+            "    return (x > 0).astype(x.dtype)\n",
+            "helpers.py": "def lower(x):\n    return x\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "value-over-a-submodule-import-as",
+        "helpers.py imported once, then its name rebound in __init__.py: `import pkg.helpers as h` "
+        "takes the package's attribute",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom . import helpers as _first\n\n"
+            "helpers = jax.jit(relu)\n\n\ndef relu_grad(x):\n    import pkg.helpers as h  # <-\n\n"
+            "    h.lower(x)\n    return (x > 0).astype(x.dtype)\n",
+            "helpers.py": "def lower(x):\n    return x\n",
+        },
+        kind="dynamic",
+        rule="the module is a value its package binds",
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "value-over-a-submodule-through-the-package",
+        "`import pkg` then `pkg.helpers.lower`: the package's value, where the check walked into helpers.py",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom . import helpers as _first\n\n"
+            "helpers = jax.jit(relu)\n\n\ndef relu_grad(x):\n    import pkg\n\n    pkg.helpers.lower(x)  # <-\n"
+            "    return (x > 0).astype(x.dtype)\n",
+            "helpers.py": "def lower(x):\n    return x\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "jitted-function-over-its-own-module",
+        "`from .step import step` of a jitted def in __init__.py (as handwritten/ does): `from . import "
+        "step` elsewhere gives the jitted function",
+        {
+            "__init__.py": "from .step import step\nfrom .impl import relu_grad\n",
+            "step.py": "import jax\n\n\n@jax.jit\ndef step(x):\n    return (x > 0).astype(x.dtype)\n\n\n"
+            "def lower(x):\n    return x\n",
+            "impl.py": "from . import step\n\n\ndef relu_grad(x):\n    step.lower(x)  # <-\n    return step.step(x)\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    Hostile(
+        "value-over-a-submodule-by-a-star-import",
+        "`from .tools import *` in __init__.py binds tools.py's `helpers`, a jitted function, over "
+        "the submodule helpers.py",
+        {
+            "__init__.py": "from .tools import *\nfrom .impl import relu_grad\n",
+            "tools.py": "import jax\n\nhelpers = jax.jit(jax.nn.relu)\n",
+            "helpers.py": "def lower(x):\n    return x\n",
+            "impl.py": "from . import helpers\n\n\ndef relu_grad(x):\n    helpers.lower(x)  # <-\n"
+            "    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="system",
+        rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "modules-named-like-their-jitted-functions",
+        "a package whose __init__.py takes each jitted formula from the module of the same name "
+        "(as handwritten/ does), a Python 2 style super(Net, self) and a class pattern on a plain class",
+        {
+            "__init__.py": "from .relu_grad import relu_grad\nfrom .l2_grad import l2_grad\n",
+            "relu_grad.py": """
+            import jax
+
+            from .helpers import Scaled
+
+
+            @jax.jit
+            def relu_grad(x):
+                return Scaled(1.0).scale((x > 0).astype(x.dtype))
+            """,
+            "l2_grad.py": """
+            import jax
+            import jax.numpy as jnp
+
+            from .helpers import Pair
+
+
+            @jax.jit
+            def l2_grad(a, y):
+                match Pair(a, y):
+                    case Pair(first=p, second=q):
+                        return 2 * (p - q)
+                return jnp.zeros_like(a)
+            """,
+            "helpers.py": """
+            class Base:
+                def __init__(self, k):
+                    self.k = k
+
+                def scale(self, v):
+                    return self.k * v
+
+
+            class Scaled(Base):
+                def __init__(self, k):
+                    super(Scaled, self).__init__(k)
+
+                def scale(self, v):
+                    return super().scale(v)
+
+
+            class Pair:
+                def __init__(self, first, second):
+                    self.first = first
+                    self.second = second
+            """,
+        },
+    ),
     Submission(
         "typed-pytree-and-cache-package",
         "a package with TYPE_CHECKING imports, a Generic pytree params class, a NamedTuple cache "
