@@ -418,6 +418,8 @@ def _library_name(scope: _Scope, expr: ast.expr) -> str | None:
     parts = _dotted(expr)
     if parts is None:
         return None
+    if len(scope.resolve_all(parts[0])) > 1:
+        return None  # (in a class body that binds it: the module's name, or a builtin, until then)
     home = scope.resolve(parts[0])
     imported = home.imports.get(parts[0], []) if home is not None else []
     paths = {t[1] for t in imported if t[0] == "lib"}
@@ -1545,8 +1547,8 @@ class _ModuleScan:
         if not isinstance(expr, ast.Name):
             return ""
         scope = v.scope.resolve(expr.id)
-        if scope is None:
-            return ""
+        if scope is None or len(v.scope.resolve_all(expr.id)) > 1:
+            return ""  # (a class body's own name is the module's until the body binds it)
         hows = scope.hows.get(expr.id, set())
         if hows == {"param"} and scope.self_name == expr.id and self._builtin_decorators(scope):
             return scope.self_kind
@@ -1605,6 +1607,8 @@ class _ModuleScan:
         node = home.functions.get(name) if home is not None else None
         if home is None or node is None or home.hows.get(name) != {"def"} or node.decorator_list:
             return False
+        if len(scope.resolve_all(name)) > 1:
+            return False
         if home.count.get(name) != 1:  # (another def of the name, never run or not, may be the one called)
             return False
         inside = list(_own_body(node))
@@ -1620,14 +1624,15 @@ class _ModuleScan:
             for r in returns
         )
 
-    def _own_class(self, scope: _Scope, name: str, seen: frozenset[str] = frozenset()) -> bool:
+    def _own_class(self, scope: _Scope, name: str, seen: frozenset[tuple[int, str]] = frozenset()) -> bool:
         """Whether `name`, looked up from `scope`, is bound only by a class statement of the
         submission's (see _own_class_statement) or a namedtuple, whose bases are own classes
         or SAFE_BASES."""
         found = self._class_home(scope, name)
-        if found is None or name in seen:
+        if found is None or (id(found[0]), found[1]) in seen:
             return False
         home, name = found
+        seen = seen | {(id(home), name)}  # (by where it is bound: two modules may each have a Scaled)
         if home.hows.get(name) != {"class"} or home.imports.get(name) or home.count.get(name) != 1:
             return False  # (two class statements: only the last is in `classes`)
         node = home.classes.get(name)
@@ -1644,7 +1649,7 @@ class _ModuleScan:
             assert isinstance(base, ast.Name)  # (_own_class_statement)
             if self._safe_base(home, base.id):
                 continue
-            if not self._own_class(home, base.id, seen | {name}):
+            if not self._own_class(home, base.id, seen):
                 return False
         return True
 
@@ -1652,6 +1657,8 @@ class _ModuleScan:
         """Where `name`, looked up from `scope`, is bound other than by an import from one of the
         package's modules (`from .helpers import Scaled`, taken again elsewhere), and its name
         there; None where a name is bound in more ways than by that one import."""
+        if len(scope.resolve_all(name)) > 1:
+            return None  # (a name a class body binds is the module's, or a builtin, until it does)
         home = scope.resolve(name)
         for _ in range(MAX_IMPORT_HOPS):
             if home is None or home.hows.get(name) != {"import"} or self.package is None:
@@ -1662,14 +1669,15 @@ class _ModuleScan:
             home, name = self.package.scopes.get(targets[0][1]), targets[0][2]
         return None if home is None else (home, name)
 
-    def _library_bases(self, scope: _Scope, name: str, seen: frozenset[str] = frozenset()) -> set[str]:
+    def _library_bases(self, scope: _Scope, name: str, seen: frozenset[tuple[int, str]] = frozenset()) -> set[str]:
         """The library classes an own class is built on, through its own bases (by what they
         are: `typing.Protocol`, `abc.ABC`); builtins by name. Only for a name _own_class took."""
         found_home = self._class_home(scope, name)
         home, name = found_home if found_home is not None else (None, name)
         node = home.classes.get(name) if home is not None else None
-        if home is None or node is None or name in seen:
+        if home is None or node is None or (id(home), name) in seen:
             return set()
+        seen = seen | {(id(home), name)}
         found: set[str] = set()
         for base in node.bases:
             inner = base.value if isinstance(base, ast.Subscript) else base
@@ -1677,7 +1685,7 @@ class _ModuleScan:
             if library is not None:
                 found.add(library)
             elif isinstance(inner, ast.Name):
-                found |= self._library_bases(home, inner.id, seen | {name})
+                found |= self._library_bases(home, inner.id, seen)
         return found
 
     @staticmethod

@@ -19,7 +19,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   `super(Sub, Sub)` and `super()` after `self = Sub`, which hand out plain methods unbound, class
   patterns and `register` on own classes built on `Protocol` or `ABC` (whose isinstance is the
   library's), and a package attribute over the submodule of the same name (`helpers = jax.jit(f)`
-  in __init__.py: `from . import helpers` gives the value).
+  in __init__.py: `from . import helpers` gives the value); (a sixth) a class body's name bound
+  later in the body (until then the module's), and two classes of one name in two modules.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -822,6 +823,64 @@ HOSTILE: tuple[Hostile, ...] = (
         },
         kind="system",
         rule=UNKNOWN,
+        refused=ONLY_RELU,
+    ),
+    # ---- a sixth red team -------------------------------------------------------------------------
+    h(
+        "class-body-name-bound-later-in-the-body",
+        "`Scaled(...)` in a class body that binds its own class Scaled later: until then the name "
+        "is the module's Scaled, a function returning its argument",
+        """
+        def Scaled(v):
+            return v
+
+        def relu_grad(x):
+            class K:
+                low = Scaled(jax.jit(relu)).lower(x)  # <-
+
+                class Scaled:
+                    lower = 0
+
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    h(
+        "class-body-instance-bound-later-in-the-body",
+        "`m.lower` in a class body that binds m to an own instance later: until then m is the module's jitted function",
+        """
+        class Scaled:
+            lower = 0
+
+        m = jax.jit(relu)
+
+        def relu_grad(x):
+            class K:
+                low = m.lower(x)  # <-
+                m = Scaled()
+
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        UNKNOWN,
+        ONLY_RELU,
+    ),
+    Hostile(
+        "protocol-base-behind-a-class-of-the-same-name",
+        "an own class Scaled built on b.py's Scaled(Protocol), imported as Base: the search for "
+        "library bases stopped at the second Scaled, taking it for the first",
+        {
+            "__init__.py": "from .a import relu_grad\n",
+            "b.py": "from typing import Protocol\n\n\nclass Scaled(Protocol):\n    lower = 0\n",
+            "a.py": "import jax\n\nfrom .b import Scaled as Base\n\n\nclass Scaled(Base):\n"
+            "    _is_protocol = True\n    _is_runtime_protocol = True\n\n\ndef relu_grad(x):\n"
+            "    match jax.jit(jax.nn.relu):\n        case Scaled(lower=low):  # <-\n"
+            "            low(x)\n    return (x > 0).astype(x.dtype)\n",
+        },
+        kind="dynamic",
+        rule="a class pattern reading `lower` is not allowed",
         refused=ONLY_RELU,
     ),
 )
