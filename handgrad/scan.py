@@ -56,6 +56,7 @@ from handgrad.allowlist import (
     AUTODIFF_MODULES,
     AUTODIFF_NAMES,
     CALL_ONLY_BUILTINS,
+    CLASS_DUNDERS,
     COMPLEX_NAMES,
     CONFIG_OPTIONS,
     CONTAINER_BUILTINS,
@@ -1346,9 +1347,20 @@ class _ModuleScan:
             if name in TYPE_CHECK_HOOKS:
                 what = f"`{name}` makes isinstance answer as you say and hands you the classes it is asked about"
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                if v.scope.home(name).kind != "module":
-                    continue  # a class's own `__init__`, `__call__`, ...
-                what = f"defining `{name}` at module level changes how the module is imported: not allowed"
+                if v.scope.home(name).kind == "class" and name in CLASS_DUNDERS and not isinstance(node, ast.ClassDef):
+                    continue  # a class's own `__init__`, `__call__`, `__add__`, ...
+                if v.scope.home(name).kind == "class":
+                    what = (
+                        f"a method `{name}` is looked up and trusted by library code (NumPy reads the memory an"
+                        " `__array_interface__` names): a class of yours may define only construction, calling,"
+                        " printing, container, comparison and arithmetic methods (docs/allowlist.md)"
+                    )  # (charged to what uses the class, as its methods' bodies are)
+                    self._add(self._unit(v.owner if v.owner is not None else v.cls), node.lineno, what, "dynamic")
+                    continue
+                elif v.scope.home(name).kind != "module":
+                    continue  # (a function's local def of such a name is refused where it is read or bound)
+                else:
+                    what = f"defining `{name}` at module level changes how the module is imported: not allowed"
             elif isinstance(node, ast.Import) and name in ALLOWED:
                 continue  # `import __future__`
             else:

@@ -20,7 +20,9 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   patterns and `register` on own classes built on `Protocol` or `ABC` (whose isinstance is the
   library's), and a package attribute over the submodule of the same name (`helpers = jax.jit(f)`
   in __init__.py: `from . import helpers` gives the value); (a sixth) a class body's name bound
-  later in the body (until then the module's), and two classes of one name in two modules.
+  later in the body (until then the module's), and two classes of one name in two modules;
+  (a seventh) double-underscore methods library code looks up and trusts (NumPy's
+  `__array_interface__`, which maps any memory of the process).
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -882,6 +884,98 @@ HOSTILE: tuple[Hostile, ...] = (
         kind="dynamic",
         rule="a class pattern reading `lower` is not allowed",
         refused=ONLY_RELU,
+    ),
+    # ---- a seventh red team: what library code looks up on your objects ---------------------------
+    h(
+        "array-interface-reads-any-memory",
+        "np.asarray builds an array over the pointer an own object's __array_interface__ names: "
+        "with repr's address and a __slots__ slot, any object of the process (a function's "
+        "globals, then jax.grad or exec)",
+        """
+        import numpy as np
+
+        class Box:
+            __slots__ = ("a",)
+
+            def __init__(self, a):
+                self.a = a
+
+        class Mem:
+            def __init__(self, addr):
+                self.addr = addr
+
+            @property
+            def __array_interface__(self):  # <-
+                return {"shape": (1,), "typestr": "<u8", "data": (self.addr, False), "version": 3}
+
+        def relu_grad(x):
+            box = Box(jax.device_put)
+            where = int(repr(box).split(" at ")[-1].rstrip(">"), 16)
+            slot = np.asarray(Mem(where + 16))
+            slot[0] = int(np.asarray(Mem(int(slot[0]) + 16))[0])
+            box.a["gr" + "ad"]
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "getattr-hook-answers-the-array-interface",
+        "NumPy asks an own object for __array_interface__; a __getattr__ answers any name",
+        """
+        import numpy as np
+
+        class Mem:
+            def __init__(self, addr):
+                self.addr = addr
+
+            def __getattr__(self, name):  # <-
+                return {"shape": (1,), "typestr": "<u8", "data": (self.addr, False), "version": 3}
+
+        def relu_grad(x):
+            np.asarray(Mem(id(x)))
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "array-protocol-methods",
+        "__array__, __jax_array__ and __array_ufunc__ hand NumPy and JAX what they trust to be an array",
+        """
+        import numpy as np
+
+        class Fake:
+            def __array__(self, dtype=None, copy=None):  # <-
+                return np.zeros(3)
+
+        def relu_grad(x):
+            np.asarray(Fake())
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "descriptor-get-on-a-class-attribute",
+        "a descriptor's __get__ runs on every read of the attribute it guards, with the owner class",
+        """
+        class Guard:
+            def __get__(self, obj, owner=None):  # <-
+                return owner
+
+        class Model:
+            w = Guard()
+
+        def relu_grad(x):
+            Model().w
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
     ),
 )
 
