@@ -1564,7 +1564,7 @@ class _ModuleScan:
         hows = scope.hows.get(expr.id, set())
         if hows == {"param"} and scope.self_name == expr.id and self._builtin_decorators(scope):
             return scope.self_kind
-        if hows == {"class"}:
+        if hows in ({"class"}, {"import"}):  # (a class of yours imported from another module too)
             return "class" if self._own_class(v.scope, expr.id) else ""
         if expr.id in self.redeclared:  # (bound from inner scopes, in any order: not known)
             return ""

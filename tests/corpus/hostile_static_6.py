@@ -994,7 +994,7 @@ CLEAN: tuple[Submission, ...] = (
 
             @jax.jit
             def relu_grad(x):
-                return Scaled(1.0).scale((x > 0).astype(x.dtype))
+                return Scaled(2 * Scaled.HALF).scale((x > 0).astype(x.dtype)) * Scaled.unit()
             """,
             "l2_grad.py": """
             import jax
@@ -1020,6 +1020,12 @@ CLEAN: tuple[Submission, ...] = (
 
 
             class Scaled(Base):
+                HALF = 0.5
+
+                @staticmethod
+                def unit():
+                    return 1.0
+
                 def __init__(self, k):
                     super(Scaled, self).__init__(k)
 
