@@ -229,6 +229,11 @@ it is given and trusts the answer: NumPy builds an array over the raw pointer an
 descriptors (`__get__`, `__set_name__`), pickling and copying hooks, `__jax_array__`,
 `__dlpack__`, `__array_ufunc__` and the like run or trust own code where the library expects
 its own."""
+TYPE_ONLY = names("numpy.ndarray jax.core.Tracer")
+"""Classes a formula may name only as a type: in `isinstance`/`issubclass`, a class pattern,
+an annotation, or `type(x) is ...`. Called, `np.ndarray((n,), object, buffer=ints)` makes an
+array of object references over integers the formula writes: any address becomes an object
+(a red team reached exec and jax.grad that way)."""
 TYPE_CHECK_HOOKS = names("__subclasshook__ __instancecheck__ __subclasscheck__")
 """Methods that make `isinstance` answer what a class says, and are handed the classes of
 whatever is tested (library classes among them)."""

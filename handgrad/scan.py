@@ -71,6 +71,7 @@ from handgrad.allowlist import (
     PROJECT_PACKAGES,
     SELF_MATCHING,
     TYPE_CHECK_HOOKS,
+    TYPE_ONLY,
     VALUE_ATTRIBUTES,
     VALUE_ATTRIBUTES_REFUSED,
     VALUE_NAMESPACES,
@@ -716,6 +717,23 @@ def _every_bound_name(node: ast.AST) -> list[str]:
     return _bound_names(node)
 
 
+def _type_nodes(expr: ast.expr | None) -> Iterator[int]:
+    """The names and attribute chains (by id) an expression uses as types: itself, the members
+    of a tuple (`isinstance(x, (A, B))`), both sides of `A | B`, a subscripted type and its
+    arguments (`Optional[np.ndarray]`); never inside a call."""
+    if isinstance(expr, (ast.Name, ast.Attribute)):
+        yield id(expr)
+    elif isinstance(expr, (ast.Tuple, ast.List)):
+        for e in expr.elts:
+            yield from _type_nodes(e)
+    elif isinstance(expr, ast.Subscript):
+        yield from _type_nodes(expr.value)
+        yield from _type_nodes(expr.slice)
+    elif isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.BitOr):
+        yield from _type_nodes(expr.left)
+        yield from _type_nodes(expr.right)
+
+
 def _is_constant(node: ast.expr) -> bool:
     """A number, string, bool or None written out, a sign or arithmetic on such, or a tuple of
     them (`HALF = 0.5`, `SHAPE = (3, 4)`, `TINY = 2.0**-20`); never a complex number."""
@@ -925,6 +943,8 @@ class _ModuleScan:
         self.direct_calls: set[int] = set()
         """`jax.config.update` where called directly (its option is checked there); anywhere else
         it is refused."""
+        self.type_uses: set[int] = set()
+        """Names and chains used only as types (_type_nodes): where a TYPE_ONLY class may be."""
         self.inspected: set[int] = set()
         """Expressions only looked at (compared, named, printed): where `type(x)` may stand."""
         self.own_attrs: set[str] = package.own_attrs if package is not None else set()
@@ -1206,6 +1226,7 @@ class _ModuleScan:
 
     def _check(self, v: _Visit) -> None:
         node = v.node
+        self._note_type_uses(v)
         if isinstance(node, ast.Compare):
             # `==`, `in`, `<` hand each operand to the other's methods: `type(x) == Catch()` gives
             # Catch.__eq__ the library's class. `is` calls nothing; nor do builtins and constants.
@@ -1336,6 +1357,28 @@ class _ModuleScan:
             kind, why = VALUE_ATTRIBUTES_REFUSED[name]
             self._find(v, node, kind, f"a class attribute named `{name}` (the name of one that {why}): rename it")
 
+    def _note_type_uses(self, v: _Visit) -> None:
+        """Mark what a node uses as a type (before its children are checked): the class argument
+        of the builtin isinstance or issubclass, a class pattern's class, an annotation."""
+        node = v.node
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("isinstance", "issubclass")
+            and v.scope.resolve(node.func.id) is None
+            and len(node.args) == 2
+        ):
+            self.type_uses.update(_type_nodes(node.args[1]))
+        elif isinstance(node, ast.MatchClass):
+            self.type_uses.update(_type_nodes(node.cls))
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):  # (its annotations come before its args)
+            args = node.args
+            every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+            for annotation in [node.returns, *(a.annotation for a in every if a is not None)]:
+                self.type_uses.update(_type_nodes(annotation))
+        elif isinstance(node, ast.AnnAssign):
+            self.type_uses.update(_type_nodes(node.annotation))
+
     def _check_bindings(self, v: _Visit) -> None:
         """A double-underscore name bound other than by assignment (`import x as __name__`,
         `except E as __getattr__`, `case __name__:`, `global __path__`): these rebind
@@ -1465,6 +1508,8 @@ class _ModuleScan:
                     )
             elif target[1] in CALLED_DIRECTLY and id(node) not in self.direct_calls:
                 self._refuse_indirect(v, node, target[1])
+            elif target[1] in TYPE_ONLY and id(node) not in self.attr_base:
+                self._check_type_only(v, node, name)
             elif id(node) not in self.attr_base and target[1] in ALLOWED and target[1] not in VALUE_NAMESPACES:
                 self._find(
                     v,
@@ -1823,8 +1868,16 @@ class _ModuleScan:
             self._find(v, node, "dynamic", f"assigning to `{shown}` changes a library: not allowed")
         elif path in CALLED_DIRECTLY and id(node) not in self.direct_calls:
             self._refuse_indirect(v, node, path)
+        elif path in TYPE_ONLY:
+            self._check_type_only(v, node, shown)
         elif path in ALLOWED and path not in VALUE_NAMESPACES:
             self._find(v, node, "dynamic", f"the module `{shown}` is used as a value: call its functions directly")
+
+    def _check_type_only(self, v: _Visit, node: ast.expr, shown: str) -> None:
+        """A TYPE_ONLY class anywhere but where a type is looked at (_note_type_uses)."""
+        if id(node) not in self.type_uses and id(node) not in self.inspected:
+            why = "may only be named as a type (`isinstance(x, np.ndarray)`, an annotation)"
+            self._find(v, node, "dynamic", f"`{shown}` {why}: called, it builds an array over any buffer")
 
     def _library_paths(self, v: _Visit, expr: ast.expr) -> set[str]:
         """The allowlisted library names an expression (`jax.config.update`, `cfg.update`

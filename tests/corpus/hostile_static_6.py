@@ -22,7 +22,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   in __init__.py: `from . import helpers` gives the value); (a sixth) a class body's name bound
   later in the body (until then the module's), and two classes of one name in two modules;
   (a seventh) double-underscore methods library code looks up and trusts (NumPy's
-  `__array_interface__`, which maps any memory of the process).
+  `__array_interface__`, which maps any memory of the process); (a ninth) NumPy's array class
+  called with a buffer, which makes object references of integers.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -977,9 +978,101 @@ HOSTILE: tuple[Hostile, ...] = (
         "dynamic",
         "is looked up and trusted by library code",
     ),
+    # ---- a ninth red team: NumPy's array constructor over a buffer ---------------------------------
+    h(
+        "object-array-over-an-int-buffer",
+        "np.ndarray((2,), object, buffer=ints): writing an object gives its address, writing an "
+        "address gives the object there (a forged list reached the builtins, then exec)",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            b = np.zeros(2, np.int64)
+            ob = np.ndarray((2,), object, buffer=b)  # <-
+            ob[0] = list
+            int(b[0])
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "may only be named as a type",
+        ONLY_RELU,
+    ),
+    h(
+        "object-field-of-a-structured-buffer",
+        "the same with a structured dtype whose field is 'O', the array class imported under another name",
+        """
+        from numpy import ndarray as Buffer
+        from numpy import zeros
+
+        def relu_grad(x):
+            b = zeros(2, "int64")
+            Buffer((2,), dtype=[("a", "O")], buffer=b)["a"]  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "may only be named as a type",
+        ONLY_RELU,
+    ),
+    h(
+        "array-class-held-in-a-name",
+        "np.ndarray bound to a name, then called with a stride past its buffer",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            make = np.ndarray  # <-
+            make((5,), np.int64, buffer=np.zeros(2, np.int64), strides=(2**62,))
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "may only be named as a type",
+        ONLY_RELU,
+    ),
+    h(
+        "array-class-called-inside-isinstance",
+        "np.ndarray(...) called inside isinstance's class argument",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            isinstance(x, (int, np.ndarray((2,), object, buffer=np.zeros(2, np.int64)).__len__))  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "may only be named as a type",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "array-types-named-as-types",
+        "np.ndarray and jax.core.Tracer in isinstance, annotations, a class pattern and `type(x) is`",
+        {
+            "submission.py": """
+            from typing import Optional, Union
+
+            import jax
+            import jax.numpy as jnp
+            import numpy as np
+            from numpy import ndarray
+
+
+            def relu_grad(x: Union[np.ndarray, jax.Array]) -> Optional[np.ndarray]:
+                if isinstance(x, (np.ndarray, jax.core.Tracer)) or type(x) is np.ndarray:
+                    x = jnp.asarray(x)
+                return (x > 0).astype(x.dtype)
+
+
+            def l2_grad(a: np.ndarray | None, y: ndarray) -> ndarray:
+                match a:
+                    case np.ndarray():
+                        a = jnp.asarray(a)
+                diff: ndarray = a - y
+                return 2 * diff
+            """,
+        },
+    ),
     Submission(
         "modules-named-like-their-jitted-functions",
         "a package whose __init__.py takes each jitted formula from the module of the same name "
