@@ -485,6 +485,16 @@ def cosine_families() -> tuple[Family, ...]:
         y[4] /= np.linalg.norm(y[4])
         return a, y
 
+    def tiny_norms(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        # Norms from 1e-60 to 1e40, in float64 only: there every square, cube and product of
+        # norms here is a normal number, so these are ordinary inputs for it, while a clamp
+        # that "avoids division by zero" (max(|a|, 1e-16), max(|a| |y|, 1e-20)) changes the
+        # answer by orders of magnitude (a red team, 2026-12-07: such clamps below small-scales'
+        # 5e-13 kept full marks, far-scales being reported only).
+        a_scale = np.array([[1e-17], [1e-20], [1e-30], [1e-60], [1.0], [1e20], [-1e-40]])
+        y_scale = np.array([[1.0], [1e-25], [1e30], [1e-45], [1e-50], [1e-20], [1e40]])
+        return a_scale * rng.standard_normal(ROWS), y_scale * rng.standard_normal(ROWS)
+
     # |a|^2 of the wide and extreme rows overflows float16: a range no contract promise covers.
     regression = tuple(
         dataclasses.replace(f, dtypes=NO_FLOAT16) if f.name in ("wide", "extreme") else f for f in regression_families()
@@ -500,6 +510,7 @@ def cosine_families() -> tuple[Family, ...]:
             pairs("small-scales", small_scales, "norms from 5e-13 to 1, |a|^2 |y|^2 and |a|^3 |y| normal in float32"),
             dtypes=NO_FLOAT16,
         ),
+        float64_only(pairs("tiny-norms", tiny_norms, "norms from 1e-60 to 1e40, squares and cubes normal in float64")),
         dataclasses.replace(
             pairs("far-scales", far_scales, "norms whose squares overflow or underflow float32"),
             dtypes=NO_FLOAT16,

@@ -94,6 +94,7 @@ MEANINGS: tuple[Meaning, ...] = (
     Meaning("seam", "|a - y| = delta exactly (huber's seam)", "catalog"),
     Meaning("parallel", "a a multiple of y: the cosine gradient is 0", "catalog"),
     Meaning("small-scales", "norms from 5e-13 to 1, |a|^2 |y|^2 and |a|^3 |y| normal in float32", "catalog"),
+    Meaning("tiny-norms", "norms from 1e-60 to 1e40, squares and cubes normal in float64", "catalog"),
     Meaning("far-scales", "norms whose squares overflow or underflow float32", "catalog"),
     Meaning("seed", "the seed's worked example (the network)", "catalog"),
     Meaning("net-<d_in>x<h>x<d_out>", "a random network of those sizes and its inputs", "catalog"),

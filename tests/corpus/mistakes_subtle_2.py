@@ -224,6 +224,46 @@ THRESHOLDS: tuple[Mistake, ...] = (
           return (yh - cos * ah) / na
       """,
     ),
+    # Clamps below small-scales' 5e-13, to "avoid division by zero": right wherever a norm is
+    # above them, wrong by orders of magnitude below. float64 holds such norms as ordinary
+    # numbers (tiny-norms); only far-scales, reported and not counted, had them (a red team,
+    # 2026-12-07: full marks in three seeds of three).
+    m(
+        "cosine-clamp-norms-1e-16",
+        "cosine_similarity",
+        "each norm as max(|x|, 1e-16): wrong for norms below 1e-16",
+        """
+      def cosine_similarity(pred, target):
+          na = jnp.maximum(jnp.linalg.norm(pred, axis=-1), 1e-16)
+          ny = jnp.maximum(jnp.linalg.norm(target, axis=-1), 1e-16)
+          return jnp.sum(pred * target, axis=-1) / (na * ny)
+      """,
+    ),
+    m(
+        "cosine-grad-clamp-norms-1e-16",
+        "cosine_similarity_grad",
+        "y / (|a| |y|) - cos a / |a|^2 with each norm as max(|x|, 1e-16)",
+        """
+      def cosine_similarity_grad(pred, target):
+          na = jnp.maximum(jnp.linalg.norm(pred, axis=-1, keepdims=True), 1e-16)
+          ny = jnp.maximum(jnp.linalg.norm(target, axis=-1, keepdims=True), 1e-16)
+          cos = jnp.sum(pred * target, axis=-1, keepdims=True) / (na * ny)
+          return target / (na * ny) - cos * pred / (na * na)
+      """,
+    ),
+    m(
+        "cosine-grad-clamp-product-1e-20",
+        "cosine_similarity_grad",
+        "the product of the norms as max(|a| |y|, 1e-20)",
+        """
+      def cosine_similarity_grad(pred, target):
+          na = jnp.linalg.norm(pred, axis=-1, keepdims=True)
+          ny = jnp.linalg.norm(target, axis=-1, keepdims=True)
+          d = jnp.maximum(na * ny, 1e-20)
+          cos = jnp.sum(pred * target, axis=-1, keepdims=True) / d
+          return target / d - cos * pred / (na * na)
+      """,
+    ),
 )
 
 
