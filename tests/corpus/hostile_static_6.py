@@ -23,7 +23,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   later in the body (until then the module's), and two classes of one name in two modules;
   (a seventh) double-underscore methods library code looks up and trusts (NumPy's
   `__array_interface__`, which maps any memory of the process); (a ninth) NumPy's array class
-  called with a buffer, which makes object references of integers.
+  called with a buffer, which makes object references of integers; (a tenth) own comparison and
+  sequence methods, which NumPy's object-array loops call on elements they do not own.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1040,6 +1041,108 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "dynamic",
         "may only be named as a type",
+        ONLY_RELU,
+    ),
+    # ---- a tenth red team: own methods NumPy calls on elements it does not own ---------------------
+    h(
+        "less-than-frees-an-element-during-sort",
+        "an object array's sort calls an own __lt__ that frees an element the insertion sort still "
+        "points to; the freed block refilled with a list forges an object that reaches exec",
+        """
+        import numpy as np
+
+        class K:
+            def __init__(self):
+                self.arr = None
+                self.keep = None
+
+            def __lt__(self, other):  # <-
+                self.arr[1] = None
+                self.keep = [0.5, list, 1.5, relu, 2.5, 3.5]
+                return False
+
+        def relu_grad(x):
+            b, c = K(), K()
+            a = np.array([int("1" * 30), b, c])
+            b.arr = c.arr = a
+            a.sort()
+            a[2]
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "greater-than-frees-the-running-maximum",
+        "argmax keeps its running maximum as a pointer it does not own; an own __gt__ frees it",
+        """
+        import numpy as np
+
+        class K:
+            def __init__(self):
+                self.arr = None
+
+            def __gt__(self, other):  # <-
+                self.arr[0] = None
+                return False
+
+        def relu_grad(x):
+            k = K()
+            a = np.array([int("1" * 30), k, k], dtype=object)
+            k.arr = a
+            a.argmax()
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "equality-frees-a-dict-being-compared",
+        "np.equal over object arrays of dicts: the dicts' comparison calls an own __eq__ on their "
+        "values, which frees the dict NumPy is still comparing",
+        """
+        import numpy as np
+
+        class K:
+            def __init__(self):
+                self.arr = None
+
+            def __eq__(self, other):  # <-
+                self.arr[1] = None
+                return True
+
+        def relu_grad(x):
+            k = K()
+            a = np.array([{0: k}, {0: k}])
+            k.arr = a
+            np.equal(a, a[::-1])
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "sequence-protocol-read-while-building-an-array",
+        "np.asarray reads an own sequence through __len__ and __getitem__ while it discovers the shape",
+        """
+        import numpy as np
+
+        class Rows:
+            def __len__(self):  # <-
+                return 2
+
+            def __getitem__(self, i):
+                return [1.0, 2.0]
+
+        def relu_grad(x):
+            np.asarray(Rows())
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
         ONLY_RELU,
     ),
 )
