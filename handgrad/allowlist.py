@@ -214,24 +214,23 @@ FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_
 XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
 """XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
 compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
-_OPERATORS = "add sub mul truediv floordiv mod pow matmul divmod and or xor lshift rshift"
 CLASS_DUNDERS = names(
-    "__init__ __call__ __repr__ __str__ __format__ __iter__ __next__ __reversed__ __contains__ __bool__"
-    " __hash__ __int__ __float__ __index__ __round__ __neg__ __pos__ __abs__ __invert__ "
-    + " ".join(f"__{op}__ __r{op}__ __i{op}__" for op in _OPERATORS.split())
+    "__init__ __call__ __repr__ __str__ __format__ __iter__ __next__ __reversed__ __contains__ __hash__"
 )
 """The double-underscore methods a formula's own class may define: construction, calling,
-printing, iteration, truth, hashing, number conversions and arithmetic. Any other is refused,
-because library code looks such names up on whatever it is given and trusts the answer:
-NumPy builds an array over the raw pointer an object's `__array_interface__` names (any memory
-of the process, read and written), and `__getattr__`, descriptors (`__get__`, `__set_name__`),
-pickling and copying hooks, `__jax_array__`, `__dlpack__`, `__array_ufunc__` and the like run
-or trust own code where the library expects its own. Comparisons (`__eq__`, `__lt__`, ...) and
-the sequence protocol (`__len__`, `__getitem__`, `__setitem__`) are refused too: NumPy's loops
-over object arrays (sort, argmax, max, equal, building an array from a sequence) call them while
-holding pointers to elements they do not own, so one that frees an element (`self.arr[1] =
-None`) leaves NumPy reading freed memory, which a red team refilled to forge an object and
-reach exec."""
+printing, iteration and hashing, which only Python's own syntax and builtins call, holding what
+they hand over. Any other is refused. Library code looks such names up on whatever it is given
+and trusts the answer: NumPy builds an array over the raw pointer an object's
+`__array_interface__` names (any memory of the process, read and written); `__getattr__`,
+descriptors, pickling and copying hooks, `__jax_array__`, `__dlpack__` run or trust own code
+where the library expects its own. And NumPy's loops over object arrays (an array of your
+objects, made without naming `object`) call an element's comparisons, arithmetic operators,
+number conversions, truth and sequence methods while holding pointers to elements they do not
+own: one that drops the last reference (`self.arr[1] = None`, then `self = None`) leaves NumPy
+reading freed memory, which red teams refilled to forge objects and reach exec (sort with
+`__lt__`, argmax with `__gt__`, np.sum with `__add__` returning NotImplemented, astype with
+`__float__`). Without those methods an object in such an array is inert: NumPy's loops raise
+TypeError on it."""
 TYPE_ONLY = names("numpy.ndarray jax.core.Tracer")
 """Classes a formula may name only as a type: in `isinstance`/`issubclass`, a class pattern,
 an annotation, or `type(x) is ...`. Called, `np.ndarray((n,), object, buffer=ints)` makes an

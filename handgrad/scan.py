@@ -1395,9 +1395,9 @@ class _ModuleScan:
                 if v.scope.home(name).kind == "class":
                     what = (
                         f"a method `{name}` is looked up and trusted by library code (NumPy reads the memory an"
-                        " `__array_interface__` names; NumPy's sort calls `__lt__` on elements it does not own):"
-                        " a class of yours may define only construction, calling, printing, iteration, truth,"
-                        " hashing, number conversion and arithmetic methods (docs/allowlist.md)"
+                        " `__array_interface__` names; NumPy's loops over object arrays call `__lt__`, `__add__`,"
+                        " `__float__` on elements they do not own): a class of yours may define only"
+                        f" {', '.join(sorted(CLASS_DUNDERS))} (docs/allowlist.md)"
                     )  # (charged to what uses the class, as its methods' bodies are)
                     self._add(self._unit(v.owner if v.owner is not None else v.cls), node.lineno, what, "dynamic")
                     continue

@@ -24,7 +24,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   (a seventh) double-underscore methods library code looks up and trusts (NumPy's
   `__array_interface__`, which maps any memory of the process); (a ninth) NumPy's array class
   called with a buffer, which makes object references of integers; (a tenth) own comparison and
-  sequence methods, which NumPy's object-array loops call on elements they do not own.
+  sequence methods, which NumPy's object-array loops call on elements they do not own; (an
+  eleventh) arithmetic operators and number conversions, the same way.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1139,6 +1140,103 @@ HOSTILE: tuple[Hostile, ...] = (
 
         def relu_grad(x):
             np.asarray(Rows())
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    # ---- an eleventh red team: arithmetic and conversions on elements NumPy does not own ----------
+    h(
+        "add-frees-the-other-operand-in-a-sum",
+        "np.sum over [A(), B()]: A.__add__ drops the array's and its own reference to B, refills the "
+        "block and returns NotImplemented, so Python calls __radd__ on the freed object",
+        """
+        import numpy as np
+
+        class B:
+            pass
+
+        class A:
+            def __init__(self):
+                self.arr = None
+
+            def __add__(self, other):  # <-
+                self.arr[1] = None
+                other = None
+                return NotImplemented
+
+        def relu_grad(x):
+            a = A()
+            a.arr = np.array([a, B()])
+            np.sum(a.arr)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "reflected-multiply-in-a-dot",
+        "np.dot of object arrays calls __rmul__ on elements it does not own",
+        """
+        import numpy as np
+
+        class K:
+            def __rmul__(self, other):  # <-
+                return other
+
+        def relu_grad(x):
+            np.dot(np.array([2.0, 3.0], dtype=object), np.array([K(), K()]))
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "float-conversion-frees-itself-during-astype",
+        "astype(float) calls __float__ with a pointer it does not own; the method drops the array's "
+        "reference and its own (self = None), and NumPy reads the freed object's type",
+        """
+        import numpy as np
+
+        class Box:
+            def __init__(self):
+                self.arr = None
+
+        BOX = Box()
+
+        class F:
+            def __float__(self):  # <-
+                BOX.arr[0] = None
+                self = None
+                return 1
+
+        def relu_grad(x):
+            BOX.arr = np.array([F()])
+            BOX.arr.astype(float)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "truth-and-index-of-elements",
+        "np.where and np.take ask an element for __bool__ and __index__",
+        """
+        import numpy as np
+
+        class T:
+            def __bool__(self):  # <-
+                return True
+
+            def __index__(self):
+                return 0
+
+        def relu_grad(x):
+            np.where(np.array([T(), T()]))
             return (x > 0).astype(x.dtype)
         """,
         "dynamic",
