@@ -138,7 +138,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         DefaultDict Deque SupportsFloat SupportsInt SupportsIndex SupportsAbs ParamSpec
         Concatenate TypeGuard Required NotRequired LiteralString final assert_never"""
     ),
-    "collections": names("namedtuple OrderedDict defaultdict"),
+    "collections": names("namedtuple defaultdict"),  # (not OrderedDict: a dict keeps order, in safer C)
     "collections.abc": names(
         """Callable Mapping MutableMapping Sequence Iterable Iterator Generator Collection Sized
         Container Hashable Reversible Set MutableSet MutableSequence KeysView ValuesView ItemsView"""
@@ -214,13 +214,13 @@ FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_
 XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
 """XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
 compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
-CLASS_DUNDERS = names(
-    "__init__ __call__ __repr__ __str__ __format__ __iter__ __next__ __reversed__ __contains__ __hash__"
-)
+CLASS_DUNDERS = names("__init__ __call__ __repr__ __str__ __format__ __iter__ __next__ __reversed__ __contains__")
 """The double-underscore methods a formula's own class may define: construction, calling,
-printing, iteration and hashing, which only Python's own syntax and builtins call, holding what
-they hand over. Any other is refused. Library code looks such names up on whatever it is given
-and trusts the answer: NumPy builds an array over the raw pointer an object's
+printing and iteration, which only Python's own syntax and builtins call, holding what they
+hand over. Any other is refused. (`__hash__` too: CPython's C OrderedDict hashes a key it
+does not hold while copying or printing itself, and a red team's `__hash__` that cleared the
+dict freed the key there; without it an object hashes by identity, in C.) Library code looks
+such names up on whatever it is given and trusts the answer: NumPy builds an array over the raw pointer an object's
 `__array_interface__` names (any memory of the process, read and written); `__getattr__`,
 descriptors, pickling and copying hooks, `__jax_array__`, `__dlpack__` run or trust own code
 where the library expects its own. And NumPy's loops over object arrays (an array of your

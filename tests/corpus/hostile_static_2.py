@@ -672,9 +672,9 @@ HOSTILE: tuple[Hostile, ...] = (
 CLEAN: tuple[Submission, ...] = (
     Submission(
         "dunder-methods-and-main-block",
-        "a class with __init__/__call__/__hash__/__repr__ and a main block using jax.grad: both allowed "
-        "(__eq__ was allowed here until 2026-12-07: NumPy's object-array loops call comparisons on "
-        "elements they do not own)",
+        "a class with __init__/__call__/__repr__ and a main block using jax.grad: both allowed "
+        "(__eq__ was here until 2026-12-07: C loops of NumPy and CPython call an element's "
+        "comparisons and hash while not owning it)",
         {
             "submission.py": """
             import jax
@@ -687,9 +687,6 @@ CLEAN: tuple[Submission, ...] = (
 
                 def __call__(self, x):
                     return jnp.where(x > 0, 1.0, self.slope).astype(x.dtype)
-
-                def __hash__(self):
-                    return int(self.slope * 1000)
 
                 def __repr__(self):
                     return f"Relu({self.slope})"

@@ -25,7 +25,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   `__array_interface__`, which maps any memory of the process); (a ninth) NumPy's array class
   called with a buffer, which makes object references of integers; (a tenth) own comparison and
   sequence methods, which NumPy's object-array loops call on elements they do not own; (an
-  eleventh) arithmetic operators and number conversions, the same way.
+  eleventh) arithmetic operators and number conversions, the same way; (a twelfth) `__hash__`,
+  which CPython's C OrderedDict calls on a key it does not hold.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1241,6 +1242,48 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "dynamic",
         "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    # ---- a twelfth red team: a hash CPython's C code asks of a key it does not hold ----------------
+    h(
+        "hash-clears-the-ordered-dict-being-copied",
+        "OrderedDict.copy hashes a key it holds only through its node; an own __hash__ that clears "
+        "the dict frees the key, and the KeyError hands the freed object back",
+        """
+        from collections import OrderedDict
+
+        class K:
+            def __init__(self, od):
+                self.od = od
+                self.calls = 0
+
+            def __hash__(self):  # <-
+                self.calls = self.calls + 1
+                if self.calls == 2:
+                    self.od.clear()
+                return 7
+
+        def relu_grad(x):
+            od = {}
+            od[K(od)] = 1
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "ordered-dict-is-not-listed",
+        "the C OrderedDict itself: its copy and repr hash keys they do not hold",
+        """
+        from collections import OrderedDict  # <-
+
+        def relu_grad(x):
+            OrderedDict(a=1).copy()
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "`collections.OrderedDict` is not on the allowlist",
         ONLY_RELU,
     ),
 )
