@@ -99,7 +99,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     ),
     "jax.tree_util": names(
         """tree_map tree_leaves tree_structure tree_flatten tree_unflatten tree_reduce tree_all
-        register_pytree_node register_pytree_node_class Partial tree_map_with_path
+        Partial tree_map_with_path
         tree_flatten_with_path tree_leaves_with_path keystr"""
     ),
     "jax.tree": names("map leaves structure flatten unflatten reduce all"),
@@ -231,6 +231,22 @@ reading freed memory, which red teams refilled to forge objects and reach exec (
 `__lt__`, argmax with `__gt__`, np.sum with `__add__` returning NotImplemented, astype with
 `__float__`). Without those methods an object in such an array is inert: NumPy's loops raise
 TypeError on it."""
+IS_LEAF_TAKERS: dict[str, int | None] = {
+    **{f"jax.tree_util.tree_{n}": 1 for n in ("leaves", "structure", "flatten", "all")},
+    **{f"jax.tree_util.tree_{n}_with_path": 1 for n in ("flatten", "leaves")},
+    **{f"jax.tree.{n}": 1 for n in ("leaves", "structure", "flatten", "all")},
+    "jax.tree_util.tree_reduce": 3,
+    "jax.tree.reduce": 3,
+    "jax.tree_util.tree_map": None,
+    "jax.tree_util.tree_map_with_path": None,
+    "jax.tree.map": None,
+}
+"""The pytree functions that take an `is_leaf` callback, and how many positional arguments they
+may have without one (None: any, `is_leaf` being keyword-only). jaxlib's C++ flattening calls
+`is_leaf` (and a registered node's flatten function: `register_pytree_node` is not listed) on
+a container's items it does not own: a red team's callback cleared the list being flattened,
+so the item was freed and came back among the leaves, refilled as a forged object (exec, then
+jax.grad). These are called directly only, with no `is_leaf`."""
 TYPE_ONLY = names("numpy.ndarray jax.core.Tracer")
 """Classes a formula may name only as a type: in `isinstance`/`issubclass`, a class pattern,
 an annotation, or `type(x) is ...`. Called, `np.ndarray((n,), object, buffer=ints)` makes an

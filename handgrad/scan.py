@@ -66,6 +66,7 @@ from handgrad.allowlist import (
     DYNAMIC_MODULES,
     EXCEPTIONS,
     INSPECTORS,
+    IS_LEAF_TAKERS,
     JAX_INTERNALS,
     NUMERICALLY,
     PROJECT_PACKAGES,
@@ -82,7 +83,7 @@ from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
 
-CALLED_DIRECTLY = frozenset({"jax.config.update", "jax.debug.print"})
+CALLED_DIRECTLY = frozenset({"jax.config.update", "jax.debug.print", *IS_LEAF_TAKERS})
 """Library functions whose arguments the check reads at the call: used in any other way
 (`partial(jax.config.update, name)`, a name bound to them, `map(jax.debug.print, ...)`) they
 are refused. So are str's FORMATTERS (`fmt = str.format`), for the same reason."""
@@ -432,8 +433,10 @@ def _library_name(scope: _Scope, expr: ast.expr) -> str | None:
 
 NAMEDTUPLE_MAKERS = names("collections.namedtuple typing.NamedTuple")
 """What a call must be, by what it is and not by its spelling, to make a namedtuple class."""
-SAFE_DECORATORS = names("jax.tree_util.register_pytree_node_class")
-"""Class decorators that hand back the class they are given, unchanged."""
+SAFE_DECORATORS: frozenset[str] = frozenset()
+"""Class decorators that hand back the class they are given, unchanged (none since
+register_pytree_node_class left the list: jaxlib's C++ calls the class's flatten on nodes it
+does not own, IS_LEAF_TAKERS)."""
 MAX_IMPORT_HOPS = 16
 """Imports followed from a name to the class statement it takes (`from .helpers import Scaled`)."""
 METACLASS_BASES = names("typing.Protocol abc.ABC")
@@ -1921,6 +1924,9 @@ class _ModuleScan:
         elif path == "jax.debug.print":
             why = "may only be called directly, with its format written in the call"
             self._find(v, node, "dynamic", f'`jax.debug.print` {why} (`jax.debug.print("{{}}", x)`)')
+        elif path in IS_LEAF_TAKERS:
+            why = "may only be called directly (its `is_leaf` is checked at the call)"
+            self._find(v, node, "dynamic", f"`{path}` {why}")
         else:  # (CALLED_DIRECTLY holds nothing else)
             raise AssertionError(path)
 
@@ -1994,6 +2000,16 @@ class _ModuleScan:
         ]
         if "jax.config.update" in paths:
             self._check_config(v, node)
+        for path in paths & set(IS_LEAF_TAKERS):
+            limit = IS_LEAF_TAKERS[path]
+            if any(k.arg in ("is_leaf", "is_leaf_takes_path") for k in keywords) or (
+                limit is not None and len(positional) > limit
+            ):
+                why = (
+                    "jaxlib calls it on items of the tree it does not own: one that empties the tree frees them"
+                    " (a red team forged an object from one)"
+                )
+                self._find(v, node, "dynamic", f"`{path}` with an `is_leaf` callback is not allowed: {why}")
         if isinstance(func, ast.Name) and func.id in ("getattr", "hasattr") and v.scope.resolve(func.id) is None:
             if len(node.args) >= 2 and not node.keywords:
                 attr = node.args[1]

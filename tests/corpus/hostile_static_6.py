@@ -26,7 +26,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   called with a buffer, which makes object references of integers; (a tenth) own comparison and
   sequence methods, which NumPy's object-array loops call on elements they do not own; (an
   eleventh) arithmetic operators and number conversions, the same way; (a twelfth) `__hash__`,
-  which CPython's C OrderedDict calls on a key it does not hold.
+  which CPython's C OrderedDict calls on a key it does not hold; (a thirteenth) `is_leaf` and
+  registered pytree nodes, whose callbacks jaxlib's C++ flattening calls the same way.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1286,6 +1287,88 @@ HOSTILE: tuple[Hostile, ...] = (
         "`collections.OrderedDict` is not on the allowlist",
         ONLY_RELU,
     ),
+    # ---- a thirteenth red team: jaxlib's C++ flattening calls own code on items it does not own ----
+    h(
+        "is-leaf-clears-the-list-being-flattened",
+        "tree_flatten's is_leaf, called on a list item jaxlib holds without a reference, clears the "
+        "list: the item is freed and returned among the leaves (refilled: a forged object, exec)",
+        """
+        class Box:
+            def __init__(self):
+                self.tree = None
+
+        G = Box()
+
+        def _is_leaf(node):
+            G.tree.clear()
+            return True
+
+        def relu_grad(x):
+            G.tree = [Box()]
+            jax.tree_util.tree_flatten(G.tree, is_leaf=_is_leaf)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "with an `is_leaf` callback is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "is-leaf-passed-by-position",
+        "the same callback as tree_leaves' second positional argument, through jax.tree",
+        """
+        def _is_leaf(node):
+            return True
+
+        def relu_grad(x):
+            jax.tree.leaves([x], _is_leaf)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "with an `is_leaf` callback is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "tree-function-taken-as-a-value",
+        "tree_flatten bound through functools.partial with is_leaf, where the call is not seen",
+        """
+        from functools import partial
+
+        def _is_leaf(node):
+            return True
+
+        def relu_grad(x):
+            flatten = partial(jax.tree_util.tree_flatten, is_leaf=_is_leaf)  # <-
+            flatten([x])
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "may only be called directly",
+        ONLY_RELU,
+    ),
+    h(
+        "registered-node-flatten-mutates-the-tree",
+        "register_pytree_node's flatten runs inside jaxlib's walk of a list it reads past its end "
+        "once the flatten function empties and refills it",
+        """
+        from jax.tree_util import register_pytree_node  # <-
+
+        class C:
+            pass
+
+        def _flatten(c):
+            return (), None
+
+        def _unflatten(aux, children):
+            return C()
+
+        def relu_grad(x):
+            register_pytree_node(C, _flatten, _unflatten)
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "`jax.tree_util.register_pytree_node` is not on the allowlist",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
@@ -1379,8 +1462,9 @@ CLEAN: tuple[Submission, ...] = (
     ),
     Submission(
         "typed-pytree-and-cache-package",
-        "a package with TYPE_CHECKING imports, a Generic pytree params class, a NamedTuple cache "
-        "made by a forward helper, class constants, a format spec in an error and dict.update",
+        "a package with TYPE_CHECKING imports, a Generic params class (a registered pytree until "
+        "2026-12-07), a NamedTuple cache made by a forward helper, class constants, a format spec "
+        "in an error and dict.update",
         {
             "__init__.py": "from .net import relu_grad, l2_grad\n",
             "net.py": """
@@ -1390,7 +1474,6 @@ CLEAN: tuple[Submission, ...] = (
             from typing import TYPE_CHECKING, Generic, NamedTuple, TypeVar
 
             import jax.numpy as jnp
-            from jax.tree_util import register_pytree_node_class
 
             if TYPE_CHECKING:
                 from jaxtyping import Array, Float
@@ -1407,17 +1490,13 @@ CLEAN: tuple[Submission, ...] = (
                 z: float
 
 
-            @register_pytree_node_class
             class Scale(Generic[T]):
                 def __init__(self, k: T) -> None:
                     self.k = k
 
-                def tree_flatten(self):
-                    return (self.k,), None
-
                 @classmethod
-                def tree_unflatten(cls, aux, children):
-                    return cls(*children)
+                def unit(cls):
+                    return cls(1.0)
 
 
             def _forward(x: Float[Array, "n"]) -> Cache:
