@@ -214,10 +214,12 @@ FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_
 XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
 """XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
 compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
-CLASS_DUNDERS = names("__init__ __call__ __repr__ __str__ __format__ __iter__ __next__ __reversed__ __contains__")
-"""The double-underscore methods a formula's own class may define: construction, calling,
-printing and iteration, which only Python's own syntax and builtins call, holding what they
-hand over. Any other is refused. (`__hash__` too: CPython's C OrderedDict hashes a key it
+CLASS_DUNDERS = names("__init__ __call__ __iter__ __next__ __reversed__ __contains__")
+"""The double-underscore methods a formula's own class may define: construction, calling and
+iteration, which only Python's own syntax and builtins call, holding what they hand over. Any
+other is refused. (Printing too: NumPy works out a string dtype by calling `str()` on the
+items of a list it does not own, and a red team's `__str__` that cleared the list got a freed
+item back as a forged object. `__hash__` too: CPython's C OrderedDict hashes a key it
 does not hold while copying or printing itself, and a red team's `__hash__` that cleared the
 dict freed the key there; without it an object hashes by identity, in C.) Library code looks
 such names up on whatever it is given and trusts the answer: NumPy builds an array over the raw pointer an object's

@@ -672,9 +672,9 @@ HOSTILE: tuple[Hostile, ...] = (
 CLEAN: tuple[Submission, ...] = (
     Submission(
         "dunder-methods-and-main-block",
-        "a class with __init__/__call__/__repr__ and a main block using jax.grad: both allowed "
-        "(__eq__ was here until 2026-12-07: C loops of NumPy and CPython call an element's "
-        "comparisons and hash while not owning it)",
+        "a class with __init__/__call__ and a main block using jax.grad: both allowed (__eq__ and "
+        "__repr__ were here until 2026-12-07: C loops of NumPy and CPython call an element's "
+        "comparisons, hash and str while not owning it)",
         {
             "submission.py": """
             import jax
@@ -688,8 +688,6 @@ CLEAN: tuple[Submission, ...] = (
                 def __call__(self, x):
                     return jnp.where(x > 0, 1.0, self.slope).astype(x.dtype)
 
-                def __repr__(self):
-                    return f"Relu({self.slope})"
 
 
             def relu_grad(x):

@@ -27,7 +27,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   sequence methods, which NumPy's object-array loops call on elements they do not own; (an
   eleventh) arithmetic operators and number conversions, the same way; (a twelfth) `__hash__`,
   which CPython's C OrderedDict calls on a key it does not hold; (a thirteenth) `is_leaf` and
-  registered pytree nodes, whose callbacks jaxlib's C++ flattening calls the same way.
+  registered pytree nodes, whose callbacks jaxlib's C++ flattening calls the same way; (a
+  fourteenth) `__str__`, `__repr__` and `__format__`, which NumPy calls to size a string dtype.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1367,6 +1368,53 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "system",
         "`jax.tree_util.register_pytree_node` is not on the allowlist",
+        ONLY_RELU,
+    ),
+    # ---- a fourteenth red team: printing methods NumPy calls while it works out a string dtype ------
+    h(
+        "str-clears-the-list-numpy-is-sizing",
+        "np.array(lst, dtype=str) calls str() on items of a list it holds without owning them; an "
+        "own __str__ that clears the list gets a freed item back, refilled as a forged object",
+        """
+        import numpy as np
+
+        class Box:
+            def __init__(self):
+                self.lst = None
+
+        G = Box()
+
+        class A:
+            def __str__(self):  # <-
+                G.lst.clear()
+                return "a"
+
+        def relu_grad(x):
+            G.lst = [A(), Box()]
+            np.array(G.lst, dtype=str)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "repr-and-format-are-printing-too",
+        "__repr__ and __format__, which NumPy's printing and string discovery reach the same way",
+        """
+        class P:
+            def __repr__(self):  # <-
+                return "P"
+
+            def __format__(self, spec):
+                return "P"
+
+        def relu_grad(x):
+            repr(P())
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
         ONLY_RELU,
     ),
 )
