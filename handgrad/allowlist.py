@@ -127,9 +127,10 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     "math": AllExcept(),
     "functools": names("partial reduce cache lru_cache"),
     "operator": names("add sub mul truediv floordiv mod pow neg pos matmul itemgetter getitem lt le gt ge eq ne"),
-    "itertools": names(
-        "product combinations permutations accumulate chain repeat count islice starmap pairwise zip_longest"
-    ),
+    # Only those that take their inputs whole at the start (or none): the others hold an
+    # iterator across calls into Python, and islice and zip_longest free it when a generator's
+    # own code calls them back (a red team forged an object from one).
+    "itertools": names("product combinations permutations repeat count"),
     "typing": names(
         """Any Callable Optional Union Sequence Mapping MutableMapping Iterable Iterator Tuple List
         Dict Set FrozenSet NamedTuple TypeVar Generic Protocol Final Literal ClassVar Annotated
@@ -214,10 +215,11 @@ FUNCTION_ATTRIBUTES = names("func_globals func_code func_closure func_dict func_
 XLA_CLIENT_ATTRIBUTES = names("client compile_args compile_and_load deserialize_executable")
 """XLA's runtime client (`x.device.client`, or a lowered program's compile arguments): it
 compiles and loads any program handed to it as text, one made by autodiff elsewhere too."""
-CLASS_DUNDERS = names("__init__ __call__ __iter__ __next__ __reversed__ __contains__")
-"""The double-underscore methods a formula's own class may define: construction, calling and
-iteration, which only Python's own syntax and builtins call, holding what they hand over. Any
-other is refused. (Printing too: NumPy works out a string dtype by calling `str()` on the
+CLASS_DUNDERS = names("__init__ __call__")
+"""The double-underscore methods a formula's own class may define: construction and calling.
+Any other is refused. (Iteration too: CPython's C `itertools.islice` and `zip_longest` keep
+an iterator they no longer own across its `__next__`, which a red team's `__next__` freed by
+calling back into them. Printing too: NumPy works out a string dtype by calling `str()` on the
 items of a list it does not own, and a red team's `__str__` that cleared the list got a freed
 item back as a forged object. `__hash__` too: CPython's C OrderedDict hashes a key it
 does not hold while copying or printing itself, and a red team's `__hash__` that cleared the

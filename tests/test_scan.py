@@ -260,7 +260,7 @@ def test_code_that_may_run_is_still_checked(source: str) -> None:
 
 LISTED_SINCE = {
     "numpy-math": "import numpy as np\nC = np.log2(8.0) + np.cosh(0.0) + np.power(2.0, 3) + np.hypot(3.0, 4.0)",
-    "itertools": "import itertools\nP = list(itertools.pairwise([1, 2, 3])) + list(itertools.zip_longest([1], [2, 3]))",
+    "itertools": "import itertools\nP = list(itertools.product([1, 2], [3])) + list(itertools.combinations([1, 2], 2))",
     "operator": "import operator\nG = operator.getitem((1, 2), 0) + operator.lt(1, 2)",
     "warnings": "import warnings\nwarnings.simplefilter('ignore')\nwarnings.filterwarnings('ignore', 'x')",
     "tree-paths": "import jax\nL = jax.tree_util.tree_map_with_path(lambda p, v: v, {'a': 1})",

@@ -28,7 +28,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   eleventh) arithmetic operators and number conversions, the same way; (a twelfth) `__hash__`,
   which CPython's C OrderedDict calls on a key it does not hold; (a thirteenth) `is_leaf` and
   registered pytree nodes, whose callbacks jaxlib's C++ flattening calls the same way; (a
-  fourteenth) `__str__`, `__repr__` and `__format__`, which NumPy calls to size a string dtype.
+  fourteenth) `__str__`, `__repr__` and `__format__`, which NumPy calls to size a string dtype;
+  (a fifteenth) `__next__` and the itertools that hold an iterator they no longer own.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1415,6 +1416,48 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "dynamic",
         "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    # ---- a fifteenth red team: C iterators that call an own __next__ they no longer own ------------
+    h(
+        "next-reenters-the-islice-that-wraps-it",
+        "itertools.islice holds its iterator without a reference while skipping; an own __next__ "
+        "that calls the islice back and drops the last reference frees it mid-call",
+        """
+        import itertools
+
+        class Box:
+            def __init__(self):
+                self.sl = None
+
+        G = Box()
+
+        class It:
+            def __next__(self):  # <-
+                next(G.sl)
+                return 1
+
+        def relu_grad(x):
+            G.sl = itertools.islice(It(), 2, None)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "is looked up and trusted by library code",
+        ONLY_RELU,
+    ),
+    h(
+        "generator-reenters-zip-longest",
+        "zip_longest drops an iterator's reference twice when a generator calls it back: the "
+        "generator needs no class, so the function itself is refused",
+        """
+        from itertools import zip_longest  # <-
+
+        def relu_grad(x):
+            zip_longest([1], [2, 3])
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "`itertools.zip_longest` is not on the allowlist",
         ONLY_RELU,
     ),
 )
