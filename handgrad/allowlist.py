@@ -164,7 +164,7 @@ VALUE_NAMESPACES = frozenset({"jax.lax.Precision"})
 
 ALLOWED_BUILTINS = names(
     """abs all any bool callable classmethod dict divmod enumerate filter float frozenset int
-    isinstance issubclass iter len list map max min next object pow print property range repr
+    isinstance issubclass iter len list map max min next object pow print range repr
     reversed round set slice sorted staticmethod str sum super tuple zip getattr hasattr
     NotImplemented Ellipsis ArithmeticError AssertionError AttributeError Exception
     FloatingPointError IndexError KeyError LookupError NotImplementedError OverflowError
@@ -172,6 +172,11 @@ ALLOWED_BUILTINS = names(
     RuntimeWarning DeprecationWarning"""
 )
 """Every builtin exception class is allowed too (EXCEPTIONS)."""
+LOOKUP_CODE_BUILTINS = names("property")
+"""Builtins that make an attribute lookup run your code. Library C code looks attributes up on
+objects it does not own (NumPy reads `.dtype` from each item of a structured dtype's list): a
+red team's `dtype` property freed the list item there and forged an object from it. Without
+them a lookup only reads what is stored."""
 CALL_ONLY_BUILTINS = names("getattr hasattr type")
 """Allowed only as a direct call: getattr and hasattr with the attribute named by a string
 (`getattr(x, "dtype", None)`), type with one argument where a type is looked at (`type(x)`)."""

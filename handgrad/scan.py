@@ -68,6 +68,7 @@ from handgrad.allowlist import (
     INSPECTORS,
     IS_LEAF_TAKERS,
     JAX_INTERNALS,
+    LOOKUP_CODE_BUILTINS,
     NUMERICALLY,
     PROJECT_PACKAGES,
     SELF_MATCHING,
@@ -358,7 +359,7 @@ def _rebinds_module_name(tree: ast.Module) -> bool:
     return False
 
 
-METHOD_DECORATORS = names("classmethod property")
+METHOD_DECORATORS = names("classmethod")
 """Builtin decorators after which a method's first parameter is still its own object (its class
 for a classmethod); after any other (staticmethod, a wrapper of the student's) it may be anything."""
 SAFE_BUILTIN_BASES = names("object tuple list dict Exception ValueError TypeError")
@@ -1530,6 +1531,14 @@ class _ModuleScan:
                 "dynamic",
                 "the builtin `type` is allowed only as `type(x)`, to look at a type (`type(x) is T`,"
                 " `type(x).__name__`): it creates and changes classes",
+            )
+        elif name in LOOKUP_CODE_BUILTINS:
+            self._find(
+                v,
+                node,
+                "dynamic",
+                f"`{name}` runs your code whenever anything reads the attribute, library C code too (NumPy"
+                " reads `.dtype` from items it does not own): use a method or a plain attribute",
             )
         elif name in ("getattr", "hasattr"):
             self._find(

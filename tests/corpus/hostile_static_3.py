@@ -692,12 +692,11 @@ CLEAN: tuple[Submission, ...] = (
                 def __init__(self, beta=1.0):
                     self._beta = beta
 
-                @property
-                def beta(self):
+                def beta(self):  # (a property until 2026-12-07: library C code reads attributes too)
                     return self._beta * self._scale * _scale_of(1.0)
 
                 def grad(self, x):
-                    return 1 / (1 + jnp.exp(-self.beta * x))
+                    return 1 / (1 + jnp.exp(-self.beta() * x))
 
 
             def softplus_grad(x):

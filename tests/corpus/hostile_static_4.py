@@ -369,7 +369,6 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "system",
         "`.fun`",
-        ONLY_RELU,
     ),
     h(
         "metaclass-returns-a-library-object",
@@ -602,13 +601,12 @@ CLEAN: tuple[Submission, ...] = (
                 def make(cls):
                     return cls()
 
-                @property
-                def unit(self):
+                def unit(self):  # (a property until 2026-12-07: library C code reads attributes too)
                     return getattr(self, "scale", 1.0)
 
                 def grad(self, x):
                     self.calls += 1
-                    return self.scaled((x > 0).astype(x.dtype)) * self.unit
+                    return self.scaled((x > 0).astype(x.dtype)) * self.unit()
 
 
             def relu_grad(x):

@@ -925,7 +925,6 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "dynamic",
         "is looked up and trusted by library code",
-        ONLY_RELU,
     ),
     h(
         "getattr-hook-answers-the-array-interface",
