@@ -738,6 +738,30 @@ def _type_nodes(expr: ast.expr | None) -> Iterator[int]:
         yield from _type_nodes(expr.right)
 
 
+_TRY_NODES: tuple[type, ...] = tuple(t for t in (ast.Try, vars(ast).get("TryStar")) if isinstance(t, type))
+"""`try` and, from Python 3.11, `try` with `except*`."""
+
+
+def _runs_when_dropped(node: ast.AST) -> bool:
+    """A statement whose code runs when a generator paused inside it is closed: `try` with
+    `finally` or `except`, and `with`."""
+    if isinstance(node, _TRY_NODES):
+        return bool(getattr(node, "finalbody", None) or getattr(node, "handlers", None))
+    return isinstance(node, (ast.With, ast.AsyncWith))
+
+
+def _yields_inside(node: ast.AST) -> bool:
+    """Whether a statement holds a `yield` of its own function (not of a def, lambda or class in it)."""
+    todo = list(ast.iter_child_nodes(node))
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.Yield, ast.YieldFrom)):
+            return True
+        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(n))
+    return False
+
+
 def _is_constant(node: ast.expr) -> bool:
     """A number, string, bool or None written out, a sign or arithmetic on such, or a tuple of
     them (`HALF = 0.5`, `SHAPE = (3, 4)`, `TINY = 2.0**-20`); never a complex number."""
@@ -1271,6 +1295,13 @@ class _ModuleScan:
             # runs the method with obj as its `self`, on which every own name is then readable.
             why = f"a method named `{node.name}`, like a method of builtin values, runs with any object as its `self`"
             self._find(v, node, "dynamic", f"{why} when read on its class (`Box.{node.name}(obj)`): rename it")
+        elif _runs_when_dropped(node) and _yields_inside(node):
+            # A paused generator runs these when its last reference goes, from whatever C code drops
+            # it: a red team's `finally` rewrote NumPy's index array in the middle of an assignment.
+            why = "runs whenever the generator is dropped, inside library C code that does not expect it"
+            self._find(
+                v, node, "dynamic", f"a `yield` inside `try` with `finally`/`except` or inside `with`: the block {why}"
+            )
         elif isinstance(node, (ast.Global, ast.Nonlocal)) and v.scope.kind == "class":
             # A def under it binds a function elsewhere whose body the check charges to the class.
             why = "in a class body binds its names outside the class, out of the check's sight"

@@ -29,7 +29,8 @@ that never runs) and two older ones. Each gets past the check by a binding it di
   which CPython's C OrderedDict calls on a key it does not hold; (a thirteenth) `is_leaf` and
   registered pytree nodes, whose callbacks jaxlib's C++ flattening calls the same way; (a
   fourteenth) `__str__`, `__repr__` and `__format__`, which NumPy calls to size a string dtype;
-  (a fifteenth) `__next__` and the itertools that hold an iterator they no longer own.
+  (a fifteenth) `__next__` and the itertools that hold an iterator they no longer own; (a
+  sixteenth) properties; (a seventeenth) a generator's `finally` around its `yield`.
 
 Every attack reached jax.grad or a jitted function's `lower` in the red team's files, and
 passed the check before the commit that added this file. Same conventions as the first corpus:
@@ -1457,6 +1458,61 @@ HOSTILE: tuple[Hostile, ...] = (
         """,
         "system",
         "`itertools.zip_longest` is not on the allowlist",
+        ONLY_RELU,
+    ),
+    # ---- a seventeenth red team: a generator's finally, run by C code that drops it ----------------
+    h(
+        "generator-finally-rewrites-a-fancy-index",
+        "a generator paused inside try/finally, stored in an object array, runs its finally when "
+        "NumPy's fancy-index assignment drops it: the block rewrites the checked index array, and "
+        "the later writes land out of bounds",
+        """
+        import numpy as np
+
+        class Box:
+            def __init__(self):
+                self.idx = None
+
+        G = Box()
+
+        def _gen():
+            try:  # <-
+                yield 1
+            finally:
+                G.idx[1] = 1 << 40
+
+        def relu_grad(x):
+            objs = np.full(2, None)
+            g = _gen()
+            next(g)
+            objs[0] = g
+            g = None
+            G.idx = np.array([0, 1])
+            objs[G.idx] = 0
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "a `yield` inside `try` with `finally`/`except`",
+        ONLY_RELU,
+    ),
+    h(
+        "generator-except-around-its-yield",
+        "an except clause around the yield catches the GeneratorExit of the same drop",
+        """
+        def _gen(state):
+            while True:
+                try:  # <-
+                    yield 1
+                except BaseException:
+                    state.clear()
+                    return
+
+        def relu_grad(x):
+            _gen([])
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "a `yield` inside `try` with `finally`/`except`",
         ONLY_RELU,
     ),
 )
