@@ -703,7 +703,12 @@ def _text_or_none(node: ast.expr | None) -> str | None:
 def _own_body(node: ast.FunctionDef | ast.ClassDef) -> Iterator[ast.AST]:
     """The nodes of a function's or class's own body: not those of functions, lambdas or
     classes in it (their statements are, their bodies are not)."""
-    todo: list[ast.AST] = [*node.body]
+    return _own_nodes(node.body)
+
+
+def _own_nodes(nodes: Iterable[ast.AST]) -> Iterator[ast.AST]:
+    """These nodes and everything in them but the bodies of functions, lambdas and classes."""
+    todo: list[ast.AST] = [*nodes]
     while todo:
         n = todo.pop()
         yield n
@@ -752,14 +757,7 @@ def _runs_when_dropped(node: ast.AST) -> bool:
 
 def _yields_inside(node: ast.AST) -> bool:
     """Whether a statement holds a `yield` of its own function (not of a def, lambda or class in it)."""
-    todo = list(ast.iter_child_nodes(node))
-    while todo:
-        n = todo.pop()
-        if isinstance(n, (ast.Yield, ast.YieldFrom)):
-            return True
-        if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
-            todo.extend(ast.iter_child_nodes(n))
-    return False
+    return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(ast.iter_child_nodes(node)))
 
 
 def _is_constant(node: ast.expr) -> bool:
