@@ -954,7 +954,9 @@ def grade_many(
         else None
         for i, r in enumerate(resolved)
     ]
-    budgets = [Budget(r, limits, cache=c) for r, c in zip(resolved, caches, strict=True)]
+    budgets = [
+        Budget(r, limits, cache=c, allow_autodiff=options.allow_autodiff) for r, c in zip(resolved, caches, strict=True)
+    ]
     try:
         findings: list[dict[str, list[Finding]]] = []
         reviews: list[tuple[str, ...]] = []

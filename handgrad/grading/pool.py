@@ -243,6 +243,9 @@ class Budget:
     restarts: int = 0
     import_error: EvaluationError | None = None
     autodiff_at_import: bool = False
+    allow_autodiff: bool = False
+    """Its workers keep JAX's differentiation (--allow-autodiff); else they have none
+    (worker.switch_off_differentiation)."""
     defined: list[str] | None = None
     others: list[str] = field(default_factory=list)
     """Other public callables the submission defines (worker.other_names)."""
@@ -453,6 +456,8 @@ class Worker:
             args += ["--cpus", ",".join(map(str, cpus)), "--tmp-bytes", str(limits.tmp)]
             if self.box.mode == "userns":
                 args.append("--userns")
+            if budget.allow_autodiff and not runner:
+                args.append("--keep-autodiff")
             if runner:
                 args.append("--runner")
                 if budget.cache is not None:
@@ -819,7 +824,7 @@ class SubmissionEvaluator:
 
     def __post_init__(self) -> None:
         if self.budget is None:
-            self.budget = Budget(self.submission, self.limits)
+            self.budget = Budget(self.submission, self.limits, allow_autodiff=self.allow_autodiff)
         if self.reuse and self._worker is None:
             self._worker = self.budget.take_idle(self.group)
             self.reused = self._worker is not None and self._worker.calls > 0

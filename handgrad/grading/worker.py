@@ -344,6 +344,76 @@ def install_autodiff_hooks(mark: Callable[[], None]) -> None:
         setattr(jax, name, wrapper)
 
 
+DIFFERENTIATING_TRACES = ("JVPTrace", "LinearizeTrace")
+"""JAX's traces that differentiate: forward mode, and linearize (which reverse mode runs on)."""
+
+DIFFERENTIATION_TABLES = (
+    "primitive_jvps",
+    "primitive_linearizations",
+    "primitive_transposes",
+    "reducing_transposes",
+    "fancy_transposes",
+)
+"""jax._src.interpreters.ad's rules, per primitive: a derivative, a linearization, a transpose."""
+
+TRANSPOSING = ("backward_pass", "backward_pass3", "closed_backward_pass")
+"""jax._src.interpreters.ad's transposition of a linear program (reverse mode's second half,
+and jax.linear_transpose)."""
+
+JET = "jax.experimental.jet"
+"""Taylor-mode differentiation, with a trace and rules of its own."""
+
+
+def switch_off_differentiation(mark: Callable[[], None]) -> None:
+    """Remove automatic differentiation from this process, beside the hooks: every rule of
+    DIFFERENTIATION_TABLES is dropped, and a differentiating trace's every way of processing
+    an operation (a primitive, a call, a custom_jvp or custom_vjp function, shard_map), the
+    transposition of a linear program (TRANSPOSING) and jax.experimental.jet call `mark` and
+    raise. A worker only traces and evaluates; it never differentiates.
+
+    The hooks only watch: code that reached the interpreter past the scan (a memory bug in C
+    code that calls back into Python, forging an object) undid them and ran jax.grad unseen.
+    With the rules gone, no value comes out of jax.grad, jvp, vjp, jacfwd, jacrev or
+    linearize, whoever calls them, and the attempt is told as autodiff. Getting them back
+    means rebuilding JAX's tables from its sources (re-importing its modules, whose new
+    primitives the rest of JAX does not know), far more work than a derivative by hand.
+    Not done with --allow-autodiff (the worker is then started with --keep-autodiff)."""
+    from jax._src.interpreters import ad
+
+    for table in DIFFERENTIATION_TABLES:
+        rules = getattr(ad, table, None)
+        if isinstance(rules, dict):
+            rules.clear()
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        mark()
+        raise NotImplementedError("automatic differentiation is switched off where submissions are graded")
+
+    for name in TRANSPOSING:
+        if callable(getattr(ad, name, None)):
+            setattr(ad, name, refuse)
+    for name in DIFFERENTIATING_TRACES:
+        trace = getattr(ad, name, None)
+        if trace is None:
+            continue
+        for method in [m for m in vars(trace) if m.startswith("process_")]:
+            setattr(trace, method, refuse)
+    loaded = sys.modules.get(JET)
+    if loaded is not None:
+        rules = getattr(loaded, "jet_rules", None)
+        if isinstance(rules, dict):
+            rules.clear()
+        return
+
+    class SwitchedOff(types.ModuleType):
+        def __getattr__(self, name: str) -> Any:
+            if not name.startswith("__"):  # (the import system and inspect probe dunders)
+                mark()
+            raise AttributeError(f"{JET} is switched off where submissions are graded")
+
+    sys.modules[JET] = SwitchedOff(JET)  # `from jax.experimental.jet import jet` now fails, told as autodiff
+
+
 def block_project_packages() -> None:
     """The project's packages cannot be imported (sealed: they are not there either)."""
     for name in BLOCKED_PACKAGES:
@@ -585,6 +655,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log", type=int, default=None, help="descriptor for everything this process prints")
     parser.add_argument("--runner", action="store_true", help="run exported programs; never import the submission")
     parser.add_argument("--cache", default=None, help="a runner's compilation cache (compile_cache.py)")
+    parser.add_argument("--keep-autodiff", action="store_true", help="leave JAX's differentiation in place")
     args = parser.parse_args(argv)
     if args.cache is not None and not args.runner:
         parser.error("--cache is a runner's: a worker that imports a submission never sees a cache")
@@ -657,6 +728,8 @@ def main(argv: list[str] | None = None) -> None:
                 return
             send(runner.answer(request))
     install_autodiff_hooks(mark)
+    if not args.keep_autodiff:
+        switch_off_differentiation(mark)
     block_project_packages()
     names = args.names.split(",")
     try:
