@@ -36,7 +36,8 @@ def test_the_scan_refuses_each_first(hostile: Hostile, tmp_path: Path) -> None:
 def test_autodiff_past_the_hooks_gets_no_value_and_is_told(hostile: Hostile, tmp_path: Path) -> None:
     if not sandbox.detect().full:
         pytest.skip("no sandbox here (neither root nor user namespaces): the scan bypassed needs one")
-    assert runtime_kinds(hostile, tmp_path) == hostile.runtime
+    expected = hostile.runtime_sealed if hostile.runtime_sealed is not None else hostile.runtime
+    assert runtime_kinds(hostile, tmp_path) == expected
 
 
 ENTRY_POINTS = """

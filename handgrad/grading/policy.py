@@ -29,6 +29,10 @@ CHECKOUT_MARKERS = ("pyproject.toml", "setup.py", ".git")
 """An import path entry holding one of these is a source checkout (the project's): left out."""
 PROJECT_PACKAGES = ("handgrad", "handwritten", "reference", "benchmarks", "tests")
 """Hidden under an empty directory where an installed copy sits in site-packages."""
+DIFFERENTIATION_SOURCES = ("jax/experimental/jet.py",)
+"""Modules whose fresh import would bring differentiation back into a worker that switched it
+off (worker.switch_off_differentiation): jet carries its own rules. Shown empty, under each
+import path entry that has them, with their compiled copies in __pycache__."""
 BLOCKED_PACKAGES = ("handwritten", "reference", "benchmarks", "tests", "conftest", "handgrad")
 """Not importable by the submission (removed from sys.modules, and not on disk either)."""
 DEVICES = ("null", "zero", "full", "random", "urandom")

@@ -563,6 +563,11 @@ class Worker:
             self.import_error = EvaluationError("protocol", f"the worker's first message was refused ({exc})")
             return
         self.autodiff_at_import = ready["autodiff"]
+        if not ready["ok"] and self.autodiff_at_import and not self.budget.allow_autodiff:
+            # It differentiated while imported, which this worker cannot do (switched off): that
+            # is the failure to tell, for every function, not the import error it raised.
+            self.close()
+            return
         if not ready["ok"]:
             message = scrub(ready["message"][:2000], self.workdir, self.budget.staged().parent)
             self.import_error = EvaluationError("import", f"importing the submission failed: {message}")
@@ -879,6 +884,7 @@ class SubmissionEvaluator:
             if name in self._fatal:  # timed out, crashed or ran out of memory before: not again
                 raise self._fatal[name]
             self._check_findings(name)
+            self._autodiff_at_import(name)
             budget = self._budget()
             if budget.defined is not None and name not in budget.defined and budget.import_error is None:
                 raise missing(name, budget.others)
@@ -912,20 +918,26 @@ class SubmissionEvaluator:
                 raise error
             return Output(_checked_value(reply["value"]), frozenset(reply["devices"]))
 
+    def _autodiff_at_import(self, name: str) -> None:
+        """Fail `name` where the submission differentiated while it was imported (a worker's
+        first message said so; with its differentiation switched off, that import failed)."""
+        if self._budget().autodiff_at_import and not self.allow_autodiff:
+            error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
+            self._fatal[name] = error
+            raise error
+
     def _ask(self, name: str, request: Mapping[str, Any], max_bytes: int, check: Any) -> dict[str, Any]:
         """The worker's reply to `request` (a new worker where one died from outside); its
         autodiff claim is believed (it can only cost the submission)."""
         budget = self._budget()
         while True:
+            self._autodiff_at_import(name)  # (no worker to start for it)
             try:
                 worker = self._worker_for(name)
             except EvaluationError as exc:
                 self._fatal[name] = exc
                 raise
-            if budget.autodiff_at_import and not self.allow_autodiff:
-                error = EvaluationError("autodiff", "uses automatic differentiation (seen while it was imported)")
-                self._fatal[name] = error
-                raise error
+            self._autodiff_at_import(name)
             if name not in worker.defined:
                 raise missing(name, worker.others)
             left = budget.left(worker)

@@ -40,6 +40,7 @@ from handgrad.grading.policy import (
     CHECKOUT_MARKERS,
     DENIED,
     DEVICES,
+    DIFFERENTIATION_SOURCES,
     FILE_BYTES,
     NOFILE,
     NPROC,
@@ -121,6 +122,22 @@ def view_paths() -> list[str]:
     return chosen
 
 
+def differentiation_sources() -> list[str]:
+    """The files of DIFFERENTIATION_SOURCES under each import path entry, sources and their
+    compiled copies, that a sealed worker is shown empty."""
+    found = []
+    for entry in sys.path:
+        for relative in DIFFERENTIATION_SOURCES if entry and os.path.isabs(entry) else ():
+            given = os.path.normpath(os.path.join(entry, relative))
+            for source in {given, os.path.realpath(given)} if os.path.isfile(given) else ():
+                folder, name = os.path.split(source)  # (shown where the path says, and where it leads)
+                cache = os.path.join(folder, "__pycache__")
+                stem = name.removesuffix(".py") + "."
+                compiled = sorted(os.listdir(cache)) if os.path.isdir(cache) else []
+                found += [source, *(os.path.join(cache, n) for n in compiled if n.startswith(stem))]
+    return sorted(set(found))
+
+
 def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool, cache: str | None = None) -> Path:
     """Move this process into a new root holding only view_paths(), /proc of its own PID
     namespace, a few devices, private /tmp and /dev/shm and a read-only copy of the
@@ -143,6 +160,9 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool, cache: s
     for tmp in ("/tmp", "/dev/shm"):
         os.makedirs(root + tmp, exist_ok=True)
         _mount("tmpfs", root + tmp, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={tmp_bytes},nr_inodes={TMP_INODES}")
+    empty = root + "/.empty"  # shown in place of DIFFERENTIATION_SOURCES
+    open(empty, "w").close()
+    os.chmod(empty, 0o444)
     for path in view_paths():
         if path in ("/", "/dev", "/tmp", "/dev/shm") or "/tmp".startswith(path + "/"):
             continue  # never the host's own /tmp or /dev over the private ones
@@ -159,6 +179,9 @@ def seal(workdir: Path, submission: Path, tmp_bytes: int, userns: bool, cache: s
         for package in PROJECT_PACKAGES if os.path.isdir(path) else ():
             if os.path.isdir(os.path.join(path, package)):
                 _mount("tmpfs", os.path.join(target, package), "tmpfs", MS_NOSUID | MS_NODEV | MS_RDONLY, "size=4k")
+    for hidden in differentiation_sources():
+        if os.path.isfile(root + hidden):
+            _bind(empty, root + hidden)
     os.makedirs(root + "/proc")
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     os.makedirs(root + SUBMISSION_ROOT)
@@ -407,8 +430,8 @@ def switch_off_differentiation(mark: Callable[[], None]) -> None:
 
     class SwitchedOff(types.ModuleType):
         def __getattr__(self, name: str) -> Any:
-            if not name.startswith("__"):  # (the import system and inspect probe dunders)
-                mark()
+            if name == "jet":  # (only its entry point: code that probes every module's attributes,
+                mark()  # pickle's whichmodule, a red team's flag hunt, is not differentiating)
             raise AttributeError(f"{JET} is switched off where submissions are graded")
 
     sys.modules[JET] = SwitchedOff(JET)  # `from jax.experimental.jet import jet` now fails, told as autodiff

@@ -9,8 +9,9 @@ differentiation left (worker.switch_off_differentiation), so none of them gets a
 and each attempt is told as autodiff.
 
 `fails` is the kind the full grader reports (the scan sees every one of these first);
-`runtime` the kind with the scan bypassed. Before the switch, every `runtime` here was
-empty: each function kept its marks.
+`runtime` the kind with the scan bypassed, `runtime_sealed` the same in a sealed worker where
+it differs: jet imported again from its file is stopped only by the seal, which shows that
+file empty (policy.DIFFERENTIATION_SOURCES). Before these, every function here kept its marks.
 """
 
 from __future__ import annotations
@@ -107,6 +108,54 @@ def l2_grad(a, y):
 """,
         {"relu_grad": "forbidden", "l2_grad": "forbidden"},
         runtime=BOTH,
+    ),
+    Hostile(
+        "taylor-mode-imported-anew",
+        "drops the switched-off jet from sys.modules and imports it again from its file",
+        """
+def relu_grad(x):
+    import sys
+
+    sys.modules.pop("jax.experimental.jet", None)
+    from jax.experimental.jet import jet
+
+    return jet(relu, (x,), ((jnp.ones_like(x),),))[1][0]
+""",
+        {"relu_grad": "forbidden"},
+        graded=("relu_grad",),
+        runtime={},  # (unsealed, jet's file is there: only a sealed worker is shown it empty)
+        runtime_sealed={"relu_grad": "exception"},
+    ),
+    Hostile(
+        "taylor-mode-from-its-compiled-copy",
+        "loads jet from its compiled copy in __pycache__, or runs its source text, under another name",
+        """
+def relu_grad(x):
+    import importlib.machinery, importlib.util, os, sys
+    import jax.experimental as experimental
+
+    folder = os.path.dirname(experimental.__file__)
+    compiled = os.path.join(folder, "__pycache__", f"jet.{sys.implementation.cache_tag}.pyc")
+    loader = importlib.machinery.SourcelessFileLoader("jet_again", compiled)
+    again = importlib.util.module_from_spec(importlib.util.spec_from_loader("jet_again", loader))
+    loader.exec_module(again)
+    return again.jet(relu, (x,), ((jnp.ones_like(x),),))[1][0]
+
+
+def l2_grad(a, y):
+    import os
+    import jax.experimental as experimental
+
+    namespace = {"__name__": "jet_text"}
+    with open(os.path.join(os.path.dirname(experimental.__file__), "jet.py")) as source:
+        exec(source.read(), namespace)
+    basis = jnp.eye(a.size, dtype=a.dtype).reshape(a.size, *a.shape)
+    first = [namespace["jet"](lambda v: jnp.sum(l2(v, y)), (a,), ((e,),))[1][0] for e in basis]
+    return jnp.stack(first).reshape(a.shape)
+""",
+        {"relu_grad": "forbidden", "l2_grad": "forbidden"},
+        runtime={},
+        runtime_sealed={"relu_grad": "exception", "l2_grad": "exception"},
     ),
     Hostile(
         "transpose-of-a-linear-map",
