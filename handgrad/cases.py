@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from handgrad.evaluate import SHARDED, TRANSFORMS, available_devices, shard_count
+from handgrad.evaluate import SHARDED, TRANSFORMS, default_devices, shard_count
 from reference.catalog import CATALOG, Entry
 from reference.conditioning import sensitivity_fn, sensitivity_rows_fn
 from reference.families import Family, Inputs
@@ -62,8 +62,8 @@ def build_cases(
     devices: Sequence[str] | None = None,
     families: Sequence[str] | None = None,
 ) -> list[Case]:
-    """Every applicable cell, in catalog order; None means all."""
-    devices = available_devices() if devices is None else devices
+    """Every applicable cell, in catalog order; None means all (devices: default_devices())."""
+    devices = default_devices() if devices is None else devices
     return [
         Case(entry, dtype, transform, device, family)
         for entry in entries

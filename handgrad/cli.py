@@ -91,13 +91,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     from handgrad import configure_for_checking
     from handgrad.cases import build_cases
     from handgrad.engine import InProcess, run_all
-    from handgrad.evaluate import available_devices
+    from handgrad.evaluate import available_devices, default_devices
     from handgrad.table import HEADER, rows, seed_lines, seed_table, table
     from reference.catalog import CATALOG
 
     configure_for_checking()
-    devices = available_devices()
+    devices = default_devices()
     if args.device:
+        devices = available_devices()
         unknown = [d for d in args.device if d not in devices]
         if unknown:
             why = " (sharded needs two or more devices)" if "sharded" in unknown else ""
@@ -601,7 +602,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"handgrad {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    check = sub.add_parser("check", help="verify the shipped handwritten formulas on every device")
+    check = sub.add_parser("check", help="verify the shipped handwritten formulas on the CPU, GPU and sharded")
     check.add_argument("--strict", action="store_true", help="require the contract's convention at kinks")
     check.add_argument(
         "--dtype",
@@ -611,7 +612,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DTYPE",
         help=f"only these dtypes: {', '.join(DTYPES)} (repeatable; comma or space lists, as for bench)",
     )
-    check.add_argument("--device", action="append", help="only this device, e.g. cpu:0, gpu:0, sharded (repeatable)")
+    check.add_argument(
+        "--device",
+        action="append",
+        help="this device, e.g. cpu:1, gpu:0, sharded (repeatable; default: the first CPU, the first GPU, sharded)",
+    )
     check.add_argument("--function", action="append", type=_function_name, metavar="NAME", help="only this function")
     check.add_argument("paths", nargs="*", help=argparse.SUPPRESS)  # a file here gets a pointer to `grade`
     check.add_argument(

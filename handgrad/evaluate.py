@@ -119,11 +119,27 @@ def available_devices() -> list[str]:
     return found
 
 
+def default_devices() -> list[str]:
+    """What a check runs on when no device is named: the first device of each platform (the
+    CPU's, and the first GPU's where present) and "sharded" where available_devices() has it.
+    Devices of one platform run the same compiled program: checking each repeats every check
+    (eight times on an eight-GPU machine) and finds nothing the first did not, while placement
+    across several devices is what "sharded" checks. Any device is checked when named
+    (`devices=["cpu:1"]`, `--device cpu:1`)."""
+    chosen: list[str] = []
+    for name in available_devices():
+        platform = name.partition(":")[0]
+        if name == SHARDED or not any(c.partition(":")[0] == platform for c in chosen):
+            chosen.append(name)
+    return chosen
+
+
 def worker_devices() -> list[str]:
     """The devices a grading worker evaluates on. Workers run with JAX_PLATFORMS=cpu (see
-    grading/pool.py): the CPU devices, and "sharded" over them where there are several."""
+    grading/pool.py): the first CPU device, and "sharded" over them where there are several
+    (as default_devices, for the CPU alone)."""
     cpus = [device_name(d) for d in jax.devices("cpu")]
-    return cpus + ([SHARDED] if len(cpus) > 1 else [])
+    return cpus[:1] + ([SHARDED] if len(cpus) > 1 else [])
 
 
 def shard_count() -> int:

@@ -34,7 +34,7 @@ from handgrad.cases import build_cases
 from handgrad.cases import forget as forget_entry
 from handgrad.checking_scope import checking
 from handgrad.engine import CaseResult, InProcess, run_all
-from handgrad.evaluate import TRANSFORMS, available_devices, forget
+from handgrad.evaluate import TRANSFORMS, available_devices, default_devices, forget
 from handgrad.finite_draws import NotFinite
 from handgrad.matrix_draws import MATRIX_DRAWS, SPD, matrix_arguments, structures
 from handgrad.modes import (
@@ -190,11 +190,13 @@ def verify(
         alone or modes= without "rev". `strict` (True or False): at kinks only autodiff's
         value passes.
     dtypes, families, transforms, devices: what to check (default: the arguments' float
-        dtypes with float32 and float64; every family of FAMILIES, transform and device
-        present; docs/families.md says what each family draws). "broadcast" (ALL_FAMILIES)
-        is drawn only when named: each argument f broadcasts against another, cut to length
-        1 (handgrad/broadcast.py). Every family but "given" draws again where f is not
-        finite at a draw (handgrad/finite_draws.py).
+        dtypes with float32 and float64; every family of FAMILIES and transform; the first
+        device of each platform present, and "sharded" where there are several devices:
+        evaluate.default_devices; any present device when named; docs/families.md says
+        what each family draws). "broadcast" (ALL_FAMILIES) is drawn only when named:
+        each argument f broadcasts against another, cut to length 1 (handgrad/broadcast.py).
+        Every family but "given" draws again where f is not finite at a draw
+        (handgrad/finite_draws.py).
     seed: seed of the drawn inputs. Returns a Report (`.ok`, `print(report)`).
     fixed: arguments (positions or parameter names, not differentiated ones) passed at their
         given values in every family, cast to each dtype checked: labels exactly 0 and 1, a
@@ -282,7 +284,10 @@ def verify(
             who = f"handgrad.verify: examples[{k}]"
             calls.append((prepare(f, example, argnums, rule_of_f, who=who, fixed=fixed), f" on examples[{k}]"))
         dtype_names = dtype_names or _default_dtypes(*(c for c, _ in calls))
-        device_names = _validate_names("device", devices, available_devices())
+        known_devices = available_devices()
+        device_names = (
+            tuple(default_devices()) if devices is None else _validate_names("device", devices, known_devices)
+        )
         if first_order:
             formula, truth = gradient_functions(call, grad)
             example = call.floats + (() if call.scalar else (np.ones(call.out_shape, call.out_dtype),))

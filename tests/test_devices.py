@@ -51,7 +51,27 @@ def test_a_gradient_that_does_not_depend_on_its_input_stays_on_its_device() -> N
 
     assert len(jax.devices("cpu")) >= 2, "conftest asks XLA for two host devices"
     report = handgrad.verify(
-        lambda x: jnp.sum(0 * x), np.ones(4, np.float32), grad=jnp.zeros_like, dtypes=["float32"], families=["normal"]
+        lambda x: jnp.sum(0 * x),
+        np.ones(4, np.float32),
+        grad=jnp.zeros_like,
+        dtypes=["float32"],
+        families=["normal"],
+        devices=["cpu:0", "cpu:1"],  # (named: the default checks one device of each platform)
     )
     assert report.ok, report
-    assert {r.case.device for r in report.results} >= {"cpu:0", "cpu:1"}
+    assert {r.case.device for r in report.results} == {"cpu:0", "cpu:1"}
+
+
+def test_the_default_is_one_device_of_each_platform_and_sharded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two host devices run the same program: the default checks the first and the placement
+    across both ("sharded"), not each; a GPU is a platform of its own (stood in for here by
+    the second host device under another platform name)."""
+    assert len(jax.devices("cpu")) >= 2, "conftest asks XLA for two host devices"
+    here = evaluate.available_devices()
+    assert {"cpu:0", "cpu:1", "sharded"} <= set(here)
+    assert evaluate.default_devices() == [d for d in here if d == "sharded" or d.endswith(":0")]
+    assert evaluate.worker_devices() == ["cpu:0", "sharded"]
+    monkeypatch.setattr(evaluate, "available_devices", lambda: ["cpu:0", "cpu:1", "gpu:0", "gpu:1", "gpu:2", "sharded"])
+    assert evaluate.default_devices() == ["cpu:0", "gpu:0", "sharded"]
+    monkeypatch.setattr(evaluate, "available_devices", lambda: ["cpu:0"])
+    assert evaluate.default_devices() == ["cpu:0"]
