@@ -1569,6 +1569,15 @@ class _ModuleScan:
                 f"`{name}` runs your code whenever anything reads the attribute, library C code too (NumPy"
                 " reads `.dtype` from items it does not own): use a method or a plain attribute",
             )
+        elif name == "iter":
+            self._find(
+                v,
+                node,
+                "dynamic",
+                "`iter` is allowed only as `iter(x)`, called with one argument: `iter(f, sentinel)` calls f from"
+                " C code that does not keep f alive while it runs (a red team freed a cached function mid-call that"
+                " way and forged an object from its memory); write a loop",
+            )
         elif name in ("getattr", "hasattr"):
             self._find(
                 v,
@@ -2055,6 +2064,9 @@ class _ModuleScan:
                     own = self._own_readable(attr.value, self._own_receiver(v, node.args[0]))
                     if attr.value in VALUE_ATTRIBUTES or (own and attr.value not in VALUE_ATTRIBUTES_REFUSED):
                         self.approved.add(id(func))
+        if isinstance(func, ast.Name) and func.id == "iter" and v.scope.resolve("iter") is None:
+            if len(node.args) == 1 and not isinstance(node.args[0], ast.Starred) and not node.keywords:
+                self.approved.add(id(func))
         if isinstance(func, ast.Name) and func.id == "type" and v.scope.resolve("type") is None:
             if len(node.args) == 1 and not node.keywords and id(node) in self.inspected:
                 self.approved.add(id(func))

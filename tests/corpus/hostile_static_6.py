@@ -1515,9 +1515,135 @@ HOSTILE: tuple[Hostile, ...] = (
         "a `yield` inside `try` with `finally`/`except`",
         ONLY_RELU,
     ),
+    # ---- a twentieth red team: iter(callable, sentinel) frees its callable mid-call ------------------
+    h(
+        "lru-cache-freed-inside-a-callable-iterator",
+        "iter(cached, sentinel) holds the lru_cache wrapper only through the iterator; the cached "
+        "function calls the iterator again, the inner call returns the sentinel and the iterator "
+        "frees the wrapper while the outer call still runs in it: its memory, refilled with a "
+        "list's items, is read as the cache's fields (a forged object: exec, jax.grad)",
+        """
+        import functools
+
+        def relu_grad(x):
+            state, box, sentinel = [0], [], []
+
+            def step():
+                state[0] += 1
+                if state[0] == 1:
+                    try:
+                        next(box[0])
+                    except StopIteration:
+                        pass
+                    refill = [[None] * 22 for _ in range(64)]
+                    return refill and 0
+                return sentinel
+
+            cached = functools.lru_cache(maxsize=8)(step)
+            box.append(iter(cached, sentinel))  # <-
+            cached = None
+            try:
+                next(box[0])
+            except StopIteration:
+                pass
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`iter` is allowed only as `iter(x)`",
+        ONLY_RELU,
+    ),
+    h(
+        "callable-iterator-through-a-name",
+        "iter bound to another name, then called with a callable and a sentinel",
+        """
+        import functools
+
+        def relu_grad(x):
+            make = iter  # <-
+            it = make(functools.lru_cache(maxsize=2)(lambda: 0), 0)
+            return (x > 0).astype(x.dtype) + 0 * len(list(it))
+        """,
+        "dynamic",
+        "`iter` is allowed only as `iter(x)`",
+        ONLY_RELU,
+    ),
+    h(
+        "callable-iterator-made-by-map",
+        "map calls iter with two arguments taken from two lists",
+        """
+        import functools
+
+        def relu_grad(x):
+            f = functools.cache(lambda: 0)
+            its = list(map(iter, [f], [0]))  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(its)
+        """,
+        "dynamic",
+        "`iter` is allowed only as `iter(x)`",
+        ONLY_RELU,
+    ),
+    h(
+        "callable-iterator-from-a-starred-pair",
+        "iter called with one starred argument that holds the callable and the sentinel",
+        """
+        import functools
+
+        def relu_grad(x):
+            pair = (functools.lru_cache(maxsize=2)(lambda: 0), 0)
+            it = iter(*pair)  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(list(it))
+        """,
+        "dynamic",
+        "`iter` is allowed only as `iter(x)`",
+        ONLY_RELU,
+    ),
+    h(
+        "callable-iterator-from-a-partial",
+        "functools.partial holds iter with its callable, and the sentinel comes at the call",
+        """
+        import functools
+
+        def relu_grad(x):
+            half = functools.partial(iter, functools.cache(lambda: 0))  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(list(half(0)))
+        """,
+        "dynamic",
+        "`iter` is allowed only as `iter(x)`",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "iter-with-one-argument-and-a-cache",
+        "iter over a list, a shape and a generator, next with a default, and an lru_cache helper "
+        "called directly (only iter's two-argument form is refused)",
+        {
+            "submission.py": """
+            import functools
+
+            import jax.numpy as jnp
+
+
+            @functools.lru_cache(maxsize=None)
+            def _half() -> float:
+                return 0.5
+
+
+            def relu_grad(x):
+                dims = iter(x.shape)
+                first = next(dims, 1)
+                steps = iter(v for v in (1.0, 2.0))
+                scale = next(steps) * 2 * _half()
+                return (x > 0).astype(x.dtype) * scale + 0 * first
+
+
+            def l2_grad(a, y):
+                terms = iter([a, y])
+                return 2 * (next(terms) - next(terms))
+            """,
+        },
+    ),
     Submission(
         "array-types-named-as-types",
         "np.ndarray and jax.core.Tracer in isinstance, annotations, a class pattern and `type(x) is`",
