@@ -84,10 +84,14 @@ from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
 
-CALLED_DIRECTLY = frozenset({"jax.config.update", "jax.debug.print", *IS_LEAF_TAKERS})
+CALLED_DIRECTLY = frozenset({"jax.config.update", "jax.debug.print", "numpy.errstate", *IS_LEAF_TAKERS})
 """Library functions whose arguments the check reads at the call: used in any other way
 (`partial(jax.config.update, name)`, a name bound to them, `map(jax.debug.print, ...)`) they
 are refused. So are str's FORMATTERS (`fmt = str.format`), for the same reason."""
+ERRSTATE_MODES = ("all", "divide", "over", "under", "invalid")
+ERRSTATE_ACTIONS = ("ignore", "warn", "raise", "print")
+"""What np.errstate may be given (its "call" and "log" actions and `call=` run a function of the
+submission's from NumPy's C loops: _check_errstate)."""
 MAX_FINDINGS = 500
 """Refusals recorded for one file: past these the file is refused as a whole (a file of
 `eval` on every line once held 660,000 findings and 800 MiB in the grader)."""
@@ -1965,8 +1969,31 @@ class _ModuleScan:
                     "with it on, since every function must take float64, and turning it off fails them all",
                 )
 
+    def _check_errstate(self, v: _Visit, node: ast.Call) -> None:
+        """`np.errstate` only with its modes written in the call, none of them "call" or "log",
+        and no `call=`: NumPy calls that function from C in the middle of a loop (a cast that
+        overflows), while it holds pointers it does not own; a red team's callback freed the
+        object array's element being cast and forged an object from its memory (exec, jax.grad)."""
+        plain = not node.args and all(
+            k.arg in ERRSTATE_MODES and isinstance(k.value, ast.Constant) and k.value.value in ERRSTATE_ACTIONS
+            for k in node.keywords
+        )
+        if not plain:
+            self._find(
+                v,
+                node,
+                "dynamic",
+                "`np.errstate` is allowed only with its modes written as strings in the call"
+                f' ({", ".join(ERRSTATE_ACTIONS)}), not with `call=` or "call"/"log": NumPy calls that'
+                " function from C code in the middle of an array loop (a red team forged an object there)",
+            )
+
     def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
-        if path == "jax.config.update":
+        if path == "numpy.errstate":
+            self._find(
+                v, node, "dynamic", "`np.errstate` may only be called directly, with its modes written in the call"
+            )
+        elif path == "jax.config.update":
             self._find(v, node, "system", "`jax.config.update` may only be called directly, with its option named")
         elif path == "jax.debug.print":
             why = "may only be called directly, with its format written in the call"
@@ -2047,6 +2074,8 @@ class _ModuleScan:
         ]
         if "jax.config.update" in paths:
             self._check_config(v, node)
+        if "numpy.errstate" in paths:
+            self._check_errstate(v, node)
         for path in paths & set(IS_LEAF_TAKERS):
             limit = IS_LEAF_TAKERS[path]
             if any(k.arg in ("is_leaf", "is_leaf_takes_path") for k in keywords) or (

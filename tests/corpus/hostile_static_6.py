@@ -1611,9 +1611,125 @@ HOSTILE: tuple[Hostile, ...] = (
         "`iter` is allowed only as `iter(x)`",
         ONLY_RELU,
     ),
+    # ---- a twenty-first red team: np.errstate's callback, called from a cast's C loop --------------
+    h(
+        "errstate-callback-frees-the-element-being-cast",
+        "NumPy calls errstate's `call=` function when casting 1e300 to float32 overflows, while "
+        "the cast holds the object array's element without a reference: the callback drops it, "
+        "the record's object field then gets the freed tuple's item (a forged object: exec, jax.grad)",
+        """
+        import numpy as np
+
+        class Link:
+            def __init__(self):
+                self.a = None
+
+        def relu_grad(x):
+            cells = np.empty(1, dtype=object)
+            cells[0] = (float("1e300"), Link())
+
+            def on_overflow(kind, flag):
+                cells[0] = None
+
+            with np.errstate(all="call", call=on_overflow):  # <-
+                rec = cells.astype(np.dtype([("f0", np.float32), ("o1", object)]))
+            return (x > 0).astype(x.dtype) + 0 * len(rec)
+        """,
+        "dynamic",
+        "`np.errstate` is allowed only with its modes written as strings",
+        ONLY_RELU,
+    ),
+    h(
+        "errstate-call-action-without-a-function",
+        'the "log" and "call" actions call whatever function NumPy holds, set elsewhere',
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            with np.errstate(over="log"):  # <-
+                np.float32(1e30) * np.float32(1e30)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`np.errstate` is allowed only with its modes written as strings",
+        ONLY_RELU,
+    ),
+    h(
+        "errstate-modes-unpacked",
+        "the modes come from a dict unpacked into the call, where the check cannot read them",
+        """
+        import numpy as np
+
+        MODES = {"all": "call", "call": print}
+
+        def relu_grad(x):
+            with np.errstate(**MODES):  # <-
+                np.float32(1e30) * np.float32(1e30)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`np.errstate` is allowed only with its modes written as strings",
+        ONLY_RELU,
+    ),
+    h(
+        "errstate-mode-computed",
+        "the action is a name bound elsewhere, not a string in the call",
+        """
+        import numpy as np
+
+        ACTION = "ca" + "ll"
+
+        def relu_grad(x):
+            with np.errstate(divide=ACTION):  # <-
+                np.float32(1.0) / np.float32(0.0)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`np.errstate` is allowed only with its modes written as strings",
+        ONLY_RELU,
+    ),
+    h(
+        "errstate-through-another-name",
+        "errstate bound to another name, then called with a callback",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            guard = np.errstate  # <-
+            with guard(all="call", call=lambda kind, flag: None):
+                np.float32(1e30) * np.float32(1e30)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "`np.errstate` may only be called directly",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "errstate-with-plain-modes",
+        "np.errstate with its modes written as strings, imported by name too",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+            import numpy as np
+            from numpy import errstate
+
+
+            def relu_grad(x):
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scale = np.float64(1.0) / np.float64(1.0)
+                return (x > 0).astype(x.dtype) * scale
+
+
+            def l2_grad(a, y):
+                with errstate(all="raise"), np.errstate(under="print"):
+                    two = np.float32(2.0)
+                return two * (a - y)
+            """,
+        },
+    ),
     Submission(
         "iter-with-one-argument-and-a-cache",
         "iter over a list, a shape and a generator, next with a default, and an lru_cache helper "
