@@ -98,11 +98,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     configure_for_checking()
     devices = default_devices()
     if args.device:
-        devices = available_devices()
-        unknown = [d for d in args.device if d not in devices]
+        here = available_devices()
+        unknown = [d for d in args.device if d not in here]
         if unknown:
             why = " (sharded needs two or more devices)" if "sharded" in unknown else ""
-            raise UsageError(f"unknown device {', '.join(unknown)}{why}; this machine has: {', '.join(devices)}")
+            raise UsageError(f"unknown device {', '.join(unknown)}{why}; this machine has: {', '.join(here)}")
         devices = list(dict.fromkeys(args.device))  # a device named twice is checked once
     entries = [e for e in CATALOG if not args.function or e.name in args.function]
     dtypes = list(dict.fromkeys(d for group in args.dtype for d in group)) if args.dtype else None

@@ -284,10 +284,10 @@ def verify(
             who = f"handgrad.verify: examples[{k}]"
             calls.append((prepare(f, example, argnums, rule_of_f, who=who, fixed=fixed), f" on examples[{k}]"))
         dtype_names = dtype_names or _default_dtypes(*(c for c, _ in calls))
-        known_devices = available_devices()
-        device_names = (
-            tuple(default_devices()) if devices is None else _validate_names("device", devices, known_devices)
-        )
+        if devices is None:
+            device_names = tuple(default_devices())
+        else:
+            device_names = _validate_names("device", devices, available_devices())
         if first_order:
             formula, truth = gradient_functions(call, grad)
             example = call.floats + (() if call.scalar else (np.ones(call.out_shape, call.out_dtype),))

@@ -930,8 +930,8 @@ class SubmissionEvaluator:
         """The worker's reply to `request` (a new worker where one died from outside); its
         autodiff claim is believed (it can only cost the submission)."""
         budget = self._budget()
+        self._autodiff_at_import(name)  # (seen by an earlier worker: none is started for it)
         while True:
-            self._autodiff_at_import(name)  # (no worker to start for it)
             try:
                 worker = self._worker_for(name)
             except EvaluationError as exc:

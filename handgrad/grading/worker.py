@@ -397,10 +397,11 @@ def switch_off_differentiation(mark: Callable[[], None]) -> None:
     The hooks only watch: code that reached the interpreter past the scan (a memory bug in C
     code that calls back into Python, forging an object) undid them and ran jax.grad unseen.
     With the rules gone, no value comes out of jax.grad, jvp, vjp, jacfwd, jacrev or
-    linearize, whoever calls them, and the attempt is told as autodiff. Getting them back
-    means rebuilding JAX's tables from its sources (re-importing its modules, whose new
-    primitives the rest of JAX does not know), far more work than a derivative by hand.
-    Not done with --allow-autodiff (the worker is then started with --keep-autodiff)."""
+    linearize, whoever calls them, and the attempt is told as autodiff. A speed bump, not a
+    wall: code running here can rebuild them from JAX's own sources (a red team re-ran the
+    rule registrations in about a second; docs/isolation.md), so the scan stays what keeps
+    autodiff out. Not done with --allow-autodiff (the worker is then started with
+    --keep-autodiff)."""
     from jax._src.interpreters import ad
 
     for table in DIFFERENTIATION_TABLES:
