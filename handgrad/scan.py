@@ -84,7 +84,9 @@ from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
 
-CALLED_DIRECTLY = frozenset({"jax.config.update", "jax.debug.print", "numpy.errstate", *IS_LEAF_TAKERS})
+CALLED_DIRECTLY = frozenset(
+    {"jax.config.update", "jax.debug.print", "numpy.errstate", "collections.defaultdict", *IS_LEAF_TAKERS}
+)
 """Library functions whose arguments the check reads at the call: used in any other way
 (`partial(jax.config.update, name)`, a name bound to them, `map(jax.debug.print, ...)`) they
 are refused. So are str's FORMATTERS (`fmt = str.format`), for the same reason."""
@@ -92,6 +94,9 @@ ERRSTATE_MODES = ("all", "divide", "over", "under", "invalid")
 ERRSTATE_ACTIONS = ("ignore", "warn", "raise", "print")
 """What np.errstate may be given (its "call" and "log" actions and `call=` run a function of the
 submission's from NumPy's C loops: _check_errstate)."""
+DEFAULT_FACTORIES = names("list dict set frozenset tuple int float bool str")
+"""What a defaultdict may be given as its factory, named plainly (builtins that run no code of
+the submission's): _check_defaultdict."""
 MAX_FINDINGS = 500
 """Refusals recorded for one file: past these the file is refused as a whole (a file of
 `eval` on every line once held 660,000 findings and 800 MiB in the grader)."""
@@ -1988,8 +1993,37 @@ class _ModuleScan:
                 " function from C code in the middle of an array loop (a red team forged an object there)",
             )
 
+    def _check_defaultdict(self, v: _Visit, node: ast.Call) -> None:
+        """`collections.defaultdict` only with no factory, None, or a builtin type of
+        DEFAULT_FACTORIES named in the call: a defaultdict calls its factory whenever anything
+        reads a key it lacks, C code too, which then holds pointers it does not own. NumPy's
+        structured-dtype builder reads a dict's optional keys while holding the items of the
+        list it was given; a red team's factory cleared that list, and the dtype kept a freed
+        item, from which it forged an object (jax.grad, os.system)."""
+        factory = node.args[0] if node.args else None
+        plain = not any(isinstance(a, ast.Starred) for a in node.args) and (
+            factory is None
+            or (isinstance(factory, ast.Constant) and factory.value is None)
+            or (
+                isinstance(factory, ast.Name)
+                and factory.id in DEFAULT_FACTORIES
+                and v.scope.resolve(factory.id) is None
+            )
+        )
+        if not plain:
+            self._find(
+                v,
+                node,
+                "dynamic",
+                "`defaultdict` is allowed only with a builtin type as its factory, named in the call"
+                f" ({', '.join(sorted(DEFAULT_FACTORIES))}): it calls any other factory from inside"
+                " library C code that reads a missing key (a red team forged an object there)",
+            )
+
     def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
-        if path == "numpy.errstate":
+        if path == "collections.defaultdict":
+            self._find(v, node, "dynamic", "`defaultdict` may only be called directly, with its factory named")
+        elif path == "numpy.errstate":
             self._find(
                 v, node, "dynamic", "`np.errstate` may only be called directly, with its modes written in the call"
             )
@@ -2076,6 +2110,8 @@ class _ModuleScan:
             self._check_config(v, node)
         if "numpy.errstate" in paths:
             self._check_errstate(v, node)
+        if "collections.defaultdict" in paths:
+            self._check_defaultdict(v, node)
         for path in paths & set(IS_LEAF_TAKERS):
             limit = IS_LEAF_TAKERS[path]
             if any(k.arg in ("is_leaf", "is_leaf_takes_path") for k in keywords) or (

@@ -1704,9 +1704,156 @@ HOSTILE: tuple[Hostile, ...] = (
         "`np.errstate` may only be called directly",
         ONLY_RELU,
     ),
+    # ---- a twenty-third red team: a defaultdict's factory, called from NumPy's dtype builder --------
+    h(
+        "defaultdict-factory-frees-the-dtype-field-being-read",
+        "np.dtype reads a field's optional keys from a defaultdict while holding the items of the "
+        "list it was given; the factory clears the list, and the dtype keeps the freed title (a "
+        "forged object: __import__, jax.grad, os.system)",
+        """
+        from collections import defaultdict
+
+        import numpy as np
+
+        def relu_grad(x):
+            spec = []
+
+            def metadata():
+                spec.clear()
+                return {}
+
+            inner = defaultdict(metadata, names=["b"], formats=["f8"], offsets=[0], titles=[None], itemsize=8)  # <-
+            spec.append((([1.0, 2.0], "a"), inner))
+            dt = np.dtype(spec)
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "`defaultdict` is allowed only with a builtin type as its factory",
+        ONLY_RELU,
+    ),
+    h(
+        "defaultdict-factory-a-lambda-through-the-module",
+        "collections.defaultdict reached through the module, with a lambda as its factory",
+        """
+        import collections
+
+        def relu_grad(x):
+            table = collections.defaultdict(lambda: 0)  # <-
+            return (x > 0).astype(x.dtype) + 0 * table["k"]
+        """,
+        "dynamic",
+        "`defaultdict` is allowed only with a builtin type as its factory",
+        ONLY_RELU,
+    ),
+    h(
+        "defaultdict-factory-a-shadowed-builtin-name",
+        "the factory is named `list`, but that name is the submission's function here",
+        """
+        from collections import defaultdict
+
+        def relu_grad(x):
+            def list():
+                return 0
+
+            table = defaultdict(list)  # <-
+            return (x > 0).astype(x.dtype) + 0 * table["k"]
+        """,
+        "dynamic",
+        "`defaultdict` is allowed only with a builtin type as its factory",
+        ONLY_RELU,
+    ),
+    h(
+        "defaultdict-factory-from-a-starred-argument",
+        "the factory comes out of a starred list, where the check cannot name it",
+        """
+        from collections import defaultdict
+
+        def relu_grad(x):
+            table = defaultdict(*[lambda: 0])  # <-
+            return (x > 0).astype(x.dtype) + 0 * table["k"]
+        """,
+        "dynamic",
+        "`defaultdict` is allowed only with a builtin type as its factory",
+        ONLY_RELU,
+    ),
+    h(
+        "defaultdict-factory-taken-from-another",
+        "one defaultdict's factory handed to another (its attribute, not a builtin named in the call)",
+        """
+        from collections import defaultdict
+
+        def relu_grad(x):
+            first = defaultdict(list)
+            second = defaultdict(first.default_factory)  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(second)
+        """,
+        "dynamic",
+        "`defaultdict` is allowed only with a builtin type as its factory",
+        ONLY_RELU,
+    ),
+    h(
+        "defaultdict-through-a-partial",
+        "functools.partial holds defaultdict with its factory",
+        """
+        import functools
+        from collections import defaultdict
+
+        def relu_grad(x):
+            table = functools.partial(defaultdict, lambda: 0)()  # <-
+            return (x > 0).astype(x.dtype) + 0 * table["k"]
+        """,
+        "dynamic",
+        "`defaultdict` may only be called directly",
+        ONLY_RELU,
+    ),
+    h(
+        "defaultdict-bound-to-another-name",
+        "defaultdict bound to a plain name, then called with a factory",
+        """
+        from collections import defaultdict
+
+        def relu_grad(x):
+            make = defaultdict  # <-
+            table = make(lambda: 0)
+            return (x > 0).astype(x.dtype) + 0 * table["k"]
+        """,
+        "dynamic",
+        "`defaultdict` may only be called directly",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "defaultdict-with-builtin-factories",
+        "defaultdict with list, int, no factory and None, through its name and the module, filled and copied",
+        {
+            "submission.py": """
+            import collections
+            from collections import defaultdict
+
+            import jax.numpy as jnp
+
+
+            def relu_grad(x):
+                groups = defaultdict(list)
+                counts = collections.defaultdict(int, start=1)
+                plain = defaultdict()
+                none = defaultdict(None)
+                groups["pos"].append(1.0)
+                counts["seen"] += 1
+                copied = groups.copy()
+                scale = copied["pos"][0] * counts["start"] + len(plain) + len(none)
+                return (x > 0).astype(x.dtype) * scale
+
+
+            def l2_grad(a, y):
+                seen = defaultdict(float)
+                seen["two"] += 2.0
+                return seen["two"] * (a - y)
+            """,
+        },
+    ),
     Submission(
         "errstate-with-plain-modes",
         "np.errstate with its modes written as strings, imported by name too",
