@@ -94,6 +94,13 @@ ERRSTATE_MODES = ("all", "divide", "over", "under", "invalid")
 ERRSTATE_ACTIONS = ("ignore", "warn", "raise", "print")
 """What np.errstate may be given (its "call" and "log" actions and `call=` run a function of the
 submission's from NumPy's C loops: _check_errstate)."""
+LAZY_MAKERS = names("map filter")
+"""Builtins whose objects run code of the submission's each time they are iterated."""
+LAZY_WRAPPERS = names("zip enumerate reversed iter")
+"""Builtins whose objects are lazy where an argument is (`zip(map(f, a), b)`)."""
+LAZY_CONSUMERS = names("list tuple set frozenset dict sorted sum min max any all next")
+"""Builtins that iterate a lazy argument to its end (or to its first item) where they are called,
+holding what they iterate: _check_lazy."""
 DEFAULT_FACTORIES = names("list dict set frozenset tuple int float bool str")
 """What a defaultdict may be given as its factory, named plainly (builtins that run no code of
 the submission's): _check_defaultdict."""
@@ -976,6 +983,8 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.direct_calls: set[int] = set()
+        self.consumed: set[int] = set()
+        """Lazy iterables (generators, map and filter objects) iterated where they are made."""
         """`jax.config.update` where called directly (its option is checked there); anywhere else
         it is refused."""
         self.type_uses: set[int] = set()
@@ -1262,6 +1271,19 @@ class _ModuleScan:
     def _check(self, v: _Visit) -> None:
         node = v.node
         self._note_type_uses(v)
+        self._note_consumed(v, node)
+        if self._lazy(v, node) and id(node) not in self.consumed:
+            self._find(
+                v,
+                node,
+                "dynamic",
+                "a generator, `map` or `filter` object may only be used where it is made: iterate it in a"
+                " `for` or a comprehension, unpack it, or hand it straight to list, tuple, sorted, sum, ..."
+                " (library C code iterated a stored one while holding values it does not own)",
+            )
+        if isinstance(node, (ast.Yield, ast.YieldFrom)):
+            why = "is not allowed: build and return a list (library C code runs a generator while holding values"
+            self._find(v, node, "dynamic", f"a generator function (`yield`) {why} it does not own)")
         if isinstance(node, ast.Compare):
             # `==`, `in`, `<` hand each operand to the other's methods: `type(x) == Catch()` gives
             # Catch.__eq__ the library's class. `is` calls nothing; nor do builtins and constants.
@@ -1992,6 +2014,58 @@ class _ModuleScan:
                 f' ({", ".join(ERRSTATE_ACTIONS)}), not with `call=` or "call"/"log": NumPy calls that'
                 " function from C code in the middle of an array loop (a red team forged an object there)",
             )
+
+    def _builtin_call(self, v: _Visit, node: ast.AST, among: frozenset[str]) -> bool:
+        """Whether `node` calls a builtin of `among`, by a name no code of the submission binds."""
+        return (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in among
+            and v.scope.resolve(node.func.id) is None
+        )
+
+    def _lazy(self, v: _Visit, node: ast.AST) -> bool:
+        """Whether `node` makes a lazy iterable that runs code of the submission's when iterated:
+        a generator expression, a map or filter object, or a zip, enumerate, reversed or iter of one."""
+        if isinstance(node, ast.GeneratorExp) or self._builtin_call(v, node, LAZY_MAKERS):
+            return True
+        if self._builtin_call(v, node, LAZY_WRAPPERS):
+            assert isinstance(node, ast.Call)
+            return any(self._lazy(v, a.value if isinstance(a, ast.Starred) else a) for a in node.args)
+        return False
+
+    def _note_consumed(self, v: _Visit, node: ast.AST) -> None:
+        """Mark the lazy iterables `node` iterates where it stands (parents are checked before
+        their children): a for loop's or a comprehension's iterable, the value of an unpacking
+        assignment, a starred item, and the arguments of LAZY_CONSUMERS, of lazy builtins (whose
+        own object must be consumed in turn) and of a written string's `join`. A lazy iterable anywhere else
+        (bound to a name, in a list or dict, returned, given to a library function) could be
+        iterated later by library C code: NumPy's dtype builder consumes a dict's "names" while
+        holding the items of the list it was given, which a red team's defaultdict factory
+        freed in the same place a map's function can."""
+        consumed = self.consumed
+        if isinstance(node, (ast.For, ast.AsyncFor)):
+            consumed.add(id(node.iter))
+        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            consumed.update(id(g.iter) for g in node.generators)
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], (ast.Tuple, ast.List))
+        ):
+            consumed.add(id(node.value))
+        elif isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+            consumed.update(id(e.value) for e in node.elts if isinstance(e, ast.Starred))
+        elif isinstance(node, ast.Call):
+            consumed.update(id(a.value) for a in node.args if isinstance(a, ast.Starred))
+            iterating = self._builtin_call(v, node, LAZY_CONSUMERS | LAZY_MAKERS | LAZY_WRAPPERS) or (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr == "join"
+                and isinstance(node.func.value, ast.Constant)
+                and isinstance(node.func.value.value, str)
+            )
+            if iterating:
+                consumed.update(id(a) for a in node.args if not isinstance(a, ast.Starred))
 
     def _check_defaultdict(self, v: _Visit, node: ast.Call) -> None:
         """`collections.defaultdict` only with no factory, None, or a builtin type of

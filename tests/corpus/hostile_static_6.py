@@ -1821,9 +1821,153 @@ HOSTILE: tuple[Hostile, ...] = (
         "`defaultdict` may only be called directly",
         ONLY_RELU,
     ),
+    h(
+        "map-in-a-dtype-dict-runs-while-numpy-holds-the-list-items",
+        "the same place without a defaultdict: NumPy's dtype builder consumes a dict's names, a map "
+        "whose function clears the list NumPy is reading",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            spec = []
+
+            def name(v):
+                spec.clear()
+                return v
+
+            inner = {"names": map(name, ["b"]), "formats": ["f8"], "offsets": [0], "itemsize": 8}  # <-
+            spec.append((([1.0, 2.0], "a"), inner))
+            dt = np.dtype(spec)
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "a generator, `map` or `filter` object may only be used where it is made",
+        ONLY_RELU,
+    ),
+    h(
+        "generator-kept-in-a-name-then-given-to-numpy",
+        "a generator expression bound to a name, later handed to library code inside a dict",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            names = (n for n in ["b"])  # <-
+            dt = np.dtype({"names": names, "formats": ["f8"]})
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "a generator, `map` or `filter` object may only be used where it is made",
+        ONLY_RELU,
+    ),
+    h(
+        "generator-function-makes-the-lazy-object",
+        "a def with yield: its call is a generator the check cannot tell from a value",
+        """
+        import numpy as np
+
+        def _names():
+            yield "b"  # <-
+
+        def relu_grad(x):
+            dt = np.dtype({"names": _names(), "formats": ["f8"]})
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "a generator function (`yield`) is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "zip-over-a-map-kept-in-a-list",
+        "a zip is lazy where an argument is: a zip over a map, put in a list",
+        """
+        def relu_grad(x):
+            pairs = [zip(map(abs, [1.0]), [2.0])]  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(pairs)
+        """,
+        "dynamic",
+        "a generator, `map` or `filter` object may only be used where it is made",
+        ONLY_RELU,
+    ),
+    h(
+        "iterator-over-a-generator-kept",
+        "iter of a generator expression, bound to a name (iterated later, wherever it goes)",
+        """
+        def relu_grad(x):
+            steps = iter(v for v in (1.0, 2.0))  # <-
+            return (x > 0).astype(x.dtype) * next(steps)
+        """,
+        "dynamic",
+        "a generator, `map` or `filter` object may only be used where it is made",
+        ONLY_RELU,
+    ),
+    h(
+        "generator-returned-by-a-helper",
+        "a helper returns a generator expression, which its caller can put anywhere",
+        """
+        import numpy as np
+
+        def _names(parts):
+            return (p for p in parts)  # <-
+
+        def relu_grad(x):
+            dt = np.dtype({"names": _names(["b"]), "formats": ["f8"]})
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "a generator, `map` or `filter` object may only be used where it is made",
+        ONLY_RELU,
+    ),
+    h(
+        "filter-object-as-a-library-argument",
+        "a filter object handed straight to a NumPy function, which iterates it itself",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            kept = np.fromiter(filter(None, [1.0, 0.0, 2.0]), dtype=np.float64)  # <-
+            return (x > 0).astype(x.dtype) + 0 * kept.size
+        """,
+        "dynamic",
+        "a generator, `map` or `filter` object may only be used where it is made",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "lazy-iterables-used-where-made",
+        "generators, map, filter, zip and enumerate iterated in loops and comprehensions, "
+        "unpacked, starred, joined, and handed straight to list, sum, sorted, next and dict; "
+        "zip and enumerate of plain values kept in names",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+
+            def _scale(v):
+                return v * 1.0
+
+
+            def relu_grad(x):
+                total = sum(v for v in (1.0, 2.0))
+                first = next(v for v in (3.0, 4.0) if v > 3.5)
+                ordered = sorted(map(_scale, [2.0, 1.0]))
+                a, b = (v * 2 for v in (1.0, 2.0))
+                kept = list(filter(None, [1.0, 0.0]))
+                starred = [*map(_scale, [5.0])]
+                table = dict(zip(map(str, [1, 2]), [3.0, 4.0]))
+                label = "".join(str(v) for v in (1, 2))
+                pairs = zip(ordered, kept)
+                numbered = enumerate(ordered)
+                for i, v in enumerate(map(_scale, ordered)):
+                    total += i * v
+                squares = [v * v for v in map(_scale, kept)]
+                extra = len(label) + len(table) + len(list(pairs)) + len(list(numbered)) + len(squares)
+                scale = (total + first + a + b + starred[0] + extra) * 0.0 + 1.0
+                return (x > 0).astype(x.dtype) * scale
+            """,
+        },
+    ),
     Submission(
         "defaultdict-with-builtin-factories",
         "defaultdict with list, int, no factory and None, through its name and the module, filled and copied",
@@ -1879,8 +2023,9 @@ CLEAN: tuple[Submission, ...] = (
     ),
     Submission(
         "iter-with-one-argument-and-a-cache",
-        "iter over a list, a shape and a generator, next with a default, and an lru_cache helper "
-        "called directly (only iter's two-argument form is refused)",
+        "iter over a list, a shape and a tuple, next with a default, and an lru_cache helper "
+        "called directly (only iter's two-argument form is refused; an iterator over a generator, "
+        "kept in a name, is refused as a lazy iterable since the twenty-third red team)",
         {
             "submission.py": """
             import functools
@@ -1896,7 +2041,7 @@ CLEAN: tuple[Submission, ...] = (
             def relu_grad(x):
                 dims = iter(x.shape)
                 first = next(dims, 1)
-                steps = iter(v for v in (1.0, 2.0))
+                steps = iter((1.0, 2.0))
                 scale = next(steps) * 2 * _half()
                 return (x > 0).astype(x.dtype) * scale + 0 * first
 
