@@ -177,14 +177,17 @@ LOOKUP_CODE_BUILTINS = names("property")
 objects it does not own (NumPy reads `.dtype` from each item of a structured dtype's list): a
 red team's `dtype` property freed the list item there and forged an object from it. Without
 them a lookup only reads what is stored."""
-CALL_ONLY_BUILTINS = names("getattr hasattr type iter")
+CALL_ONLY_BUILTINS = names("getattr hasattr type iter map filter")
 """Allowed only as a direct call: getattr and hasattr with the attribute named by a string
 (`getattr(x, "dtype", None)`), type with one argument where a type is looked at (`type(x)`),
-iter with one argument (`iter(xs)`). `iter(f, sentinel)` calls f from C code that holds it
-only through the iterator, and clears it when f returns the sentinel: a red team's f called
-the iterator again from inside, so the inner call freed the outer one's function (a cached
-function, `functools.lru_cache`, whose C code reads its own fields after the call) while it
-ran; refilled, its memory became a forged object (exec, then jax.grad)."""
+iter with one argument (`iter(xs)`), map and filter by their own names, so that the check sees
+each lazy object they make and where it goes (scan.py, _note_consumed: through another name, a
+red team's map reached NumPy's dtype builder and freed what it was reading). `iter(f,
+sentinel)` calls f from C code that holds it only through the iterator, and clears it when f
+returns the sentinel: a red team's f called the iterator again from inside, so the inner call
+freed the outer one's function (a cached function, `functools.lru_cache`, whose C code reads
+its own fields after the call) while it ran; refilled, its memory became a forged object (exec,
+then jax.grad)."""
 INSPECTORS = names("isinstance issubclass str repr print")
 """Builtins that only look at their arguments: `type(x)` may be one of them."""
 EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))

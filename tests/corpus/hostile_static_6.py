@@ -1931,6 +1931,72 @@ HOSTILE: tuple[Hostile, ...] = (
         "a generator, `map` or `filter` object may only be used where it is made",
         ONLY_RELU,
     ),
+    h(
+        "map-through-another-name-in-a-dtype-dict",
+        "map bound to another name, so its call is not seen as lazy, in the dtype dict's names "
+        "(a red team's forged object reached jax.grad and os.system this way)",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            spec = []
+            lazy = map  # <-
+
+            def name(v):
+                spec.clear()
+                return v
+
+            inner = {"names": lazy(name, ("b",)), "formats": ["f8"], "offsets": [0], "itemsize": 8}
+            spec.append((([1.0, 2.0], "a"), inner))
+            dt = np.dtype(spec)
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "`map` is allowed only called by its name",
+        ONLY_RELU,
+    ),
+    h(
+        "map-held-by-a-partial",
+        "functools.partial holds map with its function; the call makes the map object",
+        """
+        import functools
+
+        def relu_grad(x):
+            each = functools.partial(map, abs)  # <-
+            table = {"names": each(["b"])}
+            return (x > 0).astype(x.dtype) + 0 * len(table)
+        """,
+        "dynamic",
+        "`map` is allowed only called by its name",
+        ONLY_RELU,
+    ),
+    h(
+        "filter-as-a-default-argument",
+        "filter bound as a parameter's default, called through the parameter",
+        """
+        def relu_grad(x):
+            def names(keep=filter):  # <-
+                return {"names": keep(None, ["b"])}
+
+            return (x > 0).astype(x.dtype) + 0 * len(names())
+        """,
+        "dynamic",
+        "`filter` is allowed only called by its name",
+        ONLY_RELU,
+    ),
+    h(
+        "map-taken-out-of-a-list",
+        "map put in a list and called from it",
+        """
+        def relu_grad(x):
+            makers = [map, filter]  # <-
+            table = {"names": makers[0](str, ["b"])}
+            return (x > 0).astype(x.dtype) + 0 * len(table)
+        """,
+        "dynamic",
+        "`map` is allowed only called by its name",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
