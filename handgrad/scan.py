@@ -32,6 +32,7 @@ import _string
 import abc
 import ast
 import builtins
+import dataclasses
 import functools
 import importlib
 import importlib.util
@@ -382,6 +383,9 @@ SAFE_BUILTIN_BASES = names("object tuple list dict Exception ValueError TypeErro
 SAFE_LIBRARY_BASES = names("typing.NamedTuple typing.Generic typing.Protocol abc.ABC")
 """Bases an own class may have besides own classes: these builtins, and these library classes
 by what they are (not by the name they are imported under)."""
+DICT_LIBRARY_BASES = names("typing.TypedDict typing_extensions.TypedDict")
+"""Bases whose classes make plain dicts (a TypedDict's instances are dicts): a class may be
+built on them (_check_bases), though it is not one of the submission's own classes."""
 
 
 def _decorator_names(node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> list[str | None]:
@@ -1281,6 +1285,8 @@ class _ModuleScan:
                 " `for` or a comprehension, unpack it, or hand it straight to list, tuple, sorted, sum, ..."
                 " (library C code iterated a stored one while holding values it does not own)",
             )
+        if isinstance(node, ast.ClassDef):
+            self._check_bases(v, node)
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
             why = "is not allowed: build and return a list (library C code runs a generator while holding values"
             self._find(v, node, "dynamic", f"a generator function (`yield`) {why} it does not own)")
@@ -2023,6 +2029,35 @@ class _ModuleScan:
                 f' ({", ".join(ERRSTATE_ACTIONS)}), not with `call=` or "call"/"log": NumPy calls that'
                 " function from C code in the middle of an array loop (a red team forged an object there)",
             )
+
+    def _check_bases(self, v: _Visit, node: ast.ClassDef) -> None:
+        """A class is built only on the submission's own classes (_own_class), SAFE_BUILTIN_BASES
+        and SAFE_LIBRARY_BASES. Other library classes bring special methods written
+        in Python that call plain methods the class may define: collections.abc's Generator
+        iterates by calling `send`, its Set computes `-` by calling `_from_iterable`, so a red
+        team's class ran its code inside NumPy's dtype builder and its object-array loops,
+        which hold what they do not own, and freed what they were reading."""
+        for base in node.bases:
+            inner = base.value if isinstance(base, ast.Subscript) else base
+            library = _library_name(v.scope, inner)
+            if library is not None:
+                safe = library in SAFE_LIBRARY_BASES or library in DICT_LIBRARY_BASES
+            elif isinstance(inner, ast.Name) and v.scope.resolve(inner.id) is None:
+                safe = inner.id in SAFE_BUILTIN_BASES
+            else:  # a class of the submission's (its own bases are checked at its statement)
+                safe = isinstance(inner, ast.Name) and self._own_class(v.scope, inner.id)
+            if not safe:
+                name = library or ast.unparse(inner)
+                # Charged to the class (a module-level one's instances do harm only where used),
+                # as its body's findings are: each function that uses the class is refused.
+                self._find(
+                    v if v.owner is not None else dataclasses.replace(v, owner=node.name),
+                    base,
+                    "dynamic",
+                    f"a class built on `{name}` is not allowed: build on your own classes, object, tuple, list,"
+                    " dict, Exception, ValueError, TypeError, NamedTuple, Generic, Protocol or ABC (library"
+                    " classes bring special methods written in Python that call yours from inside library C code)",
+                )
 
     def _builtin_call(self, v: _Visit, node: ast.AST, among: frozenset[str]) -> bool:
         """Whether `node` calls a builtin of `among`, by a name no code of the submission binds."""

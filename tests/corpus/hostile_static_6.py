@@ -1997,9 +1997,182 @@ HOSTILE: tuple[Hostile, ...] = (
         "`map` is allowed only called by its name",
         ONLY_RELU,
     ),
+    # ---- a twenty-fifth red team: collections.abc mixins call plain methods from special ones ------
+    h(
+        "generator-mixin-list-consumed-by-the-dtype-builder",
+        "a list that iterates through collections.abc.Generator's __next__, which calls the class's "
+        "`send`: NumPy consumes the dict's names with it while holding the list items `send` frees",
+        """
+        from collections.abc import Generator
+
+        import numpy as np
+
+        SPEC = []
+
+        class Names(Generator, list):  # <-
+            def send(self, value):
+                if SPEC:
+                    SPEC.clear()
+                    return "b"
+                raise StopIteration
+
+            def throw(self, *args):
+                raise StopIteration
+
+        def relu_grad(x):
+            inner = {"names": Names(["b"]), "formats": ["f8"], "offsets": [0], "itemsize": 8}
+            SPEC.append((([1.0, 2.0], "a"), inner))
+            dt = np.dtype(SPEC)
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "a class built on `collections.abc.Generator` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "set-mixin-operator-in-an-object-array-loop",
+        "collections.abc.Set's `-` calls the class's `_from_iterable` from NumPy's subtract loop, "
+        "which holds the elements without references; it drops the right operand, whose __rsub__ "
+        "then runs on freed memory",
+        """
+        from collections.abc import Set
+
+        import numpy as np
+
+        HOLD = []
+
+        class Left(Set, Exception):  # <-
+            def _from_iterable(self, it):
+                HOLD[0][0] = None
+                return NotImplemented
+
+        def relu_grad(x):
+            arr = np.array([None])
+            brr = np.array([None])
+            arr[0] = Left()
+            brr[0] = Left()
+            HOLD.append(brr)
+            return (x > 0).astype(x.dtype) + 0 * len(arr - brr)
+        """,
+        "dynamic",
+        "a class built on `collections.abc.Set` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "mixin-base-by-its-typing-alias",
+        "typing.Iterator is collections.abc.Iterator: __iter__ and __next__ from the library",
+        """
+        import typing
+
+        class Steps(typing.Iterator):  # <-
+            def __init__(self):
+                self.left = 1
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len([Steps])
+        """,
+        "dynamic",
+        "a class built on `typing.Iterator` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "mixin-base-through-a-plain-name",
+        "the library class bound to a plain name first, so the base is not a library name",
+        """
+        from collections.abc import Set
+
+        Base = Set
+
+        class Bag(Base):  # <-
+            pass
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len([Bag])
+        """,
+        "dynamic",
+        "a class built on `Base` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "mixin-base-by-a-module-path-bound-twice",
+        "collections bound by two imports, so the base's library name cannot be told",
+        """
+        import collections
+        import collections.abc
+
+        class Bag(collections.abc.MutableSet):  # <-
+            pass
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len([Bag])
+        """,
+        "dynamic",
+        "a class built on `collections.abc.MutableSet` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "number-abc-base",
+        "numbers.Real brings Python-level operators that call the class's methods",
+        """
+        import numbers
+
+        class Amount(numbers.Real):  # <-
+            pass
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len([Amount])
+        """,
+        "dynamic",
+        "a class built on `numbers.Real` is not allowed",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "classes-on-safe-bases",
+        "classes built on object, an exception, NamedTuple, TypedDict, Generic[T] and an own class, "
+        "and a collections.abc class used only in isinstance and annotations",
+        {
+            "submission.py": """
+            from collections.abc import Mapping
+            from typing import Generic, NamedTuple, TypedDict, TypeVar
+
+            import jax.numpy as jnp
+
+            T = TypeVar("T")
+
+
+            class ShapeError(ValueError):
+                pass
+
+
+            class Point(NamedTuple):
+                x: float
+
+
+            class Params(TypedDict):
+                w: float
+
+
+            class Box(Generic[T]):
+                def __init__(self, value: T) -> None:
+                    self.value = value
+
+
+            class Scaled(Box[float]):
+                pass
+
+
+            def relu_grad(x):
+                params: Params = {"w": 1.0}
+                scale = Point(params["w"]).x
+                if isinstance(params, Mapping) and not isinstance(Scaled(scale), Box):
+                    raise ShapeError("too many axes")
+                return (x > 0).astype(x.dtype) * scale
+            """,
+        },
+    ),
     Submission(
         "lazy-iterables-used-where-made",
         "generators, map, filter, zip and enumerate iterated in loops and comprehensions, "
