@@ -60,6 +60,7 @@ from handgrad.allowlist import (
     CLASS_DUNDERS,
     COMPLEX_NAMES,
     CONFIG_OPTIONS,
+    CONTAINER_ATTRIBUTES,
     CONTAINER_BUILTINS,
     CONTAINER_ONLY_ATTRIBUTES,
     DIFFERENCE_QUOTIENTS,
@@ -1330,6 +1331,18 @@ class _ModuleScan:
             # runs the method with obj as its `self`, on which every own name is then readable.
             why = f"a method named `{node.name}`, like a method of builtin values, runs with any object as its `self`"
             self._find(v, node, "dynamic", f"{why} when read on its class (`Box.{node.name}(obj)`): rename it")
+        elif v.scope.kind == "class" and (name := self._value_named_callable(v, node)) is not None:
+            # Library code calls such names on what it is given: NumPy's dtype builder calls a dict's
+            # `.items()` from Python while its C caller holds list items; a red team's staticmethod
+            # `items` on a dict subclass cleared that list and freed what NumPy then kept.
+            why = "like a method of builtin values, is called by library code on objects it is given (NumPy calls"
+            self._find(
+                v if v.owner is not None or v.cls is None else dataclasses.replace(v, owner=v.cls),  # (the class's)
+                node,
+                "dynamic",
+                f"a class attribute named `{name}`, {why} a dict's `.items()` while it holds what it does not own):"
+                " rename it",
+            )
         elif _runs_when_dropped(node) and _yields_inside(node):
             # A paused generator runs these when its last reference goes, from whatever C code drops
             # it: a red team's `finally` rewrote NumPy's index array in the middle of an assignment.
@@ -1895,6 +1908,12 @@ class _ModuleScan:
                 why = "storing an attribute is allowed only on your own object (`self.w = w` in a method)"
                 self._find(v, a, "dynamic", f"`.{a.attr} = ...`: {why}")
                 return
+            if stored and a.attr in CONTAINER_ATTRIBUTES:
+                # On a dict or list subclass it hides the method library code calls by that name
+                # (NumPy's dtype builder calls a dict's `.items()`): see _value_named_callable.
+                why = "would hide the method of dicts, lists and strings library code calls by that name"
+                self._find(v, a, "dynamic", f"`self.{a.attr} = ...` {why}: rename the attribute")
+                return
             if a.attr == "__init__" and here != "instance":
                 why = "is called only on your own object (`super().__init__()`): not on a class or another value"
                 self._find(v, a, "dynamic", f"`.__init__` {why}")
@@ -2058,6 +2077,30 @@ class _ModuleScan:
                     " dict, Exception, ValueError, TypeError, NamedTuple, Generic, Protocol or ABC (library"
                     " classes bring special methods written in Python that call yours from inside library C code)",
                 )
+
+    def _value_named_callable(self, v: _Visit, node: ast.AST) -> str | None:
+        """The name of VALUE_ATTRIBUTES a class-body statement binds to something that may be
+        called: a def under any decorator (staticmethod, classmethod); an assignment of a lambda,
+        a call (`staticmethod(f)`), a builtin, or a name bound as a def, class, import or
+        parameter; or, for the methods of containers (CONTAINER_ATTRIBUTES, which library code
+        calls on mappings and sequences), of any name. Constants, attributes (`dtype =
+        jnp.float32`), displays and module constants (`eps = _EPS`) are data. None otherwise."""
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node.name if node.name in VALUE_ATTRIBUTES else None
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            return None
+        name = next((t.id for t in targets if isinstance(t, ast.Name) and t.id in VALUE_ATTRIBUTES), None)
+        if name is None or isinstance(value, (ast.Constant, ast.Attribute, ast.List, ast.Tuple, ast.Dict, ast.Set)):
+            return None
+        if isinstance(value, ast.Name) and name not in CONTAINER_ATTRIBUTES:
+            home = v.scope.resolve(value.id)
+            if home is not None and home.hows.get(value.id, set()) <= {"other"}:
+                return None  # (a module constant, `eps = _EPS`)
+        return name
 
     def _builtin_call(self, v: _Visit, node: ast.AST, among: frozenset[str]) -> bool:
         """Whether `node` calls a builtin of `among`, by a name no code of the submission binds."""

@@ -2126,9 +2126,131 @@ HOSTILE: tuple[Hostile, ...] = (
         "a class built on `numbers.Real` is not allowed",
         ONLY_RELU,
     ),
+    # ---- a twenty-sixth red team: a value method's name on a dict subclass, called by NumPy -----------
+    h(
+        "staticmethod-items-on-a-dict-subclass",
+        "NumPy's dtype builder turns a dict without names through _usefields, which calls the dict's "
+        "`.items()` while its C caller holds the list items; a staticmethod `items` clears the list "
+        "(a forged object reached jax.grad and os.system)",
+        """
+        import numpy as np
+
+        SPEC = []
+
+        class Fields(dict):
+            @staticmethod
+            def items():  # <-
+                SPEC.clear()
+                return []
+
+        def relu_grad(x):
+            SPEC.append((([1.0, 2.0], "a"), Fields()))
+            dt = np.dtype(SPEC)
+            return (x > 0).astype(x.dtype) + 0 * dt.itemsize
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
+    h(
+        "classmethod-keys-on-a-dict-subclass",
+        "the same name as a classmethod",
+        """
+        class Fields(dict):
+            @classmethod
+            def keys(cls):  # <-
+                return []
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `keys`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-bound-to-a-staticmethod-call",
+        "staticmethod called in the class body instead of used as a decorator",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            items = staticmethod(_none)  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-bound-to-a-lambda-kept-in-a-module-name",
+        "a module name holding a lambda, bound in the class body to a container method's name",
+        """
+        _NONE = lambda *args: []  # noqa: E731
+
+        class Fields(dict):
+            values = _NONE  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `values`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-stored-on-the-instance",
+        "an instance attribute hides dict.items for library code that calls it on the object",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            def __init__(self):
+                super().__init__()
+                self.items = _none  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "`self.items = ...` would hide the method",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "class-data-attributes-named-like-value-attributes",
+        "class attributes named dtype, shape, eps and size holding data: an attribute, a tuple, "
+        "a module constant and a number",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+            _EPS = 1e-12
+
+
+            class Spec:
+                dtype = jnp.float32
+                shape = (2,)
+                eps = _EPS
+                size = 2
+
+                def __init__(self, scale):
+                    self.scale = scale
+                    self.shape_seen = (1,)
+
+
+            def relu_grad(x):
+                spec = Spec(1.0)
+                return (x > 0).astype(x.dtype) * spec.scale + 0 * spec.eps
+            """,
+        },
+    ),
     Submission(
         "classes-on-safe-bases",
         "classes built on object, an exception, NamedTuple, TypedDict, Generic[T] and an own class, "
