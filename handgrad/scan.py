@@ -776,6 +776,43 @@ def _runs_when_dropped(node: ast.AST) -> bool:
     return isinstance(node, (ast.With, ast.AsyncWith))
 
 
+def _header_names(node: ast.AST) -> list[str]:
+    """The names a statement binds in its own scope, leaving out the statements of its body
+    (each is read on its own): a def's or class's name, assignment, for, with and except
+    targets, match captures, import names, and walrus targets in its expressions."""
+    found: list[str] = []
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    parts: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        parts = [*node.targets, node.value]
+    elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+        parts = [node.target, *([node.value] if node.value is not None else [])]
+    elif isinstance(node, (ast.For, ast.AsyncFor)):
+        parts = [node.target, node.iter]
+    elif isinstance(node, (ast.With, ast.AsyncWith)):
+        parts = list(node.items)
+    elif isinstance(node, ast.Try):
+        found += [h.name for h in node.handlers if h.name]
+    elif isinstance(node, ast.Match):
+        parts = [node.subject, *(c.pattern for c in node.cases), *(c.guard for c in node.cases if c.guard)]
+    elif isinstance(node, (ast.If, ast.While)):
+        parts = [node.test]
+    elif isinstance(node, (ast.Expr, ast.Return)) and node.value is not None:
+        parts = [node.value]
+    for part in parts:
+        for n in ast.walk(part):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                found.append(n.id)
+            elif isinstance(n, (ast.MatchAs, ast.MatchStar)) and n.name:
+                found.append(n.name)
+            elif isinstance(n, ast.MatchMapping) and n.rest:
+                found.append(n.rest)
+    return found
+
+
 def _yields_inside(node: ast.AST) -> bool:
     """Whether a statement holds a `yield` of its own function (not of a def, lambda or class in it)."""
     return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(ast.iter_child_nodes(node)))
@@ -2079,22 +2116,26 @@ class _ModuleScan:
                 )
 
     def _value_named_callable(self, v: _Visit, node: ast.AST) -> str | None:
-        """The name of VALUE_ATTRIBUTES a class-body statement binds to something that may be
-        called: a def under any decorator (staticmethod, classmethod); an assignment of a lambda,
-        a call (`staticmethod(f)`), a builtin, or a name bound as a def, class, import or
-        parameter; or, for the methods of containers (CONTAINER_ATTRIBUTES, which library code
-        calls on mappings and sequences), of any name. Constants, attributes (`dtype =
-        jnp.float32`), displays and module constants (`eps = _EPS`) are data. None otherwise."""
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            return node.name if node.name in VALUE_ATTRIBUTES else None
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
+        """The name of VALUE_ATTRIBUTES a class-body statement binds, where it may be bound to
+        something callable; None otherwise. Only a plain assignment to that one name of data is
+        let through: a constant, an attribute (`dtype = jnp.float32`), a display, or (but for
+        CONTAINER_ATTRIBUTES, the methods library code calls on mappings and sequences) a name
+        bound only by assignments (`eps = _EPS`). Any other way of binding it is refused: a def
+        under any decorator, a nested class, a lambda, a call (`staticmethod(f)`), unpacking
+        (`items, _ = f, 0`), a for target, a with or except target, a match capture, a walrus."""
+        named = [n for n in _header_names(node) if n in VALUE_ATTRIBUTES]
+        if not named:
             return None
-        name = next((t.id for t in targets if isinstance(t, ast.Name) and t.id in VALUE_ATTRIBUTES), None)
-        if name is None or isinstance(value, (ast.Constant, ast.Attribute, ast.List, ast.Tuple, ast.Dict, ast.Set)):
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else None
+        if isinstance(node, ast.AnnAssign):
+            target = node.target
+        if not isinstance(node, (ast.Assign, ast.AnnAssign)) or not isinstance(target, ast.Name):
+            return named[0]
+        value = node.value
+        name = named[0]
+        if named != [target.id]:
+            return name  # (a walrus inside the value: `shape = ((items := f),)`)
+        if value is None or isinstance(value, (ast.Constant, ast.Attribute, ast.List, ast.Tuple, ast.Dict, ast.Set)):
             return None
         if isinstance(value, ast.Name) and name not in CONTAINER_ATTRIBUTES:
             home = v.scope.resolve(value.id)

@@ -2220,6 +2220,94 @@ HOSTILE: tuple[Hostile, ...] = (
         "`self.items = ...` would hide the method",
         ONLY_RELU,
     ),
+    # ---- a twenty-seventh red team: the same names bound by other statements --------------------
+    h(
+        "value-method-name-bound-by-unpacking",
+        "a tuple target binds items beside another name (a red team's use-after-free, as the staticmethod)",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            items, _unused = staticmethod(_none), 0  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-bound-by-a-list-target",
+        "a one-item list target",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            [items] = [staticmethod(_none)]  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-bound-by-a-for-loop",
+        "the for loop's target in the class body",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            for items in [staticmethod(_none)]:  # <-
+                pass
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-bound-by-a-walrus",
+        "a walrus inside an assignment's value",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            _unused = (items := staticmethod(_none))  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
+    h(
+        "value-method-name-bound-by-a-nested-class",
+        "a nested class named items: calling it runs its __init__",
+        """
+        def _none(*args):
+            return []
+
+        class Fields(dict):
+            class items(list):  # <-
+                pass
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Fields())
+        """,
+        "dynamic",
+        "a class attribute named `items`",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
