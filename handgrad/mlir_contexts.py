@@ -58,7 +58,7 @@ def reuse() -> bool:
     except ImportError:
         return False
     make = getattr(mlir, "make_ir_context", None)
-    if make is None or not callable(make):
+    if not callable(make):
         return False
     if hasattr(make, "made_by"):  # already reusing
         return True

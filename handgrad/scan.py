@@ -98,11 +98,15 @@ ERRSTATE_ACTIONS = ("ignore", "warn", "raise", "print")
 submission's from NumPy's C loops: _check_errstate)."""
 LAZY_MAKERS = names("map filter")
 """Builtins whose objects run code of the submission's each time they are iterated."""
-LAZY_WRAPPERS = names("zip enumerate reversed iter")
+ITER = names("iter")
+LAZY_WRAPPERS = names("zip enumerate reversed") | ITER
 """Builtins whose objects are lazy where an argument is (`zip(map(f, a), b)`)."""
 LAZY_CONSUMERS = names("list tuple set frozenset dict sorted sum min max any all next")
 """Builtins that iterate a lazy argument to its end (or to its first item) where they are called,
-holding what they iterate: _check_lazy."""
+holding what they iterate: _note_consumed."""
+LAZY_ITERATING = LAZY_CONSUMERS | LAZY_MAKERS | LAZY_WRAPPERS
+"""Builtins whose call takes its lazy arguments where they are made (a lazy one's own object
+must be consumed in turn)."""
 DEFAULT_FACTORIES = names("list dict set frozenset tuple int float bool str")
 """What a defaultdict may be given as its factory, named plainly (builtins that run no code of
 the submission's): _check_defaultdict."""
@@ -813,6 +817,13 @@ def _header_names(node: ast.AST) -> list[str]:
     return found
 
 
+def _charged_to_class(v: _Visit, cls: str | None) -> _Visit:
+    """`v`, or for a module-level class statement or body (owner None) `v` charged to the class
+    `cls` as its methods' findings are: a class's instances do harm only where used, so only the
+    functions that use the class are refused, not every function."""
+    return v if v.owner is not None or cls is None else dataclasses.replace(v, owner=cls)
+
+
 def _yields_inside(node: ast.AST) -> bool:
     """Whether a statement holds a `yield` of its own function (not of a def, lambda or class in it)."""
     return any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in _own_nodes(ast.iter_child_nodes(node)))
@@ -1025,10 +1036,10 @@ class _ModuleScan:
         self.approved: set[int] = set()
         self.docstrings: set[int] = set()
         self.direct_calls: set[int] = set()
-        self.consumed: set[int] = set()
-        """Lazy iterables (generators, map and filter objects) iterated where they are made."""
         """`jax.config.update` where called directly (its option is checked there); anywhere else
         it is refused."""
+        self.consumed: set[int] = set()
+        """Lazy iterables (generators, map and filter objects) iterated where they are made."""
         self.type_uses: set[int] = set()
         """Names and chains used only as types (_type_nodes): where a TYPE_ONLY class may be."""
         self.inspected: set[int] = set()
@@ -1374,7 +1385,7 @@ class _ModuleScan:
             # `items` on a dict subclass cleared that list and freed what NumPy then kept.
             why = "like a method of builtin values, is called by library code on objects it is given (NumPy calls"
             self._find(
-                v if v.owner is not None or v.cls is None else dataclasses.replace(v, owner=v.cls),  # (the class's)
+                _charged_to_class(v, v.cls),
                 node,
                 "dynamic",
                 f"a class attribute named `{name}`, {why} a dict's `.items()` while it holds what it does not own):"
@@ -2104,10 +2115,8 @@ class _ModuleScan:
                 safe = isinstance(inner, ast.Name) and self._own_class(v.scope, inner.id)
             if not safe:
                 name = library or ast.unparse(inner)
-                # Charged to the class (a module-level one's instances do harm only where used),
-                # as its body's findings are: each function that uses the class is refused.
                 self._find(
-                    v if v.owner is not None else dataclasses.replace(v, owner=node.name),
+                    _charged_to_class(v, node.name),
                     base,
                     "dynamic",
                     f"a class built on `{name}` is not allowed: build on your own classes, object, tuple, list,"
@@ -2186,7 +2195,7 @@ class _ModuleScan:
             consumed.update(id(e.value) for e in node.elts if isinstance(e, ast.Starred))
         elif isinstance(node, ast.Call):
             consumed.update(id(a.value) for a in node.args if isinstance(a, ast.Starred))
-            iterating = self._builtin_call(v, node, LAZY_CONSUMERS | LAZY_MAKERS | LAZY_WRAPPERS) or (
+            iterating = self._builtin_call(v, node, LAZY_ITERATING) or (
                 isinstance(node.func, ast.Attribute)
                 and node.func.attr == "join"
                 and isinstance(node.func.value, ast.Constant)
@@ -2331,7 +2340,7 @@ class _ModuleScan:
                     own = self._own_readable(attr.value, self._own_receiver(v, node.args[0]))
                     if attr.value in VALUE_ATTRIBUTES or (own and attr.value not in VALUE_ATTRIBUTES_REFUSED):
                         self.approved.add(id(func))
-        if isinstance(func, ast.Name) and func.id == "iter" and v.scope.resolve("iter") is None:
+        if self._builtin_call(v, node, ITER):
             if len(node.args) == 1 and not isinstance(node.args[0], ast.Starred) and not node.keywords:
                 self.approved.add(id(func))
         if self._builtin_call(v, node, LAZY_MAKERS):
