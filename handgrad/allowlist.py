@@ -62,6 +62,13 @@ FILE_NAMES = names(
 )
 """Functions that read or write files (NumPy's, some re-exported by jax.numpy)."""
 
+PROCESS_STATE_NAMES = names("printoptions set_printoptions get_printoptions")
+"""jax.numpy's aliases of NumPy's print options, which hold a process's printing settings. A
+`formatter` or `override_repr` set there is code of the submission's that NumPy then runs
+whenever anything prints an array, from inside C code that holds what it does not own: a red
+team's formatter ran during `str()` of a list item NumPy was sizing a string dtype from,
+cleared the list, and NumPy read the freed items. A formula needs none of them."""
+
 ALLOWED: dict[str, frozenset[str] | AllExcept] = {
     # jax: arrays, compilation, batching; no transformation that differentiates.
     "jax": names(
@@ -69,7 +76,7 @@ ALLOWED: dict[str, frozenset[str] | AllExcept] = {
         pure_callback eval_shape block_until_ready device_get device_put ensure_compile_time_eval
         named_call named_scope"""
     ),
-    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES, *DIFFERENCE_QUOTIENTS),
+    "jax.numpy": AllExcept(*COMPLEX_NAMES, *FILE_NAMES, *DIFFERENCE_QUOTIENTS, *PROCESS_STATE_NAMES),
     "jax.numpy.linalg": AllExcept(*COMPLEX_NAMES),
     "jax.lax": names(
         """abs acos acosh add asin asinh atan atan2 atanh cbrt ceil clamp cos cosh div erf erfc

@@ -72,6 +72,7 @@ from handgrad.allowlist import (
     JAX_INTERNALS,
     LOOKUP_CODE_BUILTINS,
     NUMERICALLY,
+    PROCESS_STATE_NAMES,
     PROJECT_PACKAGES,
     SELF_MATCHING,
     TYPE_CHECK_HOOKS,
@@ -896,6 +897,18 @@ def _is_dunder(name: str) -> bool:
     return len(name) > 4 and name.startswith("__") and name.endswith("__")
 
 
+def _is_sunder(name: str) -> bool:
+    """`_type_`, `_fields_`: one underscore each side, the names ctypes (and enum) reserve for
+    what a class declares to library code."""
+    return len(name) > 2 and name[0] == name[-1] == "_" and name[1] != "_" and name[-2] != "_"
+
+
+SUNDER_WHY = (
+    "one underscore each side is how a class declares itself to library code (NumPy takes a class with"
+    " `_type_` for a ctypes type, and `_type_ = 'D'` makes it a complex dtype): rename it"
+)
+
+
 def _number(node: ast.expr) -> float | None:
     """The value of a real number written in the source (`-1`, `1 / 3`, `-(2.0 - 3)`), in
     floating point (never a large integer power); None where it is not one."""
@@ -1007,6 +1020,9 @@ def _refused_name(module: str, name: str, shown: str = "") -> tuple[str, str]:
         return "autodiff", f"{path} is automatic differentiation: derive the formula by hand"
     if name in DIFFERENCE_QUOTIENTS and module.startswith("jax.numpy"):
         return "autodiff", f"{path} {NUMERICALLY} (finite differences): derive the formula by hand"
+    if name in PROCESS_STATE_NAMES and module.startswith("jax.numpy"):
+        why = "sets how the whole process prints arrays (a formatter is your code, run inside NumPy's C code)"
+        return "dynamic", f"{path} {why}: not allowed"
     internal = name.startswith("_") or name in JAX_INTERNALS or module.rsplit(".", 1)[-1] in JAX_INTERNALS
     if module.startswith("jax") and internal:
         return "autodiff", f"{path} is JAX's internals, where its differentiation lives: not allowed"
@@ -1391,6 +1407,8 @@ class _ModuleScan:
                 f"a class attribute named `{name}`, {why} a dict's `.items()` while it holds what it does not own):"
                 " rename it",
             )
+        elif v.scope.kind == "class" and (name := next(filter(_is_sunder, _header_names(node)), None)):
+            self._find(_charged_to_class(v, v.cls), node, "dynamic", f"a class attribute named `{name}`: {SUNDER_WHY}")
         elif _runs_when_dropped(node) and _yields_inside(node):
             # A paused generator runs these when its last reference goes, from whatever C code drops
             # it: a red team's `finally` rewrote NumPy's index array in the middle of an assignment.
@@ -1961,6 +1979,9 @@ class _ModuleScan:
                 # (NumPy's dtype builder calls a dict's `.items()`): see _value_named_callable.
                 why = "would hide the method of dicts, lists and strings library code calls by that name"
                 self._find(v, a, "dynamic", f"`self.{a.attr} = ...` {why}: rename the attribute")
+                return
+            if stored and _is_sunder(a.attr):
+                self._find(v, a, "dynamic", f"`self.{a.attr} = ...`: {SUNDER_WHY}")
                 return
             if a.attr == "__init__" and here != "instance":
                 why = "is called only on your own object (`super().__init__()`): not on a class or another value"

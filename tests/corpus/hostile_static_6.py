@@ -2308,9 +2308,146 @@ HOSTILE: tuple[Hostile, ...] = (
         "a class attribute named `items`",
         ONLY_RELU,
     ),
+    # ---- a twenty-ninth red team: print options, ctypes hooks ---------------------------------------
+    h(
+        "printoptions-formatter-clears-the-list-numpy-reads",
+        "jnp.printoptions(formatter=) runs code of the submission whenever anything prints an array: "
+        "str() of a list item NumPy was sizing a string dtype from cleared the list, and NumPy read the "
+        "freed items",
+        """
+        import numpy as np
+
+        SPEC = []
+
+        def _fmt(v):
+            SPEC.clear()
+            return "0"
+
+        def relu_grad(x):
+            SPEC.append(ValueError(np.ones(2)))
+            with jnp.printoptions(formatter={"float": _fmt}):  # <-
+                np.asarray(SPEC, dtype=str)
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "sets how the whole process prints arrays",
+        ONLY_RELU,
+    ),
+    h(
+        "set-printoptions-at-import",
+        "jnp.set_printoptions(formatter=) at import: the formatter stays set for every later print",
+        """
+        def _fmt(v):
+            return "0"
+
+        jnp.set_printoptions(formatter={"all": _fmt})  # <-
+        """,
+        "dynamic",
+        "sets how the whole process prints arrays",
+    ),
+    h(
+        "set-printoptions-override-repr-by-an-imported-alias",
+        "override_repr through `from jax.numpy import set_printoptions as options`",
+        """
+        from jax.numpy import set_printoptions as options  # <-
+
+        def relu_grad(x):
+            options(override_repr=lambda a: "0")
+            return (x > 0).astype(x.dtype)
+        """,
+        "dynamic",
+        "sets how the whole process prints arrays",
+        ONLY_RELU,
+    ),
+    Hostile(
+        "ctypes-type-code-in-a-module-named-ctypes",
+        'a class with `_type_ = "D"` in a module whose name holds _ctypes: NumPy takes it for a ctypes '
+        "type, and jnp.full(..., dtype=Half) is complex128 (complex-step differentiation)",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nfrom .my_ctypes import Half\n\n\n"
+            "def relu_grad(x):\n    i = jnp.sqrt(jnp.full(x.shape, -1.0, dtype=Half))\n"
+            "    return (x > 0).astype(x.dtype) + 0 * (i * i).astype(x.dtype)\n",
+            "my_ctypes.py": 'class Half:\n    _type_ = "D"  # <-\n',
+        },
+        kind="dynamic",
+        rule="a class attribute named `_type_`",
+        refused=ONLY_RELU,
+    ),
+    h(
+        "ctypes-type-code-bound-by-unpacking",
+        '`_type_, _ = "D", 0` in a class body',
+        """
+        class Half:
+            _type_, _unused = "D", 0  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * jnp.zeros(1, dtype=Half).sum().astype(x.dtype)
+        """,
+        "dynamic",
+        "a class attribute named `_type_`",
+        ONLY_RELU,
+    ),
+    h(
+        "ctypes-length-as-a-method",
+        "a method named _length_: ctypes arrays declare their length by it",
+        """
+        class Row:
+            def _length_(self):  # <-
+                return 3
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * Row()._length_()
+        """,
+        "dynamic",
+        "a class attribute named `_length_`",
+        ONLY_RELU,
+    ),
+    h(
+        "ctypes-fields-stored-on-self",
+        "`self._fields_ = ...`: the name ctypes structures declare their fields by",
+        """
+        class Layout:
+            def __init__(self):
+                self._fields_ = [("a", "d")]  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(Layout()._fields_)
+        """,
+        "dynamic",
+        "`self._fields_ = ...`",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "underscored-names-that-are-not-hooks",
+        "a leading underscore (`_eps`), a trailing one (`lambda_`, PEP 8's way around a keyword), a "
+        "name-mangled `__scale` and `_` in a class body and on self: only `_name_` is a library's hook",
+        {
+            "submission.py": """
+            import jax.numpy as jnp
+
+
+            class Leaky:
+                _eps = 1e-12
+                lambda_ = 0.01
+                __scale = 1.0
+
+                def __init__(self, slope):
+                    self._slope = slope
+                    self.type_ = "leaky"
+                    _ = self.__scale
+
+                def grad(self, x):
+                    return jnp.where(x > 0, 1.0, self._slope * self.lambda_ / 0.01 + self._eps * 0)
+
+
+            def relu_grad(x):
+                return Leaky(0.0).grad(x).astype(x.dtype)
+            """,
+        },
+    ),
     Submission(
         "class-data-attributes-named-like-value-attributes",
         "class attributes named dtype, shape, eps and size holding data: an attribute, a tuple, "
