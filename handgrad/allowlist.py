@@ -24,8 +24,6 @@ reachable through them.
 
 from __future__ import annotations
 
-import builtins
-
 
 class AllExcept:
     """Every public name of a namespace except these (for jax.numpy and math, whose
@@ -178,7 +176,7 @@ ALLOWED_BUILTINS = names(
     RuntimeError StopIteration TypeError ValueError ZeroDivisionError Warning UserWarning
     RuntimeWarning DeprecationWarning"""
 )
-"""Every builtin exception class is allowed too (EXCEPTIONS)."""
+"""The common exception classes are among them; EXCEPTIONS adds a few more."""
 LOOKUP_CODE_BUILTINS = names("property")
 """Builtins that make an attribute lookup run your code. Library C code looks attributes up on
 objects it does not own (NumPy reads `.dtype` from each item of a structured dtype's list): a
@@ -197,7 +195,18 @@ its own fields after the call) while it ran; refilled, its memory became a forge
 then jax.grad)."""
 INSPECTORS = names("isinstance issubclass str repr print")
 """Builtins that only look at their arguments: `type(x)` may be one of them."""
-EXCEPTIONS = frozenset(n for n, v in vars(builtins).items() if isinstance(v, type) and issubclass(v, BaseException))
+EXCEPTIONS = names(
+    """BaseException Exception ArithmeticError AssertionError AttributeError FloatingPointError
+    IndexError KeyError LookupError MemoryError NotImplementedError OverflowError RecursionError
+    RuntimeError StopIteration TypeError ValueError ZeroDivisionError Warning UserWarning
+    RuntimeWarning DeprecationWarning FutureWarning PendingDeprecationWarning"""
+)
+"""The builtin exception classes a formula may raise, catch or name: those whose message is
+their arguments. Not the others (a formula has no use for them), since some keep fields that
+CPython's own C code trusts: a `UnicodeDecodeError` made with a negative `start` reads outside
+its bytes object when turned into a string (CPython 3.11, gh-123378), which crashed a red
+team's process and read the process's memory a byte at a time. Nor the ones that stop a
+process (`SystemExit`, `KeyboardInterrupt`, `GeneratorExit`)."""
 
 AUTODIFF_NAMES = names(
     """grad value_and_grad vjp jvp jacrev jacfwd jacobian hessian linearize linear_transpose

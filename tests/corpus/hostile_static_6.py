@@ -2417,9 +2417,97 @@ HOSTILE: tuple[Hostile, ...] = (
         "`self._fields_ = ...`",
         ONLY_RELU,
     ),
+    # ---- a thirtieth red team: an exception whose fields CPython's C code trusts ------------------
+    h(
+        "unicode-decode-error-with-a-negative-start",
+        "UnicodeDecodeError made with start -2**44: str() of it reads outside its bytes object "
+        "(CPython 3.11, gh-123378), a crash, or the process's memory a byte at a time",
+        """
+        def relu_grad(x):
+            e = UnicodeDecodeError("utf-8", b"abcd", -(1 << 44), 1 - (1 << 44), "r")  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(str(e))
+        """,
+        "system",
+        "the builtin `UnicodeDecodeError` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "unicode-error-family-through-a-module-alias",
+        "the same class bound to a module name at import, then called in a formula",
+        """
+        Decoding = UnicodeDecodeError  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * len(str(Decoding("utf-8", b"ab", -8, -7, "r")))
+        """,
+        "system",
+        "the builtin `UnicodeDecodeError` is not allowed",
+    ),
+    h(
+        "syntax-error-with-offsets-past-its-text",
+        "SyntaxError carries a text and offsets that traceback printing indexes: not a formula's",
+        """
+        def relu_grad(x):
+            e = SyntaxError("m", ("f.py", 1, 10**9, "ab", 1, -(10**9)))  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(str(e))
+        """,
+        "system",
+        "the builtin `SyntaxError` is not allowed",
+        ONLY_RELU,
+    ),
+    h(
+        "system-exit-caught-and-raised",
+        "SystemExit raised in a formula: it stops a process, which a formula never needs to",
+        """
+        def relu_grad(x):
+            if x.size < 0:
+                raise SystemExit(0)  # <-
+            return (x > 0).astype(x.dtype)
+        """,
+        "system",
+        "the builtin `SystemExit` is not allowed",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "the-exceptions-a-formula-raises-and-catches",
+        "ValueError and TypeError raised, KeyError/IndexError/LookupError and ZeroDivisionError caught, "
+        "a RuntimeWarning category, StopIteration from next(), an own ValueError subclass",
+        {
+            "submission.py": """
+            import warnings
+
+            import jax.numpy as jnp
+
+
+            class ShapeError(ValueError):
+                pass
+
+
+            def _first(xs):
+                try:
+                    return next(iter(xs))
+                except StopIteration:
+                    return None
+
+
+            def relu_grad(x):
+                if not hasattr(x, "shape"):
+                    raise TypeError("x must be an array")
+                if x.ndim > 8:
+                    raise ShapeError(f"too many axes: {x.ndim}")
+                try:
+                    scale = {"relu": 1.0}["relu"] / 1.0
+                except (KeyError, IndexError, LookupError, ZeroDivisionError, ArithmeticError):
+                    warnings.warn("no scale", RuntimeWarning)
+                    scale = 1.0
+                _first(())
+                return (x > 0).astype(x.dtype) * scale
+            """,
+        },
+    ),
     Submission(
         "underscored-names-that-are-not-hooks",
         "a leading underscore (`_eps`), a trailing one (`lambda_`, PEP 8's way around a keyword), a "
