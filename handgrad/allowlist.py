@@ -24,6 +24,8 @@ reachable through them.
 
 from __future__ import annotations
 
+import re
+
 
 class AllExcept:
     """Every public name of a namespace except these (for jax.numpy and math, whose
@@ -59,6 +61,11 @@ FILE_NAMES = names(
     DataSource"""
 )
 """Functions that read or write files (NumPy's, some re-exported by jax.numpy)."""
+
+NUMBER_DTYPE_NAME = re.compile(r"bool_?|u?int(\d+|p)|float\d+(_\w+)?|bfloat16")
+"""The names of numpy's and jax.numpy's plain number dtypes (`float32`, `bfloat16`,
+`float8_e4m3fn`, `int4`, `bool_`): what a formula may hand NumPy as a dtype (scan.py,
+_static_dtype), and what jnp.result_type may give where submissions run (worker.py)."""
 
 PROCESS_STATE_NAMES = names("printoptions set_printoptions get_printoptions")
 """jax.numpy's aliases of NumPy's print options, which hold a process's printing settings. A

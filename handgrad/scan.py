@@ -71,6 +71,7 @@ from handgrad.allowlist import (
     IS_LEAF_TAKERS,
     JAX_INTERNALS,
     LOOKUP_CODE_BUILTINS,
+    NUMBER_DTYPE_NAME,
     NUMERICALLY,
     PROCESS_STATE_NAMES,
     PROJECT_PACKAGES,
@@ -87,9 +88,37 @@ from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
 
-CALLED_DIRECTLY = frozenset(
-    {"jax.config.update", "jax.debug.print", "numpy.errstate", "collections.defaultdict", *IS_LEAF_TAKERS}
+NUMPY_DTYPE_POSITIONS = {
+    "asarray": 1, "array": 1, "zeros": 1, "ones": 1, "empty": 1, "full": 2, "zeros_like": 1, "ones_like": 1,
+    "full_like": 2, "arange": 3, "linspace": 5, "eye": 3, "identity": 1, "sum": 2, "mean": 2, "prod": 2,
+    "cumsum": 2,
+}  # fmt: skip
+"""NumPy's functions (of the allowlist) that make an array of a dtype they are given, and the
+position of that dtype among their arguments (also `dtype=`). NumPy's own C code trusts what a
+dtype says it is: a structured dtype whose fields' sizes overflow its item size (a red team's
+`{"names": ["a"], "formats": [(np.float64, (2**28 - 1,))], "offsets": [16], "itemsize": 16}`)
+made a 32-byte array with a writable 2 GiB field over the heap, and a StringDType array viewed
+with another's dtype read outside its strings (2026-12-07). So wherever NumPy may be handed a
+dtype, it must be one that is known to be plain (_static_dtype)."""
+NUMERIC_DTYPE_STRING = re.compile(r"[<>=|]?(bool|u?int(8|16|32|64)|float(16|32|64)|bfloat16|[?]|b1|[iu][1248]|f[248])")
+"""A dtype written as a string that names a plain number type ("float32", "f8", "<i4")."""
+DTYPE_PRODUCERS = frozenset({"jax.numpy.result_type", "jax.numpy.promote_types"})
+"""JAX functions whose result is a dtype a formula may hand to NumPy: the worker lets them return
+only plain number types (worker.numeric_dtypes_only; `jnp.result_type("T")` is NumPy's
+StringDType otherwise)."""
+DTYPE_FIELD_WHY = (
+    "`obj.dtype` is taken for a plain dtype wherever NumPy may be given one, so an object of yours may"
+    " keep only a named dtype (`jnp.float32`), `x.dtype` or `jnp.result_type(...)` under that name"
 )
+NAMEDTUPLE_MAKERS = frozenset({"collections.namedtuple", "typing.NamedTuple"})
+DTYPE_METHODS = names("astype view")
+"""Methods of arrays (NumPy's too) whose first argument is a dtype."""
+CALLED_DIRECTLY = frozenset(
+    {
+        "jax.config.update", "jax.debug.print", "numpy.errstate", "collections.defaultdict", *IS_LEAF_TAKERS,
+        *(f"numpy.{f}" for f in NUMPY_DTYPE_POSITIONS), "jax.ShapeDtypeStruct",
+    }
+)  # fmt: skip
 """Library functions whose arguments the check reads at the call: used in any other way
 (`partial(jax.config.update, name)`, a name bound to them, `map(jax.debug.print, ...)`) they
 are refused. So are str's FORMATTERS (`fmt = str.format`), for the same reason."""
@@ -266,6 +295,9 @@ class _Scope:
     again) may be either binding when it is used."""
     class_name: str = ""
     """A class body's class (its methods' `self` is own only where the class is)."""
+    values: dict[str, list[tuple[ast.expr, _Scope] | None]] = field(default_factory=dict)
+    """For each name bound here by a Name target: each binding's value and the scope it was
+    written in, where it is a plain `name = value` (None for any other binding of it)."""
 
     def __post_init__(self) -> None:
         if self.parent is not None:
@@ -1077,6 +1109,8 @@ class _ModuleScan:
         self.shadowed: set[str] | None = None
         """Every name bound anywhere in this module (made when first needed: _container)."""
         self.assigned: dict[int, str] = {}
+        self.plain_values: dict[int, ast.expr] = {}
+        """The value of each Name target of a plain assignment (`dt = x.dtype`, `a = b = v`), by id."""
         """How an assignment target is bound, where it is a class or an instance (_Scope.hows)."""
         self.namedtuple_calls: dict[int, ast.Call] = {}
         """Targets assigned a call that looks like `namedtuple(...)`, and the call (pass 1)."""
@@ -1240,6 +1274,8 @@ class _ModuleScan:
                 self.docstrings.add(id(first.value))
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             scope.home(node.id).bind(node.id, self.assigned.get(id(node), "other"))
+            value = self.plain_values.get(id(node))
+            scope.home(node.id).values.setdefault(node.id, []).append(None if value is None else (value, scope))
             if id(node) in self.namedtuple_calls:
                 scope.home(node.id).namedtuples[node.id] = self.namedtuple_calls[id(node)]
         elif isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
@@ -1326,6 +1362,10 @@ class _ModuleScan:
                     self.assigned[id(target)] = how
                     if how == "class":
                         self.namedtuple_calls[id(target)] = node.value
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    self.plain_values[id(target)] = node.value
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and _is_display(node.value):
             for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                 if isinstance(target, ast.Name):
@@ -1352,6 +1392,17 @@ class _ModuleScan:
             )
         if isinstance(node, ast.ClassDef):
             self._check_bases(v, node)
+        if isinstance(node, _COMPREHENSIONS):
+            stores = [
+                t for g in node.generators for t in ast.walk(g.target) if isinstance(t, (ast.Attribute, ast.Subscript))
+            ]
+            for t in stores:
+                why = "a comprehension's `for` may bind only names (`for k, v in ...`), not store into an object"
+                self._find(v, t, "dynamic", f"{why}: it stores where no other statement may")
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With)) or (
+            isinstance(node, ast.Call) and self._library_paths(v, node.func) & NAMEDTUPLE_MAKERS
+        ):
+            self._check_dtype_stores(v, node)
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
             why = "is not allowed: build and return a list (library C code runs a generator while holding values"
             self._find(v, node, "dynamic", f"a generator function (`yield`) {why} it does not own)")
@@ -2252,6 +2303,114 @@ class _ModuleScan:
                 " library C code that reads a missing key (a red team forged an object there)",
             )
 
+    def _check_dtypes(
+        self, v: _Visit, node: ast.Call, paths: set[str], positional: list[ast.expr], keywords: list[ast.keyword]
+    ) -> None:
+        """Where a dtype may reach NumPy, it must be a plain one the check can see
+        (_static_dtype): the `dtype=` of any call but JAX's own functions (which refuse any
+        dtype but a number type), the dtype positions of NumPy's array makers
+        (NUMPY_DTYPE_POSITIONS) and of `jax.ShapeDtypeStruct` (which keeps any), and the
+        first argument of `.astype` and `.view` on any value (a NumPy array's are NumPy's)."""
+        func = node.func
+        given = [k.value for k in keywords if k.arg == "dtype"]
+        if given and paths and all(p.startswith("jax.") for p in paths) and "jax.ShapeDtypeStruct" not in paths:
+            given = []  # (JAX's functions check the dtype themselves)
+        for path in paths:
+            at = NUMPY_DTYPE_POSITIONS.get(path.removeprefix("numpy."), None) if path.startswith("numpy.") else None
+            at = 1 if path == "jax.ShapeDtypeStruct" else at
+            if at is not None and len(positional) > at:
+                given.append(positional[at])
+        if isinstance(func, ast.Attribute) and func.attr in DTYPE_METHODS and not paths and positional:
+            given.append(positional[0])
+        if any(isinstance(a, ast.Starred) for a in node.args) and (given or paths & CALLED_DIRECTLY):
+            given.append(node)  # (`np.zeros(*args)`: its dtype could be any of them)
+        for arg in given:
+            if not self._static_dtype(v, arg):
+                why = (
+                    "a dtype NumPy may be given must be one the check can see is a plain number type: a named"
+                    " dtype (`jnp.float32`, `np.float64`), `x.dtype` of an array, `jnp.result_type(...)`, or a"
+                    " name assigned one of these (NumPy trusts what a structured or string dtype says of its"
+                    " size, and a red team's read and wrote memory outside an array that way)"
+                )
+                self._find(v, arg, "dynamic", why)
+
+    def _check_dtype_stores(self, v: _Visit, node: ast.AST) -> None:
+        """`x.dtype` counts as a plain dtype (_static_dtype), so an own object may keep only
+        such a one under that name: `self.dtype = ...` and a class body's `dtype = ...` only
+        as a plain assignment of a static dtype, and no NamedTuple field, annotated class
+        attribute or namedtuple field named `dtype` (its value would be whatever it was given)."""
+        if isinstance(node, ast.Call):  # namedtuple("P", "dtype shape"), NamedTuple("P", [("dtype", ...)])
+            if any(w == "dtype" for a in [*node.args[1:], *(k.value for k in node.keywords)] for t in _texts(a)
+                   for w in WORD.findall(t)):  # fmt: skip
+                self._find(v, node, "dynamic", f"a namedtuple field named `dtype`: {DTYPE_FIELD_WHY}")
+            return
+        value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        plain = (isinstance(node, ast.Assign) and len(node.targets) == 1) or isinstance(node, ast.AnnAssign)
+        if isinstance(node, ast.Assign):
+            targets: list[ast.expr] = list(node.targets)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For)):
+            targets = [node.target]
+        elif isinstance(node, ast.With):
+            targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
+        else:
+            return
+        for target in targets:
+            for t in ast.walk(target):
+                named = (isinstance(t, ast.Attribute) and t.attr == "dtype") or (
+                    isinstance(t, ast.Name) and t.id == "dtype" and v.scope.kind == "class"
+                )
+                if not named:
+                    continue
+                if t is target and plain and value is not None and self._static_dtype(v, value):
+                    continue
+                at = _charged_to_class(v, v.cls) if v.scope.kind == "class" else v
+                self._find(at, t, "dynamic", f"an attribute named `dtype` given something else: {DTYPE_FIELD_WHY}")
+
+    def _static_dtype(self, v: _Visit, expr: ast.expr, depth: int = 0) -> bool:
+        """Whether `expr` is a dtype known to be a plain number type: None, `float`/`int`/`bool`,
+        a NUMBER_DTYPE_NAME of numpy or jax.numpy, a NUMERIC_DTYPE_STRING literal, any
+        value's `.dtype` (own objects may keep only such a dtype under that name), a
+        DTYPE_PRODUCERS call, `np.dtype`/`jnp.dtype` of one of these, or a name whose every
+        binding is a plain assignment of one of these."""
+        if depth > 8:
+            return False
+        if isinstance(expr, ast.Constant):
+            return expr.value is None or (
+                isinstance(expr.value, str) and bool(NUMERIC_DTYPE_STRING.fullmatch(expr.value))
+            )
+        if isinstance(expr, ast.Attribute) and expr.attr == "dtype":
+            return True
+        paths = self._library_paths(v, expr)
+        if paths:
+            return all(
+                bool(NUMBER_DTYPE_NAME.fullmatch(p.rsplit(".", 1)[-1]))
+                and p.rsplit(".", 1)[0] in ("numpy", "jax.numpy")
+                for p in paths
+            )
+        if isinstance(expr, ast.Call):
+            called = self._library_paths(v, expr.func)
+            if called and called <= DTYPE_PRODUCERS:
+                return True
+            if called and called <= {"numpy.dtype", "jax.numpy.dtype"}:
+                return len(expr.args) == 1 and not expr.keywords and self._static_dtype(v, expr.args[0], depth + 1)
+            return False
+        if not isinstance(expr, ast.Name):
+            return False
+        if expr.id in self.redeclared or (expr.id in _BUILTINS and expr.id not in ("float", "int", "bool")):
+            return False  # (`if False: object = np.float64` leaves `object` the builtin)
+        for home in v.scope.resolve_all(expr.id):  # (a class body reads the module's until it binds its own)
+            if home is None:
+                if expr.id not in ("float", "int", "bool"):
+                    return False
+                continue
+            bindings = home.values.get(expr.id, [])
+            if not bindings or len(bindings) != home.count.get(expr.id, 0):
+                return False  # (a parameter, a loop variable, an import, a def, ...)
+            static = (self._static_dtype(_Visit(b[0], b[1], v.owner), b[0], depth + 1) for b in bindings if b)
+            if None in bindings or not all(static):
+                return False
+        return True
+
     def _refuse_indirect(self, v: _Visit, node: ast.AST, path: str) -> None:
         if path == "collections.defaultdict":
             self._find(v, node, "dynamic", "`defaultdict` may only be called directly, with its factory named")
@@ -2266,6 +2425,9 @@ class _ModuleScan:
             self._find(v, node, "dynamic", f'`jax.debug.print` {why} (`jax.debug.print("{{}}", x)`)')
         elif path in IS_LEAF_TAKERS:
             why = "may only be called directly (its `is_leaf` is checked at the call)"
+            self._find(v, node, "dynamic", f"`{path}` {why}")
+        elif path.startswith("numpy.") or path == "jax.ShapeDtypeStruct":
+            why = "may only be called directly (the dtype it is given is checked at the call)"
             self._find(v, node, "dynamic", f"`{path}` {why}")
         else:  # (CALLED_DIRECTLY holds nothing else)
             raise AssertionError(path)
@@ -2344,6 +2506,7 @@ class _ModuleScan:
             self._check_errstate(v, node)
         if "collections.defaultdict" in paths:
             self._check_defaultdict(v, node)
+        self._check_dtypes(v, node, paths, positional, keywords)
         for path in paths & set(IS_LEAF_TAKERS):
             limit = IS_LEAF_TAKERS[path]
             if any(k.arg in ("is_leaf", "is_leaf_takes_path") for k in keywords) or (

@@ -213,3 +213,35 @@ def test_the_runner_runs_on_the_cases_device() -> None:
         assert out.devices == {device} and np.array_equal(out.value, 2 * (ARGS[0] - ARGS[1]))
     with pytest.raises(ValueError, match="one device"):
         runner.run(blob, ARGS, SHARDED)
+
+
+def test_the_dtype_producers_return_only_number_types_in_a_worker() -> None:
+    # The allowlist lets a formula hand NumPy what jnp.result_type and jnp.promote_types give
+    # (scan.DTYPE_PRODUCERS); in the worker they give only number types. Run in a child: the
+    # switch is for the whole process.
+    import subprocess
+    import sys
+
+    code = """
+import jax, jax.numpy as jnp, numpy as np
+jax.config.update("jax_enable_x64", True)
+from handgrad.grading.worker import numeric_dtypes_only
+numeric_dtypes_only()
+kept = [str(jnp.result_type(jnp.ones(2, jnp.bfloat16))), str(jnp.promote_types(jnp.float16, jnp.float32)),
+        str(jnp.result_type(1.0)), str(jnp.result_type(np.int8)), str(jnp.result_type(True))]
+refused = []
+for spec in ["T", "complex64", "c8"]:
+    try:
+        jnp.result_type(spec)
+    except TypeError as exc:
+        refused.append(spec if "only number types" in str(exc) else str(exc))
+try:
+    jnp.promote_types("T", jnp.float32)
+except (TypeError, ValueError):  # (JAX's own check, or the worker's)
+    refused.append("promote")
+print(kept, refused)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout
+    assert (
+        out.split() == "['bfloat16', 'float32', 'float64', 'int8', 'bool'] ['T', 'complex64', 'c8', 'promote']".split()
+    )

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from handgrad.allowlist import NUMBER_DTYPE_NAME
 from handgrad.grading.policy import (
     BLOCKED_PACKAGES,
     CACHE_ROOT,
@@ -438,6 +439,31 @@ def switch_off_differentiation(mark: Callable[[], None]) -> None:
     sys.modules[JET] = SwitchedOff(JET)  # `from jax.experimental.jet import jet` now fails, told as autodiff
 
 
+DTYPE_PRODUCERS = ("result_type", "promote_types")
+"""jax.numpy's functions whose dtype the allowlist lets a formula hand to NumPy (scan.py,
+DTYPE_PRODUCERS): given a string they make any dtype NumPy knows (`jnp.result_type("T")` is
+StringDType, whose arrays a red team read outside of)."""
+
+
+def numeric_dtypes_only() -> None:
+    """Let DTYPE_PRODUCERS return only the dtypes JAX computes in (booleans, integers, floats,
+    ml_dtypes' small floats): anything else raises TypeError, before NumPy sees it."""
+    import jax.numpy as jnp
+    import numpy as np
+
+    plain = {np.dtype(getattr(jnp, n)) for n in dir(jnp) if NUMBER_DTYPE_NAME.fullmatch(n)}
+    for name in DTYPE_PRODUCERS:
+        original = getattr(jnp, name)
+
+        def checked(*args: Any, __original: Any = original, __name: str = name, **kwargs: Any) -> Any:
+            out = __original(*args, **kwargs)
+            if np.dtype(out) not in plain:
+                raise TypeError(f"jnp.{__name} gave {out!r}: only number types where submissions are graded")
+            return out
+
+        setattr(jnp, name, checked)
+
+
 def block_project_packages() -> None:
     """The project's packages cannot be imported (sealed: they are not there either)."""
     for name in BLOCKED_PACKAGES:
@@ -754,6 +780,7 @@ def main(argv: list[str] | None = None) -> None:
     install_autodiff_hooks(mark)
     if not args.keep_autodiff:
         switch_off_differentiation(mark)
+    numeric_dtypes_only()
     block_project_packages()
     names = args.names.split(",")
     try:

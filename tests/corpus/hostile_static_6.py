@@ -2468,9 +2468,314 @@ HOSTILE: tuple[Hostile, ...] = (
         "the builtin `SystemExit` is not allowed",
         ONLY_RELU,
     ),
+    # ---- a thirty-first red team: dtypes NumPy trusts -----------------------------------------------
+    h(
+        "structured-dtype-whose-field-overflows-its-item-size",
+        "a field of 2**31 - 8 bytes at offset 16 in a 16-byte item: NumPy adds them in a C int, the "
+        "sum wraps, and np.zeros(2, dtype=spec) is a 32-byte array with a writable 2 GiB field",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            big = np.dtype((np.float64, (2**28 - 1,)))
+            spec = np.dtype({"names": ["a"], "formats": [big], "offsets": [16], "itemsize": 16})
+            buf = np.zeros(2, dtype=spec)  # <-
+            return (x > 0).astype(x.dtype) + 0 * buf.size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "structured-dtype-through-view",
+        "the same spec handed to an array's view",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            window = np.zeros(4).view({"a": ((np.float64, (2**27,)), 16)})  # <-
+            return (x > 0).astype(x.dtype) + 0 * window.size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "string-dtype-view-across-arrays",
+        'StringDType arrays ("T") viewed with another\'s dtype read outside their strings',
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            a = np.asarray(["q" * 100] * 60, dtype="T")  # <-
+            return (x > 0).astype(x.dtype) + 0 * a.size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "subarray-dtype-through-a-name",
+        "the spec bound to a name first, then given to np.ones positionally",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            spec = (np.float64, (4,))
+            return (x > 0).astype(x.dtype) + 0 * np.ones(2, spec).size  # <-
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "dtype-through-a-helper-parameter",
+        "a helper makes the array of whatever dtype its caller passes",
+        """
+        import numpy as np
+
+        def _make(n, kind):
+            return np.zeros(n, kind)  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * _make(2, [("a", np.float64, (4,))]).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "numpy-maker-taken-as-a-value",
+        "np.full bound to another name, its dtype then unseen",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            make = np.full  # <-
+            return (x > 0).astype(x.dtype) + 0 * make(2, 0.0, "T").size
+        """,
+        "dynamic",
+        "may only be called directly",
+        ONLY_RELU,
+    ),
+    h(
+        "numpy-maker-with-starred-arguments",
+        "np.asarray(*args): the dtype may be any of them",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            args = [["a"], "T"]
+            return (x > 0).astype(x.dtype) + 0 * np.asarray(*args).size  # <-
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "shape-dtype-struct-keeps-any-dtype",
+        "jax.ShapeDtypeStruct keeps a structured dtype, and its .dtype reads as a dtype's",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            s = jax.ShapeDtypeStruct((2,), (np.float64, (4,)))  # <-
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, s.dtype).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "object-dtype-for-numpy",
+        "dtype=object makes an array of references, whose loops call into what they hold",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            a = np.zeros(2, dtype=object)  # <-
+            return (x > 0).astype(x.dtype) + 0 * a.size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "own-object-keeps-a-spec-as-its-dtype",
+        "self.dtype = a parameter: obj.dtype then hands NumPy the caller's spec",
+        """
+        import numpy as np
+
+        class Spec:
+            def __init__(self, kind):
+                self.dtype = kind  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, Spec((np.float64, (4,))).dtype).size
+        """,
+        "dynamic",
+        "given something else",
+        ONLY_RELU,
+    ),
+    h(
+        "namedtuple-class-field-named-dtype",
+        "a NamedTuple's dtype field holds whatever it was given",
+        """
+        from typing import NamedTuple
+
+        import numpy as np
+
+        class Spec(NamedTuple):
+            dtype: object  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, Spec("T").dtype).size
+        """,
+        "dynamic",
+        "given something else",
+        ONLY_RELU,
+    ),
+    h(
+        "namedtuple-call-field-named-dtype",
+        "collections.namedtuple with a dtype field",
+        """
+        from collections import namedtuple
+
+        import numpy as np
+
+        Spec = namedtuple("Spec", "dtype shape")  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, Spec("T", 2).dtype).size
+        """,
+        "dynamic",
+        "a namedtuple field named `dtype`",
+    ),
+    # ---- a thirty-second red team: the dtype rule's names, comprehension stores -------------------------
+    h(
+        "class-body-reads-the-module-dtype-before-its-own",
+        "a class body calls np.zeros(2, dt) before it binds dt: the module's structured dt is read",
+        """
+        import numpy as np
+
+        dt = np.dtype({"names": ["a"], "formats": [(np.float64, (2**28 - 1,))], "offsets": [16], "itemsize": 16})
+
+        class Holder:
+            buf = np.zeros(2, dt)  # <-
+            dt = np.float64
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * Holder.buf.size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+    ),
+    h(
+        "builtin-left-unbound-by-a-branch-never-taken",
+        "`object` bound only in an `if False:` at module level: np.zeros(2, object) is the builtin's object dtype",
+        """
+        import numpy as np
+
+        if len([]) > 0:
+            object = np.float64
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, object).size  # <-
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "comprehension-target-stores-on-self",
+        "`[0 for self.dtype in [spec]]` rebinds self.dtype where an assignment would be checked",
+        """
+        import numpy as np
+
+        class Kind:
+            def __init__(self):
+                self.dtype = np.float64
+                [0 for self.dtype in [(np.float64, (4,))]]  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, Kind().dtype).size
+        """,
+        "dynamic",
+        "a comprehension's `for` may bind only names",
+        ONLY_RELU,
+    ),
+    h(
+        "comprehension-target-stores-on-another-object",
+        "a comprehension stores an attribute on an object that is not self, which no statement may",
+        """
+        class Box:
+            def __init__(self):
+                self.scale = 1.0
+
+        def relu_grad(x):
+            box = Box()
+            [0 for box.scale in [2.0]]  # <-
+            return (x > 0).astype(x.dtype) * box.scale
+        """,
+        "dynamic",
+        "a comprehension's `for` may bind only names",
+        ONLY_RELU,
+    ),
+    h(
+        "comprehension-target-stores-into-a-dict",
+        "a comprehension's target may be a subscript too",
+        """
+        def relu_grad(x):
+            seen = {}
+            [0 for seen["k"] in [1.0]]  # <-
+            return (x > 0).astype(x.dtype) * seen["k"]
+        """,
+        "dynamic",
+        "a comprehension's `for` may bind only names",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
+    Submission(
+        "dtypes-as-formulas-write-them",
+        "x.dtype, named dtypes, dtype strings, jnp.result_type and promote_types through names, a "
+        "module constant, jnp functions given a parameter, a class's dtype constant, self.dtype = x.dtype",
+        {
+            "submission.py": """
+            import jax
+            import jax.numpy as jnp
+            import numpy as np
+
+            DT = np.float64
+
+
+            class Cast:
+                dtype = jnp.float32
+
+                def __init__(self, x):
+                    self.dtype = x.dtype
+
+                def back(self, y):
+                    return y.astype(self.dtype)
+
+
+            def _zeros(shape, dtype):
+                return jnp.zeros(shape, dtype=dtype)
+
+
+            def relu_grad(x):
+                w = jnp.promote_types(x.dtype, jnp.float32)
+                dt = jnp.result_type(x)
+                tiny = np.finfo(np.dtype("float32")).tiny
+                host = np.asarray([0.0, 1.0], dtype=np.float64) + np.zeros(2, "float32") + np.full(2, 0.0, DT)
+                one = np.ones(1, dtype=float)[0] + np.sum(host, dtype=np.float64) * 0
+                s = jax.ShapeDtypeStruct(x.shape, x.dtype)
+                d = (x.astype(w) > 0).astype(dt) * one + _zeros(s.shape, x.dtype) + 0 * tiny
+                return Cast(x).back(d.astype(Cast.dtype).astype(x.dtype).view(x.dtype))
+            """,
+        },
+    ),
     Submission(
         "the-exceptions-a-formula-raises-and-catches",
         "ValueError and TypeError raised, KeyError/IndexError/LookupError and ZeroDivisionError caught, "
