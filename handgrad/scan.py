@@ -111,8 +111,14 @@ DTYPE_FIELD_WHY = (
     " keep only a named dtype (`jnp.float32`), `x.dtype` or `jnp.result_type(...)` under that name"
 )
 NAMEDTUPLE_MAKERS = frozenset({"collections.namedtuple", "typing.NamedTuple"})
-DTYPE_METHODS = names("astype view")
-"""Methods of arrays (NumPy's too) whose first argument is a dtype."""
+DTYPE_METHODS = {"astype": 0, "view": 0, "sum": 1, "mean": 1, "prod": 1, "cumsum": 1, "cumprod": 1, "std": 1, "var": 1}
+"""Methods of arrays (NumPy's too) that take a dtype, and its position (`a.cumsum(0, "O")`)."""
+DTYPE_CHECKING = ("jax.numpy.", "jax.lax.", "jax.random.", "jax.nn.", "jax.scipy.")
+"""JAX's array functions, which refuse any dtype but a number type they are given."""
+FORWARDERS = frozenset({"jax.numpy.piecewise", "jax.numpy.apply_along_axis", "jax.numpy.apply_over_axes"})
+"""Among them, those that hand their other keywords to a function they are given (as
+`jax.tree_util.Partial` and `jax.pure_callback` do: a red team's Partial gave
+np.concatenate a structured `dtype=`)."""
 CALLED_DIRECTLY = frozenset(
     {
         "jax.config.update", "jax.debug.print", "numpy.errstate", "collections.defaultdict", *IS_LEAF_TAKERS,
@@ -1399,8 +1405,10 @@ class _ModuleScan:
             for t in stores:
                 why = "a comprehension's `for` may bind only names (`for k, v in ...`), not store into an object"
                 self._find(v, t, "dynamic", f"{why}: it stores where no other statement may")
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With)) or (
-            isinstance(node, ast.Call) and self._library_paths(v, node.func) & NAMEDTUPLE_MAKERS
+        if (
+            isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.Global))
+            or (isinstance(node, ast.stmt) and v.scope.kind in ("module", "class"))
+            or (isinstance(node, ast.Call) and self._library_paths(v, node.func) & NAMEDTUPLE_MAKERS)
         ):
             self._check_dtype_stores(v, node)
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
@@ -2313,15 +2321,16 @@ class _ModuleScan:
         first argument of `.astype` and `.view` on any value (a NumPy array's are NumPy's)."""
         func = node.func
         given = [k.value for k in keywords if k.arg == "dtype"]
-        if given and paths and all(p.startswith("jax.") for p in paths) and "jax.ShapeDtypeStruct" not in paths:
-            given = []  # (JAX's functions check the dtype themselves)
+        if given and paths and all(p.startswith(DTYPE_CHECKING) and p not in FORWARDERS for p in paths):
+            given = []  # (JAX's array functions check the dtype themselves)
         for path in paths:
             at = NUMPY_DTYPE_POSITIONS.get(path.removeprefix("numpy."), None) if path.startswith("numpy.") else None
             at = 1 if path == "jax.ShapeDtypeStruct" else at
             if at is not None and len(positional) > at:
                 given.append(positional[at])
-        if isinstance(func, ast.Attribute) and func.attr in DTYPE_METHODS and not paths and positional:
-            given.append(positional[0])
+        at_method = DTYPE_METHODS.get(func.attr) if isinstance(func, ast.Attribute) and not paths else None
+        if at_method is not None and len(positional) > at_method:
+            given.append(positional[at_method])
         if any(isinstance(a, ast.Starred) for a in node.args) and (given or paths & CALLED_DIRECTLY):
             given.append(node)  # (`np.zeros(*args)`: its dtype could be any of them)
         for arg in given:
@@ -2329,23 +2338,42 @@ class _ModuleScan:
                 why = (
                     "a dtype NumPy may be given must be one the check can see is a plain number type: a named"
                     " dtype (`jnp.float32`, `np.float64`), `x.dtype` of an array, `jnp.result_type(...)`, or a"
-                    " name assigned one of these (NumPy trusts what a structured or string dtype says of its"
-                    " size, and a red team's read and wrote memory outside an array that way)"
+                    " name assigned one of these, not a parameter (NumPy trusts what a structured or string"
+                    " dtype says of its size, and a red team's read and wrote memory outside an array that way)"
                 )
                 self._find(v, arg, "dynamic", why)
 
     def _check_dtype_stores(self, v: _Visit, node: ast.AST) -> None:
-        """`x.dtype` counts as a plain dtype (_static_dtype), so an own object may keep only
-        such a one under that name: `self.dtype = ...` and a class body's `dtype = ...` only
-        as a plain assignment of a static dtype, and no NamedTuple field, annotated class
-        attribute or namedtuple field named `dtype` (its value would be whatever it was given)."""
+        """`x.dtype` counts as a plain dtype (_static_dtype), so whatever a submission's own
+        code may read as `something.dtype` must hold one: `self.dtype = ...`, and a module's
+        or class body's `dtype` (read as `helpers.dtype`, `Cls.dtype`), only as a plain
+        assignment of a static dtype (not a def, an import, a loop target, a `global`), and
+        no NamedTuple field, annotated class attribute or namedtuple field named `dtype` (its
+        value would be whatever it was given). A namedtuple's field names must be written
+        out, so that the check sees them."""
         if isinstance(node, ast.Call):  # namedtuple("P", "dtype shape"), NamedTuple("P", [("dtype", ...)])
-            if any(w == "dtype" for a in [*node.args[1:], *(k.value for k in node.keywords)] for t in _texts(a)
-                   for w in WORD.findall(t)):  # fmt: skip
+            given = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "field_names")]
+            fields = [k.arg for k in node.keywords if k.arg not in ("field_names", "rename", "defaults", "module")]
+            for spec in given:
+                items = spec.elts if isinstance(spec, (ast.List, ast.Tuple)) else [spec]
+                items = [i.elts[0] if isinstance(i, ast.Tuple) and i.elts else i for i in items]
+                if not all(isinstance(i, ast.Constant) and isinstance(i.value, str) for i in items):
+                    self._find(v, spec, "dynamic", f"a namedtuple's field names must be written out: {DTYPE_FIELD_WHY}")
+                    return
+                fields += [w for i in items if isinstance(i, ast.Constant) for w in WORD.findall(str(i.value))]
+            if "dtype" in fields:
                 self._find(v, node, "dynamic", f"a namedtuple field named `dtype`: {DTYPE_FIELD_WHY}")
+            return
+        if isinstance(node, ast.Global) and "dtype" in node.names:
+            self._find(v, node, "dynamic", f"`global dtype`: {DTYPE_FIELD_WHY}")
             return
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
         plain = (isinstance(node, ast.Assign) and len(node.targets) == 1) or isinstance(node, ast.AnnAssign)
+        target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
+        if v.scope.kind in ("module", "class") and "dtype" in _header_names(node):
+            if not (plain and isinstance(target, ast.Name) and value is not None and self._static_dtype(v, value)):
+                at = _charged_to_class(v, v.cls) if v.scope.kind == "class" else v
+                self._find(at, node, "dynamic", f"`dtype` given something else: {DTYPE_FIELD_WHY}")
         if isinstance(node, ast.Assign):
             targets: list[ast.expr] = list(node.targets)
         elif isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.For)):
@@ -2354,14 +2382,11 @@ class _ModuleScan:
             targets = [i.optional_vars for i in node.items if i.optional_vars is not None]
         else:
             return
-        for target in targets:
-            for t in ast.walk(target):
-                named = (isinstance(t, ast.Attribute) and t.attr == "dtype") or (
-                    isinstance(t, ast.Name) and t.id == "dtype" and v.scope.kind == "class"
-                )
-                if not named:
+        for whole in targets:
+            for t in ast.walk(whole):
+                if not (isinstance(t, ast.Attribute) and t.attr == "dtype"):
                     continue
-                if t is target and plain and value is not None and self._static_dtype(v, value):
+                if t is whole and plain and value is not None and self._static_dtype(v, value):
                     continue
                 at = _charged_to_class(v, v.cls) if v.scope.kind == "class" else v
                 self._find(at, t, "dynamic", f"an attribute named `dtype` given something else: {DTYPE_FIELD_WHY}")

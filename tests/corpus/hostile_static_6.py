@@ -2734,6 +2734,92 @@ HOSTILE: tuple[Hostile, ...] = (
         "a comprehension's `for` may bind only names",
         ONLY_RELU,
     ),
+    # ---- a thirty-third red team: more ways to carry a dtype --------------------------------------------
+    h(
+        "namedtuple-field-name-computed",
+        'namedtuple("Holder", ["dty" + "pe"]): the field the check looked for was never written',
+        """
+        from collections import namedtuple
+
+        import numpy as np
+
+        Holder = namedtuple("Holder", ["dty" + "pe"])  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, Holder((np.float64, (4,))).dtype).size
+        """,
+        "dynamic",
+        "a namedtuple's field names must be written out",
+    ),
+    h(
+        "typing-namedtuple-functional-field-computed",
+        'typing.NamedTuple("P", [(name, object)]) with the name held in a variable',
+        """
+        from typing import NamedTuple
+
+        import numpy as np
+
+        FIELD = "dtype"
+        P = NamedTuple("P", [(FIELD, object)])  # <-
+
+        def relu_grad(x):
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, P("T").dtype).size
+        """,
+        "dynamic",
+        "a namedtuple's field names must be written out",
+    ),
+    Hostile(
+        "own-module-dtype-read-as-an-attribute",
+        "m.py binds dtype to a spec; the package reads m.dtype, which counted as a value's dtype",
+        {
+            "__init__.py": _without_relu_grad(BASE) + "\nimport numpy as np\n\nfrom . import m\n\n\n"
+            "def relu_grad(x):\n    return (x > 0).astype(x.dtype) + 0 * np.zeros(2, m.dtype).size\n",
+            "m.py": "import numpy as np\n\ndtype = (np.float64, (4,))  # <-\n",
+        },
+        kind="dynamic",
+        rule="`dtype` given something else",
+        refused=("relu_grad", "l2_grad"),
+    ),
+    h(
+        "module-dtype-bound-by-a-def",
+        "a module-level def named dtype: helpers.dtype would be a function, any dtype it returns unseen",
+        """
+        import numpy as np
+
+        def dtype():  # <-
+            return np.float64
+        """,
+        "dynamic",
+        "`dtype` given something else",
+    ),
+    h(
+        "tree-partial-forwards-dtype-to-numpy",
+        "jax.tree_util.Partial(np.concatenate, dtype=spec): JAX's Partial checks nothing, it forwards",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            join = jax.tree_util.Partial(np.concatenate, dtype=(np.float64, (4,)), casting="unsafe")  # <-
+            return (x > 0).astype(x.dtype) + 0 * join([np.zeros(2)]).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "array-method-dtype-in-its-second-place",
+        'a.cumsum(0, "O") makes an object array, whose dtype then reads as a value\'s',
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            o = np.zeros(3).cumsum(0, "O")  # <-
+            return (x > 0).astype(x.dtype) + 0 * o.size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
