@@ -113,6 +113,9 @@ DTYPE_FIELD_WHY = (
 NAMEDTUPLE_MAKERS = frozenset({"collections.namedtuple", "typing.NamedTuple"})
 DTYPE_METHODS = {"astype": 0, "view": 0, "sum": 1, "mean": 1, "prod": 1, "cumsum": 1, "cumprod": 1, "std": 1, "var": 1}
 """Methods of arrays (NumPy's too) that take a dtype, and its position (`a.cumsum(0, "O")`)."""
+DTYPE_KEEPERS = frozenset({"numpy.iinfo", "numpy.finfo", "jax.numpy.iinfo", "jax.numpy.finfo"})
+"""Library classes that keep the dtype they are given as their `.dtype` (with jax.ShapeDtypeStruct):
+a red team's `np.iinfo((np.int64, spec)).dtype` was an int64 with an overflowing field."""
 DTYPE_CHECKING = ("jax.numpy.", "jax.lax.", "jax.random.", "jax.nn.", "jax.scipy.")
 """JAX's array functions, which refuse any dtype but a number type they are given."""
 FORWARDERS = frozenset({"jax.numpy.piecewise", "jax.numpy.apply_along_axis", "jax.numpy.apply_over_axes"})
@@ -122,7 +125,7 @@ np.concatenate a structured `dtype=`)."""
 CALLED_DIRECTLY = frozenset(
     {
         "jax.config.update", "jax.debug.print", "numpy.errstate", "collections.defaultdict", *IS_LEAF_TAKERS,
-        *(f"numpy.{f}" for f in NUMPY_DTYPE_POSITIONS), "jax.ShapeDtypeStruct",
+        *(f"numpy.{f}" for f in NUMPY_DTYPE_POSITIONS), "jax.ShapeDtypeStruct", *DTYPE_KEEPERS,
     }
 )  # fmt: skip
 """Library functions whose arguments the check reads at the call: used in any other way
@@ -2325,9 +2328,11 @@ class _ModuleScan:
             given = []  # (JAX's array functions check the dtype themselves)
         for path in paths:
             at = NUMPY_DTYPE_POSITIONS.get(path.removeprefix("numpy."), None) if path.startswith("numpy.") else None
-            at = 1 if path == "jax.ShapeDtypeStruct" else at
+            at = 1 if path == "jax.ShapeDtypeStruct" else 0 if path in DTYPE_KEEPERS else at
             if at is not None and len(positional) > at:
                 given.append(positional[at])
+        if paths & DTYPE_KEEPERS:
+            given += [k.value for k in keywords if k.arg != "dtype"]  # (`np.iinfo(int_type=...)`)
         at_method = DTYPE_METHODS.get(func.attr) if isinstance(func, ast.Attribute) and not paths else None
         if at_method is not None and len(positional) > at_method:
             given.append(positional[at_method])
@@ -2451,7 +2456,7 @@ class _ModuleScan:
         elif path in IS_LEAF_TAKERS:
             why = "may only be called directly (its `is_leaf` is checked at the call)"
             self._find(v, node, "dynamic", f"`{path}` {why}")
-        elif path.startswith("numpy.") or path == "jax.ShapeDtypeStruct":
+        elif path.startswith("numpy.") or path == "jax.ShapeDtypeStruct" or path in DTYPE_KEEPERS:
             why = "may only be called directly (the dtype it is given is checked at the call)"
             self._find(v, node, "dynamic", f"`{path}` {why}")
         else:  # (CALLED_DIRECTLY holds nothing else)

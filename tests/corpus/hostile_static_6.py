@@ -2820,6 +2820,63 @@ HOSTILE: tuple[Hostile, ...] = (
         "a dtype NumPy may be given must be one the check can see",
         ONLY_RELU,
     ),
+    # ---- a thirty-fourth red team: library objects that keep the dtype they are given --------------------
+    h(
+        "iinfo-keeps-an-int-dtype-with-fields",
+        "np.iinfo((np.int64, spec)) checks only the kind and keeps the dtype: its .dtype is an int64 "
+        "whose overflowing field np.zeros then lays over the heap",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            spec = np.dtype({"names": ["a"], "formats": [(np.float64, (2**28 - 1,))], "offsets": [8], "itemsize": 8})
+            info = np.iinfo(np.dtype((np.int64, spec)))  # <-
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, info.dtype).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "jnp-iinfo-given-the-spec-inline",
+        "jnp.iinfo with the spec written in the call, no np.dtype at all",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            info = jnp.iinfo((np.int64, {"names": ["a"], "formats": [(np.float64, (4,))], "offsets": [8]}))  # <-
+            return (x > 0).astype(x.dtype) + 0 * np.ones(2, info.dtype).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "iinfo-given-the-spec-by-keyword",
+        "np.iinfo(int_type=...): the dtype by its own keyword",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            info = np.iinfo(int_type=(np.int64, {"a": (np.float64, 8)}))  # <-
+            return (x > 0).astype(x.dtype) + 0 * np.ones(2, info.dtype).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "finfo-taken-as-a-value",
+        "jnp.finfo bound to another name, its argument then unseen",
+        """
+        def relu_grad(x):
+            info = jnp.finfo  # <-
+            return (x > 0).astype(x.dtype) + 0 * info(x.dtype).eps
+        """,
+        "dynamic",
+        "may only be called directly",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
