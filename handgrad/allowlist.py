@@ -324,13 +324,16 @@ ARRAY_ATTRIBUTES = names(
     """shape dtype ndim size T mT at itemsize nbytes weak_type
     all any argmax argmin argpartition argsort astype choose clip compress copy cumprod cumsum
     diagonal dot flatten item max mean min nonzero prod ptp ravel repeat reshape round
-    searchsorted sort squeeze std sum swapaxes take tolist transpose var view block_until_ready
+    searchsorted sort squeeze std sum swapaxes take tolist transpose var block_until_ready
     set get add subtract multiply mul divide power apply"""
 )
 """The array API of jax.Array and numpy.ndarray, and of `x.at[i]` (set, add, ...). Not listed:
 complex parts (real, imag, conj), the device and its buffers (device, devices, sharding,
 addressable_data, unsafe_buffer_pointer), the traced program (trace, aval), files (tofile,
-dump) and `flat` (an iterator object of NumPy's)."""
+dump), `flat` (an iterator object of NumPy's) and `view`, which reads an array's memory as
+another dtype: a red team's made Python strings of characters outside Unicode (from int32s
+viewed as a string array's dtype) and booleans that were neither 0 nor 1, which XLA's
+programs then read inconsistently (2026-12-07). `astype` converts instead."""
 NUMBER_INFO_ATTRIBUTES = names(
     "eps epsneg tiny smallest_normal smallest_subnormal resolution precision bits name kind type"
 )

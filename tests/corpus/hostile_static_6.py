@@ -2877,6 +2877,38 @@ HOSTILE: tuple[Hostile, ...] = (
         "may only be called directly",
         ONLY_RELU,
     ),
+    # ---- a thirty-fifth red team: reading memory as another dtype ----------------------------------------
+    h(
+        "view-ints-as-a-string-arrays-dtype",
+        "int32s viewed with a string array's dtype: tolist() made Python strings of characters outside "
+        "Unicode, which CPython assumes never exist",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            s = np.array(["ab"])
+            t = np.full((2,), -1, np.int32).view(s.dtype).tolist()  # <-
+            return (x > 0).astype(x.dtype) + 0 * len(t)
+        """,
+        "system",
+        "`.view`",
+        ONLY_RELU,
+    ),
+    h(
+        "view-bytes-as-booleans",
+        "uint8 twos viewed as bool: booleans that are neither 0 nor 1, which XLA's programs read "
+        "one way here and another there",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            m = np.full((8,), 2, np.uint8).view(np.bool_)  # <-
+            return (x > 0).astype(x.dtype) + 0 * jnp.sum(jnp.asarray(m))
+        """,
+        "system",
+        "`.view`",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
@@ -2915,7 +2947,7 @@ CLEAN: tuple[Submission, ...] = (
                 one = np.ones(1, dtype=float)[0] + np.sum(host, dtype=np.float64) * 0
                 s = jax.ShapeDtypeStruct(x.shape, x.dtype)
                 d = (x.astype(w) > 0).astype(dt) * one + _zeros(s.shape, x.dtype) + 0 * tiny
-                return Cast(x).back(d.astype(Cast.dtype).astype(x.dtype).view(x.dtype))
+                return Cast(x).back(d.astype(Cast.dtype).astype(x.dtype))
             """,
         },
     ),
