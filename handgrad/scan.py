@@ -116,6 +116,11 @@ DTYPE_METHODS = {"astype": 0, "view": 0, "sum": 1, "mean": 1, "prod": 1, "cumsum
 DTYPE_KEEPERS = frozenset({"numpy.iinfo", "numpy.finfo", "jax.numpy.iinfo", "jax.numpy.finfo"})
 """Library classes that keep the dtype they are given as their `.dtype` (with jax.ShapeDtypeStruct):
 a red team's `np.iinfo((np.int64, spec)).dtype` was an int64 with an overflowing field."""
+DTYPE_MAKERS = frozenset({"numpy.dtype", "jax.numpy.dtype", "numpy.result_type", "numpy.promote_types"})
+"""Library functions that make a dtype of what they are given (NumPy's own: jnp.result_type and
+jnp.promote_types give only number types in the worker). Their every argument must be a static
+dtype, so that no dtype a submission holds is anything else: a red team's `np.dtype(spec)`,
+held as a value, made an array of itself through its `.type` (`np.void(data, dtype)`)."""
 DTYPE_CHECKING = ("jax.numpy.", "jax.lax.", "jax.random.", "jax.nn.", "jax.scipy.")
 """JAX's array functions, which refuse any dtype but a number type they are given."""
 FORWARDERS = frozenset({"jax.numpy.piecewise", "jax.numpy.apply_along_axis", "jax.numpy.apply_over_axes"})
@@ -125,7 +130,7 @@ np.concatenate a structured `dtype=`)."""
 CALLED_DIRECTLY = frozenset(
     {
         "jax.config.update", "jax.debug.print", "numpy.errstate", "collections.defaultdict", *IS_LEAF_TAKERS,
-        *(f"numpy.{f}" for f in NUMPY_DTYPE_POSITIONS), "jax.ShapeDtypeStruct", *DTYPE_KEEPERS,
+        *(f"numpy.{f}" for f in NUMPY_DTYPE_POSITIONS), "jax.ShapeDtypeStruct", *DTYPE_KEEPERS, *DTYPE_MAKERS,
     }
 )  # fmt: skip
 """Library functions whose arguments the check reads at the call: used in any other way
@@ -2333,6 +2338,8 @@ class _ModuleScan:
                 given.append(positional[at])
         if paths & DTYPE_KEEPERS:
             given += [k.value for k in keywords if k.arg != "dtype"]  # (`np.iinfo(int_type=...)`)
+        if paths & DTYPE_MAKERS:
+            given += [*positional, *(k.value for k in keywords if k.arg != "dtype")]
         at_method = DTYPE_METHODS.get(func.attr) if isinstance(func, ast.Attribute) and not paths else None
         if at_method is not None and len(positional) > at_method:
             given.append(positional[at_method])
@@ -2456,7 +2463,7 @@ class _ModuleScan:
         elif path in IS_LEAF_TAKERS:
             why = "may only be called directly (its `is_leaf` is checked at the call)"
             self._find(v, node, "dynamic", f"`{path}` {why}")
-        elif path.startswith("numpy.") or path == "jax.ShapeDtypeStruct" or path in DTYPE_KEEPERS:
+        elif path.startswith("numpy.") or path == "jax.ShapeDtypeStruct" or path in DTYPE_KEEPERS | DTYPE_MAKERS:
             why = "may only be called directly (the dtype it is given is checked at the call)"
             self._find(v, node, "dynamic", f"`{path}` {why}")
         else:  # (CALLED_DIRECTLY holds nothing else)

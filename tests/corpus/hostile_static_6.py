@@ -2909,6 +2909,67 @@ HOSTILE: tuple[Hostile, ...] = (
         "`.view`",
         ONLY_RELU,
     ),
+    # ---- a thirty-sixth red team: a dtype made as a value, made into an array by its .type ---------------
+    h(
+        "dtype-made-as-a-value-then-its-type-called",
+        "np.dtype(spec) held in a name; its .type is np.void, whose (data, dtype) made an empty array "
+        "of the bad dtype, and that array's .dtype read as a value's",
+        """
+        import numpy as np
+
+        SPEC = {"names": ["a"], "formats": [(np.float64, (2**28 - 1,))], "offsets": [16], "itemsize": 16}
+
+        def relu_grad(x):
+            d = np.dtype(SPEC)  # <-
+            made = d.type([], d)
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, made.dtype).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "numpy-promote-types-keeps-a-wrapped-spec",
+        "np.promote_types of a spec wrapped in a one-element subarray field kept the overflowing field",
+        """
+        import numpy as np
+
+        BAD = {"names": ["a"], "formats": [(np.float64, (2**28 - 1,))], "offsets": [16], "itemsize": 16}
+
+        def relu_grad(x):
+            d = np.promote_types([("x", BAD, (1,))], [("x", BAD, (1,))])  # <-
+            return (x > 0).astype(x.dtype) + 0 * np.zeros(2, d.type([], d).dtype).size
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "jnp-dtype-is-numpys",
+        "jnp.dtype is NumPy's dtype class: the same spec through it",
+        """
+        def relu_grad(x):
+            d = jnp.dtype([("a", "f8", (4,))])  # <-
+            return (x > 0).astype(x.dtype) + 0 * d.itemsize
+        """,
+        "dynamic",
+        "a dtype NumPy may be given must be one the check can see",
+        ONLY_RELU,
+    ),
+    h(
+        "numpy-result-type-taken-as-a-value",
+        "np.result_type bound to another name, its arguments then unseen",
+        """
+        import numpy as np
+
+        def relu_grad(x):
+            rt = np.result_type  # <-
+            return (x > 0).astype(x.dtype) + 0 * rt(x.dtype).itemsize
+        """,
+        "dynamic",
+        "may only be called directly",
+        ONLY_RELU,
+    ),
 )
 
 CLEAN: tuple[Submission, ...] = (
