@@ -110,7 +110,6 @@ DTYPE_FIELD_WHY = (
     "`obj.dtype` is taken for a plain dtype wherever NumPy may be given one, so an object of yours may"
     " keep only a named dtype (`jnp.float32`), `x.dtype` or `jnp.result_type(...)` under that name"
 )
-NAMEDTUPLE_MAKERS = frozenset({"collections.namedtuple", "typing.NamedTuple"})
 DTYPE_METHODS = {"astype": 0, "view": 0, "sum": 1, "mean": 1, "prod": 1, "cumsum": 1, "cumprod": 1, "std": 1, "var": 1}
 """Methods of arrays (NumPy's too) that take a dtype, and its position (`a.cumsum(0, "O")`)."""
 DTYPE_KEEPERS = frozenset({"numpy.iinfo", "numpy.finfo", "jax.numpy.iinfo", "jax.numpy.finfo"})
@@ -121,6 +120,12 @@ DTYPE_MAKERS = frozenset({"numpy.dtype", "jax.numpy.dtype", "numpy.result_type",
 jnp.promote_types give only number types in the worker). Their every argument must be a static
 dtype, so that no dtype a submission holds is anything else: a red team's `np.dtype(spec)`,
 held as a value, made an array of itself through its `.type` (`np.void(data, dtype)`)."""
+DTYPE_POSITIONS = {
+    **{f"numpy.{f}": at for f, at in NUMPY_DTYPE_POSITIONS.items()},
+    "jax.ShapeDtypeStruct": 1,
+    **dict.fromkeys(DTYPE_KEEPERS, 0),
+}
+"""Where a library call takes its dtype, by the callee's path."""
 DTYPE_CHECKING = ("jax.numpy.", "jax.lax.", "jax.random.", "jax.nn.", "jax.scipy.")
 """JAX's array functions, which refuse any dtype but a number type they are given."""
 FORWARDERS = frozenset({"jax.numpy.piecewise", "jax.numpy.apply_along_axis", "jax.numpy.apply_over_axes"})
@@ -1413,10 +1418,8 @@ class _ModuleScan:
             for t in stores:
                 why = "a comprehension's `for` may bind only names (`for k, v in ...`), not store into an object"
                 self._find(v, t, "dynamic", f"{why}: it stores where no other statement may")
-        if (
-            isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.Global))
-            or (isinstance(node, ast.stmt) and v.scope.kind in ("module", "class"))
-            or (isinstance(node, ast.Call) and self._library_paths(v, node.func) & NAMEDTUPLE_MAKERS)
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.For, ast.With, ast.Global)) or (
+            isinstance(node, ast.stmt) and v.scope.kind in ("module", "class")
         ):
             self._check_dtype_stores(v, node)
         if isinstance(node, (ast.Yield, ast.YieldFrom)):
@@ -2323,17 +2326,17 @@ class _ModuleScan:
         self, v: _Visit, node: ast.Call, paths: set[str], positional: list[ast.expr], keywords: list[ast.keyword]
     ) -> None:
         """Where a dtype may reach NumPy, it must be a plain one the check can see
-        (_static_dtype): the `dtype=` of any call but JAX's own functions (which refuse any
-        dtype but a number type), the dtype positions of NumPy's array makers
-        (NUMPY_DTYPE_POSITIONS) and of `jax.ShapeDtypeStruct` (which keeps any), and the
-        first argument of `.astype` and `.view` on any value (a NumPy array's are NumPy's)."""
+        (_static_dtype): the `dtype=` of any call but JAX's array functions (which refuse any
+        dtype but a number type), the dtype positions of DTYPE_POSITIONS (NumPy's array
+        makers, and the classes that keep the dtype they are given), every argument of
+        DTYPE_MAKERS, and the dtype position of DTYPE_METHODS on any value (a NumPy array's
+        are NumPy's)."""
         func = node.func
         given = [k.value for k in keywords if k.arg == "dtype"]
         if given and paths and all(p.startswith(DTYPE_CHECKING) and p not in FORWARDERS for p in paths):
             given = []  # (JAX's array functions check the dtype themselves)
         for path in paths:
-            at = NUMPY_DTYPE_POSITIONS.get(path.removeprefix("numpy."), None) if path.startswith("numpy.") else None
-            at = 1 if path == "jax.ShapeDtypeStruct" else 0 if path in DTYPE_KEEPERS else at
+            at = DTYPE_POSITIONS.get(path)
             if at is not None and len(positional) > at:
                 given.append(positional[at])
         if paths & DTYPE_KEEPERS:
@@ -2380,11 +2383,11 @@ class _ModuleScan:
             self._find(v, node, "dynamic", f"`global dtype`: {DTYPE_FIELD_WHY}")
             return
         value = node.value if isinstance(node, (ast.Assign, ast.AnnAssign)) else None
+        at = _charged_to_class(v, v.cls) if v.scope.kind == "class" else v  # (a class body's: the class's)
         plain = (isinstance(node, ast.Assign) and len(node.targets) == 1) or isinstance(node, ast.AnnAssign)
         target = node.targets[0] if isinstance(node, ast.Assign) else getattr(node, "target", None)
         if v.scope.kind in ("module", "class") and "dtype" in _header_names(node):
             if not (plain and isinstance(target, ast.Name) and value is not None and self._static_dtype(v, value)):
-                at = _charged_to_class(v, v.cls) if v.scope.kind == "class" else v
                 self._find(at, node, "dynamic", f"`dtype` given something else: {DTYPE_FIELD_WHY}")
         if isinstance(node, ast.Assign):
             targets: list[ast.expr] = list(node.targets)
@@ -2400,7 +2403,6 @@ class _ModuleScan:
                     continue
                 if t is whole and plain and value is not None and self._static_dtype(v, value):
                     continue
-                at = _charged_to_class(v, v.cls) if v.scope.kind == "class" else v
                 self._find(at, t, "dynamic", f"an attribute named `dtype` given something else: {DTYPE_FIELD_WHY}")
 
     def _static_dtype(self, v: _Visit, expr: ast.expr, depth: int = 0) -> bool:
@@ -2544,6 +2546,8 @@ class _ModuleScan:
         if "collections.defaultdict" in paths:
             self._check_defaultdict(v, node)
         self._check_dtypes(v, node, paths, positional, keywords)
+        if paths & NAMEDTUPLE_MAKERS:
+            self._check_dtype_stores(v, node)
         for path in paths & set(IS_LEAF_TAKERS):
             limit = IS_LEAF_TAKERS[path]
             if any(k.arg in ("is_leaf", "is_leaf_takes_path") for k in keywords) or (
