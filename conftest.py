@@ -46,8 +46,11 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session", autouse=True)
 def _compile_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Grades run by tests (in this process or by the `handgrad` command) keep compiled
-    programs in a folder of this run, not in the user's ~/.cache."""
+    programs in a folder of this run, not in the user's ~/.cache; and check every function
+    anew (HANDGRAD_RECHECK): a test's grade never reads a verdict another test's grade kept
+    (tests/test_verdicts.py turns that on where it tests it)."""
     os.environ.setdefault("HANDGRAD_CACHE_DIR", str(tmp_path_factory.mktemp("compile-cache")))
+    os.environ["HANDGRAD_RECHECK"] = "1"
 
 
 _MAPS_LIMIT = "/proc/sys/vm/max_map_count"

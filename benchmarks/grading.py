@@ -10,12 +10,16 @@ targets in: the reference solution in at most 5x, the untouched template in at m
 
 The runs share a fresh compilation cache (HANDGRAD_CACHE_DIR, handgrad/grading/compile_cache.py),
 so the first grade of the solution pays every compile, as a new installation's first grade
-does; the solution graded again, and then with one function changed (what a student iterating
-on one derivation waits for), find what earlier grades of their path compiled.
+does; the solution graded again, and then with one function changed, find what earlier grades
+of their path compiled, and check every function anew (`--recheck`). The last two rows are what
+a student iterating on one derivation waits for by default: the solution unchanged, and with
+one line added to relu, where every function whose code is unchanged keeps its verdict
+(handgrad/grading/verdicts.py).
 """
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -62,6 +66,17 @@ CHANGED = "\n\ndef relu(x):\n    return jnp.where(x > 0, x, jnp.zeros_like(x))\n
 (a later definition replaces the first, so exactly one function's programs are new)."""
 
 
+def edited_in_place(source: str, name: str = "relu") -> str:
+    """`source` with one line added to the body of `name`, as a student's edit: the function's
+    code changes, and every line below it moves down by one."""
+    tree = ast.parse(source)
+    (node,) = (s for s in tree.body if isinstance(s, ast.FunctionDef) and s.name == name)
+    last = node.body[-1]
+    lines = source.splitlines(keepends=True)
+    lines.insert(last.lineno - 1, " " * last.col_offset + "x = x  # edited\n")
+    return "".join(lines)
+
+
 def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float | None, str]:
     """(wall seconds, machine CPU seconds, last output line) of running `command` to its end."""
     before, started = _busy_jiffies(), time.perf_counter()
@@ -88,7 +103,9 @@ def measure(class_size: int = 4, jobs: int = 2, repeats: int = 1) -> tuple[list[
         caches = iter(range(1 << 30))
 
         def fresh_cache() -> dict[str, str]:
-            return {**os.environ, "HANDGRAD_CACHE_DIR": str(root / f"cache-{next(caches)}")}
+            env = {**os.environ, "HANDGRAD_CACHE_DIR": str(root / f"cache-{next(caches)}")}
+            env.pop("HANDGRAD_RECHECK", None)  # (the rows that check everything again say --recheck)
+            return env
 
         solution, template = root / "solution.py", root / "template.py"
         for command, path in (("solution", solution), ("template", template)):
@@ -107,17 +124,25 @@ def measure(class_size: int = 4, jobs: int = 2, repeats: int = 1) -> tuple[list[
         wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet", "--seed", "0"))
         rows.append(Measurement("solution", wall, cpu, wall / bare, TARGETS["solution"], last))
         warm = fresh_cache()
-        timed(_handgrad("grade", str(solution), "--quiet", "--seed", "0"), warm)  # fills `warm`
-        wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet", "--seed", "1"), warm)
+        timed(_handgrad("grade", str(solution), "--quiet"), warm)  # fills `warm`: programs and verdicts
+        again = ("--quiet", "--seed", "1", "--recheck")  # every check run again, the programs found
+        wall, cpu, last = best(_handgrad("grade", str(solution), *again), warm)
         rows.append(Measurement("solution graded again", wall, cpu, wall / bare, None, last))
         one = ("--function", "softmax_vjp", "--fail-fast")  # the README's loop on one derivation
-        wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet", "--seed", "1", *one), warm)
+        wall, cpu, last = best(_handgrad("grade", str(solution), *again, *one), warm)
         rows.append(Measurement("one function of it, graded again", wall, cpu, wall / bare, None, last))
         original = solution.read_text()
         try:
             solution.write_text(original + CHANGED)
-            wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet", "--seed", "2"), warm)
+            wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet", "--seed", "2", "--recheck"), warm)
             rows.append(Measurement("solution, one function changed", wall, cpu, wall / bare, None, last))
+            # What a student re-grading waits for: the verdicts of unchanged code are kept.
+            solution.write_text(original)
+            wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet"), warm)
+            rows.append(Measurement("solution unchanged, verdicts kept", wall, cpu, wall / bare, None, last))
+            solution.write_text(edited_in_place(original))
+            wall, cpu, last = best(_handgrad("grade", str(solution), "--quiet"), warm)
+            rows.append(Measurement("one function edited, rest kept", wall, cpu, wall / bare, None, last))
         finally:
             solution.write_text(original)
         wall, cpu, last = best(_handgrad("grade", str(template), "--quiet", "--seed", "0"))
@@ -125,7 +150,7 @@ def measure(class_size: int = 4, jobs: int = 2, repeats: int = 1) -> tuple[list[
         out = root / "out"
         files = sorted(str(p) for p in klass.iterdir())
         wall, cpu, last = best(
-            _handgrad("grade", *files, "--quiet", "--seed", "0", "--jobs", str(jobs), "--out", str(out))
+            _handgrad("grade", *files, "--quiet", "--seed", "0", "--jobs", str(jobs), "--out", str(out), "--recheck")
         )
         what = f"class of {class_size} (--jobs {jobs})"
         rows.append(Measurement(what, wall, cpu, wall / bare, None, last))

@@ -212,8 +212,13 @@ def _grade_options(args: argparse.Namespace) -> Options:
         functions=functions,
         fail_fast=args.fail_fast,
         cache=not args.no_cache,
+        reuse=not (args.no_cache or args.recheck or os.environ.get(RECHECK_ENV, "").strip() not in ("", "0")),
     )
 
+
+RECHECK_ENV = "HANDGRAD_RECHECK"
+"""Set (to anything but 0): every grade checks every function anew, as --recheck does (the
+test suite sets it, so that no test reads a verdict another test's grade kept)."""
 
 _AS_COMMAND = False
 """Set by entry(): this process is the `handgrad` command, not main() called from Python."""
@@ -640,9 +645,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--fail-fast", action="store_true", help="stop each function at its first failing check")
     grade.add_argument("--insecure", action="store_true",
                        help="grade one submission even without a sandbox (it runs with your rights)")  # fmt: skip
+    grade.add_argument("--recheck", action="store_true",
+                       help="check every function anew, even one whose code is unchanged since a grade "
+                            "that checked it (whose verdict is kept otherwise)")  # fmt: skip
     grade.add_argument("--no-cache", action="store_true",
-                       help="compile everything anew: keep no compiled program for the next grade "
-                            "(needed where different students' files are graded at one path)")  # fmt: skip
+                       help="compile everything anew and check every function anew: keep no compiled "
+                            "program or verdict for the next grade (needed where different students' "
+                            "files are graded at one path)")  # fmt: skip
     grade.set_defaults(run=cmd_grade)
 
     bundle = sub.add_parser("gradescope-bundle", help="write a ready Gradescope autograder zip")

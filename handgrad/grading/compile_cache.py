@@ -59,7 +59,7 @@ def root() -> Path | None:
     return base / f"jax-{jax.__version__}-jaxlib-{jaxlib.__version__}"
 
 
-def _private(path: Path) -> Path:
+def private(path: Path) -> Path:
     """`path` made (with its parents), readable by this user alone."""
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     _own_folder(path)
@@ -80,7 +80,7 @@ def grader_dir() -> Path | None:
     if base is None:
         return None
     try:
-        path = _private(base / "grader")
+        path = private(base / "grader")
         _prune(path, GRADER_BYTES)
     except OSError:
         return None
@@ -98,7 +98,7 @@ def runner_dir(submission: Path, other_uids: bool) -> Path | None:
         return None
     key = hashlib.sha256(os.path.abspath(submission).encode()).hexdigest()[:32]
     try:
-        runners = _private(base / "runners")
+        runners = private(base / "runners")
         path = runners / key
         path.mkdir(exist_ok=True, mode=0o700)
         _own_folder(path)

@@ -32,7 +32,7 @@ from handgrad.cases import Case, build_cases, case_inputs
 from handgrad.engine import CaseResult, EvaluationError, Evaluator, run_case
 from handgrad.evaluate import Output, describe_exception, worker_devices
 from handgrad.failures import FATAL
-from handgrad.grading import compile_cache, sandbox
+from handgrad.grading import compile_cache, sandbox, verdicts
 from handgrad.grading.calls import contract_calls, shared_causes
 from handgrad.grading.pool import Budget, Limits, SubmissionEvaluator, prestart_zygote, printable
 from handgrad.grading.rubric import Rubric
@@ -67,6 +67,10 @@ class Options:
     cache: bool = True
     """Keep each submission's compiled programs for its next grade (compile_cache.runner_dir;
     in a full sandbox only, and not when HANDGRAD_CACHE_DIR=off)."""
+    reuse: bool = False
+    """Keep each verdict a worker made for the next grade, and report a kept one instead of
+    checking a function whose code is unchanged since (verdicts.py; in a full sandbox only,
+    with the cache on). The `handgrad` command turns it on unless --recheck or --no-cache."""
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,11 @@ class FunctionGrade:
     attempted: bool = True
     """False for a function not written yet: a stub (raises NotImplementedError, returns None)
     or missing. Reports list these apart from real mistakes, without a failing check each."""
+    steady: bool = True
+    """No check timed out, ran out of memory, crashed or broke the protocol: what the machine's
+    load cannot have changed (only such a verdict is kept for the next grade, verdicts.py)."""
+    kept: bool = False
+    """Kept from an earlier grade of the same code instead of checked now (verdicts.py)."""
 
     @property
     def passed(self) -> bool:
@@ -211,6 +220,13 @@ class SubmissionGrade:
             lines.append(passed + (f"; {lost}." if lost else "."))
             failing = [f.name for f in shown if not f.passed and f.attempted]
             lines += shared_causes({name: frozenset(called) for name, called in self.calls}, failing)
+        kept = [f.name for f in shown if f.kept]
+        if kept and not self.problem:
+            which = f"{len(kept)} functions" if len(kept) > 1 else kept[0]
+            lines.append(
+                f"{which} kept {'their verdicts' if len(kept) > 1 else 'its verdict'} from an earlier grade: "
+                "the code is unchanged since (--recheck checks everything again)."
+            )
         lines.append(
             f"Inputs drawn with seed {self.seed} (repeat with --seed {self.seed}); "
             f"sandbox: {self.sandbox}; {self.seconds:.1f} s."
@@ -720,6 +736,7 @@ def _score(
             ]
         )
         return FunctionGrade(entry.name, weight, weight, len(cases), 0, feedback, visibility, "", tuple(verdicts))
+    steady = not any(r.error_kind in UNSTEADY for r in results)
     first = failed[0]
     if _not_implemented(first):
         head = "Not implemented yet: it raises NotImplementedError."
@@ -765,8 +782,13 @@ def _score(
     unattempted = _not_implemented(first) or first.error_kind == "missing" or _returned_none(first)
     return FunctionGrade(
         entry.name, score, weight, len(cases), counted_failed, "\n".join(parts), visibility, problem,
-        tuple(verdicts), attempted=not (unattempted and counted_failed),
+        tuple(verdicts), attempted=not (unattempted and counted_failed), steady=steady,
     )  # fmt: skip
+
+
+UNSTEADY = frozenset({"timeout", "memory", "crash", "protocol", "import"})
+"""Failure kinds the machine's load or the grader's own faults can cause, and the whole
+submission's failure to import: a verdict with one is never kept for the next grade."""
 
 
 SHAPE_NUMBERS = re.compile(
@@ -994,6 +1016,24 @@ def grade_many(
             }
             for i in range(len(paths))
         ]
+        # Functions whose code is unchanged since a grade that checked them keep its verdict
+        # (verdicts.py); the scan's and the stubs' verdicts are always made anew.
+        store = verdicts.Store.open() if options.reuse and options.cache and box.mode in sandbox.FULL else None
+        engine = {e.name: verdicts.engine_key(options, e.name, device, box.mode) for e in entries} if store else {}
+        keys: list[dict[str, verdicts.Key]] = [
+            {}
+            if store is None or refused[i] or budgets[i].import_error is not None
+            else verdicts.function_keys(budgets[i].staged(), [e.name for e in entries], engine)
+            for i in range(len(paths))
+        ]
+        kept: list[dict[str, FunctionGrade]] = [
+            {
+                name: grade
+                for name, key in keys[i].items()
+                if name not in stubs[i] and not findings[i].get(name) and (grade := store.get(key)) is not None  # type: ignore[union-attr]
+            }
+            for i in range(len(paths))
+        ]
         # Each submission's visible functions first, the held-back ones after them, in workers of
         # their own (SubmissionEvaluator.group): a visible function cannot see whether a held-back
         # one passed from the worker it lands in, nor (with --jobs 1) from its run's timing.
@@ -1002,7 +1042,11 @@ def grade_many(
         # Each submission's functions still to begin in a worker, by visibility: an idle worker
         # waits only for these.
         unstarted = [
-            Counter(options.rubric.visibility[e.name] for e in entries if not refused[i] and e.name not in stubs[i])
+            Counter(
+                options.rubric.visibility[e.name]
+                for e in entries
+                if not refused[i] and e.name not in stubs[i] and e.name not in kept[i]
+            )
             for i in range(len(paths))
         ]
         grades: list[dict[str, FunctionGrade]] = [{} for _ in paths]
@@ -1071,12 +1115,17 @@ def grade_many(
                 grade = _not_graded(entry, options, "the submission was refused (see the message at the top).")
             elif entry.name in stubs[i]:
                 grade = stub_grade(entry, options, seed, device, stubs[i][entry.name])
+            elif entry.name in kept[i]:
+                grade = kept[i][entry.name]
             else:
                 with lock:
                     unstarted[i][options.rubric.visibility[entry.name]] -= 1
-                grade, kept = in_worker(i, entry, reuse=True)
-                if not kept:  # it failed in a reused worker: only a fresh worker's verdict counts
+                grade, fresh = in_worker(i, entry, reuse=True)
+                if not fresh:  # it failed in a reused worker: only a fresh worker's verdict counts
                     grade, _ = in_worker(i, entry, reuse=False)
+                key = keys[i].get(entry.name)
+                if store is not None and key is not None and grade.steady and budgets[i].import_error is None:
+                    store.put(key, grade, seed)
             with lock:
                 grades[i][entry.name] = grade
                 done = len(grades[i]) == len(entries)

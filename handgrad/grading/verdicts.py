@@ -1,0 +1,435 @@
+"""Verdicts kept between grades: a function whose code is unchanged since its last grade
+keeps that grade's verdict instead of being checked again.
+
+A student iterating on one derivation re-grades a file in which one function changed; the
+other functions' checks would only repeat what the last grade found (issue 18: a re-grade
+of the solution took 13-18 s, one function alone 2.4-3 s). So the `handgrad` command keeps,
+for each function a worker graded, its verdict under a key of everything that verdict can
+depend on, and a later grade whose key is the same reports the kept verdict and runs no
+worker for it. `--recheck` (and `--no-cache`) checks every function anew; the report names
+the kept functions and the seed their inputs were drawn with.
+
+What the key holds (`function_keys`, from the staged copy the scan read):
+
+- The engine (`engine_key`): handgrad's and the reference's source, the JAX, jaxlib,
+  NumPy and ml_dtypes versions, the Python version and machine, the options a verdict
+  depends on (strict, autodiff, limits, fail-fast, the rubric's weight and visibility of
+  the function, its tiers and partial credit), the grading device, the sandbox, and the
+  seed where `--seed` gave one (without it, a kept verdict keeps the seed it was drawn with).
+- In a one-file submission whose top-level names are certain (calls.py's reading), the
+  function's own definition; every other contract function its code names, directly or
+  through top-level helpers; everything else in the file (imports, helpers, classes,
+  constants, module-level code, the other contract functions' decorators, defaults and
+  annotations, which run at import), but not the code under `if __name__ == "__main__":`
+  (never run when graded); and, where the function's reach touches module state (a
+  `global`, a module-level name bound to anything but a literal, a class, a helper with a
+  computed default), every other contract function that touches module state too: a worker
+  that graded one function may grade the next (grader.grade_many), and state one left
+  could change what the other returns.
+- In a package, or a file the reading cannot be certain of (a star import, a name bound
+  twice), every file of it whole.
+
+The code is compared as its syntax tree (`ast.dump`): comments and layout do not count. A
+verdict that is not a clean pass can quote a line number (an exception's "at file.py:42")
+and the file's name, so it is kept only where the positions of every statement its key holds
+and the file's name are the same too.
+
+What is never kept: a verdict in which any check timed out, ran out of memory, crashed or
+broke the protocol (FunctionGrade.steady: those depend on the machine's load), the scan's
+and the stubs' verdicts (made anew each grade, in milliseconds), and anything from a grade
+without a full sandbox (`--insecure`: the submission ran with the grader's rights and
+could have written the store). The store is a folder of JSON files beside the compiled
+programs (compile_cache.root()/verdicts, this user's alone), pruned to MAX_ENTRIES; a file
+that is unreadable or not ours is a miss, never an error.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import copy
+import dataclasses
+import hashlib
+import json
+import os
+import platform
+import stat
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from handgrad.grading.stubs import bindings
+
+MAX_ENTRIES = 20000
+"""Verdicts kept (the least recently graded go first); one is about 1-3 KB."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Key:
+    text: str
+    """Digest of the code and engine the verdict depends on (syntax, not layout)."""
+    layout: str
+    """Digest of where that code sits and the file's name: a verdict that can quote a line
+    is kept only where this is the same too."""
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(hashlib.sha256(part.encode("utf-8", "surrogatepass")).digest())
+    return h.hexdigest()
+
+
+def _source_digest() -> str:
+    """handgrad's and the reference's own source: a changed check or tolerance is another engine."""
+    import handgrad
+    import reference
+
+    h = hashlib.sha256()
+    for package in (handgrad, reference):
+        root = Path(str(package.__file__)).parent
+        for file in sorted(root.rglob("*.py")):
+            h.update(str(file.relative_to(root)).encode())
+            h.update(hashlib.sha256(file.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def engine_key(options: Any, name: str, device: str, sandbox_mode: str) -> str:
+    """What a verdict of `name` depends on besides the submission's code (grader.Options)."""
+    import jax
+    import jaxlib
+    import ml_dtypes
+    import numpy
+
+    rubric = options.rubric
+    return _digest(
+        _source_digest_cached(),
+        repr((jax.__version__, jaxlib.__version__, numpy.__version__, ml_dtypes.__version__)),
+        repr((sys.version, platform.machine(), platform.system())),
+        repr(
+            (options.strict, options.allow_autodiff, options.fail_fast, options.limits.timeout, options.limits.memory)
+        ),
+        repr((rubric.weights[name], rubric.visibility[name], sorted((rubric.tiers or {}).items()), rubric.partial)),
+        repr((device, sandbox_mode, "any" if options.seed is None else options.seed)),
+    )
+
+
+_SOURCE: list[str] = []
+
+
+def _source_digest_cached() -> str:
+    if not _SOURCE:
+        _SOURCE.append(_source_digest())
+    return _SOURCE[0]
+
+
+def _names(node: ast.AST) -> set[str]:
+    """The names `node` reads or binds, leaving out annotations (never evaluated in a body;
+    a signature's are evaluated at import, and every signature is in every key)."""
+    found: set[str] = set()
+    todo = [node]
+    while todo:
+        n = todo.pop()
+        if isinstance(n, ast.Name):
+            found.add(n.id)
+        for field, value in ast.iter_fields(n):
+            if field in ("annotation", "returns"):
+                continue
+            if isinstance(value, ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(v for v in value if isinstance(v, ast.AST))
+    return found
+
+
+def _state_free(value: ast.AST, free: set[str], imported: dict[str, str]) -> bool:
+    """Whether a module-level value binds no state of its own: literals, arithmetic and
+    tuples of them, names bound so, library attributes (`jnp.float16`: the library's
+    object, which any function reaches through the import anyway), and what JAX's own
+    functions return (immutable arrays, dtypes, finfo)."""
+    if isinstance(value, ast.Constant):
+        return True
+    if isinstance(value, ast.Name):
+        return value.id in free or value.id in imported
+    if isinstance(value, ast.UnaryOp):
+        return _state_free(value.operand, free, imported)
+    if isinstance(value, ast.BinOp):
+        return _state_free(value.left, free, imported) and _state_free(value.right, free, imported)
+    if isinstance(value, ast.Tuple):
+        return all(_state_free(e, free, imported) for e in value.elts)
+    if isinstance(value, ast.Attribute):
+        return _state_free(value.value, free, imported)
+    if isinstance(value, ast.Call):
+        root = value.func
+        while isinstance(root, ast.Attribute):
+            root = root.value
+        from_jax = isinstance(root, ast.Name) and imported.get(root.id, "").split(".")[0] == "jax"
+        parts = [*value.args, *(k.value for k in value.keywords)]
+        return from_jax and all(_state_free(p, free, imported) for p in parts)
+    return False
+
+
+def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
+    """The def with its body left out: what of it runs at import (decorators, defaults,
+    annotations) and the name it binds."""
+    bare = copy.copy(node)
+    bare.body = [ast.Pass()]
+    return bare
+
+
+def _position(node: ast.AST) -> str:
+    return ",".join(str(getattr(n, a, "")) for n in ast.walk(node) for a in ("lineno", "col_offset"))
+
+
+def function_keys(path: Path, names: Iterable[str], engine: dict[str, str]) -> dict[str, Key]:
+    """The key of each contract function in `names` (engine: each one's engine_key) for the
+    submission at `path` (a .py file or a package folder); {} where it cannot be read."""
+    wanted = list(names)
+    try:
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+            whole = _digest(*(f"{p.relative_to(path)}\0" + p.read_bytes().hex() for p in files))
+            return {n: Key(_digest(engine[n], n, whole), "") for n in wanted}
+        source = path.read_bytes()
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    read = code_groups(tree, wanted)
+    if read is None:  # names the reading cannot be certain of: the whole file is every function's code
+        whole = _digest(source.hex())
+        return {n: Key(_digest(engine[n], n, whole), path.name) for n in wanted}
+    groups, rest, own = read.groups, read.rest, read.own
+    base_text = _digest(*(ast.dump(s) for s in rest), *(ast.dump(_signature(d)) for d in own.values()))
+    base_layout = [path.name, *(_position(s) for s in rest)]
+    keys: dict[str, Key] = {}
+    for name in wanted:
+        if name in read.bound_otherwise:  # (an assignment, a def twice, an import): the whole file is its code
+            keys[name] = Key(_digest(engine[name], name, base_text, source.hex()), _digest(*base_layout))
+        elif name not in own:  # missing: the names the file defines are its code (near names are pointed out)
+            keys[name] = Key(_digest(engine[name], name, base_text), _digest(*base_layout))
+        else:
+            group = sorted(groups[name])
+            code = (f"{g}\0{ast.dump(own[g])}" for g in group)
+            layout = _digest(*base_layout, *(_position(own[g]) for g in group))
+            keys[name] = Key(_digest(engine[name], name, base_text, *code), layout)
+    return keys
+
+
+Def = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    groups: dict[str, frozenset[str]]
+    """For each contract function defined once at the top level, the contract functions
+    whose whole code its verdict depends on: itself, those it names directly or through
+    helpers, those code at import names, and, where its reach touches module state, every
+    other one that does."""
+    rest: list[ast.stmt]
+    """The top-level statements every verdict depends on: all but those defs and
+    `if __name__ == "__main__":`."""
+    own: dict[str, Def]
+    """Those defs by name."""
+    bound_otherwise: frozenset[str]
+    """Contract functions bound but not by one top-level def (an assignment, two defs, an
+    import, a `global`)."""
+
+
+def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
+    """How the module's contract functions in `wanted` depend on its code; None where a star
+    import makes the module's names uncertain."""
+    from handgrad.scan import _is_main_guard, _rebinds_module_name
+
+    counts: Counter[str] = Counter()
+    if not bindings(tree, counts):
+        return None
+    once = {
+        s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and counts[s.name] == 1
+    }
+    own = {n: once[n] for n in wanted if n in once}
+    helpers = {n: d for n, d in once.items() if n not in own}
+    main_runs = _rebinds_module_name(tree)
+    rest = [s for s in tree.body if s not in own.values() and (main_runs or not _is_main_guard(s))]
+
+    # Module state: names bound at the top level to anything but a state-free value (a class,
+    # a list, a NumPy array, a lambda, ...), every `global`, and defs that may keep state.
+    imported = {n: m for s in rest for n, m in _imports(s).items() if counts[n] == 1}
+    free: set[str] = set()
+    for stmt in rest:
+        if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) and counts[t.id] == 1 for t in stmt.targets):
+            if _state_free(stmt.value, free, imported):
+                free.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+    top = {n for s in rest for n in _bound_names_at_top(s)}
+    declared = {n for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
+    state = (top - free - set(imported) - set(helpers)) | declared
+    state |= {n for n, d in once.items() if not _plain_def(d, free, imported)}
+
+    def reach(start: Iterable[ast.AST]) -> tuple[set[str], set[str]]:
+        """(contract functions, helpers) named from `start`, through helpers and those functions."""
+        found: set[str] = set()
+        seen: set[str] = set()
+        todo = list(start)
+        while todo:
+            for name in _names(todo.pop()):
+                if name in own and name not in found:
+                    found.add(name)
+                    todo.append(own[name])
+                elif name in helpers and name not in seen:
+                    seen.add(name)
+                    todo.append(helpers[name])
+        return found, seen
+
+    def touches(node: ast.AST) -> bool:
+        return any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(node)) or bool(_names(node) & state)
+
+    at_import, _ = reach(s for s in rest if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
+    stateful = {
+        n for n, d in own.items() if n in state or touches(d) or any(touches(helpers[h]) for h in reach([d])[1])
+    }
+    groups: dict[str, frozenset[str]] = {}
+    for name, d in own.items():
+        group = {name} | reach([d])[0] | at_import
+        if group & stateful:
+            group |= stateful
+        groups[name] = frozenset(group)
+    return Reading(groups, rest, own, frozenset(n for n in wanted if counts[n] and n not in own))
+
+
+def _imports(stmt: ast.stmt) -> dict[str, str]:
+    """The names an import statement binds, each with the module path it names (relative
+    imports start with a dot)."""
+    if isinstance(stmt, ast.Import):
+        return {a.asname or a.name.split(".")[0]: a.name if a.asname else a.name.split(".")[0] for a in stmt.names}
+    if isinstance(stmt, ast.ImportFrom):
+        base = "." * stmt.level + (stmt.module or "")
+        return {a.asname or a.name: f"{base}.{a.name}" for a in stmt.names}
+    return {}
+
+
+PURE_DECORATORS = frozenset({"jit", "jax.jit", "vmap", "jax.vmap"})
+"""Decorators that keep no state a later call could see (a trace cache returns what the
+function computed from the same shapes; a function that reads module state while traced
+touches state by that read): `@jax.jit`, `@partial(jax.jit, static_argnames=...)`."""
+
+
+def _plain_def(d: Def, free: set[str], imported: dict[str, str]) -> bool:
+    """Whether the def keeps no state of its own: literal defaults, and only PURE_DECORATORS
+    (taken from imports, not a name of the submission's own)."""
+    defaults = [*d.args.defaults, *(v for v in d.args.kw_defaults if v is not None)]
+    if not all(_state_free(v, free, imported) for v in defaults):
+        return False
+    for dec in d.decorator_list:
+        if isinstance(dec, ast.Call) and ast.unparse(dec.func) in ("partial", "functools.partial") and dec.args:
+            if not _imported(dec.func, imported):
+                return False
+            dec = dec.args[0]
+        if ast.unparse(dec) not in PURE_DECORATORS or not _imported(dec, imported):
+            return False
+    return True
+
+
+def _imported(node: ast.expr, imported: dict[str, str]) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id in imported
+
+
+def _bound_names_at_top(stmt: ast.stmt) -> set[str]:
+    """Names a top-level statement binds in the module (not inside functions or classes)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {stmt.name}
+    found: set[str] = set()
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            found.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            found.update(a.asname or a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(node.name)
+            continue  # (their bodies bind their own names)
+        elif isinstance(node, ast.Lambda):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
+class Store:
+    """The kept verdicts: one JSON file per key in `folder` (this user's alone)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    @classmethod
+    def open(cls) -> Store | None:
+        """The store beside the compiled programs, pruned; None when the cache is off or the
+        folder cannot be made ours."""
+        from handgrad.grading import compile_cache
+
+        base = compile_cache.root()
+        if base is None:
+            return None
+        try:
+            folder = compile_cache.private(base / "verdicts")
+            _prune(folder, MAX_ENTRIES)
+        except OSError:
+            return None
+        return cls(folder)
+
+    def get(self, key: Key) -> Any:
+        """The kept grade (grader.FunctionGrade, its feedback saying it was kept) or None."""
+        from handgrad.grading.grader import FunctionGrade, TierVerdict
+
+        file = self.folder / f"{key.text}.json"
+        try:
+            fd = os.open(file, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # (a link: refused, never followed)
+            with os.fdopen(fd, "rb") as f:
+                info = os.fstat(f.fileno())
+                if info.st_uid != os.geteuid() or not stat.S_ISREG(info.st_mode):
+                    return None
+                doc = json.loads(f.read(1 << 20))
+            fields = dict(doc["grade"])
+            fields["tiers"] = tuple(TierVerdict(**{**t, "families": tuple(t["families"])}) for t in fields["tiers"])
+            grade = FunctionGrade(**fields)
+            seed, when = int(doc["seed"]), float(doc["when"])
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
+            return None
+        if not grade.clean and doc.get("layout") != key.layout:  # its feedback may quote lines of another layout
+            return None
+        with contextlib.suppress(OSError):
+            os.utime(file)  # read now: the last to be pruned
+        stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(when))
+        note = (
+            f"Kept from the grade of {stamp} (inputs drawn with seed {seed}): its code is unchanged since. "
+            "--recheck checks it again."
+        )
+        return dataclasses.replace(grade, feedback=f"{note}\n{grade.feedback}", kept=True)
+
+    def put(self, key: Key, grade: Any, seed: int) -> None:
+        """Keep `grade` (a FunctionGrade a worker made) under `key`; never raises."""
+        fields = dataclasses.asdict(grade)
+        fields.pop("kept", None)
+        doc = {"grade": fields, "layout": key.layout, "seed": seed, "when": time.time()}
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".new-", suffix=".json")
+            with os.fdopen(fd, "w") as f:
+                json.dump(doc, f)
+            os.replace(tmp, self.folder / f"{key.text}.json")
+        except (OSError, TypeError, ValueError):
+            with contextlib.suppress(OSError, UnboundLocalError):
+                os.unlink(tmp)
+
+
+def _prune(folder: Path, keep: int) -> None:
+    """Keep the `keep` most recently used verdicts in `folder`."""
+    files = [f for f in folder.iterdir() if f.suffix == ".json" and f.is_file() and not f.is_symlink()]
+    if len(files) <= keep:
+        return
+    for f in sorted(files, key=lambda f: f.stat().st_mtime)[: len(files) - keep]:
+        with contextlib.suppress(OSError):
+            f.unlink()

@@ -1,0 +1,408 @@
+"""Verdicts kept between grades (handgrad/grading/verdicts.py): a function whose code is
+unchanged keeps its verdict; one whose code, or anything its verdict can depend on, changed
+is checked again; what the machine's load can change is never kept."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from handgrad import cli
+from handgrad.grading import compile_cache, sandbox, verdicts
+from handgrad.grading.grader import FunctionGrade, Options, SubmissionGrade, TierVerdict, grade
+from handgrad.grading.pool import Limits
+from handgrad.grading.rubric import Rubric
+from reference.catalog import NAMES
+
+needs_sandbox = pytest.mark.skipif(not sandbox.detect().full, reason="no sandbox here: no verdict is kept")
+FAST = Limits(timeout=8.0, memory=2 << 30, startup=60.0, budget=120.0)
+ENGINE = dict.fromkeys(NAMES, "engine")
+
+
+def groups(source: str) -> dict[str, frozenset[str]]:
+    read = verdicts.code_groups(ast.parse(textwrap.dedent(source)), NAMES)
+    assert read is not None
+    return read.groups
+
+
+def keys(tmp_path: Path, source: str, name: str = "mine.py") -> dict[str, verdicts.Key]:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return verdicts.function_keys(path, NAMES, ENGINE)
+
+
+SOFTMAX_FILE = """
+import jax.numpy as jnp
+
+EPS = 1e-7
+HALF = (jnp.float16, jnp.bfloat16)
+TINY = jnp.finfo(jnp.float32).tiny
+
+
+def _shift(x):
+    return x - jnp.max(x, axis=-1, keepdims=True)
+
+
+def softmax(x):
+    e = jnp.exp(_shift(x))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _probabilities(x):
+    return softmax(x)
+
+
+def softmax_vjp(x, g):
+    s = _probabilities(x)
+    return s * (g - (s * g).sum(axis=-1, keepdims=True))
+
+
+def relu(x):
+    return jnp.maximum(x, EPS * 0 + TINY * 0)
+
+
+def relu_grad(x: HALF) -> HALF:
+    return (x > 0).astype(x.dtype)
+"""
+
+
+def test_a_function_depends_on_itself_and_the_contract_functions_it_names() -> None:
+    found = groups(SOFTMAX_FILE)
+    assert found["softmax"] == {"softmax"}
+    assert found["softmax_vjp"] == {"softmax_vjp", "softmax"}  # through the helper _probabilities
+    # Literal constants, library attributes and JAX's own values are no state; annotations are never read.
+    assert found["relu"] == {"relu"} and found["relu_grad"] == {"relu_grad"}
+
+
+STATE_FILE = """
+import functools
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+CACHE = {}
+COUNT = 0
+WEIGHTS = [1.0, 2.0]
+
+
+class Box:
+    scale = 1.0
+
+
+def relu(x):
+    CACHE["r"] = x
+    return jnp.maximum(x, 0)
+
+
+def relu_grad(x):
+    return CACHE.get("r", x) > 0
+
+
+def sigmoid(x):
+    return Box.scale / (1 + jnp.exp(-x))
+
+
+def tanh(x):
+    return jnp.tanh(x)
+
+
+def l1(a, y):
+    global COUNT
+    COUNT += 1
+    return jnp.abs(a - y).mean()
+
+
+def l1_grad(a, y):
+    return jnp.sign(a - y) / a.size + COUNT * 0
+
+
+def l2(a, y):
+    return _weighted(a - y)
+
+
+def _weighted(d, seen=[]):
+    return (d * d).mean()
+
+
+@functools.lru_cache
+def _table(n):
+    return n
+
+
+def hinge(a, y):
+    return jnp.maximum(0, 1 - a * y).mean() * _table(1)
+
+
+@jax.jit
+def hinge_grad(a, y):
+    return jnp.where(a * y < 1, -y, 0.0) / a.size
+
+
+@partial(jax.jit, static_argnames=("delta",))
+def huber(a, y, delta=1.0):
+    return jnp.where(jnp.abs(a - y) <= delta, 0.5 * (a - y) ** 2, delta * (jnp.abs(a - y) - 0.5 * delta)).mean()
+
+
+def jit(f):
+    return f
+
+
+@jit
+def huber_grad(a, y, delta=1.0):
+    return jnp.clip(a - y, -delta, delta) / a.size
+
+
+def cosine_similarity(a, b):
+    return (a * b).sum() * WEIGHTS[0]
+"""
+
+
+def test_functions_that_touch_module_state_depend_on_each_other() -> None:
+    """A worker that graded one function may grade the next: state one leaves (a dict, a
+    `global`, a class attribute, a mutable default, a cache decorator, a decorator of the
+    submission's own) can change what another returns."""
+    found = groups(STATE_FILE)
+    stateful = {
+        "relu", "relu_grad", "sigmoid", "l1", "l1_grad", "l2", "hinge", "huber_grad", "cosine_similarity",
+    }  # fmt: skip
+    for name in stateful:
+        assert found[name] == stateful, name
+    # What touches no state depends on itself alone, whatever the others do.
+    for name in ("tanh", "hinge_grad", "huber"):
+        assert found[name] == {name}, name
+
+
+def test_code_that_runs_at_import_ties_every_function_to_what_it_names() -> None:
+    found = groups(
+        """
+        import jax.numpy as jnp
+
+        def sigmoid(x):
+            return 1 / (1 + jnp.exp(-x))
+
+        def tanh(x):
+            return jnp.tanh(x)
+
+        START = sigmoid(0.0)
+
+        def relu(x):
+            return jnp.maximum(x, 0)
+
+        if __name__ == "__main__":
+            print(tanh(1.0))
+        """
+    )
+    assert found["relu"] == {"relu", "sigmoid"} and found["tanh"] == {"tanh", "sigmoid"}
+    # Unless the module rebinds __name__ (refused by the scan), its main block never runs when graded.
+    rebound = groups(
+        '__name__ = "__main__"\n\ndef tanh(x):\n    return x\n\nif __name__ == "__main__":\n    relu(1)\n\n'
+        "def relu(x):\n    return x\n"
+    )
+    assert rebound["tanh"] == {"tanh", "relu"}
+
+
+def test_names_the_reading_cannot_be_certain_of_make_the_whole_file_the_code(tmp_path: Path) -> None:
+    assert verdicts.code_groups(ast.parse("from jax.numpy import *\n\ndef relu(x):\n    return x\n"), NAMES) is None
+    twice = "def relu(x):\n    return x\n\ndef tanh(x):\n    return x\n\ndef relu(x):\n    return x + 0\n"
+    first = keys(tmp_path, twice)
+    edited = keys(tmp_path, twice + "# a comment: the file's text is relu's code\n")
+    assert first["relu"].text != edited["relu"].text and first["tanh"].text == edited["tanh"].text
+
+
+def _edit(source: str, old: str, new: str) -> str:
+    assert source.count(old) == 1, old
+    return source.replace(old, new)
+
+
+def test_a_key_changes_with_the_code_it_depends_on_and_nothing_else(tmp_path: Path) -> None:
+    base = keys(tmp_path, SOFTMAX_FILE)
+
+    def changed(source: str) -> set[str]:
+        now = keys(tmp_path, source)
+        return {n for n in NAMES if now[n].text != base[n].text}
+
+    assert changed(SOFTMAX_FILE) == set()
+    # Comments, blank lines and layout are not code.
+    assert (
+        changed(
+            _edit(SOFTMAX_FILE, "    e = jnp.exp(_shift(x))\n", "    # shift first\n\n    e = jnp.exp(_shift(x))\n")
+        )
+        == set()
+    )
+    # A body: that function and those that call it.
+    assert changed(_edit(SOFTMAX_FILE, "return e / e.sum(", "return 1.0 * e / e.sum(")) == {"softmax", "softmax_vjp"}
+    assert changed(_edit(SOFTMAX_FILE, "(g - (s * g)", "(g - (g * s)")) == {"softmax_vjp"}
+    # A helper, a constant, an import, another function's signature (its defaults and decorators run at import).
+    for old, new in (
+        ("return x - jnp.max(", "return x - 1.0 * jnp.max("),
+        ("EPS = 1e-7", "EPS = 1e-8"),
+        ("import jax.numpy as jnp\n", "import jax.numpy as jnp\nimport math\n"),
+        ("def relu_grad(x: HALF)", "def relu_grad(x: HALF, y=2.0)"),
+    ):
+        assert changed(_edit(SOFTMAX_FILE, old, new)) == set(NAMES), old
+
+
+def test_lines_moved_change_the_layout_of_what_sits_below_them(tmp_path: Path) -> None:
+    """A verdict that is not a clean pass may quote a line ("at mine.py:12"): its layout key
+    holds where its code sits, and the file's name."""
+    base = keys(tmp_path, SOFTMAX_FILE)
+    moved = keys(tmp_path, _edit(SOFTMAX_FILE, "def relu(x):\n", "def relu(x):\n    # a line more\n"))
+    assert all(moved[n].text == base[n].text for n in NAMES)
+    assert moved["softmax"].layout == base["softmax"].layout
+    assert moved["relu"].layout != base["relu"].layout and moved["relu_grad"].layout != base["relu_grad"].layout
+    renamed = keys(tmp_path, SOFTMAX_FILE, name="yours.py")
+    assert renamed["softmax"].text == base["softmax"].text and renamed["softmax"].layout != base["softmax"].layout
+
+
+def test_a_package_is_one_piece_of_code(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .acts import relu\n")
+    (package / "acts.py").write_text("def relu(x):\n    return x\n")
+    before = verdicts.function_keys(package, NAMES, ENGINE)
+    (package / "notes.py").write_text("# added\n")
+    after = verdicts.function_keys(package, NAMES, ENGINE)
+    assert all(before[n].text != after[n].text for n in NAMES)
+
+
+def test_the_engine_key_holds_what_a_verdict_depends_on_and_not_how_it_is_run() -> None:
+    def key(**changes: object) -> str:
+        return verdicts.engine_key(dataclasses.replace(Options(), **changes), "relu", "cpu:0", "namespaces")
+
+    base = key()
+    weights = dict.fromkeys(NAMES, 1.0) | {"relu": 2.0}
+    for changes in (
+        {"strict": True}, {"allow_autodiff": True}, {"fail_fast": True}, {"seed": 3},
+        {"limits": Limits(timeout=1.0)}, {"rubric": Rubric(weights=weights)}, {"rubric": Rubric(partial=True)},
+    ):  # fmt: skip
+        assert key(**changes) != base, changes
+    assert key(jobs=4) == base and key(functions=("relu",)) == base and key(reuse=True) == base
+    assert verdicts.engine_key(Options(), "relu", "cpu:0", "userns") != base
+
+
+def _grade(name: str = "relu", feedback: str = "All 96 checks passed.", failed: int = 0) -> FunctionGrade:
+    tiers = (TierVerdict("derivation", 60, failed, True, ("normal-7",) if failed else ()),)
+    return FunctionGrade(
+        name, 0.0 if failed else 1.0, 1.0, 96, failed, feedback, "visible", "value" * bool(failed), tiers
+    )
+
+
+def test_a_kept_verdict_comes_back_as_it_was_and_says_so(tmp_path: Path) -> None:
+    store = verdicts.Store(tmp_path)
+    key = verdicts.Key("a" * 64, "layout-1")
+    store.put(key, _grade(), seed=77)
+    kept = store.get(key)
+    assert kept is not None and kept.kept and not _grade().kept
+    assert dataclasses.replace(kept, feedback=_grade().feedback, kept=False) == _grade()
+    assert kept.feedback.startswith("Kept from the grade of") and "seed 77" in kept.feedback
+    # A clean pass quotes no line: kept wherever its code now sits.
+    assert store.get(dataclasses.replace(key, layout="layout-2")) is not None
+    # A failure's feedback may quote lines: kept only where they are the same.
+    failed = verdicts.Key("b" * 64, "layout-1")
+    store.put(failed, _grade(feedback="FAILED ... (at mine.py:12)", failed=3), seed=5)
+    assert store.get(failed) is not None and store.get(dataclasses.replace(failed, layout="layout-2")) is None
+    assert store.get(verdicts.Key("c" * 64, "layout-1")) is None
+
+
+def test_a_planted_or_broken_entry_is_a_miss(tmp_path: Path) -> None:
+    store = verdicts.Store(tmp_path / "store")
+    store.folder.mkdir()
+    good = verdicts.Key("d" * 64, "")
+    store.put(good, _grade(), seed=1)
+    elsewhere = tmp_path / "planted.json"
+    elsewhere.write_bytes((store.folder / f"{good.text}.json").read_bytes())
+    linked = verdicts.Key("e" * 64, "")
+    os.symlink(elsewhere, store.folder / f"{linked.text}.json")
+    assert store.get(good) is not None and store.get(linked) is None
+    for n, text in enumerate(("{", "[]", json.dumps({"grade": {"name": "relu"}, "seed": 1, "when": 0}), "null")):
+        broken = verdicts.Key(f"{n}" * 64, "")
+        (store.folder / f"{broken.text}.json").write_text(text)
+        assert store.get(broken) is None, text
+
+
+def test_the_store_is_off_with_the_cache_and_keeps_the_latest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(compile_cache.ENV, "off")
+    assert verdicts.Store.open() is None
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "cache"))
+    store = verdicts.Store.open()
+    assert store is not None and store.folder.is_relative_to(tmp_path / "cache")
+    assert (store.folder.stat().st_mode & 0o777) == 0o700
+    for n in range(5):
+        store.put(verdicts.Key(f"{n:064x}", ""), _grade(), seed=n)
+        os.utime(store.folder / f"{n:064x}.json", (n + 1, n + 1))
+    monkeypatch.setattr(verdicts, "MAX_ENTRIES", 2)
+    assert verdicts.Store.open() is not None
+    assert sorted(f.name[-6:] for f in store.folder.iterdir()) == ["3.json", "4.json"]
+
+
+def test_the_summary_counts_kept_verdicts_of_shown_functions_only() -> None:
+    shown = dataclasses.replace(_grade("relu"), kept=True)
+    hidden = dataclasses.replace(_grade("tanh"), kept=True, visibility="hidden")
+    summary = SubmissionGrade(Path("mine.py"), (shown, hidden), 0.1, 7, "namespaces").summary()
+    assert "relu kept its verdict from an earlier grade" in summary and "tanh" not in summary
+    assert "kept" not in SubmissionGrade(Path("mine.py"), (_grade("relu"),), 0.1, 7, "namespaces").summary()
+
+
+def test_the_command_keeps_verdicts_unless_told_to_check_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    parser = cli.build_parser()
+
+    def reuse(*flags: str) -> bool:
+        return cli._grade_options(parser.parse_args(["grade", "mine.py", *flags])).reuse
+
+    monkeypatch.delenv(cli.RECHECK_ENV, raising=False)
+    assert reuse() and not reuse("--recheck") and not reuse("--no-cache")
+    monkeypatch.setenv(cli.RECHECK_ENV, "1")
+    assert not reuse()
+    assert Options().reuse is False  # grade() called from Python keeps nothing unless asked
+
+
+RELU_RIGHT = "import jax.numpy as jnp\n\n\ndef relu(x):\n    return jnp.maximum(x, 0)\n"
+RELU_GRAD = "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype)\n"
+
+
+@needs_sandbox
+def test_a_regrade_checks_again_only_the_functions_whose_code_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "cache"))
+    path = tmp_path / "mine.py"
+    options = Options(functions=("relu", "relu_grad"), limits=FAST, reuse=True)
+
+    def graded(source: str) -> dict[str, FunctionGrade]:
+        path.write_text(source)
+        return {f.name: f for f in grade(path, options).functions}
+
+    first = graded(RELU_RIGHT + RELU_GRAD)
+    assert all(f.passed and not f.kept for f in first.values())
+    # relu now off by 1%: checked again, and failing; relu_grad's code is the same: kept.
+    wrong = graded(RELU_RIGHT.replace("jnp.maximum(x, 0)", "jnp.maximum(x, 0) * 1.01") + RELU_GRAD)
+    assert not wrong["relu"].kept and not wrong["relu"].passed, wrong["relu"].feedback
+    assert wrong["relu_grad"].kept and wrong["relu_grad"].passed
+    # Back as it was, with a comment: the first verdict is relu's again. The wrong one is kept too.
+    back = graded("# my file\n" + RELU_RIGHT + RELU_GRAD)
+    assert back["relu"].kept and back["relu"].passed
+    again = graded(RELU_RIGHT.replace("jnp.maximum(x, 0)", "jnp.maximum(x, 0) * 1.01") + RELU_GRAD)
+    assert again["relu"].kept and not again["relu"].passed and again["relu"].score == 0
+    # Not with the cache off.
+    off = Options(functions=("relu", "relu_grad"), limits=FAST, reuse=True, cache=False)
+    assert not any(f.kept for f in grade(path, off).functions)
+
+
+@needs_sandbox
+def test_a_verdict_the_machine_could_change_is_never_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call that timed out may pass on a quieter machine: checked again on every grade."""
+    monkeypatch.setenv(compile_cache.ENV, str(tmp_path / "cache"))
+    path = tmp_path / "mine.py"
+    path.write_text("def relu(x):\n    n = 0\n    while True:\n        n += 1\n")
+    options = Options(functions=("relu",), limits=Limits(timeout=1.0, memory=2 << 30, budget=60.0), reuse=True)
+    first = grade(path, options).functions[0]
+    assert first.problem == "timeout" and not first.steady, first.feedback
+    again = grade(path, options).functions[0]
+    assert not again.kept and again.problem == "timeout"
