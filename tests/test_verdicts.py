@@ -251,14 +251,15 @@ def test_a_key_changes_with_the_code_it_depends_on_and_nothing_else(tmp_path: Pa
 
 def test_lines_moved_change_the_layout_of_what_sits_below_them(tmp_path: Path) -> None:
     """A verdict that is not a clean pass may quote a line ("at mine.py:12"): its layout key
-    holds where its code sits, and the file's name."""
+    holds where its code sits."""
     base = keys(tmp_path, SOFTMAX_FILE)
     moved = keys(tmp_path, _edit(SOFTMAX_FILE, "def relu(x):\n", "def relu(x):\n    # a line more\n"))
     assert all(moved[n].text == base[n].text for n in NAMES)
     assert moved["softmax"].layout == base["softmax"].layout
     assert moved["relu"].layout != base["relu"].layout and moved["relu_grad"].layout != base["relu_grad"].layout
-    renamed = keys(tmp_path, SOFTMAX_FILE, name="yours.py")
-    assert renamed["softmax"].text == base["softmax"].text and renamed["softmax"].layout != base["softmax"].layout
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert keys(elsewhere, SOFTMAX_FILE) == base  # the folder is not code; the file's name is (below)
 
 
 def test_a_package_is_one_piece_of_code(tmp_path: Path) -> None:
@@ -406,3 +407,95 @@ def test_a_verdict_the_machine_could_change_is_never_kept(tmp_path: Path, monkey
     assert first.problem == "timeout" and not first.steady, first.feedback
     again = grade(path, options).functions[0]
     assert not again.kept and again.problem == "timeout"
+
+
+RELU = "\n\ndef relu(x):\n    return jnp.maximum(x, 0.0)\n"
+HEAD = "import jax\nimport jax.numpy as jnp\nimport numpy as np\n"
+
+# Edits that change what relu_grad computes while its own text stays the same, each of a class
+# a red team found the first reading missed (2026-12-07, stop 50), with more of each class.
+UNSEEN_EDITS = {
+    # Code that runs at import but was read as never running: the `else` of the main guard.
+    "main-guard-else": (
+        HEAD + 'if __name__ == "__main__":\n    pass\nelse:\n    SCALE = 1.0\n' + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * SCALE\n",
+        ("SCALE = 1.0", "SCALE = 2.0"),
+    ),
+    "main-guard-elif": (
+        HEAD + 'if "__main__" == __name__:\n    pass\nelif True:\n    SCALE = 1.0\n' + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * SCALE\n",
+        ("SCALE = 1.0", "SCALE = 2.0"),
+    ),
+    # A mutable object the state reading took for a value: a list from jax.tree_util, a NumPy
+    # array, a list from jnp.split; through a default too. relu's edit changes it.
+    "tree-leaves-list": (
+        HEAD + "S = jax.tree_util.tree_leaves((1.0,))\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * S[0]\n",
+        ("    return jnp.maximum(x, 0.0)", "    S[0] = 2.0\n    return jnp.maximum(x, 0.0)"),
+    ),
+    "numpy-array": (
+        HEAD + "S = np.ones(1)\n" + RELU + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * S[0]\n",
+        ("    return jnp.maximum(x, 0.0)", "    S[0] = 2.0\n    return jnp.maximum(x, 0.0)"),
+    ),
+    "jnp-split-default": (
+        HEAD + "S = jnp.split(jnp.ones(2), 2)\n" + RELU
+        + "\n\ndef relu_grad(x, s=S):\n    return (x > 0).astype(x.dtype) * s[0]\n",
+        ("    return jnp.maximum(x, 0.0)", "    S[0] = jnp.ones(1) * 2\n    return jnp.maximum(x, 0.0)"),
+    ),
+    # A call run where the reach did not look: an annotation of a nested def.
+    "nested-annotation": (
+        HEAD + RELU + "\n\ndef relu_grad(x):\n    def _unused(a: (r := relu(x))) -> None:\n        pass\n\n"
+        "    return (r > 0).astype(x.dtype)\n",
+        ("jnp.maximum(x, 0.0)", "jnp.maximum(x, 1.0)"),
+    ),
+    "module-annotation": (
+        HEAD + RELU + "\n\nz: (w := relu(1.0)) = 0\n\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * w\n",
+        ("jnp.maximum(x, 0.0)", "jnp.maximum(x, 0.5)"),
+    ),
+    # State a library keeps for the process: NumPy's global generator, by name, alias or a local import.
+    "numpy-random": (
+        HEAD + RELU.replace("    return", "    np.random.seed(1)\n    return")
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * np.random.randint(1, 2)\n",
+        ("np.random.seed(1)", "np.random.seed(7)"),
+    ),
+    "numpy-random-alias": (
+        HEAD + "R = np.random\n" + RELU.replace("    return", "    R.seed(1)\n    return")
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * R.randint(1, 2)\n",
+        ("R.seed(1)", "R.seed(7)"),
+    ),
+    "numpy-random-local-import": (
+        HEAD + RELU.replace("    return", "    from numpy import random as r\n    r.seed(1)\n    return")
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * np.random.randint(1, 2)\n",
+        ("r.seed(1)", "r.seed(7)"),
+    ),
+    # JAX's settings: relu turning float64 on changes the dtype of what relu_grad makes, unnamed.
+    "jax-config": (
+        HEAD + RELU + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) + jnp.zeros(()).dtype.itemsize * 0\n",
+        ("    return jnp", '    jax.config.update("jax_enable_x64", True)\n    return jnp'),
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", UNSEEN_EDITS, ids=str)
+def test_an_edit_that_changes_what_a_function_computes_changes_its_key(tmp_path: Path, case: str) -> None:
+    before, (old, new) = UNSEEN_EDITS[case]
+    compile(before, case, "exec", dont_inherit=True)  # (no `from __future__ import annotations`)
+    after = _edit(before, old, new)
+    assert keys(tmp_path, before)["relu_grad"].text != keys(tmp_path, after)["relu_grad"].text
+
+
+def test_the_module_name_is_part_of_the_code(tmp_path: Path) -> None:
+    """A file is imported under its own name, which `__name__` reads: the same text under
+    another name is other code (a red team's `2.0 if __name__ == "beta" else 1.0`)."""
+    source = HEAD + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * (2.0 if __name__ == 'beta' else 1.0)\n"
+    assert keys(tmp_path, source, "alpha.py")["relu_grad"].text != keys(tmp_path, source, "beta.py")["relu_grad"].text
+
+
+def test_functions_not_graded_now_are_not_helpers(tmp_path: Path) -> None:
+    """--function relu_grad: an edit of relu, which relu_grad does not name, keeps its key."""
+    path = tmp_path / "mine.py"
+    only = {"relu_grad": "engine"}
+    path.write_text(HEAD + RELU + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype)\n")
+    before = verdicts.function_keys(path, NAMES, only)
+    path.write_text(path.read_text().replace("jnp.maximum(x, 0.0)", "jnp.maximum(x, 1.0)"))
+    assert verdicts.function_keys(path, NAMES, only) == before and list(before) == ["relu_grad"]

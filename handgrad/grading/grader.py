@@ -1023,7 +1023,7 @@ def grade_many(
         keys: list[dict[str, verdicts.Key]] = [
             {}
             if store is None or refused[i] or budgets[i].import_error is not None
-            else verdicts.function_keys(budgets[i].staged(), [e.name for e in entries], engine)
+            else verdicts.function_keys(budgets[i].staged(), NAMES, engine)
             for i in range(len(paths))
         ]
         kept: list[dict[str, FunctionGrade]] = [

@@ -53,6 +53,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import stat
 import sys
 import tempfile
@@ -62,6 +63,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from handgrad.allowlist import NUMBER_DTYPE_NAME
 from handgrad.grading.stubs import bindings
 
 MAX_ENTRIES = 20000
@@ -128,29 +130,52 @@ def _source_digest_cached() -> str:
 
 
 def _names(node: ast.AST) -> set[str]:
-    """The names `node` reads or binds, leaving out annotations (never evaluated in a body;
-    a signature's are evaluated at import, and every signature is in every key)."""
-    found: set[str] = set()
-    todo = [node]
-    while todo:
-        n = todo.pop()
-        if isinstance(n, ast.Name):
-            found.add(n.id)
-        for field, value in ast.iter_fields(n):
-            if field in ("annotation", "returns"):
-                continue
-            if isinstance(value, ast.AST):
-                todo.append(value)
-            elif isinstance(value, list):
-                todo.extend(v for v in value if isinstance(v, ast.AST))
-    return found
+    """The names `node` reads or binds, annotations included (a nested def's run each time
+    the def does, and a walrus in one binds a name)."""
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+LIBRARY_STATE = ("numpy.random", "jax.config")
+"""Library paths that hold state of the process (NumPy's global generator, JAX's settings)
+which the allowlist lets a function read or change: a function that names one may change
+what any other function computes, and is part of every function's code."""
+
+FREE_CALLS = re.compile(
+    r"jax\.numpy\.(" + NUMBER_DTYPE_NAME.pattern + r"|finfo|iinfo|asarray|array|sqrt|exp|log|log1p|expm1)"
+    r"|numpy\.(" + NUMBER_DTYPE_NAME.pattern + r"|finfo|iinfo)|math\.\w+"
+)
+"""Calls whose value at module level is no state: JAX arrays and NumPy scalars (immutable),
+dtypes and their limits, Python floats. Anything else a module-level name is bound to by a
+call (a list from jax.tree_util, a NumPy array, a RandomState) is state."""
+
+
+def _path(node: ast.AST, imported: dict[str, str]) -> str:
+    """The library path an attribute chain rooted at an imported name spells ("" if none)."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in imported:
+        return ""
+    return ".".join([imported[node.id], *reversed(attrs)])
+
+
+def _reaches_library_state(node: ast.AST, imported: dict[str, str]) -> bool:
+    """Whether `node` names a LIBRARY_STATE path, through the module's imports or its own."""
+    imported = imported | {n: m for s in ast.walk(node) if isinstance(s, ast.stmt) for n, m in _imports(s).items()}
+    for n in ast.walk(node):
+        if isinstance(n, (ast.Attribute, ast.Name)):
+            path = _path(n, imported)
+            if any(path == p or path.startswith(p + ".") for p in LIBRARY_STATE):
+                return True
+    return False
 
 
 def _state_free(value: ast.AST, free: set[str], imported: dict[str, str]) -> bool:
     """Whether a module-level value binds no state of its own: literals, arithmetic and
     tuples of them, names bound so, library attributes (`jnp.float16`: the library's
-    object, which any function reaches through the import anyway), and what JAX's own
-    functions return (immutable arrays, dtypes, finfo)."""
+    object, which any function reaches through the import anyway) and FREE_CALLS of such
+    values."""
     if isinstance(value, ast.Constant):
         return True
     if isinstance(value, ast.Name):
@@ -164,13 +189,16 @@ def _state_free(value: ast.AST, free: set[str], imported: dict[str, str]) -> boo
     if isinstance(value, ast.Attribute):
         return _state_free(value.value, free, imported)
     if isinstance(value, ast.Call):
-        root = value.func
-        while isinstance(root, ast.Attribute):
-            root = root.value
-        from_jax = isinstance(root, ast.Name) and imported.get(root.id, "").split(".")[0] == "jax"
-        parts = [*value.args, *(k.value for k in value.keywords)]
-        return from_jax and all(_state_free(p, free, imported) for p in parts)
+        args = [*value.args, *(k.value for k in value.keywords)]
+        return bool(FREE_CALLS.fullmatch(_path(value.func, imported))) and all(
+            _state_free(a, free, imported) or _literal_list(a, free, imported) for a in args
+        )
     return False
+
+
+def _literal_list(node: ast.AST, free: set[str], imported: dict[str, str]) -> bool:
+    """A list of state-free values passed to a FREE_CALL (`jnp.array([1.0, 2.0])`: copied)."""
+    return isinstance(node, ast.List) and all(_state_free(e, free, imported) for e in node.elts)
 
 
 def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
@@ -186,24 +214,27 @@ def _position(node: ast.AST) -> str:
 
 
 def function_keys(path: Path, names: Iterable[str], engine: dict[str, str]) -> dict[str, Key]:
-    """The key of each contract function in `names` (engine: each one's engine_key) for the
-    submission at `path` (a .py file or a package folder); {} where it cannot be read."""
-    wanted = list(names)
+    """The key of each function in `engine` (its engine_key by name) for the submission at
+    `path` (a .py file or a package folder), `names` being every contract function (those
+    not graded now are still not helpers); {} where it cannot be read."""
+    names = list(names)
+    wanted = [n for n in names if n in engine]
     try:
         if path.is_dir():
             files = sorted(p for p in path.rglob("*") if p.is_file())
             whole = _digest(*(f"{p.relative_to(path)}\0" + p.read_bytes().hex() for p in files))
-            return {n: Key(_digest(engine[n], n, whole), "") for n in wanted}
+            return {n: Key(_digest(engine[n], n, path.name, whole), "") for n in wanted}
         source = path.read_bytes()
         tree = ast.parse(source)
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
-    read = code_groups(tree, wanted)
+    read = code_groups(tree, names)
     if read is None:  # names the reading cannot be certain of: the whole file is every function's code
-        whole = _digest(source.hex())
+        whole = _digest(path.name, source.hex())
         return {n: Key(_digest(engine[n], n, whole), path.name) for n in wanted}
     groups, rest, own = read.groups, read.rest, read.own
-    base_text = _digest(*(ast.dump(s) for s in rest), *(ast.dump(_signature(d)) for d in own.values()))
+    # The file's name too: it is the module's __name__, which the code may read.
+    base_text = _digest(path.name, *(ast.dump(s) for s in rest), *(ast.dump(_signature(d)) for d in own.values()))
     base_layout = [path.name, *(_position(s) for s in rest)]
     keys: dict[str, Key] = {}
     for name in wanted:
@@ -253,7 +284,11 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     own = {n: once[n] for n in wanted if n in once}
     helpers = {n: d for n, d in once.items() if n not in own}
     main_runs = _rebinds_module_name(tree)
-    rest = [s for s in tree.body if s not in own.values() and (main_runs or not _is_main_guard(s))]
+    rest = [
+        s if main_runs or not _is_main_guard(s) else _else_only(s)  # type: ignore[arg-type]
+        for s in tree.body
+        if s not in own.values()
+    ]
 
     # Module state: names bound at the top level to anything but a state-free value (a class,
     # a list, a NumPy array, a lambda, ...), every `global`, and defs that may keep state.
@@ -263,6 +298,8 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
         if isinstance(stmt, ast.Assign) and all(isinstance(t, ast.Name) and counts[t.id] == 1 for t in stmt.targets):
             if _state_free(stmt.value, free, imported):
                 free.update(t.id for t in stmt.targets if isinstance(t, ast.Name))
+            if path := _path(stmt.value, imported):  # `R = np.random`: R names what it names
+                imported.update((t.id, path) for t in stmt.targets if isinstance(t, ast.Name))
     top = {n for s in rest for n in _bound_names_at_top(s)}
     declared = {n for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
     state = (top - free - set(imported) - set(helpers)) | declared
@@ -286,17 +323,28 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     def touches(node: ast.AST) -> bool:
         return any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(node)) or bool(_names(node) & state)
 
+    def library(node: ast.AST) -> bool:
+        return _reaches_library_state(node, imported)
+
     at_import, _ = reach(s for s in rest if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    stateful = {
+    process = {n for n, d in own.items() if library(d) or any(library(helpers[h]) for h in reach([d])[1])}
+    stateful = process | {
         n for n, d in own.items() if n in state or touches(d) or any(touches(helpers[h]) for h in reach([d])[1])
     }
     groups: dict[str, frozenset[str]] = {}
     for name, d in own.items():
-        group = {name} | reach([d])[0] | at_import
+        group = {name} | reach([d])[0] | at_import | process
         if group & stateful:
             group |= stateful
         groups[name] = frozenset(group)
     return Reading(groups, rest, own, frozenset(n for n in wanted if counts[n] and n not in own))
+
+
+def _else_only(guard: ast.If) -> ast.If:
+    """`if __name__ == "__main__":` with its body left out: the `else` runs when graded."""
+    bare = copy.copy(guard)
+    bare.body = [ast.Pass()]
+    return bare
 
 
 def _imports(stmt: ast.stmt) -> dict[str, str]:
