@@ -288,6 +288,21 @@ def test_the_engine_key_holds_what_a_verdict_depends_on_and_not_how_it_is_run() 
     assert verdicts.engine_key(Options(), "relu", "cpu:0", "userns") != base
 
 
+def test_the_environment_that_reaches_xla_is_part_of_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """XLA_FLAGS passes to every worker (--xla_cpu_enable_fast_math changes log1p: a red team's
+    relu_grad passed without it and failed with it, kept either way)."""
+    monkeypatch.delenv("XLA_FLAGS", raising=False)
+    base = verdicts.engine_key(Options(), "relu", "cpu:0", "namespaces")
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=true")
+    assert verdicts.engine_key(Options(), "relu", "cpu:0", "namespaces") != base
+    monkeypatch.delenv("XLA_FLAGS")
+    monkeypatch.setenv("JAX_DEFAULT_MATMUL_PRECISION", "bfloat16")
+    assert verdicts.engine_key(Options(), "relu", "cpu:0", "namespaces") != base
+    monkeypatch.delenv("JAX_DEFAULT_MATMUL_PRECISION")
+    monkeypatch.setenv("HANDGRAD_RECHECK", "0")  # (not what a verdict depends on)
+    assert verdicts.engine_key(Options(), "relu", "cpu:0", "namespaces") == base
+
+
 def _grade(name: str = "relu", feedback: str = "All 96 checks passed.", failed: int = 0) -> FunctionGrade:
     tiers = (TierVerdict("derivation", 60, failed, True, ("normal-7",) if failed else ()),)
     return FunctionGrade(
@@ -472,6 +487,44 @@ UNSEEN_EDITS = {
     "jax-config": (
         HEAD + RELU + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) + jnp.zeros(()).dtype.itemsize * 0\n",
         ("    return jnp", '    jax.config.update("jax_enable_x64", True)\n    return jnp'),
+    ),
+    # A second red team (same day): the process's warnings filters (NumPy's own warnings then
+    # raise anywhere), and names bound at the top level by a match capture. More of each:
+    # NumPy's error state, a registry of abstract base classes, JAX's pytree registry, a star
+    # capture, a mapping's rest.
+    "warnings-filter": (
+        HEAD + "import warnings\n" + RELU
+        + "\n\ndef relu_grad(x):\n    warnings.warn('a note')\n    return (x > 0).astype(x.dtype)\n",
+        ("    return jnp.maximum", "    warnings.simplefilter('error')\n    return jnp.maximum"),
+    ),
+    "numpy-seterr-unnamed": (
+        HEAD + RELU + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * np.log(np.ones(1))[0]\n",
+        ("    return jnp.maximum", "    np.seterr(all='raise')\n    return jnp.maximum"),
+    ),
+    "abc-register": (
+        HEAD + "import numbers\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * (2.0 if isinstance(x, numbers.Real) else 1.0)\n",
+        ("    return jnp.maximum", "    numbers.Real.register(type(x))\n    return jnp.maximum"),
+    ),
+    "pytree-registry": (
+        HEAD + "from jax.tree_util import register_static\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype)\n",
+        ("    return jnp.maximum", "    register_static(type(x))\n    return jnp.maximum"),
+    ),
+    "match-capture": (
+        HEAD + "match []:\n    case tally:\n        pass\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * (2 if tally else 1)\n",
+        ("    return jnp.maximum", "    tally.append(1)\n    return jnp.maximum"),
+    ),
+    "match-star": (
+        HEAD + "match [0]:\n    case [*tally]:\n        pass\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * len(tally)\n",
+        ("    return jnp.maximum", "    tally.append(1)\n    return jnp.maximum"),
+    ),
+    "match-mapping-rest": (
+        HEAD + "match {}:\n    case {**table}:\n        pass\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * len(table)\n",
+        ("    return jnp.maximum", "    table['a'] = 1\n    return jnp.maximum"),
     ),
 }  # fmt: skip
 

@@ -49,6 +49,7 @@ import ast
 import contextlib
 import copy
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -111,7 +112,8 @@ def engine_key(options: Any, name: str, device: str, sandbox_mode: str) -> str:
     return _digest(
         _source_digest_cached(),
         repr((jax.__version__, jaxlib.__version__, numpy.__version__, ml_dtypes.__version__)),
-        repr((sys.version, platform.machine(), platform.system())),
+        repr((sys.version, platform.machine(), platform.system(), _cpu())),
+        repr(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENVIRONMENT))),
         repr(
             (options.strict, options.allow_autodiff, options.fail_fast, options.limits.timeout, options.limits.memory)
         ),
@@ -120,13 +122,26 @@ def engine_key(options: Any, name: str, device: str, sandbox_mode: str) -> str:
     )
 
 
-_SOURCE: list[str] = []
+ENVIRONMENT = ("XLA_", "JAX_", "TF_", "HANDGRAD_SANDBOX", "HANDGRAD_CGROUP", "HANDGRAD_ZYGOTE", "MALLOC_")
+"""Environment variables that reach the grader's or a worker's JAX and XLA (XLA_FLAGS passes
+to every worker: --xla_cpu_enable_fast_math changes log1p, a smaller --xla_cpu_max_isa the
+float16 programs), or how a worker runs: part of the engine."""
 
 
+@functools.cache
+def _cpu() -> str:
+    """The processor's model and instruction sets: XLA:CPU compiles for the host's."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            lines = f.read(1 << 20).splitlines()
+    except OSError:
+        return platform.processor()
+    return "\n".join(sorted({ln for ln in lines if ln.startswith(("model name", "flags", "vendor_id"))}))
+
+
+@functools.cache
 def _source_digest_cached() -> str:
-    if not _SOURCE:
-        _SOURCE.append(_source_digest())
-    return _SOURCE[0]
+    return _source_digest()
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -135,10 +150,16 @@ def _names(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
-LIBRARY_STATE = ("numpy.random", "jax.config")
-"""Library paths that hold state of the process (NumPy's global generator, JAX's settings)
-which the allowlist lets a function read or change: a function that names one may change
-what any other function computes, and is part of every function's code."""
+LIBRARY_STATE = re.compile(
+    r"numpy\.random|jax\.config|warnings|numpy\.(errstate|seterr\w*)|jax\.tree_util\.register\w*"
+    r"|numbers|abc|collections\.abc"
+)
+"""Library paths (a path or any of its prefixes matching) that hold state of the process which
+the allowlist lets a function read or change: NumPy's global generator, JAX's settings, the
+warnings filters (a filter set to "error" makes NumPy's own warnings raise in any function),
+NumPy's error state, JAX's pytree registry, the abstract base classes' registries (what
+isinstance answers). A function that names one may change what any other function computes,
+and is part of every function's code."""
 
 FREE_CALLS = re.compile(
     r"jax\.numpy\.(" + NUMBER_DTYPE_NAME.pattern + r"|finfo|iinfo|asarray|array|sqrt|exp|log|log1p|expm1)"
@@ -166,7 +187,8 @@ def _reaches_library_state(node: ast.AST, imported: dict[str, str]) -> bool:
     for n in ast.walk(node):
         if isinstance(n, (ast.Attribute, ast.Name)):
             path = _path(n, imported)
-            if any(path == p or path.startswith(p + ".") for p in LIBRARY_STATE):
+            parts = path.split(".") if path else []
+            if any(LIBRARY_STATE.fullmatch(".".join(parts[:k])) for k in range(1, len(parts) + 1)):
                 return True
     return False
 
@@ -387,22 +409,22 @@ def _imported(node: ast.expr, imported: dict[str, str]) -> bool:
 
 
 def _bound_names_at_top(stmt: ast.stmt) -> set[str]:
-    """Names a top-level statement binds in the module (not inside functions or classes)."""
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return {stmt.name}
+    """Names a top-level statement binds in the module (not inside functions, classes or
+    lambdas): assignment targets and every other way the scan knows (imports, `except ...
+    as`, match captures, defs; scan._bound_names)."""
+    from handgrad.scan import _bound_names
+
     found: set[str] = set()
     todo: list[ast.AST] = [stmt]
     while todo:
         node = todo.pop()
         if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
             found.add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            found.update(a.asname or a.name.split(".")[0] for a in node.names)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            found.add(node.name)
+        found.update(_bound_names(node))
+        if node is not stmt and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             continue  # (their bodies bind their own names)
-        elif isinstance(node, ast.Lambda):
-            continue
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            break
         todo.extend(ast.iter_child_nodes(node))
     return found
 
