@@ -12,22 +12,31 @@ the kept functions and the seed their inputs were drawn with.
 What the key holds (`function_keys`, from the staged copy the scan read):
 
 - The engine (`engine_key`): handgrad's and the reference's source, the JAX, jaxlib,
-  NumPy and ml_dtypes versions, the Python version and machine, the options a verdict
-  depends on (strict, autodiff, limits, fail-fast, the rubric's weight and visibility of
-  the function, its tiers and partial credit), the grading device, the sandbox, and the
-  seed where `--seed` gave one (without it, a kept verdict keeps the seed it was drawn with).
-- In a one-file submission whose top-level names are certain (calls.py's reading), the
+  NumPy and ml_dtypes versions, the Python version, machine and processor, the environment
+  that reaches XLA and the workers (ENVIRONMENT), the options a verdict depends on (strict,
+  autodiff, timeout, memory, fail-fast, the rubric's weight and visibility of the function,
+  its tiers and partial credit), the grading device, the sandbox, and the seed where
+  `--seed` gave one (without it, a kept verdict keeps the seed it was drawn with).
+- The file's name: the module's `__name__`, which code may read.
+- In a one-file submission whose top-level names are certain (stubs.bindings' reading), the
   function's own definition; every other contract function its code names, directly or
   through top-level helpers; everything else in the file (imports, helpers, classes,
-  constants, module-level code, the other contract functions' decorators, defaults and
-  annotations, which run at import), but not the code under `if __name__ == "__main__":`
-  (never run when graded); and, where the function's reach touches module state (a
-  `global`, a module-level name bound to anything but a literal, a class, a helper with a
-  computed default), every other contract function that touches module state too: a worker
-  that graded one function may grade the next (grader.grade_many), and state one left
-  could change what the other returns.
-- In a package, or a file the reading cannot be certain of (a star import, a name bound
-  twice), every file of it whole.
+  constants, module-level code, the contract functions' decorators, defaults and
+  annotations, which run at import), but not the body of `if __name__ == "__main__":`
+  (never run when graded; its `else` is kept); where the function's reach touches module
+  state (a `global`, a module-level name bound to anything but a state-free value, a
+  class, a def with a computed default or a decorator that may keep state), every other
+  contract function that touches module state too, since a worker that graded one function
+  may grade the next (grader.grade_many) and grader._call_related calls a function's
+  siblings in its worker; and every contract function that reaches LIBRARY_STATE (state
+  the libraries keep for the whole process).
+- In a package, or a file the reading cannot be certain of (a star import), every file of
+  it whole; a contract function bound otherwise than by one top-level def is keyed by the
+  whole file.
+
+Two red teams (2026-12-07) found eight ways an edit could change what a function computes
+while its key stayed the same; each is closed by a rule above and pinned by
+tests/test_verdicts.py (UNSEEN_EDITS).
 
 The code is compared as its syntax tree (`ast.dump`): comments and layout do not count. A
 verdict that is not a clean pass can quote a line number (an exception's "at file.py:42")
