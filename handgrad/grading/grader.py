@@ -1060,7 +1060,9 @@ def grade_many(
             functions = tuple(grades[i][e.name] for e in entries)
             if refused[i] or budgets[i].import_error is not None:  # said once at the top, not in every function
                 functions = tuple(
-                    f if f.passed else _not_graded(BY_ENTRY[f.name], options, "see the message at the top.")
+                    f
+                    if f.passed and not f.kept
+                    else _not_graded(BY_ENTRY[f.name], options, "see the message at the top.")
                     for f in functions
                 )
             return SubmissionGrade(

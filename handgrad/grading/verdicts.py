@@ -21,22 +21,22 @@ What the key holds (`function_keys`, from the staged copy the scan read):
 - In a one-file submission whose top-level names are certain (stubs.bindings' reading), the
   function's own definition; every other contract function its code names, directly or
   through top-level helpers; everything else in the file (imports, helpers, classes,
-  constants, module-level code, the contract functions' decorators, defaults and
-  annotations, which run at import), but not the body of `if __name__ == "__main__":`
-  (never run when graded; its `else` is kept); where the function's reach touches module
-  state (a `global`, a module-level name bound to anything but a state-free value, a
-  class, a def with a computed default or a decorator that may keep state), every other
-  contract function that touches module state too, since a worker that graded one function
-  may grade the next (grader.grade_many) and grader._call_related calls a function's
-  siblings in its worker; and every contract function that reaches LIBRARY_STATE (state
-  the libraries keep for the whole process).
-- In a package, or a file the reading cannot be certain of (a star import), every file of
-  it whole; a contract function bound otherwise than by one top-level def is keyed by the
-  whole file.
+  constants, module-level code, every def's decorators, defaults and annotations, which run
+  at import), but not the body of `if __name__ == "__main__":` (never run when graded; its
+  `else` is kept); and every contract function whose code may run at import.
 
-Two red teams (2026-12-07) found eight ways an edit could change what a function computes
-while its key stayed the same; each is closed by a rule above and pinned by
-tests/test_verdicts.py (UNSEEN_EDITS).
+No key, so checked on every grade (code_groups): a function whose reach touches module
+state, or any function where one reaches LIBRARY_STATE (state the libraries keep for the
+whole process), because its verdict may depend on which functions ran before it in the
+same worker (grader.grade_many reuses a worker while each function passes, and
+grader._call_related calls a function's siblings in its worker), which --jobs, --function
+and the rubric decide, not the code; every function of a package or of a file with a star
+import (its state is not read); a contract function bound otherwise than by one top-level
+def.
+
+Three red teams (2026-12-07) found eleven ways an edit, or a grade under other conditions,
+could keep a verdict that --recheck did not give; each is closed by a rule above and pinned
+by tests/test_verdicts.py (UNSEEN_EDITS).
 
 The code is compared as its syntax tree (`ast.dump`): comments and layout do not count. A
 verdict that is not a clean pass can quote a line number (an exception's "at file.py:42")
@@ -221,10 +221,21 @@ def _state_free(value: ast.AST, free: set[str], imported: dict[str, str]) -> boo
         return _state_free(value.value, free, imported)
     if isinstance(value, ast.Call):
         args = [*value.args, *(k.value for k in value.keywords)]
-        return bool(FREE_CALLS.fullmatch(_path(value.func, imported))) and all(
-            _state_free(a, free, imported) or _literal_list(a, free, imported) for a in args
-        )
+        path = _path(value.func, imported)
+        if not FREE_CALLS.fullmatch(path):
+            return False
+        if path.startswith("jax."):  # (what JAX returns is immutable, whatever it was made of)
+            return all(_state_free(a, free, imported) or _literal_list(a, free, imported) for a in args)
+        # NumPy's: np.float32([0.0]) or of an array is a writable ndarray; of a number, a scalar.
+        return all(_scalar(a) or (_path(a, imported) and _state_free(a, free, imported)) for a in args)
     return False
+
+
+def _scalar(node: ast.AST) -> bool:
+    """A number written out: 1.0, -2, 1e-7."""
+    while isinstance(node, ast.UnaryOp):
+        node = node.operand
+    return isinstance(node, ast.Constant) and isinstance(node.value, (int, float, bool))
 
 
 def _literal_list(node: ast.AST, free: set[str], imported: dict[str, str]) -> bool:
@@ -251,33 +262,32 @@ def function_keys(path: Path, names: Iterable[str], engine: dict[str, str]) -> d
     names = list(names)
     wanted = [n for n in names if n in engine]
     try:
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-            whole = _digest(*(f"{p.relative_to(path)}\0" + p.read_bytes().hex() for p in files))
-            return {n: Key(_digest(engine[n], n, path.name, whole), "") for n in wanted}
-        source = path.read_bytes()
-        tree = ast.parse(source)
+        if path.is_dir():  # a package: its modules' state is not read, so nothing is kept
+            return {}
+        tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
     read = code_groups(tree, names)
-    if read is None:  # names the reading cannot be certain of: the whole file is every function's code
-        whole = _digest(path.name, source.hex())
-        return {n: Key(_digest(engine[n], n, whole), path.name) for n in wanted}
-    groups, rest, own = read.groups, read.rest, read.own
+    if read is None:  # names the reading cannot be certain of (a star import): nothing is kept
+        return {}
     # The file's name too: it is the module's __name__, which the code may read.
-    base_text = _digest(path.name, *(ast.dump(s) for s in rest), *(ast.dump(_signature(d)) for d in own.values()))
-    base_layout = [path.name, *(_position(s) for s in rest)]
+    base_text = _digest(
+        path.name, *(ast.dump(s) for s in read.rest), *(ast.dump(_signature(d)) for d in read.own.values())
+    )
+    base_layout = [path.name, *(_position(s) for s in read.rest)]
     keys: dict[str, Key] = {}
     for name in wanted:
-        if name in read.bound_otherwise:  # (an assignment, a def twice, an import): the whole file is its code
-            keys[name] = Key(_digest(engine[name], name, base_text, source.hex()), _digest(*base_layout))
-        elif name not in own:  # missing: the names the file defines are its code (near names are pointed out)
-            keys[name] = Key(_digest(engine[name], name, base_text), _digest(*base_layout))
-        else:
-            group = sorted(groups[name])
-            code = (f"{g}\0{ast.dump(own[g])}" for g in group)
-            layout = _digest(*base_layout, *(_position(own[g]) for g in group))
-            keys[name] = Key(_digest(engine[name], name, base_text, *code), layout)
+        if name in read.own:
+            if name not in read.groups:  # its verdict may depend on the order functions run in
+                continue
+            group = sorted(read.groups[name])
+        elif counts_as_missing(name, tree) and read.missing_kept:  # what the file defines is its code
+            group = sorted(read.at_import)
+        else:  # bound otherwise (an assignment, two defs, an import): checked every time
+            continue
+        code = (f"{g}\0{ast.dump(read.own[g])}" for g in group)
+        layout = _digest(*base_layout, *(_position(read.own[g]) for g in group))
+        keys[name] = Key(_digest(engine[name], name, base_text, *code), layout)
     return keys
 
 
@@ -287,23 +297,33 @@ Def = ast.FunctionDef | ast.AsyncFunctionDef
 @dataclasses.dataclass(frozen=True)
 class Reading:
     groups: dict[str, frozenset[str]]
-    """For each contract function defined once at the top level, the contract functions
-    whose whole code its verdict depends on: itself, those it names directly or through
-    helpers, those code at import names, and, where its reach touches module state, every
-    other one that does."""
+    """For each contract function defined once at the top level whose verdict can be kept, the
+    contract functions whose whole code that verdict depends on: itself, those it names
+    directly or through helpers, and those whose code runs at import (`at_import`)."""
     rest: list[ast.stmt]
-    """The top-level statements every verdict depends on: all but those defs and
+    """The top-level statements every verdict depends on: all but those defs and the body of
     `if __name__ == "__main__":`."""
     own: dict[str, Def]
-    """Those defs by name."""
-    bound_otherwise: frozenset[str]
-    """Contract functions bound but not by one top-level def (an assignment, two defs, an
-    import, a `global`)."""
+    """Those defs by name (kept or not)."""
+    at_import: frozenset[str]
+    """Contract functions whose code may run at import (named by module code or by a def's
+    decorators, defaults or annotations; decorated otherwise than by a WRAPPER): whether the
+    module imports, and what it binds, depend on them."""
+    missing_kept: bool
+    """Whether the verdict of a function the file does not define can be kept."""
 
 
 def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     """How the module's contract functions in `wanted` depend on its code; None where a star
-    import makes the module's names uncertain."""
+    import makes the module's names uncertain.
+
+    A function whose reach touches state (module state, state a def keeps that others call
+    it through, LIBRARY_STATE), or whose group holds one that does, gets no group: its
+    verdict may depend on which functions ran before it in the same worker (grade_many
+    reuses a worker while each function passes; _call_related calls a function's siblings
+    in its worker), which --jobs, --function and the rubric decide, not the code. Such a
+    function is checked on every grade. So is one bound otherwise than by one top-level def.
+    """
     from handgrad.scan import _is_main_guard, _rebinds_module_name
 
     counts: Counter[str] = Counter()
@@ -312,6 +332,7 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     once = {
         s.name: s for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)) and counts[s.name] == 1
     }
+    wanted = list(wanted)
     own = {n: once[n] for n in wanted if n in once}
     helpers = {n: d for n, d in once.items() if n not in own}
     main_runs = _rebinds_module_name(tree)
@@ -322,7 +343,9 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     ]
 
     # Module state: names bound at the top level to anything but a state-free value (a class,
-    # a list, a NumPy array, a lambda, ...), every `global`, and defs that may keep state.
+    # a list, a NumPy array, a lambda, ...), every `global`, every module-level name some code
+    # stores into (`S[0] = ...`, `S.x = ...`, `S += ...`, `del S[0]`), whatever it was bound to,
+    # and defs that may keep state.
     imported = {n: m for s in rest for n, m in _imports(s).items() if counts[n] == 1}
     free: set[str] = set()
     for stmt in rest:
@@ -333,7 +356,7 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
                 imported.update((t.id, path) for t in stmt.targets if isinstance(t, ast.Name))
     top = {n for s in rest for n in _bound_names_at_top(s)}
     declared = {n for node in ast.walk(tree) if isinstance(node, (ast.Global, ast.Nonlocal)) for n in node.names}
-    state = (top - free - set(imported) - set(helpers)) | declared
+    state = (top - free - set(imported) - set(helpers)) | declared | (_stored_into(tree) & top)
     state |= {n for n, d in once.items() if not _plain_def(d, free, imported)}
 
     def reach(start: Iterable[ast.AST]) -> tuple[set[str], set[str]]:
@@ -352,23 +375,60 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
         return found, seen
 
     def touches(node: ast.AST) -> bool:
-        return any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(node)) or bool(_names(node) & state)
+        return (
+            any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(node))
+            or bool(_names(node) & state)
+            or _reaches_library_state(node, imported)
+        )
 
-    def library(node: ast.AST) -> bool:
-        return _reaches_library_state(node, imported)
-
-    at_import, _ = reach(s for s in rest if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef)))
-    process = {n for n, d in own.items() if library(d) or any(library(helpers[h]) for h in reach([d])[1])}
-    stateful = process | {
-        n for n, d in own.items() if n in state or touches(d) or any(touches(helpers[h]) for h in reach([d])[1])
+    # What runs at import: module code, every def's signature, and a def decorated otherwise
+    # than by a WRAPPER (its decorator may call it), whole.
+    called_at_import = {n for n, d in once.items() if not _wrapped_only(d, imported)}
+    runs: list[ast.AST] = [s for s in rest if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    runs += [_signature(d) for d in once.values()] + [once[n] for n in called_at_import]
+    at_import = reach(runs)[0] | (called_at_import & set(own))
+    # A def that keeps state is stateful once anything else names it (its callers share it).
+    named = {n for s in [*rest, *own.values()] for n in _names(s)}
+    stateful = {
+        n
+        for n, d in own.items()
+        if touches(d) or any(touches(helpers[h]) for h in reach([d])[1]) or (n in state and n in named)
+    }
+    # State the libraries keep for the process may change what any function computes.
+    process = {
+        n
+        for n, d in own.items()
+        if _reaches_library_state(d, imported)
+        or any(_reaches_library_state(helpers[h], imported) for h in reach([d])[1])
     }
     groups: dict[str, frozenset[str]] = {}
     for name, d in own.items():
         group = {name} | reach([d])[0] | at_import | process
-        if group & stateful:
-            group |= stateful
-        groups[name] = frozenset(group)
-    return Reading(groups, rest, own, frozenset(n for n in wanted if counts[n] and n not in own))
+        if not group & stateful:
+            groups[name] = frozenset(group)
+    return Reading(groups, rest, own, frozenset(at_import), not (at_import | process) & stateful)
+
+
+def _stored_into(tree: ast.AST) -> set[str]:
+    """Names at the root of a subscript or attribute that something stores into or deletes,
+    or that an augmented assignment rebinds."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Subscript, ast.Attribute)) and not isinstance(node.ctx, ast.Load):
+            root = node.value
+            while isinstance(root, (ast.Subscript, ast.Attribute)):
+                root = root.value
+            if isinstance(root, ast.Name):
+                found.add(root.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            found.add(node.target.id)
+    return found
+
+
+def counts_as_missing(name: str, tree: ast.Module) -> bool:
+    """Whether nothing in the module binds `name` (stubs.bindings' count)."""
+    counts: Counter[str] = Counter()
+    return bindings(tree, counts) and not counts[name]
 
 
 def _else_only(guard: ast.If) -> ast.If:
@@ -389,26 +449,40 @@ def _imports(stmt: ast.stmt) -> dict[str, str]:
     return {}
 
 
-PURE_DECORATORS = frozenset({"jit", "jax.jit", "vmap", "jax.vmap"})
-"""Decorators that keep no state a later call could see (a trace cache returns what the
-function computed from the same shapes; a function that reads module state while traced
-touches state by that read): `@jax.jit`, `@partial(jax.jit, static_argnames=...)`."""
+WRAPPERS = frozenset({"jit", "jax.jit", "vmap", "jax.vmap"})
+"""Decorators from JAX that only wrap a function (they never call it at import), also as
+`functools.partial(jax.jit, ...)`. Without keywords they keep no state a caller could see
+(a trace cache gives what the function computes from the same shapes and dtypes); with
+them (static_argnames, ...) the cache is keyed by static values that compare equal across
+types, `(1.0,)` and `(np.float32(1.0),)`, so whichever caller traces first decides what
+another gets: state, shared by everyone who calls the function."""
+
+
+def _wrapper(dec: ast.expr, imported: dict[str, str]) -> tuple[bool, bool]:
+    """(is a WRAPPER, keeps no state) for one decorator, taken from imports (not a name of
+    the submission's own)."""
+    keywords = False
+    if isinstance(dec, ast.Call) and ast.unparse(dec.func) in ("partial", "functools.partial") and dec.args:
+        if not _imported(dec.func, imported) or len(dec.args) > 1:
+            return False, False
+        keywords, dec = bool(dec.keywords), dec.args[0]
+    if ast.unparse(dec) not in WRAPPERS or not _imported(dec, imported):
+        return False, False
+    return True, not keywords
+
+
+def _wrapped_only(d: Def, imported: dict[str, str]) -> bool:
+    """Whether every decorator of `d` is a WRAPPER: else one may call it at import."""
+    return all(_wrapper(dec, imported)[0] for dec in d.decorator_list)
 
 
 def _plain_def(d: Def, free: set[str], imported: dict[str, str]) -> bool:
-    """Whether the def keeps no state of its own: literal defaults, and only PURE_DECORATORS
-    (taken from imports, not a name of the submission's own)."""
+    """Whether the def keeps no state of its own: state-free defaults, and only WRAPPERS
+    without keywords."""
     defaults = [*d.args.defaults, *(v for v in d.args.kw_defaults if v is not None)]
     if not all(_state_free(v, free, imported) for v in defaults):
         return False
-    for dec in d.decorator_list:
-        if isinstance(dec, ast.Call) and ast.unparse(dec.func) in ("partial", "functools.partial") and dec.args:
-            if not _imported(dec.func, imported):
-                return False
-            dec = dec.args[0]
-        if ast.unparse(dec) not in PURE_DECORATORS or not _imported(dec, imported):
-            return False
-    return True
+    return all(_wrapper(dec, imported)[1] for dec in d.decorator_list)
 
 
 def _imported(node: ast.expr, imported: dict[str, str]) -> bool:
@@ -487,7 +561,7 @@ class Store:
             f"Kept from the grade of {stamp} (inputs drawn with seed {seed}): its code is unchanged since. "
             "--recheck checks it again."
         )
-        return dataclasses.replace(grade, feedback=f"{note}\n{grade.feedback}", kept=True)
+        return dataclasses.replace(grade, feedback=f"{grade.feedback}\n{note}", kept=True)
 
     def put(self, key: Key, grade: Any, seed: int) -> None:
         """Keep `grade` (a FunctionGrade a worker made) under `key`; never raises."""
@@ -506,7 +580,11 @@ class Store:
 
 def _prune(folder: Path, keep: int) -> None:
     """Keep the `keep` most recently used verdicts in `folder`."""
-    files = [f for f in folder.iterdir() if f.suffix == ".json" and f.is_file() and not f.is_symlink()]
+    files = [
+        f
+        for f in folder.iterdir()
+        if f.suffix == ".json" and not f.name.startswith(".new-") and f.is_file() and not f.is_symlink()
+    ]  # (not another grade's entry being written)
     if len(files) <= keep:
         return
     for f in sorted(files, key=lambda f: f.stat().st_mtime)[: len(files) - keep]:
