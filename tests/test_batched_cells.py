@@ -113,7 +113,7 @@ def test_a_correct_function_is_traced_and_compiled_once(tmp_path: Path, monkeypa
     assert result.passed, result.feedback
     # Two programs (jit and vmap cells; eager cells one operation at a time), each run in rounds
     # by the runner; in the worker, only the first check, its repeat at the end, the same check
-    # on inputs drawn anew (grader._fresh_draw_fails) and one check of each other dtype and tier
+    # on inputs drawn anew (grader._fresh_draw) and one check of each other dtype and tier
     # that costs marks (grader._concrete_checks: 4 dtypes x 2 tiers, less the first's), and one
     # check of each input shape none of those had, run eagerly.
     cases = build_cases([BY_NAME["l1"]], devices=["cpu:0"])

@@ -554,6 +554,17 @@ UNSEEN_EDITS = {
         ("jnp.maximum(x, 0.0)", "jnp.maximum(x, 0.0) + undefined"),
         "relu_grad",
     ),
+    # A fourth red team: a library's own list, changed through a local alias.
+    "future-list-alias": (
+        HEAD + "import __future__ as fut\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * (len(fut.all_feature_names) - 9)\n",
+        ("    return jnp.maximum", "    names = fut.all_feature_names\n    names += ['x']\n    return jnp.maximum"),
+    ),
+    "future-list-module-alias": (
+        HEAD + "import __future__\n\nL = __future__.all_feature_names\n" + RELU
+        + "\n\ndef relu_grad(x):\n    return (x > 0).astype(x.dtype) * (len(L) - 9)\n",
+        ("    return jnp.maximum", "    L[:0] = ['x']\n    return jnp.maximum"),
+    ),
 }  # fmt: skip
 
 
@@ -587,3 +598,19 @@ def test_functions_not_graded_now_are_not_helpers(tmp_path: Path) -> None:
     before = verdicts.function_keys(path, NAMES, only)
     path.write_text(path.read_text().replace("jnp.maximum(x, 0.0)", "jnp.maximum(x, 1.0)"))
     assert verdicts.function_keys(path, NAMES, only) == before and list(before) == ["relu_grad"]
+
+
+@needs_sandbox
+def test_a_repeat_a_sibling_left_no_budget_for_is_not_called_state(tmp_path: Path) -> None:
+    """relu_grad's first check is asked again after its siblings ran in its worker; where
+    relu spent the submission's budget, the repeat could not run. That is a timeout (which
+    the machine's load can change, so never kept), not "state kept between calls" (which a
+    kept verdict would then carry to a grade where relu was fixed: a fourth red team)."""
+    path = tmp_path / "mine.py"
+    path.write_text(
+        RELU_RIGHT.replace("    return jnp.maximum", "    while True:\n        pass\n    return jnp.maximum")
+        + RELU_GRAD
+    )
+    limits = Limits(timeout=60.0, memory=2 << 30, startup=60.0, budget=10.0)
+    (only,) = grade(path, Options(functions=("relu_grad",), limits=limits)).functions
+    assert only.problem != "stale-state" and not only.steady, only.feedback

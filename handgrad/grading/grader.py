@@ -436,7 +436,7 @@ def _order(cases: list[Case], entry: Entry, seed: int) -> list[Case]:
     goes first: it is the one repeated at the end, and a repeated jitted call would replay the
     program compiled the first time, state and all. One of ordinary inputs (the derivation
     tier) where there is one: the first check is also asked on inputs drawn anew
-    (_fresh_draw_fails), and a family of fixed inputs (the activations' tails and extreme)
+    (_fresh_draw), and a family of fixed inputs (the activations' tails and extreme)
     draws the same values again, only moved; and a function wrong on concrete arrays for
     some values only should meet ordinary ones in its first call too (_concrete_checks)."""
     rng = random.Random(f"{seed}/{entry.name}")
@@ -464,7 +464,7 @@ def grade_function(
     evaluator with `prepare` (a sandboxed submission's) runs every check but the first ahead,
     as programs in the runner, once the first has been asked; the first, an eager one where
     there is one, is a real eager call in the submission's process (the function's first
-    call there), as are its repeat and the same check on inputs drawn anew (_fresh_draw_fails).
+    call there), as are its repeat and the same check on inputs drawn anew (_fresh_draw).
     `until_failure`: stop at the first failing check of any tier, counted or not (a run in a
     reused worker, kept only when clean: the rest would be discarded anyway)."""
     in_catalog_order = build_cases([entry], devices=[device])
@@ -513,12 +513,18 @@ def grade_function(
         first = cases[0]
         _call_related(evaluator, entry, first.dtype, device, seed)
         again = run_case(recorder, first, strict=options.strict, seed=seed)
+        repeated = recorder.last if not again.error_kind else None
         first_ok = next(r for r in results if r.case is first).ok
-        if not _agrees(first_out, recorder.last if not again.error_kind else None, first):
+        fresh = _fresh_draw(evaluator, recorder, first, options, seed) if first_ok and again.ok else None
+        if again.error_kind in UNSTEADY or (fresh is not None and fresh.error_kind in UNSTEADY):
+            # The repeat or the fresh draw did not finish (time, memory, the submission's budget a
+            # sibling spent, a crash): that is what happened, not state kept between calls.
+            results.append(again if again.error_kind in UNSTEADY else fresh)  # type: ignore[arg-type]
+        elif not _agrees(first_out, repeated, first):
             results.append(_stale(first, "the first check, repeated at the end, gave a different answer"))
         elif not again.ok and first_ok:
             results.append(_stale(first, "the first check, repeated at the end, failed where it had passed"))
-        elif first_ok and _fresh_draw_fails(evaluator, recorder, first, options, seed):
+        elif fresh is not None and not fresh.ok:
             results.append(
                 _stale(first, "the first check's inputs drawn anew (same shape and dtype) got a wrong answer on "
                        "concrete arrays, where the first call was right and the same inputs traced are right")
@@ -608,19 +614,21 @@ def _live_rank(case: Case, seed: int, asked: dict[str, tuple[tuple[int, ...], ..
     return sum(int(np.prod(s)) for s in shapes) > 1, asked.get(case.dtype) == shapes
 
 
-def _fresh_draw_fails(evaluator: Evaluator, recorder: _Recorder, first: Case, options: Options, seed: int) -> bool:
-    """Whether the first check, asked live again on inputs drawn anew (seed + 1: the same
-    family, shape and dtype), fails where the same inputs traced (its slot in the function's
-    program, SubmissionEvaluator.traced) pass. Most eager values come from a program, traced
-    once, and the first check's repeat asks the same inputs again. So a function that
+def _fresh_draw(
+    evaluator: Evaluator, recorder: _Recorder, first: Case, options: Options, seed: int
+) -> CaseResult | None:
+    """The first check asked live again on inputs drawn anew (seed + 1: the same family,
+    shape and dtype), where the same inputs traced (its slot in the function's program,
+    SubmissionEvaluator.traced) pass; None otherwise. Most eager values come from a program,
+    traced once, and the first check's repeat asks the same inputs again. So a function that
     keeps its concrete answers (a memo by shape, a cache) and computes only when traced would
-    pass every check: the repeat gives the same inputs, and the memo the same answer. Without a
-    program to compare with (an in-process evaluator), nothing is claimed."""
+    pass every check: the repeat gives the same inputs, and the memo the same answer; the
+    fresh draw's failure shows it. Without a program to compare with (an in-process
+    evaluator), nothing is claimed."""
     shadow = _traced_verdict(evaluator, first, options, seed + 1)
-    if shadow is None:
-        return False
-    fresh = run_case(recorder, first, strict=options.strict, seed=seed + 1)
-    return not fresh.ok and shadow.ok
+    if shadow is None or not shadow.ok:
+        return None
+    return run_case(recorder, first, strict=options.strict, seed=seed + 1)
 
 
 def _traced_verdict(evaluator: Evaluator, case: Case, options: Options, seed: int) -> CaseResult | None:

@@ -34,7 +34,7 @@ and the rubric decide, not the code; every function of a package or of a file wi
 import (its state is not read); a contract function bound otherwise than by one top-level
 def.
 
-Three red teams (2026-12-07) found eleven ways an edit, or a grade under other conditions,
+Four red teams (2026-12-07) found thirteen ways an edit, or a grade under other conditions,
 could keep a verdict that --recheck did not give; each is closed by a rule above and pinned
 by tests/test_verdicts.py (UNSEEN_EDITS).
 
@@ -124,7 +124,15 @@ def engine_key(options: Any, name: str, device: str, sandbox_mode: str) -> str:
         repr((sys.version, platform.machine(), platform.system(), _cpu())),
         repr(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENVIRONMENT))),
         repr(
-            (options.strict, options.allow_autodiff, options.fail_fast, options.limits.timeout, options.limits.memory)
+            (
+                options.strict,
+                options.allow_autodiff,
+                options.fail_fast,
+                options.limits.timeout,
+                options.limits.memory,
+                options.limits.budget,
+                options.limits.startup,
+            )
         ),
         repr((rubric.weights[name], rubric.visibility[name], sorted((rubric.tiers or {}).items()), rubric.partial)),
         repr((device, sandbox_mode, "any" if options.seed is None else options.seed)),
@@ -161,14 +169,17 @@ def _names(node: ast.AST) -> set[str]:
 
 LIBRARY_STATE = re.compile(
     r"numpy\.random|jax\.config|warnings|numpy\.(errstate|seterr\w*)|jax\.tree_util\.register\w*"
-    r"|numbers|abc|collections\.abc"
+    r"|numbers|abc|collections\.abc|__future__"
 )
 """Library paths (a path or any of its prefixes matching) that hold state of the process which
 the allowlist lets a function read or change: NumPy's global generator, JAX's settings, the
 warnings filters (a filter set to "error" makes NumPy's own warnings raise in any function),
 NumPy's error state, JAX's pytree registry, the abstract base classes' registries (what
-isinstance answers). A function that names one may change what any other function computes,
-and is part of every function's code."""
+isinstance answers), `__future__.all_feature_names` (a list: a walk of every allowed name
+and its allowed attributes found no other mutable one but jax.config's). A function that
+names one may change what any other function computes, and is part of every function's
+code."""
+
 
 FREE_CALLS = re.compile(
     r"jax\.numpy\.(" + NUMBER_DTYPE_NAME.pattern + r"|finfo|iinfo|asarray|array|sqrt|exp|log|log1p|expm1)"
