@@ -276,7 +276,10 @@ def test_the_engine_key_holds_what_a_verdict_depends_on_and_not_how_it_is_run() 
         {"limits": Limits(timeout=1.0)}, {"rubric": Rubric(weights=weights)}, {"rubric": Rubric(partial=True)},
     ):  # fmt: skip
         assert key(**changes) != base, changes
-    assert key(jobs=4) == base and key(functions=("relu",)) == base and key(reuse=True) == base
+    # --jobs sets each worker's share of the cores, and so its memory cap: a function that
+    # catches MemoryError answered otherwise with another (a fifth red team).
+    assert key(jobs=4) != base
+    assert key(functions=("relu",)) == base and key(reuse=True) == base
     assert verdicts.engine_key(Options(), "relu", "cpu:0", "userns") != base
 
 
@@ -614,3 +617,78 @@ def test_a_repeat_a_sibling_left_no_budget_for_is_not_called_state(tmp_path: Pat
     limits = Limits(timeout=60.0, memory=2 << 30, startup=60.0, budget=10.0)
     (only,) = grade(path, Options(functions=("relu_grad",), limits=limits)).functions
     assert only.problem != "stale-state" and not only.steady, only.feedback
+
+
+def test_a_function_whose_verdict_may_depend_on_the_memory_left_is_checked_every_time() -> None:
+    """What a function computes where it catches running short of memory depends on the room
+    its worker has: --jobs, the cgroup, and what siblings called in its worker hold (a fifth
+    red team: relu probing np.empty(N) in a try, relu_grad keeping 10 GiB in a module list)."""
+    found = groups(
+        """
+        import numpy as np
+        import jax.numpy as jnp
+
+        def relu(x):
+            try:
+                np.empty(1 << 33)
+            except MemoryError:
+                return 2 * jnp.maximum(x, 0)
+            return jnp.maximum(x, 0)
+
+        def _probe():
+            try:
+                return np.empty(1 << 33) is None
+            except:
+                return True
+
+        def tanh(x):
+            return jnp.tanh(x) * (2.0 if _probe() else 1.0)
+
+        def sigmoid(x):
+            try:
+                return 1 / (1 + jnp.exp(-x))
+            except (ValueError, RuntimeError):
+                return x
+
+        def softmax(x):
+            try:
+                return jnp.exp(x) / jnp.exp(x).sum(-1, keepdims=True)
+            except ValueError:
+                return x
+        """
+    )
+    assert not {"relu", "tanh", "sigmoid"} & set(found) and found["softmax"] == {"softmax"}
+    at_import = groups(
+        "import numpy as np\ntry:\n    PAD = 0\nexcept Exception:\n    PAD = 1\n\ndef relu(x):\n    return x\n"
+    )
+    assert "relu" not in at_import
+
+
+def test_a_sibling_that_keeps_state_ties_the_function_it_is_called_beside(tmp_path: Path) -> None:
+    """grade_function calls a function's siblings (relu_grad for relu) in its worker before
+    its first check is repeated: a sibling holding state there (memory included) is part of
+    the function's run."""
+    from handgrad.grading.grader import SIBLINGS
+
+    path = tmp_path / "mine.py"
+    path.write_text(
+        HEAD
+        + "_KEEP = []\n"
+        + RELU
+        + "\n\ndef relu_grad(x):\n    _KEEP.append(0)\n    return (x > 0).astype(x.dtype)\n"
+        + "\n\ndef tanh(x):\n    return jnp.tanh(x)\n"
+    )
+    assert "relu" in verdicts.function_keys(path, NAMES, ENGINE)  # (read alone, relu touches nothing)
+    kept = verdicts.function_keys(path, NAMES, ENGINE, SIBLINGS)
+    assert "relu" not in kept and "relu_grad" not in kept and "tanh" in kept
+
+
+def test_running_short_of_memory_is_told_as_memory_wherever_it_is_raised() -> None:
+    from handgrad.grading.worker import failure_kind
+
+    reimport = (
+        "importing it with float64 off (JAX's default) raised numpy.core._exceptions._ArrayMemoryError: "
+        "Unable to allocate 2.39 GiB for an array with shape (2566914048,) and data type uint8 (at sub.py:4)"
+    )
+    assert failure_kind(reimport) == "memory" and failure_kind("ValueError: shapes (3,) and (4,)") == "exception"
+    assert failure_kind("XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory allocating 8 bytes") == "memory"

@@ -314,6 +314,10 @@ def _related(entry: Entry) -> list[Entry]:
     return [e for e in CATALOG if e is not entry and group(e) == group(entry)]
 
 
+SIBLINGS = {e.name: tuple(r.name for r in _related(e)) for e in CATALOG}
+"""The functions called in each function's worker before its first check is repeated."""
+
+
 def _call_related(evaluator: Evaluator, entry: Entry, dtype: str, device: str, seed: int) -> None:
     """Call the related functions on their own inputs, as a program would between two calls."""
     for other in _related(entry):
@@ -1031,7 +1035,7 @@ def grade_many(
         keys: list[dict[str, verdicts.Key]] = [
             {}
             if store is None or refused[i] or budgets[i].import_error is not None
-            else verdicts.function_keys(budgets[i].staged(), NAMES, engine)
+            else verdicts.function_keys(budgets[i].staged(), NAMES, engine, SIBLINGS)
             for i in range(len(paths))
         ]
         kept: list[dict[str, FunctionGrade]] = [

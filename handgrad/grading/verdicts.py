@@ -34,7 +34,7 @@ and the rubric decide, not the code; every function of a package or of a file wi
 import (its state is not read); a contract function bound otherwise than by one top-level
 def.
 
-Four red teams (2026-12-07) found thirteen ways an edit, or a grade under other conditions,
+Five red teams (2026-12-07) found sixteen ways an edit, or a grade under other conditions,
 could keep a verdict that --recheck did not give; each is closed by a rule above and pinned
 by tests/test_verdicts.py (UNSEEN_EDITS).
 
@@ -69,7 +69,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,7 @@ def engine_key(options: Any, name: str, device: str, sandbox_mode: str) -> str:
     return _digest(
         _source_digest_cached(),
         repr((jax.__version__, jaxlib.__version__, numpy.__version__, ml_dtypes.__version__)),
-        repr((sys.version, platform.machine(), platform.system(), _cpu())),
+        repr((sys.version, platform.machine(), platform.system(), _cpu(), _cores(), options.jobs)),
         repr(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENVIRONMENT))),
         repr(
             (
@@ -143,6 +143,15 @@ ENVIRONMENT = ("XLA_", "JAX_", "TF_", "HANDGRAD_SANDBOX", "HANDGRAD_CGROUP", "HA
 """Environment variables that reach the grader's or a worker's JAX and XLA (XLA_FLAGS passes
 to every worker: --xla_cpu_enable_fast_math changes log1p, a smaller --xla_cpu_max_isa the
 float16 programs), or how a worker runs: part of the engine."""
+
+
+def _cores() -> int:
+    """Cores this process may use: with --jobs, they set each worker's share, and so its
+    memory cap (pool.address_space) and XLA's threads."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 @functools.cache
@@ -266,7 +275,9 @@ def _position(node: ast.AST) -> str:
     return ",".join(str(getattr(n, a, "")) for n in ast.walk(node) for a in ("lineno", "col_offset"))
 
 
-def function_keys(path: Path, names: Iterable[str], engine: dict[str, str]) -> dict[str, Key]:
+def function_keys(
+    path: Path, names: Iterable[str], engine: dict[str, str], siblings: Mapping[str, Iterable[str]] | None = None
+) -> dict[str, Key]:
     """The key of each function in `engine` (its engine_key by name) for the submission at
     `path` (a .py file or a package folder), `names` being every contract function (those
     not graded now are still not helpers); {} where it cannot be read."""
@@ -278,7 +289,7 @@ def function_keys(path: Path, names: Iterable[str], engine: dict[str, str]) -> d
         tree = ast.parse(path.read_bytes())
     except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
         return {}
-    read = code_groups(tree, names)
+    read = code_groups(tree, names, siblings)
     if read is None:  # names the reading cannot be certain of (a star import): nothing is kept
         return {}
     # The file's name too: it is the module's __name__, which the code may read.
@@ -324,7 +335,9 @@ class Reading:
     """Whether the verdict of a function the file does not define can be kept."""
 
 
-def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
+def code_groups(
+    tree: ast.Module, wanted: Iterable[str], siblings: Mapping[str, Iterable[str]] | None = None
+) -> Reading | None:
     """How the module's contract functions in `wanted` depend on its code; None where a star
     import makes the module's names uncertain.
 
@@ -332,8 +345,12 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     it through, LIBRARY_STATE), or whose group holds one that does, gets no group: its
     verdict may depend on which functions ran before it in the same worker (grade_many
     reuses a worker while each function passes; _call_related calls a function's siblings
-    in its worker), which --jobs, --function and the rubric decide, not the code. Such a
-    function is checked on every grade. So is one bound otherwise than by one top-level def.
+    in its worker), which --jobs, --function and the rubric decide, not the code; `siblings`
+    (grader._related: the functions called in each one's worker before its first check is
+    repeated) count as in its group for that. Such a function is checked on every grade. So
+    is one whose reach catches what running short of memory raises (BROAD_CATCHES: what it
+    computes then depends on the memory left, which --jobs, the cgroup and its siblings
+    decide), and one bound otherwise than by one top-level def.
     """
     from handgrad.scan import _is_main_guard, _rebinds_module_name
 
@@ -403,8 +420,13 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     stateful = {
         n
         for n, d in own.items()
-        if touches(d) or any(touches(helpers[h]) for h in reach([d])[1]) or (n in state and n in named)
+        if touches(d)
+        or any(touches(helpers[h]) or _catches_broadly(helpers[h]) for h in reach([d])[1])
+        or (n in state and n in named)
+        or _catches_broadly(d)
     }
+    if any(_catches_broadly(s) for s in runs):  # (module code that runs at import catching so: every function)
+        stateful |= set(own)
     # State the libraries keep for the process may change what any function computes.
     process = {
         n
@@ -415,9 +437,23 @@ def code_groups(tree: ast.Module, wanted: Iterable[str]) -> Reading | None:
     groups: dict[str, frozenset[str]] = {}
     for name, d in own.items():
         group = {name} | reach([d])[0] | at_import | process
-        if not group & stateful:
+        if not (group | set((siblings or {}).get(name, ()))) & stateful:
             groups[name] = frozenset(group)
     return Reading(groups, rest, own, frozenset(at_import), not (at_import | process) & stateful)
+
+
+BROAD_CATCHES = frozenset({"MemoryError", "Exception", "BaseException", "RuntimeError"})
+"""Exception classes whose handler catches running short of memory (NumPy's MemoryError,
+XLA's RESOURCE_EXHAUSTED, a RuntimeError): a bare `except:` too."""
+
+
+def _catches_broadly(node: ast.AST) -> bool:
+    for n in ast.walk(node):
+        if isinstance(n, ast.ExceptHandler):
+            caught = [] if n.type is None else n.type.elts if isinstance(n.type, ast.Tuple) else [n.type]
+            if n.type is None or any(ast.unparse(c).split(".")[-1] in BROAD_CATCHES for c in caught):
+                return True
+    return False
 
 
 def _stored_into(tree: ast.AST) -> set[str]:

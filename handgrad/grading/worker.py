@@ -54,6 +54,16 @@ from handgrad.grading.policy import (
 )
 
 OUT_OF_MEMORY = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+
+
+def failure_kind(text: str) -> str:
+    """What an exception's text says failed: "memory" where it ran short of memory (which the
+    machine's load and the worker's share decide: never kept, grader.UNSTEADY), else
+    "exception". A call's and a re-import's alike (a red team's re-import with float64 off
+    ran out of memory and was told as the formula's own exception, and kept)."""
+    return "memory" if any(f in text for f in OUT_OF_MEMORY) else "exception"
+
+
 """Words in an error that mean the worker ran out of memory (the kind `memory`)."""
 
 # ---- mechanics: kernel numbers (the policy they carry out is in handgrad/grading/policy.py) ----
@@ -659,7 +669,7 @@ def reply_to(
         text = describe(exc)
         return {
             "ok": False,
-            "kind": "memory" if any(f in text for f in OUT_OF_MEMORY) else "exception",
+            "kind": failure_kind(text),
             "message": text,
         }
     return {"ok": True, "program": np.frombuffer(program, np.uint8)}
@@ -807,7 +817,7 @@ def main(argv: list[str] | None = None) -> None:
                 copies[off] = import_without_float64(submission, module, api.float64_off)
         except BaseException as exc:  # its failure is the failure of the calls that need it
             why = f"importing it with float64 off (JAX's default) raised {describe(exc, submission)}"
-            send({"ok": False, "kind": "exception", "message": why, "autodiff": used[0]})
+            send({"ok": False, "kind": failure_kind(why), "message": why, "autodiff": used[0]})
             continue
         fn = getattr(copies[off], name, None)
         if not callable(fn):
