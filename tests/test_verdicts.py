@@ -692,3 +692,26 @@ def test_running_short_of_memory_is_told_as_memory_wherever_it_is_raised() -> No
     )
     assert failure_kind(reimport) == "memory" and failure_kind("ValueError: shapes (3,) and (4,)") == "exception"
     assert failure_kind("XlaRuntimeError: RESOURCE_EXHAUSTED: Out of memory allocating 8 bytes") == "memory"
+
+
+def test_only_handlers_written_out_as_narrow_classes_keep_a_key() -> None:
+    """A sixth red team caught MemoryError as `(ValueError,) + (MemoryError,)`, and the stack
+    running out as RecursionError (how deep a call may go depends on JAX's trace caches, which
+    the functions graded before filled): each reads the resources the worker has left."""
+    body = "    try:\n        return jnp.tanh(x)\n    except {}:\n        return x\n"
+    broad = ["(ValueError,) + (MemoryError,)", "tuple([MemoryError])", "RecursionError", "MyError", "OSError"]
+    narrow = ["(ValueError, TypeError)", "ZeroDivisionError", "builtins.KeyError"]
+    for caught in broad + narrow:
+        source = "import builtins\nimport jax.numpy as jnp\n\nclass MyError(Exception):\n    pass\n\n"
+        found = groups(source + "def tanh(x):\n" + body.format(caught))
+        assert ("tanh" in found) == (caught in narrow), caught
+
+
+@needs_sandbox
+def test_a_stack_run_out_is_never_kept(tmp_path: Path) -> None:
+    """How deep a call may go depends on what the worker ran before (a traced call is shallower
+    once JAX has cached its trace): a call that ran out of stack may not on another grade."""
+    path = tmp_path / "mine.py"
+    path.write_text(RELU_RIGHT + "\n\ndef tanh(x):\n    return tanh(x)\n")
+    (found,) = grade(path, Options(functions=("tanh",), limits=FAST)).functions
+    assert not found.passed and "RecursionError" in found.feedback and not found.steady, found.feedback

@@ -748,7 +748,7 @@ def _score(
             ]
         )
         return FunctionGrade(entry.name, weight, weight, len(cases), 0, feedback, visibility, "", tuple(verdicts))
-    steady = not any(r.error_kind in UNSTEADY for r in results)
+    steady = not any(r.error_kind in UNSTEADY or any(t in (r.error or "") for t in UNSTEADY_ERRORS) for r in results)
     first = failed[0]
     if _not_implemented(first):
         head = "Not implemented yet: it raises NotImplementedError."
@@ -797,6 +797,10 @@ def _score(
         tuple(verdicts), attempted=not (unattempted and counted_failed), steady=steady,
     )  # fmt: skip
 
+
+UNSTEADY_ERRORS = ("RecursionError", "maximum recursion depth")
+"""An exception that says the stack ran out: how deep a call may go depends on what the
+worker ran before (JAX's trace caches make a traced call shallower), so never kept either."""
 
 UNSTEADY = frozenset({"timeout", "memory", "crash", "protocol", "import"})
 """Failure kinds the machine's load or the grader's own faults can cause, and the whole

@@ -34,7 +34,7 @@ and the rubric decide, not the code; every function of a package or of a file wi
 import (its state is not read); a contract function bound otherwise than by one top-level
 def.
 
-Five red teams (2026-12-07) found sixteen ways an edit, or a grade under other conditions,
+Six red teams (2026-12-07) found eighteen ways an edit, or a grade under other conditions,
 could keep a verdict that --recheck did not give; each is closed by a rule above and pinned
 by tests/test_verdicts.py (UNSEEN_EDITS).
 
@@ -348,7 +348,7 @@ def code_groups(
     in its worker), which --jobs, --function and the rubric decide, not the code; `siblings`
     (grader._related: the functions called in each one's worker before its first check is
     repeated) count as in its group for that. Such a function is checked on every grade. So
-    is one whose reach catches what running short of memory raises (BROAD_CATCHES: what it
+    is one whose reach catches what running short of memory raises (anything but NARROW_CATCHES: what it
     computes then depends on the memory left, which --jobs, the cgroup and its siblings
     decide), and one bound otherwise than by one top-level def.
     """
@@ -442,16 +442,25 @@ def code_groups(
     return Reading(groups, rest, own, frozenset(at_import), not (at_import | process) & stateful)
 
 
-BROAD_CATCHES = frozenset({"MemoryError", "Exception", "BaseException", "RuntimeError"})
-"""Exception classes whose handler catches running short of memory (NumPy's MemoryError,
-XLA's RESOURCE_EXHAUSTED, a RuntimeError): a bare `except:` too."""
+NARROW_CATCHES = frozenset({
+    "ValueError", "TypeError", "KeyError", "IndexError", "LookupError", "AttributeError", "NameError",
+    "UnboundLocalError", "ZeroDivisionError", "OverflowError", "FloatingPointError", "ArithmeticError",
+    "AssertionError", "NotImplementedError", "StopIteration",
+})  # fmt: skip
+"""Exception classes a handler may catch and still not depend on the resources its worker has
+left. Running short raises others (MemoryError, RecursionError, XLA's RESOURCE_EXHAUSTED as a
+RuntimeError), and Exception, BaseException or a bare `except:` catch those too. A handler
+counts as narrow only where its type is written out as these (a name, `builtins.X`, or a
+tuple of them): a computed one (`(ValueError,) + (MemoryError,)`, `tuple([...])`) or a
+class of the submission's own may catch anything."""
 
 
 def _catches_broadly(node: ast.AST) -> bool:
     for n in ast.walk(node):
         if isinstance(n, ast.ExceptHandler):
             caught = [] if n.type is None else n.type.elts if isinstance(n.type, ast.Tuple) else [n.type]
-            if n.type is None or any(ast.unparse(c).split(".")[-1] in BROAD_CATCHES for c in caught):
+            plain = all(isinstance(c, (ast.Name, ast.Attribute)) for c in caught)
+            if n.type is None or not plain or any(ast.unparse(c).split(".")[-1] not in NARROW_CATCHES for c in caught):
                 return True
     return False
 
