@@ -713,5 +713,5 @@ def test_a_stack_run_out_is_never_kept(tmp_path: Path) -> None:
     once JAX has cached its trace): a call that ran out of stack may not on another grade."""
     path = tmp_path / "mine.py"
     path.write_text(RELU_RIGHT + "\n\ndef tanh(x):\n    return tanh(x)\n")
-    (found,) = grade(path, Options(functions=("tanh",), limits=FAST)).functions
+    (found,) = grade(path, Options(functions=("tanh",), limits=FAST, fail_fast=True)).functions
     assert not found.passed and "RecursionError" in found.feedback and not found.steady, found.feedback
