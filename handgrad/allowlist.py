@@ -67,6 +67,13 @@ NUMBER_DTYPE_NAME = re.compile(r"bool_?|u?int(\d+|p)|float\d+(_\w+)?|bfloat16")
 `float8_e4m3fn`, `int4`, `bool_`): what a formula may hand NumPy as a dtype (scan.py,
 _static_dtype), and what jnp.result_type may give where submissions run (worker.py)."""
 
+DTYPE_PRODUCERS = ("result_type", "promote_types")
+"""jax.numpy's functions whose result is a dtype a formula may hand to NumPy: the scan takes
+what they give for a static dtype (scan._static_dtype), and the worker lets them give only
+NUMBER_DTYPE_NAME types (worker.numeric_dtypes_only; `jnp.result_type("T")` is NumPy's
+StringDType otherwise, whose arrays a red team read outside of). One table, so the two
+cannot drift apart."""
+
 PROCESS_STATE_NAMES = names("printoptions set_printoptions get_printoptions")
 """jax.numpy's aliases of NumPy's print options, which hold a process's printing settings. A
 `formatter` or `override_repr` set there is code of the submission's that NumPy then runs

@@ -84,6 +84,7 @@ from handgrad.allowlist import (
     AllExcept,
     names,
 )
+from handgrad.allowlist import DTYPE_PRODUCERS as DTYPE_PRODUCER_NAMES
 from handgrad.interface import interface_problems
 
 # ---- limits of the check -----------------------------------------------------------------
@@ -102,10 +103,8 @@ with another's dtype read outside its strings (2026-12-07). So wherever NumPy ma
 dtype, it must be one that is known to be plain (_static_dtype)."""
 NUMERIC_DTYPE_STRING = re.compile(r"[<>=|]?(bool|u?int(8|16|32|64)|float(16|32|64)|bfloat16|[?]|b1|[iu][1248]|f[248])")
 """A dtype written as a string that names a plain number type ("float32", "f8", "<i4")."""
-DTYPE_PRODUCERS = frozenset({"jax.numpy.result_type", "jax.numpy.promote_types"})
-"""JAX functions whose result is a dtype a formula may hand to NumPy: the worker lets them return
-only plain number types (worker.numeric_dtypes_only; `jnp.result_type("T")` is NumPy's
-StringDType otherwise)."""
+DTYPE_PRODUCERS = frozenset(f"jax.numpy.{name}" for name in DTYPE_PRODUCER_NAMES)
+"""allowlist.DTYPE_PRODUCERS by path."""
 DTYPE_FIELD_WHY = (
     "`obj.dtype` is taken for a plain dtype wherever NumPy may be given one, so an object of yours may"
     " keep only a named dtype (`jnp.float32`), `x.dtype` or `jnp.result_type(...)` under that name"

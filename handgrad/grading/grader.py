@@ -520,10 +520,11 @@ def grade_function(
         repeated = recorder.last if not again.error_kind else None
         first_ok = next(r for r in results if r.case is first).ok
         fresh = _fresh_draw(evaluator, recorder, first, options, seed) if first_ok and again.ok else None
-        if again.error_kind in UNSTEADY or (fresh is not None and fresh.error_kind in UNSTEADY):
+        unfinished = next((r for r in (again, fresh) if r is not None and r.error_kind in UNSTEADY), None)
+        if unfinished is not None:
             # The repeat or the fresh draw did not finish (time, memory, the submission's budget a
             # sibling spent, a crash): that is what happened, not state kept between calls.
-            results.append(again if again.error_kind in UNSTEADY else fresh)  # type: ignore[arg-type]
+            results.append(unfinished)
         elif not _agrees(first_out, repeated, first):
             results.append(_stale(first, "the first check, repeated at the end, gave a different answer"))
         elif not again.ok and first_ok:
@@ -1042,14 +1043,12 @@ def grade_many(
             else verdicts.function_keys(budgets[i].staged(), NAMES, engine, SIBLINGS)
             for i in range(len(paths))
         ]
-        kept: list[dict[str, FunctionGrade]] = [
-            {
-                name: grade
-                for name, key in keys[i].items()
-                if name not in stubs[i] and not findings[i].get(name) and (grade := store.get(key)) is not None  # type: ignore[union-attr]
-            }
-            for i in range(len(paths))
-        ]
+        kept: list[dict[str, FunctionGrade]] = [{} for _ in paths]
+        if store is not None:
+            for i, found_keys in enumerate(keys):
+                for name, key in found_keys.items():
+                    if name not in stubs[i] and not findings[i].get(name) and (grade := store.get(key)) is not None:
+                        kept[i][name] = grade
         # Each submission's visible functions first, the held-back ones after them, in workers of
         # their own (SubmissionEvaluator.group): a visible function cannot see whether a held-back
         # one passed from the worker it lands in, nor (with --jobs 1) from its run's timing.

@@ -71,7 +71,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from handgrad.allowlist import NUMBER_DTYPE_NAME
 from handgrad.grading.stubs import bindings
@@ -96,6 +96,7 @@ def _digest(*parts: str) -> str:
     return h.hexdigest()
 
 
+@functools.cache
 def _source_digest() -> str:
     """handgrad's and the reference's own source: a changed check or tolerance is another engine."""
     import handgrad
@@ -119,7 +120,7 @@ def engine_key(options: Any, name: str, device: str, sandbox_mode: str) -> str:
 
     rubric = options.rubric
     return _digest(
-        _source_digest_cached(),
+        _source_digest(),
         repr((jax.__version__, jaxlib.__version__, numpy.__version__, ml_dtypes.__version__)),
         repr((sys.version, platform.machine(), platform.system(), _cpu(), _cores(), options.jobs)),
         repr(sorted((k, v) for k, v in os.environ.items() if k.startswith(ENVIRONMENT))),
@@ -163,11 +164,6 @@ def _cpu() -> str:
     except OSError:
         return platform.processor()
     return "\n".join(sorted({ln for ln in lines if ln.startswith(("model name", "flags", "vendor_id"))}))
-
-
-@functools.cache
-def _source_digest_cached() -> str:
-    return _source_digest()
 
 
 def _names(node: ast.AST) -> set[str]:
@@ -263,11 +259,15 @@ def _literal_list(node: ast.AST, free: set[str], imported: dict[str, str]) -> bo
     return isinstance(node, ast.List) and all(_state_free(e, free, imported) for e in node.elts)
 
 
-def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.AST:
-    """The def with its body left out: what of it runs at import (decorators, defaults,
-    annotations) and the name it binds."""
+Bodied = TypeVar("Bodied", bound=ast.stmt)
+
+
+def _without_body(node: Bodied) -> Bodied:
+    """`node` with its body left out: of a def, what runs at import (decorators, defaults,
+    annotations) and the name it binds; of `if __name__ == "__main__":`, what runs when graded
+    (its test and its `else`)."""
     bare = copy.copy(node)
-    bare.body = [ast.Pass()]
+    bare.body = [ast.Pass()]  # type: ignore[attr-defined]
     return bare
 
 
@@ -294,7 +294,7 @@ def function_keys(
         return {}
     # The file's name too: it is the module's __name__, which the code may read.
     base_text = _digest(
-        path.name, *(ast.dump(s) for s in read.rest), *(ast.dump(_signature(d)) for d in read.own.values())
+        path.name, *(ast.dump(s) for s in read.rest), *(ast.dump(_without_body(d)) for d in read.own.values())
     )
     base_layout = [path.name, *(_position(s) for s in read.rest)]
     keys: dict[str, Key] = {}
@@ -303,7 +303,7 @@ def function_keys(
             if name not in read.groups:  # its verdict may depend on the order functions run in
                 continue
             group = sorted(read.groups[name])
-        elif counts_as_missing(name, tree) and read.missing_kept:  # what the file defines is its code
+        elif name in read.unbound and read.missing_kept:  # what the file defines is its code
             group = sorted(read.at_import)
         else:  # bound otherwise (an assignment, two defs, an import): checked every time
             continue
@@ -333,6 +333,8 @@ class Reading:
     module imports, and what it binds, depend on them."""
     missing_kept: bool
     """Whether the verdict of a function the file does not define can be kept."""
+    unbound: frozenset[str]
+    """The contract functions nothing in the module binds (stubs.bindings' count): missing."""
 
 
 def code_groups(
@@ -364,11 +366,7 @@ def code_groups(
     own = {n: once[n] for n in wanted if n in once}
     helpers = {n: d for n, d in once.items() if n not in own}
     main_runs = _rebinds_module_name(tree)
-    rest = [
-        s if main_runs or not _is_main_guard(s) else _else_only(s)  # type: ignore[arg-type]
-        for s in tree.body
-        if s not in own.values()
-    ]
+    rest = [s if main_runs or not _is_main_guard(s) else _without_body(s) for s in tree.body if s not in own.values()]
 
     # Module state: names bound at the top level to anything but a state-free value (a class,
     # a list, a NumPy array, a lambda, ...), every `global`, every module-level name some code
@@ -403,43 +401,32 @@ def code_groups(
         return found, seen
 
     def touches(node: ast.AST) -> bool:
-        return (
-            any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(node))
-            or bool(_names(node) & state)
-            or _reaches_library_state(node, imported)
-        )
+        return any(isinstance(n, (ast.Global, ast.Nonlocal)) for n in ast.walk(node)) or bool(_names(node) & state)
 
     # What runs at import: module code, every def's signature, and a def decorated otherwise
     # than by a WRAPPER (its decorator may call it), whole.
     called_at_import = {n for n, d in once.items() if not _wrapped_only(d, imported)}
     runs: list[ast.AST] = [s for s in rest if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    runs += [_signature(d) for d in once.values()] + [once[n] for n in called_at_import]
+    runs += [_without_body(d) for d in once.values()] + [once[n] for n in called_at_import]
     at_import = reach(runs)[0] | (called_at_import & set(own))
     # A def that keeps state is stateful once anything else names it (its callers share it).
     named = {n for s in [*rest, *own.values()] for n in _names(s)}
-    stateful = {
-        n
-        for n, d in own.items()
-        if touches(d)
-        or any(touches(helpers[h]) or _catches_broadly(helpers[h]) for h in reach([d])[1])
-        or (n in state and n in named)
-        or _catches_broadly(d)
+    reached = {n: reach([d]) for n, d in own.items()}
+    code = {n: [d, *(helpers[h] for h in reached[n][1])] for n, d in own.items()}  # (its def and its helpers)
+    # State the libraries keep for the process may change what any function computes.
+    process = {n for n in own if any(_reaches_library_state(x, imported) for x in code[n])}
+    stateful = process | {
+        n for n in own if any(touches(x) or _catches_broadly(x) for x in code[n]) or (n in state and n in named)
     }
     if any(_catches_broadly(s) for s in runs):  # (module code that runs at import catching so: every function)
         stateful |= set(own)
-    # State the libraries keep for the process may change what any function computes.
-    process = {
-        n
-        for n, d in own.items()
-        if _reaches_library_state(d, imported)
-        or any(_reaches_library_state(helpers[h], imported) for h in reach([d])[1])
-    }
     groups: dict[str, frozenset[str]] = {}
-    for name, d in own.items():
-        group = {name} | reach([d])[0] | at_import | process
+    for name in own:
+        group = {name} | reached[name][0] | at_import | process
         if not (group | set((siblings or {}).get(name, ()))) & stateful:
             groups[name] = frozenset(group)
-    return Reading(groups, rest, own, frozenset(at_import), not (at_import | process) & stateful)
+    missing_kept = not (at_import | process) & stateful
+    return Reading(groups, rest, own, frozenset(at_import), missing_kept, frozenset(n for n in wanted if not counts[n]))
 
 
 NARROW_CATCHES = frozenset({
@@ -481,19 +468,6 @@ def _stored_into(tree: ast.AST) -> set[str]:
     return found
 
 
-def counts_as_missing(name: str, tree: ast.Module) -> bool:
-    """Whether nothing in the module binds `name` (stubs.bindings' count)."""
-    counts: Counter[str] = Counter()
-    return bindings(tree, counts) and not counts[name]
-
-
-def _else_only(guard: ast.If) -> ast.If:
-    """`if __name__ == "__main__":` with its body left out: the `else` runs when graded."""
-    bare = copy.copy(guard)
-    bare.body = [ast.Pass()]
-    return bare
-
-
 def _imports(stmt: ast.stmt) -> dict[str, str]:
     """The names an import statement binds, each with the module path it names (relative
     imports start with a dot)."""
@@ -519,10 +493,10 @@ def _wrapper(dec: ast.expr, imported: dict[str, str]) -> tuple[bool, bool]:
     the submission's own)."""
     keywords = False
     if isinstance(dec, ast.Call) and ast.unparse(dec.func) in ("partial", "functools.partial") and dec.args:
-        if not _imported(dec.func, imported) or len(dec.args) > 1:
+        if not _path(dec.func, imported) or len(dec.args) > 1:
             return False, False
         keywords, dec = bool(dec.keywords), dec.args[0]
-    if ast.unparse(dec) not in WRAPPERS or not _imported(dec, imported):
+    if ast.unparse(dec) not in WRAPPERS or not _path(dec, imported):
         return False, False
     return True, not keywords
 
@@ -539,12 +513,6 @@ def _plain_def(d: Def, free: set[str], imported: dict[str, str]) -> bool:
     if not all(_state_free(v, free, imported) for v in defaults):
         return False
     return all(_wrapper(dec, imported)[1] for dec in d.decorator_list)
-
-
-def _imported(node: ast.expr, imported: dict[str, str]) -> bool:
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name) and node.id in imported
 
 
 def _bound_names_at_top(stmt: ast.stmt) -> set[str]:

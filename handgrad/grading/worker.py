@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from handgrad.allowlist import NUMBER_DTYPE_NAME
+from handgrad.allowlist import DTYPE_PRODUCERS, NUMBER_DTYPE_NAME
 from handgrad.grading.policy import (
     BLOCKED_PACKAGES,
     CACHE_ROOT,
@@ -54,6 +54,7 @@ from handgrad.grading.policy import (
 )
 
 OUT_OF_MEMORY = ("RESOURCE_EXHAUSTED", "MemoryError", "Out of memory", "bad_alloc")
+"""Words in an error that mean the worker ran out of memory (the kind `memory`)."""
 
 
 def failure_kind(text: str) -> str:
@@ -63,8 +64,6 @@ def failure_kind(text: str) -> str:
     ran out of memory and was told as the formula's own exception, and kept)."""
     return "memory" if any(f in text for f in OUT_OF_MEMORY) else "exception"
 
-
-"""Words in an error that mean the worker ran out of memory (the kind `memory`)."""
 
 # ---- mechanics: kernel numbers (the policy they carry out is in handgrad/grading/policy.py) ----
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
@@ -447,12 +446,6 @@ def switch_off_differentiation(mark: Callable[[], None]) -> None:
             raise AttributeError(f"{JET} is switched off where submissions are graded")
 
     sys.modules[JET] = SwitchedOff(JET)  # `from jax.experimental.jet import jet` now fails, told as autodiff
-
-
-DTYPE_PRODUCERS = ("result_type", "promote_types")
-"""jax.numpy's functions whose dtype the allowlist lets a formula hand to NumPy (scan.py,
-DTYPE_PRODUCERS): given a string they make any dtype NumPy knows (`jnp.result_type("T")` is
-StringDType, whose arrays a red team read outside of)."""
 
 
 def numeric_dtypes_only() -> None:
